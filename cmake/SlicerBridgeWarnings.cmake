@@ -1,0 +1,15 @@
+include_guard(GLOBAL)
+option(SLICERBRIDGE_WARNINGS_AS_ERRORS "Treat compiler warnings as errors" OFF)
+set(SLICERBRIDGE_SANITIZE "" CACHE STRING "Sanitizers for the project's own programs, e.g. address,undefined")
+
+# Warnings and sanitizers for targets this project builds; never forced on consumers.
+function(slicerbridge_target_defaults target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic)
+  if(SLICERBRIDGE_WARNINGS_AS_ERRORS)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+  if(SLICERBRIDGE_SANITIZE)
+    target_compile_options(${target} PRIVATE -fsanitize=${SLICERBRIDGE_SANITIZE} -fno-omit-frame-pointer)
+    target_link_options(${target} PRIVATE -fsanitize=${SLICERBRIDGE_SANITIZE})
+  endif()
+endfunction()
