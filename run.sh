@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# SlicerBridge: one entry point for setting up, building, demonstrating, testing and benchmarking.
+#   ./run.sh demo    install what is missing, build, run the main job on loopback
+#   ./run.sh test    install what is missing, build (plus a sanitizer build), run every test
+#   ./run.sh bench   install what is missing, build in Release, run the benchmarks
+#   ./run.sh build   install what is missing and build only
+set -euo pipefail
+cd "$(dirname "$0")"
+root=$PWD
+jobs=$(nproc 2>/dev/null || echo 2)
+python=/usr/bin/python3 # Debian's interpreter: numpy, msgpack, vtk and pytest live there
+
+debian_packages=(
+  build-essential cmake pkg-config git
+  libasio-dev libmsgpack-cxx-dev nlohmann-json3-dev doctest-dev libssl-dev libzstd-dev liblz4-dev
+  libvtk9-dev python3-vtk9 python3-dev
+  python3 python3-numpy python3-msgpack python3-pytest python3-zstandard python3-lz4 python3-setuptools
+  python3-pip python3-venv
+  libopenigtlink-dev libzmq3-dev
+)
+
+log() { printf '\n== %s\n' "$*"; }
+
+install_dependencies() {
+  local missing=()
+  for package in "${debian_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+  done
+  [ ${#missing[@]} -eq 0 ] && return
+  log "installing Debian packages: ${missing[*]}"
+  local sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -q
+  "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+configure_and_build() { # build-dir, extra cmake arguments...
+  local dir=$1
+  shift
+  cmake -S "$root" -B "$dir" -DSLICERBRIDGE_WARNINGS_AS_ERRORS=ON "$@" >/dev/null
+  cmake --build "$dir" -j "$jobs"
+}
+
+build_main() {
+  log "building (RelWithDebInfo) in build/"
+  configure_and_build "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+}
+
+build_sanitized() {
+  log "building the SDK tests with AddressSanitizer and UBSan in build-sanitize/"
+  configure_and_build "$root/build-sanitize" -DCMAKE_BUILD_TYPE=Debug \
+    -DSLICERBRIDGE_SANITIZE=address,undefined -DSLICERBRIDGE_BUILD_ADAPTER=OFF \
+    -DSLICERBRIDGE_BUILD_PROGRAMS=OFF
+}
+
+run_tests() {
+  local failed=0
+  log "C++ tests (sanitized build)"
+  (cd "$root/build-sanitize" && ctest --output-on-failure -j "$jobs") || failed=1
+  log "C++ tests and cross-implementation tests"
+  (cd "$root/build" && ctest --output-on-failure -j "$jobs") || failed=1
+  log "Python tests"
+  "$python" -m pytest -q -p no:cacheprovider "${python_test_dirs[@]}" || failed=1
+  return $failed
+}
+
+python_test_dirs=()
+for dir in python/tests conformance/tests reference_slicer_adapter/python/tests bench; do
+  [ -d "$dir" ] && python_test_dirs+=("$dir")
+done
+
+command=${1:-help}
+case "$command" in
+  build)
+    install_dependencies
+    build_main
+    ;;
+  demo)
+    install_dependencies
+    build_main
+    log "demo"
+    "$root/examples/demo.sh" "$root/build"
+    ;;
+  test)
+    install_dependencies
+    build_main
+    build_sanitized
+    run_tests
+    ;;
+  bench)
+    install_dependencies
+    log "building (Release) with benchmarks in build-bench/"
+    configure_and_build "$root/build-bench" -DCMAKE_BUILD_TYPE=Release -DSLICERBRIDGE_BUILD_BENCH=ON \
+      -DSLICERBRIDGE_BUILD_TESTS=OFF -DSLICERBRIDGE_BUILD_ADAPTER=OFF
+    "$python" "$root/bench/run_bench.py" --build-dir "$root/build-bench" "${@:2}"
+    ;;
+  *)
+    sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
+    [ "$command" = help ] || exit 2
+    ;;
+esac
