@@ -1,0 +1,625 @@
+"""The data types of spec section 11 and their conversion to and from wire maps.
+
+Arrays received from the wire are zero-copy numpy views of the frame's bulk: an image's voxels
+are indexed ``[k, j, i]`` (plus a trailing component axis for vector images), exactly the layout
+of [IMG-1] and of ``slicer.util.arrayFromVolume``. Byte order is kept as received (``>`` dtypes
+for big-endian data) rather than converted [ARRAY-2]. Arrays being sent are referenced, not
+copied, when they are C-contiguous.
+
+Every ``from_wire`` checks the invariants of the spec and raises ``SlicerBridgeError`` with
+``invalid_argument``; values are never altered [IMG-5].
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Union
+
+import numpy as np
+
+from .codec import Bulk
+from .errors import ErrorCode, SlicerBridgeError
+
+DTYPES = ("int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64",
+          "float32", "float64")
+SPACES = ("RAS", "LPS")
+IMAGE_KINDS = ("scalar", "label", "vector")
+_RAS_LPS_FLIP = np.diag([-1.0, -1.0, 1.0, 1.0])
+_LAST_ROW = np.array([0.0, 0.0, 0.0, 1.0])
+
+
+def _invalid(message: str, **details: Any) -> SlicerBridgeError:
+    return SlicerBridgeError(ErrorCode.INVALID_ARGUMENT, message, details or None)
+
+
+def _field(value: dict, key: str, types, what: str, *, required: bool = True, default=None):
+    if key not in value:
+        if required:
+            raise _invalid(f"{what}: missing {key}", key=key)
+        return default
+    item = value[key]
+    if isinstance(item, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
+        raise _invalid(f"{what}: {key} has the wrong type", key=key)
+    if not isinstance(item, types):
+        raise _invalid(f"{what}: {key} has the wrong type", key=key)
+    return item
+
+
+def _integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _space(value: dict, what: str) -> str:
+    space = _field(value, "space", str, what)
+    if space not in SPACES:
+        raise _invalid(f"{what}: space must be RAS or LPS", key="space")  # [DATA-2]
+    return space
+
+
+def _check_space_argument(space: str) -> str:
+    if space not in SPACES:
+        raise ValueError("space must be 'RAS' or 'LPS'")
+    return space
+
+
+# ---------------------------------------------------------------------------------------------
+# Typed arrays (spec 3.3)
+
+def byte_order_of(dtype: np.dtype) -> str:
+    order = dtype.byteorder
+    if order == "=":
+        return sys.byteorder
+    return "big" if order == ">" else "little"
+
+
+def _wire_dtype(array: np.ndarray, what: str) -> str:
+    name = array.dtype.name
+    if name not in DTYPES:
+        raise ValueError(f"{what}: dtype {array.dtype} is not a protocol dtype")
+    return name
+
+
+def typed_array_to_wire(array: np.ndarray, components: int, what: str) -> dict:
+    """The typed array map for ``array``, whose bytes are referenced (a copy only when the array
+    is not C-contiguous)."""
+    return {"dtype": _wire_dtype(array, what), "components": components,
+            "byte_order": byte_order_of(array.dtype), "data": Bulk(array)}
+
+
+def typed_array_from_wire(value: Any, what: str, *, count: Optional[int] = None,
+                          dtypes: Sequence[str] = DTYPES,
+                          components: Optional[int] = None) -> np.ndarray:
+    """A read view of a typed array map. ``count`` is the element count fixed by the enclosing
+    type (derived from the data length when None). Returns shape (count,) for one component,
+    else (count, components)."""
+    if not isinstance(value, dict):
+        raise _invalid(f"{what}: typed array is not a map")
+    dtype_name = _field(value, "dtype", str, what)
+    if dtype_name not in DTYPES:
+        raise _invalid(f"{what}: unknown dtype", dtype=dtype_name)  # [ARRAY-3]
+    if dtype_name not in dtypes:
+        raise _invalid(f"{what}: dtype {dtype_name} not allowed here", dtype=dtype_name)
+    tuple_size = _field(value, "components", int, what, required=False, default=1)
+    if tuple_size < 1:
+        raise _invalid(f"{what}: components must be >= 1")
+    if components is not None and tuple_size != components:
+        raise _invalid(f"{what}: components must be {components}")
+    byte_order = _field(value, "byte_order", str, what, required=False, default="little")
+    if byte_order not in ("little", "big"):
+        raise _invalid(f"{what}: byte_order must be little or big")
+    data = _field(value, "data", Bulk, what)
+    dtype = np.dtype(dtype_name).newbyteorder("<" if byte_order == "little" else ">")
+    tuple_bytes = tuple_size * dtype.itemsize
+    if count is None:
+        if len(data) % tuple_bytes:
+            raise _invalid(f"{what}: data length is not a whole number of elements")
+        count = len(data) // tuple_bytes
+    if len(data) != count * tuple_bytes:  # [ARRAY-1]
+        raise _invalid(f"{what}: data length does not match the element count",
+                       expected=count * tuple_bytes, actual=len(data))
+    array = np.frombuffer(data.data, dtype=dtype)
+    return array if tuple_size == 1 else array.reshape(count, tuple_size)
+
+
+def _tuple_size(array: np.ndarray) -> int:
+    return 1 if array.ndim == 1 else int(array.shape[1])
+
+
+def _matrix_from_wire(value: dict, key: str, what: str) -> np.ndarray:
+    items = _field(value, key, list, what)
+    if len(items) != 16 or not all(_number(x) for x in items):
+        raise _invalid(f"{what}: {key} must be 16 numbers", key=key)
+    return np.array(items, dtype=np.float64).reshape(4, 4)
+
+
+def _matrix_to_wire(matrix: np.ndarray) -> list:
+    return [float(x) for x in matrix.reshape(-1)]
+
+
+def _check_affine(matrix: np.ndarray, what: str, *, invertible: bool) -> None:
+    if not np.array_equal(matrix[3], _LAST_ROW):
+        raise _invalid(f"{what}: last row must be [0, 0, 0, 1]")
+    if not np.all(np.isfinite(matrix)):
+        raise _invalid(f"{what}: matrix has non-finite values")
+    if invertible and np.linalg.matrix_rank(matrix[:3, :3]) < 3:
+        raise _invalid(f"{what}: upper 3x3 is not invertible")
+
+
+def _as_matrix(matrix: Any, what: str) -> np.ndarray:
+    result = np.array(matrix, dtype=np.float64)
+    if result.shape != (4, 4):
+        raise ValueError(f"{what} must be a 4x4 matrix")
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# image (11.1)
+
+class Segment(NamedTuple):
+    value: int
+    name: str
+    color: tuple = (1.0, 1.0, 0.0)
+
+    def to_wire(self) -> dict:
+        return {"value": int(self.value), "name": self.name,
+                "color": [float(c) for c in self.color]}
+
+    @classmethod
+    def from_wire(cls, value: Any) -> "Segment":
+        what = "segment"
+        if not isinstance(value, dict):
+            raise _invalid("segment is not a map")
+        number = _field(value, "value", int, what)
+        name = _field(value, "name", str, what)
+        color = _field(value, "color", list, what)
+        if len(color) != 3 or not all(_number(c) and 0.0 <= c <= 1.0 for c in color):
+            raise _invalid("segment color must be 3 numbers in [0, 1]")
+        return cls(number, name, tuple(float(c) for c in color))
+
+
+class Image:
+    """A 3-D image: voxels indexed ``[k, j, i]`` (``[k, j, i, c]`` for a vector image) and the
+    matrix from voxel index to physical coordinates (mm) of voxel centres [IMG-2]."""
+
+    type = "image"
+
+    def __init__(self, voxels: np.ndarray, ijk_to_space: Any = None, *, space: str = "RAS",
+                 kind: str = "scalar", segments: Sequence[Segment] = ()):
+        voxels = np.asarray(voxels)
+        if kind not in IMAGE_KINDS:
+            raise ValueError(f"kind must be one of {IMAGE_KINDS}")
+        if kind == "vector" and voxels.ndim == 3:
+            voxels = voxels[..., np.newaxis]
+        elif kind != "vector" and voxels.ndim == 4 and voxels.shape[3] == 1:
+            voxels = voxels[..., 0]
+        expected_ndim = 4 if kind == "vector" else 3
+        if voxels.ndim != expected_ndim:
+            raise ValueError(f"a {kind} image needs a {expected_ndim}-D voxel array")
+        _wire_dtype(voxels, "image")
+        if kind == "label" and voxels.dtype.kind not in "iu":
+            raise ValueError("a label image needs an integer dtype")
+        if segments and kind != "label":
+            raise ValueError("only label images have segments")
+        self.voxels = voxels
+        self.ijk_to_space = (np.eye(4) if ijk_to_space is None
+                             else _as_matrix(ijk_to_space, "ijk_to_space"))
+        self.space = _check_space_argument(space)
+        self.kind = kind
+        self.segments = [Segment(*s) for s in segments]
+
+    @property
+    def dims(self) -> tuple:
+        """Voxel counts along i, j, k."""
+        return (self.voxels.shape[2], self.voxels.shape[1], self.voxels.shape[0])
+
+    @property
+    def components(self) -> int:
+        return self.voxels.shape[3] if self.voxels.ndim == 4 else 1
+
+    @property
+    def dtype(self) -> str:
+        return self.voxels.dtype.name
+
+    @property
+    def byte_order(self) -> str:
+        return byte_order_of(self.voxels.dtype)
+
+    @property
+    def spacing(self) -> np.ndarray:
+        """Voxel size along i, j, k: the lengths of the matrix columns."""
+        return np.linalg.norm(self.ijk_to_space[:3, :3], axis=0)
+
+    def in_space(self, space: str) -> "Image":
+        """The same image with its matrix expressed in ``space``; voxels are shared [IMG-5]."""
+        if _check_space_argument(space) == self.space:
+            return self
+        return Image(self.voxels, _RAS_LPS_FLIP @ self.ijk_to_space, space=space,
+                     kind=self.kind, segments=self.segments)
+
+    def with_voxels(self, voxels: np.ndarray, *, kind: Optional[str] = None,
+                    segments: Sequence[Segment] = ()) -> "Image":
+        """A new image on the same geometry (e.g. a processor's output)."""
+        return Image(voxels, self.ijk_to_space, space=self.space, kind=kind or self.kind,
+                     segments=segments)
+
+    def to_wire(self) -> dict:
+        wire = {"type": "image", "dims": list(self.dims)}
+        wire.update(typed_array_to_wire(self.voxels, self.components, "image"))
+        wire["ijk_to_space"] = _matrix_to_wire(self.ijk_to_space)
+        wire["space"] = self.space
+        wire["kind"] = self.kind
+        if self.segments:
+            wire["segments"] = [s.to_wire() for s in self.segments]
+        return wire
+
+    @classmethod
+    def from_wire(cls, value: dict) -> "Image":
+        what = "image"
+        dims = _field(value, "dims", list, what)
+        if len(dims) != 3 or not all(_integer(d) and d >= 0 for d in dims):
+            raise _invalid("image: dims must be 3 integers >= 0", key="dims")
+        kind = _field(value, "kind", str, what)
+        if kind not in IMAGE_KINDS:
+            raise _invalid("image: unknown kind", kind=kind)
+        space = _space(value, what)
+        matrix = _matrix_from_wire(value, "ijk_to_space", what)
+        _check_affine(matrix, "image ijk_to_space", invertible=True)  # [IMG-2]
+        components = _field(value, "components", int, what, required=False, default=1)
+        if kind != "vector" and components != 1:  # [IMG-4]
+            raise _invalid(f"image: a {kind} image has 1 component")
+        voxels = typed_array_from_wire(value, what, count=dims[0] * dims[1] * dims[2])  # [IMG-3]
+        if kind == "label" and voxels.dtype.kind not in "iu":
+            raise _invalid("image: a label image has an integer dtype", dtype=voxels.dtype.name)
+        shape = (dims[2], dims[1], dims[0]) + ((components,) if kind == "vector" else ())
+        segments = value.get("segments")
+        if segments is not None:
+            if kind != "label" or not isinstance(segments, list):
+                raise _invalid("image: segments must be a list, on label images only")
+            segments = [Segment.from_wire(s) for s in segments]
+        return cls(voxels.reshape(shape), matrix, space=space, kind=kind,
+                   segments=segments or ())
+
+    def __repr__(self) -> str:
+        return (f"Image(dims={self.dims}, dtype={self.dtype}, components={self.components}, "
+                f"kind={self.kind!r}, space={self.space!r})")
+
+
+# ---------------------------------------------------------------------------------------------
+# mesh (11.2)
+
+CELL_TYPES = ("verts", "lines", "polys", "strips")
+
+
+class CellArray(NamedTuple):
+    """Cells as in VTK 9: ``offsets`` (cells + 1 values) and ``connectivity`` (point indices)."""
+
+    offsets: np.ndarray
+    connectivity: np.ndarray
+
+    @classmethod
+    def from_cells(cls, cells: Sequence[Sequence[int]]) -> "CellArray":
+        sizes = [len(c) for c in cells]
+        offsets = np.zeros(len(cells) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        connectivity = np.fromiter((i for c in cells for i in c), dtype=np.int64,
+                                   count=int(offsets[-1]))
+        return cls(offsets, connectivity)
+
+    @property
+    def cell_count(self) -> int:
+        return len(self.offsets) - 1
+
+    def cells(self) -> List[np.ndarray]:
+        return [self.connectivity[a:b] for a, b in zip(self.offsets[:-1], self.offsets[1:])]
+
+    def check(self, point_count: int, what: str) -> None:
+        """[MESH-1]: offsets start at 0, never decrease, end at the connectivity length, and
+        every index names a point."""
+        offsets, connectivity = self.offsets, self.connectivity
+        if len(offsets) < 1 or offsets[0] != 0 or offsets[-1] != len(connectivity):
+            raise _invalid(f"{what}: offsets must start at 0 and end at the connectivity length")
+        if np.any(np.diff(offsets) < 0):
+            raise _invalid(f"{what}: offsets decrease")
+        if len(connectivity) and (connectivity.min() < 0 or connectivity.max() >= point_count):
+            raise _invalid(f"{what}: connectivity holds an invalid point index")
+
+
+class Mesh:
+    """A surface or line mesh (vtkPolyData): points, optional cells, point and cell arrays."""
+
+    type = "mesh"
+
+    def __init__(self, points: np.ndarray, *, space: str = "RAS",
+                 verts: Optional[CellArray] = None, lines: Optional[CellArray] = None,
+                 polys: Optional[CellArray] = None, strips: Optional[CellArray] = None,
+                 point_data: Optional[Dict[str, np.ndarray]] = None,
+                 cell_data: Optional[Dict[str, np.ndarray]] = None):
+        points = np.asarray(points)
+        if points.ndim != 2 or points.shape[1] != 3 or points.dtype.name not in ("float32",
+                                                                                 "float64"):
+            raise ValueError("mesh points must be an (n, 3) float32 or float64 array")
+        self.points = points
+        self.space = _check_space_argument(space)
+        self.verts, self.lines, self.polys, self.strips = (
+            None if c is None else CellArray(np.asarray(c[0], dtype=np.int64),
+                                             np.asarray(c[1], dtype=np.int64))
+            for c in (verts, lines, polys, strips))
+        self.point_data = dict(point_data or {})
+        self.cell_data = dict(cell_data or {})
+        for name, array in self.cell_arrays().items():
+            array.check(len(points), f"mesh {name}")
+        for name, array in self.point_data.items():
+            if len(array) != len(points):
+                raise ValueError(f"point data {name!r} needs one tuple per point")
+        for name, array in self.cell_data.items():
+            if len(array) != self.cell_count:
+                raise ValueError(f"cell data {name!r} needs one tuple per cell")
+
+    def cell_arrays(self) -> Dict[str, CellArray]:
+        return {name: getattr(self, name) for name in CELL_TYPES
+                if getattr(self, name) is not None}
+
+    @property
+    def cell_count(self) -> int:
+        return sum(c.cell_count for c in self.cell_arrays().values())
+
+    def in_space(self, space: str) -> "Mesh":
+        """The mesh in ``space``: x and y negated, cells and winding kept [MESH-3]."""
+        if _check_space_argument(space) == self.space:
+            return self
+        flipped = self.points * np.array([-1, -1, 1], dtype=self.points.dtype)
+        return Mesh(flipped, space=space, point_data=self.point_data,
+                    cell_data=self.cell_data, **self.cell_arrays())
+
+    def to_wire(self) -> dict:
+        wire: dict = {"type": "mesh", "space": self.space,
+                      "points": typed_array_to_wire(self.points, 3, "mesh points")}
+        for name, cells in self.cell_arrays().items():
+            wire[name] = {
+                "offsets": typed_array_to_wire(cells.offsets, 1, f"mesh {name}"),
+                "connectivity": typed_array_to_wire(cells.connectivity, 1, f"mesh {name}")}
+        for key, arrays in (("point_data", self.point_data), ("cell_data", self.cell_data)):
+            if arrays:
+                wire[key] = [{"name": name,
+                              **typed_array_to_wire(array, _tuple_size(array), key)}
+                             for name, array in arrays.items()]
+        return wire
+
+    @classmethod
+    def from_wire(cls, value: dict) -> "Mesh":
+        what = "mesh"
+        space = _space(value, what)
+        points = typed_array_from_wire(_field(value, "points", dict, what), "mesh points",
+                                       dtypes=("float32", "float64"), components=3)
+        points = points.reshape(-1, 3)
+        cells = {}
+        for name in CELL_TYPES:
+            cell_value = _field(value, name, dict, what, required=False)
+            if cell_value is not None:
+                arrays = [typed_array_from_wire(_field(cell_value, part, dict, f"mesh {name}"),
+                                                f"mesh {name} {part}", dtypes=("int64",),
+                                                components=1)
+                          for part in ("offsets", "connectivity")]
+                cells[name] = CellArray(*arrays)  # checked by the constructor [MESH-1]
+        named = {}
+        for key in ("point_data", "cell_data"):
+            entries = _field(value, key, list, what, required=False, default=[])
+            named[key] = {}
+            for entry in entries:
+                if not isinstance(entry, dict):
+                    raise _invalid(f"mesh {key}: entry is not a map")
+                name = _field(entry, "name", str, f"mesh {key}")
+                if name in named[key]:
+                    raise _invalid(f"mesh {key}: duplicate name", name=name)
+                named[key][name] = typed_array_from_wire(entry, f"mesh {key} {name}")
+        cell_count = sum(c.cell_count for c in cells.values())
+        for key, count in (("point_data", len(points)), ("cell_data", cell_count)):
+            for name, array in named[key].items():  # [MESH-2]
+                if len(array) != count:
+                    raise _invalid(f"mesh {key}: wrong number of tuples", name=name)
+        return cls(points, space=space, point_data=named["point_data"],
+                   cell_data=named["cell_data"], **cells)
+
+    def __repr__(self) -> str:
+        return f"Mesh(points={len(self.points)}, cells={self.cell_count}, space={self.space!r})"
+
+
+# ---------------------------------------------------------------------------------------------
+# transform (11.3)
+
+class Transform:
+    """A linear transform from the child to the parent coordinate system [XFM-1]."""
+
+    type = "transform"
+
+    def __init__(self, matrix: Any = None, *, space: str = "RAS"):
+        self.matrix = np.eye(4) if matrix is None else _as_matrix(matrix, "transform matrix")
+        self.space = _check_space_argument(space)
+
+    def in_space(self, space: str) -> "Transform":
+        """``T_lps = F T_ras F`` with ``F = diag(-1, -1, 1, 1)`` [XFM-1]."""
+        if _check_space_argument(space) == self.space:
+            return self
+        return Transform(_RAS_LPS_FLIP @ self.matrix @ _RAS_LPS_FLIP, space=space)
+
+    def to_wire(self) -> dict:
+        return {"type": "transform", "matrix": _matrix_to_wire(self.matrix),
+                "space": self.space, "direction": "to_parent"}
+
+    @classmethod
+    def from_wire(cls, value: dict) -> "Transform":
+        what = "transform"
+        matrix = _matrix_from_wire(value, "matrix", what)
+        _check_affine(matrix, what, invertible=False)
+        space = _space(value, what)
+        if _field(value, "direction", str, what) != "to_parent":
+            raise _invalid("transform: direction must be to_parent", key="direction")
+        return cls(matrix, space=space)
+
+    def __repr__(self) -> str:
+        return f"Transform(space={self.space!r})"
+
+
+# ---------------------------------------------------------------------------------------------
+# points (11.4)
+
+class PointList:
+    """Named points (a markups point list): an (n, 3) float64 array and optional labels."""
+
+    type = "points"
+
+    def __init__(self, points: Any, labels: Optional[Sequence[str]] = None, *,
+                 space: str = "RAS"):
+        points = np.asarray(points, dtype=np.float64)
+        if points.size == 0:
+            points = points.reshape(0, 3)
+        if points.ndim != 2 or points.shape[1] != 3:
+            raise ValueError("points must be an (n, 3) array")
+        if labels is not None:
+            labels = list(labels)
+            if len(labels) != len(points) or not all(isinstance(x, str) for x in labels):
+                raise ValueError("labels must be one string per point")
+        self.points = points
+        self.labels = labels
+        self.space = _check_space_argument(space)
+
+    def in_space(self, space: str) -> "PointList":
+        if _check_space_argument(space) == self.space:
+            return self
+        return PointList(self.points * np.array([-1.0, -1.0, 1.0]), self.labels, space=space)
+
+    def to_wire(self) -> dict:
+        wire = {"type": "points", "space": self.space,
+                "points": typed_array_to_wire(self.points, 3, "points")}
+        if self.labels is not None:
+            wire["labels"] = list(self.labels)
+        return wire
+
+    @classmethod
+    def from_wire(cls, value: dict) -> "PointList":
+        what = "points"
+        space = _space(value, what)
+        points = typed_array_from_wire(_field(value, "points", dict, what), what,
+                                       dtypes=("float64",), components=3).reshape(-1, 3)
+        labels = _field(value, "labels", list, what, required=False)
+        if labels is not None and (len(labels) != len(points)
+                                   or not all(isinstance(x, str) for x in labels)):
+            raise _invalid("points: labels must hold one string per point")  # [PTS-1]
+        return cls(points, labels, space=space)
+
+    def __repr__(self) -> str:
+        return f"PointList(points={len(self.points)}, space={self.space!r})"
+
+
+# ---------------------------------------------------------------------------------------------
+# table (11.5)
+
+Column = Union[np.ndarray, List[str]]
+
+
+class Table:
+    """Named columns of equal length: numeric arrays, booleans (a numpy bool array) or strings
+    (a list of str) [TBL-1]."""
+
+    type = "table"
+
+    def __init__(self, columns: Optional[Dict[str, Any]] = None):
+        self.columns: Dict[str, Column] = {}
+        for name, column in (columns or {}).items():
+            self.columns[name] = _column(column, name)
+        if len({len(c) for c in self.columns.values()}) > 1:
+            raise ValueError("table columns must have the same number of rows")
+
+    @property
+    def row_count(self) -> int:
+        return len(next(iter(self.columns.values()))) if self.columns else 0
+
+    def to_wire(self) -> dict:
+        columns = []
+        for name, column in self.columns.items():
+            if isinstance(column, list):
+                columns.append({"name": name, "dtype": "string", "values": column})
+            elif column.dtype == np.bool_:
+                columns.append({"name": name, "dtype": "bool",
+                                "values": [bool(x) for x in column]})
+            else:
+                columns.append({"name": name,
+                                **typed_array_to_wire(column, _tuple_size(column), "column")})
+        return {"type": "table", "columns": columns}
+
+    @classmethod
+    def from_wire(cls, value: dict) -> "Table":
+        what = "table"
+        columns: Dict[str, Column] = {}
+        for entry in _field(value, "columns", list, what):
+            if not isinstance(entry, dict):
+                raise _invalid("table: column is not a map")
+            name = _field(entry, "name", str, "table column")
+            if name in columns:
+                raise _invalid("table: duplicate column name", name=name)
+            dtype = _field(entry, "dtype", str, "table column")
+            if dtype == "string":
+                values = _field(entry, "values", list, "table column")
+                if not all(isinstance(x, str) for x in values):
+                    raise _invalid("table: string column holds a non-string", name=name)
+                columns[name] = values
+            elif dtype == "bool":
+                values = _field(entry, "values", list, "table column")
+                if not all(isinstance(x, bool) for x in values):
+                    raise _invalid("table: bool column holds a non-bool", name=name)
+                columns[name] = np.array(values, dtype=np.bool_)
+            else:
+                columns[name] = typed_array_from_wire(entry, f"table column {name}")
+        if len({len(c) for c in columns.values()}) > 1:
+            raise _invalid("table: columns differ in length")
+        table = cls()
+        table.columns = columns
+        return table
+
+    def __repr__(self) -> str:
+        return f"Table(columns={list(self.columns)}, rows={self.row_count})"
+
+
+def _column(column: Any, name: str) -> Column:
+    if isinstance(column, np.ndarray):
+        if column.dtype != np.bool_:
+            _wire_dtype(column, f"column {name}")
+        if column.ndim not in (1, 2):
+            raise ValueError(f"column {name!r} must be 1-D or 2-D")
+        return column
+    values = list(column)
+    if values and all(isinstance(x, str) for x in values):
+        return values
+    if values and all(isinstance(x, (bool, np.bool_)) for x in values):
+        return np.array(values, dtype=np.bool_)
+    array = np.asarray(values)
+    if not values:
+        array = array.astype(np.float64)
+    return _column(array, name)
+
+
+# ---------------------------------------------------------------------------------------------
+
+DATA_TYPES = {cls.type: cls for cls in (Image, Mesh, Transform, PointList, Table)}
+DataValue = Union[Image, Mesh, Transform, PointList, Table]
+
+
+def data_from_wire(value: Any) -> DataValue:
+    """The data object for a wire map; an unknown ``type`` is ``invalid_argument`` [DATA-1]."""
+    if not isinstance(value, dict):
+        raise _invalid("data value is not a map")
+    kind = value.get("type")
+    cls = DATA_TYPES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise _invalid("unknown data type", type=kind if isinstance(kind, str) else None)
+    return cls.from_wire(value)
+
+
+def data_to_wire(value: DataValue) -> dict:
+    if not isinstance(value, tuple(DATA_TYPES.values())):
+        raise TypeError(f"{type(value).__name__} is not a SlicerBridge data type")
+    return value.to_wire()

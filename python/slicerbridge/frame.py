@@ -1,0 +1,129 @@
+"""Framing (spec section 2): a 16-byte header, the head, then the bulk.
+
+The reader learns a frame's size from its header and checks it against the limits before it
+allocates anything [FRAME-3]; the bulk is then read straight into one freshly allocated buffer, in
+which received arrays stay as views [FRAME-6].
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from typing import NamedTuple, Optional
+
+import numpy as np
+
+from .errors import ConnectionLost, ErrorCode, FatalProtocolError
+from .transport import Transport
+
+MAGIC = b"SB"
+FORMAT = 1
+HEADER_SIZE = 16
+_HEADER = struct.Struct(">2sBBIQ")
+_MAX_HEAD_LENGTH = 2**32 - 1
+
+_EMPTY_BULK = memoryview(b"")
+
+
+def encode_header(head_length: int, bulk_length: int) -> bytes:
+    """The frame header for a head and a bulk of the given lengths; flags are zero [FRAME-2]."""
+    if not 1 <= head_length <= _MAX_HEAD_LENGTH:
+        raise ValueError("head length out of range")
+    return _HEADER.pack(MAGIC, FORMAT, 0, head_length, bulk_length)
+
+
+def parse_header(header, *, max_frame: int, max_head: int) -> tuple:
+    """Validate a frame header against the receiver's limits; returns (head_length, bulk_length).
+
+    Raises FatalProtocolError with ``malformed_frame`` [FRAME-1] or ``frame_too_large`` [FRAME-3].
+    A head_length of 0 cannot hold a message [FRAME-4]: that is malformed too.
+    """
+    magic, fmt, _flags, head_length, bulk_length = _HEADER.unpack(header)
+    if magic != MAGIC:
+        raise FatalProtocolError(ErrorCode.MALFORMED_FRAME, "bad magic")
+    if fmt != FORMAT:
+        raise FatalProtocolError(ErrorCode.MALFORMED_FRAME, "unsupported frame format",
+                                 {"format": fmt})
+    if head_length == 0:
+        raise FatalProtocolError(ErrorCode.MALFORMED_FRAME, "empty head")
+    if head_length > max_head:
+        raise FatalProtocolError(ErrorCode.FRAME_TOO_LARGE, "head over the limit",
+                                 {"head_length": head_length, "max_head": max_head})
+    if HEADER_SIZE + head_length + bulk_length > max_frame:
+        raise FatalProtocolError(ErrorCode.FRAME_TOO_LARGE, "frame over the limit",
+                                 {"frame_length": HEADER_SIZE + head_length + bulk_length,
+                                  "max_frame": max_frame})
+    return head_length, bulk_length
+
+
+class Frame(NamedTuple):
+    head: bytearray
+    bulk: memoryview
+    #: perf_counter() when the frame's first byte was available, and when its last byte arrived.
+    started: float
+    finished: float
+
+    @property
+    def size(self) -> int:
+        return HEADER_SIZE + len(self.head) + len(self.bulk)
+
+
+class FrameReader:
+    """Reads whole frames from a transport, with a small buffer for headers and small heads.
+
+    Bytes beyond the buffer size go straight from the transport into their destination.
+    """
+
+    def __init__(self, transport: Transport, buffer_size: int = 65536):
+        self._transport = transport
+        self._buffer = bytearray(buffer_size)
+        self._view = memoryview(self._buffer)
+        self._start = 0
+        self._end = 0
+
+    def read_frame(self, *, max_frame: int, max_head: int) -> Optional[Frame]:
+        """The next frame, or None when the stream ends cleanly between frames.
+
+        Raises ConnectionLost when the stream ends inside a frame [FRAME-8] and FatalProtocolError
+        for a bad header.
+        """
+        if self._start == self._end and not self._refill():
+            return None
+        started = time.perf_counter()
+        header = bytearray(HEADER_SIZE)
+        self._read_into(memoryview(header))
+        head_length, bulk_length = parse_header(header, max_frame=max_frame, max_head=max_head)
+        head = bytearray(head_length)
+        self._read_into(memoryview(head))
+        if bulk_length:
+            # np.empty leaves the pages untouched: the receive below writes each byte once.
+            bulk = memoryview(np.empty(bulk_length, dtype=np.uint8))
+            self._read_into(bulk)
+        else:
+            bulk = _EMPTY_BULK
+        return Frame(head, bulk, started, time.perf_counter())
+
+    def _refill(self) -> bool:
+        self._start = 0
+        self._end = self._transport.readinto(self._view)
+        return self._end > 0
+
+    def _read_into(self, target: memoryview) -> None:
+        needed = len(target)
+        filled = min(self._end - self._start, needed)
+        if filled:
+            target[:filled] = self._view[self._start:self._start + filled]
+            self._start += filled
+        while filled < needed:
+            if needed - filled >= len(self._buffer):
+                received = self._transport.readinto(target[filled:])
+                if received == 0:
+                    raise ConnectionLost("stream ended inside a frame")
+                filled += received
+                continue
+            if not self._refill():
+                raise ConnectionLost("stream ended inside a frame")
+            taken = min(self._end, needed - filled)
+            target[filled:filled + taken] = self._view[:taken]
+            self._start = taken
+            filled += taken
