@@ -19,8 +19,7 @@ namespace {
 
 using namespace bench;
 
-void send_message(igtl::Socket& socket, igtl::MessageBase& message)
-{
+void send_message(igtl::Socket& socket, igtl::MessageBase& message) {
     message.Pack();
     if (socket.Send(message.GetPackPointer(), message.GetPackSize()) == 0)
         throw std::runtime_error("igtl send failed");
@@ -29,8 +28,7 @@ void send_message(igtl::Socket& socket, igtl::MessageBase& message)
 // Receives the next message, which must be of type `Message`; returns null when the peer closed
 // the connection between messages.
 template <class Message>
-typename Message::Pointer receive_message(igtl::Socket& socket, bool check_crc)
-{
+typename Message::Pointer receive_message(igtl::Socket& socket, bool check_crc) {
     igtl::MessageHeader::Pointer header = igtl::MessageHeader::New();
     header->InitPack();
     int got = socket.Receive(header->GetPackPointer(), header->GetPackSize());
@@ -54,8 +52,7 @@ typename Message::Pointer receive_message(igtl::Socket& socket, bool check_crc)
 }
 
 template <class Message>
-void serve(bool check_crc, const server_process::announce_function& announce)
-{
+void serve(bool check_crc, const server_process::announce_function& announce) {
     igtl::ServerSocket::Pointer listener = igtl::ServerSocket::New();
     if (listener->CreateServer(0) < 0)
         throw std::runtime_error("igtl CreateServer failed");
@@ -75,16 +72,14 @@ public:
         : server_([=](const server_process::announce_function& announce) {
               serve<Message>(check_crc, announce);
           }),
-          socket_(igtl::ClientSocket::New())
-    {
+          socket_(igtl::ClientSocket::New()) {
         if (socket_->ConnectToServer("127.0.0.1", std::stoi(server_.endpoint())) != 0)
             throw std::runtime_error("igtl ConnectToServer failed");
     }
 
     igtl::Socket& socket() { return *socket_; }
 
-    std::uint64_t stop_server()
-    {
+    std::uint64_t stop_server() {
         socket_->CloseSocket();
         return server_.finish();
     }
@@ -94,8 +89,7 @@ private:
     igtl::ClientSocket::Pointer socket_;
 };
 
-void run_echo(const arguments& args)
-{
+void run_echo(const arguments& args) {
     bool check_crc = args.count("crc", 0) != 0;
     int edge = static_cast<int>(args.count("dims", 256));
     std::uint64_t warmup = args.count("warmup", 1);
@@ -146,8 +140,7 @@ void run_echo(const arguments& args)
         throw std::runtime_error("the echoed voxels differ from the voxels sent");
 }
 
-void run_latency(const arguments& args)
-{
+void run_latency(const arguments& args) {
     bool check_crc = args.count("crc", 1) != 0;
     std::uint64_t bytes = args.count("bytes", 64);
     std::uint64_t warmup = args.count("warmup", 1000);
@@ -195,8 +188,7 @@ void run_latency(const arguments& args)
 
 } // namespace
 
-int main(int argc, char** argv)
-{
+int main(int argc, char** argv) {
     return bench::guarded_main([&] {
         bench::arguments args(argc, argv,
                               {"test", "crc", "dims", "bytes", "warmup", "iterations", "calls",

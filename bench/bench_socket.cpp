@@ -18,8 +18,7 @@ namespace {
 using namespace bench;
 
 void serve_echo(transport kind, const std::string& unix_path, std::uint64_t bytes,
-                const server_process::announce_function& announce)
-{
+                const server_process::announce_function& announce) {
     std::string endpoint;
     file_descriptor listener = listen_on(kind, unix_path, endpoint);
     announce(endpoint);
@@ -29,8 +28,7 @@ void serve_echo(transport kind, const std::string& unix_path, std::uint64_t byte
         write_all(connection.get(), buffer.data(), buffer.size());
 }
 
-void run_echo(transport kind, const arguments& args)
-{
+void run_echo(transport kind, const arguments& args) {
     std::uint64_t bytes = args.count("bytes", 32u << 20);
     std::uint64_t warmup = args.count("warmup", 1);
     std::uint64_t iterations = args.count("iterations", 3);
@@ -66,8 +64,7 @@ void run_echo(transport kind, const arguments& args)
         throw std::runtime_error("the echoed bytes differ from the bytes sent");
 }
 
-void run_latency(transport kind, const arguments& args)
-{
+void run_latency(transport kind, const arguments& args) {
     std::uint64_t bytes = args.count("bytes", 64);
     std::uint64_t warmup = args.count("warmup", 1000);
     std::uint64_t calls = args.count("calls", 10000);
@@ -113,8 +110,7 @@ void run_latency(transport kind, const arguments& args)
 
 // --- throughput: many connections, one message outstanding on each ---------------------------
 
-void set_non_blocking(int fd)
-{
+void set_non_blocking(int fd) {
     int flags = fcntl(fd, F_GETFL);
     if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
         throw_errno("fcntl O_NONBLOCK");
@@ -122,8 +118,7 @@ void set_non_blocking(int fd)
 
 // Writes a whole small message on a non-blocking socket. A message smaller than the socket's
 // send buffer, with none outstanding, is taken at once; poll() covers the exception.
-void write_message(int fd, const unsigned char* data, std::size_t size)
-{
+void write_message(int fd, const unsigned char* data, std::size_t size) {
     while (size > 0) {
         ssize_t written = write(fd, data, size);
         if (written < 0) {
@@ -148,8 +143,7 @@ struct message_buffer {
 
     enum class state { partial, complete, closed };
 
-    state read_from(int fd)
-    {
+    state read_from(int fd) {
         while (filled < bytes.size()) {
             ssize_t got = read(fd, bytes.data() + filled, bytes.size() - filled);
             if (got < 0) {
@@ -171,8 +165,7 @@ struct message_buffer {
     }
 };
 
-void epoll_add(int epoll, int fd, std::uint64_t tag)
-{
+void epoll_add(int epoll, int fd, std::uint64_t tag) {
     epoll_event event{};
     event.events = EPOLLIN;
     event.data.u64 = tag;
@@ -181,8 +174,7 @@ void epoll_add(int epoll, int fd, std::uint64_t tag)
 }
 
 void serve_many(transport kind, const std::string& unix_path, std::uint64_t bytes,
-                std::uint64_t clients, const server_process::announce_function& announce)
-{
+                std::uint64_t clients, const server_process::announce_function& announce) {
     std::string endpoint;
     file_descriptor listener = listen_on(kind, unix_path, endpoint);
     file_descriptor epoll(epoll_create1(EPOLL_CLOEXEC));
@@ -238,8 +230,7 @@ struct throughput_batch {
     std::vector<double> latencies;
 };
 
-void run_throughput(transport kind, const arguments& args)
-{
+void run_throughput(transport kind, const arguments& args) {
     std::uint64_t bytes = args.count("bytes", 64);
     std::uint64_t clients = args.count("clients", 1);
     double seconds = args.number("seconds", 1.0);
@@ -341,8 +332,7 @@ void run_throughput(transport kind, const arguments& args)
 
 } // namespace
 
-int main(int argc, char** argv)
-{
+int main(int argc, char** argv) {
     return bench::guarded_main([&] {
         bench::arguments args(argc, argv,
                               {"test", "transport", "bytes", "warmup", "iterations", "calls",

@@ -15,15 +15,13 @@ namespace {
 
 using namespace bench;
 
-[[noreturn]] void throw_zmq(const std::string& what)
-{
+[[noreturn]] void throw_zmq(const std::string& what) {
     throw std::runtime_error(what + ": " + zmq_strerror(zmq_errno()));
 }
 
 class zmq_context {
 public:
-    zmq_context() : context_(zmq_ctx_new())
-    {
+    zmq_context() : context_(zmq_ctx_new()) {
         if (!context_)
             throw_zmq("zmq_ctx_new");
     }
@@ -39,8 +37,7 @@ private:
 class zmq_socket_handle {
 public:
     zmq_socket_handle(const zmq_context& context, int type)
-        : socket_(::zmq_socket(context.get(), type))
-    {
+        : socket_(::zmq_socket(context.get(), type)) {
         if (!socket_)
             throw_zmq("zmq_socket");
         int linger = 0;
@@ -60,8 +57,7 @@ class zmq_message {
 public:
     zmq_message() { zmq_msg_init(&message_); }
     // Refers to `data` without copying it; the caller keeps it alive and unchanged until sent.
-    zmq_message(void* data, std::size_t size)
-    {
+    zmq_message(void* data, std::size_t size) {
         if (zmq_msg_init_data(&message_, data, size, nullptr, nullptr) != 0)
             throw_zmq("zmq_msg_init_data");
     }
@@ -76,15 +72,13 @@ private:
     zmq_msg_t message_;
 };
 
-void send_buffer(void* socket, const void* data, std::size_t size)
-{
+void send_buffer(void* socket, const void* data, std::size_t size) {
     if (zmq_send(socket, data, size, 0) < 0)
         throw_zmq("zmq_send");
 }
 
 // Receives into `buffer`; returns the message's size, which must fit.
-std::size_t receive_buffer(void* socket, std::vector<unsigned char>& buffer)
-{
+std::size_t receive_buffer(void* socket, std::vector<unsigned char>& buffer) {
     int size = zmq_recv(socket, buffer.data(), buffer.size(), 0);
     if (size < 0)
         throw_zmq("zmq_recv");
@@ -93,20 +87,17 @@ std::size_t receive_buffer(void* socket, std::vector<unsigned char>& buffer)
     return static_cast<std::size_t>(size);
 }
 
-void send_message(void* socket, zmq_message& message)
-{
+void send_message(void* socket, zmq_message& message) {
     if (zmq_msg_send(message.get(), socket, 0) < 0)
         throw_zmq("zmq_msg_send");
 }
 
-void receive_message(void* socket, zmq_message& message)
-{
+void receive_message(void* socket, zmq_message& message) {
     if (zmq_msg_recv(message.get(), socket, 0) < 0)
         throw_zmq("zmq_msg_recv");
 }
 
-void serve(bool copy, std::uint64_t bytes, const server_process::announce_function& announce)
-{
+void serve(bool copy, std::uint64_t bytes, const server_process::announce_function& announce) {
     zmq_context context;
     zmq_socket_handle reply(context, ZMQ_REP);
     if (zmq_bind(reply.get(), "tcp://127.0.0.1:*") != 0)
@@ -141,16 +132,14 @@ public:
         : server_([=](const server_process::announce_function& announce) {
               serve(copy_server, bytes, announce);
           }),
-          request_(context_, ZMQ_REQ)
-    {
+          request_(context_, ZMQ_REQ) {
         if (zmq_connect(request_.get(), server_.endpoint().c_str()) != 0)
             throw_zmq("zmq_connect");
     }
 
     void* socket() const { return request_.get(); }
 
-    std::uint64_t stop_server()
-    {
+    std::uint64_t stop_server() {
         std::vector<unsigned char> none(1);
         send_buffer(request_.get(), nullptr, 0);
         receive_buffer(request_.get(), none);
@@ -163,8 +152,7 @@ private:
     zmq_socket_handle request_;
 };
 
-void run_echo(const arguments& args)
-{
+void run_echo(const arguments& args) {
     bool copy = args.count("copy", 0) != 0;
     std::uint64_t bytes = args.count("bytes", 32u << 20);
     std::uint64_t warmup = args.count("warmup", 1);
@@ -215,8 +203,7 @@ void run_echo(const arguments& args)
         throw std::runtime_error("the echoed bytes differ from the bytes sent");
 }
 
-void run_latency(const arguments& args)
-{
+void run_latency(const arguments& args) {
     std::uint64_t bytes = args.count("bytes", 64);
     std::uint64_t warmup = args.count("warmup", 1000);
     std::uint64_t calls = args.count("calls", 10000);
@@ -256,12 +243,11 @@ void run_latency(const arguments& args)
 
 } // namespace
 
-int main(int argc, char** argv)
-{
+int main(int argc, char** argv) {
     return bench::guarded_main([&] {
-        bench::arguments args(argc, argv,
-                              {"test", "copy", "bytes", "warmup", "iterations", "calls",
-                               "batches", "timeout"});
+        bench::arguments args(
+            argc, argv,
+            {"test", "copy", "bytes", "warmup", "iterations", "calls", "batches", "timeout"});
         bench::arm_watchdog(args.count("timeout", 600));
         std::string test = args.text("test", "echo");
         if (test == "echo")

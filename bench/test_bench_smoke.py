@@ -1,7 +1,8 @@
 """Smoke tests of the benchmark harness: the programs run and report well-formed JSON.
 
-Speeds are never asserted. Run with /usr/bin/python3 -m pytest bench/test_bench_smoke.py; the
-build directory comes from SLICERBRIDGE_BENCH_BUILD_DIR (default: build-bench in the repository).
+Speeds are never asserted. Run with /usr/bin/python3 -m pytest bench/test_bench_smoke.py. The
+programs are looked for in SLICERBRIDGE_BENCH_BUILD_DIR if set, else in the first of build-bench/
+and build/ (in the repository) that holds any of them.
 """
 
 import json
@@ -15,8 +16,21 @@ import pytest
 
 BENCH_DIR = Path(__file__).resolve().parent
 RUNNER = BENCH_DIR / "run_bench.py"
-BUILD_DIR = Path(os.environ.get("SLICERBRIDGE_BENCH_BUILD_DIR", BENCH_DIR.parent / "build-bench"))
 PROGRAMS = ("bench_socket", "bench_zmq", "bench_igtl", "bench_slicerbridge")
+
+
+def programs_in(build_dir):
+    return [name for name in PROGRAMS if os.access(build_dir / "bench" / name, os.X_OK)]
+
+
+def find_build_dir():
+    if "SLICERBRIDGE_BENCH_BUILD_DIR" in os.environ:
+        return Path(os.environ["SLICERBRIDGE_BENCH_BUILD_DIR"])
+    candidates = [BENCH_DIR.parent / name for name in ("build-bench", "build")]
+    return next((c for c in candidates if programs_in(c)), candidates[0])
+
+
+BUILD_DIR = find_build_dir()
 
 
 def run_runner(*args, timeout=240):
@@ -25,7 +39,7 @@ def run_runner(*args, timeout=240):
 
 
 def built_programs():
-    return [name for name in PROGRAMS if os.access(BUILD_DIR / "bench" / name, os.X_OK)]
+    return programs_in(BUILD_DIR)
 
 
 @pytest.mark.skipif(not built_programs(), reason=f"no bench program built in {BUILD_DIR}")
