@@ -79,7 +79,13 @@ public:
 
     double number(const std::string& name, double fallback) const {
         auto found = values_.find(name);
-        return found == values_.end() ? fallback : std::stod(found->second);
+        if (found == values_.end())
+            return fallback;
+        std::size_t used = 0;
+        double value = std::stod(found->second, &used);
+        if (used != found->second.size() || !(value >= 0))
+            throw std::invalid_argument("option --" + name + " needs a non-negative number");
+        return value;
     }
 
 private:
