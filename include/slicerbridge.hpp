@@ -9,5 +9,7 @@
 #include <slicerbridge/limits.hpp>
 #include <slicerbridge/value.hpp>
 #include <slicerbridge/version.hpp>
+#include <slicerbridge/wire/codec.hpp>
+#include <slicerbridge/wire/frame.hpp>
 
 #endif

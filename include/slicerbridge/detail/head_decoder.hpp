@@ -1,0 +1,436 @@
+#ifndef SLICERBRIDGE_DETAIL_HEAD_DECODER_HPP
+#define SLICERBRIDGE_DETAIL_HEAD_DECODER_HPP
+
+// Decodes a head (MessagePack) into a `value`, enforcing everything section 3 asks of a
+// receiver while it reads: depth ([HEAD-5]), declared lengths against the bytes remaining
+// ([HEAD-8]) and element limits before any allocation, string keys ([HEAD-6]), unique keys
+// ([HEAD-7]), UTF-8 ([HEAD-9]), and bulk references resolved against the bulk ([BULK-1] to
+// [BULK-8]). It reports errors as codes and throws nothing but std::bad_alloc.
+
+#include <slicerbridge/buffer.hpp>
+#include <slicerbridge/compression.hpp>
+#include <slicerbridge/detail/bulk_codec.hpp>
+#include <slicerbridge/detail/endian.hpp>
+#include <slicerbridge/detail/utf8.hpp>
+#include <slicerbridge/error.hpp>
+#include <slicerbridge/limits.hpp>
+#include <slicerbridge/value.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <string_view>
+#include <system_error>
+#include <unordered_set>
+
+namespace slicerbridge {
+namespace detail {
+
+/// MessagePack ext type of a bulk reference (section 3.2).
+inline constexpr std::int8_t bulk_reference_ext_type = 1;
+inline constexpr std::size_t bulk_reference_size = 16;
+inline constexpr std::size_t compressed_bulk_reference_size = 25;
+
+class head_decoder {
+public:
+    head_decoder(const buffer& head, const buffer& bulk, const limits& receiver_limits,
+                 codec_set allowed) noexcept
+        : position_(head.data()), end_(head.data() + head.size()),
+          bulk_(bulk), limits_(receiver_limits), allowed_(allowed) {}
+
+    value decode(std::error_code& ec) {
+        ec.clear();
+        value result;
+        if (position_ == end_) {
+            ec = error::invalid_message; // an empty head ([FRAME-4])
+            return result;
+        }
+        if (!read_value(result, 0)) {
+            ec = error_;
+            return value();
+        }
+        if (position_ != end_) {
+            ec = error::invalid_message; // bytes after the object ([FRAME-4])
+            return value();
+        }
+        return result;
+    }
+
+private:
+    std::size_t remaining() const noexcept { return static_cast<std::size_t>(end_ - position_); }
+
+    bool fail(error e) noexcept {
+        error_ = e;
+        return false;
+    }
+
+    bool take(std::size_t n, const std::byte*& bytes) noexcept {
+        if (remaining() < n) {
+            return fail(error::invalid_message); // incomplete object ([FRAME-4], [HEAD-8])
+        }
+        bytes = position_;
+        position_ += n;
+        return true;
+    }
+
+    template <class UInt>
+    bool take_number(UInt& number) noexcept {
+        const std::byte* bytes = nullptr;
+        if (!take(sizeof(UInt), bytes)) {
+            return false;
+        }
+        number = load_big_endian<UInt>(bytes);
+        return true;
+    }
+
+    template <class UInt>
+    bool take_length(std::uint32_t& length) noexcept {
+        UInt n = 0;
+        if (!take_number(n)) {
+            return false;
+        }
+        length = n;
+        return true;
+    }
+
+    bool read_value(value& out, std::uint32_t depth) {
+        const std::byte* tag_byte = nullptr;
+        if (!take(1, tag_byte)) {
+            return false;
+        }
+        const auto tag = std::to_integer<std::uint8_t>(*tag_byte);
+        if (tag <= 0x7f) {
+            out = value(static_cast<std::int64_t>(tag));
+            return true;
+        }
+        if (tag >= 0xe0) {
+            out = value(static_cast<std::int64_t>(static_cast<std::int8_t>(tag)));
+            return true;
+        }
+        if ((tag & 0xf0) == 0x80) {
+            return read_map(out, tag & 0x0fu, depth);
+        }
+        if ((tag & 0xf0) == 0x90) {
+            return read_array(out, tag & 0x0fu, depth);
+        }
+        if ((tag & 0xe0) == 0xa0) {
+            return read_string(out, tag & 0x1fu);
+        }
+        std::uint32_t length = 0;
+        switch (tag) {
+        case 0xc0:
+            out = value();
+            return true;
+        case 0xc2:
+            out = value(false);
+            return true;
+        case 0xc3:
+            out = value(true);
+            return true;
+        case 0xc4:
+            return take_length<std::uint8_t>(length) && read_binary(out, length);
+        case 0xc5:
+            return take_length<std::uint16_t>(length) && read_binary(out, length);
+        case 0xc6:
+            return take_length<std::uint32_t>(length) && read_binary(out, length);
+        case 0xc7:
+            return take_length<std::uint8_t>(length) && read_ext(out, length);
+        case 0xc8:
+            return take_length<std::uint16_t>(length) && read_ext(out, length);
+        case 0xc9:
+            return take_length<std::uint32_t>(length) && read_ext(out, length);
+        case 0xca: {
+            std::uint32_t bits = 0;
+            if (!take_number(bits)) {
+                return false;
+            }
+            float number = 0;
+            std::memcpy(&number, &bits, sizeof number);
+            out = value(static_cast<double>(number));
+            return true;
+        }
+        case 0xcb: {
+            std::uint64_t bits = 0;
+            if (!take_number(bits)) {
+                return false;
+            }
+            double number = 0;
+            std::memcpy(&number, &bits, sizeof number);
+            out = value(number);
+            return true;
+        }
+        case 0xcc:
+            return read_unsigned<std::uint8_t>(out);
+        case 0xcd:
+            return read_unsigned<std::uint16_t>(out);
+        case 0xce:
+            return read_unsigned<std::uint32_t>(out);
+        case 0xcf:
+            return read_unsigned<std::uint64_t>(out);
+        case 0xd0:
+            return read_signed<std::uint8_t, std::int8_t>(out);
+        case 0xd1:
+            return read_signed<std::uint16_t, std::int16_t>(out);
+        case 0xd2:
+            return read_signed<std::uint32_t, std::int32_t>(out);
+        case 0xd3:
+            return read_signed<std::uint64_t, std::int64_t>(out);
+        case 0xd4:
+            return read_ext(out, 1);
+        case 0xd5:
+            return read_ext(out, 2);
+        case 0xd6:
+            return read_ext(out, 4);
+        case 0xd7:
+            return read_ext(out, 8);
+        case 0xd8:
+            return read_ext(out, 16);
+        case 0xd9:
+            return take_length<std::uint8_t>(length) && read_string(out, length);
+        case 0xda:
+            return take_length<std::uint16_t>(length) && read_string(out, length);
+        case 0xdb:
+            return take_length<std::uint32_t>(length) && read_string(out, length);
+        case 0xdc:
+            return take_length<std::uint16_t>(length) && read_array(out, length, depth);
+        case 0xdd:
+            return take_length<std::uint32_t>(length) && read_array(out, length, depth);
+        case 0xde:
+            return take_length<std::uint16_t>(length) && read_map(out, length, depth);
+        case 0xdf:
+            return take_length<std::uint32_t>(length) && read_map(out, length, depth);
+        default:
+            return fail(error::invalid_message); // 0xc1 is never used
+        }
+    }
+
+    template <class UInt>
+    bool read_unsigned(value& out) noexcept {
+        UInt number = 0;
+        if (!take_number(number)) {
+            return false;
+        }
+        out = value(number);
+        return true;
+    }
+
+    template <class UInt, class Int>
+    bool read_signed(value& out) noexcept {
+        UInt bits = 0;
+        if (!take_number(bits)) {
+            return false;
+        }
+        out = value(static_cast<Int>(bits));
+        return true;
+    }
+
+    bool read_string(value& out, std::uint32_t length) {
+        const std::byte* bytes = nullptr;
+        if (!take(length, bytes)) {
+            return false;
+        }
+        if (!is_valid_utf8(bytes, length)) {
+            return fail(error::invalid_message);
+        }
+        out = value(std::string(reinterpret_cast<const char*>(bytes), length));
+        return true;
+    }
+
+    bool read_binary(value& out, std::uint32_t length) {
+        const std::byte* bytes = nullptr;
+        if (!take(length, bytes)) {
+            return false;
+        }
+        out = value(value::binary(bytes, bytes + length));
+        return true;
+    }
+
+    // Checks a container header: depth first, then the declared count against the bytes left
+    // (each element takes at least `min_bytes_per_element`), then against the element limit.
+    // Declared counts are only trusted as far as the bytes remaining; containers grow as their
+    // elements are actually read, so memory follows the bytes received, not the claims.
+    static constexpr std::uint32_t initial_reserve = 1024;
+
+    bool check_container(std::uint32_t count, std::uint32_t depth,
+                         std::size_t min_bytes_per_element) noexcept {
+        if (depth + 1 > limits_.max_depth) {
+            return fail(error::invalid_message);
+        }
+        if (count > remaining() / min_bytes_per_element) {
+            return fail(error::invalid_message);
+        }
+        if (count > limits_.max_elements) {
+            return fail(error::frame_too_large);
+        }
+        return true;
+    }
+
+    bool read_array(value& out, std::uint32_t count, std::uint32_t depth) {
+        if (!check_container(count, depth, 1)) {
+            return false;
+        }
+        value::array elements;
+        elements.reserve(std::min(count, initial_reserve));
+        for (std::uint32_t i = 0; i < count; ++i) {
+            elements.emplace_back();
+            if (!read_value(elements.back(), depth + 1)) {
+                return false;
+            }
+        }
+        out = value(std::move(elements));
+        return true;
+    }
+
+    bool read_key(std::string_view& key) noexcept {
+        const std::byte* tag_byte = nullptr;
+        if (!take(1, tag_byte)) {
+            return false;
+        }
+        const auto tag = std::to_integer<std::uint8_t>(*tag_byte);
+        std::uint32_t length = 0;
+        if ((tag & 0xe0) == 0xa0) {
+            length = tag & 0x1fu;
+        } else if (tag == 0xd9) {
+            if (!take_length<std::uint8_t>(length)) {
+                return false;
+            }
+        } else if (tag == 0xda) {
+            if (!take_length<std::uint16_t>(length)) {
+                return false;
+            }
+        } else if (tag == 0xdb) {
+            if (!take_length<std::uint32_t>(length)) {
+                return false;
+            }
+        } else {
+            return fail(error::invalid_message); // keys are strings ([HEAD-6])
+        }
+        const std::byte* bytes = nullptr;
+        if (!take(length, bytes)) {
+            return false;
+        }
+        if (!is_valid_utf8(bytes, length)) {
+            return fail(error::invalid_message);
+        }
+        key = std::string_view(reinterpret_cast<const char*>(bytes), length);
+        return true;
+    }
+
+    bool read_map(value& out, std::uint32_t count, std::uint32_t depth) {
+        if (!check_container(count, depth, 2)) {
+            return false;
+        }
+        // Keys are viewed in the head itself, which outlives the decoding. Small maps are
+        // checked for duplicates by scanning, larger ones through a hash set.
+        constexpr std::uint32_t scan_limit = 16;
+        std::unordered_set<std::string_view> seen;
+        value::map entries;
+        entries.reserve(std::min(count, initial_reserve));
+        for (std::uint32_t i = 0; i < count; ++i) {
+            std::string_view key;
+            if (!read_key(key)) {
+                return false;
+            }
+            bool duplicate = false;
+            if (count <= scan_limit) {
+                for (const auto& entry : entries) {
+                    duplicate = duplicate || entry.first == key;
+                }
+            } else {
+                duplicate = !seen.insert(key).second;
+            }
+            if (duplicate) {
+                return fail(error::invalid_message); // [HEAD-7]
+            }
+            entries.emplace_back(std::string(key), value());
+            if (!read_value(entries.back().second, depth + 1)) {
+                return false;
+            }
+        }
+        out = value(std::move(entries));
+        return true;
+    }
+
+    bool read_ext(value& out, std::uint32_t length) {
+        const std::byte* bytes = nullptr;
+        if (!take(1, bytes)) {
+            return false;
+        }
+        const auto type = static_cast<std::int8_t>(std::to_integer<std::uint8_t>(*bytes));
+        if (!take(length, bytes)) {
+            return false;
+        }
+        if (type != bulk_reference_ext_type) {
+            return fail(error::invalid_message); // [BULK-4]
+        }
+        if (length == bulk_reference_size) {
+            return read_bulk_reference(out, bytes);
+        }
+        if (length == compressed_bulk_reference_size) {
+            return read_compressed_bulk_reference(out, bytes);
+        }
+        return fail(error::invalid_message); // [BULK-4]
+    }
+
+    bool check_segment(std::uint64_t offset, std::uint64_t length) noexcept {
+        const std::uint64_t bulk_length = bulk_.size();
+        if (offset > bulk_length || length > bulk_length - offset) {
+            return fail(error::invalid_message); // [BULK-1]
+        }
+        return true;
+    }
+
+    bool read_bulk_reference(value& out, const std::byte* bytes) {
+        const auto offset = load_big_endian<std::uint64_t>(bytes);
+        const auto length = load_big_endian<std::uint64_t>(bytes + 8);
+        if (!check_segment(offset, length)) {
+            return false;
+        }
+        out = value(bulk{bulk_.slice(static_cast<std::size_t>(offset),
+                                     static_cast<std::size_t>(length)),
+                         codec::none});
+        return true;
+    }
+
+    bool read_compressed_bulk_reference(value& out, const std::byte* bytes) {
+        const auto offset = load_big_endian<std::uint64_t>(bytes);
+        const auto length = load_big_endian<std::uint64_t>(bytes + 8);
+        const auto codec_byte = std::to_integer<std::uint8_t>(bytes[16]);
+        const auto raw_length = load_big_endian<std::uint64_t>(bytes + 17);
+        if (!check_segment(offset, length)) {
+            return false;
+        }
+        const auto segment_codec = static_cast<codec>(codec_byte);
+        if ((segment_codec != codec::zstd && segment_codec != codec::lz4) ||
+            !allowed_.contains(segment_codec)) {
+            return fail(error::unsupported_codec); // [BULK-5], [BULK-7]
+        }
+        // Decompressed bytes count against max_frame, per segment and in total ([BULK-6]).
+        if (raw_length > limits_.max_frame - std::min(decompressed_, limits_.max_frame) ||
+            raw_length > std::numeric_limits<std::size_t>::max()) {
+            return fail(error::frame_too_large);
+        }
+        decompressed_ += raw_length;
+        buffer raw = buffer::allocate(static_cast<std::size_t>(raw_length));
+        if (!decompress(segment_codec, bulk_.data() + offset, static_cast<std::size_t>(length),
+                        raw.mutable_data(), static_cast<std::size_t>(raw_length))) {
+            return fail(error::invalid_message); // [BULK-5], [BULK-8]
+        }
+        out = value(bulk{std::move(raw), segment_codec});
+        return true;
+    }
+
+    const std::byte* position_;
+    const std::byte* end_;
+    const buffer& bulk_;
+    const limits& limits_;
+    codec_set allowed_;
+    std::uint64_t decompressed_ = 0;
+    error error_ = error::invalid_message;
+};
+
+} // namespace detail
+} // namespace slicerbridge
+
+#endif

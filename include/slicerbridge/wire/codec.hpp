@@ -1,0 +1,103 @@
+#ifndef SLICERBRIDGE_WIRE_CODEC_HPP
+#define SLICERBRIDGE_WIRE_CODEC_HPP
+
+// Heads and bulk (spec sections 3 and 12): encoding a `value` into a frame laid out for one
+// scatter-gather write, and decoding a received head with its bulk back into a `value`.
+
+#include <slicerbridge/buffer.hpp>
+#include <slicerbridge/compression.hpp>
+#include <slicerbridge/error.hpp>
+#include <slicerbridge/limits.hpp>
+#include <slicerbridge/value.hpp>
+#include <slicerbridge/wire/frame.hpp>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <system_error>
+#include <vector>
+
+namespace slicerbridge {
+
+struct encode_options {
+    /// Codec for bulk segments of at least `compress_min` bytes; it must be in force on the
+    /// connection ([CAP-2]). A segment that would not shrink is sent uncompressed ([CODEC-2]).
+    codec compression = codec::none;
+    std::size_t compress_min = 64 * 1024;
+    /// Compression level; 0 takes the codec's default.
+    int level = 0;
+};
+
+/// A read-only region of bytes, as handed to a scatter-gather write.
+struct const_bytes {
+    const std::byte* data = nullptr;
+    std::size_t size = 0;
+};
+
+/// An encoded frame: the 16-byte header, the packed head and the bulk segments. Uncompressed
+/// segments reference the caller's buffers (no copy); padding comes from static zeros.
+class encoded_frame {
+public:
+    const frame_header& header() const noexcept { return header_; }
+
+    /// The packed head.
+    const std::vector<std::byte>& head() const noexcept { return head_; }
+
+    /// The bulk segments in layout order.
+    const std::vector<buffer>& segments() const noexcept { return segments_; }
+
+    /// The frame's bytes in order, for one scatter-gather write; no empty regions.
+    std::vector<const_bytes> buffers() const;
+
+    /// 16 + head_length + bulk_length.
+    std::uint64_t total_size() const noexcept {
+        return frame_header_size + header_.head_length + header_.bulk_length;
+    }
+
+    /// The whole frame in one contiguous vector (a copy; for tests and small frames).
+    std::vector<std::byte> to_bytes() const;
+
+private:
+    friend encoded_frame encode_frame(const value&, const encode_options&, std::error_code&);
+
+    std::array<std::byte, frame_header_size> header_bytes_{};
+    frame_header header_;
+    std::vector<std::byte> head_;
+    std::vector<buffer> segments_;
+    std::vector<std::size_t> padding_; // zero bytes before each segment
+};
+
+/// Encodes `head` canonically (section 12): bulk values become references to segments laid out
+/// in the order of a depth-first walk, each 8-aligned, compressed per `options`. Fails with
+/// `too_large` if a string, binary, array or map exceeds MessagePack's 2^32 - 1 or the head
+/// exceeds 2^32 - 1 bytes.
+encoded_frame encode_frame(const value& head, const encode_options& options, std::error_code& ec);
+
+/// As above; throws std::system_error.
+encoded_frame encode_frame(const value& head, const encode_options& options = {});
+
+/// Decodes a head and resolves its bulk references against `bulk`. Uncompressed bulk values are
+/// slices of `bulk` (zero copy); compressed ones are decompressed into fresh buffers, only with
+/// a codec in `allowed`. Errors: `invalid_message` for anything malformed (empty head, invalid
+/// or incomplete MessagePack, trailing bytes, too deep, non-string or duplicate keys, invalid
+/// UTF-8, bad ext values, references out of range, corrupt compressed data), `frame_too_large`
+/// for a head over `max_head`, a container over `max_elements` or a `raw_length` over
+/// `max_frame`, `unsupported_codec` for a codec not in `allowed`.
+value decode_head(const buffer& head, const buffer& bulk, const limits& receiver_limits,
+                  const codec_set& allowed, std::error_code& ec);
+
+/// As above; throws std::system_error.
+value decode_head(const buffer& head, const buffer& bulk, const limits& receiver_limits,
+                  const codec_set& allowed);
+
+/// Decodes the head of a received frame.
+inline value decode_frame(const received_frame& frame, const limits& receiver_limits,
+                          const codec_set& allowed, std::error_code& ec) {
+    return decode_head(frame.head, frame.bulk, receiver_limits, allowed, ec);
+}
+
+} // namespace slicerbridge
+
+#include <slicerbridge/wire/impl/codec.hpp>
+
+#endif

@@ -1,0 +1,205 @@
+#ifndef SLICERBRIDGE_WIRE_IMPL_CODEC_HPP
+#define SLICERBRIDGE_WIRE_IMPL_CODEC_HPP
+
+#include <slicerbridge/detail/bulk_codec.hpp>
+#include <slicerbridge/detail/endian.hpp>
+#include <slicerbridge/detail/head_decoder.hpp>
+#include <slicerbridge/detail/msgpack_writer.hpp>
+
+#include <cstring>
+#include <limits>
+
+namespace slicerbridge {
+namespace detail {
+
+inline constexpr std::byte zero_padding[8] = {};
+
+class frame_encoder {
+public:
+    frame_encoder(const encode_options& options, std::vector<std::byte>& head,
+                  std::vector<buffer>& segments, std::vector<std::size_t>& padding)
+        : options_(options), writer_(head), segments_(segments), padding_(padding) {}
+
+    bool write(const value& v) {
+        switch (v.kind()) {
+        case value_kind::nil:
+            writer_.write_nil();
+            return true;
+        case value_kind::boolean:
+            writer_.write_bool(*v.get_if<bool>());
+            return true;
+        case value_kind::int64:
+            writer_.write_int(*v.get_if<std::int64_t>());
+            return true;
+        case value_kind::uint64:
+            writer_.write_uint(*v.get_if<std::uint64_t>());
+            return true;
+        case value_kind::float64:
+            writer_.write_double(*v.get_if<double>());
+            return true;
+        case value_kind::string: {
+            const auto& text = *v.get_if<std::string>();
+            if (!fits_32_bits(text.size())) {
+                return false;
+            }
+            writer_.write_string(text);
+            return true;
+        }
+        case value_kind::binary: {
+            const auto& bytes = *v.get_if<value::binary>();
+            if (!fits_32_bits(bytes.size())) {
+                return false;
+            }
+            writer_.write_binary(bytes.data(), bytes.size());
+            return true;
+        }
+        case value_kind::array: {
+            const auto& elements = *v.get_if<value::array>();
+            if (!fits_32_bits(elements.size())) {
+                return false;
+            }
+            writer_.write_array_header(elements.size());
+            for (const auto& element : elements) {
+                if (!write(element)) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        case value_kind::map: {
+            const auto& entries = *v.get_if<value::map>();
+            if (!fits_32_bits(entries.size())) {
+                return false;
+            }
+            writer_.write_map_header(entries.size());
+            for (const auto& entry : entries) {
+                if (!fits_32_bits(entry.first.size())) {
+                    return false;
+                }
+                writer_.write_string(entry.first);
+                if (!write(entry.second)) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        case value_kind::bulk:
+            write_bulk(v.get_if<bulk>()->data);
+            return true;
+        }
+        return false;
+    }
+
+    std::uint64_t bulk_length() const noexcept { return cursor_; }
+
+private:
+    static bool fits_32_bits(std::size_t n) noexcept {
+        return n <= std::numeric_limits<std::uint32_t>::max();
+    }
+
+    // Places a segment at the next multiple of 8 ([CANON-6]) and writes its reference
+    // ([CANON-7]).
+    void write_bulk(const buffer& raw) {
+        const std::uint64_t offset = (cursor_ + 7) & ~std::uint64_t{7};
+        buffer segment = raw;
+        std::byte reference[compressed_bulk_reference_size];
+        std::size_t reference_size = bulk_reference_size;
+        if (options_.compression != codec::none && raw.size() >= options_.compress_min) {
+            if (auto compressed = compress(options_.compression, raw, options_.level)) {
+                segment = std::move(*compressed);
+                reference[16] = static_cast<std::byte>(options_.compression);
+                store_big_endian(std::uint64_t{raw.size()}, reference + 17);
+                reference_size = compressed_bulk_reference_size;
+            }
+        }
+        store_big_endian(offset, reference);
+        store_big_endian(std::uint64_t{segment.size()}, reference + 8);
+        writer_.write_ext(bulk_reference_ext_type, reference, reference_size);
+        padding_.push_back(static_cast<std::size_t>(offset - cursor_));
+        cursor_ = offset + segment.size();
+        segments_.push_back(std::move(segment));
+    }
+
+    const encode_options& options_;
+    msgpack_writer writer_;
+    std::vector<buffer>& segments_;
+    std::vector<std::size_t>& padding_;
+    std::uint64_t cursor_ = 0;
+};
+
+} // namespace detail
+
+inline std::vector<const_bytes> encoded_frame::buffers() const {
+    std::vector<const_bytes> result;
+    result.reserve(2 + 2 * segments_.size());
+    result.push_back({header_bytes_.data(), header_bytes_.size()});
+    if (!head_.empty()) {
+        result.push_back({head_.data(), head_.size()});
+    }
+    for (std::size_t i = 0; i < segments_.size(); ++i) {
+        if (padding_[i] != 0) {
+            result.push_back({detail::zero_padding, padding_[i]});
+        }
+        if (!segments_[i].empty()) {
+            result.push_back({segments_[i].data(), segments_[i].size()});
+        }
+    }
+    return result;
+}
+
+inline std::vector<std::byte> encoded_frame::to_bytes() const {
+    std::vector<std::byte> bytes;
+    bytes.reserve(static_cast<std::size_t>(total_size()));
+    for (const auto& region : buffers()) {
+        bytes.insert(bytes.end(), region.data, region.data + region.size);
+    }
+    return bytes;
+}
+
+inline encoded_frame encode_frame(const value& head, const encode_options& options,
+                                  std::error_code& ec) {
+    ec.clear();
+    encoded_frame frame;
+    detail::frame_encoder encoder(options, frame.head_, frame.segments_, frame.padding_);
+    if (!encoder.write(head) ||
+        frame.head_.size() > std::numeric_limits<std::uint32_t>::max()) {
+        ec = error::too_large;
+        return encoded_frame();
+    }
+    frame.header_.head_length = static_cast<std::uint32_t>(frame.head_.size());
+    frame.header_.bulk_length = encoder.bulk_length();
+    write_frame_header(frame.header_, frame.header_bytes_.data());
+    return frame;
+}
+
+inline encoded_frame encode_frame(const value& head, const encode_options& options) {
+    std::error_code ec;
+    encoded_frame frame = encode_frame(head, options, ec);
+    if (ec) {
+        throw std::system_error(ec, "slicerbridge::encode_frame");
+    }
+    return frame;
+}
+
+inline value decode_head(const buffer& head, const buffer& bulk, const limits& receiver_limits,
+                         const codec_set& allowed, std::error_code& ec) {
+    if (head.size() > receiver_limits.max_head) {
+        ec = error::frame_too_large;
+        return value();
+    }
+    return detail::head_decoder(head, bulk, receiver_limits, allowed).decode(ec);
+}
+
+inline value decode_head(const buffer& head, const buffer& bulk, const limits& receiver_limits,
+                         const codec_set& allowed) {
+    std::error_code ec;
+    value result = decode_head(head, bulk, receiver_limits, allowed, ec);
+    if (ec) {
+        throw std::system_error(ec, "slicerbridge::decode_head");
+    }
+    return result;
+}
+
+} // namespace slicerbridge
+
+#endif
