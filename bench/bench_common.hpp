@@ -70,9 +70,11 @@ public:
         auto found = values_.find(name);
         if (found == values_.end())
             return fallback;
-        std::size_t used = 0;
-        unsigned long long value = std::stoull(found->second, &used);
-        if (used != found->second.size())
+        const std::string& text = found->second;
+        errno = 0;
+        unsigned long long value = std::strtoull(text.c_str(), nullptr, 10);
+        if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos ||
+            errno == ERANGE)
             throw std::invalid_argument("option --" + name + " needs a whole number");
         return value;
     }
@@ -81,9 +83,10 @@ public:
         auto found = values_.find(name);
         if (found == values_.end())
             return fallback;
-        std::size_t used = 0;
-        double value = std::stod(found->second, &used);
-        if (used != found->second.size() || !(value >= 0))
+        const std::string& text = found->second;
+        char* end = nullptr;
+        double value = std::strtod(text.c_str(), &end);
+        if (text.empty() || *end != '\0' || !(value >= 0))
             throw std::invalid_argument("option --" + name + " needs a non-negative number");
         return value;
     }
