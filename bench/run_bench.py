@@ -471,9 +471,9 @@ def render_report(report):
             out.append(format_table(header, table))
         out += missing
 
-    memory = [e for e in entries if e["group"] == "volume" and e["status"] == "ok"
-              and e["figures"]["bytes"] == max(x["figures"]["bytes"] for x in entries
-                                               if x["group"] == "volume" and x["status"] == "ok")]
+    measured = [e for e in entries if e["group"] == "volume" and e["status"] == "ok"]
+    largest = max((e["figures"]["bytes"] for e in measured), default=None)
+    memory = [e for e in measured if e["figures"]["bytes"] == largest]
     if memory:
         out += ["", "Server peak memory during the largest echo: server VmHWM / payload",
                 format_table(["row", "server peak MiB", "peak / payload", "target"],
