@@ -458,6 +458,8 @@ def render_report(report):
                        fmt(f["median_calls_per_second"], ".0f")]),
     ]
     for group, heading, header, cells in sections:
+        if not any(e["group"] == group for e in entries):
+            continue
         table, missing = [], []
         for entry in (e for e in entries if e["group"] == group):
             if entry["status"] != "ok":
