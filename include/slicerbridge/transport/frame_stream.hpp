@@ -1,0 +1,81 @@
+#ifndef SLICERBRIDGE_TRANSPORT_FRAME_STREAM_HPP
+#define SLICERBRIDGE_TRANSPORT_FRAME_STREAM_HPP
+// Frames over any Asio AsyncStream: TCP, TLS, a Unix socket or a child process's pipes.
+
+#include <slicerbridge/limits.hpp>
+#include <slicerbridge/wire/codec.hpp>
+#include <slicerbridge/wire/frame.hpp>
+
+#include <asio/async_result.hpp>
+#include <asio/buffer.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <utility>
+#include <vector>
+
+namespace slicerbridge {
+
+/// When the bytes of a received frame arrived: `receiving` timings are measured from these.
+struct frame_arrival {
+    std::chrono::steady_clock::time_point first_byte;
+    std::chrono::steady_clock::time_point last_byte;
+};
+
+/// Reads and writes SlicerBridge frames on a stream it owns.
+///
+/// Reading goes through a small staging buffer for headers and small heads, and straight into the
+/// frame's final bulk buffer for large payloads, so voxels are never copied on the way in.
+/// Writing gathers the header, head and bulk pieces (which reference the caller's buffers) into
+/// one scatter-gather write. As with Asio streams, at most one read and one write may be
+/// outstanding at a time; callers serialise them.
+template <class NextLayer>
+class frame_stream {
+public:
+    using next_layer_type = NextLayer;
+    using executor_type = typename NextLayer::executor_type;
+
+    template <class... Args>
+    explicit frame_stream(Args&&... args);
+
+    next_layer_type& next_layer() noexcept { return next_; }
+    const next_layer_type& next_layer() const noexcept { return next_; }
+    executor_type get_executor() noexcept { return next_.get_executor(); }
+
+    /// The limits that incoming frames are checked against, before anything is allocated.
+    void set_receive_limits(const limits& l) { reader_.set_limits(l); }
+
+    /// Reads one complete frame.
+    ///
+    /// Handler signature: `void(std::error_code, received_frame, frame_arrival)`.
+    /// The error is `asio::error::eof` when the peer closed the stream, also in the middle of a
+    /// frame (which is then discarded, [FRAME-8]), or the frame's own error (`malformed_frame`,
+    /// `frame_too_large`). Cancel by closing the next layer.
+    template <class CompletionToken>
+    auto async_read_frame(CompletionToken&& token);
+
+    /// Writes a frame. `frame`, and the buffers its bulk pieces reference, must stay alive until
+    /// the operation completes.
+    ///
+    /// Handler signature: `void(std::error_code, std::size_t bytes_written)`.
+    template <class CompletionToken>
+    auto async_write_frame(const encoded_frame& frame, CompletionToken&& token);
+
+private:
+    struct read_frame_op;
+    struct write_frame_op;
+
+    static constexpr std::size_t staging_capacity = 64 * 1024;
+
+    NextLayer next_;
+    frame_reader reader_;
+    std::vector<std::byte> staging_;
+    std::size_t staged_begin_ = 0;
+    std::size_t staged_end_ = 0;
+};
+
+} // namespace slicerbridge
+
+#include <slicerbridge/transport/impl/frame_stream.hpp>
+
+#endif
