@@ -98,78 +98,97 @@ _FORMATS = {
 }
 
 
-def check_structure(head, max_depth: int) -> None:
-    """Walk the encoded head without building it: reject nesting deeper than ``max_depth``
-    [HEAD-5] and ext values other than bulk references [BULK-4] with ``invalid_message``.
+def _invalid_head(reason: str, **details: Any) -> SlicerBridgeError:
+    return SlicerBridgeError(ErrorCode.INVALID_MESSAGE, reason, details or None)
 
-    Malformed or truncated MessagePack is left for the decoder to report.
+
+def check_structure(head, max_depth: int) -> None:
+    """Walk the encoded head once without building anything and reject, with
+    ``invalid_message``: nesting deeper than ``max_depth`` [HEAD-5]; map keys that are not
+    strings [HEAD-6]; declared lengths and counts beyond the bytes remaining [HEAD-8]; ext values
+    other than well-formed bulk references [BULK-4]; the never-used byte 0xc1, an incomplete
+    object and bytes after the object [FRAME-4].
     """
     size = len(head)
     position = 0
     depth = 0
     remaining = 1          # elements still to read in the innermost open container
-    enclosing: List[int] = []
+    in_map = False         # whether that container is a map (its elements alternate key, value)
+    enclosing: List[tuple] = []
     while True:
         while remaining == 0:
             if not enclosing:
+                if position != size:
+                    raise _invalid_head("bytes after the head's object")
                 return
-            remaining = enclosing.pop()
+            remaining, in_map = enclosing.pop()
             depth -= 1
         if position >= size:
-            return
+            raise _invalid_head("head ends inside its object")
         byte = head[position]
+        if in_map and remaining % 2 == 0 and not (0xa0 <= byte <= 0xbf or 0xd9 <= byte <= 0xdb):
+            raise _invalid_head("map key is not a string")
         remaining -= 1
         if byte <= 0x7f or byte >= 0xe0:
             position += 1
             continue
         if byte <= 0x8f:
-            kind, count = _MAP, (byte & 0x0f) * 2
+            is_map, count = True, (byte & 0x0f) * 2
             position += 1
         elif byte <= 0x9f:
-            kind, count = _ARRAY, byte & 0x0f
+            is_map, count = False, byte & 0x0f
             position += 1
         elif byte <= 0xbf:
             position += 1 + (byte & 0x1f)
+            if position > size:
+                raise _invalid_head("string longer than the head")
             continue
         else:
             kind, fixed, width = _FORMATS[byte]
             if kind == _INVALID:
-                return
+                raise _invalid_head("invalid MessagePack type byte 0xc1")
+            if position + fixed > size:
+                raise _invalid_head("head ends inside its object")
             if width > 0:
-                if position + 1 + width > size:
-                    return
                 length = int.from_bytes(head[position + 1:position + 1 + width], "big")
             else:
                 length = -width
             if kind == _FIXED:
                 position += fixed
                 continue
-            if kind == _PAYLOAD:
+            if kind in (_PAYLOAD, _EXT):
+                if length > size - position - fixed:
+                    raise _invalid_head("declared length beyond the end of the head",
+                                        length=length)
+                if kind == _EXT:
+                    ext_type = head[position + fixed - 1]
+                    if ext_type != BULK_EXT_TYPE:
+                        raise _invalid_head("unexpected ext type",
+                                            ext_type=ext_type - 256 if ext_type > 127
+                                            else ext_type)
+                    if length not in (_RAW_REF.size, _COMPRESSED_REF.size):
+                        raise _invalid_head("bulk reference of invalid length", length=length)
                 position += fixed + length
                 continue
-            if kind == _EXT:
-                if position + fixed > size:
-                    return
-                ext_type = head[position + fixed - 1]
-                if ext_type != BULK_EXT_TYPE:
-                    raise SlicerBridgeError(ErrorCode.INVALID_MESSAGE, "unexpected ext type",
-                                            {"ext_type": ext_type - 256 if ext_type > 127
-                                             else ext_type})
-                if length not in (_RAW_REF.size, _COMPRESSED_REF.size):
-                    raise SlicerBridgeError(ErrorCode.INVALID_MESSAGE,
-                                            "bulk reference of invalid length",
-                                            {"length": length})
-                position += fixed + length
-                continue
-            count = length * 2 if kind == _MAP else length
+            is_map = kind == _MAP
+            count = length * 2 if is_map else length
             position += fixed
+            # Every element takes at least one byte [HEAD-8].
+            if count > size - position:
+                raise _invalid_head("declared count beyond the end of the head", count=length)
         if depth + 1 > max_depth:
-            raise SlicerBridgeError(ErrorCode.INVALID_MESSAGE, "head nested too deeply",
-                                    {"max_depth": max_depth})
+            raise _invalid_head("head nested too deeply", max_depth=max_depth)
         if count:
-            enclosing.append(remaining)
-            remaining = count
+            enclosing.append((remaining, in_map))
+            remaining, in_map = count, is_map
             depth += 1
+
+
+def _unique_keys(pairs: list) -> dict:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise _invalid_head("duplicate map key")  # [HEAD-7]
+    return result
 
 
 class DecodedHead(NamedTuple):
@@ -228,15 +247,16 @@ def decode_head(head, bulk: memoryview, *, max_depth: int, codecs: Iterable[str]
                 max_raw_total: int = 2**32) -> DecodedHead:
     """Decode a head whose bulk references point into ``bulk``.
 
-    Raises SlicerBridgeError(invalid_message) when the head is not exactly one MessagePack object
-    [FRAME-4] or is nested too deeply [HEAD-5]. Problems with bulk references are returned in
+    Raises SlicerBridgeError(invalid_message) when the head is not exactly one valid MessagePack
+    object [FRAME-4] (see ``check_structure``), holds a duplicate key [HEAD-7] or invalid UTF-8
+    [HEAD-9]. Problems with bulk references are returned in
     ``bulk_error``. ``max_raw_total`` bounds the sum of the decompressed sizes [SEC-4].
     """
     check_structure(head, max_depth)
     resolver = _BulkResolver(bulk, frozenset(codecs), max_raw_total)
     try:
         value = msgpack.unpackb(head, raw=False, strict_map_key=False, use_list=True,
-                                ext_hook=resolver, timestamp=0)
+                                ext_hook=resolver, object_pairs_hook=_unique_keys)
     except SlicerBridgeError:
         raise
     except Exception as error:  # msgpack raises many types: all mean "not one valid object".

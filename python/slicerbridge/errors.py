@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from typing import Any, Mapping, Optional
+from typing import Any, Dict, Mapping, Optional
 
 
 class ErrorCode(enum.IntEnum):
@@ -69,6 +69,8 @@ class SlicerBridgeError(Exception):
         self.code = int(code)
         self.message = message or error_name(self.code)
         self.details = dict(details) if details else None
+        #: For an error response: the server's timings and the client's round trip.
+        self.timings: Optional[Dict[str, float]] = None
         super().__init__(f"{error_name(self.code)} ({self.code}): {self.message}")
 
     @property

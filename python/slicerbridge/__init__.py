@@ -1,0 +1,41 @@
+"""SlicerBridge: serve computations to 3D Slicer over the SlicerBridge protocol 1.0.
+
+Server side::
+
+    from slicerbridge import Image, Float, Output, Server, processor
+
+    @processor(title="Threshold", category="Segmentation")
+    def threshold(volume: Image, lower: Float() = 0.0) -> {"labels": Output(Image, image_kind="label")}:
+        return {"labels": volume.with_voxels((volume.voxels >= lower).astype("uint8"), kind="label")}
+
+    with Server([threshold]) as server:
+        print(server.listen_tcp("127.0.0.1", 5000))
+        server.serve_forever()
+
+Client side::
+
+    from slicerbridge import Client
+    with Client.connect("127.0.0.1:5000") as client:
+        result = client.invoke("threshold", {"volume": image}, {"lower": 100.0})
+        labels = result.outputs["labels"]
+"""
+
+from .catalog import (Bool, Enum, Float, FloatVector, Input, Int, IntVector, Output, Processor,
+                      ProcessorDescription, Slot, String, StringVector, processor)
+from .client import Call, Client, InvokeResult, Response
+from .codec import Bulk
+from .context import Cancelled, Context
+from .data import CellArray, Image, Mesh, PointList, Segment, Table, Transform
+from .errors import ConnectionLost, ErrorCode, SlicerBridgeError
+from .limits import Limits
+from .server import Server
+
+__version__ = "1.0.0"
+
+__all__ = [
+    "Bool", "Bulk", "Call", "Cancelled", "CellArray", "Client", "ConnectionLost", "Context",
+    "Enum", "ErrorCode", "Float", "FloatVector", "Image", "Input", "Int", "IntVector",
+    "InvokeResult", "Limits", "Mesh", "Output", "PointList", "Processor",
+    "ProcessorDescription", "Response", "Segment", "Server", "SlicerBridgeError", "Slot",
+    "String", "StringVector", "Table", "Transform", "processor",
+]

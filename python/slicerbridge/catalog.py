@@ -1,0 +1,484 @@
+"""Processor descriptions (spec section 10) and the ``@processor`` decorator.
+
+A processor is a plain function whose annotated parameters become the description::
+
+    @processor(title="Threshold", category="Segmentation")
+    def threshold(ctx, volume: Image,
+                  lower: Float(label="Lower", min=-1e9, max=1e9) = 0.0,
+                  upper: Float(label="Upper") = 1.0) -> {"labels": Output(Image, image_kind="label")}:
+        ...
+        return {"labels": volume.with_voxels(mask, kind="label")}
+
+Data annotations (``Image``, ``Mesh``, ``Transform``, ``PointList``, ``Table`` or ``Input(...)``)
+make inputs, optional when the default is None; Python ``bool``/``int``/``float``/``str`` or the
+``Bool``/``Int``/``Float``/``String``/``Enum``/``*Vector`` specs make parameters, whose Python
+default is their default. The return annotation maps output names to data types. A first
+parameter named ``ctx`` receives the call's ``Context``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import re
+import typing
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+from .context import Context
+from .data import DATA_TYPES, IMAGE_KINDS
+from .errors import ErrorCode, SlicerBridgeError
+
+DATA_SLOT_TYPES = tuple(DATA_TYPES)
+PARAMETER_TYPES = ("bool", "int", "float", "string", "enum", "int_vector", "float_vector",
+                   "string_vector")
+PROCESSOR_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*\Z")
+SLOT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+INT64 = range(-2**63, 2**63)
+_NUMERIC_TYPES = ("int", "float", "int_vector", "float_vector")
+_VECTOR_TYPES = ("int_vector", "float_vector", "string_vector")
+
+
+def _integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _invalid_message(message: str) -> SlicerBridgeError:
+    return SlicerBridgeError(ErrorCode.INVALID_MESSAGE, message)
+
+
+@dataclasses.dataclass
+class Slot:
+    """An input, output or parameter of a processor (spec section 10)."""
+
+    name: str
+    type: str
+    label: str = ""
+    description: str = ""
+    group: str = ""
+    optional: bool = False
+    default: Any = None
+    minimum: Optional[float] = None
+    maximum: Optional[float] = None
+    step: Optional[float] = None
+    choices: Optional[List[str]] = None
+    length: Optional[int] = None
+    image_kind: Optional[str] = None
+
+    @property
+    def is_data(self) -> bool:
+        return self.type in DATA_SLOT_TYPES
+
+    def to_wire(self) -> dict:
+        wire: dict = {"name": self.name, "type": self.type, "label": self.label,
+                      "description": self.description}
+        if self.group:
+            wire["group"] = self.group
+        wire["optional"] = self.optional
+        if self.default is not None:
+            wire["default"] = self.default
+        for key in ("minimum", "maximum", "step"):
+            value = getattr(self, key)
+            if value is not None:
+                wire[key] = value
+        if self.choices is not None:
+            wire["choices"] = list(self.choices)
+        if self.length is not None:
+            wire["length"] = self.length
+        if self.image_kind is not None:
+            wire["image_kind"] = self.image_kind
+        return wire
+
+    @classmethod
+    def from_wire(cls, value: Any) -> "Slot":
+        """Read a slot: only ``name`` and ``type`` are required [CAT-6]; unknown keys are
+        ignored; mistyped keys are ``invalid_message``."""
+        if not isinstance(value, dict):
+            raise _invalid_message("slot is not a map")
+        fields: Dict[str, Any] = {}
+        checks = {"name": str, "type": str, "label": str, "description": str, "group": str,
+                  "optional": bool, "image_kind": str}
+        for key, expected in checks.items():
+            if key in value:
+                if not isinstance(value[key], expected):
+                    raise _invalid_message(f"slot {key} has the wrong type")
+                fields[key] = value[key]
+        if "name" not in fields or "type" not in fields:
+            raise _invalid_message("slot without name or type")
+        for key in ("minimum", "maximum", "step"):
+            if key in value:
+                if not _number(value[key]):
+                    raise _invalid_message(f"slot {key} is not a number")
+                fields[key] = value[key]
+        if "choices" in value:
+            choices = value["choices"]
+            if not isinstance(choices, list) or not all(isinstance(c, str) for c in choices):
+                raise _invalid_message("slot choices must be strings")
+            fields["choices"] = choices
+        if "length" in value:
+            if not _integer(value["length"]) or value["length"] < 0:
+                raise _invalid_message("slot length must be an integer >= 0")
+            fields["length"] = value["length"]
+        if "default" in value:
+            fields["default"] = value["default"]
+        return cls(**fields)
+
+    def check_definition(self, role: str) -> None:
+        """Check a slot defined in this process: its name, type and own default [CAT-5]."""
+        if not SLOT_NAME.match(self.name):
+            raise ValueError(f"invalid slot name {self.name!r}")
+        allowed = PARAMETER_TYPES if role == "parameters" else DATA_SLOT_TYPES
+        if self.type not in allowed:
+            raise ValueError(f"{role} slot {self.name!r} cannot have type {self.type!r}")
+        if self.image_kind is not None and (self.type != "image"
+                                            or self.image_kind not in IMAGE_KINDS):
+            raise ValueError(f"slot {self.name!r}: image_kind is for image slots: {IMAGE_KINDS}")
+        if self.type == "enum" and not self.choices:
+            raise ValueError(f"enum parameter {self.name!r} needs choices")
+        if self.default is not None:
+            try:
+                self.default = self.check_value(self.default)
+            except SlicerBridgeError as error:
+                raise ValueError(f"default of {self.name!r} is invalid: {error.message}") from None
+
+    def check_value(self, value: Any) -> Any:
+        """Validate a parameter value against this slot's type and constraints and return it in
+        its Python form; raises ``invalid_argument`` naming the slot [INV-2]."""
+        kind = self.type
+        if kind.endswith("_vector"):
+            if not isinstance(value, (list, tuple)):
+                raise self._invalid("must be an array")
+            if self.length is not None and len(value) != self.length:
+                raise self._invalid(f"must have {self.length} elements")
+            element_type = kind[:-len("_vector")]
+            return [self._check_scalar(element_type, item) for item in value]
+        return self._check_scalar(kind, value)
+
+    def _check_scalar(self, kind: str, value: Any) -> Any:
+        if kind == "bool":
+            if not isinstance(value, bool):
+                raise self._invalid("must be a bool")
+            return value
+        if kind in ("string", "enum"):
+            if not isinstance(value, str):
+                raise self._invalid("must be a string")
+            if kind == "enum" and value not in (self.choices or ()):
+                raise self._invalid("must be one of the choices")
+            return value
+        if kind == "int":
+            if not _integer(value) or value not in INT64:
+                raise self._invalid("must be an integer in the int64 range")
+        elif kind == "float":
+            if not _number(value):
+                raise self._invalid("must be a number")
+            value = float(value)
+        if ((self.minimum is not None and not value >= self.minimum)
+                or (self.maximum is not None and not value <= self.maximum)):
+            raise self._invalid("is out of range")
+        return value
+
+    def _invalid(self, problem: str) -> SlicerBridgeError:
+        details: Dict[str, Any] = {"name": self.name}
+        for key in ("minimum", "maximum", "length"):
+            if getattr(self, key) is not None:
+                details[key] = getattr(self, key)
+        return SlicerBridgeError(ErrorCode.INVALID_ARGUMENT, f"parameter {self.name} {problem}",
+                                 details)
+
+
+@dataclasses.dataclass
+class ProcessorDescription:
+    """The catalog entry of a processor (spec section 10)."""
+
+    name: str
+    version: str = ""
+    title: str = ""
+    description: str = ""
+    category: str = ""
+    contributor: str = ""
+    inputs: List[Slot] = dataclasses.field(default_factory=list)
+    outputs: List[Slot] = dataclasses.field(default_factory=list)
+    parameters: List[Slot] = dataclasses.field(default_factory=list)
+
+    def to_wire(self) -> dict:
+        """Every key of [CAT-6]; ``contributor`` only when set."""
+        wire: dict = {"name": self.name, "version": self.version, "title": self.title,
+                      "description": self.description, "category": self.category}
+        if self.contributor:
+            wire["contributor"] = self.contributor
+        for role in ("inputs", "outputs", "parameters"):
+            wire[role] = [slot.to_wire() for slot in getattr(self, role)]
+        return wire
+
+    @classmethod
+    def from_wire(cls, value: Any) -> "ProcessorDescription":
+        """Read a description that may hold only name, inputs, outputs and parameters [CAT-6]."""
+        if not isinstance(value, dict):
+            raise _invalid_message("description is not a map")
+        fields: Dict[str, Any] = {}
+        for key in ("name", "version", "title", "description", "category", "contributor"):
+            if key in value:
+                if not isinstance(value[key], str):
+                    raise _invalid_message(f"description {key} is not a string")
+                fields[key] = value[key]
+        if "name" not in fields:
+            raise _invalid_message("description without a name")
+        for role in ("inputs", "outputs", "parameters"):
+            slots = value.get(role, [])
+            if not isinstance(slots, list):
+                raise _invalid_message(f"description {role} is not an array")
+            fields[role] = [Slot.from_wire(slot) for slot in slots]
+        return cls(**fields)
+
+    def check_definition(self) -> None:
+        if not PROCESSOR_NAME.match(self.name):
+            raise ValueError(f"invalid processor name {self.name!r}")
+        names = set()
+        for role in ("inputs", "outputs", "parameters"):
+            for slot in getattr(self, role):
+                slot.check_definition(role)
+                if slot.name in names:  # [CAT-3]
+                    raise ValueError(f"slot name {slot.name!r} used twice in {self.name!r}")
+                names.add(slot.name)
+
+
+# ---------------------------------------------------------------------------------------------
+# Annotation helpers
+
+class SlotSpec:
+    """An annotation that describes a slot; the slot's name comes from the function parameter."""
+
+    slot_type = ""
+
+    def __init__(self, *, label: str = "", description: str = "", group: str = "",
+                 optional: bool = False, min: Optional[float] = None,  # noqa: A002
+                 max: Optional[float] = None, step: Optional[float] = None,  # noqa: A002
+                 choices: Optional[Sequence[str]] = None, length: Optional[int] = None,
+                 image_kind: Optional[str] = None):
+        self.options = dict(label=label, description=description, group=group,
+                            optional=optional, minimum=min, maximum=max, step=step,
+                            choices=list(choices) if choices is not None else None,
+                            length=length, image_kind=image_kind)
+
+    def slot(self, name: str, default: Any = None) -> Slot:
+        return Slot(name=name, type=self.slot_type, default=default, **self.options)
+
+
+def _parameter_spec(slot_type: str, *allowed: str):
+    class Spec(SlotSpec):
+        __doc__ = f"A ``{slot_type}`` parameter."
+
+        def __init__(self, **options: Any):
+            unknown = set(options) - set(allowed) - {"label", "description", "group",
+                                                     "optional"}
+            if unknown:
+                raise TypeError(f"{slot_type} parameters take no {sorted(unknown)}")
+            super().__init__(**options)
+
+    Spec.slot_type = slot_type
+    return Spec
+
+
+Bool = _parameter_spec("bool")
+Int = _parameter_spec("int", "min", "max", "step")
+Float = _parameter_spec("float", "min", "max", "step")
+String = _parameter_spec("string")
+IntVector = _parameter_spec("int_vector", "min", "max", "step", "length")
+FloatVector = _parameter_spec("float_vector", "min", "max", "step", "length")
+StringVector = _parameter_spec("string_vector", "length")
+Bool.__name__, Int.__name__, Float.__name__, String.__name__ = "Bool", "Int", "Float", "String"
+IntVector.__name__, FloatVector.__name__ = "IntVector", "FloatVector"
+StringVector.__name__ = "StringVector"
+
+
+class Enum(SlotSpec):
+    """An ``enum`` parameter: one of ``choices``."""
+
+    slot_type = "enum"
+
+    def __init__(self, choices: Sequence[str], **options: Any):
+        super().__init__(choices=choices, **options)
+
+
+class Input(SlotSpec):
+    """A data input or output with a label, description or image kind:
+    ``Input(Image, label="Volume", image_kind="scalar")``."""
+
+    def __init__(self, data_type: type, **options: Any):
+        if data_type not in DATA_TYPES.values():
+            raise TypeError(f"{data_type!r} is not a data type")
+        super().__init__(**options)
+        self.slot_type = data_type.type
+
+
+Output = Input
+
+_PYTHON_PARAMETER_TYPES = {bool: "bool", int: "int", float: "float", str: "string"}
+
+
+def _unwrap_optional(annotation: Any):
+    """(inner annotation, whether None was allowed) for ``Optional[X]`` and ``X | None``."""
+    arguments = typing.get_args(annotation)
+    if arguments and type(None) in arguments and len(arguments) == 2:
+        return next(a for a in arguments if a is not type(None)), True
+    return annotation, False
+
+
+def _slot_from_annotation(name: str, annotation: Any, default: Any) -> Slot:
+    annotation, allows_none = _unwrap_optional(annotation)
+    if isinstance(annotation, SlotSpec):
+        slot = annotation.slot(name)
+    elif isinstance(annotation, type) and annotation in DATA_TYPES.values():
+        slot = Slot(name=name, type=annotation.type)
+    elif annotation in _PYTHON_PARAMETER_TYPES:
+        slot = Slot(name=name, type=_PYTHON_PARAMETER_TYPES[annotation])
+    else:
+        raise TypeError(f"parameter {name!r} needs a SlicerBridge annotation")
+    if default is not inspect.Parameter.empty:
+        if default is None:
+            slot.optional = True
+        elif slot.is_data:
+            raise TypeError(f"data input {name!r} can only default to None")
+        else:
+            slot.default = list(default) if isinstance(default, tuple) else default
+    if allows_none and default is inspect.Parameter.empty:
+        raise TypeError(f"optional slot {name!r} needs the default None")
+    if not slot.label:
+        slot.label = name.replace("_", " ").capitalize()
+    return slot
+
+
+def _resolve(annotation: Any, namespace: dict) -> Any:
+    return eval(annotation, namespace) if isinstance(annotation, str) else annotation  # noqa: S307
+
+
+class Processor:
+    """A described, callable computation. Calling it runs the function directly."""
+
+    def __init__(self, function: Callable, description: ProcessorDescription,
+                 takes_context: bool):
+        description.check_definition()
+        self.function = function
+        self.description = description
+        self.takes_context = takes_context
+        self.__doc__ = function.__doc__
+        self.__name__ = getattr(function, "__name__", description.name)
+
+    @property
+    def name(self) -> str:
+        return self.description.name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.function(*args, **kwargs)
+
+    def bind(self, inputs: Dict[str, Any], parameters: Dict[str, Any]) -> Dict[str, Any]:
+        """Check converted inputs and raw parameter values against the description and return
+        the keyword arguments of the function [INV-2], [INV-3]."""
+        arguments: Dict[str, Any] = {}
+        for group, slots in (("input", self.description.inputs),
+                             ("parameter", self.description.parameters)):
+            given = inputs if group == "input" else parameters
+            known = {slot.name for slot in slots}
+            for name in given:
+                if name not in known:
+                    raise SlicerBridgeError(ErrorCode.INVALID_ARGUMENT, f"unknown {group}",
+                                            {"name": name})
+            for slot in slots:
+                if slot.name in given:
+                    value = given[slot.name]
+                    if group == "input":
+                        if value.type != slot.type:
+                            raise SlicerBridgeError(ErrorCode.INVALID_ARGUMENT,
+                                                    f"input {slot.name} must be {slot.type}",
+                                                    {"name": slot.name})
+                        arguments[slot.name] = value
+                    else:
+                        arguments[slot.name] = slot.check_value(value)
+                elif slot.default is not None:
+                    arguments[slot.name] = slot.default
+                elif slot.optional:
+                    arguments[slot.name] = None
+                else:
+                    raise SlicerBridgeError(ErrorCode.INVALID_ARGUMENT,
+                                            f"missing {group} {slot.name}", {"name": slot.name})
+        return arguments
+
+    def run(self, ctx: Context, arguments: Dict[str, Any]) -> Dict[str, Any]:
+        """Call the function and check its outputs [INV-4]; a wrong output is a processor bug
+        reported as ``processor_failed``."""
+        result = (self.function(ctx, **arguments) if self.takes_context
+                  else self.function(**arguments))
+        outputs = self.description.outputs
+        if not isinstance(result, dict):
+            if result is not None and len(outputs) == 1:
+                result = {outputs[0].name: result}
+            elif result is None:
+                result = {}
+            else:
+                raise _bad_output("the processor must return a map of outputs")
+        declared = {slot.name: slot for slot in outputs}
+        checked = {}
+        for name, value in result.items():
+            slot = declared.get(name)
+            if slot is None:
+                raise _bad_output(f"the processor returned an undeclared output {name}")
+            if value is None:
+                continue
+            if getattr(value, "type", None) != slot.type:
+                raise _bad_output(f"output {name} must be {slot.type}")
+            checked[name] = value
+        for slot in outputs:
+            if not slot.optional and slot.name not in checked:
+                raise _bad_output(f"the processor did not return output {slot.name}")
+        return checked
+
+
+def _bad_output(message: str) -> SlicerBridgeError:
+    return SlicerBridgeError(ErrorCode.PROCESSOR_FAILED, message)
+
+
+def processor(name: Optional[str] = None, *, title: str = "", category: str = "",
+              version: str = "1.0", description: Optional[str] = None, contributor: str = "",
+              outputs: Optional[Dict[str, Any]] = None) -> Callable[[Callable], Processor]:
+    """Turn a function into a ``Processor`` (see the module documentation)."""
+
+    def decorate(function: Callable) -> Processor:
+        signature = inspect.signature(function)
+        namespace = getattr(function, "__globals__", {})
+        parameters = list(signature.parameters.values())
+        takes_context = bool(parameters) and (
+            parameters[0].name == "ctx"
+            or _resolve(parameters[0].annotation, namespace) is Context)
+        if takes_context:
+            parameters = parameters[1:]
+        input_slots, parameter_slots = [], []
+        for parameter in parameters:
+            annotation = _resolve(parameter.annotation, namespace)
+            slot = _slot_from_annotation(parameter.name, annotation, parameter.default)
+            (input_slots if slot.is_data else parameter_slots).append(slot)
+        declared = outputs
+        if declared is None:
+            declared = _resolve(signature.return_annotation, namespace)
+            if declared is inspect.Signature.empty or declared is None:
+                declared = {}
+        if not isinstance(declared, dict):
+            raise TypeError("outputs must be declared as a map from name to data type")
+        output_slots = [
+            _slot_from_annotation(out_name, annotation,
+                                  None if _unwrap_optional(annotation)[1]
+                                  else inspect.Parameter.empty)
+            for out_name, annotation in declared.items()]
+        doc = inspect.getdoc(function) or ""
+        entry = ProcessorDescription(
+            name=name or function.__name__, version=version,
+            title=title or (name or function.__name__).replace("_", " ").capitalize(),
+            description=description if description is not None else doc,
+            category=category, contributor=contributor, inputs=input_slots,
+            outputs=output_slots, parameters=parameter_slots)
+        return Processor(function, entry, takes_context)
+
+    return decorate
+

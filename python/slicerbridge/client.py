@@ -1,0 +1,489 @@
+"""A SlicerBridge client: one connection, many calls in flight from any number of threads.
+
+A reader thread receives every frame and completes the matching call; calls wait on futures with
+optional timeouts, so a misbehaving server cannot hang the caller beyond the timeout it chose.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import itertools
+import logging
+import os
+import socket
+import subprocess
+import threading
+import time
+from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence
+
+from .catalog import ProcessorDescription
+from .codec import available_codecs
+from .connection import Incoming, MessageStream
+from .data import DataValue, data_from_wire, data_to_wire
+from .errors import ConnectionLost, ErrorCode, FatalProtocolError, SlicerBridgeError
+from .limits import Limits
+from .messages import (ClientHello, ServerHello, SERVER_ONLY_CAPABILITIES, grease_capability,
+                       is_valid_id, notification, parse_timings, request, response)
+from .transport import PipeTransport, SocketTransport, Transport
+
+log = logging.getLogger("slicerbridge.client")
+
+ProgressCallback = Callable[[float, Optional[str]], None]
+DEFAULT_TIMEOUT = 30.0
+
+
+class Response(NamedTuple):
+    result: Any
+    #: The server's timings plus ``round_trip`` measured here.
+    timings: Dict[str, float]
+
+
+class InvokeResult(NamedTuple):
+    outputs: Dict[str, DataValue]
+    timings: Dict[str, float]
+
+
+class Call:
+    """A request in flight. ``result()`` waits for it; ``cancel()`` asks the server to stop it
+    (the call still completes, with its result or the error ``cancelled`` [CANCEL-2])."""
+
+    def __init__(self, client: "Client", request_id: int, method: str,
+                 progress: Optional[ProgressCallback]):
+        self.client = client
+        self.id = request_id
+        self.method = method
+        self.progress_callback = progress
+        self.future: concurrent.futures.Future = concurrent.futures.Future()
+        self.sent_at = time.perf_counter()
+
+    def result(self, timeout: Optional[float] = None) -> Response:
+        """The response; raises SlicerBridgeError for an error response, ConnectionLost when the
+        connection ends first and TimeoutError after ``timeout`` seconds."""
+        try:
+            return self.future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            raise TimeoutError(f"no response to {self.method} within {timeout} s") from None
+
+    def done(self) -> bool:
+        return self.future.done()
+
+    def cancel(self) -> None:
+        self.client._send_cancel(self.id)
+
+
+class InvokeCall(Call):
+    def result(self, timeout: Optional[float] = None) -> InvokeResult:  # type: ignore[override]
+        return super().result(timeout)
+
+
+def _outputs_from_wire(result: Any) -> Dict[str, DataValue]:
+    outputs = result.get("outputs") if isinstance(result, dict) else None
+    if not isinstance(outputs, dict):
+        raise SlicerBridgeError(ErrorCode.INVALID_MESSAGE, "invoke result without outputs")
+    converted = {}
+    for name, value in outputs.items():
+        try:
+            converted[name] = data_from_wire(value)
+        except SlicerBridgeError as error:  # [ERR-4]: outside invoke inputs this is a message error
+            raise SlicerBridgeError(ErrorCode.INVALID_MESSAGE, f"output {name}: {error.message}",
+                                    {"name": name}) from None
+    return converted
+
+
+class Client:
+    """Connect with ``Client.connect("127.0.0.1:5000")``, ``Client.tcp``, ``Client.unix`` or
+    ``Client.launch([...])`` (a server on a child process's stdin/stdout).
+
+    ``timeout`` bounds the handshake and every call that is not given its own timeout, except
+    ``invoke`` (computations may be long: pass ``timeout=`` or a ``deadline=``).
+    """
+
+    def __init__(self, transport: Transport, *, token: Optional[str] = None,
+                 limits: Optional[Limits] = None, progress: bool = True,
+                 codecs: Optional[Sequence[str]] = None, compression: Optional[str] = None,
+                 timeout: float = DEFAULT_TIMEOUT, on_close: Optional[Callable[[], None]] = None,
+                 interrupt: Optional[Callable[[], None]] = None):
+        self.transport = transport
+        #: The child process of ``Client.launch``, else None.
+        self.process: Optional[subprocess.Popen] = None
+        self.timeout = timeout
+        self.compression = compression
+        self.stream = MessageStream(transport, limits=limits or Limits())
+        self._ids = itertools.count(1)
+        self._pending: Dict[int, Call] = {}
+        self._lock = threading.Lock()
+        self._closing = False
+        self._closed = False
+        self._on_close = on_close
+        self._interrupt = interrupt
+        self._connection_lost: Optional[BaseException] = None
+        #: Connection-level errors the server sent (section 5.4), most recent last.
+        self.connection_errors: List[SlicerBridgeError] = []
+        offered = ["progress"] if progress else []
+        offered += [f"codec.{name}" for name in (available_codecs() if codecs is None
+                                                  else codecs)]
+        offered.append(grease_capability())
+        self.offered = offered
+        self.server_hello = self._handshake(ClientHello(capabilities=offered,
+                                                        limits=self.stream.limits, token=token))
+        self._reader = threading.Thread(target=self._read_loop, name="slicerbridge-client",
+                                        daemon=True)
+        self._reader.start()
+
+    # -- construction -------------------------------------------------------------------------
+
+    @classmethod
+    def tcp(cls, host: str, port: int, **options: Any) -> "Client":
+        timeout = options.get("timeout", DEFAULT_TIMEOUT)
+        sock = socket.create_connection((host, port), timeout=timeout)
+        sock.settimeout(None)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return cls._over_socket(sock, **options)
+
+    @classmethod
+    def unix(cls, path: str, **options: Any) -> "Client":
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(options.get("timeout", DEFAULT_TIMEOUT))
+        try:
+            sock.connect(path)
+        except OSError:
+            sock.close()
+            raise
+        sock.settimeout(None)
+        return cls._over_socket(sock, **options)
+
+    @classmethod
+    def _over_socket(cls, sock: socket.socket, **options: Any) -> "Client":
+        try:
+            return cls(SocketTransport(sock), **options)
+        except BaseException:
+            sock.close()
+            raise
+
+    @classmethod
+    def connect(cls, address: str, **options: Any) -> "Client":
+        """``HOST:PORT``, ``[IPv6]:PORT`` or ``unix:PATH``."""
+        if address.startswith("unix:"):
+            return cls.unix(address[len("unix:"):], **options)
+        host, port = parse_host_port(address)
+        return cls.tcp(host, port, **options)
+
+    @classmethod
+    def launch(cls, argv: Sequence[str], **options: Any) -> "Client":
+        """Start a server process and talk to it over its stdin and stdout; its stderr is
+        inherited. The process is stopped when the client closes."""
+        to_child_read, to_child_write = os.pipe()
+        from_child_read, from_child_write = os.pipe()
+        try:
+            process = subprocess.Popen(list(argv), stdin=to_child_read, stdout=from_child_write)
+        except BaseException:
+            for fd in (to_child_read, to_child_write, from_child_read, from_child_write):
+                os.close(fd)
+            raise
+        os.close(to_child_read)
+        os.close(from_child_write)
+
+        def stop_process() -> None:
+            try:
+                process.wait(timeout=options.get("timeout", DEFAULT_TIMEOUT))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+        transport = PipeTransport(from_child_read, to_child_write)
+        try:
+            client = cls(transport, on_close=stop_process, interrupt=process.kill, **options)
+        except BaseException:
+            process.kill()
+            process.wait()
+            transport.close()
+            raise
+        client.process = process
+        return client
+
+    # -- handshake ----------------------------------------------------------------------------
+
+    def _handshake(self, hello: ClientHello) -> ServerHello:
+        # A watchdog ends the handshake of a server that never answers: shutting the transport
+        # down (and, for a child process, killing it) makes the blocked read return.
+        timed_out = threading.Event()
+
+        def expire() -> None:
+            timed_out.set()
+            self.transport.shutdown()
+            if self._interrupt is not None:
+                self._interrupt()
+
+        watchdog = threading.Timer(self.timeout, expire)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            self.stream.send(hello.to_wire())
+            incoming = self.stream.receive()
+        except (ConnectionLost, FatalProtocolError, OSError) as error:
+            incoming = None
+            failure = f"handshake failed: {error}"
+        else:
+            failure = "the server closed the connection during the handshake"
+        finally:
+            watchdog.cancel()
+        if incoming is None:
+            self._abort()
+            if timed_out.is_set():
+                raise TimeoutError(f"no hello from the server within {self.timeout} s")
+            raise ConnectionLost(failure)
+        message = incoming.message
+        if (isinstance(message, dict) and message.get("kind") == "response"
+                and message.get("id") is None and "error" in message):
+            self._abort()
+            raise SlicerBridgeError.from_wire(message["error"])
+        try:
+            if incoming.error is not None or not isinstance(message, dict):
+                raise SlicerBridgeError(ErrorCode.INVALID_MESSAGE, "bad server hello")
+            server_hello = ServerHello.from_wire(message)  # [HELLO-2]
+            if not hello.min_version <= server_hello.version <= hello.max_version:  # [HELLO-6]
+                raise SlicerBridgeError(ErrorCode.UNSUPPORTED_VERSION,
+                                        "the server chose a version outside our range")
+        except SlicerBridgeError:
+            self._abort()
+            raise
+        offered = set(hello.capabilities)
+        # [CAP-5]: only what we offered (or server-only ones) is in force.
+        self.capabilities = frozenset(
+            c for c in server_hello.capabilities
+            if c in offered or c in SERVER_ONLY_CAPABILITIES or c.startswith("x-"))
+        self.stream.peer_limits = server_hello.limits
+        self.stream.codecs = frozenset(c[len("codec."):] for c in self.capabilities
+                                       if c.startswith("codec."))
+        self.stream.handshaken = True
+        return server_hello
+
+    def _abort(self) -> None:
+        self._closed = True
+        self.transport.shutdown()
+        self.transport.close()
+        if self._on_close is not None:
+            self._on_close()
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def _read_loop(self) -> None:
+        reason: BaseException = ConnectionLost("the server closed the connection")
+        try:
+            while True:
+                incoming = self.stream.receive()
+                if incoming is None:
+                    break
+                self._dispatch(incoming)
+        except FatalProtocolError as error:
+            reason = ConnectionLost(f"the server sent a bad frame: {error}")
+        except ConnectionLost as error:
+            reason = error
+        except Exception as error:  # keep failures visible to callers rather than hanging them
+            log.exception("client reader failed")
+            reason = ConnectionLost(f"client reader failed: {type(error).__name__}")
+        with self._lock:
+            self._connection_lost = reason
+            pending = list(self._pending.values())
+            self._pending.clear()
+        for call in pending:
+            if not call.future.done():
+                call.future.set_exception(reason)
+        self.transport.shutdown()
+
+    def _dispatch(self, incoming: Incoming) -> None:
+        message = incoming.message
+        if not isinstance(message, dict):
+            log.warning("ignoring an undecodable message from the server")
+            return
+        kind = message.get("kind")
+        if kind == "response":
+            self._on_response(message, incoming)
+        elif kind == "notification":
+            self._on_notification(message)
+        elif kind == "request":  # [MSG-3]
+            if is_valid_id(message.get("id")):
+                try:
+                    self.stream.send(response(message["id"], error=SlicerBridgeError(
+                        ErrorCode.METHOD_NOT_FOUND, "a client serves no methods")))
+                except (ConnectionLost, SlicerBridgeError):
+                    pass
+        else:
+            log.warning("ignoring a message of kind %r from the server", kind)
+
+    def _on_response(self, message: dict, incoming: Incoming) -> None:
+        request_id = message.get("id")
+        if request_id is None:  # a connection-level error never completes a call [MSG-17]
+            error = SlicerBridgeError.from_wire(message.get("error"))
+            log.warning("connection-level error from the server: %s", error)
+            self.connection_errors.append(error)
+            del self.connection_errors[:-100]
+            return
+        with self._lock:
+            call = self._pending.pop(request_id, None) if is_valid_id(request_id) else None
+        if call is None:  # [MSG-8]
+            log.warning("ignoring a response that matches no open request")
+            return
+        timings = parse_timings(message.get("timings"))
+        timings["round_trip"] = time.perf_counter() - call.sent_at
+        has_result, has_error = "result" in message, "error" in message
+        try:
+            if has_result == has_error:  # [MSG-15]
+                raise SlicerBridgeError(ErrorCode.INVALID_MESSAGE,
+                                        "response needs exactly one of result and error")
+            if incoming.error is not None:
+                raise incoming.error
+            if has_error:
+                error = message["error"]
+                if not isinstance(error, dict) or not isinstance(error.get("code"), int) \
+                        or isinstance(error.get("code"), bool):
+                    raise SlicerBridgeError(ErrorCode.INVALID_MESSAGE, "malformed error")
+                raise SlicerBridgeError.from_wire(error)
+            if isinstance(call, InvokeCall):
+                value: Any = InvokeResult(_outputs_from_wire(message["result"]), timings)
+            else:
+                value = Response(message["result"], timings)
+        except SlicerBridgeError as error:
+            error.timings = timings
+            call.future.set_exception(error)
+            return
+        call.future.set_result(value)
+
+    def _on_notification(self, message: dict) -> None:
+        if message.get("method") != "progress":
+            return  # [MSG-9]
+        params = message.get("params")
+        if not isinstance(params, dict) or not is_valid_id(params.get("id")):
+            return  # [MSG-16]
+        fraction = params.get("fraction")
+        text = params.get("message")
+        if (isinstance(fraction, bool) or not isinstance(fraction, (int, float))
+                or not 0.0 <= fraction <= 1.0 or (text is not None and not isinstance(text, str))):
+            return
+        with self._lock:
+            call = self._pending.get(params["id"])
+        if call is not None and call.progress_callback is not None:
+            try:
+                call.progress_callback(float(fraction), text)
+            except Exception:
+                log.exception("progress callback failed")
+
+    # -- requests -----------------------------------------------------------------------------
+
+    def _start(self, method: str, params: Optional[dict], *, call_type: type = Call,
+               progress: Optional[ProgressCallback] = None) -> Call:
+        with self._lock:
+            if self._connection_lost is not None:
+                raise ConnectionLost(str(self._connection_lost))
+            if self._closing and method != "goodbye":  # [BYE-1]
+                raise SlicerBridgeError(ErrorCode.SHUTTING_DOWN, "the client is closing")
+            request_id = next(self._ids)
+            call = call_type(self, request_id, method, progress)
+            self._pending[request_id] = call
+        try:
+            self.stream.send(request(request_id, method, params), compression=self.compression)
+        except BaseException:
+            with self._lock:
+                self._pending.pop(request_id, None)
+            raise
+        return call
+
+    def request(self, method: str, params: Optional[dict] = None, *,
+                timeout: Optional[float] = None) -> Response:
+        """Send any request and wait for its response."""
+        return self._start(method, params).result(self.timeout if timeout is None else timeout)
+
+    def ping(self, *, timeout: Optional[float] = None) -> Dict[str, float]:
+        """Round trip to the server; returns the timings."""
+        return self.request("ping", timeout=timeout).timings
+
+    def catalog(self, *, timeout: Optional[float] = None) -> List[ProcessorDescription]:
+        result = self.request("catalog", timeout=timeout).result
+        processors = result.get("processors") if isinstance(result, dict) else None
+        if not isinstance(processors, list):
+            raise SlicerBridgeError(ErrorCode.INVALID_MESSAGE, "catalog without processors")
+        return [ProcessorDescription.from_wire(p) for p in processors]
+
+    def describe(self, processor: str, *, timeout: Optional[float] = None) -> ProcessorDescription:
+        result = self.request("describe", {"processor": processor}, timeout=timeout).result
+        return ProcessorDescription.from_wire(result)
+
+    def submit(self, processor: str, inputs: Optional[Mapping[str, DataValue]] = None,
+               parameters: Optional[Mapping[str, Any]] = None, *,
+               deadline: Optional[float] = None,
+               progress: Optional[ProgressCallback] = None) -> InvokeCall:
+        """Start an invoke and return at once; ``progress(fraction, message)`` is called on the
+        client's reader thread and must return quickly."""
+        params: Dict[str, Any] = {
+            "processor": processor,
+            "inputs": {name: data_to_wire(value) for name, value in (inputs or {}).items()},
+            "parameters": dict(parameters or {})}
+        if deadline is not None:
+            params["deadline"] = float(deadline)
+        return self._start("invoke", params, call_type=InvokeCall, progress=progress)
+
+    def invoke(self, processor: str, inputs: Optional[Mapping[str, DataValue]] = None,
+               parameters: Optional[Mapping[str, Any]] = None, *,
+               deadline: Optional[float] = None, progress: Optional[ProgressCallback] = None,
+               timeout: Optional[float] = None) -> InvokeResult:
+        """Run a processor and wait for its outputs (waits without limit unless ``timeout`` or
+        ``deadline`` is given)."""
+        call = self.submit(processor, inputs, parameters, deadline=deadline, progress=progress)
+        return call.result(timeout)
+
+    def _send_cancel(self, request_id: int) -> None:
+        if "cancel" not in self.capabilities:
+            return  # [CANCEL-5]
+        with self._lock:
+            if request_id not in self._pending:
+                return
+        try:
+            self.stream.send(notification("cancel", {"id": request_id}))
+        except (ConnectionLost, SlicerBridgeError):
+            pass
+
+    # -- closing ------------------------------------------------------------------------------
+
+    def goodbye(self, *, timeout: Optional[float] = None) -> None:
+        """Send goodbye and wait for its answer, which the server sends after answering every
+        call still open [BYE-2]; no request can be sent afterwards [BYE-1]."""
+        call = self._start("goodbye", None)
+        self._closing = True
+        call.result(self.timeout if timeout is None else timeout)
+
+    def close(self, *, timeout: Optional[float] = None) -> None:
+        """Say goodbye unless done already, then close the connection."""
+        if self._closed:
+            return
+        wait = self.timeout if timeout is None else timeout
+        try:
+            if not self._closing and self._connection_lost is None:
+                self.goodbye(timeout=wait)
+        except (ConnectionLost, SlicerBridgeError, TimeoutError) as error:
+            log.info("goodbye did not complete: %s", error)
+        finally:
+            self._closing = True
+            self._closed = True
+            self.transport.shutdown_write()
+            self._reader.join(wait)
+            self.transport.shutdown()
+            if not self._reader.is_alive():
+                self.transport.close()
+            if self._on_close is not None:
+                self._on_close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def parse_host_port(address: str) -> tuple:
+    """``HOST:PORT`` or ``[IPv6]:PORT`` -> (host, port)."""
+    host, separator, port = address.rpartition(":")
+    if not separator or not port.isdigit():
+        raise ValueError(f"expected HOST:PORT, got {address!r}")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return host, int(port)

@@ -1,0 +1,79 @@
+"""A message stream over a transport: frames in and out, with the limits and codecs in force.
+
+Shared by the client and the server. Reading happens on one thread; writing is serialised by a
+lock so that several threads can send whole frames.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, NamedTuple, Optional
+
+from .codec import EncodedFrame, decode_head, encode_message
+from .errors import ConnectionLost, ErrorCode, SlicerBridgeError
+from .frame import Frame, FrameReader
+from .limits import HANDSHAKE_MAX_FRAME, Limits
+from .transport import Transport
+
+
+class Incoming(NamedTuple):
+    #: The decoded head, or None when it could not be decoded.
+    message: Any
+    #: Why the head could not be decoded, or the first problem with its bulk references (then
+    #: ``message`` is set so that a request can be answered under its id).
+    error: Optional[SlicerBridgeError]
+    frame: Frame
+
+
+class MessageStream:
+    def __init__(self, transport: Transport, *, limits: Limits):
+        self.transport = transport
+        self.limits = limits
+        self.peer_limits = Limits()
+        self.codecs: frozenset = frozenset()
+        self.handshaken = False
+        self._reader = FrameReader(transport)
+        self._write_lock = threading.Lock()
+
+    def receive(self) -> Optional[Incoming]:
+        """The next message, or None at a clean end of stream.
+
+        Raises FatalProtocolError for a bad frame header and ConnectionLost for a stream that
+        ends inside a frame; a frame with a bad head is returned with ``error`` set, after the
+        whole frame was consumed [FRAME-10].
+        """
+        max_frame = self.limits.max_frame
+        if not self.handshaken:
+            max_frame = min(max_frame, HANDSHAKE_MAX_FRAME)  # [HELLO-4]
+        frame = self._reader.read_frame(max_frame=max_frame, max_head=self.limits.max_head)
+        if frame is None:
+            return None
+        try:
+            decoded = decode_head(frame.head, frame.bulk, max_depth=self.limits.max_depth,
+                                  codecs=self.codecs, max_raw_total=self.limits.max_frame)
+        except SlicerBridgeError as error:
+            return Incoming(None, error, frame)
+        return Incoming(decoded.value, decoded.bulk_error, frame)
+
+    def encode(self, message: Any, *, compression: Optional[str] = None) -> EncodedFrame:
+        """Encode for this peer; a frame beyond the peer's limits is ``too_large`` [LIMIT-1]."""
+        if compression is not None and compression not in self.codecs:
+            compression = None  # [CAP-2]
+        encoded = encode_message(message, compression=compression)
+        if encoded.size > self.peer_limits.max_frame or len(encoded.head) > self.peer_limits.max_head:
+            raise SlicerBridgeError(ErrorCode.TOO_LARGE, "message over the peer's limits",
+                                    {"frame_length": encoded.size,
+                                     "max_frame": self.peer_limits.max_frame,
+                                     "head_length": len(encoded.head),
+                                     "max_head": self.peer_limits.max_head})
+        return encoded
+
+    def write(self, encoded: EncodedFrame) -> None:
+        try:
+            with self._write_lock:
+                self.transport.write_all(encoded.buffers())
+        except OSError as error:
+            raise ConnectionLost(f"write failed: {error.strerror or error}") from None
+
+    def send(self, message: Any, *, compression: Optional[str] = None) -> None:
+        self.write(self.encode(message, compression=compression))

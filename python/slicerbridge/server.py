@@ -1,0 +1,682 @@
+"""A threaded SlicerBridge server.
+
+Each connection has one reader thread that decodes frames and answers ``ping``, ``catalog``,
+``describe`` and ``goodbye`` itself; ``invoke`` calls run on a shared worker pool, so a long
+computation never delays reading, progress, cancellation or other calls. One scheduler thread
+handles deadlines and cancel grace periods.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import heapq
+import hmac
+import ipaddress
+import itertools
+import logging
+import math
+import os
+import selectors
+import socket
+import stat
+import threading
+import time
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+
+from .catalog import Processor
+from .codec import available_codecs
+from .connection import Incoming, MessageStream
+from .context import Context
+from .data import data_from_wire, data_to_wire
+from .errors import ConnectionLost, ErrorCode, FatalProtocolError, SlicerBridgeError
+from .limits import Limits
+from .messages import (ClientHello, ServerHello, choose_version, grease_capability, is_valid_id,
+                       notification, response, MAX_VERSION, MIN_VERSION)
+from .transport import SocketTransport, Transport
+
+log = logging.getLogger("slicerbridge.server")
+
+#: After answering goodbye the server waits this long for the client to close before it does.
+GOODBYE_LINGER = 5.0
+
+
+def _now() -> float:
+    return time.perf_counter()
+
+
+class _Scheduler:
+    """Runs callbacks at given times; each callback runs on a fresh thread so that a slow one
+    (a blocked write) cannot delay the others."""
+
+    def __init__(self) -> None:
+        self._queue: List[list] = []
+        self._condition = threading.Condition()
+        self._counter = itertools.count()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="slicerbridge-scheduler",
+                                        daemon=True)
+        self._thread.start()
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> list:
+        """Schedule ``callback``; the returned handle can be passed to ``cancel``."""
+        entry = [time.monotonic() + delay, next(self._counter), callback]
+        with self._condition:
+            heapq.heappush(self._queue, entry)
+            self._condition.notify()
+        return entry
+
+    def cancel(self, entry: Optional[list]) -> None:
+        if entry is not None:
+            with self._condition:
+                entry[2] = None
+
+    def stop(self) -> None:
+        with self._condition:
+            self._stopped = True
+            self._queue.clear()
+            self._condition.notify()
+        self._thread.join()
+
+    def _run(self) -> None:
+        with self._condition:
+            while not self._stopped:
+                if not self._queue:
+                    self._condition.wait()
+                    continue
+                delay = self._queue[0][0] - time.monotonic()
+                if delay > 0:
+                    self._condition.wait(min(delay, threading.TIMEOUT_MAX))
+                    continue
+                callback = heapq.heappop(self._queue)[2]
+                if callback is not None:
+                    threading.Thread(target=callback, name="slicerbridge-timer",
+                                     daemon=True).start()
+
+
+class _Call:
+    """An open request on a connection."""
+
+    def __init__(self, request_id: int, method: str, frame_seconds: float):
+        self.id = request_id
+        self.method = method
+        self.receiving = frame_seconds
+        self.decoded_at = _now()
+        self.started_at: Optional[float] = None
+        self.lock = threading.Lock()
+        self.answered = False
+        #: Why the call must stop: "cancel", "deadline" or "dropped".
+        self.stop_reason: Optional[str] = None
+        self.cancel_event = threading.Event()
+        self.future: Optional[concurrent.futures.Future] = None
+        self.deadline_timer: Optional[list] = None
+
+
+class Server:
+    """Serves processors over TCP, Unix sockets or a process's standard input and output.
+
+    ``token``: when set, clients must send it in their hello [SEC-3]; a server on a non-loopback
+    address refuses to start without one [SEC-2]. ``compression``: a codec name to compress
+    output segments with when the client agreed to it.
+    """
+
+    def __init__(self, processors: Iterable[Processor] = (), *, token: Optional[str] = None,
+                 limits: Optional[Limits] = None, workers: int = 16,
+                 compression: Optional[str] = None, max_connections: int = 64,
+                 implementation: Optional[dict] = None):
+        self.processors: Dict[str, Processor] = {}
+        for proc in processors:
+            if proc.name in self.processors:
+                raise ValueError(f"two processors named {proc.name!r}")
+            self.processors[proc.name] = proc
+        self.token = token
+        self.limits = limits or Limits()
+        self.compression = compression
+        self.max_connections = max_connections
+        self.implementation = implementation
+        self.codecs = available_codecs()
+        self.executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="slicerbridge-worker")
+        self.scheduler = _Scheduler()
+        self._connections: set = set()
+        self._lock = threading.Lock()
+        self._listeners: List[socket.socket] = []
+        self._selector = selectors.DefaultSelector()
+        self._wakeup_reader, self._wakeup_writer = socket.socketpair()
+        self._selector.register(self._wakeup_reader, selectors.EVENT_READ)
+        self._accept_thread: Optional[threading.Thread] = None
+        self._closed = threading.Event()
+
+    # -- listening --------------------------------------------------------------------------
+
+    def listen_tcp(self, host: str = "127.0.0.1", port: int = 0) -> Tuple[str, int]:
+        """Bind and listen; returns the bound (host, port). Loopback unless a token is set
+        [SEC-1], [SEC-2]."""
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        if not infos:
+            raise OSError(f"cannot resolve {host}")
+        family, _, _, _, address = infos[0]
+        if not _is_loopback(address[0]) and not self.token:
+            raise ValueError("refusing to listen on a non-loopback address without a token")
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+        self._add_listener(sock)
+        bound = sock.getsockname()
+        return bound[0], bound[1]
+
+    def listen_unix(self, path: str) -> str:
+        """Listen on a Unix domain socket accessible to this user only [SEC-10]."""
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        old_mask = os.umask(0o177)
+        try:
+            sock.bind(path)
+        finally:
+            os.umask(old_mask)
+        os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
+        sock.listen(128)
+        self._add_listener(sock)
+        return path
+
+    def _add_listener(self, sock: socket.socket) -> None:
+        sock.setblocking(False)
+        self._listeners.append(sock)
+        self._selector.register(sock, selectors.EVENT_READ)
+        if self._accept_thread is None:
+            self._accept_thread = threading.Thread(target=self._accept_loop,
+                                                   name="slicerbridge-accept", daemon=True)
+            self._accept_thread.start()
+
+    def _accept_loop(self) -> None:
+        while not self._closed.is_set():
+            for key, _ in self._selector.select():
+                if key.fileobj is self._wakeup_reader:
+                    return
+                try:
+                    conn, _ = key.fileobj.accept()
+                except (BlockingIOError, InterruptedError):
+                    continue
+                except OSError:
+                    if self._closed.is_set():
+                        return
+                    continue
+                conn.setblocking(True)
+                if conn.family in (socket.AF_INET, socket.AF_INET6):
+                    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                with self._lock:
+                    too_many = len(self._connections) >= self.max_connections
+                if too_many:
+                    log.warning("refusing a connection: %d open", self.max_connections)
+                    conn.close()
+                    continue
+                threading.Thread(target=self.serve_connection, args=(SocketTransport(conn),),
+                                 name="slicerbridge-connection", daemon=True).start()
+
+    # -- serving ------------------------------------------------------------------------------
+
+    def serve_connection(self, transport: Transport) -> None:
+        """Serve one connection on the calling thread until it ends."""
+        connection = _ServerConnection(self, transport)
+        with self._lock:
+            if self._closed.is_set():
+                transport.close()
+                return
+            self._connections.add(connection)
+        try:
+            connection.run()
+        finally:
+            with self._lock:
+                self._connections.discard(connection)
+
+    def serve_forever(self) -> None:
+        """Block until ``close`` is called (from another thread or a signal handler)."""
+        self._closed.wait()
+
+    def close(self) -> None:
+        """Stop listening, answer open calls with ``shutting_down`` and close every
+        connection."""
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        self._wakeup_writer.send(b"x")
+        if self._accept_thread is not None:
+            self._accept_thread.join()
+        for sock in self._listeners:
+            if sock.family == socket.AF_UNIX:
+                try:
+                    os.unlink(sock.getsockname())
+                except OSError:
+                    pass
+            sock.close()
+        with self._lock:
+            connections = list(self._connections)
+        for connection in connections:
+            connection.shut_down()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.scheduler.stop()
+        self._selector.close()
+        self._wakeup_reader.close()
+        self._wakeup_writer.close()
+
+    def __enter__(self) -> "Server":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _call_error(error: BaseException) -> SlicerBridgeError:
+    """How an exception raised by a processor is answered [INV-5]: its own call or processor
+    error code, otherwise ``processor_failed`` naming only the exception type [ERR-3]."""
+    if isinstance(error, SlicerBridgeError) and 100 <= error.code <= 65535:
+        return error
+    if isinstance(error, SlicerBridgeError):
+        return SlicerBridgeError(ErrorCode.PROCESSOR_FAILED, "processor failed")
+    return SlicerBridgeError(ErrorCode.PROCESSOR_FAILED,
+                             f"processor raised {type(error).__name__}")
+
+
+class _ServerConnection:
+    def __init__(self, server: Server, transport: Transport):
+        self.server = server
+        self.transport = transport
+        self.stream = MessageStream(transport, limits=server.limits)
+        self.progress_enabled = False
+        self.compression: Optional[str] = None
+        self.open: Dict[int, _Call] = {}
+        self.lock = threading.Lock()
+        self.goodbye: Optional[_Call] = None
+        self.goodbye_sent = False
+        self.dropped = False
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def run(self) -> None:
+        try:
+            if self._handshake():
+                self._serve()
+        except ConnectionLost:
+            pass
+        except Exception:  # a bug here must not take the server down [DROP-2]
+            log.exception("connection failed")
+        finally:
+            self._drop()
+            self.transport.close()
+
+    def _receive(self) -> Optional[Incoming]:
+        try:
+            return self.stream.receive()
+        except FatalProtocolError as error:  # [FRAME-7]
+            self._send_connection_error(error)
+            return None
+
+    def _handshake(self) -> bool:
+        incoming = self._receive()
+        if incoming is None:
+            return False
+        message = incoming.message
+        if incoming.error is not None or not isinstance(message, dict) or not isinstance(
+                message.get("kind"), str):
+            self._send_connection_error(incoming.error or SlicerBridgeError(
+                ErrorCode.INVALID_MESSAGE, "the first message is not a hello"))
+            return False
+        if message["kind"] != "hello":  # [HELLO-2]
+            self._send_connection_error(SlicerBridgeError(ErrorCode.HANDSHAKE_REQUIRED,
+                                                          "the first message must be hello"))
+            return False
+        try:
+            hello = ClientHello.from_wire(message)  # [HELLO-5]
+        except SlicerBridgeError as error:
+            self._send_connection_error(error)
+            return False
+        version = choose_version(hello.min_version, hello.max_version)
+        if version is None:  # [HELLO-3]
+            self._send_connection_error(SlicerBridgeError(
+                ErrorCode.UNSUPPORTED_VERSION, "no common protocol version",
+                {"min_version": list(MIN_VERSION), "max_version": list(MAX_VERSION)}))
+            return False
+        if self.server.token is not None and not _token_matches(hello.token, self.server.token):
+            # One message for a missing and a wrong token [SEC-3], [SEC-8].
+            self._send_connection_error(SlicerBridgeError(ErrorCode.UNAUTHORIZED,
+                                                          "not authorized"))
+            return False
+        offered = set(hello.capabilities)
+        in_force = ["cancel"]
+        if "progress" in offered:
+            in_force.append("progress")
+        codecs = sorted(name for name in self.server.codecs if f"codec.{name}" in offered)
+        in_force += [f"codec.{name}" for name in codecs]  # [CODEC-1]
+        in_force.append(grease_capability())
+        self.progress_enabled = "progress" in offered
+        self.stream.peer_limits = hello.limits
+        reply = ServerHello(version=version, capabilities=in_force, limits=self.server.limits,
+                            implementation=self.server.implementation)
+        self.stream.send(reply.to_wire())
+        self.stream.codecs = frozenset(codecs)
+        self.stream.handshaken = True
+        if self.server.compression in codecs:
+            self.compression = self.server.compression
+        return True
+
+    def _serve(self) -> None:
+        while True:
+            incoming = self._receive()
+            if incoming is None:
+                return
+            self._dispatch(incoming)
+
+    def _drop(self) -> None:
+        """The connection ended: cancel every open call; nothing more is sent [DROP-1]."""
+        with self.lock:
+            self.dropped = True
+            calls = list(self.open.values())
+            self.open.clear()
+        for call in calls:
+            with call.lock:
+                call.answered = True
+                call.stop_reason = call.stop_reason or "dropped"
+            self.server.scheduler.cancel(call.deadline_timer)
+            call.cancel_event.set()
+            if call.future is not None:
+                call.future.cancel()
+
+    def shut_down(self) -> None:
+        """Server shutdown: answer open calls with ``shutting_down``, then close."""
+        with self.lock:
+            calls = list(self.open.values())
+        for call in calls:
+            call.cancel_event.set()
+            self._answer(call, error=SlicerBridgeError(ErrorCode.SHUTTING_DOWN,
+                                                       "the server is shutting down"))
+        self.transport.shutdown()
+
+    # -- dispatch -----------------------------------------------------------------------------
+
+    def _dispatch(self, incoming: Incoming) -> None:
+        message = incoming.message
+        if message is None:  # [MSG-11]
+            self._send_connection_error(incoming.error)
+            return
+        if not isinstance(message, dict) or not isinstance(message.get("kind"), str):
+            self._send_connection_error(SlicerBridgeError(
+                ErrorCode.INVALID_MESSAGE, "head is not a map with a string kind"))
+            return
+        kind = message["kind"]
+        if kind == "request":
+            self._on_request(message, incoming)
+        elif kind == "notification":
+            self._on_notification(message, incoming)
+        elif kind == "hello":  # [HELLO-7]
+            self._send_connection_error(SlicerBridgeError(ErrorCode.INVALID_MESSAGE,
+                                                          "hello after the handshake"))
+        elif kind == "response":  # [MSG-3]
+            self._send_connection_error(SlicerBridgeError(ErrorCode.INVALID_MESSAGE,
+                                                          "a server does not take responses"))
+        else:  # [MSG-10]
+            self._send_connection_error(SlicerBridgeError(ErrorCode.UNKNOWN_KIND,
+                                                          "unknown message kind"))
+
+    def _on_request(self, message: dict, incoming: Incoming) -> None:
+        request_id = message.get("id")
+        if not is_valid_id(request_id):  # [MSG-12]
+            self._send_connection_error(SlicerBridgeError(ErrorCode.INVALID_MESSAGE,
+                                                          "request id missing or invalid"))
+            return
+        frame = incoming.frame
+        call = _Call(request_id, "", frame.finished - frame.started)
+        with self.lock:
+            if request_id in self.open:  # [MSG-5]
+                duplicate = True
+            else:
+                duplicate = False
+                self.open[request_id] = call
+                in_flight = len(self.open)
+        if duplicate:
+            self._send_connection_error(SlicerBridgeError(
+                ErrorCode.DUPLICATE_ID, "request id already open", {"id": request_id}))
+            return
+        method = message.get("method")
+        params = message.get("params", {})
+        if incoming.error is not None:
+            self._answer(call, error=incoming.error)
+        elif not isinstance(method, str) or not isinstance(params, dict):
+            self._answer(call, error=SlicerBridgeError(
+                ErrorCode.INVALID_MESSAGE, "request method must be a string, params a map"))
+        elif self.goodbye is not None:  # [BYE-2]
+            self._answer(call, error=SlicerBridgeError(ErrorCode.SHUTTING_DOWN,
+                                                       "goodbye already received"))
+        elif in_flight > self.server.limits.max_in_flight:  # [LIMIT-2]
+            self._answer(call, error=SlicerBridgeError(
+                ErrorCode.TOO_MANY_IN_FLIGHT, "too many requests open",
+                {"max_in_flight": self.server.limits.max_in_flight}))
+        else:
+            call.method = method
+            handler = self._HANDLERS.get(method)
+            if handler is None:  # [MSG-6]
+                self._answer(call, error=SlicerBridgeError(ErrorCode.METHOD_NOT_FOUND,
+                                                           "unknown method",
+                                                           {"method": method}))
+                return
+            try:
+                handler(self, call, params)
+            except SlicerBridgeError as error:
+                self._answer(call, error=error)
+
+    def _on_notification(self, message: dict, incoming: Incoming) -> None:
+        params = message.get("params")
+        if message.get("method") != "cancel":
+            return  # [MSG-9]: progress is server-to-client; others are unknown
+        if not isinstance(params, dict) or not is_valid_id(params.get("id")):
+            log.info("ignoring a cancel with malformed params")  # [MSG-16]
+            return
+        with self.lock:
+            call = self.open.get(params["id"])
+        if call is None or call.method != "invoke":
+            return  # [CANCEL-4]
+        self._stop(call, "cancel")
+
+    # -- methods ------------------------------------------------------------------------------
+
+    def _ping(self, call: _Call, params: dict) -> None:
+        self._answer(call, result={})
+
+    def _catalog(self, call: _Call, params: dict) -> None:
+        started = _now()
+        result = {"processors": [p.description.to_wire()
+                                 for p in self.server.processors.values()]}
+        self._answer(call, result=result, computing=_now() - started)
+
+    def _describe(self, call: _Call, params: dict) -> None:
+        name = params.get("processor")
+        if not isinstance(name, str):  # [MSG-13]
+            raise SlicerBridgeError(ErrorCode.INVALID_MESSAGE, "describe needs a processor name")
+        proc = self.server.processors.get(name)
+        if proc is None:  # [CAT-2]
+            raise SlicerBridgeError(ErrorCode.UNKNOWN_PROCESSOR, "unknown processor",
+                                    {"processor": name})
+        self._answer(call, result=proc.description.to_wire())
+
+    def _goodbye(self, call: _Call, params: dict) -> None:
+        with self.lock:
+            self.goodbye = call
+        self._finish_goodbye_when_idle()
+
+    def _invoke(self, call: _Call, params: dict) -> None:
+        name = params.get("processor")
+        inputs = params.get("inputs", {})
+        parameters = params.get("parameters", {})
+        deadline = params.get("deadline")
+        if not isinstance(name, str) or not isinstance(inputs, dict) or not isinstance(
+                parameters, dict):  # [MSG-13]
+            raise SlicerBridgeError(ErrorCode.INVALID_MESSAGE,
+                                    "invoke needs a processor name and maps of inputs and "
+                                    "parameters")
+        if deadline is not None and (isinstance(deadline, bool)
+                                     or not isinstance(deadline, (int, float))
+                                     or not math.isfinite(deadline) or deadline < 0):  # [INV-7]
+            raise SlicerBridgeError(ErrorCode.INVALID_MESSAGE,
+                                    "deadline must be a finite number >= 0")
+        proc = self.server.processors.get(name)
+        if proc is None:  # [INV-1]
+            raise SlicerBridgeError(ErrorCode.UNKNOWN_PROCESSOR, "unknown processor",
+                                    {"processor": name})
+        converted = {}
+        for input_name, value in inputs.items():
+            try:
+                converted[input_name] = data_from_wire(value)
+            except SlicerBridgeError as error:  # [INV-2]: details name the input
+                raise SlicerBridgeError(ErrorCode.INVALID_ARGUMENT,
+                                        f"input {input_name}: {error.message}",
+                                        {**(error.details or {}), "name": input_name}) from None
+        arguments = proc.bind(converted, parameters)
+        progress = self._progress_sink(call) if self.progress_enabled else None
+        context = Context(call_id=call.id, processor=name, progress_sink=progress,
+                          cancel_event=call.cancel_event)
+        try:
+            call.future = self.server.executor.submit(self._execute, call, proc, context,
+                                                      arguments)
+        except RuntimeError:  # the pool is shut down
+            raise SlicerBridgeError(ErrorCode.SHUTTING_DOWN, "the server is shutting down")
+        if deadline is not None:  # [INV-6]: relative to the receipt of the request
+            remaining = deadline - (_now() - call.decoded_at)
+            call.deadline_timer = self.server.scheduler.call_later(
+                max(0.0, remaining), lambda: self._stop(call, "deadline"))
+
+    _HANDLERS = {"ping": _ping, "catalog": _catalog, "describe": _describe,
+                 "invoke": _invoke, "goodbye": _goodbye}
+
+    # -- running invokes ----------------------------------------------------------------------
+
+    def _execute(self, call: _Call, proc: Processor, context: Context,
+                 arguments: Dict[str, Any]) -> None:
+        call.started_at = _now()
+        outputs = error = None
+        if call.cancel_event.is_set():
+            error = SlicerBridgeError(ErrorCode.CANCELLED, "cancelled before it started")
+        else:
+            try:
+                outputs = {name: data_to_wire(value)
+                           for name, value in proc.run(context, arguments).items()}
+            except Exception as raised:
+                error = _call_error(raised)
+                if not isinstance(raised, SlicerBridgeError):
+                    log.warning("processor %s raised %s", proc.name, type(raised).__name__,
+                                exc_info=True)
+        self._answer(call, result=None if error else {"outputs": outputs}, error=error,
+                     computing=_now() - call.started_at)
+
+    def _progress_sink(self, call: _Call) -> Callable[[float, Optional[str]], None]:
+        def send(fraction: float, message: Optional[str]) -> None:
+            params: Dict[str, Any] = {"id": call.id, "fraction": fraction}
+            if message is not None:
+                params["message"] = message
+            # Under the call's lock, so that no progress follows the response [PROG-2].
+            with call.lock:
+                if call.answered or call.cancel_event.is_set():
+                    return
+                try:
+                    self.stream.send(notification("progress", params))
+                except (ConnectionLost, SlicerBridgeError):
+                    pass
+        return send
+
+    def _stop(self, call: _Call, reason: str) -> None:
+        """Ask a running invoke to stop [CANCEL-1]; answer it at once if it has not started,
+        otherwise after the grace period unless it answers first [CANCEL-3]."""
+        with call.lock:
+            if call.answered or call.stop_reason is not None:
+                return
+            call.stop_reason = reason
+        call.cancel_event.set()
+        if call.future is not None and call.future.cancel():
+            self._answer(call, error=self._stop_error(call))
+            return
+        self.server.scheduler.call_later(
+            self.server.limits.cancel_grace,
+            lambda: self._answer(call, error=self._stop_error(call)))
+
+    @staticmethod
+    def _stop_error(call: _Call) -> SlicerBridgeError:
+        if call.stop_reason == "deadline":
+            return SlicerBridgeError(ErrorCode.DEADLINE_EXCEEDED, "the deadline passed")
+        return SlicerBridgeError(ErrorCode.CANCELLED, "the call was cancelled")
+
+    # -- answering ----------------------------------------------------------------------------
+
+    def _answer(self, call: _Call, *, result: Any = None,
+                error: Optional[SlicerBridgeError] = None, computing: float = 0.0) -> None:
+        """Send the one response of a call [MSG-4], [CANCEL-2]."""
+        with call.lock:
+            if call.answered:
+                return  # already answered, e.g. cancelled after its grace period [CANCEL-3]
+            call.answered = True
+            if call.stop_reason == "deadline":
+                result, error = None, self._stop_error(call)
+            elif call.stop_reason == "cancel" and error is not None:
+                error = self._stop_error(call)
+        self.server.scheduler.cancel(call.deadline_timer)
+        finished = _now()
+        queued = (call.started_at - call.decoded_at) if call.started_at else 0.0
+        timings = {"receiving": call.receiving, "queued": max(0.0, queued),
+                   "computing": computing, "sending": 0.0}
+        try:
+            encoded = self._encode_response(call.id, result, error, timings)
+            encoded.replace_final_float(_now() - finished)
+            self.stream.write(encoded)
+        except ConnectionLost:
+            pass
+        finally:
+            with self.lock:
+                if self.open.get(call.id) is call:
+                    del self.open[call.id]
+        self._finish_goodbye_when_idle()
+
+    def _encode_response(self, request_id: int, result: Any,
+                         error: Optional[SlicerBridgeError], timings: dict):
+        try:
+            return self.stream.encode(response(request_id, result=result, error=error,
+                                               timings=timings),
+                                      compression=self.compression)
+        except SlicerBridgeError as too_large:  # [LIMIT-3]
+            return self.stream.encode(response(request_id, error=too_large, timings=timings))
+        except (TypeError, ValueError) as failure:
+            log.error("cannot encode a response: %s", type(failure).__name__)
+            return self.stream.encode(response(
+                request_id, error=SlicerBridgeError(ErrorCode.INTERNAL_ERROR,
+                                                    "cannot encode the result"),
+                timings=timings))
+
+    def _send_connection_error(self, error: SlicerBridgeError) -> None:
+        """A response with a nil id (section 5.4)."""
+        try:
+            self.stream.send(response(None, error=error,
+                                      timings={"receiving": 0.0, "queued": 0.0,
+                                               "computing": 0.0, "sending": 0.0}))
+        except (ConnectionLost, SlicerBridgeError):
+            pass
+
+    def _finish_goodbye_when_idle(self) -> None:
+        """[BYE-2]: once goodbye is the only open request, answer it and close."""
+        with self.lock:
+            call = self.goodbye
+            if call is None or self.goodbye_sent or self.dropped or len(self.open) > 1:
+                return
+            self.goodbye_sent = True
+        self._answer(call, result={})
+        self.transport.shutdown_write()
+        # The client closes once it has read the goodbye; if it does not, close anyway.
+        self.server.scheduler.call_later(GOODBYE_LINGER, self.transport.shutdown)
+
+
+def _token_matches(given: Optional[str], expected: str) -> bool:
+    """Constant-time comparison [SEC-3]."""
+    if given is None:
+        return False
+    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
