@@ -1,0 +1,446 @@
+#!/usr/bin/env python3
+"""Verify the golden vectors in spec/vectors/*.json against an independent decoder.
+
+The decoder below is written from protocol.md alone and shares no code with generate.py. For every
+vector it checks that the frame decodes to `decoded` (accept) or fails with `error` (reject), that
+`canonical` is true exactly when re-encoding the decoded head with the `msgpack` library
+reproduces the bytes, that the `msgpack` library decodes accepted heads the same way, that typed
+values, geometry and message semantics agree with the spec and with spec/model.json, and that
+every requirement id and error name exists in protocol.md.
+
+Usage: /usr/bin/python3 spec/vectors/check.py [-v]; exit status 0 when every vector passes.
+"""
+
+import json
+import math
+import re
+import struct
+import sys
+from pathlib import Path
+
+import lz4.frame
+import msgpack
+import zstandard
+
+VECTOR_DIR = Path(__file__).resolve().parent
+SPEC_DIR = VECTOR_DIR.parent
+sys.path.insert(0, str(SPEC_DIR / "tools"))
+
+import semantics  # noqa: E402  (spec/tools/semantics.py, stdlib only)
+
+FILES = ("frames.json", "handshake.json", "messages.json", "data.json", "malformed.json",
+         "messages_invalid.json", "data_invalid.json")
+CODEC_NAMES = {1: "zstd", 2: "lz4"}
+DEFAULT_LIMITS = {"max_frame": 2**32, "max_head": 16 * 1024 * 1024, "max_depth": 32}
+DTYPE_FORMATS = {"int8": "b", "uint8": "B", "int16": "h", "uint16": "H", "int32": "i",
+                 "uint32": "I", "int64": "q", "uint64": "Q", "float32": "f", "float64": "d"}
+PSEUDO_ERRORS = {"truncated"}
+
+
+class Rejected(Exception):
+    """The frame is rejected with a protocol error name."""
+
+    def __init__(self, error, reason):
+        super().__init__(f"{error}: {reason}")
+        self.error = error
+
+
+class BulkRef:
+    def __init__(self, offset, length, codec=None, raw_length=None):
+        self.offset, self.length, self.codec, self.raw_length = offset, length, codec, raw_length
+
+
+class Head:
+    """A bounded MessagePack decoder for one head ([FRAME-4], [HEAD-1..9], [BULK-1..7])."""
+
+    def __init__(self, data, bulk_length, limits, codecs):
+        self.data = data
+        self.pos = 0
+        self.bulk_length = bulk_length
+        self.max_depth = limits["max_depth"]
+        self.max_frame = limits["max_frame"]
+        self.codecs = codecs
+
+    def take(self, n):
+        if n > len(self.data) - self.pos:
+            raise Rejected("invalid_message", "object extends past the head")
+        chunk = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return chunk
+
+    def uint(self, n):
+        return int.from_bytes(self.take(n), "big")
+
+    def need(self, count, per_element):
+        if count * per_element > len(self.data) - self.pos:
+            raise Rejected("invalid_message", f"declared count {count} exceeds the head")
+
+    def text(self, n):
+        try:
+            return self.take(n).decode("utf-8")
+        except UnicodeDecodeError:
+            raise Rejected("invalid_message", "string is not UTF-8") from None
+
+    def value(self, level):
+        tag = self.uint(1)
+        if tag <= 0x7F:
+            return tag
+        if tag >= 0xE0:
+            return tag - 0x100
+        if 0xA0 <= tag <= 0xBF:
+            return self.text(tag & 0x1F)
+        if 0x90 <= tag <= 0x9F:
+            return self.array(tag & 0x0F, level)
+        if 0x80 <= tag <= 0x8F:
+            return self.map(tag & 0x0F, level)
+        simple = {0xC0: None, 0xC2: False, 0xC3: True}
+        if tag in simple:
+            return simple[tag]
+        widths = {0xCC: 1, 0xCD: 2, 0xCE: 4, 0xCF: 8}
+        if tag in widths:
+            return self.uint(widths[tag])
+        signed = {0xD0: 1, 0xD1: 2, 0xD2: 4, 0xD3: 8}
+        if tag in signed:
+            return int.from_bytes(self.take(signed[tag]), "big", signed=True)
+        if tag == 0xCA:
+            return struct.unpack(">f", self.take(4))[0]
+        if tag == 0xCB:
+            return struct.unpack(">d", self.take(8))[0]
+        length_of = {0xD9: 1, 0xDA: 2, 0xDB: 4}
+        if tag in length_of:
+            return self.text(self.uint(length_of[tag]))
+        bins = {0xC4: 1, 0xC5: 2, 0xC6: 4}
+        if tag in bins:
+            return bytes(self.take(self.uint(bins[tag])))
+        if tag in (0xDC, 0xDD):
+            return self.array(self.uint(2 if tag == 0xDC else 4), level)
+        if tag in (0xDE, 0xDF):
+            return self.map(self.uint(2 if tag == 0xDE else 4), level)
+        fixext = {0xD4: 1, 0xD5: 2, 0xD6: 4, 0xD7: 8, 0xD8: 16}
+        if tag in fixext:
+            return self.ext(fixext[tag])
+        exts = {0xC7: 1, 0xC8: 2, 0xC9: 4}
+        if tag in exts:
+            return self.ext(self.uint(exts[tag]))
+        raise Rejected("invalid_message", f"byte 0x{tag:02x} is not MessagePack")
+
+    def enter(self, level):
+        if level > self.max_depth:
+            raise Rejected("invalid_message", f"nesting depth {level} > {self.max_depth}")
+
+    def array(self, count, level):
+        self.enter(level)
+        self.need(count, 1)
+        return [self.value(level + 1) for _ in range(count)]
+
+    def map(self, count, level):
+        self.enter(level)
+        self.need(count, 2)
+        result = {}
+        for _ in range(count):
+            key = self.value(level + 1)
+            if not isinstance(key, str):
+                raise Rejected("invalid_message", "map key is not a string")
+            if key in result:
+                raise Rejected("invalid_message", f"duplicate key {key!r}")
+            result[key] = self.value(level + 1)
+        return result
+
+    def ext(self, length):
+        self.need(length + 1, 1)
+        ext_type = int.from_bytes(self.take(1), "big", signed=True)
+        body = self.take(length)
+        if ext_type != 1:
+            raise Rejected("invalid_message", f"ext type {ext_type}")
+        if length == 16:
+            offset, size = struct.unpack(">QQ", body)
+            ref = BulkRef(offset, size)
+        elif length == 25:
+            offset, size, codec_id, raw_length = struct.unpack(">QQBQ", body)
+            codec = CODEC_NAMES.get(codec_id)
+            if codec is None or codec not in self.codecs:
+                raise Rejected("unsupported_codec", f"codec {codec_id} not in force")
+            if raw_length > self.max_frame:
+                raise Rejected("frame_too_large", "raw_length over max_frame")
+            ref = BulkRef(offset, size, codec, raw_length)
+        else:
+            raise Rejected("invalid_message", f"bulk reference of length {length}")
+        if ref.offset + ref.length > self.bulk_length:
+            raise Rejected("invalid_message", "bulk reference out of range")
+        return ref
+
+    def decode(self):
+        head = self.value(1)
+        if self.pos != len(self.data):
+            raise Rejected("invalid_message", "bytes after the head object")
+        if not isinstance(head, dict):
+            raise Rejected("invalid_message", "head is not a map")
+        return head
+
+
+def decompress(codec, data, raw_length):
+    """Decompress one segment; it must be exactly one frame of `raw_length` bytes ([BULK-5..8])."""
+    try:
+        if codec == "zstd":
+            stream = zstandard.ZstdDecompressor().decompressobj()
+            output = stream.decompress(data)
+        else:
+            stream = lz4.frame.LZ4FrameDecompressor()
+            output = stream.decompress(data, max_length=raw_length + 1)
+    except (zstandard.ZstdError, RuntimeError) as error:
+        raise Rejected("invalid_message", f"{codec} error: {error}") from None
+    if len(output) != raw_length:
+        raise Rejected("invalid_message", "output size differs from raw_length")
+    if not stream.eof or stream.unused_data:
+        raise Rejected("invalid_message", f"not exactly one {codec} frame")
+    return output
+
+
+def resolve(value, bulk):
+    """The `decoded` JSON form, with bulk references read (and decompressed) from the bulk."""
+    if isinstance(value, BulkRef):
+        data = bulk[value.offset:value.offset + value.length]
+        reference = {}
+        if value.codec is not None:
+            data = decompress(value.codec, data, value.raw_length)
+        reference["hex"] = data.hex()
+        if value.codec is not None:
+            reference["codec"] = value.codec
+        return {"$bulk": reference}
+    if isinstance(value, float):
+        if math.isnan(value):
+            return {"$float": "nan"}
+        if math.isinf(value):
+            return {"$float": "inf" if value > 0 else "-inf"}
+        return value
+    if isinstance(value, bytes):
+        return {"$bin": value.hex()}
+    if isinstance(value, list):
+        return [resolve(element, bulk) for element in value]
+    if isinstance(value, dict):
+        return {key: resolve(element, bulk) for key, element in value.items()}
+    return value
+
+
+def decode_frame(data, limits, codecs):
+    """Return (decoded head, head bytes) or raise Rejected, in a streaming receiver's order."""
+    if len(data) < 16:
+        raise Rejected("truncated", "incomplete frame header")
+    if data[:2] != b"SB" or data[2] != 1:
+        raise Rejected("malformed_frame", "bad magic or format")
+    head_length, bulk_length = struct.unpack(">IQ", data[4:16])
+    if head_length > limits["max_head"]:
+        raise Rejected("frame_too_large", "head over max_head")
+    if 16 + head_length + bulk_length > limits["max_frame"]:
+        raise Rejected("frame_too_large", "frame over max_frame")
+    if head_length == 0:
+        raise Rejected("invalid_message", "empty head")
+    if len(data) < 16 + head_length:
+        raise Rejected("truncated", "incomplete head")
+    head_bytes = data[16:16 + head_length]
+    head = Head(head_bytes, bulk_length, limits, codecs).decode()
+    end = 16 + head_length + bulk_length
+    if len(data) < end:
+        raise Rejected("truncated", "incomplete bulk")
+    if len(data) != end:
+        raise AssertionError("hex holds more than one frame")
+    return resolve(head, data[16 + head_length:]), head_bytes
+
+
+# ---------------------------------------------------------------------------------------------
+# Cross-checks with the msgpack library
+# ---------------------------------------------------------------------------------------------
+
+def library_decode(head_bytes):
+    """The head decoded by the msgpack library, references shown as (offset, length, ...)."""
+    def pairs(items):
+        keys = [key for key, _ in items]
+        assert len(keys) == len(set(keys)), "library saw duplicate keys"
+        return dict(items)
+
+    def ext_hook(code, body):
+        return ("ref", code) + tuple(struct.unpack(">QQ" if len(body) == 16 else ">QQBQ", body))
+    return msgpack.unpackb(head_bytes, raw=False, object_pairs_hook=pairs, ext_hook=ext_hook,
+                           strict_map_key=True, use_list=True)
+
+
+def shape(value):
+    """A comparable skeleton of a decoded value: references and binary reduced to a tag."""
+    if isinstance(value, dict):
+        if set(value) == {"$bulk"}:
+            return "ref"
+        if set(value) == {"$bin"}:
+            return ("bin", value["$bin"])
+        if set(value) == {"$float"}:
+            return ("float", value["$float"])
+        return {key: shape(element) for key, element in value.items()}
+    if isinstance(value, tuple) and value[:1] == ("ref",):
+        return "ref"
+    if isinstance(value, bytes):
+        return ("bin", value.hex())
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return ("float", "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf"))
+    if isinstance(value, list):
+        return [shape(element) for element in value]
+    return (type(value).__name__, value)
+
+
+def canonical_bytes(decoded):
+    """Re-encode a decoded head by protocol.md section 12 using the msgpack library."""
+    bulk = bytearray()
+
+    def convert(value):
+        if isinstance(value, dict):
+            if set(value) == {"$bulk"}:
+                raw = bytes.fromhex(value["$bulk"]["hex"])
+                bulk.extend(bytes(-len(bulk) % 8))
+                offset = len(bulk)
+                bulk.extend(raw)
+                return msgpack.ExtType(1, struct.pack(">QQ", offset, len(raw)))
+            if set(value) == {"$bin"}:
+                return bytes.fromhex(value["$bin"])
+            if set(value) == {"$float"}:
+                return float(value["$float"])
+            return {key: convert(element) for key, element in value.items()}
+        if isinstance(value, list):
+            return [convert(element) for element in value]
+        return value
+
+    head = msgpack.packb(convert(decoded), use_bin_type=True)
+    return b"SB\x01\x00" + struct.pack(">IQ", len(head), len(bulk)) + head + bytes(bulk)
+
+
+# ---------------------------------------------------------------------------------------------
+# Checks of one vector
+# ---------------------------------------------------------------------------------------------
+
+def dumps(value):
+    return json.dumps(value, sort_keys=False, ensure_ascii=False)
+
+
+def resolve_path(document, path):
+    for step in path:
+        document = document[step]
+    return document
+
+
+def check_typed_values(vector):
+    for expectation in vector.get("typed_values", []):
+        array = resolve_path(vector["decoded"], expectation["path"])
+        assert array["dtype"] == expectation["dtype"], "typed_values dtype"
+        assert array.get("components", 1) == expectation["components"], "typed_values components"
+        assert array.get("byte_order", "little") == expectation["byte_order"], "byte_order"
+        raw = bytes.fromhex(array["data"]["$bulk"]["hex"])
+        code = DTYPE_FORMATS[expectation["dtype"]]
+        order = "<" if expectation["byte_order"] == "little" else ">"
+        count = len(raw) // struct.calcsize(code)
+        values = list(struct.unpack(order + code * count, raw))
+        assert dumps(values) == dumps(expectation["values"]), "typed_values differ from the bulk"
+
+
+def check_geometry(vector):
+    """Oblique/LPS images and transforms: the RAS matrix follows [IMG-5] and [XFM-1]."""
+    if "data_path" not in vector:
+        return
+    value = resolve_path(vector["decoded"], vector["data_path"])
+    sign = [-1.0, -1.0, 1.0, 1.0]
+    if "ijk_to_ras" in vector:
+        matrix = value["ijk_to_space"]
+        if value["space"] == "LPS":
+            matrix = [matrix[i] * sign[i // 4] for i in range(16)]
+        assert matrix == vector["ijk_to_ras"], "ijk_to_ras does not follow [IMG-5]"
+    if "matrix_ras" in vector:
+        matrix = value["matrix"]
+        if value["space"] == "LPS":
+            matrix = [matrix[i] * sign[i // 4] * sign[i % 4] for i in range(16)]
+        assert matrix == vector["matrix_ras"], "matrix_ras does not follow [XFM-1]"
+
+
+def check_vector(file_name, vector, model, known_ids, known_errors, verbose):
+    limits = dict(DEFAULT_LIMITS, **vector.get("limits", {}))
+    codecs = vector.get("codecs", [])
+    required = {"id", "description", "class", "requirements", "hex"}
+    assert required <= set(vector), f"missing keys {required - set(vector)}"
+    assert vector["hex"] == vector["hex"].lower(), "hex must be lowercase"
+    assert vector["requirements"], "no requirement ids"
+    unknown = set(vector["requirements"]) - known_ids
+    assert not unknown, f"requirement ids not in protocol.md: {sorted(unknown)}"
+    data = bytes.fromhex(vector["hex"])
+    semantic_file = file_name in ("messages_invalid.json", "data_invalid.json")
+
+    try:
+        decoded, head_bytes = decode_frame(data, limits, codecs)
+        outcome = None
+    except Rejected as rejection:
+        outcome = rejection.error
+        decoded = None
+
+    if vector["class"] == "accept" or semantic_file:
+        assert outcome is None, f"the codec rejects it with {outcome}"
+        assert "error" not in vector or semantic_file, "accept vector with an error"
+        assert dumps(decoded) == dumps(vector["decoded"]), "decoded differs"
+        assert dumps(shape(library_decode(head_bytes))) == dumps(shape(decoded)), \
+            "the msgpack library decodes the head differently"
+        reencoded = canonical_bytes(decoded)
+        if vector["class"] == "accept":
+            assert (reencoded == data) == vector["canonical"], \
+                f"canonical is {vector['canonical']} but re-encoding " \
+                f"{'reproduces' if reencoded == data else 'differs'}"
+            assert not vector.get("truncated"), "an accept vector cannot be truncated"
+            check_typed_values(vector)
+            check_geometry(vector)
+    if vector["class"] == "reject":
+        assert vector["error"] in known_errors, f"unknown error name {vector['error']}"
+        assert "canonical" not in vector, "reject vector with canonical"
+        assert vector.get("truncated", False) == (vector["error"] == "truncated"), \
+            "truncated flag and error disagree"
+        if not semantic_file:
+            assert outcome == vector["error"], f"expected {vector['error']}, got {outcome}"
+            assert "decoded" not in vector, "codec-level reject vector with decoded"
+    if file_name in ("handshake.json", "messages.json", "data.json", "messages_invalid.json",
+                     "data_invalid.json"):
+        expected = semantics.expected_outcome(model, vector["decoded"], vector)
+        if vector["class"] == "accept":
+            assert expected is None, f"semantically invalid: {expected}"
+        else:
+            error, response_id, reason = expected
+            assert error == vector["error"], f"semantics say {error} ({reason})"
+            if "response_id" in vector:
+                assert response_id == vector["response_id"], \
+                    f"response id {response_id}, vector says {vector['response_id']}"
+            if verbose:
+                print(f"    {vector['id']}: {error} because {reason}")
+
+
+def spec_ids_and_errors():
+    text = (SPEC_DIR / "protocol.md").read_text(encoding="utf-8")
+    ids = set(re.findall(r"^- `\[([A-Z]+-\d+)\]`", text, re.M))
+    errors = set(re.findall(r"^\|\s*\d+\s*\|\s*`([a-z_]+)`", text, re.M))
+    return ids, errors | PSEUDO_ERRORS
+
+
+def main(argv):
+    verbose = "-v" in argv
+    known_ids, known_errors = spec_ids_and_errors()
+    model = json.loads((SPEC_DIR / "model.json").read_text(encoding="utf-8"))
+    failures, total, seen = 0, 0, set()
+    for file_name in FILES:
+        document = json.loads((VECTOR_DIR / file_name).read_text(encoding="utf-8"))
+        assert document["spec_version"] == "1.0", f"{file_name}: spec_version"
+        for vector in document["vectors"]:
+            total += 1
+            try:
+                assert vector["id"] not in seen, "duplicate id across files"
+                seen.add(vector["id"])
+                check_vector(file_name, vector, model, known_ids, known_errors, verbose)
+            except (AssertionError, KeyError, TypeError, ValueError) as problem:
+                failures += 1
+                print(f"FAIL {file_name} {vector.get('id')}: {problem!r}")
+        if verbose:
+            print(f"{file_name}: {len(document['vectors'])} vectors")
+    print(f"{total - failures}/{total} vectors pass")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,1282 @@
+#!/usr/bin/env python3
+"""Write the golden vectors of SlicerBridge protocol 1.0 into spec/vectors/*.json.
+
+This script is an independent oracle: it builds frames with its own small MessagePack writer
+(protocol.md sections 2, 3 and 12) and imports nothing from the project's implementations. It needs
+only the standard library, `msgpack`, `zstandard` and `lz4.frame`; run it with /usr/bin/python3.
+The output is deterministic for given versions of the compression libraries. The committed JSON
+files are authoritative: vectors are kept forever ([VER-6]), and check.py verifies them.
+"""
+
+import json
+import math
+import struct
+import sys
+from pathlib import Path
+
+import lz4.frame
+import zstandard
+
+SPEC_VERSION = "1.0"
+OUT_DIR = Path(__file__).resolve().parent
+CODEC_IDS = {"zstd": 1, "lz4": 2}
+U64_MAX = 2**64 - 1
+I64_MAX = 2**63 - 1
+MiB = 1024 * 1024
+DEFAULT_MAX_DEPTH = 32
+
+# dtype -> (struct format character, size in bytes), protocol.md section 3.3
+DTYPES = {
+    "int8": ("b", 1), "uint8": ("B", 1), "int16": ("h", 2), "uint16": ("H", 2),
+    "int32": ("i", 4), "uint32": ("I", 4), "int64": ("q", 8), "uint64": ("Q", 8),
+    "float32": ("f", 4), "float64": ("d", 8),
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Head values that plain Python values cannot express
+# --------------------------------------------------------------------------------------------
+
+class Bulk:
+    """A bulk segment, placed by the canonical layout [CANON-6] when the head is encoded."""
+
+    def __init__(self, raw, codec=None, stored=None):
+        self.raw = bytes(raw)
+        self.codec = codec
+        self.stored = stored if stored is not None else compress(self.raw, codec)
+
+
+class Ref:
+    """A bulk reference with explicit fields, for non-canonical layouts and malformed frames.
+
+    `raw` is what the reference decodes to (for `decoded`); `ext` replaces the whole encoding.
+    """
+
+    def __init__(self, offset, length, raw=b"", codec=None, codec_id=None, raw_length=None,
+                 ext=None):
+        self.raw = bytes(raw)
+        self.codec = codec
+        if ext is not None:
+            self.encoded = ext
+        elif codec is None and codec_id is None:
+            self.encoded = b"\xd8\x01" + struct.pack(">QQ", offset, length)
+        else:
+            codec_byte = codec_id if codec_id is not None else CODEC_IDS[codec]
+            declared = raw_length if raw_length is not None else len(self.raw)
+            self.encoded = b"\xc7\x19\x01" + struct.pack(">QQBQ", offset, length, codec_byte,
+                                                         declared)
+
+
+class TypedArray(dict):
+    """A typed array map (or a map that embeds one, like an image) and the values it holds."""
+
+    def __init__(self, items, expectation):
+        super().__init__(items)
+        self.expectation = expectation
+
+
+class Encoded:
+    """Pre-encoded MessagePack bytes that decode to `value` (non-minimal encodings)."""
+
+    def __init__(self, data, value):
+        self.data = bytes(data)
+        self.value = value
+
+
+def compress(raw, codec):
+    if codec is None:
+        return raw
+    if codec == "zstd":
+        return zstandard.ZstdCompressor(level=3).compress(raw)
+    if codec == "lz4":
+        return lz4.frame.compress(raw)
+    raise ValueError(codec)
+
+
+# --------------------------------------------------------------------------------------------
+# Canonical MessagePack writer ([CANON-2] .. [CANON-7])
+# --------------------------------------------------------------------------------------------
+
+def pack_int(n):
+    if n >= 0:
+        if n <= 0x7F:
+            return bytes([n])
+        for tag, fmt, limit in ((0xCC, ">B", 0xFF), (0xCD, ">H", 0xFFFF),
+                                (0xCE, ">I", 0xFFFFFFFF), (0xCF, ">Q", U64_MAX)):
+            if n <= limit:
+                return bytes([tag]) + struct.pack(fmt, n)
+        raise ValueError(f"integer {n} does not fit uint64")
+    if n >= -32:
+        return struct.pack(">b", n)
+    for tag, fmt, low in ((0xD0, ">b", -2**7), (0xD1, ">h", -2**15), (0xD2, ">i", -2**31),
+                          (0xD3, ">q", -2**63)):
+        if n >= low:
+            return bytes([tag]) + struct.pack(fmt, n)
+    raise ValueError(f"integer {n} does not fit int64")
+
+
+STR_FORMATS = ((0xD9, ">B", 0xFF), (0xDA, ">H", 0xFFFF), (0xDB, ">I", 2**32 - 1))
+BIN_FORMATS = ((0xC4, ">B", 0xFF), (0xC5, ">H", 0xFFFF), (0xC6, ">I", 2**32 - 1))
+ARRAY_FORMATS = ((0xDC, ">H", 0xFFFF), (0xDD, ">I", 2**32 - 1))
+MAP_FORMATS = ((0xDE, ">H", 0xFFFF), (0xDF, ">I", 2**32 - 1))
+
+
+def pack_length(n, fix_base, fix_limit, formats):
+    """Header of a str/bin/array/map of n bytes or elements, in its smallest format."""
+    if fix_base is not None and n <= fix_limit:
+        return bytes([fix_base | n])
+    for tag, fmt, limit in formats:
+        if n <= limit:
+            return bytes([tag]) + struct.pack(fmt, n)
+    raise ValueError(f"length {n} too large")
+
+
+def pack(value, out, bulk):
+    if isinstance(value, Encoded):
+        out += value.data
+    elif isinstance(value, Bulk):
+        bulk += bytes(-len(bulk) % 8)
+        offset = len(bulk)
+        bulk += value.stored
+        out += Ref(offset, len(value.stored), value.raw, value.codec).encoded
+    elif isinstance(value, Ref):
+        out += value.encoded
+    elif value is None:
+        out += b"\xc0"
+    elif isinstance(value, bool):
+        out += b"\xc3" if value else b"\xc2"
+    elif isinstance(value, int):
+        out += pack_int(value)
+    elif isinstance(value, float):
+        out += b"\xcb" + (b"\x7f\xf8" + bytes(6) if math.isnan(value)
+                          else struct.pack(">d", value))
+    elif isinstance(value, str):
+        data = value.encode("utf-8")
+        out += pack_length(len(data), 0xA0, 31, STR_FORMATS)
+        out += data
+    elif isinstance(value, bytes):
+        out += pack_length(len(value), None, 0, BIN_FORMATS)
+        out += value
+    elif isinstance(value, list):
+        out += pack_length(len(value), 0x90, 15, ARRAY_FORMATS)
+        for element in value:
+            pack(element, out, bulk)
+    elif isinstance(value, dict):
+        out += pack_length(len(value), 0x80, 15, MAP_FORMATS)
+        for key, element in value.items():
+            pack(key, out, bulk)
+            pack(element, out, bulk)
+    else:
+        raise TypeError(type(value))
+
+
+def encode_head(head):
+    out, bulk = bytearray(), bytearray()
+    pack(head, out, bulk)
+    return bytes(out), bytes(bulk)
+
+
+def frame(head=None, *, head_bytes=None, bulk=None, extra_bulk=b"", flags=0, magic=b"SB",
+          fmt=1, head_length=None, bulk_length=None):
+    """Frame header + head + bulk. Explicit arguments override what the head implies."""
+    if head_bytes is None:
+        head_bytes, canonical_bulk = encode_head(head)
+        if bulk is None:
+            bulk = canonical_bulk
+    bulk = (bulk or b"") + extra_bulk
+    declared_head = len(head_bytes) if head_length is None else head_length
+    declared_bulk = len(bulk) if bulk_length is None else bulk_length
+    header = magic + bytes([fmt, flags]) + struct.pack(">IQ", declared_head, declared_bulk)
+    return header + head_bytes + bulk
+
+
+def to_json(value):
+    """The `decoded` convention of spec/vectors/README.md."""
+    if isinstance(value, Encoded):
+        return to_json(value.value)
+    if isinstance(value, (Bulk, Ref)):
+        reference = {"hex": value.raw.hex()}
+        if value.codec is not None:
+            reference["codec"] = value.codec
+        return {"$bulk": reference}
+    if isinstance(value, float):
+        if math.isnan(value):
+            return {"$float": "nan"}
+        if math.isinf(value):
+            return {"$float": "inf" if value > 0 else "-inf"}
+        return value
+    if isinstance(value, bytes):
+        return {"$bin": value.hex()}
+    if isinstance(value, list):
+        return [to_json(element) for element in value]
+    if isinstance(value, dict):
+        return {to_json(key): to_json(element) for key, element in value.items()}
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# Typed arrays and data values (protocol.md sections 3.3 and 11)
+# --------------------------------------------------------------------------------------------
+
+def typed_bytes(dtype, values, byte_order="little"):
+    code, _ = DTYPES[dtype]
+    return struct.pack(("<" if byte_order == "little" else ">") + code * len(values), *values)
+
+
+def typed_array(dtype, values, components=1, byte_order=None, codec=None, name=None,
+                explicit_components=True, leading=()):
+    """A typed array map; `leading` are (key, value) pairs placed before its own keys."""
+    items = list(leading) + ([] if name is None else [("name", name)]) + [("dtype", dtype)]
+    if components != 1 or explicit_components:
+        items.append(("components", components))
+    if byte_order is not None:
+        items.append(("byte_order", byte_order))
+    items.append(("data", Bulk(typed_bytes(dtype, values, byte_order or "little"), codec)))
+    return TypedArray(items, {"dtype": dtype, "components": components,
+                              "byte_order": byte_order or "little", "values": list(values)})
+
+
+def typed_value_paths(value, path=()):
+    """(path, expectation) of every TypedArray in the head, in walk order."""
+    found = []
+    if isinstance(value, dict):
+        if isinstance(value, TypedArray):
+            found.append({"path": list(path), **value.expectation})
+        for key, element in value.items():
+            found += typed_value_paths(element, path + (key,))
+    elif isinstance(value, list):
+        for index, element in enumerate(value):
+            found += typed_value_paths(element, path + (index,))
+    return found
+
+
+def matmul(a, b):
+    return [[sum(a[r][k] * b[k][c] for k in range(len(b))) for c in range(len(b[0]))]
+            for r in range(len(a))]
+
+
+def rotation(axis, degrees):
+    c, s = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
+    i, j = {"x": (1, 2), "y": (2, 0), "z": (0, 1)}[axis]
+    m = [[1.0 if r == col else 0.0 for col in range(3)] for r in range(3)]
+    m[i][i], m[i][j], m[j][i], m[j][j] = c, -s, s, c
+    return m
+
+
+def affine(linear, translation):
+    rows = [list(linear[r]) + [translation[r]] for r in range(3)]
+    return [value for row in rows + [[0.0, 0.0, 0.0, 1.0]] for value in row]
+
+
+def flip_xy(matrix):
+    """diag(-1, -1, 1, 1) * M for a row-major 4x4 ([IMG-5])."""
+    return [-v if index < 8 else v for index, v in enumerate(matrix)]
+
+
+def flip_xy_both(matrix):
+    """F * T * F with F = diag(-1, -1, 1, 1) ([XFM-1])."""
+    sign = [-1.0, -1.0, 1.0, 1.0]
+    return [matrix[4 * r + c] * sign[r] * sign[c] for r in range(4) for c in range(4)]
+
+
+OBLIQUE_LINEAR = matmul(matmul(rotation("z", 30.0), rotation("x", 20.0)), rotation("y", 10.0))
+OBLIQUE_SPACING = (0.5, 0.75, 2.0)
+OBLIQUE_RAS = affine([[OBLIQUE_LINEAR[r][c] * OBLIQUE_SPACING[c] for c in range(3)]
+                      for r in range(3)], (-10.25, 20.5, 5.0))
+AXIS_ALIGNED_RAS = affine([[1.25, 0.0, 0.0], [0.0, 1.25, 0.0], [0.0, 0.0, 3.0]],
+                          (-50.0, -60.0, 12.5))
+
+DTYPE_SAMPLES = {
+    "int8": [-128, -1, 0, 127],
+    "uint8": [0, 1, 128, 255],
+    "int16": [-32768, -2, 3, 32767],
+    "uint16": [0, 1, 256, 65535],
+    "int32": [-2**31, -3, 4, 2**31 - 1],
+    "uint32": [0, 1, 65536, 2**32 - 1],
+    "int64": [-2**63, -5, 6, 2**63 - 1],
+    "uint64": [0, 1, 2**32, 2**64 - 1],
+    "float32": [-1.5, 0.0, 0.25, 3.4028234663852886e38],
+    "float64": [-2.5, 0.0, 1e-300, 1.7976931348623157e308],
+}
+
+
+def image(dims, dtype, values, *, ijk_to_space=None, space="RAS", kind="scalar", components=1,
+          byte_order=None, codec=None, segments=None, explicit_components=True):
+    value = typed_array(dtype, values, components, byte_order, codec,
+                        explicit_components=explicit_components,
+                        leading=(("type", "image"), ("dims", list(dims))))
+    value["ijk_to_space"] = list(ijk_to_space or AXIS_ALIGNED_RAS)
+    value["space"] = space
+    value["kind"] = kind
+    if segments is not None:
+        value["segments"] = segments
+    return value
+
+
+def cell_array(offsets, connectivity):
+    return {"offsets": typed_array("int64", offsets), "connectivity": typed_array("int64",
+                                                                                  connectivity)}
+
+
+MESH_POINTS = [0.0, 0.0, 0.0, 10.0, 0.0, 0.0, 10.0, 10.0, 0.0, 0.0, 10.0, 0.0,
+               0.0, 0.0, 10.0, 10.0, 0.0, 10.0]
+
+
+def full_mesh():
+    return {
+        "type": "mesh",
+        "space": "RAS",
+        "points": typed_array("float32", MESH_POINTS, 3),
+        "verts": cell_array([0, 1], [0]),
+        "lines": cell_array([0, 2], [0, 1]),
+        "polys": cell_array([0, 3, 6], [0, 1, 2, 2, 3, 0]),
+        "strips": cell_array([0, 4], [2, 3, 4, 5]),
+        "point_data": [
+            typed_array("float32", [0.5, 1.5, 2.5, 3.5, 4.5, 5.5], name="thickness"),
+            typed_array("float64", [0.0, 0.0, 1.0] * 6, 3, name="normals"),
+        ],
+        "cell_data": [typed_array("int32", [10, 20, 30, 31, 40], name="region")],
+    }
+
+
+def request(request_id, method, params=None):
+    head = {"kind": "request", "id": request_id, "method": method}
+    if params is not None:
+        head["params"] = params
+    return head
+
+
+def invoke(request_id, inputs, parameters=None, processor="vectors.echo", deadline=None):
+    params = {"processor": processor, "inputs": inputs, "parameters": parameters or {}}
+    if deadline is not None:
+        params["deadline"] = deadline
+    return request(request_id, "invoke", params)
+
+
+def response(response_id, result=None, error=None, timings=None):
+    head = {"kind": "response", "id": response_id}
+    if error is None:
+        head["result"] = result
+    else:
+        head["error"] = error
+    if timings is not None:
+        head["timings"] = timings
+    return head
+
+
+TIMINGS = {"receiving": 0.0015, "queued": 0.0, "computing": 1.25, "sending": 0.0005}
+
+
+# --------------------------------------------------------------------------------------------
+# Vector files
+# --------------------------------------------------------------------------------------------
+
+def dump_json(value, indent=0):
+    """JSON indented by two spaces, with short containers and lists of scalars on one line."""
+    compact = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(", ", ": "))
+    scalars_only = isinstance(value, list) and not any(isinstance(v, (dict, list)) for v in value)
+    if not isinstance(value, (dict, list)) or scalars_only or len(compact) + 2 * indent <= 100:
+        return compact
+    inner = "  " * (indent + 1)
+    if isinstance(value, dict):
+        items = [f"{inner}{json.dumps(key, ensure_ascii=False)}: {dump_json(item, indent + 1)}"
+                 for key, item in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + "  " * indent + "}"
+    items = [inner + dump_json(item, indent + 1) for item in value]
+    return "[\n" + ",\n".join(items) + "\n" + "  " * indent + "]"
+
+
+class VectorFile:
+    def __init__(self, name, description):
+        self.name = name
+        self.description = description
+        self.vectors = []
+
+    def add(self, entry):
+        self.vectors.append(entry)
+
+    def accept(self, vector_id, description, requirements, head, *, canonical=True, codecs=None,
+               limits=None, extra=None, **frame_args):
+        entry = {"id": vector_id, "description": description, "class": "accept",
+                 "requirements": requirements}
+        if limits is not None:
+            entry["limits"] = limits
+        if codecs is not None:
+            entry["codecs"] = codecs
+        entry["hex"] = frame(head, **frame_args).hex()
+        entry["decoded"] = to_json(head)
+        entry["canonical"] = canonical
+        typed = typed_value_paths(head)
+        if typed:
+            entry["typed_values"] = typed
+        entry.update(extra or {})
+        self.add(entry)
+
+    def reject(self, vector_id, description, requirements, error, data, *, limits=None,
+               codecs=None, truncated=False, decoded=None, extra=None):
+        entry = {"id": vector_id, "description": description, "class": "reject",
+                 "requirements": requirements}
+        if limits is not None:
+            entry["limits"] = limits
+        if codecs is not None:
+            entry["codecs"] = codecs
+        entry["hex"] = data.hex()
+        if decoded is not None:
+            entry["decoded"] = decoded
+        entry["error"] = error
+        if truncated:
+            entry["truncated"] = True
+        entry.update(extra or {})
+        self.add(entry)
+
+    def write(self):
+        ids = [vector["id"] for vector in self.vectors]
+        if len(ids) != len(set(ids)):
+            raise SystemExit(f"{self.name}: duplicate vector ids")
+        document = {"spec_version": SPEC_VERSION, "description": self.description,
+                    "vectors": self.vectors}
+        (OUT_DIR / self.name).write_text(dump_json(document) + "\n", encoding="utf-8")
+        return len(self.vectors)
+
+
+def ping_head(request_id=1, **extra):
+    head = request(request_id, "ping")
+    head.update(extra)
+    return head
+
+
+def nested_arrays(depth):
+    """An array nested `depth` levels deep, innermost empty (depth as in [HEAD-5])."""
+    value = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# frames.json: framing and the MessagePack/bulk layer, must-accept
+# --------------------------------------------------------------------------------------------
+
+def frames_file():
+    f = VectorFile("frames.json", "Framing, head encoding and bulk layout: frames every receiver "
+                   "MUST accept, with their decoded heads.")
+    f.accept("frame-ping-request", "The worked example of protocol.md section 2.1: a ping request "
+             "without params and without bulk.",
+             ["FRAME-1", "FRAME-4", "HEAD-1", "CANON-2", "CANON-4", "CANON-8"], ping_head())
+    f.accept("frame-flags-nonzero", "Reserved flags set: the receiver ignores them.",
+             ["FRAME-2", "CANON-8"], ping_head(2), flags=0xA5, canonical=False)
+    f.accept("frame-nonminimal-uint32-id", "The id 5 written as uint 32.", ["HEAD-3", "HEAD-4"],
+             {"kind": "request", "id": Encoded(b"\xce\x00\x00\x00\x05", 5), "method": "ping"},
+             canonical=False)
+    f.accept("frame-nonminimal-signed-id", "The non-negative id 7 written as int 64.",
+             ["HEAD-3", "HEAD-4", "CANON-2"],
+             {"kind": "request", "id": Encoded(b"\xd3" + struct.pack(">q", 7), 7),
+              "method": "ping"}, canonical=False)
+    f.accept("frame-nonminimal-str16", "The method name written as str 16, a key as str 8.",
+             ["HEAD-3", "CANON-4"],
+             {Encoded(b"\xd9\x04kind", "kind"): "request", "id": 3,
+              "method": Encoded(b"\xda\x00\x04ping", "ping")}, canonical=False)
+    f.accept("frame-nonminimal-map32", "The head map written as map 32, an array as array 16.",
+             ["HEAD-3", "CANON-4"],
+             Encoded(b"\xdf\x00\x00\x00\x04" + encode_head("kind")[0] + encode_head("request")[0]
+                     + encode_head("id")[0] + b"\x04" + encode_head("method")[0]
+                     + encode_head("ping")[0] + encode_head("x-list")[0] + b"\xdc\x00\x02\x01\x02",
+                     {"kind": "request", "id": 4, "method": "ping", "x-list": [1, 2]}),
+             canonical=False)
+    f.accept("frame-float32-fraction", "A progress fraction written as float 32.",
+             ["HEAD-3", "CANON-3"],
+             {"kind": "notification", "method": "progress",
+              "params": {"id": 9, "fraction": Encoded(b"\xca" + struct.pack(">f", 0.75), 0.75)}},
+             canonical=False)
+    f.accept("frame-integer-for-float", "A progress fraction written as an integer.",
+             ["HEAD-3"], {"kind": "notification", "method": "progress",
+                          "params": {"id": 9, "fraction": 1}})
+    boundaries = [0, 127, 128, 255, 256, 65535, 65536, 2**32 - 1, 2**32, U64_MAX,
+                  -1, -32, -33, -128, -129, -32768, -32769, -2**31, -2**31 - 1, -2**63]
+    f.accept("frame-integer-formats", "Integers at every format boundary, canonically encoded.",
+             ["CANON-2", "HEAD-4"], ping_head(10, **{"x-integers": boundaries}))
+    f.accept("frame-float-values", "float 64 values: zeros, extremes, subnormal and non-finite.",
+             ["CANON-3"], ping_head(11, **{"x-floats": [0.0, -0.0, 1.5, -1e300, 5e-324,
+                                                       float("nan"), float("inf"),
+                                                       float("-inf")]}))
+    f.accept("frame-string-formats", "Strings at the fixstr/str 8/str 16 boundaries, empty and "
+             "multi-byte UTF-8.", ["CANON-4", "HEAD-9"],
+             ping_head(12, **{"x-strings": ["", "a" * 31, "b" * 32, "c" * 255, "d" * 256,
+                                           "Größe ÄÖÜ µm 𝔼"]}))
+    f.accept("frame-binary-formats", "Binary values in bin 8 and bin 16.", ["CANON-4"],
+             ping_head(13, **{"x-binary": [b"", bytes(range(16)), bytes(256)]}))
+    f.accept("frame-container-formats", "An array of 16 elements (array 16) and a map of 16 "
+             "entries (map 16).", ["CANON-4"],
+             ping_head(14, **{"x-array": list(range(16)),
+                              "x-map": {f"k{n:02d}": n for n in range(16)}}))
+    f.accept("frame-map-order-kept", "Map entries in a non-alphabetical order: decoders keep it "
+             "and canonical re-encoding reproduces it.", ["CANON-5"],
+             {"method": "ping", "id": 15, "kind": "request", "params": {"z": 1, "a": 2}})
+    f.accept("frame-nil-bool-values", "nil, true and false in an extension key.", ["HEAD-2"],
+             ping_head(16, **{"x-values": [None, True, False]}))
+    f.accept("frame-unknown-fields", "Unknown keys at every level are accepted and kept by the "
+             "codec (ignored by the semantics).", ["HEAD-2"],
+             {"kind": "request", "id": 17, "method": "describe", "priority": "high",
+              "params": {"processor": "vectors.echo", "verbose": True}})
+    f.accept("frame-extension-keys", "Private x- keys with nested values.", ["HEAD-2"],
+             ping_head(18, **{"x-trace": {"span": "a1b2", "parent": None},
+                              "x-tags": ["fast"]}))
+    f.accept("frame-depth-at-limit", "Head nesting depth exactly 32 (the default max_depth).",
+             ["HEAD-5"], ping_head(19, **{"x-deep": nested_arrays(DEFAULT_MAX_DEPTH - 1)}))
+    f.accept("frame-depth-custom-limit", "Depth 4 with a receiver limit of 4.", ["HEAD-5"],
+             ping_head(20, **{"x-deep": nested_arrays(3)}), limits={"max_depth": 4})
+    at_limit = frame(ping_head(21))
+    f.accept("frame-size-at-max-frame", "A frame exactly as large as the receiver's max_frame.",
+             ["FRAME-3", "LIMIT-1"], ping_head(21), limits={"max_frame": len(at_limit)})
+    f.accept("frame-head-at-max-head", "A head exactly as large as the receiver's max_head.",
+             ["FRAME-3", "LIMIT-1"], ping_head(22),
+             limits={"max_head": len(encode_head(ping_head(22))[0])})
+
+    # Bulk layout ([BULK-*], [CANON-6], [CANON-7])
+    f.accept("frame-bulk-canonical-layout", "Three segments of 3, 8 and 5 bytes at offsets 0, 8 "
+             "and 16, zero padding, bulk_length 21.", ["BULK-1", "BULK-2", "CANON-6", "CANON-7"],
+             ping_head(30, **{"x-segments": [Bulk(b"abc"), Bulk(bytes(range(8))),
+                                             Bulk(b"\xff" * 5)]}))
+    f.accept("frame-bulk-zero-length-segment", "A zero-length segment after a 3-byte one: "
+             "offset 8, bulk_length 8.", ["BULK-3", "CANON-6"],
+             ping_head(31, **{"x-segments": [Bulk(b"xyz"), Bulk(b"")]}))
+    f.accept("frame-bulk-only-empty-segment", "A single zero-length segment: offset 0, "
+             "bulk_length 0.", ["BULK-1", "CANON-6"], ping_head(32, **{"x-segment": Bulk(b"")}))
+    f.accept("frame-bulk-unaligned", "Segments at offsets 0 and 3, not aligned: receivers MUST "
+             "NOT require alignment.", ["BULK-2"],
+             ping_head(33, **{"x-segments": [Ref(0, 3, b"abc"), Ref(3, 4, b"defg")]}),
+             bulk=b"abcdefg", canonical=False)
+    f.accept("frame-bulk-reverse-order", "The second reference's bytes come first in the bulk.",
+             ["BULK-3"], ping_head(34, **{"x-segments": [Ref(8, 2, b"AA"), Ref(0, 2, b"BB")]}),
+             bulk=b"BB" + bytes(6) + b"AA", canonical=False)
+    f.accept("frame-bulk-overlapping", "Two references to the same 4 bytes.", ["BULK-3"],
+             ping_head(35, **{"x-segments": [Ref(0, 4, b"same"), Ref(0, 4, b"same")]}),
+             bulk=b"same", canonical=False)
+    f.accept("frame-bulk-trailing-bytes", "Bulk bytes after the last segment are ignored.",
+             ["BULK-3"], ping_head(36, **{"x-segment": Bulk(b"data")}), extra_bulk=b"\0" * 12,
+             canonical=False)
+    f.accept("frame-bulk-nonzero-padding", "Padding between segments that is not zero.",
+             ["BULK-3", "CANON-6"],
+             ping_head(37, **{"x-segments": [Ref(0, 1, b"a"), Ref(8, 1, b"b")]}),
+             bulk=b"a" + b"\xee" * 7 + b"b", canonical=False)
+    f.accept("frame-bulk-unreferenced", "A bulk section that no reference covers.", ["BULK-3"],
+             ping_head(38), bulk=b"\x01" * 8, canonical=False)
+    f.accept("frame-bulk-ref-as-ext8", "An uncompressed reference written as ext 8 with length 16 "
+             "instead of fixext 16.", ["HEAD-3", "BULK-4", "CANON-7"],
+             ping_head(39, **{"x-segment": Ref(0, 4, b"wxyz", ext=b"\xc7\x10\x01"
+                                              + struct.pack(">QQ", 0, 4))}),
+             bulk=b"wxyz", canonical=False)
+    compressible = bytes(range(64)) * 16
+    f.accept("frame-bulk-zstd", "One zstd-compressed segment (zstd in force).",
+             ["BULK-5", "CODEC-1", "CODEC-2", "CANON-9"],
+             ping_head(40, **{"x-segment": Bulk(compressible, "zstd")}), codecs=["zstd"],
+             canonical=False)
+    f.accept("frame-bulk-lz4", "One lz4-compressed segment (lz4 in force).",
+             ["BULK-5", "CODEC-1", "CODEC-2", "CANON-9"],
+             ping_head(41, **{"x-segment": Bulk(compressible, "lz4")}), codecs=["lz4"],
+             canonical=False)
+    f.accept("frame-bulk-mixed-codecs", "A zstd, an uncompressed and an lz4 segment in one frame.",
+             ["CODEC-2"], ping_head(42, **{"x-segments": [Bulk(compressible, "zstd"),
+                                                         Bulk(b"plain"),
+                                                         Bulk(compressible[::-1], "lz4")]}),
+             codecs=["zstd", "lz4"], canonical=False)
+    no_size = zstandard.ZstdCompressor(level=1, write_content_size=False).compress(compressible)
+    f.accept("frame-bulk-zstd-without-content-size", "A zstd frame whose header omits the "
+             "content size.", ["CODEC-4"],
+             ping_head(43, **{"x-segment": Bulk(compressible, "zstd", stored=no_size)}),
+             codecs=["zstd"], canonical=False)
+    multi_block = lz4.frame.compress(bytes(70000), block_size=lz4.frame.BLOCKSIZE_MAX64KB,
+                                     content_checksum=True, block_linked=False)
+    f.accept("frame-bulk-lz4-blocks-checksum", "An lz4 frame of several 64 KiB blocks with a "
+             "content checksum.", ["CODEC-4"],
+             ping_head(44, **{"x-segment": Bulk(bytes(70000), "lz4", stored=multi_block)}),
+             codecs=["lz4"], canonical=False)
+    return f
+
+
+# --------------------------------------------------------------------------------------------
+# handshake.json
+# --------------------------------------------------------------------------------------------
+
+def handshake_file():
+    f = VectorFile("handshake.json", "Hello messages of both roles and the connection-level "
+                   "errors of the handshake. `sender` says which role sends the frame.")
+    client_full = {
+        "kind": "hello", "protocol": "slicerbridge", "min_version": [1, 0],
+        "max_version": [1, 0],
+        "capabilities": ["progress", "codec.zstd", "codec.lz4", "x-grease-7d3a"],
+        "limits": {"max_frame": 2**32, "max_head": 16 * MiB, "max_depth": 32},
+        "implementation": {"name": "slicerbridge-python", "version": "1.0.0"},
+        "token": "Zm9yIHRlc3RzIG9ubHk",
+    }
+    f.accept("hello-client-full", "A client hello with every key, a grease capability and a "
+             "token.", ["HELLO-1", "CAP-1", "CODEC-1", "LIMIT-4"], client_full,
+             extra={"sender": "client"})
+    f.accept("hello-client-minimal", "A client hello with only the required keys.",
+             ["HELLO-1"], {"kind": "hello", "protocol": "slicerbridge", "min_version": [1, 0],
+                           "max_version": [1, 0]}, extra={"sender": "client"})
+    f.accept("hello-client-version-range", "A client that speaks 1.0 to 1.7; the server chooses "
+             "1.0.", ["HELLO-3", "VER-1"],
+             {"kind": "hello", "protocol": "slicerbridge", "min_version": [1, 0],
+              "max_version": [1, 7], "capabilities": ["progress"]}, extra={"sender": "client"})
+    f.accept("hello-client-future-fields", "A client hello with unknown keys, an unknown "
+             "capability and an unknown limit key, all ignored.",
+             ["HEAD-2", "CAP-1", "LIMIT-4", "VER-4"],
+             {"kind": "hello", "protocol": "slicerbridge", "min_version": [1, 0],
+              "max_version": [1, 3], "capabilities": ["progress", "streaming-results",
+                                                      "x-grease-0"],
+              "limits": {"max_frame": 65536, "max_chunk": 4096},
+              "session": {"resume": "abc"}, "x-vendor": 1}, extra={"sender": "client"})
+    server_full = {
+        "kind": "hello", "protocol": "slicerbridge", "version": [1, 0],
+        "capabilities": ["progress", "cancel", "codec.zstd", "x-grease-b1"],
+        "limits": {"max_frame": 2**33, "max_head": 16 * MiB, "max_in_flight": 64,
+                   "max_depth": 32, "cancel_grace": 5.0},
+        "implementation": {"name": "slicerbridge-cpp", "version": "1.0.0"},
+    }
+    f.accept("hello-server-full", "A server hello with every key: capabilities in force "
+             "(server-only cancel, one codec of the two offered, grease) and all limits.",
+             ["HELLO-3", "CAP-4", "CODEC-1", "LIMIT-4"], server_full, extra={"sender": "server"})
+    f.accept("hello-server-minimal", "A server hello with only the required keys.",
+             ["HELLO-3"], {"kind": "hello", "protocol": "slicerbridge", "version": [1, 0]},
+             extra={"sender": "server"})
+    f.accept("error-unsupported-version", "The server's connection-level unsupported_version, "
+             "with its own version range in details.", ["HELLO-3", "MSG-14"],
+             response(None, error={"code": 5, "message": "no common protocol version",
+                                   "details": {"min_version": [1, 0], "max_version": [1, 0]}}),
+             extra={"sender": "server"})
+    f.accept("error-handshake-required", "The connection-level handshake_required.",
+             ["HELLO-2"], response(None, error={"code": 4, "message": "hello expected"}),
+             extra={"sender": "server"})
+    f.accept("error-unauthorized", "The connection-level unauthorized; the details reveal "
+             "nothing about the token.", ["SEC-3", "SEC-8", "ERR-3"],
+             response(None, error={"code": 10, "message": "unauthorized"}),
+             extra={"sender": "server"})
+    return f
+
+
+# --------------------------------------------------------------------------------------------
+# messages.json
+# --------------------------------------------------------------------------------------------
+
+def description_example():
+    return {
+        "name": "vectors.threshold", "version": "2.1.0", "title": "Threshold",
+        "description": "Label voxels between two values.", "category": "Segmentation.Basic",
+        "contributor": "SlicerBridge authors",
+        "inputs": [{"name": "volume", "type": "image", "label": "Input volume",
+                    "description": "The image to threshold.", "image_kind": "scalar"}],
+        "outputs": [{"name": "mask", "type": "image", "label": "Mask", "image_kind": "label"},
+                    {"name": "stats", "type": "table", "optional": True}],
+        "parameters": [
+            {"name": "lower", "type": "float", "label": "Lower", "group": "Range",
+             "default": 0.0, "minimum": -1000.0, "maximum": 3000.0, "step": 0.5},
+            {"name": "upper", "type": "float", "group": "Range", "default": 100.0},
+            {"name": "iterations", "type": "int", "default": 1, "minimum": 0, "maximum": 10},
+            {"name": "mode", "type": "enum", "choices": ["inside", "outside"],
+             "default": "inside"},
+            {"name": "fill_holes", "type": "bool", "default": False, "optional": True},
+            {"name": "note", "type": "string", "default": ""},
+            {"name": "seed", "type": "int_vector", "length": 3, "default": [0, 0, 0]},
+            {"name": "weights", "type": "float_vector", "default": [1.0, 0.5]},
+            {"name": "tags", "type": "string_vector", "default": []},
+        ],
+    }
+
+
+def messages_file():
+    f = VectorFile("messages.json", "One vector per message shape: requests for every method, "
+                   "responses, errors and notifications.")
+    f.accept("msg-request-ping", "ping without params.", ["MSG-1", "MSG-2", "PING-1"],
+             request(1, "ping"))
+    f.accept("msg-request-ping-empty-params", "ping with an empty params map.", ["MSG-2"],
+             request(2, "ping", {}))
+    f.accept("msg-request-catalog", "catalog.", ["CAT-1"], request(3, "catalog"))
+    f.accept("msg-request-describe", "describe one processor.", ["CAT-2", "MSG-13"],
+             request(4, "describe", {"processor": "vectors.threshold"}))
+    f.accept("msg-request-invoke", "invoke with an image input, every parameter type and a "
+             "deadline.", ["INV-2", "INV-3", "INV-6"],
+             invoke(5, {"volume": image((2, 2, 1), "int16", [1, 2, 3, 4])},
+                    {"lower": 0.5, "upper": 100, "iterations": 2, "mode": "inside",
+                     "fill_holes": True, "note": "", "seed": [1, -2, 3], "weights": [1.0, 2],
+                     "tags": ["a", "b"]}, processor="vectors.threshold", deadline=30.0))
+    f.accept("msg-request-invoke-no-parameters", "invoke with inputs only.", ["MSG-13"],
+             request(6, "invoke", {"processor": "vectors.echo", "inputs": {}}))
+    f.accept("msg-request-goodbye", "goodbye.", ["BYE-1", "BYE-2"], request(7, "goodbye"))
+    f.accept("msg-request-max-id", "The largest request id, 2^63-1.", ["MSG-1"],
+             request(I64_MAX, "ping"))
+    f.accept("msg-response-ping", "ping's result with timings.", ["PING-1", "MSG-7", "TIME-1"],
+             response(1, {}, timings=dict(TIMINGS)))
+    f.accept("msg-response-catalog", "A catalog with one full description.",
+             ["CAT-1", "CAT-3", "CAT-6"],
+             response(3, {"processors": [description_example()]}, timings=dict(TIMINGS)))
+    f.accept("msg-response-describe", "A description with only the keys a client must accept.",
+             ["CAT-2", "CAT-6"],
+             response(4, {"name": "vectors.echo", "inputs": [], "outputs": [],
+                          "parameters": []}))
+    f.accept("msg-response-invoke", "An invoke result with an image output and timings.",
+             ["INV-4", "TIME-1"],
+             response(5, {"outputs": {"mask": image((2, 2, 1), "uint8", [0, 1, 1, 0],
+                                                    kind="label")}},
+                      timings=dict(TIMINGS)))
+    f.accept("msg-response-goodbye", "goodbye's result.", ["BYE-2"], response(7, {}))
+    f.accept("msg-response-error", "An invalid_argument error naming the parameter.",
+             ["MSG-7", "INV-2", "ERR-3", "TIME-1"],
+             response(5, error={"code": 103, "message": "parameter out of range",
+                                "details": {"name": "iterations", "maximum": 10}},
+                      timings={"receiving": 0.001, "queued": 0.0, "computing": 0.0,
+                               "sending": 0.0001}))
+    f.accept("msg-response-error-processor-code", "An error in the processor-defined range.",
+             ["ERR-1", "ERR-2", "INV-5"],
+             response(8, error={"code": 1042, "message": "model weights missing"}))
+    f.accept("msg-response-error-cancelled", "A cancelled call's response.", ["CANCEL-2"],
+             response(9, error={"code": 100, "message": "cancelled"}))
+    f.accept("msg-response-connection-level", "A connection-level error (id nil): duplicate_id "
+             "with the id in details.", ["MSG-5", "MSG-14"],
+             response(None, error={"code": 8, "message": "duplicate request id",
+                                   "details": {"id": 5}}))
+    f.accept("msg-notification-progress", "A progress notification.", ["PROG-1", "CAP-3"],
+             {"kind": "notification", "method": "progress",
+              "params": {"id": 5, "fraction": 0.25, "message": "smoothing"}})
+    f.accept("msg-notification-progress-no-message", "A progress notification without message.",
+             ["PROG-1"], {"kind": "notification", "method": "progress",
+                          "params": {"id": 5, "fraction": 1.0}})
+    f.accept("msg-notification-cancel", "A cancel notification.", ["CANCEL-1"],
+             {"kind": "notification", "method": "cancel", "params": {"id": 5}})
+    f.accept("msg-notification-unknown-method", "A notification of an unknown method: decoded, "
+             "then ignored.", ["MSG-9"],
+             {"kind": "notification", "method": "x-heartbeat", "params": {"seq": 1}})
+    return f
+
+
+# --------------------------------------------------------------------------------------------
+# data.json
+# --------------------------------------------------------------------------------------------
+
+def data_file():
+    f = VectorFile("data.json", "Every data type inside an invoke request; `data_path` locates "
+                   "the data value, `typed_values` the numbers its typed arrays hold.")
+    path = ["params", "inputs", "input"]
+
+    def add(vector_id, description, requirements, value, **kwargs):
+        extra = {"data_path": path}
+        extra.update(kwargs.pop("extra", {}))
+        f.accept(vector_id, description, requirements, invoke(100, {"input": value}),
+                 extra=extra, **kwargs)
+
+    for dtype, values in DTYPE_SAMPLES.items():
+        add(f"data-image-{dtype}", f"A 2x2x1 {dtype} image with extreme values, little-endian.",
+            ["ARRAY-1", "ARRAY-2", "IMG-1", "IMG-3"], image((2, 2, 1), dtype, values))
+    for dtype, values in DTYPE_SAMPLES.items():
+        if DTYPES[dtype][1] > 1:
+            add(f"data-image-{dtype}-big-endian", f"The {dtype} image with byte_order big.",
+                ["ARRAY-2"], image((2, 2, 1), dtype, values, byte_order="big"))
+    add("data-image-implicit-defaults", "An image without components and byte_order (defaults 1 "
+        "and little).", ["ARRAY-1"],
+        image((3, 1, 1), "uint16", [1, 2, 65535], explicit_components=False))
+    ijk = list(range(24))
+    add("data-image-oblique-ras", "A 4x3x2 image with an oblique, anisotropic RAS geometry.",
+        ["IMG-1", "IMG-2"], image((4, 3, 2), "int16", ijk, ijk_to_space=OBLIQUE_RAS),
+        extra={"ijk_to_ras": OBLIQUE_RAS})
+    add("data-image-oblique-lps", "The same image and physical geometry expressed in LPS.",
+        ["IMG-2", "IMG-5", "DATA-2"],
+        image((4, 3, 2), "int16", ijk, ijk_to_space=flip_xy(OBLIQUE_RAS), space="LPS"),
+        extra={"ijk_to_ras": OBLIQUE_RAS})
+    add("data-image-label-segments", "A uint16 label image with two segments.",
+        ["IMG-4", "IMG-6"],
+        image((3, 2, 2), "uint16", [0, 1, 1, 0, 2, 2, 0, 0, 1, 2, 2, 0], kind="label",
+              segments=[{"value": 1, "name": "liver", "color": [0.8, 0.2, 0.2]},
+                        {"value": 2, "name": "spleen", "color": [0.2, 0.6, 1.0]}]))
+    add("data-image-vector", "A 2x2x1 float32 vector image with 3 components.",
+        ["IMG-4", "ARRAY-1"],
+        image((2, 2, 1), "float32", [float(v) for v in range(12)], kind="vector", components=3))
+    add("data-image-empty", "A 0x4x4 image: a zero-length segment at offset 0.",
+        ["IMG-3", "BULK-3"], image((0, 4, 4), "uint8", []))
+    ramp = [(i * 7 + j * 3) % 512 - 256 for j in range(32) for i in range(64)]
+    add("data-image-zstd", "A 64x32x1 int16 image whose voxels are zstd-compressed.",
+        ["BULK-5", "CODEC-2"], image((64, 32, 1), "int16", ramp, codec="zstd"),
+        codecs=["zstd"], canonical=False)
+    add("data-image-lz4", "The same image lz4-compressed.", ["BULK-5", "CODEC-2"],
+        image((64, 32, 1), "int16", ramp, codec="lz4"), codecs=["lz4"], canonical=False)
+    add("data-mesh-full", "A mesh with float32 points, verts, lines, polys, strips, point and "
+        "cell data.", ["MESH-1", "MESH-2"], full_mesh())
+    add("data-mesh-lps-float64", "A triangle with float64 points in LPS and no optional keys.",
+        ["MESH-1", "MESH-3", "DATA-2"],
+        {"type": "mesh", "space": "LPS",
+         "points": typed_array("float64", [-1.0, -2.0, 3.0, -4.0, -5.0, 6.0, -7.0, -8.0, 9.0],
+                               3),
+         "polys": cell_array([0, 3], [0, 1, 2])})
+    transform_ras = affine(matmul(rotation("x", 15.0), rotation("z", -40.0)), (12.0, -3.5, 8.25))
+    add("data-transform-ras", "A rigid to_parent transform in RAS.", ["XFM-1"],
+        {"type": "transform", "matrix": transform_ras, "space": "RAS",
+         "direction": "to_parent"}, extra={"matrix_ras": transform_ras})
+    add("data-transform-lps", "The same transform in LPS (F T F).", ["XFM-1", "DATA-2"],
+        {"type": "transform", "matrix": flip_xy_both(transform_ras), "space": "LPS",
+         "direction": "to_parent"}, extra={"matrix_ras": transform_ras})
+    add("data-points-labels", "Three LPS points with labels.", ["PTS-1", "DATA-2"],
+        {"type": "points", "space": "LPS",
+         "points": typed_array("float64", [1.0, 2.0, 3.0, -4.5, 5.5, 0.0, 7.0, -8.0, 9.25], 3),
+         "labels": ["F-1", "F-2", "tip"]})
+    add("data-points-no-labels", "Two RAS points without labels.", ["PTS-1"],
+        {"type": "points", "space": "RAS",
+         "points": typed_array("float64", [0.0, 0.0, 0.0, 1.0, 1.0, 1.0], 3)})
+    add("data-table-mixed", "A table with int32, float64, string and bool columns.", ["TBL-1"],
+        {"type": "table", "columns": [
+            typed_array("int32", [1, 2, 3], name="label"),
+            typed_array("float64", [1250.5, 88.25, 0.0], name="volume_mm3"),
+            {"name": "structure", "dtype": "string", "values": ["liver", "spleen", "Gallenblase"]},
+            {"name": "present", "dtype": "bool", "values": [True, True, False]},
+        ]})
+    return f
+
+
+# --------------------------------------------------------------------------------------------
+# malformed.json: frames and heads every receiver MUST reject
+# --------------------------------------------------------------------------------------------
+
+def header(head_length, bulk_length, magic=b"SB", fmt=1, flags=0):
+    return magic + bytes([fmt, flags]) + struct.pack(">IQ", head_length, bulk_length)
+
+
+def map_head(entries_bytes, count):
+    """A head map of `count` entries from pre-encoded entry bytes."""
+    return pack_length(count, 0x80, 15, MAP_FORMATS) + entries_bytes
+
+
+def entry(key, value_bytes):
+    return encode_head(key)[0] + value_bytes
+
+
+PING_ENTRIES = entry("kind", encode_head("request")[0]) + entry("id", b"\x01") + \
+    entry("method", encode_head("ping")[0])
+
+
+def ping_with(extra_entry):
+    """Head bytes of a ping request with one more pre-encoded entry."""
+    return map_head(PING_ENTRIES + extra_entry, 4)
+
+
+def malformed_file():
+    f = VectorFile("malformed.json", "Frames every receiver MUST reject, with the error it MUST "
+                   "report. `truncated` vectors end before the frame does.")
+    ping = frame(ping_head())
+    ping_head_bytes = encode_head(ping_head())[0]
+    f.reject("malformed-magic", "Magic 'XB' instead of 'SB'.", ["FRAME-1"], "malformed_frame",
+             b"XB" + ping[2:])
+    f.reject("malformed-magic-swapped", "Magic bytes swapped ('BS').", ["FRAME-1"],
+             "malformed_frame", b"BS" + ping[2:])
+    f.reject("malformed-format-2", "Format byte 2.", ["FRAME-1", "VER-3"], "malformed_frame",
+             ping[:2] + b"\x02" + ping[3:])
+    f.reject("malformed-format-0", "Format byte 0.", ["FRAME-1"], "malformed_frame",
+             ping[:2] + b"\x00" + ping[3:])
+    f.reject("malformed-header-only-bad-magic", "A bad magic is reported from the header alone.",
+             ["FRAME-1", "FRAME-3"], "malformed_frame", header(1, 0, magic=b"\0\0"))
+    f.reject("malformed-head-length-zero", "head_length 0: an empty head.", ["FRAME-4"],
+             "invalid_message", header(0, 0))
+    f.reject("malformed-head-over-default-limit", "head_length 2^32-1, over the default max_head "
+             "(16 MiB); only the header is present.", ["FRAME-3", "LIMIT-1"], "frame_too_large",
+             header(2**32 - 1, 0))
+    f.reject("malformed-head-over-limit", "A complete 30-byte head with max_head 29.",
+             ["FRAME-3", "LIMIT-1"], "frame_too_large", ping, limits={"max_head": 29})
+    f.reject("malformed-bulk-over-default-limit", "bulk_length 2^63, over the default max_frame "
+             "(4 GiB); only the header is present.", ["FRAME-3", "FRAME-5"], "frame_too_large",
+             header(30, 2**63))
+    f.reject("malformed-frame-over-limit", "A complete frame one byte over max_frame.",
+             ["FRAME-3", "LIMIT-1"], "frame_too_large", ping, limits={"max_frame": len(ping) - 1})
+    f.reject("malformed-size-overflow", "head_length + bulk_length + 16 exceeds 2^64-1 and would "
+             "wrap around to 14.", ["FRAME-9"], "frame_too_large",
+             header(30, 2**64 - 32) + ping_head_bytes, limits={"max_frame": U64_MAX})
+
+    f.reject("truncated-header", "10 bytes of a frame header.", ["FRAME-8", "ERR-5"],
+             "truncated", ping[:10], truncated=True)
+    f.reject("truncated-empty", "No byte at all.", ["FRAME-8", "ERR-5"], "truncated", b"",
+             truncated=True)
+    f.reject("truncated-head", "The head ends after 12 of its 30 bytes.", ["FRAME-8", "ERR-5"],
+             "truncated", ping[:28], truncated=True)
+    f.reject("truncated-head-missing", "A valid header and no head.", ["FRAME-8", "ERR-5"],
+             "truncated", ping[:16], truncated=True)
+    with_bulk = frame(ping_head(2, **{"x-segment": Bulk(bytes(range(40)))}))
+    f.reject("truncated-bulk", "The bulk ends after 20 of its 40 bytes.", ["FRAME-8", "ERR-5"],
+             "truncated", with_bulk[:-20], truncated=True)
+    big_head = encode_head(ping_head(3, **{"x-segment": Ref(2**32 + 8, 8)}))[0]
+    f.reject("truncated-bulk-over-4gib", "A frame of 5 GiB of bulk with a reference above "
+             "2^32, within max_frame 2^40: header and head are valid, the bulk is missing.",
+             ["FRAME-5", "BULK-1", "ERR-5"], "truncated",
+             header(len(big_head), 5 * 2**30) + big_head, truncated=True,
+             limits={"max_frame": 2**40})
+
+    def bad_head(vector_id, description, requirements, head_bytes, error="invalid_message",
+                 **kwargs):
+        f.reject(vector_id, description, requirements, error,
+                 frame(head_bytes=head_bytes, bulk=kwargs.pop("bulk", b"")), **kwargs)
+
+    bad_head("malformed-head-never-used-byte", "The head is the single byte 0xc1.",
+             ["FRAME-4", "MSG-11"], b"\xc1")
+    bad_head("malformed-head-never-used-byte-in-value", "0xc1 as a value inside the head map.",
+             ["FRAME-4", "MSG-11"], ping_with(entry("x-bad", b"\xc1")))
+    bad_head("malformed-head-not-a-map-array", "The head is an array.", ["HEAD-1", "MSG-11"],
+             encode_head(["request", 1, "ping"])[0])
+    bad_head("malformed-head-not-a-map-string", "The head is a string.", ["HEAD-1", "MSG-11"],
+             encode_head("request")[0])
+    bad_head("malformed-head-not-a-map-nil", "The head is nil.", ["HEAD-1", "MSG-11"], b"\xc0")
+    bad_head("malformed-head-trailing-bytes", "A complete head map followed by one more byte "
+             "within head_length.", ["FRAME-4"], ping_head_bytes + b"\xc0")
+    bad_head("malformed-head-two-objects", "Two complete maps within head_length.",
+             ["FRAME-4"], ping_head_bytes + ping_head_bytes)
+    bad_head("malformed-head-incomplete-map", "A map that declares 4 entries and holds 3.",
+             ["FRAME-4", "HEAD-8"], map_head(PING_ENTRIES, 4))
+    bad_head("malformed-head-incomplete-string", "A string that ends after the head.",
+             ["FRAME-4", "HEAD-8"], ping_head_bytes[:-2])
+    bad_head("malformed-depth-33", "Head nesting depth 33, one over the default max_depth.",
+             ["HEAD-5", "SEC-4"], encode_head(ping_head(**{"x-deep": nested_arrays(32)}))[0])
+    bad_head("malformed-depth-custom-limit", "Depth 5 with a receiver limit of 4.", ["HEAD-5"],
+             encode_head(ping_head(**{"x-deep": nested_arrays(4)}))[0], limits={"max_depth": 4})
+    bad_head("malformed-nesting-bomb", "A nesting bomb: 10,000 nested one-element arrays.",
+             ["HEAD-5", "SEC-4"], ping_with(entry("x-bomb", b"\x91" * 10000 + b"\xc0")))
+    bad_head("malformed-nesting-bomb-maps", "A nesting bomb of 5,000 nested one-entry maps.",
+             ["HEAD-5", "SEC-4"], ping_with(entry("x-bomb", b"\x81\xa1k" * 5000 + b"\xc0")))
+    bad_head("malformed-array32-huge-count", "An array 32 declaring 2^32-1 elements in a "
+             "5-byte value.", ["HEAD-8", "SEC-4"], ping_with(entry("x-a", b"\xdd\xff\xff\xff\xff")))
+    bad_head("malformed-map32-huge-count", "A map 32 declaring 2^32-1 entries.", ["HEAD-8"],
+             ping_with(entry("x-m", b"\xdf\xff\xff\xff\xff")))
+    bad_head("malformed-head-map32-huge-count", "The head itself is a map 32 declaring 2^32-1 "
+             "entries.", ["HEAD-8"], b"\xdf\xff\xff\xff\xff" + PING_ENTRIES)
+    bad_head("malformed-str32-huge-length", "A str 32 declaring 2^32-1 bytes.", ["HEAD-8"],
+             ping_with(entry("x-s", b"\xdb\xff\xff\xff\xffabc")))
+    bad_head("malformed-bin32-huge-length", "A bin 32 declaring 2^32-1 bytes.", ["HEAD-8"],
+             ping_with(entry("x-b", b"\xc6\xff\xff\xff\xff\x00")))
+    bad_head("malformed-ext32-huge-length", "An ext 32 declaring 2^32-1 bytes.", ["HEAD-8"],
+             ping_with(entry("x-e", b"\xc9\xff\xff\xff\xff\x01")))
+    bad_head("malformed-key-integer", "A head map with an integer key.", ["HEAD-1", "HEAD-6"],
+             ping_with(b"\x07\xc0"))
+    bad_head("malformed-key-integer-nested", "A nested map with an integer key.", ["HEAD-6"],
+             ping_with(entry("x-map", b"\x81\x01\x02")))
+    bad_head("malformed-key-binary", "A map key written as bin instead of str.", ["HEAD-6"],
+             ping_with(b"\xc4\x05x-bin\xc0"))
+    bad_head("malformed-duplicate-key", "The key 'kind' twice in the head.", ["HEAD-7"],
+             map_head(PING_ENTRIES + entry("kind", encode_head("request")[0]), 4))
+    bad_head("malformed-duplicate-key-nested", "A nested map with a duplicate key.", ["HEAD-7"],
+             ping_with(entry("x-map", b"\x82\xa1a\x01\xa1a\x02")))
+    bad_head("malformed-invalid-utf8-value", "A string value that is not UTF-8.", ["HEAD-9"],
+             ping_with(entry("x-text", b"\xa2\xc3\x28")))
+    bad_head("malformed-invalid-utf8-key", "A key that is not UTF-8.", ["HEAD-9"],
+             ping_with(b"\xa3x-\xff\xc0"))
+
+    def ref_head(reference_bytes):
+        return ping_with(entry("x-segment", reference_bytes))
+
+    def ref16(offset, length):
+        return b"\xd8\x01" + struct.pack(">QQ", offset, length)
+
+    def ref25(offset, length, codec_id, raw_length):
+        return b"\xc7\x19\x01" + struct.pack(">QQBQ", offset, length, codec_id, raw_length)
+
+    bad_head("malformed-ref-out-of-range", "offset 8 + length 16 > bulk_length 16.", ["BULK-1"],
+             ref_head(ref16(8, 16)), bulk=bytes(16))
+    bad_head("malformed-ref-offset-past-end", "A zero-length reference at offset 17 of a 16-byte "
+             "bulk.", ["BULK-1"], ref_head(ref16(17, 0)), bulk=bytes(16))
+    bad_head("malformed-ref-without-bulk", "A reference into an empty bulk.", ["BULK-1"],
+             ref_head(ref16(0, 1)))
+    bad_head("malformed-ref-overflow", "offset 2^64-8 + length 16 overflows to 8, which would "
+             "fit the 16-byte bulk.", ["BULK-1"], ref_head(ref16(2**64 - 8, 16)), bulk=bytes(16))
+    for length, form in ((8, b"\xd7\x01"), (4, b"\xd6\x01"), (17, b"\xc7\x11\x01"),
+                         (24, b"\xc7\x18\x01"), (26, b"\xc7\x1a\x01"), (0, b"\xc7\x00\x01")):
+        bad_head(f"malformed-ref-ext-length-{length}", f"An ext type 1 of length {length}.",
+                 ["BULK-4"], ref_head(form + bytes(length)), bulk=bytes(64))
+    bad_head("malformed-ext-type-2", "A fixext 16 of the unassigned ext type 2.", ["BULK-4"],
+             ref_head(b"\xd8\x02" + struct.pack(">QQ", 0, 8)), bulk=bytes(8))
+    bad_head("malformed-ext-type-127", "A fixext 1 of ext type 127.", ["BULK-4"],
+             ref_head(b"\xd4\x7f\x00"))
+    bad_head("malformed-ext-timestamp", "MessagePack's timestamp (ext type -1).", ["BULK-4"],
+             ref_head(b"\xd6\xff" + struct.pack(">I", 1700000000)))
+
+    compressible = bytes(range(32)) * 32
+    zstd_bytes = zstandard.ZstdCompressor(level=3).compress(compressible)
+    lz4_bytes = lz4.frame.compress(compressible)
+    bad_head("malformed-codec-zstd-not-in-force", "A zstd segment when no codec is in force.",
+             ["BULK-5", "CAP-2", "CODEC-5"],
+             ref_head(ref25(0, len(zstd_bytes), 1, len(compressible))), bulk=zstd_bytes,
+             error="unsupported_codec")
+    bad_head("malformed-codec-lz4-not-in-force", "An lz4 segment when only zstd is in force.",
+             ["BULK-5", "CAP-2", "CODEC-5"],
+             ref_head(ref25(0, len(lz4_bytes), 2, len(compressible))), bulk=lz4_bytes,
+             error="unsupported_codec", codecs=["zstd"])
+    bad_head("malformed-codec-0", "The reserved codec value 0.", ["BULK-7"],
+             ref_head(ref25(0, 8, 0, 8)), bulk=bytes(8), error="unsupported_codec",
+             codecs=["zstd", "lz4"])
+    bad_head("malformed-codec-unknown", "The unassigned codec value 3.", ["BULK-7"],
+             ref_head(ref25(0, 8, 3, 8)), bulk=bytes(8), error="unsupported_codec",
+             codecs=["zstd", "lz4"])
+    corrupt_zstd = b"\x00\x00\x00\x00" + zstd_bytes[4:]
+    bad_head("malformed-zstd-corrupt", "A zstd segment whose magic number is destroyed.",
+             ["BULK-5"], ref_head(ref25(0, len(corrupt_zstd), 1, len(compressible))),
+             bulk=corrupt_zstd, codecs=["zstd"])
+    cut_lz4 = lz4_bytes[:-6]
+    bad_head("malformed-lz4-truncated", "An lz4 segment cut before its end mark.",
+             ["BULK-5", "BULK-8"], ref_head(ref25(0, len(cut_lz4), 2, len(compressible))),
+             bulk=cut_lz4, codecs=["lz4"])
+    bad_head("malformed-zstd-raw-length-larger", "raw_length one more than the decompressed "
+             "size.", ["BULK-5"], ref_head(ref25(0, len(zstd_bytes), 1, len(compressible) + 1)),
+             bulk=zstd_bytes, codecs=["zstd"])
+    bad_head("malformed-lz4-raw-length-smaller", "raw_length one less than the decompressed "
+             "size.", ["BULK-5", "BULK-6"],
+             ref_head(ref25(0, len(lz4_bytes), 2, len(compressible) - 1)), bulk=lz4_bytes,
+             codecs=["lz4"])
+    bomb = zstandard.ZstdCompressor(level=19).compress(bytes(8 * MiB))
+    bad_head("malformed-zstd-bomb", f"A {len(bomb)}-byte zstd segment that expands to 8 MiB "
+             "while raw_length says 64: decompression stops at 64 bytes.", ["BULK-6", "SEC-4"],
+             ref_head(ref25(0, len(bomb), 1, 64)), bulk=bomb, codecs=["zstd"])
+    bad_head("malformed-raw-length-over-max-frame", "raw_length 2^40, over the default max_frame.",
+             ["BULK-6", "SEC-4"], ref_head(ref25(0, len(zstd_bytes), 1, 2**40)),
+             bulk=zstd_bytes, codecs=["zstd"], error="frame_too_large")
+    two_frames = zstd_bytes + zstd_bytes
+    bad_head("malformed-zstd-two-frames", "Two zstd frames in one segment.", ["BULK-8"],
+             ref_head(ref25(0, len(two_frames), 1, len(compressible))), bulk=two_frames,
+             codecs=["zstd"])
+    garbage = zstd_bytes + b"\x00\x01\x02"
+    bad_head("malformed-zstd-trailing-bytes", "Bytes after the zstd frame inside the segment.",
+             ["BULK-8"], ref_head(ref25(0, len(garbage), 1, len(compressible))), bulk=garbage,
+             codecs=["zstd"])
+    return f
+
+
+# --------------------------------------------------------------------------------------------
+# messages_invalid.json and data_invalid.json: valid frames, invalid messages
+# --------------------------------------------------------------------------------------------
+
+def invalid_messages_file():
+    f = VectorFile("messages_invalid.json", "Frames the codec accepts whose messages are invalid. "
+                   "`receiver` and `state` give the context; `response_id` is the id of the "
+                   "error response (null: connection-level; absent: nothing is sent).")
+
+    def add(vector_id, description, requirements, error, head, *, receiver="server",
+            state="established", response_id=None, no_response=False):
+        extra = {"receiver": receiver, "state": state}
+        if not no_response:
+            extra["response_id"] = response_id
+        f.reject(vector_id, description, requirements, error, frame(head),
+                 decoded=to_json(head), extra=extra)
+
+    add("invalid-request-missing-method", "A request without method.", ["MSG-2", "MSG-12"],
+        "invalid_message", {"kind": "request", "id": 1}, response_id=1)
+    add("invalid-request-method-not-string", "A request whose method is an integer.",
+        ["MSG-2", "MSG-12"], "invalid_message", {"kind": "request", "id": 2, "method": 7},
+        response_id=2)
+    add("invalid-request-params-not-map", "A request whose params is an array.",
+        ["MSG-2", "MSG-12"], "invalid_message",
+        {"kind": "request", "id": 3, "method": "ping", "params": []}, response_id=3)
+    add("invalid-request-id-missing", "A request without id.", ["MSG-1", "MSG-12"],
+        "invalid_message", {"kind": "request", "method": "ping"})
+    add("invalid-request-id-nil", "A request whose id is nil.", ["MSG-1", "MSG-12"],
+        "invalid_message", {"kind": "request", "id": None, "method": "ping"})
+    add("invalid-request-id-negative", "A request whose id is -1.", ["MSG-1", "HEAD-4"],
+        "invalid_message", {"kind": "request", "id": -1, "method": "ping"})
+    add("invalid-request-id-too-large", "A request whose id is 2^63.", ["MSG-1", "HEAD-4"],
+        "invalid_message", {"kind": "request", "id": 2**63, "method": "ping"})
+    add("invalid-request-id-float", "A request whose id is the float 1.0.", ["MSG-1", "HEAD-4"],
+        "invalid_message", {"kind": "request", "id": 1.0, "method": "ping"})
+    add("invalid-request-id-string", "A request whose id is a string.", ["MSG-1", "MSG-12"],
+        "invalid_message", {"kind": "request", "id": "1", "method": "ping"})
+    add("invalid-kind-missing", "A head without kind.", ["HEAD-1", "MSG-11"], "invalid_message",
+        {"id": 1, "method": "ping"})
+    add("invalid-kind-not-string", "A head whose kind is an integer.", ["HEAD-1", "MSG-11"],
+        "invalid_message", {"kind": 1, "id": 1, "method": "ping"})
+    add("invalid-kind-unknown", "An unknown kind.", ["MSG-10"], "unknown_kind",
+        {"kind": "event", "id": 1, "name": "x"})
+    add("invalid-response-to-server", "A response sent to the server.", ["MSG-3"],
+        "invalid_message", response(1, {}))
+    add("invalid-method-unknown", "An unknown method.", ["MSG-6"], "method_not_found",
+        request(4, "reboot"), response_id=4)
+    add("invalid-describe-no-processor", "describe without processor.", ["MSG-13"],
+        "invalid_message", request(5, "describe", {}), response_id=5)
+    add("invalid-describe-processor-not-string", "describe whose processor is an integer.",
+        ["MSG-13"], "invalid_message", request(6, "describe", {"processor": 3}), response_id=6)
+    add("invalid-invoke-no-processor", "invoke without processor.", ["MSG-13"],
+        "invalid_message", request(7, "invoke", {"inputs": {}}), response_id=7)
+    add("invalid-invoke-inputs-not-map", "invoke whose inputs is an array.", ["MSG-13"],
+        "invalid_message", request(8, "invoke", {"processor": "vectors.echo", "inputs": []}),
+        response_id=8)
+    add("invalid-invoke-parameters-not-map", "invoke whose parameters is a string.", ["MSG-13"],
+        "invalid_message",
+        request(9, "invoke", {"processor": "vectors.echo", "parameters": "a=1"}), response_id=9)
+    add("invalid-invoke-deadline-negative", "invoke with deadline -1.", ["INV-7"],
+        "invalid_message", request(10, "invoke", {"processor": "vectors.echo", "deadline": -1.0}),
+        response_id=10)
+    add("invalid-invoke-deadline-nan", "invoke with deadline NaN.", ["INV-7"], "invalid_message",
+        request(11, "invoke", {"processor": "vectors.echo", "deadline": float("nan")}),
+        response_id=11)
+    add("invalid-invoke-deadline-string", "invoke with deadline '10s'.", ["INV-7", "MSG-13"],
+        "invalid_message", request(12, "invoke", {"processor": "vectors.echo",
+                                                  "deadline": "10s"}), response_id=12)
+    add("invalid-notification-no-method", "A notification without method.", ["MSG-16"],
+        "invalid_message", {"kind": "notification", "params": {}})
+    add("invalid-request-before-hello", "A request before the client's hello.", ["HELLO-2"],
+        "handshake_required", request(1, "ping"), state="awaiting_hello")
+    add("invalid-hello-twice", "A hello after the handshake.", ["HELLO-7"], "invalid_message",
+        {"kind": "hello", "protocol": "slicerbridge", "min_version": [1, 0],
+         "max_version": [1, 0]})
+    hello = {"kind": "hello", "protocol": "slicerbridge", "min_version": [1, 0],
+             "max_version": [1, 0]}
+    add("invalid-hello-protocol", "A hello for another protocol.", ["HELLO-5"],
+        "invalid_message", {**hello, "protocol": "openigtlink"}, state="awaiting_hello")
+    add("invalid-hello-missing-max-version", "A client hello without max_version.",
+        ["HELLO-5"], "invalid_message",
+        {"kind": "hello", "protocol": "slicerbridge", "min_version": [1, 0]},
+        state="awaiting_hello")
+    add("invalid-hello-version-string", "A client hello whose versions are strings.",
+        ["HELLO-5"], "invalid_message", {**hello, "min_version": "1.0", "max_version": "1.0"},
+        state="awaiting_hello")
+    add("invalid-hello-version-three-numbers", "A version of three numbers.", ["HELLO-5"],
+        "invalid_message", {**hello, "max_version": [1, 0, 0]}, state="awaiting_hello")
+    add("invalid-hello-capabilities-not-array", "capabilities as a string.", ["HELLO-5"],
+        "invalid_message", {**hello, "capabilities": "progress"}, state="awaiting_hello")
+    add("invalid-hello-limit-zero", "limits.max_frame 0.", ["LIMIT-4", "HELLO-5"],
+        "invalid_message", {**hello, "limits": {"max_frame": 0}}, state="awaiting_hello")
+    add("invalid-hello-max-head-too-large", "limits.max_head 2^32.", ["LIMIT-4", "HELLO-5"],
+        "invalid_message", {**hello, "limits": {"max_head": 2**32}}, state="awaiting_hello")
+    add("invalid-hello-no-common-version", "A client speaking only 2.0 to 2.3.", ["HELLO-3"],
+        "unsupported_version", {**hello, "min_version": [2, 0], "max_version": [2, 3]},
+        state="awaiting_hello")
+    add("invalid-hello-empty-range", "min_version above max_version.", ["HELLO-3"],
+        "unsupported_version", {**hello, "min_version": [1, 2], "max_version": [1, 0]},
+        state="awaiting_hello")
+    add("invalid-response-result-and-error", "A response with both result and error.",
+        ["MSG-7", "MSG-15"], "invalid_message",
+        {"kind": "response", "id": 1, "result": {}, "error": {"code": 105, "message": "x"}},
+        receiver="client", no_response=True)
+    add("invalid-response-neither", "A response with neither result nor error.",
+        ["MSG-7", "MSG-15"], "invalid_message", {"kind": "response", "id": 1},
+        receiver="client", no_response=True)
+    add("invalid-response-error-code-string", "An error whose code is a string.", ["MSG-15"],
+        "invalid_message", response(1, error={"code": "E1", "message": "x"}),
+        receiver="client", no_response=True)
+    add("invalid-response-error-no-message", "An error without message.", ["MSG-15"],
+        "invalid_message", response(1, error={"code": 105}), receiver="client",
+        no_response=True)
+    return f
+
+
+def invalid_data_file():
+    f = VectorFile("data_invalid.json", "invoke requests whose data value at `data_path` is "
+                   "invalid: a server answers invalid_argument under the request id, before "
+                   "running the processor (the processor is assumed to exist and to take one "
+                   "input named `input` of the value's type).")
+    path = ["params", "inputs", "input"]
+
+    def add(vector_id, description, requirements, value, codecs=None):
+        head = invoke(200, {"input": value})
+        f.reject(vector_id, description, requirements, "invalid_argument", frame(head),
+                 decoded=to_json(head), codecs=codecs,
+                 extra={"receiver": "server", "state": "established", "response_id": 200,
+                        "data_path": path})
+
+    def img(**changes):
+        value = image((2, 2, 1), "uint8", [1, 2, 3, 4])
+        value.update(changes)
+        return {key: val for key, val in value.items() if val is not None}
+
+    add("invalid-image-data-short", "Four uint8 voxels declared, three bytes sent.",
+        ["IMG-3", "ARRAY-1"], img(data=Bulk(b"\x01\x02\x03")))
+    add("invalid-image-data-long", "Four uint16 voxels declared, ten bytes sent.",
+        ["IMG-3", "ARRAY-1"], img(dtype="uint16", data=Bulk(bytes(10))))
+    add("invalid-image-dims-overflow", "dims 2^32 x 2^32 x 2^32 with empty data: the product "
+        "overflows 64 bits and would wrap to 0.", ["IMG-3"],
+        img(dims=[2**32, 2**32, 2**32], data=Bulk(b"")))
+    add("invalid-image-dims-two", "dims with two elements.", ["DATA-3"], img(dims=[2, 2]))
+    add("invalid-image-dims-negative", "A negative dimension.", ["DATA-3", "HEAD-4"],
+        img(dims=[2, -2, 1]))
+    add("invalid-image-dtype-unknown", "dtype float16.", ["ARRAY-3"], img(dtype="float16"))
+    add("invalid-image-byte-order", "byte_order 'middle'.", ["ARRAY-4"],
+        img(byte_order="middle"))
+    add("invalid-image-components-zero", "components 0.", ["ARRAY-4"], img(components=0))
+    add("invalid-image-data-binary", "data as a bin value instead of a bulk reference.",
+        ["DATA-3"], img(data=b"\x01\x02\x03\x04"))
+    add("invalid-image-matrix-last-row", "ijk_to_space whose last row is [0, 0, 1, 1].",
+        ["IMG-2"], img(ijk_to_space=AXIS_ALIGNED_RAS[:14] + [1.0, 1.0]))
+    add("invalid-image-matrix-singular", "ijk_to_space whose upper 3x3 is singular.", ["IMG-2"],
+        img(ijk_to_space=affine([[1.0, 2.0, 0.0], [2.0, 4.0, 0.0], [0.0, 0.0, 1.0]],
+                                (0.0, 0.0, 0.0))))
+    add("invalid-image-matrix-15", "ijk_to_space with 15 numbers.", ["DATA-3"],
+        img(ijk_to_space=AXIS_ALIGNED_RAS[:15]))
+    add("invalid-image-space-missing", "An image without space.", ["DATA-2"], img(space=None))
+    add("invalid-image-space-unknown", "space 'XYZ'.", ["DATA-2"], img(space="XYZ"))
+    add("invalid-image-kind-unknown", "kind 'rgb'.", ["DATA-3"], img(kind="rgb"))
+    add("invalid-image-label-float", "A label image of dtype float32.", ["IMG-4"],
+        img(kind="label", dtype="float32", data=Bulk(typed_bytes("float32", [0.0, 1.0, 1.0,
+                                                                              0.0]))))
+    add("invalid-image-scalar-components", "A scalar image with 2 components.", ["IMG-4"],
+        img(components=2, data=Bulk(bytes(8))))
+    add("invalid-image-segment-duplicate", "Two segments with value 1.", ["IMG-6"],
+        img(kind="label", segments=[{"value": 1, "name": "a", "color": [1.0, 0.0, 0.0]},
+                                    {"value": 1, "name": "b", "color": [0.0, 1.0, 0.0]}]))
+    add("invalid-image-segment-color", "A segment color component of 1.5.", ["IMG-6"],
+        img(kind="label", segments=[{"value": 1, "name": "a", "color": [1.5, 0.0, 0.0]}]))
+    add("invalid-data-type-unknown", "A data value of type 'volume'.", ["DATA-1"],
+        {"type": "volume", "dims": [1, 1, 1]})
+    add("invalid-data-not-map", "A data value that is an array.", ["DATA-3"], [1, 2, 3])
+
+    def mesh(**changes):
+        value = {"type": "mesh", "space": "RAS",
+                 "points": typed_array("float32", [0.0] * 9, 3),
+                 "polys": cell_array([0, 3], [0, 1, 2])}
+        value.update(changes)
+        return value
+
+    add("invalid-mesh-connectivity-range", "A connectivity value 3 with 3 points.", ["MESH-1"],
+        mesh(polys=cell_array([0, 3], [0, 1, 3])))
+    add("invalid-mesh-connectivity-negative", "A connectivity value -1.", ["MESH-1"],
+        mesh(polys=cell_array([0, 3], [0, 1, -1])))
+    add("invalid-mesh-offsets-start", "Offsets starting at 1.", ["MESH-1"],
+        mesh(polys=cell_array([1, 3], [0, 1, 2])))
+    add("invalid-mesh-offsets-decreasing", "Offsets 0, 2, 1, 3.", ["MESH-1"],
+        mesh(polys=cell_array([0, 2, 1, 3], [0, 1, 2])))
+    add("invalid-mesh-offsets-end", "Offsets ending at 2 with 3 connectivity values.",
+        ["MESH-1"], mesh(polys=cell_array([0, 2], [0, 1, 2])))
+    add("invalid-mesh-offsets-int32", "Offsets of dtype int32 instead of int64.", ["DATA-3"],
+        mesh(polys={"offsets": typed_array("int32", [0, 3]),
+                    "connectivity": typed_array("int64", [0, 1, 2])}))
+    add("invalid-mesh-point-data-count", "Point data with 2 tuples for 3 points.", ["MESH-2"],
+        mesh(point_data=[typed_array("float32", [1.0, 2.0], name="t")]))
+    add("invalid-mesh-cell-data-count", "Cell data with 2 tuples for 1 cell.", ["MESH-2"],
+        mesh(cell_data=[typed_array("int32", [1, 2], name="c")]))
+    add("invalid-mesh-points-components", "Points with 2 components.", ["DATA-3"],
+        mesh(points=typed_array("float32", [0.0] * 6, 2)))
+    add("invalid-mesh-points-int", "Points of dtype int32.", ["DATA-3"],
+        mesh(points=typed_array("int32", [0] * 9, 3)))
+    add("invalid-transform-last-row", "A transform whose last row is [0, 0, 0, 2].", ["XFM-1"],
+        {"type": "transform", "matrix": AXIS_ALIGNED_RAS[:15] + [2.0], "space": "RAS",
+         "direction": "to_parent"})
+    add("invalid-transform-direction", "direction 'from_parent'.", ["DATA-3"],
+        {"type": "transform", "matrix": AXIS_ALIGNED_RAS, "space": "RAS",
+         "direction": "from_parent"})
+    add("invalid-points-labels-count", "Two labels for three points.", ["PTS-1"],
+        {"type": "points", "space": "RAS",
+         "points": typed_array("float64", [0.0] * 9, 3), "labels": ["a", "b"]})
+    add("invalid-points-components", "Points with 2 components.", ["DATA-3"],
+        {"type": "points", "space": "RAS", "points": typed_array("float64", [0.0] * 6, 2)})
+    add("invalid-table-row-count", "Columns of 3 and 2 rows.", ["TBL-1"],
+        {"type": "table", "columns": [typed_array("int32", [1, 2, 3], name="a"),
+                                      {"name": "b", "dtype": "string", "values": ["x", "y"]}]})
+    add("invalid-table-duplicate-name", "Two columns named 'a'.", ["TBL-1"],
+        {"type": "table", "columns": [typed_array("int32", [1], name="a"),
+                                      {"name": "a", "dtype": "bool", "values": [True]}]})
+    add("invalid-table-bool-values", "A bool column holding an integer.", ["DATA-3"],
+        {"type": "table", "columns": [{"name": "b", "dtype": "bool", "values": [True, 1]}]})
+    return f
+
+
+def main():
+    builders = (frames_file, handshake_file, messages_file, data_file, malformed_file,
+                invalid_messages_file, invalid_data_file)
+    total = 0
+    for build in builders:
+        vector_file = build()
+        count = vector_file.write()
+        total += count
+        print(f"{vector_file.name}: {count} vectors")
+    print(f"{total} vectors written to {OUT_DIR}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
