@@ -85,9 +85,12 @@ def _wire_dtype(array: np.ndarray, what: str) -> str:
 
 def typed_array_to_wire(array: np.ndarray, components: int, what: str) -> dict:
     """The typed array map for ``array``, whose bytes are referenced (a copy only when the array
-    is not C-contiguous)."""
-    return {"dtype": _wire_dtype(array, what), "components": components,
-            "byte_order": byte_order_of(array.dtype), "data": Bulk(array)}
+    is not C-contiguous). Keys in the order of spec 3.3; ``byte_order`` only when big."""
+    wire = {"dtype": _wire_dtype(array, what), "components": components}
+    if array.dtype.itemsize > 1 and byte_order_of(array.dtype) == "big":
+        wire["byte_order"] = "big"  # "little" is the default and is left out
+    wire["data"] = Bulk(array)
+    return wire
 
 
 def typed_array_from_wire(value: Any, what: str, *, count: Optional[int] = None,
@@ -204,6 +207,8 @@ class Image:
             raise ValueError("a label image needs an integer dtype")
         if segments and kind != "label":
             raise ValueError("only label images have segments")
+        if len({s[0] for s in segments}) != len(segments):
+            raise ValueError("segment values must be unique")
         self.voxels = voxels
         self.ijk_to_space = (np.eye(4) if ijk_to_space is None
                              else _as_matrix(ijk_to_space, "ijk_to_space"))
@@ -280,6 +285,8 @@ class Image:
             if kind != "label" or not isinstance(segments, list):
                 raise _invalid("image: segments must be a list, on label images only")
             segments = [Segment.from_wire(s) for s in segments]
+            if len({s.value for s in segments}) != len(segments):  # [IMG-6]
+                raise _invalid("image: segment values must be unique")
         return cls(voxels.reshape(shape), matrix, space=space, kind=kind,
                    segments=segments or ())
 
@@ -547,8 +554,7 @@ class Table:
                 columns.append({"name": name, "dtype": "bool",
                                 "values": [bool(x) for x in column]})
             else:
-                columns.append({"name": name,
-                                **typed_array_to_wire(column, _tuple_size(column), "column")})
+                columns.append({"name": name, **typed_array_to_wire(column, 1, "column")})
         return {"type": "table", "columns": columns}
 
     @classmethod
@@ -573,7 +579,8 @@ class Table:
                     raise _invalid("table: bool column holds a non-bool", name=name)
                 columns[name] = np.array(values, dtype=np.bool_)
             else:
-                columns[name] = typed_array_from_wire(entry, f"table column {name}")
+                columns[name] = typed_array_from_wire(entry, f"table column {name}",
+                                                      components=1)
         if len({len(c) for c in columns.values()}) > 1:
             raise _invalid("table: columns differ in length")
         table = cls()
@@ -588,8 +595,8 @@ def _column(column: Any, name: str) -> Column:
     if isinstance(column, np.ndarray):
         if column.dtype != np.bool_:
             _wire_dtype(column, f"column {name}")
-        if column.ndim not in (1, 2):
-            raise ValueError(f"column {name!r} must be 1-D or 2-D")
+        if column.ndim != 1:
+            raise ValueError(f"column {name!r} must be 1-D")
         return column
     values = list(column)
     if values and all(isinstance(x, str) for x in values):

@@ -35,8 +35,9 @@ def encode_header(head_length: int, bulk_length: int) -> bytes:
 def parse_header(header, *, max_frame: int, max_head: int) -> tuple:
     """Validate a frame header against the receiver's limits; returns (head_length, bulk_length).
 
-    Raises FatalProtocolError with ``malformed_frame`` [FRAME-1] or ``frame_too_large`` [FRAME-3].
-    A head_length of 0 cannot hold a message [FRAME-4]: that is malformed too.
+    Raises FatalProtocolError with ``malformed_frame`` [FRAME-1] or ``frame_too_large`` [FRAME-3],
+    [FRAME-9]. A head_length of 0 passes: the empty head is then an ``invalid_message`` like any
+    other head that is not one MessagePack object [FRAME-4], and the frame is consumed.
     """
     magic, fmt, _flags, head_length, bulk_length = _HEADER.unpack(header)
     if magic != MAGIC:
@@ -44,8 +45,6 @@ def parse_header(header, *, max_frame: int, max_head: int) -> tuple:
     if fmt != FORMAT:
         raise FatalProtocolError(ErrorCode.MALFORMED_FRAME, "unsupported frame format",
                                  {"format": fmt})
-    if head_length == 0:
-        raise FatalProtocolError(ErrorCode.MALFORMED_FRAME, "empty head")
     if head_length > max_head:
         raise FatalProtocolError(ErrorCode.FRAME_TOO_LARGE, "head over the limit",
                                  {"head_length": head_length, "max_head": max_head})

@@ -412,7 +412,7 @@ class _ServerConnection:
         if kind == "request":
             self._on_request(message, incoming)
         elif kind == "notification":
-            self._on_notification(message, incoming)
+            self._on_notification(message)
         elif kind == "hello":  # [HELLO-7]
             self._send_connection_error(SlicerBridgeError(ErrorCode.INVALID_MESSAGE,
                                                           "hello after the handshake"))
@@ -469,10 +469,15 @@ class _ServerConnection:
             except SlicerBridgeError as error:
                 self._answer(call, error=error)
 
-    def _on_notification(self, message: dict, incoming: Incoming) -> None:
-        params = message.get("params")
-        if message.get("method") != "cancel":
+    def _on_notification(self, message: dict) -> None:
+        method = message.get("method")
+        if not isinstance(method, str):
+            self._send_connection_error(SlicerBridgeError(ErrorCode.INVALID_MESSAGE,
+                                                          "notification without a method"))
+            return
+        if method != "cancel":
             return  # [MSG-9]: progress is server-to-client; others are unknown
+        params = message.get("params")
         if not isinstance(params, dict) or not is_valid_id(params.get("id")):
             log.info("ignoring a cancel with malformed params")  # [MSG-16]
             return
