@@ -58,8 +58,8 @@ class Head:
         self.pos = 0
         self.bulk_length = bulk_length
         self.max_depth = limits["max_depth"]
-        self.max_frame = limits["max_frame"]
         self.codecs = codecs
+        self.raw_budget = limits["max_frame"]
 
     def take(self, n):
         if n > len(self.data) - self.pos:
@@ -160,8 +160,9 @@ class Head:
             codec = CODEC_NAMES.get(codec_id)
             if codec is None or codec not in self.codecs:
                 raise Rejected("unsupported_codec", f"codec {codec_id} not in force")
-            if raw_length > self.max_frame:
-                raise Rejected("frame_too_large", "raw_length over max_frame")
+            if raw_length > self.raw_budget:
+                raise Rejected("frame_too_large", "raw_length (or their sum) over max_frame")
+            self.raw_budget -= raw_length
             ref = BulkRef(offset, size, codec, raw_length)
         else:
             raise Rejected("invalid_message", f"bulk reference of length {length}")

@@ -1029,6 +1029,16 @@ def malformed_file():
     bad_head("malformed-raw-length-over-max-frame", "raw_length 2^40, over the default max_frame.",
              ["BULK-6", "SEC-4"], ref_head(ref25(0, len(zstd_bytes), 1, 2**40)),
              bulk=zstd_bytes, codecs=["zstd"], error="frame_too_large")
+    pair = zstd_bytes + bytes(-len(zstd_bytes) % 8) + zstd_bytes
+    second = len(zstd_bytes) + (-len(zstd_bytes) % 8)
+    pair_head = ping_with(entry("x-pair", b"\x92" + ref25(0, len(zstd_bytes), 1, len(compressible))
+                                + ref25(second, len(zstd_bytes), 1, len(compressible))))
+    pair_frame = frame(head_bytes=pair_head, bulk=pair)
+    f.reject("malformed-raw-length-sum-over-max-frame", "Two zstd segments of raw_length 1024 "
+             "each in a frame of max_frame 1500: each fits, their sum does not.",
+             ["BULK-6", "SEC-4"], "frame_too_large", pair_frame, codecs=["zstd"],
+             limits={"max_frame": 1500})
+    assert len(pair_frame) <= 1500 < 2 * len(compressible)
     two_frames = zstd_bytes + zstd_bytes
     bad_head("malformed-zstd-two-frames", "Two zstd frames in one segment.", ["BULK-8"],
              ref_head(ref25(0, len(two_frames), 1, len(compressible))), bulk=two_frames,
