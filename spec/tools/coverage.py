@@ -182,6 +182,8 @@ def render(root):
         "A requirement is *covered* when a test or conformance case cites it (`[ID]` in its name,",
         "docstring, comment or failure message), *vectors only* when only golden vectors name it,",
         "and UNCOVERED otherwise. *Implementation* lists non-test sources that cite the id.",
+        "*Level* is the strongest BCP 14 keyword of the requirement; `-` marks a definition that",
+        "another requirement makes binding (for example `[CANON-1]` for section 12).",
         "",
         f"Summary: {len(requirements)} requirements; {counts['covered']} covered, "
         f"{counts['vectors only']} by vectors only, {counts['UNCOVERED']} UNCOVERED.",

@@ -328,6 +328,8 @@ def invoke_outcome(model, params, request_id):
 def server_outcome(model, head, state):
     kind = head.get("kind")
     if state == "awaiting_hello":
+        if not isinstance(kind, str):
+            return "invalid_message", None, "kind missing or not a string"
         if kind != "hello":
             return "handshake_required", None, "a message before the hello"
         found = problems(model, ref("ClientHello"), head)

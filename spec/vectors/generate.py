@@ -1122,6 +1122,9 @@ def invalid_messages_file():
         "invalid_message", {"kind": "notification", "params": {}})
     add("invalid-request-before-hello", "A request before the client's hello.", ["HELLO-2"],
         "handshake_required", request(1, "ping"), state="awaiting_hello")
+    add("invalid-kind-missing-before-hello", "A first frame without kind: fatal before the "
+        "handshake.", ["HELLO-9", "MSG-11"], "invalid_message", {"protocol": "slicerbridge"},
+        state="awaiting_hello")
     add("invalid-hello-twice", "A hello after the handshake.", ["HELLO-7"], "invalid_message",
         {"kind": "hello", "protocol": "slicerbridge", "min_version": [1, 0],
          "max_version": [1, 0]})
