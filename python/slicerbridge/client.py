@@ -90,6 +90,15 @@ def _outputs_from_wire(result: Any) -> Dict[str, DataValue]:
     return converted
 
 
+def _error_from_response(error: Any) -> SlicerBridgeError:
+    """The error of an error response; a malformed error map is ``invalid_message`` [MSG-15]."""
+    code = error.get("code") if isinstance(error, dict) else None
+    if (isinstance(code, bool) or not isinstance(code, int) or not isinstance(
+            error.get("message"), str) or not isinstance(error.get("details", {}), dict)):
+        return SlicerBridgeError(ErrorCode.INVALID_MESSAGE, "malformed error in a response")
+    return SlicerBridgeError.from_wire(error)
+
+
 class Client:
     """Connect with ``Client.connect("127.0.0.1:5000")``, ``Client.tcp``, ``Client.unix`` or
     ``Client.launch([...])`` (a server on a child process's stdin/stdout).
@@ -334,11 +343,7 @@ class Client:
             if incoming.error is not None:
                 raise incoming.error
             if has_error:
-                error = message["error"]
-                if not isinstance(error, dict) or not isinstance(error.get("code"), int) \
-                        or isinstance(error.get("code"), bool):
-                    raise SlicerBridgeError(ErrorCode.INVALID_MESSAGE, "malformed error")
-                raise SlicerBridgeError.from_wire(error)
+                raise _error_from_response(message["error"])
             if isinstance(call, InvokeCall):
                 value: Any = InvokeResult(_outputs_from_wire(message["result"]), timings)
             else:

@@ -104,12 +104,14 @@ def _invalid_head(reason: str, **details: Any) -> SlicerBridgeError:
 
 def check_structure(head, max_depth: int) -> None:
     """Walk the encoded head once without building anything and reject, with
-    ``invalid_message``: nesting deeper than ``max_depth`` [HEAD-5]; map keys that are not
+    ``invalid_message``: a head that is not a map [HEAD-1]; nesting deeper than ``max_depth`` [HEAD-5]; map keys that are not
     strings [HEAD-6]; declared lengths and counts beyond the bytes remaining [HEAD-8]; ext values
     other than well-formed bulk references [BULK-4]; the never-used byte 0xc1, an incomplete
     object and bytes after the object [FRAME-4].
     """
     size = len(head)
+    if size and not (0x80 <= head[0] <= 0x8f or head[0] in (0xde, 0xdf)):
+        raise _invalid_head("head is not a map")  # [HEAD-1]
     position = 0
     depth = 0
     remaining = 1          # elements still to read in the innermost open container

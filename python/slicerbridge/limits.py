@@ -27,8 +27,9 @@ class Limits:
     def __post_init__(self) -> None:
         for key in self._INTEGER_KEYS:
             value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"limit {key} must be a positive integer")
+            top = 2**32 - 1 if key == "max_head" else 2**64 - 1
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= top:
+                raise ValueError(f"limit {key} must be an integer in 1..{top}")  # [LIMIT-4]
         if not (isinstance(self.cancel_grace, (int, float)) and math.isfinite(self.cancel_grace)
                 and self.cancel_grace >= 0):
             raise ValueError("limit cancel_grace must be a finite number of seconds >= 0")

@@ -72,8 +72,10 @@ class MemoryTransport(Transport):
 class RawPeer:
     """A protocol peer driven by hand over TCP, to send arbitrary (hostile) bytes."""
 
-    def __init__(self, address, timeout: float = WAIT):
-        self.sock = socket.create_connection(address, timeout=timeout)
+    def __init__(self, address=None, timeout: float = WAIT, *, sock=None):
+        self.sock = sock if sock is not None else socket.create_connection(address,
+                                                                           timeout=timeout)
+        self.sock.settimeout(timeout)
         self.reader = FrameReader(SocketTransport(self.sock))
 
     def send_bytes(self, data: bytes) -> None:
