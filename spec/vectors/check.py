@@ -416,7 +416,8 @@ def check_vector(file_name, vector, model, known_ids, known_errors, verbose):
 def spec_ids_and_errors():
     text = (SPEC_DIR / "protocol.md").read_text(encoding="utf-8")
     ids = set(re.findall(r"^- `\[([A-Z]+-\d+)\]`", text, re.M))
-    errors = set(re.findall(r"^\|\s*\d+\s*\|\s*`([a-z_]+)`", text, re.M))
+    registry = text.split("\n## 8. Errors", 1)[1].split("\n- `[ERR-1]`", 1)[0]
+    errors = set(re.findall(r"^\|\s*\d+\s*\|\s*`([a-z_]+)`", registry, re.M))
     return ids, errors | PSEUDO_ERRORS
 
 

@@ -1,0 +1,224 @@
+"""Tests of the spec tooling: the vector checker, the model-driven semantics and the coverage tool.
+
+Run with: /usr/bin/python3 -m pytest -q spec/tests
+"""
+
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SPEC = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(SPEC / "vectors"))
+sys.path.insert(0, str(SPEC / "tools"))
+
+import check  # noqa: E402
+import coverage  # noqa: E402
+import semantics  # noqa: E402
+
+MODEL = json.loads((SPEC / "model.json").read_text(encoding="utf-8"))
+KNOWN_IDS, KNOWN_ERRORS = check.spec_ids_and_errors()
+
+
+def vector(file_name, vector_id):
+    document = json.loads((SPEC / "vectors" / file_name).read_text(encoding="utf-8"))
+    return next(v for v in document["vectors"] if v["id"] == vector_id)
+
+
+def verify(file_name, entry):
+    check.check_vector(file_name, entry, MODEL, KNOWN_IDS, KNOWN_ERRORS, verbose=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# check.py and the committed vectors
+
+def test_every_committed_vector_is_consistent_VER_6():
+    """The committed vector files pass the independent checker [VER-6]."""
+    assert check.main([]) == 0
+
+
+def test_the_worked_example_is_the_ping_vector_FRAME_1():
+    """protocol.md section 2.1 and frame-ping-request hold the same 46 bytes [FRAME-1] [FRAME-4]."""
+    text = (SPEC / "protocol.md").read_text(encoding="utf-8")
+    example = text.split("### 2.1", 1)[1].split("```", 2)[1]
+    hex_bytes = "".join(line.split("  ")[0].replace(" ", "") for line in example.splitlines())
+    assert hex_bytes == vector("frames.json", "frame-ping-request")["hex"]
+    assert len(hex_bytes) == 2 * 46
+
+
+@pytest.mark.parametrize("file_name, vector_id", [("frames.json", "frame-ping-request"),
+                                                  ("frames.json", "frame-nonminimal-str16")])
+def test_a_wrong_canonical_flag_is_caught_CANON_9(file_name, vector_id):
+    """Flipping `canonical` makes the re-encoding check fail in both directions [CANON-9]."""
+    entry = copy.deepcopy(vector(file_name, vector_id))
+    verify(file_name, entry)
+    entry["canonical"] = not entry["canonical"]
+    with pytest.raises(AssertionError, match="canonical"):
+        verify(file_name, entry)
+
+
+def test_an_integer_decoded_as_a_float_is_caught_HEAD_4():
+    """`decoded` distinguishes 1 from 1.0 [HEAD-4]."""
+    entry = copy.deepcopy(vector("frames.json", "frame-ping-request"))
+    entry["decoded"]["id"] = 1.0
+    with pytest.raises(AssertionError, match="decoded differs"):
+        verify("frames.json", entry)
+
+
+def test_a_wrong_expected_error_is_caught_FRAME_3():
+    entry = copy.deepcopy(vector("malformed.json", "malformed-head-over-default-limit"))
+    verify("malformed.json", entry)
+    entry["error"] = "truncated"
+    entry["truncated"] = True
+    with pytest.raises(AssertionError, match="expected truncated, got frame_too_large"):
+        verify("malformed.json", entry)
+
+
+def test_typed_values_are_read_in_the_declared_byte_order_ARRAY_2():
+    """A big-endian vector's values differ from its bytes read little-endian [ARRAY-2]."""
+    entry = copy.deepcopy(vector("data.json", "data-image-int32-big-endian"))
+    verify("data.json", entry)
+    entry["typed_values"][0]["byte_order"] = "little"
+    with pytest.raises(AssertionError):
+        verify("data.json", entry)
+
+
+def test_lps_geometry_must_match_the_ras_matrix_IMG_5():
+    entry = copy.deepcopy(vector("data.json", "data-image-oblique-lps"))
+    entry["decoded"]["params"]["inputs"]["input"]["space"] = "RAS"
+    entry["decoded"]["params"]["inputs"]["input"]["ijk_to_space"][0] *= -1
+    with pytest.raises(AssertionError):
+        verify("data.json", entry)
+
+
+def test_unknown_requirement_ids_are_refused():
+    entry = copy.deepcopy(vector("frames.json", "frame-ping-request"))
+    entry["requirements"] = ["FRAME-999"]
+    with pytest.raises(AssertionError, match="FRAME-999"):
+        verify("frames.json", entry)
+
+
+def test_decoder_rejects_a_header_over_limits_before_noticing_truncation_ERR_5():
+    """A 16-byte header announcing a huge head is frame_too_large, not truncated [ERR-5]."""
+    header = b"SB\x01\x00" + (2**32 - 1).to_bytes(4, "big") + bytes(8)
+    with pytest.raises(check.Rejected) as rejection:
+        check.decode_frame(header, check.DEFAULT_LIMITS, [])
+    assert rejection.value.error == "frame_too_large"
+    with pytest.raises(check.Rejected) as rejection:
+        check.decode_frame(header[:12], check.DEFAULT_LIMITS, [])
+    assert rejection.value.error == "truncated"
+
+
+# ---------------------------------------------------------------------------------------------
+# semantics.py
+
+def test_semantics_answers_a_request_without_method_under_its_id_MSG_12():
+    outcome = semantics.expected_outcome(MODEL, {"kind": "request", "id": 7}, {})
+    assert outcome[:2] == ("invalid_message", 7)
+
+
+def test_semantics_answers_an_unknown_kind_at_connection_level_MSG_10():
+    outcome = semantics.expected_outcome(MODEL, {"kind": "event"}, {})
+    assert outcome[:2] == ("unknown_kind", None)
+
+
+def test_semantics_makes_bad_data_an_invalid_argument_DATA_4():
+    head = vector("data.json", "data-mesh-full")["decoded"]
+    assert semantics.expected_outcome(MODEL, head, {}) is None
+    broken = copy.deepcopy(head)
+    broken["params"]["inputs"]["input"]["cell_data"][0]["data"]["$bulk"]["hex"] = "00" * 4
+    assert semantics.expected_outcome(MODEL, broken, {})[:2] == ("invalid_argument", 100)
+
+
+def test_semantics_accepts_integers_where_floats_are_expected_HEAD_3():
+    progress = {"kind": "notification", "method": "progress", "params": {"id": 1, "fraction": 1}}
+    assert semantics.expected_outcome(MODEL, progress, {}) is None
+    progress["params"]["fraction"] = 1.5
+    assert semantics.expected_outcome(MODEL, progress, {})[0] == "invalid_message"
+
+
+def test_model_names_every_error_of_the_registry_ERR_1():
+    model_errors = {error["name"] for error in MODEL["errors"]}
+    assert model_errors | {"truncated"} == KNOWN_ERRORS
+
+
+# ---------------------------------------------------------------------------------------------
+# coverage.py
+
+PROTOCOL = """# Test protocol
+
+## 2. Framing
+
+- `[FRAME-1]` A sender MUST write the magic.
+- `[FRAME-2]` A receiver SHOULD read in chunks.
+
+## 3. Heads
+
+- `[HEAD-1]` Integers use the smallest format.
+"""
+
+
+def make_repo(root, vectors_requirements=()):
+    (root / "spec" / "vectors").mkdir(parents=True)
+    (root / "spec" / "protocol.md").write_text(PROTOCOL, encoding="utf-8")
+    document = {"spec_version": "1.0",
+                "vectors": [{"id": "v", "requirements": list(vectors_requirements)}]}
+    (root / "spec" / "vectors" / "frames.json").write_text(json.dumps(document), encoding="utf-8")
+    (root / "python" / "tests").mkdir(parents=True)
+    (root / "python" / "tests" / "test_frame.py").write_text(
+        'def test_magic():\n    """Checks the magic [FRAME-1]."""\n', encoding="utf-8")
+    (root / "test").mkdir()
+    (root / "test" / "unit-frame.cpp").write_text(
+        'TEST_CASE("magic is checked "\n          "[FRAME-1] [FRAME-7]") {\n}\n',
+        encoding="utf-8")
+    (root / "python" / "slicerbridge").mkdir()
+    (root / "python" / "slicerbridge" / "frame.py").write_text("# [FRAME-2]\n", encoding="utf-8")
+
+
+def run_coverage(root, *options):
+    return subprocess.run([sys.executable, str(SPEC / "tools" / "coverage.py"), "--root",
+                           str(root), *options], capture_output=True, text=True)
+
+
+def test_coverage_classifies_each_requirement(tmp_path):
+    make_repo(tmp_path, vectors_requirements=["HEAD-1"])
+    assert run_coverage(tmp_path).returncode == 0
+    rows = {line.split("|")[1].strip(): line
+            for line in (tmp_path / "spec" / "coverage.md").read_text().splitlines()
+            if line.startswith("| `")}
+    assert "| covered |" in rows["`FRAME-1`"]
+    assert "python/tests/test_frame.py: test_magic" in rows["`FRAME-1`"]
+    assert "test/unit-frame.cpp: magic is checked [FRAME-1] [FRAME-7]" in rows["`FRAME-1`"]
+    assert "| UNCOVERED |" in rows["`FRAME-2`"]  # cited only by implementation code
+    assert "python/slicerbridge/frame.py" in rows["`FRAME-2`"]
+    assert "| SHOULD |" in rows["`FRAME-2`"]
+    assert "| vectors only |" in rows["`HEAD-1`"]
+    assert "| 3 | - | vectors only |" in rows["`HEAD-1`"]  # no BCP 14 keyword
+    text = (tmp_path / "spec" / "coverage.md").read_text()
+    assert "`FRAME-7`: test/unit-frame.cpp" in text  # cited but not defined
+
+
+def test_coverage_check_detects_a_stale_document(tmp_path):
+    make_repo(tmp_path)
+    assert run_coverage(tmp_path, "--check").returncode == 1  # not written yet
+    assert run_coverage(tmp_path).returncode == 0
+    assert run_coverage(tmp_path, "--check").returncode == 0
+    (tmp_path / "python" / "tests" / "test_more.py").write_text(
+        "def test_chunks():\n    # [FRAME-2]\n    pass\n", encoding="utf-8")
+    assert run_coverage(tmp_path, "--check").returncode == 1
+
+
+def test_coverage_usage_errors_exit_2(tmp_path):
+    assert run_coverage(tmp_path).returncode == 2  # no spec/protocol.md
+    assert run_coverage(tmp_path, "--bogus").returncode == 2
+
+
+def test_coverage_levels_follow_the_protocol_text():
+    levels = coverage.requirement_levels((SPEC / "protocol.md").read_text(encoding="utf-8"))
+    assert levels["FRAME-1"] == ("2", "MUST")
+    assert levels["FRAME-6"] == ("2", "SHOULD")
+    assert levels["BULK-1"][0] == "3.2"
+    assert len(levels) == len(KNOWN_IDS)
