@@ -222,3 +222,16 @@ def test_coverage_levels_follow_the_protocol_text():
     assert levels["FRAME-6"] == ("2", "SHOULD")
     assert levels["BULK-1"][0] == "3.2"
     assert len(levels) == len(KNOWN_IDS)
+
+
+def test_semantics_checks_results_against_the_model_CAT_6():
+    """A description without `inputs` or with a mistyped slot is refused by the client [CAT-6]."""
+    entry = vector("messages.json", "msg-response-catalog")
+    context = {"result_of": "catalog"}
+    assert semantics.expected_outcome(MODEL, entry["decoded"], context) is None
+    missing = copy.deepcopy(entry["decoded"])
+    del missing["result"]["processors"][0]["inputs"]
+    assert semantics.expected_outcome(MODEL, missing, context)[0] == "invalid_message"
+    mistyped = copy.deepcopy(entry["decoded"])
+    mistyped["result"]["processors"][0]["parameters"][0]["optional"] = "no"
+    assert semantics.expected_outcome(MODEL, mistyped, context)[0] == "invalid_message"

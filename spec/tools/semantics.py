@@ -370,7 +370,21 @@ def server_outcome(model, head, state):
     return None
 
 
-def client_outcome(model, head):
+def result_outcome(model, method, result):
+    """Problems of a success result of `method` ([INV-4], [DATA-4]); the client fails the call."""
+    entry = method_entry(model, "methods", method)
+    found = problems(model, ref(entry["result"]), result, ("result",))
+    if found:
+        return "invalid_message", None, first(found)
+    if method == "invoke":
+        for value in result["outputs"].values():
+            rules = data_problems(value)
+            if rules:
+                return "invalid_message", None, f"[{rules[0][0]}] {rules[0][1]}"
+    return None
+
+
+def client_outcome(model, head, result_of=None):
     kind = head.get("kind")
     if kind == "hello":
         found = problems(model, ref("ServerHello"), head)
@@ -381,6 +395,8 @@ def client_outcome(model, head):
             return "invalid_message", None, first(found)
         if ("result" in head) == ("error" in head):
             return "invalid_message", None, "exactly one of result and error [MSG-7]"
+        if result_of is not None and "result" in head:
+            return result_outcome(model, result_of, head["result"])
         return None
     if kind == "notification":
         entry = method_entry(model, "notifications", head.get("method"))
@@ -407,11 +423,12 @@ def expected_outcome(model, head, context):
     """None when the receiver accepts the message, else (error, response id, reason).
 
     `context` may hold `receiver` ("server" or "client"), `state` ("awaiting_hello" or
-    "established") and `sender`; missing entries are inferred from the message.
+    "established"), `sender`, and `result_of` (the method a response answers, to check its
+    result); missing entries are inferred from the message.
     """
     receiver = default_receiver(head, context)
     state = context.get("state", "awaiting_hello" if head.get("kind") == "hello"
                         else "established")
     if receiver == "server":
         return server_outcome(model, head, state)
-    return client_outcome(model, head)
+    return client_outcome(model, head, context.get("result_of"))

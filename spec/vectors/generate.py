@@ -706,20 +706,22 @@ def messages_file():
     f.accept("msg-request-max-id", "The largest request id, 2^63-1.", ["MSG-1"],
              request(I64_MAX, "ping"))
     f.accept("msg-response-ping", "ping's result with timings.", ["PING-1", "MSG-7", "TIME-1"],
-             response(1, {}, timings=dict(TIMINGS)))
+             response(1, {}, timings=dict(TIMINGS)), extra={"result_of": "ping"})
     f.accept("msg-response-catalog", "A catalog with one full description.",
              ["CAT-1", "CAT-3", "CAT-6"],
-             response(3, {"processors": [description_example()]}, timings=dict(TIMINGS)))
+             response(3, {"processors": [description_example()]}, timings=dict(TIMINGS)),
+             extra={"result_of": "catalog"})
     f.accept("msg-response-describe", "A description with only the keys a client must accept.",
              ["CAT-2", "CAT-6"],
              response(4, {"name": "vectors.echo", "inputs": [], "outputs": [],
-                          "parameters": []}))
+                          "parameters": []}), extra={"result_of": "describe"})
     f.accept("msg-response-invoke", "An invoke result with an image output and timings.",
              ["INV-4", "TIME-1"],
              response(5, {"outputs": {"mask": image((2, 2, 1), "uint8", [0, 1, 1, 0],
                                                     kind="label")}},
-                      timings=dict(TIMINGS)))
-    f.accept("msg-response-goodbye", "goodbye's result.", ["BYE-2"], response(7, {}))
+                      timings=dict(TIMINGS)), extra={"result_of": "invoke"})
+    f.accept("msg-response-goodbye", "goodbye's result.", ["BYE-2"], response(7, {}),
+             extra={"result_of": "goodbye"})
     f.accept("msg-response-error", "An invalid_argument error naming the parameter.",
              ["MSG-7", "INV-2", "ERR-3", "TIME-1"],
              response(5, error={"code": 103, "message": "parameter out of range",
