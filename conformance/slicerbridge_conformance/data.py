@@ -1,0 +1,414 @@
+"""Data values of spec section 11 and catalog descriptions of section 10: builders that make test
+inputs, and checkers that judge what an implementation returns."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import numpy as np
+
+from .wire import Bulk, BulkData, is_integer, is_number
+
+DTYPES = {"int8": "i1", "uint8": "u1", "int16": "i2", "uint16": "u2", "int32": "i4",
+          "uint32": "u4", "int64": "i8", "uint64": "u8", "float32": "f4", "float64": "f8"}
+DATA_TYPES = ("image", "mesh", "transform", "points", "table")
+PARAMETER_TYPES = ("bool", "int", "float", "string", "enum", "int_vector", "float_vector",
+                   "string_vector")
+IMAGE_KINDS = ("scalar", "label", "vector")
+SPACES = ("RAS", "LPS")
+CELL_KINDS = ("verts", "lines", "polys", "strips")
+FLIP = np.diag([-1.0, -1.0, 1.0, 1.0])
+
+PROCESSOR_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*\Z")
+SLOT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+
+
+def numpy_dtype(dtype: str, byte_order: str = "little") -> np.dtype:
+    return np.dtype(DTYPES[dtype]).newbyteorder("<" if byte_order == "little" else ">")
+
+
+def sample_values(dtype: str, count: int, seed: int) -> np.ndarray:
+    """Values covering the dtype's whole range, including the extremes and, for floats,
+    -0.0, infinities, NaN and subnormals (an echo must keep every bit)."""
+    rng = np.random.default_rng(seed)
+    native = np.dtype(DTYPES[dtype])
+    if native.kind == "f":
+        values = rng.standard_normal(count).astype(native) * native.type(1000)
+        specials = [-0.0, math.inf, -math.inf, math.nan, np.finfo(native).tiny / 2,
+                    np.finfo(native).max, np.finfo(native).min]
+        values[:min(count, len(specials))] = specials[:count]
+        return values
+    info = np.iinfo(native)
+    values = rng.integers(info.min, info.max, size=count, dtype=native, endpoint=True)
+    values[:min(count, 2)] = [info.min, info.max][:count]
+    return values
+
+
+def oblique_matrix(space: str = "RAS") -> list[float]:
+    """An oblique voxel-to-space matrix (rotated about two axes, anisotropic spacing)."""
+    a, b = math.radians(17.0), math.radians(-31.0)
+    rot_z = np.array([[math.cos(a), -math.sin(a), 0], [math.sin(a), math.cos(a), 0], [0, 0, 1]])
+    rot_x = np.array([[1, 0, 0], [0, math.cos(b), -math.sin(b)], [0, math.sin(b), math.cos(b)]])
+    matrix = np.eye(4)
+    matrix[:3, :3] = rot_z @ rot_x @ np.diag([0.7, 1.3, 2.5])
+    matrix[:3, 3] = [-112.25, 37.5, 1021.125]
+    if space == "LPS":
+        matrix = FLIP @ matrix
+    return [float(value) for value in matrix.reshape(-1)]
+
+
+def typed_array(values: np.ndarray, dtype: str, components: int = 1, byte_order: str = "little",
+                codec: str | None = None) -> dict:
+    data = np.ascontiguousarray(values, dtype=numpy_dtype(dtype, byte_order)).tobytes()
+    return {"dtype": dtype, "components": components, "byte_order": byte_order,
+            "data": Bulk(data, codec=codec)}
+
+
+def make_image(dtype: str = "int16", dims: tuple = (5, 4, 3), components: int = 1,
+               kind: str = "scalar", space: str = "RAS", byte_order: str = "little", seed: int = 1,
+               codec: str | None = None, values: np.ndarray | None = None) -> dict:
+    count = dims[0] * dims[1] * dims[2] * components
+    if values is None:
+        values = sample_values(dtype, count, seed)
+    image = {"type": "image", "dims": list(dims),
+             **typed_array(values, dtype, components, byte_order, codec),
+             "ijk_to_space": oblique_matrix(space), "space": space, "kind": kind}
+    if kind == "label":
+        image["segments"] = [{"value": 1, "name": "liver", "color": [0.8, 0.2, 0.1]},
+                             {"value": 2, "name": "spleen", "color": [0.1, 0.5, 1.0]}]
+    return image
+
+
+def make_mesh(space: str = "RAS", points_dtype: str = "float64", seed: int = 2) -> dict:
+    rng = np.random.default_rng(seed)
+    point_count = 9
+    points = rng.uniform(-100, 100, size=point_count * 3)
+
+    def cells(offsets: list[int], connectivity: list[int]) -> dict:
+        return {"offsets": typed_array(np.array(offsets), "int64"),
+                "connectivity": typed_array(np.array(connectivity), "int64")}
+
+    return {"type": "mesh", "space": space, "points": typed_array(points, points_dtype, 3),
+            "verts": cells([0, 1, 2], [0, 8]),
+            "lines": cells([0, 3], [1, 2, 3]),
+            "polys": cells([0, 3, 7], [0, 1, 2, 3, 4, 5, 6]),
+            "strips": cells([0, 4], [5, 6, 7, 8]),
+            "point_data": [{"name": "curvature", **typed_array(rng.standard_normal(point_count), "float32")},
+                           {"name": "normals", **typed_array(rng.standard_normal(point_count * 3), "float64", 3)}],
+            "cell_data": [{"name": "region", **typed_array(np.array([3, 1, 4, 1, 5]), "int32")}]}
+
+
+def make_transform(space: str = "RAS") -> dict:
+    matrix = np.array(oblique_matrix("RAS")).reshape(4, 4)
+    if space == "LPS":
+        matrix = FLIP @ matrix @ FLIP
+    return {"type": "transform", "matrix": [float(v) for v in matrix.reshape(-1)], "space": space,
+            "direction": "to_parent"}
+
+
+def make_points(space: str = "RAS", seed: int = 3) -> dict:
+    rng = np.random.default_rng(seed)
+    return {"type": "points", "space": space, "points": typed_array(rng.uniform(-50, 50, 12), "float64", 3),
+            "labels": ["F-1", "F-2", "apex", ""]}
+
+
+def make_table(seed: int = 4) -> dict:
+    rng = np.random.default_rng(seed)
+    return {"type": "table", "columns": [
+        {"name": "label", **typed_array(np.array([1, 2, 7]), "int32")},
+        {"name": "volume_mm3", **typed_array(rng.uniform(0, 1e5, 3), "float64")},
+        {"name": "name", "dtype": "string", "values": ["liver", "spleen", "k\u00e9rn \u2603"]},
+        {"name": "checked", "dtype": "bool", "values": [True, False, True]}]}
+
+
+# ---------------------------------------------------------------------------------------------
+# Comparing what came back with what was sent
+
+
+class Mismatch(Exception):
+    pass
+
+
+def _bulk_bytes(value: Any, where: str) -> bytes:
+    if isinstance(value, BulkData):
+        return value.data
+    if isinstance(value, Bulk):
+        return value.data
+    raise Mismatch(f"{where}: expected a bulk reference, got {type(value).__name__}")
+
+
+def array_values(array: Any, where: str) -> tuple[str, int, np.ndarray]:
+    """A typed array's dtype, components and values in little-endian order, byte order resolved."""
+    if not isinstance(array, dict):
+        raise Mismatch(f"{where}: expected a typed array map")
+    dtype = array.get("dtype")
+    if dtype not in DTYPES:
+        raise Mismatch(f"{where}: dtype {dtype!r}")
+    components = array.get("components", 1)
+    byte_order = array.get("byte_order", "little")
+    if byte_order not in ("little", "big"):
+        raise Mismatch(f"{where}: byte_order {byte_order!r}")
+    data = _bulk_bytes(array.get("data"), f"{where}.data")
+    source = numpy_dtype(dtype, byte_order)
+    if len(data) % source.itemsize:
+        raise Mismatch(f"{where}: {len(data)} bytes is not a whole number of {dtype}")
+    values = np.frombuffer(data, dtype=source).astype(numpy_dtype(dtype, "little"))
+    return dtype, components, values
+
+
+def _same_array(sent: Any, got: Any, where: str) -> None:
+    sent_dtype, sent_components, sent_values = array_values(sent, where)
+    got_dtype, got_components, got_values = array_values(got, where)
+    if (sent_dtype, sent_components) != (got_dtype, got_components):
+        raise Mismatch(f"{where}: sent {sent_dtype} x{sent_components}, got {got_dtype} x{got_components}")
+    if sent_values.tobytes() != got_values.tobytes():
+        differing = int(np.count_nonzero(sent_values.view(np.uint8) != got_values.view(np.uint8))) \
+            if sent_values.nbytes == got_values.nbytes else None
+        detail = f"{differing} bytes differ" if differing is not None else \
+            f"{sent_values.nbytes} bytes sent, {got_values.nbytes} received"
+        raise Mismatch(f"{where}: values differ ({detail})")
+
+
+def _matrix(value: Any, where: str) -> np.ndarray:
+    if not (isinstance(value, list) and len(value) == 16 and all(is_number(v) for v in value)):
+        raise Mismatch(f"{where}: expected 16 numbers")
+    return np.array(value, dtype=np.float64).reshape(4, 4)
+
+
+def _space(value: dict, where: str) -> str:
+    space = value.get("space")
+    if space not in SPACES:
+        raise Mismatch(f"{where}.space: {space!r}")
+    return space
+
+
+def _same_floats(sent: np.ndarray, got: np.ndarray, where: str) -> None:
+    if sent.tobytes() != got.tobytes():
+        raise Mismatch(f"{where}: differs (sent {sent.reshape(-1).tolist()}, got {got.reshape(-1).tolist()})")
+
+
+def compare_data(sent: dict, got: Any, where: str = "output") -> None:
+    """Raises Mismatch unless `got` carries exactly the data of `sent` [IMG-5]: same values, same
+    geometry; a change of space (RAS/LPS) is accepted only as the exact conversion of the spec."""
+    if not isinstance(got, dict):
+        raise Mismatch(f"{where}: expected a data value map, got {type(got).__name__}")
+    kind = sent["type"]
+    if got.get("type") != kind:
+        raise Mismatch(f"{where}.type: sent {kind!r}, got {got.get('type')!r}")
+    if kind == "image":
+        _compare_image(sent, got, where)
+    elif kind == "mesh":
+        _compare_mesh(sent, got, where)
+    elif kind == "transform":
+        matrix = _matrix(got.get("matrix"), f"{where}.matrix")
+        if _space(got, where) != sent["space"]:
+            matrix = FLIP @ matrix @ FLIP
+        _same_floats(np.array(sent["matrix"]).reshape(4, 4), matrix, f"{where}.matrix")
+        if got.get("direction") != sent["direction"]:
+            raise Mismatch(f"{where}.direction: {got.get('direction')!r}")
+    elif kind == "points":
+        _compare_points(sent, got, where)
+    elif kind == "table":
+        _compare_table(sent, got, where)
+
+
+def _compare_image(sent: dict, got: dict, where: str) -> None:
+    for key in ("dims", "kind"):
+        if got.get(key) != sent[key]:
+            raise Mismatch(f"{where}.{key}: sent {sent[key]!r}, got {got.get(key)!r}")
+    if got.get("segments", []) != sent.get("segments", []):
+        raise Mismatch(f"{where}.segments differ")
+    matrix = _matrix(got.get("ijk_to_space"), f"{where}.ijk_to_space")
+    if _space(got, where) != sent["space"]:
+        matrix = FLIP @ matrix
+    _same_floats(np.array(sent["ijk_to_space"]).reshape(4, 4), matrix, f"{where}.ijk_to_space")
+    _same_array(sent, got, f"{where} voxels")
+
+
+def _flip_points(values: np.ndarray) -> np.ndarray:
+    flipped = values.copy().reshape(-1, 3)
+    flipped[:, :2] = -flipped[:, :2]
+    return flipped.reshape(-1)
+
+
+def _compare_point_array(sent: dict, got: dict, where: str, same_space: bool) -> None:
+    sent_dtype, _, sent_values = array_values(sent["points"], f"{where}.points")
+    got_dtype, got_components, got_values = array_values(got.get("points"), f"{where}.points")
+    if (got_dtype, got_components) != (sent_dtype, 3):
+        raise Mismatch(f"{where}.points: got {got_dtype} x{got_components}")
+    if not same_space:
+        got_values = _flip_points(got_values)
+    if sent_values.tobytes() != got_values.tobytes():
+        raise Mismatch(f"{where}.points: coordinates differ")
+
+
+def _compare_mesh(sent: dict, got: dict, where: str) -> None:
+    _compare_point_array(sent, got, where, _space(got, where) == sent["space"])
+    for cell_kind in CELL_KINDS:
+        if cell_kind not in sent:
+            if got.get(cell_kind) not in (None, {}):
+                _, _, offsets = array_values(got[cell_kind].get("offsets"), f"{where}.{cell_kind}")
+                if len(offsets) > 1:
+                    raise Mismatch(f"{where}.{cell_kind}: cells appeared")
+            continue
+        cells = got.get(cell_kind)
+        if not isinstance(cells, dict):
+            raise Mismatch(f"{where}.{cell_kind}: missing")
+        for part in ("offsets", "connectivity"):
+            _same_array(sent[cell_kind][part], cells.get(part), f"{where}.{cell_kind}.{part}")
+    for section in ("point_data", "cell_data"):
+        sent_arrays = {array["name"]: array for array in sent.get(section, [])}
+        got_list = got.get(section, [])
+        if not isinstance(got_list, list):
+            raise Mismatch(f"{where}.{section}: not an array")
+        got_arrays = {array.get("name"): array for array in got_list if isinstance(array, dict)}
+        if set(got_arrays) != set(sent_arrays):
+            raise Mismatch(f"{where}.{section}: names {sorted(map(str, got_arrays))}, sent {sorted(sent_arrays)}")
+        for name, array in sent_arrays.items():
+            _same_array(array, got_arrays[name], f"{where}.{section}[{name}]")
+
+
+def _compare_points(sent: dict, got: dict, where: str) -> None:
+    _compare_point_array(sent, got, where, _space(got, where) == sent["space"])
+    if got.get("labels") != sent.get("labels"):
+        raise Mismatch(f"{where}.labels: sent {sent.get('labels')!r}, got {got.get('labels')!r}")
+
+
+def _compare_table(sent: dict, got: dict, where: str) -> None:
+    columns = got.get("columns")
+    if not isinstance(columns, list) or len(columns) != len(sent["columns"]):
+        raise Mismatch(f"{where}.columns: expected {len(sent['columns'])} columns")
+    for sent_column, got_column in zip(sent["columns"], columns):
+        name = sent_column["name"]
+        if not isinstance(got_column, dict) or got_column.get("name") != name:
+            raise Mismatch(f"{where}.columns: expected column {name!r} in its place")
+        if sent_column["dtype"] in ("string", "bool"):
+            if got_column.get("dtype") != sent_column["dtype"] or got_column.get("values") != sent_column["values"]:
+                raise Mismatch(f"{where}.columns[{name}]: values differ")
+        else:
+            _same_array(sent_column, got_column, f"{where}.columns[{name}]")
+
+
+def check_data_type(value: Any, slot_type: str) -> str | None:
+    """A problem with an output's declared type [INV-4], or None."""
+    if not isinstance(value, dict) or value.get("type") != slot_type:
+        found = value.get("type") if isinstance(value, dict) else type(value).__name__
+        return f"expected a {slot_type} data value, got {found!r}"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Catalog descriptions (section 10)
+
+_DESCRIPTION_STRINGS = ("version", "title", "description", "category")
+
+
+def _check_parameter_value(slot: dict, value: Any) -> str | None:
+    slot_type = slot["type"]
+    if slot_type == "bool":
+        ok = isinstance(value, bool)
+    elif slot_type == "int":
+        ok = is_integer(value) and -(1 << 63) <= value < (1 << 63)
+    elif slot_type == "float":
+        ok = is_number(value)
+    elif slot_type in ("string", "enum"):
+        ok = isinstance(value, str) and (slot_type == "string" or value in slot.get("choices", []))
+    elif slot_type == "int_vector":
+        ok = isinstance(value, list) and all(is_integer(v) for v in value)
+    elif slot_type == "float_vector":
+        ok = isinstance(value, list) and all(is_number(v) for v in value)
+    else:
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if not ok:
+        return f"default {value!r} is not a valid {slot_type}"
+    numbers = value if isinstance(value, list) else [value]
+    if slot_type in ("int", "float", "int_vector", "float_vector"):
+        low, high = slot.get("minimum"), slot.get("maximum")
+        for number in numbers:
+            if (is_number(low) and number < low) or (is_number(high) and number > high):
+                return f"default {value!r} outside [{low}, {high}]"
+    if is_integer(slot.get("length")) and isinstance(value, list) and len(value) != slot["length"]:
+        return f"default has {len(value)} elements, length is {slot['length']}"
+    return None
+
+
+def _check_slot(slot: Any, section: str, where: str) -> list[str]:
+    if not isinstance(slot, dict):
+        return [f"{where}: slot is not a map"]
+    problems = []
+    name, slot_type = slot.get("name"), slot.get("type")
+    if not isinstance(name, str) or not SLOT_NAME.match(name):
+        problems.append(f"{where}: slot name {name!r} does not match [A-Za-z][A-Za-z0-9_]*")
+    allowed = DATA_TYPES if section in ("inputs", "outputs") else PARAMETER_TYPES
+    if slot_type not in allowed:
+        problems.append(f"{where}: type {slot_type!r} is not a {'data' if section != 'parameters' else 'parameter'} type [CAT-5]")
+        return problems
+    for key in ("label", "description", "group"):
+        if key in slot and not isinstance(slot[key], str):
+            problems.append(f"{where}.{key}: not a string")
+    if "optional" in slot and not isinstance(slot["optional"], bool):
+        problems.append(f"{where}.optional: not a bool")
+    for key in ("minimum", "maximum", "step"):
+        if key in slot and not is_number(slot[key]):
+            problems.append(f"{where}.{key}: not a number")
+    if is_number(slot.get("minimum")) and is_number(slot.get("maximum")) and slot["minimum"] > slot["maximum"]:
+        problems.append(f"{where}: minimum above maximum")
+    if "choices" in slot and not (isinstance(slot["choices"], list) and all(isinstance(c, str) for c in slot["choices"])):
+        problems.append(f"{where}.choices: not an array of strings")
+    if slot_type == "enum" and not isinstance(slot.get("choices"), list):
+        problems.append(f"{where}: enum parameter without choices")
+    if "length" in slot and not (is_integer(slot["length"]) and slot["length"] >= 0):
+        problems.append(f"{where}.length: not a non-negative integer")
+    if "image_kind" in slot and slot["image_kind"] not in IMAGE_KINDS:
+        problems.append(f"{where}.image_kind: {slot['image_kind']!r}")
+    if "default" in slot:
+        if section != "parameters":
+            problems.append(f"{where}: default on a data slot")
+        elif not problems:
+            problem = _check_parameter_value(slot, slot["default"])
+            if problem:
+                problems.append(f"{where}: {problem} [CAT-5]")
+    return problems
+
+
+def check_description(description: Any) -> list[str]:
+    """Problems with one processor description against spec section 10 ([CAT-3], [CAT-5], [CAT-6])."""
+    if not isinstance(description, dict):
+        return ["description is not a map"]
+    name = description.get("name")
+    where = f"processor {name!r}"
+    problems = []
+    if not isinstance(name, str) or not PROCESSOR_NAME.match(name):
+        problems.append(f"{where}: name does not match [A-Za-z][A-Za-z0-9_.-]*")
+    for key in _DESCRIPTION_STRINGS:
+        if not isinstance(description.get(key), str):
+            problems.append(f"{where}: {key} missing or not a string [CAT-6]")
+    if "contributor" in description and not isinstance(description["contributor"], str):
+        problems.append(f"{where}: contributor not a string")
+    seen: set[str] = set()
+    for section in ("inputs", "outputs", "parameters"):
+        slots = description.get(section)
+        if not isinstance(slots, list):
+            problems.append(f"{where}: {section} missing or not an array [CAT-6]")
+            continue
+        for index, slot in enumerate(slots):
+            problems += _check_slot(slot, section, f"{where}.{section}[{index}]")
+            slot_name = slot.get("name") if isinstance(slot, dict) else None
+            if isinstance(slot_name, str):
+                if slot_name in seen:
+                    problems.append(f"{where}: slot name {slot_name!r} used twice [CAT-3]")
+                seen.add(slot_name)
+    return problems
+
+
+def slots(description: dict, section: str) -> list[dict]:
+    return [slot for slot in description.get(section, []) if isinstance(slot, dict)]
+
+
+def find_slot(description: dict, section: str, slot_type: str) -> dict | None:
+    for slot in slots(description, section):
+        if slot.get("type") == slot_type:
+            return slot
+    return None

@@ -1,0 +1,694 @@
+"""The suite's own SlicerBridge wire codec: frames, heads, bulk references (spec sections 2, 3, 8).
+
+Written from the spec alone so that the suite is an independent oracle. The encoder can produce
+every valid encoding (non-minimal integers and strings, float 32, any bulk layout) and every kind of
+malformed input (forged lengths, raw bytes, bad ext values). The decoder is strict: it is what
+judges the bytes an implementation under test sends.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from . import compression
+
+MAGIC = b"SB"
+FORMAT = 1
+HEADER_SIZE = 16
+HANDSHAKE_MAX_FRAME = 65536
+BULK_EXT_TYPE = 1
+PROTOCOL_NAME = "slicerbridge"
+
+ERROR_CODES = {
+    "malformed_frame": 1,
+    "frame_too_large": 2,
+    "invalid_message": 3,
+    "handshake_required": 4,
+    "unsupported_version": 5,
+    "unknown_kind": 6,
+    "method_not_found": 7,
+    "duplicate_id": 8,
+    "too_many_in_flight": 9,
+    "unauthorized": 10,
+    "shutting_down": 11,
+    "unsupported_codec": 12,
+    "cancelled": 100,
+    "deadline_exceeded": 101,
+    "unknown_processor": 102,
+    "invalid_argument": 103,
+    "too_large": 104,
+    "internal_error": 105,
+    "processor_failed": 106,
+}
+ERROR_NAMES = {code: name for name, code in ERROR_CODES.items()}
+CODEC_CAPABILITIES = {"zstd": "codec.zstd", "lz4": "codec.lz4"}
+
+
+def error_name(code: Any) -> str:
+    if isinstance(code, int) and not isinstance(code, bool):
+        if code in ERROR_NAMES:
+            return ERROR_NAMES[code]
+        if 1000 <= code <= 65535:
+            return f"processor error {code}"
+    return f"code {code!r}"
+
+
+@dataclass
+class Limits:
+    """Receiver limits (spec section 7) with their defaults."""
+
+    max_frame: int = 1 << 32
+    max_head: int = 16 << 20
+    max_in_flight: int = 64
+    max_depth: int = 32
+    cancel_grace: float = 5.0
+
+    def to_map(self) -> dict:
+        return {"max_frame": self.max_frame, "max_head": self.max_head,
+                "max_in_flight": self.max_in_flight, "max_depth": self.max_depth,
+                "cancel_grace": float(self.cancel_grace)}
+
+    @classmethod
+    def from_map(cls, values: Any) -> "Limits":
+        """Reads a hello's `limits`: absent keys take the defaults, unknown keys are ignored."""
+        limits = cls()
+        if not isinstance(values, dict):
+            return limits
+        for name in ("max_frame", "max_head", "max_in_flight", "max_depth"):
+            value = values.get(name)
+            if is_integer(value) and value >= 0:
+                setattr(limits, name, value)
+        grace = values.get("cancel_grace")
+        if is_number(grace) and grace >= 0:
+            limits.cancel_grace = float(grace)
+        return limits
+
+
+def is_integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value: Any) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and not (isinstance(value, float) and math.isnan(value)))
+
+
+class WireError(Exception):
+    """A frame or head refused by the decoder; `name` is the spec's error name (or "truncated")."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"{name}: {message}")
+        self.name = name
+        self.message = message
+
+
+# ---------------------------------------------------------------------------------------------
+# Values the encoder understands beyond plain Python ones
+
+
+@dataclass(frozen=True)
+class Raw:
+    """Bytes inserted verbatim where a MessagePack object is expected."""
+
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Ext:
+    type: int
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Float32:
+    value: float
+
+
+_INT_FORMATS = {"uint8": (0xCC, ">B"), "uint16": (0xCD, ">H"), "uint32": (0xCE, ">I"),
+                "uint64": (0xCF, ">Q"), "int8": (0xD0, ">b"), "int16": (0xD1, ">h"),
+                "int32": (0xD2, ">i"), "int64": (0xD3, ">q")}
+_STR_FORMATS = {"str8": (0xD9, ">B"), "str16": (0xDA, ">H"), "str32": (0xDB, ">I")}
+
+
+@dataclass(frozen=True)
+class Int:
+    """An integer in an explicit (possibly non-minimal) format such as "uint32"."""
+
+    value: int
+    format: str
+
+
+@dataclass(frozen=True)
+class Str:
+    """A string in an explicit (possibly non-minimal) format: "str8", "str16" or "str32"."""
+
+    value: str
+    format: str
+
+
+@dataclass(frozen=True)
+class Array32:
+    """An array written in the array 32 format whatever its size."""
+
+    items: tuple
+
+
+@dataclass(frozen=True)
+class Map32:
+    """A map written in the map 32 format whatever its size."""
+
+    items: tuple  # of (key, value) pairs
+
+
+@dataclass
+class Bulk:
+    """Bytes to travel in the bulk section, referenced from the head (spec 3.2).
+
+    `codec` compresses the segment (`payload` may carry pre-made compressed bytes instead).
+    `place_at` puts the segment at an explicit bulk offset; `ref_offset`, `ref_length` and
+    `ref_raw_length` forge the reference itself, for malformed cases.
+    """
+
+    data: bytes
+    codec: str | None = None
+    payload: bytes | None = None
+    place_at: int | None = None
+    ref_offset: int | None = None
+    ref_length: int | None = None
+    ref_raw_length: int | None = None
+
+
+@dataclass
+class BulkData:
+    """A decoded bulk reference: the (decompressed) bytes and where they came from."""
+
+    data: bytes
+    codec: str | None
+    offset: int
+    length: int
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, BulkData):
+            return self.data == other.data and self.codec == other.codec
+        return NotImplemented
+
+
+def bulk_ref_bytes(offset: int, length: int, codec: int | None = None,
+                   raw_length: int | None = None) -> Ext:
+    if codec is None:
+        return Ext(BULK_EXT_TYPE, struct.pack(">QQ", offset, length))
+    return Ext(BULK_EXT_TYPE, struct.pack(">QQBQ", offset, length, codec, raw_length))
+
+
+# ---------------------------------------------------------------------------------------------
+# Encoding
+
+
+class BulkWriter:
+    """Lays segments out in the order they are met, each at the next multiple of `align`."""
+
+    def __init__(self, align: int = 8) -> None:
+        self.data = bytearray()
+        self.align = align
+
+    def place(self, payload: bytes, place_at: int | None) -> int:
+        if place_at is None:
+            place_at = len(self.data)
+            if self.align > 1 and place_at % self.align:
+                place_at += self.align - place_at % self.align
+        if len(self.data) < place_at + len(payload):
+            self.data.extend(bytes(place_at + len(payload) - len(self.data)))
+        self.data[place_at:place_at + len(payload)] = payload
+        return place_at
+
+
+def _pack_length(out: bytearray, length: int, small_base: int | None, small_max: int,
+                 formats: Iterable[tuple[int, int, str]]) -> None:
+    if small_base is not None and length <= small_max:
+        out.append(small_base | length)
+        return
+    for limit, marker, fmt in formats:
+        if length <= limit:
+            out.append(marker)
+            out += struct.pack(fmt, length)
+            return
+    raise ValueError("length too large for MessagePack")
+
+
+def pack(value: Any, bulk: BulkWriter | None = None) -> bytes:
+    out = bytearray()
+    _pack_into(out, value, bulk)
+    return bytes(out)
+
+
+def _pack_int(out: bytearray, value: int) -> None:
+    if value >= 0:
+        if value < 128:
+            out.append(value)
+        elif value < 1 << 8:
+            out += b"\xcc" + struct.pack(">B", value)
+        elif value < 1 << 16:
+            out += b"\xcd" + struct.pack(">H", value)
+        elif value < 1 << 32:
+            out += b"\xce" + struct.pack(">I", value)
+        elif value < 1 << 64:
+            out += b"\xcf" + struct.pack(">Q", value)
+        else:
+            raise ValueError("integer too large for MessagePack")
+    elif value >= -32:
+        out.append(value & 0xFF)
+    elif value >= -(1 << 7):
+        out += b"\xd0" + struct.pack(">b", value)
+    elif value >= -(1 << 15):
+        out += b"\xd1" + struct.pack(">h", value)
+    elif value >= -(1 << 31):
+        out += b"\xd2" + struct.pack(">i", value)
+    elif value >= -(1 << 63):
+        out += b"\xd3" + struct.pack(">q", value)
+    else:
+        raise ValueError("integer too small for MessagePack")
+
+
+def _pack_str(out: bytearray, value: str) -> None:
+    data = value.encode("utf-8")
+    _pack_length(out, len(data), 0xA0, 31,
+                 ((0xFF, 0xD9, ">B"), (0xFFFF, 0xDA, ">H"), (0xFFFFFFFF, 0xDB, ">I")))
+    out += data
+
+
+def _pack_ext(out: bytearray, ext_type: int, data: bytes) -> None:
+    fixed = {1: 0xD4, 2: 0xD5, 4: 0xD6, 8: 0xD7, 16: 0xD8}
+    if len(data) in fixed:
+        out.append(fixed[len(data)])
+    else:
+        _pack_length(out, len(data), None, 0,
+                     ((0xFF, 0xC7, ">B"), (0xFFFF, 0xC8, ">H"), (0xFFFFFFFF, 0xC9, ">I")))
+    out += struct.pack(">b", ext_type)
+    out += data
+
+
+def _pack_bulk(out: bytearray, item: Bulk, bulk: BulkWriter | None) -> None:
+    if bulk is None:
+        raise ValueError("a Bulk value needs a bulk section")
+    payload = item.payload
+    if payload is None:
+        payload = compression.compress(item.codec, item.data) if item.codec else bytes(item.data)
+    offset = bulk.place(payload, item.place_at)
+    ref_offset = offset if item.ref_offset is None else item.ref_offset
+    ref_length = len(payload) if item.ref_length is None else item.ref_length
+    if item.codec is None:
+        ext = bulk_ref_bytes(ref_offset, ref_length)
+    else:
+        raw_length = len(item.data) if item.ref_raw_length is None else item.ref_raw_length
+        ext = bulk_ref_bytes(ref_offset, ref_length, compression.CODEC_IDS[item.codec], raw_length)
+    _pack_ext(out, ext.type, ext.data)
+
+
+def _pack_into(out: bytearray, value: Any, bulk: BulkWriter | None) -> None:
+    if value is None:
+        out.append(0xC0)
+    elif value is True:
+        out.append(0xC3)
+    elif value is False:
+        out.append(0xC2)
+    elif isinstance(value, int):
+        _pack_int(out, value)
+    elif isinstance(value, float):
+        out += b"\xcb" + struct.pack(">d", value)
+    elif isinstance(value, str):
+        _pack_str(out, value)
+    elif isinstance(value, (bytes, bytearray, memoryview)):
+        data = bytes(value)
+        _pack_length(out, len(data), None, 0,
+                     ((0xFF, 0xC4, ">B"), (0xFFFF, 0xC5, ">H"), (0xFFFFFFFF, 0xC6, ">I")))
+        out += data
+    elif isinstance(value, dict):
+        _pack_length(out, len(value), 0x80, 15, ((0xFFFF, 0xDE, ">H"), (0xFFFFFFFF, 0xDF, ">I")))
+        for key, item in value.items():
+            _pack_into(out, key, bulk)
+            _pack_into(out, item, bulk)
+    elif isinstance(value, (list, tuple)):
+        _pack_length(out, len(value), 0x90, 15, ((0xFFFF, 0xDC, ">H"), (0xFFFFFFFF, 0xDD, ">I")))
+        for item in value:
+            _pack_into(out, item, bulk)
+    elif isinstance(value, Bulk):
+        _pack_bulk(out, value, bulk)
+    elif isinstance(value, BulkData):
+        _pack_bulk(out, Bulk(value.data, codec=value.codec), bulk)
+    elif isinstance(value, Raw):
+        out += value.data
+    elif isinstance(value, Ext):
+        _pack_ext(out, value.type, value.data)
+    elif isinstance(value, Float32):
+        out += b"\xca" + struct.pack(">f", value.value)
+    elif isinstance(value, Int):
+        marker, fmt = _INT_FORMATS[value.format]
+        out.append(marker)
+        out += struct.pack(fmt, value.value)
+    elif isinstance(value, Str):
+        marker, fmt = _STR_FORMATS[value.format]
+        data = value.value.encode("utf-8")
+        out.append(marker)
+        out += struct.pack(fmt, len(data))
+        out += data
+    elif isinstance(value, Array32):
+        out += b"\xdd" + struct.pack(">I", len(value.items))
+        for item in value.items:
+            _pack_into(out, item, bulk)
+    elif isinstance(value, Map32):
+        out += b"\xdf" + struct.pack(">I", len(value.items))
+        for key, item in value.items:
+            _pack_into(out, key, bulk)
+            _pack_into(out, item, bulk)
+    else:
+        raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def frame_header(head_length: int, bulk_length: int, *, magic: bytes = MAGIC, fmt: int = FORMAT,
+                 flags: int = 0) -> bytes:
+    return magic + bytes([fmt, flags]) + struct.pack(">IQ", head_length, bulk_length)
+
+
+def encode_frame(head: Any, *, flags: int = 0, magic: bytes = MAGIC, fmt: int = FORMAT,
+                 head_length: int | None = None, bulk_length: int | None = None,
+                 trailing_bulk: bytes = b"", align: int = 8) -> bytes:
+    """Encodes a frame; the keyword arguments forge header fields for malformed cases."""
+    bulk = BulkWriter(align)
+    head_bytes = head.data if isinstance(head, Raw) else pack(head, bulk)
+    bulk_bytes = bytes(bulk.data) + trailing_bulk
+    header = frame_header(len(head_bytes) if head_length is None else head_length,
+                          len(bulk_bytes) if bulk_length is None else bulk_length,
+                          magic=magic, fmt=fmt, flags=flags)
+    return header + head_bytes + bulk_bytes
+
+
+# ---------------------------------------------------------------------------------------------
+# Decoding
+
+
+@dataclass
+class FrameHeader:
+    magic: bytes
+    format: int
+    flags: int
+    head_length: int
+    bulk_length: int
+
+    @property
+    def frame_size(self) -> int:
+        return HEADER_SIZE + self.head_length + self.bulk_length
+
+
+def parse_header(data: bytes, limits: Limits) -> FrameHeader:
+    """Checks a 16-byte frame header against `limits`, before anything else is read [FRAME-3]."""
+    if len(data) < HEADER_SIZE:
+        raise WireError("truncated", "stream ended inside a frame header")
+    magic, fmt, flags, head_length, bulk_length = struct.unpack(">2sBBIQ", data[:HEADER_SIZE])
+    header = FrameHeader(magic, fmt, flags, head_length, bulk_length)
+    if magic != MAGIC:
+        raise WireError("malformed_frame", f"bad magic {magic.hex()}")
+    if fmt != FORMAT:
+        raise WireError("malformed_frame", f"unknown format {fmt}")
+    if head_length > limits.max_head:
+        raise WireError("frame_too_large", f"head_length {head_length} over max_head {limits.max_head}")
+    if header.frame_size > limits.max_frame:
+        raise WireError("frame_too_large",
+                        f"frame size {header.frame_size} over max_frame {limits.max_frame}")
+    if head_length == 0:
+        raise WireError("invalid_message", "head_length is 0")
+    return header
+
+
+class _Decoder:
+    """A strict MessagePack decoder that checks depth and declared sizes before allocating."""
+
+    def __init__(self, data: bytes, max_depth: int) -> None:
+        self.data = data
+        self.position = 0
+        self.max_depth = max_depth
+
+    def fail(self, message: str) -> WireError:
+        return WireError("invalid_message", message)
+
+    def take(self, count: int) -> bytes:
+        end = self.position + count
+        if end > len(self.data):
+            raise self.fail("MessagePack object runs past the end of the head")
+        chunk = self.data[self.position:end]
+        self.position = end
+        return chunk
+
+    def unpack(self, fmt: str) -> Any:
+        size = struct.calcsize(fmt)
+        (value,) = struct.unpack(fmt, self.take(size))
+        return value
+
+    def count_fits(self, count: int) -> None:
+        # Every element takes at least one byte: a larger count is a lie, refused before allocating.
+        if count > len(self.data) - self.position:
+            raise self.fail(f"declared {count} elements but only {len(self.data) - self.position} bytes remain")
+
+    def read_str(self, length: int) -> str:
+        try:
+            return self.take(length).decode("utf-8")
+        except UnicodeDecodeError:
+            raise self.fail("string is not valid UTF-8") from None
+
+    def read(self, depth: int) -> Any:
+        marker = self.unpack(">B")
+        if marker <= 0x7F:
+            return marker
+        if marker >= 0xE0:
+            return marker - 0x100
+        if 0xA0 <= marker <= 0xBF:
+            return self.read_str(marker & 0x1F)
+        if 0x90 <= marker <= 0x9F:
+            return self.read_array(marker & 0x0F, depth)
+        if 0x80 <= marker <= 0x8F:
+            return self.read_map(marker & 0x0F, depth)
+        simple = {0xC0: None, 0xC2: False, 0xC3: True}
+        if marker in simple:
+            return simple[marker]
+        if marker == 0xC1:
+            raise self.fail("byte 0xc1 is never valid MessagePack")
+        numbers = {0xCA: ">f", 0xCB: ">d", 0xCC: ">B", 0xCD: ">H", 0xCE: ">I", 0xCF: ">Q",
+                   0xD0: ">b", 0xD1: ">h", 0xD2: ">i", 0xD3: ">q"}
+        if marker in numbers:
+            value = self.unpack(numbers[marker])
+            return float(value) if marker in (0xCA, 0xCB) else value
+        lengths = {0xD9: ">B", 0xDA: ">H", 0xDB: ">I"}
+        if marker in lengths:
+            return self.read_str(self.unpack(lengths[marker]))
+        binaries = {0xC4: ">B", 0xC5: ">H", 0xC6: ">I"}
+        if marker in binaries:
+            return self.take(self.unpack(binaries[marker]))
+        if marker in (0xDC, 0xDD):
+            return self.read_array(self.unpack(">H" if marker == 0xDC else ">I"), depth)
+        if marker in (0xDE, 0xDF):
+            return self.read_map(self.unpack(">H" if marker == 0xDE else ">I"), depth)
+        fixed_ext = {0xD4: 1, 0xD5: 2, 0xD6: 4, 0xD7: 8, 0xD8: 16}
+        if marker in fixed_ext:
+            length = fixed_ext[marker]
+        else:
+            length = self.unpack({0xC7: ">B", 0xC8: ">H", 0xC9: ">I"}[marker])
+        ext_type = self.unpack(">b")
+        return Ext(ext_type, self.take(length))
+
+    def enter(self, depth: int) -> int:
+        if depth + 1 > self.max_depth:
+            raise self.fail(f"nesting deeper than max_depth {self.max_depth}")
+        return depth + 1
+
+    def read_array(self, count: int, depth: int) -> list:
+        depth = self.enter(depth)
+        self.count_fits(count)
+        return [self.read(depth) for _ in range(count)]
+
+    def read_map(self, count: int, depth: int) -> dict:
+        depth = self.enter(depth)
+        self.count_fits(2 * count)
+        result = {}
+        for _ in range(count):
+            key = self.read(depth)
+            if not isinstance(key, str):
+                raise self.fail("map key is not a string")
+            if key in result:
+                raise self.fail(f"duplicate map key {key!r}")
+            result[key] = self.read(depth)
+        return result
+
+
+def decode_msgpack(data: bytes, max_depth: int = 32) -> Any:
+    """Decodes exactly one MessagePack object occupying all of `data` [FRAME-4]."""
+    decoder = _Decoder(bytes(data), max_depth)
+    if not data:
+        raise WireError("invalid_message", "empty head")
+    value = decoder.read(0)
+    if decoder.position != len(data):
+        raise WireError("invalid_message",
+                        f"{len(data) - decoder.position} bytes after the head's MessagePack object")
+    return value
+
+
+def resolve_bulk(value: Any, bulk: bytes, limits: Limits, codecs: Iterable[str]) -> Any:
+    """Turns ext type 1 values into BulkData, checking [BULK-1], [BULK-4] and [BULK-5]."""
+    codecs = frozenset(codecs)
+
+    def walk(item: Any) -> Any:
+        if isinstance(item, dict):
+            return {key: walk(child) for key, child in item.items()}
+        if isinstance(item, list):
+            return [walk(child) for child in item]
+        if isinstance(item, Ext):
+            return _resolve_ref(item, bulk, limits, codecs)
+        return item
+
+    return walk(value)
+
+
+def _resolve_ref(ext: Ext, bulk: bytes, limits: Limits, codecs: frozenset) -> BulkData:
+    if ext.type != BULK_EXT_TYPE:
+        raise WireError("invalid_message", f"ext type {ext.type} is not defined here")
+    if len(ext.data) == 16:
+        offset, length = struct.unpack(">QQ", ext.data)
+        codec_id = raw_length = None
+    elif len(ext.data) == 25:
+        offset, length, codec_id, raw_length = struct.unpack(">QQBQ", ext.data)
+    else:
+        raise WireError("invalid_message", f"bulk reference of {len(ext.data)} bytes")
+    if offset + length > len(bulk):
+        raise WireError("invalid_message",
+                        f"bulk reference {offset}+{length} beyond bulk_length {len(bulk)}")
+    segment = bytes(bulk[offset:offset + length])
+    if codec_id is None:
+        return BulkData(segment, None, offset, length)
+    codec = compression.CODEC_NAMES.get(codec_id)
+    if codec is None or codec not in codecs:
+        raise WireError("unsupported_codec", f"codec {codec_id} is not in force")
+    if raw_length > limits.max_frame:
+        raise WireError("frame_too_large", f"raw_length {raw_length} over max_frame {limits.max_frame}")
+    try:
+        data = compression.decompress(codec, segment, raw_length)
+    except compression.CodecError as error:
+        raise WireError("invalid_message", str(error)) from None
+    if len(data) != raw_length:
+        raise WireError("invalid_message",
+                        f"{codec} segment decompressed to {len(data)} bytes, raw_length {raw_length}")
+    return BulkData(data, codec, offset, length)
+
+
+def decode_head(head: bytes, bulk: bytes, limits: Limits, codecs: Iterable[str] = ()) -> Any:
+    return resolve_bulk(decode_msgpack(head, limits.max_depth), bulk, limits, codecs)
+
+
+@dataclass
+class Frame:
+    header: FrameHeader
+    head_bytes: bytes
+    bulk: bytes
+    head: Any = None
+
+    @property
+    def raw(self) -> bytes:
+        return frame_header(self.header.head_length, self.header.bulk_length, magic=self.header.magic,
+                            fmt=self.header.format, flags=self.header.flags) + self.head_bytes + self.bulk
+
+
+def decode_frame(data: bytes, limits: Limits, codecs: Iterable[str] = ()) -> tuple[Frame, int]:
+    """Decodes the frame at the start of `data`; returns it and its size in bytes."""
+    header = parse_header(data, limits)
+    if len(data) < header.frame_size:
+        raise WireError("truncated", f"frame of {header.frame_size} bytes, only {len(data)} present")
+    head_end = HEADER_SIZE + header.head_length
+    head_bytes = bytes(data[HEADER_SIZE:head_end])
+    bulk = bytes(data[head_end:header.frame_size])
+    frame = Frame(header, head_bytes, bulk, decode_head(head_bytes, bulk, limits, codecs))
+    return frame, header.frame_size
+
+
+def encode_canonical(head: Any) -> bytes:
+    """Re-encodes a decoded head canonically (spec's canonical encoding: minimal formats, float 64,
+    8-byte aligned bulk segments in depth-first order, 16-byte refs when uncompressed)."""
+    return encode_frame(head)
+
+
+# ---------------------------------------------------------------------------------------------
+# The JSON convention of the golden vectors
+
+
+def to_json(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: to_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [to_json(item) for item in value]
+    if isinstance(value, float):
+        if math.isnan(value):
+            return {"$float": "nan"}
+        if math.isinf(value):
+            return {"$float": "inf" if value > 0 else "-inf"}
+        return value
+    if isinstance(value, bytes):
+        return {"$bin": value.hex()}
+    if isinstance(value, BulkData):
+        bulk = {"hex": value.data.hex()}
+        if value.codec:
+            bulk["codec"] = value.codec
+        return {"$bulk": bulk}
+    if isinstance(value, Ext):
+        return {"$ext": {"type": value.type, "hex": value.data.hex()}}
+    return value
+
+
+def from_json(value: Any) -> Any:
+    if isinstance(value, dict):
+        if len(value) == 1:
+            (key, item), = value.items()
+            if key == "$float":
+                return {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}[item]
+            if key == "$bin":
+                return bytes.fromhex(item)
+            if key == "$bulk":
+                return BulkData(bytes.fromhex(item["hex"]), item.get("codec"), 0, 0)
+        return {key: from_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [from_json(item) for item in value]
+    return value
+
+
+def json_equal(left: Any, right: Any) -> bool:
+    """Equality of JSON-convention values that tells integers from floats and bools from ints."""
+    if isinstance(left, bool) or isinstance(right, bool):
+        return isinstance(left, bool) and isinstance(right, bool) and left == right
+    if isinstance(left, float) or isinstance(right, float):
+        return isinstance(left, float) and isinstance(right, float) and left == right
+    if isinstance(left, dict):
+        return (isinstance(right, dict) and left.keys() == right.keys()
+                and all(json_equal(left[key], right[key]) for key in left))
+    if isinstance(left, list):
+        return (isinstance(right, list) and len(left) == len(right)
+                and all(json_equal(a, b) for a, b in zip(left, right)))
+    return type(left) is type(right) and left == right
+
+
+def describe_value(value: Any, limit: int = 64) -> Any:
+    """JSON-friendly rendering for logs: bulk and binary contents shortened."""
+    if isinstance(value, dict):
+        return {key: describe_value(item, limit) for key, item in value.items()}
+    if isinstance(value, list):
+        if len(value) > limit:
+            return [describe_value(item, limit) for item in value[:limit]] + [f"... {len(value)} items"]
+        return [describe_value(item, limit) for item in value]
+    if isinstance(value, BulkData):
+        shown = value.data[:limit].hex() + ("..." if len(value.data) > limit else "")
+        return {"$bulk": {"offset": value.offset, "length": value.length, "codec": value.codec,
+                          "bytes": len(value.data), "hex": shown}}
+    if isinstance(value, bytes):
+        return {"$bin": value[:limit].hex() + ("..." if len(value) > limit else "")}
+    if isinstance(value, Ext):
+        return {"$ext": {"type": value.type, "hex": value.data.hex()}}
+    if isinstance(value, float) and not math.isfinite(value):
+        return {"$float": repr(value)}
+    return value
