@@ -1,0 +1,440 @@
+"""The server against a hand-driven peer: handshake, hostile input, calls, cancel, goodbye.
+
+Each hostile case checks the specified answer and that the server keeps serving [DROP-2].
+"""
+
+import os
+import socket
+import stat
+import struct
+import tempfile
+
+import msgpack
+import numpy as np
+import pytest
+
+from conftest import WAIT, RawPeer, start_server
+from slicerbridge import Image, Limits, Server
+from slicerbridge.codec import Bulk, encode_frame
+from slicerbridge.errors import ErrorCode
+
+PING = {"kind": "request", "id": 1, "method": "ping"}
+
+
+def error_code(message):
+    assert message is not None and message["kind"] == "response", message
+    return message["error"]["code"]
+
+
+def still_serves(running):
+    peer = running.raw()
+    peer.hello()
+    assert peer.call(99, "ping")["result"] == {}
+    peer.close()
+
+
+def established(running, **hello):
+    peer = running.raw()
+    peer.hello(**hello)
+    return peer
+
+
+# -- handshake ----------------------------------------------------------------------------
+
+def test_hello_chooses_1_0_and_lists_only_offered_capabilities_HELLO_3_CAP_4_CODEC_1(running):
+    peer = running.raw()
+    reply = peer.hello(capabilities=["codec.zstd", "x-grease-abc", "unknown-thing"])
+    assert reply["version"] == [1, 0] and reply["protocol"] == "slicerbridge"
+    capabilities = reply["capabilities"]
+    assert "cancel" in capabilities and "codec.zstd" in capabilities
+    assert "progress" not in capabilities and "codec.lz4" not in capabilities
+    assert "unknown-thing" not in capabilities
+    assert [c for c in capabilities if c.startswith("x-grease-")]  # [CAP-1]
+    assert reply["limits"]["max_frame"] == 2**32 and "cancel_grace" in reply["limits"]
+
+
+def test_message_before_hello_is_handshake_required_and_closes_HELLO_2_HELLO_8(running):
+    peer = running.raw()
+    peer.send(PING)
+    assert error_code(peer.receive()) == ErrorCode.HANDSHAKE_REQUIRED
+    assert peer.closed_by_server()
+    still_serves(running)
+
+
+@pytest.mark.parametrize("hello", [
+    {"kind": "hello", "protocol": "openigtlink", "min_version": [1, 0], "max_version": [1, 0]},
+    {"kind": "hello", "protocol": "slicerbridge", "min_version": [1, 0]},
+    {"kind": "hello", "protocol": "slicerbridge", "min_version": [1, 0], "max_version": [1, 0],
+     "limits": {"max_frame": 0}},
+    {"kind": "hello", "protocol": "slicerbridge", "min_version": [1, 0], "max_version": [1, 0],
+     "capabilities": "progress"}])
+def test_malformed_hello_is_invalid_message_and_closes_HELLO_5(running, hello):
+    peer = running.raw()
+    peer.send(hello)
+    assert error_code(peer.receive()) == ErrorCode.INVALID_MESSAGE
+    assert peer.closed_by_server()
+
+
+def test_no_common_version_is_unsupported_version_with_the_server_range_HELLO_3(running):
+    peer = running.raw()
+    peer.send({"kind": "hello", "protocol": "slicerbridge", "min_version": [2, 0],
+               "max_version": [2, 5]})
+    reply = peer.receive()
+    assert error_code(reply) == ErrorCode.UNSUPPORTED_VERSION
+    assert reply["error"]["details"] == {"min_version": [1, 0], "max_version": [1, 0]}
+    assert peer.closed_by_server()
+
+
+def test_newer_minor_versions_settle_on_1_0_VER_1(running):
+    assert running.raw().hello(max_version=[1, 7])["version"] == [1, 0]
+
+
+def test_large_first_frame_is_refused_before_the_handshake_HELLO_4(running):
+    peer = running.raw()
+    peer.send({"kind": "hello", "protocol": "slicerbridge", "min_version": [1, 0],
+               "max_version": [1, 0], "x-pad": "a" * 70000})
+    assert error_code(peer.receive()) == ErrorCode.FRAME_TOO_LARGE
+    assert peer.closed_by_server()
+
+
+def test_second_hello_is_invalid_message_and_the_connection_stays_HELLO_7(running):
+    peer = established(running)
+    peer.send({"kind": "hello", "protocol": "slicerbridge", "min_version": [1, 0],
+               "max_version": [1, 0]})
+    assert error_code(peer.receive_response(None)) == ErrorCode.INVALID_MESSAGE
+    assert peer.call(2, "ping")["result"] == {}
+
+
+@pytest.mark.parametrize("token", [None, "wrong", "secret-token-x"])
+def test_token_is_required_and_compared_SEC_3(token):
+    instance = start_server(token="secret-token")
+    try:
+        peer = instance.raw()
+        hello = {"kind": "hello", "protocol": "slicerbridge", "min_version": [1, 0],
+                 "max_version": [1, 0]}
+        if token is not None:
+            hello["token"] = token
+        peer.send(hello)
+        reply = peer.receive()
+        assert error_code(reply) == ErrorCode.UNAUTHORIZED
+        assert reply["error"]["message"] == "not authorized"  # same for missing and wrong [SEC-8]
+        assert peer.closed_by_server()
+        good = instance.raw()
+        assert good.hello(token="secret-token")["version"] == [1, 0]
+        assert good.call(1, "catalog")["result"]["processors"]
+    finally:
+        instance.server.close()
+
+
+def test_non_loopback_address_needs_a_token_SEC_1_SEC_2():
+    with Server() as server:
+        with pytest.raises(ValueError):
+            server.listen_tcp("0.0.0.0", 0)
+    with Server(token="t" * 32) as server:
+        host, port = server.listen_tcp("0.0.0.0", 0)
+        assert port > 0
+
+
+def test_unix_socket_is_private_to_the_user_SEC_10():
+    with tempfile.TemporaryDirectory() as directory:
+        path = os.path.join(directory, "bridge.sock")
+        with Server() as server:
+            server.listen_unix(path)
+            assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        assert not os.path.exists(path)
+
+
+# -- hostile frames -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("header,code", [
+    (struct.pack(">2sBBIQ", b"XB", 1, 0, 30, 0), ErrorCode.MALFORMED_FRAME),
+    (struct.pack(">2sBBIQ", b"SB", 9, 0, 30, 0), ErrorCode.MALFORMED_FRAME),
+    (struct.pack(">2sBBIQ", b"SB", 1, 0, 2**32 - 1, 0), ErrorCode.FRAME_TOO_LARGE),
+    (struct.pack(">2sBBIQ", b"SB", 1, 0, 30, 2**63), ErrorCode.FRAME_TOO_LARGE)])
+def test_bad_frame_header_is_fatal_FRAME_1_FRAME_3_FRAME_7_DROP_2(running, header, code):
+    peer = established(running)
+    peer.send_bytes(header)
+    assert error_code(peer.receive_response(None)) == code
+    assert peer.closed_by_server()
+    still_serves(running)
+
+
+@pytest.mark.parametrize("head", [
+    b"\xc1",                                        # invalid MessagePack
+    b"\x81\xa4kind",                                # incomplete
+    b"\x92\x01\x02",                                # not a map
+    b"\x81\xa2id\x01",                              # no kind
+    b"\x81\xa4kind\x05",                            # kind not a string
+    b"\x81\xa4kind" + b"\x91" * 100000 + b"\xc0",   # nesting bomb [HEAD-5]
+    b"\x82\xa4kind\xa1x\xa4kind\xa1y",               # duplicate key [HEAD-7]
+    b"\x81\xa4kind\xdb\xff\xff\xff\xff"])           # declared length beyond the head [HEAD-8]
+def test_undecodable_heads_are_invalid_message_and_not_fatal_MSG_11_FRAME_10(running, head):
+    peer = established(running)
+    bulk = b"bulk bytes that must be skipped"
+    peer.send_bytes(struct.pack(">2sBBIQ", b"SB", 1, 0, len(head), len(bulk)) + head + bulk)
+    assert error_code(peer.receive_response(None)) == ErrorCode.INVALID_MESSAGE
+    assert peer.call(2, "ping")["result"] == {}
+
+
+def test_truncated_frame_drops_the_connection_and_cancels_its_calls_FRAME_8_DROP_1(running):
+    peer = established(running)
+    peer.send({"kind": "request", "id": 1, "method": "invoke", "params": {"processor": "block"}})
+    assert running.hooks.started.wait(WAIT)
+    peer.send_bytes(encode_frame(PING)[:20])
+    peer.sock.shutdown(socket.SHUT_WR)
+    assert running.hooks.stopped_by_cancel.wait(WAIT)
+    assert peer.closed_by_server()
+    still_serves(running)
+
+
+def test_closed_connection_cancels_its_calls_DROP_1(running):
+    peer = established(running)
+    peer.send({"kind": "request", "id": 1, "method": "invoke", "params": {"processor": "block"}})
+    assert running.hooks.started.wait(WAIT)
+    peer.close()
+    assert running.hooks.stopped_by_cancel.wait(WAIT)
+
+
+@pytest.mark.parametrize("reference", [
+    msgpack.ExtType(1, struct.pack(">QQ", 0, 100)),
+    msgpack.ExtType(1, struct.pack(">QQ", 2**64 - 1, 2))])
+def test_bad_bulk_reference_is_answered_under_the_request_id_BULK_1_MSG_12(running, reference):
+    peer = established(running)
+    head = msgpack.packb({"kind": "request", "id": 5, "method": "ping", "x": reference})
+    peer.send_bytes(struct.pack(">2sBBIQ", b"SB", 1, 0, len(head), 8) + head + bytes(8))
+    assert error_code(peer.receive_response(5)) == ErrorCode.INVALID_MESSAGE
+
+
+def test_compressed_input_without_agreed_codec_is_unsupported_codec_BULK_5(running):
+    import zstandard
+    peer = established(running, capabilities=[])
+    segment = zstandard.ZstdCompressor().compress(bytes(64))
+    head = msgpack.packb({"kind": "request", "id": 6, "method": "ping",
+                          "x": msgpack.ExtType(1, struct.pack(">QQBQ", 0, len(segment), 1, 64))})
+    peer.send_bytes(struct.pack(">2sBBIQ", b"SB", 1, 0, len(head), len(segment)) + head + segment)
+    assert error_code(peer.receive_response(6)) == ErrorCode.UNSUPPORTED_CODEC
+
+
+@pytest.mark.parametrize("message,code", [
+    ({"kind": "event", "id": 1}, ErrorCode.UNKNOWN_KIND),                    # [MSG-10]
+    ({"kind": "response", "id": 1, "result": {}}, ErrorCode.INVALID_MESSAGE),  # [MSG-3]
+    ({"kind": "request", "id": -1, "method": "ping"}, ErrorCode.INVALID_MESSAGE),
+    ({"kind": "request", "id": 1.0, "method": "ping"}, ErrorCode.INVALID_MESSAGE),
+    ({"kind": "notification", "params": {}}, ErrorCode.INVALID_MESSAGE)])
+def test_connection_level_errors_keep_the_connection_MSG_10_MSG_12(running, message, code):
+    peer = established(running)
+    peer.send(message)
+    assert error_code(peer.receive_response(None)) == code
+    assert peer.call(2, "ping")["result"] == {}
+
+
+@pytest.mark.parametrize("method,params,code", [
+    ("reboot", None, ErrorCode.METHOD_NOT_FOUND),                              # [MSG-6]
+    ("ping", [], ErrorCode.INVALID_MESSAGE),                                   # [MSG-12]
+    ("describe", {}, ErrorCode.INVALID_MESSAGE),                               # [MSG-13]
+    ("describe", {"processor": "nope"}, ErrorCode.UNKNOWN_PROCESSOR),          # [CAT-2]
+    ("invoke", {"processor": "nope"}, ErrorCode.UNKNOWN_PROCESSOR),            # [INV-1]
+    ("invoke", {"processor": "slow", "deadline": -1.0}, ErrorCode.INVALID_MESSAGE),  # [INV-7]
+    ("invoke", {"processor": "slow", "deadline": float("inf")}, ErrorCode.INVALID_MESSAGE),
+    ("invoke", {"processor": "slow", "inputs": []}, ErrorCode.INVALID_MESSAGE),
+    ("invoke", {"processor": "slow", "parameters": {"seconds": -1.0}},
+     ErrorCode.INVALID_ARGUMENT),                                              # [INV-2]
+    ("invoke", {"processor": "slow", "parameters": {"speed": 1}}, ErrorCode.INVALID_ARGUMENT),
+    ("invoke", {"processor": "echo", "inputs": {"image": {"type": "volume"}}},
+     ErrorCode.INVALID_ARGUMENT)])                                            # [DATA-1]
+def test_request_errors_are_answered_under_the_id(running, method, params, code):
+    peer = established(running)
+    reply = peer.call(3, method, params)
+    assert error_code(reply) == code
+    if code == ErrorCode.INVALID_ARGUMENT:
+        assert "name" in reply["error"]["details"]
+
+
+def test_duplicate_id_is_connection_level_and_leaves_the_open_call_MSG_5(running):
+    peer = established(running)
+    peer.send({"kind": "request", "id": 7, "method": "invoke", "params": {"processor": "block"}})
+    assert running.hooks.started.wait(WAIT)
+    peer.send({"kind": "request", "id": 7, "method": "ping"})
+    reply = peer.receive_response(None)
+    assert error_code(reply) == ErrorCode.DUPLICATE_ID and reply["error"]["details"] == {"id": 7}
+    peer.send({"kind": "notification", "method": "cancel", "params": {"id": 7}})
+    assert error_code(peer.receive_response(7)) == ErrorCode.CANCELLED
+
+
+def test_cancel_of_unknown_or_answered_id_is_ignored_CANCEL_4_MSG_16(running):
+    peer = established(running)
+    assert peer.call(1, "ping")["result"] == {}
+    for params in ({"id": 1}, {"id": 12345}, {"id": "x"}, []):
+        peer.send({"kind": "notification", "method": "cancel", "params": params})
+    peer.send({"kind": "notification", "method": "x-unknown", "params": {}})  # [MSG-9]
+    peer.send(PING | {"id": 2})
+    reply = peer.receive()
+    assert reply["kind"] == "response" and reply["id"] == 2 and reply["result"] == {}
+
+
+def test_ping_is_answered_while_calls_run_PING_1(running):
+    peer = established(running)
+    peer.send({"kind": "request", "id": 1, "method": "invoke", "params": {"processor": "block"}})
+    assert running.hooks.started.wait(WAIT)
+    assert peer.call(2, "ping")["result"] == {}
+
+
+def test_every_response_carries_timings_TIME_1(running):
+    peer = established(running)
+    for reply in (peer.call(1, "ping"), peer.call(2, "catalog"),
+                  peer.call(3, "invoke", {"processor": "slow",
+                                          "parameters": {"seconds": 0.0, "steps": 1}}),
+                  peer.call(4, "describe", {})):
+        timings = reply["timings"]
+        assert set(timings) >= {"receiving", "queued", "computing", "sending"}
+        assert all(isinstance(v, float) and v >= 0 for v in timings.values())
+
+
+def test_catalog_and_describe_CAT_1_CAT_2(running):
+    peer = established(running)
+    names = [p["name"] for p in peer.call(1, "catalog")["result"]["processors"]]
+    assert {"echo", "slow", "fail", "box_smooth", "threshold", "label_statistics"} <= set(names)
+    assert peer.call(2, "describe", {"processor": "slow"})["result"]["name"] == "slow"
+
+
+# -- invoke, progress, cancel ---------------------------------------------------------------
+
+def test_progress_never_decreases_and_stops_before_the_response_PROG_1_PROG_2(running):
+    peer = established(running)
+    peer.send({"kind": "request", "id": 1, "method": "invoke", "params": {"processor": "zigzag"}})
+    fractions = []
+    while True:
+        message = peer.receive()
+        if message["kind"] == "notification":
+            assert message["method"] == "progress" and message["params"]["id"] == 1
+            fractions.append(message["params"]["fraction"])
+        else:
+            assert message["id"] == 1 and "result" in message
+            break
+    assert fractions == [0.1, 0.5, 0.6, 0.9]
+    assert peer.call(2, "ping")["result"] == {}  # nothing for call 1 was queued behind it
+
+
+def test_no_progress_without_the_capability_CAP_3(running):
+    peer = established(running, capabilities=[])
+    peer.send({"kind": "request", "id": 1, "method": "invoke",
+               "params": {"processor": "slow", "parameters": {"seconds": 0.0, "steps": 5}}})
+    reply = peer.receive()
+    assert reply["kind"] == "response" and reply["id"] == 1
+
+
+def test_cancelled_call_gets_exactly_one_cancelled_response_CANCEL_1_CANCEL_2(running):
+    peer = established(running)
+    peer.send({"kind": "request", "id": 1, "method": "invoke",
+               "params": {"processor": "slow", "parameters": {"seconds": WAIT * 5,
+                                                              "steps": 1000}}})
+    assert peer.receive()["kind"] == "notification"
+    peer.send({"kind": "notification", "method": "cancel", "params": {"id": 1}})
+    assert error_code(peer.receive_response(1)) == ErrorCode.CANCELLED
+    peer.send(PING | {"id": 2})
+    reply = peer.receive()  # no second response for call 1 comes first
+    assert (reply["kind"], reply["id"], reply["result"]) == ("response", 2, {})
+
+
+def test_call_that_ignores_cancel_is_answered_after_the_grace_CANCEL_3():
+    instance = start_server(limits=Limits(cancel_grace=0.05))
+    try:
+        peer = established(instance)
+        peer.send({"kind": "request", "id": 1, "method": "invoke",
+                   "params": {"processor": "stubborn"}})
+        assert instance.hooks.started.wait(WAIT)
+        peer.send({"kind": "notification", "method": "cancel", "params": {"id": 1}})
+        assert error_code(peer.receive_response(1)) == ErrorCode.CANCELLED
+        assert not instance.hooks.finished.is_set()  # still running: it was answered anyway
+        instance.hooks.release.set()
+        assert instance.hooks.finished.wait(WAIT)
+        # Its late result is discarded: the next message is the ping's answer.
+        peer.send(PING | {"id": 2})
+        reply = peer.receive()
+        assert reply["id"] == 2 and reply["result"] == {}
+    finally:
+        instance.hooks.release.set()
+        instance.server.close()
+
+
+def test_deadline_cancels_and_answers_deadline_exceeded_INV_6(running):
+    peer = established(running)
+    reply = peer.call(1, "invoke", {"processor": "block", "deadline": 0.05})
+    assert error_code(reply) == ErrorCode.DEADLINE_EXCEEDED
+    assert running.hooks.stopped_by_cancel.wait(WAIT)
+
+
+@pytest.mark.parametrize("parameters,code", [({}, 1000), ({"code": 4242}, 4242),
+                                             ({"mode": "exception"}, 106)])
+def test_processor_errors_are_responses_not_disconnections_INV_5(running, parameters, code):
+    peer = established(running)
+    assert error_code(peer.call(1, "invoke", {"processor": "fail",
+                                              "parameters": parameters})) == code
+    assert error_code(peer.call(2, "invoke", {"processor": "wrong_output"})) == \
+        ErrorCode.PROCESSOR_FAILED
+    assert peer.call(3, "ping")["result"] == {}
+
+
+def test_requests_beyond_max_in_flight_are_refused_LIMIT_2():
+    instance = start_server(limits=Limits(max_in_flight=2))
+    try:
+        peer = established(instance)
+        for request_id in (1, 2):
+            peer.send({"kind": "request", "id": request_id, "method": "invoke",
+                       "params": {"processor": "gate"}})
+        assert instance.hooks.entered.acquire(timeout=WAIT)
+        assert instance.hooks.entered.acquire(timeout=WAIT)
+        assert error_code(peer.call(3, "ping")) == ErrorCode.TOO_MANY_IN_FLIGHT
+        instance.hooks.release.set()
+        assert {peer.receive()["id"], peer.receive()["id"]} == {1, 2}
+        assert peer.call(4, "ping")["result"] == {}
+    finally:
+        instance.hooks.release.set()
+        instance.server.close()
+
+
+def test_output_larger_than_the_client_accepts_is_too_large_LIMIT_3(running):
+    peer = established(running, limits={"max_frame": 65536})
+    image = Image(np.zeros((10, 100, 100), np.uint8)).to_wire()
+    head = encode_frame({"kind": "request", "id": 1, "method": "invoke",
+                         "params": {"processor": "echo", "inputs": {"image": image}}})
+    peer.send_bytes(head)
+    assert error_code(peer.receive_response(1)) == ErrorCode.TOO_LARGE
+
+
+def test_goodbye_is_answered_after_open_calls_then_the_server_closes_BYE_2(running):
+    peer = established(running)
+    peer.send({"kind": "request", "id": 1, "method": "invoke", "params": {"processor": "gate"}})
+    assert running.hooks.entered.acquire(timeout=WAIT)
+    peer.send({"kind": "request", "id": 2, "method": "goodbye"})
+    assert error_code(peer.call(3, "ping")) == ErrorCode.SHUTTING_DOWN
+    running.hooks.release.set()
+    first, second = peer.receive(), peer.receive()
+    assert (first["id"], second["id"]) == (1, 2) and second["result"] == {}
+    assert peer.closed_by_server()
+
+
+def test_server_close_answers_open_calls_with_shutting_down(running):
+    peer = established(running)
+    peer.send({"kind": "request", "id": 1, "method": "invoke", "params": {"processor": "block"}})
+    assert running.hooks.started.wait(WAIT)
+    running.server.close()
+    assert error_code(peer.receive_response(1)) == ErrorCode.SHUTTING_DOWN
+    assert peer.closed_by_server()
+
+
+def test_outputs_are_compressed_when_agreed_CODEC_2():
+    instance = start_server(compression="lz4")
+    try:
+        peer = established(instance, capabilities=["codec.lz4"])
+        image = Image(np.zeros((8, 64, 64), np.int16))
+        frame = encode_frame({"kind": "request", "id": 1, "method": "invoke",
+                              "params": {"processor": "echo",
+                                         "inputs": {"image": image.to_wire()}}})
+        peer.send_bytes(frame)
+        reply = peer.receive_response(1)
+        data = reply["result"]["outputs"]["image_out"]["data"]
+        assert isinstance(data, Bulk) and data.codec == "lz4"
+        assert bytes(data.data) == image.voxels.tobytes()
+    finally:
+        instance.server.close()
