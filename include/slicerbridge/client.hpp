@@ -1,0 +1,143 @@
+#ifndef SLICERBRIDGE_CLIENT_HPP
+#define SLICERBRIDGE_CLIENT_HPP
+// The client: handshake, many calls in flight on one connection, progress, cancel, deadlines.
+
+#include <slicerbridge/compression.hpp>
+#include <slicerbridge/detail/unique_function.hpp>
+#include <slicerbridge/limits.hpp>
+#include <slicerbridge/message/message.hpp>
+#include <slicerbridge/transport/frame_stream.hpp>
+#include <slicerbridge/version.hpp>
+
+#include <asio/async_result.hpp>
+#include <asio/cancellation_signal.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace slicerbridge {
+
+struct client_options {
+    /// `implementation` in the client's hello.
+    std::string name = "slicerbridge-cpp";
+    std::string version = SLICERBRIDGE_VERSION_STRING;
+    /// What the client accepts; announced in its hello.
+    limits receive_limits;
+    /// Sent in the hello when the server requires one ([SEC-3]).
+    std::optional<std::string> token;
+    /// Codecs offered in the hello; those the server also lists are in force.
+    codec_set codecs{codec::zstd, codec::lz4};
+    /// Codec for the bulk of requests, if in force.
+    codec request_compression = codec::none;
+    /// Called for every protocol violation the server commits that does not belong to one call
+    /// (a response to an id that is not open, progress for an unknown call, a malformed message).
+    std::function<void(std::string_view)> on_protocol_violation;
+};
+
+/// Identifies a call in flight, for `cancel`.
+using call_id = std::uint64_t;
+
+/// Options of one invoke.
+struct invoke_options {
+    /// Called with each progress notification, on the executor associated with the completion
+    /// handler. Fractions never decrease: a server that sends a smaller one fails the call.
+    std::function<void(const progress_params&)> on_progress;
+    /// Seconds the server has for the call ([INV-6]). The client gives up on its own when the
+    /// server stays silent for the deadline plus its `cancel_grace` plus one second.
+    std::optional<double> deadline;
+    /// Told the call's id when the call starts, for `cancel` from elsewhere.
+    std::function<void(call_id)> on_id;
+};
+
+/// What an invoke returns.
+struct invoke_reply {
+    invoke_result result;
+    /// The server's error, when the call failed with one (the handler's error code is its code).
+    std::optional<error_info> error;
+    /// Measured by the server ([section 5.6]), when it sent them.
+    std::optional<timings> server_timings;
+    /// From the request being handed to the stream to the response being decoded, seconds.
+    double round_trip = 0.0;
+};
+
+namespace detail {
+template <class Stream>
+class client_impl;
+}
+
+/// A SlicerBridge client over `Stream`: any Asio AsyncStream (see `any_stream`).
+///
+/// Every asynchronous operation takes a completion token: a callback, `asio::use_future`,
+/// `asio::use_awaitable`, and so on. Handlers never run inside the initiating function; they run
+/// on their associated executor. Operations honour per-operation cancellation: a terminal
+/// cancellation of an invoke sends `cancel` to the server, and the handler then gets the
+/// server's one answer (`cancelled`, or the result if it won the race).
+///
+/// The stream's executor should be a strand when its io_context runs on several threads.
+template <class Stream>
+class basic_client {
+public:
+    using executor_type = typename Stream::executor_type;
+
+    explicit basic_client(Stream stream, client_options options = {});
+    ~basic_client();
+    basic_client(basic_client&&) noexcept = default;
+    basic_client& operator=(basic_client&&) noexcept = default;
+
+    executor_type get_executor() const;
+
+    /// Exchanges hellos ([HELLO-1]). Handler: `void(std::error_code)`. A connection-level error
+    /// from the server (unsupported_version, unauthorized, ...) is the error.
+    template <class CompletionToken>
+    auto async_handshake(CompletionToken&& token);
+
+    /// The server's hello, once the handshake has completed.
+    const server_hello& server_info() const;
+
+    /// Sends a request and waits for its response. Handler: `void(std::error_code, response)`;
+    /// an error response sets the error code to its code and keeps message and details in the
+    /// response.
+    template <class CompletionToken>
+    auto async_call(std::string method, value params, CompletionToken&& token);
+
+    /// Runs a processor. Handler: `void(std::error_code, invoke_reply)`.
+    template <class CompletionToken>
+    auto async_invoke(invoke_params params, invoke_options options, CompletionToken&& token);
+
+    /// Handler: `void(std::error_code, std::vector<processor_description>)`.
+    template <class CompletionToken>
+    auto async_catalog(CompletionToken&& token);
+
+    /// Handler: `void(std::error_code, processor_description)`.
+    template <class CompletionToken>
+    auto async_describe(std::string processor_name, CompletionToken&& token);
+
+    /// Handler: `void(std::error_code, double round_trip_seconds)`.
+    template <class CompletionToken>
+    auto async_ping(CompletionToken&& token);
+
+    /// Orderly close ([BYE-1], [BYE-2]): the server answers what is open, then goodbye, then
+    /// closes. Handler: `void(std::error_code)`.
+    template <class CompletionToken>
+    auto async_goodbye(CompletionToken&& token);
+
+    /// Asks the server to cancel call `id` ([CANCEL-1]); its handler still gets one answer.
+    void cancel(call_id id);
+
+    /// Closes the connection at once; calls in flight fail with operation_aborted and the
+    /// server cancels them ([DROP-1]).
+    void close();
+
+private:
+    std::shared_ptr<detail::client_impl<Stream>> impl_;
+};
+
+} // namespace slicerbridge
+
+#include <slicerbridge/client/impl/client.hpp>
+
+#endif

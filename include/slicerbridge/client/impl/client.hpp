@@ -1,0 +1,648 @@
+#ifndef SLICERBRIDGE_CLIENT_IMPL_CLIENT_HPP
+#define SLICERBRIDGE_CLIENT_IMPL_CLIENT_HPP
+
+#include <slicerbridge/detail/capabilities.hpp>
+#include <slicerbridge/detail/stream_ops.hpp>
+#include <slicerbridge/message/progress.hpp>
+
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/executor_work_guard.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <atomic>
+#include <deque>
+#include <unordered_map>
+
+namespace slicerbridge {
+namespace detail {
+
+using client_clock = std::chrono::steady_clock;
+
+/// Completes a handler on its own executor, at most once, with the work kept alive meanwhile.
+template <class Signature>
+using completion = unique_function<Signature>;
+
+template <class Handler, class DefaultExecutor, class... Results>
+completion<void(std::error_code, Results...)> make_completion(Handler handler,
+                                                              const DefaultExecutor& fallback) {
+    auto executor = asio::get_associated_executor(handler, fallback);
+    auto work = asio::make_work_guard(executor);
+    return [handler = std::move(handler),
+            work = std::move(work)](std::error_code ec, Results... results) mutable {
+        auto target = work.get_executor();
+        asio::post(target, [handler = std::move(handler), ec,
+                            packed = std::make_tuple(std::move(results)...)]() mutable {
+            std::apply([&](auto&&... r) { handler(ec, std::move(r)...); }, std::move(packed));
+        });
+        work.reset();
+    };
+}
+
+/// The id of a head that is a response with a valid id, whatever else is wrong with it.
+inline std::optional<call_id> response_id_of(const value& head) {
+    const value* kind = head.is_map() ? head.find("kind") : nullptr;
+    const value* id = head.is_map() ? head.find("id") : nullptr;
+    if (kind == nullptr || !kind->is_string() || kind->as_string() != "response" || id == nullptr) {
+        return std::nullopt;
+    }
+    auto number = id->as_uint64();
+    return number ? std::optional<call_id>(*number) : std::nullopt;
+}
+
+template <class Stream>
+class client_impl : public std::enable_shared_from_this<client_impl<Stream>> {
+public:
+    using executor_type = typename Stream::executor_type;
+
+    client_impl(Stream stream, client_options options)
+        : stream_(std::move(stream)), options_(std::move(options)) {
+        limits handshake_limits = options_.receive_limits;
+        handshake_limits.max_frame = std::min(handshake_limits.max_frame, handshake_max_frame);
+        stream_.set_receive_limits(handshake_limits);
+    }
+
+    executor_type get_executor() { return stream_.get_executor(); }
+
+    // ---- handshake -------------------------------------------------------------------------
+
+    void start_handshake(completion<void(std::error_code)> done) {
+        if (state_ != state::fresh) {
+            return done(make_error_code(error::invalid_message));
+        }
+        state_ = state::handshaking;
+        detail::disable_nagle(stream_.next_layer());
+        client_hello hello;
+        hello.min_version = protocol_min;
+        hello.max_version = protocol_max;
+        hello.limits = options_.receive_limits;
+        hello.implementation = {options_.name, options_.version};
+        hello.token = options_.token;
+        hello.capabilities.push_back("progress");
+        for (auto& capability : options_.codecs.to_capabilities()) {
+            hello.capabilities.push_back(std::move(capability));
+        }
+        hello.capabilities.push_back(detail::grease_capability());
+        handshake_done_ = std::move(done);
+        send(to_value(message(std::move(hello))));
+        stream_.async_read_frame([self = this->shared_from_this()](
+                                     std::error_code ec, received_frame frame, frame_arrival) {
+            self->on_server_hello(ec, std::move(frame));
+        });
+    }
+
+    void on_server_hello(std::error_code ec, received_frame frame) {
+        auto fail = [&](std::error_code failure) {
+            fail_connection(failure);
+        };
+        if (ec) {
+            return fail(ec);
+        }
+        value head = decode_frame(frame, handshake_limits(), codec_set{}, ec);
+        if (ec) {
+            return fail(ec);
+        }
+        // A connection-level error may come instead of the hello ([HELLO-2]).
+        message decoded = decode_message(head, false, ec);
+        if (auto* reply = std::get_if<response>(&decoded); !ec && reply && reply->error &&
+                                                           !reply->id) {
+            server_error_ = reply->error;
+            return fail(reply->error->code_as_error_code());
+        }
+        decoded = decode_message(head, true, ec);
+        auto* hello = std::get_if<server_hello>(&decoded);
+        if (ec || hello == nullptr) {
+            return fail(make_error_code(error::invalid_message));
+        }
+        if (hello->version < protocol_min || protocol_max < hello->version) {
+            return fail(make_error_code(error::unsupported_version)); // [HELLO-6]
+        }
+        server_ = *hello;
+        codecs_ = codec_set::from_capabilities(hello->capabilities) & options_.codecs;
+        state_ = state::open;
+        stream_.set_receive_limits(options_.receive_limits);
+        auto done = std::move(handshake_done_);
+        done(std::error_code{});
+        read_next();
+    }
+
+    limits handshake_limits() const {
+        limits l = options_.receive_limits;
+        l.max_frame = std::min(l.max_frame, handshake_max_frame);
+        return l;
+    }
+
+    const server_hello& server_info() const { return server_; }
+
+    // ---- calls -----------------------------------------------------------------------------
+
+    struct pending_call {
+        completion<void(std::error_code, response)> complete;
+        std::function<void(const progress_params&)> on_progress;
+        double last_fraction = -1.0;
+        client_clock::time_point sent;
+        std::unique_ptr<asio::steady_timer> give_up;
+    };
+
+    call_id reserve_id() { return next_id_.fetch_add(1); }
+
+    void start_call(call_id id, std::string method, value params,
+                    std::function<void(const progress_params&)> on_progress,
+                    std::optional<double> local_timeout,
+                    completion<void(std::error_code, response)> complete) {
+        if (state_ != state::open) {
+            return complete(closed_reason(), response{});
+        }
+        request req{id, std::move(method), std::move(params)};
+        std::error_code ec;
+        encoded_frame frame = encode_frame(to_value(message(std::move(req))),
+                                           encode_options{request_codec()}, ec);
+        if (!ec && frame.total_size() > server_.limits.max_frame) {
+            ec = make_error_code(error::too_large); // [LIMIT-1]: never send what it refuses
+        }
+        if (ec) {
+            return complete(ec, response{});
+        }
+        pending_call call;
+        call.complete = std::move(complete);
+        call.on_progress = std::move(on_progress);
+        call.sent = client_clock::now();
+        if (local_timeout) {
+            call.give_up = std::make_unique<asio::steady_timer>(stream_.get_executor());
+            call.give_up->expires_after(std::chrono::duration_cast<client_clock::duration>(
+                std::chrono::duration<double>(std::min(*local_timeout, 1e9))));
+            call.give_up->async_wait([self = this->shared_from_this(), id](std::error_code t) {
+                if (!t) {
+                    self->send_cancel(id);
+                    self->finish(id, make_error_code(error::deadline_exceeded), response{});
+                }
+            });
+        }
+        pending_.emplace(id, std::move(call));
+        enqueue(std::move(frame));
+    }
+
+    void send_cancel(call_id id) {
+        if (state_ == state::open && pending_.count(id) != 0) {
+            value::map params{{"id", value(id)}};
+            send(to_value(message(notification{"cancel", value(std::move(params))})));
+        }
+    }
+
+    void finish(call_id id, std::error_code ec, response reply) {
+        auto found = pending_.find(id);
+        if (found == pending_.end()) {
+            return;
+        }
+        auto call = std::move(found->second);
+        pending_.erase(found);
+        if (call.give_up) {
+            call.give_up->cancel();
+        }
+        call.complete(ec, std::move(reply));
+    }
+
+    double seconds_since_sent(call_id id) const {
+        auto found = pending_.find(id);
+        return found == pending_.end()
+                   ? 0.0
+                   : std::chrono::duration<double>(client_clock::now() - found->second.sent)
+                         .count();
+    }
+
+    double cancel_grace() const { return server_.limits.cancel_grace; }
+
+    void close() {
+        if (state_ == state::closed) {
+            return;
+        }
+        fail_connection(asio::error::operation_aborted);
+    }
+
+    void report_violation(std::string_view what) {
+        if (options_.on_protocol_violation) {
+            options_.on_protocol_violation(what);
+        }
+    }
+
+private:
+    enum class state { fresh, handshaking, open, closed };
+
+    codec request_codec() const {
+        return codecs_.contains(options_.request_compression) ? options_.request_compression
+                                                              : codec::none;
+    }
+
+    std::error_code closed_reason() const {
+        return closed_reason_ ? closed_reason_ : make_error_code(asio::error::not_connected);
+    }
+
+    // ---- reading ---------------------------------------------------------------------------
+
+    void read_next() {
+        stream_.async_read_frame([self = this->shared_from_this()](
+                                     std::error_code ec, received_frame frame, frame_arrival) {
+            self->on_frame(ec, std::move(frame));
+        });
+    }
+
+    void on_frame(std::error_code ec, received_frame frame) {
+        if (state_ == state::closed) {
+            return;
+        }
+        if (ec) {
+            return fail_connection(ec);
+        }
+        value head = decode_frame(frame, options_.receive_limits, codecs_, ec);
+        if (ec) {
+            report_violation("undecodable frame from the server: " + ec.message());
+            return fail_connection(ec);
+        }
+        std::string what;
+        message decoded = decode_message(head, false, ec, what);
+        if (ec) {
+            report_violation("malformed message from the server: " + what);
+            auto id = response_id_of(head);
+            if (id && pending_.count(*id)) {
+                finish(*id, ec, response{}); // [MSG-15]
+            }
+            return read_next();
+        }
+        if (auto* reply = std::get_if<response>(&decoded)) {
+            on_response(std::move(*reply));
+        } else if (auto* note = std::get_if<notification>(&decoded)) {
+            on_notification(*note);
+        } else if (auto* req = std::get_if<request>(&decoded)) {
+            // [MSG-3]: servers send no requests in 1.0.
+            response refusal;
+            refusal.id = req->id;
+            refusal.error = error_info::from(make_error_code(error::method_not_found),
+                                             "clients serve no methods");
+            send(to_value(message(std::move(refusal))));
+        } else {
+            report_violation("a second hello from the server");
+        }
+        if (state_ != state::closed) {
+            read_next();
+        }
+    }
+
+    void on_response(response reply) {
+        if (!reply.id) {
+            // A connection-level error answers something we sent; nothing to complete.
+            report_violation("connection-level error from the server: " +
+                             (reply.error ? reply.error->message : std::string()));
+            return;
+        }
+        if (pending_.count(*reply.id) == 0) {
+            report_violation("response to an id that is not open"); // [MSG-8]
+            return;
+        }
+        std::error_code ec = reply.error ? reply.error->code_as_error_code() : std::error_code{};
+        finish(*reply.id, ec, std::move(reply));
+    }
+
+    void on_notification(const notification& note) {
+        if (note.method != "progress") {
+            return; // [MSG-9]
+        }
+        std::error_code ec;
+        auto progress = progress_params::from_value(note.params, ec);
+        if (ec) {
+            report_violation("malformed progress notification");
+            return;
+        }
+        auto found = pending_.find(progress.id);
+        if (found == pending_.end()) {
+            report_violation("progress for a call that is not open"); // [PROG-2], [PROG-3]
+            return;
+        }
+        auto& call = found->second;
+        if (progress.fraction < call.last_fraction || progress.fraction < 0.0 ||
+            progress.fraction > 1.0) {
+            report_violation("progress went backwards or out of [0, 1]"); // [PROG-1]
+            response failure;
+            failure.id = progress.id;
+            failure.error = error_info::from(make_error_code(error::invalid_message),
+                                             "the server's progress went backwards");
+            send_cancel(progress.id);
+            return finish(progress.id, make_error_code(error::invalid_message),
+                          std::move(failure));
+        }
+        call.last_fraction = progress.fraction;
+        if (call.on_progress) {
+            call.on_progress(progress);
+        }
+    }
+
+    // ---- writing ---------------------------------------------------------------------------
+
+    void send(const value& head) {
+        std::error_code ec;
+        encoded_frame frame = encode_frame(head, encode_options{}, ec);
+        if (!ec) {
+            enqueue(std::move(frame));
+        }
+    }
+
+    void enqueue(encoded_frame frame) {
+        if (state_ == state::closed) {
+            return;
+        }
+        outbox_.push_back(std::move(frame));
+        if (!writing_) {
+            write_next();
+        }
+    }
+
+    void write_next() {
+        if (outbox_.empty()) {
+            writing_ = false;
+            return;
+        }
+        writing_ = true;
+        stream_.async_write_frame(
+            outbox_.front(), [self = this->shared_from_this()](std::error_code ec, std::size_t) {
+                self->outbox_.pop_front();
+                if (ec || self->state_ == state::closed) {
+                    self->writing_ = false;
+                    self->outbox_.clear();
+                    self->fail_connection(ec ? ec : self->closed_reason());
+                } else {
+                    self->write_next();
+                }
+            });
+    }
+
+    void fail_connection(std::error_code ec) {
+        if (state_ == state::closed) {
+            return;
+        }
+        state_ = state::closed;
+        closed_reason_ = ec;
+        if (!writing_) {
+            outbox_.clear();
+        }
+        detail::close_stream(stream_.next_layer());
+        if (handshake_done_) {
+            auto done = std::move(handshake_done_);
+            done(ec);
+        }
+        auto calls = std::move(pending_);
+        pending_.clear();
+        for (auto& entry : calls) {
+            if (entry.second.give_up) {
+                entry.second.give_up->cancel();
+            }
+            entry.second.complete(ec, response{});
+        }
+    }
+
+    frame_stream<Stream> stream_;
+    client_options options_;
+    state state_ = state::fresh;
+    std::error_code closed_reason_;
+    completion<void(std::error_code)> handshake_done_;
+    server_hello server_;
+    std::optional<error_info> server_error_;
+    codec_set codecs_;
+    std::atomic<call_id> next_id_{1};
+    std::unordered_map<call_id, pending_call> pending_;
+    std::deque<encoded_frame> outbox_;
+    bool writing_ = false;
+};
+
+/// Sends `cancel` for call `id` when the operation's cancellation slot fires ([CANCEL-1]).
+template <class Impl>
+struct cancel_on_signal {
+    std::weak_ptr<Impl> impl;
+    call_id id;
+    void operator()(asio::cancellation_type type) const {
+        if ((type & asio::cancellation_type::terminal) == asio::cancellation_type::none &&
+            (type & asio::cancellation_type::partial) == asio::cancellation_type::none) {
+            return;
+        }
+        if (auto alive = impl.lock()) {
+            asio::post(alive->get_executor(), [alive, id = id] { alive->send_cancel(id); });
+        }
+    }
+};
+
+} // namespace detail
+
+template <class Stream>
+basic_client<Stream>::basic_client(Stream stream, client_options options)
+    : impl_(std::make_shared<detail::client_impl<Stream>>(std::move(stream), std::move(options))) {}
+
+template <class Stream>
+basic_client<Stream>::~basic_client() {
+    if (impl_) {
+        asio::post(impl_->get_executor(), [impl = impl_] { impl->close(); });
+    }
+}
+
+template <class Stream>
+auto basic_client<Stream>::get_executor() const -> executor_type {
+    return impl_->get_executor();
+}
+
+template <class Stream>
+template <class CompletionToken>
+auto basic_client<Stream>::async_handshake(CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, void(std::error_code)>(
+        [impl = impl_](auto handler) {
+            auto done = detail::make_completion(std::move(handler), impl->get_executor());
+            asio::post(impl->get_executor(), [impl, done = std::move(done)]() mutable {
+                impl->start_handshake(std::move(done));
+            });
+        },
+        token);
+}
+
+template <class Stream>
+const server_hello& basic_client<Stream>::server_info() const {
+    return impl_->server_info();
+}
+
+namespace detail {
+
+/// The common body of every call: reserve an id, hook up cancellation, start on the strand.
+template <class Impl, class Handler, class Deliver>
+void initiate_call(const std::shared_ptr<Impl>& impl, call_id id, Handler handler,
+                   std::string method, value params, std::function<void(const progress_params&)> on_progress,
+                   std::optional<double> local_timeout,
+                   Deliver deliver) {
+    auto slot = asio::get_associated_cancellation_slot(handler);
+    if (slot.is_connected()) {
+        slot.template emplace<cancel_on_signal<Impl>>(cancel_on_signal<Impl>{impl, id});
+    }
+    auto executor = asio::get_associated_executor(handler, impl->get_executor());
+    if (on_progress) {
+        // Progress runs where the completion handler would.
+        on_progress = [executor, callback = std::move(on_progress)](const progress_params& p) {
+            asio::post(executor, [callback, p] { callback(p); });
+        };
+    }
+    auto work = asio::make_work_guard(executor);
+    completion<void(std::error_code, response)> finish =
+        [handler = std::move(handler), work = std::move(work), slot,
+         deliver = std::move(deliver)](std::error_code ec, response reply) mutable {
+            auto target = work.get_executor();
+            asio::post(target, [handler = std::move(handler), slot, deliver = std::move(deliver),
+                                ec, reply = std::move(reply)]() mutable {
+                if (slot.is_connected()) {
+                    slot.clear();
+                }
+                deliver(handler, ec, std::move(reply));
+            });
+            work.reset();
+        };
+    asio::post(impl->get_executor(),
+               [impl, id, method = std::move(method), params = std::move(params),
+                on_progress = std::move(on_progress), local_timeout,
+                finish = std::move(finish)]() mutable {
+                   impl->start_call(id, std::move(method), std::move(params),
+                                    std::move(on_progress), local_timeout, std::move(finish));
+               });
+}
+
+} // namespace detail
+
+template <class Stream>
+template <class CompletionToken>
+auto basic_client<Stream>::async_call(std::string method, value params, CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, void(std::error_code, response)>(
+        [impl = impl_](auto handler, std::string m, value p) {
+            using handler_type = decltype(handler);
+            detail::initiate_call(impl, impl->reserve_id(), std::move(handler), std::move(m), std::move(p), {},
+                                  std::nullopt,
+                                  [](handler_type& h, std::error_code ec, response reply) {
+                                      h(ec, std::move(reply));
+                                  });
+        },
+        token, std::move(method), std::move(params));
+}
+
+template <class Stream>
+template <class CompletionToken>
+auto basic_client<Stream>::async_invoke(invoke_params params, invoke_options options,
+                                        CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, void(std::error_code, invoke_reply)>(
+        [impl = impl_](auto handler, invoke_params p, invoke_options o) {
+            using handler_type = decltype(handler);
+            std::optional<double> local_timeout;
+            if (o.deadline) {
+                p.deadline = o.deadline;
+                local_timeout = *o.deadline + impl->cancel_grace() + 1.0;
+            }
+            call_id id = impl->reserve_id();
+            if (o.on_id) {
+                o.on_id(id);
+            }
+            auto started = detail::client_clock::now();
+            detail::initiate_call(
+                impl, id, std::move(handler), "invoke", to_value(p), std::move(o.on_progress),
+                local_timeout,
+                [started](handler_type& h, std::error_code ec, response reply) {
+                    invoke_reply out;
+                    out.round_trip =
+                        std::chrono::duration<double>(detail::client_clock::now() - started)
+                            .count();
+                    out.server_timings = reply.timings;
+                    out.error = reply.error;
+                    if (!ec) {
+                        out.result = invoke_result::from_value(reply.result, ec);
+                    }
+                    h(ec, std::move(out));
+                });
+        },
+        token, std::move(params), std::move(options));
+}
+
+template <class Stream>
+template <class CompletionToken>
+auto basic_client<Stream>::async_catalog(CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken,
+                                void(std::error_code, std::vector<processor_description>)>(
+        [impl = impl_](auto handler) {
+            using handler_type = decltype(handler);
+            detail::initiate_call(impl, impl->reserve_id(), std::move(handler), "catalog", value(value::map{}), {}, std::nullopt,
+                [](handler_type& h, std::error_code ec, response reply) {
+                    std::vector<processor_description> descriptions;
+                    const value* list = ec ? nullptr : reply.result.find("processors");
+                    if (!ec && (list == nullptr || !list->is_array())) {
+                        ec = make_error_code(error::invalid_message);
+                    }
+                    for (std::size_t i = 0; !ec && i < list->as_array().size(); ++i) {
+                        descriptions.push_back(
+                            processor_description::from_value(list->as_array()[i], ec));
+                    }
+                    h(ec, std::move(descriptions));
+                });
+        },
+        token);
+}
+
+template <class Stream>
+template <class CompletionToken>
+auto basic_client<Stream>::async_describe(std::string processor_name, CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, void(std::error_code, processor_description)>(
+        [impl = impl_](auto handler, std::string name) {
+            using handler_type = decltype(handler);
+            value::map params{{"processor", value(std::move(name))}};
+            detail::initiate_call(impl, impl->reserve_id(), std::move(handler), "describe", value(std::move(params)),
+                                  {}, std::nullopt,
+                                  [](handler_type& h, std::error_code ec, response reply) {
+                                      processor_description description;
+                                      if (!ec) {
+                                          description =
+                                              processor_description::from_value(reply.result, ec);
+                                      }
+                                      h(ec, std::move(description));
+                                  });
+        },
+        token, std::move(processor_name));
+}
+
+template <class Stream>
+template <class CompletionToken>
+auto basic_client<Stream>::async_ping(CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, void(std::error_code, double)>(
+        [impl = impl_](auto handler) {
+            using handler_type = decltype(handler);
+            auto started = detail::client_clock::now();
+            detail::initiate_call(impl, impl->reserve_id(), std::move(handler), "ping", value(value::map{}), {}, std::nullopt,
+                [started](handler_type& h, std::error_code ec, response) {
+                    h(ec, std::chrono::duration<double>(detail::client_clock::now() - started)
+                              .count());
+                });
+        },
+        token);
+}
+
+template <class Stream>
+template <class CompletionToken>
+auto basic_client<Stream>::async_goodbye(CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, void(std::error_code)>(
+        [impl = impl_](auto handler) {
+            using handler_type = decltype(handler);
+            detail::initiate_call(impl, impl->reserve_id(), std::move(handler), "goodbye", value(value::map{}), {},
+                                  std::nullopt,
+                                  [](handler_type& h, std::error_code ec, response) { h(ec); });
+        },
+        token);
+}
+
+template <class Stream>
+void basic_client<Stream>::cancel(call_id id) {
+    asio::post(impl_->get_executor(), [impl = impl_, id] { impl->send_cancel(id); });
+}
+
+template <class Stream>
+void basic_client<Stream>::close() {
+    asio::post(impl_->get_executor(), [impl = impl_] { impl->close(); });
+}
+
+} // namespace slicerbridge
+
+#endif

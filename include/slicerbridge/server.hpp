@@ -1,0 +1,78 @@
+#ifndef SLICERBRIDGE_SERVER_HPP
+#define SLICERBRIDGE_SERVER_HPP
+// A processor server: serves registered processors to any number of clients over TCP, TLS, Unix
+// sockets or standard input/output.
+
+#include <slicerbridge/processor.hpp>
+#include <slicerbridge/server/options.hpp>
+
+#include <asio/any_io_executor.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/local/stream_protocol.hpp>
+#include <asio/ssl/context.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace slicerbridge {
+
+namespace detail {
+struct server_state;
+}
+
+/// Serves processors. Register them with `add`, then listen on endpoints or serve streams; the
+/// I/O runs on the executor given at construction (run its io_context on one or more threads),
+/// processors on the server's own worker threads.
+///
+/// Thread safety: `add` before serving; everything else may be called from any thread.
+class server {
+public:
+    explicit server(asio::any_io_executor io_executor, server_options options = {});
+    ~server();
+    server(const server&) = delete;
+    server& operator=(const server&) = delete;
+
+    /// Registers a processor. Throws std::invalid_argument if its description is invalid or its
+    /// name is taken.
+    void add(processor p);
+
+    /// Starts accepting TCP connections and returns the bound endpoint (port 0 picks one). A
+    /// non-loopback address needs a token ([SEC-1], [SEC-2]): without one, fails with
+    /// `std::errc::permission_denied`.
+    asio::ip::tcp::endpoint listen(const asio::ip::tcp::endpoint& endpoint, std::error_code& ec);
+    asio::ip::tcp::endpoint listen(const asio::ip::tcp::endpoint& endpoint);
+
+    /// Starts accepting TLS connections; with TLS, a token is not required off loopback.
+    asio::ip::tcp::endpoint listen_tls(const asio::ip::tcp::endpoint& endpoint,
+                                       std::shared_ptr<asio::ssl::context> tls,
+                                       std::error_code& ec);
+
+    /// Starts accepting connections on a Unix domain socket at `path` (replacing a stale one).
+    void listen_unix(const std::string& path, std::error_code& ec);
+
+    /// Serves one already connected stream (a socket, or `pipe_stream::standard_streams` for a
+    /// processor launched by its client). `on_closed` runs when the connection ends.
+    template <class Stream>
+    void serve(Stream stream, std::function<void()> on_closed = {});
+
+    /// Stops accepting, lets calls in flight finish for up to `grace`, then cancels the rest and
+    /// closes every connection. `on_done` runs once everything is closed.
+    void shutdown(std::chrono::milliseconds grace, std::function<void()> on_done = {});
+
+    /// Number of open connections.
+    std::size_t connection_count() const;
+
+private:
+    std::shared_ptr<detail::server_state> state_;
+};
+
+} // namespace slicerbridge
+
+#include <slicerbridge/server/impl/server.hpp>
+
+#endif

@@ -1,0 +1,230 @@
+#ifndef SLICERBRIDGE_SERVER_IMPL_SERVER_HPP
+#define SLICERBRIDGE_SERVER_IMPL_SERVER_HPP
+
+#include <slicerbridge/server/session.hpp>
+#include <slicerbridge/server/state.hpp>
+
+#include <asio/ssl/stream.hpp>
+#include <asio/strand.hpp>
+
+#include <cstdio>
+#include <stdexcept>
+
+namespace slicerbridge {
+
+namespace detail {
+
+template <class Acceptor, class OnSocket>
+void accept_loop(std::shared_ptr<server_state> state, std::shared_ptr<Acceptor> acceptor,
+                 OnSocket on_socket) {
+    auto strand = asio::make_strand(state->io_executor);
+    acceptor->async_accept(strand, [state, acceptor, on_socket](std::error_code ec,
+                                                                auto socket) mutable {
+        if (!acceptor->is_open() || ec == asio::error::operation_aborted) {
+            return;
+        }
+        if (!ec) {
+            on_socket(std::move(socket));
+        } else if (state->options.log) {
+            state->options.log(log_level::warning, "accept failed: " + ec.message());
+        }
+        accept_loop(std::move(state), std::move(acceptor), std::move(on_socket));
+    });
+}
+
+inline bool is_loopback(const asio::ip::address& address) {
+    if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+        return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6()).is_loopback();
+    }
+    return address.is_loopback();
+}
+
+} // namespace detail
+
+inline server::server(asio::any_io_executor io_executor, server_options options)
+    : state_(std::make_shared<detail::server_state>(std::move(io_executor), std::move(options))) {
+    state_->catalog_value = value(value::map{{"processors", value(value::array{})}});
+}
+
+inline server::~server() {
+    shutdown(std::chrono::milliseconds(0));
+    state_->workers.stop();
+    state_->workers.join();
+}
+
+inline void server::add(processor p) {
+    std::string problem;
+    if (p.description.validate(problem)) {
+        throw std::invalid_argument("invalid processor description: " + problem);
+    }
+    if (!p.run) {
+        throw std::invalid_argument("processor " + p.description.name + " has nothing to run");
+    }
+    auto name = p.description.name;
+    if (!state_->processors.emplace(name, std::move(p)).second) {
+        throw std::invalid_argument("a processor named " + name + " is already registered");
+    }
+    value::array descriptions;
+    for (const auto& entry : state_->processors) {
+        descriptions.push_back(to_value(entry.second.description));
+    }
+    state_->catalog_value = value(value::map{{"processors", value(std::move(descriptions))}});
+}
+
+inline asio::ip::tcp::endpoint server::listen(const asio::ip::tcp::endpoint& endpoint,
+                                              std::error_code& ec) {
+    ec.clear();
+    if (!detail::is_loopback(endpoint.address()) && !state_->options.token) {
+        ec = std::make_error_code(std::errc::permission_denied); // [SEC-2]
+        return {};
+    }
+    auto acceptor = std::make_shared<asio::ip::tcp::acceptor>(state_->io_executor);
+    acceptor->open(endpoint.protocol(), ec);
+    if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor->bind(endpoint, ec);
+    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+        return {};
+    }
+    auto bound = acceptor->local_endpoint(ec);
+    {
+        std::lock_guard<std::mutex> lock(state_->sessions_mutex);
+        state_->stop_listening.push_back([acceptor] {
+            std::error_code ignored;
+            acceptor->close(ignored);
+        });
+    }
+    detail::accept_loop(state_, acceptor, [this](asio::ip::tcp::socket socket) {
+        serve(std::move(socket));
+    });
+    return bound;
+}
+
+inline asio::ip::tcp::endpoint server::listen(const asio::ip::tcp::endpoint& endpoint) {
+    std::error_code ec;
+    auto bound = listen(endpoint, ec);
+    if (ec) {
+        throw std::system_error(ec, "listening on " + endpoint.address().to_string() + ":" +
+                                        std::to_string(endpoint.port()));
+    }
+    return bound;
+}
+
+inline asio::ip::tcp::endpoint server::listen_tls(const asio::ip::tcp::endpoint& endpoint,
+                                                  std::shared_ptr<asio::ssl::context> tls,
+                                                  std::error_code& ec) {
+    ec.clear();
+    auto acceptor = std::make_shared<asio::ip::tcp::acceptor>(state_->io_executor);
+    acceptor->open(endpoint.protocol(), ec);
+    if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor->bind(endpoint, ec);
+    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+        return {};
+    }
+    auto bound = acceptor->local_endpoint(ec);
+    {
+        std::lock_guard<std::mutex> lock(state_->sessions_mutex);
+        state_->stop_listening.push_back([acceptor] {
+            std::error_code ignored;
+            acceptor->close(ignored);
+        });
+    }
+    detail::accept_loop(state_, acceptor, [this, tls](asio::ip::tcp::socket socket) {
+        using tls_stream = asio::ssl::stream<asio::ip::tcp::socket>;
+        auto stream = std::make_shared<tls_stream>(std::move(socket), *tls);
+        stream->async_handshake(asio::ssl::stream_base::server,
+                                [this, stream, tls](std::error_code handshake_error) {
+                                    if (!handshake_error) {
+                                        serve(std::move(*stream));
+                                    }
+                                });
+    });
+    return bound;
+}
+
+inline void server::listen_unix(const std::string& path, std::error_code& ec) {
+    ec.clear();
+    std::remove(path.c_str());
+    auto acceptor = std::make_shared<asio::local::stream_protocol::acceptor>(state_->io_executor);
+    asio::local::stream_protocol::endpoint endpoint(path);
+    acceptor->open(endpoint.protocol(), ec);
+    if (!ec) acceptor->bind(endpoint, ec);
+    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+        return;
+    }
+    {
+        std::lock_guard<std::mutex> lock(state_->sessions_mutex);
+        state_->stop_listening.push_back([acceptor, path] {
+            std::error_code ignored;
+            acceptor->close(ignored);
+            std::remove(path.c_str());
+        });
+    }
+    detail::accept_loop(state_, acceptor,
+                        [this](asio::local::stream_protocol::socket socket) {
+                            serve(std::move(socket));
+                        });
+}
+
+template <class Stream>
+void server::serve(Stream stream, std::function<void()> on_closed) {
+    using session_type = detail::server_session<Stream>;
+    std::shared_ptr<session_type> session;
+    {
+        std::lock_guard<std::mutex> lock(state_->sessions_mutex);
+        auto& sessions = state_->sessions;
+        sessions.erase(std::remove_if(sessions.begin(), sessions.end(),
+                                      [](const auto& s) { return s.expired(); }),
+                       sessions.end());
+        if (state_->shutting_down || sessions.size() >= state_->options.max_connections) {
+            detail::close_stream(stream);
+            if (state_->options.log) {
+                state_->options.log(log_level::warning,
+                                    "refused a connection: too many or shutting down");
+            }
+            return;
+        }
+        session = std::make_shared<session_type>(state_, std::move(stream), std::move(on_closed));
+        sessions.push_back(session);
+    }
+    asio::post(session->get_executor(), [session] { session->start(); });
+}
+
+inline void server::shutdown(std::chrono::milliseconds grace, std::function<void()> on_done) {
+    std::vector<std::shared_ptr<detail::session_base>> open;
+    std::vector<std::function<void()>> closers;
+    {
+        std::lock_guard<std::mutex> lock(state_->sessions_mutex);
+        state_->shutting_down = true;
+        closers.swap(state_->stop_listening);
+        for (auto& weak : state_->sessions) {
+            if (auto session = weak.lock()) {
+                open.push_back(std::move(session));
+            }
+        }
+        state_->on_all_closed = std::move(on_done);
+    }
+    for (auto& close : closers) {
+        close();
+    }
+    for (auto& session : open) {
+        session->begin_shutdown(grace);
+    }
+    open.clear();
+    state_->notify_if_all_closed();
+}
+
+inline std::size_t server::connection_count() const {
+    std::lock_guard<std::mutex> lock(state_->sessions_mutex);
+    std::size_t count = 0;
+    for (const auto& weak : state_->sessions) {
+        count += weak.expired() ? 0 : 1;
+    }
+    return count;
+}
+
+} // namespace slicerbridge
+
+#endif

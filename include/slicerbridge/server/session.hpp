@@ -1,0 +1,637 @@
+#ifndef SLICERBRIDGE_SERVER_SESSION_HPP
+#define SLICERBRIDGE_SERVER_SESSION_HPP
+// One client connection of a server: handshake, request dispatch, calls on the worker pool,
+// progress, cancel, deadlines, goodbye. Internal to `server`.
+
+#include <slicerbridge/detail/capabilities.hpp>
+#include <slicerbridge/detail/stream_ops.hpp>
+#include <slicerbridge/message/message.hpp>
+#include <slicerbridge/message/progress.hpp>
+#include <slicerbridge/server/state.hpp>
+#include <slicerbridge/transport/frame_stream.hpp>
+
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+
+namespace slicerbridge::detail {
+
+using clock = std::chrono::steady_clock;
+
+inline double seconds_between(clock::time_point from, clock::time_point to) {
+    return std::chrono::duration<double>(to - from).count();
+}
+
+/// Seconds as a timer duration, clamped to what the clock can represent (about 30 years here).
+inline clock::duration to_duration(double seconds) {
+    constexpr double longest = 1e9;
+    return std::chrono::duration_cast<clock::duration>(
+        std::chrono::duration<double>(std::clamp(seconds, 0.0, longest)));
+}
+
+/// A call admitted for computation. Shared by the connection's strand and the worker running it.
+struct call_state {
+    call_state(std::uint64_t call_id, const processor& called, invoke_params call_params,
+               const asio::any_io_executor& strand)
+        : id(call_id), proc(called), params(std::move(call_params)), deadline_timer(strand),
+          grace_timer(strand) {}
+
+    const std::uint64_t id;
+    const processor& proc;
+    invoke_params params;
+    std::atomic<bool> cancel_requested{false};
+
+    // Strand only.
+    bool responded = false;
+    asio::steady_timer deadline_timer;
+    asio::steady_timer grace_timer;
+    clock::time_point received_first;
+    clock::time_point received_last;
+    clock::time_point admitted;
+
+    // Progress, written by the worker and drained on the strand: the latest value wins, so a
+    // processor that reports in a tight loop sends at most one notification per strand turn.
+    std::mutex progress_mutex;
+    double reported_fraction = 0.0;
+    std::optional<progress_params> pending_progress;
+};
+
+template <class Stream>
+class server_session : public session_base,
+                       public std::enable_shared_from_this<server_session<Stream>> {
+public:
+    server_session(std::shared_ptr<server_state> state, Stream stream,
+                   std::function<void()> on_closed)
+        : state_(std::move(state)), stream_(std::move(stream)), on_closed_(std::move(on_closed)) {
+        limits handshake_limits = state_->options.receive_limits;
+        handshake_limits.max_frame = std::min(handshake_limits.max_frame, handshake_max_frame);
+        handshake_limits.max_head = std::min(handshake_limits.max_head, handshake_max_frame);
+        stream_.set_receive_limits(handshake_limits);
+    }
+
+    ~server_session() override {
+        if (on_closed_) {
+            on_closed_();
+        }
+        state_->notify_if_all_closed();
+    }
+
+    auto get_executor() { return stream_.get_executor(); }
+
+    void start() {
+        detail::disable_nagle(stream_.next_layer());
+        read_next();
+    }
+
+    void begin_shutdown(std::chrono::milliseconds grace) override {
+        asio::post(stream_.get_executor(), [self = this->shared_from_this(), grace] {
+            self->drain(grace);
+        });
+    }
+
+private:
+    enum class phase { handshake, open, draining, closed };
+
+    // ---- reading ---------------------------------------------------------------------------
+
+    void read_next() {
+        stream_.async_read_frame(
+            [self = this->shared_from_this()](std::error_code ec, received_frame frame,
+                                              frame_arrival arrival) {
+                self->on_frame(ec, std::move(frame), arrival);
+            });
+    }
+
+    void on_frame(std::error_code ec, received_frame frame, frame_arrival arrival) {
+        if (phase_ == phase::closed) {
+            return;
+        }
+        if (ec) {
+            if (ec == error::malformed_frame || ec == error::frame_too_large) {
+                log(log_level::warning, "closing a connection that sent a bad frame header");
+                send_connection_error(ec, "bad frame header: " + ec.message());
+                close_after_writes();
+            } else {
+                drop();
+            }
+            return;
+        }
+        std::error_code decode_error;
+        value head = decode_frame(frame, stream_receive_limits(), codecs_, decode_error);
+        if (decode_error) {
+            send_connection_error(decode_error, "undecodable head: " + decode_error.message());
+            return continue_or_close(phase_ == phase::handshake);
+        }
+        if (phase_ == phase::handshake) {
+            return on_handshake(head);
+        }
+        std::string what;
+        message decoded = decode_message(head, false, decode_error, what);
+        if (decode_error) {
+            if (auto id = request_id_of(head)) {
+                send(make_error_response(*id, decode_error, what)); // [MSG-12]
+            } else {
+                send_connection_error(decode_error, what);
+            }
+            return read_next();
+        }
+        std::visit([&](auto& m) { on_message(m, arrival); }, decoded);
+        if (phase_ != phase::closed && !closing_) {
+            read_next();
+        }
+    }
+
+    void continue_or_close(bool fatal) {
+        if (fatal) {
+            close_after_writes();
+        } else {
+            read_next();
+        }
+    }
+
+    limits stream_receive_limits() const {
+        if (phase_ == phase::handshake) {
+            limits l = state_->options.receive_limits;
+            l.max_frame = std::min(l.max_frame, handshake_max_frame);
+            return l;
+        }
+        return state_->options.receive_limits;
+    }
+
+    // ---- handshake -------------------------------------------------------------------------
+
+    void on_handshake(const value& head) {
+        std::error_code ec;
+        std::string what;
+        message decoded = decode_message(head, true, ec, what);
+        auto* hello = std::get_if<client_hello>(&decoded);
+        if (ec || hello == nullptr) { // [HELLO-2], [HELLO-5], [HELLO-9]
+            if (!ec) {
+                ec = make_error_code(error::handshake_required);
+                what = "the first message must be a client hello";
+            }
+            send_connection_error(ec, what);
+            return close_after_writes();
+        }
+        const auto& options = state_->options;
+        if (options.token &&
+            !(hello->token && detail::constant_time_equal(*hello->token, *options.token))) {
+            log(log_level::warning, "refused a client with a missing or wrong token");
+            send_connection_error(make_error_code(error::unauthorized),
+                                  "a valid token is required");
+            return close_after_writes();
+        }
+        auto chosen =
+            choose_version(hello->min_version, hello->max_version, protocol_min, protocol_max);
+        if (!chosen) {
+            value::map details{{"min_version", detail::version_to_value(protocol_min)},
+                               {"max_version", detail::version_to_value(protocol_max)}};
+            send_connection_error(make_error_code(error::unsupported_version),
+                                  "no protocol version in common", value(std::move(details)));
+            return close_after_writes();
+        }
+        peer_limits_ = hello->limits;
+        codec_set offered = codec_set::from_capabilities(hello->capabilities);
+        codecs_ = offered & options.codecs;
+        send_progress_ = detail::has_capability(hello->capabilities, "progress");
+
+        server_hello reply;
+        reply.version = *chosen;
+        reply.limits = options.receive_limits;
+        reply.implementation = {options.name, options.version};
+        reply.capabilities.push_back("cancel");
+        if (send_progress_) {
+            reply.capabilities.push_back("progress");
+        }
+        for (auto& capability : codecs_.to_capabilities()) {
+            reply.capabilities.push_back(std::move(capability));
+        }
+        reply.capabilities.push_back(detail::grease_capability());
+        send(message(std::move(reply)));
+        phase_ = phase::open;
+        stream_.set_receive_limits(options.receive_limits);
+        read_next();
+    }
+
+    // ---- messages --------------------------------------------------------------------------
+
+    void on_message(client_hello&, const frame_arrival&) {
+        send_connection_error(make_error_code(error::invalid_message),
+                              "hello was already exchanged");
+    }
+    void on_message(server_hello&, const frame_arrival&) {
+        send_connection_error(make_error_code(error::invalid_message),
+                              "a client does not send a server hello");
+    }
+    void on_message(response&, const frame_arrival&) {
+        send_connection_error(make_error_code(error::invalid_message),
+                              "clients do not send responses in protocol 1.0");
+    }
+
+    void on_message(notification& note, const frame_arrival&) {
+        if (note.method != "cancel") {
+            return; // [MSG-9]
+        }
+        std::error_code ec;
+        auto params = cancel_params::from_value(note.params, ec);
+        if (ec) {
+            return;
+        }
+        auto found = calls_.find(params.id);
+        if (found != calls_.end()) { // [CANCEL-4]: unknown ids are ignored
+            cancel_call(found->second, error::cancelled);
+        }
+    }
+
+    void on_message(request& req, const frame_arrival& arrival) {
+        auto started = clock::now();
+        if (calls_.count(req.id) != 0 || (goodbye_id_ && *goodbye_id_ == req.id)) {
+            value::map details{{"id", value(req.id)}};
+            send_connection_error(make_error_code(error::duplicate_id),
+                                  "request id is already open", value(std::move(details)));
+            return;
+        }
+        if (phase_ == phase::draining) {
+            return send(make_error_response(req.id, make_error_code(error::shutting_down),
+                                            "the connection is closing"));
+        }
+        const std::string& method = req.method;
+        if (method == "invoke") {
+            return on_invoke(req, arrival);
+        }
+        std::optional<value> result;
+        if (method == "ping") {
+            result = value(value::map{});
+        } else if (method == "catalog") {
+            result = state_->catalog_value;
+        } else if (method == "describe") {
+            const value* name = req.params.find("processor");
+            const processor* found =
+                name && name->is_string() ? state_->find(name->as_string()) : nullptr;
+            if (found == nullptr) {
+                return send(make_error_response(req.id, make_error_code(error::unknown_processor),
+                                                "no such processor"));
+            }
+            result = to_value(found->description);
+        } else if (method == "goodbye") {
+            goodbye_id_ = req.id;
+            phase_ = phase::draining;
+            return finish_goodbye_if_drained();
+        } else {
+            return send(make_error_response(req.id, make_error_code(error::method_not_found),
+                                            "unknown method"));
+        }
+        response reply;
+        reply.id = req.id;
+        reply.result = std::move(*result);
+        reply.timings = timings{seconds_between(arrival.first_byte, arrival.last_byte), 0.0,
+                                seconds_between(started, clock::now()), 0.0};
+        send(message(std::move(reply)));
+    }
+
+    void on_invoke(request& req, const frame_arrival& arrival) {
+        std::error_code ec;
+        std::string what;
+        std::string offending;
+        auto params = invoke_params::from_value(req.params, ec, what, offending);
+        if (ec) {
+            value details;
+            if (!offending.empty()) {
+                details = value(value::map{{"name", value(offending)}});
+            }
+            return send(make_error_response(req.id, ec, what, std::move(details)));
+        }
+        const processor* called = state_->find(params.processor);
+        if (called == nullptr) {
+            return send(make_error_response(req.id, make_error_code(error::unknown_processor),
+                                            "no such processor"));
+        }
+        validate_invoke(called->description, params, ec, offending, what);
+        if (ec) { // [INV-2]
+            value::map details{{"name", value(offending)}};
+            return send(make_error_response(req.id, ec, what, value(std::move(details))));
+        }
+        if (calls_.size() >= state_->options.receive_limits.max_in_flight ||
+            !state_->try_admit_call()) {
+            return send(make_error_response(req.id, make_error_code(error::too_many_in_flight),
+                                            "too many calls in flight"));
+        }
+        auto call = std::make_shared<call_state>(req.id, *called, std::move(params),
+                                                 stream_.get_executor());
+        call->received_first = arrival.first_byte;
+        call->received_last = arrival.last_byte;
+        call->admitted = clock::now();
+        calls_.emplace(call->id, call);
+        if (call->params.deadline) {
+            call->deadline_timer.expires_after(to_duration(*call->params.deadline));
+            call->deadline_timer.async_wait(
+                [self = this->shared_from_this(), call](std::error_code timer_ec) {
+                    if (!timer_ec) {
+                        self->respond_now(call, error::deadline_exceeded);
+                    }
+                });
+        }
+        asio::post(state_->workers, [self = this->shared_from_this(), call] {
+            self->compute(call);
+        });
+    }
+
+    // ---- computing (worker threads) ----------------------------------------------------------
+
+    class context final : public call_context {
+    public:
+        context(std::shared_ptr<server_session> session, std::shared_ptr<call_state> call)
+            : session_(std::move(session)), call_(std::move(call)) {}
+
+        void report_progress(double fraction, std::string_view text) override {
+            fraction = std::clamp(fraction, 0.0, 1.0);
+            bool post_needed = false;
+            {
+                std::lock_guard<std::mutex> lock(call_->progress_mutex);
+                fraction = std::max(fraction, call_->reported_fraction); // [PROG-1]
+                call_->reported_fraction = fraction;
+                post_needed = !call_->pending_progress.has_value();
+                call_->pending_progress =
+                    progress_params{call_->id, fraction, std::string(text)};
+            }
+            if (post_needed) {
+                asio::post(session_->stream_.get_executor(),
+                           [session = session_, call = call_] { session->flush_progress(call); });
+            }
+        }
+
+        bool cancelled() const noexcept override { return call_->cancel_requested.load(); }
+
+    private:
+        std::shared_ptr<server_session> session_;
+        std::shared_ptr<call_state> call_;
+    };
+
+    void compute(const std::shared_ptr<call_state>& call) {
+        auto compute_start = clock::now();
+        response reply;
+        reply.id = call->id;
+        if (call->cancel_requested) {
+            reply.error = error_info::from(make_error_code(error::cancelled), "call cancelled");
+        } else {
+            context ctx(this->shared_from_this(), call);
+            try {
+                invoke_result result = call->proc.run(ctx, call->params);
+                std::error_code ec;
+                std::string offending;
+                validate_invoke_result(call->proc.description, result, ec, offending);
+                if (ec) { // [INV-4]
+                    reply.error = error_info::from(make_error_code(error::processor_failed),
+                                                   "the processor's output " + offending +
+                                                       " does not match its description");
+                } else {
+                    reply.result = to_value(result);
+                }
+            } catch (const call_cancelled&) {
+                reply.error = error_info::from(make_error_code(error::cancelled),
+                                               "call cancelled");
+            } catch (const processor_error& e) {
+                reply.error = error_info{e.code(), e.what(), e.details()};
+            } catch (const std::bad_alloc&) {
+                reply.error = error_info::from(make_error_code(error::internal_error),
+                                               "out of memory");
+            } catch (const std::exception& e) {
+                reply.error = error_info::from(make_error_code(error::processor_failed),
+                                               e.what());
+            } catch (...) {
+                reply.error = error_info::from(make_error_code(error::processor_failed),
+                                               "the processor failed");
+            }
+        }
+        auto compute_end = clock::now();
+        reply.timings = timings{seconds_between(call->received_first, call->received_last),
+                                seconds_between(call->admitted, compute_start),
+                                seconds_between(compute_start, compute_end), 0.0};
+        reply.timings->sending = seconds_between(compute_end, clock::now());
+        std::error_code encode_error;
+        encoded_frame frame = encode_frame(to_value(message(std::move(reply))),
+                                           encode_options{response_codec()}, encode_error);
+        state_->finish_call();
+        asio::post(stream_.get_executor(),
+                   [self = this->shared_from_this(), call, frame = std::move(frame),
+                    encode_error]() mutable {
+                       if (encode_error) {
+                           self->respond_now(call, error::too_large);
+                       } else {
+                           self->deliver(call, std::move(frame));
+                       }
+                   });
+    }
+
+    codec response_codec() const {
+        codec wanted = state_->options.response_compression;
+        return codecs_.contains(wanted) ? wanted : codec::none;
+    }
+
+    // ---- completing calls (strand) ---------------------------------------------------------
+
+    void deliver(const std::shared_ptr<call_state>& call, encoded_frame frame) {
+        if (call->responded || phase_ == phase::closed) {
+            return; // answered already (cancel grace or deadline), or the peer is gone
+        }
+        if (frame.total_size() > peer_limits_.max_frame) { // [LIMIT-3]
+            return respond_now(call, error::too_large);
+        }
+        mark_responded(call);
+        enqueue(std::move(frame));
+        finish_goodbye_if_drained();
+    }
+
+    /// Answers a call at once with an error, whatever its computation is doing.
+    void respond_now(const std::shared_ptr<call_state>& call, error code) {
+        if (call->responded || phase_ == phase::closed) {
+            return;
+        }
+        call->cancel_requested = true;
+        mark_responded(call);
+        const char* text = code == error::deadline_exceeded ? "deadline exceeded"
+                           : code == error::too_large      ? "result too large to send"
+                                                           : "call cancelled";
+        send(make_error_response(call->id, make_error_code(code), text));
+        finish_goodbye_if_drained();
+    }
+
+    void mark_responded(const std::shared_ptr<call_state>& call) {
+        call->responded = true;
+        call->deadline_timer.cancel();
+        call->grace_timer.cancel();
+        calls_.erase(call->id);
+    }
+
+    /// [CANCEL-1..3]: ask the computation to stop; answer anyway once the grace has passed.
+    void cancel_call(const std::shared_ptr<call_state>& call, error code) {
+        if (call->cancel_requested.exchange(true)) {
+            return;
+        }
+        call->grace_timer.expires_after(to_duration(state_->options.receive_limits.cancel_grace));
+        call->grace_timer.async_wait(
+            [self = this->shared_from_this(), call, code](std::error_code timer_ec) {
+                if (!timer_ec) {
+                    self->respond_now(call, code);
+                }
+            });
+    }
+
+    void flush_progress(const std::shared_ptr<call_state>& call) {
+        std::optional<progress_params> progress;
+        {
+            std::lock_guard<std::mutex> lock(call->progress_mutex);
+            progress.swap(call->pending_progress);
+        }
+        if (!progress || call->responded || !send_progress_ || phase_ == phase::closed) {
+            return; // [PROG-2], [CAP-3]
+        }
+        send(message(notification{"progress", to_value(*progress)}));
+    }
+
+    void finish_goodbye_if_drained() {
+        if (phase_ != phase::draining || !calls_.empty()) {
+            return;
+        }
+        if (goodbye_id_) {
+            response reply;
+            reply.id = *goodbye_id_;
+            reply.result = value(value::map{});
+            send(message(std::move(reply)));
+        }
+        close_after_writes();
+    }
+
+    void drain(std::chrono::milliseconds grace) {
+        if (phase_ == phase::closed) {
+            return;
+        }
+        if (phase_ == phase::handshake) {
+            return drop();
+        }
+        phase_ = phase::draining;
+        if (!calls_.empty()) {
+            shutdown_timer_.expires_after(grace);
+            shutdown_timer_.async_wait([self = this->shared_from_this()](std::error_code ec) {
+                if (!ec) {
+                    auto open = self->calls_;
+                    for (auto& entry : open) {
+                        self->respond_now(entry.second, error::shutting_down);
+                    }
+                }
+            });
+        }
+        finish_goodbye_if_drained();
+    }
+
+    // ---- writing ---------------------------------------------------------------------------
+
+    static message make_error_response(std::optional<std::uint64_t> id, std::error_code ec,
+                                       std::string text, value details = {}) {
+        response reply;
+        reply.id = id;
+        reply.error = error_info{ec.value(), std::move(text), std::move(details)};
+        return message(std::move(reply));
+    }
+
+    void send_connection_error(std::error_code ec, std::string text, value details = {}) {
+        send(make_error_response(std::nullopt, ec, std::move(text), std::move(details)));
+    }
+
+    void send(const message& m) {
+        std::error_code ec;
+        encoded_frame frame = encode_frame(to_value(m), encode_options{}, ec);
+        if (!ec) {
+            enqueue(std::move(frame));
+        }
+    }
+
+    void enqueue(encoded_frame frame) {
+        if (phase_ == phase::closed) {
+            return;
+        }
+        outbox_.push_back(std::move(frame));
+        if (!writing_) {
+            write_next();
+        }
+    }
+
+    void write_next() {
+        if (outbox_.empty()) {
+            writing_ = false;
+            if (closing_) {
+                drop();
+            }
+            return;
+        }
+        writing_ = true;
+        stream_.async_write_frame(
+            outbox_.front(), [self = this->shared_from_this()](std::error_code ec, std::size_t) {
+                self->outbox_.pop_front();
+                if (ec || self->phase_ == phase::closed) {
+                    self->writing_ = false;
+                    self->outbox_.clear();
+                    self->drop();
+                } else {
+                    self->write_next();
+                }
+            });
+    }
+
+    void close_after_writes() {
+        closing_ = true;
+        if (!writing_) {
+            drop();
+        }
+    }
+
+    /// [DROP-1]: the connection is gone; every call on it is cancelled.
+    void drop() {
+        if (phase_ == phase::closed) {
+            return;
+        }
+        phase_ = phase::closed;
+        for (auto& entry : calls_) {
+            entry.second->cancel_requested = true;
+            entry.second->responded = true;
+            entry.second->deadline_timer.cancel();
+            entry.second->grace_timer.cancel();
+        }
+        calls_.clear();
+        shutdown_timer_.cancel();
+        if (!writing_) {
+            outbox_.clear(); // otherwise the write in progress still references its front
+        }
+        detail::close_stream(stream_.next_layer());
+    }
+
+    void log(log_level level, std::string_view line) const {
+        if (state_->options.log) {
+            state_->options.log(level, line);
+        }
+    }
+
+    std::shared_ptr<server_state> state_;
+    frame_stream<Stream> stream_;
+    std::function<void()> on_closed_;
+    phase phase_ = phase::handshake;
+    bool closing_ = false;
+    bool writing_ = false;
+    std::deque<encoded_frame> outbox_;
+    std::unordered_map<std::uint64_t, std::shared_ptr<call_state>> calls_;
+    std::optional<std::uint64_t> goodbye_id_;
+    limits peer_limits_;
+    codec_set codecs_;
+    bool send_progress_ = false;
+    asio::steady_timer shutdown_timer_{stream_.get_executor()};
+};
+
+} // namespace slicerbridge::detail
+
+#endif

@@ -1,0 +1,95 @@
+#ifndef SLICERBRIDGE_TRANSPORT_ANY_STREAM_HPP
+#define SLICERBRIDGE_TRANSPORT_ANY_STREAM_HPP
+// One stream type for every transport (TCP, TLS, Unix socket, pipes), so that code written once
+// against `any_stream` works over all of them. The cost is one virtual call per read or write.
+
+#include <slicerbridge/detail/stream_ops.hpp>
+#include <slicerbridge/detail/unique_function.hpp>
+
+#include <asio/any_io_executor.hpp>
+#include <asio/async_result.hpp>
+#include <asio/buffer.hpp>
+
+#include <memory>
+#include <system_error>
+#include <vector>
+
+namespace slicerbridge {
+
+/// A type-erased Asio AsyncStream. Reads take one buffer; writes a sequence of buffers.
+class any_stream {
+public:
+    using executor_type = asio::any_io_executor;
+    using io_handler = detail::unique_function<void(std::error_code, std::size_t)>;
+
+    template <class Stream>
+    explicit any_stream(Stream stream)
+        : impl_(std::make_unique<model<Stream>>(std::move(stream))) {}
+
+    executor_type get_executor() const { return impl_->get_executor(); }
+
+    template <class MutableBufferSequence, class ReadToken>
+    auto async_read_some(const MutableBufferSequence& buffers, ReadToken&& token) {
+        asio::mutable_buffer first = *asio::buffer_sequence_begin(buffers);
+        return asio::async_initiate<ReadToken, void(std::error_code, std::size_t)>(
+            [this](auto handler, asio::mutable_buffer target) {
+                impl_->read_some(target, io_handler(std::move(handler)));
+            },
+            token, first);
+    }
+
+    template <class ConstBufferSequence, class WriteToken>
+    auto async_write_some(const ConstBufferSequence& buffers, WriteToken&& token) {
+        std::vector<asio::const_buffer> pieces(asio::buffer_sequence_begin(buffers),
+                                               asio::buffer_sequence_end(buffers));
+        return asio::async_initiate<WriteToken, void(std::error_code, std::size_t)>(
+            [this](auto handler, std::vector<asio::const_buffer> sources) {
+                impl_->write_some(std::move(sources), io_handler(std::move(handler)));
+            },
+            token, std::move(pieces));
+    }
+
+    /// The stream this one wraps, if it is a `Stream`.
+    template <class Stream>
+    Stream* target() noexcept {
+        auto* typed = dynamic_cast<model<Stream>*>(impl_.get());
+        return typed ? &typed->stream : nullptr;
+    }
+
+    /// Closes the underlying stream; pending operations complete with operation_aborted.
+    void close(std::error_code& ec) {
+        ec.clear();
+        impl_->close();
+    }
+
+private:
+    struct concept_t {
+        virtual ~concept_t() = default;
+        virtual executor_type get_executor() const = 0;
+        virtual void read_some(asio::mutable_buffer target, io_handler handler) = 0;
+        virtual void write_some(std::vector<asio::const_buffer> sources, io_handler handler) = 0;
+        virtual void close() = 0;
+    };
+
+    template <class Stream>
+    struct model final : concept_t {
+        explicit model(Stream s) : stream(std::move(s)) {}
+        executor_type get_executor() const override {
+            return const_cast<Stream&>(stream).get_executor();
+        }
+        void read_some(asio::mutable_buffer target, io_handler handler) override {
+            stream.async_read_some(target, std::move(handler));
+        }
+        void write_some(std::vector<asio::const_buffer> sources, io_handler handler) override {
+            stream.async_write_some(sources, std::move(handler)); // Asio copies the sequence
+        }
+        void close() override { detail::close_stream(stream); }
+        Stream stream;
+    };
+
+    std::unique_ptr<concept_t> impl_;
+};
+
+} // namespace slicerbridge
+
+#endif
