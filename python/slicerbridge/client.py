@@ -178,13 +178,15 @@ class Client:
         return cls.tcp(host, port, **options)
 
     @classmethod
-    def launch(cls, argv: Sequence[str], **options: Any) -> "Client":
-        """Start a server process and talk to it over its stdin and stdout; its stderr is
-        inherited. The process is stopped when the client closes."""
+    def launch(cls, argv: Sequence[str], *, env: Optional[Mapping[str, str]] = None,
+               **options: Any) -> "Client":
+        """Start a server process (``env``: its environment) and talk to it over its stdin and
+        stdout; its stderr is inherited. The process is stopped when the client closes."""
         to_child_read, to_child_write = os.pipe()
         from_child_read, from_child_write = os.pipe()
         try:
-            process = subprocess.Popen(list(argv), stdin=to_child_read, stdout=from_child_write)
+            process = subprocess.Popen(list(argv), stdin=to_child_read, stdout=from_child_write,
+                                       env=None if env is None else dict(env))
         except BaseException:
             for fd in (to_child_read, to_child_write, from_child_read, from_child_write):
                 os.close(fd)
@@ -378,10 +380,10 @@ class Client:
     def _start(self, method: str, params: Optional[dict], *, call_type: type = Call,
                progress: Optional[ProgressCallback] = None) -> Call:
         with self._lock:
-            if self._connection_lost is not None:
-                raise ConnectionLost(str(self._connection_lost))
             if self._closing and method != "goodbye":  # [BYE-1]
                 raise SlicerBridgeError(ErrorCode.SHUTTING_DOWN, "the client is closing")
+            if self._connection_lost is not None:
+                raise ConnectionLost(str(self._connection_lost))
             request_id = next(self._ids)
             call = call_type(self, request_id, method, progress)
             self._pending[request_id] = call

@@ -1,0 +1,319 @@
+"""The client against the real server (TCP, Unix socket, child process) and against scripted
+misbehaving servers: every failure ends the call cleanly, within its timeout."""
+
+import os
+import socket
+import tempfile
+import threading
+
+import numpy as np
+import pytest
+
+from conftest import PYTHON, PYTHON_DIR, WAIT, RawPeer, oblique_matrix, start_server
+from slicerbridge import (Client, ConnectionLost, Image, Limits, Mesh, PointList,
+                          SlicerBridgeError, Table, Transform)
+from slicerbridge.data import CellArray
+from slicerbridge.errors import ErrorCode
+
+
+@pytest.fixture
+def client(running):
+    connected = Client.connect(running.text_address, timeout=WAIT)
+    yield connected
+    connected.close(timeout=WAIT)
+
+
+def test_handshake_agrees_on_version_and_capabilities(client):
+    assert client.server_hello.version == (1, 0)
+    assert {"progress", "cancel"} <= client.capabilities
+    assert any(c.startswith("x-grease-") for c in client.offered)  # [CAP-1]
+
+
+def test_every_data_type_comes_back_from_echo(client):
+    inputs = {
+        "image": Image(np.arange(60, dtype=">i4").reshape(3, 4, 5), oblique_matrix(),
+                       space="LPS"),
+        "mesh": Mesh(np.eye(3, dtype=np.float32), polys=CellArray.from_cells([[0, 1, 2]])),
+        "transform": Transform(oblique_matrix(0.2)),
+        "points": PointList([[1, 2, 3]], ["a"]),
+        "table": Table({"n": [1.5, 2.5], "s": ["x", "y"]})}
+    outputs = client.invoke("echo", inputs, timeout=WAIT).outputs
+    assert set(outputs) == {f"{name}_out" for name in inputs}
+    image = outputs["image_out"]
+    assert image.voxels.dtype == np.dtype(">i4") and np.array_equal(image.voxels,
+                                                                      inputs["image"].voxels)
+    assert np.array_equal(image.ijk_to_space, oblique_matrix()) and image.space == "LPS"
+    assert np.array_equal(outputs["mesh_out"].polys.connectivity, [0, 1, 2])
+    assert np.array_equal(outputs["transform_out"].matrix, oblique_matrix(0.2))
+    assert outputs["points_out"].labels == ["a"]
+    assert outputs["table_out"].columns["s"] == ["x", "y"]
+
+
+def test_many_calls_in_flight_from_several_threads_MSG_4(client):
+    results, failures = {}, []
+
+    def worker(index):
+        try:
+            image = Image(np.full((2, 3, 4), index, np.int32))
+            for round_number in range(5):
+                echoed = client.invoke("echo", {"image": image}, timeout=WAIT)
+                results[(index, round_number)] = int(echoed.outputs["image_out"].voxels[1, 2, 3])
+        except Exception as error:  # collected and asserted below
+            failures.append(error)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(WAIT)
+    assert not failures
+    assert results == {(i, r): i for i in range(8) for r in range(5)}
+
+
+def test_progress_reaches_the_callback_in_order_PROG_1(client):
+    fractions = []
+    client.invoke("zigzag", progress=lambda f, m: fractions.append(f), timeout=WAIT)
+    assert fractions == [0.1, 0.5, 0.6, 0.9]
+
+
+def test_cancel_ends_the_call_with_cancelled_CANCEL_2(client, running):
+    call = client.submit("block")
+    assert running.hooks.started.wait(WAIT)
+    call.cancel()
+    with pytest.raises(SlicerBridgeError) as raised:
+        call.result(WAIT)
+    assert raised.value.code == ErrorCode.CANCELLED
+    assert running.hooks.stopped_by_cancel.is_set()
+    assert client.ping(timeout=WAIT)["round_trip"] >= 0
+
+
+def test_deadline_ends_the_call_with_deadline_exceeded_INV_6(client):
+    with pytest.raises(SlicerBridgeError) as raised:
+        client.invoke("block", deadline=0.05, timeout=WAIT)
+    assert raised.value.code == ErrorCode.DEADLINE_EXCEEDED
+
+
+def test_processor_failure_is_an_error_and_the_connection_goes_on_INV_5(client):
+    with pytest.raises(SlicerBridgeError) as raised:
+        client.invoke("fail", parameters={"code": 1234, "message": "no"}, timeout=WAIT)
+    assert (raised.value.code, raised.value.message, raised.value.name) == (
+        1234, "no", "processor_error")  # unknown codes are read by range [ERR-2]
+    assert raised.value.timings["round_trip"] >= 0
+    assert client.describe("fail", timeout=WAIT).name == "fail"
+
+
+def test_invalid_arguments_name_the_slot_INV_2(client):
+    with pytest.raises(SlicerBridgeError) as raised:
+        client.invoke("threshold", {"volume": Image(np.zeros((1, 1, 1)))},
+                      {"label": 0}, timeout=WAIT)
+    assert raised.value.code == ErrorCode.INVALID_ARGUMENT
+    assert raised.value.details["name"] == "label"
+
+
+def test_dropping_the_connection_cancels_the_server_work_DROP_1(running):
+    client = Client.connect(running.text_address, timeout=WAIT)
+    call = client.submit("block")
+    assert running.hooks.started.wait(WAIT)
+    client.transport.shutdown()
+    assert running.hooks.stopped_by_cancel.wait(WAIT)
+    with pytest.raises(ConnectionLost):
+        call.result(WAIT)
+    with pytest.raises(ConnectionLost):
+        client.ping(timeout=WAIT)
+    client.close(timeout=WAIT)
+
+
+def test_goodbye_waits_for_open_calls_then_refuses_new_requests_BYE_1_BYE_2(running):
+    client = Client.connect(running.text_address, timeout=WAIT)
+    call = client.submit("gate")
+    assert running.hooks.entered.acquire(timeout=WAIT)
+    closing = threading.Thread(target=client.goodbye, kwargs={"timeout": WAIT})
+    closing.start()
+    running.hooks.release.set()
+    assert call.result(WAIT).outputs == {}
+    closing.join(WAIT)
+    assert not closing.is_alive()
+    with pytest.raises(SlicerBridgeError) as raised:
+        client.ping(timeout=WAIT)
+    assert raised.value.code == ErrorCode.SHUTTING_DOWN
+    client.close(timeout=WAIT)
+
+
+def test_token_is_sent_and_checked_SEC_3():
+    instance = start_server(token="0123456789abcdef")
+    try:
+        with pytest.raises(SlicerBridgeError) as raised:
+            Client.connect(instance.text_address, token="wrong", timeout=WAIT)
+        assert raised.value.code == ErrorCode.UNAUTHORIZED
+        with Client.connect(instance.text_address, token="0123456789abcdef",
+                            timeout=WAIT) as client:
+            assert client.ping(timeout=WAIT)
+    finally:
+        instance.server.close()
+
+
+def test_compressed_requests_and_responses_round_trip(running):
+    running.server.compression = "zstd"
+    with Client.connect(running.text_address, compression="zstd", timeout=WAIT) as client:
+        assert "codec.zstd" in client.capabilities
+        image = Image((np.arange(64 ** 3) % 11).astype(np.uint16).reshape(64, 64, 64))
+        echoed = client.invoke("echo", {"image": image}, timeout=WAIT).outputs["image_out"]
+        assert np.array_equal(echoed.voxels, image.voxels)
+
+
+def test_large_image_round_trip_FRAME_5(client):
+    voxels = np.random.default_rng(1).integers(0, 2**16, (64, 256, 256), dtype=np.uint16)
+    echoed = client.invoke("echo", {"image": Image(voxels)}, timeout=WAIT).outputs["image_out"]
+    assert np.array_equal(echoed.voxels, voxels)
+
+
+def test_request_beyond_the_server_limits_is_refused_locally_LIMIT_1():
+    instance = start_server(limits=Limits(max_frame=65536))
+    try:
+        with Client.connect(instance.text_address, timeout=WAIT) as client:
+            with pytest.raises(SlicerBridgeError) as raised:
+                client.invoke("echo", {"image": Image(np.zeros((10, 100, 100), np.uint8))})
+            assert raised.value.code == ErrorCode.TOO_LARGE
+            assert client.ping(timeout=WAIT)
+    finally:
+        instance.server.close()
+
+
+def test_unix_socket_transport():
+    with tempfile.TemporaryDirectory() as directory:
+        instance = start_server()
+        try:
+            path = instance.server.listen_unix(os.path.join(directory, "s"))
+            with Client.connect(f"unix:{path}", timeout=WAIT) as client:
+                assert client.ping(timeout=WAIT)
+                assert "echo" in [d.name for d in client.catalog(timeout=WAIT)]
+        finally:
+            instance.server.close()
+
+
+def test_child_process_stdio_transport():
+    argv = [PYTHON, "-m", "slicerbridge", "serve", "--stdio"]
+    client = Client.launch(argv, env=dict(os.environ, PYTHONPATH=PYTHON_DIR), timeout=WAIT)
+    try:
+        image = Image(np.arange(24, dtype=np.float32).reshape(2, 3, 4), oblique_matrix())
+        echoed = client.invoke("echo", {"image": image}, timeout=WAIT).outputs["image_out"]
+        assert np.array_equal(echoed.voxels, image.voxels)
+        fractions = []
+        client.invoke("slow", parameters={"seconds": 0.0, "steps": 3},
+                      progress=lambda f, m: fractions.append(f), timeout=WAIT)
+        assert fractions == pytest.approx([1 / 3, 2 / 3, 1.0])
+    finally:
+        client.close(timeout=WAIT)
+    assert client.process.returncode == 0
+
+
+# -- misbehaving servers --------------------------------------------------------------------
+
+class ScriptedServer:
+    """Accepts one connection and runs ``script(peer)`` on it in a thread."""
+
+    def __init__(self, script):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.address = "%s:%d" % self.listener.getsockname()
+        self.done = threading.Event()
+        self.failure = None
+        self.thread = threading.Thread(target=self._run, args=(script,), daemon=True)
+        self.thread.start()
+
+    def _run(self, script):
+        conn, _ = self.listener.accept()
+        try:
+            script(RawPeer(sock=conn), self.done)
+        except Exception as error:  # reported by stop()
+            self.failure = error
+        finally:
+            self.done.wait(WAIT)
+            conn.close()
+
+    def stop(self):
+        self.done.set()
+        self.thread.join(WAIT)
+        self.listener.close()
+        if self.failure is not None:
+            raise self.failure
+
+
+SERVER_HELLO = {"kind": "hello", "protocol": "slicerbridge", "version": [1, 0],
+                "capabilities": ["cancel"], "limits": {}}
+
+
+def test_silent_server_fails_the_handshake_within_the_timeout():
+    server = ScriptedServer(lambda peer, done: peer.receive())
+    try:
+        with pytest.raises(TimeoutError):
+            Client.connect(server.address, timeout=0.2)
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("reply,error", [
+    (b"HTTP/1.1 400 Bad Request\r\n\r\n", ConnectionLost),
+    ({"kind": "response", "id": 1, "result": {}}, SlicerBridgeError),                # [HELLO-2]
+    (dict(SERVER_HELLO, version=[2, 0]), SlicerBridgeError),                           # [HELLO-6]
+    (dict(SERVER_HELLO, protocol="other"), SlicerBridgeError),
+    ({"kind": "response", "id": None, "error": {"code": 5, "message": "no"}},
+     SlicerBridgeError)])
+def test_bad_server_hello_closes_the_connection_HELLO_2_HELLO_6(reply, error):
+    def script(peer, done):
+        peer.receive()
+        if isinstance(reply, bytes):
+            peer.send_bytes(reply)
+        else:
+            peer.send(reply)
+        assert peer.closed_by_server()  # the client closes
+
+    server = ScriptedServer(script)
+    try:
+        with pytest.raises(error):
+            Client.connect(server.address, timeout=WAIT)
+    finally:
+        server.stop()
+
+
+def test_stray_responses_requests_and_connection_errors_MSG_3_MSG_8_MSG_17_CAP_5():
+    def script(peer, done):
+        peer.receive()
+        peer.send(dict(SERVER_HELLO, capabilities=["cancel", "codec.lz4", "progress"]))
+        request = peer.receive()
+        peer.send({"kind": "response", "id": 999, "result": {"stray": True}})
+        peer.send({"kind": "response", "id": None, "error": {"code": 6, "message": "x"}})
+        peer.send({"kind": "request", "id": 77, "method": "render"})
+        answer = peer.receive()
+        assert answer["id"] == 77 and answer["error"]["code"] == ErrorCode.METHOD_NOT_FOUND
+        peer.send({"kind": "notification", "method": "progress",
+                   "params": {"id": request["id"], "fraction": 2.0}})
+        peer.send({"kind": "response", "id": request["id"], "result": {"real": True}})
+        done.wait(WAIT)
+
+    server = ScriptedServer(script)
+    try:
+        client = Client.connect(server.address, progress=False, codecs=(), timeout=WAIT)
+        assert client.capabilities == {"cancel"}
+        assert client.request("ping", timeout=WAIT).result == {"real": True}
+        assert [e.code for e in client.connection_errors] == [ErrorCode.UNKNOWN_KIND]
+        client.close(timeout=0.2)
+    finally:
+        server.stop()
+
+
+def test_server_closing_mid_call_fails_pending_calls_DROP_1():
+    def script(peer, done):
+        peer.receive()
+        peer.send(SERVER_HELLO)
+        peer.receive()
+        peer.send_bytes(b"SB\x01\x00\x00\x00")  # a truncated frame, then the end [FRAME-8]
+        peer.sock.shutdown(socket.SHUT_RDWR)
+
+    server = ScriptedServer(script)
+    try:
+        client = Client.connect(server.address, timeout=WAIT)
+        with pytest.raises(ConnectionLost):
+            client.invoke("slow", timeout=WAIT)
+        client.close(timeout=WAIT)
+    finally:
+        server.stop()
