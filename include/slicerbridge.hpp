@@ -5,8 +5,26 @@
 
 #include <slicerbridge/buffer.hpp>
 #include <slicerbridge/compression.hpp>
+#include <slicerbridge/data/data_value.hpp>
+#include <slicerbridge/data/dtype.hpp>
+#include <slicerbridge/data/image.hpp>
+#include <slicerbridge/data/mesh.hpp>
+#include <slicerbridge/data/parameter.hpp>
+#include <slicerbridge/data/point_list.hpp>
+#include <slicerbridge/data/space.hpp>
+#include <slicerbridge/data/table.hpp>
+#include <slicerbridge/data/transform.hpp>
+#include <slicerbridge/data/typed_array.hpp>
 #include <slicerbridge/error.hpp>
+#include <slicerbridge/json.hpp>
 #include <slicerbridge/limits.hpp>
+#include <slicerbridge/message/catalog.hpp>
+#include <slicerbridge/message/error_info.hpp>
+#include <slicerbridge/message/hello.hpp>
+#include <slicerbridge/message/invoke.hpp>
+#include <slicerbridge/message/message.hpp>
+#include <slicerbridge/message/progress.hpp>
+#include <slicerbridge/message/timings.hpp>
 #include <slicerbridge/value.hpp>
 #include <slicerbridge/version.hpp>
 #include <slicerbridge/wire/codec.hpp>

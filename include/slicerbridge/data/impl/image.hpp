@@ -1,0 +1,269 @@
+#ifndef SLICERBRIDGE_DATA_IMPL_IMAGE_HPP
+#define SLICERBRIDGE_DATA_IMPL_IMAGE_HPP
+
+#include <slicerbridge/data/typed_array.hpp>
+#include <slicerbridge/detail/data_fields.hpp>
+#include <slicerbridge/detail/field_reader.hpp>
+
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <unordered_set>
+
+namespace slicerbridge {
+
+inline std::optional<std::uint64_t> image::voxel_count() const noexcept {
+    auto count = detail::checked_multiply(dims[0], dims[1]);
+    return count ? detail::checked_multiply(*count, dims[2]) : std::nullopt;
+}
+
+inline std::optional<std::uint64_t> image::byte_count() const noexcept {
+    auto count = voxel_count();
+    if (count) {
+        count = detail::checked_multiply(*count, components);
+    }
+    return count ? detail::checked_multiply(*count, dtype_size(dtype)) : std::nullopt;
+}
+
+inline std::error_code image::validate(std::string& what) const {
+    std::error_code ec;
+    detail::field_reader reader(ec, what, error::invalid_argument, "image");
+    if (!is_affine(ijk_to_space)) {
+        reader.fail("ijk_to_space", "last row must be [0, 0, 0, 1] and entries finite");
+        return ec;
+    }
+    const double determinant = linear_determinant(ijk_to_space);
+    if (!std::isfinite(determinant) || determinant == 0) {
+        reader.fail("ijk_to_space", "upper 3x3 is not invertible");
+        return ec;
+    }
+    if (components < 1) {
+        reader.fail("components", "must be >= 1");
+        return ec;
+    }
+    if (kind != image_kind::vector && components != 1) {
+        reader.fail("components", "scalar and label images have one component");
+        return ec;
+    }
+    if (kind == image_kind::label && !is_integer_dtype(dtype)) {
+        reader.fail("dtype", "label images have an integer dtype");
+        return ec;
+    }
+    const auto expected = byte_count();
+    if (!expected) {
+        reader.fail("dims", "voxel byte count overflows");
+        return ec;
+    }
+    if (*expected != data.size()) {
+        reader.fail("data", "length " + std::to_string(data.size()) + " does not match dims " +
+                                "(expected " + std::to_string(*expected) + " bytes)");
+        return ec;
+    }
+    if (!segments.empty() && kind != image_kind::label) {
+        reader.fail("segments", "only label images have segments");
+        return ec;
+    }
+    std::unordered_set<std::int64_t> values;
+    for (const auto& s : segments) {
+        if (!values.insert(s.value).second) {
+            reader.fail("segments", "segment values must be unique");
+            return ec;
+        }
+        for (double c : s.color) {
+            if (!(c >= 0 && c <= 1)) {
+                reader.fail("segments", "color components must lie in [0, 1]");
+                return ec;
+            }
+        }
+    }
+    return ec;
+}
+
+inline std::error_code image::validate() const {
+    std::string what;
+    return validate(what);
+}
+
+inline image image::in_space(slicerbridge::space target) const {
+    image result = *this;
+    if (target != space) {
+        result.ijk_to_space = detail::flip_rows_xy(ijk_to_space);
+        result.space = target;
+    }
+    return result;
+}
+
+inline image image::to_native_byte_order() const {
+    if (byte_order == native_byte_order) {
+        return *this;
+    }
+    image result = *this;
+    typed_array array{dtype, components, byte_order, data};
+    result.data = array.to_native_byte_order().data;
+    result.byte_order = native_byte_order;
+    return result;
+}
+
+template <class T>
+const T* image::voxels() const noexcept {
+    return typed_array{dtype, components, byte_order, data}.values<T>();
+}
+
+inline image image::allocate(std::array<std::uint64_t, 3> dims, slicerbridge::dtype type,
+                             std::uint32_t components) {
+    image result;
+    result.dims = dims;
+    result.dtype = type;
+    result.components = components;
+    result.kind = components == 1 ? image_kind::scalar : image_kind::vector;
+    const auto bytes = result.byte_count();
+    if (!bytes || *bytes > std::numeric_limits<std::size_t>::max()) {
+        throw std::length_error("slicerbridge::image::allocate: image too large");
+    }
+    result.data = buffer::allocate(static_cast<std::size_t>(*bytes));
+    return result;
+}
+
+template <class T>
+T* image::mutable_voxels() noexcept {
+    if (dtype != dtype_of<T> || byte_order != native_byte_order) {
+        return nullptr;
+    }
+    return reinterpret_cast<T*>(data.mutable_data());
+}
+
+template <class T>
+image image::adopt(std::vector<T>&& voxels, std::array<std::uint64_t, 3> dims,
+                   const matrix4& ijk_to_space, slicerbridge::space space, image_kind kind,
+                   std::uint32_t components) {
+    image result;
+    result.dims = dims;
+    result.dtype = dtype_of<T>;
+    result.components = components;
+    result.ijk_to_space = ijk_to_space;
+    result.space = space;
+    result.kind = kind;
+    const auto count = result.voxel_count();
+    if (!count || detail::checked_multiply(*count, components) != voxels.size()) {
+        throw std::invalid_argument("slicerbridge::image::adopt: voxel count does not match dims");
+    }
+    result.data = buffer::adopt(std::move(voxels));
+    return result;
+}
+
+template <class T>
+image image::copy_of(const T* voxels, std::array<std::uint64_t, 3> dims,
+                     const matrix4& ijk_to_space, slicerbridge::space space, image_kind kind,
+                     std::uint32_t components) {
+    image result;
+    result.dims = dims;
+    result.dtype = dtype_of<T>;
+    result.components = components;
+    result.ijk_to_space = ijk_to_space;
+    result.space = space;
+    result.kind = kind;
+    const auto bytes = result.byte_count();
+    if (!bytes || *bytes > std::numeric_limits<std::size_t>::max()) {
+        throw std::length_error("slicerbridge::image::copy_of: image too large");
+    }
+    result.data = buffer::copy_of(voxels, static_cast<std::size_t>(*bytes));
+    return result;
+}
+
+inline image image::from_value(const value& v, std::error_code& ec, std::string& what) {
+    ec.clear();
+    detail::field_reader reader(ec, what, error::invalid_argument, "image");
+    image result;
+    if (!detail::expect_type(reader, v, "image")) {
+        return image();
+    }
+    const auto* dims = reader.read_array(v, "dims", true);
+    if (dims == nullptr) {
+        return image();
+    }
+    if (dims->size() != 3) {
+        reader.fail("dims", "expected 3 integers");
+        return image();
+    }
+    for (std::size_t i = 0; i < 3; ++i) {
+        if (!reader.to_uint((*dims)[i], "dims", result.dims[i])) {
+            return image();
+        }
+    }
+    typed_array voxels;
+    if (!detail::read_typed_array(reader, v, voxels) ||
+        !reader.read_doubles(v, "ijk_to_space", result.ijk_to_space) ||
+        !detail::read_space(reader, v, result.space)) {
+        return image();
+    }
+    result.dtype = voxels.dtype;
+    result.components = voxels.components;
+    result.byte_order = voxels.byte_order;
+    result.data = voxels.data;
+    std::string kind_text;
+    if (!reader.read_string(v, "kind", kind_text)) {
+        return image();
+    }
+    const auto kind = image_kind_from_name(kind_text);
+    if (!kind) {
+        reader.fail("kind", "expected \"scalar\", \"label\" or \"vector\"");
+        return image();
+    }
+    result.kind = *kind;
+    if (const auto* segments = reader.read_array(v, "segments", false)) {
+        auto segment_reader = reader.nested("segments");
+        for (const auto& entry : *segments) {
+            segment s;
+            if (!segment_reader.expect_map(entry)) {
+                return image();
+            }
+            const value* label_value = segment_reader.get(entry, "value", true);
+            if (label_value == nullptr || !segment_reader.to_int(*label_value, "value", s.value) ||
+                !segment_reader.read_string(entry, "name", s.name) ||
+                !segment_reader.read_doubles(entry, "color", s.color)) {
+                return image();
+            }
+            result.segments.push_back(std::move(s));
+        }
+    }
+    if (!reader.ok()) {
+        return image();
+    }
+    if (auto invalid = result.validate(what)) {
+        ec = invalid;
+        return image();
+    }
+    return result;
+}
+
+inline image image::from_value(const value& v, std::error_code& ec) {
+    std::string what;
+    return from_value(v, ec, what);
+}
+
+inline value to_value(const image& img) {
+    value::map entries;
+    entries.emplace_back("type", "image");
+    entries.emplace_back("dims", value::array{img.dims[0], img.dims[1], img.dims[2]});
+    detail::write_typed_array(entries,
+                              typed_array{img.dtype, img.components, img.byte_order, img.data});
+    entries.emplace_back("ijk_to_space", detail::matrix_to_value(img.ijk_to_space));
+    entries.emplace_back("space", std::string(space_name(img.space)));
+    entries.emplace_back("kind", std::string(image_kind_name(img.kind)));
+    if (!img.segments.empty()) {
+        value::array segments;
+        for (const auto& s : img.segments) {
+            segments.push_back(value::map{
+                {"value", s.value},
+                {"name", s.name},
+                {"color", value::array{s.color[0], s.color[1], s.color[2]}},
+            });
+        }
+        entries.emplace_back("segments", std::move(segments));
+    }
+    return entries;
+}
+
+} // namespace slicerbridge
+
+#endif

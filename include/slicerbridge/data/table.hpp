@@ -1,0 +1,61 @@
+#ifndef SLICERBRIDGE_DATA_TABLE_HPP
+#define SLICERBRIDGE_DATA_TABLE_HPP
+
+// Tables (spec section 11.5): named columns of numbers, strings or bools.
+
+#include <slicerbridge/data/typed_array.hpp>
+#include <slicerbridge/error.hpp>
+#include <slicerbridge/value.hpp>
+
+#include <string>
+#include <system_error>
+#include <variant>
+#include <vector>
+
+namespace slicerbridge {
+
+struct column {
+    std::string name;
+    /// A numeric column (one component), strings or bools.
+    std::variant<typed_array, std::vector<std::string>, std::vector<bool>> values;
+
+    std::uint64_t row_count() const noexcept;
+
+    friend bool operator==(const column& a, const column& b) noexcept {
+        return a.name == b.name && a.values == b.values;
+    }
+    friend bool operator!=(const column& a, const column& b) noexcept { return !(a == b); }
+};
+
+struct table {
+    std::vector<column> columns;
+
+    /// Rows of the first column (0 without columns).
+    std::uint64_t row_count() const noexcept {
+        return columns.empty() ? 0 : columns.front().row_count();
+    }
+
+    /// The column named `name`, or nullptr.
+    const column* find(std::string_view name) const noexcept;
+
+    /// Checks [TBL-1] and one-component numeric columns. Errors are `invalid_argument`.
+    std::error_code validate() const;
+    std::error_code validate(std::string& what) const;
+
+    static table from_value(const value& v, std::error_code& ec);
+    static table from_value(const value& v, std::error_code& ec, std::string& what);
+
+    friend bool operator==(const table& a, const table& b) noexcept {
+        return a.columns == b.columns;
+    }
+    friend bool operator!=(const table& a, const table& b) noexcept { return !(a == b); }
+};
+
+/// `{type: "table", columns: [...]}`.
+value to_value(const table& t);
+
+} // namespace slicerbridge
+
+#include <slicerbridge/data/impl/table.hpp>
+
+#endif

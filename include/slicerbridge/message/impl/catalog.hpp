@@ -1,0 +1,482 @@
+#ifndef SLICERBRIDGE_MESSAGE_IMPL_CATALOG_HPP
+#define SLICERBRIDGE_MESSAGE_IMPL_CATALOG_HPP
+
+#include <slicerbridge/detail/field_reader.hpp>
+
+#include <algorithm>
+#include <array>
+#include <unordered_set>
+
+namespace slicerbridge {
+namespace detail {
+
+struct slot_type_entry {
+    slot_type type;
+    std::string_view name;
+};
+
+inline constexpr std::array<slot_type_entry, 13> slot_type_table{{
+    {slot_type::image, "image"},
+    {slot_type::mesh, "mesh"},
+    {slot_type::transform, "transform"},
+    {slot_type::points, "points"},
+    {slot_type::table, "table"},
+    {slot_type::boolean, "bool"},
+    {slot_type::integer, "int"},
+    {slot_type::floating, "float"},
+    {slot_type::string, "string"},
+    {slot_type::enumeration, "enum"},
+    {slot_type::int_vector, "int_vector"},
+    {slot_type::float_vector, "float_vector"},
+    {slot_type::string_vector, "string_vector"},
+}};
+
+inline bool matches_name_pattern(std::string_view name, bool allow_dot_dash) noexcept {
+    if (name.empty() || !((name[0] >= 'A' && name[0] <= 'Z') || (name[0] >= 'a' && name[0] <= 'z'))) {
+        return false;
+    }
+    return std::all_of(name.begin() + 1, name.end(), [&](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+               c == '_' || (allow_dot_dash && (c == '.' || c == '-'));
+    });
+}
+
+inline bool is_numeric_slot(slot_type t) noexcept {
+    return t == slot_type::integer || t == slot_type::floating || t == slot_type::int_vector ||
+           t == slot_type::float_vector;
+}
+
+inline bool is_vector_slot(slot_type t) noexcept {
+    return t == slot_type::int_vector || t == slot_type::float_vector ||
+           t == slot_type::string_vector;
+}
+
+inline bool read_optional_number(field_reader& reader, const value& map, std::string_view field,
+                                 std::optional<double>& out) {
+    if (const value* v = map.find(field)) {
+        double number = 0;
+        if (!reader.to_double(*v, field, number)) {
+            return false;
+        }
+        out = number;
+    }
+    return true;
+}
+
+inline bool read_slot(field_reader& reader, const value& v, slot& out) {
+    std::string type;
+    if (!reader.expect_map(v) || !reader.read_string(v, "name", out.name) ||
+        !reader.read_string(v, "type", type)) {
+        return false;
+    }
+    const auto parsed = slot_type_from_name(type);
+    if (!parsed) {
+        return reader.fail("type", "unknown slot type");
+    }
+    out.type = *parsed;
+    if (!reader.read_string(v, "label", out.label, false) ||
+        !reader.read_string(v, "description", out.description, false) ||
+        !reader.read_string(v, "group", out.group, false) ||
+        !reader.read_bool(v, "optional", out.optional, false) ||
+        !read_optional_number(reader, v, "minimum", out.minimum) ||
+        !read_optional_number(reader, v, "maximum", out.maximum) ||
+        !read_optional_number(reader, v, "step", out.step) ||
+        !reader.read_strings(v, "choices", out.choices, false)) {
+        return false;
+    }
+    if (const value* length = v.find("length")) {
+        std::uint64_t n = 0;
+        if (!reader.to_uint(*length, "length", n)) {
+            return false;
+        }
+        out.length = n;
+    }
+    if (v.find("image_kind") != nullptr) {
+        std::string kind;
+        if (!reader.read_string(v, "image_kind", kind)) {
+            return false;
+        }
+        const auto k = image_kind_from_name(kind);
+        if (!k) {
+            return reader.fail("image_kind", "expected \"scalar\", \"label\" or \"vector\"");
+        }
+        out.image_kind = *k;
+    }
+    if (const value* default_value = v.find("default")) {
+        std::error_code ec;
+        std::string what;
+        out.default_value = parameter_value::from_value(*default_value, ec, what);
+        if (ec) {
+            return reader.fail("default", "not a parameter value");
+        }
+    }
+    return true;
+}
+
+inline bool read_slots(field_reader& reader, const value& v, std::string_view field,
+                       std::vector<slot>& out) {
+    const auto* entries = reader.read_array(v, field, true);
+    if (entries == nullptr) {
+        return false;
+    }
+    auto nested = reader.nested(field);
+    for (const auto& entry : *entries) {
+        slot s;
+        if (!read_slot(nested, entry, s)) {
+            return false;
+        }
+        out.push_back(std::move(s));
+    }
+    return true;
+}
+
+inline bool check_slot(field_reader& reader, const slot& s, bool parameter) {
+    const std::string field = s.name.empty() ? std::string("slot") : s.name;
+    if (!matches_name_pattern(s.name, false)) {
+        return reader.fail(field, "name must match [A-Za-z][A-Za-z0-9_]*");
+    }
+    if (parameter == is_data_slot_type(s.type)) {
+        return reader.fail(field, parameter ? "parameters need a parameter type"
+                                            : "inputs and outputs need a data type");
+    }
+    if (s.image_kind && s.type != slot_type::image) {
+        return reader.fail(field, "image_kind applies to image slots only");
+    }
+    if (!s.choices.empty() && s.type != slot_type::enumeration) {
+        return reader.fail(field, "choices apply to enum parameters only");
+    }
+    if (s.type == slot_type::enumeration && s.choices.empty()) {
+        return reader.fail(field, "enum parameters need choices");
+    }
+    if ((s.minimum || s.maximum || s.step) && !is_numeric_slot(s.type)) {
+        return reader.fail(field, "minimum, maximum and step apply to numeric parameters only");
+    }
+    if (s.minimum && s.maximum && *s.minimum > *s.maximum) {
+        return reader.fail(field, "minimum is above maximum");
+    }
+    if (s.length && !is_vector_slot(s.type)) {
+        return reader.fail(field, "length applies to vector parameters only");
+    }
+    if (s.default_value) {
+        if (!parameter) {
+            return reader.fail(field, "only parameters have a default");
+        }
+        parameter_value copy = *s.default_value;
+        std::string what;
+        if (!check_parameter(s, copy, what)) {
+            return reader.fail(field, "default does not satisfy the slot");
+        }
+    }
+    return true;
+}
+
+} // namespace detail
+
+inline std::string_view slot_type_name(slot_type t) noexcept {
+    for (const auto& entry : detail::slot_type_table) {
+        if (entry.type == t) {
+            return entry.name;
+        }
+    }
+    return {};
+}
+
+inline std::optional<slot_type> slot_type_from_name(std::string_view name) noexcept {
+    for (const auto& entry : detail::slot_type_table) {
+        if (entry.name == name) {
+            return entry.type;
+        }
+    }
+    return std::nullopt;
+}
+
+inline bool check_parameter(const slot& s, parameter_value& p, std::string& what) {
+    const auto fail = [&](std::string_view problem) {
+        what = "parameters." + s.name + ": " + std::string(problem);
+        return false;
+    };
+    auto& held = p.get();
+    const auto* integers = std::get_if<std::vector<std::int64_t>>(&held);
+    switch (s.type) {
+    case slot_type::boolean:
+        if (!std::holds_alternative<bool>(held)) {
+            return fail("expected a bool");
+        }
+        break;
+    case slot_type::integer:
+        if (!std::holds_alternative<std::int64_t>(held)) {
+            return fail("expected an integer");
+        }
+        break;
+    case slot_type::floating:
+        if (const auto* number = std::get_if<std::int64_t>(&held)) {
+            held = static_cast<double>(*number);
+        } else if (!std::holds_alternative<double>(held)) {
+            return fail("expected a number");
+        }
+        break;
+    case slot_type::string:
+        if (!std::holds_alternative<std::string>(held)) {
+            return fail("expected a string");
+        }
+        break;
+    case slot_type::enumeration: {
+        const auto* text = std::get_if<std::string>(&held);
+        if (text == nullptr) {
+            return fail("expected a string");
+        }
+        if (std::find(s.choices.begin(), s.choices.end(), *text) == s.choices.end()) {
+            return fail("not one of the choices");
+        }
+        break;
+    }
+    case slot_type::int_vector:
+        if (integers == nullptr) {
+            return fail("expected an array of integers");
+        }
+        break;
+    case slot_type::float_vector:
+        if (integers != nullptr) {
+            held = std::vector<double>(integers->begin(), integers->end());
+        } else if (!std::holds_alternative<std::vector<double>>(held)) {
+            return fail("expected an array of numbers");
+        }
+        break;
+    case slot_type::string_vector:
+        if (integers != nullptr && integers->empty()) {
+            held = std::vector<std::string>{};
+        } else if (!std::holds_alternative<std::vector<std::string>>(held)) {
+            return fail("expected an array of strings");
+        }
+        break;
+    default:
+        return fail("not a parameter slot");
+    }
+    const auto in_range = [&](double x) {
+        return !(s.minimum && !(x >= *s.minimum)) && !(s.maximum && !(x <= *s.maximum));
+    };
+    bool within = true;
+    std::size_t length = 0;
+    std::visit(
+        [&](const auto& v) {
+            using held_type = std::decay_t<decltype(v)>;
+            if constexpr (std::is_same_v<held_type, std::int64_t> ||
+                          std::is_same_v<held_type, double>) {
+                within = in_range(static_cast<double>(v));
+            } else if constexpr (std::is_same_v<held_type, std::vector<std::int64_t>> ||
+                                 std::is_same_v<held_type, std::vector<double>>) {
+                length = v.size();
+                for (auto x : v) {
+                    within = within && in_range(static_cast<double>(x));
+                }
+            } else if constexpr (std::is_same_v<held_type, std::vector<std::string>>) {
+                length = v.size();
+            }
+        },
+        held);
+    if (!within) {
+        return fail("outside [minimum, maximum]");
+    }
+    if (s.length && *s.length != length) {
+        return fail("wrong number of elements");
+    }
+    return true;
+}
+
+inline const slot* processor_description::find_input(std::string_view slot_name) const noexcept {
+    for (const auto& s : inputs) {
+        if (s.name == slot_name) {
+            return &s;
+        }
+    }
+    return nullptr;
+}
+
+inline const slot* processor_description::find_output(std::string_view slot_name) const noexcept {
+    for (const auto& s : outputs) {
+        if (s.name == slot_name) {
+            return &s;
+        }
+    }
+    return nullptr;
+}
+
+inline const slot*
+processor_description::find_parameter(std::string_view slot_name) const noexcept {
+    for (const auto& s : parameters) {
+        if (s.name == slot_name) {
+            return &s;
+        }
+    }
+    return nullptr;
+}
+
+inline std::error_code processor_description::validate(std::string& what) const {
+    std::error_code ec;
+    detail::field_reader reader(ec, what, error::invalid_message, "description");
+    if (!detail::matches_name_pattern(name, true)) {
+        reader.fail("name", "must match [A-Za-z][A-Za-z0-9_.-]*");
+        return ec;
+    }
+    std::unordered_set<std::string_view> names;
+    const std::pair<const std::vector<slot>*, std::string_view> groups[] = {
+        {&inputs, "inputs"}, {&outputs, "outputs"}, {&parameters, "parameters"}};
+    for (const auto& [slots, field] : groups) {
+        auto nested = reader.nested(field);
+        for (const auto& s : *slots) {
+            if (!detail::check_slot(nested, s, slots == &parameters)) {
+                return ec;
+            }
+            if (!names.insert(s.name).second) {
+                nested.fail(s.name, "slot names must be unique");
+                return ec;
+            }
+        }
+    }
+    return ec;
+}
+
+inline std::error_code processor_description::validate() const {
+    std::string what;
+    return validate(what);
+}
+
+inline processor_description processor_description::from_value(const value& v,
+                                                                std::error_code& ec,
+                                                                std::string& what) {
+    ec.clear();
+    detail::field_reader reader(ec, what, error::invalid_message, "description");
+    processor_description result;
+    if (!reader.expect_map(v) || !reader.read_string(v, "name", result.name) ||
+        !reader.read_string(v, "version", result.version, false) ||
+        !reader.read_string(v, "title", result.title, false) ||
+        !reader.read_string(v, "description", result.description, false) ||
+        !reader.read_string(v, "category", result.category, false) ||
+        !reader.read_string(v, "contributor", result.contributor, false) ||
+        !detail::read_slots(reader, v, "inputs", result.inputs) ||
+        !detail::read_slots(reader, v, "outputs", result.outputs) ||
+        !detail::read_slots(reader, v, "parameters", result.parameters)) {
+        return processor_description();
+    }
+    if (auto invalid = result.validate(what)) {
+        ec = invalid;
+        return processor_description();
+    }
+    return result;
+}
+
+inline processor_description processor_description::from_value(const value& v,
+                                                                std::error_code& ec) {
+    std::string what;
+    return from_value(v, ec, what);
+}
+
+inline value to_value(const slot& s) {
+    value::map entries{{"name", s.name}, {"type", std::string(slot_type_name(s.type))}};
+    const std::pair<std::string_view, const std::string*> texts[] = {
+        {"label", &s.label}, {"description", &s.description}, {"group", &s.group}};
+    for (const auto& [key, text] : texts) {
+        if (!text->empty()) {
+            entries.emplace_back(std::string(key), *text);
+        }
+    }
+    if (s.optional) {
+        entries.emplace_back("optional", true);
+    }
+    if (s.default_value) {
+        entries.emplace_back("default", to_value(*s.default_value));
+    }
+    const std::pair<std::string_view, const std::optional<double>*> numbers[] = {
+        {"minimum", &s.minimum}, {"maximum", &s.maximum}, {"step", &s.step}};
+    for (const auto& [key, number] : numbers) {
+        if (*number) {
+            entries.emplace_back(std::string(key), **number);
+        }
+    }
+    if (!s.choices.empty()) {
+        entries.emplace_back("choices", value::array(s.choices.begin(), s.choices.end()));
+    }
+    if (s.length) {
+        entries.emplace_back("length", *s.length);
+    }
+    if (s.image_kind) {
+        entries.emplace_back("image_kind", std::string(image_kind_name(*s.image_kind)));
+    }
+    return entries;
+}
+
+inline value to_value(const processor_description& d) {
+    const auto slots = [](const std::vector<slot>& list) {
+        value::array out;
+        for (const auto& s : list) {
+            out.push_back(to_value(s));
+        }
+        return out;
+    };
+    value::map entries{{"name", d.name},
+                       {"version", d.version},
+                       {"title", d.title},
+                       {"description", d.description},
+                       {"category", d.category}};
+    if (!d.contributor.empty()) {
+        entries.emplace_back("contributor", d.contributor);
+    }
+    entries.emplace_back("inputs", slots(d.inputs));
+    entries.emplace_back("outputs", slots(d.outputs));
+    entries.emplace_back("parameters", slots(d.parameters));
+    return entries;
+}
+
+inline catalog_result catalog_result::from_value(const value& v, std::error_code& ec,
+                                                 std::string& what) {
+    ec.clear();
+    detail::field_reader reader(ec, what, error::invalid_message, "catalog");
+    catalog_result result;
+    if (!reader.expect_map(v)) {
+        return catalog_result();
+    }
+    const auto* processors = reader.read_array(v, "processors", true);
+    if (processors == nullptr) {
+        return catalog_result();
+    }
+    for (const auto& entry : *processors) {
+        result.processors.push_back(processor_description::from_value(entry, ec, what));
+        if (ec) {
+            return catalog_result();
+        }
+    }
+    return result;
+}
+
+inline catalog_result catalog_result::from_value(const value& v, std::error_code& ec) {
+    std::string what;
+    return from_value(v, ec, what);
+}
+
+inline value to_value(const catalog_result& r) {
+    value::array processors;
+    for (const auto& d : r.processors) {
+        processors.push_back(to_value(d));
+    }
+    return value::map{{"processors", std::move(processors)}};
+}
+
+inline describe_params describe_params::from_value(const value& v, std::error_code& ec,
+                                                   std::string& what) {
+    ec.clear();
+    detail::field_reader reader(ec, what, error::invalid_message, "params");
+    describe_params result;
+    if (!reader.expect_map(v) || !reader.read_string(v, "processor", result.processor)) {
+        return describe_params();
+    }
+    return result;
+}
+
+inline describe_params describe_params::from_value(const value& v, std::error_code& ec) {
+    std::string what;
+    return from_value(v, ec, what);
+}
+
+} // namespace slicerbridge
+
+#endif

@@ -1,0 +1,99 @@
+#ifndef SLICERBRIDGE_MESSAGE_INVOKE_HPP
+#define SLICERBRIDGE_MESSAGE_INVOKE_HPP
+
+// The invoke method (spec section 6.2): params, result and the argument checks every server
+// shares ([INV-2], [INV-3], [INV-4]).
+
+#include <slicerbridge/data/data_value.hpp>
+#include <slicerbridge/data/parameter.hpp>
+#include <slicerbridge/error.hpp>
+#include <slicerbridge/message/catalog.hpp>
+#include <slicerbridge/value.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace slicerbridge {
+
+struct invoke_params {
+    std::string processor;
+    /// In the order received; names are unique ([HEAD-7]).
+    std::vector<std::pair<std::string, data_value>> inputs;
+    std::vector<std::pair<std::string, parameter_value>> parameters;
+    /// Seconds from the server's receipt of the request ([INV-6]).
+    std::optional<double> deadline;
+
+    const data_value* input(std::string_view name) const noexcept;
+    const parameter_value* parameter(std::string_view name) const noexcept;
+
+    /// The input of that name if it holds a T (image, mesh, ...), else nullptr.
+    template <class T>
+    const T* input_as(std::string_view name) const noexcept {
+        const data_value* d = input(name);
+        return d == nullptr ? nullptr : std::get_if<T>(d);
+    }
+
+    /// The parameter of that name if it holds a T (bool, std::int64_t, double, std::string or
+    /// a vector of these), else nullptr.
+    template <class T>
+    const T* parameter_as(std::string_view name) const noexcept {
+        const parameter_value* p = parameter(name);
+        return p == nullptr ? nullptr : p->get_if<T>();
+    }
+
+    /// Reads invoke params: a string `processor`, `inputs` and `parameters` maps (absent:
+    /// empty) and a `deadline` that is a finite number >= 0 ([INV-7]). Malformed params are
+    /// `invalid_message` ([MSG-13]); a malformed input or parameter value is
+    /// `invalid_argument` with `offending_name` set to its name ([INV-2], [DATA-1]).
+    static invoke_params from_value(const value& v, std::error_code& ec);
+    static invoke_params from_value(const value& v, std::error_code& ec, std::string& what,
+                                    std::string& offending_name);
+};
+
+value to_value(const invoke_params& p);
+
+struct invoke_result {
+    std::vector<std::pair<std::string, data_value>> outputs;
+
+    const data_value* output(std::string_view name) const noexcept;
+
+    template <class T>
+    const T* output_as(std::string_view name) const noexcept {
+        const data_value* d = output(name);
+        return d == nullptr ? nullptr : std::get_if<T>(d);
+    }
+
+    /// Reads `{outputs: {name: data value}}`. Errors are `invalid_message` (a client reads
+    /// this; `invalid_argument` is only for invoke params, [ERR-4]).
+    static invoke_result from_value(const value& v, std::error_code& ec);
+    static invoke_result from_value(const value& v, std::error_code& ec, std::string& what);
+};
+
+value to_value(const invoke_result& r);
+
+/// Checks invoke params against the processor's description, as every server must before
+/// running it: [INV-2] (no unknown names, every required input and parameter present, data of
+/// the slot's type and image kind, parameters of the slot's type within its constraints) and
+/// [INV-3] (absent parameters take their default). Parameters are converted to their slot's
+/// type (an int for a float slot becomes a double). Errors: `invalid_argument` with
+/// `offending_name` set, or `unknown_processor` if the names differ.
+void validate_invoke(const processor_description& description, invoke_params& params,
+                     std::error_code& ec, std::string& offending_name);
+void validate_invoke(const processor_description& description, invoke_params& params,
+                     std::error_code& ec, std::string& offending_name, std::string& what);
+
+/// Checks a processor's result before it is sent ([INV-4]): every non-optional output present,
+/// every output declared and of its slot's type. Errors are `internal_error` with
+/// `offending_name` set.
+void validate_invoke_result(const processor_description& description, const invoke_result& result,
+                            std::error_code& ec, std::string& offending_name);
+
+} // namespace slicerbridge
+
+#include <slicerbridge/message/impl/invoke.hpp>
+
+#endif

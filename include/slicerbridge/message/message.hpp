@@ -1,0 +1,119 @@
+#ifndef SLICERBRIDGE_MESSAGE_MESSAGE_HPP
+#define SLICERBRIDGE_MESSAGE_MESSAGE_HPP
+
+// The messages of spec section 5 and their classification on receipt.
+
+#include <slicerbridge/error.hpp>
+#include <slicerbridge/message/error_info.hpp>
+#include <slicerbridge/message/hello.hpp>
+#include <slicerbridge/message/timings.hpp>
+#include <slicerbridge/value.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <variant>
+
+namespace slicerbridge {
+
+/// Request and notification methods of protocol 1.0 (section 6).
+namespace methods {
+inline constexpr std::string_view catalog = "catalog";
+inline constexpr std::string_view describe = "describe";
+inline constexpr std::string_view invoke = "invoke";
+inline constexpr std::string_view ping = "ping";
+inline constexpr std::string_view goodbye = "goodbye";
+inline constexpr std::string_view progress = "progress";
+inline constexpr std::string_view cancel = "cancel";
+} // namespace methods
+
+/// Largest request id: ids are integers in 0..2^63-1 ([MSG-1]).
+inline constexpr std::uint64_t max_request_id = 0x7fffffffffffffffull;
+
+struct request {
+    std::uint64_t id = 0;
+    std::string method;
+    /// A map; an absent `params` reads as an empty map ([MSG-2]).
+    value params = value::map{};
+
+    friend bool operator==(const request& a, const request& b) {
+        return a.id == b.id && a.method == b.method && a.params == b.params;
+    }
+    friend bool operator!=(const request& a, const request& b) { return !(a == b); }
+};
+
+struct response {
+    /// Nothing for a connection-level error ([MSG-14], section 5.4).
+    std::optional<std::uint64_t> id;
+    /// The result when `error` is empty ([MSG-7]).
+    value result;
+    std::optional<error_info> error;
+    std::optional<slicerbridge::timings> timings;
+
+    bool is_error() const noexcept { return error.has_value(); }
+
+    static response success(std::uint64_t id, value result) {
+        response r;
+        r.id = id;
+        r.result = std::move(result);
+        return r;
+    }
+
+    /// An error response; `id` empty for a connection-level error.
+    static response failure(std::optional<std::uint64_t> id, error_info info) {
+        response r;
+        r.id = id;
+        r.error = std::move(info);
+        return r;
+    }
+
+    friend bool operator==(const response& a, const response& b) {
+        return a.id == b.id && a.result == b.result && a.error == b.error &&
+               a.timings == b.timings;
+    }
+    friend bool operator!=(const response& a, const response& b) { return !(a == b); }
+};
+
+struct notification {
+    std::string method;
+    /// A map; an absent `params` reads as an empty map.
+    value params = value::map{};
+
+    friend bool operator==(const notification& a, const notification& b) {
+        return a.method == b.method && a.params == b.params;
+    }
+    friend bool operator!=(const notification& a, const notification& b) { return !(a == b); }
+};
+
+using message = std::variant<client_hello, server_hello, request, response, notification>;
+
+value to_value(const request& r);
+value to_value(const response& r);
+value to_value(const notification& n);
+value to_value(const message& m);
+
+/// Classifies and reads a decoded head (sections 4 and 5), with the error a receiver answers:
+/// - not a map or no string `kind`: `invalid_message` ([HEAD-1], [MSG-11]);
+/// - `expecting_hello` and not a hello: `handshake_required` ([HELLO-2]); a client that
+///   may receive a connection-level error first decodes again with `expecting_hello` false;
+/// - a hello when not `expecting_hello`: `invalid_message` ([HELLO-7]); a hello with another
+///   protocol or missing or mistyped keys: `invalid_message` ([HELLO-5]); a hello with
+///   `min_version` is a client_hello, one with `version` a server_hello;
+/// - an unknown kind: `unknown_kind` ([MSG-10]);
+/// - a request, response or notification with malformed fields: `invalid_message`; for a
+///   request with a valid id, `request_id_of(head)` gives the id to answer under ([MSG-12]).
+/// `what` names the offending field.
+message decode_message(const value& head, bool expecting_hello, std::error_code& ec,
+                       std::string& what);
+message decode_message(const value& head, bool expecting_hello, std::error_code& ec);
+
+/// The id of a head that is a request with a valid id, whatever else is wrong with it.
+std::optional<std::uint64_t> request_id_of(const value& head) noexcept;
+
+} // namespace slicerbridge
+
+#include <slicerbridge/message/impl/message.hpp>
+
+#endif
