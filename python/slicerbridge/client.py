@@ -286,6 +286,7 @@ class Client:
                 if incoming is None:
                     break
                 self._dispatch(incoming)
+                del incoming  # the caller owns the outputs; keep no frame while waiting
         except FatalProtocolError as error:
             reason = ConnectionLost(f"the server sent a bad frame: {error}")
         except ConnectionLost as error:

@@ -371,6 +371,8 @@ class _ServerConnection:
             if incoming is None:
                 return
             self._dispatch(incoming)
+            # Let the frame's buffers go while the next frame is awaited.
+            del incoming
 
     def _drop(self) -> None:
         """The connection ended: cancel every open call; nothing more is sent [DROP-1]."""
