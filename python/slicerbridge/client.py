@@ -238,10 +238,12 @@ class Client:
             failure = "the server closed the connection during the handshake"
         finally:
             watchdog.cancel()
+            watchdog.join()
+        if timed_out.is_set():
+            self._abort()
+            raise TimeoutError(f"no hello from the server within {self.timeout} s")
         if incoming is None:
             self._abort()
-            if timed_out.is_set():
-                raise TimeoutError(f"no hello from the server within {self.timeout} s")
             raise ConnectionLost(failure)
         message = incoming.message
         if (isinstance(message, dict) and message.get("kind") == "response"
@@ -270,9 +272,9 @@ class Client:
         return server_hello
 
     def _abort(self) -> None:
+        """End a connection whose handshake failed (no reader thread runs yet)."""
         self._closed = True
-        self.transport.shutdown()
-        self.transport.close()
+        self.stream.close()
         if self._on_close is not None:
             self._on_close()
 
@@ -474,11 +476,15 @@ class Client:
             self._closed = True
             self.transport.shutdown_write()
             self._reader.join(wait)
-            self.transport.shutdown()
-            if not self._reader.is_alive():
-                self.transport.close()
+            if self._reader.is_alive():  # the server did not close its side: force it
+                self.transport.shutdown()
+                if self._interrupt is not None:
+                    self._interrupt()
+                self._reader.join(wait)
             if self._on_close is not None:
                 self._on_close()
+            if not self._reader.is_alive():
+                self.stream.close()
 
     def __enter__(self) -> "Client":
         return self

@@ -34,6 +34,7 @@ class MessageStream:
         self.handshaken = False
         self._reader = FrameReader(transport)
         self._write_lock = threading.Lock()
+        self._closed = False
 
     def receive(self) -> Optional[Incoming]:
         """The next message, or None at a clean end of stream.
@@ -71,9 +72,21 @@ class MessageStream:
     def write(self, encoded: EncodedFrame) -> None:
         try:
             with self._write_lock:
+                if self._closed:
+                    raise ConnectionLost("the connection is closed")
                 self.transport.write_all(encoded.buffers())
         except OSError as error:
             raise ConnectionLost(f"write failed: {error.strerror or error}") from None
+
+    def close(self) -> None:
+        """Shut the transport down, then release it once no write is in progress (a descriptor
+        closed under a writer could be reused by another file before the write happens). Call
+        it from the reading thread, or once that thread has finished."""
+        self.transport.shutdown()
+        with self._write_lock:
+            if not self._closed:
+                self._closed = True
+                self.transport.close()
 
     def send(self, message: Any, *, compression: Optional[str] = None) -> None:
         self.write(self.encode(message, compression=compression))

@@ -308,7 +308,7 @@ class _ServerConnection:
             log.exception("connection failed")
         finally:
             self._drop()
-            self.transport.close()
+            self.stream.close()
 
     def _receive(self) -> Optional[Incoming]:
         try:

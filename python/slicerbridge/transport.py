@@ -9,6 +9,7 @@ from __future__ import annotations
 import abc
 import os
 import socket
+import threading
 from typing import Sequence
 
 # Linux caps iovec arrays at IOV_MAX (1024); stay well below it.
@@ -34,7 +35,8 @@ class Transport(abc.ABC):
 
     @abc.abstractmethod
     def close(self) -> None:
-        """Release the transport's resources."""
+        """Release the transport's resources; only once no thread reads or writes (see
+        ``MessageStream.close``)."""
 
     def write_all(self, buffers: Sequence) -> None:
         """Write every buffer completely, in order (partial writes are resumed)."""
@@ -96,8 +98,9 @@ class PipeTransport(Transport):
     def __init__(self, read_fd: int, write_fd: int):
         self.read_fd = read_fd
         self.write_fd = write_fd
-        self._write_closed = False
+        self._write_shut = False
         self._closed = False
+        self._lock = threading.Lock()  # orders shutdown_write and close
 
     def readinto(self, buffer: memoryview) -> int:
         try:
@@ -106,26 +109,33 @@ class PipeTransport(Transport):
             return 0
 
     def write_some(self, buffers: Sequence[memoryview]) -> int:
-        if self._write_closed:
-            raise BrokenPipeError("write side closed")
+        if self._write_shut:
+            raise BrokenPipeError("write side shut down")
         return os.writev(self.write_fd, buffers)
 
     def shutdown(self) -> None:
         self.shutdown_write()
 
     def shutdown_write(self) -> None:
-        if not self._write_closed:
-            self._write_closed = True
+        """End the stream for the peer. The descriptor is pointed at /dev/null rather than
+        closed, so that its number cannot be reused while another thread may still write."""
+        with self._lock:
+            if self._write_shut:
+                return
+            self._write_shut = True
+            devnull = os.open(os.devnull, os.O_WRONLY)
             try:
-                os.close(self.write_fd)
-            except OSError:
-                pass
+                os.dup2(devnull, self.write_fd)
+            finally:
+                os.close(devnull)
 
     def close(self) -> None:
-        self.shutdown_write()
-        if not self._closed:
-            self._closed = True
-            try:
-                os.close(self.read_fd)
-            except OSError:
-                pass
+        with self._lock:
+            if self._closed:
+                return
+            self._write_shut = self._closed = True
+            for fd in (self.read_fd, self.write_fd):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
