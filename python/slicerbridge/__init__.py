@@ -28,9 +28,8 @@ from .context import Cancelled, Context
 from .data import CellArray, Image, Mesh, PointList, Segment, Table, Transform
 from .errors import ConnectionLost, ErrorCode, SlicerBridgeError
 from .limits import Limits
+from .messages import LIBRARY_VERSION as __version__
 from .server import Server
-
-__version__ = "1.0.0"
 
 __all__ = [
     "Bool", "Bulk", "Call", "Cancelled", "CellArray", "Client", "ConnectionLost", "Context",

@@ -249,63 +249,79 @@ class ProcessorDescription:
 # Annotation helpers
 
 class SlotSpec:
-    """An annotation that describes a slot; the slot's name comes from the function parameter."""
+    """An annotation that describes a slot; the slot's name comes from the function parameter.
+
+    ``min``/``max`` become the slot's ``minimum``/``maximum``. Each subclass names the options
+    its slot type has in ``options_allowed``.
+    """
 
     slot_type = ""
+    options_allowed: tuple = ("min", "max", "step", "choices", "length", "image_kind")
 
     def __init__(self, *, label: str = "", description: str = "", group: str = "",
-                 optional: bool = False, min: Optional[float] = None,  # noqa: A002
-                 max: Optional[float] = None, step: Optional[float] = None,  # noqa: A002
-                 choices: Optional[Sequence[str]] = None, length: Optional[int] = None,
-                 image_kind: Optional[str] = None):
+                 optional: bool = False, **constraints: Any):
+        unknown = set(constraints) - set(self.options_allowed)
+        if unknown:
+            raise TypeError(f"{type(self).__name__} takes no {', '.join(sorted(unknown))}")
+        choices = constraints.get("choices")
         self.options = dict(label=label, description=description, group=group,
-                            optional=optional, minimum=min, maximum=max, step=step,
+                            optional=optional, minimum=constraints.get("min"),
+                            maximum=constraints.get("max"), step=constraints.get("step"),
                             choices=list(choices) if choices is not None else None,
-                            length=length, image_kind=image_kind)
+                            length=constraints.get("length"),
+                            image_kind=constraints.get("image_kind"))
 
-    def slot(self, name: str, default: Any = None) -> Slot:
-        return Slot(name=name, type=self.slot_type, default=default, **self.options)
-
-
-def _parameter_spec(slot_type: str, *allowed: str):
-    class Spec(SlotSpec):
-        __doc__ = f"A ``{slot_type}`` parameter."
-
-        def __init__(self, **options: Any):
-            unknown = set(options) - set(allowed) - {"label", "description", "group",
-                                                     "optional"}
-            if unknown:
-                raise TypeError(f"{slot_type} parameters take no {sorted(unknown)}")
-            super().__init__(**options)
-
-    Spec.slot_type = slot_type
-    return Spec
+    def slot(self, name: str) -> Slot:
+        return Slot(name=name, type=self.slot_type, **self.options)
 
 
-Bool = _parameter_spec("bool")
-Int = _parameter_spec("int", "min", "max", "step")
-Float = _parameter_spec("float", "min", "max", "step")
-String = _parameter_spec("string")
-IntVector = _parameter_spec("int_vector", "min", "max", "step", "length")
-FloatVector = _parameter_spec("float_vector", "min", "max", "step", "length")
-StringVector = _parameter_spec("string_vector", "length")
-Bool.__name__, Int.__name__, Float.__name__, String.__name__ = "Bool", "Int", "Float", "String"
-IntVector.__name__, FloatVector.__name__ = "IntVector", "FloatVector"
-StringVector.__name__ = "StringVector"
+class Bool(SlotSpec):
+    """A ``bool`` parameter."""
+    slot_type, options_allowed = "bool", ()
+
+
+class Int(SlotSpec):
+    """An ``int`` parameter: ``Int(min=1, max=10, step=1)``."""
+    slot_type, options_allowed = "int", ("min", "max", "step")
+
+
+class Float(SlotSpec):
+    """A ``float`` parameter: ``Float(min=0.0, max=1.0)``."""
+    slot_type, options_allowed = "float", ("min", "max", "step")
+
+
+class String(SlotSpec):
+    """A ``string`` parameter."""
+    slot_type, options_allowed = "string", ()
+
+
+class IntVector(SlotSpec):
+    """An ``int_vector`` parameter: ``IntVector(length=3, min=0)``."""
+    slot_type, options_allowed = "int_vector", ("min", "max", "step", "length")
+
+
+class FloatVector(SlotSpec):
+    """A ``float_vector`` parameter."""
+    slot_type, options_allowed = "float_vector", ("min", "max", "step", "length")
+
+
+class StringVector(SlotSpec):
+    """A ``string_vector`` parameter."""
+    slot_type, options_allowed = "string_vector", ("length",)
 
 
 class Enum(SlotSpec):
     """An ``enum`` parameter: one of ``choices``."""
-
-    slot_type = "enum"
+    slot_type, options_allowed = "enum", ("choices",)
 
     def __init__(self, choices: Sequence[str], **options: Any):
         super().__init__(choices=choices, **options)
 
 
 class Input(SlotSpec):
-    """A data input or output with a label, description or image kind:
-    ``Input(Image, label="Volume", image_kind="scalar")``."""
+    """A data slot with a label, description or image kind:
+    ``Input(Image, label="Volume", image_kind="scalar")``; ``Output`` is the same for outputs."""
+    options_allowed = ("image_kind",)
 
     def __init__(self, data_type: type, **options: Any):
         if data_type not in DATA_TYPES.values():

@@ -14,7 +14,8 @@ PROTOCOL = "slicerbridge"
 MIN_VERSION = (1, 0)
 MAX_VERSION = (1, 0)
 MAX_ID = 2**63 - 1
-IMPLEMENTATION = {"name": "slicerbridge-python", "version": "1.0.0"}
+LIBRARY_VERSION = "1.0.0"
+IMPLEMENTATION = {"name": "slicerbridge-python", "version": LIBRARY_VERSION}
 
 KINDS = ("hello", "request", "response", "notification")
 METHODS = ("catalog", "describe", "invoke", "ping", "goodbye")

@@ -21,6 +21,7 @@ import socket
 import stat
 import threading
 import time
+import traceback
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from .catalog import Processor
@@ -574,8 +575,11 @@ class _ServerConnection:
             except Exception as raised:
                 error = _call_error(raised)
                 if not isinstance(raised, SlicerBridgeError):
-                    log.warning("processor %s raised %s", proc.name, type(raised).__name__,
-                                exc_info=True)
+                    # Where it failed, but not the exception's message: it may quote data
+                    # [SEC-5].
+                    log.warning("processor %s raised %s at\n%s", proc.name,
+                                type(raised).__name__,
+                                "".join(traceback.format_tb(raised.__traceback__)))
         self._answer(call, result=None if error else {"outputs": outputs}, error=error,
                      computing=_now() - call.started_at)
 
