@@ -121,9 +121,9 @@ def typed_array_from_wire(value: Any, what: str, *, count: Optional[int] = None,
         if len(data) % tuple_bytes:
             raise _invalid(f"{what}: data length is not a whole number of elements")
         count = len(data) // tuple_bytes
-    if len(data) != count * tuple_bytes:  # [ARRAY-1]
+    if len(data) != count * tuple_bytes:  # [ARRAY-1]; exact: Python integers do not wrap
         raise _invalid(f"{what}: data length does not match the element count",
-                       expected=count * tuple_bytes, actual=len(data))
+                       data_length=len(data))
     array = np.frombuffer(data.data, dtype=dtype)
     return array if tuple_size == 1 else array.reshape(count, tuple_size)
 

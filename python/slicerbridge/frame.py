@@ -49,8 +49,9 @@ def parse_header(header, *, max_frame: int, max_head: int) -> tuple:
         raise FatalProtocolError(ErrorCode.FRAME_TOO_LARGE, "head over the limit",
                                  {"head_length": head_length, "max_head": max_head})
     if HEADER_SIZE + head_length + bulk_length > max_frame:
+        # The sum may exceed 2^64 - 1 and could not be sent back: report its parts.
         raise FatalProtocolError(ErrorCode.FRAME_TOO_LARGE, "frame over the limit",
-                                 {"frame_length": HEADER_SIZE + head_length + bulk_length,
+                                 {"head_length": head_length, "bulk_length": bulk_length,
                                   "max_frame": max_frame})
     return head_length, bulk_length
 

@@ -649,7 +649,7 @@ class _ServerConnection:
                     del self.open[call.id]
         self._finish_goodbye_when_idle()
 
-    def _encode_response(self, request_id: int, result: Any,
+    def _encode_response(self, request_id: Optional[int], result: Any,
                          error: Optional[SlicerBridgeError], timings: dict):
         try:
             return self.stream.encode(response(request_id, result=result, error=error,
@@ -657,20 +657,19 @@ class _ServerConnection:
                                       compression=self.compression)
         except SlicerBridgeError as too_large:  # [LIMIT-3]
             return self.stream.encode(response(request_id, error=too_large, timings=timings))
-        except (TypeError, ValueError) as failure:
+        except Exception as failure:  # e.g. an integer beyond 64 bits in a processor's result
             log.error("cannot encode a response: %s", type(failure).__name__)
             return self.stream.encode(response(
                 request_id, error=SlicerBridgeError(ErrorCode.INTERNAL_ERROR,
-                                                    "cannot encode the result"),
+                                                    "cannot encode the response"),
                 timings=timings))
 
     def _send_connection_error(self, error: SlicerBridgeError) -> None:
         """A response with a nil id (section 5.4)."""
+        timings = {"receiving": 0.0, "queued": 0.0, "computing": 0.0, "sending": 0.0}
         try:
-            self.stream.send(response(None, error=error,
-                                      timings={"receiving": 0.0, "queued": 0.0,
-                                               "computing": 0.0, "sending": 0.0}))
-        except (ConnectionLost, SlicerBridgeError):
+            self.stream.write(self._encode_response(None, None, error, timings))
+        except ConnectionLost:
             pass
 
     def _finish_goodbye_when_idle(self) -> None:

@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir))
 from slicerbridge import Float, Image, Int, Limits, Server, processor  # noqa: E402
 from slicerbridge.codec import available_codecs, decode_head, encode_frame  # noqa: E402
 from slicerbridge.context import Cancelled, Context  # noqa: E402
-from slicerbridge.errors import ConnectionLost  # noqa: E402
+from slicerbridge.errors import ConnectionLost, SlicerBridgeError  # noqa: E402
 from slicerbridge.frame import FrameReader  # noqa: E402
 from slicerbridge.processors import ALL  # noqa: E402
 from slicerbridge.transport import SocketTransport, Transport  # noqa: E402
@@ -184,7 +184,12 @@ def make_test_processors(hooks: Hooks) -> List:
         from slicerbridge import Table
         return {"image": Table({"a": [1]})}
 
-    return [block, stubborn, gate, zigzag, wrong_output]
+    @processor(name="huge_detail", category="Testing")
+    def huge_detail(ctx: Context) -> {}:
+        """Fails with details that MessagePack cannot carry."""
+        raise SlicerBridgeError(1001, "too big to tell", {"n": 2**70})
+
+    return [block, stubborn, gate, zigzag, wrong_output, huge_detail]
 
 
 class RunningServer:

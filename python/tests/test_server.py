@@ -150,8 +150,10 @@ def test_unix_socket_is_private_to_the_user_SEC_10():
     (struct.pack(">2sBBIQ", b"XB", 1, 0, 30, 0), ErrorCode.MALFORMED_FRAME),
     (struct.pack(">2sBBIQ", b"SB", 9, 0, 30, 0), ErrorCode.MALFORMED_FRAME),
     (struct.pack(">2sBBIQ", b"SB", 1, 0, 2**32 - 1, 0), ErrorCode.FRAME_TOO_LARGE),
-    (struct.pack(">2sBBIQ", b"SB", 1, 0, 30, 2**63), ErrorCode.FRAME_TOO_LARGE)])
-def test_bad_frame_header_is_fatal_FRAME_1_FRAME_3_FRAME_7_DROP_2(running, header, code):
+    (struct.pack(">2sBBIQ", b"SB", 1, 0, 30, 2**63), ErrorCode.FRAME_TOO_LARGE),
+    (struct.pack(">2sBBIQ", b"SB", 1, 0, 30, 2**64 - 46 + 24), ErrorCode.FRAME_TOO_LARGE)])
+def test_bad_frame_header_is_fatal_FRAME_1_FRAME_3_FRAME_7_FRAME_9_DROP_2(running, header,
+                                                                        code):
     peer = established(running)
     peer.send_bytes(header)
     assert error_code(peer.receive_response(None)) == code
@@ -241,7 +243,11 @@ def test_connection_level_errors_keep_the_connection_MSG_10_MSG_12(running, mess
      ErrorCode.INVALID_ARGUMENT),                                              # [INV-2]
     ("invoke", {"processor": "slow", "parameters": {"speed": 1}}, ErrorCode.INVALID_ARGUMENT),
     ("invoke", {"processor": "echo", "inputs": {"image": {"type": "volume"}}},
-     ErrorCode.INVALID_ARGUMENT)])                                            # [DATA-1]
+     ErrorCode.INVALID_ARGUMENT),                                             # [DATA-1]
+    ("invoke", {"processor": "echo", "inputs": {"image": dict(
+        Image(np.zeros((2, 3, 4), np.int16)).to_wire(), dims=[2**40] * 3)}},
+     ErrorCode.INVALID_ARGUMENT),                                             # [IMG-3]
+    ("invoke", {"processor": "huge_detail"}, ErrorCode.INTERNAL_ERROR)])
 def test_request_errors_are_answered_under_the_id(running, method, params, code):
     peer = established(running)
     reply = peer.call(3, method, params)
