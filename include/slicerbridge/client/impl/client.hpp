@@ -124,6 +124,7 @@ public:
         auto done = std::move(handshake_done_);
         done(std::error_code{});
         read_next();
+        start_deferred();
     }
 
     limits handshake_limits() const {
@@ -150,6 +151,16 @@ public:
                     std::function<void(const progress_params&)> on_progress,
                     std::optional<double> local_timeout,
                     completion<void(std::error_code, response)> complete) {
+        if (state_ == state::fresh || state_ == state::handshaking) {
+            // Calls made before the handshake completes wait for it ([HELLO-1]).
+            deferred_.push_back([self = this->shared_from_this(), id, method = std::move(method),
+                                 params = std::move(params), on_progress = std::move(on_progress),
+                                 local_timeout, complete = std::move(complete)]() mutable {
+                self->start_call(id, std::move(method), std::move(params), std::move(on_progress),
+                                 local_timeout, std::move(complete));
+            });
+            return;
+        }
         if (state_ != state::open) {
             return complete(closed_reason(), response{});
         }
@@ -374,6 +385,14 @@ private:
             });
     }
 
+    void start_deferred() {
+        auto deferred = std::move(deferred_);
+        deferred_.clear();
+        for (auto& start : deferred) {
+            start();
+        }
+    }
+
     void fail_connection(std::error_code ec) {
         if (state_ == state::closed) {
             return;
@@ -388,6 +407,7 @@ private:
             auto done = std::move(handshake_done_);
             done(ec);
         }
+        start_deferred(); // they fail now, with the connection's error
         auto calls = std::move(pending_);
         pending_.clear();
         for (auto& entry : calls) {
@@ -410,6 +430,7 @@ private:
     std::unordered_map<call_id, pending_call> pending_;
     std::deque<encoded_frame> outbox_;
     bool writing_ = false;
+    std::vector<unique_function<void()>> deferred_;
 };
 
 /// Sends `cancel` for call `id` when the operation's cancellation slot fires ([CANCEL-1]).
