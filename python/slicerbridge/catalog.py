@@ -27,6 +27,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 from .context import Context
 from .data import DATA_TYPES, IMAGE_KINDS
 from .errors import ErrorCode, SlicerBridgeError
+from .values import is_integer, is_number
 
 DATA_SLOT_TYPES = tuple(DATA_TYPES)
 PARAMETER_TYPES = ("bool", "int", "float", "string", "enum", "int_vector", "float_vector",
@@ -36,14 +37,6 @@ SLOT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 INT64 = range(-2**63, 2**63)
 _NUMERIC_TYPES = ("int", "float", "int_vector", "float_vector")
 _VECTOR_TYPES = ("int_vector", "float_vector", "string_vector")
-
-
-def _integer(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _invalid_message(message: str) -> SlicerBridgeError:
@@ -110,7 +103,7 @@ class Slot:
             raise _invalid_message("slot without name or type")
         for key in ("minimum", "maximum", "step"):
             if key in value:
-                if not _number(value[key]):
+                if not is_number(value[key]):
                     raise _invalid_message(f"slot {key} is not a number")
                 fields[key] = value[key]
         if "choices" in value:
@@ -119,7 +112,7 @@ class Slot:
                 raise _invalid_message("slot choices must be strings")
             fields["choices"] = choices
         if "length" in value:
-            if not _integer(value["length"]) or value["length"] < 0:
+            if not is_integer(value["length"]) or value["length"] < 0:
                 raise _invalid_message("slot length must be an integer >= 0")
             fields["length"] = value["length"]
         if "default" in value:
@@ -169,10 +162,10 @@ class Slot:
                 raise self._invalid("must be one of the choices")
             return value
         if kind == "int":
-            if not _integer(value) or value not in INT64:
+            if not is_integer(value) or value not in INT64:
                 raise self._invalid("must be an integer in the int64 range")
         elif kind == "float":
-            if not _number(value):
+            if not is_number(value):
                 raise self._invalid("must be a number")
             value = float(value)
         if ((self.minimum is not None and not value >= self.minimum)

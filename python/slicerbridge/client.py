@@ -25,6 +25,7 @@ from .limits import Limits
 from .messages import (ClientHello, ServerHello, SERVER_ONLY_CAPABILITIES, grease_capability,
                        is_valid_id, notification, parse_timings, request, response)
 from .transport import PipeTransport, SocketTransport, Transport
+from .values import is_loopback, is_number
 
 log = logging.getLogger("slicerbridge.client")
 
@@ -90,15 +91,6 @@ def _outputs_from_wire(result: Any) -> Dict[str, DataValue]:
     return converted
 
 
-def _error_from_response(error: Any) -> SlicerBridgeError:
-    """The error of an error response; a malformed error map is ``invalid_message`` [MSG-15]."""
-    code = error.get("code") if isinstance(error, dict) else None
-    if (isinstance(code, bool) or not isinstance(code, int) or not isinstance(
-            error.get("message"), str) or not isinstance(error.get("details", {}), dict)):
-        return SlicerBridgeError(ErrorCode.INVALID_MESSAGE, "malformed error in a response")
-    return SlicerBridgeError.from_wire(error)
-
-
 class Client:
     """Connect with ``Client.connect("127.0.0.1:5000")``, ``Client.tcp``, ``Client.unix`` or
     ``Client.launch([...])`` (a server on a child process's stdin/stdout).
@@ -129,8 +121,8 @@ class Client:
         #: Connection-level errors the server sent (section 5.4), most recent last.
         self.connection_errors: List[SlicerBridgeError] = []
         offered = ["progress"] if progress else []
-        offered += [f"codec.{name}" for name in (available_codecs() if codecs is None
-                                                  else codecs)]
+        usable = available_codecs()
+        offered += [f"codec.{name}" for name in sorted(usable) if codecs is None or name in codecs]
         offered.append(grease_capability())
         self.offered = offered
         self.server_hello = self._handshake(ClientHello(capabilities=offered,
@@ -143,6 +135,9 @@ class Client:
 
     @classmethod
     def tcp(cls, host: str, port: int, **options: Any) -> "Client":
+        if options.get("token") is not None and not is_loopback(host):
+            # [SEC-7]: without TLS the token travels in clear text.
+            log.warning("sending a token to a non-loopback address without TLS")
         timeout = options.get("timeout", DEFAULT_TIMEOUT)
         sock = socket.create_connection((host, port), timeout=timeout)
         sock.settimeout(None)
@@ -348,7 +343,7 @@ class Client:
             if incoming.error is not None:
                 raise incoming.error
             if has_error:
-                raise _error_from_response(message["error"])
+                raise SlicerBridgeError.from_wire(message["error"])
             if isinstance(call, InvokeCall):
                 value: Any = InvokeResult(_outputs_from_wire(message["result"]), timings)
             else:
@@ -367,8 +362,8 @@ class Client:
             return  # [MSG-16]
         fraction = params.get("fraction")
         text = params.get("message")
-        if (isinstance(fraction, bool) or not isinstance(fraction, (int, float))
-                or not 0.0 <= fraction <= 1.0 or (text is not None and not isinstance(text, str))):
+        if (not is_number(fraction) or not 0.0 <= fraction <= 1.0
+                or (text is not None and not isinstance(text, str))):
             return
         with self._lock:
             call = self._pending.get(params["id"])

@@ -19,6 +19,7 @@ import numpy as np
 
 from .codec import Bulk
 from .errors import ErrorCode, SlicerBridgeError
+from .values import is_integer, is_number
 
 DTYPES = ("int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64",
           "float32", "float64")
@@ -32,25 +33,16 @@ def _invalid(message: str, **details: Any) -> SlicerBridgeError:
     return SlicerBridgeError(ErrorCode.INVALID_ARGUMENT, message, details or None)
 
 
-def _field(value: dict, key: str, types, what: str, *, required: bool = True, default=None):
+def _field(value: dict, key: str, expected: type, what: str, *, required: bool = True,
+           default=None):
     if key not in value:
         if required:
             raise _invalid(f"{what}: missing {key}", key=key)
         return default
     item = value[key]
-    if isinstance(item, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
-        raise _invalid(f"{what}: {key} has the wrong type", key=key)
-    if not isinstance(item, types):
+    if not isinstance(item, expected) or (isinstance(item, bool) and expected is not bool):
         raise _invalid(f"{what}: {key} has the wrong type", key=key)
     return item
-
-
-def _integer(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _space(value: dict, what: str) -> str:
@@ -134,7 +126,7 @@ def _tuple_size(array: np.ndarray) -> int:
 
 def _matrix_from_wire(value: dict, key: str, what: str) -> np.ndarray:
     items = _field(value, key, list, what)
-    if len(items) != 16 or not all(_number(x) for x in items):
+    if len(items) != 16 or not all(is_number(x) for x in items):
         raise _invalid(f"{what}: {key} must be 16 numbers", key=key)
     return np.array(items, dtype=np.float64).reshape(4, 4)
 
@@ -179,7 +171,7 @@ class Segment(NamedTuple):
         number = _field(value, "value", int, what)
         name = _field(value, "name", str, what)
         color = _field(value, "color", list, what)
-        if len(color) != 3 or not all(_number(c) and 0.0 <= c <= 1.0 for c in color):
+        if len(color) != 3 or not all(is_number(c) and 0.0 <= c <= 1.0 for c in color):
             raise _invalid("segment color must be 3 numbers in [0, 1]")
         return cls(number, name, tuple(float(c) for c in color))
 
@@ -265,7 +257,7 @@ class Image:
     def from_wire(cls, value: dict) -> "Image":
         what = "image"
         dims = _field(value, "dims", list, what)
-        if len(dims) != 3 or not all(_integer(d) and d >= 0 for d in dims):
+        if len(dims) != 3 or not all(is_integer(d) and d >= 0 for d in dims):
             raise _invalid("image: dims must be 3 integers >= 0", key="dims")
         kind = _field(value, "kind", str, what)
         if kind not in IMAGE_KINDS:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from typing import Any, Dict, Mapping, Optional
 
+from .values import is_integer
+
 
 class ErrorCode(enum.IntEnum):
     """Every error code defined by protocol 1.0, with its value on the wire."""
@@ -85,20 +87,14 @@ class SlicerBridgeError(Exception):
 
     @classmethod
     def from_wire(cls, value: Any) -> "SlicerBridgeError":
-        """Build the exception from an error map received from the peer; a malformed map is itself
-        an ``invalid_message``."""
-        if not isinstance(value, dict):
-            return cls(ErrorCode.INVALID_MESSAGE, "error is not a map")
-        code = value.get("code")
-        if isinstance(code, bool) or not isinstance(code, int):
-            return cls(ErrorCode.INVALID_MESSAGE, "error code is not an integer")
-        message = value.get("message")
-        details = value.get("details")
-        return cls(
-            code,
-            message if isinstance(message, str) else "",
-            details if isinstance(details, dict) else None,
-        )
+        """The error carried by an error map received from the peer. A map without an integer
+        ``code`` and a string ``message``, or with ``details`` that is not a map, is itself an
+        ``invalid_message`` [MSG-15]."""
+        code = value.get("code") if isinstance(value, dict) else None
+        if (not is_integer(code) or not isinstance(value.get("message"), str)
+                or not isinstance(value.get("details", {}), dict)):
+            return cls(ErrorCode.INVALID_MESSAGE, "malformed error map")
+        return cls(code, value["message"], value.get("details"))
 
 
 class ConnectionLost(ConnectionError):

@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from .errors import ErrorCode, SlicerBridgeError
+from .values import is_integer
 
 # [HELLO-4]: until both hellos are exchanged a peer accepts frames of at least this size, and we
 # refuse anything larger so that an unauthenticated peer cannot make us allocate more.
@@ -28,7 +29,7 @@ class Limits:
         for key in self._INTEGER_KEYS:
             value = getattr(self, key)
             top = 2**32 - 1 if key == "max_head" else 2**64 - 1
-            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= top:
+            if not is_integer(value) or not 1 <= value <= top:
                 raise ValueError(f"limit {key} must be an integer in 1..{top}")  # [LIMIT-4]
         if not (isinstance(self.cancel_grace, (int, float)) and math.isfinite(self.cancel_grace)
                 and self.cancel_grace >= 0):
@@ -53,7 +54,7 @@ class Limits:
         known = {f.name for f in dataclasses.fields(cls)}
         chosen = {k: v for k, v in value.items() if k in known}
         cancel_grace = chosen.get("cancel_grace")
-        if isinstance(cancel_grace, int) and not isinstance(cancel_grace, bool):
+        if is_integer(cancel_grace):
             chosen["cancel_grace"] = float(cancel_grace)
         try:
             return cls(**chosen)

@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from .errors import ErrorCode, SlicerBridgeError
 from .limits import Limits
+from .values import is_integer, is_number
 
 PROTOCOL = "slicerbridge"
 MIN_VERSION = (1, 0)
@@ -36,7 +37,7 @@ def grease_capability() -> str:
 
 def is_valid_id(value: Any) -> bool:
     """[MSG-1]: an integer in 0..2^63-1."""
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_ID
+    return is_integer(value) and 0 <= value <= MAX_ID
 
 
 def request(request_id: int, method: str, params: Optional[dict] = None) -> dict:
@@ -68,7 +69,7 @@ def response(request_id: Optional[int], *, result: Any = None,
 
 def _version(value: Any, key: str) -> Version:
     if (not isinstance(value, list) or len(value) != 2
-            or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 65535
+            or not all(is_integer(v) and 0 <= v <= 65535
                        for v in value)):
         raise _invalid(f"hello {key} must be [major, minor]")
     return value[0], value[1]
@@ -165,5 +166,5 @@ def parse_timings(value: Any) -> Dict[str, float]:
     if not isinstance(value, dict):
         return {}
     return {key: float(v) for key, v in value.items()
-            if key in TIMING_KEYS and isinstance(v, (int, float)) and not isinstance(v, bool)
+            if key in TIMING_KEYS and is_number(v)
             and math.isfinite(v) and v >= 0}

@@ -28,10 +28,11 @@ def echo(image: Optional[Image] = None, mesh: Optional[Mesh] = None,
 
 
 @processor(title="Slow", category="Testing")
-def slow(ctx: Context, seconds: Float(label="Duration (s)", min=0.0, max=3600.0) = 1.0,
+def slow(ctx: Context, seconds: Float(label="Duration (s)", min=0.0, max=3600.0),
          steps: Int(label="Steps", min=1, max=100000) = 10) -> {}:
-    """Waits ``seconds`` in ``steps`` equal steps, reporting progress after each one; stops
-    early, with the error ``cancelled``, when the call is cancelled."""
+    """Waits ``seconds`` (required, so that a missing parameter can be tested) in ``steps``
+    equal steps, reporting progress after each one; stops early, with the error
+    ``cancelled``, when the call is cancelled."""
     for step in range(steps):
         ctx.sleep(seconds / steps)
         ctx.progress((step + 1) / steps, f"step {step + 1} of {steps}")

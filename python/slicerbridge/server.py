@@ -11,7 +11,6 @@ from __future__ import annotations
 import concurrent.futures
 import heapq
 import hmac
-import ipaddress
 import itertools
 import logging
 import math
@@ -34,6 +33,7 @@ from .limits import Limits
 from .messages import (ClientHello, ServerHello, choose_version, grease_capability, is_valid_id,
                        notification, response, MAX_VERSION, MIN_VERSION)
 from .transport import SocketTransport, Transport
+from .values import is_loopback, is_number
 
 log = logging.getLogger("slicerbridge.server")
 
@@ -97,9 +97,9 @@ class _Scheduler:
 class _Call:
     """An open request on a connection."""
 
-    def __init__(self, request_id: int, method: str, frame_seconds: float):
+    def __init__(self, request_id: int, frame_seconds: float):
         self.id = request_id
-        self.method = method
+        self.method = ""  # set once the request is known to be well formed
         self.receiving = frame_seconds
         self.decoded_at = _now()
         self.started_at: Optional[float] = None
@@ -156,7 +156,7 @@ class Server:
         if not infos:
             raise OSError(f"cannot resolve {host}")
         family, _, _, _, address = infos[0]
-        if not _is_loopback(address[0]) and not self.token:
+        if not is_loopback(address[0]) and not self.token:
             raise ValueError("refusing to listen on a non-loopback address without a token")
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -264,13 +264,6 @@ class Server:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
-
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host.split("%")[0]).is_loopback
-    except ValueError:
-        return False
 
 
 def _call_error(error: BaseException) -> SlicerBridgeError:
@@ -433,7 +426,7 @@ class _ServerConnection:
                                                           "request id missing or invalid"))
             return
         frame = incoming.frame
-        call = _Call(request_id, "", frame.finished - frame.started)
+        call = _Call(request_id, frame.finished - frame.started)
         with self.lock:
             if request_id in self.open:  # [MSG-5]
                 duplicate = True
@@ -526,9 +519,8 @@ class _ServerConnection:
             raise SlicerBridgeError(ErrorCode.INVALID_MESSAGE,
                                     "invoke needs a processor name and maps of inputs and "
                                     "parameters")
-        if deadline is not None and (isinstance(deadline, bool)
-                                     or not isinstance(deadline, (int, float))
-                                     or not math.isfinite(deadline) or deadline < 0):  # [INV-7]
+        if deadline is not None and (not is_number(deadline) or not math.isfinite(deadline)
+                                     or deadline < 0):  # [INV-7]
             raise SlicerBridgeError(ErrorCode.INVALID_MESSAGE,
                                     "deadline must be a finite number >= 0")
         proc = self.server.processors.get(name)

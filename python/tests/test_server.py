@@ -256,6 +256,13 @@ def test_request_errors_are_answered_under_the_id(running, method, params, code)
         assert "name" in reply["error"]["details"]
 
 
+def test_missing_required_parameter_is_invalid_argument_naming_it_INV_2(running):
+    peer = established(running)
+    reply = peer.call(1, "invoke", {"processor": "slow", "parameters": {"steps": 2}})
+    assert error_code(reply) == ErrorCode.INVALID_ARGUMENT
+    assert reply["error"]["details"]["name"] == "seconds"
+
+
 def test_duplicate_id_is_connection_level_and_leaves_the_open_call_MSG_5(running):
     peer = established(running)
     peer.send({"kind": "request", "id": 7, "method": "invoke", "params": {"processor": "block"}})
