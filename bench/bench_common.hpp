@@ -187,6 +187,12 @@ public:
     // Blocks until the child listens; returns the endpoint it announced.
     std::string endpoint() { return read_line("endpoint"); }
 
+    // Asks the child to stop (SIGTERM), for servers that run until told otherwise.
+    void request_stop() {
+        if (pid_ > 0)
+            kill(pid_, SIGTERM);
+    }
+
     // Waits for the child to end (its clients must have disconnected) and returns its peak RSS.
     std::uint64_t finish() {
         std::string peak = read_line("peak memory");
@@ -435,7 +441,7 @@ inline nlohmann::json echo_result(const std::vector<double>& round_trips, std::u
 
 // The fields every small-message latency program reports: one p50/p99 per batch of calls.
 inline nlohmann::json latency_result(const std::vector<std::vector<double>>& batches,
-                                     std::uint64_t bytes, std::uint64_t warmup) {
+                                     std::uint64_t warmup) {
     std::vector<double> p50s;
     std::vector<double> p99s;
     for (const auto& batch : batches) {
@@ -443,7 +449,6 @@ inline nlohmann::json latency_result(const std::vector<std::vector<double>>& bat
         p99s.push_back(percentile(batch, 0.99));
     }
     return {{"test", "latency"},
-            {"bytes", bytes},
             {"warmup", warmup},
             {"calls_per_batch", batches.front().size()},
             {"batch_p50_seconds", p50s},

@@ -178,7 +178,8 @@ void run_latency(const arguments& args) {
     reply = nullptr;
     peer.stop_server();
 
-    nlohmann::json result = latency_result(samples, bytes, warmup);
+    nlohmann::json result = latency_result(samples, warmup);
+    result["bytes"] = bytes;
     result["program"] = "bench_igtl";
     result["transport"] = "tcp";
     result["message"] = "STRING";

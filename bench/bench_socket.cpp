@@ -102,7 +102,8 @@ void run_latency(transport kind, const arguments& args) {
     connection.reset();
     server.finish();
 
-    nlohmann::json result = latency_result(samples, bytes, warmup);
+    nlohmann::json result = latency_result(samples, warmup);
+    result["bytes"] = bytes;
     result["program"] = "bench_socket";
     result["transport"] = transport_name(kind);
     print_result(result);

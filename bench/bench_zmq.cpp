@@ -235,7 +235,8 @@ void run_latency(const arguments& args) {
         throw std::runtime_error("the echoed bytes differ from the bytes sent");
     peer.stop_server();
 
-    nlohmann::json result = latency_result(samples, bytes, warmup);
+    nlohmann::json result = latency_result(samples, warmup);
+    result["bytes"] = bytes;
     result["program"] = "bench_zmq";
     result["transport"] = "tcp";
     print_result(result);

@@ -2,7 +2,7 @@
 """Runs the SlicerBridge benchmarks and their baselines and reports them as ratios.
 
 Every row is one program and its arguments. The programs (built in <build-dir>/bench, or Python
-scripts next to this file) each fork their own server, measure over loopback and print one JSON
+scripts in the repository) each start their own server process, measure over loopback and print one JSON
 line. This runner runs them one after another, never two at once, in rounds (every row once per
 round, so that a baseline and the rows compared to it are measured close together in time),
 keeps each row's best figure, computes the ratios to the baselines measured in the same run,
@@ -55,7 +55,7 @@ class Row:
     id: str
     title: str
     group: str  # "volume", "latency" or "throughput"
-    program: str  # an executable in <build-dir>/bench, or a .py script in bench/
+    program: str  # an executable in <build-dir>/bench, or a .py script (path in the repository)
     args: tuple
     baseline: str = None  # id of the row this one is a ratio to; None for a baseline
     targets: tuple = ()
@@ -132,7 +132,7 @@ def define_rows(settings):
     edge = settings.edges[list(settings.edges)[-1]]
     rows.append(
         Row(f"python_tcp.{large}", "SlicerBridge Python volume round trip, TCP", "volume",
-            "bench_python.py",
+            "python/tools/bench_echo.py",
             ("--test", "echo", "--dims", str(edge), "--transport", "tcp", "--warmup",
              str(settings.warmup), "--iterations", str(settings.iterations)),
             baseline=f"slicerbridge_tcp.{large}", targets=(Target("ratio", ">=", 0.5),),
@@ -193,9 +193,9 @@ def select_rows(rows, patterns):
 def command_for(row, build_dir, timeout):
     """The command line of a row, or (None, reason) when its program does not exist."""
     if row.program.endswith(".py"):
-        script = BENCH_DIR / row.program
+        script = REPO_DIR / row.program
         if not script.is_file():
-            return None, f"{script.relative_to(REPO_DIR)} not written yet"
+            return None, f"{row.program} not written yet"
         command = [PYTHON, str(script)]
     else:
         executable = build_dir / "bench" / row.program

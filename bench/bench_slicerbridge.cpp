@@ -1,0 +1,384 @@
+// SlicerBridge's C++ SDK, measured the way the baselines are (see bench_socket.cpp).
+//
+//   --test echo        invoke `echo` with an int16 image of --dims^3 voxels; it returns the
+//                      image as it came, and the client receives it back
+//   --test latency     one client, one empty invoke at a time: p50/p99 per batch
+//   --test throughput  --clients connections, one empty invoke outstanding on each
+//
+// Transport: --transport tcp (127.0.0.1) or unix. The server (slicerbridge::server, one I/O
+// thread, default workers) is a forked process stopped by SIGTERM. The client side uses
+// basic_client's completion handlers on one io_context thread, the SDK's most direct path.
+#include "bench_common.hpp"
+
+// server.hpp first: client.hpp uses the message types without including them.
+#include <slicerbridge/server.hpp>
+
+#include <slicerbridge/client.hpp>
+#include <slicerbridge/transport/connect.hpp>
+
+#include <asio/io_context.hpp>
+#include <asio/ip/address.hpp>
+#include <asio/signal_set.hpp>
+
+#include <memory>
+#include <optional>
+
+namespace {
+
+using namespace bench;
+namespace sb = slicerbridge;
+using sb_client = sb::basic_client<sb::any_stream>;
+
+sb::processor_description description(std::string name) {
+    sb::processor_description d;
+    d.name = std::move(name);
+    d.version = "1.0";
+    d.title = d.name;
+    d.description = "benchmark processor";
+    d.category = "Benchmark";
+    return d;
+}
+
+sb::slot image_slot(std::string name) {
+    sb::slot s;
+    s.name = std::move(name);
+    s.type = sb::slot_type::image;
+    s.label = s.name;
+    return s;
+}
+
+// `echo` returns its input image as output `image_out`, sharing its voxels; `empty` takes and
+// returns nothing.
+void add_processors(sb::server& server) {
+    auto echo = description("echo");
+    echo.inputs.push_back(image_slot("image"));
+    echo.outputs.push_back(image_slot("image_out"));
+    server.add({echo, [](sb::call_context&, const sb::invoke_params& params) {
+                    sb::invoke_result result;
+                    result.outputs.emplace_back("image_out", *params.input("image"));
+                    return result;
+                }});
+    server.add({description("empty"),
+                [](sb::call_context&, const sb::invoke_params&) { return sb::invoke_result{}; }});
+}
+
+void serve(transport kind, const std::string& unix_path,
+           const server_process::announce_function& announce) {
+    asio::io_context io;
+    sb::server server(io.get_executor());
+    add_processors(server);
+    std::string endpoint;
+    if (kind == transport::tcp) {
+        auto bound = server.listen({asio::ip::make_address("127.0.0.1"), 0});
+        endpoint = "127.0.0.1:" + std::to_string(bound.port());
+    } else {
+        std::error_code ec;
+        server.listen_unix(unix_path, ec);
+        if (ec)
+            throw std::system_error(ec, "listen on " + unix_path);
+        endpoint = "unix:" + unix_path;
+    }
+    asio::signal_set stop(io, SIGTERM);
+    stop.async_wait([&](std::error_code, int) {
+        server.shutdown(std::chrono::milliseconds(0), [&io] { io.stop(); });
+    });
+    announce(endpoint);
+    io.run();
+}
+
+// Runs `io` on this thread, one handler at a time, until `done()`.
+template <class Done>
+void run_until(asio::io_context& io, Done done) {
+    while (!done()) {
+        if (io.stopped())
+            io.restart();
+        io.run_one();
+    }
+}
+
+std::unique_ptr<sb_client> open_client(asio::io_context& io, const std::string& endpoint) {
+    auto where = sb::address::parse(endpoint);
+    if (!where)
+        throw std::runtime_error("the server announced a bad address: " + endpoint);
+    std::error_code ec;
+    auto stream = sb::connect(io.get_executor(), *where, ec);
+    if (ec)
+        throw std::system_error(ec, "connect to " + endpoint);
+    return std::make_unique<sb_client>(std::move(stream));
+}
+
+void handshake(asio::io_context& io, std::vector<std::unique_ptr<sb_client>>& clients) {
+    std::size_t pending = clients.size();
+    std::error_code failure;
+    for (auto& client : clients)
+        client->async_handshake([&](std::error_code ec) {
+            if (ec)
+                failure = ec;
+            --pending;
+        });
+    run_until(io, [&] { return pending == 0; });
+    if (failure)
+        throw std::system_error(failure, "handshake");
+}
+
+[[noreturn]] void throw_call_failure(std::error_code ec, const sb::invoke_reply& reply) {
+    throw std::system_error(ec, "invoke failed" +
+                                    (reply.error ? ": " + reply.error->message : std::string()));
+}
+
+sb::invoke_reply invoke_now(asio::io_context& io, sb_client& client,
+                            const sb::invoke_params& params) {
+    bool done = false;
+    std::error_code failure;
+    sb::invoke_reply reply;
+    client.async_invoke(params, {}, [&](std::error_code ec, sb::invoke_reply r) {
+        failure = ec;
+        reply = std::move(r);
+        done = true;
+    });
+    run_until(io, [&] { return done; });
+    if (failure)
+        throw_call_failure(failure, reply);
+    return reply;
+}
+
+// A forked server and the client side's io_context; the server is stopped at the end.
+class session {
+public:
+    session(transport kind, const temporary_directory& directory)
+        : server_([kind, path = directory.socket_path()](
+                      const server_process::announce_function& announce) {
+              serve(kind, path, announce);
+          }),
+          endpoint_(server_.endpoint()) {}
+
+    std::unique_ptr<sb_client> connect_one() {
+        std::vector<std::unique_ptr<sb_client>> clients;
+        clients.push_back(open_client(io_, endpoint_));
+        handshake(io_, clients);
+        return std::move(clients.front());
+    }
+
+    std::vector<std::unique_ptr<sb_client>> connect_many(std::uint64_t count) {
+        std::vector<std::unique_ptr<sb_client>> clients;
+        for (std::uint64_t i = 0; i < count; ++i)
+            clients.push_back(open_client(io_, endpoint_));
+        handshake(io_, clients);
+        return clients;
+    }
+
+    asio::io_context& io() { return io_; }
+
+    // Closes the clients, stops the server and returns its peak memory.
+    std::uint64_t stop(std::vector<std::unique_ptr<sb_client>>& clients) {
+        for (auto& client : clients)
+            client->close();
+        io_.restart();
+        io_.poll();
+        clients.clear();
+        server_.request_stop();
+        return server_.finish();
+    }
+
+private:
+    server_process server_;
+    std::string endpoint_;
+    asio::io_context io_;
+};
+
+sb::invoke_params empty_call() {
+    sb::invoke_params params;
+    params.processor = "empty";
+    return params;
+}
+
+void run_echo(transport kind, const arguments& args) {
+    std::uint64_t edge = args.count("dims", 256);
+    std::uint64_t warmup = args.count("warmup", 1);
+    std::uint64_t iterations = args.count("iterations", 3);
+    if (edge == 0 || edge > 2048)
+        throw std::invalid_argument("--dims must be in 1..2048");
+    temporary_directory directory;
+    session bench_session(kind, directory);
+    std::vector<std::unique_ptr<sb_client>> clients;
+    clients.push_back(bench_session.connect_one());
+
+    sb::invoke_params params;
+    params.processor = "echo";
+    {
+        auto sent = sb::image::allocate({edge, edge, edge}, sb::dtype::int16);
+        fill_pattern(sent.mutable_voxels<std::int16_t>(), sent.data.size());
+        params.inputs.emplace_back("image", sb::data_value(std::move(sent)));
+    }
+    const auto& sent = std::get<sb::image>(params.inputs.front().second);
+    std::uint64_t bytes = sent.data.size();
+
+    std::optional<sb::invoke_reply> reply;
+    std::vector<double> round_trips;
+    for (std::uint64_t i = 0; i < warmup + iterations; ++i) {
+        reply.reset();
+        auto start = clock::now();
+        reply = invoke_now(bench_session.io(), *clients.front(), params);
+        auto end = clock::now();
+        if (i >= warmup)
+            round_trips.push_back(seconds_between(start, end));
+    }
+    const auto* received = reply->result.output_as<sb::image>("image_out");
+    bool verified = received != nullptr && *received == sent;
+    reply.reset();
+    std::uint64_t server_peak = bench_session.stop(clients);
+
+    nlohmann::json result = echo_result(round_trips, bytes, warmup, server_peak, verified);
+    result["program"] = "bench_slicerbridge";
+    result["transport"] = transport_name(kind);
+    result["dims"] = {edge, edge, edge};
+    result["dtype"] = "int16";
+    print_result(result);
+    if (!verified)
+        throw std::runtime_error("the echoed image differs from the image sent");
+}
+
+void run_latency(transport kind, const arguments& args) {
+    std::uint64_t warmup = args.count("warmup", 1000);
+    std::uint64_t calls = args.count("calls", 10000);
+    std::uint64_t batches = args.count("batches", 1);
+    if (calls == 0 || batches == 0)
+        throw std::invalid_argument("--calls and --batches must be at least 1");
+    temporary_directory directory;
+    session bench_session(kind, directory);
+    std::vector<std::unique_ptr<sb_client>> clients;
+    clients.push_back(bench_session.connect_one());
+    auto params = empty_call();
+
+    for (std::uint64_t i = 0; i < warmup; ++i)
+        invoke_now(bench_session.io(), *clients.front(), params);
+    std::vector<std::vector<double>> samples(batches);
+    for (auto& batch : samples) {
+        batch.reserve(calls);
+        for (std::uint64_t i = 0; i < calls; ++i) {
+            auto start = clock::now();
+            invoke_now(bench_session.io(), *clients.front(), params);
+            batch.push_back(seconds_between(start, clock::now()));
+        }
+    }
+    bench_session.stop(clients);
+
+    nlohmann::json result = latency_result(samples, warmup);
+    result["program"] = "bench_slicerbridge";
+    result["transport"] = transport_name(kind);
+    result["call"] = "invoke of a processor without inputs, outputs or parameters";
+    print_result(result);
+}
+
+// Every client invokes, and invokes again on each answer until the deadline; a batch ends when
+// the last answer is in.
+class throughput_driver {
+public:
+    throughput_driver(asio::io_context& io, std::vector<std::unique_ptr<sb_client>>& clients)
+        : io_(io), clients_(clients), params_(empty_call()) {}
+
+    // Returns calls per second and the p50 latency of the batch.
+    std::pair<double, double> run(double duration) {
+        calls_ = 0;
+        latencies_.clear();
+        outstanding_ = clients_.size();
+        start_ = clock::now();
+        deadline_ = start_ + std::chrono::duration_cast<clock::duration>(
+                                 std::chrono::duration<double>(duration));
+        for (auto& client : clients_)
+            invoke(*client, clock::now());
+        run_until(io_, [this] { return outstanding_ == 0; });
+        if (failure_)
+            throw std::system_error(failure_, "invoke failed");
+        return {static_cast<double>(calls_) / seconds_between(start_, end_),
+                percentile(latencies_, 0.5)};
+    }
+
+    std::uint64_t calls() const { return calls_; }
+
+private:
+    void invoke(sb_client& client, clock::time_point sent_at) {
+        client.async_invoke(params_, {},
+                            [this, &client, sent_at](std::error_code ec, sb::invoke_reply) {
+                                auto now = clock::now();
+                                if (ec) {
+                                    failure_ = ec;
+                                    --outstanding_;
+                                    return;
+                                }
+                                latencies_.push_back(seconds_between(sent_at, now));
+                                ++calls_;
+                                if (now < deadline_) {
+                                    invoke(client, now);
+                                } else {
+                                    --outstanding_;
+                                    end_ = now;
+                                }
+                            });
+    }
+
+    asio::io_context& io_;
+    std::vector<std::unique_ptr<sb_client>>& clients_;
+    sb::invoke_params params_;
+    clock::time_point start_, end_, deadline_;
+    std::size_t outstanding_ = 0;
+    std::uint64_t calls_ = 0;
+    std::vector<double> latencies_;
+    std::error_code failure_;
+};
+
+void run_throughput(transport kind, const arguments& args) {
+    std::uint64_t client_count = args.count("clients", 1);
+    double seconds = args.number("seconds", 1.0);
+    double warmup_seconds = args.number("warmup-seconds", 0.2);
+    std::uint64_t batches = args.count("batches", 1);
+    if (client_count == 0 || batches == 0)
+        throw std::invalid_argument("--clients and --batches must be at least 1");
+    temporary_directory directory;
+    session bench_session(kind, directory);
+    auto clients = bench_session.connect_many(client_count);
+    throughput_driver driver(bench_session.io(), clients);
+
+    driver.run(warmup_seconds);
+    std::vector<double> rates;
+    std::vector<double> p50s;
+    std::uint64_t total_calls = 0;
+    for (std::uint64_t b = 0; b < batches; ++b) {
+        auto [rate, p50] = driver.run(seconds);
+        rates.push_back(rate);
+        p50s.push_back(p50);
+        total_calls += driver.calls();
+    }
+    bench_session.stop(clients);
+
+    print_result({{"program", "bench_slicerbridge"},
+                  {"test", "throughput"},
+                  {"transport", transport_name(kind)},
+                  {"clients", client_count},
+                  {"seconds_per_batch", seconds},
+                  {"calls", total_calls},
+                  {"batch_calls_per_second", rates},
+                  {"batch_p50_seconds", p50s},
+                  {"calls_per_second", median(rates)}});
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    return bench::guarded_main([&] {
+        bench::arguments args(argc, argv,
+                              {"test", "transport", "dims", "warmup", "iterations", "calls",
+                               "batches", "clients", "seconds", "warmup-seconds", "timeout"});
+        bench::arm_watchdog(args.count("timeout", 600));
+        auto kind = bench::parse_transport(args.text("transport", "tcp"));
+        std::string test = args.text("test", "echo");
+        if (test == "echo")
+            run_echo(kind, args);
+        else if (test == "latency")
+            run_latency(kind, args);
+        else if (test == "throughput")
+            run_throughput(kind, args);
+        else
+            throw std::invalid_argument("--test must be echo, latency or throughput");
+    });
+}
