@@ -106,6 +106,7 @@ class Connection:
         self._buffer = bytearray()
         self._eof = False
         self.closed = False
+        self.write_closed = False
 
     # -- sending
 
@@ -123,6 +124,7 @@ class Connection:
         return data
 
     def shutdown_write(self) -> None:
+        self.write_closed = True
         if self.recorder:
             self.recorder.record(self.label, "note", note="half-closed (no more bytes sent)")
         try:
@@ -138,16 +140,24 @@ class Connection:
             except OSError:
                 pass
 
+    @property
+    def ended(self) -> bool:
+        """The stream is over in either direction (closed by us, half-closed, or ended by the peer)."""
+        return self.closed or self.write_closed or self._eof
+
     # -- receiving
 
-    def _fill(self, count: int, deadline: float) -> None:
+    def _fill(self, count: int, deadline: float | None) -> None:
         while len(self._buffer) < count:
             if self._eof:
                 raise PeerClosed("peer closed the connection", partial=bool(self._buffer))
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimedOut("nothing received in time")
-            self.sock.settimeout(remaining)
+            if deadline is None:
+                self.sock.settimeout(None)
+            else:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimedOut("nothing received in time")
+                self.sock.settimeout(remaining)
             try:
                 chunk = self.sock.recv(max(65536, min(count - len(self._buffer), 1 << 24)))
             except socket.timeout:
@@ -164,9 +174,10 @@ class Connection:
                 continue
             self._buffer += chunk
 
-    def receive(self, timeout: float) -> wire.Frame:
-        """The next frame; raises TimedOut, PeerClosed, or WireError for bytes that break the spec."""
-        deadline = time.monotonic() + timeout
+    def receive(self, timeout: float | None) -> wire.Frame:
+        """The next frame (`timeout` None waits forever); raises TimedOut, PeerClosed, or WireError
+        for bytes that break the spec, with `stage` "header" (fatal) or "head"."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         self._fill(wire.HEADER_SIZE, deadline)
         try:
             header = wire.parse_header(bytes(self._buffer[:wire.HEADER_SIZE]), self.limits)
@@ -175,6 +186,7 @@ class Connection:
             self._buffer.clear()
             if self.recorder:
                 self.recorder.record(self.label, "recv", raw, note=f"refused: {error}")
+            error.stage = "header"
             raise
         self._fill(header.frame_size, deadline)
         data = bytes(self._buffer[:header.frame_size])
@@ -184,6 +196,8 @@ class Connection:
         except wire.WireError as error:
             if self.recorder:
                 self.recorder.record(self.label, "recv", data, note=f"refused: {error}")
+            error.stage = "head"
+            error.frame = data
             raise
         if self.recorder:
             self.recorder.record(self.label, "recv", data, decoded=wire.describe_value(frame.head))

@@ -97,7 +97,7 @@ def make_mesh(space: str = "RAS", points_dtype: str = "float64", seed: int = 2) 
             "strips": cells([0, 4], [5, 6, 7, 8]),
             "point_data": [{"name": "curvature", **typed_array(rng.standard_normal(point_count), "float32")},
                            {"name": "normals", **typed_array(rng.standard_normal(point_count * 3), "float64", 3)}],
-            "cell_data": [{"name": "region", **typed_array(np.array([3, 1, 4, 1, 5]), "int32")}]}
+            "cell_data": [{"name": "region", **typed_array(np.array([3, 1, 4, 1, 5, 9]), "int32")}]}
 
 
 def make_transform(space: str = "RAS") -> dict:

@@ -1535,8 +1535,8 @@ def _layout(context: ServerContext) -> None:
     echo(context, [image, points], peer, trailing_bulk=b"\xee" * 40)
     shared = data.make_mesh()
     curvature = shared["point_data"][0]
-    curvature["data"].place_at = 0
-    shared["point_data"].append(dict(curvature, name="copy", data=wire.Bulk(curvature["data"].data, place_at=0)))
+    curvature["data"].place_at = 4096
+    shared["point_data"].append(dict(curvature, name="copy", data=wire.Bulk(curvature["data"].data, place_at=4096)))
     echo(context, [shared, data.make_image("uint8", (0, 0, 0))], peer)
 
 

@@ -117,6 +117,7 @@ class Peer:
         self.fractions: dict[int, list[float]] = {}
         self.notes: list[str] = []
         self.lenient = False  # fuzzing: the server may answer ids the mutations made up
+        self.said_goodbye = False
         self._next_id = 1
 
     # -- sending
@@ -134,6 +135,8 @@ class Peer:
         if expect_id is not None:
             self.open[expect_id] = method
             self.answered.discard(expect_id)
+        if method == "goodbye":
+            self.said_goodbye = True
         try:
             self.conn.send(head, note=note, **frame_options)
         except PeerClosed as closed:
@@ -540,6 +543,17 @@ class ServerContext:
             raise CaseFailed(f"server refused our hello: {refused}") from None
         return peer
 
+    def finish(self) -> None:
+        """At the end of a passing case, every connection still open must still answer a ping
+        and must not have sent anything unasked (a late duplicate response, stray progress)."""
+        for peer in self._peers:
+            if peer.server_hello is None or peer.conn.ended or peer.lenient or peer.said_goodbye:
+                continue
+            extra = peer.sync()
+            if extra:
+                raise CaseFailed(f"unexpected responses at the end of the case: "
+                                 f"{[wire.describe_value(m) for m in extra]}")
+
     def close_all(self) -> None:
         for peer in self._peers:
             peer.close()
@@ -652,6 +666,7 @@ def run_one(case: Case, target: ServerTarget, options: Options, info: ServerInfo
     def body() -> None:
         try:
             case.run(context)
+            context.finish()
         except CaseFailed as failure:
             context.close_all()
             _raise_if_down(context, failure)

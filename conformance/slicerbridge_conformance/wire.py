@@ -103,6 +103,8 @@ class WireError(Exception):
         super().__init__(f"{name}: {message}")
         self.name = name
         self.message = message
+        self.stage = "head"
+        self.frame = b""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -405,6 +407,9 @@ class FrameHeader:
 def parse_header(data: bytes, limits: Limits) -> FrameHeader:
     """Checks a 16-byte frame header against `limits`, before anything else is read [FRAME-3]."""
     if len(data) < HEADER_SIZE:
+        # The bytes present are checked first: a bad magic is malformed even when cut short [ERR-5].
+        if data[:2] != MAGIC[:len(data[:2])] or (len(data) > 2 and data[2] != FORMAT):
+            raise WireError("malformed_frame", f"bad magic or format in {bytes(data[:3]).hex()}")
         raise WireError("truncated", "stream ended inside a frame header")
     magic, fmt, flags, head_length, bulk_length = struct.unpack(">2sBBIQ", data[:HEADER_SIZE])
     header = FrameHeader(magic, fmt, flags, head_length, bulk_length)
@@ -417,8 +422,6 @@ def parse_header(data: bytes, limits: Limits) -> FrameHeader:
     if header.frame_size > limits.max_frame:
         raise WireError("frame_too_large",
                         f"frame size {header.frame_size} over max_frame {limits.max_frame}")
-    if head_length == 0:
-        raise WireError("invalid_message", "head_length is 0")
     return header
 
 
@@ -525,7 +528,7 @@ def decode_msgpack(data: bytes, max_depth: int = 32) -> Any:
     """Decodes exactly one MessagePack object occupying all of `data` [FRAME-4]."""
     decoder = _Decoder(bytes(data), max_depth)
     if not data:
-        raise WireError("invalid_message", "empty head")
+        raise WireError("invalid_message", "empty head (head_length 0)")
     value = decoder.read(0)
     if decoder.position != len(data):
         raise WireError("invalid_message",
