@@ -5,8 +5,10 @@ Server side::
     from slicerbridge import Image, Float, Output, Server, processor
 
     @processor(title="Threshold", category="Segmentation")
-    def threshold(volume: Image, lower: Float() = 0.0) -> {"labels": Output(Image, image_kind="label")}:
-        return {"labels": volume.with_voxels((volume.voxels >= lower).astype("uint8"), kind="label")}
+    def threshold(volume: Image,
+                  lower: Float() = 0.0) -> {"labels": Output(Image, image_kind="label")}:
+        mask = (volume.voxels >= lower).astype("uint8")
+        return {"labels": volume.with_voxels(mask, kind="label")}
 
     with Server([threshold]) as server:
         print(server.listen_tcp("127.0.0.1", 5000))
@@ -28,8 +30,10 @@ from .context import Cancelled, Context
 from .data import CellArray, Image, Mesh, PointList, Segment, Table, Transform
 from .errors import ConnectionLost, ErrorCode, SlicerBridgeError
 from .limits import Limits
-from .messages import LIBRARY_VERSION as __version__
+from .messages import LIBRARY_VERSION
 from .server import Server
+
+__version__ = LIBRARY_VERSION
 
 __all__ = [
     "Bool", "Bulk", "Call", "Cancelled", "CellArray", "Client", "ConnectionLost", "Context",

@@ -5,15 +5,17 @@ A processor is a plain function whose annotated parameters become the descriptio
     @processor(title="Threshold", category="Segmentation")
     def threshold(ctx, volume: Image,
                   lower: Float(label="Lower", min=-1e9, max=1e9) = 0.0,
-                  upper: Float(label="Upper") = 1.0) -> {"labels": Output(Image, image_kind="label")}:
+                  upper: Float(label="Upper") = 1.0
+                  ) -> {"labels": Output(Image, image_kind="label")}:
         ...
         return {"labels": volume.with_voxels(mask, kind="label")}
 
 Data annotations (``Image``, ``Mesh``, ``Transform``, ``PointList``, ``Table`` or ``Input(...)``)
 make inputs, optional when the default is None; Python ``bool``/``int``/``float``/``str`` or the
 ``Bool``/``Int``/``Float``/``String``/``Enum``/``*Vector`` specs make parameters, whose Python
-default is their default. The return annotation maps output names to data types. A first
-parameter named ``ctx`` receives the call's ``Context``.
+default is their default. ``Annotated[float, Float(min=0)]`` is the same as ``Float(min=0)``
+for code checked by type checkers. The return annotation maps output names to data types (or
+pass ``outputs=``). A first parameter named ``ctx`` receives the call's ``Context``.
 """
 
 from __future__ import annotations
@@ -338,6 +340,10 @@ def _unwrap_optional(annotation: Any):
 
 def _slot_from_annotation(name: str, annotation: Any, default: Any) -> Slot:
     annotation, allows_none = _unwrap_optional(annotation)
+    if typing.get_origin(annotation) is typing.Annotated:
+        # Annotated[float, Float(min=0)] reads the same as Float(min=0) and suits type checkers.
+        specs = [m for m in annotation.__metadata__ if isinstance(m, SlotSpec)]
+        annotation = specs[0] if specs else typing.get_args(annotation)[0]
     if isinstance(annotation, SlotSpec):
         slot = annotation.slot(name)
     elif isinstance(annotation, type) and annotation in DATA_TYPES.values():

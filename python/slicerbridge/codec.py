@@ -13,6 +13,7 @@ list of buffers to write with one scatter-gather call.
 
 from __future__ import annotations
 
+import importlib.util
 import struct
 from typing import Any, Iterable, List, NamedTuple, Optional
 
@@ -34,18 +35,9 @@ CODEC_NAMES = {number: name for name, number in CODEC_IDS.items()}
 
 def available_codecs() -> frozenset:
     """The codec names whose Python modules are installed (the ``zstandard`` / ``lz4`` extras)."""
-    names = set()
-    try:
-        import zstandard  # noqa: F401
-        names.add("zstd")
-    except ImportError:
-        pass
-    try:
-        import lz4.frame  # noqa: F401
-        names.add("lz4")
-    except ImportError:
-        pass
-    return frozenset(names)
+    modules = {"zstd": "zstandard", "lz4": "lz4"}
+    return frozenset(name for name, module in modules.items()
+                     if importlib.util.find_spec(module) is not None)
 
 
 class Bulk:
@@ -104,10 +96,10 @@ def _invalid_head(reason: str, **details: Any) -> SlicerBridgeError:
 
 def check_structure(head, max_depth: int) -> None:
     """Walk the encoded head once without building anything and reject, with
-    ``invalid_message``: a head that is not a map [HEAD-1]; nesting deeper than ``max_depth`` [HEAD-5]; map keys that are not
-    strings [HEAD-6]; declared lengths and counts beyond the bytes remaining [HEAD-8]; ext values
-    other than well-formed bulk references [BULK-4]; the never-used byte 0xc1, an incomplete
-    object and bytes after the object [FRAME-4].
+    ``invalid_message``: a head that is not a map [HEAD-1]; nesting deeper than ``max_depth``
+    [HEAD-5]; map keys that are not strings [HEAD-6]; declared lengths and counts beyond the
+    bytes remaining [HEAD-8]; ext values other than well-formed bulk references [BULK-4]; the
+    never-used byte 0xc1, an incomplete object and bytes after the object [FRAME-4].
     """
     size = len(head)
     if size and not (0x80 <= head[0] <= 0x8f or head[0] in (0xde, 0xdf)):
@@ -257,8 +249,12 @@ def decode_head(head, bulk: memoryview, *, max_depth: int, codecs: Iterable[str]
     check_structure(head, max_depth)
     resolver = _BulkResolver(bulk, frozenset(codecs), max_raw_total)
     try:
+        # check_structure bounded every length already; msgpack's own limits repeat it.
+        size = len(head)
         value = msgpack.unpackb(head, raw=False, strict_map_key=False, use_list=True,
-                                ext_hook=resolver, object_pairs_hook=_unique_keys)
+                                ext_hook=resolver, object_pairs_hook=_unique_keys,
+                                max_str_len=size, max_bin_len=size, max_array_len=size,
+                                max_map_len=size // 2, max_ext_len=_COMPRESSED_REF.size)
     except SlicerBridgeError:
         raise
     except Exception as error:  # msgpack raises many types: all mean "not one valid object".

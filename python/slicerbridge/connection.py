@@ -61,12 +61,12 @@ class MessageStream:
         if compression is not None and compression not in self.codecs:
             compression = None  # [CAP-2]
         encoded = encode_message(message, compression=compression)
-        if encoded.size > self.peer_limits.max_frame or len(encoded.head) > self.peer_limits.max_head:
+        peer = self.peer_limits
+        if encoded.size > peer.max_frame or len(encoded.head) > peer.max_head:
             raise SlicerBridgeError(ErrorCode.TOO_LARGE, "message over the peer's limits",
-                                    {"frame_length": encoded.size,
-                                     "max_frame": self.peer_limits.max_frame,
+                                    {"frame_length": encoded.size, "max_frame": peer.max_frame,
                                      "head_length": len(encoded.head),
-                                     "max_head": self.peer_limits.max_head})
+                                     "max_head": peer.max_head})
         return encoded
 
     def write(self, encoded: EncodedFrame) -> None:

@@ -36,7 +36,7 @@ class Limits:
             raise ValueError("limit cancel_grace must be a finite number of seconds >= 0")
 
     def to_wire(self, *, server: bool) -> dict:
-        """The ``limits`` map of a hello. A client leaves out the keys that only a server defines."""
+        """The ``limits`` map of a hello; a client leaves out the keys only a server defines."""
         keys = [f.name for f in dataclasses.fields(self)]
         if not server:
             keys = [k for k in keys if k not in self._SERVER_ONLY_KEYS]

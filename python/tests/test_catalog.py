@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import oblique_matrix
-from slicerbridge import (Bool, Context, Enum, Float, FloatVector, Image, Input, Int, IntVector,
+from slicerbridge import (Context, Enum, Float, FloatVector, Image, Input, Int, IntVector,
                           Mesh, Output, ProcessorDescription, String, StringVector, Table,
                           processor)
 from slicerbridge.catalog import Slot
@@ -62,6 +62,7 @@ def test_decorator_builds_the_description_from_annotations():
 
 
 def test_description_carries_every_key_and_reads_back_CAT_6():
+    """[CAT-6]"""
     wire = full.description.to_wire()
     assert list(wire)[:5] == ["name", "version", "title", "description", "category"]
     assert all(key in wire for key in ("inputs", "outputs", "parameters"))
@@ -70,6 +71,7 @@ def test_description_carries_every_key_and_reads_back_CAT_6():
 
 
 def test_minimal_description_is_accepted_CAT_6():
+    """[CAT-6]"""
     minimal = ProcessorDescription.from_wire({
         "name": "p", "inputs": [{"name": "a", "type": "image"}], "outputs": [],
         "parameters": [{"name": "b", "type": "float"}]})
@@ -81,6 +83,7 @@ def test_minimal_description_is_accepted_CAT_6():
 
 
 def test_slot_names_are_unique_across_inputs_outputs_and_parameters_CAT_3():
+    """[CAT-3]"""
     with pytest.raises(ValueError):
         @processor()
         def clash(volume: Image) -> {"volume": Image}:
@@ -88,6 +91,7 @@ def test_slot_names_are_unique_across_inputs_outputs_and_parameters_CAT_3():
 
 
 def test_defaults_must_satisfy_their_constraints_CAT_5():
+    """[CAT-5]"""
     with pytest.raises(ValueError):
         @processor()
         def bad_default(count: Int(min=1) = 0) -> {}:
@@ -114,6 +118,7 @@ def bind(parameters=None, inputs=None):
 
 
 def test_absent_parameters_take_their_defaults_INV_3():
+    """[INV-3]"""
     arguments = bind()
     assert (arguments["count"], arguments["scale"], arguments["mode"], arguments["tags"]) == (
         3, 1.0, "fast", [])
@@ -121,6 +126,7 @@ def test_absent_parameters_take_their_defaults_INV_3():
 
 
 def test_integers_are_accepted_for_floats_HEAD_3():
+    """[HEAD-3]"""
     assert bind({"scale": 2})["scale"] == 2.0 and isinstance(bind({"scale": 2})["scale"], float)
 
 
@@ -139,6 +145,7 @@ def test_integers_are_accepted_for_floats_HEAD_3():
     ({"sizes": [1, 2, "3"]}, None, "sizes"), ({"weights": [-1.0]}, None, "weights"),
     ({"weights": 0.5}, None, "weights"), ({"tags": ["a", 1]}, None, "tags")])
 def test_bad_arguments_are_invalid_argument_naming_the_slot_INV_2(parameters, inputs, name):
+    """[INV-2]"""
     with pytest.raises(SlicerBridgeError) as raised:
         bind(parameters, inputs)
     assert raised.value.code == ErrorCode.INVALID_ARGUMENT
@@ -146,6 +153,7 @@ def test_bad_arguments_are_invalid_argument_naming_the_slot_INV_2(parameters, in
 
 
 def test_outputs_are_checked_INV_4():
+    """[INV-4]"""
     @processor()
     def missing() -> {"out": Image}:
         return {}
@@ -162,6 +170,19 @@ def test_outputs_are_checked_INV_4():
         with pytest.raises(SlicerBridgeError) as raised:
             proc.run(Context(), {})
         assert raised.value.code == ErrorCode.PROCESSOR_FAILED
+
+
+def test_annotated_parameters_read_like_bare_specs():
+    from typing import Annotated
+
+    @processor(outputs={"out": Image})
+    def typed(volume: Image, scale: Annotated[float, Float(min=0.0, label="Scale")] = 1.0,
+              steps: Annotated[int, "not a spec"] = 2) -> dict:
+        return {"out": volume}
+
+    scale, steps = typed.description.parameters
+    assert (scale.type, scale.minimum, scale.label, scale.default) == ("float", 0.0, "Scale", 1.0)
+    assert (steps.type, steps.default) == ("int", 2)
 
 
 def test_single_output_may_be_returned_bare():

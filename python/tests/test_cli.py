@@ -101,5 +101,6 @@ def test_client_check_fails_cleanly_against_a_misbehaving_server(script):
 
 
 def test_serve_refuses_a_public_address_without_a_token_SEC_2():
+    """[SEC-2]"""
     result = run("serve", "--listen", "0.0.0.0:0")
     assert result.returncode == 2 and "token" in result.stderr

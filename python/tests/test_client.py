@@ -50,6 +50,7 @@ def test_every_data_type_comes_back_from_echo(client):
 
 
 def test_many_calls_in_flight_from_several_threads_MSG_4(client):
+    """[MSG-4]"""
     results, failures = {}, []
 
     def worker(index):
@@ -71,12 +72,14 @@ def test_many_calls_in_flight_from_several_threads_MSG_4(client):
 
 
 def test_progress_reaches_the_callback_in_order_PROG_1(client):
+    """[PROG-1]"""
     fractions = []
     client.invoke("zigzag", progress=lambda f, m: fractions.append(f), timeout=WAIT)
     assert fractions == [0.1, 0.5, 0.6, 0.9]
 
 
 def test_cancel_ends_the_call_with_cancelled_CANCEL_2(client, running):
+    """[CANCEL-2]"""
     call = client.submit("block")
     assert running.hooks.started.wait(WAIT)
     call.cancel()
@@ -88,12 +91,14 @@ def test_cancel_ends_the_call_with_cancelled_CANCEL_2(client, running):
 
 
 def test_deadline_ends_the_call_with_deadline_exceeded_INV_6(client):
+    """[INV-6]"""
     with pytest.raises(SlicerBridgeError) as raised:
         client.invoke("block", deadline=0.05, timeout=WAIT)
     assert raised.value.code == ErrorCode.DEADLINE_EXCEEDED
 
 
 def test_processor_failure_is_an_error_and_the_connection_goes_on_INV_5(client):
+    """[INV-5]"""
     with pytest.raises(SlicerBridgeError) as raised:
         client.invoke("fail", parameters={"code": 1234, "message": "no"}, timeout=WAIT)
     assert (raised.value.code, raised.value.message, raised.value.name) == (
@@ -103,6 +108,7 @@ def test_processor_failure_is_an_error_and_the_connection_goes_on_INV_5(client):
 
 
 def test_invalid_arguments_name_the_slot_INV_2(client):
+    """[INV-2]"""
     with pytest.raises(SlicerBridgeError) as raised:
         client.invoke("threshold", {"volume": Image(np.zeros((1, 1, 1)))},
                       {"label": 0}, timeout=WAIT)
@@ -111,6 +117,7 @@ def test_invalid_arguments_name_the_slot_INV_2(client):
 
 
 def test_dropping_the_connection_cancels_the_server_work_DROP_1(running):
+    """[DROP-1]"""
     client = Client.connect(running.text_address, timeout=WAIT)
     call = client.submit("block")
     assert running.hooks.started.wait(WAIT)
@@ -124,6 +131,7 @@ def test_dropping_the_connection_cancels_the_server_work_DROP_1(running):
 
 
 def test_goodbye_waits_for_open_calls_then_refuses_new_requests_BYE_1_BYE_2(running):
+    """[BYE-1] [BYE-2]"""
     client = Client.connect(running.text_address, timeout=WAIT)
     call = client.submit("gate")
     assert running.hooks.entered.acquire(timeout=WAIT)
@@ -140,6 +148,7 @@ def test_goodbye_waits_for_open_calls_then_refuses_new_requests_BYE_1_BYE_2(runn
 
 
 def test_token_is_sent_and_checked_SEC_3():
+    """[SEC-3]"""
     instance = start_server(token="0123456789abcdef")
     try:
         with pytest.raises(SlicerBridgeError) as raised:
@@ -162,12 +171,14 @@ def test_compressed_requests_and_responses_round_trip(running):
 
 
 def test_large_image_round_trip_FRAME_5(client):
+    """[FRAME-5]"""
     voxels = np.random.default_rng(1).integers(0, 2**16, (64, 256, 256), dtype=np.uint16)
     echoed = client.invoke("echo", {"image": Image(voxels)}, timeout=WAIT).outputs["image_out"]
     assert np.array_equal(echoed.voxels, voxels)
 
 
 def test_request_beyond_the_server_limits_is_refused_locally_LIMIT_1():
+    """[LIMIT-1]"""
     instance = start_server(limits=Limits(max_frame=65536))
     try:
         with Client.connect(instance.text_address, timeout=WAIT) as client:
@@ -259,6 +270,7 @@ def test_silent_server_fails_the_handshake_within_the_timeout():
     ({"kind": "response", "id": None, "error": {"code": 5, "message": "no"}},
      SlicerBridgeError)])
 def test_bad_server_hello_closes_the_connection_HELLO_2_HELLO_6(reply, error):
+    """[HELLO-2] [HELLO-6]"""
     def script(peer, done):
         peer.receive()
         if isinstance(reply, bytes):
@@ -276,6 +288,7 @@ def test_bad_server_hello_closes_the_connection_HELLO_2_HELLO_6(reply, error):
 
 
 def test_stray_responses_requests_and_connection_errors_MSG_3_MSG_8_MSG_17_CAP_5():
+    """[MSG-3] [MSG-8] [MSG-17] [CAP-5]"""
     def script(peer, done):
         peer.receive()
         peer.send(dict(SERVER_HELLO, capabilities=["cancel", "codec.lz4", "progress"]))
@@ -302,6 +315,7 @@ def test_stray_responses_requests_and_connection_errors_MSG_3_MSG_8_MSG_17_CAP_5
 
 
 def test_server_closing_mid_call_fails_pending_calls_DROP_1():
+    """[DROP-1]"""
     def script(peer, done):
         peer.receive()
         peer.send(SERVER_HELLO)

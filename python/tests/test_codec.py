@@ -51,6 +51,7 @@ def expect_invalid(head: bytes, code=ErrorCode.INVALID_MESSAGE, **options):
 # -- canonical encoding ---------------------------------------------------------------------
 
 def test_segments_are_aligned_in_depth_first_order_with_zero_padding_CANON_6_BULK_2():
+    """[CANON-6] [BULK-2]"""
     message = {"kind": "x", "a": [Bulk(b"abc"), {"b": Bulk(bytes(range(8)))}],
                "c": Bulk(b"\xff" * 5)}
     frame = encode_frame(message)
@@ -67,10 +68,12 @@ def test_segments_are_aligned_in_depth_first_order_with_zero_padding_CANON_6_BUL
 
 
 def test_no_segments_means_empty_bulk_CANON_6():
+    """[CANON-6]"""
     assert encode_frame({"kind": "x"})[8:16] == bytes(8)
 
 
 def test_references_use_fixext16_CANON_7():
+    """[CANON-7]"""
     head = encode_message({"r": Bulk(b"x")}).head
     assert head == bytes.fromhex("81a172d801") + bytes(8) + struct.pack(">Q", 1)
 
@@ -83,10 +86,12 @@ def test_references_use_fixext16_CANON_7():
     (np.int16(-3), "fd"), ("", "a0"), ("a" * 32, "d920" + "61" * 32), (b"\x01", "c40101"),
     (True, "c3"), (None, "c0")])
 def test_smallest_formats_and_float64_CANON_2_CANON_3_CANON_4(value, encoded):
+    """[CANON-2] [CANON-3] [CANON-4]"""
     assert encode_message(value).head.hex() == encoded
 
 
 def test_non_minimal_encodings_are_accepted_HEAD_3():
+    """[HEAD-3]"""
     head = bytes.fromhex("82a4") + b"kind" + bytes.fromhex("da0001") + b"x" + \
         bytes.fromhex("a1") + b"v" + bytes.fromhex("ce00000005")
     assert decode(frame_with(head)).value == {"kind": "x", "v": 5}
@@ -103,6 +108,7 @@ def test_final_timing_can_be_patched_after_encoding():
 # -- bulk references --------------------------------------------------------------------------
 
 def test_received_segments_are_views_of_the_bulk_not_copies_FRAME_6():
+    """[FRAME-6]"""
     frame = encode_frame({"kind": "x", "v": Bulk(np.arange(4, dtype=np.uint8))})
     head_length = struct.unpack(">I", frame[4:8])[0]
     bulk = memoryview(bytearray(frame[HEADER_SIZE + head_length:]))
@@ -112,6 +118,7 @@ def test_received_segments_are_views_of_the_bulk_not_copies_FRAME_6():
 
 
 def test_overlapping_zero_length_and_uncovered_segments_are_accepted_BULK_3():
+    """[BULK-3]"""
     head = head_of({"a": ref(0, 4), "b": ref(2, 4), "c": ref(6, 0), "d": ref(8, 0)})
     value = decode(frame_with(head, b"abcdefghXYZ")).value
     assert [bytes(value[k].data) for k in "abcd"] == [b"abcd", b"cdef", b"", b""]
@@ -120,6 +127,7 @@ def test_overlapping_zero_length_and_uncovered_segments_are_accepted_BULK_3():
 @pytest.mark.parametrize("offset,length", [(0, 9), (9, 0), (5, 4), (2**64 - 1, 2),
                                            (2, 2**64 - 1)])
 def test_reference_beyond_the_bulk_is_invalid_BULK_1(offset, length):
+    """[BULK-1]"""
     result = decode(frame_with(head_of({"kind": "x", "v": ref(offset, length)}), b"12345678"))
     assert result.bulk_error.code == ErrorCode.INVALID_MESSAGE
     assert result.value["kind"] == "x"  # the head is still there to answer under its id
@@ -133,6 +141,7 @@ def test_reference_beyond_the_bulk_is_invalid_BULK_1(offset, length):
     "d6ff00000001",                 # MessagePack timestamp (-1)
     "c7007f"])                      # type 127, empty
 def test_other_ext_values_are_invalid_BULK_4(ext):
+    """[BULK-4]"""
     expect_invalid(bytes.fromhex("82a46b696e64a178a176") + bytes.fromhex(ext))
 
 
@@ -146,8 +155,10 @@ RAW = bytes(range(256)) * 64
 @pytest.mark.parametrize("codec,number,segment", [
     ("zstd", 1, zstd_segment(RAW)),
     ("zstd", 1, zstd_segment(RAW, write_content_size=False)),
-    ("lz4", 2, lz4.frame.compress(RAW, content_checksum=True, block_size=lz4.frame.BLOCKSIZE_MAX64KB))])
+    ("lz4", 2, lz4.frame.compress(RAW, content_checksum=True,
+                                  block_size=lz4.frame.BLOCKSIZE_MAX64KB))])
 def test_compressed_segments_decode_when_in_force_BULK_5_CODEC_4(codec, number, segment):
+    """[BULK-5] [CODEC-4]"""
     head = head_of({"v": compressed_ref(0, len(segment), number, len(RAW))})
     value = decode(frame_with(head, segment), codecs=(codec,)).value
     assert bytes(value["v"].data) == RAW and value["v"].codec == codec
@@ -156,6 +167,7 @@ def test_compressed_segments_decode_when_in_force_BULK_5_CODEC_4(codec, number, 
 @pytest.mark.parametrize("number,codecs", [(1, ()), (2, ("zstd",)), (0, ALL_CODECS),
                                            (3, ALL_CODECS), (255, ALL_CODECS)])
 def test_codec_not_in_force_or_unknown_is_unsupported_codec_BULK_5_BULK_7_CAP_2(number, codecs):
+    """[BULK-5] [BULK-7] [CAP-2]"""
     segment = zstd_segment(RAW)
     head = head_of({"v": compressed_ref(0, len(segment), number, len(RAW))})
     result = decode(frame_with(head, segment), codecs=codecs)
@@ -163,6 +175,7 @@ def test_codec_not_in_force_or_unknown_is_unsupported_codec_BULK_5_BULK_7_CAP_2(
 
 
 def test_raw_length_over_the_limit_is_frame_too_large_without_decompressing_BULK_6():
+    """[BULK-6]"""
     segment = zstd_segment(RAW)
     head = head_of({"v": compressed_ref(0, len(segment), 1, 2**40)})
     result = decode(frame_with(head, segment), codecs=ALL_CODECS, max_raw_total=2**32)
@@ -170,6 +183,7 @@ def test_raw_length_over_the_limit_is_frame_too_large_without_decompressing_BULK
 
 
 def test_decompressed_sizes_are_bounded_together_SEC_4():
+    """[SEC-4]"""
     segment = zstd_segment(RAW)
     head = head_of({"a": compressed_ref(0, len(segment), 1, len(RAW)),
                     "b": compressed_ref(0, len(segment), 1, len(RAW))})
@@ -192,12 +206,14 @@ def test_decompressed_sizes_are_bounded_together_SEC_4():
     ("lz4", 2, b"\x00" * 4 + lz4.frame.compress(RAW)[4:], len(RAW)),
     ("lz4", 2, lz4.frame.compress(RAW)[:-5], len(RAW))])
 def test_bad_compressed_segments_are_invalid_BULK_5_BULK_8(codec, number, segment, raw_length):
+    """[BULK-5] [BULK-8]"""
     head = head_of({"v": compressed_ref(0, len(segment), number, raw_length)})
     result = decode(frame_with(head, segment), codecs=ALL_CODECS)
     assert result.bulk_error.code == ErrorCode.INVALID_MESSAGE
 
 
 def test_decompression_bomb_stops_at_raw_length_BULK_6():
+    """[BULK-6]"""
     bomb = zstd_segment(bytes(256 << 20), write_content_size=False)
     lz4_bomb = lz4.frame.compress(bytes(256 << 20))
     for number, segment in ((1, bomb), (2, lz4_bomb)):
@@ -208,6 +224,7 @@ def test_decompression_bomb_stops_at_raw_length_BULK_6():
 
 @pytest.mark.parametrize("codec", ALL_CODECS)
 def test_encoder_compresses_only_segments_it_shrinks_CODEC_2(codec):
+    """[CODEC-2]"""
     noise = np.random.default_rng(7).integers(0, 256, 4096, dtype=np.uint8)
     message = {"kind": "x", "zeros": Bulk(bytes(100000)), "noise": Bulk(noise)}
     frame = encode_frame(message, compression=codec)
@@ -224,6 +241,7 @@ def nested(depth: int) -> bytes:
 
 
 def test_depth_up_to_the_limit_is_accepted_and_beyond_it_refused_HEAD_5():
+    """[HEAD-5]"""
     assert decode(frame_with(b"\x81\xa1d" + nested(31)), max_depth=32).value["d"] is not None
     expect_invalid(b"\x81\xa1d" + nested(32), max_depth=32)
     expect_invalid(b"\x81\xa1d" + nested(4), max_depth=4)
@@ -231,6 +249,7 @@ def test_depth_up_to_the_limit_is_accepted_and_beyond_it_refused_HEAD_5():
 
 
 def test_nesting_bomb_is_refused_before_building_anything_HEAD_5_SEC_4():
+    """[HEAD-5] [SEC-4]"""
     bomb = b"\x81\xa1d" + b"\xdd\x00\x00\x00\x01" * 1_000_000 + b"\xc0"
     expect_invalid(bomb)
     map_bomb = b"\x81\xa1d" + b"\x81\xa1k" * 100_000 + b"\xc0"
@@ -243,10 +262,12 @@ def test_nesting_bomb_is_refused_before_building_anything_HEAD_5_SEC_4():
     bytes.fromhex("81a16b81c0c0"),                                # nil key in a nested map
     bytes.fromhex("81a16b91819001")])                             # array key
 def test_map_keys_must_be_strings_HEAD_6(head):
+    """[HEAD-6]"""
     expect_invalid(head)
 
 
 def test_duplicate_keys_are_refused_HEAD_7():
+    """[HEAD-7]"""
     expect_invalid(bytes.fromhex("82a16b01a16b02"))
     expect_invalid(bytes.fromhex("81a16182a17801a17802"))
 
@@ -259,16 +280,19 @@ def test_duplicate_keys_are_refused_HEAD_7():
     bytes.fromhex("81a16bc9ffffffff01"),        # ext 32
     bytes.fromhex("81a16bdc0003c0c0")])         # array 16 with fewer elements than declared
 def test_declared_lengths_beyond_the_head_are_refused_HEAD_8(head):
+    """[HEAD-8]"""
     expect_invalid(head)
 
 
 def test_invalid_utf8_is_refused_HEAD_9():
+    """[HEAD-9]"""
     expect_invalid(bytes.fromhex("81a16ba2c328"))
 
 
 @pytest.mark.parametrize("head", [b"", b"\xc1", b"\x81\xa1k", b"\x80\x80", b"\x81\xa1k\x01\x00",
                                   b"\x81\xa1k\xcb\x00"])
 def test_head_must_be_exactly_one_object_FRAME_4(head):
+    """[FRAME-4]"""
     expect_invalid(head)
 
 

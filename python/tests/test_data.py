@@ -42,6 +42,7 @@ def sample(dtype: np.dtype, shape) -> np.ndarray:
 @pytest.mark.parametrize("dtype_name", DTYPES)
 def test_image_every_dtype_and_byte_order_round_trips_bit_exact_ARRAY_2_IMG_5(dtype_name,
                                                                              byte_order):
+    """[ARRAY-2] [IMG-5]"""
     dtype = np.dtype(dtype_name).newbyteorder(byte_order)
     voxels = sample(dtype, (2, 3, 4))
     image = Image(voxels, oblique_matrix(), space="RAS")
@@ -54,6 +55,7 @@ def test_image_every_dtype_and_byte_order_round_trips_bit_exact_ARRAY_2_IMG_5(dt
 
 
 def test_voxels_are_indexed_k_j_i_IMG_1():
+    """[IMG-1]"""
     voxels = np.arange(24, dtype=np.int16).reshape(2, 3, 4)
     received, _ = through_wire(Image(voxels))
     # voxel (i, j, k) = (3, 1, 1) is element i + dims[0] * (j + dims[1] * k) = 3 + 4 * 4
@@ -61,12 +63,14 @@ def test_voxels_are_indexed_k_j_i_IMG_1():
 
 
 def test_received_voxels_are_a_view_of_the_frame_bulk_FRAME_6():
+    """[FRAME-6]"""
     received, bulk = through_wire(Image(np.arange(64, dtype=np.float64).reshape(4, 4, 4)))
     assert np.shares_memory(received.voxels, np.frombuffer(bulk, dtype=np.uint8))
 
 
 @pytest.mark.parametrize("space", ["RAS", "LPS"])
 def test_oblique_geometry_in_both_spaces_IMG_2_IMG_5_DATA_2(space):
+    """[IMG-2] [IMG-5] [DATA-2]"""
     matrix = oblique_matrix(0.7)
     received, _ = through_wire(Image(np.zeros((2, 2, 2), np.uint8), matrix, space=space))
     assert received.space == space and np.array_equal(received.ijk_to_space, matrix)
@@ -78,6 +82,7 @@ def test_oblique_geometry_in_both_spaces_IMG_2_IMG_5_DATA_2(space):
 
 
 def test_vector_label_and_empty_images_IMG_4():
+    """[IMG-4]"""
     vector = Image(np.arange(24, dtype=np.float32).reshape(1, 2, 4, 3), kind="vector")
     received, _ = through_wire(vector)
     assert received.components == 3 and received.voxels.shape == (1, 2, 4, 3)
@@ -92,12 +97,14 @@ def test_vector_label_and_empty_images_IMG_4():
 
 @pytest.mark.parametrize("codec", ["zstd", "lz4"])
 def test_compressed_image_round_trips_BULK_5(codec):
+    """[BULK-5]"""
     voxels = (np.arange(32 * 32 * 8) % 7).astype(np.int16).reshape(8, 32, 32)
     received, _ = through_wire(Image(voxels, oblique_matrix(), space="LPS"), compression=codec)
     assert np.array_equal(received.voxels, voxels) and received.space == "LPS"
 
 
 def test_mesh_round_trips_with_cells_and_arrays_MESH_1_MESH_2():
+    """[MESH-1] [MESH-2]"""
     points = np.array([[0, 0, 0], [10, 0, 0], [10, 10, 0], [0, 10, 5]], np.float32)
     mesh = Mesh(points, space="LPS", verts=CellArray.from_cells([[0]]),
                 lines=CellArray.from_cells([[0, 1]]),
@@ -115,6 +122,7 @@ def test_mesh_round_trips_with_cells_and_arrays_MESH_1_MESH_2():
 
 
 def test_mesh_space_conversion_negates_x_and_y_and_keeps_cells_MESH_3():
+    """[MESH-3]"""
     mesh = Mesh(np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7, 8, 9]]),
                 polys=CellArray.from_cells([[0, 1, 2]]))
     lps = mesh.in_space("LPS")
@@ -124,6 +132,7 @@ def test_mesh_space_conversion_negates_x_and_y_and_keeps_cells_MESH_3():
 
 
 def test_transform_round_trip_and_space_conversion_XFM_1():
+    """[XFM-1]"""
     matrix = oblique_matrix(1.1)
     received, _ = through_wire(Transform(matrix, space="RAS"))
     assert np.array_equal(received.matrix, matrix)
@@ -131,6 +140,7 @@ def test_transform_round_trip_and_space_conversion_XFM_1():
 
 
 def test_points_and_table_round_trip_PTS_1_TBL_1():
+    """[PTS-1] [TBL-1]"""
     points = PointList([[1, 2, 3], [-4.5, 5.5, 0]], ["F-1", "tip"], space="LPS")
     received, _ = through_wire(points)
     assert received.labels == ["F-1", "tip"] and np.array_equal(received.points, points.points)
@@ -200,6 +210,7 @@ def test_invalid_images_are_invalid_argument(path, value):
 
 
 def test_label_image_with_float_voxels_is_invalid_IMG_4():
+    """[IMG-4]"""
     wire = dict(image_wire(), dtype="float32", data=Bulk(np.zeros(2, np.float32)))
     with pytest.raises(SlicerBridgeError):
         data_from_wire(wire)
@@ -251,6 +262,7 @@ def test_invalid_meshes_are_invalid_argument(path, value):
                                    "data": Bulk(np.zeros(4, np.int32))}]},
     [1, 2, 3]])
 def test_invalid_transforms_points_and_tables_are_invalid_argument_DATA_3(wire):
+    """[DATA-3]"""
     with pytest.raises(SlicerBridgeError) as raised:
         data_from_wire(wire)
     assert raised.value.code == ErrorCode.INVALID_ARGUMENT

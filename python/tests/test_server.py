@@ -13,7 +13,7 @@ import msgpack
 import numpy as np
 import pytest
 
-from conftest import WAIT, RawPeer, start_server
+from conftest import WAIT, start_server
 from slicerbridge import Image, Limits, Server
 from slicerbridge.codec import Bulk, encode_frame
 from slicerbridge.errors import ErrorCode
@@ -42,6 +42,7 @@ def established(running, **hello):
 # -- handshake ----------------------------------------------------------------------------
 
 def test_hello_chooses_1_0_and_lists_only_offered_capabilities_HELLO_3_CAP_4_CODEC_1(running):
+    """[HELLO-3] [CAP-4] [CODEC-1]"""
     peer = running.raw()
     reply = peer.hello(capabilities=["codec.zstd", "x-grease-abc", "unknown-thing"])
     assert reply["version"] == [1, 0] and reply["protocol"] == "slicerbridge"
@@ -54,6 +55,7 @@ def test_hello_chooses_1_0_and_lists_only_offered_capabilities_HELLO_3_CAP_4_COD
 
 
 def test_message_before_hello_is_handshake_required_and_closes_HELLO_2_HELLO_8(running):
+    """[HELLO-2] [HELLO-8]"""
     peer = running.raw()
     peer.send(PING)
     assert error_code(peer.receive()) == ErrorCode.HANDSHAKE_REQUIRED
@@ -69,6 +71,7 @@ def test_message_before_hello_is_handshake_required_and_closes_HELLO_2_HELLO_8(r
     {"kind": "hello", "protocol": "slicerbridge", "min_version": [1, 0], "max_version": [1, 0],
      "capabilities": "progress"}])
 def test_malformed_hello_is_invalid_message_and_closes_HELLO_5(running, hello):
+    """[HELLO-5]"""
     peer = running.raw()
     peer.send(hello)
     assert error_code(peer.receive()) == ErrorCode.INVALID_MESSAGE
@@ -76,6 +79,7 @@ def test_malformed_hello_is_invalid_message_and_closes_HELLO_5(running, hello):
 
 
 def test_no_common_version_is_unsupported_version_with_the_server_range_HELLO_3(running):
+    """[HELLO-3]"""
     peer = running.raw()
     peer.send({"kind": "hello", "protocol": "slicerbridge", "min_version": [2, 0],
                "max_version": [2, 5]})
@@ -86,10 +90,12 @@ def test_no_common_version_is_unsupported_version_with_the_server_range_HELLO_3(
 
 
 def test_newer_minor_versions_settle_on_1_0_VER_1(running):
+    """[VER-1]"""
     assert running.raw().hello(max_version=[1, 7])["version"] == [1, 0]
 
 
 def test_large_first_frame_is_refused_before_the_handshake_HELLO_4(running):
+    """[HELLO-4]"""
     peer = running.raw()
     peer.send({"kind": "hello", "protocol": "slicerbridge", "min_version": [1, 0],
                "max_version": [1, 0], "x-pad": "a" * 70000})
@@ -98,6 +104,7 @@ def test_large_first_frame_is_refused_before_the_handshake_HELLO_4(running):
 
 
 def test_second_hello_is_invalid_message_and_the_connection_stays_HELLO_7(running):
+    """[HELLO-7]"""
     peer = established(running)
     peer.send({"kind": "hello", "protocol": "slicerbridge", "min_version": [1, 0],
                "max_version": [1, 0]})
@@ -107,6 +114,7 @@ def test_second_hello_is_invalid_message_and_the_connection_stays_HELLO_7(runnin
 
 @pytest.mark.parametrize("token", [None, "wrong", "secret-token-x"])
 def test_token_is_required_and_compared_SEC_3(token):
+    """[SEC-3]"""
     instance = start_server(token="secret-token")
     try:
         peer = instance.raw()
@@ -127,6 +135,7 @@ def test_token_is_required_and_compared_SEC_3(token):
 
 
 def test_non_loopback_address_needs_a_token_SEC_1_SEC_2():
+    """[SEC-1] [SEC-2]"""
     with Server() as server:
         with pytest.raises(ValueError):
             server.listen_tcp("0.0.0.0", 0)
@@ -136,6 +145,7 @@ def test_non_loopback_address_needs_a_token_SEC_1_SEC_2():
 
 
 def test_unix_socket_is_private_to_the_user_SEC_10():
+    """[SEC-10]"""
     with tempfile.TemporaryDirectory() as directory:
         path = os.path.join(directory, "bridge.sock")
         with Server() as server:
@@ -154,6 +164,7 @@ def test_unix_socket_is_private_to_the_user_SEC_10():
     (struct.pack(">2sBBIQ", b"SB", 1, 0, 30, 2**64 - 46 + 24), ErrorCode.FRAME_TOO_LARGE)])
 def test_bad_frame_header_is_fatal_FRAME_1_FRAME_3_FRAME_7_FRAME_9_DROP_2(running, header,
                                                                         code):
+    """[FRAME-1] [FRAME-3] [FRAME-7] [FRAME-9] [DROP-2]"""
     peer = established(running)
     peer.send_bytes(header)
     assert error_code(peer.receive_response(None)) == code
@@ -171,6 +182,7 @@ def test_bad_frame_header_is_fatal_FRAME_1_FRAME_3_FRAME_7_FRAME_9_DROP_2(runnin
     b"\x82\xa4kind\xa1x\xa4kind\xa1y",               # duplicate key [HEAD-7]
     b"\x81\xa4kind\xdb\xff\xff\xff\xff"])           # declared length beyond the head [HEAD-8]
 def test_undecodable_heads_are_invalid_message_and_not_fatal_MSG_11_FRAME_10(running, head):
+    """[MSG-11] [FRAME-10]"""
     peer = established(running)
     bulk = b"bulk bytes that must be skipped"
     peer.send_bytes(struct.pack(">2sBBIQ", b"SB", 1, 0, len(head), len(bulk)) + head + bulk)
@@ -179,6 +191,7 @@ def test_undecodable_heads_are_invalid_message_and_not_fatal_MSG_11_FRAME_10(run
 
 
 def test_truncated_frame_drops_the_connection_and_cancels_its_calls_FRAME_8_DROP_1(running):
+    """[FRAME-8] [DROP-1]"""
     peer = established(running)
     peer.send({"kind": "request", "id": 1, "method": "invoke", "params": {"processor": "block"}})
     assert running.hooks.started.wait(WAIT)
@@ -190,6 +203,7 @@ def test_truncated_frame_drops_the_connection_and_cancels_its_calls_FRAME_8_DROP
 
 
 def test_closed_connection_cancels_its_calls_DROP_1(running):
+    """[DROP-1]"""
     peer = established(running)
     peer.send({"kind": "request", "id": 1, "method": "invoke", "params": {"processor": "block"}})
     assert running.hooks.started.wait(WAIT)
@@ -201,6 +215,7 @@ def test_closed_connection_cancels_its_calls_DROP_1(running):
     msgpack.ExtType(1, struct.pack(">QQ", 0, 100)),
     msgpack.ExtType(1, struct.pack(">QQ", 2**64 - 1, 2))])
 def test_bad_bulk_reference_is_answered_under_the_request_id_BULK_1_MSG_12(running, reference):
+    """[BULK-1] [MSG-12]"""
     peer = established(running)
     head = msgpack.packb({"kind": "request", "id": 5, "method": "ping", "x": reference})
     peer.send_bytes(struct.pack(">2sBBIQ", b"SB", 1, 0, len(head), 8) + head + bytes(8))
@@ -208,6 +223,7 @@ def test_bad_bulk_reference_is_answered_under_the_request_id_BULK_1_MSG_12(runni
 
 
 def test_compressed_input_without_agreed_codec_is_unsupported_codec_BULK_5(running):
+    """[BULK-5]"""
     import zstandard
     peer = established(running, capabilities=[])
     segment = zstandard.ZstdCompressor().compress(bytes(64))
@@ -224,6 +240,7 @@ def test_compressed_input_without_agreed_codec_is_unsupported_codec_BULK_5(runni
     ({"kind": "request", "id": 1.0, "method": "ping"}, ErrorCode.INVALID_MESSAGE),
     ({"kind": "notification", "params": {}}, ErrorCode.INVALID_MESSAGE)])
 def test_connection_level_errors_keep_the_connection_MSG_10_MSG_12(running, message, code):
+    """[MSG-10] [MSG-12]"""
     peer = established(running)
     peer.send(message)
     assert error_code(peer.receive_response(None)) == code
@@ -257,6 +274,7 @@ def test_request_errors_are_answered_under_the_id(running, method, params, code)
 
 
 def test_missing_required_parameter_is_invalid_argument_naming_it_INV_2(running):
+    """[INV-2]"""
     peer = established(running)
     reply = peer.call(1, "invoke", {"processor": "slow", "parameters": {"steps": 2}})
     assert error_code(reply) == ErrorCode.INVALID_ARGUMENT
@@ -264,6 +282,7 @@ def test_missing_required_parameter_is_invalid_argument_naming_it_INV_2(running)
 
 
 def test_duplicate_id_is_connection_level_and_leaves_the_open_call_MSG_5(running):
+    """[MSG-5]"""
     peer = established(running)
     peer.send({"kind": "request", "id": 7, "method": "invoke", "params": {"processor": "block"}})
     assert running.hooks.started.wait(WAIT)
@@ -275,6 +294,7 @@ def test_duplicate_id_is_connection_level_and_leaves_the_open_call_MSG_5(running
 
 
 def test_cancel_of_unknown_or_answered_id_is_ignored_CANCEL_4_MSG_16(running):
+    """[CANCEL-4] [MSG-16]"""
     peer = established(running)
     assert peer.call(1, "ping")["result"] == {}
     for params in ({"id": 1}, {"id": 12345}, {"id": "x"}, []):
@@ -286,6 +306,7 @@ def test_cancel_of_unknown_or_answered_id_is_ignored_CANCEL_4_MSG_16(running):
 
 
 def test_ping_is_answered_while_calls_run_PING_1(running):
+    """[PING-1]"""
     peer = established(running)
     peer.send({"kind": "request", "id": 1, "method": "invoke", "params": {"processor": "block"}})
     assert running.hooks.started.wait(WAIT)
@@ -293,6 +314,7 @@ def test_ping_is_answered_while_calls_run_PING_1(running):
 
 
 def test_every_response_carries_timings_TIME_1(running):
+    """[TIME-1]"""
     peer = established(running)
     for reply in (peer.call(1, "ping"), peer.call(2, "catalog"),
                   peer.call(3, "invoke", {"processor": "slow",
@@ -304,6 +326,7 @@ def test_every_response_carries_timings_TIME_1(running):
 
 
 def test_catalog_and_describe_CAT_1_CAT_2(running):
+    """[CAT-1] [CAT-2]"""
     peer = established(running)
     names = [p["name"] for p in peer.call(1, "catalog")["result"]["processors"]]
     assert {"echo", "slow", "fail", "box_smooth", "threshold", "label_statistics"} <= set(names)
@@ -313,6 +336,7 @@ def test_catalog_and_describe_CAT_1_CAT_2(running):
 # -- invoke, progress, cancel ---------------------------------------------------------------
 
 def test_progress_never_decreases_and_stops_before_the_response_PROG_1_PROG_2(running):
+    """[PROG-1] [PROG-2]"""
     peer = established(running)
     peer.send({"kind": "request", "id": 1, "method": "invoke", "params": {"processor": "zigzag"}})
     fractions = []
@@ -329,6 +353,7 @@ def test_progress_never_decreases_and_stops_before_the_response_PROG_1_PROG_2(ru
 
 
 def test_no_progress_without_the_capability_CAP_3(running):
+    """[CAP-3]"""
     peer = established(running, capabilities=[])
     peer.send({"kind": "request", "id": 1, "method": "invoke",
                "params": {"processor": "slow", "parameters": {"seconds": 0.0, "steps": 5}}})
@@ -337,6 +362,7 @@ def test_no_progress_without_the_capability_CAP_3(running):
 
 
 def test_cancelled_call_gets_exactly_one_cancelled_response_CANCEL_1_CANCEL_2(running):
+    """[CANCEL-1] [CANCEL-2]"""
     peer = established(running)
     peer.send({"kind": "request", "id": 1, "method": "invoke",
                "params": {"processor": "slow", "parameters": {"seconds": WAIT * 5,
@@ -350,6 +376,7 @@ def test_cancelled_call_gets_exactly_one_cancelled_response_CANCEL_1_CANCEL_2(ru
 
 
 def test_call_that_ignores_cancel_is_answered_after_the_grace_CANCEL_3():
+    """[CANCEL-3]"""
     instance = start_server(limits=Limits(cancel_grace=0.05))
     try:
         peer = established(instance)
@@ -371,6 +398,7 @@ def test_call_that_ignores_cancel_is_answered_after_the_grace_CANCEL_3():
 
 
 def test_deadline_cancels_and_answers_deadline_exceeded_INV_6(running):
+    """[INV-6]"""
     peer = established(running)
     reply = peer.call(1, "invoke", {"processor": "block", "deadline": 0.05})
     assert error_code(reply) == ErrorCode.DEADLINE_EXCEEDED
@@ -380,6 +408,7 @@ def test_deadline_cancels_and_answers_deadline_exceeded_INV_6(running):
 @pytest.mark.parametrize("parameters,code", [({}, 1000), ({"code": 4242}, 4242),
                                              ({"mode": "exception"}, 106)])
 def test_processor_errors_are_responses_not_disconnections_INV_5(running, parameters, code):
+    """[INV-5]"""
     peer = established(running)
     assert error_code(peer.call(1, "invoke", {"processor": "fail",
                                               "parameters": parameters})) == code
@@ -389,6 +418,7 @@ def test_processor_errors_are_responses_not_disconnections_INV_5(running, parame
 
 
 def test_requests_beyond_max_in_flight_are_refused_LIMIT_2():
+    """[LIMIT-2]"""
     instance = start_server(limits=Limits(max_in_flight=2))
     try:
         peer = established(instance)
@@ -407,6 +437,7 @@ def test_requests_beyond_max_in_flight_are_refused_LIMIT_2():
 
 
 def test_output_larger_than_the_client_accepts_is_too_large_LIMIT_3(running):
+    """[LIMIT-3]"""
     peer = established(running, limits={"max_frame": 65536})
     image = Image(np.zeros((10, 100, 100), np.uint8)).to_wire()
     head = encode_frame({"kind": "request", "id": 1, "method": "invoke",
@@ -416,6 +447,7 @@ def test_output_larger_than_the_client_accepts_is_too_large_LIMIT_3(running):
 
 
 def test_goodbye_is_answered_after_open_calls_then_the_server_closes_BYE_2(running):
+    """[BYE-2]"""
     peer = established(running)
     peer.send({"kind": "request", "id": 1, "method": "invoke", "params": {"processor": "gate"}})
     assert running.hooks.entered.acquire(timeout=WAIT)
@@ -437,6 +469,7 @@ def test_server_close_answers_open_calls_with_shutting_down(running):
 
 
 def test_outputs_are_compressed_when_agreed_CODEC_2():
+    """[CODEC-2]"""
     instance = start_server(compression="lz4")
     try:
         peer = established(instance, capabilities=["codec.lz4"])

@@ -119,6 +119,7 @@ ACCEPT = load("frames.json") + load("messages.json") + load("handshake.json") + 
 
 @pytest.mark.parametrize("vector", ACCEPT)
 def test_accept_vectors_decode_and_canonical_ones_reencode_CANON_9(vector):
+    """[CANON-9]"""
     check_accept(vector)
 
 
@@ -150,6 +151,7 @@ def writes_every_key(value) -> bool:
 
 @pytest.mark.parametrize("vector", load("data.json"))
 def test_data_vectors_convert_and_reencode_IMG_1_ARRAY_2(vector):
+    """[IMG-1] [ARRAY-2]"""
     head = check_accept(vector)
     wire = at(head, vector["data_path"])
     value = data_from_wire(wire)
@@ -170,6 +172,7 @@ def test_data_vectors_convert_and_reencode_IMG_1_ARRAY_2(vector):
 
 @pytest.mark.parametrize("vector", load("data_invalid.json"))
 def test_invalid_data_vectors_are_invalid_argument_ERR_4(vector):
+    """[ERR-4]"""
     head, error = receive(vector)
     assert error is None
     with pytest.raises(SlicerBridgeError) as raised:
@@ -209,6 +212,7 @@ def test_server_answers_invalid_message_vectors(vector, vector_server):
 
 @pytest.mark.parametrize("vector", CLIENT_VECTORS)
 def test_client_refuses_invalid_response_vectors_MSG_15(vector):
+    """[MSG-15]"""
     listener = socket.create_server(("127.0.0.1", 0))
     done = threading.Event()
 
