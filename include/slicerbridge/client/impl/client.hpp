@@ -491,8 +491,8 @@ namespace detail {
 template <class Impl, class Handler, class Deliver>
 void initiate_call(const std::shared_ptr<Impl>& impl, call_id id, Handler handler,
                    std::string method, value params, std::function<void(const progress_params&)> on_progress,
-                   std::optional<double> local_timeout,
-                   Deliver deliver) {
+                   std::optional<double> local_timeout, Deliver deliver,
+                   const std::function<void(call_id)>& on_id = {}) {
     auto slot = asio::get_associated_cancellation_slot(handler);
     if (slot.is_connected()) {
         slot.template emplace<cancel_on_signal<Impl>>(cancel_on_signal<Impl>{impl, id});
@@ -525,6 +525,9 @@ void initiate_call(const std::shared_ptr<Impl>& impl, call_id id, Handler handle
                    impl->start_call(id, std::move(method), std::move(params),
                                     std::move(on_progress), local_timeout, std::move(finish));
                });
+    if (on_id) {
+        on_id(id); // after the start is queued, so a cancel for this id is queued behind it
+    }
 }
 
 } // namespace detail
@@ -557,9 +560,6 @@ auto basic_client<Stream>::async_invoke(invoke_params params, invoke_options opt
                 local_timeout = *o.deadline + impl->cancel_grace() + 1.0;
             }
             call_id id = impl->reserve_id();
-            if (o.on_id) {
-                o.on_id(id);
-            }
             auto started = detail::client_clock::now();
             detail::initiate_call(
                 impl, id, std::move(handler), "invoke", to_value(p), std::move(o.on_progress),
@@ -575,7 +575,7 @@ auto basic_client<Stream>::async_invoke(invoke_params params, invoke_options opt
                         out.result = invoke_result::from_value(reply.result, ec);
                     }
                     h(ec, std::move(out));
-                });
+                }, o.on_id);
         },
         token, std::move(params), std::move(options));
 }
