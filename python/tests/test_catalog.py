@@ -228,3 +228,15 @@ def test_threshold_and_label_statistics():
     assert stats.columns["voxel_count"].tolist() == [3]
     assert stats.columns["volume_mm3"].tolist() == pytest.approx([3 * 24.0])
     assert stats.columns["mean"].tolist() == [15.0]
+
+
+def test_context_outside_a_server_drops_decreasing_progress_PROG_1():
+    sent = []
+    ctx = Context(progress_sink=lambda fraction, message: sent.append((fraction, message)))
+    for fraction in (0.2, 0.1, 0.5, 7.0):
+        ctx.progress(fraction, "m")
+    assert sent == [(0.2, "m"), (0.5, "m"), (1.0, "m")]
+    with pytest.raises(ValueError):
+        ctx.progress(float("nan"))
+    assert not Context().cancelled
+    Context().check_cancelled()

@@ -484,3 +484,30 @@ def test_outputs_are_compressed_when_agreed_CODEC_2():
         assert bytes(data.data) == image.voxels.tobytes()
     finally:
         instance.server.close()
+
+
+def test_processor_exception_text_stays_out_of_responses_and_logs_ERR_3_SEC_5(running, caplog):
+    peer = established(running)
+    with caplog.at_level("DEBUG", logger="slicerbridge"):
+        reply = peer.call(1, "invoke", {"processor": "fail", "parameters": {
+            "mode": "exception", "message": "PATIENT-4711 voxel 1234"}})
+    assert error_code(reply) == ErrorCode.PROCESSOR_FAILED
+    assert "PATIENT" not in repr(reply["error"])
+    assert "RuntimeError" in caplog.text and "PATIENT" not in caplog.text
+
+
+def test_connections_beyond_the_bound_are_closed():
+    instance = start_server(max_connections=1)
+    try:
+        first = established(instance)
+        second = instance.raw()
+        assert second.closed_by_server()
+        assert first.call(1, "ping")["result"] == {}
+    finally:
+        instance.server.close()
+
+
+def test_processor_names_are_unique_on_a_server():
+    from slicerbridge.processors import echo
+    with pytest.raises(ValueError):
+        Server([echo, echo])
