@@ -413,7 +413,9 @@ class Processor:
                     else:
                         arguments[slot.name] = slot.check_value(value)
                 elif slot.default is not None:
-                    arguments[slot.name] = slot.default
+                    # A copy, so that a processor changing a vector default changes no other call.
+                    default = slot.default
+                    arguments[slot.name] = list(default) if isinstance(default, list) else default
                 elif slot.optional:
                     arguments[slot.name] = None
                 else:
