@@ -156,8 +156,8 @@ def make_test_processors(hooks: Hooks) -> List:
             raise
         return {}
 
-    @processor(name="stubborn", category="Testing")
-    def stubborn(ctx: Context) -> {"image": Image}:
+    @processor(name="obstinate", category="Testing")
+    def obstinate(ctx: Context) -> {"image": Image}:
         """Ignores cancellation until the test releases it, then returns a result."""
         hooks.started.set()
         hooks.release.wait(WAIT)
@@ -189,7 +189,7 @@ def make_test_processors(hooks: Hooks) -> List:
         """Fails with details that MessagePack cannot carry."""
         raise SlicerBridgeError(1001, "too big to tell", {"n": 2**70})
 
-    return [block, stubborn, gate, zigzag, wrong_output, huge_detail]
+    return [block, obstinate, gate, zigzag, wrong_output, huge_detail]
 
 
 class RunningServer:

@@ -381,7 +381,7 @@ def test_call_that_ignores_cancel_is_answered_after_the_grace_CANCEL_3():
     try:
         peer = established(instance)
         peer.send({"kind": "request", "id": 1, "method": "invoke",
-                   "params": {"processor": "stubborn"}})
+                   "params": {"processor": "obstinate"}})
         assert instance.hooks.started.wait(WAIT)
         peer.send({"kind": "notification", "method": "cancel", "params": {"id": 1}})
         assert error_code(peer.receive_response(1)) == ErrorCode.CANCELLED
