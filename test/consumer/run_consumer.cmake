@@ -1,0 +1,30 @@
+# cmake -DMODE=find_package|add_subdirectory -DSOURCE_DIR=... -DBINARY_DIR=... -DWORK_DIR=...
+#       -P run_consumer.cmake
+# Configures, builds and runs the consumer project; with find_package, installs SlicerBridge
+# from BINARY_DIR into a scratch prefix first.
+file(REMOVE_RECURSE "${WORK_DIR}")
+set(configure_args)
+if(MODE STREQUAL "find_package")
+  execute_process(COMMAND "${CMAKE_COMMAND}" --install "${BINARY_DIR}" --prefix "${WORK_DIR}/prefix"
+                  RESULT_VARIABLE result OUTPUT_QUIET)
+  if(result)
+    message(FATAL_ERROR "installing SlicerBridge failed")
+  endif()
+  list(APPEND configure_args "-DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix")
+else()
+  list(APPEND configure_args "-DSLICERBRIDGE_SOURCE_DIR=${SOURCE_DIR}")
+endif()
+execute_process(COMMAND "${CMAKE_COMMAND}" -S "${SOURCE_DIR}/test/consumer" -B "${WORK_DIR}/build"
+                        -DSLICERBRIDGE_CONSUME=${MODE} ${configure_args}
+                RESULT_VARIABLE result)
+if(result)
+  message(FATAL_ERROR "configuring the consumer failed")
+endif()
+execute_process(COMMAND "${CMAKE_COMMAND}" --build "${WORK_DIR}/build" RESULT_VARIABLE result)
+if(result)
+  message(FATAL_ERROR "building the consumer failed")
+endif()
+execute_process(COMMAND "${WORK_DIR}/build/consumer" RESULT_VARIABLE result)
+if(result)
+  message(FATAL_ERROR "the consumer failed")
+endif()
