@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import select
 import socket
 import threading
 import time
@@ -140,6 +141,18 @@ class Connection:
             except OSError:
                 pass
 
+    def pending(self) -> bool:
+        """Bytes from the peer are waiting to be read (buffered, or readable right now)."""
+        if self._buffer:
+            return True
+        readable, _, _ = select.select([self.sock], [], [], 0)
+        if not readable:
+            return False
+        try:
+            return bool(self.sock.recv(1, socket.MSG_PEEK))
+        except OSError:
+            return False
+
     @property
     def ended(self) -> bool:
         """The stream is over in either direction (closed by us, half-closed, or ended by the peer)."""
@@ -149,6 +162,8 @@ class Connection:
 
     def _fill(self, count: int, deadline: float | None) -> None:
         while len(self._buffer) < count:
+            if self.closed:
+                raise PeerClosed("connection closed on this side", partial=bool(self._buffer))
             if self._eof:
                 raise PeerClosed("peer closed the connection", partial=bool(self._buffer))
             if deadline is None:
