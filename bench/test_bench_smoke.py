@@ -79,6 +79,7 @@ def test_quick_run_of_every_built_program_gives_well_formed_results(tmp_path):
         else:
             assert entry["ratio"] is None
     assert "bench_socket" not in built or by_id["tcp_echo.32MiB"]["ratio"] == 1.0
+    assert all(t["met"] is None for e in report["rows"] for t in e["targets"])
     assert "Machine: nproc" in completed.stdout
 
 
