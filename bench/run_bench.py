@@ -427,8 +427,9 @@ def status_text(entry):
 def render_report(report):
     machine, method = report["machine"], report["method"]
     memory_gib = (machine["memory_bytes"] or 0) / (1 << 30)
+    kind = "QUICK smoke run, figures meaningless" if method["quick"] else "full run"
     out = [
-        f"SlicerBridge benchmarks ({'QUICK smoke run, figures meaningless' if method['quick'] else 'full run'})",
+        f"SlicerBridge benchmarks ({kind})",
         f"Machine: nproc {machine['nproc']}, {machine['cpu_model']}, kernel {machine['kernel']}, "
         f"{machine['os']}, {memory_gib:.1f} GiB RAM; load average "
         f"{report['load_average_start']} at start, {report['load_average_end']} at end",
@@ -445,16 +446,16 @@ def render_report(report):
         ("volume", "Volume round trip: N bytes to an echo server and back. "
                    "Ratio: " + RATIO_MEANING["volume"],
          ["row", "size", "best ms", "median ms", "MiB/s", "ratio", "vs", "issue", "target", "id"],
-         lambda e, f: [human_bytes(f["bytes"]), fmt(f["best_seconds"] * 1e3, ".1f"),
+         lambda f: [human_bytes(f["bytes"]), fmt(f["best_seconds"] * 1e3, ".1f"),
                        fmt(f["median_seconds"] * 1e3, ".1f"),
                        fmt(f["best_mib_per_second"], ".0f")]),
         ("latency", "Small-call latency, one client. Ratio: " + RATIO_MEANING["latency"],
          ["row", "p50 us", "p99 us", "median p50 us", "ratio", "vs", "issue", "target", "id"],
-         lambda e, f: [fmt(f["p50_seconds"] * 1e6, ".1f"), fmt(f["p99_seconds"] * 1e6, ".1f"),
+         lambda f: [fmt(f["p50_seconds"] * 1e6, ".1f"), fmt(f["p99_seconds"] * 1e6, ".1f"),
                        fmt(f["median_p50_seconds"] * 1e6, ".1f")]),
         ("throughput", "Small-call throughput. Ratio: " + RATIO_MEANING["throughput"],
          ["row", "clients", "calls/s", "median calls/s", "ratio", "vs", "issue", "target", "id"],
-         lambda e, f: [str(f["clients"]), fmt(f["calls_per_second"], ".0f"),
+         lambda f: [str(f["clients"]), fmt(f["calls_per_second"], ".0f"),
                        fmt(f["median_calls_per_second"], ".0f")]),
     ]
     for group, heading, header, cells in sections:
@@ -465,7 +466,7 @@ def render_report(report):
             if entry["status"] != "ok":
                 missing.append(f"  {entry['id']}: {status_text(entry)}")
                 continue
-            table.append([entry["title"]] + cells(entry, entry["figures"]) +
+            table.append([entry["title"]] + cells(entry["figures"]) +
                          [fmt(entry["ratio"], ".2f"), base_cell(entry),
                           entry["reference"] or "-", targets_text(entry, "ratio"), entry["id"]])
         out += ["", heading]
