@@ -2,10 +2,10 @@
 """Runs the SlicerBridge benchmarks and their baselines and reports them as ratios.
 
 Every row is one program and its arguments. The programs (built in <build-dir>/bench, or Python
-scripts in the repository) each start their own server process, measure over loopback and
-print one JSON line. This runner runs them one after another, never two at once, in rounds (every row once per
-round, so that a baseline and the rows compared to it are measured close together in time),
-keeps each row's best figure, computes the ratios to the baselines measured in the same run,
+scripts in the repository) each start their own server process, measure over loopback and print
+one JSON line. This runner runs them one after another, never two at once, in rounds (every row
+once per round, so that a baseline and the rows compared to it are measured close together in
+time), keeps each row's best figure, computes the ratios to the baselines measured in the same run,
 prints a table and writes the same figures to results.json.
 
 Rows whose program does not exist yet (the SlicerBridge cases before the SDK lands) are reported
