@@ -118,7 +118,9 @@ def _client_check(arguments: argparse.Namespace) -> int:
     watchdog.start()
     try:
         step("connect and handshake")
-        client = Client.connect(arguments.address, token=_token(arguments), timeout=timeout)
+        codecs = None if arguments.codecs is None else [c for c in arguments.codecs.split(",") if c]
+        client = Client.connect(arguments.address, token=_token(arguments), codecs=codecs,
+                                timeout=timeout)
         try:
             step("ping")
             client.ping(timeout=timeout)
@@ -134,7 +136,8 @@ def _client_check(arguments: argparse.Namespace) -> int:
             if len(images) != 1:
                 raise CheckFailed(f"echo returned {len(images)} images, expected 1")
             echoed = images[0]
-            if not (echoed.voxels.dtype == image.voxels.dtype
+            # The byte order may differ: the values may not [ARRAY-2].
+            if not (echoed.dtype == image.dtype
                     and np.array_equal(echoed.voxels, image.voxels)
                     and np.array_equal(echoed.ijk_to_space, image.ijk_to_space)
                     and echoed.space == image.space and echoed.kind == image.kind):
@@ -142,6 +145,9 @@ def _client_check(arguments: argparse.Namespace) -> int:
             _check_cancel(client, timeout, step)
             step("goodbye")
             client.goodbye(timeout=timeout)
+            if client.protocol_violations:
+                raise CheckFailed("the server violated the protocol: "
+                                  + "; ".join(client.protocol_violations))
         finally:
             client.close(timeout=timeout)
     except (CheckFailed, SlicerBridgeError, ConnectionLost, TimeoutError, OSError) as error:
@@ -204,6 +210,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     check.add_argument("address")
     check.add_argument("--token")
     check.add_argument("--timeout", type=float, default=10.0)
+    check.add_argument("--codecs", help="comma-separated codecs to offer (default: all installed)")
 
     arguments = parser.parse_args(argv)
     logging.basicConfig(level=getattr(arguments, "log_level", "WARNING"), stream=sys.stderr,

@@ -73,6 +73,12 @@ class Call:
 
 
 class InvokeCall(Call):
+    """An invoke in flight: ``result()`` returns an ``InvokeResult``."""
+
+    def __init__(self, *arguments: Any):
+        super().__init__(*arguments)
+        self.last_fraction = 0.0
+
     def result(self, timeout: Optional[float] = None) -> InvokeResult:  # type: ignore[override]
         return super().result(timeout)
 
@@ -120,6 +126,9 @@ class Client:
         self._connection_lost: Optional[BaseException] = None
         #: Connection-level errors the server sent (section 5.4), most recent last.
         self.connection_errors: List[SlicerBridgeError] = []
+        #: What the server did that the protocol forbids (stray responses, progress after a
+        #: response...), each ignored apart from being reported here, most recent last.
+        self.protocol_violations: List[str] = []
         offered = ["progress"] if progress else []
         usable = available_codecs()
         offered += [f"codec.{name}" for name in sorted(usable) if codecs is None or name in codecs]
@@ -300,17 +309,25 @@ class Client:
                 call.future.set_exception(reason)
         self.transport.shutdown()
 
+    def _violation(self, requirement: str, what: str) -> None:
+        """Report something the server must not do; the message is ignored otherwise."""
+        log.warning("server violated [%s]: %s", requirement, what)
+        with self._lock:
+            self.protocol_violations.append(f"[{requirement}] {what}")
+            del self.protocol_violations[:-100]
+
     def _dispatch(self, incoming: Incoming) -> None:
         message = incoming.message
-        if not isinstance(message, dict):
-            log.warning("ignoring an undecodable message from the server")
+        if not isinstance(message, dict) or not isinstance(message.get("kind"), str):
+            self._violation("MSG-11", "a message that is not a map with a string kind")
             return
-        kind = message.get("kind")
+        kind = message["kind"]
         if kind == "response":
             self._on_response(message, incoming)
         elif kind == "notification":
             self._on_notification(message)
         elif kind == "request":  # [MSG-3]
+            self._violation("MSG-3", "a request from the server")
             if is_valid_id(message.get("id")):
                 try:
                     self.stream.send(response(message["id"], error=SlicerBridgeError(
@@ -318,20 +335,21 @@ class Client:
                 except (ConnectionLost, SlicerBridgeError):
                     pass
         else:
-            log.warning("ignoring a message of kind %r from the server", kind)
+            self._violation("MSG-10", "a message of unknown kind")
 
     def _on_response(self, message: dict, incoming: Incoming) -> None:
         request_id = message.get("id")
         if request_id is None:  # a connection-level error never completes a call [MSG-17]
             error = SlicerBridgeError.from_wire(message.get("error"))
             log.warning("connection-level error from the server: %s", error)
-            self.connection_errors.append(error)
-            del self.connection_errors[:-100]
+            with self._lock:
+                self.connection_errors.append(error)
+                del self.connection_errors[:-100]
             return
         with self._lock:
             call = self._pending.pop(request_id, None) if is_valid_id(request_id) else None
-        if call is None:  # [MSG-8]
-            log.warning("ignoring a response that matches no open request")
+        if call is None:
+            self._violation("MSG-8", "a response that matches no open request")
             return
         timings = parse_timings(message.get("timings"))
         timings["round_trip"] = time.perf_counter() - call.sent_at
@@ -355,19 +373,29 @@ class Client:
         call.future.set_result(value)
 
     def _on_notification(self, message: dict) -> None:
-        if message.get("method") != "progress":
+        method = message.get("method")
+        if method != "progress":
+            if not isinstance(method, str):
+                self._violation("MSG-2", "a notification without a method")
             return  # [MSG-9]
         params = message.get("params")
-        if not isinstance(params, dict) or not is_valid_id(params.get("id")):
-            return  # [MSG-16]
-        fraction = params.get("fraction")
-        text = params.get("message")
-        if (not is_number(fraction) or not 0.0 <= fraction <= 1.0
+        fraction = params.get("fraction") if isinstance(params, dict) else None
+        text = params.get("message") if isinstance(params, dict) else None
+        if (not isinstance(params, dict) or not is_valid_id(params.get("id"))
+                or not is_number(fraction) or not 0.0 <= fraction <= 1.0
                 or (text is not None and not isinstance(text, str))):
+            self._violation("MSG-16", "a progress notification with malformed params")
             return
         with self._lock:
             call = self._pending.get(params["id"])
-        if call is not None and call.progress_callback is not None:
+        if not isinstance(call, InvokeCall):
+            self._violation("PROG-3", "progress for an id that is not an open invoke")
+            return
+        if fraction < call.last_fraction:
+            self._violation("PROG-1", "a progress fraction that decreased")
+            return
+        call.last_fraction = fraction
+        if call.progress_callback is not None:
             try:
                 call.progress_callback(float(fraction), text)
             except Exception:

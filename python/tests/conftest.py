@@ -10,7 +10,8 @@ import os
 import socket
 import sys
 import threading
-from typing import Any, Iterable, List, Optional
+import time
+from typing import Any, List, Optional
 
 import numpy as np
 import pytest
@@ -228,5 +229,11 @@ def oblique_matrix(angle: float = 0.4) -> np.ndarray:
                      [0.0, 0.0, 0.0, 1.0]])
 
 
-def frames_of(messages: Iterable[Any]) -> bytes:
-    return b"".join(encode_frame(m) for m in messages)
+def wait_until(predicate, timeout: float = WAIT) -> bool:
+    """Poll ``predicate`` until it holds or ``timeout`` passes; returns whether it held."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True

@@ -9,7 +9,8 @@ import threading
 import numpy as np
 import pytest
 
-from conftest import PYTHON, PYTHON_DIR, WAIT, RawPeer, oblique_matrix, start_server
+from conftest import (PYTHON, PYTHON_DIR, WAIT, RawPeer, oblique_matrix, start_server,
+                      wait_until)
 from slicerbridge import (Client, ConnectionLost, Image, Limits, Mesh, PointList,
                           SlicerBridgeError, Table, Transform)
 from slicerbridge.data import CellArray
@@ -287,8 +288,8 @@ def test_bad_server_hello_closes_the_connection_HELLO_2_HELLO_6(reply, error):
         server.stop()
 
 
-def test_stray_responses_requests_and_connection_errors_MSG_3_MSG_8_MSG_17_CAP_5():
-    """[MSG-3] [MSG-8] [MSG-17] [CAP-5]"""
+def test_stray_responses_requests_and_connection_errors_MSG_3_MSG_8_MSG_16_MSG_17_CAP_5():
+    """[MSG-3] [MSG-8] [MSG-16] [MSG-17] [CAP-5]"""
     def script(peer, done):
         peer.receive()
         peer.send(dict(SERVER_HELLO, capabilities=["cancel", "codec.lz4", "progress"]))
@@ -309,6 +310,43 @@ def test_stray_responses_requests_and_connection_errors_MSG_3_MSG_8_MSG_17_CAP_5
         assert client.capabilities == {"cancel"}
         assert client.request("ping", timeout=WAIT).result == {"real": True}
         assert [e.code for e in client.connection_errors] == [ErrorCode.UNKNOWN_KIND]
+        assert [v.split("]")[0] + "]" for v in client.protocol_violations] == [
+            "[MSG-8]", "[MSG-3]", "[MSG-16]"]
+        client.close(timeout=0.2)
+    finally:
+        server.stop()
+
+
+def test_progress_violations_are_reported_PROG_1_PROG_2_PROG_3():
+    """[PROG-1] [PROG-2] [PROG-3]"""
+    def script(peer, done):
+        peer.receive()
+        peer.send(dict(SERVER_HELLO, capabilities=["cancel", "progress"]))
+        ping = peer.receive()
+        peer.send({"kind": "notification", "method": "progress",
+                   "params": {"id": ping["id"], "fraction": 0.5}})      # not an invoke
+        peer.send({"kind": "response", "id": ping["id"], "result": {}})
+        invoke = peer.receive()
+        for fraction in (0.5, 0.25, 0.75):                                # 0.25 decreases
+            peer.send({"kind": "notification", "method": "progress",
+                       "params": {"id": invoke["id"], "fraction": fraction}})
+        peer.send({"kind": "response", "id": invoke["id"], "result": {"outputs": {}}})
+        peer.send({"kind": "notification", "method": "progress",        # after the response
+                   "params": {"id": invoke["id"], "fraction": 1.0}})
+        peer.send({"kind": "response", "id": None, "error": {"code": 6, "message": "flush"}})
+        done.wait(WAIT)
+
+    server = ScriptedServer(script)
+    try:
+        client = Client.connect(server.address, timeout=WAIT)
+        client.ping(timeout=WAIT)
+        fractions = []
+        client.invoke("slow", progress=lambda f, m: fractions.append(f), timeout=WAIT)
+        assert fractions == [0.5, 0.75]
+        # The connection-level error is the last message: once it is read, so is all before it.
+        assert wait_until(lambda: client.connection_errors)
+        assert [v.split("]")[0] + "]" for v in client.protocol_violations] == [
+            "[PROG-3]", "[PROG-1]", "[PROG-3]"]
         client.close(timeout=0.2)
     finally:
         server.stop()
