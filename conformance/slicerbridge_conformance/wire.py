@@ -537,8 +537,9 @@ def decode_msgpack(data: bytes, max_depth: int = 32) -> Any:
 
 
 def resolve_bulk(value: Any, bulk: bytes, limits: Limits, codecs: Iterable[str]) -> Any:
-    """Turns ext type 1 values into BulkData, checking [BULK-1], [BULK-4] and [BULK-5]."""
+    """Turns ext type 1 values into BulkData, checking [BULK-1] and [BULK-4] to [BULK-8]."""
     codecs = frozenset(codecs)
+    budget = [limits.max_frame]  # the raw_lengths of one frame add up to at most max_frame
 
     def walk(item: Any) -> Any:
         if isinstance(item, dict):
@@ -546,13 +547,13 @@ def resolve_bulk(value: Any, bulk: bytes, limits: Limits, codecs: Iterable[str])
         if isinstance(item, list):
             return [walk(child) for child in item]
         if isinstance(item, Ext):
-            return _resolve_ref(item, bulk, limits, codecs)
+            return _resolve_ref(item, bulk, limits, codecs, budget)
         return item
 
     return walk(value)
 
 
-def _resolve_ref(ext: Ext, bulk: bytes, limits: Limits, codecs: frozenset) -> BulkData:
+def _resolve_ref(ext: Ext, bulk: bytes, limits: Limits, codecs: frozenset, budget: list) -> BulkData:
     if ext.type != BULK_EXT_TYPE:
         raise WireError("invalid_message", f"ext type {ext.type} is not defined here")
     if len(ext.data) == 16:
@@ -571,8 +572,10 @@ def _resolve_ref(ext: Ext, bulk: bytes, limits: Limits, codecs: frozenset) -> Bu
     codec = compression.CODEC_NAMES.get(codec_id)
     if codec is None or codec not in codecs:
         raise WireError("unsupported_codec", f"codec {codec_id} is not in force")
-    if raw_length > limits.max_frame:
-        raise WireError("frame_too_large", f"raw_length {raw_length} over max_frame {limits.max_frame}")
+    if raw_length > budget[0]:
+        raise WireError("frame_too_large", f"raw_length {raw_length}: the frame's decompressed "
+                        f"segments would exceed max_frame {limits.max_frame}")
+    budget[0] -= raw_length
     try:
         data = compression.decompress(codec, segment, raw_length)
     except compression.CodecError as error:
@@ -584,7 +587,11 @@ def _resolve_ref(ext: Ext, bulk: bytes, limits: Limits, codecs: frozenset) -> Bu
 
 
 def decode_head(head: bytes, bulk: bytes, limits: Limits, codecs: Iterable[str] = ()) -> Any:
-    return resolve_bulk(decode_msgpack(head, limits.max_depth), bulk, limits, codecs)
+    """A head: one MessagePack map [FRAME-4] [HEAD-1], its bulk references resolved."""
+    value = decode_msgpack(head, limits.max_depth)
+    if not isinstance(value, dict):
+        raise WireError("invalid_message", f"head is a {type(value).__name__}, not a map")
+    return resolve_bulk(value, bulk, limits, codecs)
 
 
 @dataclass
