@@ -401,9 +401,11 @@ private:
             } catch (const std::bad_alloc&) {
                 reply.error = error_info::from(make_error_code(error::internal_error),
                                                "out of memory");
-            } catch (const std::exception& e) {
+            } catch (const std::exception&) {
+                // Only processor_error messages are meant for the client: an arbitrary
+                // exception's text may quote data ([ERR-3]).
                 reply.error = error_info::from(make_error_code(error::processor_failed),
-                                               e.what());
+                                               "the processor raised an unexpected exception");
             } catch (...) {
                 reply.error = error_info::from(make_error_code(error::processor_failed),
                                                "the processor failed");
