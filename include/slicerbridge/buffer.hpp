@@ -22,8 +22,12 @@ public:
     buffer() noexcept = default;
 
     /// `n` uninitialised bytes, aligned to `alignment`, in a single allocation that also holds
-    /// the reference count. Throws std::bad_alloc.
+    /// the reference count. From 1 MiB up, the storage is a block that huge pages may back and
+    /// that is reused after release (see `set_reuse_limit`). Throws std::bad_alloc.
     static buffer allocate(std::size_t n);
+
+    /// How many bytes of released large blocks are kept for reuse (default 1 GiB; 0: none).
+    static void set_reuse_limit(std::size_t bytes);
 
     /// A new buffer holding a copy of `size` bytes at `data`.
     static buffer copy_of(const void* data, std::size_t size);

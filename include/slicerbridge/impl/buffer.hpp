@@ -1,6 +1,8 @@
 #ifndef SLICERBRIDGE_IMPL_BUFFER_HPP
 #define SLICERBRIDGE_IMPL_BUFFER_HPP
 
+#include <slicerbridge/detail/large_block_cache.hpp>
+
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -59,6 +61,11 @@ inline buffer buffer::allocate(std::size_t n) {
     if (n == 0) {
         return {};
     }
+    if (n >= detail::large_block_cache::threshold) {
+        auto block = detail::large_block_cache::instance().acquire(n);
+        const std::byte* data = block.get();
+        return buffer(std::shared_ptr<const void>(std::move(block)), data, n);
+    }
     if (n > std::numeric_limits<std::size_t>::max() - alignment) {
         throw std::bad_alloc();
     }
@@ -70,6 +77,10 @@ inline buffer buffer::allocate(std::size_t n) {
     const auto start = (payload_end + alignment - 1) & ~std::uintptr_t{alignment - 1};
     const auto* data = reinterpret_cast<const std::byte*>(start);
     return buffer(std::shared_ptr<const void>(std::move(block)), data, n);
+}
+
+inline void buffer::set_reuse_limit(std::size_t bytes) {
+    detail::large_block_cache::instance().set_limit(bytes);
 }
 
 inline buffer buffer::copy_of(const void* data, std::size_t size) {
