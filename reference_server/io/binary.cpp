@@ -1,0 +1,162 @@
+#include "binary.hpp"
+
+#include <vtk_zlib.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <sstream>
+
+namespace slicerbridge {
+namespace files {
+namespace detail {
+
+std::vector<char> read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw file_error("cannot open " + path + ": " + std::strerror(errno));
+    }
+    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (in.bad()) {
+        throw file_error("cannot read " + path);
+    }
+    return bytes;
+}
+
+void write_file(const std::string& path, const std::string& header, const buffer& data) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    if (!out) {
+        throw file_error("cannot create " + path + ": " + std::strerror(errno));
+    }
+    out.write(header.data(), static_cast<std::streamsize>(header.size()));
+    out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
+    out.close();
+    if (!out) {
+        throw file_error("cannot write " + path);
+    }
+}
+
+buffer inflate(const char* data, std::size_t size, std::size_t expected, const std::string& path) {
+    buffer result = buffer::allocate(expected);
+    z_stream stream{};
+    // 15 window bits + 32: detect zlib or gzip headers.
+    if (inflateInit2(&stream, 15 + 32) != Z_OK) {
+        throw file_error("cannot start decompressing " + path);
+    }
+    std::size_t produced = 0;
+    std::size_t consumed = 0;
+    int status = Z_OK;
+    constexpr std::size_t chunk = std::numeric_limits<uInt>::max();
+    while (status == Z_OK) {
+        stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data + consumed));
+        stream.avail_in = static_cast<uInt>(std::min(chunk, size - consumed));
+        stream.next_out = reinterpret_cast<Bytef*>(result.mutable_data() + produced);
+        stream.avail_out = static_cast<uInt>(std::min(chunk, expected - produced));
+        const uInt in_before = stream.avail_in;
+        const uInt out_before = stream.avail_out;
+        status = ::inflate(&stream, Z_NO_FLUSH);
+        consumed += in_before - stream.avail_in;
+        produced += out_before - stream.avail_out;
+        if (status == Z_OK && in_before == stream.avail_in && out_before == stream.avail_out) {
+            break; // no progress: input ended or output full
+        }
+    }
+    inflateEnd(&stream);
+    if (status != Z_STREAM_END || produced != expected) {
+        throw file_error("compressed data of " + path + " is corrupt or of the wrong size");
+    }
+    return result;
+}
+
+std::string directory_of(const std::string& path) {
+    const auto slash = path.find_last_of('/');
+    return slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
+}
+
+std::string file_name_of(const std::string& path) {
+    const auto slash = path.find_last_of('/');
+    return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::vector<std::string> split_words(const std::string& text) {
+    std::vector<std::string> words;
+    std::istringstream in(text);
+    std::string word;
+    while (in >> word) {
+        words.push_back(word);
+    }
+    return words;
+}
+
+std::string trim(const std::string& text) {
+    const auto first = text.find_first_not_of(" \t\r\n");
+    if (first == std::string::npos) {
+        return {};
+    }
+    const auto last = text.find_last_not_of(" \t\r\n");
+    return text.substr(first, last - first + 1);
+}
+
+double parse_double(const std::string& text, const std::string& what) {
+    const std::string trimmed = trim(text);
+    char* end = nullptr;
+    errno = 0;
+    const double parsed = std::strtod(trimmed.c_str(), &end);
+    if (trimmed.empty() || end != trimmed.c_str() + trimmed.size() || errno == ERANGE) {
+        throw file_error(what + ": not a number: \"" + trimmed + "\"");
+    }
+    return parsed;
+}
+
+std::int64_t parse_int(const std::string& text, const std::string& what) {
+    const std::string trimmed = trim(text);
+    std::int64_t parsed = 0;
+    const auto [end, ec] = std::from_chars(trimmed.data(), trimmed.data() + trimmed.size(), parsed);
+    if (trimmed.empty() || ec != std::errc() || end != trimmed.data() + trimmed.size()) {
+        throw file_error(what + ": not an integer: \"" + trimmed + "\"");
+    }
+    return parsed;
+}
+
+std::string format_double(double x) {
+    char text[32];
+    for (int precision = 15; precision <= 17; ++precision) {
+        std::snprintf(text, sizeof text, "%.*g", precision, x);
+        if (std::strtod(text, nullptr) == x) {
+            break;
+        }
+    }
+    return text;
+}
+
+matrix4 multiply(const matrix4& a, const matrix4& b) {
+    matrix4 r{};
+    for (std::size_t row = 0; row < 4; ++row) {
+        for (std::size_t column = 0; column < 4; ++column) {
+            double sum = 0;
+            for (std::size_t k = 0; k < 4; ++k) {
+                sum += a[row * 4 + k] * b[k * 4 + column];
+            }
+            r[row * 4 + column] = sum;
+        }
+    }
+    return r;
+}
+
+std::array<double, 3> column_lengths(const matrix4& m) {
+    std::array<double, 3> lengths{};
+    for (std::size_t column = 0; column < 3; ++column) {
+        lengths[column] = std::sqrt(m[column] * m[column] + m[4 + column] * m[4 + column] +
+                                    m[8 + column] * m[8 + column]);
+    }
+    return lengths;
+}
+
+} // namespace detail
+} // namespace files
+} // namespace slicerbridge

@@ -1,0 +1,251 @@
+#ifndef SLICERBRIDGE_REFERENCE_PROCESSORS_COMMON_HPP
+#define SLICERBRIDGE_REFERENCE_PROCESSORS_COMMON_HPP
+
+// What the reference processors share: slot builders, typed parameter access, running a VTK
+// algorithm with progress and cancellation, and visiting voxels by dtype.
+
+#include <slicerbridge/processor.hpp>
+#include <slicerbridge/vtk.hpp>
+
+#include <vtkAlgorithm.h>
+#include <vtkCallbackCommand.h>
+#include <vtkCommand.h>
+#include <vtkSmartPointer.h>
+
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace slicerbridge {
+namespace reference {
+
+inline constexpr const char* processors_version = "1.0.0";
+inline constexpr const char* contributor = "SlicerBridge reference server (VTK)";
+
+// ---- slots -------------------------------------------------------------------------------------
+
+inline slot data_slot(std::string name, slot_type type, std::string label, std::string description,
+                      bool optional = false, std::optional<image_kind> kind = std::nullopt) {
+    slot s;
+    s.name = std::move(name);
+    s.type = type;
+    s.label = std::move(label);
+    s.description = std::move(description);
+    s.optional = optional;
+    s.image_kind = kind;
+    return s;
+}
+
+inline slot number_parameter(std::string name, slot_type type, std::string label,
+                             std::string description, std::string group, parameter_value fallback,
+                             std::optional<double> minimum = std::nullopt,
+                             std::optional<double> maximum = std::nullopt,
+                             std::optional<double> step = std::nullopt) {
+    slot s;
+    s.name = std::move(name);
+    s.type = type;
+    s.label = std::move(label);
+    s.description = std::move(description);
+    s.group = std::move(group);
+    s.default_value = std::move(fallback);
+    s.minimum = minimum;
+    s.maximum = maximum;
+    s.step = step;
+    return s;
+}
+
+inline slot bool_parameter(std::string name, std::string label, std::string description,
+                           std::string group, bool fallback) {
+    return number_parameter(std::move(name), slot_type::boolean, std::move(label),
+                            std::move(description), std::move(group), fallback);
+}
+
+inline slot enum_parameter(std::string name, std::string label, std::string description,
+                           std::string group, std::vector<std::string> choices,
+                           std::string fallback) {
+    slot s = number_parameter(std::move(name), slot_type::enumeration, std::move(label),
+                              std::move(description), std::move(group), std::move(fallback));
+    s.choices = std::move(choices);
+    return s;
+}
+
+// ---- parameters and inputs ---------------------------------------------------------------------
+
+/// The parameter `name` as T. The server has checked it against its slot and filled in the
+/// default ([INV-2], [INV-3]), so only a processor registered with a mismatched description can
+/// miss it.
+template <class T>
+const T& parameter(const invoke_params& params, std::string_view name) {
+    const T* found = params.parameter_as<T>(name);
+    if (found == nullptr) {
+        throw processor_error(error::internal_error,
+                              "parameter " + std::string(name) + " is missing or mistyped",
+                              value::map{{"name", std::string(name)}});
+    }
+    return *found;
+}
+
+template <class T>
+const T& input(const invoke_params& params, std::string_view name) {
+    const T* found = params.input_as<T>(name);
+    if (found == nullptr) {
+        throw processor_error(error::invalid_argument, "input " + std::string(name) + " is missing",
+                              value::map{{"name", std::string(name)}});
+    }
+    return *found;
+}
+
+/// Fails the call with invalid_argument naming `name` ([INV-2]).
+[[noreturn]] inline void reject(std::string_view name, const std::string& problem) {
+    throw processor_error(error::invalid_argument, std::string(name) + ": " + problem,
+                          value::map{{"name", std::string(name)}});
+}
+
+/// A one-output result.
+inline invoke_result single_output(std::string name, data_value output) {
+    invoke_result result;
+    result.outputs.emplace_back(std::move(name), std::move(output));
+    return result;
+}
+
+// ---- VTK algorithms ----------------------------------------------------------------------------
+
+/// Runs `algorithm`, forwarding its progress events as [start, end] of the call's progress and
+/// asking it to abort when the call is cancelled; throws call_cancelled if the call was
+/// cancelled meanwhile.
+inline void run_algorithm(call_context& ctx, vtkAlgorithm* algorithm, double start, double end,
+                          const std::string& message) {
+    struct observer_data {
+        call_context* ctx;
+        double start;
+        double end;
+        const std::string* message;
+    } data{&ctx, start, end, &message};
+    auto observer = vtkSmartPointer<vtkCallbackCommand>::New();
+    observer->SetClientData(&data);
+    observer->SetCallback([](vtkObject* caller, unsigned long, void* client, void* call_data) {
+        const auto* d = static_cast<observer_data*>(client);
+        const double fraction = call_data != nullptr ? *static_cast<double*>(call_data) : 0.0;
+        d->ctx->report_progress(d->start + (d->end - d->start) * fraction, *d->message);
+        if (d->ctx->cancelled()) {
+            static_cast<vtkAlgorithm*>(caller)->SetAbortExecute(1);
+        }
+    });
+    const unsigned long tag = algorithm->AddObserver(vtkCommand::ProgressEvent, observer);
+    ctx.throw_if_cancelled();
+    algorithm->Update();
+    algorithm->RemoveObserver(tag);
+    ctx.throw_if_cancelled();
+    ctx.report_progress(end, message);
+}
+
+// ---- voxels ------------------------------------------------------------------------------------
+
+/// Calls `f(T{})` with the C++ type of `t`.
+template <class F>
+decltype(auto) visit_dtype(dtype t, F&& f) {
+    switch (t) {
+    case dtype::int8:
+        return f(std::int8_t{});
+    case dtype::uint8:
+        return f(std::uint8_t{});
+    case dtype::int16:
+        return f(std::int16_t{});
+    case dtype::uint16:
+        return f(std::uint16_t{});
+    case dtype::int32:
+        return f(std::int32_t{});
+    case dtype::uint32:
+        return f(std::uint32_t{});
+    case dtype::int64:
+        return f(std::int64_t{});
+    case dtype::uint64:
+        return f(std::uint64_t{});
+    case dtype::float32:
+        return f(float{});
+    case dtype::float64:
+        break;
+    }
+    return f(double{});
+}
+
+/// Length of each column of the upper 3x3 of `m`: the voxel spacing along i, j and k.
+inline std::array<double, 3> column_lengths(const matrix4& m) {
+    std::array<double, 3> lengths{};
+    for (std::size_t column = 0; column < 3; ++column) {
+        lengths[column] = std::sqrt(m[column] * m[column] + m[4 + column] * m[4 + column] +
+                                    m[8 + column] * m[8 + column]);
+    }
+    return lengths;
+}
+
+/// Volume of one voxel in mm^3: |det| of the upper 3x3.
+inline double voxel_volume(const matrix4& m) { return std::abs(linear_determinant(m)); }
+
+/// m * [x, y, z, 1].
+inline std::array<double, 3> apply(const matrix4& m, double x, double y, double z) {
+    std::array<double, 3> out{};
+    for (std::size_t row = 0; row < 3; ++row) {
+        out[row] = m[row * 4] * x + m[row * 4 + 1] * y + m[row * 4 + 2] * z + m[row * 4 + 3];
+    }
+    return out;
+}
+
+/// The inverse of an affine matrix (last row [0, 0, 0, 1], invertible upper 3x3).
+inline matrix4 inverse_affine(const matrix4& m) {
+    const double det = linear_determinant(m);
+    matrix4 r = identity_matrix;
+    r[0] = (m[5] * m[10] - m[6] * m[9]) / det;
+    r[1] = (m[2] * m[9] - m[1] * m[10]) / det;
+    r[2] = (m[1] * m[6] - m[2] * m[5]) / det;
+    r[4] = (m[6] * m[8] - m[4] * m[10]) / det;
+    r[5] = (m[0] * m[10] - m[2] * m[8]) / det;
+    r[6] = (m[2] * m[4] - m[0] * m[6]) / det;
+    r[8] = (m[4] * m[9] - m[5] * m[8]) / det;
+    r[9] = (m[1] * m[8] - m[0] * m[9]) / det;
+    r[10] = (m[0] * m[5] - m[1] * m[4]) / det;
+    for (std::size_t row = 0; row < 3; ++row) {
+        r[row * 4 + 3] =
+            -(r[row * 4] * m[3] + r[row * 4 + 1] * m[7] + r[row * 4 + 2] * m[11]);
+    }
+    return r;
+}
+
+inline matrix4 multiply(const matrix4& a, const matrix4& b) {
+    matrix4 r{};
+    for (std::size_t row = 0; row < 4; ++row) {
+        for (std::size_t column = 0; column < 4; ++column) {
+            double sum = 0;
+            for (std::size_t k = 0; k < 4; ++k) {
+                sum += a[row * 4 + k] * b[k * 4 + column];
+            }
+            r[row * 4 + column] = sum;
+        }
+    }
+    return r;
+}
+
+/// A distinct colour per label value, for the segments of label outputs.
+inline std::array<double, 3> label_color(std::int64_t label) {
+    static constexpr std::array<std::array<double, 3>, 8> palette{{
+        {0.90, 0.60, 0.20},
+        {0.30, 0.70, 0.90},
+        {0.50, 0.80, 0.30},
+        {0.85, 0.35, 0.45},
+        {0.65, 0.50, 0.85},
+        {0.95, 0.85, 0.30},
+        {0.40, 0.75, 0.70},
+        {0.80, 0.55, 0.65},
+    }};
+    const auto index = static_cast<std::size_t>((label % 8 + 8) % 8);
+    return palette[index];
+}
+
+} // namespace reference
+} // namespace slicerbridge
+
+#endif

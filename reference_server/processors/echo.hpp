@@ -1,0 +1,47 @@
+#ifndef SLICERBRIDGE_REFERENCE_PROCESSORS_ECHO_HPP
+#define SLICERBRIDGE_REFERENCE_PROCESSORS_ECHO_HPP
+
+// Conformance: returns every input unchanged ([IMG-5]).
+
+#include "common.hpp"
+
+namespace slicerbridge {
+namespace reference {
+
+inline processor echo_processor() {
+    processor p;
+    auto& d = p.description;
+    d.name = "echo";
+    d.version = processors_version;
+    d.title = "Echo";
+    d.description = "Returns every input it is given, unchanged, as the output of the same type "
+                    "named after it with the suffix _out (slot names are unique across inputs "
+                    "and outputs). Used by the conformance suite.";
+    d.category = "Testing";
+    d.contributor = contributor;
+    const std::pair<const char*, slot_type> kinds[] = {
+        {"image", slot_type::image},         {"mesh", slot_type::mesh},
+        {"transform", slot_type::transform}, {"points", slot_type::points},
+        {"table", slot_type::table},
+    };
+    for (const auto& [name, type] : kinds) {
+        d.inputs.push_back(data_slot(name, type, std::string("Input ") + name,
+                                     std::string("Any ") + name + ", returned unchanged", true));
+        d.outputs.push_back(data_slot(std::string(name) + "_out", type,
+                                      std::string("Output ") + name,
+                                      std::string("The input ") + name + ", unchanged", true));
+    }
+    p.run = [](call_context&, const invoke_params& params) {
+        invoke_result result;
+        for (const auto& [name, data] : params.inputs) {
+            result.outputs.emplace_back(name + "_out", data);
+        }
+        return result;
+    };
+    return p;
+}
+
+} // namespace reference
+} // namespace slicerbridge
+
+#endif

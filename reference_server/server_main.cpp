@@ -1,0 +1,331 @@
+// slicerbridge-server: the reference processor server. Serves the processors of
+// processors.hpp over TCP (optionally TLS), a Unix socket, or its own standard input and output.
+
+#include "processors.hpp"
+
+#include <slicerbridge/server.hpp>
+#include <slicerbridge/transport/connect.hpp>
+#include <slicerbridge/transport/pipe_stream.hpp>
+#include <slicerbridge/version.hpp>
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/ssl/context.hpp>
+
+#include <vtkObject.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <iostream>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <sys/stat.h>
+
+namespace {
+
+constexpr const char* program = "slicerbridge-server";
+
+constexpr const char* usage_text = R"(Usage: slicerbridge-server [options]
+
+Serves the SlicerBridge reference processors (VTK filters and the conformance processors
+echo, slow and fail).
+
+Where to listen (default: --listen 127.0.0.1:0):
+  --listen HOST:PORT     TCP address; port 0 picks a free port. The first line on standard
+                         output is "listening on HOST:PORT". Addresses other than loopback need
+                         --token or TLS.
+  --unix PATH            Unix domain socket (created with mode 0600); prints
+                         "listening on unix:PATH".
+  --stdio                Serve one client on standard input and output, then exit; nothing
+                         else is written to standard output.
+
+Security:
+  --token TOKEN          Clients must present this token (default: $SLICERBRIDGE_TOKEN).
+  --tls-cert FILE        Serve TLS on the --listen address with this certificate chain (PEM)...
+  --tls-key FILE         ...and this private key (PEM).
+
+Limits and work:
+  --workers N            Threads running processors (default 2).
+  --max-frame BYTES      Largest frame accepted (default 4294967296).
+  --log-level LEVEL      error, warning, info (default) or debug; logs go to standard error.
+
+  --help                 This text.
+  --version              The version.
+
+SIGINT or SIGTERM: stop accepting, let running calls finish for up to 5 s, then exit; a second
+signal exits at once.
+
+Exit status: 0 after a clean shutdown, 1 if serving failed, 2 for a usage error.
+)";
+
+struct options {
+    std::optional<std::string> listen;
+    std::optional<std::string> unix_path;
+    bool stdio = false;
+    std::optional<std::string> token;
+    std::optional<std::string> tls_cert;
+    std::optional<std::string> tls_key;
+    std::size_t workers = 2;
+    std::optional<std::uint64_t> max_frame;
+    slicerbridge::log_level level = slicerbridge::log_level::info;
+};
+
+[[noreturn]] void usage_error(const std::string& message) {
+    std::cerr << program << ": " << message << "\n(see " << program << " --help)\n";
+    std::exit(2);
+}
+
+std::uint64_t parse_count(const std::string& flag, const std::string& text, std::uint64_t minimum) {
+    try {
+        std::size_t used = 0;
+        const unsigned long long value = std::stoull(text, &used);
+        if (used == text.size() && text.find('-') == std::string::npos && value >= minimum) {
+            return value;
+        }
+    } catch (const std::exception&) {
+    }
+    usage_error(flag + " expects an integer >= " + std::to_string(minimum) + ", not \"" + text +
+                "\"");
+}
+
+options parse_options(int argc, char** argv) {
+    options o;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        auto value = [&]() -> std::string {
+            if (i + 1 >= argc) {
+                usage_error(arg + " needs a value");
+            }
+            return argv[++i];
+        };
+        if (arg == "--help" || arg == "-h") {
+            std::cout << usage_text;
+            std::exit(0);
+        } else if (arg == "--version") {
+            std::cout << program << " " << SLICERBRIDGE_VERSION_STRING << " (protocol "
+                      << slicerbridge::protocol_max.major << "." << slicerbridge::protocol_max.minor
+                      << ")\n";
+            std::exit(0);
+        } else if (arg == "--listen") {
+            o.listen = value();
+        } else if (arg == "--unix") {
+            o.unix_path = value();
+        } else if (arg == "--stdio") {
+            o.stdio = true;
+        } else if (arg == "--token") {
+            o.token = value();
+        } else if (arg == "--tls-cert") {
+            o.tls_cert = value();
+        } else if (arg == "--tls-key") {
+            o.tls_key = value();
+        } else if (arg == "--workers") {
+            o.workers = static_cast<std::size_t>(parse_count(arg, value(), 1));
+        } else if (arg == "--max-frame") {
+            o.max_frame = parse_count(arg, value(), slicerbridge::handshake_max_frame);
+        } else if (arg == "--log-level") {
+            const std::string level = value();
+            if (level == "error") {
+                o.level = slicerbridge::log_level::error;
+            } else if (level == "warning") {
+                o.level = slicerbridge::log_level::warning;
+            } else if (level == "info") {
+                o.level = slicerbridge::log_level::info;
+            } else if (level == "debug") {
+                o.level = slicerbridge::log_level::debug;
+            } else {
+                usage_error("--log-level expects error, warning, info or debug");
+            }
+        } else {
+            usage_error("unknown argument \"" + arg + "\"");
+        }
+    }
+    if (!o.token) {
+        if (const char* from_environment = std::getenv("SLICERBRIDGE_TOKEN")) {
+            if (*from_environment != '\0') {
+                o.token = from_environment;
+            }
+        }
+    }
+    if (o.token && o.token->empty()) {
+        usage_error("--token must not be empty");
+    }
+    if (o.tls_cert.has_value() != o.tls_key.has_value()) {
+        usage_error("--tls-cert and --tls-key go together");
+    }
+    if (o.stdio && (o.listen || o.unix_path || o.tls_cert)) {
+        usage_error("--stdio serves standard input and output only; drop --listen, --unix and TLS");
+    }
+    if (o.tls_cert && !o.listen) {
+        o.listen = "127.0.0.1:0";
+    }
+    if (!o.stdio && !o.listen && !o.unix_path) {
+        o.listen = "127.0.0.1:0";
+    }
+    return o;
+}
+
+const char* level_name(slicerbridge::log_level level) {
+    switch (level) {
+    case slicerbridge::log_level::error:
+        return "error";
+    case slicerbridge::log_level::warning:
+        return "warning";
+    case slicerbridge::log_level::info:
+        return "info";
+    case slicerbridge::log_level::debug:
+        break;
+    }
+    return "debug";
+}
+
+/// Log lines on standard error: "2024-01-01T12:00:00Z slicerbridge-server info: ...".
+slicerbridge::log_function make_logger(slicerbridge::log_level threshold) {
+    auto mutex = std::make_shared<std::mutex>();
+    return [threshold, mutex](slicerbridge::log_level level, std::string_view line) {
+        if (static_cast<int>(level) > static_cast<int>(threshold)) {
+            return;
+        }
+        char stamp[32];
+        const std::time_t now = std::time(nullptr);
+        std::tm utc{};
+        gmtime_r(&now, &utc);
+        std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &utc);
+        std::lock_guard<std::mutex> lock(*mutex);
+        std::cerr << stamp << ' ' << program << ' ' << level_name(level) << ": " << line
+                  << std::endl;
+    };
+}
+
+asio::ip::tcp::endpoint resolve_listen_address(asio::io_context& io, const std::string& text) {
+    const auto parsed = slicerbridge::address::parse(text);
+    if (!parsed || parsed->kind != slicerbridge::address::transport::tcp) {
+        usage_error("--listen expects HOST:PORT, not \"" + text + "\"");
+    }
+    std::error_code ec;
+    asio::ip::tcp::resolver resolver(io);
+    auto results = resolver.resolve(parsed->host, parsed->port,
+                                    asio::ip::tcp::resolver::passive, ec);
+    if (ec || results.empty()) {
+        usage_error("cannot resolve \"" + parsed->host + "\": " + ec.message());
+    }
+    return results.begin()->endpoint();
+}
+
+std::string endpoint_text(const asio::ip::tcp::endpoint& endpoint) {
+    const auto host = endpoint.address().to_string();
+    return (endpoint.address().is_v6() ? "[" + host + "]" : host) + ":" +
+           std::to_string(endpoint.port());
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    const options o = parse_options(argc, argv);
+    std::signal(SIGPIPE, SIG_IGN); // a peer gone away is an error code, not a signal
+    if (o.level != slicerbridge::log_level::debug) {
+        vtkObject::GlobalWarningDisplayOff();
+    }
+
+    asio::io_context io;
+    slicerbridge::server_options server_options;
+    server_options.name = program;
+    server_options.workers = o.workers;
+    server_options.token = o.token;
+    server_options.log = make_logger(o.level);
+    if (o.max_frame) {
+        server_options.receive_limits.max_frame = *o.max_frame;
+    }
+    const auto log = server_options.log;
+    slicerbridge::server server(io.get_executor(), server_options);
+    for (auto& p : slicerbridge::reference::all_processors()) {
+        server.add(std::move(p));
+    }
+
+    auto stop = [&server, &io](std::chrono::milliseconds grace) {
+        server.shutdown(grace, [&io] { io.stop(); });
+    };
+
+    if (o.stdio) {
+        server.serve(slicerbridge::pipe_stream::standard_streams(io.get_executor()),
+                     [&] { stop(std::chrono::milliseconds(0)); });
+        log(slicerbridge::log_level::info, "serving one client on standard input and output");
+    }
+    if (o.listen) {
+        const auto endpoint = resolve_listen_address(io, *o.listen);
+        std::error_code ec;
+        asio::ip::tcp::endpoint bound;
+        if (o.tls_cert) {
+            auto tls = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+            tls->set_options(asio::ssl::context::default_workarounds |
+                             asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3 |
+                             asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+            tls->use_certificate_chain_file(*o.tls_cert, ec);
+            if (!ec) {
+                tls->use_private_key_file(*o.tls_key, asio::ssl::context::pem, ec);
+            }
+            if (ec) {
+                std::cerr << program << ": cannot load the TLS certificate or key: " << ec.message()
+                          << "\n";
+                return 1;
+            }
+            bound = server.listen_tls(endpoint, tls, ec);
+        } else {
+            bound = server.listen(endpoint, ec);
+        }
+        if (ec == std::errc::permission_denied && !o.tls_cert) {
+            std::cerr << program << ": refusing to listen on " << endpoint_text(endpoint)
+                      << " without --token or TLS: it is not a loopback address and anyone who "
+                         "can reach it could run processors on your data\n";
+            return 2;
+        }
+        if (ec) {
+            std::cerr << program << ": cannot listen on " << endpoint_text(endpoint) << ": "
+                      << ec.message() << "\n";
+            return 1;
+        }
+        std::cout << "listening on " << (o.tls_cert ? "tls://" : "") << endpoint_text(bound)
+                  << std::endl;
+    }
+    if (o.unix_path) {
+        std::error_code ec;
+        const mode_t previous_mask = ::umask(0077); // the socket: its owner only ([SEC-10])
+        server.listen_unix(*o.unix_path, ec);
+        ::umask(previous_mask);
+        if (ec) {
+            std::cerr << program << ": cannot listen on unix:" << *o.unix_path << ": "
+                      << ec.message() << "\n";
+            return 1;
+        }
+        std::cout << "listening on unix:" << *o.unix_path << std::endl;
+    }
+
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    std::function<void(std::error_code, int)> on_signal;
+    int signals_seen = 0;
+    on_signal = [&](std::error_code ec, int signal_number) {
+        if (ec) {
+            return;
+        }
+        if (++signals_seen > 1) {
+            log(slicerbridge::log_level::warning, "second signal: exiting at once");
+            std::_Exit(128 + signal_number);
+        }
+        log(slicerbridge::log_level::info, std::string("received ") + ::strsignal(signal_number) +
+                                               ": shutting down");
+        stop(std::chrono::seconds(5));
+        signals.async_wait(on_signal);
+    };
+    signals.async_wait(on_signal);
+
+    io.run();
+    log(slicerbridge::log_level::info, "stopped");
+    return 0;
+}
