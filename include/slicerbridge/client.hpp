@@ -5,7 +5,10 @@
 #include <slicerbridge/compression.hpp>
 #include <slicerbridge/detail/unique_function.hpp>
 #include <slicerbridge/limits.hpp>
+#include <slicerbridge/message/catalog.hpp>
+#include <slicerbridge/message/invoke.hpp>
 #include <slicerbridge/message/message.hpp>
+#include <slicerbridge/message/progress.hpp>
 #include <slicerbridge/transport/frame_stream.hpp>
 #include <slicerbridge/version.hpp>
 
