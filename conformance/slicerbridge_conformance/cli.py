@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         return framework.EXIT_USAGE
     framework.apply_known_failing(results, known)
     status = framework.exit_code(results, options.strict)
-    fuzz_seed = seed if options.mode == "server" else None
+    fuzz_seed = seed if any(result.case.id.startswith("fuzz.") for result in results) else None
     if options.wire_log:
         reports.write_wire_logs(results, options.wire_log, options.strict)
     if options.json:

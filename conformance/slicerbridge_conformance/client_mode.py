@@ -297,7 +297,15 @@ class Behaviour:
         self.session.respond(request, {"outputs": {}})
 
     def goodbye(self, request: dict) -> None:
+        """Answers goodbye and ends the stream, then reads what the client still sends: a
+        request after goodbye breaks [BYE-1] (the receive checks raise it)."""
         self.session.respond(request, {})
+        self.session.conn.shutdown_write()
+        try:
+            while True:
+                self.session.receive()
+        except (PeerClosed, TimedOut):
+            pass
 
 
 # ---------------------------------------------------------------------------------------------
@@ -739,6 +747,18 @@ class DropMidPayload(_Misbehaving):
         self.done = True
 
 
+@client_case("client.invalid-data-in-response", "DATA-4 MSG-15 IMG-3", "nonzero",
+             "echo returns the image with one voxel byte missing (data shorter than dims say). The "
+             "client completes the call with invalid_message and exits non-zero.")
+class InvalidDataInResponse(_Misbehaving):
+    def echo(self, request: dict, inputs: dict) -> None:
+        def shorten(bulk: wire.BulkData) -> wire.Bulk:
+            self.session.triggered = True
+            return wire.Bulk(bulk.data[:-1])
+        outputs = {name: _with_bulk(value, shorten) for name, value in self.echo_outputs(inputs).items()}
+        self.session.respond(request, {"outputs": outputs})
+
+
 @client_case("client.error-unknown-code", "ERR-2", "nonzero",
              "echo fails with the unknown protocol-defined code 777. The client handles it as a "
              "generic call failure and exits non-zero (not by crashing).")
@@ -756,7 +776,10 @@ class RequestFromServer(_Misbehaving):
         self.deliver(lambda: self.session.send({"kind": "request", "id": 900001, "method": "x-callback"}))
         deadline = time.monotonic() + self.session.timeout
         while 900001 not in self.session.server_request_answers and time.monotonic() < deadline:
-            message = self.session.receive(max(0.0, deadline - time.monotonic()))
+            try:
+                message = self.session.receive(max(0.0, deadline - time.monotonic()))
+            except (TimedOut, PeerClosed):
+                break
             if message.get("kind") == "request":
                 self.dispatch(message)
         answer = self.session.server_request_answers.get(900001)

@@ -18,9 +18,10 @@ MAX_LOGGED_BYTES = 4096
 class PeerClosed(Exception):
     """The peer ended the stream (EOF or reset); `partial` if it ended inside a frame."""
 
-    def __init__(self, message: str, partial: bool = False) -> None:
+    def __init__(self, message: str, partial: bool = False, buffered: int = 0) -> None:
         super().__init__(message)
         self.partial = partial
+        self.buffered = buffered
 
 
 class TimedOut(Exception):
@@ -165,7 +166,8 @@ class Connection:
             if self.closed:
                 raise PeerClosed("connection closed on this side", partial=bool(self._buffer))
             if self._eof:
-                raise PeerClosed("peer closed the connection", partial=bool(self._buffer))
+                raise PeerClosed("peer closed the connection", partial=bool(self._buffer),
+                                 buffered=len(self._buffer))
             if deadline is None:
                 self.sock.settimeout(None)
             else:

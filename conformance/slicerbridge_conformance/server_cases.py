@@ -47,6 +47,18 @@ def expect_fatal(peer: Peer, expected: str, what: str) -> None:
         raise CaseNonStrict(f"{what}: server closed without the connection-level {expected} error it SHOULD send [FRAME-7]")
 
 
+def expect_fatal_error(peer: Peer, expected: str, what: str) -> None:
+    """A connection-level `expected` error (MUST), then the server closes (MUST) [HELLO-9]."""
+    try:
+        message = peer.wait_for(lambda m: True, f"connection-level {expected} error")
+    except CaseFailed as failure:
+        raise CaseFailed(f"{what}: {failure}") from None
+    if message.get("kind") != "response" or message.get("id") is not None or "error" not in message:
+        raise CaseFailed(f"{what}: answered {wire.describe_value(message)}, not a connection-level error")
+    expect_code(message["error"], (expected,), what)
+    peer.expect_closed(what=f"after the {expected} error [HELLO-9]")
+
+
 def expect_refused_hello(context: ServerContext, hello: dict, expected: str, what: str) -> dict:
     """A hello the server must answer with a connection-level error, then close."""
     peer = context.peer(offered=hello.get("capabilities") if isinstance(hello.get("capabilities"), list) else [])
@@ -281,6 +293,24 @@ def _message_before_hello(context: ServerContext) -> None:
     peer = context.peer()
     peer.request("catalog")
     expect_fatal(peer, "handshake_required", "catalog request before the hello")
+
+
+@case("handshake.undecodable-first-frame", "HELLO-9 MSG-11",
+      "A first frame whose head is not MessagePack gets a connection-level invalid_message, then "
+      "the connection closes.", hostile=True)
+def _undecodable_first(context: ServerContext) -> None:
+    peer = context.peer()
+    peer.send_raw(wire.encode_frame(wire.Raw(b"\xc1")), "head 0xc1 before any hello")
+    expect_fatal_error(peer, "invalid_message", "undecodable first frame")
+
+
+@case("handshake.kindless-first-frame", "HELLO-9 HEAD-1",
+      "A first frame whose head is a map without kind gets a connection-level invalid_message, "
+      "then the connection closes.", hostile=True)
+def _kindless_first(context: ServerContext) -> None:
+    peer = context.peer()
+    peer.send_head({"protocol": "slicerbridge", "min_version": [1, 0], "max_version": [1, 0]})
+    expect_fatal_error(peer, "invalid_message", "first frame without kind")
 
 
 @case("handshake.second-hello", "HELLO-7",
@@ -720,6 +750,16 @@ def _unknown_notification(context: ServerContext) -> None:
     peer.notify("x-telemetry", {"level": 3})
     peer.notify("future.notification")
     still_open(peer, "unknown notifications")
+
+
+@case("messages.notification-without-method", "MSG-16",
+      "A notification without a string method gets a connection-level invalid_message; the "
+      "connection stays open.")
+def _notification_without_method(context: ServerContext) -> None:
+    peer = context.connect()
+    peer.send_head({"kind": "notification", "params": {}})
+    peer.connection_error("invalid_message")
+    still_open(peer, "notification without method")
 
 
 @case("messages.malformed-notification", "MSG-16",
