@@ -51,7 +51,8 @@ build_sanitized() {
   log "building the SDK tests with AddressSanitizer and UBSan in build-sanitize/"
   configure_and_build "$root/build-sanitize" -DCMAKE_BUILD_TYPE=Debug \
     -DSLICERBRIDGE_SANITIZE=address,undefined -DSLICERBRIDGE_BUILD_ADAPTER=OFF \
-    -DSLICERBRIDGE_BUILD_PROGRAMS=OFF
+    -DSLICERBRIDGE_BUILD_PROGRAMS=OFF -DSLICERBRIDGE_INSTALL=OFF \
+    -DSLICERBRIDGE_PRECOMPILE_TEST_HEADERS=ON
 }
 
 run_tests() {
