@@ -52,7 +52,11 @@ struct queued_event
   kind type = kind::connected;
   /// The connection it belongs to; events of an earlier connection are dropped.
   unsigned generation = 0;
-  long long call_id = 0;
+  long long call_id = 0; // progress: the call it concerns
+  /// For call_done: where StartInvoke wrote the call's id. The SDK may complete a call before
+  /// telling its id, so the worker cannot read it; the main thread reads it once StartInvoke has
+  /// returned.
+  std::shared_ptr<const long long> call_id_cell;
   double fraction = 0.0;
   std::string text;
   std::error_code error;
@@ -619,7 +623,7 @@ long long vtkSlicerBridgeClientLogic::StartInvoke(vtkSlicerBridgeCall* call)
       queued_event event;
       event.type = queued_event::kind::call_done;
       event.generation = generation;
-      event.call_id = *id;
+      event.call_id_cell = id;
       event.error = ec;
       event.reply = std::move(reply);
       queue->push(std::move(event));
@@ -726,7 +730,7 @@ int vtkSlicerBridgeClientLogic::ProcessEvents()
       }
       case queued_event::kind::call_done:
       {
-        auto found = internals.Running.find(event.call_id);
+        auto found = internals.Running.find(*event.call_id_cell);
         if (found == internals.Running.end())
         {
           break;
