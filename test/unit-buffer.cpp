@@ -14,7 +14,7 @@ using slicerbridge::buffer;
 
 TEST_CASE("buffer::allocate makes aligned storage in one allocation without filling it") {
     test_support::allocation_recorder recorder;
-    const std::size_t n = 8u << 20;
+    const std::size_t n = 512u << 10; // below the large-block threshold (unit-large-block-cache)
     buffer b = buffer::allocate(n);
     CHECK(recorder.stats().count == 1);
     CHECK(recorder.stats().largest >= n);
