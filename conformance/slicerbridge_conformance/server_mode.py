@@ -62,9 +62,10 @@ class ServerTarget:
                 f"stderr: {self.child.stderr.text()}")
         self.address = parse_address(match.group(1))
 
-    def died(self) -> str | None:
-        """A description of the crash if the started server is no longer running."""
-        if self.child is None or self.child.running():
+    def died(self, wait: float = 0.0) -> str | None:
+        """A description of the crash if the started server is no longer running (waiting up to
+        `wait` seconds for a dying one to exit)."""
+        if self.child is None or (self.child.running() and self.child.wait(wait) is None):
             return None
         return f"server {self.child.describe_exit()}; stderr tail:\n{self.child.stderr.text()}"
 
@@ -693,7 +694,7 @@ def _raise_if_down(context: ServerContext, failure: CaseFailed) -> None:
         check.check_serving()
         check.close_all()
     except (CaseFailed, ImplementationCrashed) as down:
-        crashed = context.target.died()
+        crashed = context.target.died(wait=2.0)
         raise ImplementationCrashed(f"{failure}\nand the server no longer serves: {crashed or down}") from None
 
 
