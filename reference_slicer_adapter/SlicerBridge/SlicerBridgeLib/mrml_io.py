@@ -91,7 +91,7 @@ class MRMLIO:
     def _to_world(self, node) -> Optional[np.ndarray]:
         """The parent-to-world matrix of ``node``, None without a parent transform; raises
         ParentTransformError unless the policy allows hardening a linear transform."""
-        parent = node.GetParentTransformNode()
+        parent = _parent_transform(node)
         if parent is None:
             return None
         if self.parent_transforms == "refuse":
@@ -265,7 +265,7 @@ class MRMLIO:
     def write(self, value, slot: Mapping[str, Any], node=None, name: Optional[str] = None):
         """Writes output ``value`` of ``slot`` into ``node``, or into a new node named ``name``
         (the slot's label by default); returns the node."""
-        if node is not None and node.GetParentTransformNode() is not None:
+        if node is not None and _parent_transform(node) is not None:
             raise ParentTransformError(
                 f"'{node.GetName()}' is under a transform: outputs are in world coordinates and "
                 "would be moved by it; choose another node")
@@ -276,6 +276,7 @@ class MRMLIO:
             return self.write_volume(value, node, base_name)
         if isinstance(value, MeshValue):
             node = self._target(node, "mesh", "vtkMRMLModelNode", base_name)
+            _activate_normals(value.polydata)
             node.SetAndObserveMesh(value.polydata)
         elif isinstance(value, TransformValue):
             node = self._target(node, "transform", "vtkMRMLLinearTransformNode", base_name)
@@ -347,6 +348,23 @@ class MRMLIO:
                                                             list(segment.color))
         node.CreateDefaultDisplayNodes()
         return node
+
+
+def _activate_normals(polydata) -> None:
+    """The protocol carries no active attributes: a three-component point array named Normals
+    becomes the active normals again, so that models shade and transform as before."""
+    point_data = polydata.GetPointData()
+    normals = point_data.GetArray("Normals")
+    if point_data.GetNormals() is None and normals is not None and \
+            normals.GetNumberOfComponents() == 3:
+        point_data.SetActiveNormals("Normals")
+
+
+def _parent_transform(node):
+    """The parent transform node, or None (tables and other non-transformable nodes have
+    none)."""
+    getter = getattr(node, "GetParentTransformNode", None)
+    return getter() if getter is not None else None
 
 
 def _storable_voxels(voxels: np.ndarray, kind: str) -> np.ndarray:
