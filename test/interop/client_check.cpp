@@ -7,12 +7,16 @@
 // within a bounded time.
 
 #include <slicerbridge.hpp>
-#include <slicerbridge/sync_client.hpp>
+#include <slicerbridge/client.hpp>
+#include <slicerbridge/transport/connect.hpp>
+
+#include <asio/io_context.hpp>
+#include <asio/use_future.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <cmath>
-#include <condition_variable>
+#include <future>
 #include <cstdlib>
 #include <iostream>
 #include <mutex>
@@ -23,9 +27,11 @@ using namespace slicerbridge;
 
 namespace {
 
-struct check_failed : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
+/// Ends the check at once: nothing is unwound while calls may still complete on the I/O thread.
+[[noreturn]] void fail(const std::string& why) {
+    std::cerr << "client-check: FAILED: " << why << std::endl;
+    std::_Exit(1);
+}
 
 void step(const std::string& name) { std::cerr << "client-check: " << name << std::endl; }
 
@@ -42,102 +48,150 @@ image check_image() {
     return image::adopt(std::move(voxels), {5, 4, 3}, m, space::lps);
 }
 
-void check_cancel(sync_client& client, double timeout) {
-    step("invoke slow, cancel after the first progress");
-    std::mutex mutex;
-    std::condition_variable progressed;
-    bool any_progress = false;
-    call_id id = 0;
-    invoke_options options;
-    options.on_id = [&](call_id assigned) { id = assigned; };
-    options.on_progress = [&](const progress_params&) {
-        std::lock_guard<std::mutex> lock(mutex);
-        any_progress = true;
-        progressed.notify_all();
-    };
-    invoke_params params;
-    params.processor = "slow";
-    params.parameters = {{"seconds", parameter_value(timeout * 2)},
-                         {"steps", parameter_value(std::int64_t{200})}};
-    std::error_code ec;
-    std::thread canceller([&] {
-        std::unique_lock<std::mutex> lock(mutex);
-        progressed.wait_for(lock, std::chrono::duration<double>(timeout),
-                            [&] { return any_progress; });
-        client.cancel(id);
-    });
-    client.invoke(params, options, ec);
-    canceller.join();
-    const auto& capabilities = client.server_info().capabilities;
-    bool has_progress =
-        std::find(capabilities.begin(), capabilities.end(), "progress") != capabilities.end();
-    if (has_progress && !any_progress) {
-        throw check_failed("no progress from slow");
-    }
-    if (ec != error::cancelled) {
-        throw check_failed("slow answered " + ec.message() + ", expected cancelled");
-    }
-}
-
-int run(const std::string& where, std::optional<std::string> token, double timeout) {
-    std::string violation;
-    std::mutex violation_mutex;
-    client_options options;
-    options.token = std::move(token);
-    options.on_protocol_violation = [&](std::string_view what) {
-        std::lock_guard<std::mutex> lock(violation_mutex);
-        if (violation.empty()) {
-            violation = std::string(what);
+/// Every step is bounded: a server that stays silent fails the check, it does not hang it.
+class checker {
+public:
+    checker(const std::string& where, std::optional<std::string> token, double timeout)
+        : timeout_(timeout) {
+        auto parsed = address::parse(where);
+        if (!parsed) {
+            fail("not an address: " + where);
         }
-    };
-    auto check_violations = [&] {
-        std::lock_guard<std::mutex> lock(violation_mutex);
-        if (!violation.empty()) {
-            throw check_failed("protocol violation: " + violation);
+        std::error_code ec;
+        auto stream = connect(io_.get_executor(), *parsed, ec);
+        if (ec) {
+            fail("cannot connect: " + ec.message());
         }
-    };
-    step("connect and handshake");
-    auto client = sync_client::connect(where, options);
-    step("ping");
-    client->ping();
-    step("catalog");
-    bool has_echo = false;
-    bool has_slow = false;
-    for (const auto& description : client->catalog()) {
-        has_echo = has_echo || description.name == "echo";
-        has_slow = has_slow || description.name == "slow";
-    }
-    if (!has_echo || !has_slow) {
-        throw check_failed("the catalog lacks echo or slow");
-    }
-    step("invoke echo with an image");
-    auto sent = check_image();
-    invoke_params echo;
-    echo.processor = "echo";
-    echo.inputs = {{"image", data_value(sent)}};
-    invoke_options echo_options;
-    echo_options.deadline = timeout;
-    auto reply = client->invoke(echo, echo_options);
-    const image* received = nullptr;
-    for (const auto& [name, data] : reply.result.outputs) {
-        if (const auto* img = std::get_if<image>(&data)) {
-            if (received != nullptr) {
-                throw check_failed("echo returned more than one image");
+        client_options options;
+        options.token = std::move(token);
+        options.on_protocol_violation = [this](std::string_view what) {
+            std::lock_guard<std::mutex> lock(mutex_);
+            if (violation_.empty()) {
+                violation_ = std::string(what);
             }
-            received = img;
+        };
+        client_.emplace(std::move(stream), std::move(options));
+        runner_ = std::thread([this] { io_.run(); });
+    }
+
+    ~checker() {
+        client_->close();
+        work_.reset();
+        io_.stop();
+        runner_.join();
+    }
+
+    void run() {
+        step("connect and handshake");
+        wait(client_->async_handshake(asio::use_future), "handshake");
+        step("ping");
+        wait(client_->async_ping(asio::use_future), "ping");
+        step("catalog");
+        bool has_echo = false;
+        bool has_slow = false;
+        for (const auto& description : wait(client_->async_catalog(asio::use_future), "catalog")) {
+            has_echo = has_echo || description.name == "echo";
+            has_slow = has_slow || description.name == "slow";
+        }
+        if (!has_echo || !has_slow) {
+            fail("the catalog lacks echo or slow");
+        }
+        check_echo();
+        check_cancel();
+        step("goodbye");
+        wait(client_->async_goodbye(asio::use_future), "goodbye");
+        check_violations();
+    }
+
+private:
+    template <class T>
+    T wait(std::future<T> future, const char* what) {
+        if (future.wait_for(std::chrono::duration<double>(timeout_)) != std::future_status::ready) {
+            fail(std::string("no answer to ") + what + " in time");
+        }
+        try {
+            return future.get();
+        } catch (const std::system_error& e) {
+            fail(std::string(what) + " failed: " + e.code().message());
         }
     }
-    if (received == nullptr || *received != sent) {
-        throw check_failed("echo returned a different image");
+
+    void check_violations() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!violation_.empty()) {
+            fail("protocol violation: " + violation_);
+        }
     }
-    check_violations();
-    check_cancel(*client, timeout);
-    check_violations();
-    step("goodbye");
-    client->goodbye();
-    check_violations();
-    return 0;
-}
+
+    void check_echo() {
+        step("invoke echo with an image");
+        auto sent = check_image();
+        invoke_params echo;
+        echo.processor = "echo";
+        echo.inputs = {{"image", data_value(sent)}};
+        auto reply = wait(client_->async_invoke(echo, {}, asio::use_future), "echo");
+        const image* received = nullptr;
+        for (const auto& [name, data] : reply.result.outputs) {
+            if (const auto* img = std::get_if<image>(&data)) {
+                if (received != nullptr) {
+                    fail("echo returned more than one image");
+                }
+                received = img;
+            }
+        }
+        // The server may answer in either byte order ([ARRAY-2]): compare values, not bytes.
+        if (received == nullptr || received->to_native_byte_order() != sent) {
+            fail("echo returned a different image");
+        }
+        check_violations();
+    }
+
+    void check_cancel() {
+        step("invoke slow, cancel after the first progress");
+        std::promise<void> first_progress;
+        auto progressed = first_progress.get_future();
+        std::atomic<bool> any_progress{false};
+        call_id id = 0;
+        invoke_options options;
+        options.on_id = [&](call_id assigned) { id = assigned; };
+        options.on_progress = [&](const progress_params&) {
+            if (!any_progress.exchange(true)) {
+                first_progress.set_value();
+            }
+        };
+        invoke_params params;
+        params.processor = "slow";
+        params.parameters = {{"seconds", parameter_value(timeout_ * 2)},
+                             {"steps", parameter_value(std::int64_t{200})}};
+        std::promise<std::error_code> outcome;
+        auto answered = outcome.get_future();
+        client_->async_invoke(params, options, [&](std::error_code ec, invoke_reply) {
+            outcome.set_value(ec);
+        });
+        const auto& capabilities = client_->server_info().capabilities;
+        bool has_progress =
+            std::find(capabilities.begin(), capabilities.end(), "progress") != capabilities.end();
+        if (progressed.wait_for(std::chrono::duration<double>(timeout_)) !=
+                std::future_status::ready &&
+            has_progress) {
+            fail("no progress from slow");
+        }
+        client_->cancel(id);
+        auto ec = wait(std::move(answered), "the cancelled call");
+        if (ec != error::cancelled) {
+            fail("slow answered " + ec.message() + ", expected cancelled");
+        }
+        check_violations();
+    }
+
+    double timeout_;
+    asio::io_context io_;
+    asio::executor_work_guard<asio::io_context::executor_type> work_{io_.get_executor()};
+    std::optional<basic_client<any_stream>> client_;
+    std::thread runner_;
+    std::mutex mutex_;
+    std::string violation_;
+};
 
 } // namespace
 
@@ -162,17 +216,10 @@ int main(int argc, char** argv) {
         std::cerr << "usage: slicerbridge-client-check ADDRESS [--token T] [--timeout S]\n";
         return 2;
     }
-    // Whatever blocks, the process ends: a silent server must not hang the suite.
-    std::thread([timeout] {
-        std::this_thread::sleep_for(std::chrono::duration<double>(timeout * 6));
-        std::cerr << "client-check: FAILED: overall time limit reached" << std::endl;
-        std::_Exit(1);
-    }).detach();
     try {
-        run(where, token, timeout);
+        checker(where, token, timeout).run();
     } catch (const std::exception& e) {
-        std::cerr << "client-check: FAILED: " << e.what() << std::endl;
-        return 1;
+        fail(e.what());
     }
     std::cerr << "client-check: OK" << std::endl;
     return 0;
