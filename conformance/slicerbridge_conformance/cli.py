@@ -73,7 +73,10 @@ def _cases_for(mode: str, options: argparse.Namespace, seed: int) -> list[Case]:
         from .client_mode import CASES
         return list(CASES)
     from .codec_mode import load_cases
-    return load_cases(options.vectors)
+    cases = load_cases(options.vectors)
+    if not cases and not (options.list or options.requirements):
+        raise UsageError(f"no golden vectors in {options.vectors} (--vectors DIR)")
+    return cases
 
 
 def _print_list(cases: list[Case]) -> None:
