@@ -287,6 +287,15 @@ vtkSlicerBridgeClientLogic::vtkSlicerBridgeClientLogic()
 vtkSlicerBridgeClientLogic::~vtkSlicerBridgeClientLogic()
 {
   vtkInternals& internals = *this->Internals;
+  // Calls still running end as Disconnect() ends them, without events: observers may be gone.
+  for (auto& entry : internals.Running)
+  {
+    vtkSlicerBridgeCall::vtkInternals& call = *entry.second->Internals;
+    call.Status = vtkSlicerBridgeCall::Cancelled;
+    call.ErrorCode = static_cast<int>(sb::error::cancelled);
+    call.ErrorName = "cancelled";
+    call.ErrorMessage = "the client logic was destroyed; the server cancels the call";
+  }
   internals.Running.clear();
   auto conn = std::exchange(internals.Current, nullptr);
   // Close on the worker, then stop it once the close has been carried out.
