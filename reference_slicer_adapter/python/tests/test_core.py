@@ -5,12 +5,13 @@ recording_server.py shows what travelled on the wire."""
 
 import json
 import math
+import sys
 
 import numpy as np
 import pytest
 from vtkmodules.vtkCommonCore import VTK_OBJECT, vtkStringArray
 
-from conftest import ServerProcess, python_environment, python_server_command
+from conftest import TESTS, ServerProcess, python_environment, python_server_command
 from SlicerBridgeLib.client import Bridge, BridgeError, CallError
 from SlicerBridgeLib.conversions import (ImageValue, MeshValue, PointsValue, Segment, TableValue,
                                          TransformValue)
@@ -246,3 +247,72 @@ def test_connection_failures_say_why(core):
     names = vtkStringArray()
     bridge.logic.GetProcessorNames(names)
     assert names.GetNumberOfValues() == 0
+
+
+# -- misbehaving servers (scripted_server.py) ----------------------------------------------------
+
+@pytest.fixture
+def scripted(core):
+    servers = []
+
+    def start(scenario):
+        server = ServerProcess([sys.executable, str(TESTS / "scripted_server.py"), scenario],
+                               python_environment())
+        servers.append(server)
+        return server
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def run_probe(bridge):
+    call = bridge.start("probe")
+    return bridge.wait(call, timeout=60)
+
+
+def test_an_output_that_breaks_the_data_rules_fails_the_call_with_invalid_message_DATA_4_MSG_15(
+        scripted):
+    bridge = Bridge()
+    bridge.connect(scripted("bad_image").address)
+    call = run_probe(bridge)
+    assert call.status == "Failed"
+    assert call.error.code == 3 and call.error.name == "invalid_message"
+    assert call.output_names() == []  # no partial result
+
+
+def test_progress_that_goes_backwards_fails_the_call_PROG_1(scripted):
+    bridge = Bridge()
+    bridge.connect(scripted("backwards_progress").address)
+    call = run_probe(bridge)
+    assert call.status == "Failed" and call.error.name == "invalid_message"
+    assert call.progress == 0.5
+
+
+def test_a_response_to_an_id_that_is_not_open_is_ignored_MSG_8(scripted):
+    bridge = Bridge()
+    bridge.connect(scripted("stray_response").address)
+    call = run_probe(bridge)
+    assert call.status == "Succeeded"
+    assert call.output("image").dims == (2, 2, 2)
+    assert bridge.connected
+
+
+def test_a_truncated_frame_is_a_dropped_connection_FRAME_8(scripted):
+    bridge = Bridge()
+    bridge.connect(scripted("truncated").address)
+    call = run_probe(bridge)
+    assert call.status == "Failed" and call.error.name == "connection_lost"
+    assert not bridge.connected
+
+
+def test_a_hello_outside_the_offered_versions_fails_the_connection_HELLO_6(scripted):
+    bridge = Bridge()
+    with pytest.raises(BridgeError, match="handshake failed"):
+        bridge.connect(scripted("bad_version").address)
+    assert not bridge.connected
+
+
+def test_an_invalid_catalog_fails_the_connection_CAT_6(scripted):
+    bridge = Bridge()
+    with pytest.raises(BridgeError, match="catalog failed"):
+        bridge.connect(scripted("bad_catalog").address)
