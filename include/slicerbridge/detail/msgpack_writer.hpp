@@ -115,7 +115,12 @@ private:
     }
 
     void put_bytes(const std::byte* data, std::size_t size) {
-        out_.insert(out_.end(), data, data + size);
+        if (size == 0) {
+            return; // `data` may be null
+        }
+        const std::size_t at = out_.size();
+        out_.resize(at + size);
+        std::memcpy(out_.data() + at, data, size);
     }
 
     void write_sized_header(std::uint32_t n, std::uint8_t tag8, std::uint8_t tag16,

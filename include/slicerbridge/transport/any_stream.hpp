@@ -3,6 +3,7 @@
 // One stream type for every transport (TCP, TLS, Unix socket, pipes), so that code written once
 // against `any_stream` works over all of them. The cost is one virtual call per read or write.
 
+#include <slicerbridge/detail/buffer_span.hpp>
 #include <slicerbridge/detail/stream_ops.hpp>
 #include <slicerbridge/detail/unique_function.hpp>
 
@@ -38,15 +39,19 @@ public:
             token, first);
     }
 
+    /// As with any AsyncStream, one write at a time: the buffer list is copied into storage
+    /// that each write reuses.
     template <class ConstBufferSequence, class WriteToken>
     auto async_write_some(const ConstBufferSequence& buffers, WriteToken&& token) {
-        std::vector<asio::const_buffer> pieces(asio::buffer_sequence_begin(buffers),
-                                               asio::buffer_sequence_end(buffers));
+        write_pieces_.assign(asio::buffer_sequence_begin(buffers),
+                             asio::buffer_sequence_end(buffers));
         return asio::async_initiate<WriteToken, void(std::error_code, std::size_t)>(
-            [this](auto handler, std::vector<asio::const_buffer> sources) {
-                impl_->write_some(std::move(sources), io_handler(std::move(handler)));
+            [this](auto handler) {
+                impl_->write_some(detail::const_buffer_span(write_pieces_.data(),
+                                                            write_pieces_.size()),
+                                  io_handler(std::move(handler)));
             },
-            token, std::move(pieces));
+            token);
     }
 
     /// The stream this one wraps, if it is a `Stream`.
@@ -67,7 +72,7 @@ private:
         virtual ~concept_t() = default;
         virtual executor_type get_executor() const = 0;
         virtual void read_some(asio::mutable_buffer target, io_handler handler) = 0;
-        virtual void write_some(std::vector<asio::const_buffer> sources, io_handler handler) = 0;
+        virtual void write_some(detail::const_buffer_span sources, io_handler handler) = 0;
         virtual void close() = 0;
     };
 
@@ -80,14 +85,15 @@ private:
         void read_some(asio::mutable_buffer target, io_handler handler) override {
             stream.async_read_some(target, std::move(handler));
         }
-        void write_some(std::vector<asio::const_buffer> sources, io_handler handler) override {
-            stream.async_write_some(sources, std::move(handler)); // Asio copies the sequence
+        void write_some(detail::const_buffer_span sources, io_handler handler) override {
+            stream.async_write_some(sources, std::move(handler));
         }
         void close() override { detail::close_stream(stream); }
         Stream stream;
     };
 
     std::unique_ptr<concept_t> impl_;
+    std::vector<asio::const_buffer> write_pieces_;
 };
 
 } // namespace slicerbridge

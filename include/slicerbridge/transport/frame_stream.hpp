@@ -2,6 +2,7 @@
 #define SLICERBRIDGE_TRANSPORT_FRAME_STREAM_HPP
 // Frames over any Asio AsyncStream: TCP, TLS, a Unix socket or a child process's pipes.
 
+#include <slicerbridge/detail/buffer_span.hpp>
 #include <slicerbridge/limits.hpp>
 #include <slicerbridge/wire/codec.hpp>
 #include <slicerbridge/wire/frame.hpp>
@@ -72,6 +73,7 @@ private:
     std::vector<std::byte> staging_;
     std::size_t staged_begin_ = 0;
     std::size_t staged_end_ = 0;
+    std::vector<asio::const_buffer> write_pieces_; // of the write in progress
 };
 
 } // namespace slicerbridge

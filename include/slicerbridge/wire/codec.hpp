@@ -28,6 +28,15 @@ struct encode_options {
     int level = 0;
 };
 
+class encoded_frame;
+
+namespace detail {
+class frame_encoder;
+template <class WriteHead>
+encoded_frame encode_frame_with(const encode_options& options, std::error_code& ec,
+                                WriteHead&& write_head);
+} // namespace detail
+
 /// A read-only region of bytes, as handed to a scatter-gather write.
 struct const_bytes {
     const std::byte* data = nullptr;
@@ -49,6 +58,11 @@ public:
     /// The frame's bytes in order, for one scatter-gather write; no empty regions.
     std::vector<const_bytes> buffers() const;
 
+    /// Calls `visit(const_bytes)` for each region of `buffers()`, in order, without building the
+    /// vector.
+    template <class Visitor>
+    void for_each_buffer(Visitor&& visit) const;
+
     /// 16 + head_length + bulk_length.
     std::uint64_t total_size() const noexcept {
         return frame_header_size + header_.head_length + header_.bulk_length;
@@ -58,7 +72,9 @@ public:
     std::vector<std::byte> to_bytes() const;
 
 private:
-    friend encoded_frame encode_frame(const value&, const encode_options&, std::error_code&);
+    template <class WriteHead>
+    friend encoded_frame detail::encode_frame_with(const encode_options&, std::error_code&,
+                                                   WriteHead&&);
 
     std::array<std::byte, frame_header_size> header_bytes_{};
     frame_header header_;

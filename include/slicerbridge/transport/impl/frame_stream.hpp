@@ -85,9 +85,8 @@ struct frame_stream<NextLayer>::write_frame_op {
     static constexpr std::size_t max_gather = 64;
 
     frame_stream& self;
-    std::vector<asio::const_buffer> pieces;
-    std::size_t next_piece = 0;
     std::size_t total = 0;
+    std::size_t next_piece = 0;
     std::size_t written = 0;
     bool started = false;
 
@@ -104,14 +103,14 @@ struct frame_stream<NextLayer>::write_frame_op {
         if (written == total) {
             return op.complete(std::error_code{}, written);
         }
-        auto first = pieces.begin() + static_cast<std::ptrdiff_t>(next_piece);
+        auto& pieces = self.write_pieces_;
         auto count = std::min(max_gather, pieces.size() - next_piece);
-        self.next_.async_write_some(
-            std::vector<asio::const_buffer>(first, first + static_cast<std::ptrdiff_t>(count)),
-            std::move(op));
+        self.next_.async_write_some(detail::const_buffer_span(pieces.data() + next_piece, count),
+                                    std::move(op));
     }
 
     void consume(std::size_t n) {
+        auto& pieces = self.write_pieces_;
         while (n > 0) {
             auto& piece = pieces[next_piece];
             if (n < piece.size()) {
@@ -128,16 +127,16 @@ template <class NextLayer>
 template <class CompletionToken>
 auto frame_stream<NextLayer>::async_write_frame(const encoded_frame& frame,
                                                 CompletionToken&& token) {
-    std::vector<asio::const_buffer> pieces;
+    // Only one write is outstanding at a time, so the pieces of this one can reuse the storage of
+    // the previous one.
+    write_pieces_.clear();
     std::size_t total = 0;
-    for (auto piece : frame.buffers()) {
-        if (piece.size != 0) {
-            pieces.emplace_back(piece.data, piece.size);
-            total += piece.size;
-        }
-    }
+    frame.for_each_buffer([&](const_bytes piece) {
+        write_pieces_.emplace_back(piece.data, piece.size);
+        total += piece.size;
+    });
     return asio::async_compose<CompletionToken, void(std::error_code, std::size_t)>(
-        write_frame_op{*this, std::move(pieces), 0, total}, token, next_);
+        write_frame_op{*this, total}, token, next_);
 }
 
 } // namespace slicerbridge

@@ -92,6 +92,10 @@ public:
 
     std::uint64_t bulk_length() const noexcept { return cursor_; }
 
+    /// For heads of a fixed shape, written without building a `value` first: map headers, keys
+    /// and scalars go straight to the writer, nested values through `write`.
+    msgpack_writer& writer() noexcept { return writer_; }
+
 private:
     static bool fits_32_bits(std::size_t n) noexcept {
         return n <= std::numeric_limits<std::uint32_t>::max();
@@ -129,21 +133,26 @@ private:
 
 } // namespace detail
 
-inline std::vector<const_bytes> encoded_frame::buffers() const {
-    std::vector<const_bytes> result;
-    result.reserve(2 + 2 * segments_.size());
-    result.push_back({header_bytes_.data(), header_bytes_.size()});
+template <class Visitor>
+void encoded_frame::for_each_buffer(Visitor&& visit) const {
+    visit(const_bytes{header_bytes_.data(), header_bytes_.size()});
     if (!head_.empty()) {
-        result.push_back({head_.data(), head_.size()});
+        visit(const_bytes{head_.data(), head_.size()});
     }
     for (std::size_t i = 0; i < segments_.size(); ++i) {
         if (padding_[i] != 0) {
-            result.push_back({detail::zero_padding, padding_[i]});
+            visit(const_bytes{detail::zero_padding, padding_[i]});
         }
         if (!segments_[i].empty()) {
-            result.push_back({segments_[i].data(), segments_[i].size()});
+            visit(const_bytes{segments_[i].data(), segments_[i].size()});
         }
     }
+}
+
+inline std::vector<const_bytes> encoded_frame::buffers() const {
+    std::vector<const_bytes> result;
+    result.reserve(2 + 2 * segments_.size());
+    for_each_buffer([&result](const_bytes region) { result.push_back(region); });
     return result;
 }
 
@@ -156,13 +165,18 @@ inline std::vector<std::byte> encoded_frame::to_bytes() const {
     return bytes;
 }
 
-inline encoded_frame encode_frame(const value& head, const encode_options& options,
-                                  std::error_code& ec) {
+namespace detail {
+
+/// Encodes the head that `write_head(frame_encoder&)` writes (false: a length over 2^32 - 1).
+template <class WriteHead>
+encoded_frame encode_frame_with(const encode_options& options, std::error_code& ec,
+                                WriteHead&& write_head) {
     ec.clear();
     encoded_frame frame;
-    detail::frame_encoder encoder(options, frame.head_, frame.segments_, frame.padding_);
-    if (!encoder.write(head) ||
-        frame.head_.size() > std::numeric_limits<std::uint32_t>::max()) {
+    // Room for a typical request or response head, so that it is written without regrowing.
+    frame.head_.reserve(256);
+    frame_encoder encoder(options, frame.head_, frame.segments_, frame.padding_);
+    if (!write_head(encoder) || frame.head_.size() > std::numeric_limits<std::uint32_t>::max()) {
         ec = error::too_large;
         return encoded_frame();
     }
@@ -170,6 +184,14 @@ inline encoded_frame encode_frame(const value& head, const encode_options& optio
     frame.header_.bulk_length = encoder.bulk_length();
     write_frame_header(frame.header_, frame.header_bytes_.data());
     return frame;
+}
+
+} // namespace detail
+
+inline encoded_frame encode_frame(const value& head, const encode_options& options,
+                                  std::error_code& ec) {
+    return detail::encode_frame_with(options, ec,
+                                     [&head](detail::frame_encoder& e) { return e.write(head); });
 }
 
 inline encoded_frame encode_frame(const value& head, const encode_options& options) {
