@@ -8,6 +8,7 @@
 #include <slicerbridge/message/hello.hpp>
 #include <slicerbridge/message/timings.hpp>
 #include <slicerbridge/value.hpp>
+#include <slicerbridge/wire/codec.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -93,6 +94,12 @@ value to_value(const request& r);
 value to_value(const response& r);
 value to_value(const notification& n);
 value to_value(const message& m);
+
+/// Encodes a message into a frame: the same bytes as `encode_frame(to_value(m), options, ec)`,
+/// but requests, responses and notifications are written without first building (and copying
+/// their params or result into) a `value` for the whole message. Errors as `encode_frame`.
+encoded_frame encode_message(const message& m, const encode_options& options,
+                             std::error_code& ec);
 
 /// Classifies and reads a decoded head (sections 4 and 5), with the error a receiver answers:
 /// - not a map or no string `kind`: `invalid_message` ([HEAD-1], [MSG-11]);

@@ -84,7 +84,7 @@ public:
         }
         hello.capabilities.push_back(detail::grease_capability());
         handshake_done_ = std::move(done);
-        send(to_value(message(std::move(hello))));
+        send(message(std::move(hello)));
         stream_.async_read_frame([self = this->shared_from_this()](
                                      std::error_code ec, received_frame frame, frame_arrival) {
             self->on_server_hello(ec, std::move(frame));
@@ -166,8 +166,8 @@ public:
         }
         request req{id, std::move(method), std::move(params)};
         std::error_code ec;
-        encoded_frame frame = encode_frame(to_value(message(std::move(req))),
-                                           encode_options{request_codec()}, ec);
+        encoded_frame frame =
+            encode_message(message(std::move(req)), encode_options{request_codec()}, ec);
         if (!ec && frame.total_size() > server_.limits.max_frame) {
             ec = make_error_code(error::too_large); // [LIMIT-1]: never send what it refuses
         }
@@ -196,7 +196,7 @@ public:
     void send_cancel(call_id id) {
         if (state_ == state::open && pending_.count(id) != 0) {
             value::map params{{"id", value(id)}};
-            send(to_value(message(notification{"cancel", value(std::move(params))})));
+            send(message(notification{"cancel", value(std::move(params))}));
         }
     }
 
@@ -289,7 +289,7 @@ private:
             refusal.id = req->id;
             refusal.error = error_info::from(make_error_code(error::method_not_found),
                                              "clients serve no methods");
-            send(to_value(message(std::move(refusal))));
+            send(message(std::move(refusal)));
         } else {
             report_violation("a second hello from the server");
         }
@@ -348,9 +348,9 @@ private:
 
     // ---- writing ---------------------------------------------------------------------------
 
-    void send(const value& head) {
+    void send(const message& m) {
         std::error_code ec;
-        encoded_frame frame = encode_frame(head, encode_options{}, ec);
+        encoded_frame frame = encode_message(m, encode_options{}, ec);
         if (!ec) {
             enqueue(std::move(frame));
         }

@@ -109,6 +109,125 @@ inline value to_value(const message& m) {
     return std::visit([](const auto& held) { return to_value(held); }, m);
 }
 
+namespace detail {
+
+inline bool write_text(frame_encoder& encoder, std::string_view text) {
+    if (text.size() > std::numeric_limits<std::uint32_t>::max()) {
+        return false;
+    }
+    encoder.writer().write_string(text);
+    return true;
+}
+
+// Each writes what `to_value` of the same message builds, entry for entry ([CANON-5]).
+
+inline bool write_message(frame_encoder& encoder, const request& r) {
+    auto& out = encoder.writer();
+    out.write_map_header(4);
+    out.write_string("kind");
+    out.write_string("request");
+    out.write_string("id");
+    out.write_uint(r.id);
+    out.write_string("method");
+    if (!write_text(encoder, r.method)) {
+        return false;
+    }
+    out.write_string("params");
+    return encoder.write(r.params);
+}
+
+inline bool write_message(frame_encoder& encoder, const error_info& e) {
+    auto& out = encoder.writer();
+    const bool has_details = !e.details.is_nil();
+    out.write_map_header(has_details ? 3 : 2);
+    out.write_string("code");
+    out.write_int(e.code);
+    out.write_string("message");
+    if (!write_text(encoder, e.message)) {
+        return false;
+    }
+    if (has_details) {
+        out.write_string("details");
+        return encoder.write(e.details);
+    }
+    return true;
+}
+
+inline void write_message(frame_encoder& encoder, const timings& t) {
+    auto& out = encoder.writer();
+    out.write_map_header(4);
+    out.write_string("receiving");
+    out.write_double(t.receiving);
+    out.write_string("queued");
+    out.write_double(t.queued);
+    out.write_string("computing");
+    out.write_double(t.computing);
+    out.write_string("sending");
+    out.write_double(t.sending);
+}
+
+inline bool write_message(frame_encoder& encoder, const response& r) {
+    auto& out = encoder.writer();
+    out.write_map_header(r.timings ? 4 : 3);
+    out.write_string("kind");
+    out.write_string("response");
+    out.write_string("id");
+    if (r.id) {
+        out.write_uint(*r.id);
+    } else {
+        out.write_nil();
+    }
+    if (r.error) {
+        out.write_string("error");
+        if (!write_message(encoder, *r.error)) {
+            return false;
+        }
+    } else {
+        out.write_string("result");
+        if (!encoder.write(r.result)) {
+            return false;
+        }
+    }
+    if (r.timings) {
+        out.write_string("timings");
+        write_message(encoder, *r.timings);
+    }
+    return true;
+}
+
+inline bool write_message(frame_encoder& encoder, const notification& n) {
+    auto& out = encoder.writer();
+    out.write_map_header(3);
+    out.write_string("kind");
+    out.write_string("notification");
+    out.write_string("method");
+    if (!write_text(encoder, n.method)) {
+        return false;
+    }
+    out.write_string("params");
+    return encoder.write(n.params);
+}
+
+} // namespace detail
+
+inline encoded_frame encode_message(const message& m, const encode_options& options,
+                                    std::error_code& ec) {
+    return detail::encode_frame_with(options, ec, [&m](detail::frame_encoder& encoder) {
+        return std::visit(
+            [&encoder](const auto& held) {
+                using held_type = std::decay_t<decltype(held)>;
+                if constexpr (std::is_same_v<held_type, request> ||
+                              std::is_same_v<held_type, response> ||
+                              std::is_same_v<held_type, notification>) {
+                    return detail::write_message(encoder, held);
+                } else {
+                    return encoder.write(to_value(held)); // hellos: once per connection
+                }
+            },
+            m);
+    });
+}
+
 inline message decode_message(const value& head, bool expecting_hello, std::error_code& ec,
                               std::string& what) {
     ec.clear();
