@@ -37,9 +37,9 @@ public:
     server(const server&) = delete;
     server& operator=(const server&) = delete;
 
-    /// Registers a processor. Throws std::invalid_argument if its description is invalid or its
-    /// name is taken.
-    void add(processor p);
+    /// Registers a processor, to run where `execution` says. Throws std::invalid_argument if its
+    /// description is invalid or its name is taken.
+    void add(processor p, processor_execution execution = processor_execution::worker_pool);
 
     /// Starts accepting TCP connections and returns the bound endpoint (port 0 picks one). A
     /// non-loopback address needs a token ([SEC-1], [SEC-2]): without one, fails with

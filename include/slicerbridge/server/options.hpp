@@ -15,6 +15,17 @@ namespace slicerbridge {
 
 enum class log_level { error, warning, info, debug };
 
+/// Where a processor's calls run; chosen when the processor is added to a server.
+enum class processor_execution {
+    /// On the server's worker threads (the default): I/O never waits for a processor.
+    worker_pool,
+    /// On the I/O thread that read the request, and answered before the connection reads on:
+    /// no thread hand-off, so the lowest latency. Only for processors that return at once
+    /// (metadata, an echo of references): while one runs, every connection served by that
+    /// thread waits, a cancel cannot reach it, and a deadline is checked when it returns.
+    io_thread,
+};
+
 /// Receives the server's log lines. Lines never contain voxels, tokens or error details
 /// ([SEC-5]).
 using log_function = std::function<void(log_level, std::string_view)>;

@@ -272,13 +272,13 @@ private:
             result = state_->catalog_value;
         } else if (method == "describe") {
             const value* name = req.params.find("processor");
-            const processor* found =
+            const registered_processor* found =
                 name && name->is_string() ? state_->find(name->as_string()) : nullptr;
             if (found == nullptr) {
                 return send(make_error_response(req.id, make_error_code(error::unknown_processor),
                                                 "no such processor"));
             }
-            result = to_value(found->description);
+            result = to_value(found->proc.description);
         } else if (method == "goodbye") {
             goodbye_id_ = req.id;
             phase_ = phase::draining;
@@ -307,12 +307,12 @@ private:
             }
             return send(make_error_response(req.id, ec, what, std::move(details)));
         }
-        const processor* called = state_->find(params.processor);
+        const registered_processor* called = state_->find(params.processor);
         if (called == nullptr) {
             return send(make_error_response(req.id, make_error_code(error::unknown_processor),
                                             "no such processor"));
         }
-        validate_invoke(called->description, params, ec, offending, what);
+        validate_invoke(called->proc.description, params, ec, offending, what);
         if (ec) { // [INV-2]
             value::map details{{"name", value(offending)}};
             return send(make_error_response(req.id, ec, what, value(std::move(details))));
@@ -322,11 +322,16 @@ private:
             return send(make_error_response(req.id, make_error_code(error::too_many_in_flight),
                                             "too many calls in flight"));
         }
-        auto call = std::make_shared<call_state>(req.id, *called, std::move(params),
+        auto call = std::make_shared<call_state>(req.id, called->proc, std::move(params),
                                                  stream_.get_executor());
         call->received_first = arrival.first_byte;
         call->received_last = arrival.last_byte;
         call->admitted = clock::now();
+        if (called->execution == processor_execution::io_thread) {
+            // Nothing else happens on this connection until the call is answered: no cancel can
+            // arrive, so the call stays out of `calls_` and needs no timers.
+            return compute(call, true);
+        }
         calls_.emplace(call->id, call);
         if (call->params.deadline) {
             call->deadline_timer.expires_after(to_duration(*call->params.deadline));
@@ -338,7 +343,7 @@ private:
                 });
         }
         asio::post(state_->workers, [self = this->shared_from_this(), call] {
-            self->compute(call);
+            self->compute(call, false);
         });
     }
 
@@ -373,7 +378,9 @@ private:
         std::shared_ptr<call_state> call_;
     };
 
-    void compute(const std::shared_ptr<call_state>& call) {
+    /// Runs the processor and answers. On a worker, the answer is posted to the connection's
+    /// executor; `on_io_thread`, it is sent at once.
+    void compute(const std::shared_ptr<call_state>& call, bool on_io_thread) {
         auto compute_start = clock::now();
         response reply;
         reply.id = call->id;
@@ -417,18 +424,31 @@ private:
                                 seconds_between(compute_start, compute_end), 0.0};
         reply.timings->sending = seconds_between(compute_end, clock::now());
         std::error_code encode_error;
-        encoded_frame frame = encode_frame(to_value(message(std::move(reply))),
-                                           encode_options{response_codec()}, encode_error);
+        encoded_frame frame = encode_message(message(std::move(reply)),
+                                             encode_options{response_codec()}, encode_error);
         state_->finish_call();
+        if (on_io_thread) {
+            return deliver_computed(call, std::move(frame), encode_error);
+        }
         asio::post(stream_.get_executor(),
                    [self = this->shared_from_this(), call, frame = std::move(frame),
                     encode_error]() mutable {
-                       if (encode_error) {
-                           self->respond_now(call, error::too_large);
-                       } else {
-                           self->deliver(call, std::move(frame));
-                       }
+                       self->deliver_computed(call, std::move(frame), encode_error);
                    });
+    }
+
+    void deliver_computed(const std::shared_ptr<call_state>& call, encoded_frame frame,
+                          std::error_code encode_error) {
+        if (encode_error) {
+            return respond_now(call, error::too_large);
+        }
+        // A result ready after the deadline is too late, whether or not the deadline timer has
+        // fired yet (a call on the I/O thread has no timer) ([INV-6]).
+        if (call->params.deadline &&
+            clock::now() - call->admitted >= to_duration(*call->params.deadline)) {
+            return respond_now(call, error::deadline_exceeded);
+        }
+        deliver(call, std::move(frame));
     }
 
     codec response_codec() const {
@@ -548,7 +568,7 @@ private:
 
     void send(const message& m) {
         std::error_code ec;
-        encoded_frame frame = encode_frame(to_value(m), encode_options{}, ec);
+        encoded_frame frame = encode_message(m, encode_options{}, ec);
         if (!ec) {
             enqueue(std::move(frame));
         }

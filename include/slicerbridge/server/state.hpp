@@ -23,12 +23,17 @@ public:
     virtual void begin_shutdown(std::chrono::milliseconds grace) = 0;
 };
 
+struct registered_processor {
+    processor proc;
+    processor_execution execution;
+};
+
 struct server_state {
     server_state(asio::any_io_executor io, server_options server_options)
         : io_executor(std::move(io)), options(std::move(server_options)),
           workers(std::max<std::size_t>(1, options.workers)) {}
 
-    const processor* find(const std::string& name) const {
+    const registered_processor* find(const std::string& name) const {
         auto found = processors.find(name);
         return found == processors.end() ? nullptr : &found->second;
     }
@@ -45,7 +50,7 @@ struct server_state {
 
     asio::any_io_executor io_executor;
     const server_options options;
-    std::map<std::string, processor> processors; // fixed once serving starts
+    std::map<std::string, registered_processor> processors; // fixed once serving starts
     value catalog_value;
     asio::thread_pool workers;
     std::atomic<std::size_t> pending_calls{0};

@@ -4,6 +4,7 @@
 #include <slicerbridge/server/session.hpp>
 #include <slicerbridge/server/state.hpp>
 
+#include <asio/io_context.hpp>
 #include <asio/ssl/stream.hpp>
 #include <asio/strand.hpp>
 
@@ -14,10 +15,33 @@ namespace slicerbridge {
 
 namespace detail {
 
+/// A strand for a new connection. Over an io_context's own executor the strand holds that
+/// executor's concrete type, so that every handler of the connection goes through one level of
+/// type erasure (the socket's any_io_executor) instead of two.
+template <class Accept>
+void accept_on_new_strand(const asio::any_io_executor& io, Accept accept) {
+    if (const auto* context_executor = io.target<asio::io_context::executor_type>()) {
+        accept(asio::make_strand(*context_executor));
+    } else {
+        accept(asio::make_strand(io));
+    }
+}
+
+template <class Acceptor, class OnSocket, class Strand>
+void accept_once(std::shared_ptr<server_state> state, std::shared_ptr<Acceptor> acceptor,
+                 OnSocket on_socket, const Strand& strand);
+
 template <class Acceptor, class OnSocket>
 void accept_loop(std::shared_ptr<server_state> state, std::shared_ptr<Acceptor> acceptor,
                  OnSocket on_socket) {
-    auto strand = asio::make_strand(state->io_executor);
+    accept_on_new_strand(state->io_executor, [&](auto strand) {
+        accept_once(state, acceptor, on_socket, strand);
+    });
+}
+
+template <class Acceptor, class OnSocket, class Strand>
+void accept_once(std::shared_ptr<server_state> state, std::shared_ptr<Acceptor> acceptor,
+                 OnSocket on_socket, const Strand& strand) {
     acceptor->async_accept(strand, [state, acceptor, on_socket](std::error_code ec,
                                                                 auto socket) mutable {
         if (!acceptor->is_open() || ec == asio::error::operation_aborted) {
@@ -52,7 +76,7 @@ inline server::~server() {
     state_->workers.join();
 }
 
-inline void server::add(processor p) {
+inline void server::add(processor p, processor_execution execution) {
     std::string problem;
     if (p.description.validate(problem)) {
         throw std::invalid_argument("invalid processor description: " + problem);
@@ -61,12 +85,13 @@ inline void server::add(processor p) {
         throw std::invalid_argument("processor " + p.description.name + " has nothing to run");
     }
     auto name = p.description.name;
-    if (!state_->processors.emplace(name, std::move(p)).second) {
+    if (!state_->processors.emplace(name, detail::registered_processor{std::move(p), execution})
+             .second) {
         throw std::invalid_argument("a processor named " + name + " is already registered");
     }
     value::array descriptions;
     for (const auto& entry : state_->processors) {
-        descriptions.push_back(to_value(entry.second.description));
+        descriptions.push_back(to_value(entry.second.proc.description));
     }
     state_->catalog_value = value(value::map{{"processors", value(std::move(descriptions))}});
 }
