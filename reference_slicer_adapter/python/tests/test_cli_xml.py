@@ -131,8 +131,8 @@ def every_kind_description():
     }
 
 
-def test_every_slot_type_maps_to_its_execution_model_element_CAT_4():
-    """Appendix B, element by element."""
+def test_every_slot_type_maps_to_its_execution_model_element():
+    """[CAT-4] Appendix B, element by element."""
     root = check_document(description_to_xml(every_kind_description()))
     assert root.findtext("category") == "Testing.CLI"
     assert root.findtext("title") == "Every kind"
@@ -196,7 +196,8 @@ def test_groups_become_parameters_elements_with_their_label():
     ]
 
 
-def test_a_description_with_only_the_required_keys_is_expressible_CAT_6():
+def test_a_description_with_only_the_required_keys_is_expressible():
+    """[CAT-6]"""
     text = description_to_xml({"name": "bare", "inputs": [], "outputs": [],
                                "parameters": [{"name": "x", "type": "float"}]})
     root = check_document(text)
@@ -230,7 +231,8 @@ def test_module_names_are_valid_identifiers():
     assert cli_module_name("vendor.filter-2") == "SlicerBridge_vendor_filter_2"
 
 
-def test_every_processor_of_the_python_implementation_is_expressible_CAT_4():
+def test_every_processor_of_the_python_implementation_is_expressible():
+    """[CAT-4]"""
     sys.path.insert(0, str(PYTHON_IMPLEMENTATION))
     try:
         from slicerbridge.processors import ALL
@@ -242,7 +244,8 @@ def test_every_processor_of_the_python_implementation_is_expressible_CAT_4():
         check_document(text)
 
 
-def test_every_processor_of_a_live_server_is_expressible_CAT_4(bridge):
+def test_every_processor_of_a_live_server_is_expressible(bridge):
+    """[CAT-4]"""
     documents = catalog_to_xml(bridge.processors())
     assert "SlicerBridge_echo" in documents
     for text in documents.values():

@@ -29,7 +29,7 @@ def oblique_matrix():
     return matrix
 
 
-def test_image_voxel_order_and_geometry_survive_vtk_and_back_IMG_1_IMG_2():
+def test_image_voxel_order_and_geometry_survive_vtk_and_back():
     """[IMG-1] voxel (i, j, k) is element i + ni (j + nj k); [IMG-2] the matrix is kept."""
     voxels = np.arange(4 * 3 * 2, dtype=np.int16).reshape(2, 3, 4) * 3 - 7
     value = ImageValue(voxels, oblique_matrix())
@@ -45,7 +45,8 @@ def test_image_voxel_order_and_geometry_survive_vtk_and_back_IMG_1_IMG_2():
     assert back.kind == "scalar"
 
 
-def test_an_extent_not_starting_at_zero_is_folded_into_the_matrix_IMG_2():
+def test_an_extent_not_starting_at_zero_is_folded_into_the_matrix():
+    """[IMG-2]"""
     image = vtkImageData()
     image.SetExtent(3, 5, -2, 0, 7, 7)
     image.AllocateScalars(11, 1)  # VTK_DOUBLE
@@ -73,7 +74,8 @@ def test_geometry_held_by_a_vtk_image_becomes_the_matrix():
                                           [0, 0, 0, 1]])
 
 
-def test_multi_component_images_are_vector_images_IMG_4():
+def test_multi_component_images_are_vector_images():
+    """[IMG-4]"""
     voxels = np.random.default_rng(1).random((2, 3, 4, 3)).astype(np.float32)
     value = ImageValue(voxels, np.eye(4), "vector")
     image, matrix = value.to_vtk()
@@ -93,7 +95,8 @@ def test_multi_component_images_are_vector_images_IMG_4():
     (np.zeros((1, 1), np.uint8), "scalar", r"\[k, j, i\]"),
     (np.zeros((1, 1, 1), np.uint8), "tensor", "kind"),
 ])
-def test_images_the_protocol_cannot_carry_are_refused_IMG_4(voxels, kind, message):
+def test_images_the_protocol_cannot_carry_are_refused(voxels, kind, message):
+    """[IMG-4]"""
     with pytest.raises(ConversionError, match=message):
         ImageValue(voxels, np.eye(4), kind)
 
@@ -103,12 +106,14 @@ def test_images_the_protocol_cannot_carry_are_refused_IMG_4(voxels, kind, messag
     (np.array([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0.5, 0, 1.0]]), "last row"),
     (np.diag([1.0, np.nan, 1.0, 1.0]), "non-finite"),
 ])
-def test_image_matrices_must_be_affine_and_invertible_IMG_2(matrix, message):
+def test_image_matrices_must_be_affine_and_invertible(matrix, message):
+    """[IMG-2]"""
     with pytest.raises(ConversionError, match=message):
         ImageValue(np.zeros((1, 1, 1), np.uint8), matrix)
 
 
-def test_segments_are_unique_and_colored_in_range_IMG_6():
+def test_segments_are_unique_and_colored_in_range():
+    """[IMG-6]"""
     labels = np.array([[[0, 1, 2]]], dtype=np.uint8)
     ImageValue(labels, np.eye(4), "label", [Segment(1, "a", (1, 0, 0)), Segment(2, "b")])
     with pytest.raises(ConversionError, match="unique"):
@@ -119,7 +124,8 @@ def test_segments_are_unique_and_colored_in_range_IMG_6():
         ImageValue(labels, np.eye(4), "scalar", [Segment(1, "a")])
 
 
-def test_ras_lps_conversions_IMG_5_XFM_1_MESH_3():
+def test_ras_lps_conversions():
+    """[IMG-5] [XFM-1] [MESH-3]"""
     matrix = oblique_matrix()
     lps = image_matrix_in_space(matrix, "LPS")
     assert np.array_equal(lps, F @ matrix)
@@ -139,7 +145,8 @@ def test_matrices_round_trip_through_vtk():
         matrix_to_vtk(np.eye(3))
 
 
-def test_meshes_from_arrays_keep_cells_and_arrays_MESH_1_MESH_2():
+def test_meshes_from_arrays_keep_cells_and_arrays():
+    """[MESH-1] [MESH-2]"""
     points = [[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]]
     mesh = MeshValue.from_arrays(points, polys=[[0, 1, 2], [0, 3, 1]], lines=[[0, 3]],
                                  verts=[[2]],
@@ -158,7 +165,8 @@ def test_meshes_from_arrays_keep_cells_and_arrays_MESH_1_MESH_2():
         MeshValue.from_arrays(points, polys=[[0, 1, 2]], cell_data={"x": [1, 2]})
 
 
-def test_transforms_must_be_affine_XFM_1():
+def test_transforms_must_be_affine():
+    """[XFM-1]"""
     TransformValue(oblique_matrix())
     projective = np.eye(4)
     projective[3, 0] = 0.1
@@ -166,7 +174,8 @@ def test_transforms_must_be_affine_XFM_1():
         TransformValue(projective)
 
 
-def test_points_need_one_label_each_PTS_1():
+def test_points_need_one_label_each():
+    """[PTS-1]"""
     value = PointsValue([[1, 2, 3], [4, 5, 6]], ["a", "b"])
     points, labels = value.to_vtk()
     back = PointsValue.from_vtk(points, labels)
@@ -176,7 +185,8 @@ def test_points_need_one_label_each_PTS_1():
         PointsValue([[1, 2, 3]], ["a", "b"])
 
 
-def test_tables_of_numbers_strings_and_bools_TBL_1():
+def test_tables_of_numbers_strings_and_bools():
+    """[TBL-1]"""
     value = TableValue({"volume": np.array([1.5, 2.5]), "name": ["liver", "spleen"],
                         "flagged": [True, False], "count": [3, 4]})
     table = value.to_vtk()

@@ -36,7 +36,8 @@ def echo(bridge, name, value, space="RAS"):
 
 
 @pytest.mark.parametrize("space", ["RAS", "LPS"])
-def test_an_oblique_volume_keeps_voxels_and_geometry_both_ways_IMG_2_IMG_5(bridge, space):
+def test_an_oblique_volume_keeps_voxels_and_geometry_both_ways(bridge, space):
+    """[IMG-2] [IMG-5]"""
     voxels = (np.arange(5 * 4 * 3, dtype=np.int16).reshape(3, 4, 5) * 37) - 900
     back = echo(bridge, "image", ImageValue(voxels, oblique()), space)
     assert back.kind == "scalar" and back.voxels.dtype == np.int16
@@ -44,7 +45,8 @@ def test_an_oblique_volume_keeps_voxels_and_geometry_both_ways_IMG_2_IMG_5(bridg
     assert np.array_equal(back.ijk_to_ras, oblique())  # bit for bit: F applied twice is exact
 
 
-def test_a_label_map_keeps_its_segments_IMG_4_IMG_6(bridge):
+def test_a_label_map_keeps_its_segments(bridge):
+    """[IMG-4] [IMG-6]"""
     labels = np.zeros((2, 3, 4), dtype=np.uint8)
     labels[1, 1:, 2:] = 3
     labels[0, 0, 0] = 1
@@ -56,14 +58,16 @@ def test_a_label_map_keeps_its_segments_IMG_4_IMG_6(bridge):
     assert np.array_equal(back.ijk_to_ras, oblique())
 
 
-def test_a_multi_component_image_comes_back_as_a_vector_image_IMG_4(bridge):
+def test_a_multi_component_image_comes_back_as_a_vector_image(bridge):
+    """[IMG-4]"""
     voxels = np.random.default_rng(7).normal(size=(2, 3, 4, 3)).astype(np.float32)
     back = echo(bridge, "image", ImageValue(voxels, oblique(), "vector"))
     assert back.kind == "vector" and back.components == 3
     assert np.array_equal(back.voxels, voxels)
 
 
-def test_a_mesh_keeps_cells_and_arrays_MESH_1_MESH_2_MESH_3(bridge):
+def test_a_mesh_keeps_cells_and_arrays(bridge):
+    """[MESH-1] [MESH-2] [MESH-3]"""
     mesh = MeshValue.from_arrays(
         [[1.5, -2, 3], [10, 0.5, 0], [0, 8, -1], [2, 2, 9]],
         polys=[[0, 1, 2], [0, 3, 1], [1, 3, 2], [2, 3, 0]], lines=[[0, 3]], verts=[[2]],
@@ -79,7 +83,8 @@ def test_a_mesh_keeps_cells_and_arrays_MESH_1_MESH_2_MESH_3(bridge):
     assert back.cell_data()["Region"].tolist() == list(range(6))
 
 
-def test_a_transform_points_and_a_table_come_back_unchanged_XFM_1_PTS_1_TBL_1(bridge):
+def test_a_transform_points_and_a_table_come_back_unchanged(bridge):
+    """[XFM-1] [PTS-1] [TBL-1]"""
     back = echo(bridge, "transform", TransformValue(oblique()), "LPS")
     assert np.allclose(back.to_parent, oblique(), rtol=0, atol=1e-12)
     points = echo(bridge, "points", PointsValue([[1, 2, 3], [-4.5, 5, 6]], ["a", "b"]), "LPS")
@@ -92,7 +97,8 @@ def test_a_transform_points_and_a_table_come_back_unchanged_XFM_1_PTS_1_TBL_1(br
     assert table.columns["flagged"].tolist() == [True, False]
 
 
-def test_progress_then_cancel_ends_the_call_once_as_cancelled_PROG_1_CANCEL_1_CANCEL_2(bridge):
+def test_progress_then_cancel_ends_the_call_once_as_cancelled(bridge):
+    """[PROG-1] [CANCEL-1] [CANCEL-2]"""
     fractions, finished = [], []
     call = bridge.start("slow", parameters={"seconds": 600.0, "steps": 60000},
                         on_progress=lambda fraction, message: fractions.append(fraction),
@@ -110,22 +116,25 @@ def test_progress_then_cancel_ends_the_call_once_as_cancelled_PROG_1_CANCEL_1_CA
         call.outputs()
 
 
-def test_a_processor_error_reaches_the_caller_INV_5(bridge):
+def test_a_processor_error_reaches_the_caller(bridge):
+    """[INV-5]"""
     with pytest.raises(CallError) as failure:
         bridge.run("fail", parameters={"code": 4321, "message": "on purpose"}, timeout=60)
     assert failure.value.code == 4321 and failure.value.message == "on purpose"
     assert bridge.connected
 
 
-def test_the_catalog_refuses_bad_parameters_before_sending_INV_2(bridge):
+def test_the_catalog_refuses_bad_parameters_before_sending(bridge):
+    """[INV-2]"""
     with pytest.raises(BridgeError, match="code"):
         bridge.start("fail", parameters={"code": 3})  # below the minimum of 1000
     with pytest.raises(BridgeError, match="no_such"):
         bridge.start("fail", parameters={"no_such": 3})
 
 
-def test_wire_geometry_in_lps_is_the_flipped_ras_geometry_IMG_5_XFM_1_MESH_3(core, tmp_path,
+def test_wire_geometry_in_lps_is_the_flipped_ras_geometry(core, tmp_path,
                                                                              recording_server):
+    """[IMG-5] [XFM-1] [MESH-3]"""
     bridge = Bridge()
     bridge.connect(recording_server.address)
     record = tmp_path / "seen.json"
@@ -270,8 +279,9 @@ def run_probe(bridge):
     return bridge.wait(call, timeout=60)
 
 
-def test_an_output_that_breaks_the_data_rules_fails_the_call_with_invalid_message_DATA_4_MSG_15(
+def test_an_output_that_breaks_the_data_rules_fails_the_call_with_invalid_message(
         scripted):
+    """[DATA-4] [MSG-15]"""
     bridge = Bridge()
     bridge.connect(scripted("bad_image").address)
     call = run_probe(bridge)
@@ -280,7 +290,8 @@ def test_an_output_that_breaks_the_data_rules_fails_the_call_with_invalid_messag
     assert call.output_names() == []  # no partial result
 
 
-def test_progress_that_goes_backwards_fails_the_call_PROG_1(scripted):
+def test_progress_that_goes_backwards_fails_the_call(scripted):
+    """[PROG-1]"""
     bridge = Bridge()
     bridge.connect(scripted("backwards_progress").address)
     call = run_probe(bridge)
@@ -288,7 +299,8 @@ def test_progress_that_goes_backwards_fails_the_call_PROG_1(scripted):
     assert call.progress == 0.5
 
 
-def test_a_response_to_an_id_that_is_not_open_is_ignored_MSG_8(scripted):
+def test_a_response_to_an_id_that_is_not_open_is_ignored(scripted):
+    """[MSG-8]"""
     bridge = Bridge()
     bridge.connect(scripted("stray_response").address)
     call = run_probe(bridge)
@@ -297,7 +309,8 @@ def test_a_response_to_an_id_that_is_not_open_is_ignored_MSG_8(scripted):
     assert bridge.connected
 
 
-def test_a_truncated_frame_is_a_dropped_connection_FRAME_8(scripted):
+def test_a_truncated_frame_is_a_dropped_connection(scripted):
+    """[FRAME-8]"""
     bridge = Bridge()
     bridge.connect(scripted("truncated").address)
     call = run_probe(bridge)
@@ -305,14 +318,16 @@ def test_a_truncated_frame_is_a_dropped_connection_FRAME_8(scripted):
     assert not bridge.connected
 
 
-def test_a_hello_outside_the_offered_versions_fails_the_connection_HELLO_6(scripted):
+def test_a_hello_outside_the_offered_versions_fails_the_connection(scripted):
+    """[HELLO-6]"""
     bridge = Bridge()
     with pytest.raises(BridgeError, match="handshake failed"):
         bridge.connect(scripted("bad_version").address)
     assert not bridge.connected
 
 
-def test_an_invalid_catalog_fails_the_connection_CAT_6(scripted):
+def test_an_invalid_catalog_fails_the_connection(scripted):
+    """[CAT-6]"""
     bridge = Bridge()
     with pytest.raises(BridgeError, match="catalog failed"):
         bridge.connect(scripted("bad_catalog").address)

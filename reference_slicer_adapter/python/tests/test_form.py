@@ -96,7 +96,8 @@ def test_widget_values_become_typed_parameters():
     ({"unknown": 1}, "not a parameter"),
     ({"sigma": float("inf")}, "finite number"),
 ])
-def test_values_outside_a_slot_are_problems_naming_the_parameter_INV_2(values, problem):
+def test_values_outside_a_slot_are_problems_naming_the_parameter(values, problem):
+    """[INV-2]"""
     parameters, problems = collect_parameters(DESCRIPTION, values)
     assert parameters == {}
     assert len(problems) == 1 and problem in problems[0]

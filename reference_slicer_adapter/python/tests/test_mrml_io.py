@@ -66,7 +66,8 @@ def add_linear(scene, matrix, parent=None, name="transform"):
 SCALAR_SLOT = {"name": "volume", "type": "image", "image_kind": "scalar", "label": "Volume"}
 
 
-def test_an_oblique_volume_is_read_from_its_ijk_to_ras_matrix_and_written_back_IMG_2(scene, io):
+def test_an_oblique_volume_is_read_from_its_ijk_to_ras_matrix_and_written_back(scene, io):
+    """[IMG-2]"""
     voxels = np.arange(24, dtype=np.int16).reshape(2, 3, 4)
     node = add_volume(scene, "vtkMRMLScalarVolumeNode", voxels, oblique())
     value = io.read(node, SCALAR_SLOT)
@@ -85,7 +86,8 @@ def test_an_oblique_volume_is_read_from_its_ijk_to_ras_matrix_and_written_back_I
     assert stored[0] == 999 and stored[23] == 23
 
 
-def test_label_maps_are_labels_named_by_their_color_table_IMG_4(scene, io):
+def test_label_maps_are_labels_named_by_their_color_table(scene, io):
+    """[IMG-4]"""
     voxels = np.array([[[0, 1, 1, 7]]], dtype=np.uint8)
     node = add_volume(scene, "vtkMRMLLabelMapVolumeNode", voxels, np.eye(4))
     node.display = FakeDisplayNode(FakeColorTableNode({1: ("liver", (0.5, 0.25, 0.0)),
@@ -100,7 +102,8 @@ def test_label_maps_are_labels_named_by_their_color_table_IMG_4(scene, io):
         {"value": 1, "name": "liver", "color": [0.5, 0.25, 0.0]}]
 
 
-def test_vector_volumes_are_vector_images_and_need_vector_nodes_IMG_4(scene, io):
+def test_vector_volumes_are_vector_images_and_need_vector_nodes(scene, io):
+    """[IMG-4]"""
     voxels = np.random.default_rng(3).random((2, 2, 2, 3)).astype(np.float32)
     node = add_volume(scene, "vtkMRMLVectorVolumeNode", voxels, oblique())
     value = io.read(node, {"name": "field", "type": "image"})
@@ -227,7 +230,8 @@ def test_models_are_read_as_copies_and_hardened_with_their_normals(scene):
         MRMLIO(scene, CLASSES).read(volumetric, {"name": "surface", "type": "mesh"})
 
 
-def test_transforms_are_read_to_parent_or_to_world_when_hardening_XFM_1(scene):
+def test_transforms_are_read_to_parent_or_to_world_when_hardening(scene):
+    """[XFM-1]"""
     parent = add_linear(scene, shift(0, 0, 7))
     node = add_linear(scene, oblique(), parent, name="Placement")
     slot = {"name": "placement", "type": "transform"}
@@ -245,7 +249,8 @@ def test_transforms_are_read_to_parent_or_to_world_when_hardening_XFM_1(scene):
     assert np.array_equal(matrix_from_vtk(written.to_parent), oblique())
 
 
-def test_markups_are_read_in_world_coordinates_with_labels_PTS_1(scene):
+def test_markups_are_read_in_world_coordinates_with_labels(scene):
+    """[PTS-1]"""
     node = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "Landmarks")
     node.AddControlPoint([1, 2, 3], "nasion")
     node.AddControlPoint([4, 5, 6], "inion")
