@@ -44,7 +44,7 @@ configure_and_build() { # build-dir, extra cmake arguments...
 
 build_main() {
   log "building (RelWithDebInfo) in build/"
-  configure_and_build "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  configure_and_build "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLICERBRIDGE_BUILD_BENCH=ON
 }
 
 build_sanitized() {
@@ -61,13 +61,16 @@ run_tests() {
   (cd "$root/build-sanitize" && ctest --output-on-failure -j "$jobs") || failed=1
   log "C++ tests and cross-implementation tests"
   (cd "$root/build" && ctest --output-on-failure -j "$jobs") || failed=1
-  log "Python tests"
-  "$python" -m pytest -q -p no:cacheprovider "${python_test_dirs[@]}" || failed=1
+  log "golden vectors checked by the spec's independent decoder"
+  "$python" spec/vectors/check.py || failed=1
+  log "Python tests (implementation, conformance suite, spec tools, Slicer adapter, benchmarks)"
+  SLICERBRIDGE_BUILD_DIR="$root/build" SLICERBRIDGE_BENCH_BUILD_DIR="$root/build" \
+    "$python" -m pytest -q -p no:cacheprovider "${python_test_dirs[@]}" || failed=1
   return $failed
 }
 
 python_test_dirs=()
-for dir in python/tests conformance/tests reference_slicer_adapter/python/tests bench; do
+for dir in python/tests conformance/tests spec/tests reference_slicer_adapter/python/tests bench; do
   [ -d "$dir" ] && python_test_dirs+=("$dir")
 done
 
