@@ -48,7 +48,7 @@ sb::slot image_slot(std::string name) {
 }
 
 // `echo` returns its input image as output `image_out`, sharing its voxels; `empty` takes and
-// returns nothing.
+// returns nothing, on the worker pool; `empty_inline` is the same on the I/O thread.
 void add_processors(sb::server& server) {
     auto echo = description("echo");
     echo.inputs.push_back(image_slot("image"));
@@ -58,8 +58,9 @@ void add_processors(sb::server& server) {
                     result.outputs.emplace_back("image_out", *params.input("image"));
                     return result;
                 }});
-    server.add({description("empty"),
-                [](sb::call_context&, const sb::invoke_params&) { return sb::invoke_result{}; }});
+    auto nothing = [](sb::call_context&, const sb::invoke_params&) { return sb::invoke_result{}; };
+    server.add({description("empty"), nothing});
+    server.add({description("empty_inline"), nothing}, sb::processor_execution::io_thread);
 }
 
 void serve(transport kind, const std::string& unix_path,
@@ -186,9 +187,13 @@ private:
     asio::io_context io_;
 };
 
-sb::invoke_params empty_call() {
+// `--execution pool` (the default) calls `empty`, `--execution io_thread` calls `empty_inline`.
+sb::invoke_params empty_call(const arguments& args) {
+    std::string execution = args.text("execution", "pool");
+    if (execution != "pool" && execution != "io_thread")
+        throw std::invalid_argument("--execution must be pool or io_thread");
     sb::invoke_params params;
-    params.processor = "empty";
+    params.processor = execution == "pool" ? "empty" : "empty_inline";
     return params;
 }
 
@@ -259,7 +264,7 @@ void run_latency(transport kind, const arguments& args) {
     session bench_session(kind, directory);
     std::vector<std::unique_ptr<sb_client>> clients;
     clients.push_back(bench_session.connect_one());
-    auto params = empty_call();
+    auto params = empty_call(args);
 
     for (std::uint64_t i = 0; i < warmup; ++i)
         invoke_now(bench_session.io(), *clients.front(), params);
@@ -278,6 +283,7 @@ void run_latency(transport kind, const arguments& args) {
     result["program"] = "bench_slicerbridge";
     result["transport"] = transport_name(kind);
     result["call"] = "invoke of a processor without inputs, outputs or parameters";
+    result["processor"] = params.processor;
     print_result(result);
 }
 
@@ -285,8 +291,9 @@ void run_latency(transport kind, const arguments& args) {
 // the last answer is in.
 class throughput_driver {
 public:
-    throughput_driver(asio::io_context& io, std::vector<std::unique_ptr<sb_client>>& clients)
-        : io_(io), clients_(clients), params_(empty_call()) {}
+    throughput_driver(asio::io_context& io, std::vector<std::unique_ptr<sb_client>>& clients,
+                      sb::invoke_params params)
+        : io_(io), clients_(clients), params_(std::move(params)) {}
 
     // Returns calls per second and the p50 latency of the batch.
     std::pair<double, double> run(double duration) {
@@ -348,7 +355,7 @@ void run_throughput(transport kind, const arguments& args) {
     temporary_directory directory;
     session bench_session(kind, directory);
     auto clients = bench_session.connect_many(client_count);
-    throughput_driver driver(bench_session.io(), clients);
+    throughput_driver driver(bench_session.io(), clients, empty_call(args));
 
     driver.run(warmup_seconds);
     std::vector<double> rates;
@@ -366,6 +373,7 @@ void run_throughput(transport kind, const arguments& args) {
                   {"test", "throughput"},
                   {"transport", transport_name(kind)},
                   {"clients", client_count},
+                  {"processor", empty_call(args).processor},
                   {"seconds_per_batch", seconds},
                   {"calls", total_calls},
                   {"batch_calls_per_second", rates},
@@ -379,7 +387,8 @@ int main(int argc, char** argv) {
     return bench::guarded_main([&] {
         bench::arguments args(argc, argv,
                               {"test", "transport", "dims", "warmup", "iterations", "calls",
-                               "batches", "clients", "seconds", "warmup-seconds", "timeout"});
+                               "batches", "clients", "seconds", "warmup-seconds", "timeout",
+                               "execution"});
         bench::arm_watchdog(args.count("timeout", 600));
         auto kind = bench::parse_transport(args.text("transport", "tcp"));
         std::string test = args.text("test", "echo");

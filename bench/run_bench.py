@@ -152,6 +152,10 @@ def define_rows(settings):
         Row("slicerbridge_invoke.latency", "SlicerBridge empty invoke", "latency",
             "bench_slicerbridge", latency + ("--transport", "tcp"),
             baseline="tcp_pingpong.latency", targets=(Target("ratio", "<=", 1.3),)),
+        Row("slicerbridge_invoke_inline.latency",
+            "SlicerBridge empty invoke, processor on the I/O thread", "latency",
+            "bench_slicerbridge", latency + ("--transport", "tcp", "--execution", "io_thread"),
+            baseline="tcp_pingpong.latency", targets=(Target("ratio", "<=", 1.3),)),
     ]
 
     for clients in CLIENT_COUNTS:
@@ -166,6 +170,10 @@ def define_rows(settings):
             Row(f"slicerbridge_calls.{clients}", f"SlicerBridge empty invoke, {clients} client(s)",
                 "throughput", "bench_slicerbridge", throughput, baseline=base,
                 expects={"clients": clients}),
+            Row(f"slicerbridge_calls_inline.{clients}",
+                f"SlicerBridge empty invoke on the I/O thread, {clients} client(s)",
+                "throughput", "bench_slicerbridge", throughput + ("--execution", "io_thread"),
+                baseline=base, expects={"clients": clients}),
         ]
     return rows
 
