@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import threading
-import time
 from typing import IO
 
 OUTPUT_LINES_KEPT = 200
@@ -97,11 +96,3 @@ class Child:
                 return f"killed by signal {-code}"
         return f"exited with status {code}"
 
-
-def wait_until(predicate, timeout: float, interval: float = 0.02) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()

@@ -385,16 +385,6 @@ class Peer:
             except TimedOut:
                 raise CaseFailed(f"server did not close the connection {what}".rstrip()) from None
 
-    def closed_without_reply(self, timeout: float | None = None) -> bool:
-        """True if the server closed without sending anything (more)."""
-        try:
-            self.receive(self.timeout if timeout is None else timeout)
-        except PeerClosed:
-            return True
-        except TimedOut:
-            return False
-        return False
-
     def close(self) -> None:
         self.conn.close()
 

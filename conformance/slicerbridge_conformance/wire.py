@@ -668,21 +668,6 @@ def from_json(value: Any) -> Any:
     return value
 
 
-def json_equal(left: Any, right: Any) -> bool:
-    """Equality of JSON-convention values that tells integers from floats and bools from ints."""
-    if isinstance(left, bool) or isinstance(right, bool):
-        return isinstance(left, bool) and isinstance(right, bool) and left == right
-    if isinstance(left, float) or isinstance(right, float):
-        return isinstance(left, float) and isinstance(right, float) and left == right
-    if isinstance(left, dict):
-        return (isinstance(right, dict) and left.keys() == right.keys()
-                and all(json_equal(left[key], right[key]) for key in left))
-    if isinstance(left, list):
-        return (isinstance(right, list) and len(left) == len(right)
-                and all(json_equal(a, b) for a, b in zip(left, right)))
-    return type(left) is type(right) and left == right
-
-
 def describe_value(value: Any, limit: int = 64) -> Any:
     """JSON-friendly rendering for logs: bulk and binary contents shortened."""
     if isinstance(value, dict):
