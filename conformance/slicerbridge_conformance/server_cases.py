@@ -846,7 +846,7 @@ def _unknown_method(context: ServerContext) -> None:
     still_open(peer, "unknown methods")
 
 
-@case("requests.params-mistyped", "MSG-13",
+@case("requests.params-mistyped", "MSG-13 ERR-4",
       "describe without processor, describe with processor 42, and invoke without processor get "
       "invalid_message under their ids.")
 def _params_mistyped(context: ServerContext) -> None:
@@ -857,7 +857,7 @@ def _params_mistyped(context: ServerContext) -> None:
     still_open(peer, "mistyped params")
 
 
-@case("requests.deadline-invalid", "INV-7 MSG-13",
+@case("requests.deadline-invalid", "INV-7 MSG-13 ERR-4",
       "invoke deadlines -1, \"soon\" and NaN get invalid_message under their ids.")
 def _deadline_invalid(context: ServerContext) -> None:
     context.parameter("slow", "seconds")
