@@ -16,6 +16,7 @@ from .process import Child
 
 SUITE_LIMITS = wire.Limits(max_frame=256 << 20, max_head=16 << 20, max_in_flight=64, max_depth=32)
 SERVER_ONLY_CAPABILITIES = {"cancel"}
+SERVER_ONLY_LIMITS = {"max_in_flight", "cancel_grace"}
 MAP_RESULT_METHODS = {"catalog", "describe", "invoke", "ping", "goodbye"}
 TIMING_KEYS = ("receiving", "queued", "computing", "sending")
 LISTENING = re.compile(r"listening on (\S+)")
@@ -510,7 +511,8 @@ class ServerContext:
                 capabilities.append(f"x-grease-{self.rng.getrandbits(32):08x}")
         head = {"kind": "hello", "protocol": wire.PROTOCOL_NAME, "min_version": [1, 0],
                 "max_version": [1, 0], "capabilities": capabilities,
-                "limits": SUITE_LIMITS.to_map(),
+                "limits": {key: value for key, value in SUITE_LIMITS.to_map().items()
+                           if key not in SERVER_ONLY_LIMITS},
                 "implementation": {"name": "slicerbridge-conformance", "version": __version__}}
         if self.options.token is not None:
             head["token"] = self.options.token
