@@ -8,6 +8,7 @@
 #include <slicerbridge/transport/pipe_stream.hpp>
 #include <slicerbridge/version.hpp>
 
+#include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/signal_set.hpp>
@@ -235,6 +236,9 @@ int main(int argc, char** argv) {
     }
 
     asio::io_context io;
+    // Runs the I/O until the shutdown completes, even while no socket is open: computations
+    // still running post their answers to it.
+    auto work = asio::make_work_guard(io);
     slicerbridge::server_options server_options;
     server_options.name = program;
     server_options.workers = o.workers;
@@ -249,8 +253,11 @@ int main(int argc, char** argv) {
         server.add(std::move(p));
     }
 
-    auto stop = [&server, &io](std::chrono::milliseconds grace) {
-        server.shutdown(grace, [&io] { io.stop(); });
+    auto stop = [&server, &io, &work](std::chrono::milliseconds grace) {
+        server.shutdown(grace, [&io, &work] {
+            work.reset();
+            io.stop();
+        });
     };
 
     if (o.stdio) {
@@ -296,7 +303,7 @@ int main(int argc, char** argv) {
     }
     if (o.unix_path) {
         std::error_code ec;
-        const mode_t previous_mask = ::umask(0077); // the socket: its owner only ([SEC-10])
+        const mode_t previous_mask = ::umask(0177); // the socket: its owner only ([SEC-10])
         server.listen_unix(*o.unix_path, ec);
         ::umask(previous_mask);
         if (ec) {

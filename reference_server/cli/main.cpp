@@ -64,7 +64,9 @@ Run options:
   --deadline SECONDS             Ask the server to give up after this long.
   --timings                      Print where the time went (server: receiving, queued,
                                  computing, sending; client: round trip) on standard output.
-  --quiet                        No progress bar and no summary of the outputs.
+  --progress MODE                auto (a bar when standard error is a terminal), bar, lines
+                                 ("progress: 45% message" lines on standard error) or none.
+  --quiet                        No progress and no summary of the outputs.
 
 Connection:
   --server ADDR                  HOST:PORT, tls://HOST:PORT or unix:PATH
@@ -79,7 +81,7 @@ Connection:
 Files (the format follows the extension; files without a space of their own are LPS):
   %FORMATS%
 
-Progress is drawn on standard error when it is a terminal. Ctrl-C during run asks the server to
+Progress goes to standard error. Ctrl-C during run asks the server to
 cancel the call and waits for its answer; a second Ctrl-C exits at once.
 
 Exit status:
@@ -493,40 +495,42 @@ std::string data_summary(const data_value& data) {
     return out.str();
 }
 
-/// A one-line progress bar on standard error, redrawn in place.
-class progress_bar {
+/// Progress on standard error: a bar redrawn in place, or one line per notification.
+class progress_display {
 public:
-    explicit progress_bar(bool enabled) : enabled_(enabled) {}
+    enum class mode { none, bar, lines };
 
-    void draw(double fraction, const std::string& message) {
-        if (!enabled_) {
-            return;
-        }
+    explicit progress_display(mode m) : mode_(m) {}
+
+    void show(double fraction, const std::string& message) {
         std::lock_guard<std::mutex> lock(mutex_);
-        constexpr int width = 30;
-        const int filled = static_cast<int>(std::lround(fraction * width));
-        std::string line = "\r[" + std::string(static_cast<std::size_t>(filled), '#') +
-                           std::string(static_cast<std::size_t>(width - filled), ' ') + "] ";
-        char percent[8];
-        std::snprintf(percent, sizeof percent, "%3d%%", static_cast<int>(fraction * 100));
-        line += percent;
-        if (!message.empty()) {
-            line += " " + message.substr(0, 40);
+        const int percent = static_cast<int>(fraction * 100);
+        if (mode_ == mode::lines) {
+            std::cerr << "progress: " << percent << "%" << (message.empty() ? "" : " ")
+                      << message << std::endl;
+        } else if (mode_ == mode::bar) {
+            constexpr int width = 30;
+            const auto filled = static_cast<std::size_t>(std::lround(fraction * width));
+            char text[8];
+            std::snprintf(text, sizeof text, "%3d%%", percent);
+            std::cerr << "\r[" << std::string(filled, '#')
+                      << std::string(static_cast<std::size_t>(width) - filled, ' ') << "] " << text
+                      << (message.empty() ? "" : " ") << message.substr(0, 40) << "\x1b[K"
+                      << std::flush;
+            drawn_ = true;
         }
-        std::cerr << line << "\x1b[K" << std::flush;
-        drawn_ = true;
     }
 
     void clear() {
         std::lock_guard<std::mutex> lock(mutex_);
-        if (enabled_ && drawn_) {
+        if (drawn_) {
             std::cerr << "\r\x1b[K" << std::flush;
             drawn_ = false;
         }
     }
 
 private:
-    bool enabled_;
+    mode mode_;
     bool drawn_ = false;
     std::mutex mutex_;
 };
@@ -595,6 +599,7 @@ int run(sync_client& client, const std::vector<std::string>& arguments) {
     std::optional<double> deadline;
     bool timings = false;
     bool quiet = false;
+    std::string progress = "auto";
     for (std::size_t i = 1; i < arguments.size(); ++i) {
         const std::string& arg = arguments[i];
         auto value = [&]() -> const std::string& {
@@ -619,6 +624,12 @@ int run(sync_client& client, const std::vector<std::string>& arguments) {
             timings = true;
         } else if (arg == "--quiet") {
             quiet = true;
+        } else if (arg == "--progress") {
+            progress = value();
+            if (progress != "auto" && progress != "bar" && progress != "lines" &&
+                progress != "none") {
+                fail(exit_usage, "--progress expects auto, bar, lines or none");
+            }
         } else {
             fail(exit_usage, "run: unknown argument \"" + arg + "\"");
         }
@@ -652,13 +663,19 @@ int run(sync_client& client, const std::vector<std::string>& arguments) {
         }
     }
 
-    progress_bar bar(!quiet && ::isatty(STDERR_FILENO) == 1);
+    auto display_mode = progress_display::mode::none;
+    if (!quiet && (progress == "bar" || (progress == "auto" && ::isatty(STDERR_FILENO) == 1))) {
+        display_mode = progress_display::mode::bar;
+    } else if (!quiet && progress == "lines") {
+        display_mode = progress_display::mode::lines;
+    }
+    progress_display bar(display_mode);
     cancel_on_interrupt interrupt(client);
     invoke_options invoke_opts;
     invoke_opts.deadline = deadline;
     invoke_opts.on_id = [&interrupt](call_id id) { interrupt.started(id); };
     invoke_opts.on_progress = [&bar](const progress_params& p) {
-        bar.draw(p.fraction, p.message.value_or(""));
+        bar.show(p.fraction, p.message.value_or(""));
     };
     std::error_code ec;
     invoke_reply reply = client.invoke(std::move(params), std::move(invoke_opts), ec);

@@ -12,9 +12,11 @@
 #include <vtkCommand.h>
 #include <vtkSmartPointer.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <utility>
@@ -171,6 +173,23 @@ decltype(auto) visit_dtype(dtype t, F&& f) {
         break;
     }
     return f(double{});
+}
+
+/// The inclusive range [lower, upper] as thresholds for VTK filters that cast them to the image's
+/// scalar type (truncating 0.5 to 0 for integers): rounded inwards to whole numbers for integer
+/// types and clamped to the values the type holds.
+inline std::pair<double, double> range_for_dtype(double lower, double upper, dtype t) {
+    if (is_integer_dtype(t)) {
+        lower = std::ceil(lower);
+        upper = std::floor(upper);
+    }
+    return visit_dtype(t, [lower, upper](auto type) {
+        using T = decltype(type);
+        const double low = static_cast<double>(std::numeric_limits<T>::lowest());
+        const double high = static_cast<double>(std::numeric_limits<T>::max());
+        return std::pair<double, double>(std::min(std::max(lower, low), high),
+                                         std::min(std::max(upper, low), high));
+    });
 }
 
 /// Length of each column of the upper 3x3 of `m`: the voxel spacing along i, j and k.

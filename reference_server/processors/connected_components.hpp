@@ -58,7 +58,8 @@ inline processor connected_components_processor() {
         const auto source = to_vtk_image(labels, labels.space);
         auto connectivity = vtkSmartPointer<vtkImageConnectivityFilter>::New();
         connectivity->SetInputData(source.data);
-        connectivity->SetScalarRange(lower, upper);
+        const auto [from, to] = range_for_dtype(lower, upper, labels.dtype);
+        connectivity->SetScalarRange(from, to);
         connectivity->SetExtractionModeToAllRegions();
         connectivity->SetLabelModeToSizeRank();
         connectivity->SetLabelScalarTypeToInt();

@@ -72,7 +72,8 @@ inline processor threshold_processor() {
         const auto source = to_vtk_image(volume, volume.space);
         auto threshold = vtkSmartPointer<vtkImageThreshold>::New();
         threshold->SetInputData(source.data);
-        threshold->ThresholdBetween(lower, upper);
+        const auto [from, to] = range_for_dtype(lower, upper, volume.dtype);
+        threshold->ThresholdBetween(from, to);
         threshold->SetInValue(static_cast<double>(inside));
         threshold->SetOutValue(static_cast<double>(outside));
         threshold->ReplaceInOn();
