@@ -55,6 +55,20 @@ build_sanitized() {
     -DSLICERBRIDGE_PRECOMPILE_TEST_HEADERS=ON
 }
 
+# The suites that need only Python (the Python implementation, the conformance suite's
+# self-tests, the spec's tools) run while C++ builds: they mostly wait on sockets and timers.
+python_only_tests=(python/tests conformance/tests spec/tests)
+# These need the build: the wrapped adapter core, the bench programs.
+built_python_tests=(reference_slicer_adapter/python/tests bench)
+python_only_log=$root/build-python-tests.log
+
+start_python_only_tests() {
+  log "Python-only tests started in the background (output follows at the end)"
+  "$python" -m pytest -q -p no:cacheprovider "${python_only_tests[@]}" >"$python_only_log" 2>&1 &
+  python_only_pid=$!
+  trap 'kill "$python_only_pid" 2>/dev/null || true' EXIT # a failed build stops them too
+}
+
 run_tests() {
   local failed=0
   log "C++ tests (sanitized build; the cases that run C++ code)"
@@ -64,16 +78,14 @@ run_tests() {
   (cd "$root/build" && ctest --output-on-failure -j "$jobs") || failed=1
   log "golden vectors checked by the spec's independent decoder"
   "$python" spec/vectors/check.py || failed=1
-  log "Python tests (implementation, conformance suite, spec tools, Slicer adapter, benchmarks)"
+  log "Python tests that use the build (Slicer adapter, benchmark smoke)"
   SLICERBRIDGE_BUILD_DIR="$root/build" SLICERBRIDGE_BENCH_BUILD_DIR="$root/build" \
-    "$python" -m pytest -q -p no:cacheprovider "${python_test_dirs[@]}" || failed=1
+    "$python" -m pytest -q -p no:cacheprovider "${built_python_tests[@]}" || failed=1
+  log "Python tests (implementation, conformance suite's self-tests, spec tools)"
+  wait "$python_only_pid" || failed=1
+  cat "$python_only_log"
   return $failed
 }
-
-python_test_dirs=()
-for dir in python/tests conformance/tests spec/tests reference_slicer_adapter/python/tests bench; do
-  [ -d "$dir" ] && python_test_dirs+=("$dir")
-done
 
 command=${1:-help}
 case "$command" in
@@ -89,6 +101,7 @@ case "$command" in
     ;;
   test)
     install_dependencies
+    start_python_only_tests
     build_main
     build_sanitized
     run_tests
