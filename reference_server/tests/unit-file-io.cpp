@@ -271,7 +271,7 @@ TEST_CASE("VTK XML images keep geometry with their space tag") {
 }
 
 TEST_CASE("meshes: .vtp and .vtk keep cells and data, written in LPS, read back at the same "
-          "place; STL keeps triangles [MESH-3]") {
+          "place, and STL keeps triangles [MESH-3]") {
     scratch dir;
     mesh m;
     m.space = space::ras;

@@ -139,7 +139,7 @@ TEST_CASE("threshold: a label image on the same grid with the segment [IMG-4]") 
     }
 }
 
-TEST_CASE("connected_components: components ranked by size; small and extra ones dropped") {
+TEST_CASE("connected_components: components ranked by size, small and extra ones dropped") {
     const matrix4 m = oblique_matrix();
     const auto centre = grid_centre(m);
     const image labels = sphere_phantom(
@@ -302,7 +302,7 @@ TEST_CASE("resample: a translation of whole voxels moves the content by exactly 
     }
 }
 
-TEST_CASE("resample: linear interpolation moves the centroid by the translation; a reference "
+TEST_CASE("resample: linear interpolation moves the centroid by the translation, and a reference "
           "grid and a new spacing define the output grid") {
     const matrix4 m = oblique_matrix();
     const auto centre = grid_centre(m);

@@ -117,7 +117,7 @@ TEST_CASE("served: a cancelled slow call answers cancelled [CANCEL-1] [CANCEL-2]
     CHECK(call.get() == error::cancelled);
 }
 
-TEST_CASE("served: a deadline ends a slow call with deadline_exceeded; fail keeps the "
+TEST_CASE("served: a deadline ends a slow call with deadline_exceeded and fail keeps the "
           "connection [INV-5] [INV-6]") {
     served s;
     auto client = sync_client::connect(s.address());

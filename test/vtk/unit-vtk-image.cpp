@@ -42,7 +42,7 @@ void check_dtype_round_trip(dtype expected_dtype, int expected_vtk_type) {
 
 } // namespace
 
-TEST_CASE("vtk: every dtype maps to its VTK type and back; int64 is VTK_LONG_LONG [ARRAY-3]") {
+TEST_CASE("vtk: every dtype maps to its VTK type and back, int64 is VTK_LONG_LONG [ARRAY-3]") {
     check_dtype_round_trip<std::int8_t>(dtype::int8, VTK_SIGNED_CHAR);
     check_dtype_round_trip<std::uint8_t>(dtype::uint8, VTK_UNSIGNED_CHAR);
     check_dtype_round_trip<std::int16_t>(dtype::int16, VTK_SHORT);
