@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The command line against the reference server over loopback: listing and describing, a chain
-# of processors on files with their geometry kept, format round trips, cancel, tokens and the
+# of processors on files with their geometry kept, format round trips, cancel, tokens, TLS and the
 # documented exit codes. Usage: cli_test.sh SERVER_BINARY CLI_BINARY PHANTOM_BINARY
 set -uo pipefail
 server_bin=$1
@@ -177,6 +177,23 @@ run_status 3 "a missing token is refused [SEC-3]" "$cli" --server "$address" lis
 run_status 3 "a wrong token is refused [SEC-3]" "$cli" --server "$address" --token wrong list
 run_status 0 "the right token is accepted [SEC-3]" "$cli" --server "$address" --token s3cret-token-for-tests list
 SLICERBRIDGE_TOKEN=s3cret-token-for-tests run_status 0 "the token from SLICERBRIDGE_TOKEN" "$cli" --server "$address" list
+
+# ---- TLS: no token needed off loopback, certificates verified by the client [SEC-6] -------
+if command -v openssl >/dev/null; then
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=localhost" \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+    -keyout "$work/key.pem" -out "$work/cert.pem" >/dev/null 2>&1
+  start_server tls --listen 127.0.0.1:0 --tls-cert "$work/cert.pem" --tls-key "$work/key.pem"
+  if [[ "$address" =~ ^tls://127\.0\.0\.1:[0-9]+$ ]]; then
+    pass "a TLS server prints its tls:// address"
+    run_status 0 "TLS with the server's certificate trusted" "$cli" --server "$address" --tls-ca "$work/cert.pem" ping
+    run_status 3 "TLS with an untrusted certificate is refused [SEC-6]" "$cli" --server "$address" ping
+  else
+    fail "TLS server address: $address $(cat "$work/tls.err")"
+  fi
+else
+  echo "skipped: TLS (no openssl command)"
+fi
 
 # ---- graceful shutdown ----------------------------------------------------------------------
 kill -TERM "${pids[0]}"
