@@ -214,7 +214,8 @@ std::vector<std::string> split_command(const std::string& text) {
     return words;
 }
 
-std::unique_ptr<sync_client> connect(const options& o) {
+/// Connects as `o` says. A TLS context goes to `tls`, which must outlive the client.
+std::unique_ptr<sync_client> connect(const options& o, std::unique_ptr<asio::ssl::context>& tls) {
     client_options client_options;
     client_options.name = program;
     client_options.token = o.token;
@@ -234,15 +235,20 @@ std::unique_ptr<sync_client> connect(const options& o) {
         if (where->kind != address::transport::tls) {
             return sync_client::connect(*o.server, client_options);
         }
-        asio::ssl::context tls(asio::ssl::context::tls_client);
-        tls.set_verify_mode(asio::ssl::verify_peer);
+        tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+        tls->set_verify_mode(asio::ssl::verify_peer); // [SEC-6]
         if (o.tls_ca) {
-            tls.load_verify_file(*o.tls_ca);
+            std::error_code ec;
+            tls->load_verify_file(*o.tls_ca, ec);
+            if (ec) {
+                fail(exit_file, "cannot read the CA certificates in " + *o.tls_ca + ": " +
+                                    ec.message());
+            }
         } else {
-            tls.set_default_verify_paths();
+            tls->set_default_verify_paths();
         }
-        tls.set_verify_callback(asio::ssl::host_name_verification(where->host));
-        return sync_client::connect(*o.server, client_options, &tls);
+        tls->set_verify_callback(asio::ssl::host_name_verification(where->host));
+        return sync_client::connect(*o.server, client_options, tls.get());
     } catch (const call_error& e) {
         fail(exit_connection, "the server refused the connection: " + std::string(e.what()));
     } catch (const std::system_error& e) {
@@ -759,7 +765,8 @@ int execute(const options& o) {
         (args.empty() || args.size() > 2 || (args.size() == 2 && args[1] != "--json"))) {
         fail(exit_usage, "usage: describe PROCESSOR [--json]");
     }
-    auto client = connect(o);
+    std::unique_ptr<asio::ssl::context> tls;
+    auto client = connect(o, tls);
     int status = exit_ok;
     if (o.command == "list") {
         const auto processors = checked("catalog", [&] { return client->catalog(); });
