@@ -333,3 +333,39 @@ TEST_CASE("requests after goodbye fail with shutting_down [BYE-2]") {
     CHECK(bye->id == std::optional<std::uint64_t>(2));
     CHECK(peer.closed_by_peer());
 }
+
+TEST_CASE("a known notification with malformed params is ignored without an answer [MSG-16]") {
+    test_server srv;
+    raw_peer peer(srv.port());
+    REQUIRE(peer.handshake());
+    peer.write_head(value(value::map{{"kind", value("notification")},
+                                     {"method", value("cancel")},
+                                     {"params", value("everything")}}));
+    peer.write_head(value(value::map{{"kind", value("notification")},
+                                     {"method", value("cancel")},
+                                     {"params", value(value::map{{"id", value("seven")}})}}));
+    peer.write_head(value(value::map{{"kind", value("notification")}}));
+    auto reply = peer.read_response(); // only the notification without a method is answered
+    REQUIRE(reply.has_value());
+    CHECK_FALSE(reply->id.has_value());
+    CHECK(error_code_of(*reply) == static_cast<int>(error::invalid_message));
+    peer.write_head(request_head(9, "ping"));
+    reply = peer.read_response();
+    REQUIRE(reply.has_value());
+    CHECK(reply->id == std::optional<std::uint64_t>(9));
+}
+
+TEST_CASE("mistyped params of a known method are invalid_message under the id [MSG-13]") {
+    test_server srv;
+    raw_peer peer(srv.port());
+    REQUIRE(peer.handshake());
+    peer.write_head(request_head(31, "describe", value(value::map{{"processor", value(42)}})));
+    auto reply = peer.read_response();
+    REQUIRE(reply.has_value());
+    CHECK(reply->id == std::optional<std::uint64_t>(31));
+    CHECK(error_code_of(*reply) == static_cast<int>(error::invalid_message));
+    peer.write_head(request_head(32, "describe"));
+    reply = peer.read_response();
+    REQUIRE(reply.has_value());
+    CHECK(error_code_of(*reply) == static_cast<int>(error::invalid_message));
+}

@@ -136,15 +136,22 @@ private:
         if (decode_error) {
             if (auto id = request_id_of(head)) {
                 send(make_error_response(*id, decode_error, what)); // [MSG-12]
-            } else {
+            } else if (!is_named_notification(head)) {
                 send_connection_error(decode_error, what);
-            }
+            } // [MSG-16]: a known notification with malformed params is ignored
             return read_next();
         }
         std::visit([&](auto& m) { on_message(m, arrival); }, decoded);
         if (phase_ != phase::closed && !closing_) {
             read_next();
         }
+    }
+
+    static bool is_named_notification(const value& head) {
+        const value* kind = head.is_map() ? head.find("kind") : nullptr;
+        const value* method = head.is_map() ? head.find("method") : nullptr;
+        return kind != nullptr && kind->is_string() && kind->as_string() == "notification" &&
+               method != nullptr && method->is_string();
     }
 
     void continue_or_close(bool fatal) {
@@ -271,9 +278,13 @@ private:
         } else if (method == "catalog") {
             result = state_->catalog_value;
         } else if (method == "describe") {
-            const value* name = req.params.find("processor");
-            const registered_processor* found =
-                name && name->is_string() ? state_->find(name->as_string()) : nullptr;
+            std::error_code ec;
+            std::string what;
+            auto params = describe_params::from_value(req.params, ec, what);
+            if (ec) { // [MSG-13]
+                return send(make_error_response(req.id, ec, what));
+            }
+            const registered_processor* found = state_->find(params.processor);
             if (found == nullptr) {
                 return send(make_error_response(req.id, make_error_code(error::unknown_processor),
                                                 "no such processor"));
