@@ -68,7 +68,7 @@ buffer noise(std::size_t n) {
 
 } // namespace
 
-TEST_CASE("integers take the smallest format; non-negative never signed [CANON-2]") {
+TEST_CASE("integers take the smallest format, non-negative never signed [CANON-2]") {
     CHECK(head_hex(0) == "00");
     CHECK(head_hex(127) == "7f");
     CHECK(head_hex(128) == "cc80");
@@ -91,7 +91,7 @@ TEST_CASE("integers take the smallest format; non-negative never signed [CANON-2
     CHECK(head_hex(INT64_MIN) == "d38000000000000000");
 }
 
-TEST_CASE("floats are always float 64; NaN is 0x7ff8000000000000 [CANON-3]") {
+TEST_CASE("floats are always float 64, NaN is 0x7ff8000000000000 [CANON-3]") {
     CHECK(head_hex(1.0) == "cb3ff0000000000000");
     CHECK(head_hex(1.5f) == "cb3ff8000000000000");
     CHECK(head_hex(-0.0) == "cb8000000000000000");

@@ -15,7 +15,7 @@ TEST_CASE("codec bytes and names follow section 3.2 [BULK-5]") {
     CHECK(slicerbridge::codec_capability(codec::zstd) == "codec.zstd");
 }
 
-TEST_CASE("codecs in force come from capabilities; unknown strings are ignored [CAP-1] [CAP-2]") {
+TEST_CASE("codecs in force come from capabilities, unknown strings are ignored [CAP-1] [CAP-2]") {
     const auto client = codec_set::from_capabilities(
         {"progress", "codec.zstd", "codec.lz4", "codec.brotli", "x-grease-7a7a", "codec."});
     const auto server = codec_set::from_capabilities({"cancel", "codec.zstd"});

@@ -64,7 +64,7 @@ TEST_CASE("a mesh with all four cell kinds and point and cell data round-trips [
     }
 }
 
-TEST_CASE("a mesh without cells or data is valid; absent cell kinds stay absent") {
+TEST_CASE("a mesh without cells or data is valid, absent cell kinds stay absent") {
     mesh m;
     m.points = typed_array::adopt(std::vector<float>{1, 2, 3}, 3);
     const value v = sb::to_value(m);
@@ -147,7 +147,7 @@ TEST_CASE("points are float32 or float64 with 3 components") {
     CHECK(rejection(m) == "mesh.points: expected float32 or float64 with 3 components");
 }
 
-TEST_CASE("RAS <-> LPS negates x and y of every point; cells and winding are kept [MESH-3]") {
+TEST_CASE("RAS <-> LPS negates x and y of every point, cells and winding are kept [MESH-3]") {
     for (auto type : {sb::dtype::float32, sb::dtype::float64}) {
         const mesh lps = full_mesh(type);
         const mesh ras = lps.in_space(sb::space::ras);

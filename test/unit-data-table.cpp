@@ -39,7 +39,7 @@ TEST_CASE("tables with numeric, string and bool columns round-trip [TBL-1]") {
     CHECK(table::from_value(sb::to_value(table{}), ec) == table{});
 }
 
-TEST_CASE("every column has the same number of rows; names are unique [TBL-1]") {
+TEST_CASE("every column has the same number of rows, names are unique [TBL-1]") {
     table t = sample();
     std::get<std::vector<bool>>(t.columns[3].values).push_back(true);
     std::string what;

@@ -51,7 +51,7 @@ TEST_CASE("RAS <-> LPS is T_lps = F T_ras F with F = diag(-1, -1, 1, 1) [XFM-1]"
     CHECK(lps.in_space(sb::space::ras) == ras);
 }
 
-TEST_CASE("the last row must be [0, 0, 0, 1]; direction must be to_parent [XFM-1]") {
+TEST_CASE("the last row must be [0, 0, 0, 1], direction must be to_parent [XFM-1]") {
     std::error_code ec;
     std::string what;
     value v = sb::to_value(transform{});

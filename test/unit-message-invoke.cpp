@@ -94,7 +94,7 @@ TEST_CASE("invoke params round-trip with data inputs, parameters and deadline") 
     CHECK(sb::to_value(again.params) == sb::to_value(p.params));
 }
 
-TEST_CASE("absent inputs and parameters read as empty; processor is required [MSG-13]") {
+TEST_CASE("absent inputs and parameters read as empty, processor is required [MSG-13]") {
     const parsed minimal = parse(value::map{{"processor", "threshold"}});
     REQUIRE_FALSE(minimal.ec);
     CHECK(minimal.params.inputs.empty());

@@ -101,7 +101,7 @@ TEST_CASE("a malformed request with a valid id is answered under that id [MSG-12
     CHECK(sb::request_id_of(bad_params) == 42u);
 }
 
-TEST_CASE("request ids are integers in 0..2^63-1; others are connection-level [MSG-1] "
+TEST_CASE("request ids are integers in 0..2^63-1, others are connection-level [MSG-1] "
           "[MSG-12]") {
     for (const value& id : {value(-1), value(std::uint64_t{1} << 63), value(1.0), value("1"),
                             value()}) {
@@ -139,7 +139,7 @@ TEST_CASE("responses carry an id and exactly one of result and error [MSG-7] [MS
     CHECK(bad_error.what == "message.response.error: error.code: expected an integer");
 }
 
-TEST_CASE("timings are non-negative numbers; unknown timing keys are ignored [TIME-1] "
+TEST_CASE("timings are non-negative numbers, unknown timing keys are ignored [TIME-1] "
           "[TIME-2]") {
     const auto with = [](value t) {
         return decode(value::map{

@@ -264,7 +264,7 @@ TEST_CASE("unknown methods, malformed requests and responses from a client [MSG-
     CHECK(error_code_of(*reply) == static_cast<int>(error::invalid_message));
 }
 
-TEST_CASE("a duplicate open id is duplicate_id; the open call is unaffected [MSG-5]") {
+TEST_CASE("a duplicate open id is duplicate_id, the open call is unaffected [MSG-5]") {
     test_server srv;
     raw_peer peer(srv.port());
     REQUIRE(peer.handshake());
@@ -283,7 +283,7 @@ TEST_CASE("a duplicate open id is duplicate_id; the open call is unaffected [MSG
     CHECK_FALSE(second->error.has_value());
 }
 
-TEST_CASE("unknown notifications are ignored; cancel of unknown ids too [MSG-9] [CANCEL-4]") {
+TEST_CASE("unknown notifications are ignored, cancel of unknown ids too [MSG-9] [CANCEL-4]") {
     test_server srv;
     raw_peer peer(srv.port());
     REQUIRE(peer.handshake());
@@ -299,7 +299,7 @@ TEST_CASE("unknown notifications are ignored; cancel of unknown ids too [MSG-9] 
     CHECK(reply->id == std::optional<std::uint64_t>(8)); // nothing came before the ping's answer
 }
 
-TEST_CASE("a frame truncated by a disconnect is discarded; others are served [FRAME-8] [DROP-2]") {
+TEST_CASE("a frame truncated by a disconnect is discarded, others are served [FRAME-8] [DROP-2]") {
     test_server srv;
     {
         raw_peer peer(srv.port());

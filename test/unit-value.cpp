@@ -36,7 +36,7 @@ TEST_CASE("integers are normalised so that equal numbers compare equal") {
     CHECK(value(1) != value(1.0));
 }
 
-TEST_CASE("integer helpers check ranges; as_double accepts integers [HEAD-3] [HEAD-4]") {
+TEST_CASE("integer helpers check ranges, as_double accepts integers [HEAD-3] [HEAD-4]") {
     CHECK(value(-1).as_int64() == -1);
     CHECK_FALSE(value(-1).as_uint64().has_value());
     CHECK(value(7).as_uint64() == 7u);
@@ -84,7 +84,7 @@ TEST_CASE("get_if returns the alternative or nullptr") {
     CHECK(v.as_string() == "text!");
 }
 
-TEST_CASE("equality is deep; bulk compares bytes and ignores the codec it travelled with") {
+TEST_CASE("equality is deep, bulk compares bytes and ignores the codec it travelled with") {
     using slicerbridge::bulk;
     using slicerbridge::buffer;
     using slicerbridge::codec;

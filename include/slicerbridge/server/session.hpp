@@ -10,6 +10,7 @@
 #include <slicerbridge/server/state.hpp>
 #include <slicerbridge/transport/frame_stream.hpp>
 
+#include <asio/executor_work_guard.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
@@ -353,8 +354,12 @@ private:
                     }
                 });
         }
-        asio::post(state_->workers, [self = this->shared_from_this(), call] {
+        // The I/O context must not run out of work while the answer is being computed, or the
+        // answer, posted back to it, would never be sent (and shutdown never complete).
+        asio::post(state_->workers, [self = this->shared_from_this(), call,
+                                     work = asio::make_work_guard(stream_.get_executor())]() mutable {
             self->compute(call, false);
+            work.reset();
         });
     }
 
