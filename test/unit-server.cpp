@@ -13,6 +13,9 @@
 #include <numeric>
 #include <vector>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 using namespace slicerbridge;
 using test_support::eventually;
 using test_support::test_server;
@@ -356,4 +359,53 @@ TEST_CASE("completion tokens: futures work as well as callbacks") {
     CHECK(ping.get() > 0.0);
     client.close();
     runner.join();
+}
+
+TEST_CASE("a Unix socket is for its own user only, and serves like TCP [SEC-10]") {
+    asio::io_context io;
+    server unix_server(io.get_executor());
+    test_support::add_test_processors(unix_server, std::make_shared<test_support::watch_record>());
+    const std::string path = "/tmp/slicerbridge-test-" + std::to_string(::getpid()) + ".sock";
+    std::error_code ec;
+    unix_server.listen_unix(path, ec);
+    REQUIRE_FALSE(ec);
+    struct stat info {};
+    REQUIRE(::stat(path.c_str(), &info) == 0);
+    CHECK((info.st_mode & 0777) == 0600);
+    std::thread runner([&] { io.run_for(std::chrono::seconds(10)); });
+    {
+        auto client = sync_client::connect("unix:" + path);
+        CHECK(client->ping() > 0.0);
+    }
+    unix_server.shutdown(std::chrono::milliseconds(0));
+    io.stop();
+    runner.join();
+}
+
+TEST_CASE("logs carry neither tokens nor processor messages [SEC-5] [ERR-3]") {
+    std::vector<std::string> lines;
+    std::mutex mutex;
+    server_options options;
+    options.token = "tok-3f9a8c1d2e7b";
+    options.log = [&](log_level, std::string_view line) {
+        std::lock_guard<std::mutex> lock(mutex);
+        lines.emplace_back(line);
+    };
+    test_server srv(options);
+    client_options wrong;
+    wrong.token = "guess-0123456789";
+    CHECK_THROWS_AS(sync_client::connect(srv.address(), wrong), call_error);
+    client_options right;
+    right.token = options.token;
+    auto client = sync_client::connect(srv.address(), right);
+    std::error_code ec;
+    client->invoke(call("throw"), {}, ec);
+    CHECK(ec == error::processor_failed);
+    std::lock_guard<std::mutex> lock(mutex);
+    CHECK_FALSE(lines.empty()); // the refused client was logged
+    for (const auto& line : lines) {
+        CHECK(line.find("tok-3f9a8c1d2e7b") == std::string::npos);
+        CHECK(line.find("guess-0123456789") == std::string::npos);
+        CHECK(line.find("unexpected failure") == std::string::npos);
+    }
 }
