@@ -44,27 +44,36 @@ configure_and_build() { # build-dir, extra cmake arguments...
 
 build_main() {
   log "building (RelWithDebInfo) in build/"
-  configure_and_build "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLICERBRIDGE_BUILD_BENCH=ON
+  configure_and_build "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLICERBRIDGE_BUILD_BENCH=ON \
+    -DSLICERBRIDGE_PRECOMPILE_TEST_HEADERS=ON
 }
 
 build_sanitized() {
-  log "building the SDK tests with AddressSanitizer and UBSan in build-sanitize/"
+  log "building the SDK tests with AddressSanitizer and UBSan in build-sanitize/ (each test file"
+  log "includes its own header first: a header that misses an include fails here)"
   configure_and_build "$root/build-sanitize" -DCMAKE_BUILD_TYPE=Debug \
     -DSLICERBRIDGE_SANITIZE=address,undefined -DSLICERBRIDGE_BUILD_ADAPTER=OFF \
     -DSLICERBRIDGE_BUILD_PROGRAMS=OFF -DSLICERBRIDGE_INSTALL=OFF \
-    -DSLICERBRIDGE_PRECOMPILE_TEST_HEADERS=ON
+    -DSLICERBRIDGE_PRECOMPILE_TEST_HEADERS=OFF
 }
 
 # The suites that need only Python (the Python implementation, the conformance suite's
 # self-tests, the spec's tools) run while C++ builds: they mostly wait on sockets and timers.
-python_only_tests=(python/tests conformance/tests spec/tests)
+python_only_tests=(python/tests conformance/tests spec/tests) # one pytest run each: own conftest
 # These need the build: the wrapped adapter core, the bench programs.
 built_python_tests=(reference_slicer_adapter/python/tests bench)
 python_only_log=$root/build-python-tests.log
 
 start_python_only_tests() {
   log "Python-only tests started in the background (output follows at the end)"
-  "$python" -m pytest -q -p no:cacheprovider "${python_only_tests[@]}" >"$python_only_log" 2>&1 &
+  (
+    status=0
+    for suite in "${python_only_tests[@]}"; do
+      printf '\n-- %s\n' "$suite"
+      "$python" -m pytest -q -p no:cacheprovider "$suite" || status=1
+    done
+    exit $status
+  ) >"$python_only_log" 2>&1 &
   python_only_pid=$!
   trap 'kill "$python_only_pid" 2>/dev/null || true' EXIT # a failed build stops them too
 }
@@ -79,8 +88,10 @@ run_tests() {
   log "golden vectors checked by the spec's independent decoder"
   "$python" spec/vectors/check.py || failed=1
   log "Python tests that use the build (Slicer adapter, benchmark smoke)"
-  SLICERBRIDGE_BUILD_DIR="$root/build" SLICERBRIDGE_BENCH_BUILD_DIR="$root/build" \
-    "$python" -m pytest -q -p no:cacheprovider "${built_python_tests[@]}" || failed=1
+  for suite in "${built_python_tests[@]}"; do
+    SLICERBRIDGE_BUILD_DIR="$root/build" SLICERBRIDGE_BENCH_BUILD_DIR="$root/build" \
+      "$python" -m pytest -q -p no:cacheprovider "$suite" || failed=1
+  done
   log "Python tests (implementation, conformance suite's self-tests, spec tools)"
   wait "$python_only_pid" || failed=1
   cat "$python_only_log"
