@@ -72,3 +72,18 @@ TEST_CASE("the last row must be [0, 0, 0, 1], direction must be to_parent [XFM-1
     transform::from_value(v, ec, what);
     CHECK(what == "transform.space: expected \"RAS\" or \"LPS\"");
 }
+
+TEST_CASE("inverse_affine undoes an oblique affine matrix") {
+    const slicerbridge::matrix4 m{0.0, -0.7, 0.1, -12.5, 0.9, 0.0, 0.2, 40.25,
+                                  0.1, 0.3,  1.5, -7.0,  0,   0,   0,   1};
+    const auto inverse = slicerbridge::inverse_affine(m);
+    for (std::size_t row = 0; row < 4; ++row) {
+        for (std::size_t column = 0; column < 4; ++column) {
+            double sum = 0;
+            for (std::size_t k = 0; k < 4; ++k) {
+                sum += m[row * 4 + k] * inverse[k * 4 + column];
+            }
+            CHECK(sum == doctest::Approx(row == column ? 1.0 : 0.0).epsilon(1e-12));
+        }
+    }
+}

@@ -153,20 +153,7 @@ matrix4 invert(const matrix4& m) {
     if (!std::isfinite(det) || std::abs(det) < 1e-300) {
         throw file_error("the transform is not invertible");
     }
-    matrix4 r = identity_matrix;
-    r[0] = (m[5] * m[10] - m[6] * m[9]) / det;
-    r[1] = (m[2] * m[9] - m[1] * m[10]) / det;
-    r[2] = (m[1] * m[6] - m[2] * m[5]) / det;
-    r[4] = (m[6] * m[8] - m[4] * m[10]) / det;
-    r[5] = (m[0] * m[10] - m[2] * m[8]) / det;
-    r[6] = (m[2] * m[4] - m[0] * m[6]) / det;
-    r[8] = (m[4] * m[9] - m[5] * m[8]) / det;
-    r[9] = (m[1] * m[8] - m[0] * m[9]) / det;
-    r[10] = (m[0] * m[5] - m[1] * m[4]) / det;
-    for (std::size_t row = 0; row < 3; ++row) {
-        r[row * 4 + 3] = -(r[row * 4] * m[3] + r[row * 4 + 1] * m[7] + r[row * 4 + 2] * m[11]);
-    }
-    return r;
+    return inverse_affine(m);
 }
 
 } // namespace

@@ -214,26 +214,6 @@ inline std::array<double, 3> apply(const matrix4& m, double x, double y, double 
     return out;
 }
 
-/// The inverse of an affine matrix (last row [0, 0, 0, 1], invertible upper 3x3).
-inline matrix4 inverse_affine(const matrix4& m) {
-    const double det = linear_determinant(m);
-    matrix4 r = identity_matrix;
-    r[0] = (m[5] * m[10] - m[6] * m[9]) / det;
-    r[1] = (m[2] * m[9] - m[1] * m[10]) / det;
-    r[2] = (m[1] * m[6] - m[2] * m[5]) / det;
-    r[4] = (m[6] * m[8] - m[4] * m[10]) / det;
-    r[5] = (m[0] * m[10] - m[2] * m[8]) / det;
-    r[6] = (m[2] * m[4] - m[0] * m[6]) / det;
-    r[8] = (m[4] * m[9] - m[5] * m[8]) / det;
-    r[9] = (m[1] * m[8] - m[0] * m[9]) / det;
-    r[10] = (m[0] * m[5] - m[1] * m[4]) / det;
-    for (std::size_t row = 0; row < 3; ++row) {
-        r[row * 4 + 3] =
-            -(r[row * 4] * m[3] + r[row * 4 + 1] * m[7] + r[row * 4 + 2] * m[11]);
-    }
-    return r;
-}
-
 inline matrix4 multiply(const matrix4& a, const matrix4& b) {
     matrix4 r{};
     for (std::size_t row = 0; row < 4; ++row) {

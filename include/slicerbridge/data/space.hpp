@@ -4,6 +4,7 @@
 // Physical coordinate systems ([DATA-2]) and the 4x4 matrices placed in them.
 
 #include <array>
+#include <cstddef>
 #include <cmath>
 #include <cstdint>
 #include <optional>
@@ -46,6 +47,25 @@ inline bool is_affine(const matrix4& m) noexcept {
 inline double linear_determinant(const matrix4& m) noexcept {
     return m[0] * (m[5] * m[10] - m[6] * m[9]) - m[1] * (m[4] * m[10] - m[6] * m[8]) +
            m[2] * (m[4] * m[9] - m[5] * m[8]);
+}
+
+/// The inverse of an affine matrix. Precondition: `is_affine(m)` and `linear_determinant(m) != 0`.
+inline matrix4 inverse_affine(const matrix4& m) noexcept {
+    const double det = linear_determinant(m);
+    matrix4 r = identity_matrix;
+    r[0] = (m[5] * m[10] - m[6] * m[9]) / det;
+    r[1] = (m[2] * m[9] - m[1] * m[10]) / det;
+    r[2] = (m[1] * m[6] - m[2] * m[5]) / det;
+    r[4] = (m[6] * m[8] - m[4] * m[10]) / det;
+    r[5] = (m[0] * m[10] - m[2] * m[8]) / det;
+    r[6] = (m[2] * m[4] - m[0] * m[6]) / det;
+    r[8] = (m[4] * m[9] - m[5] * m[8]) / det;
+    r[9] = (m[1] * m[8] - m[0] * m[9]) / det;
+    r[10] = (m[0] * m[5] - m[1] * m[4]) / det;
+    for (std::size_t row = 0; row < 3; ++row) {
+        r[row * 4 + 3] = -(r[row * 4] * m[3] + r[row * 4 + 1] * m[7] + r[row * 4 + 2] * m[11]);
+    }
+    return r;
 }
 
 namespace detail {
