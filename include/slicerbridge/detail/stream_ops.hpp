@@ -2,8 +2,12 @@
 #define SLICERBRIDGE_DETAIL_STREAM_OPS_HPP
 // Closing and tuning any of the streams the transport supports, with one spelling.
 
+#include <asio/basic_stream_socket.hpp>
+#include <asio/error.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/socket_base.hpp>
+
+#include <cstddef>
 
 #include <string>
 #include <system_error>
@@ -32,6 +36,51 @@ auto& lowest_layer(Stream& stream) {
         return stream.lowest_layer();
     } else {
         return stream;
+    }
+}
+
+template <class T>
+struct is_stream_socket : std::false_type {};
+template <class Protocol, class Executor>
+struct is_stream_socket<asio::basic_stream_socket<Protocol, Executor>> : std::true_type {};
+
+template <class T, class = void>
+struct has_write_some_now : std::false_type {};
+template <class T>
+struct has_write_some_now<
+    T, std::void_t<decltype(std::declval<T&>().write_some_now(std::declval<asio::const_buffer>(),
+                                                              std::declval<std::error_code&>()))>>
+    : std::true_type {};
+
+/// Lets `write_some_now` try writes on a socket without waiting; asynchronous operations work
+/// as before. Called before the socket is shared with another thread, as it changes its state.
+template <class Stream>
+void enable_write_now(Stream& stream) {
+    if constexpr (is_stream_socket<Stream>::value) {
+        std::error_code ignored;
+        stream.non_blocking(true, ignored);
+    }
+}
+
+/// Writes what `stream` takes without waiting and returns its size; 0 if it would have to wait,
+/// or cannot write without waiting at all (TLS: a record may need a read first).
+template <class Stream, class ConstBufferSequence>
+std::size_t write_some_now(Stream& stream, const ConstBufferSequence& buffers,
+                           std::error_code& ec) {
+    ec.clear();
+    if constexpr (has_write_some_now<Stream>::value) {
+        return stream.write_some_now(buffers, ec);
+    } else if constexpr (is_stream_socket<Stream>::value) {
+        if (!stream.non_blocking()) {
+            enable_write_now(stream);
+        }
+        std::size_t n = stream.write_some(buffers, ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again) {
+            ec.clear();
+        }
+        return n;
+    } else {
+        return 0;
     }
 }
 

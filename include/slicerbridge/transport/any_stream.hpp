@@ -11,6 +11,7 @@
 #include <asio/async_result.hpp>
 #include <asio/buffer.hpp>
 
+#include <cstddef>
 #include <memory>
 #include <system_error>
 #include <vector>
@@ -47,11 +48,20 @@ public:
                              asio::buffer_sequence_end(buffers));
         return asio::async_initiate<WriteToken, void(std::error_code, std::size_t)>(
             [this](auto handler) {
-                impl_->write_some(detail::const_buffer_span(write_pieces_.data(),
-                                                            write_pieces_.size()),
-                                  io_handler(std::move(handler)));
+                impl_->write_some(
+                    detail::const_buffer_span(write_pieces_.data(), write_pieces_.size()),
+                    io_handler(std::move(handler)));
             },
             token);
+    }
+
+    /// Writes what the wrapped stream takes without waiting (see `detail::write_some_now`).
+    template <class ConstBufferSequence>
+    std::size_t write_some_now(const ConstBufferSequence& buffers, std::error_code& ec) {
+        write_pieces_.assign(asio::buffer_sequence_begin(buffers),
+                             asio::buffer_sequence_end(buffers));
+        return impl_->write_some_now(
+            detail::const_buffer_span(write_pieces_.data(), write_pieces_.size()), ec);
     }
 
     /// The stream this one wraps, if it is a `Stream`.
@@ -73,6 +83,8 @@ private:
         virtual executor_type get_executor() const = 0;
         virtual void read_some(asio::mutable_buffer target, io_handler handler) = 0;
         virtual void write_some(detail::const_buffer_span sources, io_handler handler) = 0;
+        virtual std::size_t write_some_now(detail::const_buffer_span sources,
+                                           std::error_code& ec) = 0;
         virtual void close() = 0;
     };
 
@@ -87,6 +99,10 @@ private:
         }
         void write_some(detail::const_buffer_span sources, io_handler handler) override {
             stream.async_write_some(sources, std::move(handler));
+        }
+        std::size_t write_some_now(detail::const_buffer_span sources,
+                                   std::error_code& ec) override {
+            return detail::write_some_now(stream, sources, ec);
         }
         void close() override { detail::close_stream(stream); }
         Stream stream;

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -62,9 +63,23 @@ public:
     template <class CompletionToken>
     auto async_write_frame(const encoded_frame& frame, CompletionToken&& token);
 
+    /// Writes the rest of a frame whose first `already_written` bytes `write_frame_now` sent.
+    template <class CompletionToken>
+    auto async_write_frame(const encoded_frame& frame, std::size_t already_written,
+                           CompletionToken&& token);
+
+    /// Writes as much of `frame` as the next layer takes without waiting, and returns how many
+    /// bytes that was: usually all of a small frame, which then costs one system call and no
+    /// completion handler. A next layer that cannot write without waiting (TLS) takes none.
+    std::size_t write_frame_now(const encoded_frame& frame, std::error_code& ec);
+
 private:
     struct read_frame_op;
     struct write_frame_op;
+
+    /// Lists the frame's pieces in `write_pieces_`, less the first `skip` bytes; returns the
+    /// bytes left to write.
+    std::size_t gather(const encoded_frame& frame, std::size_t skip);
 
     static constexpr std::size_t staging_capacity = 64 * 1024;
 

@@ -1,10 +1,13 @@
 #ifndef SLICERBRIDGE_TRANSPORT_IMPL_FRAME_STREAM_HPP
 #define SLICERBRIDGE_TRANSPORT_IMPL_FRAME_STREAM_HPP
 
+#include <slicerbridge/detail/stream_ops.hpp>
+
 #include <asio/compose.hpp>
 #include <asio/error.hpp>
 
 #include <algorithm>
+#include <cstddef>
 
 namespace slicerbridge {
 
@@ -55,9 +58,7 @@ struct frame_stream<NextLayer>::read_frame_op {
             // Large remainder (a bulk payload): read straight into its final buffer.
             self.next_.async_read_some(
                 asio::buffer(target.data, target.size),
-                [op = std::move(op)](std::error_code e, std::size_t n) mutable {
-                    op(e, n, true);
-                });
+                [op = std::move(op)](std::error_code e, std::size_t n) mutable { op(e, n, true); });
         } else {
             self.next_.async_read_some(asio::buffer(self.staging_), std::move(op));
         }
@@ -97,36 +98,39 @@ struct frame_stream<NextLayer>::write_frame_op {
         }
         if (started) {
             written += transferred;
-            consume(transferred);
+            next_piece = consume(self.write_pieces_, next_piece, transferred);
         }
         started = true;
         if (written == total) {
             return op.complete(std::error_code{}, written);
         }
-        auto& pieces = self.write_pieces_;
-        auto count = std::min(max_gather, pieces.size() - next_piece);
-        self.next_.async_write_some(detail::const_buffer_span(pieces.data() + next_piece, count),
-                                    std::move(op));
+        self.next_.async_write_some(pieces_from(self.write_pieces_, next_piece), std::move(op));
     }
 
-    void consume(std::size_t n) {
-        auto& pieces = self.write_pieces_;
+    static detail::const_buffer_span pieces_from(std::vector<asio::const_buffer>& pieces,
+                                                 std::size_t first) {
+        return detail::const_buffer_span(pieces.data() + first,
+                                         std::min(max_gather, pieces.size() - first));
+    }
+
+    /// Drops `n` written bytes from the pieces from `first` on; returns the first piece left.
+    static std::size_t consume(std::vector<asio::const_buffer>& pieces, std::size_t first,
+                               std::size_t n) {
         while (n > 0) {
-            auto& piece = pieces[next_piece];
+            auto& piece = pieces[first];
             if (n < piece.size()) {
                 piece += n;
-                return;
+                return first;
             }
             n -= piece.size();
-            ++next_piece;
+            ++first;
         }
+        return first;
     }
 };
 
 template <class NextLayer>
-template <class CompletionToken>
-auto frame_stream<NextLayer>::async_write_frame(const encoded_frame& frame,
-                                                CompletionToken&& token) {
+std::size_t frame_stream<NextLayer>::gather(const encoded_frame& frame, std::size_t skip) {
     // Only one write is outstanding at a time, so the pieces of this one can reuse the storage of
     // the previous one.
     write_pieces_.clear();
@@ -135,8 +139,47 @@ auto frame_stream<NextLayer>::async_write_frame(const encoded_frame& frame,
         write_pieces_.emplace_back(piece.data, piece.size);
         total += piece.size;
     });
+    skip = std::min(skip, total);
+    auto first = write_frame_op::consume(write_pieces_, 0, skip);
+    write_pieces_.erase(write_pieces_.begin(),
+                        write_pieces_.begin() + static_cast<std::ptrdiff_t>(first));
+    return total - skip;
+}
+
+template <class NextLayer>
+template <class CompletionToken>
+auto frame_stream<NextLayer>::async_write_frame(const encoded_frame& frame,
+                                                CompletionToken&& token) {
+    return async_write_frame(frame, 0, std::forward<CompletionToken>(token));
+}
+
+template <class NextLayer>
+template <class CompletionToken>
+auto frame_stream<NextLayer>::async_write_frame(const encoded_frame& frame,
+                                                std::size_t already_written,
+                                                CompletionToken&& token) {
+    std::size_t remaining = gather(frame, already_written);
     return asio::async_compose<CompletionToken, void(std::error_code, std::size_t)>(
-        write_frame_op{*this, total}, token, next_);
+        write_frame_op{*this, remaining}, token, next_);
+}
+
+template <class NextLayer>
+std::size_t frame_stream<NextLayer>::write_frame_now(const encoded_frame& frame,
+                                                     std::error_code& ec) {
+    ec.clear();
+    std::size_t remaining = gather(frame, 0);
+    std::size_t written = 0;
+    std::size_t next_piece = 0;
+    while (written < remaining) {
+        std::size_t n = detail::write_some_now(
+            next_, write_frame_op::pieces_from(write_pieces_, next_piece), ec);
+        if (ec || n == 0) {
+            break;
+        }
+        written += n;
+        next_piece = write_frame_op::consume(write_pieces_, next_piece, n);
+    }
+    return written;
 }
 
 } // namespace slicerbridge
