@@ -6,6 +6,7 @@
 #include <slicerbridge/message/progress.hpp>
 
 #include <asio/bind_cancellation_slot.hpp>
+#include <asio/dispatch.hpp>
 #include <asio/executor_work_guard.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
@@ -28,8 +29,8 @@ completion<void(std::error_code, Results...)> make_completion(Handler handler,
                                                               const DefaultExecutor& fallback) {
     auto executor = asio::get_associated_executor(handler, fallback);
     auto work = asio::make_work_guard(executor);
-    return [handler = std::move(handler),
-            work = std::move(work)](std::error_code ec, Results... results) mutable {
+    return [handler = std::move(handler), work = std::move(work)](std::error_code ec,
+                                                                  Results... results) mutable {
         auto target = work.get_executor();
         asio::post(target, [handler = std::move(handler), ec,
                             packed = std::make_tuple(std::move(results)...)]() mutable {
@@ -92,9 +93,7 @@ public:
     }
 
     void on_server_hello(std::error_code ec, received_frame frame) {
-        auto fail = [&](std::error_code failure) {
-            fail_connection(failure);
-        };
+        auto fail = [&](std::error_code failure) { fail_connection(failure); };
         if (ec) {
             return fail(ec);
         }
@@ -104,8 +103,8 @@ public:
         }
         // A connection-level error may come instead of the hello ([HELLO-2]).
         message decoded = decode_message(head, false, ec);
-        if (auto* reply = std::get_if<response>(&decoded); !ec && reply && reply->error &&
-                                                           !reply->id) {
+        if (auto* reply = std::get_if<response>(&decoded);
+            !ec && reply && reply->error && !reply->id) {
             server_error_ = reply->error;
             return fail(reply->error->code_as_error_code());
         }
@@ -270,7 +269,7 @@ private:
             return fail_connection(ec);
         }
         std::string what;
-        message decoded = decode_message(head, false, ec, what);
+        message decoded = decode_message(std::move(head), false, ec, what);
         if (ec) {
             report_violation("malformed message from the server: " + what);
             auto id = response_id_of(head);
@@ -337,8 +336,7 @@ private:
             failure.error = error_info::from(make_error_code(error::invalid_message),
                                              "the server's progress went backwards");
             send_cancel(progress.id);
-            return finish(progress.id, make_error_code(error::invalid_message),
-                          std::move(failure));
+            return finish(progress.id, make_error_code(error::invalid_message), std::move(failure));
         }
         call.last_fraction = progress.fraction;
         if (call.on_progress) {
@@ -366,23 +364,33 @@ private:
         }
     }
 
+    /// Writes queued frames at once while the socket takes them, and the first one it does
+    /// not take in full asynchronously.
     void write_next() {
-        if (outbox_.empty()) {
-            writing_ = false;
-            return;
+        while (!outbox_.empty() && state_ != state::closed) {
+            std::error_code ec;
+            std::size_t written = stream_.write_frame_now(outbox_.front(), ec);
+            if (ec) {
+                return fail_connection(ec);
+            }
+            if (written < outbox_.front().total_size()) {
+                writing_ = true;
+                stream_.async_write_frame(
+                    outbox_.front(), written,
+                    [self = this->shared_from_this()](std::error_code write_ec, std::size_t) {
+                        self->writing_ = false;
+                        self->outbox_.pop_front();
+                        if (write_ec || self->state_ == state::closed) {
+                            self->outbox_.clear();
+                            self->fail_connection(write_ec ? write_ec : self->closed_reason());
+                        } else {
+                            self->write_next();
+                        }
+                    });
+                return;
+            }
+            outbox_.pop_front();
         }
-        writing_ = true;
-        stream_.async_write_frame(
-            outbox_.front(), [self = this->shared_from_this()](std::error_code ec, std::size_t) {
-                self->outbox_.pop_front();
-                if (ec || self->state_ == state::closed) {
-                    self->writing_ = false;
-                    self->outbox_.clear();
-                    self->fail_connection(ec ? ec : self->closed_reason());
-                } else {
-                    self->write_next();
-                }
-            });
     }
 
     void start_deferred() {
@@ -490,7 +498,8 @@ namespace detail {
 /// The common body of every call: reserve an id, hook up cancellation, start on the strand.
 template <class Impl, class Handler, class Deliver>
 void initiate_call(const std::shared_ptr<Impl>& impl, call_id id, Handler handler,
-                   std::string method, value params, std::function<void(const progress_params&)> on_progress,
+                   std::string method, value params,
+                   std::function<void(const progress_params&)> on_progress,
                    std::optional<double> local_timeout, Deliver deliver,
                    const std::function<void(call_id)>& on_id = {}) {
     auto slot = asio::get_associated_cancellation_slot(handler);
@@ -508,14 +517,17 @@ void initiate_call(const std::shared_ptr<Impl>& impl, call_id id, Handler handle
     completion<void(std::error_code, response)> finish =
         [handler = std::move(handler), work = std::move(work), slot,
          deliver = std::move(deliver)](std::error_code ec, response reply) mutable {
+            // Every caller runs on the client's executor, never inside the initiating function,
+            // so a handler that runs there too is called at once.
             auto target = work.get_executor();
-            asio::post(target, [handler = std::move(handler), slot, deliver = std::move(deliver),
-                                ec, reply = std::move(reply)]() mutable {
-                if (slot.is_connected()) {
-                    slot.clear();
-                }
-                deliver(handler, ec, std::move(reply));
-            });
+            asio::dispatch(target,
+                           [handler = std::move(handler), slot, deliver = std::move(deliver), ec,
+                            reply = std::move(reply)]() mutable {
+                               if (slot.is_connected()) {
+                                   slot.clear();
+                               }
+                               deliver(handler, ec, std::move(reply));
+                           });
             work.reset();
         };
     asio::post(impl->get_executor(),
@@ -538,8 +550,8 @@ auto basic_client<Stream>::async_call(std::string method, value params, Completi
     return asio::async_initiate<CompletionToken, void(std::error_code, response)>(
         [impl = impl_](auto handler, std::string m, value p) {
             using handler_type = decltype(handler);
-            detail::initiate_call(impl, impl->reserve_id(), std::move(handler), std::move(m), std::move(p), {},
-                                  std::nullopt,
+            detail::initiate_call(impl, impl->reserve_id(), std::move(handler), std::move(m),
+                                  std::move(p), {}, std::nullopt,
                                   [](handler_type& h, std::error_code ec, response reply) {
                                       h(ec, std::move(reply));
                                   });
@@ -575,7 +587,8 @@ auto basic_client<Stream>::async_invoke(invoke_params params, invoke_options opt
                         out.result = invoke_result::from_value(reply.result, ec);
                     }
                     h(ec, std::move(out));
-                }, o.on_id);
+                },
+                o.on_id);
         },
         token, std::move(params), std::move(options));
 }
@@ -587,8 +600,9 @@ auto basic_client<Stream>::async_catalog(CompletionToken&& token) {
                                 void(std::error_code, std::vector<processor_description>)>(
         [impl = impl_](auto handler) {
             using handler_type = decltype(handler);
-            detail::initiate_call(impl, impl->reserve_id(), std::move(handler), "catalog", value(value::map{}), {}, std::nullopt,
-                [](handler_type& h, std::error_code ec, response reply) {
+            detail::initiate_call(
+                impl, impl->reserve_id(), std::move(handler), "catalog", value(value::map{}), {},
+                std::nullopt, [](handler_type& h, std::error_code ec, response reply) {
                     std::vector<processor_description> descriptions;
                     const value* list = ec ? nullptr : reply.result.find("processors");
                     if (!ec && (list == nullptr || !list->is_array())) {
@@ -611,16 +625,15 @@ auto basic_client<Stream>::async_describe(std::string processor_name, Completion
         [impl = impl_](auto handler, std::string name) {
             using handler_type = decltype(handler);
             value::map params{{"processor", value(std::move(name))}};
-            detail::initiate_call(impl, impl->reserve_id(), std::move(handler), "describe", value(std::move(params)),
-                                  {}, std::nullopt,
-                                  [](handler_type& h, std::error_code ec, response reply) {
-                                      processor_description description;
-                                      if (!ec) {
-                                          description =
-                                              processor_description::from_value(reply.result, ec);
-                                      }
-                                      h(ec, std::move(description));
-                                  });
+            detail::initiate_call(
+                impl, impl->reserve_id(), std::move(handler), "describe", value(std::move(params)),
+                {}, std::nullopt, [](handler_type& h, std::error_code ec, response reply) {
+                    processor_description description;
+                    if (!ec) {
+                        description = processor_description::from_value(reply.result, ec);
+                    }
+                    h(ec, std::move(description));
+                });
         },
         token, std::move(processor_name));
 }
@@ -632,10 +645,11 @@ auto basic_client<Stream>::async_ping(CompletionToken&& token) {
         [impl = impl_](auto handler) {
             using handler_type = decltype(handler);
             auto started = detail::client_clock::now();
-            detail::initiate_call(impl, impl->reserve_id(), std::move(handler), "ping", value(value::map{}), {}, std::nullopt,
-                [started](handler_type& h, std::error_code ec, response) {
-                    h(ec, std::chrono::duration<double>(detail::client_clock::now() - started)
-                              .count());
+            detail::initiate_call(
+                impl, impl->reserve_id(), std::move(handler), "ping", value(value::map{}), {},
+                std::nullopt, [started](handler_type& h, std::error_code ec, response) {
+                    h(ec,
+                      std::chrono::duration<double>(detail::client_clock::now() - started).count());
                 });
         },
         token);
@@ -647,8 +661,8 @@ auto basic_client<Stream>::async_goodbye(CompletionToken&& token) {
     return asio::async_initiate<CompletionToken, void(std::error_code)>(
         [impl = impl_](auto handler) {
             using handler_type = decltype(handler);
-            detail::initiate_call(impl, impl->reserve_id(), std::move(handler), "goodbye", value(value::map{}), {},
-                                  std::nullopt,
+            detail::initiate_call(impl, impl->reserve_id(), std::move(handler), "goodbye",
+                                  value(value::map{}), {}, std::nullopt,
                                   [](handler_type& h, std::error_code ec, response) { h(ec); });
         },
         token);
