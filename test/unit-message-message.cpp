@@ -34,8 +34,8 @@ TEST_CASE("requests, responses and notifications round-trip [MSG-2] [MSG-7]") {
         sb::request{7, "describe", value::map{{"processor", "blur"}}},
         sb::response::success(7, value::map{{"name", "blur"}}),
         sb::response::failure(8, sb::error_info::from(error::unknown_processor, "no such")),
-        sb::response::failure(std::nullopt, sb::error_info::from(error::duplicate_id, {},
-                                                                 value::map{{"id", 3}})),
+        sb::response::failure(std::nullopt,
+                              sb::error_info::from(error::duplicate_id, {}, value::map{{"id", 3}})),
         sb::notification{"progress", value::map{{"id", 7}, {"fraction", 0.5}}},
     };
     for (const auto& m : messages) {
@@ -61,8 +61,8 @@ TEST_CASE("hellos are classified by their keys, and only while expecting one [HE
     auto d = decode(client_hello, true);
     REQUIRE_FALSE(d.ec);
     CHECK(std::holds_alternative<sb::client_hello>(d.m));
-    value server = value::map{{"kind", "hello"}, {"protocol", "slicerbridge"},
-                              {"version", value::array{1, 0}}};
+    value server = value::map{
+        {"kind", "hello"}, {"protocol", "slicerbridge"}, {"version", value::array{1, 0}}};
     d = decode(server, true);
     REQUIRE_FALSE(d.ec);
     CHECK(std::holds_alternative<sb::server_hello>(d.m));
@@ -103,8 +103,8 @@ TEST_CASE("a malformed request with a valid id is answered under that id [MSG-12
 
 TEST_CASE("request ids are integers in 0..2^63-1, others are connection-level [MSG-1] "
           "[MSG-12]") {
-    for (const value& id : {value(-1), value(std::uint64_t{1} << 63), value(1.0), value("1"),
-                            value()}) {
+    for (const value& id :
+         {value(-1), value(std::uint64_t{1} << 63), value(1.0), value("1"), value()}) {
         const value head = value::map{{"kind", "request"}, {"id", id}, {"method", "ping"}};
         CHECK(decode(head).ec == error::invalid_message);
         CHECK_FALSE(sb::request_id_of(head).has_value());
@@ -126,11 +126,14 @@ TEST_CASE("responses carry an id and exactly one of result and error [MSG-7] [MS
                             {"result", value::map{}},
                             {"error", value::map{{"code", 105}, {"message", "x"}}}})
               .ec == error::invalid_message);
-    const auto nil_result = decode(value::map{{"kind", "response"}, {"id", 1}, {"result", nullptr}});
+    const auto nil_result =
+        decode(value::map{{"kind", "response"}, {"id", 1}, {"result", nullptr}});
     REQUIRE_FALSE(nil_result.ec);
     CHECK(std::get<sb::response>(nil_result.m).result.is_nil());
-    const auto connection_level = decode(value::map{
-        {"kind", "response"}, {"id", nullptr}, {"error", value::map{{"code", 6}, {"message", "?"}}}});
+    const auto connection_level =
+        decode(value::map{{"kind", "response"},
+                          {"id", nullptr},
+                          {"error", value::map{{"code", 6}, {"message", "?"}}}});
     REQUIRE_FALSE(connection_level.ec);
     CHECK_FALSE(std::get<sb::response>(connection_level.m).id.has_value());
     const auto bad_error = decode(value::map{
@@ -160,4 +163,40 @@ TEST_CASE("notifications need a string method [MSG-9]") {
     const auto unknown = decode(value::map{{"kind", "notification"}, {"method", "x-weather"}});
     REQUIRE_FALSE(unknown.ec);
     CHECK(std::get<sb::notification>(unknown.m).method == "x-weather");
+}
+
+TEST_CASE("decoding a head given up moves its payload out, and leaves a failed one whole") {
+    const value params = value::map{{"processor", "echo"}, {"inputs", value::map{}}};
+    value request_head =
+        value::map{{"kind", "request"}, {"id", 3}, {"method", "invoke"}, {"params", params}};
+    std::error_code ec;
+    std::string what;
+    auto m = sb::decode_message(std::move(request_head), false, ec, what);
+    REQUIRE_FALSE(ec);
+    CHECK(std::get<sb::request>(m).params == params);
+    CHECK(*request_head.find("params") != params); // moved, not copied
+
+    const value result = value::map{{"outputs", value::map{{"n", 1}}}};
+    value response_head = value::map{{"kind", "response"}, {"id", 4}, {"result", result}};
+    m = sb::decode_message(std::move(response_head), false, ec, what);
+    REQUIRE_FALSE(ec);
+    CHECK(std::get<sb::response>(m).result == result);
+
+    // Bad timings fail the response after its result was found: the result stays in the head.
+    const value bad_timings = value::map{{"kind", "response"},
+                                         {"id", 5},
+                                         {"result", result},
+                                         {"timings", value::map{{"queued", -1.0}}}};
+    value failed = bad_timings;
+    sb::decode_message(std::move(failed), false, ec, what);
+    CHECK(ec == error::invalid_message);
+    CHECK(failed == bad_timings);
+
+    const value bad_method =
+        value::map{{"kind", "request"}, {"id", 6}, {"method", 7}, {"params", params}};
+    failed = bad_method;
+    sb::decode_message(std::move(failed), false, ec, what);
+    CHECK(ec == error::invalid_message);
+    CHECK(failed == bad_method);
+    CHECK(sb::request_id_of(failed) == 6u);
 }

@@ -118,9 +118,7 @@ private:
         if (size == 0) {
             return; // `data` may be null
         }
-        const std::size_t at = out_.size();
-        out_.resize(at + size);
-        std::memcpy(out_.data() + at, data, size);
+        out_.insert(out_.end(), data, data + size); // one copy, no zero fill first
     }
 
     void write_sized_header(std::uint32_t n, std::uint8_t tag8, std::uint8_t tag16,

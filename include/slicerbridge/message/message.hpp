@@ -71,8 +71,7 @@ struct response {
     }
 
     friend bool operator==(const response& a, const response& b) {
-        return a.id == b.id && a.result == b.result && a.error == b.error &&
-               a.timings == b.timings;
+        return a.id == b.id && a.result == b.result && a.error == b.error && a.timings == b.timings;
     }
     friend bool operator!=(const response& a, const response& b) { return !(a == b); }
 };
@@ -98,8 +97,7 @@ value to_value(const message& m);
 /// Encodes a message into a frame: the same bytes as `encode_frame(to_value(m), options, ec)`,
 /// but requests, responses and notifications are written without first building (and copying
 /// their params or result into) a `value` for the whole message. Errors as `encode_frame`.
-encoded_frame encode_message(const message& m, const encode_options& options,
-                             std::error_code& ec);
+encoded_frame encode_message(const message& m, const encode_options& options, std::error_code& ec);
 
 /// Classifies and reads a decoded head (sections 4 and 5), with the error a receiver answers:
 /// - not a map or no string `kind`: `invalid_message` ([HEAD-1], [MSG-11]);
@@ -115,6 +113,9 @@ encoded_frame encode_message(const message& m, const encode_options& options,
 message decode_message(const value& head, bool expecting_hello, std::error_code& ec,
                        std::string& what);
 message decode_message(const value& head, bool expecting_hello, std::error_code& ec);
+/// As above, but moves params and result out of `head` rather than copying them. When decoding
+/// fails, `head` is left as it was, for `request_id_of`.
+message decode_message(value&& head, bool expecting_hello, std::error_code& ec, std::string& what);
 
 /// The id of a head that is a request with a valid id, whatever else is wrong with it.
 std::optional<std::uint64_t> request_id_of(const value& head) noexcept;

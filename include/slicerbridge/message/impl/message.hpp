@@ -4,8 +4,20 @@
 namespace slicerbridge {
 namespace detail {
 
-inline bool read_params(field_reader& reader, const value& head, value& out) {
-    const value* params = reader.get(head, "params", false);
+/// A message's payload: moved out of a head that is given up, copied from one that is kept.
+inline value take_payload(const value& v) {
+    return v;
+}
+inline value take_payload(value& v) {
+    return std::move(v);
+}
+
+// `Head` is `value` or `const value`. Payloads are taken last, once everything else is valid,
+// so a head that fails to decode keeps all it had.
+
+template <class Head>
+bool read_params(field_reader& reader, Head& head, value& out) {
+    auto* params = head.find("params");
     if (params == nullptr) {
         out = value::map{};
         return true;
@@ -13,7 +25,7 @@ inline bool read_params(field_reader& reader, const value& head, value& out) {
     if (!params->is_map()) {
         return reader.fail("params", "expected a map");
     }
-    out = *params;
+    out = take_payload(*params);
     return true;
 }
 
@@ -21,7 +33,8 @@ inline bool read_id(field_reader& reader, const value& id, std::uint64_t& out) {
     return reader.to_uint(id, "id", out, 0, max_request_id);
 }
 
-inline message read_request(field_reader& reader, const value& head) {
+template <class Head>
+message read_request(field_reader& reader, Head& head) {
     request r;
     const value* id = reader.get(head, "id", true);
     if (id == nullptr || !read_id(reader, *id, r.id) ||
@@ -31,7 +44,8 @@ inline message read_request(field_reader& reader, const value& head) {
     return r;
 }
 
-inline message read_response(field_reader& reader, const value& head) {
+template <class Head>
+message read_response(field_reader& reader, Head& head) {
     response r;
     const value* id = reader.get(head, "id", true);
     if (id == nullptr) {
@@ -44,15 +58,13 @@ inline message read_response(field_reader& reader, const value& head) {
         }
         r.id = number;
     }
-    const value* result = head.find("result");
+    auto* result = head.find("result");
     const value* error_value = head.find("error");
     if ((result == nullptr) == (error_value == nullptr)) {
         reader.fail({}, "expected exactly one of result and error");
         return message();
     }
-    if (result != nullptr) {
-        r.result = *result;
-    } else {
+    if (result == nullptr) {
         std::error_code ec;
         std::string what;
         r.error = error_info::from_value(*error_value, ec, what);
@@ -70,10 +82,14 @@ inline message read_response(field_reader& reader, const value& head) {
             return message();
         }
     }
+    if (result != nullptr) {
+        r.result = take_payload(*result);
+    }
     return r;
 }
 
-inline message read_notification(field_reader& reader, const value& head) {
+template <class Head>
+message read_notification(field_reader& reader, Head& head) {
     notification n;
     if (!reader.read_string(head, "method", n.method) || !read_params(reader, head, n.params)) {
         return message();
@@ -84,7 +100,8 @@ inline message read_notification(field_reader& reader, const value& head) {
 } // namespace detail
 
 inline value to_value(const request& r) {
-    return value::map{{"kind", "request"}, {"id", r.id}, {"method", r.method}, {"params", r.params}};
+    return value::map{
+        {"kind", "request"}, {"id", r.id}, {"method", r.method}, {"params", r.params}};
 }
 
 inline value to_value(const response& r) {
@@ -228,8 +245,10 @@ inline encoded_frame encode_message(const message& m, const encode_options& opti
     });
 }
 
-inline message decode_message(const value& head, bool expecting_hello, std::error_code& ec,
-                              std::string& what) {
+namespace detail {
+
+template <class Head>
+message decode_message(Head& head, bool expecting_hello, std::error_code& ec, std::string& what) {
     ec.clear();
     detail::field_reader reader(ec, what, error::invalid_message, "message");
     std::string kind;
@@ -268,6 +287,18 @@ inline message decode_message(const value& head, bool expecting_hello, std::erro
     ec = error::unknown_kind;
     what = "message.kind: unknown kind";
     return message();
+}
+
+} // namespace detail
+
+inline message decode_message(const value& head, bool expecting_hello, std::error_code& ec,
+                              std::string& what) {
+    return detail::decode_message(head, expecting_hello, ec, what);
+}
+
+inline message decode_message(value&& head, bool expecting_hello, std::error_code& ec,
+                              std::string& what) {
+    return detail::decode_message(head, expecting_hello, ec, what);
 }
 
 inline message decode_message(const value& head, bool expecting_hello, std::error_code& ec) {
