@@ -126,7 +126,8 @@ TEST_CASE("progress arrives and never decreases [PROG-1] [PROG-2]") {
     CHECK(fractions.back() <= 1.0);
 }
 
-TEST_CASE("cancel stops a running call, which still gets exactly one answer [CANCEL-1] [CANCEL-2]") {
+TEST_CASE(
+    "cancel stops a running call, which still gets exactly one answer [CANCEL-1] [CANCEL-2]") {
     test_server srv;
     auto client = sync_client::connect(srv.address());
     std::promise<call_id> id_promise;
@@ -407,5 +408,46 @@ TEST_CASE("logs carry neither tokens nor processor messages [SEC-5] [ERR-3]") {
         CHECK(line.find("tok-3f9a8c1d2e7b") == std::string::npos);
         CHECK(line.find("guess-0123456789") == std::string::npos);
         CHECK(line.find("unexpected failure") == std::string::npos);
+    }
+}
+
+TEST_CASE("answers written by workers and frames written by the I/O thread never interleave "
+          "[MSG-4] [PROG-2]") {
+    test_server srv;
+    auto client = sync_client::connect(srv.address());
+    // Far more than a socket buffer: its worker writes part and the I/O thread the rest, while
+    // progress and other answers queue behind it.
+    std::vector<std::int16_t> voxels(256 * 256 * 192);
+    std::iota(voxels.begin(), voxels.end(), std::int16_t{0});
+    auto sent = image::adopt(std::move(voxels), {256, 256, 192});
+    auto big = call("echo");
+    big.inputs = {{"image", data_value(sent)}};
+    auto echo = std::async(std::launch::async, [&] { return client->invoke(big); });
+    std::vector<std::future<invoke_reply>> slow_calls;
+    std::vector<std::vector<double>> fractions(3);
+    std::mutex mutex;
+    for (std::size_t i = 0; i < fractions.size(); ++i) {
+        slow_calls.push_back(std::async(std::launch::async, [&, i] {
+            invoke_options options;
+            options.on_progress = [&, i](const progress_params& p) {
+                std::lock_guard<std::mutex> lock(mutex);
+                fractions[i].push_back(p.fraction);
+            };
+            return client->invoke(slow(0.1, 50), options);
+        }));
+    }
+    for (int i = 0; i < 50; ++i) {
+        CHECK(client->invoke(call("echo")).result.outputs.empty());
+    }
+    auto reply = echo.get();
+    const auto* received = reply.result.output_as<image>("image_out");
+    REQUIRE(received != nullptr);
+    CHECK(*received == sent);
+    for (auto& pending : slow_calls) {
+        CHECK_FALSE(pending.get().error.has_value());
+    }
+    std::lock_guard<std::mutex> lock(mutex);
+    for (const auto& seen : fractions) {
+        CHECK(std::is_sorted(seen.begin(), seen.end()));
     }
 }

@@ -38,20 +38,30 @@ inline clock::duration to_duration(double seconds) {
 
 /// A call admitted for computation. Shared by the connection's strand and the worker running it.
 struct call_state {
-    call_state(std::uint64_t call_id, const processor& called, invoke_params call_params,
-               const asio::any_io_executor& strand)
-        : id(call_id), proc(called), params(std::move(call_params)), deadline_timer(strand),
-          grace_timer(strand) {}
+    call_state(std::uint64_t call_id, const processor& called, invoke_params call_params)
+        : id(call_id), proc(called), params(std::move(call_params)) {}
+
+    /// Cancels whichever timers the call has.
+    void cancel_timers() {
+        if (deadline_timer) {
+            deadline_timer->cancel();
+        }
+        if (grace_timer) {
+            grace_timer->cancel();
+        }
+    }
 
     const std::uint64_t id;
     const processor& proc;
     invoke_params params;
     std::atomic<bool> cancel_requested{false};
+    /// Claimed by whoever answers the call: the strand (an error, a result computed there) or
+    /// the worker that writes its own result.
+    std::atomic<bool> responded{false};
 
     // Strand only.
-    bool responded = false;
-    asio::steady_timer deadline_timer;
-    asio::steady_timer grace_timer;
+    std::optional<asio::steady_timer> deadline_timer; // made only when needed: most calls
+    std::optional<asio::steady_timer> grace_timer;    // have no deadline and are not cancelled
     clock::time_point received_first;
     clock::time_point received_last;
     clock::time_point admitted;
@@ -87,13 +97,15 @@ public:
 
     void start() {
         detail::disable_nagle(stream_.next_layer());
+        if constexpr (answers_directly) {
+            detail::enable_write_now(stream_.next_layer());
+        }
         read_next();
     }
 
     void begin_shutdown(std::chrono::milliseconds grace) override {
-        asio::post(stream_.get_executor(), [self = this->shared_from_this(), grace] {
-            self->drain(grace);
-        });
+        asio::post(stream_.get_executor(),
+                   [self = this->shared_from_this(), grace] { self->drain(grace); });
     }
 
 private:
@@ -102,11 +114,11 @@ private:
     // ---- reading ---------------------------------------------------------------------------
 
     void read_next() {
-        stream_.async_read_frame(
-            [self = this->shared_from_this()](std::error_code ec, received_frame frame,
-                                              frame_arrival arrival) {
-                self->on_frame(ec, std::move(frame), arrival);
-            });
+        stream_.async_read_frame([self = this->shared_from_this()](std::error_code ec,
+                                                                   received_frame frame,
+                                                                   frame_arrival arrival) {
+            self->on_frame(ec, std::move(frame), arrival);
+        });
     }
 
     void on_frame(std::error_code ec, received_frame frame, frame_arrival arrival) {
@@ -133,7 +145,7 @@ private:
             return on_handshake(head);
         }
         std::string what;
-        message decoded = decode_message(head, false, decode_error, what);
+        message decoded = decode_message(std::move(head), false, decode_error, what);
         if (decode_error) {
             if (auto id = request_id_of(head)) {
                 send(make_error_response(*id, decode_error, what)); // [MSG-12]
@@ -334,8 +346,7 @@ private:
             return send(make_error_response(req.id, make_error_code(error::too_many_in_flight),
                                             "too many calls in flight"));
         }
-        auto call = std::make_shared<call_state>(req.id, called->proc, std::move(params),
-                                                 stream_.get_executor());
+        auto call = std::make_shared<call_state>(req.id, called->proc, std::move(params));
         call->received_first = arrival.first_byte;
         call->received_last = arrival.last_byte;
         call->admitted = clock::now();
@@ -346,8 +357,9 @@ private:
         }
         calls_.emplace(call->id, call);
         if (call->params.deadline) {
-            call->deadline_timer.expires_after(to_duration(*call->params.deadline));
-            call->deadline_timer.async_wait(
+            call->deadline_timer.emplace(stream_.get_executor());
+            call->deadline_timer->expires_after(to_duration(*call->params.deadline));
+            call->deadline_timer->async_wait(
                 [self = this->shared_from_this(), call](std::error_code timer_ec) {
                     if (!timer_ec) {
                         self->respond_now(call, error::deadline_exceeded);
@@ -356,11 +368,12 @@ private:
         }
         // The I/O context must not run out of work while the answer is being computed, or the
         // answer, posted back to it, would never be sent (and shutdown never complete).
-        asio::post(state_->workers, [self = this->shared_from_this(), call,
-                                     work = asio::make_work_guard(stream_.get_executor())]() mutable {
-            self->compute(call, false);
-            work.reset();
-        });
+        asio::post(state_->workers,
+                   [self = this->shared_from_this(), call,
+                    work = asio::make_work_guard(stream_.get_executor())]() mutable {
+                       self->compute(call, false);
+                       work.reset();
+                   });
     }
 
     // ---- computing (worker threads) ----------------------------------------------------------
@@ -378,8 +391,7 @@ private:
                 fraction = std::max(fraction, call_->reported_fraction); // [PROG-1]
                 call_->reported_fraction = fraction;
                 post_needed = !call_->pending_progress.has_value();
-                call_->pending_progress =
-                    progress_params{call_->id, fraction, std::string(text)};
+                call_->pending_progress = progress_params{call_->id, fraction, std::string(text)};
             }
             if (post_needed) {
                 asio::post(session_->stream_.get_executor(),
@@ -417,13 +429,12 @@ private:
                     reply.result = to_value(result);
                 }
             } catch (const call_cancelled&) {
-                reply.error = error_info::from(make_error_code(error::cancelled),
-                                               "call cancelled");
+                reply.error = error_info::from(make_error_code(error::cancelled), "call cancelled");
             } catch (const processor_error& e) {
                 reply.error = error_info{e.code(), e.what(), e.details()};
             } catch (const std::bad_alloc&) {
-                reply.error = error_info::from(make_error_code(error::internal_error),
-                                               "out of memory");
+                reply.error =
+                    error_info::from(make_error_code(error::internal_error), "out of memory");
             } catch (const std::exception&) {
                 // Only processor_error messages are meant for the client: an arbitrary
                 // exception's text may quote data ([ERR-3]).
@@ -446,11 +457,17 @@ private:
         if (on_io_thread) {
             return deliver_computed(call, std::move(frame), encode_error);
         }
-        asio::post(stream_.get_executor(),
-                   [self = this->shared_from_this(), call, frame = std::move(frame),
-                    encode_error]() mutable {
-                       self->deliver_computed(call, std::move(frame), encode_error);
-                   });
+        if (answers_directly && !encode_error && frame.total_size() <= peer_limits_.max_frame &&
+            !past_deadline(*call) && !progress_pending(*call)) {
+            if (!call->responded.exchange(true)) {
+                answer_directly(call, std::move(frame));
+            }
+            return; // or answered already: cancel grace, deadline or a dropped connection
+        }
+        asio::post(stream_.get_executor(), [self = this->shared_from_this(), call,
+                                            frame = std::move(frame), encode_error]() mutable {
+            self->deliver_computed(call, std::move(frame), encode_error);
+        });
     }
 
     void deliver_computed(const std::shared_ptr<call_state>& call, encoded_frame frame,
@@ -458,13 +475,82 @@ private:
         if (encode_error) {
             return respond_now(call, error::too_large);
         }
-        // A result ready after the deadline is too late, whether or not the deadline timer has
-        // fired yet (a call on the I/O thread has no timer) ([INV-6]).
-        if (call->params.deadline &&
-            clock::now() - call->admitted >= to_duration(*call->params.deadline)) {
+        if (past_deadline(*call)) {
             return respond_now(call, error::deadline_exceeded);
         }
         deliver(call, std::move(frame));
+    }
+
+    /// A result ready after the deadline is too late, whether or not the deadline timer has
+    /// fired yet (a call on the I/O thread has no timer) ([INV-6]).
+    static bool past_deadline(const call_state& call) {
+        return call.params.deadline &&
+               clock::now() - call.admitted >= to_duration(*call.params.deadline);
+    }
+
+    /// Progress posted to the strand and not sent yet goes out before the answer, so such an
+    /// answer goes through the strand too.
+    static bool progress_pending(call_state& call) {
+        std::lock_guard<std::mutex> lock(call.progress_mutex);
+        return call.pending_progress.has_value();
+    }
+
+    /// Worker thread, the call claimed: queues the answer and, when nothing else is being
+    /// written, writes it itself. Waking the I/O thread to write it would put a thread switch
+    /// on the path of every call; the I/O thread only tidies up afterwards.
+    void answer_directly(const std::shared_ptr<call_state>& call, encoded_frame frame) {
+        std::error_code write_error;
+        bool resume = false;
+        bool write_here = false;
+        {
+            std::lock_guard<std::mutex> lock(write_mutex_);
+            if (!writes_closed_) {
+                outbox_.push_back(std::move(frame));
+                write_here = writer_ == writer::none;
+                if (write_here) {
+                    writer_ = writer::worker;
+                }
+            }
+        }
+        if (write_here) {
+            // Only the writer pops the outbox, so its front stays put meanwhile.
+            encoded_frame& front = outbox_.front();
+            std::size_t written = stream_.write_frame_now(front, write_error);
+            std::lock_guard<std::mutex> lock(write_mutex_);
+            if (writes_closed_) {
+                outbox_.clear();
+                front_written_ = 0;
+            } else if (written == front.total_size()) {
+                outbox_.pop_front();
+            } else {
+                front_written_ = written; // the strand finishes it
+            }
+            resume = !outbox_.empty() && !write_error;
+            writer_ = resume ? writer::strand : writer::none;
+        }
+        asio::post(stream_.get_executor(),
+                   [self = this->shared_from_this(), call, write_error, resume] {
+                       self->after_direct_answer(call, write_error, resume);
+                   });
+    }
+
+    void after_direct_answer(const std::shared_ptr<call_state>& call, std::error_code write_error,
+                             bool resume) {
+        forget(call);
+        if (phase_ == phase::closed) {
+            // drop() leaves the socket open while a worker writes to it.
+            return detail::close_stream(stream_.next_layer());
+        }
+        if (write_error) {
+            return drop();
+        }
+        if (resume) {
+            write_next();
+        }
+        finish_goodbye_if_drained();
+        if (closing_) {
+            close_after_writes();
+        }
     }
 
     codec response_codec() const {
@@ -481,29 +567,29 @@ private:
         if (frame.total_size() > peer_limits_.max_frame) { // [LIMIT-3]
             return respond_now(call, error::too_large);
         }
-        mark_responded(call);
+        call->responded = true;
+        forget(call);
         enqueue(std::move(frame));
         finish_goodbye_if_drained();
     }
 
     /// Answers a call at once with an error, whatever its computation is doing.
     void respond_now(const std::shared_ptr<call_state>& call, error code) {
-        if (call->responded || phase_ == phase::closed) {
+        if (phase_ == phase::closed || call->responded.exchange(true)) {
             return;
         }
         call->cancel_requested = true;
-        mark_responded(call);
+        forget(call);
         const char* text = code == error::deadline_exceeded ? "deadline exceeded"
-                           : code == error::too_large      ? "result too large to send"
-                                                           : "call cancelled";
+                           : code == error::too_large       ? "result too large to send"
+                                                            : "call cancelled";
         send(make_error_response(call->id, make_error_code(code), text));
         finish_goodbye_if_drained();
     }
 
-    void mark_responded(const std::shared_ptr<call_state>& call) {
-        call->responded = true;
-        call->deadline_timer.cancel();
-        call->grace_timer.cancel();
+    /// The call is answered: its timers and its entry go.
+    void forget(const std::shared_ptr<call_state>& call) {
+        call->cancel_timers();
         calls_.erase(call->id);
     }
 
@@ -512,8 +598,9 @@ private:
         if (call->cancel_requested.exchange(true)) {
             return;
         }
-        call->grace_timer.expires_after(to_duration(state_->options.receive_limits.cancel_grace));
-        call->grace_timer.async_wait(
+        call->grace_timer.emplace(stream_.get_executor());
+        call->grace_timer->expires_after(to_duration(state_->options.receive_limits.cancel_grace));
+        call->grace_timer->async_wait(
             [self = this->shared_from_this(), call, code](std::error_code timer_ec) {
                 if (!timer_ec) {
                     self->respond_now(call, code);
@@ -590,41 +677,91 @@ private:
         }
     }
 
+    // The write side is shared with the workers, which write their own answers when nothing
+    // else is being written. `write_mutex_` guards the outbox and who is writing; the writer
+    // owns the socket's write side and the outbox's front; only the strand closes the socket.
+
     void enqueue(encoded_frame frame) {
-        if (phase_ == phase::closed) {
-            return;
+        {
+            std::lock_guard<std::mutex> lock(write_mutex_);
+            if (writes_closed_) {
+                return;
+            }
+            outbox_.push_back(std::move(frame));
+            if (writer_ != writer::none) {
+                return;
+            }
+            writer_ = writer::strand;
         }
-        outbox_.push_back(std::move(frame));
-        if (!writing_) {
-            write_next();
+        write_next();
+    }
+
+    /// The strand, as the writer: writes queued frames at once while the socket takes them,
+    /// and the first one it does not take in full asynchronously.
+    void write_next() {
+        for (;;) {
+            encoded_frame* front = nullptr;
+            std::size_t already_written = 0;
+            {
+                std::lock_guard<std::mutex> lock(write_mutex_);
+                if (outbox_.empty() || writes_closed_) {
+                    writer_ = writer::none;
+                    break;
+                }
+                front = &outbox_.front();
+                already_written = front_written_;
+            }
+            std::error_code ec;
+            std::size_t written =
+                already_written == 0 ? stream_.write_frame_now(*front, ec) : already_written;
+            if (ec) {
+                return drop();
+            }
+            if (written < front->total_size()) {
+                async_writing_ = true;
+                stream_.async_write_frame(
+                    *front, written,
+                    [self = this->shared_from_this()](std::error_code write_ec, std::size_t) {
+                        self->async_writing_ = false;
+                        if (write_ec || self->phase_ == phase::closed) {
+                            self->abandon_writes();
+                            self->drop();
+                        } else {
+                            self->pop_written();
+                            self->write_next();
+                        }
+                    });
+                return;
+            }
+            pop_written();
+        }
+        if (closing_) {
+            drop();
         }
     }
 
-    void write_next() {
-        if (outbox_.empty()) {
-            writing_ = false;
-            if (closing_) {
-                drop();
-            }
-            return;
-        }
-        writing_ = true;
-        stream_.async_write_frame(
-            outbox_.front(), [self = this->shared_from_this()](std::error_code ec, std::size_t) {
-                self->outbox_.pop_front();
-                if (ec || self->phase_ == phase::closed) {
-                    self->writing_ = false;
-                    self->outbox_.clear();
-                    self->drop();
-                } else {
-                    self->write_next();
-                }
-            });
+    void pop_written() {
+        std::lock_guard<std::mutex> lock(write_mutex_);
+        outbox_.pop_front();
+        front_written_ = 0;
+    }
+
+    void abandon_writes() {
+        std::lock_guard<std::mutex> lock(write_mutex_);
+        writes_closed_ = true;
+        outbox_.clear();
+        front_written_ = 0;
+        writer_ = writer::none;
     }
 
     void close_after_writes() {
         closing_ = true;
-        if (!writing_) {
+        bool idle = false;
+        {
+            std::lock_guard<std::mutex> lock(write_mutex_);
+            idle = writer_ == writer::none;
+        }
+        if (idle) {
             drop();
         }
     }
@@ -638,15 +775,22 @@ private:
         for (auto& entry : calls_) {
             entry.second->cancel_requested = true;
             entry.second->responded = true;
-            entry.second->deadline_timer.cancel();
-            entry.second->grace_timer.cancel();
+            entry.second->cancel_timers();
         }
         calls_.clear();
         shutdown_timer_.cancel();
-        if (!writing_) {
-            outbox_.clear(); // otherwise the write in progress still references its front
+        bool worker_writing = false;
+        {
+            std::lock_guard<std::mutex> lock(write_mutex_);
+            writes_closed_ = true;
+            worker_writing = writer_ == writer::worker;
         }
-        detail::close_stream(stream_.next_layer());
+        if (!worker_writing && !async_writing_) {
+            abandon_writes(); // otherwise the write in progress still references the front
+        }
+        if (!worker_writing) { // else the worker's after_direct_answer closes it
+            detail::close_stream(stream_.next_layer());
+        }
     }
 
     void log(log_level level, std::string_view line) const {
@@ -655,13 +799,23 @@ private:
         }
     }
 
+    // A worker writes its answer itself only where a write can be tried without blocking and
+    // without state the strand owns, as on a plain socket (a TLS session is such state).
+    static constexpr bool answers_directly = detail::is_stream_socket<Stream>::value;
+
     std::shared_ptr<server_state> state_;
     frame_stream<Stream> stream_;
     std::function<void()> on_closed_;
     phase phase_ = phase::handshake;
     bool closing_ = false;
-    bool writing_ = false;
-    std::deque<encoded_frame> outbox_;
+    bool async_writing_ = false;
+
+    enum class writer { none, strand, worker };
+    std::mutex write_mutex_;
+    std::deque<encoded_frame> outbox_; // guarded by write_mutex_, like the three below
+    std::size_t front_written_ = 0;    // bytes of the front frame already written
+    writer writer_ = writer::none;     // never none while the outbox holds frames to write
+    bool writes_closed_ = false;       // set by drop(): nothing more is queued or written
     std::unordered_map<std::uint64_t, std::shared_ptr<call_state>> calls_;
     std::optional<std::uint64_t> goodbye_id_;
     limits peer_limits_;
