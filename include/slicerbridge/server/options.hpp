@@ -5,6 +5,7 @@
 #include <slicerbridge/limits.hpp>
 #include <slicerbridge/version.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <optional>
@@ -38,6 +39,10 @@ struct server_options {
     limits receive_limits;
     /// Threads running processors; I/O never waits for them.
     std::size_t workers = 2;
+    /// How long one idle worker looks for the next call before it sleeps, yielding the CPU to
+    /// any other runnable thread meanwhile. A call that arrives within it starts without a
+    /// thread wake-up (several microseconds); zero makes idle workers sleep at once.
+    std::chrono::microseconds worker_spin{200};
     /// Connections served at once; further ones are closed at once.
     std::size_t max_connections = 256;
     /// Calls admitted and not yet finished across all connections; beyond it, too_many_in_flight.

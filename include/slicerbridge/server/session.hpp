@@ -368,12 +368,11 @@ private:
         }
         // The I/O context must not run out of work while the answer is being computed, or the
         // answer, posted back to it, would never be sent (and shutdown never complete).
-        asio::post(state_->workers,
-                   [self = this->shared_from_this(), call,
-                    work = asio::make_work_guard(stream_.get_executor())]() mutable {
-                       self->compute(call, false);
-                       work.reset();
-                   });
+        state_->workers.post([self = this->shared_from_this(), call,
+                              work = asio::make_work_guard(stream_.get_executor())]() mutable {
+            self->compute(call, false);
+            work.reset();
+        });
     }
 
     // ---- computing (worker threads) ----------------------------------------------------------

@@ -2,10 +2,11 @@
 #define SLICERBRIDGE_SERVER_STATE_HPP
 // What a server's connections share: options, processors, the worker pool. Internal.
 
+#include <slicerbridge/detail/worker_pool.hpp>
 #include <slicerbridge/processor.hpp>
 #include <slicerbridge/server/options.hpp>
 
-#include <asio/thread_pool.hpp>
+#include <asio/any_io_executor.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -31,7 +32,7 @@ struct registered_processor {
 struct server_state {
     server_state(asio::any_io_executor io, server_options server_options)
         : io_executor(std::move(io)), options(std::move(server_options)),
-          workers(std::max<std::size_t>(1, options.workers)) {}
+          workers(options.workers, options.worker_spin) {}
 
     const registered_processor* find(const std::string& name) const {
         auto found = processors.find(name);
@@ -52,7 +53,7 @@ struct server_state {
     const server_options options;
     std::map<std::string, registered_processor> processors; // fixed once serving starts
     value catalog_value;
-    asio::thread_pool workers;
+    worker_pool workers;
     std::atomic<std::size_t> pending_calls{0};
 
     /// Runs `on_all_closed` once shutting down and no connection is left.
