@@ -63,10 +63,10 @@ void add_processors(sb::server& server) {
     server.add({description("empty_inline"), nothing}, sb::processor_execution::io_thread);
 }
 
-void serve(transport kind, const std::string& unix_path,
+void serve(transport kind, const std::string& unix_path, const sb::server_options& options,
            const server_process::announce_function& announce) {
     asio::io_context io;
-    sb::server server(io.get_executor());
+    sb::server server(io.get_executor(), options);
     add_processors(server);
     std::string endpoint;
     if (kind == transport::tcp) {
@@ -143,13 +143,22 @@ sb::invoke_reply invoke_now(asio::io_context& io, sb_client& client,
     return reply;
 }
 
+// `--worker-spin-us N`: how long an idle worker looks for work before it sleeps (default: the
+// server's default).
+sb::server_options server_options_from(const arguments& args) {
+    sb::server_options options;
+    options.worker_spin = std::chrono::microseconds(
+        args.count("worker-spin-us", static_cast<std::uint64_t>(options.worker_spin.count())));
+    return options;
+}
+
 // A forked server and the client side's io_context; the server is stopped at the end.
 class session {
 public:
-    session(transport kind, const temporary_directory& directory)
-        : server_([kind, path = directory.socket_path()](
+    session(transport kind, const temporary_directory& directory, const arguments& args)
+        : server_([kind, path = directory.socket_path(), options = server_options_from(args)](
                       const server_process::announce_function& announce) {
-              serve(kind, path, announce);
+              serve(kind, path, options, announce);
           }),
           endpoint_(server_.endpoint()) {}
 
@@ -204,7 +213,7 @@ void run_echo(transport kind, const arguments& args) {
     if (edge == 0 || edge > 2048)
         throw std::invalid_argument("--dims must be in 1..2048");
     temporary_directory directory;
-    session bench_session(kind, directory);
+    session bench_session(kind, directory, args);
     std::vector<std::unique_ptr<sb_client>> clients;
     clients.push_back(bench_session.connect_one());
 
@@ -261,7 +270,7 @@ void run_latency(transport kind, const arguments& args) {
     if (calls == 0 || batches == 0)
         throw std::invalid_argument("--calls and --batches must be at least 1");
     temporary_directory directory;
-    session bench_session(kind, directory);
+    session bench_session(kind, directory, args);
     std::vector<std::unique_ptr<sb_client>> clients;
     clients.push_back(bench_session.connect_one());
     auto params = empty_call(args);
@@ -353,7 +362,7 @@ void run_throughput(transport kind, const arguments& args) {
     if (client_count == 0 || batches == 0)
         throw std::invalid_argument("--clients and --batches must be at least 1");
     temporary_directory directory;
-    session bench_session(kind, directory);
+    session bench_session(kind, directory, args);
     auto clients = bench_session.connect_many(client_count);
     throughput_driver driver(bench_session.io(), clients, empty_call(args));
 
@@ -388,7 +397,7 @@ int main(int argc, char** argv) {
         bench::arguments args(argc, argv,
                               {"test", "transport", "dims", "warmup", "iterations", "calls",
                                "batches", "clients", "seconds", "warmup-seconds", "timeout",
-                               "execution"});
+                               "execution", "worker-spin-us"});
         bench::arm_watchdog(args.count("timeout", 600));
         auto kind = bench::parse_transport(args.text("transport", "tcp"));
         std::string test = args.text("test", "echo");

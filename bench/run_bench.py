@@ -19,6 +19,7 @@ import fnmatch
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -61,6 +62,8 @@ class Row:
     targets: tuple = ()
     reference: str = ""  # the peer's figure quoted in the issue, for comparison
     expects: dict = field(default_factory=dict)  # fields the program's JSON must echo back
+    # Run beside a process that keeps the CPUs out of their idle state: see AWAKE_NOTE.
+    awake: bool = False
 
 
 @dataclass(frozen=True)
@@ -152,10 +155,29 @@ def define_rows(settings):
         Row("slicerbridge_invoke.latency", "SlicerBridge empty invoke", "latency",
             "bench_slicerbridge", latency + ("--transport", "tcp"),
             baseline="tcp_pingpong.latency", targets=(Target("ratio", "<=", 1.3),)),
+        Row("slicerbridge_invoke_nospin.latency",
+            "SlicerBridge empty invoke, idle workers sleep at once (worker_spin 0)", "latency",
+            "bench_slicerbridge", latency + ("--transport", "tcp", "--worker-spin-us", "0"),
+            baseline="tcp_pingpong.latency"),
         Row("slicerbridge_invoke_inline.latency",
             "SlicerBridge empty invoke, processor on the I/O thread", "latency",
             "bench_slicerbridge", latency + ("--transport", "tcp", "--execution", "io_thread"),
             baseline="tcp_pingpong.latency", targets=(Target("ratio", "<=", 1.3),)),
+    ]
+
+    # The same calls with no CPU ever idle, so that no wake-up pays an idle CPU's exit latency:
+    # what remains is the software's own cost.
+    rows += [
+        Row("tcp_pingpong_awake.latency", f"plain TCP ping-pong, {SMALL_MESSAGE_BYTES} bytes, "
+            "CPUs kept awake", "latency", "bench_socket",
+            latency + small + ("--transport", "tcp"), awake=True),
+        Row("slicerbridge_invoke_awake.latency", "SlicerBridge empty invoke, CPUs kept awake",
+            "latency", "bench_slicerbridge", latency + ("--transport", "tcp"),
+            baseline="tcp_pingpong_awake.latency", awake=True),
+        Row("slicerbridge_invoke_inline_awake.latency",
+            "SlicerBridge empty invoke on the I/O thread, CPUs kept awake", "latency",
+            "bench_slicerbridge", latency + ("--transport", "tcp", "--execution", "io_thread"),
+            baseline="tcp_pingpong_awake.latency", awake=True),
     ]
 
     for clients in CLIENT_COUNTS:
@@ -248,13 +270,40 @@ def check_output(row, result):
             raise ProgramError("'calls_per_second' must be a positive number")
 
 
+def cpu_seconds_of_children():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+AWAKE_NOTE = (
+    "Rows marked 'CPUs kept awake' run beside one process per CPU that only calls sched_yield: "
+    "it gives way to any runnable thread but keeps the CPUs out of their idle state. On a "
+    "virtual machine, waking a thread on an idle CPU costs tens of microseconds (the CPU must "
+    "leave its halt), which dominates a ping-pong; kept awake, the ratio shows each "
+    "implementation's own cost. The yielding processes' CPU time is not counted.")
+
+KEEP_AWAKE = "import os\nwhile True:\n    os.sched_yield()\n"
+
+
 def run_program(row, command, timeout):
-    """Runs one program to completion; returns its JSON result or raises ProgramError."""
+    """Runs one program to completion; returns its JSON result or raises ProgramError.
+    The result gains `cpu_seconds`: what the program and its forked server used, all threads."""
+    keepers = [subprocess.Popen([PYTHON, "-c", KEEP_AWAKE]) for _ in range(os.cpu_count() or 1)
+               ] if row.awake else []
     try:
-        completed = subprocess.run(command, capture_output=True, text=True, timeout=timeout + 30,
-                                   check=False)
-    except subprocess.TimeoutExpired:
-        raise ProgramError(f"did not finish within {timeout + 30} s") from None
+        if keepers:
+            time.sleep(0.2)  # let them start
+        cpu_before = cpu_seconds_of_children()
+        try:
+            completed = subprocess.run(command, capture_output=True, text=True,
+                                       timeout=timeout + 30, check=False)
+        except subprocess.TimeoutExpired:
+            raise ProgramError(f"did not finish within {timeout + 30} s") from None
+        cpu_seconds = cpu_seconds_of_children() - cpu_before
+    finally:
+        for keeper in keepers:
+            keeper.kill()
+            keeper.wait()
     if completed.returncode != 0:
         tail = completed.stderr.strip().splitlines()[-3:]
         raise ProgramError(f"exit status {completed.returncode}: {' | '.join(tail)}")
@@ -266,6 +315,8 @@ def run_program(row, command, timeout):
     except json.JSONDecodeError as error:
         raise ProgramError(f"output is not JSON: {error}") from None
     check_output(row, result)
+    if isinstance(result, dict):
+        result["cpu_seconds"] = cpu_seconds
     return result
 
 
@@ -287,7 +338,13 @@ def figures_of(row, runs):
     if row.group == "latency":
         p50s = [run["p50_seconds"] for run in runs]
         p99s = [run["p99_seconds"] for run in runs]
+        # Client and server together, start-up included; spread over every call made.
+        cpu_per_call = [
+            run["cpu_seconds"] /
+            (run["warmup"] + len(run["batch_p50_seconds"]) * run["calls_per_batch"])
+            for run in runs if "cpu_seconds" in run]
         return {"bytes": runs[0].get("bytes"), "runs": len(runs),
+                "median_cpu_seconds_per_call": statistics.median(cpu_per_call) if cpu_per_call else None,
                 "calls_per_run": runs[0].get("calls_per_batch"),
                 "p50_seconds": min(p50s), "p99_seconds": min(p99s),
                 "median_p50_seconds": statistics.median(p50s),
@@ -392,10 +449,13 @@ def method_description(settings, quick):
             "volume's bytes, the server receives all of them, then sends them back; a round trip "
             "is timed from the first byte sent to the last byte received, after warm-up round "
             "trips, and the echo is verified outside the timing. Latency: one client, one call "
-            "at a time, each call timed; p50/p99 per run. Throughput: N connections with one "
+            "at a time, each call timed; p50/p99 per run; CPU per call is the user and system "
+            "time of the program and its server (all threads, start-up included, from "
+            "getrusage of the waited children) over every call made. Throughput: N connections with one "
             "call outstanding each, for a fixed time. Headline figures are the best over all "
             "runs (interference can only slow a run down); medians are recorded too. Server "
-            "memory: VmHWM of the server process (reset after fork) divided by the payload."),
+            "memory: VmHWM of the server process (reset after fork) divided by the payload. " +
+            AWAKE_NOTE),
     }
 
 
@@ -418,6 +478,10 @@ def human_bytes(count):
 
 def fmt(value, spec):
     return "-" if value is None else format(value, spec)
+
+
+def scaled(value, factor):
+    return None if value is None else value * factor
 
 
 def targets_text(entry, metric):
@@ -458,9 +522,11 @@ def render_report(report):
                        fmt(f["median_seconds"] * 1e3, ".1f"),
                        fmt(f["best_mib_per_second"], ".0f")]),
         ("latency", "Small-call latency, one client. Ratio: " + RATIO_MEANING["latency"],
-         ["row", "p50 us", "p99 us", "median p50 us", "ratio", "vs", "issue", "target", "id"],
+         ["row", "p50 us", "p99 us", "median p50 us", "CPU us/call", "ratio", "vs", "issue",
+          "target", "id"],
          lambda f: [fmt(f["p50_seconds"] * 1e6, ".1f"), fmt(f["p99_seconds"] * 1e6, ".1f"),
-                       fmt(f["median_p50_seconds"] * 1e6, ".1f")]),
+                       fmt(f["median_p50_seconds"] * 1e6, ".1f"),
+                       fmt(scaled(f.get("median_cpu_seconds_per_call"), 1e6), ".1f")]),
         ("throughput", "Small-call throughput. Ratio: " + RATIO_MEANING["throughput"],
          ["row", "clients", "calls/s", "median calls/s", "ratio", "vs", "issue", "target", "id"],
          lambda f: [str(f["clients"]), fmt(f["calls_per_second"], ".0f"),
