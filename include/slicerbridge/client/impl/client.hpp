@@ -508,9 +508,10 @@ void initiate_call(const std::shared_ptr<Impl>& impl, call_id id, Handler handle
     }
     auto executor = asio::get_associated_executor(handler, impl->get_executor());
     if (on_progress) {
-        // Progress runs where the completion handler would.
+        // Progress runs where the completion handler would, and dispatched as it is, so that
+        // the two keep the order in which they happened.
         on_progress = [executor, callback = std::move(on_progress)](const progress_params& p) {
-            asio::post(executor, [callback, p] { callback(p); });
+            asio::dispatch(executor, [callback, p] { callback(p); });
         };
     }
     auto work = asio::make_work_guard(executor);
