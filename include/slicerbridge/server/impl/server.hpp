@@ -11,8 +11,8 @@
 #include <cerrno>
 #include <cstdio>
 
-#include <sys/stat.h>
 #include <stdexcept>
+#include <sys/stat.h>
 
 namespace slicerbridge {
 
@@ -34,29 +34,74 @@ template <class Acceptor, class OnSocket, class Strand>
 void accept_once(std::shared_ptr<server_state> state, std::shared_ptr<Acceptor> acceptor,
                  OnSocket on_socket, const Strand& strand);
 
+/// Starts a session on `stream`, unless the server is shutting down or full. Takes the server's
+/// state, not the server: an accept or a TLS handshake may complete after the server is gone.
+template <class Stream>
+void serve_stream(const std::shared_ptr<server_state>& state, Stream stream,
+                  std::function<void()> on_closed) {
+    using session_type = server_session<Stream>;
+    std::shared_ptr<session_type> session;
+    {
+        std::lock_guard<std::mutex> lock(state->sessions_mutex);
+        auto& sessions = state->sessions;
+        sessions.erase(std::remove_if(sessions.begin(), sessions.end(),
+                                      [](const auto& s) { return s.expired(); }),
+                       sessions.end());
+        if (state->shutting_down || sessions.size() >= state->options.max_connections) {
+            close_stream(stream);
+            if (state->options.log) {
+                state->options.log(log_level::warning,
+                                   "refused a connection: too many or shutting down");
+            }
+            return;
+        }
+        session = std::make_shared<session_type>(state, std::move(stream), std::move(on_closed));
+        sessions.push_back(session);
+    }
+    asio::post(session->get_executor(), [session] { session->start(); });
+}
+
+// An acceptor's executor is a strand of its own: its accept handlers, and the closing that a
+// shutdown asks for from any thread, take turns there.
+
+template <class Acceptor>
+void close_on_own_strand(const std::shared_ptr<Acceptor>& acceptor) {
+    asio::post(acceptor->get_executor(), [acceptor] {
+        std::error_code ignored;
+        acceptor->close(ignored);
+    });
+}
+
 template <class Acceptor, class OnSocket>
 void accept_loop(std::shared_ptr<server_state> state, std::shared_ptr<Acceptor> acceptor,
                  OnSocket on_socket) {
-    accept_on_new_strand(state->io_executor, [&](auto strand) {
-        accept_once(state, acceptor, on_socket, strand);
+    accept_on_new_strand(state->io_executor,
+                         [&](auto strand) { accept_once(state, acceptor, on_socket, strand); });
+}
+
+template <class Acceptor, class OnSocket>
+void start_accepting(std::shared_ptr<server_state> state, std::shared_ptr<Acceptor> acceptor,
+                     OnSocket on_socket) {
+    asio::post(acceptor->get_executor(), [state, acceptor, on_socket]() mutable {
+        accept_loop(std::move(state), std::move(acceptor), std::move(on_socket));
     });
 }
 
 template <class Acceptor, class OnSocket, class Strand>
 void accept_once(std::shared_ptr<server_state> state, std::shared_ptr<Acceptor> acceptor,
                  OnSocket on_socket, const Strand& strand) {
-    acceptor->async_accept(strand, [state, acceptor, on_socket](std::error_code ec,
-                                                                auto socket) mutable {
-        if (!acceptor->is_open() || ec == asio::error::operation_aborted) {
-            return;
-        }
-        if (!ec) {
-            on_socket(std::move(socket));
-        } else if (state->options.log) {
-            state->options.log(log_level::warning, "accept failed: " + ec.message());
-        }
-        accept_loop(std::move(state), std::move(acceptor), std::move(on_socket));
-    });
+    acceptor->async_accept(
+        strand, [state, acceptor, on_socket](std::error_code ec, auto socket) mutable {
+            if (!acceptor->is_open() || ec == asio::error::operation_aborted) {
+                return;
+            }
+            if (!ec) {
+                on_socket(std::move(socket));
+            } else if (state->options.log) {
+                state->options.log(log_level::warning, "accept failed: " + ec.message());
+            }
+            accept_loop(std::move(state), std::move(acceptor), std::move(on_socket));
+        });
 }
 
 inline bool is_loopback(const asio::ip::address& address) {
@@ -106,24 +151,25 @@ inline asio::ip::tcp::endpoint server::listen(const asio::ip::tcp::endpoint& end
         ec = std::make_error_code(std::errc::permission_denied); // [SEC-2]
         return {};
     }
-    auto acceptor = std::make_shared<asio::ip::tcp::acceptor>(state_->io_executor);
+    auto acceptor =
+        std::make_shared<asio::ip::tcp::acceptor>(asio::make_strand(state_->io_executor));
     acceptor->open(endpoint.protocol(), ec);
-    if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor->bind(endpoint, ec);
-    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (!ec)
+        acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec)
+        acceptor->bind(endpoint, ec);
+    if (!ec)
+        acceptor->listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {
         return {};
     }
     auto bound = acceptor->local_endpoint(ec);
     {
         std::lock_guard<std::mutex> lock(state_->sessions_mutex);
-        state_->stop_listening.push_back([acceptor] {
-            std::error_code ignored;
-            acceptor->close(ignored);
-        });
+        state_->stop_listening.push_back([acceptor] { detail::close_on_own_strand(acceptor); });
     }
-    detail::accept_loop(state_, acceptor, [this](asio::ip::tcp::socket socket) {
-        serve(std::move(socket));
+    detail::start_accepting(state_, acceptor, [state = state_](asio::ip::tcp::socket socket) {
+        detail::serve_stream(state, std::move(socket), {});
     });
     return bound;
 }
@@ -142,29 +188,30 @@ inline asio::ip::tcp::endpoint server::listen_tls(const asio::ip::tcp::endpoint&
                                                   std::shared_ptr<asio::ssl::context> tls,
                                                   std::error_code& ec) {
     ec.clear();
-    auto acceptor = std::make_shared<asio::ip::tcp::acceptor>(state_->io_executor);
+    auto acceptor =
+        std::make_shared<asio::ip::tcp::acceptor>(asio::make_strand(state_->io_executor));
     acceptor->open(endpoint.protocol(), ec);
-    if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor->bind(endpoint, ec);
-    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (!ec)
+        acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec)
+        acceptor->bind(endpoint, ec);
+    if (!ec)
+        acceptor->listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {
         return {};
     }
     auto bound = acceptor->local_endpoint(ec);
     {
         std::lock_guard<std::mutex> lock(state_->sessions_mutex);
-        state_->stop_listening.push_back([acceptor] {
-            std::error_code ignored;
-            acceptor->close(ignored);
-        });
+        state_->stop_listening.push_back([acceptor] { detail::close_on_own_strand(acceptor); });
     }
-    detail::accept_loop(state_, acceptor, [this, tls](asio::ip::tcp::socket socket) {
+    detail::start_accepting(state_, acceptor, [state = state_, tls](asio::ip::tcp::socket socket) {
         using tls_stream = asio::ssl::stream<asio::ip::tcp::socket>;
         auto stream = std::make_shared<tls_stream>(std::move(socket), *tls);
         stream->async_handshake(asio::ssl::stream_base::server,
-                                [this, stream, tls](std::error_code handshake_error) {
+                                [state, stream, tls](std::error_code handshake_error) {
                                     if (!handshake_error) {
-                                        serve(std::move(*stream));
+                                        detail::serve_stream(state, std::move(*stream), {});
                                     }
                                 });
     });
@@ -174,54 +221,37 @@ inline asio::ip::tcp::endpoint server::listen_tls(const asio::ip::tcp::endpoint&
 inline void server::listen_unix(const std::string& path, std::error_code& ec) {
     ec.clear();
     std::remove(path.c_str());
-    auto acceptor = std::make_shared<asio::local::stream_protocol::acceptor>(state_->io_executor);
+    auto acceptor = std::make_shared<asio::local::stream_protocol::acceptor>(
+        asio::make_strand(state_->io_executor));
     asio::local::stream_protocol::endpoint endpoint(path);
     acceptor->open(endpoint.protocol(), ec);
-    if (!ec) acceptor->bind(endpoint, ec);
+    if (!ec)
+        acceptor->bind(endpoint, ec);
     // Only this user may connect ([SEC-10]); nobody can before listen(), so there is no window.
     if (!ec && ::chmod(path.c_str(), S_IRUSR | S_IWUSR) != 0) {
         ec.assign(errno, std::system_category());
     }
-    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (!ec)
+        acceptor->listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {
         return;
     }
     {
         std::lock_guard<std::mutex> lock(state_->sessions_mutex);
         state_->stop_listening.push_back([acceptor, path] {
-            std::error_code ignored;
-            acceptor->close(ignored);
             std::remove(path.c_str());
+            detail::close_on_own_strand(acceptor);
         });
     }
-    detail::accept_loop(state_, acceptor,
-                        [this](asio::local::stream_protocol::socket socket) {
-                            serve(std::move(socket));
-                        });
+    detail::start_accepting(state_, acceptor,
+                            [state = state_](asio::local::stream_protocol::socket socket) {
+                                detail::serve_stream(state, std::move(socket), {});
+                            });
 }
 
 template <class Stream>
 void server::serve(Stream stream, std::function<void()> on_closed) {
-    using session_type = detail::server_session<Stream>;
-    std::shared_ptr<session_type> session;
-    {
-        std::lock_guard<std::mutex> lock(state_->sessions_mutex);
-        auto& sessions = state_->sessions;
-        sessions.erase(std::remove_if(sessions.begin(), sessions.end(),
-                                      [](const auto& s) { return s.expired(); }),
-                       sessions.end());
-        if (state_->shutting_down || sessions.size() >= state_->options.max_connections) {
-            detail::close_stream(stream);
-            if (state_->options.log) {
-                state_->options.log(log_level::warning,
-                                    "refused a connection: too many or shutting down");
-            }
-            return;
-        }
-        session = std::make_shared<session_type>(state_, std::move(stream), std::move(on_closed));
-        sessions.push_back(session);
-    }
-    asio::post(session->get_executor(), [session] { session->start(); });
+    detail::serve_stream(state_, std::move(stream), std::move(on_closed));
 }
 
 inline void server::shutdown(std::chrono::milliseconds grace, std::function<void()> on_done) {
