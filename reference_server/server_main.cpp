@@ -55,6 +55,8 @@ Security:
 
 Limits and work:
   --workers N            Threads running processors (default 2).
+  --worker-spin-us US    How long an idle worker looks for the next call before it sleeps,
+                         yielding the CPU meanwhile (default 200; 0: sleep at once).
   --max-frame BYTES      Largest frame accepted (default 4294967296).
   --log-level LEVEL      error, warning, info (default) or debug; logs go to standard error.
 
@@ -75,6 +77,7 @@ struct options {
     std::optional<std::string> tls_cert;
     std::optional<std::string> tls_key;
     std::size_t workers = 2;
+    std::optional<std::uint64_t> worker_spin_us;
     std::optional<std::uint64_t> max_frame;
     slicerbridge::log_level level = slicerbridge::log_level::info;
 };
@@ -129,6 +132,8 @@ options parse_options(int argc, char** argv) {
             o.tls_key = value();
         } else if (arg == "--workers") {
             o.workers = static_cast<std::size_t>(parse_count(arg, value(), 1));
+        } else if (arg == "--worker-spin-us") {
+            o.worker_spin_us = parse_count(arg, value(), 0);
         } else if (arg == "--max-frame") {
             o.max_frame = parse_count(arg, value(), slicerbridge::handshake_max_frame);
         } else if (arg == "--log-level") {
@@ -212,8 +217,8 @@ asio::ip::tcp::endpoint resolve_listen_address(asio::io_context& io, const std::
     }
     std::error_code ec;
     asio::ip::tcp::resolver resolver(io);
-    auto results = resolver.resolve(parsed->host, parsed->port,
-                                    asio::ip::tcp::resolver::passive, ec);
+    auto results =
+        resolver.resolve(parsed->host, parsed->port, asio::ip::tcp::resolver::passive, ec);
     if (ec || results.empty()) {
         usage_error("cannot resolve \"" + parsed->host + "\": " + ec.message());
     }
@@ -242,6 +247,9 @@ int main(int argc, char** argv) {
     slicerbridge::server_options server_options;
     server_options.name = program;
     server_options.workers = o.workers;
+    if (o.worker_spin_us) {
+        server_options.worker_spin = std::chrono::microseconds(*o.worker_spin_us);
+    }
     server_options.token = o.token;
     server_options.log = make_logger(o.level);
     if (o.max_frame) {
@@ -325,8 +333,8 @@ int main(int argc, char** argv) {
             log(slicerbridge::log_level::warning, "second signal: exiting at once");
             std::_Exit(128 + signal_number);
         }
-        log(slicerbridge::log_level::info, std::string("received ") + ::strsignal(signal_number) +
-                                               ": shutting down");
+        log(slicerbridge::log_level::info,
+            std::string("received ") + ::strsignal(signal_number) + ": shutting down");
         stop(std::chrono::seconds(5));
         signals.async_wait(on_signal);
     };
