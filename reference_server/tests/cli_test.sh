@@ -167,10 +167,10 @@ run_status 0 "--launch talks to a server over its standard input and output" \
   "$cli" --launch "$server_bin --stdio" run echo --input image="$work/phantom.nrrd" --output image_out="$work/stdio.nrrd"
 cmp -s "$work/phantom.nrrd" "$work/stdio.nrrd" && pass "the image went through stdio unchanged [IMG-5]" || fail "stdio echo changed the file"
 run_status 2 "a non-loopback address without token or TLS is refused [SEC-2]" "$server_bin" --listen 0.0.0.0:0
+grep -q "refusing" "$work/err" || fail "the refusal is not explained"
 run_status 2 "a worker spin that is not a whole number is a usage error" "$server_bin" --listen 127.0.0.1:0 --worker-spin-us soon
 start_server nospin --listen 127.0.0.1:0 --worker-spin-us 0
 run_status 0 "a server whose idle workers sleep at once answers calls" "$cli" --server "$address" run slow --param seconds=0.01
-grep -q "refusing" "$work/err" || fail "the refusal is not explained"
 start_server unix --unix "$work/server.sock"
 [ "$address" = "unix:$work/server.sock" ] && pass "a Unix socket address is printed" || fail "unix address: $address"
 [ "$(stat -c %a "$work/server.sock")" = 600 ] && pass "the Unix socket is private to its owner [SEC-10]" || fail "socket mode $(stat -c %a "$work/server.sock")"
