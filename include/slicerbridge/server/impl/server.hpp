@@ -72,6 +72,34 @@ void close_on_own_strand(const std::shared_ptr<Acceptor>& acceptor) {
     });
 }
 
+/// A TCP acceptor listening on `endpoint` (its address in `bound`) that a shutdown closes.
+inline std::shared_ptr<asio::ip::tcp::acceptor>
+open_tcp_acceptor(const std::shared_ptr<server_state>& state,
+                  const asio::ip::tcp::endpoint& endpoint, asio::ip::tcp::endpoint& bound,
+                  std::error_code& ec) {
+    auto acceptor =
+        std::make_shared<asio::ip::tcp::acceptor>(asio::make_strand(state->io_executor));
+    acceptor->open(endpoint.protocol(), ec);
+    if (!ec) {
+        acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+    }
+    if (!ec) {
+        acceptor->bind(endpoint, ec);
+    }
+    if (!ec) {
+        acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    }
+    if (!ec) {
+        bound = acceptor->local_endpoint(ec);
+    }
+    if (ec) {
+        return nullptr;
+    }
+    std::lock_guard<std::mutex> lock(state->sessions_mutex);
+    state->stop_listening.push_back([acceptor] { close_on_own_strand(acceptor); });
+    return acceptor;
+}
+
 template <class Acceptor, class OnSocket>
 void accept_loop(std::shared_ptr<server_state> state, std::shared_ptr<Acceptor> acceptor,
                  OnSocket on_socket) {
@@ -151,22 +179,10 @@ inline asio::ip::tcp::endpoint server::listen(const asio::ip::tcp::endpoint& end
         ec = std::make_error_code(std::errc::permission_denied); // [SEC-2]
         return {};
     }
-    auto acceptor =
-        std::make_shared<asio::ip::tcp::acceptor>(asio::make_strand(state_->io_executor));
-    acceptor->open(endpoint.protocol(), ec);
-    if (!ec)
-        acceptor->set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec)
-        acceptor->bind(endpoint, ec);
-    if (!ec)
-        acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    asio::ip::tcp::endpoint bound;
+    auto acceptor = detail::open_tcp_acceptor(state_, endpoint, bound, ec);
     if (ec) {
         return {};
-    }
-    auto bound = acceptor->local_endpoint(ec);
-    {
-        std::lock_guard<std::mutex> lock(state_->sessions_mutex);
-        state_->stop_listening.push_back([acceptor] { detail::close_on_own_strand(acceptor); });
     }
     detail::start_accepting(state_, acceptor, [state = state_](asio::ip::tcp::socket socket) {
         detail::serve_stream(state, std::move(socket), {});
@@ -188,22 +204,10 @@ inline asio::ip::tcp::endpoint server::listen_tls(const asio::ip::tcp::endpoint&
                                                   std::shared_ptr<asio::ssl::context> tls,
                                                   std::error_code& ec) {
     ec.clear();
-    auto acceptor =
-        std::make_shared<asio::ip::tcp::acceptor>(asio::make_strand(state_->io_executor));
-    acceptor->open(endpoint.protocol(), ec);
-    if (!ec)
-        acceptor->set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec)
-        acceptor->bind(endpoint, ec);
-    if (!ec)
-        acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    asio::ip::tcp::endpoint bound;
+    auto acceptor = detail::open_tcp_acceptor(state_, endpoint, bound, ec);
     if (ec) {
         return {};
-    }
-    auto bound = acceptor->local_endpoint(ec);
-    {
-        std::lock_guard<std::mutex> lock(state_->sessions_mutex);
-        state_->stop_listening.push_back([acceptor] { detail::close_on_own_strand(acceptor); });
     }
     detail::start_accepting(state_, acceptor, [state = state_, tls](asio::ip::tcp::socket socket) {
         using tls_stream = asio::ssl::stream<asio::ip::tcp::socket>;
