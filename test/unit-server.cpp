@@ -1,5 +1,6 @@
 #include <slicerbridge/server.hpp>
 
+#include "support/raw_peer.hpp"
 #include "support/test_server.hpp"
 
 #include <slicerbridge/sync_client.hpp>
@@ -11,6 +12,7 @@
 #include <atomic>
 #include <future>
 #include <numeric>
+#include <set>
 #include <vector>
 
 #include <sys/stat.h>
@@ -450,4 +452,46 @@ TEST_CASE("answers written by workers and frames written by the I/O thread never
     for (const auto& seen : fractions) {
         CHECK(std::is_sorted(seen.begin(), seen.end()));
     }
+}
+
+TEST_CASE("no progress follows its call's answer, however soon the processor returns [PROG-2]") {
+    test_server srv;
+    test_support::raw_peer peer(srv.port());
+    peer.socket().set_option(asio::ip::tcp::no_delay(true));
+    REQUIRE(peer.handshake()); // announces "progress"
+    // slow(0, 1) reports progress and returns at once, so its answer, written by the worker,
+    // races the notification that the I/O thread is about to queue.
+    constexpr std::uint64_t calls = 4000;
+    constexpr std::uint64_t in_flight = 8;
+    std::uint64_t sent = 0;
+    auto send_next = [&] {
+        ++sent;
+        peer.write_message(message(request{sent, "invoke", to_value(slow(0.0, 1))}));
+    };
+    while (sent < in_flight) {
+        send_next();
+    }
+    std::set<std::uint64_t> answered;
+    std::uint64_t progress_seen = 0;
+    std::uint64_t progress_after_answer = 0;
+    while (answered.size() < calls) {
+        auto received = peer.read_message();
+        REQUIRE(received.has_value());
+        if (const auto* reply = std::get_if<response>(&*received)) {
+            REQUIRE(reply->id.has_value());
+            CHECK_FALSE(reply->is_error());
+            answered.insert(*reply->id);
+            if (sent < calls) {
+                send_next();
+            }
+        } else if (const auto* note = std::get_if<notification>(&*received)) {
+            std::error_code ec;
+            auto progress = progress_params::from_value(note->params, ec);
+            REQUIRE_FALSE(ec);
+            ++progress_seen;
+            progress_after_answer += answered.count(progress.id);
+        }
+    }
+    CHECK(progress_seen > 0);
+    CHECK(progress_after_answer == 0);
 }

@@ -457,11 +457,15 @@ private:
             return deliver_computed(call, std::move(frame), encode_error);
         }
         if (answers_directly && !encode_error && frame.total_size() <= peer_limits_.max_frame &&
-            !past_deadline(*call) && !progress_pending(*call)) {
-            if (!call->responded.exchange(true)) {
-                answer_directly(call, std::move(frame));
+            !past_deadline(*call)) {
+            switch (claim_direct_answer(*call)) {
+            case direct_claim::claimed:
+                return answer_directly(call, std::move(frame));
+            case direct_claim::answered_already: // cancel grace, deadline, a dropped connection
+                return;
+            case direct_claim::progress_first:
+                break;
             }
-            return; // or answered already: cancel grace, deadline or a dropped connection
         }
         asio::post(stream_.get_executor(), [self = this->shared_from_this(), call,
                                             frame = std::move(frame), encode_error]() mutable {
@@ -487,11 +491,19 @@ private:
                clock::now() - call.admitted >= to_duration(*call.params.deadline);
     }
 
-    /// Progress posted to the strand and not sent yet goes out before the answer, so such an
-    /// answer goes through the strand too.
-    static bool progress_pending(call_state& call) {
+    enum class direct_claim { claimed, answered_already, progress_first };
+
+    /// Progress posted to the strand and not queued yet goes out before the answer, so such an
+    /// answer goes through the strand too. Checked and claimed under the progress lock, which
+    /// `flush_progress` holds until its notification is queued: an answer claimed here is
+    /// queued after any progress of its call ([PROG-2]).
+    static direct_claim claim_direct_answer(call_state& call) {
         std::lock_guard<std::mutex> lock(call.progress_mutex);
-        return call.pending_progress.has_value();
+        if (call.pending_progress) {
+            return direct_claim::progress_first;
+        }
+        return call.responded.exchange(true) ? direct_claim::answered_already
+                                             : direct_claim::claimed;
     }
 
     /// Worker thread, the call claimed: queues the answer and, when nothing else is being
@@ -500,26 +512,26 @@ private:
     void answer_directly(const std::shared_ptr<call_state>& call, encoded_frame frame) {
         std::error_code write_error;
         bool resume = false;
-        bool write_here = false;
+        encoded_frame* front = nullptr;
         {
             std::lock_guard<std::mutex> lock(write_mutex_);
             if (!writes_closed_) {
                 outbox_.push_back(std::move(frame));
-                write_here = writer_ == writer::none;
-                if (write_here) {
+                if (writer_ == writer::none) {
                     writer_ = writer::worker;
+                    // Only the writer pops the outbox, and pushing keeps references to
+                    // elements valid, so the front stays put while it is written unlocked.
+                    front = &outbox_.front();
                 }
             }
         }
-        if (write_here) {
-            // Only the writer pops the outbox, so its front stays put meanwhile.
-            encoded_frame& front = outbox_.front();
-            std::size_t written = stream_.write_frame_now(front, write_error);
+        if (front) {
+            std::size_t written = stream_.write_frame_now(*front, write_error);
             std::lock_guard<std::mutex> lock(write_mutex_);
             if (writes_closed_) {
                 outbox_.clear();
                 front_written_ = 0;
-            } else if (written == front.total_size()) {
+            } else if (written == front->total_size()) {
                 outbox_.pop_front();
             } else {
                 front_written_ = written; // the strand finishes it
@@ -608,15 +620,24 @@ private:
     }
 
     void flush_progress(const std::shared_ptr<call_state>& call) {
-        std::optional<progress_params> progress;
+        bool write = false;
         {
+            // Held until the notification is queued, so that a worker cannot claim the call
+            // and queue its answer in between (claim_direct_answer).
             std::lock_guard<std::mutex> lock(call->progress_mutex);
+            std::optional<progress_params> progress;
             progress.swap(call->pending_progress);
+            if (!progress || call->responded || !send_progress_ || phase_ == phase::closed) {
+                return; // [PROG-2], [CAP-3]
+            }
+            std::error_code ec;
+            encoded_frame frame = encode_message(
+                message(notification{"progress", to_value(*progress)}), encode_options{}, ec);
+            write = !ec && queue(std::move(frame));
         }
-        if (!progress || call->responded || !send_progress_ || phase_ == phase::closed) {
-            return; // [PROG-2], [CAP-3]
+        if (write) {
+            write_next();
         }
-        send(message(notification{"progress", to_value(*progress)}));
     }
 
     void finish_goodbye_if_drained() {
@@ -681,18 +702,23 @@ private:
     // owns the socket's write side and the outbox's front; only the strand closes the socket.
 
     void enqueue(encoded_frame frame) {
-        {
-            std::lock_guard<std::mutex> lock(write_mutex_);
-            if (writes_closed_) {
-                return;
-            }
-            outbox_.push_back(std::move(frame));
-            if (writer_ != writer::none) {
-                return;
-            }
-            writer_ = writer::strand;
+        if (queue(std::move(frame))) {
+            write_next();
         }
-        write_next();
+    }
+
+    /// Appends a frame to the outbox; true if the strand became the writer and must write it.
+    bool queue(encoded_frame frame) {
+        std::lock_guard<std::mutex> lock(write_mutex_);
+        if (writes_closed_) {
+            return false;
+        }
+        outbox_.push_back(std::move(frame));
+        if (writer_ != writer::none) {
+            return false;
+        }
+        writer_ = writer::strand;
+        return true;
     }
 
     /// The strand, as the writer: writes queued frames at once while the socket takes them,
