@@ -96,9 +96,7 @@ public:
             bits_ = static_cast<std::uint8_t>(bits_ | bit(c));
         }
     }
-    constexpr void erase(codec c) noexcept {
-        bits_ = static_cast<std::uint8_t>(bits_ & ~bit(c));
-    }
+    constexpr void erase(codec c) noexcept { bits_ = static_cast<std::uint8_t>(bits_ & ~bit(c)); }
     constexpr bool empty() const noexcept { return bits_ == 0; }
 
     /// The codecs in both sets.

@@ -133,9 +133,8 @@ value special_from_json(const std::string& key, const Json& body, field_reader& 
         hex = &body["hex"];
         if (body.contains("codec")) {
             const auto& name = body["codec"];
-            const auto parsed = name.is_string()
-                                    ? codec_from_name(name.template get<std::string>())
-                                    : std::nullopt;
+            const auto parsed =
+                name.is_string() ? codec_from_name(name.template get<std::string>()) : std::nullopt;
             if (!parsed) {
                 reader.fail(path, "$bulk codec must be \"zstd\" or \"lz4\"");
                 return value();
@@ -179,7 +178,8 @@ value from_json_at(const Json& j, field_reader& reader, const std::string& path)
         elements.reserve(j.size());
         std::size_t index = 0;
         for (const auto& element : j) {
-            elements.push_back(from_json_at(element, reader, path + "[" + std::to_string(index++) + "]"));
+            elements.push_back(
+                from_json_at(element, reader, path + "[" + std::to_string(index++) + "]"));
             if (!reader.ok()) {
                 return value();
             }
@@ -197,7 +197,8 @@ value from_json_at(const Json& j, field_reader& reader, const std::string& path)
         entries.reserve(j.size());
         for (auto it = j.begin(); it != j.end(); ++it) {
             entries.emplace_back(
-                it.key(), from_json_at(it.value(), reader, path.empty() ? it.key() : path + "." + it.key()));
+                it.key(),
+                from_json_at(it.value(), reader, path.empty() ? it.key() : path + "." + it.key()));
             if (!reader.ok()) {
                 return value();
             }

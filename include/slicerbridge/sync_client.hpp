@@ -121,9 +121,8 @@ public:
     /// Orderly close: waits for calls in flight, then the server's goodbye.
     void goodbye() {
         wait<int>([&](auto done) {
-            client_->async_goodbye([done = std::move(done)](std::error_code e) mutable {
-                done(e, 0);
-            });
+            client_->async_goodbye(
+                [done = std::move(done)](std::error_code e) mutable { done(e, 0); });
         });
         if (child_.running()) {
             child_.wait();
@@ -141,9 +140,8 @@ private:
     void start(any_stream stream, client_options options) {
         client_ = std::make_unique<basic_client<any_stream>>(std::move(stream), std::move(options));
         wait<int>([&](auto done) {
-            client_->async_handshake([done = std::move(done)](std::error_code e) mutable {
-                done(e, 0);
-            });
+            client_->async_handshake(
+                [done = std::move(done)](std::error_code e) mutable { done(e, 0); });
         });
     }
 

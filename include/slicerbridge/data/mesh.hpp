@@ -33,9 +33,7 @@ struct cell_array {
     friend bool operator==(const cell_array& a, const cell_array& b) noexcept {
         return a.offsets == b.offsets && a.connectivity == b.connectivity;
     }
-    friend bool operator!=(const cell_array& a, const cell_array& b) noexcept {
-        return !(a == b);
-    }
+    friend bool operator!=(const cell_array& a, const cell_array& b) noexcept { return !(a == b); }
 };
 
 /// A typed array with a name: point or cell data, or a table column.

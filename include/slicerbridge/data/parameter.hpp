@@ -18,9 +18,8 @@ namespace slicerbridge {
 /// A bool, int, float, string (also enum) or vector parameter value.
 class parameter_value {
 public:
-    using storage = std::variant<bool, std::int64_t, double, std::string,
-                                 std::vector<std::int64_t>, std::vector<double>,
-                                 std::vector<std::string>>;
+    using storage = std::variant<bool, std::int64_t, double, std::string, std::vector<std::int64_t>,
+                                 std::vector<double>, std::vector<std::string>>;
 
     parameter_value() noexcept : storage_(false) {}
     parameter_value(bool b) noexcept : storage_(b) {}

@@ -42,9 +42,7 @@ struct point_list {
     friend bool operator==(const point_list& a, const point_list& b) noexcept {
         return a.space == b.space && a.points == b.points && a.labels == b.labels;
     }
-    friend bool operator!=(const point_list& a, const point_list& b) noexcept {
-        return !(a == b);
-    }
+    friend bool operator!=(const point_list& a, const point_list& b) noexcept { return !(a == b); }
 };
 
 /// `{type: "points", space, points, labels?}`.

@@ -4,8 +4,8 @@
 // Physical coordinate systems ([DATA-2]) and the 4x4 matrices placed in them.
 
 #include <array>
-#include <cstddef>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -16,7 +16,9 @@ namespace slicerbridge {
 enum class space : std::uint8_t { ras, lps };
 
 /// "RAS" or "LPS".
-constexpr std::string_view space_name(space s) noexcept { return s == space::lps ? "LPS" : "RAS"; }
+constexpr std::string_view space_name(space s) noexcept {
+    return s == space::lps ? "LPS" : "RAS";
+}
 
 constexpr std::optional<space> space_from_name(std::string_view name) noexcept {
     if (name == "RAS") {
@@ -71,7 +73,9 @@ inline matrix4 inverse_affine(const matrix4& m) noexcept {
 namespace detail {
 
 /// -x, keeping zeros positive so that converted matrices hold no -0.0.
-inline double negate(double x) noexcept { return x == 0 ? 0.0 : -x; }
+inline double negate(double x) noexcept {
+    return x == 0 ? 0.0 : -x;
+}
 
 /// diag(-1, -1, 1, 1) * m: negates the first two rows ([IMG-5]).
 inline matrix4 flip_rows_xy(matrix4 m) noexcept {

@@ -59,8 +59,8 @@ struct typed_array {
     static typed_array from_value(const value& v, std::error_code& ec, std::string& what);
 
     friend bool operator==(const typed_array& a, const typed_array& b) noexcept {
-        return a.dtype == b.dtype && a.components == b.components &&
-               a.byte_order == b.byte_order && a.data == b.data;
+        return a.dtype == b.dtype && a.components == b.components && a.byte_order == b.byte_order &&
+               a.data == b.data;
     }
     friend bool operator!=(const typed_array& a, const typed_array& b) noexcept {
         return !(a == b);

@@ -88,9 +88,8 @@ inline bool decompress(codec c, const std::byte* in, std::size_t in_size, std::b
             std::byte* destination = full ? overflow_probe : out + produced;
             std::size_t destination_size = full ? sizeof overflow_probe : raw_length - produced;
             std::size_t source_size = in_size - consumed;
-            const std::size_t hint =
-                LZ4F_decompress(context.get(), destination, &destination_size, in + consumed,
-                                &source_size, nullptr);
+            const std::size_t hint = LZ4F_decompress(context.get(), destination, &destination_size,
+                                                     in + consumed, &source_size, nullptr);
             if (LZ4F_isError(hint) != 0 || (full && destination_size != 0)) {
                 return false;
             }

@@ -43,9 +43,7 @@ public:
         return false;
     }
 
-    bool expect_map(const value& v) {
-        return v.is_map() || fail({}, "expected a map");
-    }
+    bool expect_map(const value& v) { return v.is_map() || fail({}, "expected a map"); }
 
     /// The field's value, or nullptr when absent (a failure if `required`).
     const value* get(const value& map, std::string_view field, bool required) {

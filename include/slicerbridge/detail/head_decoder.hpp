@@ -36,8 +36,8 @@ class head_decoder {
 public:
     head_decoder(const buffer& head, const buffer& bulk, const limits& receiver_limits,
                  codec_set allowed) noexcept
-        : position_(head.data()), end_(head.data() + head.size()),
-          bulk_(bulk), limits_(receiver_limits), allowed_(allowed) {}
+        : position_(head.data()), end_(head.data() + head.size()), bulk_(bulk),
+          limits_(receiver_limits), allowed_(allowed) {}
 
     value decode(std::error_code& ec) {
         ec.clear();
@@ -387,9 +387,9 @@ private:
         if (!check_segment(offset, length)) {
             return false;
         }
-        out = value(bulk{bulk_.slice(static_cast<std::size_t>(offset),
-                                     static_cast<std::size_t>(length)),
-                         codec::none});
+        out = value(
+            bulk{bulk_.slice(static_cast<std::size_t>(offset), static_cast<std::size_t>(length)),
+                 codec::none});
         return true;
     }
 

@@ -41,9 +41,8 @@ public:
         if (block == nullptr) {
             block = map(capacity);
         }
-        return std::shared_ptr<std::byte>(block, [this, capacity](std::byte* p) {
-            give_back(p, capacity);
-        });
+        return std::shared_ptr<std::byte>(
+            block, [this, capacity](std::byte* p) { give_back(p, capacity); });
     }
 
     /// Bytes kept for reuse at most (default 1 GiB); 0 disables reuse.
@@ -100,8 +99,8 @@ private:
     static std::byte* map(std::size_t capacity) {
         // Over-map by one huge page, then trim, so the block starts on a 2 MiB boundary.
         const std::size_t span = capacity + huge_page;
-        void* raw = ::mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                           -1, 0);
+        void* raw =
+            ::mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (raw == MAP_FAILED) {
             throw std::bad_alloc();
         }
@@ -146,7 +145,7 @@ private:
     }
 
     mutable std::mutex mutex_;
-    std::vector<std::pair<std::byte*, std::size_t>> free_;  // released, oldest first
+    std::vector<std::pair<std::byte*, std::size_t>> free_; // released, oldest first
     std::size_t cached_bytes_ = 0;
     std::size_t limit_ = std::size_t{1} << 30;
 };

@@ -39,7 +39,9 @@ std::string_view slot_type_name(slot_type t) noexcept;
 std::optional<slot_type> slot_type_from_name(std::string_view name) noexcept;
 
 /// True for image, mesh, transform, points and table.
-constexpr bool is_data_slot_type(slot_type t) noexcept { return t <= slot_type::table; }
+constexpr bool is_data_slot_type(slot_type t) noexcept {
+    return t <= slot_type::table;
+}
 
 struct slot {
     /// `[A-Za-z][A-Za-z0-9_]*`, unique within the description ([CAT-3]).
@@ -63,10 +65,10 @@ struct slot {
 
     friend bool operator==(const slot& a, const slot& b) {
         return a.name == b.name && a.type == b.type && a.label == b.label &&
-               a.description == b.description && a.group == b.group &&
-               a.optional == b.optional && a.default_value == b.default_value &&
-               a.minimum == b.minimum && a.maximum == b.maximum && a.step == b.step &&
-               a.choices == b.choices && a.length == b.length && a.image_kind == b.image_kind;
+               a.description == b.description && a.group == b.group && a.optional == b.optional &&
+               a.default_value == b.default_value && a.minimum == b.minimum &&
+               a.maximum == b.maximum && a.step == b.step && a.choices == b.choices &&
+               a.length == b.length && a.image_kind == b.image_kind;
     }
     friend bool operator!=(const slot& a, const slot& b) { return !(a == b); }
 };
@@ -98,14 +100,13 @@ struct processor_description {
     /// Reads and validates a description; absent strings read as empty ([CAT-6]). Errors are
     /// `invalid_message`.
     static processor_description from_value(const value& v, std::error_code& ec);
-    static processor_description from_value(const value& v, std::error_code& ec,
-                                            std::string& what);
+    static processor_description from_value(const value& v, std::error_code& ec, std::string& what);
 
     friend bool operator==(const processor_description& a, const processor_description& b) {
         return a.name == b.name && a.version == b.version && a.title == b.title &&
                a.description == b.description && a.category == b.category &&
-               a.contributor == b.contributor && a.inputs == b.inputs &&
-               a.outputs == b.outputs && a.parameters == b.parameters;
+               a.contributor == b.contributor && a.inputs == b.inputs && a.outputs == b.outputs &&
+               a.parameters == b.parameters;
     }
     friend bool operator!=(const processor_description& a, const processor_description& b) {
         return !(a == b);
@@ -140,7 +141,9 @@ struct describe_params {
     static describe_params from_value(const value& v, std::error_code& ec, std::string& what);
 };
 
-inline value to_value(const describe_params& p) { return value::map{{"processor", p.processor}}; }
+inline value to_value(const describe_params& p) {
+    return value::map{{"processor", p.processor}};
+}
 
 } // namespace slicerbridge
 

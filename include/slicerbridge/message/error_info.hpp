@@ -49,9 +49,10 @@ inline value to_value(const error_info& e) {
 
 inline error_info error_info::from(std::error_code ec, std::string message, value details) {
     error_info result;
-    result.code = ec.category() == category() ? ec.value() : static_cast<int>(error::internal_error);
-    result.message = message.empty() ? std::error_code(result.code, category()).message()
-                                     : std::move(message);
+    result.code =
+        ec.category() == category() ? ec.value() : static_cast<int>(error::internal_error);
+    result.message =
+        message.empty() ? std::error_code(result.code, category()).message() : std::move(message);
     result.details = std::move(details);
     return result;
 }

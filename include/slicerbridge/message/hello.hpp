@@ -57,8 +57,8 @@ struct server_hello {
     std::optional<implementation_info> implementation;
 
     friend bool operator==(const server_hello& a, const server_hello& b) {
-        return a.version == b.version && a.capabilities == b.capabilities &&
-               a.limits == b.limits && a.implementation == b.implementation;
+        return a.version == b.version && a.capabilities == b.capabilities && a.limits == b.limits &&
+               a.implementation == b.implementation;
     }
     friend bool operator!=(const server_hello& a, const server_hello& b) { return !(a == b); }
 };

@@ -28,9 +28,7 @@ struct progress_params {
     friend bool operator==(const progress_params& a, const progress_params& b) {
         return a.id == b.id && a.fraction == b.fraction && a.message == b.message;
     }
-    friend bool operator!=(const progress_params& a, const progress_params& b) {
-        return !(a == b);
-    }
+    friend bool operator!=(const progress_params& a, const progress_params& b) { return !(a == b); }
 };
 
 inline value to_value(const progress_params& p) {
@@ -50,8 +48,7 @@ inline progress_params progress_params::from_value(const value& v, std::error_co
         return progress_params();
     }
     const value* id = reader.get(v, "id", true);
-    if (id == nullptr ||
-        !reader.to_uint(*id, "id", result.id, 0, max_request_id) ||
+    if (id == nullptr || !reader.to_uint(*id, "id", result.id, 0, max_request_id) ||
         !reader.read_double(v, "fraction", result.fraction)) {
         return progress_params();
     }
@@ -85,7 +82,9 @@ struct cancel_params {
     friend bool operator!=(const cancel_params& a, const cancel_params& b) { return !(a == b); }
 };
 
-inline value to_value(const cancel_params& p) { return value::map{{"id", p.id}}; }
+inline value to_value(const cancel_params& p) {
+    return value::map{{"id", p.id}};
+}
 
 inline cancel_params cancel_params::from_value(const value& v, std::error_code& ec,
                                                std::string& what) {
@@ -96,8 +95,7 @@ inline cancel_params cancel_params::from_value(const value& v, std::error_code& 
         return cancel_params();
     }
     const value* id = reader.get(v, "id", true);
-    if (id == nullptr ||
-        !reader.to_uint(*id, "id", result.id, 0, max_request_id)) {
+    if (id == nullptr || !reader.to_uint(*id, "id", result.id, 0, max_request_id)) {
         return cancel_params();
     }
     return result;

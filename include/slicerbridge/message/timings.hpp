@@ -24,8 +24,8 @@ struct timings {
     static timings from_value(const value& v, std::error_code& ec, std::string& what);
 
     friend bool operator==(const timings& a, const timings& b) noexcept {
-        return a.receiving == b.receiving && a.queued == b.queued &&
-               a.computing == b.computing && a.sending == b.sending;
+        return a.receiving == b.receiving && a.queued == b.queued && a.computing == b.computing &&
+               a.sending == b.sending;
     }
     friend bool operator!=(const timings& a, const timings& b) noexcept { return !(a == b); }
 };

@@ -202,8 +202,8 @@ inline typed_array from_vtk_array(vtkDataArray* array) {
     result.dtype = *type;
     result.components = static_cast<std::uint32_t>(source->GetNumberOfComponents());
     result.byte_order = native_byte_order;
-    const auto bytes = static_cast<std::size_t>(source->GetNumberOfTuples()) *
-                       result.components * dtype_size(*type);
+    const auto bytes = static_cast<std::size_t>(source->GetNumberOfTuples()) * result.components *
+                       dtype_size(*type);
     if (bytes == 0) {
         return result;
     }

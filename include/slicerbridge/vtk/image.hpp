@@ -46,10 +46,8 @@ inline vtk_image to_vtk_image(const image& img, slicerbridge::space target) {
     vtk_image result;
     result.data = vtkSmartPointer<vtkImageData>::New();
     result.data->SetExtent(0, static_cast<int>(img.dims[0]) - 1, 0,
-                           static_cast<int>(img.dims[1]) - 1, 0,
-                           static_cast<int>(img.dims[2]) - 1);
-    auto scalars =
-        to_vtk_array(typed_array{img.dtype, img.components, img.byte_order, img.data});
+                           static_cast<int>(img.dims[1]) - 1, 0, static_cast<int>(img.dims[2]) - 1);
+    auto scalars = to_vtk_array(typed_array{img.dtype, img.components, img.byte_order, img.data});
     scalars->SetName("ImageScalars");
     result.data->GetPointData()->SetScalars(scalars);
     result.ijk_to_space = to_vtk_matrix(img.in_space(target).ijk_to_space);
@@ -89,8 +87,7 @@ inline image from_vtk_image(vtkImageData* data, const matrix4& ijk_to_space,
     data->GetExtent(extent);
     image result;
     for (std::size_t axis = 0; axis < 3; ++axis) {
-        const long long size =
-            static_cast<long long>(extent[2 * axis + 1]) - extent[2 * axis] + 1;
+        const long long size = static_cast<long long>(extent[2 * axis + 1]) - extent[2 * axis] + 1;
         result.dims[axis] = size > 0 ? static_cast<std::uint64_t>(size) : 0;
     }
     vtkDataArray* scalars = data->GetPointData()->GetScalars();

@@ -40,8 +40,7 @@ inline typed_array vtk_array_as_int64(vtkDataArray* array) {
     }
     std::vector<std::int64_t> converted(static_cast<std::size_t>(array->GetNumberOfValues()));
     for (std::size_t i = 0; i < converted.size(); ++i) {
-        converted[i] = static_cast<std::int64_t>(array->GetComponent(
-            static_cast<vtkIdType>(i), 0));
+        converted[i] = static_cast<std::int64_t>(array->GetComponent(static_cast<vtkIdType>(i), 0));
     }
     return typed_array::adopt(std::move(converted));
 }
@@ -50,7 +49,8 @@ inline std::optional<cell_array> from_vtk_cells(vtkCellArray* cells) {
     if (cells == nullptr || cells->GetNumberOfCells() == 0) {
         return std::nullopt;
     }
-    return cell_array{vtk_array_as_int64(cells->GetOffsetsArray()), vtk_array_as_int64(cells->GetConnectivityArray())};
+    return cell_array{vtk_array_as_int64(cells->GetOffsetsArray()),
+                      vtk_array_as_int64(cells->GetConnectivityArray())};
 }
 
 inline void add_vtk_arrays(vtkDataSetAttributes* target, const std::vector<named_array>& arrays) {

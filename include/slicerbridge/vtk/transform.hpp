@@ -13,8 +13,7 @@
 namespace slicerbridge {
 
 /// The to-parent matrix of `t` in `target` (T_lps = F T_ras F, [XFM-1]).
-inline vtkSmartPointer<vtkMatrix4x4> to_vtk_matrix(const transform& t,
-                                                   slicerbridge::space target) {
+inline vtkSmartPointer<vtkMatrix4x4> to_vtk_matrix(const transform& t, slicerbridge::space target) {
     return to_vtk_matrix(t.in_space(target).matrix);
 }
 

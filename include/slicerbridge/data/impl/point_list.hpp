@@ -1,7 +1,6 @@
 #ifndef SLICERBRIDGE_DATA_IMPL_POINT_LIST_HPP
 #define SLICERBRIDGE_DATA_IMPL_POINT_LIST_HPP
 
-
 namespace slicerbridge {
 
 inline std::error_code point_list::validate(std::string& what) const {

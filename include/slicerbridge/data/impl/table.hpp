@@ -68,7 +68,8 @@ inline table table::from_value(const value& v, std::error_code& ec, std::string&
     for (const auto& entry : *columns) {
         column c;
         std::string dtype_text;
-        if (!columns_reader.expect_map(entry) || !columns_reader.read_string(entry, "name", c.name) ||
+        if (!columns_reader.expect_map(entry) ||
+            !columns_reader.read_string(entry, "name", c.name) ||
             !columns_reader.read_string(entry, "dtype", dtype_text)) {
             return table();
         }

@@ -105,8 +105,8 @@ buffer negate_xy(const typed_array& points) {
 
 inline typed_array points_in_other_space(const typed_array& points) {
     typed_array result = points;
-    result.data = points.dtype == dtype::float32 ? negate_xy<float>(points)
-                                                 : negate_xy<double>(points);
+    result.data =
+        points.dtype == dtype::float32 ? negate_xy<float>(points) : negate_xy<double>(points);
     return result;
 }
 
@@ -166,8 +166,7 @@ typed_array typed_array::copy_of(const T* values, std::size_t count, std::uint32
     return result;
 }
 
-inline typed_array typed_array::from_value(const value& v, std::error_code& ec,
-                                           std::string& what) {
+inline typed_array typed_array::from_value(const value& v, std::error_code& ec, std::string& what) {
     ec.clear();
     detail::field_reader reader(ec, what, error::invalid_argument, "typed_array");
     typed_array result;

@@ -32,7 +32,8 @@ inline constexpr std::array<slot_type_entry, 13> slot_type_table{{
 }};
 
 inline bool matches_name_pattern(std::string_view name, bool allow_dot_dash) noexcept {
-    if (name.empty() || !((name[0] >= 'A' && name[0] <= 'Z') || (name[0] >= 'a' && name[0] <= 'z'))) {
+    if (name.empty() ||
+        !((name[0] >= 'A' && name[0] <= 'Z') || (name[0] >= 'a' && name[0] <= 'z'))) {
         return false;
     }
     return std::all_of(name.begin() + 1, name.end(), [&](char c) {
@@ -341,9 +342,8 @@ inline std::error_code processor_description::validate() const {
     return validate(what);
 }
 
-inline processor_description processor_description::from_value(const value& v,
-                                                                std::error_code& ec,
-                                                                std::string& what) {
+inline processor_description processor_description::from_value(const value& v, std::error_code& ec,
+                                                               std::string& what) {
     ec.clear();
     detail::field_reader reader(ec, what, error::invalid_message, "description");
     processor_description result;
@@ -366,7 +366,7 @@ inline processor_description processor_description::from_value(const value& v,
 }
 
 inline processor_description processor_description::from_value(const value& v,
-                                                                std::error_code& ec) {
+                                                               std::error_code& ec) {
     std::string what;
     return from_value(v, ec, what);
 }

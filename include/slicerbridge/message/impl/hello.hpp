@@ -7,7 +7,9 @@
 namespace slicerbridge {
 namespace detail {
 
-inline value version_to_value(protocol_version v) { return value::array{v.major, v.minor}; }
+inline value version_to_value(protocol_version v) {
+    return value::array{v.major, v.minor};
+}
 
 inline bool read_version(field_reader& reader, const value& map, std::string_view field,
                          protocol_version& out) {

@@ -175,11 +175,11 @@ inline void validate_invoke(const processor_description& description, invoke_par
                  "inputs." + name + ": expected " + std::string(slot_type_name(s->type)));
             return;
         }
-        if (const auto* img = std::get_if<image>(&d); img && s->image_kind &&
-                                                        img->kind != *s->image_kind) {
+        if (const auto* img = std::get_if<image>(&d);
+            img && s->image_kind && img->kind != *s->image_kind) {
             fail(error::invalid_argument, name,
-                 "inputs." + name + ": expected a " +
-                     std::string(image_kind_name(*s->image_kind)) + " image");
+                 "inputs." + name + ": expected a " + std::string(image_kind_name(*s->image_kind)) +
+                     " image");
             return;
         }
     }

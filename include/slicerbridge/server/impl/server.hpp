@@ -229,14 +229,16 @@ inline void server::listen_unix(const std::string& path, std::error_code& ec) {
         asio::make_strand(state_->io_executor));
     asio::local::stream_protocol::endpoint endpoint(path);
     acceptor->open(endpoint.protocol(), ec);
-    if (!ec)
+    if (!ec) {
         acceptor->bind(endpoint, ec);
+    }
     // Only this user may connect ([SEC-10]); nobody can before listen(), so there is no window.
     if (!ec && ::chmod(path.c_str(), S_IRUSR | S_IWUSR) != 0) {
         ec.assign(errno, std::system_category());
     }
-    if (!ec)
+    if (!ec) {
         acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    }
     if (ec) {
         return;
     }

@@ -23,8 +23,10 @@ inline pipe_stream pipe_stream::standard_streams(const executor_type& executor) 
     int out = ::dup(STDOUT_FILENO);
     if (in < 0 || out < 0) {
         std::error_code ec(errno, std::system_category());
-        if (in >= 0) ::close(in);
-        if (out >= 0) ::close(out);
+        if (in >= 0)
+            ::close(in);
+        if (out >= 0)
+            ::close(out);
         throw std::system_error(ec, "duplicating standard streams");
     }
     return pipe_stream(executor, in, out);
@@ -97,8 +99,7 @@ inline int child_process::terminate(int grace_ms) {
 }
 
 inline launched_process launch_process(const asio::any_io_executor& executor,
-                                       const std::vector<std::string>& argv,
-                                       std::error_code& ec) {
+                                       const std::vector<std::string>& argv, std::error_code& ec) {
     ec.clear();
     if (argv.empty()) {
         ec = std::make_error_code(std::errc::invalid_argument);
