@@ -88,6 +88,8 @@ run_tests() {
   (cd "$root/build" && ctest --output-on-failure -j "$jobs") || failed=1
   log "golden vectors checked by the spec's independent decoder"
   "$python" spec/vectors/check.py || failed=1
+  log "requirement coverage (spec/coverage.md) is current"
+  "$python" spec/tools/coverage.py --check || failed=1
   log "Python tests that use the build (Slicer adapter, benchmark smoke)"
   for suite in "${built_python_tests[@]}"; do
     SLICERBRIDGE_BUILD_DIR="$root/build" SLICERBRIDGE_BENCH_BUILD_DIR="$root/build" \
