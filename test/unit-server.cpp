@@ -10,11 +10,16 @@
 #include <asio/use_future.hpp>
 
 #include <atomic>
+#include <cstdlib>
 #include <future>
 #include <numeric>
 #include <set>
 #include <vector>
 
+#include <dirent.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -41,6 +46,32 @@ invoke_params slow(double seconds, std::int64_t steps, std::string processor = "
     auto p = call(std::move(processor));
     p.parameters = {{"seconds", parameter_value(seconds)}, {"steps", parameter_value(steps)}};
     return p;
+}
+
+/// The port of a socket's own end (`getsockname`) or its peer's (`getpeername`); 0 if `fd` is
+/// not an IPv4 socket.
+unsigned short port_of(int fd, bool peer) {
+    sockaddr_in address{};
+    socklen_t length = sizeof address;
+    auto* raw = reinterpret_cast<sockaddr*>(&address);
+    int rc = peer ? ::getpeername(fd, raw, &length) : ::getsockname(fd, raw, &length);
+    return rc == 0 && address.sin_family == AF_INET ? ntohs(address.sin_port) : 0;
+}
+
+/// This process's descriptor for the server's end of the connection whose client end has
+/// local port `client_port`, or -1.
+int server_end_of(unsigned short server_port, unsigned short client_port) {
+    int found = -1;
+    if (DIR* fds = ::opendir("/proc/self/fd")) {
+        while (const dirent* entry = ::readdir(fds)) {
+            int fd = std::atoi(entry->d_name);
+            if (port_of(fd, false) == server_port && port_of(fd, true) == client_port) {
+                found = fd;
+            }
+        }
+        ::closedir(fds);
+    }
+    return found;
 }
 
 } // namespace
@@ -494,4 +525,18 @@ TEST_CASE("no progress follows its call's answer, however soon the processor ret
     }
     CHECK(progress_seen > 0);
     CHECK(progress_after_answer == 0);
+}
+
+TEST_CASE("a server's TCP connections have Nagle's algorithm off") {
+    // Otherwise a frame written while the previous one is unacknowledged (progress, then the
+    // answer) waits for the client's delayed acknowledgement, 40 ms on Linux.
+    test_server srv;
+    test_support::raw_peer peer(srv.port()); // its own end keeps Nagle on
+    REQUIRE(peer.handshake());
+    int server_end = server_end_of(srv.port(), peer.socket().local_endpoint().port());
+    REQUIRE(server_end >= 0);
+    int no_delay = 0;
+    socklen_t length = sizeof no_delay;
+    REQUIRE(::getsockopt(server_end, IPPROTO_TCP, TCP_NODELAY, &no_delay, &length) == 0);
+    CHECK(no_delay != 0);
 }

@@ -95,12 +95,21 @@ void close_stream(Stream& stream) {
     lowest.close(ignored);
 }
 
-/// Small requests must not wait for Nagle's algorithm: latency is most of their cost.
+/// A socket of any executor over TCP. A socket's lowest layer is a `basic_socket`, not the
+/// `basic_stream_socket` that `asio::ip::tcp::socket` names, so the protocol is what tells.
+template <class Socket, class = void>
+struct is_tcp_socket : std::false_type {};
+template <class Socket>
+struct is_tcp_socket<Socket, std::void_t<typename Socket::protocol_type>>
+    : std::is_same<typename Socket::protocol_type, asio::ip::tcp> {};
+
+/// Small messages must not wait for Nagle's algorithm: a frame written while an earlier one is
+/// unacknowledged (progress then an answer, or several calls in flight) would otherwise wait for
+/// the peer's delayed acknowledgement, 40 ms on Linux. TCP only, under any layering (TLS).
 template <class Stream>
 void disable_nagle(Stream& stream) {
     auto& lowest = lowest_layer(stream);
-    if constexpr (std::is_same_v<std::remove_reference_t<decltype(lowest)>,
-                                 asio::ip::tcp::socket>) {
+    if constexpr (is_tcp_socket<std::remove_reference_t<decltype(lowest)>>::value) {
         std::error_code ignored;
         lowest.set_option(asio::ip::tcp::no_delay(true), ignored);
     }
