@@ -2,7 +2,8 @@
 //
 //   --test echo        invoke `echo` with an int16 image of --dims^3 voxels; it returns the
 //                      image as it came, and the client receives it back
-//   --test latency     one client, one empty invoke at a time: p50/p99 per batch
+//   --test latency     one client, one empty invoke at a time: p50/p99 per batch; with
+//                      --progress 1 the processor reports progress once before it returns
 //   --test throughput  --clients connections, one empty invoke outstanding on each
 //
 // Transport: --transport tcp (127.0.0.1) or unix. The server (slicerbridge::server, one I/O
@@ -48,7 +49,9 @@ sb::slot image_slot(std::string name) {
 }
 
 // `echo` returns its input image as output `image_out`, sharing its voxels; `empty` takes and
-// returns nothing, on the worker pool; `empty_inline` is the same on the I/O thread.
+// returns nothing, on the worker pool; `empty_inline` is the same on the I/O thread;
+// `progress_once` reports progress once and returns nothing, on the worker pool, so that its
+// progress and its answer are written one right after the other.
 void add_processors(sb::server& server) {
     auto echo = description("echo");
     echo.inputs.push_back(image_slot("image"));
@@ -61,6 +64,10 @@ void add_processors(sb::server& server) {
     auto nothing = [](sb::call_context&, const sb::invoke_params&) { return sb::invoke_result{}; };
     server.add({description("empty"), nothing});
     server.add({description("empty_inline"), nothing}, sb::processor_execution::io_thread);
+    server.add({description("progress_once"), [](sb::call_context& ctx, const sb::invoke_params&) {
+                    ctx.report_progress(1.0, "done");
+                    return sb::invoke_result{};
+                }});
 }
 
 void serve(transport kind, const std::string& unix_path, const sb::server_options& options,
@@ -128,11 +135,11 @@ void handshake(asio::io_context& io, std::vector<std::unique_ptr<sb_client>>& cl
 }
 
 sb::invoke_reply invoke_now(asio::io_context& io, sb_client& client,
-                            const sb::invoke_params& params) {
+                            const sb::invoke_params& params, sb::invoke_options options = {}) {
     bool done = false;
     std::error_code failure;
     sb::invoke_reply reply;
-    client.async_invoke(params, {}, [&](std::error_code ec, sb::invoke_reply r) {
+    client.async_invoke(params, std::move(options), [&](std::error_code ec, sb::invoke_reply r) {
         failure = ec;
         reply = std::move(r);
         done = true;
@@ -196,13 +203,17 @@ private:
     asio::io_context io_;
 };
 
-// `--execution pool` (the default) calls `empty`, `--execution io_thread` calls `empty_inline`.
+// `--execution pool` (the default) calls `empty`, `--execution io_thread` calls `empty_inline`;
+// `--progress 1` calls `progress_once` (on the pool).
 sb::invoke_params empty_call(const arguments& args) {
     std::string execution = args.text("execution", "pool");
     if (execution != "pool" && execution != "io_thread")
         throw std::invalid_argument("--execution must be pool or io_thread");
+    bool progress = args.count("progress", 0) != 0;
+    if (progress && execution != "pool")
+        throw std::invalid_argument("--progress 1 runs on the pool only");
     sb::invoke_params params;
-    params.processor = execution == "pool" ? "empty" : "empty_inline";
+    params.processor = progress ? "progress_once" : execution == "pool" ? "empty" : "empty_inline";
     return params;
 }
 
@@ -274,25 +285,35 @@ void run_latency(transport kind, const arguments& args) {
     std::vector<std::unique_ptr<sb_client>> clients;
     clients.push_back(bench_session.connect_one());
     auto params = empty_call(args);
+    // Every report is counted, so that a progress row measures calls that did send progress.
+    std::uint64_t progress_reports = 0;
+    sb::invoke_options options;
+    options.on_progress = [&](const sb::progress_params&) { ++progress_reports; };
 
     for (std::uint64_t i = 0; i < warmup; ++i)
-        invoke_now(bench_session.io(), *clients.front(), params);
+        invoke_now(bench_session.io(), *clients.front(), params, options);
     std::vector<std::vector<double>> samples(batches);
     for (auto& batch : samples) {
         batch.reserve(calls);
         for (std::uint64_t i = 0; i < calls; ++i) {
             auto start = clock::now();
-            invoke_now(bench_session.io(), *clients.front(), params);
+            invoke_now(bench_session.io(), *clients.front(), params, options);
             batch.push_back(seconds_between(start, clock::now()));
         }
     }
     bench_session.stop(clients);
+    const bool reports_progress = params.processor == "progress_once";
+    if (reports_progress && progress_reports != warmup + calls * batches)
+        throw std::runtime_error("a call's progress report did not arrive before its answer");
 
     nlohmann::json result = latency_result(samples, warmup);
     result["program"] = "bench_slicerbridge";
     result["transport"] = transport_name(kind);
-    result["call"] = "invoke of a processor without inputs, outputs or parameters";
+    result["call"] = reports_progress
+                         ? "invoke of a processor that reports progress once"
+                         : "invoke of a processor without inputs, outputs or parameters";
     result["processor"] = params.processor;
+    result["progress_reports"] = progress_reports;
     print_result(result);
 }
 
@@ -397,7 +418,7 @@ int main(int argc, char** argv) {
         bench::arguments args(argc, argv,
                               {"test", "transport", "dims", "warmup", "iterations", "calls",
                                "batches", "clients", "seconds", "warmup-seconds", "timeout",
-                               "execution", "worker-spin-us"});
+                               "execution", "worker-spin-us", "progress"});
         bench::arm_watchdog(args.count("timeout", 600));
         auto kind = bench::parse_transport(args.text("transport", "tcp"));
         std::string test = args.text("test", "echo");

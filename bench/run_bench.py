@@ -163,6 +163,11 @@ def define_rows(settings):
             "SlicerBridge empty invoke, processor on the I/O thread", "latency",
             "bench_slicerbridge", latency + ("--transport", "tcp", "--execution", "io_thread"),
             baseline="tcp_pingpong.latency", targets=(Target("ratio", "<=", 1.3),)),
+        # Progress, then the answer, written back to back: what a Slicer call usually sends.
+        Row("slicerbridge_invoke_progress.latency",
+            "SlicerBridge invoke that reports progress once", "latency", "bench_slicerbridge",
+            latency + ("--transport", "tcp", "--progress", "1"),
+            baseline="tcp_pingpong.latency"),
     ]
 
     # The same calls with no CPU ever idle, so that no wake-up pays an idle CPU's exit latency:
