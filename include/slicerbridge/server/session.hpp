@@ -110,6 +110,8 @@ public:
 
 private:
     enum class phase { handshake, open, draining, closed };
+    /// Who writes the outbox's front: nobody, the strand, or a worker answering its own call.
+    enum class writer { none, strand, worker };
 
     // ---- reading ---------------------------------------------------------------------------
 
@@ -512,20 +514,7 @@ private:
     void answer_directly(const std::shared_ptr<call_state>& call, encoded_frame frame) {
         std::error_code write_error;
         bool resume = false;
-        encoded_frame* front = nullptr;
-        {
-            std::lock_guard<std::mutex> lock(write_mutex_);
-            if (!writes_closed_) {
-                outbox_.push_back(std::move(frame));
-                if (writer_ == writer::none) {
-                    writer_ = writer::worker;
-                    // Only the writer pops the outbox, and pushing keeps references to
-                    // elements valid, so the front stays put while it is written unlocked.
-                    front = &outbox_.front();
-                }
-            }
-        }
-        if (front) {
+        if (encoded_frame* front = queue(std::move(frame), writer::worker)) {
             std::size_t written = stream_.write_frame_now(*front, write_error);
             std::lock_guard<std::mutex> lock(write_mutex_);
             if (writes_closed_) {
@@ -630,10 +619,7 @@ private:
             if (!progress || call->responded || !send_progress_ || phase_ == phase::closed) {
                 return; // [PROG-2], [CAP-3]
             }
-            std::error_code ec;
-            encoded_frame frame = encode_message(
-                message(notification{"progress", to_value(*progress)}), encode_options{}, ec);
-            write = !ec && queue(std::move(frame));
+            write = queue_message(message(notification{"progress", to_value(*progress)}));
         }
         if (write) {
             write_next();
@@ -690,11 +676,16 @@ private:
     }
 
     void send(const message& m) {
+        if (queue_message(m)) {
+            write_next();
+        }
+    }
+
+    /// Encodes and queues a message; true if the strand became the writer and must write it.
+    bool queue_message(const message& m) {
         std::error_code ec;
         encoded_frame frame = encode_message(m, encode_options{}, ec);
-        if (!ec) {
-            enqueue(std::move(frame));
-        }
+        return !ec && queue(std::move(frame), writer::strand) != nullptr;
     }
 
     // The write side is shared with the workers, which write their own answers when nothing
@@ -702,23 +693,25 @@ private:
     // owns the socket's write side and the outbox's front; only the strand closes the socket.
 
     void enqueue(encoded_frame frame) {
-        if (queue(std::move(frame))) {
+        if (queue(std::move(frame), writer::strand)) {
             write_next();
         }
     }
 
-    /// Appends a frame to the outbox; true if the strand became the writer and must write it.
-    bool queue(encoded_frame frame) {
+    /// Appends a frame to the outbox. If nothing was being written, `as` becomes the writer and
+    /// gets the front to write: only the writer pops the outbox, and pushing keeps references to
+    /// its elements valid, so the front stays put while it is written unlocked.
+    encoded_frame* queue(encoded_frame frame, writer as) {
         std::lock_guard<std::mutex> lock(write_mutex_);
         if (writes_closed_) {
-            return false;
+            return nullptr;
         }
         outbox_.push_back(std::move(frame));
         if (writer_ != writer::none) {
-            return false;
+            return nullptr;
         }
-        writer_ = writer::strand;
-        return true;
+        writer_ = as;
+        return &outbox_.front();
     }
 
     /// The strand, as the writer: writes queued frames at once while the socket takes them,
@@ -835,7 +828,6 @@ private:
     bool closing_ = false;
     bool async_writing_ = false;
 
-    enum class writer { none, strand, worker };
     std::mutex write_mutex_;
     std::deque<encoded_frame> outbox_; // guarded by write_mutex_, like the three below
     std::size_t front_written_ = 0;    // bytes of the front frame already written
