@@ -58,20 +58,28 @@ unsigned short port_of(int fd, bool peer) {
     return rc == 0 && address.sin_family == AF_INET ? ntohs(address.sin_port) : 0;
 }
 
-/// This process's descriptor for the server's end of the connection whose client end has
-/// local port `client_port`, or -1.
-int server_end_of(unsigned short server_port, unsigned short client_port) {
+/// This process's descriptor for a TCP socket with these local and peer ports (0: any), or -1.
+int socket_with_ports(unsigned short local_port, unsigned short peer_port) {
     int found = -1;
     if (DIR* fds = ::opendir("/proc/self/fd")) {
         while (const dirent* entry = ::readdir(fds)) {
             int fd = std::atoi(entry->d_name);
-            if (port_of(fd, false) == server_port && port_of(fd, true) == client_port) {
+            unsigned short local = port_of(fd, false);
+            unsigned short peer = port_of(fd, true);
+            if (local != 0 && peer != 0 && (local_port == 0 || local == local_port) &&
+                (peer_port == 0 || peer == peer_port)) {
                 found = fd;
             }
         }
         ::closedir(fds);
     }
     return found;
+}
+
+bool nagle_off(int fd) {
+    int no_delay = 0;
+    socklen_t length = sizeof no_delay;
+    return ::getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &no_delay, &length) == 0 && no_delay != 0;
 }
 
 } // namespace
@@ -527,16 +535,16 @@ TEST_CASE("no progress follows its call's answer, however soon the processor ret
     CHECK(progress_after_answer == 0);
 }
 
-TEST_CASE("a server's TCP connections have Nagle's algorithm off") {
+TEST_CASE("both ends of a TCP connection have Nagle's algorithm off") {
     // Otherwise a frame written while the previous one is unacknowledged (progress, then the
-    // answer) waits for the client's delayed acknowledgement, 40 ms on Linux.
+    // answer) waits for the peer's delayed acknowledgement, 40 ms on Linux.
     test_server srv;
-    test_support::raw_peer peer(srv.port()); // its own end keeps Nagle on
-    REQUIRE(peer.handshake());
-    int server_end = server_end_of(srv.port(), peer.socket().local_endpoint().port());
+    auto client = sync_client::connect(srv.address()); // an any_stream over TCP
+    client->ping();
+    int client_end = socket_with_ports(0, srv.port());
+    REQUIRE(client_end >= 0);
+    int server_end = socket_with_ports(srv.port(), port_of(client_end, false));
     REQUIRE(server_end >= 0);
-    int no_delay = 0;
-    socklen_t length = sizeof no_delay;
-    REQUIRE(::getsockopt(server_end, IPPROTO_TCP, TCP_NODELAY, &no_delay, &length) == 0);
-    CHECK(no_delay != 0);
+    CHECK(nagle_off(client_end));
+    CHECK(nagle_off(server_end));
 }

@@ -1,5 +1,7 @@
 #include <slicerbridge/detail/stream_ops.hpp>
 
+#include <slicerbridge/transport/any_stream.hpp>
+
 #include <doctest/doctest.h>
 
 #include <asio/io_context.hpp>
@@ -47,6 +49,15 @@ TEST_CASE("disable_nagle turns Nagle's algorithm off on TCP under any executor o
         REQUIRE_FALSE(nagle_off(ends.server));
         slicerbridge::detail::disable_nagle(ends.server);
         CHECK(nagle_off(ends.server));
+    }
+    SUBCASE("a TCP socket inside an any_stream, which forwards it") {
+        tcp_pair<asio::any_io_executor> ends(io, io.get_executor());
+        slicerbridge::any_stream erased(std::move(ends.server));
+        auto* socket = erased.target<asio::ip::tcp::socket>();
+        REQUIRE(socket != nullptr);
+        REQUIRE_FALSE(nagle_off(*socket));
+        slicerbridge::detail::disable_nagle(erased);
+        CHECK(nagle_off(*socket));
     }
     SUBCASE("TLS over TCP") {
         tcp_pair<asio::any_io_executor> ends(io, io.get_executor());

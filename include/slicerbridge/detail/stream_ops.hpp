@@ -103,15 +103,26 @@ template <class Socket>
 struct is_tcp_socket<Socket, std::void_t<typename Socket::protocol_type>>
     : std::is_same<typename Socket::protocol_type, asio::ip::tcp> {};
 
+template <class T, class = void>
+struct has_disable_nagle : std::false_type {};
+template <class T>
+struct has_disable_nagle<T, std::void_t<decltype(std::declval<T&>().disable_nagle())>>
+    : std::true_type {};
+
 /// Small messages must not wait for Nagle's algorithm: a frame written while an earlier one is
 /// unacknowledged (progress then an answer, or several calls in flight) would otherwise wait for
-/// the peer's delayed acknowledgement, 40 ms on Linux. TCP only, under any layering (TLS).
+/// the peer's delayed acknowledgement, 40 ms on Linux. TCP only, under any layering (TLS), and
+/// through a type-erased stream that forwards it (`any_stream`).
 template <class Stream>
 void disable_nagle(Stream& stream) {
-    auto& lowest = lowest_layer(stream);
-    if constexpr (is_tcp_socket<std::remove_reference_t<decltype(lowest)>>::value) {
-        std::error_code ignored;
-        lowest.set_option(asio::ip::tcp::no_delay(true), ignored);
+    if constexpr (has_disable_nagle<Stream>::value) {
+        stream.disable_nagle();
+    } else {
+        auto& lowest = lowest_layer(stream);
+        if constexpr (is_tcp_socket<std::remove_reference_t<decltype(lowest)>>::value) {
+            std::error_code ignored;
+            lowest.set_option(asio::ip::tcp::no_delay(true), ignored);
+        }
     }
 }
 

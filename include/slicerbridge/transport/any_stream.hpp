@@ -64,6 +64,9 @@ public:
             detail::const_buffer_span(write_pieces_.data(), write_pieces_.size()), ec);
     }
 
+    /// Turns Nagle's algorithm off if the wrapped stream is TCP (see `detail::disable_nagle`).
+    void disable_nagle() { impl_->disable_nagle(); }
+
     /// The stream this one wraps, if it is a `Stream`.
     template <class Stream>
     Stream* target() noexcept {
@@ -85,6 +88,7 @@ private:
         virtual void write_some(detail::const_buffer_span sources, io_handler handler) = 0;
         virtual std::size_t write_some_now(detail::const_buffer_span sources,
                                            std::error_code& ec) = 0;
+        virtual void disable_nagle() = 0;
         virtual void close() = 0;
     };
 
@@ -104,6 +108,7 @@ private:
                                    std::error_code& ec) override {
             return detail::write_some_now(stream, sources, ec);
         }
+        void disable_nagle() override { detail::disable_nagle(stream); }
         void close() override { detail::close_stream(stream); }
         Stream stream;
     };

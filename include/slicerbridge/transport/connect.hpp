@@ -92,9 +92,6 @@ inline any_stream connect(const asio::any_io_executor& executor, const address& 
     if (!ec) {
         asio::connect(socket, endpoints, ec);
     }
-    if (!ec) {
-        socket.set_option(asio::ip::tcp::no_delay(true), ec);
-    }
     if (ec || where.kind == address::transport::tcp) {
         return any_stream(std::move(socket));
     }
