@@ -1,7 +1,11 @@
 // slicerbridge: the batch command line. Lists and describes a server's processors and runs one
 // on files, keeping their geometry.
 
+#include "connection.hpp"
+#include "exit_status.hpp"
 #include "file_io.hpp"
+#include "interrupt.hpp"
+#include "parameters.hpp"
 
 #include <slicerbridge/json.hpp>
 #include <slicerbridge/message/invoke.hpp>
@@ -9,14 +13,7 @@
 #include <slicerbridge/sync_client.hpp>
 #include <slicerbridge/version.hpp>
 
-#include <asio/signal_set.hpp>
-#include <asio/ssl/context.hpp>
-#include <asio/ssl/host_name_verification.hpp>
-
 #include <algorithm>
-#include <atomic>
-#include <cerrno>
-#include <charconv>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
@@ -35,17 +32,12 @@
 namespace {
 
 using namespace slicerbridge;
+using namespace slicerbridge::cli;
 
 constexpr const char* program = "slicerbridge";
 
-constexpr int exit_ok = 0;
-constexpr int exit_call_failed = 1;
-constexpr int exit_usage = 2;
-constexpr int exit_connection = 3;
-constexpr int exit_file = 4;
-constexpr int exit_cancelled = 130;
-
-constexpr const char* usage_text = R"(Usage: slicerbridge [--server ADDR | --launch "CMD ARGS"] [options] COMMAND ...
+constexpr const char* usage_text =
+    R"(Usage: slicerbridge [--server ADDR | --launch "CMD ARGS"] [options] COMMAND ...
 
 Runs SlicerBridge processors from the command line.
 
@@ -73,7 +65,9 @@ Connection:
                                  (default: $SLICERBRIDGE_SERVER).
   --launch "CMD ARGS"            Start CMD ARGS and talk to it over its standard input and output
                                  (for example --launch "slicerbridge-server --stdio").
-  --token TOKEN                  Token the server requires (default: $SLICERBRIDGE_TOKEN).
+  --token-file FILE              Read the token the server requires from FILE's first line.
+  --token TOKEN                  The token itself, visible to every user of `ps`; prefer
+                                 --token-file (default: $SLICERBRIDGE_TOKEN).
   --tls-ca FILE                  CA certificates to verify a tls:// server with (default: the
                                  system's).
   --help, --version
@@ -93,21 +87,7 @@ Exit status:
   130  the call was cancelled
 )";
 
-/// A failure that ends the program with `status` after printing `message`.
-struct exit_failure {
-    int status;
-    std::string message;
-};
-
-[[noreturn]] void fail(int status, std::string message) {
-    throw exit_failure{status, std::move(message)};
-}
-
-struct options {
-    std::optional<std::string> server;
-    std::optional<std::string> launch;
-    std::optional<std::string> token;
-    std::optional<std::string> tls_ca;
+struct options : server_options {
     std::string command;
     std::vector<std::string> arguments;
 };
@@ -138,6 +118,8 @@ options parse_global(int argc, char** argv) {
             o.launch = value();
         } else if (arg == "--token") {
             o.token = value();
+        } else if (arg == "--token-file") {
+            o.token = read_token_file(value());
         } else if (arg == "--tls-ca") {
             o.tls_ca = value();
         } else if (!arg.empty() && arg[0] == '-') {
@@ -170,107 +152,6 @@ options parse_global(int argc, char** argv) {
         }
     }
     return o;
-}
-
-/// Splits a command line on white space, honouring single and double quotes and backslashes.
-std::vector<std::string> split_command(const std::string& text) {
-    std::vector<std::string> words;
-    std::string word;
-    bool in_word = false;
-    char quote = 0;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        const char c = text[i];
-        if (quote != 0) {
-            if (c == quote) {
-                quote = 0;
-            } else if (c == '\\' && quote == '"' && i + 1 < text.size()) {
-                word += text[++i];
-            } else {
-                word += c;
-            }
-        } else if (c == '\'' || c == '"') {
-            quote = c;
-            in_word = true;
-        } else if (c == '\\' && i + 1 < text.size()) {
-            word += text[++i];
-            in_word = true;
-        } else if (c == ' ' || c == '\t' || c == '\n') {
-            if (in_word) {
-                words.push_back(std::move(word));
-                word.clear();
-                in_word = false;
-            }
-        } else {
-            word += c;
-            in_word = true;
-        }
-    }
-    if (quote != 0) {
-        fail(exit_usage, "--launch: unterminated quote");
-    }
-    if (in_word) {
-        words.push_back(std::move(word));
-    }
-    return words;
-}
-
-/// Connects as `o` says. A TLS context goes to `tls`, which must outlive the client.
-std::unique_ptr<sync_client> connect(const options& o, std::unique_ptr<asio::ssl::context>& tls) {
-    client_options client_options;
-    client_options.name = program;
-    client_options.token = o.token;
-    try {
-        if (o.launch) {
-            const auto argv = split_command(*o.launch);
-            if (argv.empty()) {
-                fail(exit_usage, "--launch: empty command");
-            }
-            return sync_client::launch(argv, client_options);
-        }
-        const auto where = address::parse(*o.server);
-        if (!where) {
-            fail(exit_usage, "--server expects HOST:PORT, tls://HOST:PORT or unix:PATH, not \"" +
-                                 *o.server + "\"");
-        }
-        if (where->kind != address::transport::tls) {
-            return sync_client::connect(*o.server, client_options);
-        }
-        tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
-        tls->set_verify_mode(asio::ssl::verify_peer); // [SEC-6]
-        if (o.tls_ca) {
-            std::error_code ec;
-            tls->load_verify_file(*o.tls_ca, ec);
-            if (ec) {
-                fail(exit_file, "cannot read the CA certificates in " + *o.tls_ca + ": " +
-                                    ec.message());
-            }
-        } else {
-            tls->set_default_verify_paths();
-        }
-        tls->set_verify_callback(asio::ssl::host_name_verification(where->host));
-        return sync_client::connect(*o.server, client_options, tls.get());
-    } catch (const call_error& e) {
-        fail(exit_connection, "the server refused the connection: " + std::string(e.what()));
-    } catch (const std::system_error& e) {
-        fail(exit_connection, "cannot connect to " + (o.launch ? *o.launch : *o.server) + ": " +
-                                  e.what());
-    }
-}
-
-/// Calls `f`; a failure of the call or the connection becomes an exit_failure.
-template <class F>
-auto checked(const std::string& what, F&& f) {
-    try {
-        return f();
-    } catch (const call_error& e) {
-        const int code = e.code().category() == category() ? e.code().value() : 0;
-        if (code >= 100) {
-            fail(exit_call_failed, what + " failed: " + e.what());
-        }
-        fail(exit_connection, what + " failed: " + e.what());
-    } catch (const std::system_error& e) {
-        fail(exit_connection, what + " failed: " + e.what());
-    }
 }
 
 // ---- describe ----------------------------------------------------------------------------------
@@ -392,93 +273,8 @@ const slot* find_slot(const std::vector<slot>& slots, const std::string& name) {
 
 [[noreturn]] void unknown_slot(const std::string& kind, const std::string& name,
                                const processor_description& d, const std::vector<slot>& slots) {
-    std::string known;
-    for (const auto& s : slots) {
-        known += (known.empty() ? "" : ", ") + s.name;
-    }
     fail(exit_usage, d.name + " has no " + kind + " named \"" + name + "\" (its " + kind +
-                         "s: " + (known.empty() ? "none" : known) + ")");
-}
-
-std::int64_t parse_int(const std::string& name, const std::string& text) {
-    std::int64_t value = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
-        fail(exit_usage, "parameter " + name + " expects an integer, not \"" + text + "\"");
-    }
-    return value;
-}
-
-double parse_float(const std::string& name, const std::string& text) {
-    char* end = nullptr;
-    errno = 0;
-    const double value = std::strtod(text.c_str(), &end);
-    if (text.empty() || end != text.c_str() + text.size() || errno == ERANGE) {
-        fail(exit_usage, "parameter " + name + " expects a number, not \"" + text + "\"");
-    }
-    return value;
-}
-
-std::vector<std::string> split_list(const std::string& text) {
-    std::vector<std::string> items;
-    if (text.empty()) {
-        return items;
-    }
-    std::stringstream in(text);
-    std::string item;
-    while (std::getline(in, item, ',')) {
-        items.push_back(item);
-    }
-    if (text.back() == ',') {
-        items.emplace_back();
-    }
-    return items;
-}
-
-parameter_value parse_parameter(const slot& s, const std::string& text) {
-    switch (s.type) {
-    case slot_type::boolean:
-        if (text == "true" || text == "1" || text == "yes" || text == "on") {
-            return true;
-        }
-        if (text == "false" || text == "0" || text == "no" || text == "off") {
-            return false;
-        }
-        fail(exit_usage, "parameter " + s.name + " expects true or false, not \"" + text + "\"");
-    case slot_type::integer:
-        return parse_int(s.name, text);
-    case slot_type::floating:
-        return parse_float(s.name, text);
-    case slot_type::enumeration:
-        if (!s.choices.empty() &&
-            std::find(s.choices.begin(), s.choices.end(), text) == s.choices.end()) {
-            std::string choices;
-            for (const auto& c : s.choices) {
-                choices += (choices.empty() ? "" : ", ") + c;
-            }
-            fail(exit_usage, "parameter " + s.name + " expects one of " + choices + ", not \"" +
-                                 text + "\"");
-        }
-        return text;
-    case slot_type::int_vector: {
-        std::vector<std::int64_t> values;
-        for (const auto& item : split_list(text)) {
-            values.push_back(parse_int(s.name, item));
-        }
-        return values;
-    }
-    case slot_type::float_vector: {
-        std::vector<double> values;
-        for (const auto& item : split_list(text)) {
-            values.push_back(parse_float(s.name, item));
-        }
-        return values;
-    }
-    case slot_type::string_vector:
-        return split_list(text);
-    default:
-        return text;
-    }
+                         "s: " + slot_names(slots) + ")");
 }
 
 std::string data_summary(const data_value& data) {
@@ -512,8 +308,8 @@ public:
         std::lock_guard<std::mutex> lock(mutex_);
         const int percent = static_cast<int>(fraction * 100);
         if (mode_ == mode::lines) {
-            std::cerr << "progress: " << percent << "%" << (message.empty() ? "" : " ")
-                      << message << std::endl;
+            std::cerr << "progress: " << percent << "%" << (message.empty() ? "" : " ") << message
+                      << std::endl;
         } else if (mode_ == mode::bar) {
             constexpr int width = 30;
             const auto filled = static_cast<std::size_t>(std::lround(fraction * width));
@@ -539,59 +335,6 @@ private:
     mode mode_;
     bool drawn_ = false;
     std::mutex mutex_;
-};
-
-/// Turns SIGINT and SIGTERM into a cancel of the running call; a second signal exits at once.
-class cancel_on_interrupt {
-public:
-    explicit cancel_on_interrupt(sync_client& client)
-        : client_(client), signals_(client.async_client().get_executor(), SIGINT, SIGTERM) {
-        wait();
-    }
-
-    ~cancel_on_interrupt() {
-        std::error_code ignored;
-        signals_.cancel(ignored);
-    }
-
-    void started(call_id id) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        id_ = id;
-        if (requested_) {
-            client_.cancel(id);
-        }
-    }
-
-    bool requested() const {
-        std::lock_guard<std::mutex> lock(mutex_);
-        return requested_;
-    }
-
-private:
-    void wait() {
-        signals_.async_wait([this](std::error_code ec, int) {
-            if (ec) {
-                return;
-            }
-            std::lock_guard<std::mutex> lock(mutex_);
-            if (requested_) {
-                std::cerr << "\n" << program << ": interrupted again, exiting\n";
-                std::_Exit(exit_cancelled);
-            }
-            requested_ = true;
-            std::cerr << "\n" << program << ": cancelling the call (Ctrl-C again to exit now)\n";
-            if (id_) {
-                client_.cancel(*id_);
-            }
-            wait();
-        });
-    }
-
-    sync_client& client_;
-    asio::signal_set signals_;
-    mutable std::mutex mutex_;
-    std::optional<call_id> id_;
-    bool requested_ = false;
 };
 
 int run(sync_client& client, const std::vector<std::string>& arguments) {
@@ -676,7 +419,7 @@ int run(sync_client& client, const std::vector<std::string>& arguments) {
         display_mode = progress_display::mode::lines;
     }
     progress_display bar(display_mode);
-    cancel_on_interrupt interrupt(client);
+    cancel_on_interrupt interrupt(client, program);
     invoke_options invoke_opts;
     invoke_opts.deadline = deadline;
     invoke_opts.on_id = [&interrupt](call_id id) { interrupt.started(id); };
@@ -726,9 +469,8 @@ int run(sync_client& client, const std::vector<std::string>& arguments) {
     }
     if (!quiet) {
         for (const auto& [output_name, data] : reply.result.outputs) {
-            const bool saved =
-                std::any_of(outputs.begin(), outputs.end(),
-                            [&](const auto& o) { return o.first == output_name; });
+            const bool saved = std::any_of(outputs.begin(), outputs.end(),
+                                           [&](const auto& o) { return o.first == output_name; });
             if (!saved) {
                 std::cerr << "not saved: " << output_name << " (" << data_summary(data)
                           << "); add --output " << output_name << "=FILE\n";
@@ -765,8 +507,8 @@ int execute(const options& o) {
         (args.empty() || args.size() > 2 || (args.size() == 2 && args[1] != "--json"))) {
         fail(exit_usage, "usage: describe PROCESSOR [--json]");
     }
-    std::unique_ptr<asio::ssl::context> tls;
-    auto client = connect(o, tls);
+    connection connected(o, program);
+    sync_client* client = &connected.client();
     int status = exit_ok;
     if (o.command == "list") {
         const auto processors = checked("catalog", [&] { return client->catalog(); });

@@ -1,0 +1,114 @@
+#include "connection.hpp"
+
+#include <slicerbridge/transport/connect.hpp>
+
+#include <asio/ssl/host_name_verification.hpp>
+
+#include <fstream>
+
+namespace slicerbridge {
+namespace cli {
+
+std::vector<std::string> split_command(const std::string& text) {
+    std::vector<std::string> words;
+    std::string word;
+    bool in_word = false;
+    char quote = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (quote != 0) {
+            if (c == quote) {
+                quote = 0;
+            } else if (c == '\\' && quote == '"' && i + 1 < text.size()) {
+                word += text[++i];
+            } else {
+                word += c;
+            }
+        } else if (c == '\'' || c == '"') {
+            quote = c;
+            in_word = true;
+        } else if (c == '\\' && i + 1 < text.size()) {
+            word += text[++i];
+            in_word = true;
+        } else if (c == ' ' || c == '\t' || c == '\n') {
+            if (in_word) {
+                words.push_back(std::move(word));
+                word.clear();
+                in_word = false;
+            }
+        } else {
+            word += c;
+            in_word = true;
+        }
+    }
+    if (quote != 0) {
+        fail(exit_usage, "--launch: unterminated quote");
+    }
+    if (in_word) {
+        words.push_back(std::move(word));
+    }
+    return words;
+}
+
+std::string read_token_file(const std::string& path) {
+    std::ifstream in(path);
+    std::string token;
+    if (!in || !std::getline(in, token)) {
+        fail(exit_file, "cannot read the token file " + path);
+    }
+    if (!token.empty() && token.back() == '\r') {
+        token.pop_back();
+    }
+    if (token.empty()) {
+        fail(exit_file, "the token file " + path + " is empty");
+    }
+    return token;
+}
+
+connection::connection(const server_options& where, const std::string& client_name) {
+    client_options options;
+    options.name = client_name;
+    options.token = where.token;
+    peer_ = where.launch ? *where.launch : where.server.value_or("");
+    try {
+        if (where.launch) {
+            const auto argv = split_command(*where.launch);
+            if (argv.empty()) {
+                fail(exit_usage, "--launch: empty command");
+            }
+            client_ = sync_client::launch(argv, options);
+            return;
+        }
+        const auto parsed = address::parse(peer_);
+        if (!parsed) {
+            fail(exit_usage, "the server address should be HOST:PORT, tls://HOST:PORT or "
+                             "unix:PATH, not \"" +
+                                 peer_ + "\"");
+        }
+        if (parsed->kind != address::transport::tls) {
+            client_ = sync_client::connect(peer_, options);
+            return;
+        }
+        tls_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+        tls_->set_verify_mode(asio::ssl::verify_peer); // [SEC-6]
+        std::error_code ec;
+        if (where.tls_ca) {
+            tls_->load_verify_file(*where.tls_ca, ec);
+            if (ec) {
+                fail(exit_file,
+                     "cannot read the CA certificates in " + *where.tls_ca + ": " + ec.message());
+            }
+        } else {
+            tls_->set_default_verify_paths();
+        }
+        tls_->set_verify_callback(asio::ssl::host_name_verification(parsed->host));
+        client_ = sync_client::connect(peer_, options, tls_.get());
+    } catch (const call_error& e) {
+        fail(exit_connection, "the server refused the connection: " + std::string(e.what()));
+    } catch (const std::system_error& e) {
+        fail(exit_connection, "cannot connect to " + peer_ + ": " + e.what());
+    }
+}
+
+} // namespace cli
+} // namespace slicerbridge
