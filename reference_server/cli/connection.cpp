@@ -2,8 +2,6 @@
 
 #include <slicerbridge/transport/connect.hpp>
 
-#include <asio/ssl/host_name_verification.hpp>
-
 #include <fstream>
 
 namespace slicerbridge {
@@ -89,21 +87,29 @@ connection::connection(const server_options& where, const std::string& client_na
             client_ = sync_client::connect(peer_, options);
             return;
         }
-        tls_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
-        tls_->set_verify_mode(asio::ssl::verify_peer); // [SEC-6]
         std::error_code ec;
-        if (where.tls_ca) {
-            tls_->load_verify_file(*where.tls_ca, ec);
-            if (ec) {
-                fail(exit_file,
-                     "cannot read the CA certificates in " + *where.tls_ca + ": " + ec.message());
-            }
-        } else {
-            tls_->set_default_verify_paths();
+        tls_ = std::make_unique<tls_client_context>(parsed->host, where.tls_ca, ec);
+        if (ec) {
+            fail(exit_file, "cannot read the CA certificates in " + where.tls_ca.value_or("") +
+                                ": " + ec.message());
         }
-        tls_->set_verify_callback(asio::ssl::host_name_verification(parsed->host));
-        client_ = sync_client::connect(peer_, options, tls_.get());
+        try {
+            client_ = sync_client::connect(peer_, options, &tls_->context());
+        } catch (const std::system_error& e) {
+            if (e.code().category() == category()) {
+                throw;
+            }
+            fail(exit_connection, "cannot connect to " + peer_ + ": " + tls_->explain(e.code()));
+        }
     } catch (const call_error& e) {
+        if (e.code() == asio::error::eof || e.code() == asio::error::connection_reset ||
+            e.code() == asio::error::broken_pipe) {
+            fail(exit_connection,
+                 peer_ + " closed the connection before its hello" +
+                     (where.launch
+                          ? std::string(" (did the command exit?)")
+                          : std::string(" (a TLS server? then connect to tls://" + peer_ + ")")));
+        }
         fail(exit_connection, "the server refused the connection: " + std::string(e.what()));
     } catch (const std::system_error& e) {
         fail(exit_connection, "cannot connect to " + peer_ + ": " + e.what());

@@ -8,8 +8,7 @@
 #include "exit_status.hpp"
 
 #include <slicerbridge/sync_client.hpp>
-
-#include <asio/ssl/context.hpp>
+#include <slicerbridge/transport/tls_client.hpp>
 
 #include <memory>
 #include <optional>
@@ -45,7 +44,7 @@ public:
     const std::string& peer() const { return peer_; }
 
 private:
-    std::unique_ptr<asio::ssl::context> tls_; // outlives the client that uses it
+    std::unique_ptr<tls_client_context> tls_; // outlives the client that uses it
     std::unique_ptr<sync_client> client_;
     std::string peer_;
 };
