@@ -26,8 +26,8 @@ from slicer.ScriptedLoadableModule import (ScriptedLoadableModule, ScriptedLoada
                                            ScriptedLoadableModuleWidget)
 from slicer.util import VTKObservationMixin
 
-from SlicerBridgeLib import cli_xml, form
-from SlicerBridgeLib.client import Bridge, BridgeError
+from SlicerBridgeLib import cli_modules, form
+from SlicerBridgeLib.client import Bridge, BridgeError, read_token_file
 from SlicerBridgeLib.conversions import ConversionError, ImageValue, matrix_from_vtk
 from SlicerBridgeLib.mrml_io import MRMLIO, NodeError, ParentTransformError
 
@@ -77,7 +77,7 @@ class SlicerBridgeWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         connectionForm = qt.QFormLayout(connection)
         self.addressEdit = qt.QLineEdit(settings.value(SETTINGS_PREFIX + "Address",
                                                        "127.0.0.1:5000"))
-        self.addressEdit.toolTip = "HOST:PORT, tcp://HOST:PORT or unix:PATH"
+        self.addressEdit.toolTip = "HOST:PORT, tcp://HOST:PORT, tls://HOST:PORT or unix:PATH"
         connectionForm.addRow("Address:", self.addressEdit)
         self.commandEdit = qt.QLineEdit(settings.value(SETTINGS_PREFIX + "Command", ""))
         self.commandEdit.toolTip = ("A local processor command that speaks SlicerBridge on its "
@@ -86,8 +86,19 @@ class SlicerBridgeWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         connectionForm.addRow("Or command:", self.commandEdit)
         self.tokenEdit = qt.QLineEdit()
         self.tokenEdit.echoMode = qt.QLineEdit.Password
-        self.tokenEdit.toolTip = "Token of a server that requires one"
+        self.tokenEdit.toolTip = "Token of a server that requires one (or a token file below)"
         connectionForm.addRow("Token:", self.tokenEdit)
+        self.tokenFileEdit = ctk.ctkPathLineEdit()
+        self.tokenFileEdit.filters = ctk.ctkPathLineEdit.Files
+        self.tokenFileEdit.currentPath = settings.value(SETTINGS_PREFIX + "TokenFile", "")
+        self.tokenFileEdit.toolTip = "A file whose first line is the server's token"
+        connectionForm.addRow("Token file:", self.tokenFileEdit)
+        self.caFileEdit = ctk.ctkPathLineEdit()
+        self.caFileEdit.filters = ctk.ctkPathLineEdit.Files
+        self.caFileEdit.currentPath = settings.value(SETTINGS_PREFIX + "CAFile", "")
+        self.caFileEdit.toolTip = ("CA certificates (PEM) that sign a tls:// server's "
+                                   "certificate; empty for the system's")
+        connectionForm.addRow("CA certificates:", self.caFileEdit)
         buttons = qt.QHBoxLayout()
         self.connectButton = qt.QPushButton("Connect")
         self.launchButton = qt.QPushButton("Launch command")
@@ -138,9 +149,10 @@ class SlicerBridgeWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.deadlineSpin.suffix = " s"
         self.deadlineSpin.specialValueText = "none"
         optionsForm.addRow("Deadline:", self.deadlineSpin)
-        self.exportButton = qt.QPushButton("Export CLI XML of all processors...")
-        self.exportButton.toolTip = ("Writes each processor's description as Slicer Execution "
-                                     "Model XML, for exposing processors as CLI modules")
+        self.exportButton = qt.QPushButton("Export processors as CLI modules...")
+        self.exportButton.toolTip = ("Writes every processor of this server into a folder as a "
+                                     "CLI module and adds the folder to the module paths: after "
+                                     "a restart each processor is a module of its own")
         optionsForm.addRow(self.exportButton)
 
         runRow = qt.QHBoxLayout()
@@ -184,9 +196,13 @@ class SlicerBridgeWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     # -- connection -----------------------------------------------------------------------------
 
     def onConnect(self):
-        qt.QSettings().setValue(SETTINGS_PREFIX + "Address", self.addressEdit.text)
-        self.startConnection(lambda: self.logic.startConnect(self.addressEdit.text,
-                                                             self.tokenEdit.text))
+        settings = qt.QSettings()
+        settings.setValue(SETTINGS_PREFIX + "Address", self.addressEdit.text)
+        settings.setValue(SETTINGS_PREFIX + "TokenFile", self.tokenFileEdit.currentPath)
+        settings.setValue(SETTINGS_PREFIX + "CAFile", self.caFileEdit.currentPath)
+        self.startConnection(lambda: self.logic.startConnect(
+            self.addressEdit.text, self.tokenEdit.text, self.tokenFileEdit.currentPath,
+            self.caFileEdit.currentPath))
 
     def onLaunch(self):
         qt.QSettings().setValue(SETTINGS_PREFIX + "Command", self.commandEdit.text)
@@ -395,10 +411,20 @@ class SlicerBridgeWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     def onExport(self):
         directory = qt.QFileDialog.getExistingDirectory(
-            slicer.util.mainWindow(), "Directory for the CLI XML files")
-        if directory:
-            written = self.logic.exportCliXml(directory)
-            self.statusLabel.text = f"Wrote {len(written)} CLI XML files to {directory}"
+            slicer.util.mainWindow(), "Folder for the processors' CLI modules")
+        if not directory:
+            return
+        try:
+            report = self.logic.exportCliModules(directory, slicer.modules.slicerbridgeexport.path)
+        except BridgeError as failure:
+            self.statusLabel.text = f"Export failed: {failure}"
+            return
+        settings = slicer.app.revisionUserSettings()
+        paths = cli_modules.with_module_path(
+            settings.value(cli_modules.MODULE_PATHS_SETTING), directory)
+        settings.setValue(cli_modules.MODULE_PATHS_SETTING, paths)
+        self.statusLabel.text = (report.strip() + "\nThe folder is now an additional module "
+                                 "path: restart Slicer to load the modules.")
 
     def updateButtons(self):
         state = self.logic.bridge.logic.GetConnectionState()
@@ -428,11 +454,17 @@ class SlicerBridgeLogic(ScriptedLoadableModuleLogic):
         ScriptedLoadableModuleLogic.__init__(self)
         self.bridge = Bridge()
         self.running = {}
+        self.peer = {}  # how the current connection was made, for exporting CLI modules
 
-    def startConnect(self, address, token=""):
+    def startConnect(self, address, token="", token_file="", tls_ca=""):
+        if token_file:
+            token = read_token_file(token_file)
         self.bridge.logic.SetToken(token)
+        self.bridge.logic.SetTLSCertificateAuthorityFile(tls_ca)
         if not self.bridge.logic.StartConnect(address):
             raise BridgeError(self.bridge.logic.GetLastErrorMessage())
+        self.peer = {"server": address, "token": token if not token_file else "",
+                     "token_file": token_file, "tls_ca": tls_ca}
 
     def startLaunch(self, command):
         arguments = vtk.vtkStringArray()
@@ -440,12 +472,17 @@ class SlicerBridgeLogic(ScriptedLoadableModuleLogic):
             arguments.InsertNextValue(argument)
         if not self.bridge.logic.StartLaunch(arguments):
             raise BridgeError(self.bridge.logic.GetLastErrorMessage())
+        self.peer = {"launch": command}
 
-    def connect(self, address, token="", timeout=30.0):
-        self.bridge.connect(address, token=token, timeout=timeout)
+    def connect(self, address, token="", token_file="", tls_ca="", timeout=30.0):
+        self.bridge.connect(address, token=token, token_file=token_file, tls_ca=tls_ca,
+                            timeout=timeout)
+        self.peer = {"server": address, "token": token if not token_file else "",
+                     "token_file": token_file, "tls_ca": tls_ca}
 
     def launch(self, command, timeout=30.0):
         self.bridge.launch(command, timeout=timeout)
+        self.peer = {"launch": command}
 
     def disconnect(self):
         """Closes the connection: the server cancels the calls still running [DROP-1]."""
@@ -503,15 +540,12 @@ class SlicerBridgeLogic(ScriptedLoadableModuleLogic):
     def cancelAll(self):
         self.bridge.logic.CancelAll()
 
-    def exportCliXml(self, directory):
-        """Writes ``<module name>.xml`` for every processor; returns the paths written."""
-        written = []
-        for name, text in cli_xml.catalog_to_xml(self.processors()).items():
-            path = os.path.join(directory, name + ".xml")
-            with open(path, "w", encoding="utf-8") as output:
-                output.write(text)
-            written.append(path)
-        return written
+    def exportCliModules(self, folder, exporter):
+        """Writes every processor of the current server into ``folder`` as CLI modules with
+        the extension's exporter; returns what the exporter printed."""
+        if not self.peer:
+            raise BridgeError("not connected")
+        return cli_modules.export_cli_modules(exporter, folder, **self.peer)
 
 
 class SlicerBridgeTest(ScriptedLoadableModuleTest):
@@ -558,13 +592,8 @@ class SlicerBridgeTest(ScriptedLoadableModuleTest):
         self.delayDisplay("Test passed")
 
     def test_CliXml(self):
-        self.delayDisplay("CLI XML of a description")
-        text = cli_xml.description_to_xml({
-            "name": "demo", "inputs": [{"name": "volume", "type": "image"}],
-            "outputs": [{"name": "labels", "type": "image", "image_kind": "label"}],
-            "parameters": [{"name": "level", "type": "float", "minimum": 0, "maximum": 1}]})
-        self.assertIn('<image type="label"', text)
-        self.assertIn("<channel>output</channel>", text)
+        self.delayDisplay("The exporter is a CLI module whose XML Slicer parsed")
+        self.assertEqual(slicer.modules.slicerbridgeexport.title, "SlicerBridge Export")
         self.delayDisplay("Test passed")
 
     def test_ServerRoundTrip(self):

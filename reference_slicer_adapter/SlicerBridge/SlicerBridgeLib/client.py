@@ -177,6 +177,19 @@ def add_input(call, name: str, value: Any) -> None:
         raise ConversionError(f"input '{name}' was refused")
 
 
+def read_token_file(path: str) -> str:
+    """The token in the first line of ``path``. Raises BridgeError when the file cannot be
+    read or its first line is empty."""
+    try:
+        with open(path, encoding="utf-8") as stream:
+            token = stream.readline().rstrip("\r\n")
+    except OSError as error:
+        raise BridgeError(f"cannot read the token file {path}: {error.strerror}") from None
+    if not token:
+        raise BridgeError(f"the token file {path} is empty")
+    return token
+
+
 class Bridge:
     """A connection to one SlicerBridge server, through the wrapped core."""
 
@@ -186,10 +199,17 @@ class Bridge:
 
     # -- connection -----------------------------------------------------------------------------
 
-    def connect(self, address: str, *, token: str = "", timeout: float = 30.0) -> None:
-        """Connects to ``address`` ("HOST:PORT", "tcp://...", "unix:PATH") and waits for the
-        handshake and catalog. Raises BridgeError with the reason."""
+    def connect(self, address: str, *, token: str = "", token_file: str = "",
+                tls_ca: str = "", timeout: float = 30.0) -> None:
+        """Connects to ``address`` ("HOST:PORT", "tcp://...", "tls://HOST:PORT", "unix:PATH")
+        and waits for the handshake and catalog. The token is ``token`` or the first line of
+        ``token_file``; a ``tls://`` server's certificate is checked against the CA
+        certificates in ``tls_ca`` (a PEM file), or the system's, and its name against the
+        address. Raises BridgeError with the reason."""
+        if token_file:
+            token = read_token_file(token_file)
         self.logic.SetToken(token)
+        self.logic.SetTLSCertificateAuthorityFile(tls_ca)
         self.logic.SetConnectTimeout(timeout)
         if not self.logic.Connect(address):
             raise BridgeError(self.logic.GetLastErrorMessage())

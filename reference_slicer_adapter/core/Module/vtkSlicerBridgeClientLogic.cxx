@@ -12,6 +12,7 @@
 #include <slicerbridge/client.hpp>
 #include <slicerbridge/transport/any_stream.hpp>
 #include <slicerbridge/transport/connect.hpp>
+#include <slicerbridge/transport/tls_client.hpp>
 #include <slicerbridge/transport/pipe_stream.hpp>
 
 #include <asio/executor_work_guard.hpp>
@@ -110,6 +111,7 @@ struct connection
   unsigned generation = 0;
   std::shared_ptr<client_type> client;
   sb::child_process child;
+  std::shared_ptr<sb::tls_client_context> tls; // outlives the client's TLS stream
   std::unique_ptr<asio::steady_timer> timer;
   bool timed_out = false;
 };
@@ -176,6 +178,7 @@ struct vtkSlicerBridgeClientLogic::vtkInternals
   unsigned Generation = 0;
   int State = vtkSlicerBridgeClientLogic::NotConnected;
   std::string Token;
+  std::string CertificateAuthorityFile;
   std::string LastError;
   sb::server_hello Hello;
   std::vector<sb::processor_description> Catalog;
@@ -214,7 +217,7 @@ struct vtkSlicerBridgeClientLogic::vtkInternals
         sb::any_stream stream = open(*conn, ec);
         if (ec)
         {
-          return fail("cannot connect: " + ec.message());
+          return fail("cannot connect: " + (conn->tls ? conn->tls->explain(ec) : ec.message()));
         }
         conn->client = std::make_shared<client_type>(std::move(stream), std::move(options));
         conn->timer = std::make_unique<asio::steady_timer>(this->IO);
@@ -326,6 +329,11 @@ void vtkSlicerBridgeClientLogic::SetToken(const std::string& token)
   this->Internals->Token = token;
 }
 
+void vtkSlicerBridgeClientLogic::SetTLSCertificateAuthorityFile(const std::string& path)
+{
+  this->Internals->CertificateAuthorityFile = path;
+}
+
 bool vtkSlicerBridgeClientLogic::StartConnect(const std::string& address)
 {
   auto parsed = sb::address::parse(address);
@@ -336,9 +344,27 @@ bool vtkSlicerBridgeClientLogic::StartConnect(const std::string& address)
   }
   this->Disconnect();
   auto executor = this->Internals->IO.get_executor();
+  std::shared_ptr<sb::tls_client_context> tls;
+  if (parsed->kind == sb::address::transport::tls)
+  {
+    std::optional<std::string> authorities;
+    if (!this->Internals->CertificateAuthorityFile.empty())
+    {
+      authorities = this->Internals->CertificateAuthorityFile;
+    }
+    std::error_code ec;
+    tls = std::make_shared<sb::tls_client_context>(parsed->host, authorities, ec);
+    if (ec)
+    {
+      this->Internals->LastError =
+        "cannot read the CA certificates in " + *authorities + ": " + ec.message();
+      return false;
+    }
+  }
   this->Internals->StartConnection(
-    [where = *parsed, executor](connection&, std::error_code& ec) {
-      return sb::connect(executor, where, ec);
+    [where = *parsed, executor, tls](connection& conn, std::error_code& ec) {
+      conn.tls = tls;
+      return sb::connect(executor, where, ec, tls ? &tls->context() : nullptr);
     },
     this->ConnectTimeout);
   return true;

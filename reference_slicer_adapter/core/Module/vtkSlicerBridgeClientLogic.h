@@ -60,7 +60,12 @@ public:
   /// Token sent in the hello, for servers that require one (spec [SEC-3]). Empty for none.
   void SetToken(const std::string& token);
 
-  /// Starts connecting to `address` ("HOST:PORT", "tcp://HOST:PORT", "unix:PATH") and returns at
+  /// CA certificates (a PEM file) that sign the certificate of a `tls://` server; empty for the
+  /// system's store. The server's name is always checked against its certificate ([SEC-6]).
+  void SetTLSCertificateAuthorityFile(const std::string& path);
+
+  /// Starts connecting to `address` ("HOST:PORT", "tcp://HOST:PORT", "tls://HOST:PORT",
+  /// "unix:PATH") and returns at
   /// once; ProcessEvents() later fires ConnectedEvent or DisconnectedEvent. Closes any earlier
   /// connection first. Returns false if the address cannot be parsed.
   bool StartConnect(const std::string& address);
