@@ -62,7 +62,8 @@ class SemParseError(ValueError):
 
 
 class SlicerRunError(RuntimeError):
-    """vtkSlicerCLIModuleLogic::ApplyTask gave up before starting the process (its ErrorText)."""
+    """vtkSlicerCLIModuleLogic.cxx, ApplyTask: gave up before starting the process (the text is
+    the ErrorText it sets)."""
 
 
 class ReturnParameterFileError(ValueError):
@@ -103,10 +104,6 @@ class Parameter:
     coordinate_system: str = ""
     elements: List[str] = dataclasses.field(default_factory=list)
 
-    @property
-    def advanced_hidden(self) -> bool:  # convenience for tests
-        return self.hidden == "true"
-
 
 @dataclasses.dataclass
 class ParameterGroup:
@@ -136,6 +133,7 @@ class Module:
 
     @property
     def parameters(self) -> List[Parameter]:
+        """All parameters in XML order (ApplyTask iterates groups, then parameters)."""
         return [p for g in self.groups for p in g.parameters]
 
     def parameter(self, name: str) -> Parameter:
@@ -146,6 +144,7 @@ class Module:
         raise KeyError(name)
 
     def has_parameter(self, name: str) -> bool:
+        """ModuleDescription.cxx, ModuleDescription::HasParameter (by name)."""
         return any(p.name == name for p in self.parameters)
 
 
@@ -225,6 +224,7 @@ class _State:
         self.depth = -1
 
     def fail(self, message: str) -> None:
+        """Record an error as every parser branch does: the first one is kept."""
         # Only the first error is kept (every branch of the parser checks ErrorDescription).
         if not self.error_description:
             self.error_description = message
@@ -232,6 +232,7 @@ class _State:
             self.error = True
 
     def top(self) -> str:
+        """ps->OpenTags.top()."""
         return self.open_tags[-1] if self.open_tags else ""
 
 
@@ -472,7 +473,7 @@ def _start_element(ps: _State, name: str, attr_list: List[str]) -> None:
 
 
 def _process_hidden(value: str, parameter: Parameter, ps: _State) -> bool:
-    """ModuleDescriptionParser::processHiddenAttribute."""
+    """ModuleDescriptionParser.cxx, ModuleDescriptionParser::processHiddenAttribute."""
     if value in ("true", "false"):
         parameter.hidden = value
         return True
@@ -481,27 +482,31 @@ def _process_hidden(value: str, parameter: Parameter, ps: _State) -> bool:
 
 
 def _hidden_error(value):
+    """Message of ModuleDescriptionParser.cxx, processHiddenAttribute."""
     return ('ModuleDescriptionParser Error: "%s" is not a valid argument for the attribute '
             '"hidden". Only "true" and "false" are accepted.' % value)
 
 
 def _multiple_error(value):
+    """Message of ModuleDescriptionParser.cxx, startElement, for a bad "multiple"."""
     return ('ModuleDescriptionParser Error: "%s" is not a valid argument for the attribute '
             '"multiple". Only "true" and "false" are accepted.' % value)
 
 
 def _coordinate_error(value):
+    """Message of ModuleDescriptionParser.cxx, startElement, for a bad "coordinateSystem"."""
     return ('ModuleDescriptionParser Error: "%s" is not a valid coordinate system. Only "ijk", '
             '"lps" and "ras" are accepted.' % value)
 
 
 def _attribute_error(key, name, accepted):
+    """Message of ModuleDescriptionParser.cxx, startElement, for an unknown attribute."""
     return ('ModuleDescriptionParser Error: "%s" is not a valid attribute for "%s". Only %s are '
             'accepted.' % (key, name, accepted))
 
 
 def _set_file_extensions(parameter: Parameter, text: str) -> None:
-    """ModuleParameter::SetFileExtensionsAsString: split on ',' only, items NOT trimmed."""
+    """ModuleParameter.cxx, ModuleParameter::SetFileExtensionsAsString: split on ',' only, items NOT trimmed."""
     parameter.file_extensions_as_string = text
     parameter.file_extensions = _split_string(text, ",")
 
@@ -736,7 +741,8 @@ def _c_atof(text: str) -> float:
 
 @dataclasses.dataclass
 class WidgetConstraints:
-    """What the generated form lets the user do with one parameter."""
+    """What the form built by qSlicerCLIModuleUIHelper.cxx (createTagWidget) lets the user do
+    with one parameter."""
 
     widget: str                      # Qt/CTK class the UI helper creates
     minimum: Optional[float] = None  # range actually set on the widget (numbers only)
@@ -780,11 +786,13 @@ _TRANSFORM_NODE_TYPES = {"linear": "vtkMRMLLinearTransformNode",
 
 
 def _decimals_of(text: str) -> Optional[int]:
+    """Digits after the '.' (qSlicerCLIModuleUIHelper.cxx, createFloatTagWidget: indexOf('.'))."""
     i = text.find(".")
     return None if i < 0 else len(text) - i - 1
 
 
 def _bound(value, lo, hi):
+    """QAbstractSpinBox/QAbstractSlider clamping of a value to [min, max] (Qt)."""
     if hi < lo:  # Qt: when max < min, min is the only legal value
         hi = lo
     return min(max(value, lo), hi)
@@ -1043,7 +1051,7 @@ def temporary_file_name(parameter: Parameter, node_id: str, temp_dir: str,
 
 @dataclasses.dataclass
 class CommandLine:
-    """What ApplyTask runs, and the files around it."""
+    """What vtkSlicerCLIModuleLogic.cxx, ApplyTask runs, and the files around it."""
 
     argv: List[str]
     #: parameter name -> file Slicer writes before starting the process (input nodes)
@@ -1059,6 +1067,9 @@ class CommandLine:
 
 
 def _parameter_values(module: Module, values: Dict[str, object], source: str) -> Dict[str, str]:
+    """The text every parameter holds when ApplyTask reads it: qSlicerCLIModuleWidget.cxx,
+    apply -> qSlicerCLIModuleUIHelper::updateMRMLCommandLineModuleNode (GUI), or
+    Base/Python/slicer/cli.py, setNodeParameters on a node holding the XML defaults."""
     result = {}
     for p in module.parameters:
         if source == "gui" and p.hidden != "true" and p.tag not in NODE_FILE_TAGS + (
@@ -1229,7 +1240,7 @@ _PROGRESS_TAGS = ("filter-progress", "filter-stage-progress", "filter-name", "fi
 
 
 def remove_progress_info(text: str) -> str:
-    """vtkSlicerCLIModuleLogic::RemoveProgressInfoFromProcessOutput: delete every
+    """vtkSlicerCLIModuleLogic.cxx, RemoveProgressInfoFromProcessOutput: delete every
     ``<tag>[^<]*</tag>[ \\t\\n\\r]*`` for progress, stage-progress, name, comment, time, start,
     end, in that order (so nested start/end blocks go once their children are gone)."""
     for tag in _PROGRESS_TAGS:
@@ -1260,6 +1271,7 @@ class ProgressParser:
 
     @staticmethod
     def _between(buf: str, tag: str) -> Optional[str]:
+        """The rfind pair and std::string(buffer, start, end - start) of ApplyTask."""
         close = buf.rfind("</%s>" % tag)
         if close < 0:
             return None
@@ -1271,6 +1283,7 @@ class ProgressParser:
         return buf[begin:close] if close >= begin else buf[begin:]
 
     def feed(self, chunk) -> List[Tuple[str, object]]:
+        """One itksysProcess_Pipe_STDOUT chunk of ApplyTask's wait loop."""
         if isinstance(chunk, (bytes, bytearray)):
             chunk = bytes(chunk).decode("utf-8", errors="surrogateescape")
         self.buffer += chunk
@@ -1349,7 +1362,8 @@ def read_return_parameters(path: str, module: Optional[Module] = None) -> Dict[s
 
 def write_return_parameters(path: str, values: Dict[str, object]) -> None:
     """Write a return-parameter file Slicer reads safely: ``name = value`` lines ending in
-    '\\n', no blank lines (the format of ModuleDescription::WriteParameterFile)."""
+    '\\n', no blank lines (the format of SEM ModuleDescription.cxx,
+    ModuleDescription::WriteParameterFile; read by ReadParameterFile)."""
     with open(path, "w", encoding="utf-8", newline="\n") as f:
         for name, value in values.items():
             text = str(value)
@@ -1363,6 +1377,7 @@ def write_return_parameters(path: str, values: Dict[str, object]) -> None:
 # --------------------------------------------------------------------------------------------
 
 def _platform_kind(platform: Optional[str]) -> str:
+    """The `#ifdef _WIN32` of qSlicerUtils.cxx, isCLIExecutable."""
     platform = sys.platform if platform is None else platform
     return "windows" if platform.startswith("win") else "posix"
 
@@ -1394,12 +1409,13 @@ def is_cli_executable(path: str, platform: Optional[str] = None) -> bool:
 
 
 def _base_name(path: str) -> str:
-    """QFileInfo::baseName: the file name up to its FIRST '.'."""
+    """QFileInfo::baseName (Qt), as used by qSlicerCLIExecutableModuleFactory.cxx and
+    qSlicerUtils.cxx: the file name up to its FIRST '.'."""
     return os.path.basename(path).split(".", 1)[0]
 
 
 def module_name_for(path: str) -> str:
-    """qSlicerUtils::extractModuleNameFromLibraryName (the module key of a CLI executable):
+    """qSlicerUtils.cxx, qSlicerUtils::extractModuleNameFromLibraryName (the module key of a CLI executable):
     baseName minus a leading "lib", a leading "qSlicer", the LAST "Module" anywhere, and a
     trailing "Lib"."""
     name = _base_name(path)
@@ -1416,7 +1432,8 @@ def module_name_for(path: str) -> str:
 
 
 def module_xml_for(path: str) -> Optional[str]:
-    """qSlicerCLIExecutableModuleFactoryItem::xmlModuleDescriptionFilePath: the file
+    """qSlicerCLIExecutableModuleFactory.cxx,
+    qSlicerCLIExecutableModuleFactoryItem::xmlModuleDescriptionFilePath: the file
     ``<dir>/<baseName>.xml`` beside the executable (link path, not target), if it exists;
     Slicer then reads it instead of running ``--xml``."""
     xml = os.path.join(os.path.dirname(path), _base_name(path) + ".xml")
@@ -1424,7 +1441,8 @@ def module_xml_for(path: str) -> Optional[str]:
 
 
 def load_module_xml(path: str, timeout: float = 5.0) -> Tuple[str, List[str]]:
-    """What qSlicerCLIExecutableModuleFactoryItem::instanciator/runCLIWithXmlArgument get as
+    """What qSlicerCLIExecutableModuleFactory.cxx,
+    qSlicerCLIExecutableModuleFactoryItem::instanciator/runCLIWithXmlArgument get as
     the description: NAME.xml beside the executable, else the stdout of ``<exe> --xml`` run
     in the executable's directory with ITK_AUTOLOAD_PATH="" and a 5 s limit; text before the
     first "<?xml" is dropped with a warning, stderr is only reported.  Returns (xml, warnings);
@@ -1464,7 +1482,7 @@ def load_module_xml(path: str, timeout: float = 5.0) -> Tuple[str, List[str]]:
 
 def discover_cli_modules(directory: str, platform: Optional[str] = None,
                          ignore_testing: bool = True) -> Dict[str, str]:
-    """qSlicerAbstractModuleFactoryManager::registerModules(path): the files (not
+    """qSlicerAbstractModuleFactoryManager.cxx, registerModules(path)/registerModule: the files (not
     subdirectories: no recursion) of one module path that become CLI modules, name -> path.
     The first file with a given module name wins; names ending in "Test"/"Tests" are skipped
     unless developer mode or testing is on (qSlicerUtils::isTestingModuleName)."""
@@ -1491,8 +1509,12 @@ RESERVED_FLAGS = ("xml", "echo", "returnparameterfile", "processinformationaddre
 
 
 def generator_problems(module: Module) -> List[str]:
-    """Things in a description that SEM accepts but that make the Slicer form or run go wrong
-    (each rule comes from the sources named in this module's other docstrings)."""
+    """Things in a description that SEM accepts but that make the Slicer form or run go wrong:
+    duplicate names (ModuleDescription.cxx, GetParameterValue by name), reserved flags
+    (GenerateCLP.cxx, GenerateDeclare), return-parameter rules (ModuleParameter.h,
+    IsReturnParameter; vtkSlicerCLIModuleLogic.cxx, ApplyTask), untrimmed fileExtensions
+    (ModuleParameter.cxx), newlines in descriptions (ModuleDescriptionParser.cxx, endElement),
+    and the widget problems of form_widget_constraints (qSlicerCLIModuleUIHelper.cxx)."""
     problems: List[str] = []
     names = [p.name for p in module.parameters]
     for name in sorted({n for n in names if names.count(n) > 1}):

@@ -504,3 +504,66 @@ def test_load_module_xml_runs_the_executable(tmp_path):
     text, warnings = sem.load_module_xml(str(exe))
     assert text == xml and warnings and "noise" in warnings[0]
     assert sem.parse_module(text).title == "Gaussian Blur Image Filter"
+
+
+# ------------------------------------------------------------------- checklist for the generator
+
+GOOD = """<?xml version="1.0" encoding="utf-8"?>
+<executable>
+  <category>SlicerBridge</category>
+  <title>Threshold</title>
+  <description>Binary threshold.</description>
+  <parameters>
+    <label>Inputs</label>
+    <image type="scalar" fileExtensions=".nrrd"><name>volume</name><longflag>volume</longflag>
+      <label>Volume</label><channel>input</channel></image>
+    <double><name>lower</name><longflag>lower</longflag><label>Lower</label>
+      <default>100.0</default>
+      <constraints><minimum>-1000.0</minimum><maximum>3000.0</maximum><step>0.5</step>
+      </constraints></double>
+    <integer><name>iterations</name><longflag>iterations</longflag><default>3</default>
+      <constraints><minimum>1</minimum><maximum>100</maximum><step>1</step></constraints>
+    </integer>
+    <string-enumeration><name>mode</name><longflag>mode</longflag>
+      <element>inside</element><element>outside</element><default>inside</default>
+    </string-enumeration>
+  </parameters>
+  <parameters advanced="true">
+    <label>Outputs</label>
+    <image type="label" fileExtensions=".nrrd"><name>mask</name><longflag>mask</longflag>
+      <label>Mask</label><channel>output</channel></image>
+    <integer><name>count</name><label>Count</label><channel>output</channel>
+      <default>0</default></integer>
+  </parameters>
+</executable>
+"""
+
+
+def test_a_clean_description_has_no_problems():
+    m = sem.parse_module(GOOD)
+    assert sem.generator_problems(m) == []
+    assert m.groups[1].advanced == "true"
+    for p in m.parameters:
+        assert sem.form_widget_constraints(p).usable
+    cl = sem.slicer_command_line(m, "/x/SlicerBridgeThreshold",
+                                 {"volume": "vtkMRMLScalarVolumeNode1",
+                                  "mask": "vtkMRMLLabelMapVolumeNode1"},
+                                 TMP, pid=PID, return_code="q" * 10)
+    assert cl.argv == ["/x/SlicerBridgeThreshold", "--returnparameterfile",
+                       TMP + "/1234_qqqqqqqqqq.params",
+                       "--volume", TMP + "/BCDE_vtkMRMLScalarVolumeNodeB.nrrd",
+                       "--lower", "100", "--iterations", "3", "--mode", "inside",
+                       "--mask", TMP + "/BCDE_vtkMRMLLabelMapVolumeNodeB.nrrd"]
+
+
+def test_generator_problems_found():
+    bad = GOOD.replace("<name>lower</name><longflag>lower</longflag>",
+                       "<name>xml</name><longflag>xml</longflag>") \
+              .replace("<maximum>100</maximum>", "<maximum>100.0</maximum>") \
+              .replace("<default>inside</default>", "<default>middle</default>") \
+              .replace("<name>count</name>", "<name>mode</name>")
+    problems = "\n".join(sem.generator_problems(sem.parse_module(bad)))
+    assert "clashes with a reserved CLI flag" in problems
+    assert "'100.0' is not a 32-bit integer" in problems
+    assert "not one of the elements" in problems
+    assert "'mode' is used twice" in problems
