@@ -798,6 +798,18 @@ def _bound(value, lo, hi):
     return min(max(value, lo), hi)
 
 
+def _check_decimals(wc: WidgetConstraints) -> WidgetConstraints:
+    """qSlicerCLIModuleUIHelper.cxx, createFloatTagWidget/createDoubleTagWidget: the spin box
+    shows ``decimals`` digits (digits after '.' in the default and bounds, else 2)."""
+    value = wc.value
+    if isinstance(value, float) and value == value and abs(value) != float("inf") and \
+            round(value, wc.decimals) != value:
+        wc.problems.append("default %s is shown as %.*f (%d decimals: write the default and "
+                           "bounds as plain decimals with enough digits)"
+                           % (cpp_double_text(value), wc.decimals, value, wc.decimals))
+    return wc
+
+
 def form_widget_constraints(parameter: Parameter) -> WidgetConstraints:
     """The widget qSlicerCLIModuleUIHelper.cxx (createTagWidget and the createXxxTagWidget
     functions, initializeMaps, isNoneEnabled, isOutputChannel) builds for a parameter, with
@@ -852,12 +864,10 @@ def form_widget_constraints(parameter: Parameter) -> WidgetConstraints:
         value = to_number(p.default)
         decimals = _decimals_of(p.default)
         decimals = 2 if decimals is None else decimals
-        if "e" in p.default.lower() and "." not in p.default:
-            problems.append("default %r has no '.': the widget shows 2 decimals" % p.default)
         if not p.constraints:
             v = _bound(value, lo, hi)
-            return WidgetConstraints("ctkDoubleSpinBox", lo, hi, step, decimals, v,
-                                     cpp_double_text(v), problems=problems)
+            return _check_decimals(WidgetConstraints("ctkDoubleSpinBox", lo, hi, step, decimals,
+                                                     v, cpp_double_text(v), problems=problems))
         for attr in ("minimum", "maximum", "step"):
             text = getattr(p, attr)
             if not text:
@@ -882,7 +892,7 @@ def form_widget_constraints(parameter: Parameter) -> WidgetConstraints:
                                cpp_double_text(v), problems=problems)
         if not wc.usable:
             wc.problems.append("unusable range [%s, %s] step %s" % (lo, hi, step))
-        return wc
+        return _check_decimals(wc)
     if tag in _ENUM_TAGS:
         checked = p.default if p.default in p.elements else ""
         problems = [] if checked else [
@@ -1523,13 +1533,18 @@ def generator_problems(module: Module) -> List[str]:
         if g.advanced not in ("true", "false"):
             problems.append("group %r: advanced=%r is neither 'true' nor 'false'"
                             % (g.label, g.advanced))
+    if "\\n" in module.description:
+        problems.append("module description contains newlines (shown as a literal \\n)")
+    for g in module.groups:
+        if "\\n" in g.description:
+            problems.append("group %r: description contains newlines (shown as a literal \\n)"
+                            % g.label)
     for p in module.parameters:
         where = "parameter %r" % p.name
         if not p.name:
             problems.append("a <%s> has no name" % p.tag)
-        for f in (p.longflag, p.flag, p.name):
-            if f in RESERVED_FLAGS:
-                problems.append("%s: %r clashes with a reserved CLI flag" % (where, f))
+        for f in sorted({p.longflag, p.flag, p.name} & set(RESERVED_FLAGS)):
+            problems.append("%s: %r clashes with a reserved CLI flag" % (where, f))
         if p.channel == "output" and p.tag in NODE_FILE_TAGS + ("point", "region") and \
                 is_return_parameter(p):
             problems.append("%s: a node output without flag or index is never passed but "
@@ -1544,7 +1559,7 @@ def generator_problems(module: Module) -> List[str]:
         if any(e != e.strip() for e in p.file_extensions):
             problems.append("%s: fileExtensions items are not trimmed: %r"
                             % (where, p.file_extensions_as_string))
-        if p.description != p.description.replace("\\n", ""):
+        if "\\n" in p.description:
             problems.append("%s: description contains newlines (shown as a literal \\n)" % where)
         wc = form_widget_constraints(p)
         problems += ["%s: %s" % (where, text) for text in wc.problems]

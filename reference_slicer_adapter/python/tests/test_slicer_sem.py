@@ -567,3 +567,13 @@ def test_generator_problems_found():
     assert "'100.0' is not a 32-bit integer" in problems
     assert "not one of the elements" in problems
     assert "'mode' is used twice" in problems
+
+
+def test_float_default_hidden_by_too_few_decimals():
+    m = sem.parse_module(GOOD.replace("<default>100.0</default>", "<default>1e-05</default>")
+                         .replace("<description>Binary threshold.</description>",
+                                  "<description>Binary\nthreshold.</description>"))
+    problems = "\n".join(sem.generator_problems(m))
+    assert "default 1e-05 is shown as 0.0" in problems
+    assert "module description contains newlines" in problems
+    assert m.description == "Binary\\nthreshold."
