@@ -1082,8 +1082,11 @@ def _parameter_values(module: Module, values: Dict[str, object], source: str) ->
     Base/Python/slicer/cli.py, setNodeParameters on a node holding the XML defaults."""
     result = {}
     for p in module.parameters:
-        if source == "gui" and p.hidden != "true" and p.tag not in NODE_FILE_TAGS + (
-                "point", "region"):
+        if p.tag in NODE_FILE_TAGS + ("point", "region"):
+            # a node selector's value is a node ID; a <default> text names no node in the scene
+            # (ApplyTask: GetNodeByID(id) fails and the parameter is skipped)
+            text = ""
+        elif source == "gui" and p.hidden != "true":
             text = form_widget_constraints(p).value_text  # apply() pushes every widget
         else:
             text = p.default
