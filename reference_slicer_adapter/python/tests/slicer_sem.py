@@ -30,7 +30,7 @@ __all__ = [
     "SemParseError", "SlicerRunError", "ReturnParameterFileError",
     "Module", "ParameterGroup", "Parameter", "CommandLine", "WidgetConstraints",
     "parse_module", "slicer_command_line", "form_widget_constraints", "form_value_text",
-    "is_return_parameter", "has_return_parameters", "temporary_file_name",
+    "is_return_parameter", "has_return_parameters", "temporary_file_name", "decode_argv",
     "ProgressParser", "remove_progress_info", "read_return_parameters",
     "write_return_parameters",
     "is_cli_executable", "module_name_for", "module_xml_for", "load_module_xml",
@@ -1242,6 +1242,67 @@ def slicer_command_line(module: Module, executable: str, values: Optional[Dict[s
                if module.parameter(n).channel == "output" and i in node_to_reload}
     return CommandLine(argv, inputs, outputs, return_file, coordinate_systems,
                        {k: v for k, v in text.items() if isinstance(v, str)})
+
+
+def decode_argv(module: Module, argv: Sequence[str]) -> Tuple[Dict[str, object], Optional[str]]:
+    """Decode an argv built by vtkSlicerCLIModuleLogic.cxx, ApplyTask back into parameter
+    values: what a proxy must do.  Returns ({name: value}, return parameter file or None).
+
+    Rules that follow from ApplyTask's construction: argv[0] is the executable (argv[1] too
+    when a Location interpreter precedes it: pass the argv without it); a non-boolean flag is
+    ALWAYS followed by its value, even one starting with '-' ("-5", "-1,-2,3") or empty; a
+    boolean flag stands alone and means "true" (absent = "false"); a <point> flag repeats once
+    per control point (values collected in a list); the remaining items are the index
+    parameters in ascending index order (they too may start with '-').  Flags are matched
+    exactly (``--longflag`` or ``-flag``), as GenerateCLP's TCLAP parser does
+    (SEM GenerateCLP/GenerateCLP.cxx), without aliases.
+    """
+    by_flag: Dict[str, Parameter] = {}
+    for p in module.parameters:
+        if p.longflag:
+            by_flag["--" + p.longflag] = p
+        elif p.flag:
+            by_flag["-" + p.flag] = p
+    values: Dict[str, object] = {}
+    return_file = None
+    positional: List[str] = []
+    i = 1
+    while i < len(argv):
+        token = argv[i]
+        if token == "--returnparameterfile" and i + 1 < len(argv):
+            return_file = argv[i + 1]
+            i += 2
+            continue
+        p = by_flag.get(token)
+        if p is None:
+            positional.append(token)
+            i += 1
+            continue
+        if p.tag == "boolean":
+            values[p.name] = "true"
+            i += 1
+            continue
+        if i + 1 >= len(argv):
+            raise ValueError("flag %s without a value" % token)
+        if p.tag == "point":
+            values.setdefault(p.name, []).append(argv[i + 1])
+        else:
+            values[p.name] = argv[i + 1]
+        i += 2
+    for p in module.parameters:
+        if p.tag == "boolean" and (p.longflag or p.flag) and p.name not in values:
+            values[p.name] = "false"
+    indexed = {}
+    for p in module.parameters:
+        if p.index:
+            indexed[_c_atoi(p.index)] = p
+    ordered = [indexed[k] for k in sorted(indexed)]
+    if len(positional) != len(ordered):
+        raise ValueError("%d positional arguments for %d index parameters"
+                         % (len(positional), len(ordered)))
+    for p, value in zip(ordered, positional):
+        values[p.name] = value
+    return values, return_file
 
 
 # --------------------------------------------------------------------------------------------

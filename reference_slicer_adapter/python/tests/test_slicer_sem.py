@@ -577,3 +577,27 @@ def test_float_default_hidden_by_too_few_decimals():
     assert "default 1e-05 is shown as 0.0" in problems
     assert "module description contains newlines" in problems
     assert m.description == "Binary\\nthreshold."
+
+
+def test_decode_argv_inverts_slicer_command_line():
+    m = load("FiducialRegistration.xml")
+    cl = sem.slicer_command_line(
+        m, "/x/FiducialRegistration",
+        {"fixedLandmarks": [(1.0, 2.0, 3.0), (4.0, 5.0, 6.0)], "movingLandmarks": [(7, 8, 9)],
+         "saveTransform": "vtkMRMLLinearTransformNode1"}, TMP, pid=PID, return_code="r" * 10)
+    values, return_file = sem.decode_argv(m, cl.argv)
+    assert return_file == cl.return_parameter_file
+    # values that start with '-' are still values
+    assert values["fixedLandmarks"] == ["-1,-2,3", "-4,-5,6"]
+    assert values["saveTransform"] == cl.outputs["saveTransform"]
+    assert values["transformType"] == "Rigid"
+
+    t = load("ThresholdScalarVolume.xml")
+    cl = sem.slicer_command_line(t, "/x/T", {"InputVolume": "vtkMRMLScalarVolumeNode1",
+                                             "OutputVolume": "vtkMRMLScalarVolumeNode2",
+                                             "Lower": -5.0, "Negate": True}, TMP, pid=PID)
+    values, return_file = sem.decode_argv(t, cl.argv)
+    assert return_file is None
+    assert values["Lower"] == "-5" and values["Negate"] == "true"
+    assert values["InputVolume"] == cl.inputs["InputVolume"]
+    assert values["OutputVolume"] == cl.outputs["OutputVolume"]
