@@ -23,7 +23,7 @@ import re
 import struct
 import subprocess
 import sys
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 from xml.parsers import expat
 
 __all__ = [
@@ -506,7 +506,8 @@ def _attribute_error(key, name, accepted):
 
 
 def _set_file_extensions(parameter: Parameter, text: str) -> None:
-    """ModuleParameter.cxx, ModuleParameter::SetFileExtensionsAsString: split on ',' only, items NOT trimmed."""
+    """ModuleParameter.cxx, ModuleParameter::SetFileExtensionsAsString: split on ',' only,
+    items NOT trimmed."""
     parameter.file_extensions_as_string = text
     parameter.file_extensions = _split_string(text, ",")
 
@@ -1489,9 +1490,9 @@ def _base_name(path: str) -> str:
 
 
 def module_name_for(path: str) -> str:
-    """qSlicerUtils.cxx, qSlicerUtils::extractModuleNameFromLibraryName (the module key of a CLI executable):
-    baseName minus a leading "lib", a leading "qSlicer", the LAST "Module" anywhere, and a
-    trailing "Lib"."""
+    """qSlicerUtils.cxx, qSlicerUtils::extractModuleNameFromLibraryName (the module key of a
+    CLI executable): baseName minus a leading "lib", a leading "qSlicer", the LAST "Module"
+    anywhere, and a trailing "Lib"."""
     name = _base_name(path)
     if name.startswith("lib"):
         name = name[3:]

@@ -6,7 +6,6 @@ these tests check the model against Slicer's rules, not against itself.
 """
 
 import os
-import stat
 import sys
 from pathlib import Path
 
