@@ -20,7 +20,7 @@
 namespace slicerbridge {
 
 /// The flags a CLI module answers itself (GenerateCLP's); a slot of one of these names takes
-/// the flag `slot_<name>`.
+/// the name and flag `slot_<name>`.
 inline constexpr std::string_view cli_module_reserved_flags[] = {
     "xml",       "echo",        "help",
     "h",         "version",     "returnparameterfile",
@@ -32,6 +32,8 @@ struct cli_module_argument {
 
     const slot* s = nullptr;
     role r = role::parameter;
+    /// The parameter's `<name>`: the slot's name, or `slot_<name>` for a reserved one.
+    std::string name;
     /// `--flag VALUE` (a bare `--flag` for a boolean): the long flag without its dashes. Empty
     /// for a positional argument.
     std::string flag;
@@ -54,7 +56,7 @@ std::string_view cli_module_file_extension(slot_type t) noexcept;
 /// The `<executable>` document of `d`, UTF-8 (characters beyond ASCII written as character
 /// references) with its XML declaration. Fails with `invalid_argument` and a reason in `what`
 /// for a description the Execution Model cannot express: no slot at all, two slots with one
-/// flag, a string vector whose default holds a comma, two choices that Slicer's trimming makes
+/// name, a string vector whose default holds a comma, two choices that Slicer's trimming makes
 /// equal.
 std::string cli_module_xml(const processor_description& d, std::error_code& ec, std::string& what);
 

@@ -39,6 +39,40 @@ inline void append_xml_text(std::string& out, std::string_view text) {
     }
 }
 
+/// Text for a `<description>`: SEM shows a line break as a literal "\n", so line breaks and
+/// the white space around them become one space.
+inline std::string one_line(std::string_view text) {
+    std::string out;
+    bool pending_space = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '\n' || text[i] == '\r') {
+            while (!out.empty() && (out.back() == ' ' || out.back() == '\t')) {
+                out.pop_back();
+            }
+            pending_space = !out.empty();
+            while (i + 1 < text.size() &&
+                   std::string_view(" \t\r\n").find(text[i + 1]) != std::string_view::npos) {
+                ++i;
+            }
+            continue;
+        }
+        if (pending_space) {
+            out += ' ';
+            pending_space = false;
+        }
+        out += text[i];
+    }
+    return out;
+}
+
+inline std::string trimmed(std::string_view text) {
+    const auto first = text.find_first_not_of(" \t\n");
+    if (first == std::string_view::npos) {
+        return {};
+    }
+    return std::string(text.substr(first, text.find_last_not_of(" \t\n") - first + 1));
+}
+
 /// The shortest text that reads back as `x`, in plain decimals: Slicer's form takes its number
 /// of decimals from the digits after the point, so "1e-05" would show, and send, 0.00.
 inline std::string plain_number(double x) {
@@ -289,13 +323,13 @@ inline void write_cli_slot(xml_writer& xml, const cli_module_argument& a) {
     }
 
     open_slot_element(xml, s);
-    xml.element("name", s.name);
+    xml.element("name", a.name);
     if (a.index) {
         xml.element("index", std::to_string(*a.index));
     } else {
         xml.element("longflag", a.flag);
     }
-    xml.element("description", description);
+    xml.element("description", one_line(description));
     xml.element("label", label);
     if (s.default_value) {
         xml.element("default", cli_value_text(*s.default_value));
@@ -323,14 +357,6 @@ inline void write_cli_slot(xml_writer& xml, const cli_module_argument& a) {
     xml.close(slot_element_tag(s));
 }
 
-inline std::string trimmed(std::string_view text) {
-    const auto first = text.find_first_not_of(" \t\n");
-    if (first == std::string_view::npos) {
-        return {};
-    }
-    return std::string(text.substr(first, text.find_last_not_of(" \t\n") - first + 1));
-}
-
 } // namespace detail
 
 inline std::vector<cli_module_argument> cli_module_arguments(const processor_description& d) {
@@ -341,13 +367,14 @@ inline std::vector<cli_module_argument> cli_module_arguments(const processor_des
             cli_module_argument a;
             a.s = &s;
             a.r = r;
+            const bool reserved = std::find(std::begin(cli_module_reserved_flags),
+                                            std::end(cli_module_reserved_flags),
+                                            s.name) != std::end(cli_module_reserved_flags);
+            a.name = reserved ? "slot_" + s.name : s.name;
             if (r == cli_module_argument::role::input && !s.optional) {
                 a.index = next_index++;
             } else {
-                const bool reserved = std::find(std::begin(cli_module_reserved_flags),
-                                                std::end(cli_module_reserved_flags),
-                                                s.name) != std::end(cli_module_reserved_flags);
-                a.flag = reserved ? "slot_" + s.name : s.name;
+                a.flag = a.name;
             }
             arguments.push_back(std::move(a));
         }
@@ -404,10 +431,10 @@ inline std::string cli_module_xml(const processor_description& d, std::error_cod
     if (arguments.empty()) {
         return fail("a CLI module needs at least one input, output or parameter");
     }
-    std::set<std::string> flags;
+    std::set<std::string> names;
     for (const auto& a : arguments) {
-        if (!a.flag.empty() && !flags.insert(a.flag).second) {
-            return fail("two slots take the flag --" + a.flag);
+        if (!names.insert(a.name).second) {
+            return fail("two slots take the name " + a.name);
         }
         const auto* texts =
             a.s->default_value ? a.s->default_value->get_if<std::vector<std::string>>() : nullptr;
@@ -449,7 +476,7 @@ inline std::string cli_module_xml(const processor_description& d, std::error_cod
     xml.element("category", d.category.empty() ? "SlicerBridge" : d.category);
     const std::string& title = d.title.empty() ? d.name : d.title;
     xml.element("title", title);
-    xml.element("description", d.description.empty() ? title : d.description);
+    xml.element("description", detail::one_line(d.description.empty() ? title : d.description));
     if (!d.version.empty()) {
         xml.element("version", d.version);
     }
