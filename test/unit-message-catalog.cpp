@@ -135,10 +135,40 @@ TEST_CASE("names follow their patterns") {
 TEST_CASE("data types for inputs and outputs, parameter types for parameters [CAT-5]") {
     processor_description d = denoise();
     d.inputs.push_back(make_slot("threshold", slot_type::floating));
-    CHECK(invalid(d) == "description.inputs.threshold: inputs and outputs need a data type");
+    CHECK(invalid(d) == "description.inputs.threshold: inputs need a data type");
     d = denoise();
     d.parameters.push_back(make_slot("reference", slot_type::image));
     CHECK(invalid(d) == "description.parameters.reference: parameters need a parameter type");
+}
+
+TEST_CASE("outputs of parameter types are scalar outputs, without a default [CAT-7]") {
+    processor_description d = denoise();
+    slot volume = make_slot("volume_ml", slot_type::floating);
+    volume.minimum = 0;
+    d.outputs.push_back(volume);
+    CHECK_FALSE(d.validate());
+    CHECK(is_scalar_output(d.outputs.back()));
+    CHECK_FALSE(is_scalar_output(d.outputs.front()));
+    d.outputs.back().default_value = 1.0;
+    CHECK(invalid(d) == "description.outputs.volume_ml: only parameters have a default");
+}
+
+TEST_CASE("a 1.0 peer sees no scalar output and no idempotent key [CAT-7] [CAT-8] [VER-4]") {
+    processor_description d = denoise();
+    d.outputs.push_back(make_slot("volume_ml", slot_type::floating));
+    d.idempotent = true;
+    const value wire = to_value(d);
+    CHECK(wire.find("idempotent") != nullptr);
+    std::error_code ec;
+    CHECK(processor_description::from_value(wire, ec) == d);
+    CHECK_FALSE(ec);
+
+    const processor_description older = description_for_version(d, {1, 0});
+    CHECK_FALSE(older.idempotent);
+    CHECK(older.outputs.size() == d.outputs.size() - 1);
+    CHECK(older.find_output("volume_ml") == nullptr);
+    CHECK(to_value(older).find("idempotent") == nullptr);
+    CHECK(description_for_version(d, {1, 1}) == d);
 }
 
 TEST_CASE("constraints apply only where they mean something [CAT-5]") {

@@ -213,6 +213,43 @@ TEST_CASE("results hold every required output of its declared type [INV-4]") {
     CHECK(name == "report");
 }
 
+TEST_CASE("scalar outputs travel beside data outputs and are checked like parameters "
+          "[CAT-7] [INV-4]") {
+    sb::processor_description d = threshold();
+    sb::slot count;
+    count.name = "count";
+    count.type = sb::slot_type::integer;
+    count.minimum = 0;
+    d.outputs.push_back(count);
+    sb::invoke_result result;
+    result.outputs.emplace_back("mask", volume());
+    result.scalars.emplace_back("count", std::int64_t{42});
+    std::error_code ec;
+    std::string name;
+    sb::validate_invoke_result(d, result, ec, name);
+    CHECK_FALSE(ec);
+    std::string what;
+    const auto back = sb::invoke_result::from_value(
+        test_support::through_frame(sb::to_value(result)), ec, what);
+    REQUIRE_FALSE(ec);
+    REQUIRE(back.scalar("count") != nullptr);
+    CHECK(*back.scalar("count") == sb::parameter_value(std::int64_t{42}));
+    CHECK(back.output_as<sb::image>("mask") != nullptr);
+    CHECK(back.scalars.size() == 1);
+
+    result.scalars[0].second = std::int64_t{-1}; // below its minimum
+    sb::validate_invoke_result(d, result, ec, name);
+    CHECK(ec == error::internal_error);
+    CHECK(name == "count");
+    result.scalars[0].second = std::string("many"); // not an integer
+    sb::validate_invoke_result(d, result, ec, name);
+    CHECK(name == "count");
+    result.scalars[0] = {"mask", std::int64_t{1}}; // a value for a data output
+    sb::validate_invoke_result(d, result, ec, name);
+    CHECK(ec == error::internal_error);
+    CHECK(name == "mask");
+}
+
 TEST_CASE("a client reads malformed outputs as invalid_message [ERR-4] [MSG-15]") {
     std::error_code ec;
     std::string what;

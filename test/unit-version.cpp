@@ -14,7 +14,7 @@ TEST_CASE("protocol versions compare by major, then minor [HELLO-3]") {
     static_assert(protocol_version{1, 2} <= protocol_version{1, 2});
     static_assert(protocol_version{1, 3} >= protocol_version{1, 2});
     CHECK(slicerbridge::protocol_min == protocol_version{1, 0});
-    CHECK(slicerbridge::protocol_max == protocol_version{1, 0});
+    CHECK(slicerbridge::protocol_max == protocol_version{1, 1});
     CHECK(SLICERBRIDGE_VERSION == SLICERBRIDGE_VERSION_MAJOR * 100000 +
                                       SLICERBRIDGE_VERSION_MINOR * 100 + SLICERBRIDGE_VERSION_PATCH);
 }

@@ -40,6 +40,10 @@ struct cli_module_argument {
     /// Required inputs are positional, so that Slicer's form offers no "None" for them: the
     /// n-th positional argument, counted from 0.
     std::optional<std::size_t> index;
+
+    /// A scalar output ([CAT-7]): neither flag nor index, its value goes back to Slicer in the
+    /// return parameter file as `name = value`.
+    bool returned() const noexcept { return flag.empty() && !index; }
 };
 
 /// Every slot's argument, inputs first, then outputs, then parameters.
@@ -49,6 +53,10 @@ std::vector<cli_module_argument> cli_module_arguments(const processor_descriptio
 /// outside `[A-Za-z0-9_]` replaced by `_` (Slicer takes no file with a dot for a module on Linux
 /// and macOS) and `_` added after a trailing "Test" or "Tests" (Slicer hides such modules).
 std::string cli_module_name(std::string_view processor);
+
+/// A value as Slicer's form and return parameter file write it: true/false, integers,
+/// numbers in plain decimals, vectors comma-separated.
+std::string cli_module_value_text(const parameter_value& p);
 
 /// The file extension Slicer is asked to write (inputs) or read (outputs) for a data slot.
 std::string_view cli_module_file_extension(slot_type t) noexcept;

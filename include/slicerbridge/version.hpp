@@ -40,9 +40,10 @@ struct protocol_version {
     }
 };
 
-/// The oldest and newest protocol versions this library speaks.
+/// The oldest and newest protocol versions this library speaks; a hello offers every version
+/// between them ([VER-1]).
 inline constexpr protocol_version protocol_min{1, 0};
-inline constexpr protocol_version protocol_max{1, 0};
+inline constexpr protocol_version protocol_max{1, 1};
 
 /// The highest version inside both ranges [a_min, a_max] and [b_min, b_max], if any ([HELLO-3]).
 constexpr std::optional<protocol_version> choose_version(protocol_version a_min,

@@ -1,7 +1,8 @@
 #ifndef SLICERBRIDGE_REFERENCE_PROCESSORS_ECHO_HPP
 #define SLICERBRIDGE_REFERENCE_PROCESSORS_ECHO_HPP
 
-// Conformance: returns every input unchanged ([IMG-5]).
+// Conformance: returns every input unchanged ([IMG-5]), and from version 1.1 its `number`
+// parameter as the scalar output `number_out` ([CAT-7]).
 
 #include "common.hpp"
 
@@ -16,7 +17,8 @@ inline processor echo_processor() {
     d.title = "Echo";
     d.description = "Returns every input it is given, unchanged, as the output of the same type "
                     "named after it with the suffix _out (slot names are unique across inputs "
-                    "and outputs). Used by the conformance suite.";
+                    "and outputs), and the parameter number as the number output number_out. "
+                    "Used by the conformance suite.";
     d.category = "Testing";
     d.contributor = contributor;
     const std::pair<const char*, slot_type> kinds[] = {
@@ -31,10 +33,26 @@ inline processor echo_processor() {
                                       std::string("Output ") + name,
                                       std::string("The input ") + name + ", unchanged", true));
     }
+    slot number;
+    number.name = "number";
+    number.type = slot_type::floating;
+    number.label = "Number";
+    number.description = "Any number, returned as number_out";
+    number.group = "Echo";
+    number.optional = true;
+    d.parameters.push_back(number);
+    number.name = "number_out";
+    number.label = "Number out";
+    number.description = "The parameter number, unchanged";
+    number.group.clear();
+    d.outputs.push_back(number);
     p.run = [](call_context&, const invoke_params& params) {
         invoke_result result;
         for (const auto& [name, data] : params.inputs) {
             result.outputs.emplace_back(name + "_out", data);
+        }
+        if (const parameter_value* given = params.parameter("number")) {
+            result.scalars.emplace_back("number_out", *given);
         }
         return result;
     };

@@ -5,7 +5,9 @@
 
 #include "common.hpp"
 
+#include <vtkDataArray.h>
 #include <vtkImageThreshold.h>
+#include <vtkPointData.h>
 
 #include <limits>
 
@@ -41,14 +43,19 @@ inline processor threshold_processor() {
                     "has the volume's grid and the smallest integer type holding both values.";
     d.category = "Segmentation";
     d.contributor = contributor;
-    d.inputs.push_back(data_slot("volume", slot_type::image, "Input volume",
-                                 "Volume to threshold", false, image_kind::scalar));
+    d.inputs.push_back(data_slot("volume", slot_type::image, "Input volume", "Volume to threshold",
+                                 false, image_kind::scalar));
     d.outputs.push_back(data_slot("labels", slot_type::image, "Label map",
                                   "inside_value where lower <= voxel <= upper", false,
                                   image_kind::label));
+    slot count;
+    count.name = "inside_count";
+    count.type = slot_type::integer;
+    count.label = "Voxels inside";
+    count.description = "How many voxels lie in [lower, upper]";
+    d.outputs.push_back(count);
     d.parameters.push_back(number_parameter("lower", slot_type::floating, "Lower threshold",
-                                            "Smallest value inside (inclusive)", "Threshold",
-                                            1.0));
+                                            "Smallest value inside (inclusive)", "Threshold", 1.0));
     d.parameters.push_back(number_parameter("upper", slot_type::floating, "Upper threshold",
                                             "Largest value inside (inclusive); the default has "
                                             "no upper bound in practice",
@@ -83,7 +90,17 @@ inline processor threshold_processor() {
         image labels = from_vtk_image(threshold->GetOutput(), volume.ijk_to_space, volume.space,
                                       image_kind::label);
         labels.segments.push_back(segment{inside, "thresholded", label_color(inside)});
-        return single_output("labels", std::move(labels));
+        // Counted on the source: inside and outside values may be equal.
+        vtkDataArray* scalars = source.data->GetPointData()->GetScalars();
+        std::int64_t count = 0;
+        const vtkIdType voxels = scalars->GetNumberOfTuples();
+        for (vtkIdType i = 0; i < voxels; ++i) {
+            const double x = scalars->GetComponent(i, 0);
+            count += x >= from && x <= to ? 1 : 0;
+        }
+        invoke_result result = single_output("labels", std::move(labels));
+        result.scalars.emplace_back("inside_count", count);
+        return result;
     };
     return p;
 }

@@ -33,7 +33,7 @@ TEST_CASE("every processor has a complete description the server accepts [CAT-3]
         for (const auto& parameter : p.description.parameters) {
             CAPTURE(parameter.name);
             CHECK_FALSE(parameter.group.empty());
-            CHECK(parameter.default_value.has_value());
+            CHECK((parameter.default_value.has_value() || parameter.optional));
         }
         CHECK_NOTHROW(s.add(std::move(p)));
     }

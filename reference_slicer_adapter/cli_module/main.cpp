@@ -37,6 +37,7 @@
 #include <string>
 #include <vector>
 
+#include <stdlib.h>
 #include <unistd.h>
 
 namespace {
@@ -274,7 +275,7 @@ module_call parse_module_arguments(const processor_description& d, int argc, cha
     for (const auto& a : arguments) {
         if (a.index) {
             positional.push_back(&a);
-        } else {
+        } else if (!a.returned()) {
             by_flag[a.flag] = &a;
         }
     }
@@ -348,9 +349,25 @@ module_call parse_module_arguments(const processor_description& d, int argc, cha
     return call;
 }
 
-/// Scalar values as the return parameter file's `name = value` lines.
-void write_return_parameters(const std::string& path) {
-    std::ofstream out(path, std::ios::trunc);
+/// The scalar outputs as Slicer reads them back: `name = value` lines, no blank line (Slicer's
+/// reader throws on one), a line break inside a value replaced by a space.
+void write_return_parameters(const std::string& path, const processor_description& d,
+                             const invoke_result& result) {
+    std::string text;
+    for (const auto& a : cli_module_arguments(d)) {
+        if (!a.returned()) {
+            continue;
+        }
+        if (const parameter_value* p = result.scalar(a.s->name)) {
+            std::string shown = cli_module_value_text(*p);
+            std::replace(shown.begin(), shown.end(), '\n', ' ');
+            std::replace(shown.begin(), shown.end(), '\r', ' ');
+            text += a.name + " = " + shown + "\n";
+        }
+    }
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.close();
     if (!out) {
         fail(exit_file, "cannot write the return parameter file " + path);
     }
@@ -409,7 +426,7 @@ int run_module(const folder_configuration& folder, const fs::path& self,
         }
     }
     if (call.return_parameter_file) {
-        write_return_parameters(*call.return_parameter_file);
+        write_return_parameters(*call.return_parameter_file, d, reply.result);
     }
     progress.report(1.0, "");
     progress.end();
@@ -487,6 +504,10 @@ std::string own_path(const char* argv0) {
 }
 
 int execute(int argc, char** argv) {
+    // Slicer runs its modules with its own Python's environment; a processor launched from here
+    // (a conda environment's Python, say) must not import Slicer's packages instead of its own.
+    ::unsetenv("PYTHONHOME");
+    ::unsetenv("PYTHONPATH");
     const fs::path self = own_path(argv[0]);
     if (const auto folder = read_configuration(self.parent_path().string())) {
         const auto module = folder->modules.find(self.filename().string());

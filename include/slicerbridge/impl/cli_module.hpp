@@ -326,7 +326,7 @@ inline void write_cli_slot(xml_writer& xml, const cli_module_argument& a) {
     xml.element("name", a.name);
     if (a.index) {
         xml.element("index", std::to_string(*a.index));
-    } else {
+    } else if (!a.returned()) {
         xml.element("longflag", a.flag);
     }
     xml.element("description", one_line(description));
@@ -373,7 +373,7 @@ inline std::vector<cli_module_argument> cli_module_arguments(const processor_des
             a.name = reserved ? "slot_" + s.name : s.name;
             if (r == cli_module_argument::role::input && !s.optional) {
                 a.index = next_index++;
-            } else {
+            } else if (r != cli_module_argument::role::output || !is_scalar_output(s)) {
                 a.flag = a.name;
             }
             arguments.push_back(std::move(a));
@@ -400,6 +400,10 @@ inline std::string cli_module_name(std::string_view processor) {
         name += '_';
     }
     return name;
+}
+
+inline std::string cli_module_value_text(const parameter_value& p) {
+    return detail::cli_value_text(p);
 }
 
 inline std::string_view cli_module_file_extension(slot_type t) noexcept {

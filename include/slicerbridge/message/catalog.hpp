@@ -8,6 +8,7 @@
 #include <slicerbridge/data/parameter.hpp>
 #include <slicerbridge/error.hpp>
 #include <slicerbridge/value.hpp>
+#include <slicerbridge/version.hpp>
 
 #include <optional>
 #include <string>
@@ -83,8 +84,12 @@ struct processor_description {
     std::string category;
     std::string contributor;
     std::vector<slot> inputs;
+    /// Data types, and from version 1.1 parameter types too: scalar outputs ([CAT-7]).
     std::vector<slot> outputs;
     std::vector<slot> parameters;
+    /// From version 1.1: the same call gives the same result and has no other effect, so a
+    /// client may send it again, to another server, when the connection is lost ([CAT-8]).
+    bool idempotent = false;
 
     /// The slot of that name among inputs, outputs and parameters, or nullptr.
     const slot* find_input(std::string_view slot_name) const noexcept;
@@ -106,7 +111,7 @@ struct processor_description {
         return a.name == b.name && a.version == b.version && a.title == b.title &&
                a.description == b.description && a.category == b.category &&
                a.contributor == b.contributor && a.inputs == b.inputs && a.outputs == b.outputs &&
-               a.parameters == b.parameters;
+               a.parameters == b.parameters && a.idempotent == b.idempotent;
     }
     friend bool operator!=(const processor_description& a, const processor_description& b) {
         return !(a == b);
@@ -116,6 +121,15 @@ struct processor_description {
 /// Every key of [CAT-6]; optional slot keys only when set.
 value to_value(const slot& s);
 value to_value(const processor_description& d);
+
+/// True for an output slot of a parameter type ([CAT-7], version 1.1).
+constexpr bool is_scalar_output(const slot& s) noexcept {
+    return !is_data_slot_type(s.type);
+}
+
+/// `d` as a peer of version `v` may see it ([VER-4]): before 1.1, without its scalar outputs
+/// and its `idempotent` key.
+processor_description description_for_version(const processor_description& d, protocol_version v);
 
 /// Converts `p` to the type of parameter slot `s` (an int for a float, any empty array for a
 /// vector) and checks the slot's constraints: minimum and maximum, enum choices, vector length.

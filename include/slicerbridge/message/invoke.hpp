@@ -58,8 +58,11 @@ value to_value(const invoke_params& p);
 
 struct invoke_result {
     std::vector<std::pair<std::string, data_value>> outputs;
+    /// The values of scalar outputs ([CAT-7], version 1.1), beside the data outputs on the wire.
+    std::vector<std::pair<std::string, parameter_value>> scalars;
 
     const data_value* output(std::string_view name) const noexcept;
+    const parameter_value* scalar(std::string_view name) const noexcept;
 
     template <class T>
     const T* output_as(std::string_view name) const noexcept {
@@ -67,7 +70,8 @@ struct invoke_result {
         return d == nullptr ? nullptr : std::get_if<T>(d);
     }
 
-    /// Reads `{outputs: {name: data value}}`. Errors are `invalid_message` (a client reads
+    /// Reads `{outputs: {name: data value or parameter value}}`: a map is a data value,
+    /// anything else a scalar output's value. Errors are `invalid_message` (a client reads
     /// this; `invalid_argument` is only for invoke params, [ERR-4]).
     static invoke_result from_value(const value& v, std::error_code& ec);
     static invoke_result from_value(const value& v, std::error_code& ec, std::string& what);
@@ -87,8 +91,8 @@ void validate_invoke(const processor_description& description, invoke_params& pa
                      std::error_code& ec, std::string& offending_name, std::string& what);
 
 /// Checks a processor's result before it is sent ([INV-4]): every non-optional output present,
-/// every output declared and of its slot's type. Errors are `internal_error` with
-/// `offending_name` set.
+/// every output declared and of its slot's type, a scalar within its slot's constraints.
+/// Errors are `internal_error` with `offending_name` set.
 void validate_invoke_result(const processor_description& description, const invoke_result& result,
                             std::error_code& ec, std::string& offending_name);
 

@@ -218,6 +218,7 @@ private:
                                   "no protocol version in common", value(std::move(details)));
             return close_after_writes();
         }
+        version_ = *chosen;
         peer_limits_ = hello->limits;
         codec_set offered = codec_set::from_capabilities(hello->capabilities);
         codecs_ = offered & options.codecs;
@@ -291,7 +292,8 @@ private:
         if (method == "ping") {
             result = value(value::map{});
         } else if (method == "catalog") {
-            result = state_->catalog_value;
+            result = version_ < protocol_version{1, 1} ? state_->catalog_value_1_0
+                                                       : state_->catalog_value;
         } else if (method == "describe") {
             std::error_code ec;
             std::string what;
@@ -304,7 +306,7 @@ private:
                 return send(make_error_response(req.id, make_error_code(error::unknown_processor),
                                                 "no such processor"));
             }
-            result = to_value(found->proc.description);
+            result = to_value(description_for_version(found->proc.description, version_));
         } else if (method == "goodbye") {
             goodbye_id_ = req.id;
             phase_ = phase::draining;
@@ -427,6 +429,9 @@ private:
                                                    "the processor's output " + offending +
                                                        " does not match its description");
                 } else {
+                    if (version_ < protocol_version{1, 1}) {
+                        result.scalars.clear(); // [VER-4]: a 1.0 peer never sees them
+                    }
                     reply.result = to_value(result);
                 }
             } catch (const call_cancelled&) {
@@ -838,6 +843,7 @@ private:
     limits peer_limits_;
     codec_set codecs_;
     bool send_progress_ = false;
+    protocol_version version_ = protocol_min; // negotiated in the handshake
     asio::steady_timer shutdown_timer_{stream_.get_executor()};
 };
 

@@ -52,7 +52,9 @@ struct server_state {
     asio::any_io_executor io_executor;
     const server_options options;
     std::map<std::string, registered_processor> processors; // fixed once serving starts
+    /// The catalog's result as version 1.1 and as version 1.0 peers see it ([VER-4]).
     value catalog_value;
+    value catalog_value_1_0;
     worker_pool workers;
     std::atomic<std::size_t> pending_calls{0};
 

@@ -92,7 +92,7 @@ TEST_CASE("connecting fires ConnectedEvent and lists the catalog as names and JS
   CHECK(logic->GetProcessorDescriptionJSON("nonexistent").empty());
 
   auto info = nlohmann::json::parse(logic->GetServerInfoJSON());
-  CHECK(info["version"] == nlohmann::json({ 1, 0 }));
+  CHECK(info["version"] == nlohmann::json({ 1, 1 }));
   CHECK(info["limits"]["max_in_flight"].get<int>() >= 1);
   auto& capabilities = info["capabilities"];
   CHECK(std::find(capabilities.begin(), capabilities.end(), "progress") != capabilities.end());

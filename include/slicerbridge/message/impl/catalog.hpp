@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <tuple>
 #include <unordered_set>
 
 namespace slicerbridge {
@@ -131,14 +132,19 @@ inline bool read_slots(field_reader& reader, const value& v, std::string_view fi
     return true;
 }
 
-inline bool check_slot(field_reader& reader, const slot& s, bool parameter) {
+enum class slot_role { input, output, parameter };
+
+inline bool check_slot(field_reader& reader, const slot& s, slot_role role) {
     const std::string field = s.name.empty() ? std::string("slot") : s.name;
+    const bool parameter = role == slot_role::parameter;
     if (!matches_name_pattern(s.name, false)) {
         return reader.fail(field, "name must match [A-Za-z][A-Za-z0-9_]*");
     }
-    if (parameter == is_data_slot_type(s.type)) {
-        return reader.fail(field, parameter ? "parameters need a parameter type"
-                                            : "inputs and outputs need a data type");
+    if (parameter && is_data_slot_type(s.type)) {
+        return reader.fail(field, "parameters need a parameter type");
+    }
+    if (role == slot_role::input && !is_data_slot_type(s.type)) {
+        return reader.fail(field, "inputs need a data type");
     }
     if (s.image_kind && s.type != slot_type::image) {
         return reader.fail(field, "image_kind applies to image slots only");
@@ -320,12 +326,15 @@ inline std::error_code processor_description::validate(std::string& what) const 
         return ec;
     }
     std::unordered_set<std::string_view> names;
-    const std::pair<const std::vector<slot>*, std::string_view> groups[] = {
-        {&inputs, "inputs"}, {&outputs, "outputs"}, {&parameters, "parameters"}};
-    for (const auto& [slots, field] : groups) {
+    using detail::slot_role;
+    const std::tuple<const std::vector<slot>*, std::string_view, slot_role> groups[] = {
+        {&inputs, "inputs", slot_role::input},
+        {&outputs, "outputs", slot_role::output},
+        {&parameters, "parameters", slot_role::parameter}};
+    for (const auto& [slots, field, role] : groups) {
         auto nested = reader.nested(field);
         for (const auto& s : *slots) {
-            if (!detail::check_slot(nested, s, slots == &parameters)) {
+            if (!detail::check_slot(nested, s, role)) {
                 return ec;
             }
             if (!names.insert(s.name).second) {
@@ -355,7 +364,8 @@ inline processor_description processor_description::from_value(const value& v, s
         !reader.read_string(v, "contributor", result.contributor, false) ||
         !detail::read_slots(reader, v, "inputs", result.inputs) ||
         !detail::read_slots(reader, v, "outputs", result.outputs) ||
-        !detail::read_slots(reader, v, "parameters", result.parameters)) {
+        !detail::read_slots(reader, v, "parameters", result.parameters) ||
+        !reader.read_bool(v, "idempotent", result.idempotent, false)) {
         return processor_description();
     }
     if (auto invalid = result.validate(what)) {
@@ -424,7 +434,23 @@ inline value to_value(const processor_description& d) {
     entries.emplace_back("inputs", slots(d.inputs));
     entries.emplace_back("outputs", slots(d.outputs));
     entries.emplace_back("parameters", slots(d.parameters));
+    if (d.idempotent) {
+        entries.emplace_back("idempotent", true);
+    }
     return entries;
+}
+
+inline processor_description description_for_version(const processor_description& d,
+                                                     protocol_version v) {
+    if (v >= protocol_version{1, 1}) {
+        return d;
+    }
+    processor_description older = d;
+    older.idempotent = false;
+    older.outputs.erase(std::remove_if(older.outputs.begin(), older.outputs.end(),
+                                       [](const slot& s) { return is_scalar_output(s); }),
+                        older.outputs.end());
+    return older;
 }
 
 inline catalog_result catalog_result::from_value(const value& v, std::error_code& ec,

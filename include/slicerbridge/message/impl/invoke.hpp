@@ -58,6 +58,10 @@ inline const data_value* invoke_result::output(std::string_view name) const noex
     return detail::find_named(outputs, name);
 }
 
+inline const parameter_value* invoke_result::scalar(std::string_view name) const noexcept {
+    return detail::find_named(scalars, name);
+}
+
 inline invoke_params invoke_params::from_value(const value& v, std::error_code& ec,
                                                std::string& what, std::string& offending_name) {
     ec.clear();
@@ -130,10 +134,28 @@ inline invoke_result invoke_result::from_value(const value& v, std::error_code& 
     ec.clear();
     detail::field_reader reader(ec, what, error::invalid_message, "result");
     invoke_result result;
-    std::string offending_name;
-    if (!reader.expect_map(v) || reader.read_map(v, "outputs", true) == nullptr ||
-        !detail::read_data_map(reader, v, "outputs", result.outputs, offending_name)) {
+    const value* outputs = reader.expect_map(v) ? reader.read_map(v, "outputs", true) : nullptr;
+    if (outputs == nullptr) {
         return invoke_result();
+    }
+    for (const auto& [name, output] : outputs->as_map()) {
+        std::error_code output_ec;
+        std::string output_what;
+        if (output.is_map()) {
+            data_value d = data_from_value(output, output_ec, output_what);
+            if (!output_ec) {
+                result.outputs.emplace_back(name, std::move(d));
+            }
+        } else {
+            parameter_value p = parameter_value::from_value(output, output_ec, output_what);
+            if (!output_ec) {
+                result.scalars.emplace_back(name, std::move(p));
+            }
+        }
+        if (output_ec) {
+            reader.fail("outputs." + name, output_what);
+            return invoke_result();
+        }
     }
     return result;
 }
@@ -147,6 +169,9 @@ inline value to_value(const invoke_result& r) {
     value::map outputs;
     for (const auto& [name, d] : r.outputs) {
         outputs.emplace_back(name, to_value(d));
+    }
+    for (const auto& [name, p] : r.scalars) {
+        outputs.emplace_back(name, to_value(p));
     }
     return value::map{{"outputs", std::move(outputs)}};
 }
@@ -231,16 +256,26 @@ inline void validate_invoke_result(const processor_description& description,
                                    std::string& offending_name) {
     ec.clear();
     offending_name.clear();
+    const auto fail = [&](const std::string& name) {
+        ec = error::internal_error;
+        offending_name = name;
+    };
     for (const auto& [name, d] : result.outputs) {
         const slot* s = description.find_output(name);
         if (s == nullptr || detail::slot_type_of(d) != s->type) {
-            ec = error::internal_error;
-            offending_name = name;
-            return;
+            return fail(name);
+        }
+    }
+    for (const auto& [name, p] : result.scalars) {
+        const slot* s = description.find_output(name);
+        parameter_value checked = p;
+        std::string what;
+        if (s == nullptr || !is_scalar_output(*s) || !check_parameter(*s, checked, what)) {
+            return fail(name);
         }
     }
     for (const auto& s : description.outputs) {
-        if (!s.optional && result.output(s.name) == nullptr) {
+        if (!s.optional && result.output(s.name) == nullptr && result.scalar(s.name) == nullptr) {
             ec = error::internal_error;
             offending_name = s.name;
             return;

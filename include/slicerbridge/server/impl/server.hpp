@@ -144,6 +144,7 @@ inline bool is_loopback(const asio::ip::address& address) {
 inline server::server(asio::any_io_executor io_executor, server_options options)
     : state_(std::make_shared<detail::server_state>(std::move(io_executor), std::move(options))) {
     state_->catalog_value = value(value::map{{"processors", value(value::array{})}});
+    state_->catalog_value_1_0 = state_->catalog_value;
 }
 
 inline server::~server() {
@@ -166,10 +167,15 @@ inline void server::add(processor p, processor_execution execution) {
         throw std::invalid_argument("a processor named " + name + " is already registered");
     }
     value::array descriptions;
+    value::array descriptions_1_0;
     for (const auto& entry : state_->processors) {
-        descriptions.push_back(to_value(entry.second.proc.description));
+        const auto& d = entry.second.proc.description;
+        descriptions.push_back(to_value(d));
+        descriptions_1_0.push_back(to_value(description_for_version(d, {1, 0})));
     }
     state_->catalog_value = value(value::map{{"processors", value(std::move(descriptions))}});
+    state_->catalog_value_1_0 =
+        value(value::map{{"processors", value(std::move(descriptions_1_0))}});
 }
 
 inline asio::ip::tcp::endpoint server::listen(const asio::ip::tcp::endpoint& endpoint,
