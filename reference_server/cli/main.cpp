@@ -52,7 +52,8 @@ Run options:
   --param NAME=VALUE             A parameter (repeatable). Vectors: comma-separated values;
                                  bools: true/false.
   --output NAME=FILE             Where to write an output (repeatable); a table may go to "-"
-                                 (standard output, CSV).
+                                 (standard output, CSV). Values a processor returns (numbers,
+                                 strings) are printed as "NAME = VALUE" lines on standard output.
   --deadline SECONDS             Ask the server to give up after this long.
   --timings                      Print where the time went (server: receiving, queued,
                                  computing, sending; client: round trip) on standard output.
@@ -407,7 +408,12 @@ int run(sync_client& client, const std::vector<std::string>& arguments) {
         params.parameters.emplace_back(parameter_name, parse_parameter(*s, text));
     }
     for (const auto& [output_name, path] : outputs) {
-        if (find_slot(description.outputs, output_name) == nullptr) {
+        const slot* s = find_slot(description.outputs, output_name);
+        if (s != nullptr && is_scalar_output(*s)) {
+            fail(exit_usage, output_name + " is a value, printed as \"" + output_name +
+                                 " = VALUE\" on standard output, not a file");
+        }
+        if (s == nullptr) {
             unknown_slot("output", output_name, description, description.outputs);
         }
     }
@@ -476,6 +482,10 @@ int run(sync_client& client, const std::vector<std::string>& arguments) {
                           << "); add --output " << output_name << "=FILE\n";
             }
         }
+    }
+    // Scalar outputs on standard output, one `name = value` line each ([CAT-7]).
+    for (const auto& [output_name, scalar] : reply.result.scalars) {
+        std::cout << output_name << " = " << value_text(scalar) << "\n";
     }
     if (timings) {
         std::cout << std::fixed << std::setprecision(4) << "timings " << name << ":";

@@ -240,6 +240,28 @@ def test_progress_reaches_slicer_and_the_output_lands(reference_server, oblique_
         {k: v for k, v in expected.items() if k != "type"}
 
 
+def test_scalar_outputs_come_back_through_the_return_parameter_file(reference_server,
+                                                                    oblique_volume, tmp_path):
+    """[CAT-7] threshold's count of voxels inside is a return parameter: no flag in the XML,
+    `--returnparameterfile` on Slicer's command line, and a `name = value` line Slicer reads
+    back; it agrees with the label map written beside it."""
+    export(tmp_path / "modules", "--server", reference_server.address)
+    entry, parsed = module(tmp_path / "modules", "threshold")
+    count = parsed.parameter("inside_count")
+    assert slicer_sem.is_return_parameter(count) and count.tag == "integer"
+    command, finished = run_as_slicer(
+        entry, parsed, {"volume": "vtkMRMLScalarVolumeNode1",
+                        "labels": "vtkMRMLLabelMapVolumeNode1", "lower": 100, "upper": 400},
+        tmp_path, {"volume": oblique_volume})
+    assert finished.returncode == 0, finished.stderr
+    assert command.return_parameter_file is not None
+    returned = slicer_sem.read_return_parameters(command.return_parameter_file, parsed)
+    labels = Path(command.outputs["labels"]).read_bytes()
+    voxels = labels[labels.index(b"\n\n") + 2:]
+    assert int(returned["inside_count"]) == sum(1 for v in voxels if v == 1) > 0
+    assert b"\n\n" not in Path(command.return_parameter_file).read_bytes()
+
+
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
 def test_killing_the_module_cancels_the_call_on_the_server(how, test_server, tmp_path):
     """Slicer's Cancel kills the module's process (SIGKILL of the tree); a SIGTERM asks first.
@@ -267,9 +289,16 @@ def test_killing_the_module_cancels_the_call_on_the_server(how, test_server, tmp
 def test_a_launched_processor_serves_its_modules(oblique_volume, tmp_path):
     """A processor launched over its standard input and output (a conda environment's Python,
     say) is exported and run like a server; the launch command lives in the folder's
-    configuration."""
-    launch = f"{sys.executable} -m slicerbridge serve --stdio"
+    configuration. Slicer's own PYTHONPATH and PYTHONHOME never reach the launched processor:
+    a command that needs a PYTHONPATH sets it itself."""
     env = python_environment()
+    bare = f"{sys.executable} -m slicerbridge serve --stdio"
+    refused = subprocess.run([str(PROXY), "--output_directory", str(tmp_path / "none"),
+                              "--launch", bare], capture_output=True, text=True,
+                             timeout=TIMEOUT, env=env)
+    assert refused.returncode == 3
+    assert "No module named slicerbridge" in refused.stderr
+    launch = f"env PYTHONPATH={env['PYTHONPATH']} {bare}"
     finished = subprocess.run([str(PROXY), "--output_directory", str(tmp_path / "modules"),
                                "--launch", launch], capture_output=True, text=True,
                               timeout=TIMEOUT, env=env)
