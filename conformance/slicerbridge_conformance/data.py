@@ -334,7 +334,7 @@ def _check_parameter_value(slot: dict, value: Any) -> str | None:
     return None
 
 
-def _check_slot(slot: Any, section: str, where: str) -> list[str]:
+def _check_slot(slot: Any, section: str, where: str, version: tuple = (1, 0)) -> list[str]:
     if not isinstance(slot, dict):
         return [f"{where}: slot is not a map"]
     problems = []
@@ -342,9 +342,14 @@ def _check_slot(slot: Any, section: str, where: str) -> list[str]:
     if not isinstance(name, str) or not SLOT_NAME.match(name):
         problems.append(f"{where}: slot name {name!r} does not match [A-Za-z][A-Za-z0-9_]*")
     allowed = DATA_TYPES if section in ("inputs", "outputs") else PARAMETER_TYPES
+    if section == "outputs" and version >= (1, 1):
+        allowed = DATA_TYPES + PARAMETER_TYPES  # scalar outputs [CAT-7]
     if slot_type not in allowed:
-        problems.append(f"{where}: type {slot_type!r} is not a {'data' if section != 'parameters' else 'parameter'} type [CAT-5]")
+        requirement = "CAT-7] [VER-4" if section == "outputs" else "CAT-5"
+        problems.append(f"{where}: type {slot_type!r} is not a {'data' if section != 'parameters' else 'parameter'} type [{requirement}]")
         return problems
+    if section != "parameters" and "default" in slot:
+        problems.append(f"{where}: only parameters have a default [CAT-5]")
     for key in ("label", "description", "group"):
         if key in slot and not isinstance(slot[key], str):
             problems.append(f"{where}.{key}: not a string")
@@ -373,8 +378,9 @@ def _check_slot(slot: Any, section: str, where: str) -> list[str]:
     return problems
 
 
-def check_description(description: Any) -> list[str]:
-    """Problems with one processor description against spec section 10 ([CAT-3], [CAT-5], [CAT-6])."""
+def check_description(description: Any, version: tuple = (1, 0)) -> list[str]:
+    """Problems with one processor description, as a peer of `version` receives it, against spec
+    section 10 ([CAT-3], [CAT-5], [CAT-6]; from 1.1 [CAT-7], [CAT-8])."""
     if not isinstance(description, dict):
         return ["description is not a map"]
     name = description.get("name")
@@ -387,6 +393,11 @@ def check_description(description: Any) -> list[str]:
             problems.append(f"{where}: {key} missing or not a string [CAT-6]")
     if "contributor" in description and not isinstance(description["contributor"], str):
         problems.append(f"{where}: contributor not a string")
+    if "idempotent" in description:
+        if version < (1, 1):
+            problems.append(f"{where}: idempotent sent to a 1.0 peer [CAT-8] [VER-4]")
+        elif not isinstance(description["idempotent"], bool):
+            problems.append(f"{where}: idempotent not a bool [CAT-8]")
     seen: set[str] = set()
     for section in ("inputs", "outputs", "parameters"):
         slots = description.get(section)
@@ -394,7 +405,7 @@ def check_description(description: Any) -> list[str]:
             problems.append(f"{where}: {section} missing or not an array [CAT-6]")
             continue
         for index, slot in enumerate(slots):
-            problems += _check_slot(slot, section, f"{where}.{section}[{index}]")
+            problems += _check_slot(slot, section, f"{where}.{section}[{index}]", version)
             slot_name = slot.get("name") if isinstance(slot, dict) else None
             if isinstance(slot_name, str):
                 if slot_name in seen:

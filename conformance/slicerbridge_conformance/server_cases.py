@@ -946,6 +946,48 @@ def _catalog_shape(context: ServerContext) -> None:
         raise CaseFailed("\n".join(problems))
 
 
+@case("catalog.shape-1.1", "CAT-5 CAT-7 CAT-8 VER-1",
+      "Offered 1.0 to 1.1, a server that chooses 1.1 sends descriptions that follow section 10 "
+      "as of 1.1: scalar outputs without defaults, idempotent a bool.")
+def _catalog_shape_1_1(context: ServerContext) -> None:
+    peer = context.connect(max_version=[1, 1])
+    version = tuple(peer.server_hello["version"])
+    if version < (1, 1):
+        raise CaseSkipped(f"the server speaks {version[0]}.{version[1]}, not 1.1")
+    problems = []
+    for description in peer.call("catalog").get("processors", []):
+        problems += data.check_description(description, version=(1, 1))
+    if problems:
+        raise CaseFailed("\n".join(problems))
+
+
+@case("invoke.scalar-outputs-by-version", "CAT-7 INV-4 VER-4",
+      "At 1.1 echo returns its number parameter as the scalar output number_out, a plain value "
+      "beside the data outputs; a peer that negotiated 1.0 sees neither the slot nor the value.")
+def _scalar_outputs_by_version(context: ServerContext) -> None:
+    newer = context.connect(max_version=[1, 1])
+    if tuple(newer.server_hello["version"]) < (1, 1):
+        raise CaseSkipped("the server does not speak 1.1")
+    described = newer.call("describe", {"processor": "echo"})
+    slots = {slot.get("name"): slot for slot in described.get("outputs", [])}
+    if slots.get("number_out", {}).get("type") != "float":
+        raise CaseSkipped("echo has no float output number_out (see README: the conformance "
+                          "processors of 1.1)")
+    outputs = newer.result(newer.invoke("echo", parameters={"number": 2.5})).get("outputs")
+    if not isinstance(outputs, dict) or outputs.get("number_out") != 2.5:
+        raise CaseFailed(f"echo of number 2.5 returned {wire.describe_value(outputs)}, "
+                         "not number_out 2.5 [CAT-7] [INV-4]")
+    older = context.connect(max_version=[1, 0])
+    for description in older.call("catalog").get("processors", []):
+        problems = data.check_description(description, version=(1, 0))
+        if problems:
+            raise CaseFailed("\n".join(problems))
+    outputs = older.result(older.invoke("echo", parameters={"number": 2.5})).get("outputs")
+    if outputs != {}:
+        raise CaseFailed(f"a 1.0 peer got the outputs {wire.describe_value(outputs)} from echo "
+                         "without inputs: a scalar output's value sent at 1.0 [VER-4]")
+
+
 @case("catalog.describe-matches", "CAT-1",
       "describe returns, for every processor of the catalog, the same description.")
 def _describe_matches(context: ServerContext) -> None:

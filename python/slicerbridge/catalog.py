@@ -29,6 +29,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 from .context import Context
 from .data import DATA_TYPES, IMAGE_KINDS
 from .errors import ErrorCode, SlicerBridgeError
+from .messages import SCALAR_OUTPUTS, at_least
 from .values import is_integer, is_number
 
 DATA_SLOT_TYPES = tuple(DATA_TYPES)
@@ -125,9 +126,13 @@ class Slot:
         """Check a slot defined in this process: its name, type and own default [CAT-5]."""
         if not SLOT_NAME.match(self.name):
             raise ValueError(f"invalid slot name {self.name!r}")
-        allowed = PARAMETER_TYPES if role == "parameters" else DATA_SLOT_TYPES
+        allowed = {"inputs": DATA_SLOT_TYPES, "parameters": PARAMETER_TYPES,
+                   # a scalar output [CAT-7]: a number, text or flag the call returns
+                   "outputs": tuple(DATA_SLOT_TYPES) + tuple(PARAMETER_TYPES)}[role]
         if self.type not in allowed:
             raise ValueError(f"{role} slot {self.name!r} cannot have type {self.type!r}")
+        if role != "parameters" and self.default is not None:
+            raise ValueError(f"{role} slot {self.name!r} cannot have a default")
         if self.image_kind is not None and (self.type != "image"
                                             or self.image_kind not in IMAGE_KINDS):
             raise ValueError(f"slot {self.name!r}: image_kind is for image slots: {IMAGE_KINDS}")
@@ -197,15 +202,22 @@ class ProcessorDescription:
     inputs: List[Slot] = dataclasses.field(default_factory=list)
     outputs: List[Slot] = dataclasses.field(default_factory=list)
     parameters: List[Slot] = dataclasses.field(default_factory=list)
+    #: The same call gives the same result with no other effect: safe to send again [CAT-8].
+    idempotent: bool = False
 
-    def to_wire(self) -> dict:
-        """Every key of [CAT-6]; ``contributor`` only when set."""
+    def to_wire(self, version=SCALAR_OUTPUTS) -> dict:
+        """Every key of [CAT-6]; ``contributor`` and ``idempotent`` only when set; for a 1.0
+        peer without scalar outputs and ``idempotent`` [VER-4]."""
+        newer = at_least(version, SCALAR_OUTPUTS)
         wire: dict = {"name": self.name, "version": self.version, "title": self.title,
                       "description": self.description, "category": self.category}
         if self.contributor:
             wire["contributor"] = self.contributor
         for role in ("inputs", "outputs", "parameters"):
-            wire[role] = [slot.to_wire() for slot in getattr(self, role)]
+            wire[role] = [slot.to_wire() for slot in getattr(self, role)
+                          if newer or role != "outputs" or slot.is_data]
+        if self.idempotent and newer:
+            wire["idempotent"] = True
         return wire
 
     @classmethod
@@ -226,7 +238,10 @@ class ProcessorDescription:
             if not isinstance(slots, list):
                 raise _invalid_message(f"description {role} is not an array")
             fields[role] = [Slot.from_wire(slot) for slot in slots]
-        return cls(**fields)
+        idempotent = value.get("idempotent", False)
+        if not isinstance(idempotent, bool):
+            raise _invalid_message("description idempotent is not a bool")
+        return cls(**fields, idempotent=idempotent)
 
     def check_definition(self) -> None:
         if not PROCESSOR_NAME.match(self.name):
@@ -444,6 +459,12 @@ class Processor:
                 raise _bad_output(f"the processor returned an undeclared output {name}")
             if value is None:
                 continue
+            if not slot.is_data:  # a scalar output [CAT-7]
+                try:
+                    checked[name] = slot.check_value(value)
+                except SlicerBridgeError as error:
+                    raise _bad_output(f"output {name}: {error.message}") from None
+                continue
             if getattr(value, "type", None) != slot.type:
                 raise _bad_output(f"output {name} must be {slot.type}")
             checked[name] = value
@@ -459,7 +480,8 @@ def _bad_output(message: str) -> SlicerBridgeError:
 
 def processor(name: Optional[str] = None, *, title: str = "", category: str = "",
               version: str = "1.0", description: Optional[str] = None, contributor: str = "",
-              outputs: Optional[Dict[str, Any]] = None) -> Callable[[Callable], Processor]:
+              outputs: Optional[Dict[str, Any]] = None,
+              idempotent: bool = False) -> Callable[[Callable], Processor]:
     """Turn a function into a ``Processor`` (see the module documentation)."""
 
     def decorate(function: Callable) -> Processor:
@@ -482,7 +504,7 @@ def processor(name: Optional[str] = None, *, title: str = "", category: str = ""
             if declared is inspect.Signature.empty or declared is None:
                 declared = {}
         if not isinstance(declared, dict):
-            raise TypeError("outputs must be declared as a map from name to data type")
+            raise TypeError("outputs must be declared as a map from name to type")
         output_slots = [
             _slot_from_annotation(out_name, annotation,
                                   None if _unwrap_optional(annotation)[1]
@@ -494,7 +516,7 @@ def processor(name: Optional[str] = None, *, title: str = "", category: str = ""
             title=title or (name or function.__name__).replace("_", " ").capitalize(),
             description=description if description is not None else doc,
             category=category, contributor=contributor, inputs=input_slots,
-            outputs=output_slots, parameters=parameter_slots)
+            outputs=output_slots, parameters=parameter_slots, idempotent=idempotent)
         return Processor(function, entry, takes_context)
 
     return decorate

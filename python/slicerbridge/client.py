@@ -89,6 +89,9 @@ def _outputs_from_wire(result: Any) -> Dict[str, DataValue]:
         raise SlicerBridgeError(ErrorCode.INVALID_MESSAGE, "invoke result without outputs")
     converted = {}
     for name, value in outputs.items():
+        if not isinstance(value, dict):
+            converted[name] = value  # a scalar output's value [CAT-7]
+            continue
         try:
             converted[name] = data_from_wire(value)
         except SlicerBridgeError as error:  # [ERR-4]: outside invoke inputs this is a message error

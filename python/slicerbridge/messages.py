@@ -13,7 +13,7 @@ from .values import is_integer, is_number
 
 PROTOCOL = "slicerbridge"
 MIN_VERSION = (1, 0)
-MAX_VERSION = (1, 0)
+MAX_VERSION = (1, 1)  # a hello offers every minor from 1.0 [VER-1]
 MAX_ID = 2**63 - 1
 LIBRARY_VERSION = "1.0.0"
 IMPLEMENTATION = {"name": "slicerbridge-python", "version": LIBRARY_VERSION}
@@ -152,6 +152,14 @@ class ServerHello:
                    capabilities=_string_list(message.get("capabilities"), "capabilities"),
                    limits=Limits.from_wire(message.get("limits")),
                    implementation=_implementation(message.get("implementation")))
+
+
+def at_least(version: Version, minimum: Version) -> bool:
+    """Whether the negotiated ``version`` has what ``minimum`` introduced [VER-4]."""
+    return tuple(version) >= tuple(minimum)
+
+
+SCALAR_OUTPUTS = (1, 1)  # [CAT-7], and idempotent descriptions [CAT-8]
 
 
 def choose_version(client_min: Version, client_max: Version) -> Optional[Version]:

@@ -30,7 +30,8 @@ from .context import Context
 from .data import data_from_wire, data_to_wire
 from .errors import ConnectionLost, ErrorCode, FatalProtocolError, SlicerBridgeError
 from .limits import Limits
-from .messages import (ClientHello, ServerHello, choose_version, grease_capability, is_valid_id,
+from .messages import (SCALAR_OUTPUTS, ClientHello, ServerHello, at_least, choose_version,
+                       grease_capability, is_valid_id,
                        notification, response, MAX_VERSION, MIN_VERSION)
 from .transport import SocketTransport, Transport
 from .values import is_loopback, is_number
@@ -283,6 +284,7 @@ class _ServerConnection:
         self.transport = transport
         self.stream = MessageStream(transport, limits=server.limits)
         self.progress_enabled = False
+        self.version = MIN_VERSION  # negotiated in the handshake
         self.compression: Optional[str] = None
         self.open: Dict[int, _Call] = {}
         self.lock = threading.Lock()
@@ -349,6 +351,7 @@ class _ServerConnection:
         in_force += [f"codec.{name}" for name in codecs]  # [CODEC-1]
         in_force.append(grease_capability())
         self.progress_enabled = "progress" in offered
+        self.version = version
         self.stream.peer_limits = hello.limits
         reply = ServerHello(version=version, capabilities=in_force, limits=self.server.limits,
                             implementation=self.server.implementation)
@@ -490,7 +493,7 @@ class _ServerConnection:
 
     def _catalog(self, call: _Call, params: dict) -> None:
         started = _now()
-        result = {"processors": [p.description.to_wire()
+        result = {"processors": [p.description.to_wire(self.version)
                                  for p in self.server.processors.values()]}
         self._answer(call, result=result, computing=_now() - started)
 
@@ -502,7 +505,7 @@ class _ServerConnection:
         if proc is None:  # [CAT-2]
             raise SlicerBridgeError(ErrorCode.UNKNOWN_PROCESSOR, "unknown processor",
                                     {"processor": name})
-        self._answer(call, result=proc.description.to_wire())
+        self._answer(call, result=proc.description.to_wire(self.version))
 
     def _goodbye(self, call: _Call, params: dict) -> None:
         with self.lock:
@@ -562,8 +565,11 @@ class _ServerConnection:
             error = SlicerBridgeError(ErrorCode.CANCELLED, "cancelled before it started")
         else:
             try:
-                outputs = {name: data_to_wire(value)
-                           for name, value in proc.run(context, arguments).items()}
+                data = {slot.name for slot in proc.description.outputs if slot.is_data}
+                scalars = at_least(self.version, SCALAR_OUTPUTS)  # [CAT-7] [VER-4]
+                outputs = {name: data_to_wire(value) if name in data else value
+                           for name, value in proc.run(context, arguments).items()
+                           if scalars or name in data}
             except Exception as raised:
                 error = _call_error(raised)
                 if not isinstance(raised, SlicerBridgeError):

@@ -25,7 +25,7 @@ def client(running):
 
 
 def test_handshake_agrees_on_version_and_capabilities(client):
-    assert client.server_hello.version == (1, 0)
+    assert client.server_hello.version == (1, 1)
     assert {"progress", "cancel"} <= client.capabilities
     assert any(c.startswith("x-grease-") for c in client.offered)  # [CAP-1]
 

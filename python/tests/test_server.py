@@ -85,13 +85,29 @@ def test_no_common_version_is_unsupported_version_with_the_server_range_HELLO_3(
                "max_version": [2, 5]})
     reply = peer.receive()
     assert error_code(reply) == ErrorCode.UNSUPPORTED_VERSION
-    assert reply["error"]["details"] == {"min_version": [1, 0], "max_version": [1, 0]}
+    assert reply["error"]["details"] == {"min_version": [1, 0], "max_version": [1, 1]}
     assert peer.closed_by_server()
 
 
-def test_newer_minor_versions_settle_on_1_0_VER_1(running):
+def test_newer_minor_versions_settle_on_the_newest_in_common_VER_1(running):
     """[VER-1]"""
-    assert running.raw().hello(max_version=[1, 7])["version"] == [1, 0]
+    assert running.raw().hello(max_version=[1, 7])["version"] == [1, 1]
+    assert running.raw().hello(max_version=[1, 0])["version"] == [1, 0]
+
+
+def test_scalar_outputs_and_idempotent_only_for_1_1_peers_CAT_7_CAT_8_VER_4(running):
+    """[CAT-7] [CAT-8] [VER-4] A 1.0 peer sees neither scalar outputs nor their values."""
+    for version, expected in (([1, 1], True), ([1, 0], False)):
+        peer = running.raw()
+        peer.hello(max_version=version)
+        peer.send({"kind": "request", "id": 1, "method": "describe",
+                   "params": {"processor": "echo"}})
+        outputs = [slot["name"] for slot in peer.receive()["result"]["outputs"]]
+        assert ("number_out" in outputs) is expected
+        peer.send({"kind": "request", "id": 2, "method": "invoke",
+                   "params": {"processor": "echo", "parameters": {"number": 2.5}}})
+        result = peer.receive()["result"]["outputs"]
+        assert result == ({"number_out": 2.5} if expected else {})
 
 
 def test_large_first_frame_is_refused_before_the_handshake_HELLO_4(running):

@@ -293,8 +293,8 @@ def version_tuple(version):
     return tuple(version)
 
 
-def negotiate(hello, supported=((1, 0), (1, 0))):
-    """Whether a version exists in both the client's range and this receiver's (1.0 only)."""
+def negotiate(hello, supported=((1, 0), (1, 1))):
+    """Whether a version exists in both the client's range and this receiver's (1.0 to 1.1)."""
     low = max(version_tuple(hello["min_version"]), supported[0])
     high = min(version_tuple(hello["max_version"]), supported[1])
     return low <= high
@@ -378,6 +378,8 @@ def result_outcome(model, method, result):
         return "invalid_message", None, first(found)
     if method == "invoke":
         for value in result["outputs"].values():
+            if not isinstance(value, dict):
+                continue  # a scalar output's value [CAT-7], checked against its slot
             rules = data_problems(value)
             if rules:
                 return "invalid_message", None, f"[{rules[0][0]}] {rules[0][1]}"

@@ -637,6 +637,13 @@ def handshake_file():
     f.accept("hello-server-full", "A server hello with every key: capabilities in force "
              "(server-only cancel, one codec of the two offered, grease) and all limits.",
              ["HELLO-3", "CAP-4", "CODEC-1", "LIMIT-4"], server_full, extra={"sender": "server"})
+    f.accept("hello-client-1.1", "A 1.1 client: it offers every minor version from 1.0 up to "
+             "its own, so that a 1.0 server and it share 1.0.", ["HELLO-3", "VER-1"],
+             {"kind": "hello", "protocol": "slicerbridge", "min_version": [1, 0],
+              "max_version": [1, 1], "capabilities": ["progress"]}, extra={"sender": "client"})
+    f.accept("hello-server-1.1", "A 1.1 server's hello choosing 1.1.", ["HELLO-3", "VER-1"],
+             {"kind": "hello", "protocol": "slicerbridge", "version": [1, 1],
+              "capabilities": ["cancel"]}, extra={"sender": "server"})
     f.accept("hello-server-minimal", "A server hello with only the required keys.",
              ["HELLO-3"], {"kind": "hello", "protocol": "slicerbridge", "version": [1, 0]},
              extra={"sender": "server"})
@@ -720,6 +727,24 @@ def messages_file():
              response(5, {"outputs": {"mask": image((2, 2, 1), "uint8", [0, 1, 1, 0],
                                                     kind="label")}},
                       timings=dict(TIMINGS)), extra={"result_of": "invoke"})
+    f.accept("msg-response-describe-1.1", "A 1.1 description with a scalar output (an integer "
+             "with a minimum) beside a data output, and idempotent.",
+             ["CAT-2", "CAT-7", "CAT-8"],
+             response(4, {"name": "vectors.count", "version": "1.0", "title": "Count",
+                          "description": "", "category": "Testing",
+                          "inputs": [{"name": "labels", "type": "image",
+                                      "image_kind": "label"}],
+                          "outputs": [{"name": "stats", "type": "table", "optional": True},
+                                      {"name": "voxels", "type": "int", "minimum": 0}],
+                          "parameters": [], "idempotent": True}),
+             extra={"result_of": "describe"})
+    f.accept("msg-response-invoke-scalar-outputs", "A 1.1 invoke result: a table output and "
+             "the values of an int and a string scalar output, plain values beside it.",
+             ["INV-4", "CAT-7"],
+             response(5, {"outputs": {"stats": {"type": "table", "columns": [
+                 typed_array("int32", [1, 2], name="label")]},
+                 "voxels": 1234, "verdict": "two labels"}}),
+             extra={"result_of": "invoke"})
     f.accept("msg-response-goodbye", "goodbye's result.", ["BYE-2"], response(7, {}),
              extra={"result_of": "goodbye"})
     f.accept("msg-response-error", "An invalid_argument error naming the parameter.",
