@@ -112,7 +112,7 @@ TEST_CASE("IMAGE: the centre convention is OpenIGTLinkIO's (first voxel = centre
     CHECK(back.ijk_to_space == identity_matrix);
 }
 
-TEST_CASE("IMAGE: LPS images go out in RAS; LPS messages come in as LPS") {
+TEST_CASE("IMAGE: LPS images go out in RAS, LPS messages come in as LPS") {
     const matrix4 m = oblique_matrix();
     const image lps = pattern_image({4, 4, 4}, m, space::lps);
     const image back = decode_image(*encode_image(lps));
@@ -140,7 +140,7 @@ TEST_CASE("IMAGE: LPS images go out in RAS; LPS messages come in as LPS") {
     CHECK(read.ijk_to_space[11] == 7.0 - 4.5);
 }
 
-TEST_CASE("IMAGE: every OpenIGTLink scalar type both ways; 64-bit integers refused") {
+TEST_CASE("IMAGE: every OpenIGTLink scalar type both ways, 64-bit integers refused") {
     const std::pair<dtype, int> types[] = {
         {dtype::int8, igtl::ImageMessage::TYPE_INT8},
         {dtype::uint8, igtl::ImageMessage::TYPE_UINT8},
@@ -170,7 +170,7 @@ TEST_CASE("IMAGE: every OpenIGTLink scalar type both ways; 64-bit integers refus
     }
 }
 
-TEST_CASE("IMAGE: components map to vector images; more than 254 refused") {
+TEST_CASE("IMAGE: components map to vector images, more than 254 refused") {
     image rgb = image::allocate({4, 3, 1}, dtype::uint8, 3);
     rgb.kind = image_kind::vector;
     std::memset(rgb.data.mutable_data(), 9, rgb.data.size());
@@ -202,7 +202,7 @@ TEST_CASE("IMAGE: dimensions above 65535 (or 0) are refused, never truncated") {
     CHECK(image_to_igtl(image::allocate({65535, 1, 1}, dtype::uint8), "US", {}, error));
 }
 
-TEST_CASE("IMAGE: big-endian voxels keep their byte order; subvolumes keep their place") {
+TEST_CASE("IMAGE: big-endian voxels keep their byte order, subvolumes keep their place") {
     image img = image::allocate({2, 2, 1}, dtype::uint16);
     img.byte_order = byte_order::big;
     const std::uint8_t bytes[] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08};
@@ -255,7 +255,7 @@ TEST_CASE("TRANSFORM: float32 both ways, RAS on the wire") {
     }
 }
 
-TEST_CASE("POLYDATA: points, cells and attributes both ways; LPS meshes negate x and y") {
+TEST_CASE("POLYDATA: points, cells and attributes both ways, LPS meshes negate x and y") {
     mesh m;
     m.space = space::lps;
     m.points = typed_array::adopt(std::vector<float>{0, 0, 0, 1, 0, 0, 0, 1, 0, 1, 1, 1}, 3);
