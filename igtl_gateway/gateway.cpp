@@ -182,7 +182,8 @@ void gateway::read_loop(const std::shared_ptr<session>& s) {
         return s->connection.read(data, size);
     };
     for (;;) {
-        received_message in = read_message(read, options_.max_message);
+        received_message in = read_message(read, options_.max_message, options_.check_crc);
+        const bool check_crc = options_.check_crc && !in.crc_checked;
         if (in.result == received_message::outcome::end_of_stream) {
             break;
         }
@@ -195,8 +196,7 @@ void gateway::read_loop(const std::shared_ptr<session>& s) {
         if (in.type == "STRING") {
             auto* text = static_cast<igtl::StringMessage*>(in.message.GetPointer());
             mapping_error problem;
-            if ((text->Unpack(options_.check_crc ? 1 : 0) & igtl::MessageHeader::UNPACK_BODY) ==
-                0) {
+            if ((text->Unpack(check_crc ? 1 : 0) & igtl::MessageHeader::UNPACK_BODY) == 0) {
                 reply_status(*s, igtl::StatusMessage::STATUS_CHECKSUM_ERROR, 0, "bad_string",
                              "STRING body rejected (CRC mismatch or malformed body)", in.device);
                 continue;
@@ -227,7 +227,7 @@ void gateway::read_loop(const std::shared_ptr<session>& s) {
             continue; // a peer's status needs no answer (answering could loop between servers)
         }
         mapping_error problem;
-        auto value = data_from_igtl(in.message, options_.check_crc, problem);
+        auto value = data_from_igtl(in.message, check_crc, problem);
         if (!value) {
             log(s->peer + ": " + in.type + " " + in.device + ": " + problem.message);
             reply_status(*s, problem.status, 0, "bad_" + data_type_of(in.type), problem.message,

@@ -1,6 +1,7 @@
 #include "transport.hpp"
 
 #include <igtl_header.h>
+#include <igtl_util.h>
 
 #include <arpa/inet.h>
 #include <cerrno>
@@ -40,9 +41,73 @@ std::string field(const char* text, std::size_t size) {
     return std::string(text, n);
 }
 
+std::uint64_t big_endian(const unsigned char* p, int bytes) {
+    std::uint64_t v = 0;
+    for (int i = 0; i < bytes; ++i) {
+        v = (v << 8) | p[i];
+    }
+    return v;
+}
+
+/// A header version 2 message: the whole body is read (it is within the limits), its CRC
+/// checked, and its content handed on as the body of a version 1 message.
+received_message read_version_2(const byte_reader& read, igtl_header raw, received_message& r,
+                                bool check_crc) {
+    std::vector<unsigned char> body(static_cast<std::size_t>(r.body_size));
+    if (!body.empty() && !read(body.data(), body.size())) {
+        r.result = received_message::outcome::end_of_stream;
+        return r;
+    }
+    r.result = received_message::outcome::skipped;
+    if (check_crc && crc64(body.data(), body.size(), 0) != raw.crc) {
+        r.status = igtl::StatusMessage::STATUS_CHECKSUM_ERROR;
+        r.reason = r.type + " body fails its CRC-64";
+        return r;
+    }
+    if (body.size() < 12) {
+        r.status = igtl::StatusMessage::STATUS_UNKNOWN_INSTRUCTION;
+        r.reason = "header version 2 message without its 12-byte extended header";
+        return r;
+    }
+    const std::uint64_t extended = big_endian(&body[0], 2);
+    const std::uint64_t metadata_header = big_endian(&body[2], 2);
+    const std::uint64_t metadata = big_endian(&body[4], 4);
+    if (extended < 12 || extended + metadata_header + metadata > body.size()) {
+        r.status = igtl::StatusMessage::STATUS_UNKNOWN_INSTRUCTION;
+        r.reason = "header version 2 message whose extended header and metadata sizes exceed "
+                   "its body";
+        return r;
+    }
+    const std::uint64_t content = body.size() - extended - metadata_header - metadata;
+    // The same header as version 1, for the content alone; its CRC is not checked again.
+    raw.version = 1;
+    raw.body_size = content;
+    raw.crc = 0;
+    igtl_header_convert_byte_order(&raw);
+    igtl::MessageHeader::Pointer header = igtl::MessageHeader::New();
+    header->InitPack();
+    std::memcpy(header->GetPackPointer(), &raw, IGTL_HEADER_SIZE);
+    header->Unpack();
+    header->GetTimeStamp(&r.stamp.seconds, &r.stamp.fraction);
+    igtl::MessageBase::Pointer message = message_for(header);
+    if (!message) {
+        r.status = igtl::StatusMessage::STATUS_UNKNOWN_INSTRUCTION;
+        r.reason = "message type " + r.type + " is not served by the gateway";
+        return r;
+    }
+    if (content > 0) {
+        std::memcpy(message->GetPackBodyPointer(), &body[static_cast<std::size_t>(extended)],
+                    static_cast<std::size_t>(content));
+    }
+    r.message = message;
+    r.crc_checked = true;
+    r.result = received_message::outcome::message;
+    return r;
+}
+
 } // namespace
 
-received_message read_message(const byte_reader& read, std::uint64_t max_body) {
+received_message read_message(const byte_reader& read, std::uint64_t max_body, bool check_crc) {
     received_message r;
     igtl::MessageHeader::Pointer header = igtl::MessageHeader::New();
     header->InitPack();
@@ -68,16 +133,19 @@ received_message read_message(const byte_reader& read, std::uint64_t max_body) {
         r.reason = std::move(reason);
         return r;
     };
-    if (r.version != 1) {
+    if (r.version != 1 && r.version != 2) {
         return skipped(igtl::StatusMessage::STATUS_UNKNOWN_VERSION,
                        "header version " + std::to_string(r.version) +
-                           ": the gateway speaks OpenIGTLink protocol 2 (header version 1)");
+                           ": the gateway reads header versions 1 and 2");
     }
     if (r.body_size > max_body || r.body_size > max_igtl_body) {
         return skipped(igtl::StatusMessage::STATUS_OVERFLOW,
                        r.type + " body of " + std::to_string(r.body_size) +
                            " bytes exceeds the gateway's limit of " +
                            std::to_string(max_body < max_igtl_body ? max_body : max_igtl_body));
+    }
+    if (r.version == 2) {
+        return read_version_2(read, raw, r, check_crc);
     }
     header->Unpack();
     header->GetTimeStamp(&r.stamp.seconds, &r.stamp.fraction);

@@ -37,13 +37,21 @@ struct received_message {
     igtl::MessageBase::Pointer message;
     int status = 0;
     std::string reason;
+    /// Header version 2 (OpenIGTLink protocol 3): the CRC was checked over the whole body here
+    /// (when asked), and `message` holds the content alone, without the extended header and
+    /// metadata, for the library to unpack without a CRC check.
+    bool crc_checked = false;
 };
 
 /// Reads the next message: its 58-byte header, then its body into a message object of its type
-/// (see `message_for`). A body over `max_body` bytes, a header version other than 1 (OpenIGTLink
-/// protocol 3's extended headers) and types the gateway does not read are skipped, in chunks,
-/// so that the next message is read from its first byte.
-received_message read_message(const byte_reader& read, std::uint64_t max_body);
+/// (see `message_for`). A body over `max_body` bytes, a header version other than 1 or 2 and
+/// types the gateway does not read are skipped, in chunks, so that the next message is read
+/// from its first byte. Header version 2 (protocol 3) messages are accepted: the Debian library
+/// (1.11) cannot parse their extended header, so the CRC is checked here over the whole body and
+/// the extended header (12 bytes: its size u16, metadata header size u16, metadata size u32,
+/// message id u32) and the trailing metadata are cut off; the metadata is not used.
+received_message read_message(const byte_reader& read, std::uint64_t max_body,
+                              bool check_crc = true);
 
 /// A connected TCP socket (TCP_NODELAY) owned by the gateway. `send` is thread-safe; `shutdown`
 /// wakes a thread blocked in `read`.

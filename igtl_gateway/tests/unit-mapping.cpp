@@ -4,6 +4,9 @@
 
 #include "support.hpp"
 
+#include <igtl_header.h>
+#include <igtl_util.h>
+
 #include <cstring>
 #include <limits>
 
@@ -340,16 +343,77 @@ TEST_CASE("tables have no OpenIGTLink message") {
     CHECK(igtl_type_of(data_value(t)).empty());
 }
 
-TEST_CASE("read_message skips oversized bodies and protocol 3 headers, then reads on") {
+TEST_CASE("read_message reads protocol 3 (header version 2) messages: CRC, then the content") {
+    const image sent = pattern_image({5, 4, 3}, oblique_matrix());
+    mapping_error packing;
+    auto v1 = image_to_igtl(sent, "US", {77, 0}, packing);
+    REQUIRE(v1);
+    const auto* content = static_cast<const unsigned char*>(v1->GetPackBodyPointer());
+    const std::size_t content_size = static_cast<std::size_t>(v1->GetPackBodySize());
+    // Extended header (12 bytes), the content, one metadata entry "k" = "v".
+    std::vector<unsigned char> body = {0, 12, 0, 10, 0, 0, 0, 2, 0, 0, 0, 7};
+    body.insert(body.end(), content, content + content_size);
+    const unsigned char metadata[] = {0, 1, 0, 1, 0, 3, 0, 0, 0, 1, 'k', 'v'};
+    body.insert(body.end(), metadata, metadata + sizeof metadata);
+    igtl_header h;
+    std::memcpy(&h, v1->GetPackPointer(), IGTL_HEADER_SIZE);
+    igtl_header_convert_byte_order(&h);
+    h.version = 2;
+    h.body_size = body.size();
+    h.crc = crc64(body.data(), body.size(), 0);
+    auto bytes_of = [&](const igtl_header& header) {
+        igtl_header wire = header;
+        igtl_header_convert_byte_order(&wire);
+        std::string stream(reinterpret_cast<const char*>(&wire), IGTL_HEADER_SIZE);
+        stream.append(reinterpret_cast<const char*>(body.data()), body.size());
+        return stream;
+    };
+    auto read_from = [](const std::string& stream) {
+        std::size_t at = 0;
+        const byte_reader read = [&](void* data, std::size_t n) {
+            if (stream.size() - at < n) {
+                return false;
+            }
+            std::memcpy(data, stream.data() + at, n);
+            at += n;
+            return true;
+        };
+        return read_message(read, 1 << 20, true);
+    };
+    auto in = read_from(bytes_of(h));
+    REQUIRE(in.result == received_message::outcome::message);
+    CHECK(in.crc_checked);
+    CHECK(in.version == 2);
+    CHECK(in.stamp.seconds == 77);
+    mapping_error error;
+    auto img =
+        image_from_igtl(static_cast<igtl::ImageMessage*>(in.message.GetPointer()), false, error);
+    REQUIRE_MESSAGE(img, error.message);
+    CHECK(img->data == sent.data);
+    CHECK(img->dims == sent.dims);
+    // A wrong CRC, or sizes beyond the body, are refused.
+    igtl_header bad = h;
+    bad.crc ^= 1;
+    auto refused = read_from(bytes_of(bad));
+    CHECK(refused.result == received_message::outcome::skipped);
+    CHECK(refused.status == igtl::StatusMessage::STATUS_CHECKSUM_ERROR);
+    body[7] = 200; // metadata size beyond the body
+    h.crc = crc64(body.data(), body.size(), 0);
+    refused = read_from(bytes_of(h));
+    CHECK(refused.result == received_message::outcome::skipped);
+    CHECK(refused.status == igtl::StatusMessage::STATUS_UNKNOWN_INSTRUCTION);
+}
+
+TEST_CASE("read_message skips oversized bodies and unknown header versions, then reads on") {
     mapping_error error;
     auto big = image_to_igtl(image::allocate({64, 64, 4}, dtype::uint8), "US", {}, error);
     auto small = string_to_igtl("hello", "CMD_1", error);
     std::string stream(static_cast<const char*>(big->GetPackPointer()),
                        static_cast<std::size_t>(big->GetPackSize()));
-    // The same small message with its header version set to 2 (OpenIGTLink protocol 3).
+    // The same small message with its header version set to 9.
     std::string v2(static_cast<const char*>(small->GetPackPointer()),
                    static_cast<std::size_t>(small->GetPackSize()));
-    v2[1] = 2;
+    v2[1] = 9;
     stream += v2;
     stream.append(static_cast<const char*>(small->GetPackPointer()),
                   static_cast<std::size_t>(small->GetPackSize()));
