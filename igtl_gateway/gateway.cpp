@@ -47,7 +47,8 @@ void gateway::start() {
         try {
             d = client_.describe(rule.processor);
         } catch (const call_error& e) {
-            throw std::invalid_argument("rule \"" + rule.text + "\": " + e.what());
+            throw std::invalid_argument("rule \"" + rule.text + "\": processor " + rule.processor +
+                                        ": " + (e.info() ? e.info()->message : e.code().message()));
         }
         resolved.push_back(resolve_rule(rule, d));
     }
@@ -59,6 +60,10 @@ void gateway::start() {
     }
     started_ = true;
     acceptor_ = std::thread([this] { accept_loop(); });
+    for (const auto& [host, port] : options_.upstream) {
+        upstream_threads_.emplace_back(
+            [this, host = host, port = port] { upstream_loop(host, port); });
+    }
     if (options_.report_interval.count() > 0 && !streams_.empty()) {
         reporter_ = std::thread([this] { report_loop(); });
     }
@@ -89,6 +94,12 @@ void gateway::stop() {
     {
         std::lock_guard<std::mutex> lock(sessions_mutex_);
         sessions.swap(sessions_);
+        for (auto& s : upstream_sessions_) {
+            s->connection.shutdown();
+        }
+    }
+    for (auto& t : upstream_threads_) {
+        t.join();
     }
     for (auto& s : sessions) {
         s->connection.shutdown();
@@ -300,6 +311,49 @@ void gateway::command_loop(const std::shared_ptr<session>& s) {
                                      reply_device_for(next.first), problem);
         }
         s->connection.send(*message);
+    }
+}
+
+void gateway::upstream_loop(const std::string& host, int port) {
+    const std::string where = host + ":" + std::to_string(port);
+    bool reported = false;
+    for (;;) {
+        {
+            std::lock_guard<std::mutex> lock(stop_mutex_);
+            if (stopping_) {
+                return;
+            }
+        }
+        const int fd = tcp_connect(host, port);
+        if (fd >= 0) {
+            auto s = std::make_shared<session>(fd);
+            s->peer = "upstream " + where;
+            {
+                std::lock_guard<std::mutex> lock(sessions_mutex_);
+                upstream_sessions_.push_back(s);
+            }
+            {
+                // stop() may have run between the check above and the registration.
+                std::lock_guard<std::mutex> lock(stop_mutex_);
+                if (stopping_) {
+                    s->connection.shutdown();
+                }
+            }
+            log("connected to " + where);
+            reported = false;
+            s->commander = std::thread([this, s] { command_loop(s); });
+            read_loop(s);
+            s->commander.join();
+            std::lock_guard<std::mutex> lock(sessions_mutex_);
+            upstream_sessions_.remove(s);
+        } else if (!reported) {
+            log("cannot connect to " + where + "; retrying every second");
+            reported = true;
+        }
+        std::unique_lock<std::mutex> lock(stop_mutex_);
+        if (stop_wake_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_; })) {
+            return;
+        }
     }
 }
 

@@ -7,8 +7,9 @@
 // Per OpenIGTLink connection, one thread reads messages and one runs its commands in order
 // (at most `max_queued_commands` waiting; more are refused). Data messages are stored by device
 // name for commands and handed to the streaming rules that match them. Results of streams go to
-// every connected peer, as an OpenIGTLink server such as PLUS broadcasts its data; results of
-// commands and every STATUS about a peer's own message go to that peer only.
+// every peer connected to the gateway, as an OpenIGTLink server such as PLUS broadcasts its
+// data; results of commands and every STATUS about a peer's own message go to that peer only.
+// The gateway may also connect to OpenIGTLink servers (PlusServer) and read their streams.
 
 #include "streaming.hpp"
 #include "transport.hpp"
@@ -42,6 +43,10 @@ struct gateway_options {
     /// A log line per stream this often; zero: none.
     std::chrono::milliseconds report_interval{5000};
     std::vector<stream_rule> rules;
+    /// OpenIGTLink servers to connect to as a client (host, port), e.g. PlusServer: their
+    /// messages are handled like any peer's; stream results go to the gateway's own peers, not
+    /// back upstream. A lost connection is retried every second.
+    std::vector<std::pair<std::string, int>> upstream;
     /// Where log lines go (default: standard error). Never voxel data or tokens ([SEC-5]).
     std::function<void(const std::string&)> log;
 };
@@ -72,6 +77,7 @@ private:
     void read_loop(const std::shared_ptr<session>& s);
     void command_loop(const std::shared_ptr<session>& s);
     void report_loop();
+    void upstream_loop(const std::string& host, int port);
     void broadcast(igtl::MessageBase& message);
     void reply_status(session& s, int code, std::int64_t subcode, const std::string& name,
                       const std::string& text, const std::string& device);
@@ -85,6 +91,8 @@ private:
 
     mutable std::mutex sessions_mutex_;
     std::list<std::shared_ptr<session>> sessions_;
+    std::list<std::shared_ptr<session>> upstream_sessions_;
+    std::vector<std::thread> upstream_threads_;
 
     std::mutex stop_mutex_;
     std::condition_variable stop_wake_;

@@ -41,6 +41,9 @@ OpenIGTLink side:
   --max-message BYTES    Largest message body accepted (default 1073741824); larger messages
                          are skipped and answered with STATUS.
   --no-crc               Do not check the CRC-64 of received messages.
+  --connect HOST:PORT    Also connect to this OpenIGTLink server (e.g. PlusServer) and handle
+                         its messages like a peer's (repeatable); stream results go to the
+                         gateway's own peers. Retried every second while it is down.
 
 Streaming rules (repeatable; see docs/openigtlink.md):
   --rule "device=US processor=gaussian_smoothing to=US_smooth sigma=1.5"
@@ -142,6 +145,18 @@ options parse(int argc, char** argv) {
                 o.gateway.port = std::stoi(where.substr(colon + 1));
             } catch (const std::exception&) {
                 throw usage_error{"--listen: bad port in \"" + where + "\""};
+            }
+        } else if (arg == "--connect") {
+            const std::string where = value();
+            const auto colon = where.rfind(':');
+            if (colon == std::string::npos || colon == 0) {
+                throw usage_error{"--connect expects HOST:PORT, not \"" + where + "\""};
+            }
+            try {
+                o.gateway.upstream.emplace_back(where.substr(0, colon),
+                                                std::stoi(where.substr(colon + 1)));
+            } catch (const std::exception&) {
+                throw usage_error{"--connect: bad port in \"" + where + "\""};
             }
         } else if (arg == "--allow-remote") {
             o.gateway.allow_remote = true;

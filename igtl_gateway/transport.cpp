@@ -247,6 +247,26 @@ bool is_loopback_host(const std::string& host) {
     return false;
 }
 
+int tcp_connect(const std::string& host, int port) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) {
+        return -1;
+    }
+    int fd = -1;
+    for (addrinfo* a = found; a != nullptr && fd < 0; a = a->ai_next) {
+        fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+        if (fd >= 0 && ::connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
+            ::close(fd);
+            fd = -1;
+        }
+    }
+    ::freeaddrinfo(found);
+    return fd;
+}
+
 tcp_listener::tcp_listener(const std::string& host, int port) {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
@@ -296,13 +316,17 @@ tcp_listener::~tcp_listener() {
     ::close(wake_[1]);
 }
 
-int tcp_listener::accept() {
+int tcp_listener::accept(int timeout_ms) {
     while (!closed_) {
         pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
-        if (::poll(fds, 2, -1) < 0) {
+        const int ready = ::poll(fds, 2, timeout_ms);
+        if (ready < 0) {
             if (errno == EINTR) {
                 continue;
             }
+            return -1;
+        }
+        if (ready == 0) {
             return -1;
         }
         if (closed_ || (fds[1].revents & POLLIN) != 0) {

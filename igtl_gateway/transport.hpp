@@ -87,8 +87,9 @@ public:
     tcp_listener& operator=(const tcp_listener&) = delete;
 
     int port() const { return port_; }
-    /// The next connection's file descriptor, or -1 once `close` has been called.
-    int accept();
+    /// The next connection's file descriptor, or -1 once `close` has been called or after
+    /// `timeout_ms` (negative: no limit).
+    int accept(int timeout_ms = -1);
     void close();
 
 private:
@@ -97,6 +98,9 @@ private:
     int port_ = 0;
     std::atomic<bool> closed_{false};
 };
+
+/// Connects to an OpenIGTLink server (for example PlusServer); the socket, or -1.
+int tcp_connect(const std::string& host, int port);
 
 /// True for loopback addresses: 127.0.0.0/8, ::1 and "localhost".
 bool is_loopback_host(const std::string& host);

@@ -350,6 +350,25 @@ TEST_CASE("stream results go to every connected peer") {
     CHECK(viewer.next("IMAGE", "Cam_out").device == "Cam_out");
 }
 
+TEST_CASE("upstream: the gateway reads a server's stream (as PlusServer's) for its own peers") {
+    tcp_listener plus("127.0.0.1", 0); // stands for PlusServer: it sends, the gateway connects
+    in_process_server sb;
+    gateway_options options;
+    options.rules.push_back(parse_rule("device=Image processor=same to=Image_out"));
+    options.upstream.emplace_back("127.0.0.1", plus.port());
+    running_gateway gw(sb.connect(), options);
+    igtl_peer viewer(gw.port());
+    const int fd = plus.accept(30000);
+    REQUIRE(fd >= 0);
+    tcp_connection upstream(fd);
+    REQUIRE(eventually([&] { return gw.get().connection_count() == 1; }));
+    upstream.send(*image_message("Image", {16, 16, 1}, oblique_matrix(), 3));
+    auto result = viewer.next("IMAGE", "Image_out");
+    CHECK(static_cast<const std::uint8_t*>(
+              static_cast<igtl::ImageMessage*>(result.body.GetPointer())->GetScalarPointer())[0] ==
+          3);
+}
+
 TEST_CASE("the gateway refuses non-loopback addresses unless allowed") {
     in_process_server sb;
     auto client = sb.connect();
