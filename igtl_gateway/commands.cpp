@@ -1,6 +1,7 @@
 #include "commands.hpp"
 
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <sstream>
@@ -168,11 +169,11 @@ std::optional<parameter_value> parameter_from_text(const slot* s, const std::str
 
 namespace {
 
+/// The shortest text that reads back as `v`.
 std::string number_text(double v) {
-    std::ostringstream out;
-    out.precision(17);
-    out << v;
-    return out.str();
+    char text[32];
+    const auto end = std::to_chars(text, text + sizeof text, v).ptr;
+    return std::string(text, end);
 }
 
 std::string parameter_text(const parameter_value& p) {
