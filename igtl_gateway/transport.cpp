@@ -12,6 +12,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <system_error>
 #include <unistd.h>
 #include <vector>
@@ -168,6 +169,10 @@ received_message read_message(const byte_reader& read, std::uint64_t max_body, b
 tcp_connection::tcp_connection(int fd) : fd_(fd) {
     int one = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    // A peer that stops reading must not stall the streams that broadcast to it: a send that
+    // makes no progress for 10 s fails and closes that connection.
+    timeval limit{10, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
 }
 
 tcp_connection::~tcp_connection() {

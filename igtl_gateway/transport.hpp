@@ -53,8 +53,9 @@ struct received_message {
 received_message read_message(const byte_reader& read, std::uint64_t max_body,
                               bool check_crc = true);
 
-/// A connected TCP socket (TCP_NODELAY) owned by the gateway. `send` is thread-safe; `shutdown`
-/// wakes a thread blocked in `read`.
+/// A connected TCP socket (TCP_NODELAY) owned by the gateway. `send` is thread-safe and gives
+/// up, closing the connection, when the peer takes nothing for 10 s; `shutdown` wakes a thread
+/// blocked in `read`.
 class tcp_connection {
 public:
     explicit tcp_connection(int fd);

@@ -45,9 +45,11 @@ TEST_CASE("an IMAGE stream through gaussian_smoothing comes back on the same obl
         CHECK(got.coord == igtl::ImageMessage::COORDINATE_RAS);
         // Integer volumes come back as float32; a constant volume stays constant.
         CHECK(img->GetScalarType() == igtl::ImageMessage::TYPE_FLOAT32);
-        const float* voxels = static_cast<const float*>(img->GetScalarPointer());
-        CHECK(voxels[0] == doctest::Approx(frame * 20.0).epsilon(1e-4));
-        CHECK(voxels[32 * 24 * 6 - 1] == doctest::Approx(frame * 20.0).epsilon(1e-4));
+        // The voxels follow the 58 + 72 header bytes: copy them out rather than read in place.
+        std::vector<float> voxels(32 * 24 * 6);
+        std::memcpy(voxels.data(), img->GetScalarPointer(), voxels.size() * sizeof(float));
+        CHECK(voxels.front() == doctest::Approx(frame * 20.0).epsilon(1e-4));
+        CHECK(voxels.back() == doctest::Approx(frame * 20.0).epsilon(1e-4));
         // The frame's time stamp goes with its result.
         unsigned seconds = 0;
         unsigned fraction = 0;
