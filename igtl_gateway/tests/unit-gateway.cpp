@@ -92,6 +92,56 @@ TEST_CASE("an LPS IMAGE is smoothed in place and comes back in RAS") {
     }
 }
 
+TEST_CASE("TRANSFORM and POINT streams through echo come back exactly") {
+    gateway_options options;
+    options.rules.push_back(parse_rule(
+        "device=Tracker processor=echo input=transform output=transform_out to=Tracker_out"));
+    options.rules.push_back(
+        parse_rule("device=Marks processor=echo input=points output=points_out to=Marks_out"));
+    running_gateway gw(reference_server(), options);
+    igtl_peer peer(gw.port());
+    igtl::TransformMessage::Pointer tracker = igtl::TransformMessage::New();
+    tracker->SetDeviceName("Tracker");
+    igtl::Matrix4x4 t;
+    igtl::IdentityMatrix(t);
+    t[0][0] = 0.6f;
+    t[0][1] = -0.8f;
+    t[1][0] = 0.8f;
+    t[1][1] = 0.6f;
+    t[0][3] = 123.456f;
+    t[2][3] = -7.25f;
+    tracker->SetMatrix(t);
+    peer.send(*tracker);
+    auto back = peer.next("TRANSFORM", "Tracker_out");
+    igtl::Matrix4x4 r;
+    static_cast<igtl::TransformMessage*>(back.body.GetPointer())->GetMatrix(r);
+    for (int row = 0; row < 3; ++row) {
+        for (int column = 0; column < 4; ++column) {
+            CHECK(r[row][column] == t[row][column]);
+        }
+    }
+    igtl::PointMessage::Pointer marks = igtl::PointMessage::New();
+    marks->SetDeviceName("Marks");
+    for (int i = 0; i < 3; ++i) {
+        igtl::PointElement::Pointer p = igtl::PointElement::New();
+        p->SetName(("F-" + std::to_string(i)).c_str());
+        p->SetPosition(1.5f * i, -2.0f, 0.25f);
+        marks->AddPointElement(p);
+    }
+    peer.send(*marks);
+    auto points = peer.next("POINT", "Marks_out");
+    auto* message = static_cast<igtl::PointMessage*>(points.body.GetPointer());
+    REQUIRE(message->GetNumberOfPointElement() == 3);
+    igtl::PointElement::Pointer last;
+    message->GetPointElement(2, last);
+    CHECK(std::string(last->GetName()) == "F-2");
+    igtlFloat32 xyz[3];
+    last->GetPosition(xyz);
+    CHECK(xyz[0] == 3.0f);
+    CHECK(xyz[1] == -2.0f);
+    CHECK(xyz[2] == 0.25f);
+}
+
 TEST_CASE("commands: list, describe and invoke processors") {
     running_gateway gw(reference_server());
     igtl_peer peer(gw.port());
