@@ -110,7 +110,10 @@ resolved_rule resolve_rule(const stream_rule& source, const processor_descriptio
         std::vector<const slot*> candidates;
         for (const slot& s : d.inputs) {
             const std::string t = igtl_type_for_slot(s.type);
-            if (!t.empty() && (rule.igtl_type.empty() || rule.igtl_type == t)) {
+            const bool fed_otherwise =
+                std::any_of(rule.extra_inputs.begin(), rule.extra_inputs.end(),
+                            [&](const auto& extra) { return extra.first == s.name; });
+            if (!t.empty() && !fed_otherwise && (rule.igtl_type.empty() || rule.igtl_type == t)) {
                 candidates.push_back(&s);
             }
         }

@@ -14,6 +14,7 @@
 //   processor=NAME    (required)
 //   type=IMAGE        TRANSFORM, POLYDATA or POINT; default: from the input slot's type
 //   input=SLOT        the processor input the frame goes to; default: its only data input
+//                     that no input.SLOT names
 //   output=SLOT       the output sent back; default: its only output of a mappable type
 //   to=NAME           output device; default: DEVICE_OUTPUT when that fits in 20 characters
 //   input.SLOT=NAME   another input, taken from the data last received under device NAME

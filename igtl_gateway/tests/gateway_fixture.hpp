@@ -63,6 +63,7 @@ inline slot image_slot(const char* name) {
 ///   hold:  returns its image `frame` as `result`, after passing `held` (the test's gate)
 ///   huge:  returns a 70000 x 1 x 1 image, which OpenIGTLink cannot carry
 ///   same:  returns its image `frame` as `result` at once
+///   tracked: returns its image `frame` moved by its transform `probe`
 class in_process_server {
 public:
     in_process_server() {
@@ -79,6 +80,31 @@ public:
             return big;
         });
         add_image_processor("same", [](const image& in) { return in; });
+        // tracked: an image and a transform; returns the image moved by the transform.
+        processor tracked;
+        tracked.description.name = "tracked";
+        tracked.description.version = "1";
+        tracked.description.inputs.push_back(image_slot("frame"));
+        slot probe;
+        probe.name = "probe";
+        probe.type = slot_type::transform;
+        tracked.description.inputs.push_back(probe);
+        tracked.description.outputs.push_back(image_slot("result"));
+        tracked.run = [](call_context&, const invoke_params& params) {
+            image moved = *params.input_as<image>("frame");
+            const transform* t = params.input_as<transform>("probe");
+            matrix4 m{};
+            for (int r = 0; r < 4; ++r) {
+                for (int c = 0; c < 4; ++c) {
+                    for (int k = 0; k < 4; ++k) {
+                        m[r * 4 + c] += t->matrix[r * 4 + k] * moved.ijk_to_space[k * 4 + c];
+                    }
+                }
+            }
+            moved.ijk_to_space = m;
+            return invoke_result{{{"result", data_value(moved)}}};
+        };
+        server_->add(std::move(tracked));
         endpoint_ = server_->listen({asio::ip::make_address("127.0.0.1"), 0});
         thread_ = std::thread([this] { io_.run(); });
     }

@@ -389,6 +389,33 @@ TEST_CASE("a result OpenIGTLink cannot carry becomes a STATUS under the output d
     CHECK(eventually([&] { return gw.get().stats()[0].failed == 2; }));
 }
 
+TEST_CASE("a rule takes a second input from the last TRANSFORM of another device") {
+    in_process_server sb;
+    gateway_options options;
+    options.rules.push_back(
+        parse_rule("device=US processor=tracked input.probe=Probe to=US_tracked"));
+    running_gateway gw(sb.connect(), options);
+    igtl_peer peer(gw.port());
+    // No probe transform yet: a STATUS, and the stream waits for the next frame.
+    peer.send(*image_message("US", {4, 4, 1}, identity_matrix, 1));
+    auto missing = peer.next("STATUS", "US_tracked");
+    CHECK(as_status(missing)->GetCode() == igtl::StatusMessage::STATUS_NOT_FOUND);
+    CHECK(std::string(as_status(missing)->GetStatusString()).find("Probe") != std::string::npos);
+    igtl::TransformMessage::Pointer probe = igtl::TransformMessage::New();
+    probe->SetDeviceName("Probe");
+    igtl::Matrix4x4 t;
+    igtl::IdentityMatrix(t);
+    t[0][3] = 100.0f;
+    probe->SetMatrix(t);
+    peer.send(*probe);
+    peer.send(*image_message("US", {4, 4, 1}, identity_matrix, 2));
+    peer.next("IMAGE", "US_tracked");
+    const igtl_image_header& got = header_of(peer.raw_body());
+    // The volume centre (1.5, 1.5, 0) moved by 100 mm along x.
+    CHECK(got.matrix[9] == 101.5f);
+    CHECK(got.matrix[10] == 1.5f);
+}
+
 TEST_CASE("stream results go to every connected peer") {
     in_process_server sb;
     gateway_options options;
