@@ -16,7 +16,7 @@ debian_packages=(
   libvtk9-dev python3-vtk9 python3-dev
   python3 python3-numpy python3-msgpack python3-pytest python3-zstandard python3-lz4 python3-setuptools
   python3-pip python3-venv
-  libopenigtlink-dev libzmq3-dev
+  libopenigtlink-dev libexpat1-dev libzmq3-dev
 )
 
 log() { printf '\n== %s\n' "$*"; }

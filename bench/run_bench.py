@@ -123,6 +123,14 @@ def define_rows(settings):
         sdk_targets = (Target("ratio", ">=", volume_targets[label]),)
         if label == "256 MiB":
             sdk_targets += (Target("server_peak_ratio", "<=", 2.2),)
+        if label == "32 MiB":
+            # OpenIGTLink peers using a SlicerBridge processor through slicerbridge-igtl: the
+            # same IMAGE round trip as igtl_image, with a gateway and a processor in the middle.
+            rows.append(
+                Row(f"igtl_gateway.{size}", "OpenIGTLink IMAGE through slicerbridge-igtl and a "
+                    "processor returning its input, CRC not checked", "volume",
+                    "bench_igtl_gateway", image + ("--crc", "0"), baseline=f"igtl_image.{size}",
+                    expects=expects))
         rows += [
             Row(f"slicerbridge_tcp.{size}", "SlicerBridge C++ volume round trip, TCP", "volume",
                 "bench_slicerbridge", image + ("--transport", "tcp"), baseline=tcp,
@@ -184,6 +192,15 @@ def define_rows(settings):
             "bench_slicerbridge", latency + ("--transport", "tcp", "--execution", "io_thread"),
             baseline="tcp_pingpong_awake.latency", awake=True),
     ]
+
+    # A live image stream through the gateway: 256 x 256 uint8 frames, one in flight.
+    rows.append(
+        Row("igtl_gateway_stream.1", "OpenIGTLink 256x256 uint8 frames through slicerbridge-igtl "
+            "and a trivial processor, one in flight (frames/s)", "throughput",
+            "bench_igtl_gateway",
+            ("--test", "stream", "--edge", "256", "--seconds", str(settings.throughput_seconds),
+             "--warmup-seconds", str(settings.throughput_warmup_seconds)),
+            expects={"clients": 1}))
 
     for clients in CLIENT_COUNTS:
         throughput = ("--test", "throughput", "--clients", str(clients), "--seconds",
