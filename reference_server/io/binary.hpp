@@ -1,7 +1,7 @@
 #ifndef SLICERBRIDGE_REFERENCE_IO_BINARY_HPP
 #define SLICERBRIDGE_REFERENCE_IO_BINARY_HPP
 
-// Helpers shared by the raw-data image formats (NRRD, MetaImage). Internal to the io library.
+// Helpers shared by the file formats. Internal to the io library.
 
 #include "file_io.hpp"
 
@@ -50,9 +50,95 @@ matrix4 multiply(const matrix4& a, const matrix4& b);
 /// Length of each column of the upper 3x3: the voxel spacing along i, j and k.
 std::array<double, 3> column_lengths(const matrix4& m);
 
+/// Output of VTK, ITK and the libraries below them (teem, niftilib, MetaIO, GDCM) while it
+/// lives: standard output and standard error (file descriptors 1 and 2, so that C's stdio and
+/// C++'s streams are both caught) go to a temporary file, and VTK's and ITK's output windows
+/// collect their text. Nothing reaches the user's terminal raw; `text()` gives what was said,
+/// for an error message. One at a time, on the thread that reads or writes files.
+class captured_output {
+public:
+    captured_output();
+    ~captured_output();
+    captured_output(const captured_output&) = delete;
+    captured_output& operator=(const captured_output&) = delete;
+
+    /// Everything captured so far, trimmed, on one line, at most a few hundred characters.
+    std::string text();
+
+private:
+    int saved_out_ = -1;
+    int saved_err_ = -1;
+    int file_ = -1;
+};
+
+/// Text collected by the output windows installed by captured_output (cleared by it).
+std::string& window_text();
+
+/// A file written under a temporary name in its final folder and renamed into place by
+/// commit(): a failed write or a killed process never leaves a partial file at `path`. Writers
+/// that make several files (a header and its data) write into a private folder beside `path`,
+/// whose files are all moved into place, the one named `path` last.
+class atomic_output {
+public:
+    explicit atomic_output(const std::string& path);
+    ~atomic_output();
+    atomic_output(const atomic_output&) = delete;
+    atomic_output& operator=(const atomic_output&) = delete;
+
+    /// Where the writer writes: the final file name inside the private folder.
+    const std::string& path() const { return temporary_; }
+    void commit();
+
+private:
+    std::string final_;
+    std::string folder_;
+    std::string temporary_;
+    bool committed_ = false;
+};
+
+/// Size of a regular file; throws file_error naming `path` and `role` if it is missing or not a
+/// regular file.
+std::uint64_t file_size(const std::string& path, const std::string& role = "");
+
+/// What a volume's header says about its voxels, checked against the bytes on disk before
+/// anything is allocated (the formats' own readers allocate first and read afterwards).
+struct volume_header {
+    /// NIfTI only: the facts ITK reads but does not hand over.
+    bool nifti = false;
+    int nifti_version = 0;
+    int qform_code = 0;
+    int sform_code = 0;
+    int xyzt_units = 0;
+    int intent_code = 0;
+    double time_step = 0; // pixdim[4]
+    double scl_slope = 0;
+    double scl_inter = 0;
+    /// Voxels along each file axis, before ITK folds a component axis away.
+    std::vector<std::uint64_t> sizes;
+    /// NIfTI only: where the voxels are, for restore_non_finite.
+    std::string data_path;
+    std::uint64_t data_offset = 0;
+    bool swapped = false;
+    int datatype = 0;
+};
+
+/// niftilib, which ITK (and so Slicer) reads NIfTI with, replaces NaN and infinite floats by 0
+/// while it loads them (nifti_read_buffer). A NaN often means "no value here", so that is data
+/// changed without a word: this puts the file's non-finite values back into `img`, which ITK read
+/// from the file `header` describes (scaled as ITK scales). Floats only; others are untouched.
+void restore_non_finite(const volume_header& header, image& img);
+
+/// Reads the header of a NRRD, NIfTI/Analyze or MetaImage file and checks what it claims
+/// (dimensions, type, data length) against the files it names. Throws file_error.
+volume_header preflight(const std::string& path, const std::string& extension);
+
+// Volumes through ITK (itk_images.cpp).
+image read_itk_image(const std::string& path, const std::string& extension);
+void write_itk_image(const image& img, const std::string& path, const std::string& extension);
+/// A DICOM series in a folder (one series: a folder with several is an error).
+image read_dicom_series(const std::string& folder);
+
 // The formats VTK handles (vtk_formats.cpp); `extension` as `extension_of` gives it.
-image read_nifti(const std::string& path);
-void write_nifti(const image& img, const std::string& path);
 image read_vti(const std::string& path);
 void write_vti(const image& img, const std::string& path);
 mesh read_vtk_mesh(const std::string& path, const std::string& extension);

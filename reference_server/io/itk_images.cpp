@@ -1,0 +1,355 @@
+// Volumes through ITK, which is what Slicer reads and writes volumes with, so that a file means
+// the same here as in Slicer: NRRD (.nrrd, .nhdr), NIfTI (.nii, .nii.gz, .hdr/.img), MetaImage
+// (.mha, .mhd), and DICOM series (a folder, read with GDCM). ITK's image IO classes are used
+// directly, without an itk::Image: the voxels are read straight into the protocol's buffer and
+// written from it. ITK works in LPS with the origin at the centre of the first voxel, as the
+// protocol does, and keeps the file's voxel order (a left-handed grid stays left-handed: [IMG-2]
+// allows any invertible matrix).
+
+#include "binary.hpp"
+
+#include <itkGDCMImageIO.h>
+#include <itkGDCMSeriesFileNames.h>
+#include <itkImageSeriesReader.h>
+#include <itkMetaImageIO.h>
+#include <itkNiftiImageIO.h>
+#include <itkNrrdImageIO.h>
+#include <itkVectorImage.h>
+
+#include <cstring>
+#include <new>
+
+#include <sys/stat.h>
+
+namespace slicerbridge {
+namespace files {
+namespace detail {
+namespace {
+
+using itk::IOComponentEnum;
+using itk::IOPixelEnum;
+
+const char* format_name(const std::string& extension) {
+    if (extension == ".nrrd" || extension == ".nhdr") {
+        return "NRRD";
+    }
+    if (extension == ".mha" || extension == ".mhd") {
+        return "MetaImage";
+    }
+    return "NIfTI";
+}
+
+itk::ImageIOBase::Pointer io_for(const std::string& extension) {
+    if (extension == ".nrrd" || extension == ".nhdr") {
+        return itk::NrrdImageIO::New().GetPointer();
+    }
+    if (extension == ".mha" || extension == ".mhd") {
+        return itk::MetaImageIO::New().GetPointer();
+    }
+    return itk::NiftiImageIO::New().GetPointer();
+}
+
+std::optional<slicerbridge::dtype> dtype_of(IOComponentEnum type) {
+    switch (type) {
+    case IOComponentEnum::UCHAR:
+        return dtype::uint8;
+    case IOComponentEnum::CHAR:
+        return dtype::int8;
+    case IOComponentEnum::USHORT:
+        return dtype::uint16;
+    case IOComponentEnum::SHORT:
+        return dtype::int16;
+    case IOComponentEnum::UINT:
+        return dtype::uint32;
+    case IOComponentEnum::INT:
+        return dtype::int32;
+    case IOComponentEnum::ULONG:
+        return sizeof(long) == 8 ? dtype::uint64 : dtype::uint32;
+    case IOComponentEnum::LONG:
+        return sizeof(long) == 8 ? dtype::int64 : dtype::int32;
+    case IOComponentEnum::ULONGLONG:
+        return dtype::uint64;
+    case IOComponentEnum::LONGLONG:
+        return dtype::int64;
+    case IOComponentEnum::FLOAT:
+        return dtype::float32;
+    case IOComponentEnum::DOUBLE:
+        return dtype::float64;
+    default:
+        return std::nullopt;
+    }
+}
+
+IOComponentEnum component_of(slicerbridge::dtype type) {
+    switch (type) {
+    case dtype::uint8:
+        return IOComponentEnum::UCHAR;
+    case dtype::int8:
+        return IOComponentEnum::CHAR;
+    case dtype::uint16:
+        return IOComponentEnum::USHORT;
+    case dtype::int16:
+        return IOComponentEnum::SHORT;
+    case dtype::uint32:
+        return IOComponentEnum::UINT;
+    case dtype::int32:
+        return IOComponentEnum::INT;
+    case dtype::uint64:
+        return IOComponentEnum::ULONG;
+    case dtype::int64:
+        return IOComponentEnum::LONG;
+    case dtype::float32:
+        return IOComponentEnum::FLOAT;
+    case dtype::float64:
+        break;
+    }
+    return IOComponentEnum::DOUBLE;
+}
+
+std::string with_details(std::string message, captured_output& capture) {
+    const std::string said = capture.text();
+    if (!said.empty()) {
+        message += " [" + said + "]";
+    }
+    return message;
+}
+
+std::string itk_text(const itk::ExceptionObject& e) {
+    const char* description = e.GetDescription();
+    std::string text = description != nullptr ? description : e.what();
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
+        text.pop_back();
+    }
+    return text;
+}
+
+/// The geometry ITK gives for a file of `dimensions` axes: the protocol's LPS matrix. Axes the
+/// file lacks (a 2-D image) get unit length along the missing world axes.
+matrix4 lps_matrix(const itk::ImageIOBase& io, unsigned dimensions) {
+    matrix4 m = identity_matrix;
+    const unsigned spatial = std::min(dimensions, 3u);
+    for (unsigned axis = 0; axis < spatial; ++axis) {
+        const auto direction = io.GetDirection(axis);
+        const double spacing = io.GetSpacing(axis);
+        for (unsigned row = 0; row < 3; ++row) {
+            m[row * 4 + axis] = row < spatial ? direction[row] * spacing : 0.0;
+        }
+        m[axis * 4 + 3] = io.GetOrigin(axis);
+    }
+    return m;
+}
+
+} // namespace
+
+image read_itk_image(const std::string& path, const std::string& extension) {
+    const volume_header header = preflight(path, extension);
+    itk::ImageIOBase::Pointer io = io_for(extension);
+    captured_output capture;
+    image result;
+    try {
+        if (!io->CanReadFile(path.c_str())) {
+            throw file_error(
+                with_details(path + " is not a " + format_name(extension) + " file", capture));
+        }
+        io->SetFileName(path);
+        io->ReadImageInformation();
+        const unsigned dimensions = io->GetNumberOfDimensions();
+        if (dimensions < 1) {
+            throw file_error(path + ": the file describes no image axes");
+        }
+        for (unsigned axis = 3; axis < dimensions; ++axis) {
+            if (io->GetDimensions(axis) > 1) {
+                throw file_error(
+                    path + ": a " + std::to_string(dimensions) + "-D image (" +
+                    std::to_string(io->GetDimensions(axis)) + " samples along axis " +
+                    std::to_string(axis + 1) +
+                    "): the protocol has no 4-D or 5-D images yet, and reading only the first "
+                    "volume would lose the rest; refused");
+            }
+        }
+        if (io->GetPixelType() == IOPixelEnum::COMPLEX) {
+            throw file_error(path + ": complex voxels are not supported");
+        }
+        const auto type = dtype_of(io->GetComponentType());
+        if (!type) {
+            throw file_error(path + ": voxels of type " +
+                             itk::ImageIOBase::GetComponentTypeAsString(io->GetComponentType()) +
+                             " are not supported");
+        }
+        result.dtype = *type;
+        result.components = io->GetNumberOfComponents();
+        if (result.components < 1) {
+            throw file_error(path + ": no components per voxel");
+        }
+        result.kind = result.components > 1 ? image_kind::vector : image_kind::scalar;
+        for (unsigned axis = 0; axis < 3; ++axis) {
+            result.dims[axis] = axis < dimensions ? io->GetDimensions(axis) : 1;
+            if (result.dims[axis] < 1) {
+                throw file_error(path + ": an axis of zero voxels");
+            }
+        }
+        result.ijk_to_space = lps_matrix(*io, dimensions);
+        result.space = space::lps;
+        result.byte_order = native_byte_order;
+        const auto bytes = result.byte_count();
+        if (!bytes || *bytes != static_cast<std::uint64_t>(io->GetImageSizeInBytes())) {
+            throw file_error(path + ": inconsistent header: the image size does not add up");
+        }
+        itk::ImageIORegion region(dimensions);
+        for (unsigned axis = 0; axis < dimensions; ++axis) {
+            region.SetIndex(axis, 0);
+            region.SetSize(axis, io->GetDimensions(axis));
+        }
+        io->SetIORegion(region);
+        result.data = buffer::allocate(static_cast<std::size_t>(*bytes));
+        io->Read(result.data.mutable_data());
+        restore_non_finite(header, result);
+    } catch (const itk::ExceptionObject& e) {
+        throw file_error(with_details(path + ": " + itk_text(e), capture));
+    } catch (const std::bad_alloc&) {
+        throw file_error(path + ": not enough memory for the image its header describes");
+    }
+    std::string problem;
+    if (result.validate(problem)) {
+        throw file_error(path + ": " + problem);
+    }
+    return result;
+}
+
+void write_itk_image(const image& img, const std::string& path, const std::string& extension) {
+    const image lps = img.in_space(space::lps).to_native_byte_order();
+    const auto& m = lps.ijk_to_space;
+    const auto spacing = column_lengths(m);
+    itk::ImageIOBase::Pointer io = io_for(extension);
+    io->SetNumberOfDimensions(3);
+    itk::ImageIORegion region(3);
+    for (unsigned axis = 0; axis < 3; ++axis) {
+        io->SetDimensions(axis, lps.dims[axis]);
+        io->SetSpacing(axis, spacing[axis]);
+        io->SetOrigin(axis, m[axis * 4 + 3]);
+        std::vector<double> direction(3);
+        for (unsigned row = 0; row < 3; ++row) {
+            direction[row] = m[row * 4 + axis] / spacing[axis];
+        }
+        io->SetDirection(axis, direction);
+        region.SetIndex(axis, 0);
+        region.SetSize(axis, lps.dims[axis]);
+    }
+    io->SetComponentType(component_of(lps.dtype));
+    io->SetNumberOfComponents(lps.components);
+    io->SetPixelType(lps.components == 1 ? IOPixelEnum::SCALAR : IOPixelEnum::VECTOR);
+    io->SetFileName(path);
+    io->SetIORegion(region);
+    io->SetUseCompression(extension == ".nii.gz");
+    captured_output capture;
+    try {
+        io->Write(lps.data.data());
+    } catch (const itk::ExceptionObject& e) {
+        throw file_error(with_details("cannot write " + path + ": " + itk_text(e), capture));
+    }
+}
+
+namespace {
+
+template <class T>
+image read_series(const std::vector<std::string>& names, itk::GDCMImageIO* io) {
+    using volume = itk::VectorImage<T, 3>;
+    auto reader = itk::ImageSeriesReader<volume>::New();
+    reader->SetImageIO(io);
+    reader->SetFileNames(names);
+    reader->Update();
+    volume* data = reader->GetOutput();
+    const auto size = data->GetLargestPossibleRegion().GetSize();
+    image result;
+    for (unsigned axis = 0; axis < 3; ++axis) {
+        result.dims[axis] = size[axis];
+    }
+    result.components = data->GetNumberOfComponentsPerPixel();
+    result.kind = result.components > 1 ? image_kind::vector : image_kind::scalar;
+    for (unsigned axis = 0; axis < 3; ++axis) {
+        for (unsigned row = 0; row < 3; ++row) {
+            result.ijk_to_space[row * 4 + axis] =
+                data->GetDirection()[row][axis] * data->GetSpacing()[axis];
+        }
+        result.ijk_to_space[axis * 4 + 3] = data->GetOrigin()[axis];
+    }
+    result.space = space::lps;
+    result.byte_order = native_byte_order;
+    result.dtype = *dtype_of(io->GetComponentType());
+    const auto bytes = result.byte_count();
+    if (!bytes) {
+        throw file_error("the series is too large");
+    }
+    result.data = buffer::copy_of(data->GetBufferPointer(), static_cast<std::size_t>(*bytes));
+    return result;
+}
+
+} // namespace
+
+image read_dicom_series(const std::string& folder) {
+    captured_output capture;
+    try {
+        auto names = itk::GDCMSeriesFileNames::New();
+        names->SetUseSeriesDetails(true);
+        names->SetDirectory(folder);
+        const auto series = names->GetSeriesUIDs();
+        if (series.empty()) {
+            throw file_error(with_details(folder + ": a folder without a DICOM series", capture));
+        }
+        if (series.size() > 1) {
+            throw file_error(folder + ": the folder holds " + std::to_string(series.size()) +
+                             " DICOM series; give a folder with one");
+        }
+        const auto files = names->GetFileNames(series.front());
+        if (files.empty()) {
+            throw file_error(folder + ": no readable DICOM file in the series");
+        }
+        auto io = itk::GDCMImageIO::New();
+        io->SetFileName(files.front());
+        io->ReadImageInformation();
+        image result;
+        switch (io->GetComponentType()) {
+        case IOComponentEnum::UCHAR:
+            result = read_series<std::uint8_t>(files, io);
+            break;
+        case IOComponentEnum::CHAR:
+            result = read_series<std::int8_t>(files, io);
+            break;
+        case IOComponentEnum::USHORT:
+            result = read_series<std::uint16_t>(files, io);
+            break;
+        case IOComponentEnum::SHORT:
+            result = read_series<std::int16_t>(files, io);
+            break;
+        case IOComponentEnum::UINT:
+            result = read_series<std::uint32_t>(files, io);
+            break;
+        case IOComponentEnum::INT:
+            result = read_series<std::int32_t>(files, io);
+            break;
+        case IOComponentEnum::FLOAT:
+            result = read_series<float>(files, io);
+            break;
+        case IOComponentEnum::DOUBLE:
+            result = read_series<double>(files, io);
+            break;
+        default:
+            throw file_error(folder + ": DICOM voxels of type " +
+                             itk::ImageIOBase::GetComponentTypeAsString(io->GetComponentType()) +
+                             " are not supported");
+        }
+        std::string problem;
+        if (result.validate(problem)) {
+            throw file_error(folder + ": " + problem);
+        }
+        return result;
+    } catch (const itk::ExceptionObject& e) {
+        throw file_error(with_details(folder + ": " + itk_text(e), capture));
+    } catch (const std::bad_alloc&) {
+        throw file_error(folder + ": not enough memory for the series");
+    }
+}
+
+} // namespace detail
+} // namespace files
+} // namespace slicerbridge
