@@ -113,8 +113,19 @@ struct volume_header {
     double time_step = 0; // pixdim[4]
     double scl_slope = 0;
     double scl_inter = 0;
+    /// The sform's three rows (RAS), when sform_code is set. ITK 5.2 replaces a sform with a
+    /// shear (which ITK's geometry cannot hold) by the qform; the protocol carries any affine,
+    /// so the sform is the geometry, as in nibabel and the NIfTI standard's method 3.
+    std::optional<std::array<double, 12>> sform;
     /// Voxels along each file axis, before ITK folds a component axis away.
     std::vector<std::uint64_t> sizes;
+    /// NRRD only: the header's space, for ITK 5.2's reading of left-anterior-superior.
+    std::string nrrd_space;
+    /// NRRD only: the header's space directions and origin as an LPS matrix, to the last bit.
+    /// ITK splits them into spacings and unit directions, which a product puts back only to
+    /// within a rounding; where the two agree to that, these exact numbers are the geometry,
+    /// so that a file read and written again keeps every digit ([IMG-5]).
+    std::optional<matrix4> exact_lps;
     /// NIfTI only: where the voxels are, for restore_non_finite.
     std::string data_path;
     std::uint64_t data_offset = 0;

@@ -16,7 +16,12 @@
 #include <itkNrrdImageIO.h>
 #include <itkVectorImage.h>
 
+#include <vtk_zlib.h>
+
+#include <cmath>
 #include <cstring>
+#include <fstream>
+#include <mutex>
 #include <new>
 
 #include <sys/stat.h>
@@ -139,6 +144,120 @@ matrix4 lps_matrix(const itk::ImageIOBase& io, unsigned dimensions) {
     return m;
 }
 
+/// The NIfTI headers read by this process, by the grid they describe. A processor returns
+/// voxels and geometry only, so the command line knows which input an output came from only by
+/// its grid: an output on the grid of a NIfTI input keeps that input's header meaning.
+struct remembered_header {
+    std::array<std::uint64_t, 3> dims;
+    matrix4 lps;
+    volume_header header;
+};
+
+std::mutex registry_mutex;
+std::vector<remembered_header> registry;
+
+void remember(const image& img, const volume_header& header) {
+    if (!header.nifti) {
+        return;
+    }
+    std::lock_guard<std::mutex> lock(registry_mutex);
+    if (registry.size() >= 64) {
+        registry.erase(registry.begin());
+    }
+    registry.push_back({img.dims, img.ijk_to_space, header});
+}
+
+std::optional<volume_header> remembered_for(const image& lps) {
+    std::lock_guard<std::mutex> lock(registry_mutex);
+    for (auto entry = registry.rbegin(); entry != registry.rend(); ++entry) {
+        if (entry->dims != lps.dims) {
+            continue;
+        }
+        bool same = true;
+        for (std::size_t i = 0; i < 16 && same; ++i) {
+            same = std::abs(entry->lps[i] - lps.ijk_to_space[i]) <=
+                   1e-9 * (1.0 + std::abs(lps.ijk_to_space[i]));
+        }
+        if (same) {
+            return entry->header;
+        }
+    }
+    return std::nullopt;
+}
+
+template <class T>
+void put(std::string& bytes, std::size_t offset, T value) {
+    std::memcpy(bytes.data() + offset, &value, sizeof(T));
+}
+
+/// What ITK 5.2's NIfTI writer cannot say, written into the header it wrote: the sform exactly
+/// as the protocol's matrix (ITK makes its direction orthogonal, which drops a shear; the qform,
+/// a rotation, keeps ITK's nearest one, which is what ITK itself reads back when the sform has
+/// a shear), and, for an output on the grid of a NIfTI input, that input's qform and sform codes,
+/// time unit and time step (ITK writes codes 1, "scanner", and no time). Spatial units stay
+/// millimetres: the values are in millimetres.
+void patch_nifti_header(const std::string& path, const std::string& extension, const image& lps) {
+    const bool compressed = extension == ".nii.gz";
+    std::string bytes;
+    if (compressed) {
+        gzFile in = gzopen(path.c_str(), "rb");
+        if (in == nullptr) {
+            throw file_error("cannot reopen " + path);
+        }
+        char chunk[1 << 16];
+        int got = 0;
+        while ((got = gzread(in, chunk, sizeof chunk)) > 0) {
+            bytes.append(chunk, static_cast<std::size_t>(got));
+        }
+        gzclose(in);
+    } else {
+        std::ifstream in(path, std::ios::binary);
+        bytes.resize(348);
+        in.read(bytes.data(), 348);
+        bytes.resize(static_cast<std::size_t>(in.gcount()));
+    }
+    std::int32_t size = 0;
+    if (bytes.size() >= 348) {
+        std::memcpy(&size, bytes.data(), 4);
+    }
+    if (size != 348) {
+        throw file_error("cannot write " + path + ": ITK wrote no NIfTI-1 header");
+    }
+    const matrix4 ras = lps.in_space(space::ras).ijk_to_space;
+    for (std::size_t i = 0; i < 12; ++i) {
+        put(bytes, 280 + 4 * i, static_cast<float>(ras[i]));
+    }
+    if (const auto input = remembered_for(lps);
+        input && (input->qform_code > 0 || input->sform_code > 0)) {
+        put(bytes, 252, static_cast<std::int16_t>(input->qform_code));
+        put(bytes, 254, static_cast<std::int16_t>(input->sform_code));
+        bytes[123] = static_cast<char>((bytes[123] & 7) | (input->xyzt_units & 0x38));
+        if (std::isfinite(input->time_step)) {
+            put(bytes, 76 + 16, static_cast<float>(input->time_step));
+        }
+    }
+    if (compressed) {
+        gzFile out = gzopen(path.c_str(), "wb");
+        if (out == nullptr || gzwrite(out, bytes.data(), static_cast<unsigned>(bytes.size())) !=
+                                  static_cast<int>(bytes.size())) {
+            if (out != nullptr) {
+                gzclose(out);
+            }
+            throw file_error("cannot write " + path);
+        }
+        if (gzclose(out) != Z_OK) {
+            throw file_error("cannot write " + path);
+        }
+    } else {
+        std::fstream out(path, std::ios::binary | std::ios::in | std::ios::out);
+        out.write(bytes.data(), 348);
+        out.close();
+        if (!out) {
+            throw file_error("cannot write " + path);
+        }
+    }
+}
+
 } // namespace
 
 image read_itk_image(const std::string& path, const std::string& extension) {
@@ -189,6 +308,30 @@ image read_itk_image(const std::string& path, const std::string& extension) {
             }
         }
         result.ijk_to_space = lps_matrix(*io, dimensions);
+        if (header.sform) {
+            for (std::size_t i = 0; i < 12; ++i) {
+                result.ijk_to_space[i] = (i < 8 ? -1.0 : 1.0) * (*header.sform)[i];
+            }
+        }
+        if (header.nrrd_space == "left-anterior-superior" || header.nrrd_space == "LAS" ||
+            header.nrrd_space == "left-anterior-superior-time" || header.nrrd_space == "LAST") {
+            // ITK 5.2's NrrdImageIO turns LAS into LPS by negating x where y must be negated
+            // (LAS and LPS share x; their y axes are opposite). Slicer inherits that; the NRRD
+            // specification does not, and neither do we.
+            for (std::size_t i = 0; i < 8; ++i) {
+                result.ijk_to_space[i] = -result.ijk_to_space[i];
+            }
+        }
+        if (header.exact_lps) {
+            bool close = true;
+            for (std::size_t i = 0; i < 12 && close; ++i) {
+                close = std::abs((*header.exact_lps)[i] - result.ijk_to_space[i]) <=
+                        1e-9 * (1.0 + std::abs(result.ijk_to_space[i]));
+            }
+            if (close) {
+                result.ijk_to_space = *header.exact_lps;
+            }
+        }
         result.space = space::lps;
         result.byte_order = native_byte_order;
         const auto bytes = result.byte_count();
@@ -213,6 +356,7 @@ image read_itk_image(const std::string& path, const std::string& extension) {
     if (result.validate(problem)) {
         throw file_error(path + ": " + problem);
     }
+    remember(result, header);
     return result;
 }
 
@@ -223,13 +367,16 @@ void write_itk_image(const image& img, const std::string& path, const std::strin
     itk::ImageIOBase::Pointer io = io_for(extension);
     io->SetNumberOfDimensions(3);
     itk::ImageIORegion region(3);
+    // NRRD holds only the products of spacing and direction ("space directions"): give ITK the
+    // columns themselves with a spacing of 1, so that it writes them without a rounding.
+    const bool nrrd = extension == ".nrrd" || extension == ".nhdr";
     for (unsigned axis = 0; axis < 3; ++axis) {
         io->SetDimensions(axis, lps.dims[axis]);
-        io->SetSpacing(axis, spacing[axis]);
+        io->SetSpacing(axis, nrrd ? 1.0 : spacing[axis]);
         io->SetOrigin(axis, m[axis * 4 + 3]);
         std::vector<double> direction(3);
         for (unsigned row = 0; row < 3; ++row) {
-            direction[row] = m[row * 4 + axis] / spacing[axis];
+            direction[row] = nrrd ? m[row * 4 + axis] : m[row * 4 + axis] / spacing[axis];
         }
         io->SetDirection(axis, direction);
         region.SetIndex(axis, 0);
@@ -246,6 +393,9 @@ void write_itk_image(const image& img, const std::string& path, const std::strin
         io->Write(lps.data.data());
     } catch (const itk::ExceptionObject& e) {
         throw file_error(with_details("cannot write " + path + ": " + itk_text(e), capture));
+    }
+    if (extension == ".nii" || extension == ".nii.gz" || extension == ".hdr") {
+        patch_nifti_header(path, extension, lps);
     }
 }
 

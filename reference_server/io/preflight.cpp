@@ -327,6 +327,16 @@ volume_header preflight_nifti(const std::string& path, const std::string& extens
             result.xyzt_units = static_cast<unsigned char>(head[123]);
             result.qform_code = h.get<std::int16_t>(252);
             result.sform_code = h.get<std::int16_t>(254);
+            if (result.sform_code > 0) {
+                // In millimetres, as ITK (and so Slicer) converts metres and micrometres.
+                const int spatial_unit = result.xyzt_units & 7;
+                const double scale = spatial_unit == 1 ? 1000.0 : spatial_unit == 3 ? 1e-3 : 1.0;
+                std::array<double, 12> rows{};
+                for (std::size_t i = 0; i < 12; ++i) {
+                    rows[i] = scale * static_cast<double>(h.get<float>(280 + 4 * i));
+                }
+                result.sform = rows;
+            }
         }
     }
     if (dim[0] < 1 || dim[0] > 7) {
@@ -506,6 +516,85 @@ std::pair<std::vector<std::string>, std::uint64_t> header_lines(const std::strin
     return {lines, position};
 }
 
+/// "(x,y,z)" as three numbers, or nothing.
+std::optional<std::array<double, 3>> nrrd_vector(const std::string& text) {
+    if (text.size() < 2 || text.front() != '(' || text.back() != ')') {
+        return std::nullopt;
+    }
+    std::array<double, 3> v{};
+    std::stringstream items(text.substr(1, text.size() - 2));
+    std::string item;
+    std::size_t count = 0;
+    while (std::getline(items, item, ',')) {
+        char* end = nullptr;
+        const std::string trimmed = trim(item);
+        if (count == 3 || trimmed.empty()) {
+            return std::nullopt;
+        }
+        v[count++] = std::strtod(trimmed.c_str(), &end);
+        if (end != trimmed.c_str() + trimmed.size()) {
+            return std::nullopt;
+        }
+    }
+    return count == 3 ? std::optional<std::array<double, 3>>(v) : std::nullopt;
+}
+
+/// The exact LPS matrix of a 3-D NRRD header in RAS, LPS or LAS space (see volume_header).
+std::optional<matrix4> nrrd_geometry(std::map<std::string, std::string>& fields) {
+    const std::string& name = fields["space"];
+    std::array<double, 3> flip{1, 1, 1};
+    if (name == "right-anterior-superior" || name == "RAS") {
+        flip = {-1, -1, 1};
+    } else if (name == "left-anterior-superior" || name == "LAS") {
+        flip = {1, -1, 1};
+    } else if (name != "left-posterior-superior" && name != "LPS") {
+        return std::nullopt;
+    }
+    if (!fields.count("space directions") || !fields.count("space origin")) {
+        return std::nullopt;
+    }
+    // Tokens: vectors may hold spaces after their commas.
+    std::vector<std::string> tokens;
+    std::string current;
+    int depth = 0;
+    for (char c : fields["space directions"]) {
+        depth += c == '(' ? 1 : c == ')' ? -1 : 0;
+        if ((c == ' ' || c == '\t') && depth == 0) {
+            if (!current.empty()) {
+                tokens.push_back(current);
+                current.clear();
+            }
+        } else if (c != ' ' && c != '\t') {
+            current.push_back(c);
+        }
+    }
+    if (!current.empty()) {
+        tokens.push_back(current);
+    }
+    std::vector<std::array<double, 3>> columns;
+    for (const auto& token : tokens) {
+        if (token != "none") {
+            const auto v = nrrd_vector(token);
+            if (!v) {
+                return std::nullopt;
+            }
+            columns.push_back(*v);
+        }
+    }
+    const auto origin = nrrd_vector(fields["space origin"]);
+    if (columns.size() != 3 || !origin) {
+        return std::nullopt;
+    }
+    matrix4 m = identity_matrix;
+    for (std::size_t axis = 0; axis < 3; ++axis) {
+        for (std::size_t row = 0; row < 3; ++row) {
+            m[row * 4 + axis] = flip[row] * columns[axis][row];
+        }
+        m[axis * 4 + 3] = flip[axis] * (*origin)[axis];
+    }
+    return m;
+}
+
 volume_header preflight_nrrd(const std::string& path) {
     const std::uint64_t size = file_size(path);
     const std::string head = read_head(path, header_limit);
@@ -616,6 +705,10 @@ volume_header preflight_nrrd(const std::string& path) {
         } else if (count < -1) {
             throw file_error(path + ": NRRD byte skip " + std::to_string(count));
         }
+    }
+    if (fields.count("space")) {
+        result.nrrd_space = fields["space"];
+        result.exact_lps = nrrd_geometry(fields);
     }
     if (dimension > 3) {
         // Axes of kind domain, space or time are sampled space (or time); ITK makes one other
