@@ -490,3 +490,178 @@ def test_unwritable_output_is_found_before_the_call(server, tmp_path):
 def test_server_keeps_serving_after_bad_files(server):
     code, err = run_cli(server, "ping")
     assert code == 0, err
+
+
+# ---- header meaning --------------------------------------------------------------------------
+
+
+def test_nifti_codes_time_step_and_units_survive_an_echo(server, tmp_path):
+    data = numbered((6, 5, 4), "int16")
+    affine = oblique_affine()
+    img = nib.Nifti1Image(data, affine)
+    img.set_data_dtype(np.int16)
+    img.header.set_qform(affine, code=1)  # scanner
+    img.header.set_sform(affine, code=2)  # aligned
+    img.header.set_xyzt_units("mm", "msec")
+    img.header["pixdim"][4] = 2000.0
+    nib.save(img, str(tmp_path / "coded.nii.gz"))
+    code, err = echo(server, tmp_path / "coded.nii.gz", tmp_path / "out.nii.gz")
+    assert code == 0, err
+    out = nib.load(str(tmp_path / "out.nii.gz")).header
+    assert int(out["qform_code"]) == 1
+    assert int(out["sform_code"]) == 2
+    assert out.get_xyzt_units() == ("mm", "msec")
+    assert float(out["pixdim"][4]) == 2000.0
+    assert np.allclose(out.get_sform(), affine, atol=1e-6, rtol=0)
+
+
+def test_sheared_sform_is_the_geometry(server, tmp_path):
+    affine = oblique_affine()
+    affine[0, 1] += 0.4  # a shear: columns no longer orthogonal
+    data = numbered((6, 5, 4), "float32")
+    img = nib.Nifti1Image(data, affine)
+    img.header.set_sform(affine, code=2)
+    img.header.set_qform(oblique_affine(), code=1)
+    nib.save(img, str(tmp_path / "shear.nii"))
+    for suffix in [".nii", ".nrrd", ".mha"]:
+        code, err = echo(server, tmp_path / "shear.nii", tmp_path / ("mid" + suffix))
+        assert code == 0, err
+        code, err = echo(server, tmp_path / ("mid" + suffix), tmp_path / "out.nii")
+        assert code == 0, err
+        back = nib.load(str(tmp_path / "out.nii"))
+        assert np.allclose(back.affine, affine, atol=1e-5, rtol=0), suffix
+        assert np.asanyarray(back.dataobj).tobytes() == data.tobytes()
+
+
+def test_metres_become_millimetres(server, tmp_path):
+    data = numbered((4, 3, 2), "int16")
+    affine = np.diag([0.001, 0.002, 0.003, 1.0])
+    affine[:3, 3] = [0.01, 0.02, 0.03]
+    img = nib.Nifti1Image(data, affine)
+    img.set_data_dtype(np.int16)
+    img.header.set_sform(affine, code=1)
+    img.header.set_qform(affine, code=1)
+    img.header.set_xyzt_units("meter")
+    nib.save(img, str(tmp_path / "metres.nii"))
+    code, err = echo(server, tmp_path / "metres.nii", tmp_path / "out.nii")
+    assert code == 0, err
+    back = nib.load(str(tmp_path / "out.nii"))
+    assert back.header.get_xyzt_units()[0] == "mm"
+    assert np.allclose(back.affine, np.diag([1000, 1000, 1000, 1]) @ affine, atol=1e-6, rtol=0)
+
+
+def test_las_nrrd_follows_the_nrrd_specification(server, tmp_path):
+    data = numbered((4, 3, 2), "int16")
+    header = nrrd_header("short", data.shape, [(1, 0, 0), (0, 2, 0), (0, 0, 3)], (5, 6, 7),
+                         space="left-anterior-superior")
+    (tmp_path / "las.nrrd").write_bytes(header + data.tobytes(order="F"))
+    code, err = echo(server, tmp_path / "las.nrrd", tmp_path / "out.nii")
+    assert code == 0, err
+    expected = np.array([[-1, 0, 0, -5], [0, 2, 0, 6], [0, 0, 3, 7], [0, 0, 0, 1]], float)
+    assert np.allclose(nib.load(str(tmp_path / "out.nii")).affine, expected, atol=1e-9)
+
+
+def test_nrrd_geometry_is_kept_to_the_last_bit(server, tmp_path):
+    data = numbered((5, 4, 3), "int16")
+    lps = lps_of(oblique_affine())
+    header = nrrd_header("short", data.shape, [lps[:3, a] for a in range(3)], lps[:3, 3])
+    (tmp_path / "in.nrrd").write_bytes(header + data.tobytes(order="F"))
+    code, err = echo(server, tmp_path / "in.nrrd", tmp_path / "out.nrrd")
+    assert code == 0, err
+    fields = {}
+    for line in (tmp_path / "out.nrrd").read_bytes().split(b"\n\n")[0].decode().splitlines():
+        if ": " in line:
+            key, value = line.split(": ", 1)
+            fields[key] = value
+    columns = [[float(x) for x in v.strip("()").split(",")]
+               for v in fields["space directions"].split()]
+    assert np.array_equal(np.array(columns).T, lps[:3, :3])
+    assert [float(x) for x in fields["space origin"].strip("()").split(",")] == list(lps[:3, 3])
+
+
+# ---- DICOM series (pydicom writes them) --------------------------------------------------------
+
+
+def write_dicom_series(folder, slices=4, series_uid=None, slope=1.0, intercept=-1024.0):
+    pydicom = pytest.importorskip("pydicom")
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    folder.mkdir(exist_ok=True)
+    series_uid = series_uid or generate_uid()
+    study_uid = generate_uid()
+    frame_uid = generate_uid()
+    row = np.array([np.cos(0.3), np.sin(0.3), 0.0])  # LPS direction of a row (i)
+    column = np.array([-np.sin(0.3) * np.cos(0.2), np.cos(0.3) * np.cos(0.2), np.sin(0.2)])
+    normal = np.cross(row, column)
+    spacing = (0.8, 0.6)  # (row spacing: between rows, column spacing: between columns)
+    thickness = 2.5
+    origin = np.array([-100.0, -120.0, 40.0])
+    raws = []
+    for k in range(slices):
+        raw = numbered((5, 6), "int16", seed=k + 10)  # (rows, columns)
+        raws.append(raw)
+        meta = FileMetaDataset()
+        meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
+        meta.MediaStorageSOPInstanceUID = generate_uid()
+        meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        ds = Dataset()
+        ds.file_meta = meta
+        ds.is_little_endian = True
+        ds.is_implicit_VR = False
+        ds.SOPClassUID = meta.MediaStorageSOPClassUID
+        ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+        ds.Modality = "CT"
+        ds.PatientName = "Phantom^Test"
+        ds.PatientID = "0"
+        ds.StudyInstanceUID = study_uid
+        ds.SeriesInstanceUID = series_uid
+        ds.FrameOfReferenceUID = frame_uid
+        ds.SeriesNumber = 1
+        ds.InstanceNumber = k + 1
+        ds.ImageOrientationPatient = [float(x) for x in list(row) + list(column)]
+        ds.ImagePositionPatient = [float(x) for x in origin + k * thickness * normal]
+        ds.PixelSpacing = [spacing[0], spacing[1]]
+        ds.SliceThickness = thickness
+        ds.Rows, ds.Columns = raw.shape
+        ds.SamplesPerPixel = 1
+        ds.PhotometricInterpretation = "MONOCHROME2"
+        ds.BitsAllocated = 16
+        ds.BitsStored = 16
+        ds.HighBit = 15
+        ds.PixelRepresentation = 1
+        ds.RescaleSlope = slope
+        ds.RescaleIntercept = intercept
+        ds.PixelData = raw.astype("<i2").tobytes()
+        ds.save_as(str(folder / f"slice{k:03d}.dcm"), write_like_original=False)
+    lps = np.eye(4)
+    lps[:3, 0] = row * spacing[1]
+    lps[:3, 1] = column * spacing[0]
+    lps[:3, 2] = normal * thickness
+    lps[:3, 3] = origin
+    voxels = np.stack([r.T for r in raws], axis=2)  # (i = column, j = row, k)
+    return LPS @ lps, voxels * slope + intercept
+
+
+def test_dicom_series_folder(server, tmp_path):
+    affine, values = write_dicom_series(tmp_path / "series")
+    code, err = echo(server, tmp_path / "series", tmp_path / "out.nii")
+    assert code == 0, err
+    back = nib.load(str(tmp_path / "out.nii"))
+    assert np.allclose(back.affine, affine, atol=1e-4, rtol=0)
+    assert np.array_equal(np.asanyarray(back.dataobj).astype(np.float64), values)
+
+
+def test_dicom_folder_with_two_series_is_refused(server, tmp_path):
+    write_dicom_series(tmp_path / "mixed")
+    write_dicom_series(tmp_path / "other", slices=3)
+    for name in os.listdir(tmp_path / "other"):
+        os.rename(tmp_path / "other" / name, tmp_path / "mixed" / ("b" + name))
+    target = tmp_path / "never.nii"
+    code, err = echo(server, tmp_path / "mixed", target)
+    assert code == 4, err
+    assert "2 DICOM series" in err
+    assert not target.exists()
+    (tmp_path / "empty").mkdir()
+    code, err = echo(server, tmp_path / "empty", target)
+    assert code == 4, err
