@@ -665,3 +665,34 @@ def test_dicom_folder_with_two_series_is_refused(server, tmp_path):
     (tmp_path / "empty").mkdir()
     code, err = echo(server, tmp_path / "empty", target)
     assert code == 4, err
+
+
+def test_nifti_without_orientation_is_read_as_itk_and_slicer_read_it(server, tmp_path):
+    # Both codes 0: ITK (so Slicer) takes the pixdims along LPS from an origin of 0; nibabel
+    # centres the grid and flips x; the output states the geometry used, with codes 1.
+    header = nib.Nifti1Header()
+    header.set_data_shape((4, 5, 6))
+    header.set_zooms((2, 3, 4))
+    header.set_data_dtype(np.int16)
+    data = numbered((4, 5, 6), "int16")
+    nib.save(nib.Nifti1Image(data, None, header=header), str(tmp_path / "bare.nii"))
+    code, err = echo(server, tmp_path / "bare.nii", tmp_path / "out.nii")
+    assert code == 0, err
+    out = nib.load(str(tmp_path / "out.nii"))
+    assert int(out.header["sform_code"]) == 1
+    assert np.allclose(out.affine, np.diag([-2.0, -3.0, 4.0, 1.0]), atol=1e-9)
+    assert np.asanyarray(out.dataobj).tobytes() == data.tobytes()
+
+
+def test_nifti_vector_components_survive(server, tmp_path):
+    data = numbered((4, 3, 2, 1, 3), "float32")
+    img = nib.Nifti1Image(data, oblique_affine())
+    img.header.set_intent("vector")
+    nib.save(img, str(tmp_path / "vectors.nii.gz"))
+    code, err = echo(server, tmp_path / "vectors.nii.gz", tmp_path / "out.nii.gz")
+    assert code == 0, err
+    back = nib.load(str(tmp_path / "out.nii.gz"))
+    assert back.shape == (4, 3, 2, 1, 3)
+    assert np.asanyarray(back.dataobj).tobytes() == data.tobytes()
+    code, err = echo(server, tmp_path / "vectors.nii.gz", tmp_path / "out.nrrd")
+    assert code == 0, err
