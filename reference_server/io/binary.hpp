@@ -126,7 +126,8 @@ struct volume_header {
     /// within a rounding; where the two agree to that, these exact numbers are the geometry,
     /// so that a file read and written again keeps every digit ([IMG-5]).
     std::optional<matrix4> exact_lps;
-    /// NIfTI only: where the voxels are, for restore_non_finite.
+    /// NIfTI only: where the header and the voxels are, for restore_non_finite and NIfTI-2.
+    std::string header_path;
     std::string data_path;
     std::uint64_t data_offset = 0;
     bool swapped = false;
@@ -142,6 +143,12 @@ void restore_non_finite(const volume_header& header, image& img);
 /// Reads the header of a NRRD, NIfTI/Analyze or MetaImage file and checks what it claims
 /// (dimensions, type, data length) against the files it names. Throws file_error.
 volume_header preflight(const std::string& path, const std::string& extension);
+
+// NIfTI-2, which Debian 12's ITK 5.2 cannot read or write (nifti2.cpp). `input` is the header
+// of the NIfTI input on the same grid, if any: its codes, time unit and time step are kept.
+image read_nifti2(const volume_header& header);
+void write_nifti2(const image& img, const std::string& path, const std::string& extension,
+                  const std::optional<volume_header>& input);
 
 // Volumes through ITK (itk_images.cpp).
 image read_itk_image(const std::string& path, const std::string& extension);

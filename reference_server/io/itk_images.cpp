@@ -18,6 +18,7 @@
 
 #include <vtk_zlib.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -262,6 +263,15 @@ void patch_nifti_header(const std::string& path, const std::string& extension, c
 
 image read_itk_image(const std::string& path, const std::string& extension) {
     const volume_header header = preflight(path, extension);
+    if (header.nifti_version == 2) {
+        image result = read_nifti2(header);
+        std::string problem;
+        if (result.validate(problem)) {
+            throw file_error(path + ": " + problem);
+        }
+        remember(result, header);
+        return result;
+    }
     itk::ImageIOBase::Pointer io = io_for(extension);
     captured_output capture;
     image result;
@@ -362,6 +372,18 @@ image read_itk_image(const std::string& path, const std::string& extension) {
 
 void write_itk_image(const image& img, const std::string& path, const std::string& extension) {
     const image lps = img.in_space(space::lps).to_native_byte_order();
+    if (extension == ".nii" || extension == ".nii.gz" || extension == ".hdr") {
+        // NIfTI-1 holds at most 32767 voxels along an axis; an output on the grid of a NIfTI-2
+        // input stays NIfTI-2.
+        const auto input = remembered_for(lps);
+        const bool wide = std::any_of(lps.dims.begin(), lps.dims.end(),
+                                      [](std::uint64_t n) { return n > 32767; }) ||
+                          lps.components > 32767;
+        if (wide || (input && input->nifti_version == 2)) {
+            write_nifti2(lps, path, extension, input);
+            return;
+        }
+    }
     const auto& m = lps.ijk_to_space;
     const auto spacing = column_lengths(m);
     itk::ImageIOBase::Pointer io = io_for(extension);

@@ -420,14 +420,11 @@ volume_header preflight_nifti(const std::string& path, const std::string& extens
         }
         check_claim(data_path, claimed, data_size - offset, "raw");
     }
+    result.header_path = header_path;
     result.data_path = data_path;
     result.data_offset = offset;
     result.swapped = swap;
     result.datatype = datatype;
-    if (result.nifti_version == 2) {
-        throw file_error(header_path + ": NIfTI-2 files cannot be read by Debian 12's ITK 5.2 "
-                                       "(ITK 5.3 reads them); convert it to NIfTI-1");
-    }
     return result;
 }
 

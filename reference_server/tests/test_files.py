@@ -696,3 +696,80 @@ def test_nifti_vector_components_survive(server, tmp_path):
     assert np.asanyarray(back.dataobj).tobytes() == data.tobytes()
     code, err = echo(server, tmp_path / "vectors.nii.gz", tmp_path / "out.nrrd")
     assert code == 0, err
+
+
+# ---- NIfTI-2 (read and written by our code: Debian 12's ITK 5.2 has none) ----------------------
+
+
+@pytest.mark.parametrize("suffix", [".nii", ".nii.gz"])
+def test_nifti2_in_nifti2_out(server, tmp_path, suffix):
+    data = numbered((6, 5, 4), "int16")
+    affine = oblique_affine(left_handed=True)
+    img = nib.Nifti2Image(data, affine)
+    img.set_data_dtype(np.int16)
+    img.header.set_qform(affine, code=1)
+    img.header.set_sform(affine, code=4)
+    img.header.set_xyzt_units("mm", "sec")
+    img.header["pixdim"][4] = 1.5
+    nib.save(img, str(tmp_path / ("two" + suffix)))
+    code, err = echo(server, tmp_path / ("two" + suffix), tmp_path / ("out" + suffix))
+    assert code == 0, err
+    back = nib.load(str(tmp_path / ("out" + suffix)))
+    assert isinstance(back, nib.Nifti2Image)
+    assert np.asanyarray(back.dataobj).tobytes() == data.tobytes()
+    assert np.allclose(back.affine, affine, atol=1e-9, rtol=0)
+    assert np.allclose(back.header.get_qform(), affine, atol=1e-6, rtol=0)
+    assert (int(back.header["qform_code"]), int(back.header["sform_code"])) == (1, 4)
+    assert back.header.get_xyzt_units() == ("mm", "sec")
+    assert float(back.header["pixdim"][4]) == 1.5
+
+
+def test_nifti2_qform_scaling_vectors_and_refusals(server, tmp_path):
+    affine = oblique_affine()
+    raw = numbered((5, 4, 3), "int16")
+    img = nib.Nifti2Image(raw, affine)
+    img.set_data_dtype(np.int16)
+    img.header.set_qform(affine, code=1)
+    img.header.set_sform(None, code=0)
+    img.header["scl_slope"] = 0.5
+    img.header["scl_inter"] = 10.0
+    header = img.header.copy()
+    header.set_data_offset(544)
+    (tmp_path / "scaled2.nii").write_bytes(header.binaryblock + b"\0" * 4 +
+                                           raw.tobytes(order="F"))
+    code, err = echo(server, tmp_path / "scaled2.nii", tmp_path / "out.nii")
+    assert code == 0, err
+    back = nib.load(str(tmp_path / "out.nii"))
+    expected = (raw.astype(np.float64) * 0.5 + 10.0).astype(np.float32)
+    assert np.asanyarray(back.dataobj).tobytes() == expected.tobytes()
+    assert np.allclose(back.affine, nib.load(str(tmp_path / "scaled2.nii")).affine, atol=1e-6)
+
+    vectors = numbered((4, 3, 2, 1, 3), "float32")
+    vimg = nib.Nifti2Image(vectors, affine)
+    vimg.header.set_intent("vector")
+    nib.save(vimg, str(tmp_path / "vec2.nii.gz"))
+    code, err = echo(server, tmp_path / "vec2.nii.gz", tmp_path / "vec-out.nii.gz")
+    assert code == 0, err
+    back = nib.load(str(tmp_path / "vec-out.nii.gz"))
+    assert back.shape == (4, 3, 2, 1, 3)
+    assert np.asanyarray(back.dataobj).tobytes() == vectors.tobytes()
+
+    nib.save(nib.Nifti2Image(numbered((4, 3, 2, 6), "int16"), affine), str(tmp_path / "t2.nii"))
+    check_bad(server, tmp_path, tmp_path / "t2.nii", "4-D", "6 volumes")
+    good = bytearray((tmp_path / "scaled2.nii").read_bytes())
+    (tmp_path / "cut2.nii").write_bytes(good[:-7])
+    check_bad(server, tmp_path, tmp_path / "cut2.nii", "truncated")
+
+
+def test_an_image_wider_than_nifti1_is_written_as_nifti2(server, tmp_path):
+    data = numbered((40000, 2, 1), "int16")
+    eye = [np.eye(3)[a] for a in range(3)]
+    (tmp_path / "wide.nrrd").write_bytes(nrrd_header("short", data.shape, eye, (0, 0, 0)) +
+                                         data.tobytes(order="F"))
+    code, err = echo(server, tmp_path / "wide.nrrd", tmp_path / "wide.nii.gz")
+    assert code == 0, err
+    back = nib.load(str(tmp_path / "wide.nii.gz"))
+    assert isinstance(back, nib.Nifti2Image)
+    assert back.shape[:2] == (40000, 2)
+    assert np.asanyarray(back.dataobj).tobytes() == data.tobytes()
+    assert np.allclose(back.affine, LPS, atol=1e-12)
