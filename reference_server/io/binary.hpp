@@ -132,6 +132,8 @@ struct volume_header {
     std::uint64_t data_offset = 0;
     bool swapped = false;
     int datatype = 0;
+    /// False when a compressed file's floats were all seen finite while checking its stream.
+    bool may_hold_non_finite = true;
 };
 
 /// niftilib, which ITK (and so Slicer) reads NIfTI with, replaces NaN and infinite floats by 0

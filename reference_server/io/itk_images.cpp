@@ -259,6 +259,29 @@ void patch_nifti_header(const std::string& path, const std::string& extension, c
     }
 }
 
+/// Compresses `from` into the gzip file `to`, then removes `from`.
+void compress_file(const std::string& from, const std::string& to) {
+    std::ifstream in(from, std::ios::binary);
+    gzFile out = gzopen(to.c_str(), "wb6");
+    if (!in || out == nullptr) {
+        if (out != nullptr) {
+            gzclose(out);
+        }
+        throw file_error("cannot write " + to);
+    }
+    std::vector<char> chunk(std::size_t{1} << 20);
+    bool ok = true;
+    while (ok && in) {
+        in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+        const auto got = static_cast<unsigned>(in.gcount());
+        ok = got == 0 || gzwrite(out, chunk.data(), got) == static_cast<int>(got);
+    }
+    if (gzclose(out) != Z_OK || !ok || in.bad()) {
+        throw file_error("cannot write " + to);
+    }
+    std::remove(from.c_str());
+}
+
 } // namespace
 
 image read_itk_image(const std::string& path, const std::string& extension) {
@@ -407,9 +430,13 @@ void write_itk_image(const image& img, const std::string& path, const std::strin
     io->SetComponentType(component_of(lps.dtype));
     io->SetNumberOfComponents(lps.components);
     io->SetPixelType(lps.components == 1 ? IOPixelEnum::SCALAR : IOPixelEnum::VECTOR);
-    io->SetFileName(path);
+    // A .nii.gz is written as .nii beside it, its header completed, then compressed once: the
+    // header cannot be completed inside a compressed file without compressing it again.
+    const bool gzip_after = extension == ".nii.gz";
+    const std::string written = gzip_after ? path.substr(0, path.size() - 3) : path;
+    io->SetFileName(written);
     io->SetIORegion(region);
-    io->SetUseCompression(extension == ".nii.gz");
+    io->SetUseCompression(false);
     captured_output capture;
     try {
         io->Write(lps.data.data());
@@ -417,7 +444,10 @@ void write_itk_image(const image& img, const std::string& path, const std::strin
         throw file_error(with_details("cannot write " + path + ": " + itk_text(e), capture));
     }
     if (extension == ".nii" || extension == ".nii.gz" || extension == ".hdr") {
-        patch_nifti_header(path, extension, lps);
+        patch_nifti_header(written, ".nii", lps);
+    }
+    if (gzip_after) {
+        compress_file(written, path);
     }
 }
 

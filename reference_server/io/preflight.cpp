@@ -191,7 +191,42 @@ std::string read_gz_head(const std::string& path, std::size_t limit) {
 /// that starts at `offset` in `path`, keeping nothing, and returns its length. A corrupt stream
 /// (a bad check sum included) or one that stops before its end is a file_error. The readers
 /// below ITK do not all notice either (niftilib reads a truncated .nii.gz as if complete).
-std::uint64_t inflated_size(const std::string& path, std::uint64_t offset) {
+/// Looks for NaN and infinite floats in a stream of bytes fed to it in order: bytes
+/// [begin, end) of the stream are floats of `size` bytes (4 or 8), byte-swapped or not.
+struct non_finite_scan {
+    std::uint64_t begin = 0;
+    std::uint64_t end = 0;
+    unsigned size = 0;
+    bool swapped = false;
+    bool found = false;
+    std::uint64_t position = 0;
+    unsigned char element[8] = {};
+    unsigned filled = 0;
+
+    void feed(const unsigned char* bytes, std::size_t count) {
+        const std::uint64_t first = position;
+        position += count;
+        if (size == 0 || found || position <= begin || first >= end) {
+            return;
+        }
+        const std::uint64_t from = std::max(first, begin) - first;
+        const std::uint64_t to = std::min(position, end) - first;
+        for (std::uint64_t i = from; i < to && !found; ++i) {
+            element[filled++] = bytes[i];
+            if (filled == size) {
+                filled = 0;
+                // The exponent's bits: all ones in a NaN or an infinity.
+                const unsigned char high = swapped ? element[0] : element[size - 1];
+                const unsigned char next = swapped ? element[1] : element[size - 2];
+                found = size == 4 ? (high & 0x7f) == 0x7f && (next & 0x80) == 0x80
+                                  : (high & 0x7f) == 0x7f && (next & 0xf0) == 0xf0;
+            }
+        }
+    }
+};
+
+std::uint64_t inflated_size(const std::string& path, std::uint64_t offset,
+                            non_finite_scan* scan = nullptr) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         throw file_error("cannot open " + path + ": " + std::strerror(errno));
@@ -229,6 +264,9 @@ std::uint64_t inflated_size(const std::string& path, std::uint64_t offset) {
         stream.avail_out = static_cast<uInt>(output.size());
         status = inflate(&stream, Z_NO_FLUSH);
         produced += output.size() - stream.avail_out;
+        if (scan != nullptr) {
+            scan->feed(output.data(), output.size() - stream.avail_out);
+        }
         if (status == Z_STREAM_END) {
             ended = true;
         } else if (status != Z_OK && status != Z_BUF_ERROR) {
@@ -407,7 +445,15 @@ volume_header preflight_nifti(const std::string& path, const std::string& extens
     if (compressed) {
         check_claim(data_path, offset + claimed, data_size, "gzip");
         const std::uint64_t needed = offset + claimed;
-        const std::uint64_t total = inflated_size(data_path, 0);
+        non_finite_scan scan;
+        if (datatype == 16 || datatype == 64) {
+            scan.begin = offset;
+            scan.end = offset + claimed;
+            scan.size = datatype == 16 ? 4 : 8;
+            scan.swapped = swap;
+        }
+        const std::uint64_t total = inflated_size(data_path, 0, &scan);
+        result.may_hold_non_finite = scan.found;
         if (total < needed) {
             throw file_error(data_path + ": truncated: the header claims " + bytes_text(claimed) +
                              " of voxels from byte " + std::to_string(offset) +
@@ -862,8 +908,8 @@ volume_header preflight_metaimage(const std::string& path) {
 
 void restore_non_finite(const volume_header& header, image& img) {
     const unsigned size = header.datatype == 16 ? 4 : header.datatype == 64 ? 8 : 0;
-    if (!header.nifti || size == 0 || dtype_size(img.dtype) != size ||
-        img.byte_order != native_byte_order) {
+    if (!header.nifti || !header.may_hold_non_finite || size == 0 ||
+        dtype_size(img.dtype) != size || img.byte_order != native_byte_order) {
         return;
     }
     gzFile file = gzopen(header.data_path.c_str(), "rb");
