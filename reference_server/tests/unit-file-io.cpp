@@ -2,6 +2,8 @@
 // happen on geometry only; other readers understand what we write.
 
 #include "file_io.hpp"
+
+#include "binary.hpp"
 #include "support.hpp"
 
 #include <slicerbridge/vtk.hpp>
@@ -16,6 +18,7 @@
 #include <numeric>
 #include <sstream>
 
+#include <dirent.h>
 #include <unistd.h>
 
 using namespace test_support;
@@ -374,4 +377,48 @@ TEST_CASE("read_data applies the slot's image kind and rejects what it cannot ho
     CHECK_THROWS_AS(read_data(dir.path("l.png"), slot_type::image), file_error);
     CHECK(extension_of("/a/b/Volume.NII.GZ") == ".nii.gz");
     CHECK(extension_of("x.seg.nrrd") == ".nrrd");
+}
+
+TEST_CASE("outputs: nothing at the path until the file is complete, and nothing left behind") {
+    scratch dir;
+    const std::string target = dir.path("out.nii");
+    const std::string folder = target.substr(0, target.find_last_of('/'));
+    auto leftovers = [&] {
+        std::size_t count = 0;
+        if (DIR* d = ::opendir(folder.c_str())) {
+            while (const dirent* entry = ::readdir(d)) {
+                count += std::string(entry->d_name).rfind(".slicerbridge", 0) == 0;
+            }
+            ::closedir(d);
+        }
+        return count;
+    };
+    {
+        slicerbridge::files::detail::atomic_output output(target);
+        std::ofstream(output.path()) << "half a file";
+        CHECK(::access(target.c_str(), F_OK) != 0);
+        // No commit: as if the writer had thrown.
+    }
+    CHECK(::access(target.c_str(), F_OK) != 0);
+    CHECK(leftovers() == 0);
+    write_data(numbered({3, 2, 2}, oblique_matrix(), space::ras), target);
+    CHECK(::access(target.c_str(), F_OK) == 0);
+    CHECK(leftovers() == 0);
+    // A header and its data file (MetaImage .mhd and .raw) arrive together.
+    write_data(numbered({3, 2, 2}, oblique_matrix(), space::ras), dir.path("pair.mhd"));
+    dir.path("pair.raw");
+    CHECK(read_image(dir.path("pair.mhd")).data ==
+          numbered({3, 2, 2}, identity_matrix, space::ras).data);
+    CHECK(leftovers() == 0);
+}
+
+TEST_CASE("check_writable finds a missing folder, a folder as the path and a wrong extension") {
+    scratch dir;
+    CHECK_NOTHROW(check_writable(dir.path("fine.nrrd"), slot_type::image));
+    CHECK_NOTHROW(check_writable("-", slot_type::table));
+    CHECK_THROWS_AS(check_writable(dir.path("no-such-folder") + "/x.nrrd", slot_type::image),
+                    file_error);
+    CHECK_THROWS_AS(check_writable("/tmp", slot_type::image), file_error);
+    CHECK_THROWS_AS(check_writable(dir.path("mesh.nrrd"), slot_type::mesh), file_error);
+    CHECK_THROWS_AS(check_writable(dir.path("table.png"), slot_type::table), file_error);
 }
