@@ -80,7 +80,9 @@ std::string& window_text();
 /// whose files are all moved into place, the one named `path` last.
 class atomic_output {
 public:
-    explicit atomic_output(const std::string& path);
+    /// `neutral_name`, if given, is the name the writer writes under instead of the final one
+    /// (niftilib reads meaning into names such as "scan.img.nii"); only for single-file formats.
+    explicit atomic_output(const std::string& path, const std::string& neutral_name = {});
     ~atomic_output();
     atomic_output(const atomic_output&) = delete;
     atomic_output& operator=(const atomic_output&) = delete;

@@ -56,7 +56,9 @@ bool is_itk_volume(const std::string& extension) {
 /// Runs `write(temporary path)` and renames the result to `path` when it succeeded.
 template <class Write>
 void write_atomically(const std::string& path, Write write) {
-    detail::atomic_output output(path);
+    const auto extension = extension_of(path);
+    const bool single_nifti = extension == ".nii" || extension == ".nii.gz";
+    detail::atomic_output output(path, single_nifti ? "volume" + extension : std::string());
     write(output.path());
     output.commit();
 }

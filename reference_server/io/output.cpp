@@ -186,7 +186,8 @@ std::vector<std::string> entries_of(const std::string& folder) {
 
 } // namespace
 
-atomic_output::atomic_output(const std::string& path) : final_(path) {
+atomic_output::atomic_output(const std::string& path, const std::string& neutral_name)
+    : final_(path) {
     const std::string folder = folder_of(path);
     std::string pattern = folder + ".slicerbridge-XXXXXX";
     std::vector<char> name(pattern.begin(), pattern.end());
@@ -196,7 +197,7 @@ atomic_output::atomic_output(const std::string& path) : final_(path) {
                          " does not take new files (" + errno_text() + ")");
     }
     folder_ = name.data();
-    temporary_ = folder_ + "/" + file_name_of(path);
+    temporary_ = folder_ + "/" + (neutral_name.empty() ? file_name_of(path) : neutral_name);
 }
 
 atomic_output::~atomic_output() {
@@ -211,7 +212,7 @@ atomic_output::~atomic_output() {
 
 void atomic_output::commit() {
     const std::string folder = folder_of(final_);
-    const std::string main_name = file_name_of(final_);
+    const std::string main_name = file_name_of(temporary_);
     std::vector<std::string> names = entries_of(folder_);
     bool has_main = false;
     for (const auto& name : names) {

@@ -773,3 +773,13 @@ def test_an_image_wider_than_nifti1_is_written_as_nifti2(server, tmp_path):
     assert back.shape[:2] == (40000, 2)
     assert np.asanyarray(back.dataobj).tobytes() == data.tobytes()
     assert np.allclose(back.affine, LPS, atol=1e-12)
+
+
+def test_names_that_look_like_other_formats(server, tmp_path):
+    data = numbered((4, 3, 2), "int16")
+    save_nifti(tmp_path / "scan.img.nii", data, oblique_affine())
+    code, err = echo(server, tmp_path / "scan.img.nii", tmp_path / "copy.hdr.nii.gz")
+    assert code == 0, err
+    back = nib.load(str(tmp_path / "copy.hdr.nii.gz"))
+    assert np.asanyarray(back.dataobj).tobytes() == data.tobytes()
+    assert sorted(os.listdir(tmp_path)) == ["copy.hdr.nii.gz", "scan.img.nii"]
