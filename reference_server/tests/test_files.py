@@ -783,3 +783,57 @@ def test_names_that_look_like_other_formats(server, tmp_path):
     back = nib.load(str(tmp_path / "copy.hdr.nii.gz"))
     assert np.asanyarray(back.dataobj).tobytes() == data.tobytes()
     assert sorted(os.listdir(tmp_path)) == ["copy.hdr.nii.gz", "scan.img.nii"]
+
+
+# ---- the same files through the Slicer CLI-module proxy ---------------------------------------
+
+CLI_MODULE = os.environ.get("SLICERBRIDGE_CLI_MODULE_BIN",
+                            "build/reference_slicer_adapter/cli_module/slicerbridge-cli-module")
+
+
+@pytest.fixture(scope="module")
+def echo_module(server, tmp_path_factory):
+    if not os.path.exists(CLI_MODULE):
+        pytest.skip("the Slicer CLI-module proxy is not built")
+    folder = tmp_path_factory.mktemp("modules")
+    done = subprocess.run([CLI_MODULE, "--output_directory", str(folder), "--server", server],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return str(folder / "SlicerBridge_echo")
+
+
+def module_echo(entry, source, target):
+    done = subprocess.run([entry, "--image", str(source), "--image_out", str(target)],
+                          capture_output=True, text=True, timeout=60)
+    return done.returncode, done.stderr
+
+
+def test_the_cli_module_reads_what_the_command_line_reads(echo_module, tmp_path):
+    data = numbered((6, 5, 4), "float32")
+    data[0, 0, 0] = np.nan
+    affine = oblique_affine(left_handed=True)
+    save_nifti(tmp_path / "in.nii.gz", data, affine)
+    code, err = module_echo(echo_module, tmp_path / "in.nii.gz", tmp_path / "out.nii.gz")
+    assert code == 0, err
+    back = nib.load(str(tmp_path / "out.nii.gz"))
+    assert np.asanyarray(back.dataobj).tobytes() == data.tobytes()
+    assert np.allclose(back.affine, affine, atol=1e-6, rtol=0)
+
+
+def test_the_cli_module_refuses_the_same_bad_files(echo_module, tmp_path):
+    save_nifti(tmp_path / "fmri.nii", numbered((4, 4, 3, 5), "int16"), oblique_affine())
+    good = nifti_bytes(tmp_path)
+    (tmp_path / "cut.nii").write_bytes(good[:-100])
+    huge = bytearray(good)
+    struct.pack_into("<hhh", huge, 42, 32767, 32767, 32767)
+    (tmp_path / "huge.nii").write_bytes(huge)
+    cifti = nib.Nifti1Image(numbered((1, 1, 1, 1, 10, 10), "float32"), np.eye(4))
+    cifti.header.set_intent(3001)
+    nib.save(cifti, str(tmp_path / "conn.nii"))
+    for name, phrase in [("fmri.nii", "4-D"), ("cut.nii", "truncated"), ("huge.nii", "truncated"),
+                         ("conn.nii", "CIFTI")]:
+        target = tmp_path / "never.nrrd"
+        code, err = module_echo(echo_module, tmp_path / name, target)
+        assert code == 4, (name, err)
+        assert name in err and phrase in err, err
+        assert no_output(tmp_path, target)
