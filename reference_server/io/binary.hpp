@@ -19,12 +19,6 @@ namespace detail {
 /// The whole file's bytes.
 std::vector<char> read_file(const std::string& path);
 
-/// Writes `header` then `data` to `path`, replacing it.
-void write_file(const std::string& path, const std::string& header, const buffer& data);
-
-/// Inflates a zlib or gzip stream of exactly `expected` output bytes.
-buffer inflate(const char* data, std::size_t size, std::size_t expected, const std::string& path);
-
 /// The directory part of `path`, with a trailing slash, or "" for a bare name.
 std::string directory_of(const std::string& path);
 
@@ -43,9 +37,6 @@ std::int64_t parse_int(const std::string& text, const std::string& what);
 
 /// Shortest text that reads back as exactly `x`.
 std::string format_double(double x);
-
-/// a * b.
-matrix4 multiply(const matrix4& a, const matrix4& b);
 
 /// Length of each column of the upper 3x3: the voxel spacing along i, j and k.
 std::array<double, 3> column_lengths(const matrix4& m);

@@ -197,23 +197,10 @@ void put(std::string& bytes, std::size_t offset, T value) {
 /// a shear), and, for an output on the grid of a NIfTI input, that input's qform and sform codes,
 /// time unit and time step (ITK writes codes 1, "scanner", and no time). Spatial units stay
 /// millimetres: the values are in millimetres.
-void patch_nifti_header(const std::string& path, const std::string& extension, const image& lps) {
-    const bool compressed = extension == ".nii.gz";
-    std::string bytes;
-    if (compressed) {
-        gzFile in = gzopen(path.c_str(), "rb");
-        if (in == nullptr) {
-            throw file_error("cannot reopen " + path);
-        }
-        char chunk[1 << 16];
-        int got = 0;
-        while ((got = gzread(in, chunk, sizeof chunk)) > 0) {
-            bytes.append(chunk, static_cast<std::size_t>(got));
-        }
-        gzclose(in);
-    } else {
+void patch_nifti_header(const std::string& path, const image& lps) {
+    std::string bytes(348, '\0');
+    {
         std::ifstream in(path, std::ios::binary);
-        bytes.resize(348);
         in.read(bytes.data(), 348);
         bytes.resize(static_cast<std::size_t>(in.gcount()));
     }
@@ -237,25 +224,11 @@ void patch_nifti_header(const std::string& path, const std::string& extension, c
             put(bytes, 76 + 16, static_cast<float>(input->time_step));
         }
     }
-    if (compressed) {
-        gzFile out = gzopen(path.c_str(), "wb");
-        if (out == nullptr || gzwrite(out, bytes.data(), static_cast<unsigned>(bytes.size())) !=
-                                  static_cast<int>(bytes.size())) {
-            if (out != nullptr) {
-                gzclose(out);
-            }
-            throw file_error("cannot write " + path);
-        }
-        if (gzclose(out) != Z_OK) {
-            throw file_error("cannot write " + path);
-        }
-    } else {
-        std::fstream out(path, std::ios::binary | std::ios::in | std::ios::out);
-        out.write(bytes.data(), 348);
-        out.close();
-        if (!out) {
-            throw file_error("cannot write " + path);
-        }
+    std::fstream out(path, std::ios::binary | std::ios::in | std::ios::out);
+    out.write(bytes.data(), 348);
+    out.close();
+    if (!out) {
+        throw file_error("cannot write " + path);
     }
 }
 
@@ -444,7 +417,7 @@ void write_itk_image(const image& img, const std::string& path, const std::strin
         throw file_error(with_details("cannot write " + path + ": " + itk_text(e), capture));
     }
     if (extension == ".nii" || extension == ".nii.gz" || extension == ".hdr") {
-        patch_nifti_header(written, ".nii", lps);
+        patch_nifti_header(written, lps);
     }
     if (gzip_after) {
         compress_file(written, path);

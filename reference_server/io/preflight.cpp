@@ -262,7 +262,7 @@ std::uint64_t inflated_size(const std::string& path, std::uint64_t offset,
         }
         stream.next_out = output.data();
         stream.avail_out = static_cast<uInt>(output.size());
-        status = inflate(&stream, Z_NO_FLUSH);
+        status = ::inflate(&stream, Z_NO_FLUSH);
         produced += output.size() - stream.avail_out;
         if (scan != nullptr) {
             scan->feed(output.data(), output.size() - stream.avail_out);
