@@ -110,8 +110,6 @@ struct volume_header {
     /// shear (which ITK's geometry cannot hold) by the qform; the protocol carries any affine,
     /// so the sform is the geometry, as in nibabel and the NIfTI standard's method 3.
     std::optional<std::array<double, 12>> sform;
-    /// Voxels along each file axis, before ITK folds a component axis away.
-    std::vector<std::uint64_t> sizes;
     /// NRRD only: the header's space, for ITK 5.2's reading of left-anterior-superior.
     std::string nrrd_space;
     /// NRRD only: the header's space directions and origin as an LPS matrix, to the last bit.

@@ -424,9 +424,7 @@ volume_header preflight_nifti(const std::string& path, const std::string& extens
     std::uint64_t values = 1;
     for (std::size_t i = 1; i <= 7; ++i) {
         values = times(values, static_cast<std::uint64_t>(dim[i]), header_path);
-        result.sizes.push_back(static_cast<std::uint64_t>(dim[i]));
     }
-    result.sizes.resize(static_cast<std::size_t>(dim[0]));
     const std::uint64_t claimed = times(values, type->bytes, header_path);
     if (!std::isfinite(vox_offset) || vox_offset < 0 || vox_offset > 1e18) {
         throw file_error(header_path + ": corrupt header: data offset " +
@@ -699,7 +697,6 @@ volume_header preflight_nrrd(const std::string& path) {
                              ": an image needs at least one voxel along every axis");
         }
         values = times(values, static_cast<std::uint64_t>(n), path);
-        result.sizes.push_back(static_cast<std::uint64_t>(n));
     }
     const std::uint64_t claimed = times(values, *type_size, path);
     std::string encoding = fields.count("encoding") ? fields["encoding"] : "raw";
@@ -844,7 +841,6 @@ volume_header preflight_metaimage(const std::string& path) {
                              ": an image needs at least one voxel along every axis");
         }
         values = times(values, static_cast<std::uint64_t>(n), path);
-        result.sizes.push_back(static_cast<std::uint64_t>(n));
     }
     if (fields.count("ElementNumberOfChannels")) {
         const auto channels =
