@@ -65,6 +65,10 @@ private:
 /// Text collected by the output windows installed by captured_output (cleared by it).
 std::string& window_text();
 
+/// A library's message made readable: only its first error, without VTK's source locations or
+/// the objects' addresses ("vtkSTLReader (0x55...): ...", "itk::ERROR: NrrdImageIO(0x...): ").
+std::string tidy_library_text(std::string text);
+
 /// A file written under a temporary name in its final folder and renamed into place by
 /// commit(): a failed write or a killed process never leaves a partial file at `path`. Writers
 /// that make several files (a header and its data) write into a private folder beside `path`,

@@ -113,7 +113,7 @@ IOComponentEnum component_of(slicerbridge::dtype type) {
 }
 
 std::string with_details(std::string message, captured_output& capture) {
-    const std::string said = capture.text();
+    const std::string said = tidy_library_text(capture.text());
     if (!said.empty()) {
         message += " [" + said + "]";
     }
@@ -123,10 +123,10 @@ std::string with_details(std::string message, captured_output& capture) {
 std::string itk_text(const itk::ExceptionObject& e) {
     const char* description = e.GetDescription();
     std::string text = description != nullptr ? description : e.what();
-    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
-        text.pop_back();
+    for (char& c : text) {
+        c = c == '\n' ? ' ' : c;
     }
-    return text;
+    return tidy_library_text(text);
 }
 
 /// The geometry ITK gives for a file of `dimensions` axes: the protocol's LPS matrix. Axes the

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <regex>
 #include <vector>
 
 #include <dirent.h>
@@ -147,6 +148,22 @@ std::string captured_output::text() {
     }
     if (text.size() > 400) {
         text = text.substr(0, 400) + "...";
+    }
+    return text;
+}
+
+std::string tidy_library_text(std::string text) {
+    // VTK says "ERROR: In FILE, line N CLASS (0xADDRESS): MESSAGE" once per object that failed;
+    // the first is the cause, the others the pipeline reporting it.
+    const auto second = text.find("ERROR: In ", text.find("ERROR: In ") + 1);
+    if (text.find("ERROR: In ") != std::string::npos && second != std::string::npos) {
+        text.erase(second);
+    }
+    text = std::regex_replace(text, std::regex(R"((ERROR|Warning): In [^,]*, line [0-9]+ )"), "");
+    text = std::regex_replace(text, std::regex(R"( ?\(0x[0-9a-fA-F]+\))"), "");
+    text = std::regex_replace(text, std::regex(R"((itk::ERROR|ITK ERROR): )"), "");
+    while (!text.empty() && text.back() == ' ') {
+        text.pop_back();
     }
     return text;
 }

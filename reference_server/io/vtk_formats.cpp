@@ -73,7 +73,7 @@ void write_or_throw(Writer* writer, const std::string& path) {
     if (writer->GetErrorCode() != vtkErrorCode::NoError) {
         std::string message = "cannot write " + path + ": " +
                               vtkErrorCode::GetStringFromErrorCode(writer->GetErrorCode());
-        const std::string said = capture.text();
+        const std::string said = tidy_library_text(capture.text());
         if (!said.empty()) {
             message += " [" + said + "]";
         }
@@ -89,7 +89,8 @@ void update_or_throw(Reader* reader, const std::string& path) {
     const std::string said = capture.text();
     if (said.find("ERROR") != std::string::npos ||
         reader->GetErrorCode() != vtkErrorCode::NoError) {
-        throw file_error("cannot read " + path + (said.empty() ? "" : ": " + said));
+        throw file_error("cannot read " + path +
+                         (said.empty() ? "" : ": " + tidy_library_text(said)));
     }
 }
 

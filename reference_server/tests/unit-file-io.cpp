@@ -422,3 +422,13 @@ TEST_CASE("check_writable finds a missing folder, a folder as the path and a wro
     CHECK_THROWS_AS(check_writable(dir.path("mesh.nrrd"), slot_type::mesh), file_error);
     CHECK_THROWS_AS(check_writable(dir.path("table.png"), slot_type::table), file_error);
 }
+
+TEST_CASE("library messages keep their first cause, without source locations or addresses") {
+    using slicerbridge::files::detail::tidy_library_text;
+    CHECK(tidy_library_text("ERROR: In ./IO/Geometry/vtkSTLReader.cxx, line 657 vtkSTLReader "
+                            "(0x55619f3b8120): Parse error ERROR: In ./Common/vtkExecutive.cxx, "
+                            "line 752 vtkCompositeDataPipeline (0x1): returned failure") ==
+          "vtkSTLReader: Parse error");
+    CHECK(tidy_library_text("ITK ERROR: NrrdImageIO(0x564a3e64d6d0): trouble") ==
+          "NrrdImageIO: trouble");
+}
