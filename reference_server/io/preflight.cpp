@@ -1,9 +1,13 @@
 // Checks made on a volume's header before ITK reads it. ITK's readers (and teem, niftilib and
 // MetaIO below them) allocate the whole image the header describes and only then read the data:
 // a header that claims 10^15 voxels ends in bad_alloc, a truncated file in values that are not in
-// it. So the header's claims are measured against the bytes on disk first. These are not
-// readers: they parse only what they need to bound the data (and, for NIfTI, the fields ITK
-// does not hand over: intent, scaling, codes, units); ITK reads the voxels and the geometry.
+// it, and niftilib reads a truncated or corrupt .nii.gz without a word. So the header's claims
+// are measured against the bytes on disk first, and a compressed stream is decompressed once, to
+// nothing, to prove it whole. These are not readers: they parse only what that needs, what ITK
+// would fold away (a NRRD's fourth sampled axis), and what ITK does not hand over or gets wrong
+// (NIfTI intent, scaling, codes, units and sform; a NRRD's exact space directions); ITK reads the
+// voxels and the geometry. This is why NRRD and MetaImage headers are still parsed here after
+// the hand-written readers went: ITK cannot bound a file before it allocates.
 
 #include "binary.hpp"
 
