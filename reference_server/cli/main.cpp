@@ -416,6 +416,11 @@ int run(sync_client& client, const std::vector<std::string>& arguments) {
         if (s == nullptr) {
             unknown_slot("output", output_name, description, description.outputs);
         }
+        try {
+            files::check_writable(path, s->type); // before the computation, not after it
+        } catch (const files::file_error& e) {
+            fail(exit_file, e.what());
+        }
     }
 
     auto display_mode = progress_display::mode::none;
