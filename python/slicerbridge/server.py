@@ -9,6 +9,7 @@ handles deadlines and cancel grace periods.
 from __future__ import annotations
 
 import concurrent.futures
+import difflib
 import heapq
 import hmac
 import itertools
@@ -17,6 +18,7 @@ import math
 import os
 import selectors
 import socket
+import ssl
 import stat
 import threading
 import time
@@ -32,13 +34,27 @@ from .errors import ConnectionLost, ErrorCode, FatalProtocolError, SlicerBridgeE
 from .limits import Limits
 from .messages import (ClientHello, ServerHello, choose_version, grease_capability, is_valid_id,
                        notification, response, MAX_VERSION, MIN_VERSION)
-from .transport import SocketTransport, Transport
+from .transport import SocketTransport, TlsTransport, Transport
 from .values import is_loopback, is_number
 
 log = logging.getLogger("slicerbridge.server")
 
 #: After answering goodbye the server waits this long for the client to close before it does.
 GOODBYE_LINGER = 5.0
+#: How long a TLS client may take over its handshake.
+TLS_HANDSHAKE_TIMEOUT = 30.0
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``known``, or nothing."""
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def unknown_processor(name: str, known: Iterable[str]) -> SlicerBridgeError:
+    return SlicerBridgeError(ErrorCode.UNKNOWN_PROCESSOR,
+                             f"no processor named {name!r}{did_you_mean(name, known)}",
+                             {"processor": name})
 
 
 def _now() -> float:
@@ -116,14 +132,19 @@ class Server:
     """Serves processors over TCP, Unix sockets or a process's standard input and output.
 
     ``token``: when set, clients must send it in their hello [SEC-3]; a server on a non-loopback
-    address refuses to start without one [SEC-2]. ``compression``: a codec name to compress
-    output segments with when the client agreed to it.
+    address refuses to start without a token or TLS [SEC-2]. ``compression``: a codec name to
+    compress output segments with when the client agreed to it.
+
+    A processor that raises is answered with ``processor_failed`` naming only the exception's
+    type, and the exception's type, message and traceback go to this process's log (the logger
+    ``slicerbridge.server``): messages may quote data, and the wire must not carry it [ERR-3].
+    ``expose_errors=True`` (local development only) puts the exception's message in the answer.
     """
 
     def __init__(self, processors: Iterable[Processor] = (), *, token: Optional[str] = None,
                  limits: Optional[Limits] = None, workers: int = 16,
                  compression: Optional[str] = None, max_connections: int = 64,
-                 implementation: Optional[dict] = None):
+                 implementation: Optional[dict] = None, expose_errors: bool = False):
         self.processors: Dict[str, Processor] = {}
         for proc in processors:
             if proc.name in self.processors:
@@ -134,6 +155,7 @@ class Server:
         self.compression = compression
         self.max_connections = max_connections
         self.implementation = implementation
+        self.expose_errors = expose_errors
         self.codecs = available_codecs()
         self.executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=workers, thread_name_prefix="slicerbridge-worker")
@@ -145,23 +167,31 @@ class Server:
         self._wakeup_reader, self._wakeup_writer = socket.socketpair()
         self._selector.register(self._wakeup_reader, selectors.EVENT_READ)
         self._accept_thread: Optional[threading.Thread] = None
+        self._tls_contexts: Dict[int, ssl.SSLContext] = {}
         self._closed = threading.Event()
 
     # -- listening --------------------------------------------------------------------------
 
-    def listen_tcp(self, host: str = "127.0.0.1", port: int = 0) -> Tuple[str, int]:
-        """Bind and listen; returns the bound (host, port). Loopback unless a token is set
-        [SEC-1], [SEC-2]."""
+    def listen_tcp(self, host: str = "127.0.0.1", port: int = 0, *,
+                   tls: Optional[ssl.SSLContext] = None) -> Tuple[str, int]:
+        """Bind and listen; returns the bound (host, port). ``tls``: a server context (see
+        ``slicerbridge.tls.server_context``) to serve TLS. Loopback unless a token or TLS is
+        set [SEC-1], [SEC-2]."""
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         if not infos:
             raise OSError(f"cannot resolve {host}")
         family, _, _, _, address = infos[0]
-        if not is_loopback(address[0]) and not self.token:
-            raise ValueError("refusing to listen on a non-loopback address without a token")
+        if not is_loopback(address[0]) and not self.token and tls is None:
+            raise ValueError(f"refusing to listen on {host}, which is not a loopback address, "
+                             "without a token or TLS: anyone who can reach it could run the "
+                             "processors")
         sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if os.name != "nt":  # on Windows SO_REUSEADDR lets another process steal the port
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
         sock.listen(128)
+        if tls is not None:
+            self._tls_contexts[sock.fileno()] = tls
         self._add_listener(sock)
         bound = sock.getsockname()
         return bound[0], bound[1]
@@ -193,6 +223,7 @@ class Server:
             for key, _ in self._selector.select():
                 if key.fileobj is self._wakeup_reader:
                     return
+                tls = self._tls_contexts.get(key.fd)
                 try:
                     conn, _ = key.fileobj.accept()
                 except (BlockingIOError, InterruptedError):
@@ -210,8 +241,21 @@ class Server:
                     log.warning("refusing a connection: %d open", self.max_connections)
                     conn.close()
                     continue
-                threading.Thread(target=self.serve_connection, args=(SocketTransport(conn),),
+                threading.Thread(target=self._serve_socket, args=(conn, tls),
                                  name="slicerbridge-connection", daemon=True).start()
+
+    def _serve_socket(self, conn: socket.socket, tls: Optional[ssl.SSLContext]) -> None:
+        if tls is None:
+            self.serve_connection(SocketTransport(conn))
+            return
+        transport = TlsTransport(conn, tls, server_side=True)
+        try:
+            transport.handshake(TLS_HANDSHAKE_TIMEOUT)
+        except (OSError, ConnectionLost) as error:  # ssl.SSLError is an OSError
+            log.info("TLS handshake failed: %s", error)
+            transport.close()
+            return
+        self.serve_connection(transport)
 
     # -- serving ------------------------------------------------------------------------------
 
@@ -266,15 +310,22 @@ class Server:
         self.close()
 
 
-def _call_error(error: BaseException) -> SlicerBridgeError:
+def _call_error(error: BaseException, expose: bool = False) -> SlicerBridgeError:
     """How an exception raised by a processor is answered [INV-5]: its own call or processor
-    error code, otherwise ``processor_failed`` naming only the exception type [ERR-3]."""
+    error code, otherwise ``processor_failed`` naming only the exception type [ERR-3] (and its
+    message too when ``expose``)."""
     if isinstance(error, SlicerBridgeError) and 100 <= error.code <= 65535:
         return error
     if isinstance(error, SlicerBridgeError):
-        return SlicerBridgeError(ErrorCode.PROCESSOR_FAILED, "processor failed")
-    return SlicerBridgeError(ErrorCode.PROCESSOR_FAILED,
-                             f"processor raised {type(error).__name__}")
+        return SlicerBridgeError(ErrorCode.PROCESSOR_FAILED,
+                                 f"the processor raised an error with the protocol code "
+                                 f"{error.code}, which only the protocol may use")
+    text = f"the processor raised {type(error).__name__}"
+    if expose and str(error):
+        text += f": {error}"
+    else:
+        text += " (its message is in the server's log)"
+    return SlicerBridgeError(ErrorCode.PROCESSOR_FAILED, text)
 
 
 class _ServerConnection:
@@ -500,8 +551,7 @@ class _ServerConnection:
             raise SlicerBridgeError(ErrorCode.INVALID_MESSAGE, "describe needs a processor name")
         proc = self.server.processors.get(name)
         if proc is None:  # [CAT-2]
-            raise SlicerBridgeError(ErrorCode.UNKNOWN_PROCESSOR, "unknown processor",
-                                    {"processor": name})
+            raise unknown_processor(name, self.server.processors)
         self._answer(call, result=proc.description.to_wire())
 
     def _goodbye(self, call: _Call, params: dict) -> None:
@@ -525,8 +575,7 @@ class _ServerConnection:
                                     "deadline must be a finite number >= 0")
         proc = self.server.processors.get(name)
         if proc is None:  # [INV-1]
-            raise SlicerBridgeError(ErrorCode.UNKNOWN_PROCESSOR, "unknown processor",
-                                    {"processor": name})
+            raise unknown_processor(name, self.server.processors)
         converted = {}
         for input_name, value in inputs.items():
             try:
@@ -565,13 +614,8 @@ class _ServerConnection:
                 outputs = {name: data_to_wire(value)
                            for name, value in proc.run(context, arguments).items()}
             except Exception as raised:
-                error = _call_error(raised)
-                if not isinstance(raised, SlicerBridgeError):
-                    # Where it failed, but not the exception's message: it may quote data
-                    # [SEC-5].
-                    log.warning("processor %s raised %s at\n%s", proc.name,
-                                type(raised).__name__,
-                                "".join(traceback.format_tb(raised.__traceback__)))
+                error = _call_error(raised, self.server.expose_errors)
+                _log_failure(call.id, proc.name, raised, error)
         self._answer(call, result=None if error else {"outputs": outputs}, error=error,
                      computing=_now() - call.started_at)
 
@@ -675,6 +719,22 @@ class _ServerConnection:
         self.transport.shutdown_write()
         # The client closes once it has read the goodbye; if it does not, close anyway.
         self.server.scheduler.call_later(GOODBYE_LINGER, self.transport.shutdown)
+
+
+def _log_failure(call_id: int, name: str, raised: BaseException,
+                 answer: SlicerBridgeError) -> None:
+    """The server's own log of a failed call: the exception's type and message, and for a
+    bug its traceback. The log stays on this machine; the answer carries none of it [ERR-3]."""
+    if isinstance(raised, SlicerBridgeError) and raised is answer:
+        if raised.code in (ErrorCode.CANCELLED, ErrorCode.DEADLINE_EXCEEDED):
+            log.info("call %s: %s stopped: %s", call_id, name, raised.message)
+        else:
+            log.warning("call %s: %s failed with %s (%d): %s", call_id, name, raised.name,
+                        raised.code, raised.message)
+        return
+    log.error("call %s: %s raised %s: %s\n%s", call_id, name, type(raised).__name__, raised,
+              "".join(traceback.format_exception(type(raised), raised,
+                                                 raised.__traceback__)).rstrip())
 
 
 def _token_matches(given: Optional[str], expected: str) -> bool:
