@@ -40,6 +40,14 @@ class UsageError(Exception):
     pass
 
 
+class CommandFailed(Exception):
+    """Ends a command with ``status`` after printing the message."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
 def _token(arguments: argparse.Namespace) -> Optional[str]:
     token_file = getattr(arguments, "token_file", None)
     if token_file is not None:
@@ -161,9 +169,32 @@ def _take_stdout():
     return announce
 
 
+def connect_or_fail(address: str, *, what: Optional[str] = None, **options) -> Client:
+    """``Client.connect``, with failures turned into the command line's exit statuses and
+    messages (those of the C++ command line)."""
+    from .tls import TlsSetupError, describe_failure
+    if not address.startswith("unix:"):
+        try:
+            parse_host_port(address[len("tls://"):] if address.startswith("tls://")
+                            else address)
+        except ValueError:
+            raise CommandFailed(EXIT_USAGE, f"--server expects HOST:PORT, tls://HOST:PORT or "
+                                            f"unix:PATH, not {address!r}") from None
+    try:
+        return Client.connect(address, **options)
+    except TlsSetupError as error:
+        raise CommandFailed(EXIT_FILE, str(error)) from None
+    except SlicerBridgeError as error:
+        raise CommandFailed(EXIT_CONNECTION,
+                            f"the server refused the connection: {error}") from None
+    except (ConnectionLost, TimeoutError, OSError) as error:
+        raise CommandFailed(EXIT_CONNECTION, f"cannot connect to {what or address}: "
+                                             f"{describe_failure(error)}") from None
+
+
 def _connect(arguments: argparse.Namespace, **options) -> Client:
-    return Client.connect(arguments.address, token=_token(arguments),
-                          tls_ca=getattr(arguments, "tls_ca", None), **options)
+    return connect_or_fail(arguments.address, token=_token(arguments),
+                           tls_ca=getattr(arguments, "tls_ca", None), **options)
 
 
 def _call(arguments: argparse.Namespace) -> int:
@@ -241,7 +272,8 @@ def _client_check(arguments: argparse.Namespace) -> int:
                                   + "; ".join(client.protocol_violations))
         finally:
             client.close(timeout=timeout)
-    except (CheckFailed, SlicerBridgeError, ConnectionLost, TimeoutError, OSError) as error:
+    except (CheckFailed, CommandFailed, SlicerBridgeError, ConnectionLost, TimeoutError,
+            OSError) as error:
         print(f"client-check: FAILED: {type(error).__name__}: {error}", file=sys.stderr)
         return 1
     print("client-check: OK", file=sys.stderr)
@@ -380,6 +412,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     except UsageError as error:
         print(f"{PROGRAM}: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except CommandFailed as failure:
+        print(f"{PROGRAM}: {failure}", file=sys.stderr)
+        return failure.status
     except (SlicerBridgeError, ConnectionLost, TimeoutError, OSError) as error:
         print(f"{PROGRAM}: {error}", file=sys.stderr)
         return EXIT_CALL_FAILED if isinstance(error, SlicerBridgeError) else EXIT_CONNECTION
