@@ -18,7 +18,7 @@ import threading
 import time
 from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence
 
-from .catalog import ProcessorDescription
+from .catalog import ProcessorDescription, check_arguments, did_you_mean
 from .codec import available_codecs
 from .connection import Incoming, MessageStream
 from .data import DataValue, data_from_wire, data_to_wire
@@ -159,6 +159,10 @@ class Client:
         offered += [f"codec.{name}" for name in sorted(usable) if codecs is None or name in codecs]
         offered.append(grease_capability())
         self.offered = offered
+        #: Descriptions seen in catalog and describe answers: calls to these processors are
+        #: checked before they are sent.
+        self.descriptions: Dict[str, ProcessorDescription] = {}
+        self._catalog_known = False
         self.server_hello = self._handshake(ClientHello(capabilities=offered,
                                                         limits=self.stream.limits, token=token))
         self._reader = threading.Thread(target=self._read_loop, name="slicerbridge-client",
@@ -507,18 +511,44 @@ class Client:
         processors = result.get("processors") if isinstance(result, dict) else None
         if not isinstance(processors, list):
             raise SlicerBridgeError(ErrorCode.INVALID_MESSAGE, "catalog without processors")
-        return [ProcessorDescription.from_wire(p) for p in processors]
+        descriptions = [ProcessorDescription.from_wire(p) for p in processors]
+        with self._lock:
+            self.descriptions = {d.name: d for d in descriptions}
+            self._catalog_known = True
+        return descriptions
 
     def describe(self, processor: str, *, timeout: Optional[float] = None) -> ProcessorDescription:
         result = self.request("describe", {"processor": processor}, timeout=timeout).result
-        return ProcessorDescription.from_wire(result)
+        description = ProcessorDescription.from_wire(result)
+        with self._lock:
+            self.descriptions[description.name] = description
+        return description
+
+    def check_call(self, processor: str, inputs: Optional[Mapping[str, DataValue]] = None,
+                   parameters: Optional[Mapping[str, Any]] = None) -> None:
+        """Check a call against the processor's description, if this client has it (from
+        ``catalog`` or ``describe``), with the server's rules and messages: raises
+        ``invalid_argument`` (or ``unknown_processor`` once the catalog is known)."""
+        with self._lock:
+            description = self.descriptions.get(processor)
+            known = list(self.descriptions) if self._catalog_known else None
+        if description is None:
+            if known is not None:
+                raise SlicerBridgeError(
+                    ErrorCode.UNKNOWN_PROCESSOR,
+                    f"no processor named {processor!r}{did_you_mean(processor, known)}",
+                    {"processor": processor})
+            return
+        check_arguments(description, dict(inputs or {}), dict(parameters or {}), complete=False)
 
     def submit(self, processor: str, inputs: Optional[Mapping[str, DataValue]] = None,
                parameters: Optional[Mapping[str, Any]] = None, *,
                deadline: Optional[float] = None,
                progress: Optional[ProgressCallback] = None) -> InvokeCall:
         """Start an invoke and return at once; ``progress(fraction, message)`` is called on the
-        client's reader thread and must return quickly."""
+        client's reader thread and must return quickly. A call that the processor's
+        description (when known, see ``check_call``) rules out raises before it is sent."""
+        self.check_call(processor, inputs, parameters)
         params: Dict[str, Any] = {
             "processor": processor,
             "inputs": {name: data_to_wire(value) for name, value in (inputs or {}).items()},

@@ -9,7 +9,6 @@ handles deadlines and cancel grace periods.
 from __future__ import annotations
 
 import concurrent.futures
-import difflib
 import heapq
 import hmac
 import itertools
@@ -25,7 +24,7 @@ import time
 import traceback
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
-from .catalog import Processor
+from .catalog import Processor, did_you_mean
 from .codec import available_codecs
 from .connection import Incoming, MessageStream
 from .context import Context
@@ -43,12 +42,6 @@ log = logging.getLogger("slicerbridge.server")
 GOODBYE_LINGER = 5.0
 #: How long a TLS client may take over its handshake.
 TLS_HANDSHAKE_TIMEOUT = 30.0
-
-
-def did_you_mean(name: str, known: Iterable[str]) -> str:
-    """`` (did you mean 'x'?)`` for the closest of ``known``, or nothing."""
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def unknown_processor(name: str, known: Iterable[str]) -> SlicerBridgeError:
