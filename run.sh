@@ -15,6 +15,7 @@ debian_packages=(
   libasio-dev libmsgpack-cxx-dev nlohmann-json3-dev doctest-dev libssl-dev libzstd-dev liblz4-dev
   libvtk9-dev python3-vtk9 python3-dev
   python3 python3-numpy python3-msgpack python3-pytest python3-zstandard python3-lz4 python3-setuptools
+  python3-nibabel
   python3-pip python3-venv
   libopenigtlink-dev libzmq3-dev
 )
