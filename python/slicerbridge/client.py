@@ -208,6 +208,8 @@ class Client:
 
     @classmethod
     def unix(cls, path: str, **options: Any) -> "Client":
+        if not hasattr(socket, "AF_UNIX"):
+            raise OSError("Unix domain sockets are not available on this system")
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(options.get("timeout", DEFAULT_TIMEOUT))
         try:

@@ -191,6 +191,9 @@ class Server:
 
     def listen_unix(self, path: str) -> str:
         """Listen on a Unix domain socket accessible to this user only [SEC-10]."""
+        if not hasattr(socket, "AF_UNIX"):
+            raise ValueError("Unix domain sockets are not available on this system: use "
+                             "--listen 127.0.0.1:PORT or --stdio")
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         old_mask = os.umask(0o177)
         try:
@@ -280,7 +283,7 @@ class Server:
         if self._accept_thread is not None:
             self._accept_thread.join()
         for sock in self._listeners:
-            if sock.family == socket.AF_UNIX:
+            if sock.family == getattr(socket, "AF_UNIX", None):
                 try:
                     os.unlink(sock.getsockname())
                 except OSError:

@@ -29,8 +29,9 @@ _JOIN_BELOW = 64 * 1024
 # TLS: plain text encrypted per write_some call (bounds the ciphertext held in memory).
 _TLS_CHUNK = 1024 * 1024
 
-#: Force the portable path (no sendmsg/readv/writev) even where the system has them.
-PORTABLE_ONLY = False
+#: Force the portable path (no sendmsg/readv/writev) even where the system has them; also set
+#: by the environment variable SLICERBRIDGE_PORTABLE_IO=1 (for child processes in tests).
+PORTABLE_ONLY = os.environ.get("SLICERBRIDGE_PORTABLE_IO", "") not in ("", "0")
 
 
 def has_scatter_gather_sockets() -> bool:
