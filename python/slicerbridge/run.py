@@ -368,9 +368,11 @@ def _invoke_local(proc, given, values, arguments, progress, interrupt):
     except SlicerBridgeError as error:
         raise _call_failed(proc.name, error) from None
     cancel = threading.Event()
+    deadline_passed = threading.Event()
     interrupt.started(cancel.set)
     if arguments.deadline is not None:
-        timer = threading.Timer(arguments.deadline, cancel.set)
+        timer = threading.Timer(arguments.deadline,
+                                lambda: (deadline_passed.set(), cancel.set()))
         timer.daemon = True
         timer.start()
     context = Context(call_id=1, processor=proc.name, progress_sink=progress.show,
@@ -389,6 +391,9 @@ def _invoke_local(proc, given, values, arguments, progress, interrupt):
     worker.start()
     worker.join()
     error = outcome.get("error")
+    if isinstance(error, SlicerBridgeError) and error.code == ErrorCode.CANCELLED \
+            and deadline_passed.is_set() and not interrupt.requested.is_set():
+        error = SlicerBridgeError(ErrorCode.DEADLINE_EXCEEDED, "the deadline passed")
     if isinstance(error, SlicerBridgeError):
         raise _call_failed(proc.name, error)
     if error is not None:

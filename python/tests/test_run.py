@@ -180,6 +180,13 @@ def test_run_exit_statuses(tmp_path, arguments, status, text):
         assert text in result.stderr, (where, result.stderr)
 
 
+def test_a_deadline_ends_the_call_with_deadline_exceeded():
+    for where in (["--processors", "slicerbridge.processors"], ["--launch", SERVE_STDIO]):
+        result = run("slow", *where, "--param", "seconds=60", "--deadline", "0.2")
+        assert result.returncode == 1, (where, result.stderr)
+        assert "(101 deadline_exceeded)" in result.stderr, (where, result.stderr)
+
+
 def test_run_connection_failures():
     import socket
     with socket.socket() as sock:

@@ -174,7 +174,7 @@ def test_conformance_suite_passes_over_tls_with_a_token(certificates, tmp_path):
         report = tmp_path / "report.json"
         result = subprocess.run(
             [os.path.join(ROOT, "conformance", "slicerbridge-conformance"), "--quiet",
-             "--token", TOKEN, "--json", str(report), "--fuzz-cases", "20", "server",
+             "--strict", "--token", TOKEN, "--json", str(report), "--fuzz-cases", "20", "server",
              proxy.address],
             capture_output=True, text=True, timeout=600)
         summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
