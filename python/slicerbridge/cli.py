@@ -74,13 +74,16 @@ def _serve(arguments: argparse.Namespace, processors: Optional[Iterable] = None)
 
     try:
         token = _token(arguments)
-        places = [arguments.listen is not None, arguments.unix is not None, arguments.stdio]
-        if sum(places) > 1:
-            raise UsageError("give one of --listen, --unix and --stdio")
         if (arguments.tls_cert is None) != (arguments.tls_key is None):
             raise UsageError("--tls-cert and --tls-key go together")
-        if arguments.tls_cert is not None and (arguments.stdio or arguments.unix is not None):
-            raise UsageError("TLS is for --listen HOST:PORT only")
+        if arguments.stdio and (arguments.listen is not None or arguments.unix is not None
+                                or arguments.tls_cert is not None):
+            raise UsageError("--stdio serves standard input and output only; drop --listen, "
+                             "--unix and TLS")
+        if arguments.listen is not None and arguments.unix is not None:
+            raise UsageError("give either --listen or --unix")
+        if arguments.tls_cert is not None and arguments.unix is not None:
+            raise UsageError("TLS is for --listen HOST:PORT; drop --unix")
         if arguments.workers < 1:
             raise UsageError("--workers must be at least 1")
     except UsageError as error:

@@ -158,7 +158,10 @@ def test_unix_socket(user_module, tmp_path):
     (["{empty}"], 2, "defines no @processor functions"),
     (["{raises}"], 1, "ZeroDivisionError"),
     (["{module}:nothing"], 2, "has no 'nothing'"),
-    (["{module}", "--stdio", "--listen", "127.0.0.1:0"], 2, "one of --listen"),
+    (["{module}", "--stdio", "--listen", "127.0.0.1:0"], 2,
+     "--stdio serves standard input and output only; drop --listen, --unix and TLS"),
+    (["{module}", "--listen", "127.0.0.1:0", "--unix", "x.sock"], 2,
+     "give either --listen or --unix"),
     (["{module}", "--tls-cert", "c.pem"], 2, "--tls-cert and --tls-key go together"),
     (["{module}", "--token-file", "/nonexistent/token"], 2, "cannot read the token file"),
 ])
