@@ -154,9 +154,12 @@ def _write_nifti(image: Image, path: str) -> None:
     result = nibabel.Nifti1Image(data, ras.ijk_to_space)
     result.header.set_xyzt_units("mm")
     result.set_sform(ras.ijk_to_space, code=1)
-    try:
-        result.set_qform(ras.ijk_to_space, code=1)
-    except Exception:  # a shear cannot be a qform: readers then use the sform
+    columns = ras.ijk_to_space[:3, :3] / np.linalg.norm(ras.ijk_to_space[:3, :3], axis=0)
+    if np.allclose(columns.T @ columns, np.eye(3), atol=1e-6):
+        result.set_qform(ras.ijk_to_space, code=1)  # the same matrix, as a rotation and sizes
+    else:
+        # A sheared grid has no qform; without one, every reader takes the sform (and none
+        # takes an approximation of it).
         result.set_qform(None, code=0)
     if data.ndim == 5:
         result.header.set_intent("vector")

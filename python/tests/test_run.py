@@ -117,6 +117,22 @@ def test_nifti_geometry_and_voxel_order(tmp_path):
     assert np.array_equal(image.ijk_to_space, affine)
 
 
+def test_nifti_qform_only_when_it_is_the_same_matrix(tmp_path):
+    nibabel = pytest.importorskip("nibabel")
+    rotation = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    straight = np.eye(4)
+    straight[:3, :3] = rotation @ np.diag([0.5, 0.75, 2.0])
+    straight[:3, 3] = [10.0, -20.0, 30.5]
+    for matrix, qform_code in ((straight, 1), (float32_exact(oblique_matrix()), 0)):
+        path = str(tmp_path / f"q{qform_code}.nii")
+        write_image(Image(np.zeros((2, 3, 4), np.int16), matrix), path)
+        header = nibabel.load(path).header
+        assert int(header["sform_code"]) == 1 and int(header["qform_code"]) == qform_code
+        assert np.allclose(header.get_sform(), matrix)
+        if qform_code:
+            assert np.allclose(header.get_qform(), matrix, atol=1e-6)
+
+
 def test_nifti_round_trip_converts_lps_on_the_matrix_only(tmp_path):
     pytest.importorskip("nibabel")
     image = Image(phantom().voxels, float32_exact(oblique_matrix()), space="LPS")
