@@ -20,13 +20,15 @@ from slicerbridge.transport import TlsTransport
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir))
 
 
-def build_dir() -> str:
-    return os.environ.get("SLICERBRIDGE_BUILD_DIR", os.path.join(ROOT, "build"))
-
-
 def built(relative: str) -> str:
-    """The path of a C++ program of the build, or a skip saying which one is missing."""
-    path = os.path.join(build_dir(), relative)
+    """The path of a C++ program of the build in $SLICERBRIDGE_BUILD_DIR, or a skip saying what
+    is missing. Only an explicit build directory is used: these tests run while ./run.sh may
+    still be building (and relinking) the default one."""
+    directory = os.environ.get("SLICERBRIDGE_BUILD_DIR")
+    if not directory:
+        pytest.skip("set SLICERBRIDGE_BUILD_DIR to a build directory to test against the C++ "
+                    "programs")
+    path = os.path.join(directory, relative)
     if not os.access(path, os.X_OK):
         pytest.skip(f"{path} is not built (set SLICERBRIDGE_BUILD_DIR to a build directory)")
     return path
