@@ -280,7 +280,11 @@ class Client:
         try:
             client = cls(transport, on_close=stop_process, interrupt=process.kill, launched=True,
                          **options)
-        except (ConnectionLost, SlicerBridgeError, TimeoutError) as failure:
+        except SlicerBridgeError:  # the server answered, e.g. unauthorized: it says why
+            relay.start_relaying()
+            _stop(process)
+            raise
+        except (ConnectionLost, TimeoutError) as failure:
             raise _launch_failure(process, relay, failure) from None
         except BaseException:
             process.kill()
@@ -689,6 +693,14 @@ def _write_stderr(data: bytes) -> None:
             stream.write(data.decode("utf-8", "replace"))
     except (OSError, ValueError):
         pass
+
+
+def _stop(process: subprocess.Popen, grace: float = 2.0) -> None:
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _launch_failure(process: subprocess.Popen, relay: _StderrRelay,

@@ -275,3 +275,11 @@ def test_a_launched_server_runs_in_its_own_process_group(user_module):
     with Client.launch([PYTHON, "-m", "slicerbridge", "serve", "--stdio", str(user_module)],
                        env=ENV, timeout=WAIT) as client:
         assert os.getpgid(client.process.pid) != os.getpgid(0)
+
+
+def test_a_launched_server_that_refuses_the_token_says_so(user_module):
+    with pytest.raises(SlicerBridgeError) as refused:
+        Client.launch([PYTHON, "-m", "slicerbridge", "serve", "--stdio", str(user_module),
+                       "--token", "the-right-token-0123456789"], env=ENV, token="wrong",
+                      timeout=WAIT)
+    assert refused.value.name == "unauthorized"
