@@ -510,6 +510,8 @@ class _ServerConnection:
             try:
                 handler(self, call, params)
             except SlicerBridgeError as error:
+                log.info("call %s: %s %s refused: %s", call.id, method,
+                         params.get("processor", ""), error)
                 self._answer(call, error=error)
 
     def _on_notification(self, message: dict) -> None:

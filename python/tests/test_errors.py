@@ -64,6 +64,10 @@ def test_the_server_logs_every_failed_call_but_the_wire_stays_clean(running, cap
                in r.getMessage() for r in records)
     assert any(r.levelno == logging.ERROR and "RuntimeError: secret detail" in r.getMessage()
                for r in records)
+    with caplog.at_level(logging.INFO, logger="slicerbridge.server"):
+        peer.call(3, "invoke", {"processor": "slow", "parameters": {"seconds": -1.0}})
+    assert any("invoke slow refused: invalid_argument (103): parameter seconds = -1.0 is out "
+               "of range [0, 3600]" in r.getMessage() for r in caplog.records)
 
 
 def test_expose_errors_puts_the_exception_message_in_the_answer():
