@@ -28,7 +28,9 @@ def _import_file(path: str) -> Any:
     # As when running a script: modules beside it can be imported.
     if directory not in sys.path:
         sys.path.insert(0, directory)
-    name = stem if stem.isidentifier() and stem not in sys.modules else f"_slicerbridge_{abs(hash(path))}"
+    name = stem
+    if not stem.isidentifier() or stem in sys.modules:  # never replace an imported module
+        name = f"_slicerbridge_user_{abs(hash(path))}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise LoadError(f"cannot import {path}: not a Python file", usage=True)
