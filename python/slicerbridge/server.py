@@ -722,7 +722,9 @@ class _ServerConnection:
 def _log_failure(call_id: int, name: str, raised: BaseException,
                  answer: SlicerBridgeError) -> None:
     """The server's own log of a failed call: the exception's type and message, and for a
-    bug its traceback. The log stays on this machine; the answer carries none of it [ERR-3]."""
+    bug its traceback. The log stays on this machine; the answer carries none of it [ERR-3].
+    Neither voxels, tokens nor error details are logged [SEC-5]: the message is the processor
+    author's own text, which the author needs to see (issue 11)."""
     if isinstance(raised, SlicerBridgeError) and raised is answer:
         if raised.code in (ErrorCode.CANCELLED, ErrorCode.DEADLINE_EXCEEDED):
             log.info("call %s: %s stopped: %s", call_id, name, raised.message)
