@@ -96,3 +96,25 @@ def test_the_cpp_blocks_compile(tmp_path):
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-5000:]
     assert "warning" not in result.stderr, result.stderr[-5000:]
+
+
+def test_the_cpp_command_line_runs_the_guides_processor_on_a_nifti_file(tmp_path):
+    """The issue's end-to-end case: a processor written from the guide, served over stdio, run
+    by the C++ command line on a NIfTI file."""
+    pytest.importorskip("nibabel")
+    from tls_support import built
+    cli = built("reference_server/slicerbridge")
+    path = module_file(tmp_path)
+    matrix = np.array([[0.0, -0.75, 0.0, 12.0], [0.75, 0.0, 0.0, -40.0],
+                       [0.0, 0.0, 2.5, 7.5], [0.0, 0.0, 0.0, 1.0]])
+    volume = Image(np.random.default_rng(5).normal(0, 1, (6, 7, 8)).astype(np.float32), matrix)
+    write_image(volume, str(tmp_path / "head.nii.gz"))
+    result = subprocess.run([cli, "--launch", f"{PYTHON} -m slicerbridge serve --stdio {path}",
+                             "run", "smooth", "--input", f"volume={tmp_path / 'head.nii.gz'}",
+                             "--param", "radius=1", "--output",
+                             f"smoothed={tmp_path / 'smoothed.nrrd'}"],
+                            env=ENV, capture_output=True, text=True, timeout=WAIT * 3)
+    assert result.returncode == 0, result.stderr
+    smoothed = read_image(str(tmp_path / "smoothed.nrrd"))
+    assert np.allclose(smoothed.in_space("RAS").ijk_to_space, matrix)
+    assert abs(float(smoothed.voxels.mean()) - float(volume.voxels.mean())) < 0.2
