@@ -17,13 +17,14 @@ import math
 import os
 import selectors
 import socket
+import ssl
 import stat
 import threading
 import time
 import traceback
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
-from .catalog import Processor
+from .catalog import Processor, did_you_mean
 from .codec import available_codecs
 from .connection import Incoming, MessageStream
 from .context import Context
@@ -33,13 +34,21 @@ from .limits import Limits
 from .messages import (SCALAR_OUTPUTS, ClientHello, ServerHello, at_least, choose_version,
                        grease_capability, is_valid_id,
                        notification, response, MAX_VERSION, MIN_VERSION)
-from .transport import SocketTransport, Transport
+from .transport import SocketTransport, TlsTransport, Transport
 from .values import is_loopback, is_number
 
 log = logging.getLogger("slicerbridge.server")
 
 #: After answering goodbye the server waits this long for the client to close before it does.
 GOODBYE_LINGER = 5.0
+#: How long a TLS client may take over its handshake.
+TLS_HANDSHAKE_TIMEOUT = 30.0
+
+
+def unknown_processor(name: str, known: Iterable[str]) -> SlicerBridgeError:
+    return SlicerBridgeError(ErrorCode.UNKNOWN_PROCESSOR,
+                             f"no processor named {name!r}{did_you_mean(name, known)}",
+                             {"processor": name})
 
 
 def _now() -> float:
@@ -117,14 +126,19 @@ class Server:
     """Serves processors over TCP, Unix sockets or a process's standard input and output.
 
     ``token``: when set, clients must send it in their hello [SEC-3]; a server on a non-loopback
-    address refuses to start without one [SEC-2]. ``compression``: a codec name to compress
-    output segments with when the client agreed to it.
+    address refuses to start without a token or TLS [SEC-2]. ``compression``: a codec name to
+    compress output segments with when the client agreed to it.
+
+    A processor that raises is answered with ``processor_failed`` naming only the exception's
+    type, and the exception's type, message and traceback go to this process's log (the logger
+    ``slicerbridge.server``): messages may quote data, and the wire must not carry it [ERR-3].
+    ``expose_errors=True`` (local development only) puts the exception's message in the answer.
     """
 
     def __init__(self, processors: Iterable[Processor] = (), *, token: Optional[str] = None,
                  limits: Optional[Limits] = None, workers: int = 16,
                  compression: Optional[str] = None, max_connections: int = 64,
-                 implementation: Optional[dict] = None):
+                 implementation: Optional[dict] = None, expose_errors: bool = False):
         self.processors: Dict[str, Processor] = {}
         for proc in processors:
             if proc.name in self.processors:
@@ -135,6 +149,7 @@ class Server:
         self.compression = compression
         self.max_connections = max_connections
         self.implementation = implementation
+        self.expose_errors = expose_errors
         self.codecs = available_codecs()
         self.executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=workers, thread_name_prefix="slicerbridge-worker")
@@ -146,29 +161,40 @@ class Server:
         self._wakeup_reader, self._wakeup_writer = socket.socketpair()
         self._selector.register(self._wakeup_reader, selectors.EVENT_READ)
         self._accept_thread: Optional[threading.Thread] = None
+        self._tls_contexts: Dict[int, ssl.SSLContext] = {}
         self._closed = threading.Event()
 
     # -- listening --------------------------------------------------------------------------
 
-    def listen_tcp(self, host: str = "127.0.0.1", port: int = 0) -> Tuple[str, int]:
-        """Bind and listen; returns the bound (host, port). Loopback unless a token is set
-        [SEC-1], [SEC-2]."""
+    def listen_tcp(self, host: str = "127.0.0.1", port: int = 0, *,
+                   tls: Optional[ssl.SSLContext] = None) -> Tuple[str, int]:
+        """Bind and listen; returns the bound (host, port). ``tls``: a server context (see
+        ``slicerbridge.tls.server_context``) to serve TLS. Loopback unless a token or TLS is
+        set [SEC-1], [SEC-2]."""
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         if not infos:
             raise OSError(f"cannot resolve {host}")
         family, _, _, _, address = infos[0]
-        if not is_loopback(address[0]) and not self.token:
-            raise ValueError("refusing to listen on a non-loopback address without a token")
+        if not is_loopback(address[0]) and not self.token and tls is None:
+            raise ValueError(f"refusing to listen on {host}, which is not a loopback address, "
+                             "without a token or TLS: anyone who can reach it could run the "
+                             "processors")
         sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if os.name != "nt":  # on Windows SO_REUSEADDR lets another process steal the port
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
         sock.listen(128)
+        if tls is not None:
+            self._tls_contexts[sock.fileno()] = tls
         self._add_listener(sock)
         bound = sock.getsockname()
         return bound[0], bound[1]
 
     def listen_unix(self, path: str) -> str:
         """Listen on a Unix domain socket accessible to this user only [SEC-10]."""
+        if not hasattr(socket, "AF_UNIX"):
+            raise ValueError("Unix domain sockets are not available on this system: use "
+                             "--listen 127.0.0.1:PORT or --stdio")
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         old_mask = os.umask(0o177)
         try:
@@ -194,6 +220,7 @@ class Server:
             for key, _ in self._selector.select():
                 if key.fileobj is self._wakeup_reader:
                     return
+                tls = self._tls_contexts.get(key.fd)
                 try:
                     conn, _ = key.fileobj.accept()
                 except (BlockingIOError, InterruptedError):
@@ -211,8 +238,21 @@ class Server:
                     log.warning("refusing a connection: %d open", self.max_connections)
                     conn.close()
                     continue
-                threading.Thread(target=self.serve_connection, args=(SocketTransport(conn),),
+                threading.Thread(target=self._serve_socket, args=(conn, tls),
                                  name="slicerbridge-connection", daemon=True).start()
+
+    def _serve_socket(self, conn: socket.socket, tls: Optional[ssl.SSLContext]) -> None:
+        if tls is None:
+            self.serve_connection(SocketTransport(conn))
+            return
+        transport = TlsTransport(conn, tls, server_side=True)
+        try:
+            transport.handshake(TLS_HANDSHAKE_TIMEOUT)
+        except (OSError, ConnectionLost) as error:  # ssl.SSLError is an OSError
+            log.info("TLS handshake failed: %s", error)
+            transport.close()
+            return
+        self.serve_connection(transport)
 
     # -- serving ------------------------------------------------------------------------------
 
@@ -244,7 +284,7 @@ class Server:
         if self._accept_thread is not None:
             self._accept_thread.join()
         for sock in self._listeners:
-            if sock.family == socket.AF_UNIX:
+            if sock.family == getattr(socket, "AF_UNIX", None):
                 try:
                     os.unlink(sock.getsockname())
                 except OSError:
@@ -267,15 +307,22 @@ class Server:
         self.close()
 
 
-def _call_error(error: BaseException) -> SlicerBridgeError:
+def _call_error(error: BaseException, expose: bool = False) -> SlicerBridgeError:
     """How an exception raised by a processor is answered [INV-5]: its own call or processor
-    error code, otherwise ``processor_failed`` naming only the exception type [ERR-3]."""
+    error code, otherwise ``processor_failed`` naming only the exception type [ERR-3] (and its
+    message too when ``expose``)."""
     if isinstance(error, SlicerBridgeError) and 100 <= error.code <= 65535:
         return error
     if isinstance(error, SlicerBridgeError):
-        return SlicerBridgeError(ErrorCode.PROCESSOR_FAILED, "processor failed")
-    return SlicerBridgeError(ErrorCode.PROCESSOR_FAILED,
-                             f"processor raised {type(error).__name__}")
+        return SlicerBridgeError(ErrorCode.PROCESSOR_FAILED,
+                                 f"the processor raised an error with the protocol code "
+                                 f"{error.code}, which only the protocol may use")
+    text = f"the processor raised {type(error).__name__}"
+    if expose and str(error):
+        text += f": {error}"
+    else:
+        text += " (its message is in the server's log)"
+    return SlicerBridgeError(ErrorCode.PROCESSOR_FAILED, text)
 
 
 class _ServerConnection:
@@ -466,6 +513,8 @@ class _ServerConnection:
             try:
                 handler(self, call, params)
             except SlicerBridgeError as error:
+                log.info("call %s: %s %s refused: %s", call.id, method,
+                         params.get("processor", ""), error)
                 self._answer(call, error=error)
 
     def _on_notification(self, message: dict) -> None:
@@ -503,8 +552,7 @@ class _ServerConnection:
             raise SlicerBridgeError(ErrorCode.INVALID_MESSAGE, "describe needs a processor name")
         proc = self.server.processors.get(name)
         if proc is None:  # [CAT-2]
-            raise SlicerBridgeError(ErrorCode.UNKNOWN_PROCESSOR, "unknown processor",
-                                    {"processor": name})
+            raise unknown_processor(name, self.server.processors)
         self._answer(call, result=proc.description.to_wire(self.version))
 
     def _goodbye(self, call: _Call, params: dict) -> None:
@@ -528,8 +576,7 @@ class _ServerConnection:
                                     "deadline must be a finite number >= 0")
         proc = self.server.processors.get(name)
         if proc is None:  # [INV-1]
-            raise SlicerBridgeError(ErrorCode.UNKNOWN_PROCESSOR, "unknown processor",
-                                    {"processor": name})
+            raise unknown_processor(name, self.server.processors)
         converted = {}
         for input_name, value in inputs.items():
             try:
@@ -571,13 +618,8 @@ class _ServerConnection:
                            for name, value in proc.run(context, arguments).items()
                            if scalars or name in data}
             except Exception as raised:
-                error = _call_error(raised)
-                if not isinstance(raised, SlicerBridgeError):
-                    # Where it failed, but not the exception's message: it may quote data
-                    # [SEC-5].
-                    log.warning("processor %s raised %s at\n%s", proc.name,
-                                type(raised).__name__,
-                                "".join(traceback.format_tb(raised.__traceback__)))
+                error = _call_error(raised, self.server.expose_errors)
+                _log_failure(call.id, proc.name, raised, error)
         self._answer(call, result=None if error else {"outputs": outputs}, error=error,
                      computing=_now() - call.started_at)
 
@@ -681,6 +723,24 @@ class _ServerConnection:
         self.transport.shutdown_write()
         # The client closes once it has read the goodbye; if it does not, close anyway.
         self.server.scheduler.call_later(GOODBYE_LINGER, self.transport.shutdown)
+
+
+def _log_failure(call_id: int, name: str, raised: BaseException,
+                 answer: SlicerBridgeError) -> None:
+    """The server's own log of a failed call: the exception's type and message, and for a
+    bug its traceback. The log stays on this machine; the answer carries none of it [ERR-3].
+    Neither voxels, tokens nor error details are logged [SEC-5]: the message is the processor
+    author's own text, which the author needs to see (issue 11)."""
+    if isinstance(raised, SlicerBridgeError) and raised is answer:
+        if raised.code in (ErrorCode.CANCELLED, ErrorCode.DEADLINE_EXCEEDED):
+            log.info("call %s: %s stopped: %s", call_id, name, raised.message)
+        else:
+            log.warning("call %s: %s failed with %s (%d): %s", call_id, name, raised.name,
+                        raised.code, raised.message)
+        return
+    log.error("call %s: %s raised %s: %s\n%s", call_id, name, type(raised).__name__, raised,
+              "".join(traceback.format_exception(type(raised), raised,
+                                                 raised.__traceback__)).rstrip())
 
 
 def _token_matches(given: Optional[str], expected: str) -> bool:

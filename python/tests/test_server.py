@@ -502,14 +502,20 @@ def test_outputs_are_compressed_when_agreed_CODEC_2():
         instance.server.close()
 
 
-def test_processor_exception_text_stays_out_of_responses_and_logs_ERR_3_SEC_5(running, caplog):
+def test_processor_exception_text_stays_out_of_responses_but_reaches_the_local_log_ERR_3(
+        running, caplog):
+    """[ERR-3]: the wire names only the exception type; the server's own log (issue 11) has
+    the type, the message and the traceback, so that the author can see what went wrong."""
     peer = established(running)
     with caplog.at_level("DEBUG", logger="slicerbridge"):
         reply = peer.call(1, "invoke", {"processor": "fail", "parameters": {
             "mode": "exception", "message": "PATIENT-4711 voxel 1234"}})
     assert error_code(reply) == ErrorCode.PROCESSOR_FAILED
     assert "PATIENT" not in repr(reply["error"])
-    assert "RuntimeError" in caplog.text and "PATIENT" not in caplog.text
+    assert "RuntimeError" in reply["error"]["message"]
+    assert "server's log" in reply["error"]["message"]
+    assert "RuntimeError: PATIENT-4711 voxel 1234" in caplog.text
+    assert "processors.py" in caplog.text  # the traceback
 
 
 def test_connections_beyond_the_bound_are_closed():
