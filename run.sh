@@ -62,7 +62,8 @@ build_sanitized() {
 # The suites that need only Python (the Python implementation, the conformance suite's
 # self-tests, the spec's tools) run while C++ builds: they mostly wait on sockets and timers.
 python_only_tests=(python/tests conformance/tests spec/tests) # one pytest run each: own conftest
-# These need the build: the wrapped adapter core, the bench programs.
+# These need the build: the wrapped adapter core, the bench programs; and python/tests marked
+# `built`, which run the C++ programs.
 built_python_tests=(reference_slicer_adapter/python/tests bench)
 python_only_log=$root/build-python-tests.log
 
@@ -72,7 +73,7 @@ start_python_only_tests() {
     status=0
     for suite in "${python_only_tests[@]}"; do
       printf '\n-- %s\n' "$suite"
-      "$python" -m pytest -q -p no:cacheprovider "$suite" || status=1
+      "$python" -m pytest -q -p no:cacheprovider -m "not built" "$suite" || status=1
     done
     exit $status
   ) >"$python_only_log" 2>&1 &
@@ -96,6 +97,8 @@ run_tests() {
     SLICERBRIDGE_BUILD_DIR="$root/build" SLICERBRIDGE_BENCH_BUILD_DIR="$root/build" \
       "$python" -m pytest -q -p no:cacheprovider "$suite" || failed=1
   done
+  SLICERBRIDGE_BUILD_DIR="$root/build" \
+    "$python" -m pytest -q -p no:cacheprovider -m built python/tests || failed=1
   log "Python tests (implementation, conformance suite's self-tests, spec tools)"
   wait "$python_only_pid" || failed=1
   cat "$python_only_log"

@@ -98,6 +98,7 @@ def test_the_cpp_blocks_compile(tmp_path):
     assert "warning" not in result.stderr, result.stderr[-5000:]
 
 
+@pytest.mark.built
 def test_the_cpp_command_line_runs_the_guides_processor_on_a_nifti_file(tmp_path):
     """The issue's end-to-end case: a processor written from the guide, served over stdio, run
     by the C++ command line on a NIfTI file."""

@@ -261,6 +261,7 @@ def test_ctrl_c_is_one_clean_cancel(where):
             process.wait()
 
 
+@pytest.mark.built
 def test_cpp_command_line_reads_what_python_writes_and_back(tmp_path):
     cli = built("reference_server/slicerbridge")
     image = phantom()

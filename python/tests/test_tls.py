@@ -197,6 +197,7 @@ def _report_cases(report):
 
 # -- with the C++ programs of the build -------------------------------------------------------
 
+@pytest.mark.built
 def test_python_client_checks_the_cpp_server_over_tls(certificates):
     server = built("reference_server/slicerbridge-server")
     cert, key = certificates["good"]
@@ -220,6 +221,7 @@ def test_python_client_checks_the_cpp_server_over_tls(certificates):
         stop(process)
 
 
+@pytest.mark.built
 def test_cpp_command_line_calls_the_python_server_over_tls(certificates, tmp_path):
     cli = built("reference_server/slicerbridge")
     process, host, port = serve_tls(certificates)
