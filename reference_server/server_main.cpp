@@ -59,6 +59,9 @@ Limits and work:
                          yielding the CPU meanwhile (default 200; 0: sleep at once).
   --max-frame BYTES      Largest frame accepted (default 4294967296).
   --log-level LEVEL      error, warning, info (default) or debug; logs go to standard error.
+  --expose-errors        Answer a processor's unexpected exception with its message, not only
+                         its type (local development: messages may quote patient data; they
+                         are always in the log).
 
   --help                 This text.
   --version              The version.
@@ -73,6 +76,7 @@ struct options {
     std::optional<std::string> listen;
     std::optional<std::string> unix_path;
     bool stdio = false;
+    bool expose_errors = false;
     std::optional<std::string> token;
     std::optional<std::string> tls_cert;
     std::optional<std::string> tls_key;
@@ -124,6 +128,8 @@ options parse_options(int argc, char** argv) {
             o.unix_path = value();
         } else if (arg == "--stdio") {
             o.stdio = true;
+        } else if (arg == "--expose-errors") {
+            o.expose_errors = true;
         } else if (arg == "--token") {
             o.token = value();
         } else if (arg == "--tls-cert") {
@@ -251,6 +257,7 @@ int main(int argc, char** argv) {
         server_options.worker_spin = std::chrono::microseconds(*o.worker_spin_us);
     }
     server_options.token = o.token;
+    server_options.expose_errors = o.expose_errors;
     server_options.log = make_logger(o.level);
     if (o.max_frame) {
         server_options.receive_limits.max_frame = *o.max_frame;

@@ -338,7 +338,8 @@ private:
     std::mutex mutex_;
 };
 
-int run(sync_client& client, const std::vector<std::string>& arguments) {
+int run(connection& connected, const std::vector<std::string>& arguments) {
+    sync_client& client = connected.client();
     if (arguments.empty()) {
         fail(exit_usage, "run needs a processor name");
     }
@@ -386,7 +387,7 @@ int run(sync_client& client, const std::vector<std::string>& arguments) {
     }
 
     const processor_description description =
-        checked("describe " + name, [&] { return client.describe(name); });
+        connected.describe(name);
     invoke_params params;
     params.processor = name;
     for (const auto& [input_name, path] : inputs) {
@@ -539,7 +540,7 @@ int execute(const options& o) {
             std::cout << "\n";
         }
     } else if (o.command == "describe") {
-        const auto d = checked("describe " + args[0], [&] { return client->describe(args[0]); });
+        const auto d = connected.describe(args[0]);
         if (args.size() == 2) {
             std::cout << to_json<nlohmann::ordered_json>(to_value(d)).dump(2) << "\n";
         } else {
@@ -549,7 +550,7 @@ int execute(const options& o) {
         const double seconds = checked("ping", [&] { return client->ping(); });
         std::cout << "pong in " << std::fixed << std::setprecision(3) << seconds * 1000 << " ms\n";
     } else {
-        status = run(*client, args);
+        status = run(connected, args);
     }
     checked("goodbye", [&] {
         client->goodbye();

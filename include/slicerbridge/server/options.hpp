@@ -54,6 +54,10 @@ struct server_options {
     /// Codec for the bulk of responses, if in force on the connection.
     codec response_compression = codec::none;
     log_function log;
+    /// A processor's unexpected exception is logged with its message, but answered with its
+    /// type only, since the message may quote data ([ERR-3]); set this for local development
+    /// to answer with the message too.
+    bool expose_errors = false;
 };
 
 } // namespace slicerbridge

@@ -5,6 +5,7 @@
 
 #include <slicerbridge/detail/capabilities.hpp>
 #include <slicerbridge/detail/stream_ops.hpp>
+#include <slicerbridge/detail/type_name.hpp>
 #include <slicerbridge/message/message.hpp>
 #include <slicerbridge/message/progress.hpp>
 #include <slicerbridge/server/state.hpp>
@@ -303,8 +304,7 @@ private:
             }
             const registered_processor* found = state_->find(params.processor);
             if (found == nullptr) {
-                return send(make_error_response(req.id, make_error_code(error::unknown_processor),
-                                                "no such processor"));
+                return send(unknown_processor_response(req.id, params.processor));
             }
             result = to_value(description_for_version(found->proc.description, version_));
         } else if (method == "goodbye") {
@@ -323,6 +323,27 @@ private:
         send(message(std::move(reply)));
     }
 
+    /// Only processor_error messages are meant for the client: an arbitrary exception's text
+    /// may quote data ([ERR-3]), so it goes to this server's log, and to the client only with
+    /// `expose_errors`.
+    std::string unexpected_exception(const call_state& call, const std::exception& e) const {
+        const std::string type = detail::type_name(e);
+        log(log_level::warning, "call " + std::to_string(call.id) + " to " +
+                                    call.proc.description.name + " raised " + type + ": " +
+                                    e.what());
+        std::string answer = "the processor raised " + type;
+        if (state_->options.expose_errors) {
+            return answer + ": " + e.what();
+        }
+        return answer + " (its message is in the server's log)";
+    }
+
+    message unknown_processor_response(std::uint64_t id, const std::string& name) const {
+        return make_error_response(id, make_error_code(error::unknown_processor),
+                                   state_->unknown_processor_message(name),
+                                   value(value::map{{"processor", value(name)}}));
+    }
+
     void on_invoke(request& req, const frame_arrival& arrival) {
         std::error_code ec;
         std::string what;
@@ -337,8 +358,7 @@ private:
         }
         const registered_processor* called = state_->find(params.processor);
         if (called == nullptr) {
-            return send(make_error_response(req.id, make_error_code(error::unknown_processor),
-                                            "no such processor"));
+            return send(unknown_processor_response(req.id, params.processor));
         }
         validate_invoke(called->proc.description, params, ec, offending, what);
         if (ec) { // [INV-2]
@@ -441,12 +461,13 @@ private:
             } catch (const std::bad_alloc&) {
                 reply.error =
                     error_info::from(make_error_code(error::internal_error), "out of memory");
-            } catch (const std::exception&) {
-                // Only processor_error messages are meant for the client: an arbitrary
-                // exception's text may quote data ([ERR-3]).
+            } catch (const std::exception& e) {
                 reply.error = error_info::from(make_error_code(error::processor_failed),
-                                               "the processor raised an unexpected exception");
+                                               unexpected_exception(*call, e));
             } catch (...) {
+                log(log_level::warning, "call " + std::to_string(call->id) + " to " +
+                                            call->proc.description.name +
+                                            " threw something that is not an exception");
                 reply.error = error_info::from(make_error_code(error::processor_failed),
                                                "the processor failed");
             }

@@ -2,6 +2,7 @@
 #define SLICERBRIDGE_SERVER_STATE_HPP
 // What a server's connections share: options, processors, the worker pool. Internal.
 
+#include <slicerbridge/detail/did_you_mean.hpp>
 #include <slicerbridge/detail/worker_pool.hpp>
 #include <slicerbridge/processor.hpp>
 #include <slicerbridge/server/options.hpp>
@@ -14,6 +15,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace slicerbridge::detail {
@@ -37,6 +40,15 @@ struct server_state {
     const registered_processor* find(const std::string& name) const {
         auto found = processors.find(name);
         return found == processors.end() ? nullptr : &found->second;
+    }
+
+    /// The message for a processor name that is not served, with the likeliest one meant.
+    std::string unknown_processor_message(const std::string& name) const {
+        std::vector<std::string_view> names;
+        for (const auto& entry : processors) {
+            names.push_back(entry.first);
+        }
+        return "no processor named \"" + name + "\"" + detail::did_you_mean(name, names);
     }
 
     bool try_admit_call() {

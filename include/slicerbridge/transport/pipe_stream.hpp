@@ -7,6 +7,8 @@
 #include <asio/any_io_executor.hpp>
 #include <asio/posix/stream_descriptor.hpp>
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -78,6 +80,9 @@ public:
     /// Waits for the child to exit and returns its exit status (128 + signal when killed).
     int wait();
 
+    /// The exit status if the child exits within `limit`; the child is then reaped.
+    std::optional<int> wait_for(std::chrono::milliseconds limit);
+
     /// Sends SIGTERM, waits up to `grace_ms`, then SIGKILL, and reaps the child.
     int terminate(int grace_ms = 2000);
 
@@ -92,8 +97,10 @@ struct launched_process {
 };
 
 /// Starts `argv[0]` (searched in PATH) with `argv`, its stdin and stdout connected to the
-/// returned stream and its stderr inherited. Writing to a child that has exited must fail with an
-/// error rather than kill this process, so SIGPIPE is ignored if it still has its default action.
+/// returned stream and its stderr inherited. The child leads a process group of its own, so
+/// that a Ctrl-C meant for this process (which may cancel calls) does not kill it. Writing to a
+/// child that has exited must fail with an error rather than kill this process, so SIGPIPE is
+/// ignored if it still has its default action.
 launched_process launch_process(const asio::any_io_executor& executor,
                                 const std::vector<std::string>& argv, std::error_code& ec);
 

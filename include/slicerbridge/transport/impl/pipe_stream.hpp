@@ -80,19 +80,31 @@ inline int child_process::wait() {
     return detail::decode_wait_status(status);
 }
 
+inline std::optional<int> child_process::wait_for(std::chrono::milliseconds limit) {
+    if (!running()) {
+        return std::nullopt;
+    }
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    int status = 0;
+    for (;;) {
+        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+            pid_ = -1;
+            return detail::decode_wait_status(status);
+        }
+        if (std::chrono::steady_clock::now() >= deadline) {
+            return std::nullopt;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+}
+
 inline int child_process::terminate(int grace_ms) {
     if (!running()) {
         return -1;
     }
     ::kill(pid_, SIGTERM);
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(grace_ms);
-    int status = 0;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-            pid_ = -1;
-            return detail::decode_wait_status(status);
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (auto status = wait_for(std::chrono::milliseconds(grace_ms))) {
+        return *status;
     }
     ::kill(pid_, SIGKILL);
     return wait();
@@ -130,8 +142,13 @@ inline launched_process launch_process(const asio::any_io_executor& executor,
         args.push_back(const_cast<char*>(arg.c_str()));
     }
     args.push_back(nullptr);
+    posix_spawnattr_t attributes;
+    posix_spawnattr_init(&attributes);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attributes, 0);
     pid_t pid = -1;
-    int spawn_error = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+    int spawn_error = ::posix_spawnp(&pid, args[0], &actions, &attributes, args.data(), environ);
+    posix_spawnattr_destroy(&attributes);
     posix_spawn_file_actions_destroy(&actions);
     ::close(to_child[0]);
     ::close(from_child[1]);
