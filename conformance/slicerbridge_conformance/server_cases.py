@@ -73,13 +73,17 @@ def expect_refused_hello(context: ServerContext, hello: dict, expected: str, wha
 
 
 def rejected(peer: Peer, expected: tuple[str, ...], request_id: int | None = None,
-             what: str = "malformed message") -> dict:
-    """The error answering a malformed message: at connection level, or under `request_id`."""
+             what: str = "malformed message", under_id: bool = False) -> dict:
+    """The error answering a malformed message: at connection level, or under `request_id`
+    (only there when `under_id`)."""
     message = peer.wait_for(
         lambda m: m.get("kind") == "response" and (m.get("id") is None or m.get("id") == request_id),
         f"error answering the {what}")
     if "error" not in message:
         raise CaseFailed(f"the server accepted the {what} and answered with a result")
+    if under_id and message.get("id") is None:
+        raise CaseFailed(f"the {what} was answered at connection level, not under its id "
+                         f"{request_id}, which stays open [BULK-9] [MSG-17]")
     if message.get("id") is None and request_id is not None and request_id in peer.open:
         peer.open.pop(request_id)
         peer.answered.add(request_id)
@@ -1478,7 +1482,7 @@ def _lz4(context: ServerContext) -> None:
     _codec_echo(context, "lz4")
 
 
-@case("compression.not-in-force", "CAP-2 BULK-5 CODEC-5",
+@case("compression.not-in-force", "CAP-2 BULK-5 BULK-9 CODEC-5",
       "Offered no codec, a zstd or lz4 segment is refused with unsupported_codec (not fatal).")
 def _not_in_force(context: ServerContext) -> None:
     source, _ = echo_slots(context, "image")
@@ -1486,7 +1490,8 @@ def _not_in_force(context: ServerContext) -> None:
     for codec in ("zstd", "lz4"):
         image = data.make_image("uint8", (8, 8, 2), codec=codec)
         request_id = peer.invoke("echo", {source: image})
-        rejected(peer, ("unsupported_codec",), request_id, f"{codec} segment not in force")
+        rejected(peer, ("unsupported_codec",), request_id, f"{codec} segment not in force",
+                 under_id=True)
     still_open(peer, "segments with codecs not in force")
 
 
@@ -1501,7 +1506,8 @@ def _listed_check(context: ServerContext) -> None:
     peer = context.connect(["codec.zstd", "codec.lz4"])
     for codec in missing:
         request_id = peer.invoke("echo", {source: data.make_image("uint8", (8, 8, 2), codec=codec)})
-        rejected(peer, ("unsupported_codec",), request_id, f"{codec} segment, codec not listed")
+        rejected(peer, ("unsupported_codec",), request_id, f"{codec} segment, codec not listed",
+                 under_id=True)
 
 
 def _compressed_peer(context: ServerContext) -> tuple[Peer, str]:
@@ -1517,7 +1523,7 @@ def _bad_segment(peer: Peer, context: ServerContext, payload: bytes, raw_length:
     image = data.make_image("uint8", (8, 8, 4))
     image["data"] = wire.Bulk(image["data"].data, codec=codec, payload=payload, ref_raw_length=raw_length)
     request_id = peer.invoke("echo", {source: image})
-    rejected(peer, expected, request_id, what)
+    rejected(peer, expected, request_id, what, under_id=True)
 
 
 @case("compression.raw-length-mismatch", "BULK-5",
@@ -1560,7 +1566,7 @@ def _unknown_codec(context: ServerContext) -> None:
         length = len(image["data"].data)
         image["data"] = wire.bulk_ref_bytes(0, length, codec_id, length)
         request_id = peer.invoke("echo", {source: image}, trailing_bulk=bytes(length))
-        rejected(peer, ("unsupported_codec",), request_id, f"codec {codec_id}")
+        rejected(peer, ("unsupported_codec",), request_id, f"codec {codec_id}", under_id=True)
     still_open(peer, "unknown codecs")
 
 
@@ -1597,9 +1603,9 @@ def _bad_reference_case(case_id: str, requirements: str, description: str, refer
         inputs[source]["data"] = reference
         peer = context.connect()
         request_id = peer.invoke("echo", inputs, trailing_bulk=bytes(trailing))
-        rejected(peer, ("invalid_message",), request_id, description)
+        rejected(peer, ("invalid_message",), request_id, description, under_id=True)
         still_open(peer, description)
-    case(case_id, requirements, description)(run)
+    case(case_id, requirements + " BULK-9", description)(run)
 
 
 _bad_reference_case("bulk.out-of-range", "BULK-1",

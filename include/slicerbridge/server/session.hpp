@@ -141,6 +141,13 @@ private:
         std::error_code decode_error;
         value head = decode_frame(frame, stream_receive_limits(), codecs_, decode_error);
         if (decode_error) {
+            if (phase_ != phase::handshake) {
+                if (auto id = request_id_of(head)) { // bad bulk references only ([BULK-9])
+                    send(make_error_response(*id, decode_error,
+                                             "bad bulk reference: " + decode_error.message()));
+                    return read_next();
+                }
+            }
             send_connection_error(decode_error, "undecodable head: " + decode_error.message());
             return continue_or_close(phase_ == phase::handshake);
         }

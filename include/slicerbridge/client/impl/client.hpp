@@ -266,6 +266,11 @@ private:
         value head = decode_frame(frame, options_.receive_limits, codecs_, ec);
         if (ec) {
             report_violation("undecodable frame from the server: " + ec.message());
+            auto id = response_id_of(head);
+            if (id && pending_.count(*id)) { // bad bulk references only ([BULK-9])
+                finish(*id, ec, response{});
+                return read_next();
+            }
             return fail_connection(ec);
         }
         std::string what;
