@@ -13,13 +13,13 @@ TEST_CASE("frames are reserved whole within both budgets and released [LIMIT-9]"
         CHECK(first.may_start_frame());
         CHECK(first.try_reserve_frame(500));
         CHECK_FALSE(first.try_reserve_frame(200)); // over the connection's share
-        CHECK(second.try_reserve_frame(400));
+        CHECK(second.try_reserve_frame(500));
         CHECK_FALSE(total.has_room());
         CHECK_FALSE(second.may_start_frame()); // the server's budget is spent
         first.release(500);
         CHECK(second.may_start_frame());
         second.add(300); // an answer, never refused
-        CHECK(second.held() == 700);
+        CHECK(second.held() == 800);
         CHECK_FALSE(second.may_start_frame());
     }
     CHECK(total.held() == 0); // a closed connection returns what it held

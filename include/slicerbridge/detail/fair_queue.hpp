@@ -20,10 +20,16 @@ class fair_queue {
 public:
     using owner_id = std::uint64_t;
 
+    /// A task to start on a free worker, and whose it is.
+    struct start {
+        owner_id owner;
+        Task task;
+    };
+
     explicit fair_queue(std::size_t workers) : workers_(workers == 0 ? 1 : workers) {}
 
     /// Queues `task` of `owner`; returns the task to start now, if a worker is free.
-    std::optional<Task> push(owner_id owner, Task task) {
+    std::optional<start> push(owner_id owner, Task task) {
         auto& entry = owners_[owner];
         entry.waiting.push_back(std::move(task));
         if (entry.waiting.size() == 1) {
@@ -33,7 +39,7 @@ public:
     }
 
     /// A task of `owner` finished; returns the task to start on the freed worker, if any.
-    std::optional<Task> finished(owner_id owner) {
+    std::optional<start> finished(owner_id owner) {
         auto found = owners_.find(owner);
         if (found != owners_.end()) {
             --found->second.running;
@@ -45,13 +51,16 @@ public:
 
     std::size_t running() const { return running_; }
 
-    /// Drops the waiting tasks of `owner` (its connection is gone); running ones finish.
-    void forget_waiting(owner_id owner) {
+    /// Takes the waiting tasks of `owner` out of the queue (its connection is gone); running
+    /// ones finish.
+    std::deque<Task> take_waiting(owner_id owner) {
+        std::deque<Task> taken;
         auto found = owners_.find(owner);
         if (found != owners_.end()) {
-            found->second.waiting.clear();
+            taken.swap(found->second.waiting);
             erase_if_empty(found);
         }
+        return taken;
     }
 
 private:
@@ -62,7 +71,7 @@ private:
     };
     using iterator = typename std::map<owner_id, owner_state>::iterator;
 
-    std::optional<Task> next() {
+    std::optional<start> next() {
         if (running_ >= workers_) {
             return std::nullopt;
         }
@@ -87,7 +96,7 @@ private:
         owner.turn = next_turn_++;
         ++owner.running;
         ++running_;
-        return task;
+        return start{chosen->first, std::move(task)};
     }
 
     void erase_if_empty(iterator it) {
