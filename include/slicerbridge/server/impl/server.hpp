@@ -376,6 +376,10 @@ inline std::size_t server::connection_count() const {
     return count;
 }
 
+inline std::uint64_t server::bytes_held() const {
+    return state_->budget.held();
+}
+
 } // namespace slicerbridge
 
 #endif
