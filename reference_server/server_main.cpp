@@ -58,6 +58,26 @@ Limits and work:
   --worker-spin-us US    How long an idle worker looks for the next call before it sleeps,
                          yielding the CPU meanwhile (default 200; 0: sleep at once).
   --max-frame BYTES      Largest frame accepted (default 4294967296).
+
+Availability (see the README's operator guidance; 0 disables a timeout or a per-address cap):
+  --hello-timeout S      Seconds a connection has for its TLS handshake and its hello
+                         (default 10).
+  --idle-timeout S       Close a connection with no open call and nothing received for S
+                         seconds (default 0: never).
+  --stall-timeout S      Close a connection whose frame stops arriving, or whose answer stops
+                         leaving, for S seconds (default 60).
+  --max-connections N    Connections served at once (default 256); further ones are answered
+                         too_many_connections.
+  --max-connections-per-address N
+                         The same, per client address (default 0: no cap but the total).
+  --max-pending-handshakes N
+                         TLS handshakes in progress at once (default 64).
+  --connection-budget BYTES
+                         Bytes one connection may hold in frames being received, inputs of
+                         open calls and answers not yet sent; then its reading pauses
+                         (default 1073741824).
+  --total-budget BYTES   The same over all connections (default 4294967296).
+  --block-cache BYTES    Released large buffers kept for reuse (default 268435456).
   --log-level LEVEL      error, warning, info (default) or debug; logs go to standard error.
   --expose-errors        Answer a processor's unexpected exception with its message, not only
                          its type (local development: messages may quote patient data; they
@@ -84,6 +104,8 @@ struct options {
     std::optional<std::uint64_t> worker_spin_us;
     std::optional<std::uint64_t> max_frame;
     slicerbridge::log_level level = slicerbridge::log_level::info;
+    /// The timeouts, caps and budgets as given (the server's defaults otherwise).
+    slicerbridge::server_options availability;
 };
 
 [[noreturn]] void usage_error(const std::string& message) {
@@ -102,6 +124,18 @@ std::uint64_t parse_count(const std::string& flag, const std::string& text, std:
     }
     usage_error(flag + " expects an integer >= " + std::to_string(minimum) + ", not \"" + text +
                 "\"");
+}
+
+std::chrono::milliseconds parse_seconds(const std::string& flag, const std::string& text) {
+    try {
+        std::size_t used = 0;
+        const double seconds = std::stod(text, &used);
+        if (used == text.size() && seconds >= 0.0 && seconds <= 1e6) {
+            return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000.0));
+        }
+    } catch (const std::exception&) {
+    }
+    usage_error(flag + " expects seconds between 0 and 1000000, not \"" + text + "\"");
 }
 
 options parse_options(int argc, char** argv) {
@@ -142,6 +176,24 @@ options parse_options(int argc, char** argv) {
             o.worker_spin_us = parse_count(arg, value(), 0);
         } else if (arg == "--max-frame") {
             o.max_frame = parse_count(arg, value(), slicerbridge::handshake_max_frame);
+        } else if (arg == "--hello-timeout") {
+            o.availability.hello_timeout = parse_seconds(arg, value());
+        } else if (arg == "--idle-timeout") {
+            o.availability.idle_timeout = parse_seconds(arg, value());
+        } else if (arg == "--stall-timeout") {
+            o.availability.stall_timeout = parse_seconds(arg, value());
+        } else if (arg == "--max-connections") {
+            o.availability.max_connections = parse_count(arg, value(), 1);
+        } else if (arg == "--max-connections-per-address") {
+            o.availability.max_connections_per_address = parse_count(arg, value(), 0);
+        } else if (arg == "--max-pending-handshakes") {
+            o.availability.max_pending_handshakes = parse_count(arg, value(), 1);
+        } else if (arg == "--connection-budget") {
+            o.availability.connection_budget = parse_count(arg, value(), 1);
+        } else if (arg == "--total-budget") {
+            o.availability.total_budget = parse_count(arg, value(), 1);
+        } else if (arg == "--block-cache") {
+            o.availability.block_cache_limit = parse_count(arg, value(), 0);
         } else if (arg == "--log-level") {
             const std::string level = value();
             if (level == "error") {
@@ -250,7 +302,7 @@ int main(int argc, char** argv) {
     // Runs the I/O until the shutdown completes, even while no socket is open: computations
     // still running post their answers to it.
     auto work = asio::make_work_guard(io);
-    slicerbridge::server_options server_options;
+    slicerbridge::server_options server_options = o.availability;
     server_options.name = program;
     server_options.workers = o.workers;
     if (o.worker_spin_us) {

@@ -12,6 +12,7 @@
 #include <asio/ssl/context.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -66,6 +67,10 @@ public:
 
     /// Number of open connections.
     std::size_t connection_count() const;
+
+    /// Bytes held in the byte budget: frames being received, inputs of open calls, answers
+    /// waiting to be sent ([LIMIT-9]).
+    std::uint64_t bytes_held() const;
 
 private:
     std::shared_ptr<detail::server_state> state_;

@@ -122,7 +122,13 @@ def _serve(arguments: argparse.Namespace, processors: Optional[Iterable] = None)
     try:
         server = Server(processors, token=token, limits=limits, workers=arguments.workers,
                         compression=arguments.compression,
-                        expose_errors=arguments.expose_errors)
+                        expose_errors=arguments.expose_errors,
+                        hello_timeout=arguments.hello_timeout,
+                        idle_timeout=arguments.idle_timeout,
+                        stall_timeout=arguments.stall_timeout,
+                        max_connections=arguments.max_connections,
+                        max_connections_per_address=arguments.max_connections_per_address,
+                        max_pending_handshakes=arguments.max_pending_handshakes)
     except ValueError as error:
         print(f"{PROGRAM}: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -335,6 +341,23 @@ def _add_serve_options(serve: argparse.ArgumentParser) -> None:
     work.add_argument("--expose-errors", action="store_true",
                       help="put a failing processor's exception message in its error answer "
                            "(local development only: messages may hold data)")
+    availability = serve.add_argument_group(
+        "availability (spec section 7.1; 0 disables a timeout or the per-address cap)")
+    availability.add_argument("--hello-timeout", type=float, default=10.0, metavar="S",
+                              help="seconds for the TLS handshake and the hello (default 10)")
+    availability.add_argument("--idle-timeout", type=float, default=0.0, metavar="S",
+                              help="close a connection with no open call and nothing received "
+                                   "for S seconds (default 0: never)")
+    availability.add_argument("--stall-timeout", type=float, default=60.0, metavar="S",
+                              help="close a connection whose frame stops arriving or whose "
+                                   "answer stops leaving for S seconds (default 60)")
+    availability.add_argument("--max-connections", type=int, default=64, metavar="N",
+                              help="connections served at once (default 64); further ones "
+                                   "are answered too_many_connections")
+    availability.add_argument("--max-connections-per-address", type=int, default=0,
+                              metavar="N", help="the same per client address (default 0)")
+    availability.add_argument("--max-pending-handshakes", type=int, default=64, metavar="N",
+                              help="TLS handshakes in progress at once (default 64)")
 
 
 def _parser(with_modules: bool = True) -> argparse.ArgumentParser:

@@ -24,6 +24,7 @@ import time
 import traceback
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
+from .availability import Activity, ConnectionTimeouts, FairExecutor, LogLimiter
 from .catalog import Processor, did_you_mean
 from .codec import available_codecs
 from .connection import Incoming, MessageStream
@@ -42,7 +43,6 @@ log = logging.getLogger("slicerbridge.server")
 #: After answering goodbye the server waits this long for the client to close before it does.
 GOODBYE_LINGER = 5.0
 #: How long a TLS client may take over its handshake.
-TLS_HANDSHAKE_TIMEOUT = 30.0
 
 
 def unknown_processor(name: str, known: Iterable[str]) -> SlicerBridgeError:
@@ -138,7 +138,10 @@ class Server:
     def __init__(self, processors: Iterable[Processor] = (), *, token: Optional[str] = None,
                  limits: Optional[Limits] = None, workers: int = 16,
                  compression: Optional[str] = None, max_connections: int = 64,
-                 implementation: Optional[dict] = None, expose_errors: bool = False):
+                 implementation: Optional[dict] = None, expose_errors: bool = False,
+                 hello_timeout: float = 10.0, idle_timeout: float = 0.0,
+                 stall_timeout: float = 60.0, max_connections_per_address: int = 0,
+                 max_pending_handshakes: int = 64):
         self.processors: Dict[str, Processor] = {}
         for proc in processors:
             if proc.name in self.processors:
@@ -151,8 +154,17 @@ class Server:
         self.implementation = implementation
         self.expose_errors = expose_errors
         self.codecs = available_codecs()
-        self.executor = concurrent.futures.ThreadPoolExecutor(
-            max_workers=workers, thread_name_prefix="slicerbridge-worker")
+        # Section 7.1: timeouts in seconds (0 disables), connection caps (0: no per-address cap).
+        self.hello_timeout = hello_timeout
+        self.idle_timeout = idle_timeout
+        self.stall_timeout = stall_timeout
+        self.max_connections_per_address = max_connections_per_address
+        self.max_pending_handshakes = max_pending_handshakes
+        self._per_address: Dict[str, int] = {}
+        self._accepted = 0  # connection threads, handshaking ones included
+        self._pending_handshakes = 0
+        self.log_limiter = LogLimiter()
+        self.executor = FairExecutor(workers)  # [LIMIT-10]
         self.scheduler = _Scheduler()
         self._connections: set = set()
         self._lock = threading.Lock()
@@ -215,44 +227,104 @@ class Server:
                                                    name="slicerbridge-accept", daemon=True)
             self._accept_thread.start()
 
+    def log_limited(self, level: int, kind: str, line: str) -> None:
+        admitted = self.log_limiter.admit(kind, line)
+        if admitted is not None:
+            log.log(level, "%s", admitted)
+
     def _accept_loop(self) -> None:
+        backoff = 0.0
         while not self._closed.is_set():
             for key, _ in self._selector.select():
                 if key.fileobj is self._wakeup_reader:
                     return
                 tls = self._tls_contexts.get(key.fd)
                 try:
-                    conn, _ = key.fileobj.accept()
+                    conn, peer = key.fileobj.accept()
                 except (BlockingIOError, InterruptedError):
                     continue
-                except OSError:
+                except OSError as error:
                     if self._closed.is_set():
                         return
+                    # Out of descriptors every accept fails at once: back off, log rarely.
+                    self.log_limited(logging.WARNING, "accept", f"accept failed: {error}")
+                    backoff = min(1.0, backoff * 2) if backoff else 0.01
+                    self._closed.wait(backoff)
                     continue
+                backoff = 0.0
                 conn.setblocking(True)
+                address = ""
                 if conn.family in (socket.AF_INET, socket.AF_INET6):
                     conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                with self._lock:
-                    too_many = len(self._connections) >= self.max_connections
-                if too_many:
-                    log.warning("refusing a connection: %d open", self.max_connections)
+                    address = peer[0]
+                refusal = self._admit(address, tls is not None)
+                if refusal is None:
+                    threading.Thread(target=self._serve_socket, args=(conn, tls, address),
+                                     name="slicerbridge-connection", daemon=True).start()
+                elif refusal and tls is None:
+                    self._refuse(conn, refusal)
+                else:
                     conn.close()
-                    continue
-                threading.Thread(target=self._serve_socket, args=(conn, tls),
-                                 name="slicerbridge-connection", daemon=True).start()
 
-    def _serve_socket(self, conn: socket.socket, tls: Optional[ssl.SSLContext]) -> None:
-        if tls is None:
-            self.serve_connection(SocketTransport(conn))
-            return
-        transport = TlsTransport(conn, tls, server_side=True)
+    def _admit(self, address: str, handshake: bool) -> Optional[str]:
+        """None if the connection is served (counted), else why not ('' for no answer)."""
+        with self._lock:
+            if self._accepted >= self.max_connections:
+                return f"the server serves {self.max_connections} connections at most"
+            if (address and self.max_connections_per_address
+                    and self._per_address.get(address, 0) >= self.max_connections_per_address):
+                return (f"the server serves {self.max_connections_per_address} connections "
+                        "from one address at most")
+            if handshake and self._pending_handshakes >= self.max_pending_handshakes:
+                return ""
+            self._accepted += 1
+            if address:
+                self._per_address[address] = self._per_address.get(address, 0) + 1
+            if handshake:
+                self._pending_handshakes += 1
+        return None
+
+    def _release(self, address: str) -> None:
+        with self._lock:
+            self._accepted -= 1
+            if address:
+                self._per_address[address] -= 1
+                if not self._per_address[address]:
+                    del self._per_address[address]
+
+    def _refuse(self, conn: socket.socket, why: str) -> None:
+        """A connection-level too_many_connections, then close [LIMIT-8]; a peer that does not
+        read it cannot hold the accept loop."""
+        self.log_limited(logging.WARNING, "refused", f"refused a connection: {why}")
+        stream = MessageStream(SocketTransport(conn), limits=self.limits)
+        encoded = stream.encode(response(None, error=SlicerBridgeError(
+            ErrorCode.TOO_MANY_CONNECTIONS, why)))
+        conn.settimeout(0.0)
         try:
-            transport.handshake(TLS_HANDSHAKE_TIMEOUT)
-        except (OSError, ConnectionLost) as error:  # ssl.SSLError is an OSError
-            log.info("TLS handshake failed: %s", error)
-            transport.close()
-            return
-        self.serve_connection(transport)
+            conn.sendmsg([bytes(b) for b in encoded.buffers()])
+        except OSError:
+            pass
+        conn.close()
+
+    def _serve_socket(self, conn: socket.socket, tls: Optional[ssl.SSLContext],
+                      address: str) -> None:
+        try:
+            if tls is None:
+                self.serve_connection(SocketTransport(conn))
+                return
+            transport = TlsTransport(conn, tls, server_side=True)
+            try:
+                transport.handshake(self.hello_timeout or None)  # [LIMIT-5]
+            except (OSError, ConnectionLost) as error:  # ssl.SSLError is an OSError
+                log.info("TLS handshake failed: %s", error)
+                transport.close()
+                return
+            finally:
+                with self._lock:
+                    self._pending_handshakes -= 1
+            self.serve_connection(transport)
+        finally:
+            self._release(address)
 
     # -- serving ------------------------------------------------------------------------------
 
@@ -294,7 +366,7 @@ class Server:
             connections = list(self._connections)
         for connection in connections:
             connection.shut_down()
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.executor.shutdown()
         self.scheduler.stop()
         self._selector.close()
         self._wakeup_reader.close()
@@ -325,11 +397,44 @@ def _call_error(error: BaseException, expose: bool = False) -> SlicerBridgeError
     return SlicerBridgeError(ErrorCode.PROCESSOR_FAILED, text)
 
 
+class _CountingTransport(Transport):
+    """Counts the bytes through a transport, for the timeouts [LIMIT-5] [LIMIT-7]."""
+
+    def __init__(self, inner: Transport):
+        self.inner = inner
+        self.received = 0
+        self.sent = 0
+
+    def readinto(self, buffer: memoryview) -> int:
+        n = self.inner.readinto(buffer)
+        self.received += n
+        return n
+
+    def write_some(self, buffers) -> int:
+        n = self.inner.write_some(buffers)
+        self.sent += n
+        return n
+
+    def shutdown(self) -> None:
+        self.inner.shutdown()
+
+    def shutdown_write(self) -> None:
+        self.inner.shutdown_write()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
 class _ServerConnection:
     def __init__(self, server: Server, transport: Transport):
         self.server = server
+        self.counted = _CountingTransport(transport)
         self.transport = transport
-        self.stream = MessageStream(transport, limits=server.limits)
+        self.stream = MessageStream(self.counted, limits=server.limits)
+        self.timeouts = ConnectionTimeouts(server.hello_timeout, server.idle_timeout,
+                                           server.stall_timeout, _now())
+        self.frame_end = 0  # bytes received up to the end of the last whole frame
+        self.writing = 0  # responses being written
         self.progress_enabled = False
         self.version = MIN_VERSION  # negotiated in the handshake
         self.compression: Optional[str] = None
@@ -341,7 +446,26 @@ class _ServerConnection:
 
     # -- lifecycle ----------------------------------------------------------------------------
 
+    def _watch(self) -> None:
+        """One tick of the timeouts, on the server's scheduler thread."""
+        with self.lock:
+            if self.dropped:
+                return
+            activity = Activity(
+                bytes_received=self.counted.received, bytes_sent=self.counted.sent,
+                hello_done=self.stream.handshaken,
+                mid_frame=self.counted.received > self.frame_end,
+                calls_open=bool(self.open), answers_waiting=self.writing > 0)
+        reason = self.timeouts.observe(_now(), activity)
+        if reason is None:
+            self.server.scheduler.call_later(self.timeouts.tick, self._watch)
+            return
+        self.server.log_limited(logging.INFO, "timeout", f"closed a connection: {reason}")
+        self.transport.shutdown()  # the reader and any blocked writer see the end
+
     def run(self) -> None:
+        if self.timeouts.tick:
+            self.server.scheduler.call_later(self.timeouts.tick, self._watch)
         try:
             if self._handshake():
                 self._serve()
@@ -355,10 +479,13 @@ class _ServerConnection:
 
     def _receive(self) -> Optional[Incoming]:
         try:
-            return self.stream.receive()
+            incoming = self.stream.receive()
         except FatalProtocolError as error:  # [FRAME-7]
             self._send_connection_error(error)
             return None
+        if incoming is not None:
+            self.frame_end += incoming.frame.size
+        return incoming
 
     def _handshake(self) -> bool:
         incoming = self._receive()
@@ -420,6 +547,7 @@ class _ServerConnection:
 
     def _drop(self) -> None:
         """The connection ended: cancel every open call; nothing more is sent [DROP-1]."""
+        self.server.executor.forget(self)
         with self.lock:
             self.dropped = True
             calls = list(self.open.values())
@@ -590,8 +718,8 @@ class _ServerConnection:
         context = Context(call_id=call.id, processor=name, progress_sink=progress,
                           cancel_event=call.cancel_event)
         try:
-            call.future = self.server.executor.submit(self._execute, call, proc, context,
-                                                      arguments)
+            call.future = self.server.executor.submit(
+                self, lambda: self._execute(call, proc, context, arguments))
         except RuntimeError:  # the pool is shut down
             raise SlicerBridgeError(ErrorCode.SHUTTING_DOWN, "the server is shutting down")
         if deadline is not None:  # [INV-6]: relative to the receipt of the request
@@ -680,7 +808,13 @@ class _ServerConnection:
         try:
             encoded = self._encode_response(call.id, result, error, timings)
             encoded.replace_final_float(_now() - finished)
-            self.stream.write(encoded)
+            with self.lock:
+                self.writing += 1
+            try:
+                self.stream.write(encoded)
+            finally:
+                with self.lock:
+                    self.writing -= 1
         except ConnectionLost:
             pass
         finally:

@@ -4,6 +4,7 @@
 // progress, cancel, deadlines, goodbye. Internal to `server`.
 
 #include <slicerbridge/detail/capabilities.hpp>
+#include <slicerbridge/detail/connection_timeouts.hpp>
 #include <slicerbridge/detail/stream_ops.hpp>
 #include <slicerbridge/detail/type_name.hpp>
 #include <slicerbridge/message/message.hpp>
@@ -55,6 +56,8 @@ struct call_state {
     const std::uint64_t id;
     const processor& proc;
     invoke_params params;
+    /// Bytes of the request's frame, held in the byte budget until the call is answered.
+    std::uint64_t budgeted_bytes = 0;
     std::atomic<bool> cancel_requested{false};
     /// Claimed by whoever answers the call: the strand (an error, a result computed there) or
     /// the worker that writes its own result.
@@ -78,9 +81,16 @@ template <class Stream>
 class server_session : public session_base,
                        public std::enable_shared_from_this<server_session<Stream>> {
 public:
+    /// `address` is the peer's network address counted against max_connections_per_address
+    /// (empty: none); a `refusal` is sent instead of serving the connection ([LIMIT-8]).
     server_session(std::shared_ptr<server_state> state, Stream stream,
-                   std::function<void()> on_closed)
-        : state_(std::move(state)), stream_(std::move(stream)), on_closed_(std::move(on_closed)) {
+                   std::function<void()> on_closed, std::string address = {},
+                   std::optional<std::string> refusal = std::nullopt)
+        : state_(std::move(state)), stream_(std::move(stream)), on_closed_(std::move(on_closed)),
+          id_(state_->next_session_id++), address_(std::move(address)),
+          refusal_(std::move(refusal)), budget_(state_->budget, state_->options.connection_budget),
+          timeouts_(state_->options.hello_timeout, state_->options.idle_timeout,
+                    state_->options.stall_timeout, clock::now()) {
         limits handshake_limits = state_->options.receive_limits;
         handshake_limits.max_frame = std::min(handshake_limits.max_frame, handshake_max_frame);
         handshake_limits.max_head = std::min(handshake_limits.max_head, handshake_max_frame);
@@ -91,6 +101,14 @@ public:
         if (on_closed_) {
             on_closed_();
         }
+        if (!address_.empty()) {
+            std::lock_guard<std::mutex> lock(state_->sessions_mutex);
+            auto counted = state_->connections_per_address.find(address_);
+            if (counted != state_->connections_per_address.end() && --counted->second == 0) {
+                state_->connections_per_address.erase(counted);
+            }
+        }
+        release_budget(budget_.held());
         state_->notify_if_all_closed();
     }
 
@@ -101,12 +119,27 @@ public:
         if constexpr (answers_directly) {
             detail::enable_write_now(stream_.next_layer());
         }
+        if (timeouts_.any()) {
+            watch(timeouts_.first_tick());
+        }
+        if (refusal_) {
+            log(log_level::warning, "refused a connection: " + *refusal_);
+            send_connection_error(make_error_code(error::too_many_connections), *refusal_);
+            return close_after_writes();
+        }
+        stream_.set_read_gate(
+            [this](std::uint64_t announced_size) { return may_read(announced_size); });
         read_next();
     }
 
     void begin_shutdown(std::chrono::milliseconds grace) override {
         asio::post(stream_.get_executor(),
                    [self = this->shared_from_this(), grace] { self->drain(grace); });
+    }
+
+    void budget_available() override {
+        asio::post(stream_.get_executor(),
+                   [self = this->shared_from_this()] { self->resume_reading(); });
     }
 
 private:
@@ -138,6 +171,17 @@ private:
             }
             return;
         }
+        // Kept by an invoke it starts (on_invoke takes it); released once the frame is handled.
+        struct release_unless_taken {
+            server_session& session;
+            ~release_unless_taken() {
+                auto left = session.take_frame_reservation();
+                if (left != 0) {
+                    session.release_budget(left);
+                    session.schedule_resume();
+                }
+            }
+        } reservation{*this};
         std::error_code decode_error;
         value head = decode_frame(frame, stream_receive_limits(), codecs_, decode_error);
         if (decode_error) {
@@ -193,6 +237,81 @@ private:
         }
         return state_->options.receive_limits;
     }
+
+    // ---- timeouts ([LIMIT-5..7]) --------------------------------------------------------------
+
+    void watch(clock::time_point tick) {
+        watch_timer_.expires_at(tick);
+        watch_timer_.async_wait([self = this->shared_from_this()](std::error_code ec) {
+            if (!ec && self->phase_ != phase::closed) {
+                self->on_watch_tick();
+            }
+        });
+    }
+
+    void on_watch_tick() {
+        connection_timeouts::activity a;
+        a.bytes_received = stream_.bytes_received();
+        a.bytes_sent = bytes_sent_.load();
+        a.hello_done = phase_ != phase::handshake;
+        a.mid_frame = stream_.mid_frame();
+        a.reading_paused = stream_.reading_paused();
+        a.calls_open = !calls_.empty();
+        {
+            std::lock_guard<std::mutex> lock(write_mutex_);
+            a.answers_waiting = !outbox_.empty();
+        }
+        auto verdict = timeouts_.observe(clock::now(), a);
+        if (!verdict.close) {
+            return watch(verdict.next_tick);
+        }
+        const char* why = *verdict.close == timeout_reason::hello  ? "no hello in time"
+                          : *verdict.close == timeout_reason::idle ? "idle"
+                          : *verdict.close == timeout_reason::receive_stalled
+                              ? "a frame stopped arriving"
+                              : "an answer stopped leaving";
+        state_->log_limited(log_level::info, "timeout", std::string("closed a connection: ") + why);
+        drop();
+    }
+
+    // ---- the byte budget ([LIMIT-9]) ---------------------------------------------------------
+
+    /// The read gate: reading pauses while the connection's or the server's budget is spent.
+    bool may_read(std::uint64_t announced_size) {
+        if (phase_ == phase::closed || closing_) {
+            return true; // the read ends with the stream
+        }
+        bool fits = false;
+        if (announced_size == 0) {
+            fits = frame_reserved_ != 0 || budget_.may_start_frame();
+        } else if (frame_reserved_ == 0) {
+            fits = budget_.try_reserve_frame(announced_size);
+            frame_reserved_ = fits ? announced_size : 0;
+        } else {
+            fits = true;
+        }
+        if (!fits) {
+            state_->wait_for_budget(this->shared_from_this());
+        }
+        return fits;
+    }
+
+    void resume_reading() {
+        if (phase_ != phase::closed && stream_.reading_paused()) {
+            stream_.resume_reading();
+        }
+    }
+
+    /// Returns `bytes` to the budgets and lets this and other connections read on.
+    void release_budget(std::uint64_t bytes) {
+        if (bytes != 0) {
+            budget_.release(bytes);
+        }
+        state_->budget_released();
+    }
+
+    /// The budget reserved for the frame just received: kept by the call it starts, or released.
+    std::uint64_t take_frame_reservation() { return std::exchange(frame_reserved_, 0); }
 
     // ---- handshake -------------------------------------------------------------------------
 
@@ -372,12 +491,13 @@ private:
             value::map details{{"name", value(offending)}};
             return send(make_error_response(req.id, ec, what, value(std::move(details))));
         }
-        if (calls_.size() >= state_->options.receive_limits.max_in_flight ||
+        if (calls_.size() + unsent_answers() >= state_->options.receive_limits.max_in_flight ||
             !state_->try_admit_call()) {
             return send(make_error_response(req.id, make_error_code(error::too_many_in_flight),
                                             "too many calls in flight"));
         }
         auto call = std::make_shared<call_state>(req.id, called->proc, std::move(params));
+        call->budgeted_bytes = take_frame_reservation();
         call->received_first = arrival.first_byte;
         call->received_last = arrival.last_byte;
         call->admitted = clock::now();
@@ -399,11 +519,12 @@ private:
         }
         // The I/O context must not run out of work while the answer is being computed, or the
         // answer, posted back to it, would never be sent (and shutdown never complete).
-        state_->workers.post([self = this->shared_from_this(), call,
-                              work = asio::make_work_guard(stream_.get_executor())]() mutable {
-            self->compute(call, false);
-            work.reset();
-        });
+        state_->schedule_call(id_,
+                              [self = this->shared_from_this(), call,
+                               work = asio::make_work_guard(stream_.get_executor())]() mutable {
+                                  self->compute(call, false);
+                                  work.reset();
+                              });
     }
 
     // ---- computing (worker threads) ----------------------------------------------------------
@@ -547,14 +668,14 @@ private:
     void answer_directly(const std::shared_ptr<call_state>& call, encoded_frame frame) {
         std::error_code write_error;
         bool resume = false;
-        if (encoded_frame* front = queue(std::move(frame), writer::worker)) {
+        if (encoded_frame* front = queue(std::move(frame), writer::worker, true)) {
             std::size_t written = stream_.write_frame_now(*front, write_error);
+            bytes_sent_ += written;
             std::lock_guard<std::mutex> lock(write_mutex_);
             if (writes_closed_) {
-                outbox_.clear();
-                front_written_ = 0;
+                clear_outbox();
             } else if (written == front->total_size()) {
-                outbox_.pop_front();
+                pop_front_locked();
             } else {
                 front_written_ = written; // the strand finishes it
             }
@@ -570,6 +691,7 @@ private:
     void after_direct_answer(const std::shared_ptr<call_state>& call, std::error_code write_error,
                              bool resume) {
         forget(call);
+        after_outbox_release();
         if (phase_ == phase::closed) {
             // drop() leaves the socket open while a worker writes to it.
             return detail::close_stream(stream_.next_layer());
@@ -602,7 +724,9 @@ private:
         }
         call->responded = true;
         forget(call);
-        enqueue(std::move(frame));
+        if (queue(std::move(frame), writer::strand, true)) {
+            write_next();
+        }
         finish_goodbye_if_drained();
     }
 
@@ -624,6 +748,18 @@ private:
     void forget(const std::shared_ptr<call_state>& call) {
         call->cancel_timers();
         calls_.erase(call->id);
+        if (auto held = std::exchange(call->budgeted_bytes, 0)) {
+            release_budget(held);
+            schedule_resume();
+        }
+    }
+
+    /// Lets a paused read ask the read gate again, from a fresh handler: never from inside the
+    /// write or dispatch code that freed the budget.
+    void schedule_resume() {
+        if (stream_.reading_paused()) {
+            budget_available();
+        }
     }
 
     /// [CANCEL-1..3]: ask the computation to stop; answer anyway once the grace has passed.
@@ -718,33 +854,55 @@ private:
     bool queue_message(const message& m) {
         std::error_code ec;
         encoded_frame frame = encode_message(m, encode_options{}, ec);
-        return !ec && queue(std::move(frame), writer::strand) != nullptr;
+        const auto* reply = std::get_if<response>(&m);
+        bool answers_request = reply != nullptr && reply->id.has_value();
+        return !ec && queue(std::move(frame), writer::strand, answers_request) != nullptr;
     }
 
     // The write side is shared with the workers, which write their own answers when nothing
     // else is being written. `write_mutex_` guards the outbox and who is writing; the writer
     // owns the socket's write side and the outbox's front; only the strand closes the socket.
 
-    void enqueue(encoded_frame frame) {
-        if (queue(std::move(frame), writer::strand)) {
-            write_next();
-        }
-    }
-
-    /// Appends a frame to the outbox. If nothing was being written, `as` becomes the writer and
-    /// gets the front to write: only the writer pops the outbox, and pushing keeps references to
-    /// its elements valid, so the front stays put while it is written unlocked.
-    encoded_frame* queue(encoded_frame frame, writer as) {
+    /// Appends a frame to the outbox, its bytes to the budget, and, when it `answers_request`,
+    /// one to the requests answered and not yet sent, which count against max_in_flight
+    /// ([LIMIT-2]). If nothing was being written, `as` becomes the writer and gets the front to
+    /// write: only the writer pops the outbox, and pushing keeps references to its elements
+    /// valid, so the front stays put while it is written unlocked.
+    encoded_frame* queue(encoded_frame frame, writer as, bool answers_request) {
         std::lock_guard<std::mutex> lock(write_mutex_);
         if (writes_closed_) {
             return nullptr;
         }
-        outbox_.push_back(std::move(frame));
+        budget_.add(frame.total_size());
+        outbox_.push_back(queued_frame{std::move(frame), answers_request});
+        unsent_answers_ += answers_request ? 1 : 0;
         if (writer_ != writer::none) {
             return nullptr;
         }
         writer_ = as;
-        return &outbox_.front();
+        return &outbox_.front().frame;
+    }
+
+    /// Under write_mutex_: the front is written; its budget goes back.
+    void pop_front_locked() {
+        auto& front = outbox_.front();
+        unsent_answers_ -= front.answers_request ? 1 : 0;
+        budget_.release(front.frame.total_size());
+        outbox_.pop_front();
+        front_written_ = 0;
+        outbox_released_ = true;
+    }
+
+    /// Under write_mutex_: nothing more will be written.
+    void clear_outbox() {
+        while (!outbox_.empty()) {
+            pop_front_locked();
+        }
+    }
+
+    std::size_t unsent_answers() {
+        std::lock_guard<std::mutex> lock(write_mutex_);
+        return unsent_answers_;
     }
 
     /// The strand, as the writer: writes queued frames at once while the socket takes them,
@@ -759,29 +917,32 @@ private:
                     writer_ = writer::none;
                     break;
                 }
-                front = &outbox_.front();
+                front = &outbox_.front().frame;
                 already_written = front_written_;
             }
             std::error_code ec;
             std::size_t written =
                 already_written == 0 ? stream_.write_frame_now(*front, ec) : already_written;
+            bytes_sent_ += already_written == 0 ? written : 0;
             if (ec) {
                 return drop();
             }
             if (written < front->total_size()) {
                 async_writing_ = true;
-                stream_.async_write_frame(
-                    *front, written,
-                    [self = this->shared_from_this()](std::error_code write_ec, std::size_t) {
-                        self->async_writing_ = false;
-                        if (write_ec || self->phase_ == phase::closed) {
-                            self->abandon_writes();
-                            self->drop();
-                        } else {
-                            self->pop_written();
-                            self->write_next();
-                        }
-                    });
+                stream_.async_write_frame(*front, written,
+                                          [self = this->shared_from_this(),
+                                           written](std::error_code write_ec, std::size_t total) {
+                                              self->bytes_sent_ +=
+                                                  total > written ? total - written : 0;
+                                              self->async_writing_ = false;
+                                              if (write_ec || self->phase_ == phase::closed) {
+                                                  self->abandon_writes();
+                                                  self->drop();
+                                              } else {
+                                                  self->pop_written();
+                                                  self->write_next();
+                                              }
+                                          });
                 return;
             }
             pop_written();
@@ -792,17 +953,34 @@ private:
     }
 
     void pop_written() {
-        std::lock_guard<std::mutex> lock(write_mutex_);
-        outbox_.pop_front();
-        front_written_ = 0;
+        {
+            std::lock_guard<std::mutex> lock(write_mutex_);
+            pop_front_locked();
+        }
+        after_outbox_release();
     }
 
     void abandon_writes() {
-        std::lock_guard<std::mutex> lock(write_mutex_);
-        writes_closed_ = true;
-        outbox_.clear();
-        front_written_ = 0;
-        writer_ = writer::none;
+        {
+            std::lock_guard<std::mutex> lock(write_mutex_);
+            writes_closed_ = true;
+            clear_outbox();
+            writer_ = writer::none;
+        }
+        after_outbox_release();
+    }
+
+    /// Strand: frames left the outbox (here or on a worker); others may read on.
+    void after_outbox_release() {
+        bool released = false;
+        {
+            std::lock_guard<std::mutex> lock(write_mutex_);
+            released = std::exchange(outbox_released_, false);
+        }
+        if (released) {
+            release_budget(0);
+            schedule_resume();
+        }
     }
 
     void close_after_writes() {
@@ -823,13 +1001,19 @@ private:
             return;
         }
         phase_ = phase::closed;
+        std::uint64_t held_by_calls = 0;
         for (auto& entry : calls_) {
             entry.second->cancel_requested = true;
             entry.second->responded = true;
             entry.second->cancel_timers();
+            held_by_calls += std::exchange(entry.second->budgeted_bytes, 0);
         }
         calls_.clear();
+        release_budget(held_by_calls + take_frame_reservation());
+        state_->forget_waiting_calls(id_);
         shutdown_timer_.cancel();
+        watch_timer_.cancel();
+        stream_.abandon_paused_read();
         bool worker_writing = false;
         {
             std::lock_guard<std::mutex> lock(write_mutex_);
@@ -861,11 +1045,19 @@ private:
     bool closing_ = false;
     bool async_writing_ = false;
 
+    struct queued_frame {
+        encoded_frame frame;
+        bool answers_request; // counts against max_in_flight until written
+    };
+
     std::mutex write_mutex_;
-    std::deque<encoded_frame> outbox_; // guarded by write_mutex_, like the three below
-    std::size_t front_written_ = 0;    // bytes of the front frame already written
-    writer writer_ = writer::none;     // never none while the outbox holds frames to write
-    bool writes_closed_ = false;       // set by drop(): nothing more is queued or written
+    std::deque<queued_frame> outbox_; // guarded by write_mutex_, like the five below
+    std::size_t front_written_ = 0;   // bytes of the front frame already written
+    writer writer_ = writer::none;    // never none while the outbox holds frames to write
+    bool writes_closed_ = false;      // set by drop(): nothing more is queued or written
+    std::size_t unsent_answers_ = 0;
+    bool outbox_released_ = false; // frames left since the strand last let others read on
+    std::atomic<std::uint64_t> bytes_sent_{0};
     std::unordered_map<std::uint64_t, std::shared_ptr<call_state>> calls_;
     std::optional<std::uint64_t> goodbye_id_;
     limits peer_limits_;
@@ -873,6 +1065,14 @@ private:
     bool send_progress_ = false;
     protocol_version version_ = protocol_min; // negotiated in the handshake
     asio::steady_timer shutdown_timer_{stream_.get_executor()};
+
+    const std::uint64_t id_; // for the fair call queue
+    const std::string address_;
+    const std::optional<std::string> refusal_;
+    connection_budget budget_;
+    std::uint64_t frame_reserved_ = 0; // of the frame being received
+    connection_timeouts timeouts_;
+    asio::steady_timer watch_timer_{stream_.get_executor()};
 };
 
 } // namespace slicerbridge::detail

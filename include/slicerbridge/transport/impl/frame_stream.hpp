@@ -30,6 +30,7 @@ struct frame_stream<NextLayer>::read_frame_op {
             return op.complete(ec, received_frame{}, arrival);
         }
         if (transferred > 0) {
+            self.bytes_received_ += transferred;
             note_arrival();
             if (direct) {
                 self.reader_.commit(transferred);
@@ -52,6 +53,10 @@ struct frame_stream<NextLayer>::read_frame_op {
         if (self.reader_.done()) {
             arrival.last_byte = std::chrono::steady_clock::now();
             return op.complete(std::error_code{}, self.reader_.release(), arrival);
+        }
+        if (self.read_gate_ && !self.read_gate_(self.reader_.announced_size())) {
+            self.paused_read_ = [op = std::move(op)](std::error_code e) mutable { op(e); };
+            return;
         }
         auto target = self.reader_.prepare();
         if (target.size >= staging_capacity) {
