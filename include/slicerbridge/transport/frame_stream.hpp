@@ -10,6 +10,7 @@
 
 #include <asio/async_result.hpp>
 #include <asio/buffer.hpp>
+#include <asio/error.hpp>
 
 #include <chrono>
 #include <cstddef>
