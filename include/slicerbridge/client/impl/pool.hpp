@@ -387,6 +387,9 @@ private:
         }
         const bool was_ready = m.state == member_state::ready;
         retire(m);
+        if (saying_goodbye_) {
+            return; // the server's answer to goodbye ends the connection
+        }
         if (was_ready) {
             ++lost_;
             publish();
