@@ -81,3 +81,15 @@ def test_haproxy_accepts_the_generated_configuration(tmp_path):
                              token="t", admin_socket=str(tmp_path / "sock")))
     result = subprocess.run(["haproxy", "-c", "-f", str(config)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.skipif(not os.access(CLI, os.X_OK), reason=f"no build in {BUILD}")
+def test_python_container_processors_load_and_serve_over_stdio():
+    """The Python container's entry point, as `--launch` runs it (with --stdio)."""
+    processors = os.path.join(ROOT, "deploy", "containers", "python-processors", "processors.py")
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"))
+    result = subprocess.run(
+        [CLI, "--launch", f"/usr/bin/python3 -m slicerbridge serve {processors} --stdio",
+         "describe", "scale", "--json"], capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 0, result.stderr
+    assert '"idempotent": true' in result.stdout
