@@ -18,6 +18,7 @@ debian_packages=(
   python3-nibabel python3-pydicom
   python3-pip python3-venv
   libopenigtlink-dev libexpat1-dev libzmq3-dev
+  haproxy iproute2 socat python3-yaml
 )
 
 log() { printf '\n== %s\n' "$*"; }
@@ -62,9 +63,10 @@ build_sanitized() {
 # The suites that need only Python (the Python implementation, the conformance suite's
 # self-tests, the spec's tools) run while C++ builds: they mostly wait on sockets and timers.
 python_only_tests=(python/tests conformance/tests spec/tests) # one pytest run each: own conftest
-# These need the build: the wrapped adapter core, the bench programs; and python/tests marked
+# These need the build: the wrapped adapter core, the bench programs, the cluster test (its own
+# network namespaces, HAProxy, the reference server); and python/tests marked
 # `built`, which run the C++ programs.
-built_python_tests=(reference_slicer_adapter/python/tests bench)
+built_python_tests=(reference_slicer_adapter/python/tests bench deploy/tests)
 python_only_log=$root/build-python-tests.log
 
 start_python_only_tests() {

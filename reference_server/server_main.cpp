@@ -54,6 +54,11 @@ Security:
   --tls-key FILE         ...and this private key (PEM).
 
 Limits and work:
+  --name NAME            The implementation name in the hello (default slicerbridge-server),
+                         so that clients and operators tell the servers behind a load
+                         balancer apart ("slicerbridge-server@node3").
+  --shutdown-grace S     On SIGTERM, how long running calls may go on before they are answered
+                         shutting_down (default 5 seconds; a drain waits this long at most).
   --workers N            Threads running processors (default 2).
   --worker-spin-us US    How long an idle worker looks for the next call before it sleeps,
                          yielding the CPU meanwhile (default 200; 0: sleep at once).
@@ -86,8 +91,8 @@ Availability (see the README's operator guidance; 0 disables a timeout or a per-
   --help                 This text.
   --version              The version.
 
-SIGINT or SIGTERM: stop accepting, let running calls finish for up to 5 s, then exit; a second
-signal exits at once.
+SIGINT or SIGTERM: stop accepting, answer new requests shutting_down, let running calls finish
+for up to --shutdown-grace seconds, say goodbye, then exit; a second signal exits at once.
 
 Exit status: 0 after a clean shutdown, 1 if serving failed, 2 for a usage error.
 )";
@@ -101,6 +106,8 @@ struct options {
     std::optional<std::string> tls_cert;
     std::optional<std::string> tls_key;
     std::size_t workers = 2;
+    std::string name = program;
+    double shutdown_grace = 5.0;
     std::optional<std::uint64_t> worker_spin_us;
     std::optional<std::uint64_t> max_frame;
     slicerbridge::log_level level = slicerbridge::log_level::info;
@@ -170,6 +177,20 @@ options parse_options(int argc, char** argv) {
             o.tls_cert = value();
         } else if (arg == "--tls-key") {
             o.tls_key = value();
+        } else if (arg == "--name") {
+            o.name = value();
+            if (o.name.empty()) {
+                usage_error("--name expects a non-empty name");
+            }
+        } else if (arg == "--shutdown-grace") {
+            const std::string text = value();
+            char* end = nullptr;
+            o.shutdown_grace = std::strtod(text.c_str(), &end);
+            if (text.empty() || end != text.c_str() + text.size() || !(o.shutdown_grace >= 0) ||
+                o.shutdown_grace > 86400) {
+                usage_error("--shutdown-grace expects seconds from 0 to 86400, not \"" + text +
+                            "\"");
+            }
         } else if (arg == "--workers") {
             o.workers = static_cast<std::size_t>(parse_count(arg, value(), 1));
         } else if (arg == "--worker-spin-us") {
@@ -303,7 +324,7 @@ int main(int argc, char** argv) {
     // still running post their answers to it.
     auto work = asio::make_work_guard(io);
     slicerbridge::server_options server_options = o.availability;
-    server_options.name = program;
+    server_options.name = o.name;
     server_options.workers = o.workers;
     if (o.worker_spin_us) {
         server_options.worker_spin = std::chrono::microseconds(*o.worker_spin_us);
@@ -394,7 +415,7 @@ int main(int argc, char** argv) {
         }
         log(slicerbridge::log_level::info,
             std::string("received ") + ::strsignal(signal_number) + ": shutting down");
-        stop(std::chrono::seconds(5));
+        stop(std::chrono::milliseconds(static_cast<std::int64_t>(o.shutdown_grace * 1000)));
         signals.async_wait(on_signal);
     };
     signals.async_wait(on_signal);

@@ -39,6 +39,10 @@ struct client_options {
     /// Called for every protocol violation the server commits that does not belong to one call
     /// (a response to an id that is not open, progress for an unknown call, a malformed message).
     std::function<void(std::string_view)> on_protocol_violation;
+    /// Called once, on the client's executor, when the connection closes for any reason (lost,
+    /// refused, `close`, or after goodbye), with that reason, before the calls still open on it
+    /// are completed with it. A pool uses it to replace a connection lost while idle.
+    std::function<void(std::error_code)> on_close;
 };
 
 /// Identifies a call in flight, for `cancel`.

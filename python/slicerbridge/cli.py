@@ -379,6 +379,8 @@ def _parser(with_modules: bool = True) -> argparse.ArgumentParser:
 
     from .run import add_run_parser
     add_run_parser(commands)
+    from .batch import add_batch_parser
+    add_batch_parser(commands)
 
     call = commands.add_parser("call", help="call a server once")
     call.add_argument("address", help="HOST:PORT, tls://HOST:PORT or unix:PATH")
@@ -431,6 +433,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     if arguments.command == "run":
         from .run import run_command
         return run_command(arguments)
+    if arguments.command == "batch":
+        from .batch import batch_command
+        return batch_command(arguments)
     try:
         if arguments.command == "call":
             return _call(arguments)

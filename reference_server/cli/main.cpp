@@ -1,6 +1,7 @@
 // slicerbridge: the batch command line. Lists and describes a server's processors and runs one
 // on files, keeping their geometry.
 
+#include "batch.hpp"
 #include "connection.hpp"
 #include "exit_status.hpp"
 #include "file_io.hpp"
@@ -46,7 +47,7 @@ Commands:
   describe PROCESSOR [--json]    A processor's inputs, outputs and parameters.
   run PROCESSOR [run options]    Runs a processor on files.
   ping                           Round trip of an empty request.
-
+%BATCH%
 Run options:
   --input NAME=FILE              An input read from FILE (repeatable).
   --param NAME=VALUE             A parameter (repeatable). Vectors: comma-separated values;
@@ -80,8 +81,8 @@ Progress goes to standard error. Ctrl-C during run asks the server to
 cancel the call and waits for its answer; a second Ctrl-C exits at once.
 
 Exit status:
-  0    success
-  1    the call failed (the server's error is printed)
+  0    success (batch: every item done, or already done)
+  1    the call failed (the server's error is printed; batch: an item failed)
   2    usage error
   3    connection or protocol failure
   4    a file could not be read or written
@@ -107,6 +108,7 @@ options parse_global(int argc, char** argv) {
         if (arg == "--help" || arg == "-h") {
             std::string text = usage_text;
             text.replace(text.find("%FORMATS%"), 9, files::supported_formats());
+            text.replace(text.find("%BATCH%"), 7, batch_usage);
             std::cout << text;
             std::exit(exit_ok);
         } else if (arg == "--version") {
@@ -512,6 +514,9 @@ int run(connection& connected, const std::vector<std::string>& arguments) {
 
 int execute(const options& o) {
     const auto& args = o.arguments;
+    if (o.command == "batch") {
+        return batch(o, program, args);
+    }
     if (o.command != "list" && o.command != "describe" && o.command != "run" &&
         o.command != "ping") {
         fail(exit_usage, "unknown command \"" + o.command + "\"");

@@ -416,6 +416,10 @@ private:
             outbox_.clear();
         }
         detail::close_stream(stream_.next_layer());
+        if (options_.on_close) {
+            auto on_close = std::move(options_.on_close);
+            on_close(ec);
+        }
         if (handshake_done_) {
             auto done = std::move(handshake_done_);
             done(ec);
