@@ -105,6 +105,10 @@ public:
     /// The server's hello, once the handshake has completed.
     const server_hello& server_info() const;
 
+    /// The first bytes the server sent instead of a frame, once the connection has failed with
+    /// `malformed_frame`, for saying what came (a stray print, a TLS or HTTP answer).
+    const std::string& rejected_bytes() const;
+
     /// Sends a request and waits for its response. Handler: `void(std::error_code, response)`;
     /// an error response sets the error code to its code and keeps message and details in the
     /// response.

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <future>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -32,16 +33,22 @@ private:
     std::optional<error_info> info_;
 };
 
-/// Thrown by `sync_client::launch` when the launched processor ends before the handshake.
+/// Thrown by `sync_client::launch` when the launched processor ends before the handshake, or
+/// writes something else than frames to its standard output.
 class launch_error : public std::runtime_error {
 public:
+    /// It ended with `exit_status`, as `child_process::wait` reports it (128 + the signal for a
+    /// child killed by one).
     explicit launch_error(int exit_status)
-        : std::runtime_error(describe(exit_status)), exit_status_(exit_status) {}
-    /// As `child_process::wait` reports it: 128 + the signal for a child killed by one.
-    int exit_status() const noexcept { return exit_status_; }
+        : std::runtime_error(exited(exit_status)), exit_status_(exit_status) {}
+    /// It wrote `stray` where its hello belonged.
+    explicit launch_error(const std::string& stray) : std::runtime_error(wrote(stray)) {}
+
+    /// The exit status, when it ended.
+    std::optional<int> exit_status() const noexcept { return exit_status_; }
 
 private:
-    static std::string describe(int status) {
+    static std::string exited(int status) {
         if (status > 128) {
             return "the processor was killed by signal " + std::to_string(status - 128) +
                    " before the handshake";
@@ -50,7 +57,29 @@ private:
                " before the handshake";
     }
 
-    int exit_status_;
+    static std::string wrote(const std::string& stray) {
+        std::string quoted = "\"";
+        for (const char c : stray) {
+            const auto byte = static_cast<unsigned char>(c);
+            if (c == '\n') {
+                quoted += "\\n";
+            } else if (c == '"' || c == '\\') {
+                quoted += {'\\', c};
+            } else if (byte >= 0x20 && byte < 0x7f) {
+                quoted += c;
+            } else {
+                static constexpr char hex[] = "0123456789abcdef";
+                quoted += {'\\', 'x', hex[byte >> 4], hex[byte & 15]};
+            }
+        }
+        return "the processor wrote bytes that are not a SlicerBridge frame to its standard "
+               "output: " +
+               quoted +
+               "\"...; the likely cause is a print() or a chatty library in it: a processor "
+               "logs to standard error, and standard output belongs to the protocol";
+    }
+
+    std::optional<int> exit_status_;
 };
 
 /// Blocking calls on one connection. Calls may come from several threads at once; they share the
@@ -92,6 +121,9 @@ public:
                 if (auto status = c->child_.wait_for(std::chrono::seconds(2))) {
                     throw launch_error(*status);
                 }
+            }
+            if (e.code() == error::malformed_frame && !c->client_->rejected_bytes().empty()) {
+                throw launch_error(c->client_->rejected_bytes());
             }
             throw;
         }

@@ -104,14 +104,9 @@ connection::connection(const server_options& where, const std::string& client_na
             fail(exit_connection, "cannot connect to " + peer_ + ": " + tls_->explain(e.code()));
         }
     } catch (const launch_error& e) {
-        fail(exit_connection, std::string(e.what()) + " (its standard error is above)");
+        fail(exit_connection,
+             e.what() + std::string(e.exit_status() ? " (its standard error is above)" : ""));
     } catch (const call_error& e) {
-        if (where.launch && e.code() == error::malformed_frame) {
-            fail(exit_connection,
-                 "the processor wrote bytes that are not a SlicerBridge frame to its standard "
-                 "output; the likely cause is a print() or a chatty library in it: a processor "
-                 "logs to standard error, and standard output belongs to the protocol");
-        }
         if (e.code() == asio::error::eof || e.code() == asio::error::connection_reset ||
             e.code() == asio::error::broken_pipe) {
             fail(exit_connection,

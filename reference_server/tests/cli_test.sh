@@ -190,8 +190,8 @@ grep -q "no GPU here" "$work/err" && grep -q "the processor exited with status 7
   pass "its exit status and standard error are shown" || fail "early exit: $(cat "$work/err")"
 run_status 3 "a launched processor that prints to standard output" \
   "$cli" --launch "$python -c 'print(\"loading model\"); import time; time.sleep(5)'" list
-grep -q "not a SlicerBridge frame.*print()" "$work/err" &&
-  pass "stray output is blamed on a print()" || fail "stray output: $(cat "$work/err")"
+grep -q 'not a SlicerBridge frame to its standard output: "loading model.*print()' "$work/err" &&
+  pass "stray output is quoted and blamed on a print()" || fail "stray output: $(cat "$work/err")"
 
 # ---- other transports and security ----------------------------------------------------------
 run_status 0 "--launch talks to a server over its standard input and output" \

@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -73,6 +74,11 @@ public:
     /// True once some bytes of a frame have arrived and until the frame is complete.
     bool mid_frame() const noexcept { return reader_.mid_frame(); }
 
+    /// The first bytes of the read in which a frame header was refused as `malformed_frame`:
+    /// what the peer sent instead of a frame, for diagnostics (a print on a launched
+    /// processor's standard output, a TLS or HTTP answer).
+    const std::string& rejected_bytes() const noexcept { return rejected_; }
+
     /// Reads one complete frame.
     ///
     /// Handler signature: `void(std::error_code, received_frame, frame_arrival)`.
@@ -125,6 +131,8 @@ private:
     std::vector<std::byte> staging_;
     std::size_t staged_begin_ = 0;
     std::size_t staged_end_ = 0;
+    static constexpr std::size_t rejected_quote_size = 48;
+    std::string rejected_;
     std::vector<asio::const_buffer> write_pieces_; // of the write in progress
 };
 

@@ -133,6 +133,7 @@ public:
     }
 
     const server_hello& server_info() const { return server_; }
+    const std::string& rejected_bytes() const { return stream_.rejected_bytes(); }
 
     // ---- calls -----------------------------------------------------------------------------
 
@@ -500,6 +501,11 @@ auto basic_client<Stream>::async_handshake(CompletionToken&& token) {
 template <class Stream>
 const server_hello& basic_client<Stream>::server_info() const {
     return impl_->server_info();
+}
+
+template <class Stream>
+const std::string& basic_client<Stream>::rejected_bytes() const {
+    return impl_->rejected_bytes();
 }
 
 namespace detail {

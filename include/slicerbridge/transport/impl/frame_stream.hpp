@@ -39,15 +39,22 @@ struct frame_stream<NextLayer>::read_frame_op {
                 self.staged_end_ = transferred;
             }
         }
+        std::size_t chunk = self.staged_begin_;
         while (!self.reader_.done() && !self.reader_.error() &&
                self.staged_begin_ < self.staged_end_) {
             note_arrival();
+            chunk = self.staged_begin_;
             self.staged_begin_ += self.reader_.consume(self.staging_.data() + self.staged_begin_,
                                                        self.staged_end_ - self.staged_begin_);
         }
         if (self.reader_.error()) {
             auto failure = self.reader_.error();
             self.reader_.reset();
+            if (failure == error::malformed_frame) {
+                const auto* first = reinterpret_cast<const char*>(self.staging_.data() + chunk);
+                self.rejected_.assign(first,
+                                      std::min(rejected_quote_size, self.staged_end_ - chunk));
+            }
             return op.complete(failure, received_frame{}, arrival);
         }
         if (self.reader_.done()) {
