@@ -369,3 +369,31 @@ TEST_CASE("mistyped params of a known method are invalid_message under the id [M
     REQUIRE(reply.has_value());
     CHECK(error_code_of(*reply) == static_cast<int>(error::invalid_message));
 }
+
+TEST_CASE("a catalog over the client's max_frame is too_large under its id, the connection goes "
+          "on [LIMIT-1] [LIMIT-3] [LIMIT-11]") {
+    test_server srv;
+    raw_peer peer(srv.port());
+    client_hello hello;
+    hello.min_version = protocol_min;
+    hello.max_version = protocol_max;
+    hello.limits.max_frame = 400;
+    peer.write_message(message(hello));
+    auto server_reply = peer.read_message();
+    REQUIRE(server_reply.has_value());
+    REQUIRE(std::holds_alternative<server_hello>(*server_reply));
+    limits client_limits;
+    client_limits.max_frame = 400;
+    for (std::uint64_t id : {1u, 2u}) {
+        peer.write_head(request_head(id, id == 1 ? "catalog" : "ping"));
+        auto head = peer.read_head(client_limits); // a frame over 400 bytes fails here
+        REQUIRE(head.has_value());
+        std::error_code ec;
+        auto reply = decode_message(*head, false, ec);
+        REQUIRE_FALSE(ec);
+        const auto& r = std::get<response>(reply);
+        CHECK(r.id == std::optional<std::uint64_t>(id));
+        CHECK(error_code_of(r) == (id == 1 ? static_cast<int>(error::too_large) : 0));
+    }
+    CHECK(serves_others(srv));
+}

@@ -1453,6 +1453,22 @@ def _client_max_frame(context: ServerContext) -> None:
     still_open(peer, "output over the client's max_frame")
 
 
+@case("limits.catalog-over-client-max-frame", "LIMIT-1 LIMIT-3 LIMIT-11",
+      "A client announcing a max_frame of 400 bytes, below the size of the server's catalog, gets "
+      "too_large under the catalog request's id, never a larger frame; ping still works.")
+def _catalog_over_client_max_frame(context: ServerContext) -> None:
+    max_frame = 400
+    catalog = {"kind": "response", "id": 1,
+               "result": {"processors": list(context.info.processors.values())}}
+    if len(wire.encode_frame(catalog)) <= max_frame:
+        raise CaseSkipped(f"the server's catalog fits in {max_frame} bytes")
+    limits = dict(context.hello()["limits"], max_frame=max_frame)
+    peer = context.connect(limits=limits)
+    peer.error(peer.request("catalog"), "too_large")
+    peer.call("ping")
+    still_open(peer, "catalog over the client's max_frame")
+
+
 # ---------------------------------------------------------------------------------------------
 # Compression (sections 3.2, 4.4)
 

@@ -462,6 +462,14 @@ def test_output_larger_than_the_client_accepts_is_too_large_LIMIT_3(running):
     assert error_code(peer.receive_response(1)) == ErrorCode.TOO_LARGE
 
 
+def test_a_catalog_over_the_client_max_frame_is_too_large_under_its_id_LIMIT_11(running):
+    """[LIMIT-1] [LIMIT-3] [LIMIT-11]: every method, not only invoke."""
+    peer = established(running, limits={"max_frame": 400})
+    reply = peer.call(1, "catalog")
+    assert reply["id"] == 1 and error_code(reply) == ErrorCode.TOO_LARGE
+    assert peer.call(2, "ping")["result"] == {}
+
+
 def test_goodbye_is_answered_after_open_calls_then_the_server_closes_BYE_2(running):
     """[BYE-2]"""
     peer = established(running)
