@@ -559,6 +559,11 @@ def check_arguments(description: ProcessorDescription, inputs: Dict[str, Any],
                             ErrorCode.INVALID_ARGUMENT,
                             f"input {slot.name} must be {slot.type}, not "
                             f"{_type_name(value)}", {"name": slot.name})
+                    if slot.image_kind is not None and value.kind != slot.image_kind:  # [CAT-9]
+                        raise SlicerBridgeError(
+                            ErrorCode.INVALID_ARGUMENT,
+                            f"input {slot.name} must be a {slot.image_kind} image, not a "
+                            f"{value.kind} image", {"name": slot.name})
                     arguments[slot.name] = value
                 else:
                     arguments[slot.name] = slot.check_value(value)

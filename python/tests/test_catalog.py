@@ -136,6 +136,7 @@ def test_integers_are_accepted_for_floats_HEAD_3():
     ({"nonsense": 1}, None, "nonsense"),                  # unknown parameter
     ({}, {"volume": Image(np.zeros((1, 1, 1))), "other": Image(np.zeros((1, 1, 1)))}, "other"),
     ({}, {"volume": Table({"a": [1]})}, "volume"),        # wrong data type
+    ({}, {"volume": Image(np.zeros((1, 1, 1), np.uint8), kind="label")}, "volume"),  # [CAT-9]
     ({"count": 11}, None, "count"), ({"count": 0}, None, "count"),
     ({"count": 2.0}, None, "count"),                      # a float is not an integer [HEAD-4]
     ({"count": True}, None, "count"), ({"count": 2**63}, None, "count"),
@@ -145,7 +146,7 @@ def test_integers_are_accepted_for_floats_HEAD_3():
     ({"sizes": [1, 2, "3"]}, None, "sizes"), ({"weights": [-1.0]}, None, "weights"),
     ({"weights": 0.5}, None, "weights"), ({"tags": ["a", 1]}, None, "tags")])
 def test_bad_arguments_are_invalid_argument_naming_the_slot_INV_2(parameters, inputs, name):
-    """[INV-2]"""
+    """[INV-2] [CAT-9]: an input image of another kind than its slot's image_kind too."""
     with pytest.raises(SlicerBridgeError) as raised:
         bind(parameters, inputs)
     assert raised.value.code == ErrorCode.INVALID_ARGUMENT
