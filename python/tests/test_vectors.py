@@ -95,7 +95,9 @@ def receive(vector):
         return None, "truncated"
     except FatalProtocolError as error:
         return None, error.name
-    if frame is None:  # no byte at all: as a single frame, that is truncated [ERR-5]
+    # No byte at all: a stream reader sees a clean end of stream [FRAME-12], but the vector asks
+    # for one frame, and that frame is missing: truncated [ERR-5].
+    if frame is None:
         return None, "truncated"
     try:
         decoded = decode_head(frame.head, frame.bulk, max_depth=limits.max_depth,
