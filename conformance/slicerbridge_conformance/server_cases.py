@@ -1328,7 +1328,7 @@ def _progress_concurrent(context: ServerContext) -> None:
     peer.sync()
 
 
-@case("progress.answer-not-delayed", "PROG-4",
+@case("progress.answer-not-delayed", "PROG-4 FRAME-13",
       "A call that reports progress and returns at once is answered without waiting for the "
       "client's delayed acknowledgement: of 20 such calls in a row, the fastest quarter take "
       "under 30 ms each (with Nagle's algorithm on, every one takes 40 ms or more).",
