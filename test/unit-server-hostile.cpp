@@ -73,7 +73,7 @@ TEST_CASE("an oversized length is refused before allocation and closes [FRAME-3]
     CHECK(serves_others(srv));
 }
 
-TEST_CASE("a hello larger than the handshake limit is refused [HELLO-4]") {
+TEST_CASE("a hello larger than the handshake limit is refused [HELLO-4] [HELLO-10]") {
     test_server srv;
     raw_peer peer(srv.port());
     peer.write_bytes(header_bytes(200000, 0));
@@ -283,10 +283,15 @@ TEST_CASE("a duplicate open id is duplicate_id, the open call is unaffected [MSG
     CHECK_FALSE(second->error.has_value());
 }
 
-TEST_CASE("unknown notifications are ignored, cancel of unknown ids too [MSG-9] [CANCEL-4]") {
+TEST_CASE("unknown notifications are ignored, cancel of unknown ids too, progress from a client "
+          "too [MSG-9] [CANCEL-4] [PROG-5]") {
     test_server srv;
     raw_peer peer(srv.port());
     REQUIRE(peer.handshake());
+    peer.write_head(value(value::map{
+        {"kind", value("notification")},
+        {"method", value("progress")},
+        {"params", value(value::map{{"id", value(8)}, {"fraction", value(0.5)}})}}));
     peer.write_head(value(value::map{{"kind", value("notification")},
                                      {"method", value("x-telemetry")},
                                      {"params", value(value::map{})}}));

@@ -96,9 +96,13 @@ class Slot:
         wire["optional"] = self.optional
         if self.default is not None:
             wire["default"] = self.default
+        integral = self.type in ("int", "int_vector")
         for key in ("minimum", "maximum", "step"):
             value = getattr(self, key)
             if value is not None:
+                if integral and isinstance(value, float) and value.is_integer() \
+                        and -2**63 <= value < 2**63:
+                    value = int(value)  # [CAT-10]
                 wire[key] = value
         if self.choices is not None:
             wire["choices"] = list(self.choices)

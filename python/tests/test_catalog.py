@@ -173,6 +173,16 @@ def test_outputs_are_checked_INV_4():
         assert raised.value.code == ErrorCode.PROCESSOR_FAILED
 
 
+def test_integer_slots_send_their_bounds_as_integers_CAT_10():
+    """[CAT-10]: bounds of int slots go as integers, exact beyond 2^53; 1.0's floats are read."""
+    wire = Slot("count", "int", minimum=-3.0, maximum=2**60 + 1, step=2.0).to_wire()
+    assert (wire["minimum"], wire["maximum"], wire["step"]) == (-3, 2**60 + 1, 2)
+    assert all(type(wire[key]) is int for key in ("minimum", "maximum", "step"))
+    assert type(Slot("scale", "float", minimum=1.0).to_wire()["minimum"]) is float
+    read = Slot.from_wire({"name": "count", "type": "int", "minimum": -3.0, "maximum": 10})
+    assert (read.minimum, read.maximum) == (-3.0, 10)
+
+
 def test_annotated_parameters_read_like_bare_specs():
     from typing import Annotated
 
