@@ -965,7 +965,7 @@ def _catalog_shape_1_1(context: ServerContext) -> None:
         raise CaseFailed("\n".join(problems))
 
 
-@case("invoke.scalar-outputs-by-version", "CAT-7 INV-4 VER-4",
+@case("invoke.scalar-outputs-by-version", "CAT-7 INV-4 VER-4 PROC-2",
       "At 1.1 echo returns its number parameter as the scalar output number_out, a plain value "
       "beside the data outputs; a peer that negotiated 1.0 sees neither the slot nor the value.")
 def _scalar_outputs_by_version(context: ServerContext) -> None:

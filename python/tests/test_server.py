@@ -96,7 +96,7 @@ def test_newer_minor_versions_settle_on_the_newest_in_common_VER_1(running):
 
 
 def test_scalar_outputs_and_idempotent_only_for_1_1_peers_CAT_7_CAT_8_VER_4(running):
-    """[CAT-7] [CAT-8] [VER-4] A 1.0 peer sees neither scalar outputs nor their values."""
+    """[CAT-7] [CAT-8] [VER-4] [PROC-2] A 1.0 peer sees neither scalar outputs nor their values."""
     for version, expected in (([1, 1], True), ([1, 0], False)):
         peer = running.raw()
         peer.hello(max_version=version)
