@@ -572,7 +572,7 @@ TEST_CASE("no progress follows its call's answer, however soon the processor ret
     CHECK(progress_after_answer == 0);
 }
 
-TEST_CASE("both ends of a TCP connection have Nagle's algorithm off") {
+TEST_CASE("both ends of a TCP connection have Nagle's algorithm off [FRAME-13] [PROG-4]") {
     // Otherwise a frame written while the previous one is unacknowledged (progress, then the
     // answer) waits for the peer's delayed acknowledgement, 40 ms on Linux.
     test_server srv;

@@ -965,7 +965,7 @@ def _catalog_shape_1_1(context: ServerContext) -> None:
         raise CaseFailed("\n".join(problems))
 
 
-@case("invoke.scalar-outputs-by-version", "CAT-7 INV-4 VER-4",
+@case("invoke.scalar-outputs-by-version", "CAT-7 INV-4 VER-4 PROC-2",
       "At 1.1 echo returns its number parameter as the scalar output number_out, a plain value "
       "beside the data outputs; a peer that negotiated 1.0 sees neither the slot nor the value.")
 def _scalar_outputs_by_version(context: ServerContext) -> None:
@@ -1328,7 +1328,7 @@ def _progress_concurrent(context: ServerContext) -> None:
     peer.sync()
 
 
-@case("progress.answer-not-delayed", "PROG-4",
+@case("progress.answer-not-delayed", "PROG-4 FRAME-13",
       "A call that reports progress and returns at once is answered without waiting for the "
       "client's delayed acknowledgement: of 20 such calls in a row, the fastest quarter take "
       "under 30 ms each (with Nagle's algorithm on, every one takes 40 ms or more).",
@@ -1451,6 +1451,22 @@ def _client_max_frame(context: ServerContext) -> None:
     request_id = peer.invoke("echo", {source: data.make_image("uint8", (100, 100, 10))})
     peer.error(request_id, "too_large")
     still_open(peer, "output over the client's max_frame")
+
+
+@case("limits.catalog-over-client-max-frame", "LIMIT-1 LIMIT-3 LIMIT-11",
+      "A client announcing a max_frame of 400 bytes, below the size of the server's catalog, gets "
+      "too_large under the catalog request's id, never a larger frame; ping still works.")
+def _catalog_over_client_max_frame(context: ServerContext) -> None:
+    max_frame = 400
+    catalog = {"kind": "response", "id": 1,
+               "result": {"processors": list(context.info.processors.values())}}
+    if len(wire.encode_frame(catalog)) <= max_frame:
+        raise CaseSkipped(f"the server's catalog fits in {max_frame} bytes")
+    limits = dict(context.hello()["limits"], max_frame=max_frame)
+    peer = context.connect(limits=limits)
+    peer.error(peer.request("catalog"), "too_large")
+    peer.call("ping")
+    still_open(peer, "catalog over the client's max_frame")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -96,9 +96,13 @@ class Slot:
         wire["optional"] = self.optional
         if self.default is not None:
             wire["default"] = self.default
+        integral = self.type in ("int", "int_vector")
         for key in ("minimum", "maximum", "step"):
             value = getattr(self, key)
             if value is not None:
+                if integral and isinstance(value, float) and value.is_integer() \
+                        and -2**63 <= value < 2**63:
+                    value = int(value)  # [CAT-10]
                 wire[key] = value
         if self.choices is not None:
             wire["choices"] = list(self.choices)
@@ -559,6 +563,11 @@ def check_arguments(description: ProcessorDescription, inputs: Dict[str, Any],
                             ErrorCode.INVALID_ARGUMENT,
                             f"input {slot.name} must be {slot.type}, not "
                             f"{_type_name(value)}", {"name": slot.name})
+                    if slot.image_kind is not None and value.kind != slot.image_kind:  # [CAT-9]
+                        raise SlicerBridgeError(
+                            ErrorCode.INVALID_ARGUMENT,
+                            f"input {slot.name} must be a {slot.image_kind} image, not a "
+                            f"{value.kind} image", {"name": slot.name})
                     arguments[slot.name] = value
                 else:
                     arguments[slot.name] = slot.check_value(value)

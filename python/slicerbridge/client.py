@@ -272,11 +272,7 @@ class Client:
         relay = _StderrRelay(process.stderr)
 
         def stop_process() -> None:
-            try:
-                process.wait(timeout=options.get("timeout", DEFAULT_TIMEOUT))
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            _stop(process, options.get("timeout", DEFAULT_TIMEOUT))
             relay.join(1.0)
 
         transport = PipeTransport(from_child_read, to_child_write)
@@ -699,11 +695,20 @@ def _write_stderr(data: bytes) -> None:
 
 
 def _stop(process: subprocess.Popen, grace: float = 2.0) -> None:
-    try:
-        process.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    """End a launched server whose connection is closed [STDIO-3]: it should exit by itself
+    within `grace`; one that lingers gets SIGTERM, then after another `grace` SIGKILL, and is
+    reaped."""
+    for end in (None, process.terminate, process.kill):
+        if end is not None:
+            try:
+                end()
+            except ProcessLookupError:
+                pass
+        try:
+            process.wait(timeout=None if end is process.kill else grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def _launch_failure(process: subprocess.Popen, relay: _StderrRelay,

@@ -12,6 +12,7 @@ Every ``from_wire`` checks the invariants of the spec and raises ``SlicerBridgeE
 
 from __future__ import annotations
 
+import math
 import sys
 from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Union
 
@@ -140,8 +141,16 @@ def _check_affine(matrix: np.ndarray, what: str, *, invertible: bool) -> None:
         raise _invalid(f"{what}: last row must be [0, 0, 0, 1]")
     if not np.all(np.isfinite(matrix)):
         raise _invalid(f"{what}: matrix has non-finite values")
-    if invertible and np.linalg.matrix_rank(matrix[:3, :3]) < 3:
+    if invertible and not _invertible(matrix[:3, :3]):
         raise _invalid(f"{what}: upper 3x3 is not invertible")
+
+
+def _invertible(linear: np.ndarray) -> bool:
+    """[IMG-2]: |det| above 1e-12 times the product of the column lengths."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        determinant = float(np.linalg.det(linear))
+        lengths = float(np.prod(np.linalg.norm(linear, axis=0)))
+    return math.isfinite(determinant) and abs(determinant) > 1e-12 * lengths
 
 
 def _as_matrix(matrix: Any, what: str) -> np.ndarray:

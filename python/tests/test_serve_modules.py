@@ -74,6 +74,8 @@ def check_scale(client):
 
 
 def test_stdio_serves_a_file_whose_import_and_processors_print(user_module, capfd):
+    """[STDIO-1] [STDIO-2]: what the processor prints goes to standard error, and after goodbye
+    the child exits by itself, with status 0."""
     client = Client.launch([PYTHON, "-m", "slicerbridge", "serve", "--stdio", str(user_module)],
                            env=ENV, timeout=WAIT)
     try:
@@ -222,6 +224,8 @@ def test_serve_main_gives_a_script_the_serve_command_line(user_module):
 # -- what a client says when a launched server goes wrong (issue 11) ----------------------------
 
 def test_a_print_before_serving_is_quoted_with_its_likely_cause(tmp_path):
+    """[STDIO-4]: bytes on standard output that are not a frame are reported as the processor's
+    writing there, with the bytes and the likely cause."""
     script = tmp_path / "careless.py"
     script.write_text(textwrap.dedent('''
         print("Loading model weights... done")
@@ -283,3 +287,19 @@ def test_a_launched_server_that_refuses_the_token_says_so(user_module):
                        "--token", "the-right-token-0123456789"], env=ENV, token="wrong",
                       timeout=WAIT)
     assert refused.value.name == "unauthorized"
+
+
+@pytest.mark.parametrize("ignores_sigterm", [False, True])
+def test_a_lingering_child_gets_sigterm_then_sigkill_and_is_reaped_STDIO_3(ignores_sigterm):
+    """[STDIO-3]: a child that does not exit within the grace gets SIGTERM; one that ignores it
+    gets SIGKILL after another grace; either way it is reaped."""
+    from slicerbridge.client import _stop
+    code = "import signal, sys, time\n"
+    if ignores_sigterm:
+        code += "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+    code += "print('ready', flush=True)\ntime.sleep(60)\n"
+    process = subprocess.Popen([PYTHON, "-c", code], stdout=subprocess.PIPE)
+    assert process.stdout.readline() == b"ready\n"
+    _stop(process, grace=0.3)
+    assert process.returncode == (-signal.SIGKILL if ignores_sigterm else -signal.SIGTERM)
+    process.stdout.close()

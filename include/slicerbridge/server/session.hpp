@@ -612,8 +612,7 @@ private:
         if (on_io_thread) {
             return deliver_computed(call, std::move(frame), encode_error);
         }
-        if (answers_directly && !encode_error && frame.total_size() <= peer_limits_.max_frame &&
-            !past_deadline(*call)) {
+        if (answers_directly && !encode_error && fits_peer(frame) && !past_deadline(*call)) {
             switch (claim_direct_answer(*call)) {
             case direct_claim::claimed:
                 return answer_directly(call, std::move(frame));
@@ -719,7 +718,7 @@ private:
         if (call->responded || phase_ == phase::closed) {
             return; // answered already (cancel grace or deadline), or the peer is gone
         }
-        if (frame.total_size() > peer_limits_.max_frame) { // [LIMIT-3]
+        if (!fits_peer(frame)) { // [LIMIT-3]
             return respond_now(call, error::too_large);
         }
         call->responded = true;
@@ -851,12 +850,25 @@ private:
     }
 
     /// Encodes and queues a message; true if the strand became the writer and must write it.
+    /// A response to a request that would exceed the peer's `max_frame` or `max_head`, whatever
+    /// its method, goes as `too_large` under the request's id instead ([LIMIT-11]).
     bool queue_message(const message& m) {
         std::error_code ec;
         encoded_frame frame = encode_message(m, encode_options{}, ec);
         const auto* reply = std::get_if<response>(&m);
         bool answers_request = reply != nullptr && reply->id.has_value();
+        if (answers_request && !ec && !fits_peer(frame)) {
+            frame =
+                encode_message(make_error_response(*reply->id, make_error_code(error::too_large),
+                                                   "response too large to send"),
+                               encode_options{}, ec);
+        }
         return !ec && queue(std::move(frame), writer::strand, answers_request) != nullptr;
+    }
+
+    bool fits_peer(const encoded_frame& frame) const noexcept {
+        return frame.total_size() <= peer_limits_.max_frame &&
+               frame.head().size() <= peer_limits_.max_head;
     }
 
     // The write side is shared with the workers, which write their own answers when nothing
