@@ -44,6 +44,25 @@ class PooledResult(NamedTuple):
     lost: List[str]
 
 
+def _is_lost(client: Client) -> bool:
+    return getattr(client, "_connection_lost", None) is not None or getattr(client, "_closed",
+                                                                            False)
+
+
+def _peer_of(client: Client) -> str:
+    """The address of the other end of a socket connection; "connection" otherwise."""
+    sock = getattr(client.transport, "socket", None)
+    try:
+        peer = sock.getpeername() if sock is not None else None
+    except OSError:
+        peer = None
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        return f"{peer[0]}:{peer[1]}"
+    if isinstance(peer, str) and peer:
+        return f"unix:{peer}"
+    return "connection"
+
+
 class _Slot:
     def __init__(self) -> None:
         self.client: Optional[Client] = None
@@ -108,7 +127,7 @@ class ClientPool:
                         raise CallLost("the pool is closed", [], 0) from None
                 time.sleep(min(self.reconnect_delay * 2 ** (failures - 1), MAX_RECONNECT_DELAY))
         implementation = client.server_hello.implementation or {}
-        name = (f"{self.name or 'connection'} [{implementation.get('name', '?')} "
+        name = (f"{self.name or _peer_of(client)} [{implementation.get('name', '?')} "
                 f"{implementation.get('version', '?')}]")
         with self._cond:
             if catalog is not None and self._idempotent is None:
@@ -124,6 +143,11 @@ class ClientPool:
             while True:
                 if self._closed:
                     raise CallLost("the pool is closed", [], 0)
+                for s in self._slots:  # a connection lost while idle: replace it, no call lost
+                    client = s.client
+                    if client is not None and s.busy == 0 and _is_lost(client):
+                        s.client = None
+                        self.lost += 1
                 ready = [s for s in self._slots if s.client is not None
                          and s.busy < self.calls_per_connection]
                 if ready:
