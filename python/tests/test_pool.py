@@ -1,5 +1,5 @@
 """ClientPool: calls spread over connections, lost connections replaced, idempotent calls resent
-[CAT-8] [RESEND-1] [RESEND-2] [RESEND-3] [RESEND-4] [RESEND-5], other calls failing with CallLost.
+(section 6.8), other calls failing with CallLost.
 
 Servers are in-process, on loopback. A server is "lost" by cutting the TCP connections of a
 forwarding proxy in front of it (a reset, as when a machine dies): the server behind sees a dropped
@@ -200,7 +200,8 @@ def counted_calls(cluster: Cluster, name: str) -> int:
 
 
 def test_resend_idempotent_call_after_lost_server_one_answer(cluster2):
-    """[RESEND-1] [RESEND-2] [RESEND-4]: resent once, on a new connection, one correct answer."""
+    """[RESEND-1] [RESEND-2] [RESEND-4] [CAT-8]: resent once, on a new connection, one correct
+    answer, progress never going backwards."""
     counted = cluster2.counted
     counted.hold.set()
     progress_seen: List[float] = []
@@ -224,7 +225,7 @@ def test_resend_idempotent_call_after_lost_server_one_answer(cluster2):
 
 
 def test_non_idempotent_call_fails_naming_the_lost_server_not_resent(cluster2):
-    """[RESEND-5] [CAT-8]: CallLost names the connection; the server saw the call once."""
+    """[RESEND-5] [CAT-8]: CallLost names the lost connection; the server saw the call once."""
     counted = cluster2.counted
     counted.hold.set()
     with ClientPool(cluster2.connect, size=1) as pool:
