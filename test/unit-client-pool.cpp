@@ -386,3 +386,32 @@ TEST_CASE("client_pool and a server shutting down: an idempotent call is resent 
         CHECK(c.answers == 1);
     }
 }
+
+TEST_CASE("client_pool: a call refused by a draining server does not end the calls still running "
+          "on that connection [RESEND-1]") {
+    cluster c(2);
+    c.shared->hold = true;
+    sb::pool_options options;
+    options.connections = 1;
+    options.calls_per_connection = 2;
+    auto& pool = c.start_pool(options);
+    auto running = c.invoke("append", 1.0);
+    REQUIRE(c.shared->wait_entered(1)); // on server 0
+    // Server 0 drains: it lets its open call finish, and refuses new ones with shutting_down.
+    c.servers[0]->server().shutdown(std::chrono::milliseconds(wait_limit));
+    auto refused = c.invoke("double", 3.0);
+    // The refused call waits for another connection; releasing lets the first call finish.
+    REQUIRE(eventually([&] { return pool.status().lost == 1; }));
+    c.shared->release();
+    auto first = cluster::get(running);
+    CHECK_FALSE(first.ec);
+    CHECK(contains(first.reply.peer, c.servers[0]->address()));
+    auto second = cluster::get(refused);
+    CHECK_FALSE(second.ec);
+    CHECK(doubled(second) == 6.0);
+    CHECK(second.reply.attempts == 2);
+    CHECK(contains(second.reply.peer, c.servers[1]->address()));
+    CHECK(c.shared->calls(c.shared->appends) == 1);
+    c.stop();
+    CHECK(c.answers == 2);
+}
