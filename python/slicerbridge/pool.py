@@ -95,6 +95,8 @@ class ClientPool:
         self._closed = False
         self._idempotent: Optional[Dict[str, bool]] = None
         self._catalog: List[ProcessorDescription] = []
+        #: Connections of draining servers (by id) -> calls still running on them.
+        self._draining: Dict[int, int] = {}
         #: Counters: connections opened and lost, calls sent again.
         self.opened = 0
         self.lost = 0
@@ -166,15 +168,29 @@ class ClientPool:
         self._open(empty)
         return self._acquire(max(0.0, deadline - time.monotonic()))
 
-    def _release(self, slot: _Slot, client: Client, dead: bool) -> None:
+    def _release(self, slot: _Slot, client: Client, dead: bool, draining: bool = False) -> None:
+        """``dead``: the connection is lost, or (``draining``) its server refused a call with
+        shutting_down; either way the slot gets a new connection. A draining server's
+        connection is closed once the calls still running on it have finished, not under
+        them."""
+        close_now = dead and not draining
         with self._cond:
             if slot.client is client:
                 slot.busy = max(0, slot.busy - 1)
                 if dead:
-                    slot.client = None
+                    if draining and slot.busy > 0:
+                        self._draining[id(client)] = slot.busy
+                    else:
+                        close_now = True
+                    slot.client, slot.busy = None, 0
                     self.lost += 1
+            elif id(client) in self._draining:  # a call that went on running on it
+                self._draining[id(client)] -= 1
+                if self._draining[id(client)] == 0:
+                    del self._draining[id(client)]
+                    close_now = True
             self._cond.notify_all()
-        if dead:
+        if close_now:
             try:
                 client.close(timeout=1.0)
             except Exception:  # it is gone already
@@ -205,6 +221,7 @@ class ClientPool:
             client, name = slot.client, slot.name
             assert client is not None
             attempts += 1
+            refused = False
             try:
                 result = client.invoke(processor, inputs, parameters, deadline=deadline,
                                        progress=progress, timeout=timeout)
@@ -215,10 +232,11 @@ class ClientPool:
                     self._release(slot, client, False)
                     raise
                 how = f"{name} is shutting down and refused the call"
+                refused = True
             else:
                 self._release(slot, client, False)
                 return PooledResult(result.outputs, result.timings, name, attempts, lost)
-            self._release(slot, client, True)
+            self._release(slot, client, True, draining=refused)
             lost.append(name)
             if not self.idempotent(processor):
                 raise CallLost(f"{how}; {processor} is not idempotent, so it was not sent again "

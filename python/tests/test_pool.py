@@ -9,9 +9,13 @@ connection. Every wait is bounded; nothing asserts how long anything took.
 from __future__ import annotations
 
 import itertools
+import queue
+import signal
 import socket
 import struct
+import subprocess
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import List
 
@@ -291,3 +295,52 @@ def test_draining_server_shutting_down(cluster2, name, resent):
             closing.result(WAIT)
         assert counted_calls(cluster2, name) == (2 if resent else 1)
 
+
+
+@pytest.mark.built
+def test_draining_reference_server_lets_running_calls_finish_RESEND_1():
+    """[RESEND-1]: C++ reference servers; one drains (SIGTERM, a grace period): a call it
+    refuses with shutting_down is resent to the other server, while the call still running on
+    the same connection finishes there, sent once (not cut off by the pool closing it)."""
+    from tls_support import built
+
+    program = built("reference_server/slicerbridge-server")
+    processes, addresses, logs = [], [], []
+    try:
+        for _ in range(2):
+            process = subprocess.Popen([program, "--listen", "127.0.0.1:0", "--workers", "2",
+                                        "--shutdown-grace", str(int(WAIT))],
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            processes.append(process)
+            addresses.append(process.stdout.readline().strip()[len("listening on "):])
+            lines: "queue.Queue[str]" = queue.Queue()
+            threading.Thread(target=lambda p=process, q=lines: [q.put(x) for x in p.stderr],
+                             daemon=True).start()
+            logs.append(lines)
+        turn = itertools.count()
+
+        def connect() -> Client:
+            return Client.connect(addresses[next(turn) % 2], timeout=WAIT)
+
+        started = threading.Event()
+        with ClientPool(connect, size=1, calls_per_connection=2) as pool:
+            with ThreadPoolExecutor(1) as threads:
+                running = threads.submit(
+                    pool.invoke, "slow", parameters={"seconds": 2.0, "steps": 20},
+                    progress=lambda fraction, message: started.set(), timeout=WAIT)
+                assert started.wait(WAIT)  # running on server 0
+                processes[0].send_signal(signal.SIGTERM)
+                deadline = time.monotonic() + WAIT
+                while "shutting down" not in logs[0].get(timeout=WAIT):
+                    assert time.monotonic() < deadline
+                refused = pool.invoke("echo", parameters={"number": 2.5}, timeout=WAIT)
+                assert refused.outputs["number_out"] == 2.5
+                assert refused.attempts == 2 and addresses[1] in refused.server
+                assert addresses[0] in refused.lost[0]
+                first = running.result(WAIT)
+        assert first.attempts == 1 and first.lost == [] and addresses[0] in first.server
+        assert pool.resent == 1
+    finally:
+        for process in processes:
+            process.kill()
+            process.wait()
