@@ -216,6 +216,13 @@ class ClientPool:
         module says, ``ConnectionLost`` when no connection can be opened."""
         lost: List[str] = []
         attempts = 0
+        if progress is not None:  # a resend starts again from 0: never report backwards
+            report, highest = progress, [-1.0]
+
+            def progress(fraction: float, message: Optional[str]) -> None:
+                if fraction >= highest[0]:
+                    highest[0] = fraction
+                    report(fraction, message)
         while True:
             slot = self._acquire(wait)
             client, name = slot.client, slot.name
