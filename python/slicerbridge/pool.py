@@ -44,6 +44,25 @@ class PooledResult(NamedTuple):
     lost: List[str]
 
 
+def _is_lost(client: Client) -> bool:
+    return getattr(client, "_connection_lost", None) is not None or getattr(client, "_closed",
+                                                                            False)
+
+
+def _peer_of(client: Client) -> str:
+    """The address of the other end of a socket connection; "connection" otherwise."""
+    sock = getattr(client.transport, "socket", None)
+    try:
+        peer = sock.getpeername() if sock is not None else None
+    except OSError:
+        peer = None
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        return f"{peer[0]}:{peer[1]}"
+    if isinstance(peer, str) and peer:
+        return f"unix:{peer}"
+    return "connection"
+
+
 class _Slot:
     def __init__(self) -> None:
         self.client: Optional[Client] = None
@@ -76,6 +95,8 @@ class ClientPool:
         self._closed = False
         self._idempotent: Optional[Dict[str, bool]] = None
         self._catalog: List[ProcessorDescription] = []
+        #: Connections of draining servers (by id) -> calls still running on them.
+        self._draining: Dict[int, int] = {}
         #: Counters: connections opened and lost, calls sent again.
         self.opened = 0
         self.lost = 0
@@ -108,7 +129,7 @@ class ClientPool:
                         raise CallLost("the pool is closed", [], 0) from None
                 time.sleep(min(self.reconnect_delay * 2 ** (failures - 1), MAX_RECONNECT_DELAY))
         implementation = client.server_hello.implementation or {}
-        name = (f"{self.name or 'connection'} [{implementation.get('name', '?')} "
+        name = (f"{self.name or _peer_of(client)} [{implementation.get('name', '?')} "
                 f"{implementation.get('version', '?')}]")
         with self._cond:
             if catalog is not None and self._idempotent is None:
@@ -124,6 +145,11 @@ class ClientPool:
             while True:
                 if self._closed:
                     raise CallLost("the pool is closed", [], 0)
+                for s in self._slots:  # a connection lost while idle: replace it, no call lost
+                    client = s.client
+                    if client is not None and s.busy == 0 and _is_lost(client):
+                        s.client = None
+                        self.lost += 1
                 ready = [s for s in self._slots if s.client is not None
                          and s.busy < self.calls_per_connection]
                 if ready:
@@ -142,15 +168,29 @@ class ClientPool:
         self._open(empty)
         return self._acquire(max(0.0, deadline - time.monotonic()))
 
-    def _release(self, slot: _Slot, client: Client, dead: bool) -> None:
+    def _release(self, slot: _Slot, client: Client, dead: bool, draining: bool = False) -> None:
+        """``dead``: the connection is lost, or (``draining``) its server refused a call with
+        shutting_down; either way the slot gets a new connection. A draining server's
+        connection is closed once the calls still running on it have finished, not under
+        them."""
+        close_now = dead and not draining
         with self._cond:
             if slot.client is client:
                 slot.busy = max(0, slot.busy - 1)
                 if dead:
-                    slot.client = None
+                    if draining and slot.busy > 0:
+                        self._draining[id(client)] = slot.busy
+                    else:
+                        close_now = True
+                    slot.client, slot.busy = None, 0
                     self.lost += 1
+            elif id(client) in self._draining:  # a call that went on running on it
+                self._draining[id(client)] -= 1
+                if self._draining[id(client)] == 0:
+                    del self._draining[id(client)]
+                    close_now = True
             self._cond.notify_all()
-        if dead:
+        if close_now:
             try:
                 client.close(timeout=1.0)
             except Exception:  # it is gone already
@@ -176,11 +216,19 @@ class ClientPool:
         module says, ``ConnectionLost`` when no connection can be opened."""
         lost: List[str] = []
         attempts = 0
+        if progress is not None:  # a resend starts again from 0: never report backwards
+            report, highest = progress, [-1.0]
+
+            def progress(fraction: float, message: Optional[str]) -> None:
+                if fraction >= highest[0]:
+                    highest[0] = fraction
+                    report(fraction, message)
         while True:
             slot = self._acquire(wait)
             client, name = slot.client, slot.name
             assert client is not None
             attempts += 1
+            refused = False
             try:
                 result = client.invoke(processor, inputs, parameters, deadline=deadline,
                                        progress=progress, timeout=timeout)
@@ -191,10 +239,11 @@ class ClientPool:
                     self._release(slot, client, False)
                     raise
                 how = f"{name} is shutting down and refused the call"
+                refused = True
             else:
                 self._release(slot, client, False)
                 return PooledResult(result.outputs, result.timings, name, attempts, lost)
-            self._release(slot, client, True)
+            self._release(slot, client, True, draining=refused)
             lost.append(name)
             if not self.idempotent(processor):
                 raise CallLost(f"{how}; {processor} is not idempotent, so it was not sent again "

@@ -225,7 +225,9 @@ public:
     }
 
 private:
-    enum class member_state { down, connecting, ready };
+    /// `draining`: its server refused a call with shutting_down; no new calls, the ones in
+    /// flight finish, then the connection is replaced.
+    enum class member_state { down, connecting, ready, draining };
 
     struct member {
         explicit member(const asio::any_io_executor& executor) : timer(executor) {}
@@ -386,7 +388,12 @@ private:
             return;
         }
         const bool was_ready = m.state == member_state::ready;
+        const bool was_draining = m.state == member_state::draining;
         retire(m);
+        if (was_draining && !saying_goodbye_) {
+            publish();
+            return reopen_after(i, std::chrono::milliseconds(0)); // counted as lost already
+        }
         if (saying_goodbye_) {
             return; // the server's answer to goodbye ends the connection
         }
@@ -474,9 +481,13 @@ private:
         const bool lost = connection_level(ec);
         const bool refused = ec == error::shutting_down;
         if (refused && generation == m.generation && m.state == member_state::ready) {
-            // A draining server: no more calls for this connection; open another one.
-            retire(m);
+            // A draining server: no more calls for this connection, but the calls it still
+            // runs finish there; the connection is replaced once they have.
+            m.state = member_state::draining;
             ++lost_;
+        }
+        if (generation == m.generation && m.state == member_state::draining && m.in_flight == 0) {
+            retire(m);
             reopen_after(i, std::chrono::milliseconds(0));
         }
         if (lost || refused) {
