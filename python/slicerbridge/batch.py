@@ -209,10 +209,10 @@ def _run_items(arguments, pool, processor, items, slots, values) -> int:
                       f"  ok {counts['ok']}  failed {counts['failed']}  lost {pool.lost}"
                       f"  resent {pool.resent}\x1b[K", end="", file=sys.stderr, flush=True)
 
-    todo = [it for it in items if it["status"] == "pending"]
+    pending = [it for it in items if it["status"] == "pending"]
     interrupted = False
     with concurrent.futures.ThreadPoolExecutor(arguments.jobs) as executor:
-        futures = [executor.submit(one, it) for it in todo]
+        futures = [executor.submit(one, it) for it in pending]
         try:
             for future in futures:
                 future.result()
