@@ -32,7 +32,7 @@ def render(listen, servers, *, token=None, admin_socket=None, tls_terminate=None
              "    # Volumes are forwarded by kernel splicing (see the splice options below) through",
              "    # pipes of 1 MiB (Linux's pipe-max-size; the default 64 KiB pipe takes 16 times",
              "    # the splice calls): measured, HAProxy's CPU per 256 MiB round trip fell from",
-             "    # about 0.30 s (16 KiB buffers copied through user space) to about 0.09 s.",
+             "    # 0.29-0.33 s (16 KiB buffers copied through user space) to 0.07-0.10 s.",
              "    tune.pipesize 1048576"]
     if not splice:
         lines = lines[:3]
@@ -42,7 +42,7 @@ def render(listen, servers, *, token=None, admin_socket=None, tls_terminate=None
         "    # copies every byte in and out of 16 KiB buffers (two system calls and two",
         "    # copies per 16 KiB), which costs more CPU than the round trip takes without a",
         "    # balancer (bench/README.md). Forced rather than splice-auto, whose heuristics",
-        "    # splice less (measured: a third more CPU). TLS ended here (--tls-terminate)",
+        "    # splice less (measured: 15-35% more CPU). TLS ended here (--tls-terminate)",
         "    # cannot splice: HAProxy then copies, as it must to decrypt.",
         "    option splice-request",
         "    option splice-response"] if splice else []
