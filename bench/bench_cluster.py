@@ -11,8 +11,10 @@
         One `slicerbridge-server`, reached directly or through HAProxy (`haproxy-copying`: the
         configuration without kernel splicing, as before it was added); the round trips are
         bench_slicerbridge's (`--connect`): an int16 E^3 image to `echo` and back. The server's
-        peak memory is its VmHWM, and HAProxy's CPU time (user + system, from /proc, over the
-        W + K round trips, health checks included), read here.
+        peak memory is its VmHWM; HAProxy's CPU time (user + system, from /proc, over the
+        W + K round trips, health checks included) and the time its threads and the server's,
+        ready to run, waited for a CPU (schedstat: what a busy machine adds to the path), read
+        here.
 
 Common: --build-dir DIR (slicerbridge-server and bench_slicerbridge), --timeout S. Exits with
 status 3 and a message when haproxy is not installed.
@@ -108,6 +110,18 @@ class Servers:
             fields = file.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+    @staticmethod
+    def waiting_seconds(process):
+        """How long the process's threads, ready to run, waited for a CPU so far (schedstat)."""
+        total = 0
+        for task in os.listdir(f"/proc/{process.pid}/task"):
+            try:
+                with open(f"/proc/{process.pid}/task/{task}/schedstat", encoding="utf-8") as f:
+                    total += int(f.read().split()[1])
+            except FileNotFoundError:  # a thread that ended meanwhile
+                pass
+        return total / 1e9
+
     def server_peak_rss(self):
         with open(f"/proc/{self.processes[0].pid}/status", encoding="utf-8") as lines:
             for line in lines:
@@ -170,6 +184,8 @@ def run_echo(args, build_dir):
     servers = Servers(build_dir, 1, 2, balanced, args.timeout, splice=args.via == "haproxy")
     try:
         cpu_before = servers.balancer_cpu_seconds() if balanced else 0.0
+        waited_before = servers.waiting_seconds(servers.balancer) if balanced else 0.0
+        server_waited_before = servers.waiting_seconds(servers.processes[0])
         completed = subprocess.run(
             [str(build_dir / "bench" / "bench_slicerbridge"), "--test", "echo", "--connect",
              servers.address, "--dims", str(args.dims), "--warmup", str(args.warmup),
@@ -179,9 +195,14 @@ def run_echo(args, build_dir):
             raise RuntimeError("bench_slicerbridge failed: " + completed.stderr.strip()[-300:])
         result = json.loads(completed.stdout.strip().splitlines()[-1])
         result["server_peak_rss_bytes"] = servers.server_peak_rss()
+        round_trips = args.warmup + args.iterations
+        result["server_waiting_seconds_per_round_trip"] = (
+            (servers.waiting_seconds(servers.processes[0]) - server_waited_before) / round_trips)
         if balanced:
             result["balancer_cpu_seconds_per_round_trip"] = (
-                (servers.balancer_cpu_seconds() - cpu_before) / (args.warmup + args.iterations))
+                (servers.balancer_cpu_seconds() - cpu_before) / round_trips)
+            result["balancer_waiting_seconds_per_round_trip"] = (
+                (servers.waiting_seconds(servers.balancer) - waited_before) / round_trips)
     finally:
         servers.close()
     result.update({"program": "bench_cluster.py", "via": args.via,

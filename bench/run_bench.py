@@ -418,8 +418,14 @@ def figures_of(row, runs):
                    "server_peak_rss_bytes": peak, "server_peak_ratio": peak / nbytes}
         balancer = [run["balancer_cpu_seconds_per_round_trip"] for run in runs
                     if "balancer_cpu_seconds_per_round_trip" in run]
+        waits = [run["server_waiting_seconds_per_round_trip"] for run in runs
+                 if "server_waiting_seconds_per_round_trip" in run]
+        if waits:  # bench_cluster.py: time the server, ready to run, waited for a CPU
+            figures["median_server_waiting_seconds_per_round_trip"] = statistics.median(waits)
         if balancer:  # bench_cluster.py through HAProxy: its CPU, steadier than time on a busy machine
             figures["median_balancer_cpu_seconds_per_round_trip"] = statistics.median(balancer)
+            figures["median_balancer_waiting_seconds_per_round_trip"] = statistics.median(
+                run["balancer_waiting_seconds_per_round_trip"] for run in runs)
         return figures
     if row.group == "latency":
         p50s = [run["p50_seconds"] for run in runs]

@@ -265,7 +265,9 @@ def _run_items(arguments, pool, processor, items, slots, values) -> int:
             print(f"{PROGRAM}: {it['item']} failed: {it['error']}", file=sys.stderr)
     if arguments.summary_json:
         with open(arguments.summary_json, "w") as out:
-            json.dump({"processor": processor, "items": items,
+            json.dump({"processor": processor,
+                       "items": [{k: v for k, v in it.items() if k != "no_connection"}
+                                 for it in items],
                        "connections": {"opened": pool.opened, "lost": pool.lost,
                                        "resent": pool.resent}}, out, indent=2)
     if interrupted:
