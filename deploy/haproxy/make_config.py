@@ -32,7 +32,7 @@ def render(listen, servers, *, token=None, admin_socket=None, tls_terminate=None
              "    # Volumes are forwarded by kernel splicing (see the splice options below) through",
              "    # pipes of 1 MiB (Linux's pipe-max-size; the default 64 KiB pipe takes 16 times",
              "    # the splice calls): measured, HAProxy's CPU per 256 MiB round trip fell from",
-             "    # 0.29-0.33 s (16 KiB buffers copied through user space) to 0.07-0.10 s.",
+             "    # 0.29-0.43 s (16 KiB buffers copied through user space) to 0.07-0.13 s.",
              "    tune.pipesize 1048576"]
     if not splice:
         lines = lines[:3]
