@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # A one-node SLURM cluster on loopback, for trying `slicerbridge --launch "srun ..."` on one
-# machine (and for deploy/tests/test_slurm_ssh.py). Needs root and Debian's slurm-wlm and munge.
+# machine (and for deploy/tests/test_launchers.py). Needs root and Debian's slurm-wlm and munge.
 #
 #   deploy/slurm/local_cluster.sh start DIR   configure in DIR (a new, empty folder), start
 #                                            munged, slurmctld and slurmd, wait until the node
 #                                            is idle
 #   deploy/slurm/local_cluster.sh run DIR CMD...   run CMD where srun reaches the cluster
-#   deploy/slurm/local_cluster.sh stop DIR    stop the daemons, remove the namespace
+#   deploy/slurm/local_cluster.sh stop DIR    stop the daemons and whatever still runs in the
+#                                            namespace, remove the namespace (DIR stays)
 #
-# Everything listens inside a network namespace of its own that has only a loopback interface
-# (slurmctld, slurmd and srun bind to every address, and srun opens ports for each step's I/O):
-# nothing is reachable from outside. `run` executes CMD in that namespace with SLURM_CONF set.
+# Everything listens inside a network namespace of its own, with loopback and a veth pair whose
+# both ends are inside it (slurmctld, slurmd and srun bind to every address, and srun opens
+# ports for each step's I/O): nothing is reachable from outside. `run` executes CMD in that namespace with SLURM_CONF set.
 # The munge key is made here (random, mode 0400) and munged's socket lives in DIR, so the
 # machine's own munge and slurm (if any) are neither used nor disturbed. Node "sbnode",
 # 127.0.0.1, partition "local", 16 CPUs announced (config_overrides) so that several servers
@@ -46,6 +47,7 @@ start() {
   chmod 711 "$dir" # munged wants its socket's folder searchable by all
   [ -z "$(ls -A "$dir")" ] || { echo "local_cluster.sh: $dir is not empty" >&2; exit 2; }
   mkdir -p "$dir/state" "$dir/spool"
+  trap stop EXIT # a start that fails leaves nothing running
   local netns="sb-slurm-$$"
   ip netns add "$netns"
   echo "$netns" >"$dir/netns"
@@ -107,6 +109,7 @@ CONF
   in_ns slurmctld -c -i
   in_ns slurmd -N sbnode
   wait_for 30 "the node becoming idle" bash -c "ip netns exec $netns sinfo -h -n sbnode -o %T | grep -qx idle"
+  trap - EXIT
 }
 
 stop() {
@@ -118,6 +121,15 @@ stop() {
     kill "$pid" 2>/dev/null || continue
     for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null || true
+  done
+  # Job steps still running (slurmstepd and its tasks) live in the namespace too.
+  local left
+  for ((i = 0; i < 50; i++)); do
+    left=$(ip netns pids "$(namespace_of)" 2>/dev/null || true)
+    [ -n "$left" ] || break
+    # shellcheck disable=SC2086 # one pid a word
+    if ((i < 30)); then kill $left 2>/dev/null || true; else kill -9 $left 2>/dev/null || true; fi
+    sleep 0.1
   done
   ip netns delete "$(namespace_of)" 2>/dev/null || true
   rm -f "$dir/netns"
