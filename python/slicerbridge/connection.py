@@ -7,7 +7,7 @@ lock so that several threads can send whole frames.
 from __future__ import annotations
 
 import threading
-from typing import Any, NamedTuple, Optional
+from typing import Any, Callable, NamedTuple, Optional
 
 from .codec import EncodedFrame, decode_head, encode_message
 from .errors import ConnectionLost, ErrorCode, SlicerBridgeError
@@ -36,17 +36,18 @@ class MessageStream:
         self._write_lock = threading.Lock()
         self._closed = False
 
-    def receive(self) -> Optional[Incoming]:
+    def receive(self, admit: Optional[Callable[[int], bool]] = None) -> Optional[Incoming]:
         """The next message, or None at a clean end of stream.
 
         Raises FatalProtocolError for a bad frame header and ConnectionLost for a stream that
         ends inside a frame; a frame with a bad head is returned with ``error`` set, after the
-        whole frame was consumed [FRAME-10].
+        whole frame was consumed [FRAME-10]. ``admit``: see ``FrameReader.read_frame``.
         """
         max_frame = self.limits.max_frame
         if not self.handshaken:
             max_frame = min(max_frame, HANDSHAKE_MAX_FRAME)  # [HELLO-4]
-        frame = self._reader.read_frame(max_frame=max_frame, max_head=self.limits.max_head)
+        frame = self._reader.read_frame(max_frame=max_frame, max_head=self.limits.max_head,
+                                        admit=admit)
         if frame is None:
             return None
         try:
