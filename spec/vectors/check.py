@@ -29,7 +29,7 @@ sys.path.insert(0, str(SPEC_DIR / "tools"))
 import semantics  # noqa: E402  (spec/tools/semantics.py, stdlib only)
 
 FILES = ("frames.json", "handshake.json", "messages.json", "data.json", "malformed.json",
-         "messages_invalid.json", "data_invalid.json")
+         "messages_invalid.json", "data_invalid.json", "catalog.json")
 CODEC_NAMES = {1: "zstd", 2: "lz4"}
 DEFAULT_LIMITS = {"max_frame": 2**32, "max_head": 16 * 1024 * 1024, "max_depth": 32}
 DTYPE_FORMATS = {"int8": "b", "uint8": "B", "int16": "h", "uint16": "H", "int32": "i",
@@ -398,8 +398,10 @@ def check_vector(file_name, vector, model, known_ids, known_errors, verbose):
         if not semantic_file:
             assert outcome == vector["error"], f"expected {vector['error']}, got {outcome}"
             assert "decoded" not in vector, "codec-level reject vector with decoded"
+    if file_name == "catalog.json":
+        check_catalog(vector, model, verbose)
     if file_name in ("handshake.json", "messages.json", "data.json", "messages_invalid.json",
-                     "data_invalid.json"):
+                     "data_invalid.json", "catalog.json"):
         expected = semantics.expected_outcome(model, vector["decoded"], vector)
         if vector["class"] == "accept":
             assert expected is None, f"semantically invalid: {expected}"
@@ -411,6 +413,22 @@ def check_vector(file_name, vector, model, known_ids, known_errors, verbose):
                     f"response id {response_id}, vector says {vector['response_id']}"
             if verbose:
                 print(f"    {vector['id']}: {error} because {reason}")
+
+
+def check_catalog(vector, model, verbose):
+    """[CAT-12]: the processors kept and dropped (with the rule each breaks) are what the rules
+    of section 10 in semantics.py give, and each dropped description breaks exactly one rule."""
+    assert vector["result_of"] == "catalog" and vector["receiver"] == "client", "catalog vector"
+    processors = vector["decoded"]["result"]["processors"]
+    kept, dropped, reasons = semantics.catalog_verdict(model, processors)
+    assert kept == vector["kept"], f"kept {kept}, vector says {vector['kept']}"
+    assert dropped == vector["dropped"], f"dropped {dropped}, vector says {vector['dropped']}"
+    for entry, found in zip(dropped, reasons):
+        assert {requirement for requirement, _ in found} == {entry["requirement"]}, \
+            f"description {entry['index']} breaks more than one rule: {found}"
+        assert entry["requirement"] in vector["requirements"], "rule not in requirements"
+        if verbose:
+            print(f"    {vector['id']}: drops {entry['index']} because {found[0][1]}")
 
 
 def spec_ids_and_errors():
