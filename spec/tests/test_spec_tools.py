@@ -224,14 +224,27 @@ def test_coverage_levels_follow_the_protocol_text():
     assert len(levels) == len(KNOWN_IDS)
 
 
-def test_semantics_checks_results_against_the_model_CAT_6():
-    """A description without `inputs` or with a mistyped slot is refused by the client [CAT-6]."""
+def test_semantics_checks_results_against_the_model_CAT_6_CAT_12():
+    """A description without `inputs` or with a mistyped slot breaks [CAT-6] or [CAT-11]: a
+    `describe` result fails, a `catalog` drops that processor only [CAT-12]."""
     entry = vector("messages.json", "msg-response-catalog")
     context = {"result_of": "catalog"}
     assert semantics.expected_outcome(MODEL, entry["decoded"], context) is None
     missing = copy.deepcopy(entry["decoded"])
     del missing["result"]["processors"][0]["inputs"]
-    assert semantics.expected_outcome(MODEL, missing, context)[0] == "invalid_message"
+    assert semantics.expected_outcome(MODEL, missing, context) is None
+    processors = missing["result"]["processors"] + entry["decoded"]["result"]["processors"]
+    kept, dropped, _ = semantics.catalog_verdict(MODEL, processors)
+    assert kept == ["vectors.threshold"]
+    assert dropped == [{"index": 0, "name": "vectors.threshold", "requirement": "CAT-6"}]
+    describe = {"result_of": "describe"}
+    described = dict(missing, result=missing["result"]["processors"][0])
+    assert semantics.expected_outcome(MODEL, described, describe)[0] == "invalid_message"
     mistyped = copy.deepcopy(entry["decoded"])
     mistyped["result"]["processors"][0]["parameters"][0]["optional"] = "no"
-    assert semantics.expected_outcome(MODEL, mistyped, context)[0] == "invalid_message"
+    assert semantics.catalog_verdict(MODEL, mistyped["result"]["processors"])[1][0][
+        "requirement"] == "CAT-11"
+    mistyped["result"] = mistyped["result"]["processors"][0]
+    assert semantics.expected_outcome(MODEL, mistyped, describe)[0] == "invalid_message"
+    no_array = dict(entry["decoded"], result={"processors": {}})
+    assert semantics.expected_outcome(MODEL, no_array, context)[0] == "invalid_message"
