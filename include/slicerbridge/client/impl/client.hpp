@@ -13,6 +13,9 @@
 
 #include <atomic>
 #include <deque>
+#include <mutex>
+#include <optional>
+#include <string_view>
 #include <unordered_map>
 
 namespace slicerbridge {
@@ -134,6 +137,30 @@ public:
 
     const server_hello& server_info() const { return server_; }
     const std::string& rejected_bytes() const { return stream_.rejected_bytes(); }
+
+    // ---- descriptions dropped from the last catalog ([CAT-12]) ------------------------------
+    // Written where a catalog completes and read where an invoke starts, which may be other
+    // threads than the client's: guarded by a mutex.
+
+    void set_dropped(std::vector<dropped_description> dropped) {
+        std::lock_guard<std::mutex> lock(dropped_mutex_);
+        dropped_ = std::move(dropped);
+    }
+
+    std::vector<dropped_description> dropped() const {
+        std::lock_guard<std::mutex> lock(dropped_mutex_);
+        return dropped_;
+    }
+
+    std::optional<dropped_description> find_dropped(std::string_view processor) const {
+        std::lock_guard<std::mutex> lock(dropped_mutex_);
+        for (const auto& d : dropped_) {
+            if (!d.name.empty() && d.name == processor) {
+                return d;
+            }
+        }
+        return std::nullopt;
+    }
 
     // ---- calls -----------------------------------------------------------------------------
 
@@ -442,6 +469,8 @@ private:
     std::error_code closed_reason_;
     completion<void(std::error_code)> handshake_done_;
     server_hello server_;
+    mutable std::mutex dropped_mutex_;
+    std::vector<dropped_description> dropped_;
     std::optional<error_info> server_error_;
     codec_set codecs_;
     std::atomic<call_id> next_id_{1};
@@ -506,6 +535,11 @@ const server_hello& basic_client<Stream>::server_info() const {
 template <class Stream>
 const std::string& basic_client<Stream>::rejected_bytes() const {
     return impl_->rejected_bytes();
+}
+
+template <class Stream>
+std::vector<dropped_description> basic_client<Stream>::dropped_processors() const {
+    return impl_->dropped();
 }
 
 namespace detail {
@@ -582,6 +616,21 @@ auto basic_client<Stream>::async_invoke(invoke_params params, invoke_options opt
     return asio::async_initiate<CompletionToken, void(std::error_code, invoke_reply)>(
         [impl = impl_](auto handler, invoke_params p, invoke_options o) {
             using handler_type = decltype(handler);
+            if (auto dropped = impl->find_dropped(p.processor)) {
+                // [CAT-12]: fails here, nothing is sent.
+                invoke_reply out;
+                out.error = error_info::from(
+                    make_error_code(error::invalid_message),
+                    "processor " + p.processor +
+                        " was dropped from the catalog: " + dropped->reason,
+                    value::map{{"processor", p.processor}, {"requirement", dropped->requirement}});
+                auto executor = asio::get_associated_executor(handler, impl->get_executor());
+                asio::post(executor,
+                           [handler = std::move(handler), out = std::move(out)]() mutable {
+                               handler(make_error_code(error::invalid_message), std::move(out));
+                           });
+                return;
+            }
             std::optional<double> local_timeout;
             if (o.deadline) {
                 p.deadline = o.deadline;
@@ -616,20 +665,20 @@ auto basic_client<Stream>::async_catalog(CompletionToken&& token) {
                                 void(std::error_code, std::vector<processor_description>)>(
         [impl = impl_](auto handler) {
             using handler_type = decltype(handler);
-            detail::initiate_call(
-                impl, impl->reserve_id(), std::move(handler), "catalog", value(value::map{}), {},
-                std::nullopt, [](handler_type& h, std::error_code ec, response reply) {
-                    std::vector<processor_description> descriptions;
-                    const value* list = ec ? nullptr : reply.result.find("processors");
-                    if (!ec && (list == nullptr || !list->is_array())) {
-                        ec = make_error_code(error::invalid_message);
-                    }
-                    for (std::size_t i = 0; !ec && i < list->as_array().size(); ++i) {
-                        descriptions.push_back(
-                            processor_description::from_value(list->as_array()[i], ec));
-                    }
-                    h(ec, std::move(descriptions));
-                });
+            detail::initiate_call(impl, impl->reserve_id(), std::move(handler), "catalog",
+                                  value(value::map{}), {}, std::nullopt,
+                                  [impl](handler_type& h, std::error_code ec, response reply) {
+                                      // [CAT-12]: descriptions that break a rule are dropped and
+                                      // remembered; the others are the catalog.
+                                      catalog_result catalog;
+                                      if (!ec) {
+                                          catalog = catalog_result::from_value(reply.result, ec);
+                                      }
+                                      if (!ec) {
+                                          impl->set_dropped(std::move(catalog.dropped));
+                                      }
+                                      h(ec, std::move(catalog.processors));
+                                  });
         },
         token);
 }

@@ -1,0 +1,108 @@
+// The client's handling of a catalog with bad descriptions ([CAT-12]): it keeps the valid
+// processors, reports the dropped ones, and fails calls to them without sending anything. The
+// server is a scripted peer that answers with a catalog vector of spec/vectors/catalog.json.
+
+#include <slicerbridge/sync_client.hpp>
+
+#include <slicerbridge/json.hpp>
+
+#include "support/raw_peer.hpp"
+
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace sb = slicerbridge;
+using json = nlohmann::ordered_json;
+
+namespace {
+
+/// The `processors` of a vector of catalog.json, and the names it keeps.
+json catalog_vector(const std::string& id) {
+    std::ifstream in(std::string(SLICERBRIDGE_VECTORS_DIR) + "/catalog.json");
+    const json document = json::parse(in);
+    for (const auto& v : document.at("vectors")) {
+        if (v["id"] == id) {
+            return v;
+        }
+    }
+    FAIL("no vector " << id);
+    return {};
+}
+
+} // namespace
+
+TEST_CASE("a client drops bad descriptions, keeps the others usable and fails calls to the "
+          "dropped ones locally [CAT-12]") {
+    const json vector = catalog_vector("catalog-invalid-several");
+    const sb::value catalog = sb::value_from_json(vector["decoded"]["result"]);
+
+    asio::io_context io;
+    asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+    const auto port = acceptor.local_endpoint().port();
+    std::vector<std::string> methods; // what the server received, in order
+    std::thread server([&] {
+        asio::ip::tcp::socket socket(io);
+        acceptor.accept(socket);
+        test_support::raw_peer peer(std::move(socket));
+        if (!peer.read_head()) { // the client's hello
+            return;
+        }
+        peer.write_message(sb::message(sb::server_hello{}));
+        for (int i = 0; i < 4; ++i) { // catalog, ping, goodbye; the stream then ends
+            const auto head = peer.read_head();
+            if (!head || head->find("method") == nullptr || head->find("id") == nullptr) {
+                return;
+            }
+            const std::string method = head->find("method")->as_string();
+            methods.push_back(method);
+            peer.write_head(sb::value::map{{"kind", "response"},
+                                           {"id", *head->find("id")},
+                                           {"result", method == "catalog"
+                                                          ? catalog
+                                                          : sb::value(sb::value::map{})}});
+        }
+    });
+
+    {
+        auto client = sb::sync_client::connect("127.0.0.1:" + std::to_string(port));
+        const auto processors = client->catalog();
+        std::vector<std::string> names;
+        for (const auto& d : processors) {
+            names.push_back(d.name);
+        }
+        CHECK(json(names) == vector["kept"]);
+        const auto dropped = client->dropped_processors();
+        REQUIRE(dropped.size() == vector["dropped"].size());
+        for (std::size_t i = 0; i < dropped.size(); ++i) {
+            CHECK(dropped[i].name == vector["dropped"][i]["name"].get<std::string>());
+            CHECK(dropped[i].requirement == vector["dropped"][i]["requirement"].get<std::string>());
+        }
+
+        sb::invoke_params call;
+        call.processor = dropped[1].name;
+        try {
+            client->invoke(call);
+            FAIL("an invoke of a dropped processor succeeded");
+        } catch (const sb::call_error& e) {
+            CHECK(e.code() == sb::error::invalid_message);
+            REQUIRE(e.info());
+            CHECK(e.info()->message.find(call.processor) != std::string::npos);
+            CHECK(e.info()->message.find(dropped[1].requirement) != std::string::npos);
+            CHECK(e.info()->details.find("requirement")->as_string() == dropped[1].requirement);
+        }
+        CHECK(client->ping() >= 0.0); // the connection is untouched
+        client->goodbye();
+    }
+    server.join();
+    // Nothing was sent for the dropped processor: the server saw the catalog, then the ping.
+    CHECK(methods == std::vector<std::string>{"catalog", "ping", "goodbye"});
+}
