@@ -470,6 +470,21 @@ def test_a_catalog_over_the_client_max_frame_is_too_large_under_its_id_LIMIT_11(
     assert peer.call(2, "ping")["result"] == {}
 
 
+def test_a_catalog_deeper_than_the_client_max_depth_is_too_large_under_its_id_LIMIT_11(running):
+    """[LIMIT-11]: a sender respects the peer's max_depth. The catalog (response, result,
+    processors, description, slots, slot) is 6 deep: too deep for a client announcing 5."""
+    for max_depth, expected in ((5, ErrorCode.TOO_LARGE), (32, None)):
+        peer = established(running, limits={"max_depth": max_depth})
+        reply = peer.call(1, "catalog")
+        assert reply["id"] == 1
+        if expected is None:
+            assert reply["result"]["processors"]
+        else:
+            assert error_code(reply) == expected
+            assert reply["error"]["details"]["max_depth"] == max_depth
+        assert peer.call(2, "ping")["result"] == {}
+
+
 def test_progress_sent_by_a_client_is_ignored_PROG_5(running):
     """[PROG-5]: no response, no error; the next message is the ping's answer."""
     peer = established(running)
