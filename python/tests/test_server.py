@@ -566,3 +566,27 @@ def test_processor_names_are_unique_on_a_server():
     from slicerbridge.processors import echo
     with pytest.raises(ValueError):
         Server([echo, echo])
+
+
+@pytest.mark.parametrize("method, processor", [
+    ("__import__('os').system('touch {canary}')", None),
+    ("_dispatch", None),
+    ("__init__", None),
+    ("eval", None),
+    ("invoke", "__import__('os').system('touch {canary}')"),
+    ("invoke", "echo; touch {canary}"),
+    ("describe", "__class__"),
+    ("invoke", "__class__"),
+])
+def test_method_and_processor_names_are_looked_up_never_evaluated_SEC_9(running, tmp_path,
+                                                                         method, processor):
+    """[SEC-9]: a name that is code, an attribute of the server or an expression is an unknown
+    method or processor; nothing runs (the canary file stays absent), the connection serves on."""
+    canary = tmp_path / "canary"
+    peer = established(running)
+    params = {} if processor is None else {"processor": processor.format(canary=canary)}
+    reply = peer.call(1, method.format(canary=canary), params)
+    expected = ErrorCode.METHOD_NOT_FOUND if processor is None else ErrorCode.UNKNOWN_PROCESSOR
+    assert error_code(reply) == expected
+    assert not canary.exists()
+    assert peer.call(2, "ping")["result"] == {}
