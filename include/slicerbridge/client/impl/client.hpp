@@ -11,6 +11,7 @@
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <deque>
 #include <mutex>
@@ -220,8 +221,13 @@ public:
         enqueue(std::move(frame));
     }
 
+    /// Sends `cancel` for an open call, only when the server listed `cancel`: a server that
+    /// does not honour it would ignore it ([CANCEL-5]); the call then gets its normal answer.
     void send_cancel(call_id id) {
-        if (state_ == state::open && pending_.count(id) != 0) {
+        const auto& in_force = server_.capabilities;
+        const bool cancel_in_force =
+            std::find(in_force.begin(), in_force.end(), "cancel") != in_force.end();
+        if (state_ == state::open && cancel_in_force && pending_.count(id) != 0) {
             value::map params{{"id", value(id)}};
             send(message(notification{"cancel", value(std::move(params))}));
         }

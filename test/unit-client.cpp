@@ -1,6 +1,7 @@
-// The client's handling of a catalog with bad descriptions ([CAT-12]): it keeps the valid
-// processors, reports the dropped ones, and fails calls to them without sending anything. The
-// server is a scripted peer that answers with a catalog vector of spec/vectors/catalog.json.
+// The client against scripted servers: a catalog with bad descriptions ([CAT-12]), where the
+// client keeps the valid processors, reports the dropped ones and fails calls to them without
+// sending anything (the catalog is a vector of spec/vectors/catalog.json); and a server that
+// does not honour cancel ([CANCEL-5]).
 
 #include <slicerbridge/sync_client.hpp>
 
@@ -14,8 +15,12 @@
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/use_future.hpp>
 
+#include <chrono>
 #include <fstream>
+#include <future>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -105,4 +110,61 @@ TEST_CASE("a client drops bad descriptions, keeps the others usable and fails ca
     server.join();
     // Nothing was sent for the dropped processor: the server saw the catalog, then the ping.
     CHECK(methods == std::vector<std::string>{"catalog", "ping", "goodbye"});
+}
+
+TEST_CASE("a client sends no cancel to a server that does not list it, and the call gets its "
+          "normal answer [CANCEL-5]") {
+    asio::io_context io;
+    asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+    const auto port = acceptor.local_endpoint().port();
+    std::vector<std::string> received; // what the server received after the hello, in order
+    std::thread server([&] {
+        asio::ip::tcp::socket socket(io);
+        acceptor.accept(socket);
+        test_support::raw_peer peer(std::move(socket));
+        if (!peer.read_head()) {
+            return;
+        }
+        peer.write_message(sb::message(sb::server_hello{})); // no capability: cancel not in force
+        std::optional<sb::value> invoke;
+        for (int i = 0; i < 3; ++i) { // the invoke, then the ping (a cancel would come between)
+            const auto head = peer.read_head();
+            if (!head || head->find("kind") == nullptr) {
+                return;
+            }
+            const sb::value* method = head->find("method");
+            received.push_back(method != nullptr ? method->as_string()
+                                                 : head->find("kind")->as_string());
+            if (received.back() == "invoke") {
+                invoke = head;
+                continue;
+            }
+            if (received.back() != "ping" || !invoke) {
+                return;
+            }
+            peer.write_head(sb::value::map{
+                {"kind", "response"}, {"id", *head->find("id")}, {"result", sb::value::map{}}});
+            peer.write_head(sb::value::map{
+                {"kind", "response"},
+                {"id", *invoke->find("id")},
+                {"result", sb::value::map{{"outputs", sb::value::map{}}}}});
+            return;
+        }
+    });
+
+    {
+        auto client = sb::sync_client::connect("127.0.0.1:" + std::to_string(port));
+        std::promise<sb::call_id> started;
+        sb::invoke_options options;
+        options.on_id = [&started](sb::call_id id) { started.set_value(id); };
+        sb::invoke_params call;
+        call.processor = "slow";
+        auto reply = client->async_client().async_invoke(call, options, asio::use_future);
+        client->async_client().cancel(started.get_future().get());
+        CHECK(client->ping() >= 0.0);
+        REQUIRE(reply.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+        CHECK(reply.get().result.outputs.empty()); // answered normally, not cancelled
+    }
+    server.join();
+    CHECK(received == std::vector<std::string>{"invoke", "ping"});
 }
