@@ -2,6 +2,7 @@
 #define SLICERBRIDGE_CLIENT_IMPL_CLIENT_HPP
 
 #include <slicerbridge/detail/capabilities.hpp>
+#include <slicerbridge/detail/msgpack_depth.hpp>
 #include <slicerbridge/detail/stream_ops.hpp>
 #include <slicerbridge/message/progress.hpp>
 
@@ -196,8 +197,11 @@ public:
         std::error_code ec;
         encoded_frame frame =
             encode_message(message(std::move(req)), encode_options{request_codec()}, ec);
-        if (!ec && frame.total_size() > server_.limits.max_frame) {
-            ec = make_error_code(error::too_large); // [LIMIT-1]: never send what it refuses
+        if (!ec && (frame.total_size() > server_.limits.max_frame ||
+                    frame.head().size() > server_.limits.max_head ||
+                    detail::msgpack_depth(frame.head()) > server_.limits.max_depth)) {
+            // [LIMIT-1] [LIMIT-11]: never send what the server refuses
+            ec = make_error_code(error::too_large);
         }
         if (ec) {
             return complete(ec, response{});
