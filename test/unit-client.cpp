@@ -168,3 +168,47 @@ TEST_CASE("a client sends no cancel to a server that does not list it, and the c
     server.join();
     CHECK(received == std::vector<std::string>{"invoke", "ping"});
 }
+
+TEST_CASE("a request nested deeper than the server's max_depth fails locally with too_large "
+          "[LIMIT-11]") {
+    asio::io_context io;
+    asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+    const auto port = acceptor.local_endpoint().port();
+    std::vector<std::string> received;
+    std::thread server([&] {
+        asio::ip::tcp::socket socket(io);
+        acceptor.accept(socket);
+        test_support::raw_peer peer(std::move(socket));
+        if (!peer.read_head()) {
+            return;
+        }
+        sb::server_hello hello;
+        hello.limits.max_depth = 3; // a ping (depth 1) fits, an invoke with an image (4) does not
+        peer.write_message(sb::message(hello));
+        const auto head = peer.read_head();
+        if (!head || head->find("method") == nullptr || head->find("id") == nullptr) {
+            return;
+        }
+        received.push_back(head->find("method")->as_string());
+        peer.write_head(sb::value::map{
+            {"kind", "response"}, {"id", *head->find("id")}, {"result", sb::value::map{}}});
+    });
+
+    {
+        auto client = sb::sync_client::connect("127.0.0.1:" + std::to_string(port));
+        sb::image img = sb::image::allocate({1, 1, 1}, sb::dtype::uint8);
+        img.mutable_voxels<std::uint8_t>()[0] = 7;
+        sb::invoke_params call;
+        call.processor = "echo";
+        call.inputs = {{"input", sb::data_value(img)}};
+        try {
+            client->invoke(call);
+            FAIL("a request deeper than the server's max_depth was sent");
+        } catch (const sb::call_error& e) {
+            CHECK(e.code() == sb::error::too_large);
+        }
+        CHECK(client->ping() >= 0.0);
+    }
+    server.join();
+    CHECK(received == std::vector<std::string>{"ping"});
+}
