@@ -175,7 +175,8 @@ TEST_CASE("constraints apply only where they mean something [CAT-5]") {
     processor_description d = denoise();
     d.parameters[7].minimum = 1;
     CHECK(invalid(d) ==
-          "description.parameters.note: minimum, maximum and step apply to numeric parameters only");
+          "description.parameters.note: minimum, maximum and step apply to numeric parameters only "
+          "[CAT-11]");
     d = denoise();
     d.parameters[1].choices.clear();
     CHECK(invalid(d) == "description.parameters.method: enum parameters need choices [CAT-11]");

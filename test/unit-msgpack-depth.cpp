@@ -34,6 +34,7 @@ TEST_CASE("msgpack_depth agrees with the decoder's max_depth on random heads [LI
             REQUIRE(reader.done());
             std::error_code ec;
             sb::decode_frame(reader.release(), l, sb::codec_set{}, ec);
+            INFO(ec.message());
             CHECK((!ec) == (limit >= depth));
         }
     }

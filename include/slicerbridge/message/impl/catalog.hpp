@@ -537,6 +537,9 @@ inline catalog_result catalog_result::from_value(const value& v, std::error_code
             }
         }
         drop.requirement = detail::catalog_requirement(reason);
+        if (reason.find("[CAT-") == std::string::npos) {
+            reason += " [" + drop.requirement + "]";
+        }
         drop.reason = std::move(reason);
         result.dropped.push_back(std::move(drop));
     }
