@@ -144,9 +144,21 @@ public:
     // Written where a catalog completes and read where an invoke starts, which may be other
     // threads than the client's: guarded by a mutex.
 
-    void set_dropped(std::vector<dropped_description> dropped) {
+    /// `kept`: the catalog's valid descriptions. A dropped description that repeats the name of
+    /// a kept one ([CAT-11]) is reported but blocks no call: the name is the kept processor's.
+    void set_dropped(std::vector<dropped_description> dropped,
+                     const std::vector<processor_description>& kept) {
         std::lock_guard<std::mutex> lock(dropped_mutex_);
         dropped_ = std::move(dropped);
+        blocked_.clear();
+        for (const auto& d : dropped_) {
+            const bool name_kept =
+                std::any_of(kept.begin(), kept.end(),
+                            [&d](const processor_description& k) { return k.name == d.name; });
+            if (!d.name.empty() && !name_kept) {
+                blocked_.push_back(d);
+            }
+        }
     }
 
     std::vector<dropped_description> dropped() const {
@@ -156,8 +168,8 @@ public:
 
     std::optional<dropped_description> find_dropped(std::string_view processor) const {
         std::lock_guard<std::mutex> lock(dropped_mutex_);
-        for (const auto& d : dropped_) {
-            if (!d.name.empty() && d.name == processor) {
+        for (const auto& d : blocked_) {
+            if (d.name == processor) {
                 return d;
             }
         }
@@ -481,6 +493,7 @@ private:
     server_hello server_;
     mutable std::mutex dropped_mutex_;
     std::vector<dropped_description> dropped_;
+    std::vector<dropped_description> blocked_; // dropped_ whose name no kept one has
     std::optional<error_info> server_error_;
     codec_set codecs_;
     std::atomic<call_id> next_id_{1};
@@ -675,20 +688,20 @@ auto basic_client<Stream>::async_catalog(CompletionToken&& token) {
                                 void(std::error_code, std::vector<processor_description>)>(
         [impl = impl_](auto handler) {
             using handler_type = decltype(handler);
-            detail::initiate_call(impl, impl->reserve_id(), std::move(handler), "catalog",
-                                  value(value::map{}), {}, std::nullopt,
-                                  [impl](handler_type& h, std::error_code ec, response reply) {
-                                      // [CAT-12]: descriptions that break a rule are dropped and
-                                      // remembered; the others are the catalog.
-                                      catalog_result catalog;
-                                      if (!ec) {
-                                          catalog = catalog_result::from_value(reply.result, ec);
-                                      }
-                                      if (!ec) {
-                                          impl->set_dropped(std::move(catalog.dropped));
-                                      }
-                                      h(ec, std::move(catalog.processors));
-                                  });
+            detail::initiate_call(
+                impl, impl->reserve_id(), std::move(handler), "catalog", value(value::map{}), {},
+                std::nullopt, [impl](handler_type& h, std::error_code ec, response reply) {
+                    // [CAT-12]: descriptions that break a rule are dropped and
+                    // remembered; the others are the catalog.
+                    catalog_result catalog;
+                    if (!ec) {
+                        catalog = catalog_result::from_value(reply.result, ec);
+                    }
+                    if (!ec) {
+                        impl->set_dropped(std::move(catalog.dropped), catalog.processors);
+                    }
+                    h(ec, std::move(catalog.processors));
+                });
         },
         token);
 }

@@ -306,8 +306,8 @@ private:
                     self->idempotent_[d.name] = d.idempotent;
                 }
                 for (auto& d : m.client->dropped_processors()) { // [CAT-12]
-                    if (!d.name.empty()) {
-                        self->dropped_[d.name] = std::move(d);
+                    if (!d.name.empty() && self->idempotent_.count(d.name) == 0) {
+                        self->dropped_[d.name] = std::move(d); // no kept one has its name
                     }
                 }
                 self->catalog_ = std::move(list);
