@@ -212,3 +212,54 @@ TEST_CASE("a request nested deeper than the server's max_depth fails locally wit
     server.join();
     CHECK(received == std::vector<std::string>{"ping"});
 }
+
+TEST_CASE("a dropped description that repeats a kept processor's name is reported, and calls by "
+          "that name go to the kept processor [CAT-12] [CAT-11]") {
+    const json vector = catalog_vector("catalog-invalid-duplicate-processor-name");
+    const sb::value catalog = sb::value_from_json(vector["decoded"]["result"]);
+    const std::string name = vector["dropped"][0]["name"].get<std::string>();
+
+    asio::io_context io;
+    asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+    const auto port = acceptor.local_endpoint().port();
+    std::vector<std::string> received;
+    std::thread server([&] {
+        asio::ip::tcp::socket socket(io);
+        acceptor.accept(socket);
+        test_support::raw_peer peer(std::move(socket));
+        if (!peer.read_head()) {
+            return;
+        }
+        peer.write_message(sb::message(sb::server_hello{}));
+        for (int i = 0; i < 3; ++i) { // catalog, invoke, goodbye
+            const auto head = peer.read_head();
+            if (!head || head->find("method") == nullptr || head->find("id") == nullptr) {
+                return;
+            }
+            const std::string method = head->find("method")->as_string();
+            received.push_back(method);
+            sb::value result = sb::value::map{};
+            if (method == "catalog") {
+                result = catalog;
+            } else if (method == "invoke") {
+                result = sb::value::map{{"outputs", sb::value::map{}}};
+            }
+            peer.write_head(sb::value::map{
+                {"kind", "response"}, {"id", *head->find("id")}, {"result", result}});
+        }
+    });
+    {
+        auto client = sb::sync_client::connect("127.0.0.1:" + std::to_string(port));
+        CHECK(client->catalog().size() == vector["kept"].size());
+        const auto dropped = client->dropped_processors();
+        REQUIRE(dropped.size() == 1);
+        CHECK(dropped[0].name == name);
+        CHECK(dropped[0].requirement == "CAT-11");
+        sb::invoke_params call;
+        call.processor = name;
+        CHECK_NOTHROW(client->invoke(call)); // sent: the kept description has this name
+        client->goodbye();
+    }
+    server.join();
+    CHECK(received == std::vector<std::string>{"catalog", "invoke", "goodbye"});
+}
