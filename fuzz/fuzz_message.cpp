@@ -1,0 +1,100 @@
+// libFuzzer target: message decoding (message/message.hpp and the params of each method), on
+// the head the input decodes to. A head read as a message must encode back to the same message:
+// encode_message writes the same bytes as encode_frame(to_value(m)), and decoding those gives a
+// message that encodes to them again.
+
+#include "common.hpp"
+
+#include <slicerbridge/message/catalog.hpp>
+#include <slicerbridge/message/invoke.hpp>
+#include <slicerbridge/message/message.hpp>
+#include <slicerbridge/message/progress.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <variant>
+#include <vector>
+
+namespace {
+
+namespace sb = slicerbridge;
+
+std::vector<std::byte> encode_message(const sb::message& m) {
+    std::error_code ec;
+    const sb::encoded_frame frame = sb::encode_message(m, {}, ec);
+    FUZZ_CHECK(!ec); // what was decoded is small enough to encode
+    std::vector<std::byte> bytes = frame.to_bytes();
+    std::optional<std::vector<std::byte>> generic = fuzz::encode(sb::to_value(m));
+    FUZZ_CHECK(generic.has_value() && *generic == bytes);
+    return bytes;
+}
+
+/// The params of each method, read as a server or a client reads them.
+void read_payload(const sb::message& m) {
+    std::error_code ec;
+    std::string what;
+    if (const auto* r = std::get_if<sb::request>(&m)) {
+        if (r->method == sb::methods::invoke) {
+            std::string offending;
+            (void)sb::invoke_params::from_value(r->params, ec, what, offending);
+        } else if (r->method == sb::methods::describe) {
+            (void)sb::describe_params::from_value(r->params, ec, what);
+        }
+    } else if (const auto* n = std::get_if<sb::notification>(&m)) {
+        if (n->method == sb::methods::progress) {
+            (void)sb::progress_params::from_value(n->params, ec, what);
+        } else if (n->method == sb::methods::cancel) {
+            (void)sb::cancel_params::from_value(n->params, ec);
+        }
+    } else if (const auto* s = std::get_if<sb::response>(&m)) {
+        if (!s->is_error()) { // the client knows the method; try each result
+            (void)sb::invoke_result::from_value(s->result, ec, what);
+            (void)sb::catalog_result::from_value(s->result, ec, what);
+            (void)sb::processor_description::from_value(s->result, ec, what);
+        }
+    }
+}
+
+void decode_as(const sb::value& head, bool expecting_hello) {
+    std::error_code ec;
+    std::string what;
+    const sb::message m = sb::decode_message(head, expecting_hello, ec, what);
+    // The moving overload decides the same, and leaves a head it refuses as it was.
+    sb::value copy = head;
+    std::error_code moved_ec;
+    std::string moved_what;
+    const sb::message moved =
+        sb::decode_message(std::move(copy), expecting_hello, moved_ec, moved_what);
+    FUZZ_CHECK(ec == moved_ec && what == moved_what);
+    if (ec) {
+        FUZZ_CHECK(fuzz::encode(copy) == fuzz::encode(head));
+        if (const std::optional<std::uint64_t> id = sb::request_id_of(head)) {
+            FUZZ_CHECK(*id <= sb::max_request_id);
+        }
+        return;
+    }
+    FUZZ_CHECK(m.index() == moved.index());
+    const std::vector<std::byte> bytes = encode_message(m);
+    FUZZ_CHECK(encode_message(moved) == bytes);
+    read_payload(m);
+    const sb::value again = fuzz::decode_encoded(bytes);
+    const sb::message m2 = sb::decode_message(again, expecting_hello, ec, what);
+    FUZZ_CHECK(!ec);
+    FUZZ_CHECK(m2.index() == m.index());
+    FUZZ_CHECK(encode_message(m2) == bytes);
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const std::optional<sb::value> head = fuzz::decode_input(data, size);
+    if (!head) {
+        return 0;
+    }
+    decode_as(*head, true);
+    decode_as(*head, false);
+    return 0;
+}
