@@ -4,6 +4,9 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdint>
+#include <cstring>
+
 namespace sb = slicerbridge;
 using sb::error;
 using sb::typed_array;
@@ -73,4 +76,31 @@ TEST_CASE("big-endian scalars convert to native order, never reinterpreted [ARRA
     typed_array bytes_only = a;
     bytes_only.dtype = sb::dtype::uint8;
     CHECK(bytes_only.values<std::uint8_t>() != nullptr);
+}
+
+TEST_CASE("a misaligned bulk segment is read into aligned storage, so values<T>() may be used "
+          "[BULK-2]") {
+    // Found by fuzz/fuzz_data: a sender may leave segments unaligned ([BULK-2] is a SHOULD), and
+    // values<T>() and voxels<T>() handed out misaligned pointers into the bulk.
+    const double numbers[3] = {1.5, -2.0, 1e300};
+    sb::buffer bulk = sb::buffer::allocate(1 + sizeof numbers);
+    std::memcpy(bulk.mutable_data() + 1, numbers, sizeof numbers);
+    const sb::buffer segment = bulk.slice(1, sizeof numbers);
+    REQUIRE(reinterpret_cast<std::uintptr_t>(segment.data()) % alignof(double) != 0);
+    std::error_code ec;
+    const typed_array a =
+        typed_array::from_value(value::map{{"dtype", "float64"}, {"data", segment}}, ec);
+    REQUIRE_FALSE(ec);
+    const double* values = a.values<double>();
+    REQUIRE(values != nullptr);
+    CHECK(reinterpret_cast<std::uintptr_t>(values) % alignof(double) == 0);
+    CHECK(values[0] == 1.5);
+    CHECK(values[1] == -2.0);
+    CHECK(values[2] == 1e300);
+    // An aligned segment is still shared, not copied.
+    const sb::buffer aligned = bulk.slice(0, 8);
+    const typed_array b =
+        typed_array::from_value(value::map{{"dtype", "uint16"}, {"data", aligned}}, ec);
+    REQUIRE_FALSE(ec);
+    CHECK(b.data.data() == bulk.data());
 }

@@ -39,6 +39,8 @@ struct typed_array {
     T scalar(std::size_t index) const noexcept;
 
     /// Typed read-only access, or nullptr unless the dtype is T's and the byte order native.
+    /// Arrays read by `from_value` (and the data types') are aligned for T: a misaligned bulk
+    /// segment is copied when read.
     template <class T>
     const T* values() const noexcept;
 

@@ -5,6 +5,7 @@
 #include <slicerbridge/detail/field_reader.hpp>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -60,6 +61,11 @@ inline bool read_typed_array(field_reader& reader, const value& map, typed_array
     out.data = segment->data;
     if (out.data.size() % out.element_size() != 0) {
         return reader.fail("data", "length is not a whole number of elements");
+    }
+    // A segment need not be aligned ([BULK-2] is a SHOULD); values<T>() and voxels<T>() hand out
+    // T pointers, so a misaligned one is copied into aligned storage.
+    if (reinterpret_cast<std::uintptr_t>(out.data.data()) % dtype_size(out.dtype) != 0) {
+        out.data = buffer::copy_of(out.data.data(), out.data.size());
     }
     return true;
 }
