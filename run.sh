@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SlicerBridge: one entry point for setting up, building, demonstrating, testing and benchmarking.
 #   ./run.sh demo    install what is missing, build, run the main job on loopback
-#   ./run.sh test    install what is missing, build (plus a sanitizer build), run every test
+#   ./run.sh test    install what is missing, build (plus sanitizer builds and the fuzzers), run every test
 #   ./run.sh bench   install what is missing, build in Release, run the benchmarks
 #   ./run.sh build   install what is missing and build only
+#   ./run.sh fuzz [seconds]  build the libFuzzer targets, run each for that long (default 60)
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$PWD
@@ -20,6 +21,7 @@ debian_packages=(
   libopenigtlink-dev libexpat1-dev libzmq3-dev
   haproxy iproute2 socat python3-yaml
   slurm-wlm munge openssh-server openssh-client
+  clang-14 libclang-rt-14-dev
 )
 
 log() { printf '\n== %s\n' "$*"; }
@@ -61,6 +63,50 @@ build_sanitized() {
     -DSLICERBRIDGE_PRECOMPILE_TEST_HEADERS=ON
 }
 
+# ThreadSanitizer on the tests that run threads and sockets: the server, the client (pool),
+# frame streams and what they are built of. Only those test files are built (one executable),
+# which keeps this build to a few minutes. Asio's fences are off in it (see
+# cmake/SlicerBridgeWarnings.cmake).
+tsan_test_files="unit-server*.cpp;unit-client*.cpp;unit-transport-*.cpp;unit-stream-ops.cpp"
+tsan_test_files+=";unit-worker-pool.cpp;unit-fair-queue.cpp;unit-large-block-cache.cpp"
+tsan_test_files+=";unit-byte-budget.cpp;unit-connection-timeouts.cpp"
+build_tsan() {
+  log "building the server, client and stream tests with ThreadSanitizer in build-tsan/"
+  configure_and_build "$root/build-tsan" -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g" \
+    -DSLICERBRIDGE_SANITIZE=thread -DSLICERBRIDGE_BUILD_ADAPTER=OFF \
+    -DSLICERBRIDGE_BUILD_PROGRAMS=OFF -DSLICERBRIDGE_INSTALL=OFF -DSLICERBRIDGE_BUILD_IGTL=OFF \
+    -DSLICERBRIDGE_PRECOMPILE_TEST_HEADERS=ON "-DSLICERBRIDGE_TEST_FILES=$tsan_test_files"
+}
+
+# The libFuzzer targets (fuzz/README.md): clang, -O1, AddressSanitizer and UBSan.
+build_fuzz() {
+  log "building the libFuzzer targets in build-fuzz/"
+  configure_and_build "$root/build-fuzz" -DCMAKE_CXX_COMPILER=clang++-14 \
+    -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g" -DSLICERBRIDGE_BUILD_FUZZ=ON \
+    -DSLICERBRIDGE_BUILD_TESTS=OFF -DSLICERBRIDGE_BUILD_PROGRAMS=OFF \
+    -DSLICERBRIDGE_BUILD_ADAPTER=OFF -DSLICERBRIDGE_INSTALL=OFF -DSLICERBRIDGE_BUILD_IGTL=OFF
+}
+
+# Each fuzzer for as long as asked, keeping what it finds in build-fuzz/fuzz/found/<target>
+# (seeded from spec/vectors each time), its output in found/<target>.log. A crash stops that
+# fuzzer and fails the command; the input is build-fuzz/fuzz/found/<target>-crash-*.
+run_fuzzers() { # seconds per fuzzer
+  local seconds=$1 failed=0 dir=$root/build-fuzz/fuzz
+  for target in frame_reader head_decoder message data validate_invoke catalog; do
+    log "fuzz_$target for $seconds s"
+    mkdir -p "$dir/found/$target"
+    if "$dir/fuzz_$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+      -print_final_stats=1 -dict="$dir/fuzz.dict" -artifact_prefix="$dir/found/$target-" \
+      "$dir/found/$target" "$dir/corpus" >"$dir/found/$target.log" 2>&1; then
+      grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)' "$dir/found/$target.log" || true
+    else
+      failed=1
+      grep -v '^#' "$dir/found/$target.log" | tail -n 60
+    fi
+  done
+  return $failed
+}
+
 # The suites that need only Python (the Python implementation, the conformance suite's
 # self-tests, the spec's tools) run while C++ builds: they mostly wait on sockets and timers.
 python_only_tests=(python/tests conformance/tests spec/tests) # one pytest run each: own conftest
@@ -90,6 +136,11 @@ run_tests() {
   log "C++ tests (sanitized build; the cases that run C++ code)"
   (cd "$root/build-sanitize" &&
     ctest --output-on-failure -j "$jobs" -E 'python_client\.python_server|\.python') || failed=1
+  log "server, client and stream tests under ThreadSanitizer"
+  (cd "$root/build-tsan" && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+    ctest --output-on-failure -j "$jobs") || failed=1
+  log "fuzzers: the seed corpus, then a fixed number of inputs each (fuzz/README.md)"
+  (cd "$root/build-fuzz" && ctest --output-on-failure -j "$jobs" -L fuzz) || failed=1
   log "C++ tests and cross-implementation tests"
   (cd "$root/build" && ctest --output-on-failure -j "$jobs") || failed=1
   log "golden vectors checked by the spec's independent decoder"
@@ -126,7 +177,16 @@ case "$command" in
     start_python_only_tests
     build_main
     build_sanitized
+    build_tsan
+    build_fuzz
     run_tests
+    ;;
+  fuzz)
+    seconds=${2:-60}
+    [[ "$seconds" =~ ^[0-9]+$ ]] || { echo "usage: ./run.sh fuzz [seconds per fuzzer]" >&2; exit 2; }
+    install_dependencies
+    build_fuzz
+    run_fuzzers "$seconds"
     ;;
   bench)
     install_dependencies
