@@ -78,13 +78,17 @@ build_tsan() {
     -DSLICERBRIDGE_PRECOMPILE_TEST_HEADERS=ON "-DSLICERBRIDGE_TEST_FILES=$tsan_test_files"
 }
 
-# The libFuzzer targets (fuzz/README.md): clang, -O1, AddressSanitizer and UBSan.
+# The libFuzzer targets (fuzz/README.md): clang, -O1, AddressSanitizer and UBSan. `./run.sh test`
+# runs each on the seed corpus and then this many inputs, with a fixed seed (given here, since a
+# build directory keeps the value it was configured with).
+fuzz_runs=100000
 build_fuzz() {
   log "building the libFuzzer targets in build-fuzz/"
   configure_and_build "$root/build-fuzz" -DCMAKE_CXX_COMPILER=clang++-14 \
     -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g" -DSLICERBRIDGE_BUILD_FUZZ=ON \
     -DSLICERBRIDGE_BUILD_TESTS=OFF -DSLICERBRIDGE_BUILD_PROGRAMS=OFF \
-    -DSLICERBRIDGE_BUILD_ADAPTER=OFF -DSLICERBRIDGE_INSTALL=OFF -DSLICERBRIDGE_BUILD_IGTL=OFF
+    -DSLICERBRIDGE_BUILD_ADAPTER=OFF -DSLICERBRIDGE_INSTALL=OFF -DSLICERBRIDGE_BUILD_IGTL=OFF \
+    -DSLICERBRIDGE_FUZZ_RUNS="$fuzz_runs"
 }
 
 # Each fuzzer for as long as asked, keeping what it finds in build-fuzz/fuzz/found/<target>
