@@ -1,18 +1,16 @@
 #ifndef SLICERBRIDGE_SERVER_IMPL_SERVER_HPP
 #define SLICERBRIDGE_SERVER_IMPL_SERVER_HPP
 
+#include <slicerbridge/detail/platform/owner_only.hpp>
+#include <slicerbridge/detail/tls.hpp>
 #include <slicerbridge/server/session.hpp>
 #include <slicerbridge/server/state.hpp>
 
 #include <asio/io_context.hpp>
-#include <asio/ssl/stream.hpp>
 #include <asio/strand.hpp>
 
-#include <cerrno>
 #include <cstdio>
-
 #include <stdexcept>
-#include <sys/stat.h>
 
 namespace slicerbridge {
 
@@ -210,20 +208,19 @@ inline asio::ip::tcp::endpoint server::listen_tls(const asio::ip::tcp::endpoint&
                                                   std::shared_ptr<asio::ssl::context> tls,
                                                   std::error_code& ec) {
     ec.clear();
+    if (!detail::tls_available) {
+        ec = std::make_error_code(std::errc::operation_not_supported);
+        return {};
+    }
     asio::ip::tcp::endpoint bound;
     auto acceptor = detail::open_tcp_acceptor(state_, endpoint, bound, ec);
     if (ec) {
         return {};
     }
     detail::start_accepting(state_, acceptor, [state = state_, tls](asio::ip::tcp::socket socket) {
-        using tls_stream = asio::ssl::stream<asio::ip::tcp::socket>;
-        auto stream = std::make_shared<tls_stream>(std::move(socket), *tls);
-        stream->async_handshake(asio::ssl::stream_base::server,
-                                [state, stream, tls](std::error_code handshake_error) {
-                                    if (!handshake_error) {
-                                        detail::serve_stream(state, std::move(*stream), {});
-                                    }
-                                });
+        detail::server_handshake(std::move(socket), tls, [state](auto stream) {
+            detail::serve_stream(state, std::move(stream), {});
+        });
     });
     return bound;
 }
@@ -239,8 +236,8 @@ inline void server::listen_unix(const std::string& path, std::error_code& ec) {
         acceptor->bind(endpoint, ec);
     }
     // Only this user may connect ([SEC-10]); nobody can before listen(), so there is no window.
-    if (!ec && ::chmod(path.c_str(), S_IRUSR | S_IWUSR) != 0) {
-        ec.assign(errno, std::system_category());
+    if (!ec) {
+        detail::platform::restrict_to_owner(path, ec);
     }
     if (!ec) {
         acceptor->listen(asio::socket_base::max_listen_connections, ec);

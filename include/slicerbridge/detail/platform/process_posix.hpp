@@ -1,0 +1,143 @@
+#ifndef SLICERBRIDGE_DETAIL_PLATFORM_PROCESS_POSIX_HPP
+#define SLICERBRIDGE_DETAIL_PLATFORM_PROCESS_POSIX_HPP
+
+#include <asio/any_io_executor.hpp>
+#include <asio/posix/stream_descriptor.hpp>
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace slicerbridge::detail::platform {
+
+using stream_handle = asio::posix::stream_descriptor;
+using process_id = pid_t;
+
+class child_handle {
+public:
+    child_handle() = default;
+    explicit child_handle(pid_t pid) noexcept : pid_(pid) {}
+    child_handle(child_handle&& other) noexcept : pid_(std::exchange(other.pid_, -1)) {}
+    child_handle& operator=(child_handle&& other) noexcept {
+        pid_ = std::exchange(other.pid_, -1);
+        return *this;
+    }
+
+    bool running() const noexcept { return pid_ > 0; }
+    pid_t id() const noexcept { return pid_; }
+    pid_t release() noexcept { return std::exchange(pid_, -1); }
+
+private:
+    pid_t pid_ = -1;
+};
+
+/// Duplicates of descriptors 0 and 1, so that closing them leaves the originals in place.
+inline void open_standard_streams(stream_handle& input, stream_handle& output) {
+    int in = ::dup(STDIN_FILENO);
+    int out = ::dup(STDOUT_FILENO);
+    if (in < 0 || out < 0) {
+        std::error_code ec(errno, std::system_category());
+        if (in >= 0)
+            ::close(in);
+        if (out >= 0)
+            ::close(out);
+        throw std::system_error(ec, "duplicating standard streams");
+    }
+    input.assign(in);
+    output.assign(out);
+}
+
+inline child_handle spawn(const std::vector<std::string>& argv, stream_handle& to_child,
+                          stream_handle& from_child, std::error_code& ec) {
+    // Writing to a child that has exited must fail with an error, not kill this process.
+    struct sigaction current {};
+    if (::sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
+        std::signal(SIGPIPE, SIG_IGN);
+    }
+    int child_input[2];
+    int child_output[2];
+    if (::pipe2(child_input, O_CLOEXEC) != 0) {
+        ec.assign(errno, std::system_category());
+        return {};
+    }
+    if (::pipe2(child_output, O_CLOEXEC) != 0) {
+        ec.assign(errno, std::system_category());
+        ::close(child_input[0]);
+        ::close(child_input[1]);
+        return {};
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, child_input[0], STDIN_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, child_output[1], STDOUT_FILENO);
+    std::vector<char*> args;
+    for (const auto& arg : argv) {
+        args.push_back(const_cast<char*>(arg.c_str()));
+    }
+    args.push_back(nullptr);
+    pid_t pid = -1;
+    int spawn_error = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(child_input[0]);
+    ::close(child_output[1]);
+    if (spawn_error != 0) {
+        ec.assign(spawn_error, std::system_category());
+        ::close(child_input[1]);
+        ::close(child_output[0]);
+        return {};
+    }
+    to_child.assign(child_input[1]);
+    from_child.assign(child_output[0]);
+    return child_handle(pid);
+}
+
+inline int decode_wait_status(int status) {
+    if (WIFEXITED(status)) {
+        return WEXITSTATUS(status);
+    }
+    if (WIFSIGNALED(status)) {
+        return 128 + WTERMSIG(status);
+    }
+    return -1;
+}
+
+inline int wait_for_exit(child_handle& child) {
+    int status = 0;
+    while (::waitpid(child.id(), &status, 0) < 0 && errno == EINTR) {
+    }
+    child.release();
+    return decode_wait_status(status);
+}
+
+/// SIGTERM, up to `grace` to exit, then SIGKILL.
+inline int terminate(child_handle& child, std::chrono::milliseconds grace) {
+    ::kill(child.id(), SIGTERM);
+    auto deadline = std::chrono::steady_clock::now() + grace;
+    int status = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (::waitpid(child.id(), &status, WNOHANG) == child.id()) {
+            child.release();
+            return decode_wait_status(status);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ::kill(child.id(), SIGKILL);
+    return wait_for_exit(child);
+}
+
+} // namespace slicerbridge::detail::platform
+
+#endif
