@@ -469,6 +469,7 @@ TEST_CASE("corrupt or mis-sized compressed data is invalid_message [BULK-5] [BUL
     }
 }
 
+#if !defined(SLICERBRIDGE_NO_ZSTD) // calls zstd itself, to make a frame without a size
 TEST_CASE("a zstd frame without a content size decompresses, bounded by raw_length [CODEC-4]") {
     const buffer raw = pattern(20000);
     std::vector<std::byte> out(ZSTD_compressBound(raw.size()));
@@ -486,6 +487,7 @@ TEST_CASE("a zstd frame without a content size decompresses, bounded by raw_leng
                  codec_set{codec::zstd})
               .ec == error::invalid_message);
 }
+#endif
 
 TEST_CASE("throwing overloads report the error code") {
     try {
