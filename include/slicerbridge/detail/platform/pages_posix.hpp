@@ -26,7 +26,9 @@ inline std::byte* map_pages(std::size_t size, std::size_t alignment) {
         ::munmap(reinterpret_cast<void*>(aligned + size), end - aligned - size);
     }
     auto* block = reinterpret_cast<std::byte*>(aligned);
-    ::madvise(block, size, MADV_HUGEPAGE); // advice only: fine if refused
+#if defined(MADV_HUGEPAGE)
+    ::madvise(block, size, MADV_HUGEPAGE); // Linux: advice only, fine if refused
+#endif
     return block;
 }
 

@@ -60,6 +60,22 @@ inline void open_standard_streams(stream_handle& input, stream_handle& output) {
     output.assign(out);
 }
 
+/// A pipe whose ends are closed on exec, so that no other child inherits them. Without pipe2
+/// (macOS), the flag is set after the fact: a child spawned by another thread in between would
+/// inherit them.
+inline int open_pipe(int ends[2]) {
+#if defined(__APPLE__)
+    if (::pipe(ends) != 0) {
+        return -1;
+    }
+    ::fcntl(ends[0], F_SETFD, FD_CLOEXEC);
+    ::fcntl(ends[1], F_SETFD, FD_CLOEXEC);
+    return 0;
+#else
+    return ::pipe2(ends, O_CLOEXEC);
+#endif
+}
+
 inline child_handle spawn(const std::vector<std::string>& argv, stream_handle& to_child,
                           stream_handle& from_child, std::error_code& ec) {
     // Writing to a child that has exited must fail with an error, not kill this process.
@@ -69,11 +85,11 @@ inline child_handle spawn(const std::vector<std::string>& argv, stream_handle& t
     }
     int child_input[2];
     int child_output[2];
-    if (::pipe2(child_input, O_CLOEXEC) != 0) {
+    if (open_pipe(child_input) != 0) {
         ec.assign(errno, std::system_category());
         return {};
     }
-    if (::pipe2(child_output, O_CLOEXEC) != 0) {
+    if (open_pipe(child_output) != 0) {
         ec.assign(errno, std::system_category());
         ::close(child_input[0]);
         ::close(child_input[1]);
