@@ -76,12 +76,14 @@ TEST_CASE("a launched child serves over its standard streams; it exits when the 
     client->goodbye(); // waits for the child to exit: a hang here would time the test out
 }
 
-TEST_CASE("launch_process: a child is reaped with its status; one that will not stop is forced") {
+TEST_CASE("launch_process: a child that will not stop outlasts wait_for, then is forced and reaped") {
     asio::io_context io;
     auto launched = sb::launch_process(
         io.get_executor(), {test_support::program_path(), std::string(test_support::sleep_flag)});
     REQUIRE(launched.process.running());
     CHECK(launched.process.pid() > 0);
+    CHECK_FALSE(launched.process.wait_for(std::chrono::milliseconds(50)).has_value());
+    CHECK(launched.process.running());
     const auto started = std::chrono::steady_clock::now();
     const int status = launched.process.terminate(200);
     CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(30));

@@ -9,6 +9,7 @@
 #include <asio/any_io_executor.hpp>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -91,6 +92,9 @@ public:
     /// Waits for the child to exit and returns its exit status (128 + signal when killed).
     int wait();
 
+    /// The exit status if the child exits within `limit`; the child is then reaped.
+    std::optional<int> wait_for(std::chrono::milliseconds limit);
+
     /// Asks the child to stop, waits up to `grace_ms`, then forces it, and reaps it: SIGTERM
     /// then SIGKILL on POSIX; on Windows the child gets the grace to exit by itself (closing
     /// the stream first ends its input), then is terminated with status 137.
@@ -107,10 +111,12 @@ struct launched_process {
 };
 
 /// Starts `argv[0]` (searched in PATH) with `argv`, its stdin and stdout connected to the
-/// returned stream and its stderr inherited. Writing to a child that has exited must fail with an
-/// error rather than kill this process, so on POSIX SIGPIPE is ignored if it still has its
-/// default action. On Windows the arguments (UTF-8) are quoted into one command line as the C
-/// runtimes split it, and `argv[0]` may omit `.exe`.
+/// returned stream and its stderr inherited. The child leads a process group of its own on POSIX
+/// (on Windows it has no console), so that a Ctrl-C meant for this process (which may cancel
+/// calls) does not kill it. Writing to a child that has exited must fail with an error rather than
+/// kill this process, so on POSIX SIGPIPE is ignored if it still has its default action. On Windows
+/// the arguments (UTF-8) are quoted into one command line as the C runtimes split it, and `argv[0]`
+/// may omit `.exe`.
 launched_process launch_process(const asio::any_io_executor& executor,
                                 const std::vector<std::string>& argv, std::error_code& ec);
 

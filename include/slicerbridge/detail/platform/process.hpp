@@ -7,7 +7,7 @@
 //   child_handle            a running child (movable; `running()`, `id()`)
 //   open_standard_streams   this process's stdin and stdout as stream handles
 //   spawn                   starts argv with its stdin and stdout on two new pipes
-//   wait_for_exit           waits and reaps; the exit status
+//   wait_for_exit           waits (without limit, or up to a limit) and reaps; the exit status
 //   terminate               asks the child to stop, forces it after a grace; the exit status
 
 #if defined(_WIN32)

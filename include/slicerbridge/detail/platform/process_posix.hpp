@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -104,8 +105,15 @@ inline child_handle spawn(const std::vector<std::string>& argv, stream_handle& t
         args.push_back(const_cast<char*>(arg.c_str()));
     }
     args.push_back(nullptr);
+    // A process group of its own: a Ctrl-C meant for this process (which may cancel calls) does
+    // not kill the child.
+    posix_spawnattr_t attributes;
+    posix_spawnattr_init(&attributes);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attributes, 0);
     pid_t pid = -1;
-    int spawn_error = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+    int spawn_error = ::posix_spawnp(&pid, args[0], &actions, &attributes, args.data(), environ);
+    posix_spawnattr_destroy(&attributes);
     posix_spawn_file_actions_destroy(&actions);
     ::close(child_input[0]);
     ::close(child_output[1]);
@@ -138,17 +146,27 @@ inline int wait_for_exit(child_handle& child) {
     return decode_wait_status(status);
 }
 
-/// SIGTERM, up to `grace` to exit, then SIGKILL.
-inline int terminate(child_handle& child, std::chrono::milliseconds grace) {
-    ::kill(child.id(), SIGTERM);
-    auto deadline = std::chrono::steady_clock::now() + grace;
+/// The exit status if the child exits within `limit` (it is then reaped).
+inline std::optional<int> wait_for_exit(child_handle& child, std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
     int status = 0;
-    while (std::chrono::steady_clock::now() < deadline) {
+    for (;;) {
         if (::waitpid(child.id(), &status, WNOHANG) == child.id()) {
             child.release();
             return decode_wait_status(status);
         }
+        if (std::chrono::steady_clock::now() >= deadline) {
+            return std::nullopt;
+        }
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+}
+
+/// SIGTERM, up to `grace` to exit, then SIGKILL.
+inline int terminate(child_handle& child, std::chrono::milliseconds grace) {
+    ::kill(child.id(), SIGTERM);
+    if (auto status = wait_for_exit(child, grace)) {
+        return *status;
     }
     ::kill(child.id(), SIGKILL);
     return wait_for_exit(child);

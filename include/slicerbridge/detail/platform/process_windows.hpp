@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -294,22 +295,30 @@ inline child_handle spawn(const std::vector<std::string>& argv, stream_handle& t
     return child;
 }
 
-inline int wait_for_exit(child_handle& child) {
-    ::WaitForSingleObject(child.native_handle(), INFINITE);
+/// The exit status if the child exits within `limit` (its handle is then closed).
+inline std::optional<int> wait_for_exit(child_handle& child, std::chrono::milliseconds limit) {
+    if (::WaitForSingleObject(child.native_handle(), static_cast<DWORD>(limit.count())) !=
+        WAIT_OBJECT_0) {
+        return std::nullopt;
+    }
     DWORD code = 0;
     ::GetExitCodeProcess(child.native_handle(), &code);
     child.release();
     return static_cast<int>(code);
 }
 
+inline int wait_for_exit(child_handle& child) {
+    return *wait_for_exit(child, std::chrono::milliseconds(INFINITE));
+}
+
 /// A process without a console gets no signal to stop: it has `grace` to exit by itself (it
 /// sees the end of its input once the stream to it is closed), then is terminated with status
 /// 137, as SIGKILL gives on POSIX.
 inline int terminate(child_handle& child, std::chrono::milliseconds grace) {
-    if (::WaitForSingleObject(child.native_handle(), static_cast<DWORD>(grace.count())) !=
-        WAIT_OBJECT_0) {
-        ::TerminateProcess(child.native_handle(), 137);
+    if (auto status = wait_for_exit(child, grace)) {
+        return *status;
     }
+    ::TerminateProcess(child.native_handle(), 137);
     return wait_for_exit(child);
 }
 

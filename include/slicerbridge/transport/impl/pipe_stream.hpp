@@ -41,6 +41,13 @@ inline int child_process::wait() {
     return detail::platform::wait_for_exit(child_);
 }
 
+inline std::optional<int> child_process::wait_for(std::chrono::milliseconds limit) {
+    if (!running()) {
+        return std::nullopt;
+    }
+    return detail::platform::wait_for_exit(child_, limit);
+}
+
 inline int child_process::terminate(int grace_ms) {
     if (!running()) {
         return -1;
