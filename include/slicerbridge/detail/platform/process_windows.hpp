@@ -158,7 +158,6 @@ public:
         finished_.wait_for(lock, limit, [this] { return done_; });
     }
 
-    /// Leaves the thread to end with the process (it may be blocked reading standard input).
     ~relay() { thread_.detach(); }
 
 private:
@@ -209,6 +208,8 @@ inline void open_standard_streams(stream_handle& input, stream_handle& output) {
         ~registry() {
             for (auto& r : running) {
                 r->out.drain(std::chrono::seconds(5));
+                // Not destroyed: the input relay may still be reading; the process ends it.
+                static_cast<void>(r.release());
             }
         }
     } all;
