@@ -13,10 +13,12 @@ python=/usr/bin/python3 # Debian's interpreter: numpy, msgpack, vtk and pytest l
 debian_packages=(
   build-essential cmake pkg-config git clang-format
   libasio-dev libmsgpack-cxx-dev nlohmann-json3-dev doctest-dev libssl-dev libzstd-dev liblz4-dev
-  libvtk9-dev python3-vtk9 python3-dev
+  libvtk9-dev python3-vtk9 python3-dev libinsighttoolkit5-dev
   python3 python3-numpy python3-msgpack python3-pytest python3-zstandard python3-lz4 python3-setuptools
+  python3-nibabel python3-pydicom
   python3-pip python3-venv
-  libopenigtlink-dev libzmq3-dev
+  libopenigtlink-dev libexpat1-dev libzmq3-dev
+  haproxy iproute2 socat python3-yaml
   g++-mingw-w64-x86-64-posix wine wine64 # the Windows cross build, run under Wine
 )
 
@@ -83,8 +85,10 @@ build_windows() {
 # The suites that need only Python (the Python implementation, the conformance suite's
 # self-tests, the spec's tools) run while C++ builds: they mostly wait on sockets and timers.
 python_only_tests=(python/tests conformance/tests spec/tests) # one pytest run each: own conftest
-# These need the build: the wrapped adapter core, the bench programs.
-built_python_tests=(reference_slicer_adapter/python/tests bench)
+# These need the build: the wrapped adapter core, the bench programs, the cluster test (its own
+# network namespaces, HAProxy, the reference server); and python/tests marked
+# `built`, which run the C++ programs.
+built_python_tests=(reference_slicer_adapter/python/tests bench deploy/tests)
 python_only_log=$root/build-python-tests.log
 
 start_python_only_tests() {
@@ -93,7 +97,7 @@ start_python_only_tests() {
     status=0
     for suite in "${python_only_tests[@]}"; do
       printf '\n-- %s\n' "$suite"
-      "$python" -m pytest -q -p no:cacheprovider "$suite" || status=1
+      "$python" -m pytest -q -p no:cacheprovider -m "not built" "$suite" || status=1
     done
     exit $status
   ) >"$python_only_log" 2>&1 &
@@ -121,6 +125,8 @@ run_tests() {
     SLICERBRIDGE_BUILD_DIR="$root/build" SLICERBRIDGE_BENCH_BUILD_DIR="$root/build" \
       "$python" -m pytest -q -p no:cacheprovider "$suite" || failed=1
   done
+  SLICERBRIDGE_BUILD_DIR="$root/build" \
+    "$python" -m pytest -q -p no:cacheprovider -m built python/tests || failed=1
   log "Python tests (implementation, conformance suite's self-tests, spec tools)"
   wait "$python_only_pid" || failed=1
   cat "$python_only_log"

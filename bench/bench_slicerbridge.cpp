@@ -9,6 +9,9 @@
 // Transport: --transport tcp (127.0.0.1) or unix. The server (slicerbridge::server, one I/O
 // thread, default workers) is a forked process stopped by SIGTERM. The client side uses
 // basic_client's completion handlers on one io_context thread, the SDK's most direct path.
+// `--connect HOST:PORT` talks to a server already running there instead (bench_cluster.py: the
+// reference server, directly or behind HAProxy); its memory is then reported as 0.
+
 #include "bench_common.hpp"
 
 // server.hpp first: client.hpp uses the message types without including them.
@@ -162,12 +165,19 @@ sb::server_options server_options_from(const arguments& args) {
 // A forked server and the client side's io_context; the server is stopped at the end.
 class session {
 public:
-    session(transport kind, const temporary_directory& directory, const arguments& args)
-        : server_([kind, path = directory.socket_path(), options = server_options_from(args)](
-                      const server_process::announce_function& announce) {
-              serve(kind, path, options, announce);
-          }),
-          endpoint_(server_.endpoint()) {}
+    // `--connect HOST:PORT`: a server already running there (started by the caller, which
+    // measures its memory); no server is forked.
+    session(transport kind, const temporary_directory& directory, const arguments& args) {
+        endpoint_ = args.text("connect", "");
+        if (endpoint_.empty()) {
+            server_ = std::make_unique<server_process>(
+                [kind, path = directory.socket_path(), options = server_options_from(args)](
+                    const server_process::announce_function& announce) {
+                    serve(kind, path, options, announce);
+                });
+            endpoint_ = server_->endpoint();
+        }
+    }
 
     std::unique_ptr<sb_client> connect_one() {
         std::vector<std::unique_ptr<sb_client>> clients;
@@ -193,12 +203,14 @@ public:
         io_.restart();
         io_.poll();
         clients.clear();
-        server_.request_stop();
-        return server_.finish();
+        if (!server_)
+            return 0; // not ours: the caller reports its memory
+        server_->request_stop();
+        return server_->finish();
     }
 
 private:
-    server_process server_;
+    std::unique_ptr<server_process> server_;
     std::string endpoint_;
     asio::io_context io_;
 };
@@ -424,7 +436,7 @@ int main(int argc, char** argv) {
         bench::arguments args(argc, argv,
                               {"test", "transport", "dims", "warmup", "iterations", "calls",
                                "batches", "clients", "seconds", "warmup-seconds", "timeout",
-                               "execution", "worker-spin-us", "progress"});
+                               "execution", "worker-spin-us", "progress", "connect"});
         bench::arm_watchdog(args.count("timeout", 600));
         auto kind = bench::parse_transport(args.text("transport", "tcp"));
         std::string test = args.text("test", "echo");

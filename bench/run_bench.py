@@ -20,6 +20,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -64,6 +65,9 @@ class Row:
     expects: dict = field(default_factory=dict)  # fields the program's JSON must echo back
     # Run beside a process that keeps the CPUs out of their idle state: see AWAKE_NOTE.
     awake: bool = False
+    # A script that also needs the build (gets --build-dir) and these executables on PATH.
+    needs_build: bool = False
+    requires: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,14 @@ def define_rows(settings):
         sdk_targets = (Target("ratio", ">=", volume_targets[label]),)
         if label == "256 MiB":
             sdk_targets += (Target("server_peak_ratio", "<=", 2.2),)
+        if label == "32 MiB":
+            # OpenIGTLink peers using a SlicerBridge processor through slicerbridge-igtl: the
+            # same IMAGE round trip as igtl_image, with a gateway and a processor in the middle.
+            rows.append(
+                Row(f"igtl_gateway.{size}", "OpenIGTLink IMAGE through slicerbridge-igtl and a "
+                    "processor returning its input, CRC not checked", "volume",
+                    "bench_igtl_gateway", image + ("--crc", "0"), baseline=f"igtl_image.{size}",
+                    expects=expects))
         rows += [
             Row(f"slicerbridge_tcp.{size}", "SlicerBridge C++ volume round trip, TCP", "volume",
                 "bench_slicerbridge", image + ("--transport", "tcp"), baseline=tcp,
@@ -185,6 +197,15 @@ def define_rows(settings):
             baseline="tcp_pingpong_awake.latency", awake=True),
     ]
 
+    # A live image stream through the gateway: 256 x 256 uint8 frames, one in flight.
+    rows.append(
+        Row("igtl_gateway_stream.1", "OpenIGTLink 256x256 uint8 frames through slicerbridge-igtl "
+            "and a trivial processor, one in flight (frames/s)", "throughput",
+            "bench_igtl_gateway",
+            ("--test", "stream", "--edge", "256", "--seconds", str(settings.throughput_seconds),
+             "--warmup-seconds", str(settings.throughput_warmup_seconds)),
+            expects={"clients": 1}))
+
     for clients in CLIENT_COUNTS:
         throughput = ("--test", "throughput", "--clients", str(clients), "--seconds",
                       str(settings.throughput_seconds), "--warmup-seconds",
@@ -202,6 +223,49 @@ def define_rows(settings):
                 "throughput", "bench_slicerbridge", throughput + ("--execution", "io_thread"),
                 baseline=base, expects={"clients": clients}),
         ]
+    rows += cluster_rows(settings)
+    return rows
+
+
+CLUSTER_SERVER_COUNTS = (1, 2, 4)
+CLUSTER_CLIENTS = 8
+CLUSTER_DELAY_SECONDS = 0.02
+
+
+def cluster_rows(settings):
+    """Reference servers behind HAProxy (bench_cluster.py): calls that wait, spread over 1, 2 and
+    4 servers, as a ratio to one server; and a volume round trip through HAProxy, as a ratio to
+    the same round trip straight to the server."""
+    rows = []
+    seconds = max(2.0, settings.throughput_seconds * 2) if settings.rounds > 1 else 0.2
+    for count in CLUSTER_SERVER_COUNTS:
+        rows.append(Row(
+            f"haproxy_calls.{count}",
+            f"echo waiting {CLUSTER_DELAY_SECONDS * 1e3:g} ms, {count} server(s) (1 worker each) "
+            f"behind HAProxy, {CLUSTER_CLIENTS} clients", "throughput",
+            "bench/bench_cluster.py",
+            ("--test", "throughput", "--servers", str(count), "--clients", str(CLUSTER_CLIENTS),
+             "--delay", str(CLUSTER_DELAY_SECONDS), "--seconds", str(seconds),
+             "--warmup-seconds", str(max(settings.throughput_warmup_seconds, 0.3))),
+            baseline=None if count == 1 else "haproxy_calls.1",
+            targets=(Target("ratio", ">=", 3.6),) if count == 4 else (),
+            expects={"clients": CLUSTER_CLIENTS, "servers": count},
+            needs_build=True, requires=("haproxy",)))
+    label = list(settings.edges)[-1]
+    edge = settings.edges[label]
+    size = label.replace(" ", "")
+    echo = ("--test", "echo", "--dims", str(edge), "--warmup", str(settings.warmup),
+            "--iterations", str(settings.iterations))
+    direct = f"cluster_direct.{size}"
+    rows += [
+        Row(direct, "SlicerBridge C++ client to the reference server, directly", "volume",
+            "bench/bench_cluster.py", echo + ("--via", "direct"),
+            expects={"bytes": 2 * edge ** 3}, needs_build=True, requires=("haproxy",)),
+        Row(f"cluster_haproxy.{size}", "the same through HAProxy (TCP mode)", "volume",
+            "bench/bench_cluster.py", echo + ("--via", "haproxy"), baseline=direct,
+            targets=(Target("ratio", ">=", 0.8),), expects={"bytes": 2 * edge ** 3},
+            needs_build=True, requires=("haproxy",)),
+    ]
     return rows
 
 
@@ -227,11 +291,19 @@ def select_rows(rows, patterns):
 
 def command_for(row, build_dir, timeout):
     """The command line of a row, or (None, reason) when its program does not exist."""
+    missing = [name for name in row.requires if shutil.which(name) is None]
+    if missing:
+        return None, f"{', '.join(missing)} not installed (Debian package): skipped"
     if row.program.endswith(".py"):
         script = REPO_DIR / row.program
         if not script.is_file():
             return None, f"{row.program} not written yet"
         command = [PYTHON, str(script)]
+        if row.needs_build:
+            for program in ("reference_server/slicerbridge-server", "bench/bench_slicerbridge"):
+                if not os.access(build_dir / program, os.X_OK):
+                    return None, f"{program} not built in {build_dir}"
+            command += ["--build-dir", str(build_dir)]
     else:
         executable = build_dir / "bench" / row.program
         if not os.access(executable, os.X_OK):

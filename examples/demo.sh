@@ -3,6 +3,7 @@
 # and a processing chain run through the command line, file in, file out:
 #   smoothing -> threshold -> connected components -> label statistics
 #             -> iso-surface -> surface smoothing -> decimation
+# then exports the processors as 3D Slicer CLI modules and runs one as Slicer would.
 # Outputs go to demo-output/; the end shows where the time went, from each response's timings.
 # Usage: examples/demo.sh BUILD_DIR
 set -euo pipefail
@@ -13,9 +14,11 @@ fi
 build=$(cd "$1" && pwd)
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin="$build/reference_server"
-for program in slicerbridge-server slicerbridge slicerbridge-phantom; do
-  if [ ! -x "$bin/$program" ]; then
-    echo "demo: $bin/$program is missing; build first (./run.sh build)" >&2
+python=/usr/bin/python3 # Debian's interpreter, with numpy
+for program in "$bin/slicerbridge-server" "$bin/slicerbridge" "$bin/slicerbridge-phantom" \
+  "$build/reference_slicer_adapter/cli_module/slicerbridge-cli-module"; do
+  if [ ! -x "$program" ]; then
+    echo "demo: $program is missing; build first (./run.sh build)" >&2
     exit 1
   fi
 done
@@ -104,6 +107,19 @@ awk 'BEGIN { printf "   %-22s %10s %8s %10s %8s %11s %8s\n", "processor", "recei
      { printf "   %-22s %10.4f %8.4f %10.4f %8.4f %11.4f %8.3f\n", $1, $2, $3, $4, $5, $6, $7
        r += $2; q += $3; c += $4; s += $5; t += $6; w += $7 }
      END { printf "   %-22s %10.4f %8.4f %10.4f %8.4f %11.4f %8.3f\n", "total", r, q, c, s, t, w }' "$timings"
+
+proxy="$build/reference_slicer_adapter/cli_module/slicerbridge-cli-module"
+echo
+echo "== the server's processors as 3D Slicer CLI modules (Settings > Modules > Additional module"
+echo "   paths: demo-output/slicer-modules; nothing to build in Slicer)"
+"$proxy" --server "$address" --output_directory "$out/slicer-modules" | sed 's/^/   /'
+echo
+echo "== threshold run as Slicer runs that module: files where Slicer writes them, its command"
+echo "   line, its progress reading, the return parameter file"
+mkdir -p "$out/slicer-work"
+"$python" "$root/examples/run_like_slicer.py" "$out/slicer-modules" SlicerBridge_threshold \
+  "$out/slicer-work" volume=vtkMRMLScalarVolumeNode1 labels=vtkMRMLLabelMapVolumeNode1 \
+  lower=80 --file volume="$out/smoothed.nrrd"
 
 stop_server
 echo

@@ -51,17 +51,45 @@ Security:
   --tls-key FILE         ...and this private key (PEM).
 
 Limits and work:
+  --name NAME            The implementation name in the hello (default slicerbridge-server),
+                         so that clients and operators tell the servers behind a load
+                         balancer apart ("slicerbridge-server@node3").
+  --shutdown-grace S     On SIGTERM, how long running calls may go on before they are answered
+                         shutting_down (default 5 seconds; a drain waits this long at most).
   --workers N            Threads running processors (default 2).
   --worker-spin-us US    How long an idle worker looks for the next call before it sleeps,
                          yielding the CPU meanwhile (default 200; 0: sleep at once).
   --max-frame BYTES      Largest frame accepted (default 4294967296).
+
+Availability (see the README's operator guidance; 0 disables a timeout or a per-address cap):
+  --hello-timeout S      Seconds a connection has for its TLS handshake and its hello
+                         (default 10).
+  --idle-timeout S       Close a connection with no open call and nothing received for S
+                         seconds (default 0: never).
+  --stall-timeout S      Close a connection whose frame stops arriving, or whose answer stops
+                         leaving, for S seconds (default 60).
+  --max-connections N    Connections served at once (default 256); further ones are answered
+                         too_many_connections.
+  --max-connections-per-address N
+                         The same, per client address (default 0: no cap but the total).
+  --max-pending-handshakes N
+                         TLS handshakes in progress at once (default 64).
+  --connection-budget BYTES
+                         Bytes one connection may hold in frames being received, inputs of
+                         open calls and answers not yet sent; then its reading pauses
+                         (default 1073741824).
+  --total-budget BYTES   The same over all connections (default 4294967296).
+  --block-cache BYTES    Released large buffers kept for reuse (default 268435456).
   --log-level LEVEL      error, warning, info (default) or debug; logs go to standard error.
+  --expose-errors        Answer a processor's unexpected exception with its message, not only
+                         its type (local development: messages may quote patient data; they
+                         are always in the log).
 
   --help                 This text.
   --version              The version.
 
-SIGINT or SIGTERM: stop accepting, let running calls finish for up to 5 s, then exit; a second
-signal exits at once.
+SIGINT or SIGTERM: stop accepting, answer new requests shutting_down, let running calls finish
+for up to --shutdown-grace seconds, say goodbye, then exit; a second signal exits at once.
 
 Exit status: 0 after a clean shutdown, 1 if serving failed, 2 for a usage error.
 )";
@@ -70,13 +98,18 @@ struct options {
     std::optional<std::string> listen;
     std::optional<std::string> unix_path;
     bool stdio = false;
+    bool expose_errors = false;
     std::optional<std::string> token;
     std::optional<std::string> tls_cert;
     std::optional<std::string> tls_key;
     std::size_t workers = 2;
+    std::string name = program;
+    double shutdown_grace = 5.0;
     std::optional<std::uint64_t> worker_spin_us;
     std::optional<std::uint64_t> max_frame;
     slicerbridge::log_level level = slicerbridge::log_level::info;
+    /// The timeouts, caps and budgets as given (the server's defaults otherwise).
+    slicerbridge::server_options availability;
 };
 
 [[noreturn]] void usage_error(const std::string& message) {
@@ -95,6 +128,18 @@ std::uint64_t parse_count(const std::string& flag, const std::string& text, std:
     }
     usage_error(flag + " expects an integer >= " + std::to_string(minimum) + ", not \"" + text +
                 "\"");
+}
+
+std::chrono::milliseconds parse_seconds(const std::string& flag, const std::string& text) {
+    try {
+        std::size_t used = 0;
+        const double seconds = std::stod(text, &used);
+        if (used == text.size() && seconds >= 0.0 && seconds <= 1e6) {
+            return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000.0));
+        }
+    } catch (const std::exception&) {
+    }
+    usage_error(flag + " expects seconds between 0 and 1000000, not \"" + text + "\"");
 }
 
 options parse_options(int argc, char** argv) {
@@ -121,18 +166,52 @@ options parse_options(int argc, char** argv) {
             o.unix_path = value();
         } else if (arg == "--stdio") {
             o.stdio = true;
+        } else if (arg == "--expose-errors") {
+            o.expose_errors = true;
         } else if (arg == "--token") {
             o.token = value();
         } else if (arg == "--tls-cert") {
             o.tls_cert = value();
         } else if (arg == "--tls-key") {
             o.tls_key = value();
+        } else if (arg == "--name") {
+            o.name = value();
+            if (o.name.empty()) {
+                usage_error("--name expects a non-empty name");
+            }
+        } else if (arg == "--shutdown-grace") {
+            const std::string text = value();
+            char* end = nullptr;
+            o.shutdown_grace = std::strtod(text.c_str(), &end);
+            if (text.empty() || end != text.c_str() + text.size() || !(o.shutdown_grace >= 0) ||
+                o.shutdown_grace > 86400) {
+                usage_error("--shutdown-grace expects seconds from 0 to 86400, not \"" + text +
+                            "\"");
+            }
         } else if (arg == "--workers") {
             o.workers = static_cast<std::size_t>(parse_count(arg, value(), 1));
         } else if (arg == "--worker-spin-us") {
             o.worker_spin_us = parse_count(arg, value(), 0);
         } else if (arg == "--max-frame") {
             o.max_frame = parse_count(arg, value(), slicerbridge::handshake_max_frame);
+        } else if (arg == "--hello-timeout") {
+            o.availability.hello_timeout = parse_seconds(arg, value());
+        } else if (arg == "--idle-timeout") {
+            o.availability.idle_timeout = parse_seconds(arg, value());
+        } else if (arg == "--stall-timeout") {
+            o.availability.stall_timeout = parse_seconds(arg, value());
+        } else if (arg == "--max-connections") {
+            o.availability.max_connections = parse_count(arg, value(), 1);
+        } else if (arg == "--max-connections-per-address") {
+            o.availability.max_connections_per_address = parse_count(arg, value(), 0);
+        } else if (arg == "--max-pending-handshakes") {
+            o.availability.max_pending_handshakes = parse_count(arg, value(), 1);
+        } else if (arg == "--connection-budget") {
+            o.availability.connection_budget = parse_count(arg, value(), 1);
+        } else if (arg == "--total-budget") {
+            o.availability.total_budget = parse_count(arg, value(), 1);
+        } else if (arg == "--block-cache") {
+            o.availability.block_cache_limit = parse_count(arg, value(), 0);
         } else if (arg == "--log-level") {
             const std::string level = value();
             if (level == "error") {
@@ -239,13 +318,14 @@ int main(int argc, char** argv) {
     // Runs the I/O until the shutdown completes, even while no socket is open: computations
     // still running post their answers to it.
     auto work = asio::make_work_guard(io);
-    slicerbridge::server_options server_options;
-    server_options.name = program;
+    slicerbridge::server_options server_options = o.availability;
+    server_options.name = o.name;
     server_options.workers = o.workers;
     if (o.worker_spin_us) {
         server_options.worker_spin = std::chrono::microseconds(*o.worker_spin_us);
     }
     server_options.token = o.token;
+    server_options.expose_errors = o.expose_errors;
     server_options.log = make_logger(o.level);
     if (o.max_frame) {
         server_options.receive_limits.max_frame = *o.max_frame;
@@ -328,7 +408,7 @@ int main(int argc, char** argv) {
         log(slicerbridge::log_level::info,
             std::string("received ") + (signal_number == SIGINT ? "SIGINT" : "SIGTERM") +
                 ": shutting down");
-        stop(std::chrono::seconds(5));
+        stop(std::chrono::milliseconds(static_cast<std::int64_t>(o.shutdown_grace * 1000)));
         signals.async_wait(on_signal);
     };
     signals.async_wait(on_signal);

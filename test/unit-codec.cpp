@@ -42,7 +42,9 @@ decoded decode(const bytes& head, const bytes& bulk = {}, const limits& l = {},
     return result;
 }
 
-std::string head_hex(const value& v) { return to_hex(slicerbridge::encode_frame(v).head()); }
+std::string head_hex(const value& v) {
+    return to_hex(slicerbridge::encode_frame(v).head());
+}
 
 bytes nested_arrays(int depth) {
     bytes head(static_cast<std::size_t>(depth), std::byte{0x91});
@@ -138,11 +140,12 @@ TEST_CASE("the worked ping example encodes to the spec's 46 bytes [CANON-5] [CAN
 }
 
 TEST_CASE("non-minimal encodings are accepted [HEAD-3]") {
-    const auto d = decode(from_hex("de0002"         // map 16 with 2 entries
-                                   "d9026964"       // str 8 "id"
-                                   "ce00000005"     // uint 32 holding 5
-                                   "da0001" "78"    // str 16 "x"
-                                   "ca3fc00000"));  // float 32 holding 1.5
+    const auto d = decode(from_hex("de0002"     // map 16 with 2 entries
+                                   "d9026964"   // str 8 "id"
+                                   "ce00000005" // uint 32 holding 5
+                                   "da0001"
+                                   "78"            // str 16 "x"
+                                   "ca3fc00000")); // float 32 holding 1.5
     REQUIRE_FALSE(d.ec);
     CHECK(d.head == value(value::map{{"id", 5}, {"x", 1.5}}));
     const auto negative = decode(from_hex("d3ffffffffffffffff"));
@@ -162,13 +165,23 @@ TEST_CASE("bulk segments are laid out in walk order, 8-aligned, zero-padded [CAN
     };
     const auto frame = slicerbridge::encode_frame(head);
     CHECK(frame.header().bulk_length == 18);
-    CHECK(to_hex(frame.head()) ==
-          "82a178" "92" "d801" "0000000000000000" "0000000000000003"
-          "81a179" "d801" "0000000000000008" "0000000000000000"
-          "a17a" "d801" "0000000000000008" "000000000000000a");
+    CHECK(to_hex(frame.head()) == "82a178"
+                                  "92"
+                                  "d801"
+                                  "0000000000000000"
+                                  "0000000000000003"
+                                  "81a179"
+                                  "d801"
+                                  "0000000000000008"
+                                  "0000000000000000"
+                                  "a17a"
+                                  "d801"
+                                  "0000000000000008"
+                                  "000000000000000a");
     const auto all = frame.to_bytes();
     const bytes bulk(all.end() - 18, all.end());
-    CHECK(to_hex(bulk) == "6162630000000000" "30313233343536373839");
+    CHECK(to_hex(bulk) == "6162630000000000"
+                          "30313233343536373839");
     CHECK(frame.total_size() == all.size());
 }
 
@@ -187,13 +200,13 @@ TEST_CASE("encoding references the caller's bulk bytes without copying them") {
 }
 
 TEST_CASE("decoded bulk values are slices of the received bulk (zero copy) [FRAME-6]") {
-    const bytes head = test_support::concat(
-        {from_hex("82a161"), test_support::bulk_reference(8, 4), from_hex("a162"),
-         test_support::bulk_reference(0, 3)});
-    const buffer bulk = test_support::to_buffer(from_hex("6162630000000000" "64656667"));
+    const bytes head = test_support::concat({from_hex("82a161"), test_support::bulk_reference(8, 4),
+                                             from_hex("a162"), test_support::bulk_reference(0, 3)});
+    const buffer bulk = test_support::to_buffer(from_hex("6162630000000000"
+                                                         "64656667"));
     std::error_code ec;
-    const value v = slicerbridge::decode_head(test_support::to_buffer(head), bulk, limits{},
-                                              codec_set{}, ec);
+    const value v =
+        slicerbridge::decode_head(test_support::to_buffer(head), bulk, limits{}, codec_set{}, ec);
     REQUIRE_FALSE(ec);
     const auto& first = v.find("a")->as_bulk();
     CHECK(first.data.data() == bulk.data() + 8);
@@ -257,13 +270,13 @@ TEST_CASE("a segment that compression would not shrink is sent raw [CODEC-2]") {
 }
 
 TEST_CASE("malformed heads are invalid_message [FRAME-4] [MSG-11]") {
-    CHECK(decode({}).ec == error::invalid_message);                         // empty head
-    CHECK(decode(from_hex("82a16101")).ec == error::invalid_message);       // truncated map
-    CHECK(decode(from_hex("a56869")).ec == error::invalid_message);         // truncated str
-    CHECK(decode(from_hex("cd01")).ec == error::invalid_message);           // truncated uint16
-    CHECK(decode(from_hex("80c0")).ec == error::invalid_message);           // trailing bytes
-    CHECK(decode(from_hex("c1")).ec == error::invalid_message);             // never used
-    CHECK(decode(from_hex("81a161c1")).ec == error::invalid_message);       // c1 inside
+    CHECK(decode({}).ec == error::invalid_message);                   // empty head
+    CHECK(decode(from_hex("82a16101")).ec == error::invalid_message); // truncated map
+    CHECK(decode(from_hex("a56869")).ec == error::invalid_message);   // truncated str
+    CHECK(decode(from_hex("cd01")).ec == error::invalid_message);     // truncated uint16
+    CHECK(decode(from_hex("80c0")).ec == error::invalid_message);     // trailing bytes
+    CHECK(decode(from_hex("c1")).ec == error::invalid_message);       // never used
+    CHECK(decode(from_hex("81a161c1")).ec == error::invalid_message); // c1 inside
     CHECK_FALSE(decode(from_hex("80")).ec);
 }
 
@@ -275,19 +288,22 @@ TEST_CASE("nesting is bounded by max_depth while decoding [HEAD-5] [SEC-4]") {
     shallow.max_depth = 2;
     CHECK_FALSE(decode(from_hex("81a16191c0"), {}, shallow).ec);
     CHECK(decode(from_hex("81a1619190"), {}, shallow).ec == error::invalid_message);
-    CHECK_FALSE(decode(from_hex("81a161d8010000000000000000" "0000000000000000"), {}, shallow).ec);
+    CHECK_FALSE(decode(from_hex("81a161d8010000000000000000"
+                                "0000000000000000"),
+                       {}, shallow)
+                    .ec);
 }
 
 TEST_CASE("declared lengths beyond the head are invalid_message, without allocating [HEAD-8] "
           "[SEC-4]") {
     const bytes cases[] = {
-        from_hex("ddffffffff"),          // array 32 of 2^32-1
-        from_hex("dfffffffff"),          // map 32 of 2^32-1
-        from_hex("dbffffffff6162"),      // str 32
-        from_hex("c6ffffffff00"),        // bin 32
-        from_hex("c9ffffffff0100"),      // ext 32
-        from_hex("dc0003c0c0"),          // array 16 of 3 with 2 elements
-        from_hex("de0002a161c0a162"),    // map with 2 entries and 3 of 4 items
+        from_hex("ddffffffff"),       // array 32 of 2^32-1
+        from_hex("dfffffffff"),       // map 32 of 2^32-1
+        from_hex("dbffffffff6162"),   // str 32
+        from_hex("c6ffffffff00"),     // bin 32
+        from_hex("c9ffffffff0100"),   // ext 32
+        from_hex("dc0003c0c0"),       // array 16 of 3 with 2 elements
+        from_hex("de0002a161c0a162"), // map with 2 entries and 3 of 4 items
     };
     for (const auto& head : cases) {
         test_support::allocation_recorder recorder;
@@ -302,8 +318,7 @@ TEST_CASE("a container over max_elements is frame_too_large [HEAD-5]") {
     l.max_elements = 4;
     CHECK_FALSE(decode(from_hex("94c0c0c0c0"), {}, l).ec);
     CHECK(decode(from_hex("95c0c0c0c0c0"), {}, l).ec == error::frame_too_large);
-    CHECK(decode(from_hex("85a161c0a162c0a163c0a164c0a165c0"), {}, l).ec ==
-          error::frame_too_large);
+    CHECK(decode(from_hex("85a161c0a162c0a163c0a164c0a165c0"), {}, l).ec == error::frame_too_large);
 }
 
 TEST_CASE("a head over max_head is frame_too_large") {
@@ -314,15 +329,22 @@ TEST_CASE("a head over max_head is frame_too_large") {
 
 TEST_CASE("map keys must be strings [HEAD-6]") {
     CHECK(decode(from_hex("8101c0")).ec == error::invalid_message);
-    CHECK(decode(from_hex("81c401" "61" "c0")).ec == error::invalid_message);
+    CHECK(decode(from_hex("81c401"
+                          "61"
+                          "c0"))
+              .ec == error::invalid_message);
     CHECK(decode(from_hex("8190c0")).ec == error::invalid_message);
-    CHECK(decode(from_hex("91" "81c0c0")).ec == error::invalid_message);
+    CHECK(decode(from_hex("91"
+                          "81c0c0"))
+              .ec == error::invalid_message);
     CHECK_FALSE(decode(from_hex("81d90161c0")).ec);
 }
 
 TEST_CASE("duplicate keys are invalid_message, in small and large maps [HEAD-7]") {
     CHECK(decode(from_hex("82a16101a16102")).ec == error::invalid_message);
-    CHECK(decode(from_hex("91" "82a16101d9016102")).ec == error::invalid_message);
+    CHECK(decode(from_hex("91"
+                          "82a16101d9016102"))
+              .ec == error::invalid_message);
     bytes large = from_hex("de0014");
     for (int i = 0; i < 20; ++i) {
         large.push_back(std::byte{0xa2});
@@ -336,8 +358,8 @@ TEST_CASE("duplicate keys are invalid_message, in small and large maps [HEAD-7]"
 }
 
 TEST_CASE("strings must be valid UTF-8, keys included [HEAD-9]") {
-    CHECK_FALSE(decode(from_hex("a4f09f9880")).ec);      // U+1F600
-    CHECK_FALSE(decode(from_hex("a3e282ac")).ec);        // U+20AC
+    CHECK_FALSE(decode(from_hex("a4f09f9880")).ec); // U+1F600
+    CHECK_FALSE(decode(from_hex("a3e282ac")).ec);   // U+20AC
     CHECK(decode(from_hex("a1ff")).ec == error::invalid_message);
     CHECK(decode(from_hex("a2c0af")).ec == error::invalid_message);     // overlong '/'
     CHECK(decode(from_hex("a3eda080")).ec == error::invalid_message);   // surrogate
@@ -360,6 +382,21 @@ TEST_CASE("bulk references are checked against bulk_length without overflow [BUL
               .ec == error::invalid_message);
 }
 
+TEST_CASE("a bad bulk reference still yields the head, for its id [BULK-9]") {
+    // {"kind": "request", "id": 7, "x": <reference past the bulk>, "y": 1}
+    const bytes head =
+        test_support::concat({from_hex("84a46b696e64a772657175657374a2696407a178"),
+                              test_support::bulk_reference(0, 11), from_hex("a17901")});
+    const auto d = decode(head, from_hex("00112233445566778899"));
+    CHECK(d.ec == error::invalid_message);
+    REQUIRE(d.head.is_map());
+    CHECK(d.head.find("id")->as_uint64() == std::uint64_t{7});
+    CHECK(d.head.find("x")->is_nil());
+    CHECK(d.head.find("y")->as_uint64() == std::uint64_t{1});
+    // broken MessagePack yields nothing
+    CHECK(decode(from_hex("82a46b696e64")).head.is_nil());
+}
+
 TEST_CASE("overlapping, empty and uncovered segments are accepted [BULK-3]") {
     const bytes head = test_support::concat({from_hex("93"), test_support::bulk_reference(0, 6),
                                              test_support::bulk_reference(2, 6),
@@ -372,18 +409,35 @@ TEST_CASE("overlapping, empty and uncovered segments are accepted [BULK-3]") {
 
 TEST_CASE("ext values other than 16/25-byte type 1 are invalid_message [BULK-4]") {
     const bytes bulk(64, std::byte{0});
-    CHECK(decode(from_hex("c70f01" "000000000000000000000000000000"), bulk).ec ==
-          error::invalid_message);
-    CHECK(decode(from_hex("c71101" "0000000000000000000000000000000000"), bulk).ec ==
-          error::invalid_message);
-    CHECK(decode(from_hex("c71801" "000000000000000000000000000000000000000000000000"), bulk)
+    CHECK(decode(from_hex("c70f01"
+                          "000000000000000000000000000000"),
+                 bulk)
               .ec == error::invalid_message);
-    CHECK(decode(from_hex("d702" "0000000000000000"), bulk).ec == error::invalid_message);
-    CHECK(decode(from_hex("d6ff" "00000000"), bulk).ec == error::invalid_message); // timestamp
-    CHECK(decode(from_hex("d802" "00000000000000000000000000000000"), bulk).ec ==
-          error::invalid_message);
+    CHECK(decode(from_hex("c71101"
+                          "0000000000000000000000000000000000"),
+                 bulk)
+              .ec == error::invalid_message);
+    CHECK(decode(from_hex("c71801"
+                          "000000000000000000000000000000000000000000000000"),
+                 bulk)
+              .ec == error::invalid_message);
+    CHECK(decode(from_hex("d702"
+                          "0000000000000000"),
+                 bulk)
+              .ec == error::invalid_message);
+    CHECK(decode(from_hex("d6ff"
+                          "00000000"),
+                 bulk)
+              .ec == error::invalid_message); // timestamp
+    CHECK(decode(from_hex("d802"
+                          "00000000000000000000000000000000"),
+                 bulk)
+              .ec == error::invalid_message);
     // ext 16 holding a 16-byte reference: non-minimal but valid
-    CHECK_FALSE(decode(from_hex("c8001001" "00000000000000000000000000000000"), bulk).ec);
+    CHECK_FALSE(decode(from_hex("c8001001"
+                                "00000000000000000000000000000000"),
+                       bulk)
+                    .ec);
 }
 
 TEST_CASE("compressed segments need a codec in force, 1 or 2 [BULK-5] [BULK-7] [CAP-2]" *
@@ -434,8 +488,8 @@ TEST_CASE("decompressed bytes count against max_frame in total [BULK-6]" *
     const bytes reference = test_support::compressed_bulk_reference(0, bulk.size(), 2, raw.size());
     limits l;
     l.max_frame = 5000;
-    CHECK_FALSE(decode(test_support::concat({from_hex("91"), reference}), bulk, l, codec_set::all())
-                    .ec);
+    CHECK_FALSE(
+        decode(test_support::concat({from_hex("91"), reference}), bulk, l, codec_set::all()).ec);
     CHECK(decode(test_support::concat({from_hex("92"), reference, reference}), bulk, l,
                  codec_set::all())
               .ec == error::frame_too_large);
@@ -631,9 +685,13 @@ TEST_CASE("random corruption never crashes the decoder and is reported as an err
             head.resize(engine() % head.size());
         }
         const auto d = decode(head, bulk, limits{}, codec_set::all());
-        if (d.ec) {
-            CHECK(d.head.is_nil());
-        } else {
+        if (d.ec && !d.head.is_nil()) {
+            // Well-formed MessagePack with a bad bulk reference: the rest of the head, with nil
+            // in the reference's place, for answering under its id ([BULK-9]).
+            const auto rest =
+                decode(slicerbridge::encode_frame(d.head).head(), bulk, limits{}, codec_set::all());
+            CHECK_FALSE(rest.ec);
+        } else if (!d.ec) {
             // Whatever was accepted re-encodes to a canonical head that decodes to itself.
             const auto canonical = slicerbridge::encode_frame(d.head).head();
             const auto again = decode(canonical, bulk, limits{}, codec_set::all());

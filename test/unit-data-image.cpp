@@ -184,6 +184,24 @@ TEST_CASE("the matrix must be affine with an invertible 3x3 [IMG-2]") {
         }
     });
     CHECK(singular.second == "image.ijk_to_space: upper 3x3 is not invertible");
+    // Invertible means |det| > 1e-12 times the product of the column lengths, whatever the
+    // spacing: a nearly singular matrix is refused, an anisotropic one is not.
+    const auto set_linear = [](value& v, std::array<double, 9> linear) {
+        auto& m = v["ijk_to_space"].as_array();
+        for (int row = 0; row < 3; ++row) {
+            for (int column = 0; column < 3; ++column) {
+                m[static_cast<std::size_t>(4 * row + column)] =
+                    linear[static_cast<std::size_t>(3 * row + column)];
+            }
+        }
+    };
+    const auto nearly_singular = rejected([&](value& v) {
+        set_linear(v, {1, 1, 0, 0, 1e-14, 0, 0, 0, 1});
+    });
+    CHECK(nearly_singular.second == "image.ijk_to_space: upper 3x3 is not invertible");
+    value anisotropic = sb::to_value(sample<std::int16_t>({4, 3, 2}));
+    set_linear(anisotropic, {1e-6, 0, 0, 0, 1e6, 0, 0, 1, 1});
+    (void)from(anisotropic);
     const auto not_finite = rejected([](value& v) {
         v["ijk_to_space"].as_array()[3] = std::numeric_limits<double>::infinity();
     });

@@ -23,6 +23,7 @@ TEST_CASE("error values equal the wire codes of section 8 [ERR-1]") {
     CHECK(static_cast<int>(error::unauthorized) == 10);
     CHECK(static_cast<int>(error::shutting_down) == 11);
     CHECK(static_cast<int>(error::unsupported_codec) == 12);
+    CHECK(static_cast<int>(error::too_many_connections) == 13);
     CHECK(static_cast<int>(error::cancelled) == 100);
     CHECK(static_cast<int>(error::deadline_exceeded) == 101);
     CHECK(static_cast<int>(error::unknown_processor) == 102);
@@ -47,7 +48,7 @@ TEST_CASE("error names are the spec's and round-trip") {
         CHECK(names.insert(name).second);
         CHECK(slicerbridge::error_from_name(name) == e);
     }
-    CHECK(names.size() == 19);
+    CHECK(names.size() == 20);
     CHECK_FALSE(slicerbridge::error_from_name("truncated").has_value());
     CHECK_FALSE(slicerbridge::error_from_name("").has_value());
 }

@@ -195,6 +195,30 @@ TEST_CASE("constraints apply only where they mean something [CAT-5]") {
     CHECK(invalid(d) == "description.parameters.iterations: length applies to vector parameters only");
 }
 
+TEST_CASE("integer slots send their bounds as integers, float slots as floats [CAT-10]") {
+    processor_description d = denoise();
+    d.parameters[4].minimum = -3;
+    d.parameters[4].maximum = 9007199254740992.0; // 2^53
+    d.parameters[4].step = 2;
+    value v = sb::to_value(d);
+    value& iterations = v["parameters"].as_array()[4];
+    CHECK(iterations["minimum"].is_integer());
+    CHECK(iterations["minimum"] == value(std::int64_t{-3}));
+    CHECK(iterations["maximum"] == value(std::int64_t{9007199254740992}));
+    CHECK(iterations["step"].is_integer());
+    CHECK(v["parameters"].as_array()[2]["minimum"].is_integer()); // int_vector
+    CHECK(v["parameters"].as_array()[0]["minimum"].is_float());   // float
+    // A 1.0 peer's float bounds on an integer slot are still read.
+    iterations["minimum"] = -3.0;
+    std::error_code ec;
+    std::string what;
+    const processor_description read = processor_description::from_value(v, ec, what);
+    INFO(what);
+    REQUIRE_FALSE(ec);
+    CHECK(read.parameters[4].minimum == -3.0);
+    CHECK(read.parameters[4].maximum == 9007199254740992.0);
+}
+
 TEST_CASE("a default must satisfy its slot's type and constraints [CAT-5]") {
     processor_description d = denoise();
     d.parameters[0].default_value = 11.0;

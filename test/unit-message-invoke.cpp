@@ -147,7 +147,7 @@ TEST_CASE("validate_invoke fills defaults and converts parameters [INV-3]") {
 }
 
 TEST_CASE("validate_invoke refuses missing, unknown, mistyped and out-of-range arguments "
-          "[INV-2]") {
+          "[INV-2] [CAT-9]") {
     struct reject_case {
         const char* what;
         void (*edit)(value&);

@@ -74,7 +74,7 @@ TEST_CASE("an oversized length is refused before allocation and closes [FRAME-3]
     CHECK(serves_others(srv));
 }
 
-TEST_CASE("a hello larger than the handshake limit is refused [HELLO-4]") {
+TEST_CASE("a hello larger than the handshake limit is refused [HELLO-4] [HELLO-10]") {
     test_server srv;
     raw_peer peer(srv.port());
     peer.write_bytes(header_bytes(200000, 0));
@@ -285,10 +285,15 @@ TEST_CASE("a duplicate open id is duplicate_id, the open call is unaffected [MSG
     CHECK_FALSE(second->error.has_value());
 }
 
-TEST_CASE("unknown notifications are ignored, cancel of unknown ids too [MSG-9] [CANCEL-4]") {
+TEST_CASE("unknown notifications are ignored, cancel of unknown ids too, progress from a client "
+          "too [MSG-9] [CANCEL-4] [PROG-5]") {
     test_server srv;
     raw_peer peer(srv.port());
     REQUIRE(peer.handshake());
+    peer.write_head(value(value::map{
+        {"kind", value("notification")},
+        {"method", value("progress")},
+        {"params", value(value::map{{"id", value(8)}, {"fraction", value(0.5)}})}}));
     peer.write_head(value(value::map{{"kind", value("notification")},
                                      {"method", value("x-telemetry")},
                                      {"params", value(value::map{})}}));
@@ -370,4 +375,32 @@ TEST_CASE("mistyped params of a known method are invalid_message under the id [M
     reply = peer.read_response();
     REQUIRE(reply.has_value());
     CHECK(error_code_of(*reply) == static_cast<int>(error::invalid_message));
+}
+
+TEST_CASE("a catalog over the client's max_frame is too_large under its id, the connection goes "
+          "on [LIMIT-1] [LIMIT-3] [LIMIT-11]") {
+    test_server srv;
+    raw_peer peer(srv.port());
+    client_hello hello;
+    hello.min_version = protocol_min;
+    hello.max_version = protocol_max;
+    hello.limits.max_frame = 400;
+    peer.write_message(message(hello));
+    auto server_reply = peer.read_message();
+    REQUIRE(server_reply.has_value());
+    REQUIRE(std::holds_alternative<server_hello>(*server_reply));
+    limits client_limits;
+    client_limits.max_frame = 400;
+    for (std::uint64_t id : {1u, 2u}) {
+        peer.write_head(request_head(id, id == 1 ? "catalog" : "ping"));
+        auto head = peer.read_head(client_limits); // a frame over 400 bytes fails here
+        REQUIRE(head.has_value());
+        std::error_code ec;
+        auto reply = decode_message(*head, false, ec);
+        REQUIRE_FALSE(ec);
+        const auto& r = std::get<response>(reply);
+        CHECK(r.id == std::optional<std::uint64_t>(id));
+        CHECK(error_code_of(r) == (id == 1 ? static_cast<int>(error::too_large) : 0));
+    }
+    CHECK(serves_others(srv));
 }

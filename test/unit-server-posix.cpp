@@ -84,7 +84,7 @@ TEST_CASE("a Unix socket is for its own user only, and serves like TCP [SEC-10]"
     runner.join();
 }
 
-TEST_CASE("both ends of a TCP connection have Nagle's algorithm off") {
+TEST_CASE("both ends of a TCP connection have Nagle's algorithm off [FRAME-13] [PROG-4]") {
     // Otherwise a frame written while the previous one is unacknowledged (progress, then the
     // answer) waits for the peer's delayed acknowledgement, 40 ms on Linux.
     test_server srv;

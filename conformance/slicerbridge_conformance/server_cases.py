@@ -73,13 +73,17 @@ def expect_refused_hello(context: ServerContext, hello: dict, expected: str, wha
 
 
 def rejected(peer: Peer, expected: tuple[str, ...], request_id: int | None = None,
-             what: str = "malformed message") -> dict:
-    """The error answering a malformed message: at connection level, or under `request_id`."""
+             what: str = "malformed message", under_id: bool = False) -> dict:
+    """The error answering a malformed message: at connection level, or under `request_id`
+    (only there when `under_id`)."""
     message = peer.wait_for(
         lambda m: m.get("kind") == "response" and (m.get("id") is None or m.get("id") == request_id),
         f"error answering the {what}")
     if "error" not in message:
         raise CaseFailed(f"the server accepted the {what} and answered with a result")
+    if under_id and message.get("id") is None:
+        raise CaseFailed(f"the {what} was answered at connection level, not under its id "
+                         f"{request_id}, which stays open [BULK-9] [MSG-17]")
     if message.get("id") is None and request_id is not None and request_id in peer.open:
         peer.open.pop(request_id)
         peer.answered.add(request_id)
@@ -961,7 +965,7 @@ def _catalog_shape_1_1(context: ServerContext) -> None:
         raise CaseFailed("\n".join(problems))
 
 
-@case("invoke.scalar-outputs-by-version", "CAT-7 INV-4 VER-4",
+@case("invoke.scalar-outputs-by-version", "CAT-7 INV-4 VER-4 PROC-2",
       "At 1.1 echo returns its number parameter as the scalar output number_out, a plain value "
       "beside the data outputs; a peer that negotiated 1.0 sees neither the slot nor the value.")
 def _scalar_outputs_by_version(context: ServerContext) -> None:
@@ -1324,7 +1328,7 @@ def _progress_concurrent(context: ServerContext) -> None:
     peer.sync()
 
 
-@case("progress.answer-not-delayed", "PROG-4",
+@case("progress.answer-not-delayed", "PROG-4 FRAME-13",
       "A call that reports progress and returns at once is answered without waiting for the "
       "client's delayed acknowledgement: of 20 such calls in a row, the fastest quarter take "
       "under 30 ms each (with Nagle's algorithm on, every one takes 40 ms or more).",
@@ -1449,6 +1453,22 @@ def _client_max_frame(context: ServerContext) -> None:
     still_open(peer, "output over the client's max_frame")
 
 
+@case("limits.catalog-over-client-max-frame", "LIMIT-1 LIMIT-3 LIMIT-11",
+      "A client announcing a max_frame of 400 bytes, below the size of the server's catalog, gets "
+      "too_large under the catalog request's id, never a larger frame; ping still works.")
+def _catalog_over_client_max_frame(context: ServerContext) -> None:
+    max_frame = 400
+    catalog = {"kind": "response", "id": 1,
+               "result": {"processors": list(context.info.processors.values())}}
+    if len(wire.encode_frame(catalog)) <= max_frame:
+        raise CaseSkipped(f"the server's catalog fits in {max_frame} bytes")
+    limits = dict(context.hello()["limits"], max_frame=max_frame)
+    peer = context.connect(limits=limits)
+    peer.error(peer.request("catalog"), "too_large")
+    peer.call("ping")
+    still_open(peer, "catalog over the client's max_frame")
+
+
 # ---------------------------------------------------------------------------------------------
 # Compression (sections 3.2, 4.4)
 
@@ -1478,7 +1498,7 @@ def _lz4(context: ServerContext) -> None:
     _codec_echo(context, "lz4")
 
 
-@case("compression.not-in-force", "CAP-2 BULK-5 CODEC-5",
+@case("compression.not-in-force", "CAP-2 BULK-5 BULK-9 CODEC-5",
       "Offered no codec, a zstd or lz4 segment is refused with unsupported_codec (not fatal).")
 def _not_in_force(context: ServerContext) -> None:
     source, _ = echo_slots(context, "image")
@@ -1486,7 +1506,8 @@ def _not_in_force(context: ServerContext) -> None:
     for codec in ("zstd", "lz4"):
         image = data.make_image("uint8", (8, 8, 2), codec=codec)
         request_id = peer.invoke("echo", {source: image})
-        rejected(peer, ("unsupported_codec",), request_id, f"{codec} segment not in force")
+        rejected(peer, ("unsupported_codec",), request_id, f"{codec} segment not in force",
+                 under_id=True)
     still_open(peer, "segments with codecs not in force")
 
 
@@ -1501,7 +1522,8 @@ def _listed_check(context: ServerContext) -> None:
     peer = context.connect(["codec.zstd", "codec.lz4"])
     for codec in missing:
         request_id = peer.invoke("echo", {source: data.make_image("uint8", (8, 8, 2), codec=codec)})
-        rejected(peer, ("unsupported_codec",), request_id, f"{codec} segment, codec not listed")
+        rejected(peer, ("unsupported_codec",), request_id, f"{codec} segment, codec not listed",
+                 under_id=True)
 
 
 def _compressed_peer(context: ServerContext) -> tuple[Peer, str]:
@@ -1517,7 +1539,7 @@ def _bad_segment(peer: Peer, context: ServerContext, payload: bytes, raw_length:
     image = data.make_image("uint8", (8, 8, 4))
     image["data"] = wire.Bulk(image["data"].data, codec=codec, payload=payload, ref_raw_length=raw_length)
     request_id = peer.invoke("echo", {source: image})
-    rejected(peer, expected, request_id, what)
+    rejected(peer, expected, request_id, what, under_id=True)
 
 
 @case("compression.raw-length-mismatch", "BULK-5",
@@ -1560,7 +1582,7 @@ def _unknown_codec(context: ServerContext) -> None:
         length = len(image["data"].data)
         image["data"] = wire.bulk_ref_bytes(0, length, codec_id, length)
         request_id = peer.invoke("echo", {source: image}, trailing_bulk=bytes(length))
-        rejected(peer, ("unsupported_codec",), request_id, f"codec {codec_id}")
+        rejected(peer, ("unsupported_codec",), request_id, f"codec {codec_id}", under_id=True)
     still_open(peer, "unknown codecs")
 
 
@@ -1597,9 +1619,9 @@ def _bad_reference_case(case_id: str, requirements: str, description: str, refer
         inputs[source]["data"] = reference
         peer = context.connect()
         request_id = peer.invoke("echo", inputs, trailing_bulk=bytes(trailing))
-        rejected(peer, ("invalid_message",), request_id, description)
+        rejected(peer, ("invalid_message",), request_id, description, under_id=True)
         still_open(peer, description)
-    case(case_id, requirements, description)(run)
+    case(case_id, requirements + " BULK-9", description)(run)
 
 
 _bad_reference_case("bulk.out-of-range", "BULK-1",

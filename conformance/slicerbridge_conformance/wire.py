@@ -105,6 +105,9 @@ class WireError(Exception):
         self.message = message
         self.stage = "head"
         self.frame = b""
+        #: A head that is well-formed MessagePack but holds a bad bulk reference, undecoded
+        #: references left as they are: its id is known [BULK-9].
+        self.head: Any = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -591,7 +594,11 @@ def decode_head(head: bytes, bulk: bytes, limits: Limits, codecs: Iterable[str] 
     value = decode_msgpack(head, limits.max_depth)
     if not isinstance(value, dict):
         raise WireError("invalid_message", f"head is a {type(value).__name__}, not a map")
-    return resolve_bulk(value, bulk, limits, codecs)
+    try:
+        return resolve_bulk(value, bulk, limits, codecs)
+    except WireError as error:
+        error.head = value
+        raise
 
 
 @dataclass

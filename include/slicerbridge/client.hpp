@@ -40,6 +40,10 @@ struct client_options {
     /// Called for every protocol violation the server commits that does not belong to one call
     /// (a response to an id that is not open, progress for an unknown call, a malformed message).
     std::function<void(std::string_view)> on_protocol_violation;
+    /// Called once, on the client's executor, when the connection closes for any reason (lost,
+    /// refused, `close`, or after goodbye), with that reason, before the calls still open on it
+    /// are completed with it. A pool uses it to replace a connection lost while idle.
+    std::function<void(std::error_code)> on_close;
 };
 
 /// Identifies a call in flight, for `cancel`.
@@ -101,6 +105,10 @@ public:
 
     /// The server's hello, once the handshake has completed.
     const server_hello& server_info() const;
+
+    /// The first bytes the server sent instead of a frame, once the connection has failed with
+    /// `malformed_frame`, for saying what came (a stray print, a TLS or HTTP answer).
+    const std::string& rejected_bytes() const;
 
     /// Sends a request and waits for its response. Handler: `void(std::error_code, response)`;
     /// an error response sets the error code to its code and keeps message and details in the

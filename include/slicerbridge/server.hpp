@@ -12,6 +12,7 @@
 #include <asio/local/stream_protocol.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -75,6 +76,10 @@ public:
 
     /// Number of open connections.
     std::size_t connection_count() const;
+
+    /// Bytes held in the byte budget: frames being received, inputs of open calls, answers
+    /// waiting to be sent ([LIMIT-9]).
+    std::uint64_t bytes_held() const;
 
 private:
     std::shared_ptr<detail::server_state> state_;

@@ -11,8 +11,12 @@
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 
+#include <chrono>
 #include <future>
 #include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
 #include <thread>
 
 namespace slicerbridge {
@@ -21,11 +25,61 @@ namespace slicerbridge {
 class call_error : public std::system_error {
 public:
     call_error(std::error_code ec, std::optional<error_info> info)
-        : std::system_error(ec, info ? info->message : ec.message()), info_(std::move(info)) {}
+        : std::system_error(info ? std::system_error(ec, info->message) : std::system_error(ec)),
+          info_(std::move(info)) {}
     const std::optional<error_info>& info() const noexcept { return info_; }
 
 private:
     std::optional<error_info> info_;
+};
+
+/// Thrown by `sync_client::launch` when the launched processor ends before the handshake, or
+/// writes something else than frames to its standard output.
+class launch_error : public std::runtime_error {
+public:
+    /// It ended with `exit_status`, as `child_process::wait` reports it (128 + the signal for a
+    /// child killed by one).
+    explicit launch_error(int exit_status)
+        : std::runtime_error(exited(exit_status)), exit_status_(exit_status) {}
+    /// It wrote `stray` where its hello belonged.
+    explicit launch_error(const std::string& stray) : std::runtime_error(wrote(stray)) {}
+
+    /// The exit status, when it ended.
+    std::optional<int> exit_status() const noexcept { return exit_status_; }
+
+private:
+    static std::string exited(int status) {
+        if (status > 128) {
+            return "the processor was killed by signal " + std::to_string(status - 128) +
+                   " before the handshake";
+        }
+        return "the processor exited with status " + std::to_string(status) +
+               " before the handshake";
+    }
+
+    static std::string wrote(const std::string& stray) {
+        std::string quoted = "\"";
+        for (const char c : stray) {
+            const auto byte = static_cast<unsigned char>(c);
+            if (c == '\n') {
+                quoted += "\\n";
+            } else if (c == '"' || c == '\\') {
+                quoted += {'\\', c};
+            } else if (byte >= 0x20 && byte < 0x7f) {
+                quoted += c;
+            } else {
+                static constexpr char hex[] = "0123456789abcdef";
+                quoted += {'\\', 'x', hex[byte >> 4], hex[byte & 15]};
+            }
+        }
+        return "the processor wrote bytes that are not a SlicerBridge frame to its standard "
+               "output: " +
+               quoted +
+               "\"...; the likely cause is a print() or a chatty library in it: a processor "
+               "logs to standard error, and standard output belongs to the protocol";
+    }
+
+    std::optional<int> exit_status_;
 };
 
 /// Blocking calls on one connection. Calls may come from several threads at once; they share the
@@ -50,13 +104,29 @@ public:
         return c;
     }
 
-    /// Starts `argv` as a child process and talks to it over its stdin/stdout.
+    /// Starts `argv` as a child process and talks to it over its stdin/stdout; throws
+    /// `launch_error` when it ends before the handshake.
     static std::unique_ptr<sync_client> launch(const std::vector<std::string>& argv,
                                                client_options options = {}) {
         std::unique_ptr<sync_client> c(new sync_client);
         auto launched = launch_process(c->io_.get_executor(), argv);
         c->child_ = std::move(launched.process);
-        c->start(any_stream(std::move(launched.stream)), std::move(options));
+        try {
+            c->start(any_stream(std::move(launched.stream)), std::move(options));
+        } catch (const std::system_error& e) {
+            const bool output_closed = e.code() == asio::error::eof ||
+                                       e.code() == asio::error::connection_reset ||
+                                       e.code() == asio::error::broken_pipe;
+            if (output_closed) { // usually because it ended: say how
+                if (auto status = c->child_.wait_for(std::chrono::seconds(2))) {
+                    throw launch_error(*status);
+                }
+            }
+            if (e.code() == error::malformed_frame && !c->client_->rejected_bytes().empty()) {
+                throw launch_error(c->client_->rejected_bytes());
+            }
+            throw;
+        }
         return c;
     }
 

@@ -31,14 +31,19 @@ from .data import CellArray, Image, Mesh, PointList, Segment, Table, Transform
 from .errors import ConnectionLost, ErrorCode, SlicerBridgeError
 from .limits import Limits
 from .messages import LIBRARY_VERSION
+from .cli import serve_main
+from .loading import load_processors
+from .pool import CallLost, ClientPool, PooledResult
 from .server import Server
+from .stdio import claim_stdio, serve_stdio
 
 __version__ = LIBRARY_VERSION
 
 __all__ = [
-    "Bool", "Bulk", "Call", "Cancelled", "CellArray", "Client", "ConnectionLost", "Context",
+    "Bool", "Bulk", "Call", "CallLost", "ClientPool", "PooledResult", "Cancelled", "CellArray", "Client", "ConnectionLost", "Context",
     "Enum", "ErrorCode", "Float", "FloatVector", "Image", "Input", "Int", "IntVector",
     "InvokeResult", "Limits", "Mesh", "Output", "PointList", "Processor",
     "ProcessorDescription", "Response", "Segment", "Server", "SlicerBridgeError", "Slot",
-    "String", "StringVector", "Table", "Transform", "processor",
+    "String", "StringVector", "Table", "Transform", "claim_stdio", "load_processors",
+    "processor", "serve_main", "serve_stdio",
 ]

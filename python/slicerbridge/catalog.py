@@ -21,6 +21,7 @@ pass ``outputs=``). A first parameter named ``ctx`` receives the call's ``Contex
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import inspect
 import re
 import typing
@@ -40,6 +41,25 @@ SLOT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 INT64 = range(-2**63, 2**63)
 _NUMERIC_TYPES = ("int", "float", "int_vector", "float_vector")
 _VECTOR_TYPES = ("int_vector", "float_vector", "string_vector")
+
+
+def did_you_mean(name: str, known) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``known``, or nothing."""
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _known_list(names) -> str:
+    names = list(names)
+    return ", ".join(names) if names else "none"
+
+
+def _type_name(value: Any) -> str:
+    """How a returned value is named in an error: its protocol type, else its Python type."""
+    data_type = getattr(value, "type", None)
+    if isinstance(data_type, str) and data_type in DATA_SLOT_TYPES:
+        return f"{type(value).__name__} ({data_type})"
+    return type(value).__name__
 
 
 def _invalid_message(message: str) -> SlicerBridgeError:
@@ -76,9 +96,13 @@ class Slot:
         wire["optional"] = self.optional
         if self.default is not None:
             wire["default"] = self.default
+        integral = self.type in ("int", "int_vector")
         for key in ("minimum", "maximum", "step"):
             value = getattr(self, key)
             if value is not None:
+                if integral and isinstance(value, float) and value.is_integer() \
+                        and -2**63 <= value < 2**63:
+                    value = int(value)  # [CAT-10]
                 wire[key] = value
         if self.choices is not None:
             wire["choices"] = list(self.choices)
@@ -164,24 +188,38 @@ class Slot:
             return value
         if kind in ("string", "enum"):
             if not isinstance(value, str):
-                raise self._invalid("must be a string")
+                raise self._invalid(f"must be a string, not {_type_name(value)}")
             if kind == "enum" and value not in (self.choices or ()):
-                raise self._invalid("must be one of the choices")
+                raise self._invalid(f"must be one of {_known_list(self.choices or ())}"
+                                    f"{did_you_mean(value, self.choices or ())}")
             return value
         if kind == "int":
             if not is_integer(value) or value not in INT64:
-                raise self._invalid("must be an integer in the int64 range")
+                raise self._invalid(f"must be an integer in the int64 range, not "
+                                    f"{value!r}" if is_number(value) else
+                                    f"must be an integer, not {_type_name(value)}")
         elif kind == "float":
             if not is_number(value):
-                raise self._invalid("must be a number")
+                raise self._invalid(f"must be a number, not {_type_name(value)}")
             value = float(value)
         if ((self.minimum is not None and not value >= self.minimum)
                 or (self.maximum is not None and not value <= self.maximum)):
-            raise self._invalid("is out of range")
+            raise self._invalid(f"= {value!r} is out of range {self.range_text()}",
+                                value=value)
         return value
 
-    def _invalid(self, problem: str) -> SlicerBridgeError:
-        details: Dict[str, Any] = {"name": self.name}
+    def range_text(self) -> str:
+        """``[min, max]``, ``>= min`` or ``<= max``."""
+        if self.minimum is not None and self.maximum is not None:
+            return f"[{self.minimum:g}, {self.maximum:g}]"
+        if self.minimum is not None:
+            return f"(must be >= {self.minimum:g})"
+        return f"(must be <= {self.maximum:g})"
+
+    def _invalid(self, problem: str, **extra: Any) -> SlicerBridgeError:
+        """``invalid_argument`` naming the parameter, and the value when it is a number: a
+        parameter value is a setting, not patient data [ERR-3]."""
+        details: Dict[str, Any] = {"name": self.name, **extra}
         for key in ("minimum", "maximum", "length"):
             if getattr(self, key) is not None:
                 details[key] = getattr(self, key)
@@ -407,36 +445,7 @@ class Processor:
     def bind(self, inputs: Dict[str, Any], parameters: Dict[str, Any]) -> Dict[str, Any]:
         """Check converted inputs and raw parameter values against the description and return
         the keyword arguments of the function [INV-2], [INV-3]."""
-        arguments: Dict[str, Any] = {}
-        for group, slots in (("input", self.description.inputs),
-                             ("parameter", self.description.parameters)):
-            given = inputs if group == "input" else parameters
-            known = {slot.name for slot in slots}
-            for name in given:
-                if name not in known:
-                    raise SlicerBridgeError(ErrorCode.INVALID_ARGUMENT, f"unknown {group}",
-                                            {"name": name})
-            for slot in slots:
-                if slot.name in given:
-                    value = given[slot.name]
-                    if group == "input":
-                        if value.type != slot.type:
-                            raise SlicerBridgeError(ErrorCode.INVALID_ARGUMENT,
-                                                    f"input {slot.name} must be {slot.type}",
-                                                    {"name": slot.name})
-                        arguments[slot.name] = value
-                    else:
-                        arguments[slot.name] = slot.check_value(value)
-                elif slot.default is not None:
-                    # A copy, so that a processor changing a vector default changes no other call.
-                    default = slot.default
-                    arguments[slot.name] = list(default) if isinstance(default, list) else default
-                elif slot.optional:
-                    arguments[slot.name] = None
-                else:
-                    raise SlicerBridgeError(ErrorCode.INVALID_ARGUMENT,
-                                            f"missing {group} {slot.name}", {"name": slot.name})
-        return arguments
+        return check_arguments(self.description, inputs, parameters)
 
     def run(self, ctx: Context, arguments: Dict[str, Any]) -> Dict[str, Any]:
         """Call the function and check its outputs [INV-4]; a wrong output is a processor bug
@@ -450,13 +459,16 @@ class Processor:
             elif result is None:
                 result = {}
             else:
-                raise _bad_output("the processor must return a map of outputs")
+                raise _bad_output(f"{self.name} must return a dict of outputs by name, not "
+                                  f"{_type_name(result)}")
         declared = {slot.name: slot for slot in outputs}
         checked = {}
         for name, value in result.items():
             slot = declared.get(name)
             if slot is None:
-                raise _bad_output(f"the processor returned an undeclared output {name}")
+                raise _bad_output(f"{self.name} returned an undeclared output {name!r}"
+                                  f"{did_you_mean(str(name), declared)} (its outputs: "
+                                  f"{_known_list(declared)})")
             if value is None:
                 continue
             if not slot.is_data:  # a scalar output [CAT-7]
@@ -466,11 +478,12 @@ class Processor:
                     raise _bad_output(f"output {name}: {error.message}") from None
                 continue
             if getattr(value, "type", None) != slot.type:
-                raise _bad_output(f"output {name} must be {slot.type}")
+                raise _bad_output(f"{self.name} returned {_type_name(value)} as output "
+                                  f"{name}, which is declared as {slot.type}")
             checked[name] = value
         for slot in outputs:
             if not slot.optional and slot.name not in checked:
-                raise _bad_output(f"the processor did not return output {slot.name}")
+                raise _bad_output(f"{self.name} did not return its output {slot.name}")
         return checked
 
 
@@ -521,3 +534,51 @@ def processor(name: Optional[str] = None, *, title: str = "", category: str = ""
 
     return decorate
 
+
+def check_arguments(description: ProcessorDescription, inputs: Dict[str, Any],
+                    parameters: Dict[str, Any], *, complete: bool = True) -> Dict[str, Any]:
+    """Check inputs (data values) and parameter values against a description and return them
+    with the defaults filled in; raises ``invalid_argument`` naming the slot [INV-2], [INV-3].
+    The server checks every call with it, and a client that has the description checks a call
+    before sending it, with ``complete=False``: what is given is checked, what is missing is
+    left to the server (a minimal description [CAT-6] may omit ``optional``)."""
+    arguments: Dict[str, Any] = {}
+    for group, slots in (("input", description.inputs),
+                         ("parameter", description.parameters)):
+        given = inputs if group == "input" else parameters
+        known = [slot.name for slot in slots]
+        for name in given:
+            if name not in known:
+                raise SlicerBridgeError(
+                    ErrorCode.INVALID_ARGUMENT,
+                    f"{description.name} has no {group} named {name!r}"
+                    f"{did_you_mean(name, known)} (its {group}s: {_known_list(known)})",
+                    {"name": name})
+        for slot in slots:
+            if slot.name in given:
+                value = given[slot.name]
+                if group == "input":
+                    if getattr(value, "type", None) != slot.type:
+                        raise SlicerBridgeError(
+                            ErrorCode.INVALID_ARGUMENT,
+                            f"input {slot.name} must be {slot.type}, not "
+                            f"{_type_name(value)}", {"name": slot.name})
+                    if slot.image_kind is not None and value.kind != slot.image_kind:  # [CAT-9]
+                        raise SlicerBridgeError(
+                            ErrorCode.INVALID_ARGUMENT,
+                            f"input {slot.name} must be a {slot.image_kind} image, not a "
+                            f"{value.kind} image", {"name": slot.name})
+                    arguments[slot.name] = value
+                else:
+                    arguments[slot.name] = slot.check_value(value)
+            elif slot.default is not None:
+                # A copy, so that a processor changing a vector default changes no other call.
+                default = slot.default
+                arguments[slot.name] = list(default) if isinstance(default, list) else default
+            elif slot.optional or not complete:
+                arguments[slot.name] = None
+            else:
+                raise SlicerBridgeError(ErrorCode.INVALID_ARGUMENT,
+                                        f"{description.name} needs the {group} {slot.name}",
+                                        {"name": slot.name})
+    return arguments

@@ -11,26 +11,50 @@ import itertools
 import logging
 import os
 import socket
+import ssl
 import subprocess
+import sys
 import threading
 import time
 from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence
 
-from .catalog import ProcessorDescription
+from .catalog import ProcessorDescription, check_arguments, did_you_mean
 from .codec import available_codecs
 from .connection import Incoming, MessageStream
 from .data import DataValue, data_from_wire, data_to_wire
 from .errors import ConnectionLost, ErrorCode, FatalProtocolError, SlicerBridgeError
+from .frame import describe_stray_bytes
 from .limits import Limits
 from .messages import (ClientHello, ServerHello, SERVER_ONLY_CAPABILITIES, grease_capability,
                        is_valid_id, notification, parse_timings, request, response)
-from .transport import PipeTransport, SocketTransport, Transport
+from .tls import client_context
+from .transport import PipeTransport, SocketTransport, TlsTransport, Transport
 from .values import is_loopback, is_number
 
 log = logging.getLogger("slicerbridge.client")
 
 ProgressCallback = Callable[[float, Optional[str]], None]
 DEFAULT_TIMEOUT = 30.0
+#: How much of a launched server's standard error is kept to show when it fails to start.
+STDERR_TAIL = 8192
+
+
+class LaunchError(ConnectionLost):
+    """A launched server process that ended, or wrote something that is not a frame, before
+    the handshake; the message says how, with the end of its standard error."""
+
+
+def _bad_frame_text(error: FatalProtocolError, launched: bool) -> str:
+    received = getattr(error, "received", None)
+    if not received:
+        return f"the server sent a bad frame: {error}"
+    if launched:
+        return ("the processor wrote bytes that are not a SlicerBridge frame to its standard "
+                f"output: {describe_stray_bytes(received)}; the likely cause is a print() in "
+                "the processor or in a library it imports (serve it with `python -m "
+                "slicerbridge serve --stdio`, which sends print() to standard error)")
+    return f"the server sent bytes that are not a SlicerBridge frame: " \
+           f"{describe_stray_bytes(received)}"
 
 
 class Response(NamedTuple):
@@ -112,8 +136,9 @@ class Client:
                  limits: Optional[Limits] = None, progress: bool = True,
                  codecs: Optional[Sequence[str]] = None, compression: Optional[str] = None,
                  timeout: float = DEFAULT_TIMEOUT, on_close: Optional[Callable[[], None]] = None,
-                 interrupt: Optional[Callable[[], None]] = None):
+                 interrupt: Optional[Callable[[], None]] = None, launched: bool = False):
         self.transport = transport
+        self._launched = launched
         #: The child process of ``Client.launch``, else None.
         self.process: Optional[subprocess.Popen] = None
         self.timeout = timeout
@@ -137,6 +162,10 @@ class Client:
         offered += [f"codec.{name}" for name in sorted(usable) if codecs is None or name in codecs]
         offered.append(grease_capability())
         self.offered = offered
+        #: Descriptions seen in catalog and describe answers: calls to these processors are
+        #: checked before they are sent.
+        self.descriptions: Dict[str, ProcessorDescription] = {}
+        self._catalog_known = False
         self.server_hello = self._handshake(ClientHello(capabilities=offered,
                                                         limits=self.stream.limits, token=token))
         self._reader = threading.Thread(target=self._read_loop, name="slicerbridge-client",
@@ -157,7 +186,33 @@ class Client:
         return cls._over_socket(sock, **options)
 
     @classmethod
+    def tls(cls, host: str, port: int, *, ca_file: Optional[str] = None,
+            context: Optional[ssl.SSLContext] = None, **options: Any) -> "Client":
+        """TLS over TCP. The server's certificate chain and host name are verified [SEC-6],
+        against the system's CAs or those in ``ca_file`` (PEM); ``context`` replaces the default
+        client context (see ``slicerbridge.tls.client_context``). Raises
+        ``ssl.SSLCertVerificationError`` for a certificate that is not accepted."""
+        if context is None:
+            context = client_context(ca_file)
+        timeout = options.get("timeout", DEFAULT_TIMEOUT)
+        sock = socket.create_connection((host, port), timeout=timeout)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        transport = TlsTransport(sock, context, server_side=False, server_hostname=host)
+        try:
+            transport.handshake(timeout)
+        except BaseException:
+            sock.close()
+            raise
+        try:
+            return cls(transport, **options)
+        except BaseException:
+            transport.close()
+            raise
+
+    @classmethod
     def unix(cls, path: str, **options: Any) -> "Client":
+        if not hasattr(socket, "AF_UNIX"):
+            raise OSError("Unix domain sockets are not available on this system")
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(options.get("timeout", DEFAULT_TIMEOUT))
         try:
@@ -177,10 +232,15 @@ class Client:
             raise
 
     @classmethod
-    def connect(cls, address: str, **options: Any) -> "Client":
-        """``HOST:PORT``, ``[IPv6]:PORT`` or ``unix:PATH``."""
+    def connect(cls, address: str, *, tls_ca: Optional[str] = None,
+                tls_context: Optional[ssl.SSLContext] = None, **options: Any) -> "Client":
+        """``HOST:PORT``, ``[IPv6]:PORT``, ``tls://HOST:PORT`` (``tls_ca``: a CA file to
+        verify the server with, else the system's) or ``unix:PATH``."""
         if address.startswith("unix:"):
             return cls.unix(address[len("unix:"):], **options)
+        if address.startswith("tls://"):
+            host, port = parse_host_port(address[len("tls://"):])
+            return cls.tls(host, port, ca_file=tls_ca, context=tls_context, **options)
         host, port = parse_host_port(address)
         return cls.tcp(host, port, **options)
 
@@ -188,35 +248,50 @@ class Client:
     def launch(cls, argv: Sequence[str], *, env: Optional[Mapping[str, str]] = None,
                **options: Any) -> "Client":
         """Start a server process (``env``: its environment) and talk to it over its stdin and
-        stdout; its stderr is inherited. The process is stopped when the client closes."""
+        stdout. The process runs in its own process group, so that Ctrl-C at a terminal reaches
+        this process only (which can then cancel calls cleanly); it is stopped when the client
+        closes. Its standard error is kept until the handshake and then relayed to ours: a
+        process that ends first raises ``LaunchError`` with the end of it."""
         to_child_read, to_child_write = os.pipe()
         from_child_read, from_child_write = os.pipe()
+        group: Dict[str, Any] = {}
+        if os.name == "posix":
+            group["start_new_session"] = True
+        elif hasattr(subprocess, "CREATE_NEW_PROCESS_GROUP"):
+            group["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP
         try:
             process = subprocess.Popen(list(argv), stdin=to_child_read, stdout=from_child_write,
-                                       env=None if env is None else dict(env))
+                                       stderr=subprocess.PIPE,
+                                       env=None if env is None else dict(env), **group)
         except BaseException:
             for fd in (to_child_read, to_child_write, from_child_read, from_child_write):
                 os.close(fd)
             raise
         os.close(to_child_read)
         os.close(from_child_write)
+        relay = _StderrRelay(process.stderr)
 
         def stop_process() -> None:
-            try:
-                process.wait(timeout=options.get("timeout", DEFAULT_TIMEOUT))
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            _stop(process, options.get("timeout", DEFAULT_TIMEOUT))
+            relay.join(1.0)
 
         transport = PipeTransport(from_child_read, to_child_write)
         try:
-            client = cls(transport, on_close=stop_process, interrupt=process.kill, **options)
+            client = cls(transport, on_close=stop_process, interrupt=process.kill, launched=True,
+                         **options)
+        except SlicerBridgeError:  # the server answered, e.g. unauthorized: it says why
+            relay.start_relaying()
+            _stop(process)
+            raise
+        except (ConnectionLost, TimeoutError) as failure:
+            raise _launch_failure(process, relay, failure) from None
         except BaseException:
             process.kill()
             process.wait()
             transport.close()
             raise
         client.process = process
+        relay.start_relaying()
         return client
 
     # -- handshake ----------------------------------------------------------------------------
@@ -238,7 +313,10 @@ class Client:
         try:
             self.stream.send(hello.to_wire())
             incoming = self.stream.receive()
-        except (ConnectionLost, FatalProtocolError, OSError) as error:
+        except FatalProtocolError as error:
+            incoming = None
+            failure = _bad_frame_text(error, self._launched)
+        except (ConnectionLost, OSError) as error:
             incoming = None
             failure = f"handshake failed: {error}"
         else:
@@ -297,7 +375,7 @@ class Client:
                 self._dispatch(incoming)
                 del incoming  # the caller owns the outputs; keep no frame while waiting
         except FatalProtocolError as error:
-            reason = ConnectionLost(f"the server sent a bad frame: {error}")
+            reason = ConnectionLost(_bad_frame_text(error, self._launched))
         except ConnectionLost as error:
             reason = error
         except Exception as error:  # keep failures visible to callers rather than hanging them
@@ -438,18 +516,44 @@ class Client:
         processors = result.get("processors") if isinstance(result, dict) else None
         if not isinstance(processors, list):
             raise SlicerBridgeError(ErrorCode.INVALID_MESSAGE, "catalog without processors")
-        return [ProcessorDescription.from_wire(p) for p in processors]
+        descriptions = [ProcessorDescription.from_wire(p) for p in processors]
+        with self._lock:
+            self.descriptions = {d.name: d for d in descriptions}
+            self._catalog_known = True
+        return descriptions
 
     def describe(self, processor: str, *, timeout: Optional[float] = None) -> ProcessorDescription:
         result = self.request("describe", {"processor": processor}, timeout=timeout).result
-        return ProcessorDescription.from_wire(result)
+        description = ProcessorDescription.from_wire(result)
+        with self._lock:
+            self.descriptions[description.name] = description
+        return description
+
+    def check_call(self, processor: str, inputs: Optional[Mapping[str, DataValue]] = None,
+                   parameters: Optional[Mapping[str, Any]] = None) -> None:
+        """Check a call against the processor's description, if this client has it (from
+        ``catalog`` or ``describe``), with the server's rules and messages: raises
+        ``invalid_argument`` (or ``unknown_processor`` once the catalog is known)."""
+        with self._lock:
+            description = self.descriptions.get(processor)
+            known = list(self.descriptions) if self._catalog_known else None
+        if description is None:
+            if known is not None:
+                raise SlicerBridgeError(
+                    ErrorCode.UNKNOWN_PROCESSOR,
+                    f"no processor named {processor!r}{did_you_mean(processor, known)}",
+                    {"processor": processor})
+            return
+        check_arguments(description, dict(inputs or {}), dict(parameters or {}), complete=False)
 
     def submit(self, processor: str, inputs: Optional[Mapping[str, DataValue]] = None,
                parameters: Optional[Mapping[str, Any]] = None, *,
                deadline: Optional[float] = None,
                progress: Optional[ProgressCallback] = None) -> InvokeCall:
         """Start an invoke and return at once; ``progress(fraction, message)`` is called on the
-        client's reader thread and must return quickly."""
+        client's reader thread and must return quickly. A call that the processor's
+        description (when known, see ``check_call``) rules out raises before it is sent."""
+        self.check_call(processor, inputs, parameters)
         params: Dict[str, Any] = {
             "processor": processor,
             "inputs": {name: data_to_wire(value) for name, value in (inputs or {}).items()},
@@ -527,3 +631,109 @@ def parse_host_port(address: str) -> tuple:
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
     return host, int(port)
+
+
+class _StderrRelay:
+    """Reads a launched server's standard error: kept (its end) until ``start_relaying``, then
+    written to ours as it comes."""
+
+    def __init__(self, pipe: Any):
+        self._pipe = pipe
+        self._lock = threading.Lock()
+        self._kept = bytearray()
+        self._relaying = False
+        self._thread = threading.Thread(target=self._run, name="slicerbridge-stderr",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                chunk = self._pipe.read1(65536) if hasattr(self._pipe, "read1") \
+                    else self._pipe.read(65536)
+            except (OSError, ValueError):
+                break
+            if not chunk:
+                break
+            with self._lock:
+                if not self._relaying:
+                    self._kept += chunk
+                    del self._kept[:-STDERR_TAIL]
+                    continue
+            _write_stderr(chunk)
+        try:
+            self._pipe.close()
+        except OSError:
+            pass
+
+    def start_relaying(self) -> None:
+        with self._lock:
+            self._relaying = True
+            kept, self._kept = bytes(self._kept), bytearray()
+        if kept:
+            _write_stderr(kept)
+
+    def tail(self) -> str:
+        with self._lock:
+            return bytes(self._kept).decode("utf-8", "replace")
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
+
+
+def _write_stderr(data: bytes) -> None:
+    try:
+        stream = sys.stderr
+        if hasattr(stream, "buffer"):
+            stream.flush()
+            stream.buffer.write(data)
+            stream.buffer.flush()
+        else:
+            stream.write(data.decode("utf-8", "replace"))
+    except (OSError, ValueError):
+        pass
+
+
+def _stop(process: subprocess.Popen, grace: float = 2.0) -> None:
+    """End a launched server whose connection is closed [STDIO-3]: it should exit by itself
+    within `grace`; one that lingers gets SIGTERM, then after another `grace` SIGKILL, and is
+    reaped."""
+    for end in (None, process.terminate, process.kill):
+        if end is not None:
+            try:
+                end()
+            except ProcessLookupError:
+                pass
+        try:
+            process.wait(timeout=None if end is process.kill else grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _launch_failure(process: subprocess.Popen, relay: _StderrRelay,
+                    failure: BaseException) -> LaunchError:
+    """Stop a launched server whose handshake failed and say why, with its standard error."""
+    try:
+        status: Optional[int] = process.wait(timeout=2.0)
+    except subprocess.TimeoutExpired:
+        status = None
+    if status is None:
+        process.kill()
+        process.wait()
+    relay.join(2.0)
+    if isinstance(failure, ConnectionLost) and "not a SlicerBridge frame" in str(failure):
+        text = str(failure)
+    elif status is not None and status < 0:
+        text = f"the processor was killed by signal {-status} before the handshake"
+    elif status is not None:
+        text = f"the processor exited with status {status} before the handshake"
+    else:
+        text = f"the processor did not complete the handshake: {failure}"
+    tail = relay.tail().strip()
+    if tail:
+        text += "; its standard error ends with:\n" + "\n".join(
+            "    " + line for line in tail.splitlines()[-20:])
+    else:
+        text += " (it wrote nothing to its standard error)"
+    return LaunchError(text)

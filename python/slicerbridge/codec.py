@@ -94,13 +94,15 @@ def _invalid_head(reason: str, **details: Any) -> SlicerBridgeError:
     return SlicerBridgeError(ErrorCode.INVALID_MESSAGE, reason, details or None)
 
 
-def check_structure(head, max_depth: int) -> None:
+def check_structure(head, max_depth: int) -> bool:
     """Walk the encoded head once without building anything and reject, with
     ``invalid_message``: a head that is not a map [HEAD-1]; nesting deeper than ``max_depth``
     [HEAD-5]; map keys that are not strings [HEAD-6]; declared lengths and counts beyond the
-    bytes remaining [HEAD-8]; ext values other than well-formed bulk references [BULK-4]; the
-    never-used byte 0xc1, an incomplete object and bytes after the object [FRAME-4].
+    bytes remaining [HEAD-8]; the never-used byte 0xc1, an incomplete object and bytes after the
+    object [FRAME-4]. Returns whether the head holds an ext of type -1, which msgpack decodes as
+    a timestamp instead of passing it to the bulk resolver.
     """
+    timestamps = False
     size = len(head)
     if size and not (0x80 <= head[0] <= 0x8f or head[0] in (0xde, 0xdf)):
         raise _invalid_head("head is not a map")  # [HEAD-1]
@@ -114,7 +116,7 @@ def check_structure(head, max_depth: int) -> None:
             if not enclosing:
                 if position != size:
                     raise _invalid_head("bytes after the head's object")
-                return
+                return timestamps
             remaining, in_map = enclosing.pop()
             depth -= 1
         if position >= size:
@@ -154,14 +156,10 @@ def check_structure(head, max_depth: int) -> None:
                 if length > size - position - fixed:
                     raise _invalid_head("declared length beyond the end of the head",
                                         length=length)
-                if kind == _EXT:
-                    ext_type = head[position + fixed - 1]
-                    if ext_type != BULK_EXT_TYPE:
-                        raise _invalid_head("unexpected ext type",
-                                            ext_type=ext_type - 256 if ext_type > 127
-                                            else ext_type)
-                    if length not in (_RAW_REF.size, _COMPRESSED_REF.size):
-                        raise _invalid_head("bulk reference of invalid length", length=length)
+                # An ext of another type or length is well-formed MessagePack: the bulk
+                # resolver rejects it, and the request is answered under its id [BULK-9].
+                if kind == _EXT and head[position + fixed - 1] == 0xff:
+                    timestamps = True
                 position += fixed + length
                 continue
             is_map = kind == _MAP
@@ -246,7 +244,7 @@ def decode_head(head, bulk: memoryview, *, max_depth: int, codecs: Iterable[str]
     [HEAD-9]. Problems with bulk references are returned in
     ``bulk_error``. ``max_raw_total`` bounds the sum of the decompressed sizes [SEC-4].
     """
-    check_structure(head, max_depth)
+    timestamps = check_structure(head, max_depth)
     resolver = _BulkResolver(bulk, frozenset(codecs), max_raw_total)
     try:
         # check_structure bounded every length already; msgpack's own limits repeat it.
@@ -254,13 +252,28 @@ def decode_head(head, bulk: memoryview, *, max_depth: int, codecs: Iterable[str]
         value = msgpack.unpackb(head, raw=False, strict_map_key=False, use_list=True,
                                 ext_hook=resolver, object_pairs_hook=_unique_keys,
                                 max_str_len=size, max_bin_len=size, max_array_len=size,
-                                max_map_len=size // 2, max_ext_len=_COMPRESSED_REF.size)
+                                max_map_len=size // 2, max_ext_len=size)
     except SlicerBridgeError:
         raise
     except Exception as error:  # msgpack raises many types: all mean "not one valid object".
         raise SlicerBridgeError(ErrorCode.INVALID_MESSAGE,
                                 f"head is not valid MessagePack ({type(error).__name__})") from None
+    if timestamps:
+        value = _without_timestamps(value, resolver)
     return DecodedHead(value, resolver.error)
+
+
+def _without_timestamps(value, resolver: "_BulkResolver"):
+    """``value`` with every msgpack timestamp replaced by None, as the resolver does for other
+    ext types [BULK-4] [BULK-9]."""
+    if isinstance(value, msgpack.Timestamp):
+        resolver(-1, b"")
+        return None
+    if isinstance(value, dict):
+        return {key: _without_timestamps(item, resolver) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_timestamps(item, resolver) for item in value]
+    return value
 
 
 # ---------------------------------------------------------------------------------------------

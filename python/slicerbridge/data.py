@@ -12,6 +12,7 @@ Every ``from_wire`` checks the invariants of the spec and raises ``SlicerBridgeE
 
 from __future__ import annotations
 
+import math
 import sys
 from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Union
 
@@ -140,8 +141,16 @@ def _check_affine(matrix: np.ndarray, what: str, *, invertible: bool) -> None:
         raise _invalid(f"{what}: last row must be [0, 0, 0, 1]")
     if not np.all(np.isfinite(matrix)):
         raise _invalid(f"{what}: matrix has non-finite values")
-    if invertible and np.linalg.matrix_rank(matrix[:3, :3]) < 3:
+    if invertible and not _invertible(matrix[:3, :3]):
         raise _invalid(f"{what}: upper 3x3 is not invertible")
+
+
+def _invertible(linear: np.ndarray) -> bool:
+    """[IMG-2]: |det| above 1e-12 times the product of the column lengths."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        determinant = float(np.linalg.det(linear))
+        lengths = float(np.prod(np.linalg.norm(linear, axis=0)))
+    return math.isfinite(determinant) and abs(determinant) > 1e-12 * lengths
 
 
 def _as_matrix(matrix: Any, what: str) -> np.ndarray:
@@ -177,8 +186,20 @@ class Segment(NamedTuple):
 
 
 class Image:
-    """A 3-D image: voxels indexed ``[k, j, i]`` (``[k, j, i, c]`` for a vector image) and the
-    matrix from voxel index to physical coordinates (mm) of voxel centres [IMG-2]."""
+    """A 3-D image: voxels and the matrix from voxel index to physical coordinates (mm) of voxel
+    centres [IMG-2].
+
+    Axis order, stated once: the voxel array is indexed ``[k, j, i]`` (``[k, j, i, c]`` for a
+    vector image), as numpy sees memory with i varying fastest [IMG-1] and as
+    ``slicer.util.arrayFromVolume`` returns it. Everything else is named after its order:
+    ``dims_ijk``/``spacing_ijk`` are (i, j, k), like the matrix's columns and index points;
+    ``shape_kji``/``spacing_kji`` are in the voxel array's order, for numpy and scipy calls
+    (``gaussian_filter(voxels, sigma_mm / image.spacing_kji)``). ``dims`` and ``spacing`` are
+    the (i, j, k) ones.
+
+    A new voxel array of another shape needs new geometry: ``with_voxels`` refuses it without
+    ``ijk_to_space``; ``cropped`` and ``resampled`` make the common ones.
+    """
 
     type = "image"
 
@@ -210,8 +231,18 @@ class Image:
 
     @property
     def dims(self) -> tuple:
-        """Voxel counts along i, j, k."""
+        """Voxel counts along i, j, k (the same as ``dims_ijk``)."""
         return (self.voxels.shape[2], self.voxels.shape[1], self.voxels.shape[0])
+
+    @property
+    def dims_ijk(self) -> tuple:
+        """Voxel counts along i, j, k."""
+        return self.dims
+
+    @property
+    def shape_kji(self) -> tuple:
+        """Voxel counts in the voxel array's order: (k, j, i)."""
+        return tuple(self.voxels.shape[:3])
 
     @property
     def components(self) -> int:
@@ -227,8 +258,48 @@ class Image:
 
     @property
     def spacing(self) -> np.ndarray:
-        """Voxel size along i, j, k: the lengths of the matrix columns."""
+        """Voxel size (mm) along i, j, k (the same as ``spacing_ijk``)."""
+        return self.spacing_ijk
+
+    @property
+    def spacing_ijk(self) -> np.ndarray:
+        """Voxel size (mm) along i, j, k: the lengths of the matrix columns."""
         return np.linalg.norm(self.ijk_to_space[:3, :3], axis=0)
+
+    @property
+    def spacing_kji(self) -> np.ndarray:
+        """Voxel size (mm) in the voxel array's axis order, (k, j, i)."""
+        return self.spacing_ijk[::-1].copy()
+
+    @property
+    def origin(self) -> np.ndarray:
+        """Where the centre of voxel (0, 0, 0) is, in ``space`` (mm)."""
+        return self.ijk_to_space[:3, 3].copy()
+
+    @property
+    def directions(self) -> np.ndarray:
+        """Unit vectors of the i, j and k axes in ``space``, as the columns of a 3x3 matrix."""
+        return self.ijk_to_space[:3, :3] / self.spacing_ijk
+
+    def index_to_space(self, ijk: Any) -> np.ndarray:
+        """Physical coordinates (mm, in ``space``) of voxel indices (i, j, k); an (n, 3) array
+        gives n points."""
+        points = np.asarray(ijk, dtype=np.float64)
+        return points @ self.ijk_to_space[:3, :3].T + self.ijk_to_space[:3, 3]
+
+    def space_to_index(self, points: Any) -> np.ndarray:
+        """Continuous voxel indices (i, j, k) of physical points (mm, in ``space``)."""
+        inverse = np.linalg.inv(self.ijk_to_space)
+        points = np.asarray(points, dtype=np.float64)
+        return points @ inverse[:3, :3].T + inverse[:3, 3]
+
+    def same_grid(self, other: "Image", tolerance: float = 1e-6) -> bool:
+        """Whether ``other`` has the same dimensions and voxel positions (its matrix, in this
+        image's space, equal within ``tolerance`` mm)."""
+        if self.dims != other.dims:
+            return False
+        return bool(np.allclose(other.in_space(self.space).ijk_to_space, self.ijk_to_space,
+                                rtol=0.0, atol=tolerance))
 
     def in_space(self, space: str) -> "Image":
         """The same image with its matrix expressed in ``space``; voxels are shared [IMG-5]."""
@@ -238,10 +309,89 @@ class Image:
                      kind=self.kind, segments=self.segments)
 
     def with_voxels(self, voxels: np.ndarray, *, kind: Optional[str] = None,
-                    segments: Sequence[Segment] = ()) -> "Image":
-        """A new image on the same geometry (e.g. a processor's output)."""
-        return Image(voxels, self.ijk_to_space, space=self.space, kind=kind or self.kind,
+                    segments: Sequence[Segment] = (),
+                    ijk_to_space: Any = None) -> "Image":
+        """A new image (e.g. a processor's output) with these voxels, indexed [k, j, i], on the
+        same grid as this one; a voxel array of another shape needs its own ``ijk_to_space``
+        (or use ``cropped``/``resampled``), else ``ValueError``: the old geometry would put
+        it in the wrong place."""
+        voxels = np.asarray(voxels)
+        if ijk_to_space is None and tuple(voxels.shape[:3]) != self.shape_kji:
+            raise ValueError(
+                f"with_voxels: the new voxels have the shape {tuple(voxels.shape[:3])} [k, j, i] "
+                f"but this image's grid is {self.shape_kji}: give the new grid's ijk_to_space "
+                f"(or use cropped() or resampled() for the geometry); voxel arrays are indexed "
+                f"[k, j, i]")
+        matrix = self.ijk_to_space if ijk_to_space is None else ijk_to_space
+        return Image(voxels, matrix, space=self.space, kind=kind or self.kind,
                      segments=segments)
+
+    def cropped(self, start_ijk: Sequence[int], stop_ijk: Sequence[int]) -> "Image":
+        """The box of voxels from ``start_ijk`` up to (not including) ``stop_ijk``, both
+        (i, j, k), with the geometry that keeps every voxel where it was. The voxels are a
+        view of this image's."""
+        start = [int(v) for v in start_ijk]
+        stop = [int(v) for v in stop_ijk]
+        if len(start) != 3 or len(stop) != 3 or not all(
+                0 <= a < b <= n for a, b, n in zip(start, stop, self.dims)):
+            raise ValueError(f"cropped: need 0 <= start < stop <= dims {self.dims} along (i, j, "
+                             f"k), got start {tuple(start)} and stop {tuple(stop)}")
+        voxels = self.voxels[start[2]:stop[2], start[1]:stop[1], start[0]:stop[0]]
+        matrix = self.ijk_to_space.copy()
+        matrix[:3, 3] = self.index_to_space(start)
+        return Image(voxels, matrix, space=self.space, kind=self.kind, segments=self.segments)
+
+    def resampled_geometry(self, spacing_ijk: Sequence[float]) -> tuple:
+        """(dims_ijk, ijk_to_space) of a grid with voxels of ``spacing_ijk`` mm covering the
+        same box as this one (the outer edges of its edge voxels), in the same directions."""
+        new = np.asarray(spacing_ijk, dtype=np.float64)
+        old = self.spacing_ijk
+        if new.shape != (3,) or not np.all(new > 0):
+            raise ValueError("resampled: spacing_ijk must be 3 positive numbers (mm) along i, "
+                             "j, k")
+        dims = tuple(max(1, int(round(n * o / s))) for n, o, s in zip(self.dims, old, new))
+        scale = new / old  # new voxel size in old index units
+        first = 0.5 * scale - 0.5  # old index of the new first voxel's centre
+        matrix = self.ijk_to_space.copy()
+        matrix[:3, :3] = self.ijk_to_space[:3, :3] * scale
+        matrix[:3, 3] = self.index_to_space(first)
+        return dims, matrix
+
+    def resampled(self, spacing_ijk: Sequence[float], *, order: Optional[int] = None
+                  ) -> "Image":
+        """This image on a grid of ``spacing_ijk`` mm (i, j, k) over the same box: linear
+        interpolation (``order=1``, the default for scalar and vector images) or the nearest
+        voxel (``order=0``, the default and the only choice for label images). Voxels beyond
+        the edge take the edge's value."""
+        if order is None:
+            order = 0 if self.kind == "label" else 1
+        if order not in (0, 1) or (self.kind == "label" and order != 0):
+            raise ValueError("resampled: order is 0 (nearest) or 1 (linear); labels take 0")
+        dims, matrix = self.resampled_geometry(spacing_ijk)
+        scale = np.asarray(spacing_ijk, dtype=np.float64) / self.spacing_ijk
+        values = self.voxels
+        work = values if order == 0 else values.astype(np.float64)
+        for axis_ijk in range(3):
+            axis = 2 - axis_ijk  # the voxel array's axis for i, j or k
+            size = values.shape[axis]
+            positions = np.clip((np.arange(dims[axis_ijk]) + 0.5) * scale[axis_ijk] - 0.5,
+                                0, size - 1)
+            if order == 0:
+                work = np.take(work, np.floor(positions + 0.5).astype(np.intp), axis=axis)
+                continue
+            lower = np.floor(positions).astype(np.intp)
+            upper = np.minimum(lower + 1, size - 1)
+            weight = positions - lower
+            shape = [1] * work.ndim
+            shape[axis] = len(positions)
+            weight = weight.reshape(shape)
+            work = (np.take(work, lower, axis=axis) * (1 - weight)
+                    + np.take(work, upper, axis=axis) * weight)
+        if order == 1 and values.dtype.kind in "iu":
+            info = np.iinfo(values.dtype)
+            work = np.clip(np.rint(work), info.min, info.max)
+        return Image(np.ascontiguousarray(work.astype(values.dtype)), matrix, space=self.space,
+                     kind=self.kind, segments=self.segments)
 
     def to_wire(self) -> dict:
         wire = {"type": "image", "dims": list(self.dims)}

@@ -23,6 +23,7 @@ class ErrorCode(enum.IntEnum):
     UNAUTHORIZED = 10
     SHUTTING_DOWN = 11
     UNSUPPORTED_CODEC = 12
+    TOO_MANY_CONNECTIONS = 13
     CANCELLED = 100
     DEADLINE_EXCEEDED = 101
     UNKNOWN_PROCESSOR = 102
@@ -73,7 +74,13 @@ class SlicerBridgeError(Exception):
         self.details = dict(details) if details else None
         #: For an error response: the server's timings and the client's round trip.
         self.timings: Optional[Dict[str, float]] = None
-        super().__init__(f"{error_name(self.code)} ({self.code}): {self.message}")
+        #: Bytes received that were not a frame (a bad magic), kept to quote locally.
+        self.received: Optional[bytes] = None
+        name = error_name(self.code)
+        text = f"{name} ({self.code})"
+        if self.message != name:  # no "cancelled (100): cancelled"
+            text += f": {self.message}"
+        super().__init__(text)
 
     @property
     def name(self) -> str:

@@ -56,6 +56,27 @@ def parse_header(header, *, max_frame: int, max_head: int) -> tuple:
     return head_length, bulk_length
 
 
+#: How many bytes of a stream that is not made of frames are kept to quote in diagnostics.
+QUOTED_BYTES = 64
+
+
+def _not_a_frame(received: bytes) -> FatalProtocolError:
+    error = FatalProtocolError(ErrorCode.MALFORMED_FRAME, "bad magic")
+    error.received = received
+    return error
+
+
+def describe_stray_bytes(received: bytes) -> str:
+    """What bytes that are not a frame look like, quoted (they came from the peer and are
+    shown locally only, never sent)."""
+    quoted = repr(received[:QUOTED_BYTES])
+    if received[:1] in (b"\x15", b"\x16") and received[1:2] == b"\x03":
+        return f"{quoted}: a TLS record (the server speaks TLS: use tls://HOST:PORT)"
+    if received[:5] == b"HTTP/":
+        return f"{quoted}: an HTTP answer (this is not a SlicerBridge server)"
+    return quoted
+
+
 class Frame(NamedTuple):
     head: bytearray
     bulk: memoryview
@@ -90,9 +111,21 @@ class FrameReader:
         if self._start == self._end and not self._refill():
             return None
         started = time.perf_counter()
+        available = self._view[self._start:self._end]
+        if bytes(available[:len(MAGIC)]) != MAGIC[:len(available)]:
+            # Not a frame, even in part: say so now rather than wait for 16 bytes that may
+            # never come (a child process that printed one line and exited).
+            raise _not_a_frame(bytes(available[:QUOTED_BYTES]))
         header = bytearray(HEADER_SIZE)
         self._read_into(memoryview(header))
-        head_length, bulk_length = parse_header(header, max_frame=max_frame, max_head=max_head)
+        try:
+            head_length, bulk_length = parse_header(header, max_frame=max_frame,
+                                                    max_head=max_head)
+        except FatalProtocolError as error:
+            if error.message == "bad magic":
+                error.received = bytes(header) + bytes(
+                    self._view[self._start:min(self._end, self._start + QUOTED_BYTES)])
+            raise
         head = bytearray(head_length)
         self._read_into(memoryview(head))
         if bulk_length:

@@ -17,13 +17,15 @@ import math
 import os
 import selectors
 import socket
+import ssl
 import stat
 import threading
 import time
 import traceback
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
-from .catalog import Processor
+from .availability import Activity, ConnectionTimeouts, FairExecutor, LogLimiter
+from .catalog import Processor, did_you_mean
 from .codec import available_codecs
 from .connection import Incoming, MessageStream
 from .context import Context
@@ -33,13 +35,20 @@ from .limits import Limits
 from .messages import (SCALAR_OUTPUTS, ClientHello, ServerHello, at_least, choose_version,
                        grease_capability, is_valid_id,
                        notification, response, MAX_VERSION, MIN_VERSION)
-from .transport import SocketTransport, Transport
+from .transport import SocketTransport, TlsTransport, Transport
 from .values import is_loopback, is_number
 
 log = logging.getLogger("slicerbridge.server")
 
 #: After answering goodbye the server waits this long for the client to close before it does.
 GOODBYE_LINGER = 5.0
+#: How long a TLS client may take over its handshake.
+
+
+def unknown_processor(name: str, known: Iterable[str]) -> SlicerBridgeError:
+    return SlicerBridgeError(ErrorCode.UNKNOWN_PROCESSOR,
+                             f"no processor named {name!r}{did_you_mean(name, known)}",
+                             {"processor": name})
 
 
 def _now() -> float:
@@ -117,14 +126,22 @@ class Server:
     """Serves processors over TCP, Unix sockets or a process's standard input and output.
 
     ``token``: when set, clients must send it in their hello [SEC-3]; a server on a non-loopback
-    address refuses to start without one [SEC-2]. ``compression``: a codec name to compress
-    output segments with when the client agreed to it.
+    address refuses to start without a token or TLS [SEC-2]. ``compression``: a codec name to
+    compress output segments with when the client agreed to it.
+
+    A processor that raises is answered with ``processor_failed`` naming only the exception's
+    type, and the exception's type, message and traceback go to this process's log (the logger
+    ``slicerbridge.server``): messages may quote data, and the wire must not carry it [ERR-3].
+    ``expose_errors=True`` (local development only) puts the exception's message in the answer.
     """
 
     def __init__(self, processors: Iterable[Processor] = (), *, token: Optional[str] = None,
                  limits: Optional[Limits] = None, workers: int = 16,
                  compression: Optional[str] = None, max_connections: int = 64,
-                 implementation: Optional[dict] = None):
+                 implementation: Optional[dict] = None, expose_errors: bool = False,
+                 hello_timeout: float = 10.0, idle_timeout: float = 0.0,
+                 stall_timeout: float = 60.0, max_connections_per_address: int = 0,
+                 max_pending_handshakes: int = 64):
         self.processors: Dict[str, Processor] = {}
         for proc in processors:
             if proc.name in self.processors:
@@ -135,9 +152,19 @@ class Server:
         self.compression = compression
         self.max_connections = max_connections
         self.implementation = implementation
+        self.expose_errors = expose_errors
         self.codecs = available_codecs()
-        self.executor = concurrent.futures.ThreadPoolExecutor(
-            max_workers=workers, thread_name_prefix="slicerbridge-worker")
+        # Section 7.1: timeouts in seconds (0 disables), connection caps (0: no per-address cap).
+        self.hello_timeout = hello_timeout
+        self.idle_timeout = idle_timeout
+        self.stall_timeout = stall_timeout
+        self.max_connections_per_address = max_connections_per_address
+        self.max_pending_handshakes = max_pending_handshakes
+        self._per_address: Dict[str, int] = {}
+        self._accepted = 0  # connection threads, handshaking ones included
+        self._pending_handshakes = 0
+        self.log_limiter = LogLimiter()
+        self.executor = FairExecutor(workers)  # [LIMIT-10]
         self.scheduler = _Scheduler()
         self._connections: set = set()
         self._lock = threading.Lock()
@@ -146,29 +173,40 @@ class Server:
         self._wakeup_reader, self._wakeup_writer = socket.socketpair()
         self._selector.register(self._wakeup_reader, selectors.EVENT_READ)
         self._accept_thread: Optional[threading.Thread] = None
+        self._tls_contexts: Dict[int, ssl.SSLContext] = {}
         self._closed = threading.Event()
 
     # -- listening --------------------------------------------------------------------------
 
-    def listen_tcp(self, host: str = "127.0.0.1", port: int = 0) -> Tuple[str, int]:
-        """Bind and listen; returns the bound (host, port). Loopback unless a token is set
-        [SEC-1], [SEC-2]."""
+    def listen_tcp(self, host: str = "127.0.0.1", port: int = 0, *,
+                   tls: Optional[ssl.SSLContext] = None) -> Tuple[str, int]:
+        """Bind and listen; returns the bound (host, port). ``tls``: a server context (see
+        ``slicerbridge.tls.server_context``) to serve TLS. Loopback unless a token or TLS is
+        set [SEC-1], [SEC-2]."""
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         if not infos:
             raise OSError(f"cannot resolve {host}")
         family, _, _, _, address = infos[0]
-        if not is_loopback(address[0]) and not self.token:
-            raise ValueError("refusing to listen on a non-loopback address without a token")
+        if not is_loopback(address[0]) and not self.token and tls is None:
+            raise ValueError(f"refusing to listen on {host}, which is not a loopback address, "
+                             "without a token or TLS: anyone who can reach it could run the "
+                             "processors")
         sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if os.name != "nt":  # on Windows SO_REUSEADDR lets another process steal the port
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
         sock.listen(128)
+        if tls is not None:
+            self._tls_contexts[sock.fileno()] = tls
         self._add_listener(sock)
         bound = sock.getsockname()
         return bound[0], bound[1]
 
     def listen_unix(self, path: str) -> str:
         """Listen on a Unix domain socket accessible to this user only [SEC-10]."""
+        if not hasattr(socket, "AF_UNIX"):
+            raise ValueError("Unix domain sockets are not available on this system: use "
+                             "--listen 127.0.0.1:PORT or --stdio")
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         old_mask = os.umask(0o177)
         try:
@@ -189,30 +227,104 @@ class Server:
                                                    name="slicerbridge-accept", daemon=True)
             self._accept_thread.start()
 
+    def log_limited(self, level: int, kind: str, line: str) -> None:
+        admitted = self.log_limiter.admit(kind, line)
+        if admitted is not None:
+            log.log(level, "%s", admitted)
+
     def _accept_loop(self) -> None:
+        backoff = 0.0
         while not self._closed.is_set():
             for key, _ in self._selector.select():
                 if key.fileobj is self._wakeup_reader:
                     return
+                tls = self._tls_contexts.get(key.fd)
                 try:
-                    conn, _ = key.fileobj.accept()
+                    conn, peer = key.fileobj.accept()
                 except (BlockingIOError, InterruptedError):
                     continue
-                except OSError:
+                except OSError as error:
                     if self._closed.is_set():
                         return
+                    # Out of descriptors every accept fails at once: back off, log rarely.
+                    self.log_limited(logging.WARNING, "accept", f"accept failed: {error}")
+                    backoff = min(1.0, backoff * 2) if backoff else 0.01
+                    self._closed.wait(backoff)
                     continue
+                backoff = 0.0
                 conn.setblocking(True)
+                address = ""
                 if conn.family in (socket.AF_INET, socket.AF_INET6):
                     conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                with self._lock:
-                    too_many = len(self._connections) >= self.max_connections
-                if too_many:
-                    log.warning("refusing a connection: %d open", self.max_connections)
+                    address = peer[0]
+                refusal = self._admit(address, tls is not None)
+                if refusal is None:
+                    threading.Thread(target=self._serve_socket, args=(conn, tls, address),
+                                     name="slicerbridge-connection", daemon=True).start()
+                elif refusal and tls is None:
+                    self._refuse(conn, refusal)
+                else:
                     conn.close()
-                    continue
-                threading.Thread(target=self.serve_connection, args=(SocketTransport(conn),),
-                                 name="slicerbridge-connection", daemon=True).start()
+
+    def _admit(self, address: str, handshake: bool) -> Optional[str]:
+        """None if the connection is served (counted), else why not ('' for no answer)."""
+        with self._lock:
+            if self._accepted >= self.max_connections:
+                return f"the server serves {self.max_connections} connections at most"
+            if (address and self.max_connections_per_address
+                    and self._per_address.get(address, 0) >= self.max_connections_per_address):
+                return (f"the server serves {self.max_connections_per_address} connections "
+                        "from one address at most")
+            if handshake and self._pending_handshakes >= self.max_pending_handshakes:
+                return ""
+            self._accepted += 1
+            if address:
+                self._per_address[address] = self._per_address.get(address, 0) + 1
+            if handshake:
+                self._pending_handshakes += 1
+        return None
+
+    def _release(self, address: str) -> None:
+        with self._lock:
+            self._accepted -= 1
+            if address:
+                self._per_address[address] -= 1
+                if not self._per_address[address]:
+                    del self._per_address[address]
+
+    def _refuse(self, conn: socket.socket, why: str) -> None:
+        """A connection-level too_many_connections, then close [LIMIT-8]; a peer that does not
+        read it cannot hold the accept loop."""
+        self.log_limited(logging.WARNING, "refused", f"refused a connection: {why}")
+        stream = MessageStream(SocketTransport(conn), limits=self.limits)
+        encoded = stream.encode(response(None, error=SlicerBridgeError(
+            ErrorCode.TOO_MANY_CONNECTIONS, why)))
+        conn.settimeout(0.0)
+        try:
+            conn.sendmsg([bytes(b) for b in encoded.buffers()])
+        except OSError:
+            pass
+        conn.close()
+
+    def _serve_socket(self, conn: socket.socket, tls: Optional[ssl.SSLContext],
+                      address: str) -> None:
+        try:
+            if tls is None:
+                self.serve_connection(SocketTransport(conn))
+                return
+            transport = TlsTransport(conn, tls, server_side=True)
+            try:
+                transport.handshake(self.hello_timeout or None)  # [LIMIT-5]
+            except (OSError, ConnectionLost) as error:  # ssl.SSLError is an OSError
+                log.info("TLS handshake failed: %s", error)
+                transport.close()
+                return
+            finally:
+                with self._lock:
+                    self._pending_handshakes -= 1
+            self.serve_connection(transport)
+        finally:
+            self._release(address)
 
     # -- serving ------------------------------------------------------------------------------
 
@@ -244,7 +356,7 @@ class Server:
         if self._accept_thread is not None:
             self._accept_thread.join()
         for sock in self._listeners:
-            if sock.family == socket.AF_UNIX:
+            if sock.family == getattr(socket, "AF_UNIX", None):
                 try:
                     os.unlink(sock.getsockname())
                 except OSError:
@@ -254,7 +366,7 @@ class Server:
             connections = list(self._connections)
         for connection in connections:
             connection.shut_down()
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.executor.shutdown()
         self.scheduler.stop()
         self._selector.close()
         self._wakeup_reader.close()
@@ -267,22 +379,62 @@ class Server:
         self.close()
 
 
-def _call_error(error: BaseException) -> SlicerBridgeError:
+def _call_error(error: BaseException, expose: bool = False) -> SlicerBridgeError:
     """How an exception raised by a processor is answered [INV-5]: its own call or processor
-    error code, otherwise ``processor_failed`` naming only the exception type [ERR-3]."""
+    error code, otherwise ``processor_failed`` naming only the exception type [ERR-3] (and its
+    message too when ``expose``)."""
     if isinstance(error, SlicerBridgeError) and 100 <= error.code <= 65535:
         return error
     if isinstance(error, SlicerBridgeError):
-        return SlicerBridgeError(ErrorCode.PROCESSOR_FAILED, "processor failed")
-    return SlicerBridgeError(ErrorCode.PROCESSOR_FAILED,
-                             f"processor raised {type(error).__name__}")
+        return SlicerBridgeError(ErrorCode.PROCESSOR_FAILED,
+                                 f"the processor raised an error with the protocol code "
+                                 f"{error.code}, which only the protocol may use")
+    text = f"the processor raised {type(error).__name__}"
+    if expose and str(error):
+        text += f": {error}"
+    else:
+        text += " (its message is in the server's log)"
+    return SlicerBridgeError(ErrorCode.PROCESSOR_FAILED, text)
+
+
+class _CountingTransport(Transport):
+    """Counts the bytes through a transport, for the timeouts [LIMIT-5] [LIMIT-7]."""
+
+    def __init__(self, inner: Transport):
+        self.inner = inner
+        self.received = 0
+        self.sent = 0
+
+    def readinto(self, buffer: memoryview) -> int:
+        n = self.inner.readinto(buffer)
+        self.received += n
+        return n
+
+    def write_some(self, buffers) -> int:
+        n = self.inner.write_some(buffers)
+        self.sent += n
+        return n
+
+    def shutdown(self) -> None:
+        self.inner.shutdown()
+
+    def shutdown_write(self) -> None:
+        self.inner.shutdown_write()
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 class _ServerConnection:
     def __init__(self, server: Server, transport: Transport):
         self.server = server
+        self.counted = _CountingTransport(transport)
         self.transport = transport
-        self.stream = MessageStream(transport, limits=server.limits)
+        self.stream = MessageStream(self.counted, limits=server.limits)
+        self.timeouts = ConnectionTimeouts(server.hello_timeout, server.idle_timeout,
+                                           server.stall_timeout, _now())
+        self.frame_end = 0  # bytes received up to the end of the last whole frame
+        self.writing = 0  # responses being written
         self.progress_enabled = False
         self.version = MIN_VERSION  # negotiated in the handshake
         self.compression: Optional[str] = None
@@ -294,7 +446,26 @@ class _ServerConnection:
 
     # -- lifecycle ----------------------------------------------------------------------------
 
+    def _watch(self) -> None:
+        """One tick of the timeouts, on the server's scheduler thread."""
+        with self.lock:
+            if self.dropped:
+                return
+            activity = Activity(
+                bytes_received=self.counted.received, bytes_sent=self.counted.sent,
+                hello_done=self.stream.handshaken,
+                mid_frame=self.counted.received > self.frame_end,
+                calls_open=bool(self.open), answers_waiting=self.writing > 0)
+        reason = self.timeouts.observe(_now(), activity)
+        if reason is None:
+            self.server.scheduler.call_later(self.timeouts.tick, self._watch)
+            return
+        self.server.log_limited(logging.INFO, "timeout", f"closed a connection: {reason}")
+        self.transport.shutdown()  # the reader and any blocked writer see the end
+
     def run(self) -> None:
+        if self.timeouts.tick:
+            self.server.scheduler.call_later(self.timeouts.tick, self._watch)
         try:
             if self._handshake():
                 self._serve()
@@ -308,10 +479,13 @@ class _ServerConnection:
 
     def _receive(self) -> Optional[Incoming]:
         try:
-            return self.stream.receive()
+            incoming = self.stream.receive()
         except FatalProtocolError as error:  # [FRAME-7]
             self._send_connection_error(error)
             return None
+        if incoming is not None:
+            self.frame_end += incoming.frame.size
+        return incoming
 
     def _handshake(self) -> bool:
         incoming = self._receive()
@@ -373,6 +547,7 @@ class _ServerConnection:
 
     def _drop(self) -> None:
         """The connection ended: cancel every open call; nothing more is sent [DROP-1]."""
+        self.server.executor.forget(self)
         with self.lock:
             self.dropped = True
             calls = list(self.open.values())
@@ -466,6 +641,8 @@ class _ServerConnection:
             try:
                 handler(self, call, params)
             except SlicerBridgeError as error:
+                log.info("call %s: %s %s refused: %s", call.id, method,
+                         params.get("processor", ""), error)
                 self._answer(call, error=error)
 
     def _on_notification(self, message: dict) -> None:
@@ -503,8 +680,7 @@ class _ServerConnection:
             raise SlicerBridgeError(ErrorCode.INVALID_MESSAGE, "describe needs a processor name")
         proc = self.server.processors.get(name)
         if proc is None:  # [CAT-2]
-            raise SlicerBridgeError(ErrorCode.UNKNOWN_PROCESSOR, "unknown processor",
-                                    {"processor": name})
+            raise unknown_processor(name, self.server.processors)
         self._answer(call, result=proc.description.to_wire(self.version))
 
     def _goodbye(self, call: _Call, params: dict) -> None:
@@ -528,8 +704,7 @@ class _ServerConnection:
                                     "deadline must be a finite number >= 0")
         proc = self.server.processors.get(name)
         if proc is None:  # [INV-1]
-            raise SlicerBridgeError(ErrorCode.UNKNOWN_PROCESSOR, "unknown processor",
-                                    {"processor": name})
+            raise unknown_processor(name, self.server.processors)
         converted = {}
         for input_name, value in inputs.items():
             try:
@@ -543,8 +718,8 @@ class _ServerConnection:
         context = Context(call_id=call.id, processor=name, progress_sink=progress,
                           cancel_event=call.cancel_event)
         try:
-            call.future = self.server.executor.submit(self._execute, call, proc, context,
-                                                      arguments)
+            call.future = self.server.executor.submit(
+                self, lambda: self._execute(call, proc, context, arguments))
         except RuntimeError:  # the pool is shut down
             raise SlicerBridgeError(ErrorCode.SHUTTING_DOWN, "the server is shutting down")
         if deadline is not None:  # [INV-6]: relative to the receipt of the request
@@ -571,13 +746,8 @@ class _ServerConnection:
                            for name, value in proc.run(context, arguments).items()
                            if scalars or name in data}
             except Exception as raised:
-                error = _call_error(raised)
-                if not isinstance(raised, SlicerBridgeError):
-                    # Where it failed, but not the exception's message: it may quote data
-                    # [SEC-5].
-                    log.warning("processor %s raised %s at\n%s", proc.name,
-                                type(raised).__name__,
-                                "".join(traceback.format_tb(raised.__traceback__)))
+                error = _call_error(raised, self.server.expose_errors)
+                _log_failure(call.id, proc.name, raised, error)
         self._answer(call, result=None if error else {"outputs": outputs}, error=error,
                      computing=_now() - call.started_at)
 
@@ -638,7 +808,13 @@ class _ServerConnection:
         try:
             encoded = self._encode_response(call.id, result, error, timings)
             encoded.replace_final_float(_now() - finished)
-            self.stream.write(encoded)
+            with self.lock:
+                self.writing += 1
+            try:
+                self.stream.write(encoded)
+            finally:
+                with self.lock:
+                    self.writing -= 1
         except ConnectionLost:
             pass
         finally:
@@ -681,6 +857,24 @@ class _ServerConnection:
         self.transport.shutdown_write()
         # The client closes once it has read the goodbye; if it does not, close anyway.
         self.server.scheduler.call_later(GOODBYE_LINGER, self.transport.shutdown)
+
+
+def _log_failure(call_id: int, name: str, raised: BaseException,
+                 answer: SlicerBridgeError) -> None:
+    """The server's own log of a failed call: the exception's type and message, and for a
+    bug its traceback. The log stays on this machine; the answer carries none of it [ERR-3].
+    Neither voxels, tokens nor error details are logged [SEC-5]: the message is the processor
+    author's own text, which the author needs to see (issue 11)."""
+    if isinstance(raised, SlicerBridgeError) and raised is answer:
+        if raised.code in (ErrorCode.CANCELLED, ErrorCode.DEADLINE_EXCEEDED):
+            log.info("call %s: %s stopped: %s", call_id, name, raised.message)
+        else:
+            log.warning("call %s: %s failed with %s (%d): %s", call_id, name, raised.name,
+                        raised.code, raised.message)
+        return
+    log.error("call %s: %s raised %s: %s\n%s", call_id, name, type(raised).__name__, raised,
+              "".join(traceback.format_exception(type(raised), raised,
+                                                 raised.__traceback__)).rstrip())
 
 
 def _token_matches(given: Optional[str], expected: str) -> bool:

@@ -237,3 +237,8 @@ def wait_until(predicate, timeout: float = WAIT) -> bool:
             return False
         time.sleep(0.005)
     return True
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "built: uses the C++ programs of $SLICERBRIDGE_BUILD_DIR; "
+                                       "./run.sh runs these after the build")

@@ -136,6 +136,7 @@ def test_integers_are_accepted_for_floats_HEAD_3():
     ({"nonsense": 1}, None, "nonsense"),                  # unknown parameter
     ({}, {"volume": Image(np.zeros((1, 1, 1))), "other": Image(np.zeros((1, 1, 1)))}, "other"),
     ({}, {"volume": Table({"a": [1]})}, "volume"),        # wrong data type
+    ({}, {"volume": Image(np.zeros((1, 1, 1), np.uint8), kind="label")}, "volume"),  # [CAT-9]
     ({"count": 11}, None, "count"), ({"count": 0}, None, "count"),
     ({"count": 2.0}, None, "count"),                      # a float is not an integer [HEAD-4]
     ({"count": True}, None, "count"), ({"count": 2**63}, None, "count"),
@@ -145,7 +146,7 @@ def test_integers_are_accepted_for_floats_HEAD_3():
     ({"sizes": [1, 2, "3"]}, None, "sizes"), ({"weights": [-1.0]}, None, "weights"),
     ({"weights": 0.5}, None, "weights"), ({"tags": ["a", 1]}, None, "tags")])
 def test_bad_arguments_are_invalid_argument_naming_the_slot_INV_2(parameters, inputs, name):
-    """[INV-2]"""
+    """[INV-2] [CAT-9]: an input image of another kind than its slot's image_kind too."""
     with pytest.raises(SlicerBridgeError) as raised:
         bind(parameters, inputs)
     assert raised.value.code == ErrorCode.INVALID_ARGUMENT
@@ -170,6 +171,16 @@ def test_outputs_are_checked_INV_4():
         with pytest.raises(SlicerBridgeError) as raised:
             proc.run(Context(), {})
         assert raised.value.code == ErrorCode.PROCESSOR_FAILED
+
+
+def test_integer_slots_send_their_bounds_as_integers_CAT_10():
+    """[CAT-10]: bounds of int slots go as integers, exact beyond 2^53; 1.0's floats are read."""
+    wire = Slot("count", "int", minimum=-3.0, maximum=2**60 + 1, step=2.0).to_wire()
+    assert (wire["minimum"], wire["maximum"], wire["step"]) == (-3, 2**60 + 1, 2)
+    assert all(type(wire[key]) is int for key in ("minimum", "maximum", "step"))
+    assert type(Slot("scale", "float", minimum=1.0).to_wire()["minimum"]) is float
+    read = Slot.from_wire({"name": "count", "type": "int", "minimum": -3.0, "maximum": 10})
+    assert (read.minimum, read.maximum) == (-3.0, 10)
 
 
 def test_annotated_parameters_read_like_bare_specs():

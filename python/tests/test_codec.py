@@ -141,8 +141,10 @@ def test_reference_beyond_the_bulk_is_invalid_BULK_1(offset, length):
     "d6ff00000001",                 # MessagePack timestamp (-1)
     "c7007f"])                      # type 127, empty
 def test_other_ext_values_are_invalid_BULK_4(ext):
-    """[BULK-4]"""
-    expect_invalid(bytes.fromhex("82a46b696e64a178a176") + bytes.fromhex(ext))
+    """[BULK-4] [BULK-9]: refused, with the rest of the head kept for answering under its id."""
+    result = decode(frame_with(bytes.fromhex("82a46b696e64a178a176") + bytes.fromhex(ext)))
+    assert result.bulk_error.code == ErrorCode.INVALID_MESSAGE
+    assert result.value == {"kind": "x", "v": None}
 
 
 def zstd_segment(raw: bytes, **options) -> bytes:

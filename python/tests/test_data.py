@@ -209,6 +209,22 @@ def test_invalid_images_are_invalid_argument(path, value):
     assert raised.value.code == ErrorCode.INVALID_ARGUMENT
 
 
+def test_invertible_means_a_determinant_above_a_relative_tolerance_IMG_2():
+    """[IMG-2]: |det| > 1e-12 times the product of the upper 3x3's column lengths, whatever the
+    spacing; a nearly singular matrix that numerical rank would let through is refused."""
+    def matrix(linear):
+        m = np.eye(4)
+        m[:3, :3] = linear
+        return m.ravel().tolist()
+    for accepted in (np.diag([1e-6, 1e6, 1.0]), np.diag([1e-30, 1e-30, 1e-30]) * 1e10,
+                     [[1, 1, 0], [0, 1e-6, 0], [0, 0, 1]]):
+        data_from_wire(with_change(image_wire(), ["ijk_to_space"], matrix(accepted)))
+    for refused in ([[1, 1, 0], [0, 1e-14, 0], [0, 0, 1]], np.diag([1e-200, 1e-200, 1e-200])):
+        with pytest.raises(SlicerBridgeError) as raised:
+            data_from_wire(with_change(image_wire(), ["ijk_to_space"], matrix(refused)))
+        assert raised.value.code == ErrorCode.INVALID_ARGUMENT
+
+
 def test_label_image_with_float_voxels_is_invalid_IMG_4():
     """[IMG-4]"""
     wire = dict(image_wire(), dtype="float32", data=Bulk(np.zeros(2, np.float32)))

@@ -100,8 +100,12 @@ def test_stream_ending_inside_a_frame_is_a_dropped_connection_FRAME_8(cut):
         reader.read_frame(max_frame=2**32, max_head=2**24)
 
 
-def test_end_of_stream_between_frames_is_clean():
+def test_end_of_stream_between_frames_is_clean_FRAME_12():
+    """[FRAME-12]: before any frame and after a whole one, end of stream is not a truncation."""
     reader = FrameReader(MemoryTransport(b""))
+    assert reader.read_frame(max_frame=2**32, max_head=2**24) is None
+    reader = FrameReader(MemoryTransport(encode_frame(PING)))
+    assert reader.read_frame(max_frame=2**32, max_head=2**24) is not None
     assert reader.read_frame(max_frame=2**32, max_head=2**24) is None
 
 

@@ -96,7 +96,7 @@ def test_newer_minor_versions_settle_on_the_newest_in_common_VER_1(running):
 
 
 def test_scalar_outputs_and_idempotent_only_for_1_1_peers_CAT_7_CAT_8_VER_4(running):
-    """[CAT-7] [CAT-8] [VER-4] A 1.0 peer sees neither scalar outputs nor their values."""
+    """[CAT-7] [CAT-8] [VER-4] [PROC-2] A 1.0 peer sees neither scalar outputs nor their values."""
     for version, expected in (([1, 1], True), ([1, 0], False)):
         peer = running.raw()
         peer.hello(max_version=version)
@@ -110,8 +110,8 @@ def test_scalar_outputs_and_idempotent_only_for_1_1_peers_CAT_7_CAT_8_VER_4(runn
         assert result == ({"number_out": 2.5} if expected else {})
 
 
-def test_large_first_frame_is_refused_before_the_handshake_HELLO_4(running):
-    """[HELLO-4]"""
+def test_large_first_frame_is_refused_before_the_handshake_HELLO_4_HELLO_10(running):
+    """[HELLO-4] [HELLO-10]"""
     peer = running.raw()
     peer.send({"kind": "hello", "protocol": "slicerbridge", "min_version": [1, 0],
                "max_version": [1, 0], "x-pad": "a" * 70000})
@@ -462,6 +462,24 @@ def test_output_larger_than_the_client_accepts_is_too_large_LIMIT_3(running):
     assert error_code(peer.receive_response(1)) == ErrorCode.TOO_LARGE
 
 
+def test_a_catalog_over_the_client_max_frame_is_too_large_under_its_id_LIMIT_11(running):
+    """[LIMIT-1] [LIMIT-3] [LIMIT-11]: every method, not only invoke."""
+    peer = established(running, limits={"max_frame": 400})
+    reply = peer.call(1, "catalog")
+    assert reply["id"] == 1 and error_code(reply) == ErrorCode.TOO_LARGE
+    assert peer.call(2, "ping")["result"] == {}
+
+
+def test_progress_sent_by_a_client_is_ignored_PROG_5(running):
+    """[PROG-5]: no response, no error; the next message is the ping's answer."""
+    peer = established(running)
+    peer.send({"kind": "notification", "method": "progress",
+               "params": {"id": 7, "fraction": 0.5}})
+    peer.send({"kind": "request", "id": 1, "method": "ping"})
+    reply = peer.receive()
+    assert reply["kind"] == "response" and reply["id"] == 1 and reply["result"] == {}
+
+
 def test_goodbye_is_answered_after_open_calls_then_the_server_closes_BYE_2(running):
     """[BYE-2]"""
     peer = established(running)
@@ -502,14 +520,20 @@ def test_outputs_are_compressed_when_agreed_CODEC_2():
         instance.server.close()
 
 
-def test_processor_exception_text_stays_out_of_responses_and_logs_ERR_3_SEC_5(running, caplog):
+def test_processor_exception_text_stays_out_of_responses_but_reaches_the_local_log_ERR_3(
+        running, caplog):
+    """[ERR-3]: the wire names only the exception type; the server's own log (issue 11) has
+    the type, the message and the traceback, so that the author can see what went wrong."""
     peer = established(running)
     with caplog.at_level("DEBUG", logger="slicerbridge"):
         reply = peer.call(1, "invoke", {"processor": "fail", "parameters": {
             "mode": "exception", "message": "PATIENT-4711 voxel 1234"}})
     assert error_code(reply) == ErrorCode.PROCESSOR_FAILED
     assert "PATIENT" not in repr(reply["error"])
-    assert "RuntimeError" in caplog.text and "PATIENT" not in caplog.text
+    assert "RuntimeError" in reply["error"]["message"]
+    assert "server's log" in reply["error"]["message"]
+    assert "RuntimeError: PATIENT-4711 voxel 1234" in caplog.text
+    assert "processors.py" in caplog.text  # the traceback
 
 
 def test_connections_beyond_the_bound_are_closed():

@@ -95,7 +95,9 @@ def receive(vector):
         return None, "truncated"
     except FatalProtocolError as error:
         return None, error.name
-    if frame is None:  # no byte at all: as a single frame, that is truncated [ERR-5]
+    # No byte at all: a stream reader sees a clean end of stream [FRAME-12], but the vector asks
+    # for one frame, and that frame is missing: truncated [ERR-5].
+    if frame is None:
         return None, "truncated"
     try:
         decoded = decode_head(frame.head, frame.bulk, max_depth=limits.max_depth,
@@ -240,3 +242,19 @@ def test_client_refuses_invalid_response_vectors_MSG_15(vector):
         client.close(timeout=1)
         thread.join(WAIT)
         listener.close()
+
+
+def test_data_vectors_invoke_vectors_echo_with_one_input_named_input_PROC_5():
+    """[PROC-5]: every invoke of data.json and data_invalid.json names vectors.echo and gives it
+    exactly one input, `input`, holding the value under test."""
+    invokes = 0
+    for file_name in ("data.json", "data_invalid.json"):
+        for param in load(file_name):
+            entry = param.values[0]
+            head = entry.get("decoded", {})
+            if head.get("method") != "invoke":
+                continue
+            invokes += 1
+            assert head["params"]["processor"] == "vectors.echo", entry["id"]
+            assert list(head["params"]["inputs"]) == ["input"], entry["id"]
+    assert invokes > 50

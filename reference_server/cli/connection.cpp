@@ -1,5 +1,7 @@
 #include "connection.hpp"
 
+#include <slicerbridge/detail/did_you_mean.hpp>
+
 #include <slicerbridge/transport/connect.hpp>
 
 #include <fstream>
@@ -101,6 +103,9 @@ connection::connection(const server_options& where, const std::string& client_na
             }
             fail(exit_connection, "cannot connect to " + peer_ + ": " + tls_->explain(e.code()));
         }
+    } catch (const launch_error& e) {
+        fail(exit_connection,
+             e.what() + std::string(e.exit_status() ? " (its standard error is above)" : ""));
     } catch (const call_error& e) {
         if (e.code() == asio::error::eof || e.code() == asio::error::connection_reset ||
             e.code() == asio::error::broken_pipe) {
@@ -114,6 +119,31 @@ connection::connection(const server_options& where, const std::string& client_na
     } catch (const std::system_error& e) {
         fail(exit_connection, "cannot connect to " + peer_ + ": " + e.what());
     }
+}
+
+processor_description connection::describe(const std::string& processor) {
+    auto described =
+        checked("describe " + processor, [&]() -> std::optional<processor_description> {
+            try {
+                return client_->describe(processor);
+            } catch (const call_error& e) {
+                if (e.code() == error::unknown_processor) {
+                    return std::nullopt;
+                }
+                throw;
+            }
+        });
+    if (described) {
+        return std::move(*described);
+    }
+    const auto catalog = checked("catalog", [&] { return client_->catalog(); });
+    std::vector<std::string_view> names;
+    for (const auto& d : catalog) {
+        names.push_back(d.name);
+    }
+    fail(exit_call_failed, peer_ + " has no processor named \"" + processor + "\"" +
+                               detail::did_you_mean(processor, names) +
+                               " (slicerbridge list shows them)");
 }
 
 } // namespace cli

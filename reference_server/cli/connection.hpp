@@ -40,6 +40,9 @@ public:
     connection(const server_options& where, const std::string& client_name);
 
     sync_client& client() { return *client_; }
+    /// The processor's description; a name the server does not know fails with the likeliest
+    /// one meant.
+    processor_description describe(const std::string& processor);
     /// The server's address or the launched command, for messages.
     const std::string& peer() const { return peer_; }
 

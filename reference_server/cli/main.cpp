@@ -1,6 +1,7 @@
 // slicerbridge: the batch command line. Lists and describes a server's processors and runs one
 // on files, keeping their geometry.
 
+#include "batch.hpp"
 #include "connection.hpp"
 #include "exit_status.hpp"
 #include "file_io.hpp"
@@ -46,7 +47,7 @@ Commands:
   describe PROCESSOR [--json]    A processor's inputs, outputs and parameters.
   run PROCESSOR [run options]    Runs a processor on files.
   ping                           Round trip of an empty request.
-
+%BATCH%
 Run options:
   --input NAME=FILE              An input read from FILE (repeatable).
   --param NAME=VALUE             A parameter (repeatable). Vectors: comma-separated values;
@@ -80,8 +81,8 @@ Progress goes to standard error. Ctrl-C during run asks the server to
 cancel the call and waits for its answer; a second Ctrl-C exits at once.
 
 Exit status:
-  0    success
-  1    the call failed (the server's error is printed)
+  0    success (batch: every item done, or already done)
+  1    the call failed (the server's error is printed; batch: an item failed)
   2    usage error
   3    connection or protocol failure
   4    a file could not be read or written
@@ -107,6 +108,7 @@ options parse_global(int argc, char** argv) {
         if (arg == "--help" || arg == "-h") {
             std::string text = usage_text;
             text.replace(text.find("%FORMATS%"), 9, files::supported_formats());
+            text.replace(text.find("%BATCH%"), 7, batch_usage);
             std::cout << text;
             std::exit(exit_ok);
         } else if (arg == "--version") {
@@ -338,7 +340,8 @@ private:
     std::mutex mutex_;
 };
 
-int run(sync_client& client, const std::vector<std::string>& arguments) {
+int run(connection& connected, const std::vector<std::string>& arguments) {
+    sync_client& client = connected.client();
     if (arguments.empty()) {
         fail(exit_usage, "run needs a processor name");
     }
@@ -386,7 +389,7 @@ int run(sync_client& client, const std::vector<std::string>& arguments) {
     }
 
     const processor_description description =
-        checked("describe " + name, [&] { return client.describe(name); });
+        connected.describe(name);
     invoke_params params;
     params.processor = name;
     for (const auto& [input_name, path] : inputs) {
@@ -415,6 +418,11 @@ int run(sync_client& client, const std::vector<std::string>& arguments) {
         }
         if (s == nullptr) {
             unknown_slot("output", output_name, description, description.outputs);
+        }
+        try {
+            files::check_writable(path, s->type); // before the computation, not after it
+        } catch (const files::file_error& e) {
+            fail(exit_file, e.what());
         }
     }
 
@@ -506,6 +514,9 @@ int run(sync_client& client, const std::vector<std::string>& arguments) {
 
 int execute(const options& o) {
     const auto& args = o.arguments;
+    if (o.command == "batch") {
+        return batch(o, program, args);
+    }
     if (o.command != "list" && o.command != "describe" && o.command != "run" &&
         o.command != "ping") {
         fail(exit_usage, "unknown command \"" + o.command + "\"");
@@ -534,7 +545,7 @@ int execute(const options& o) {
             std::cout << "\n";
         }
     } else if (o.command == "describe") {
-        const auto d = checked("describe " + args[0], [&] { return client->describe(args[0]); });
+        const auto d = connected.describe(args[0]);
         if (args.size() == 2) {
             std::cout << to_json<nlohmann::ordered_json>(to_value(d)).dump(2) << "\n";
         } else {
@@ -544,7 +555,7 @@ int execute(const options& o) {
         const double seconds = checked("ping", [&] { return client->ping(); });
         std::cout << "pong in " << std::fixed << std::setprecision(3) << seconds * 1000 << " ms\n";
     } else {
-        status = run(*client, args);
+        status = run(connected, args);
     }
     checked("goodbye", [&] {
         client->goodbye();

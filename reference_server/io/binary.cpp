@@ -1,7 +1,5 @@
 #include "binary.hpp"
 
-#include <vtk_zlib.h>
-
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -26,51 +24,6 @@ std::vector<char> read_file(const std::string& path) {
         throw file_error("cannot read " + path);
     }
     return bytes;
-}
-
-void write_file(const std::string& path, const std::string& header, const buffer& data) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    if (!out) {
-        throw file_error("cannot create " + path + ": " + std::strerror(errno));
-    }
-    out.write(header.data(), static_cast<std::streamsize>(header.size()));
-    out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
-    out.close();
-    if (!out) {
-        throw file_error("cannot write " + path);
-    }
-}
-
-buffer inflate(const char* data, std::size_t size, std::size_t expected, const std::string& path) {
-    buffer result = buffer::allocate(expected);
-    z_stream stream{};
-    // 15 window bits + 32: detect zlib or gzip headers.
-    if (inflateInit2(&stream, 15 + 32) != Z_OK) {
-        throw file_error("cannot start decompressing " + path);
-    }
-    std::size_t produced = 0;
-    std::size_t consumed = 0;
-    int status = Z_OK;
-    constexpr std::size_t chunk = std::numeric_limits<uInt>::max();
-    while (status == Z_OK) {
-        stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data + consumed));
-        stream.avail_in = static_cast<uInt>(std::min(chunk, size - consumed));
-        stream.next_out = reinterpret_cast<Bytef*>(result.mutable_data() + produced);
-        stream.avail_out = static_cast<uInt>(std::min(chunk, expected - produced));
-        const uInt in_before = stream.avail_in;
-        const uInt out_before = stream.avail_out;
-        status = ::inflate(&stream, Z_NO_FLUSH);
-        consumed += in_before - stream.avail_in;
-        produced += out_before - stream.avail_out;
-        if (status == Z_OK && in_before == stream.avail_in && out_before == stream.avail_out) {
-            break; // no progress: input ended or output full
-        }
-    }
-    inflateEnd(&stream);
-    if (status != Z_STREAM_END || produced != expected) {
-        throw file_error("compressed data of " + path + " is corrupt or of the wrong size");
-    }
-    return result;
 }
 
 std::string directory_of(const std::string& path) {
@@ -132,20 +85,6 @@ std::string format_double(double x) {
         }
     }
     return text;
-}
-
-matrix4 multiply(const matrix4& a, const matrix4& b) {
-    matrix4 r{};
-    for (std::size_t row = 0; row < 4; ++row) {
-        for (std::size_t column = 0; column < 4; ++column) {
-            double sum = 0;
-            for (std::size_t k = 0; k < 4; ++k) {
-                sum += a[row * 4 + k] * b[k * 4 + column];
-            }
-            r[row * 4 + column] = sum;
-        }
-    }
-    return r;
 }
 
 std::array<double, 3> column_lengths(const matrix4& m) {

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include <sys/stat.h>
+
 namespace slicerbridge {
 namespace files {
 
@@ -25,8 +27,8 @@ std::string extension_of(const std::string& path) {
 }
 
 std::string supported_formats() {
-    return "images: .nrrd .nhdr (read) .nii .nii.gz .mha .mhd .vti; "
-           "meshes: .vtp .vtk .stl; tables: .csv; transforms: .tfm .txt (ITK); "
+    return "images: .nrrd .nhdr .nii .nii.gz .hdr/.img .mha .mhd .vti, a DICOM series folder "
+           "(read); meshes: .vtp .vtk .stl; tables: .csv; transforms: .tfm .txt (ITK); "
            "points: .mrk.json .json (Slicer markups)";
 }
 
@@ -37,38 +39,78 @@ namespace {
                      supported_formats() + ")");
 }
 
+bool is_folder(const std::string& path) {
+    struct ::stat status {};
+    return ::stat(path.c_str(), &status) == 0 && S_ISDIR(status.st_mode);
+}
+
+bool is_itk_volume(const std::string& extension) {
+    for (const char* e : {".nrrd", ".nhdr", ".nii", ".nii.gz", ".hdr", ".img", ".mha", ".mhd"}) {
+        if (extension == e) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/// Runs `write(temporary path)` and renames the result to `path` when it succeeded.
+template <class Write>
+void write_atomically(const std::string& path, Write write) {
+    const auto extension = extension_of(path);
+    const bool single_nifti = extension == ".nii" || extension == ".nii.gz";
+    detail::atomic_output output(path, single_nifti ? "volume" + extension : std::string());
+    write(output.path());
+    output.commit();
+}
+
 } // namespace
 
 image read_image(const std::string& path) {
+    if (is_folder(path)) {
+        return detail::read_dicom_series(path);
+    }
     const auto extension = extension_of(path);
-    if (extension == ".nrrd" || extension == ".nhdr") {
-        return read_nrrd(path);
-    }
-    if (extension == ".nii" || extension == ".nii.gz") {
-        return detail::read_nifti(path);
-    }
-    if (extension == ".mha" || extension == ".mhd") {
-        return read_metaimage(path);
+    if (is_itk_volume(extension)) {
+        return detail::read_itk_image(path, extension);
     }
     if (extension == ".vti") {
         return detail::read_vti(path);
+    }
+    if (extension == ".dcm") {
+        throw file_error(path + ": give the folder of a DICOM series rather than one of its files");
     }
     unsupported(path, "images");
 }
 
 void write_image(const image& img, const std::string& path) {
     const auto extension = extension_of(path);
-    if (extension == ".nrrd") {
-        write_nrrd(img, path);
-    } else if (extension == ".nii" || extension == ".nii.gz") {
-        detail::write_nifti(img, path);
-    } else if (extension == ".mha" || extension == ".mhd") {
-        write_metaimage(img, path);
+    if (is_itk_volume(extension) && extension != ".img") {
+        write_atomically(
+            path, [&](const std::string& to) { detail::write_itk_image(img, to, extension); });
     } else if (extension == ".vti") {
-        detail::write_vti(img, path);
+        write_atomically(path, [&](const std::string& to) { detail::write_vti(img, to); });
     } else {
         unsupported(path, "images");
     }
+}
+
+image read_nrrd(const std::string& path) {
+    return detail::read_itk_image(path, ".nrrd");
+}
+
+void write_nrrd(const image& img, const std::string& path) {
+    write_atomically(path,
+                     [&](const std::string& to) { detail::write_itk_image(img, to, ".nrrd"); });
+}
+
+image read_metaimage(const std::string& path) {
+    return detail::read_itk_image(path, extension_of(path) == ".mhd" ? ".mhd" : ".mha");
+}
+
+void write_metaimage(const image& img, const std::string& path) {
+    write_atomically(path, [&](const std::string& to) {
+        detail::write_itk_image(img, to, extension_of(path) == ".mhd" ? ".mhd" : ".mha");
+    });
 }
 
 mesh read_mesh(const std::string& path) {
@@ -84,7 +126,8 @@ void write_mesh(const mesh& m, const std::string& path) {
     if (extension != ".vtp" && extension != ".vtk" && extension != ".stl") {
         unsupported(path, "meshes");
     }
-    detail::write_vtk_mesh(m, path, extension);
+    write_atomically(path,
+                     [&](const std::string& to) { detail::write_vtk_mesh(m, to, extension); });
 }
 
 data_value read_data(const std::string& path, slot_type type, std::optional<image_kind> kind) {
@@ -131,14 +174,19 @@ void write_data(const data_value& data, const std::string& path) {
     } else if (const auto* m = std::get_if<mesh>(&data)) {
         write_mesh(*m, path);
     } else if (const auto* t = std::get_if<table>(&data)) {
-        if (path != "-" && extension_of(path) != ".csv") {
+        if (path == "-") {
+            write_table(*t, path);
+            return;
+        }
+        if (extension_of(path) != ".csv") {
             unsupported(path, "tables");
         }
-        write_table(*t, path);
+        write_atomically(path, [&](const std::string& to) { write_table(*t, to); });
     } else if (const auto* x = std::get_if<transform>(&data)) {
-        write_transform(*x, path);
+        write_atomically(path, [&](const std::string& to) { write_transform(*x, to); });
     } else {
-        write_points(std::get<point_list>(data), path);
+        write_atomically(
+            path, [&](const std::string& to) { write_points(std::get<point_list>(data), to); });
     }
 }
 

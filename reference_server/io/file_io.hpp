@@ -2,9 +2,12 @@
 #define SLICERBRIDGE_REFERENCE_IO_FILE_IO_HPP
 
 // Reading and writing data files for the command line, with their geometry: images (NRRD,
-// NIfTI, MetaImage, VTK XML image), meshes (VTK XML and legacy poly data, STL), tables (CSV),
-// linear transforms (ITK text) and point lists (Slicer markups JSON). Files without a space of
-// their own are LPS, as in Slicer's file world; RAS/LPS conversion happens on geometry only.
+// NIfTI, MetaImage and DICOM series through ITK, as Slicer reads them; VTK XML image), meshes
+// (VTK XML and legacy poly data, STL), tables (CSV), linear transforms (ITK text) and point lists
+// (Slicer markups JSON). Files without a space of their own are LPS, as in Slicer's file world;
+// RAS/LPS conversion happens on geometry only. Nothing is lost silently: what a file holds that
+// the protocol cannot carry (a 4-D series, a matrix, complex voxels) is a file_error, and so is
+// a header that claims more data than its files hold, checked before anything is allocated.
 
 #include <slicerbridge/data/data_value.hpp>
 #include <slicerbridge/message/catalog.hpp>
@@ -29,8 +32,14 @@ public:
 data_value read_data(const std::string& path, slot_type type,
                      std::optional<image_kind> kind = std::nullopt);
 
-/// Writes `data` to `path` in the format of its extension. Throws file_error.
+/// Writes `data` to `path` in the format of its extension, under a temporary name in the same
+/// folder that is renamed to `path` only when the file is complete. Throws file_error.
 void write_data(const data_value& data, const std::string& path);
+
+/// Throws file_error unless `path` can be written: its folder exists and takes new files, it is
+/// not a folder, and (given a slot type) its extension fits that type. The command line calls it
+/// for every output before it invokes, so that a computation is never lost to a typo.
+void check_writable(const std::string& path, std::optional<slot_type> type = std::nullopt);
 
 /// The extensions accepted for each data type, for help texts.
 std::string supported_formats();
@@ -48,7 +57,7 @@ void write_transform(const transform& t, const std::string& path);
 point_list read_points(const std::string& path);
 void write_points(const point_list& p, const std::string& path);
 
-/// The formats behind read_image/write_image, for tests.
+/// The formats behind read_image/write_image, for tests (NRRD and MetaImage through ITK).
 image read_nrrd(const std::string& path);
 void write_nrrd(const image& img, const std::string& path);
 image read_metaimage(const std::string& path);

@@ -1,4 +1,4 @@
-// The formats VTK reads and writes: NIfTI and VTK XML images, VTK XML and legacy poly data,
+// The formats VTK reads and writes: VTK XML images, VTK XML and legacy poly data,
 // STL. Space tags follow Slicer: "SPACE=RAS|LPS" in legacy and STL headers, a "SPACE" string
 // array in the field data of XML files; without a tag a file is LPS.
 
@@ -9,8 +9,6 @@
 #include <vtkErrorCode.h>
 #include <vtkFieldData.h>
 #include <vtkImageData.h>
-#include <vtkNIFTIImageReader.h>
-#include <vtkNIFTIImageWriter.h>
 #include <vtkPolyData.h>
 #include <vtkPolyDataReader.h>
 #include <vtkPolyDataWriter.h>
@@ -68,74 +66,35 @@ void tag_field_data(vtkDataObject* data, space s) {
 
 template <class Writer>
 void write_or_throw(Writer* writer, const std::string& path) {
-    // Writers report failures through their error code (and VTK's error output).
+    // Writers report failures through their error code and VTK's error output, which
+    // captured_output keeps off the terminal and adds to the message.
+    captured_output capture;
     writer->Write();
     if (writer->GetErrorCode() != vtkErrorCode::NoError) {
-        throw file_error("cannot write " + path + ": " +
-                         vtkErrorCode::GetStringFromErrorCode(writer->GetErrorCode()));
+        std::string message = "cannot write " + path + ": " +
+                              vtkErrorCode::GetStringFromErrorCode(writer->GetErrorCode());
+        const std::string said = tidy_library_text(capture.text());
+        if (!said.empty()) {
+            message += " [" + said + "]";
+        }
+        throw file_error(message);
+    }
+}
+
+/// Runs a reader's Update() with VTK's output captured: an error it reports is a file_error.
+template <class Reader>
+void update_or_throw(Reader* reader, const std::string& path) {
+    captured_output capture;
+    reader->Update();
+    const std::string said = capture.text();
+    if (said.find("ERROR") != std::string::npos ||
+        reader->GetErrorCode() != vtkErrorCode::NoError) {
+        throw file_error("cannot read " + path +
+                         (said.empty() ? "" : ": " + tidy_library_text(said)));
     }
 }
 
 } // namespace
-
-image read_nifti(const std::string& path) {
-    require_readable(path);
-    auto reader = vtkSmartPointer<vtkNIFTIImageReader>::New();
-    if (!reader->CanReadFile(path.c_str())) {
-        throw file_error(path + " is not a NIfTI file");
-    }
-    reader->SetFileName(path.c_str());
-    reader->Update();
-    vtkImageData* data = reader->GetOutput();
-    if (data == nullptr || data->GetPointData()->GetScalars() == nullptr) {
-        throw file_error("cannot read " + path);
-    }
-    // The sform (any affine) takes precedence over the qform (a rotation); both map VTK's data
-    // coordinates (origin and spacing applied) to RAS.
-    vtkMatrix4x4* placement = reader->GetSFormMatrix() != nullptr ? reader->GetSFormMatrix()
-                                                                   : reader->GetQFormMatrix();
-    const matrix4 geometry = index_to_physical_matrix(data);
-    const matrix4 m = placement != nullptr ? multiply(to_matrix4(placement), geometry) : geometry;
-    try {
-        return from_vtk_image(data, m, space::ras);
-    } catch (const std::invalid_argument& e) {
-        throw file_error(path + ": " + e.what());
-    }
-}
-
-void write_nifti(const image& img, const std::string& path) {
-    const image ras = img.in_space(space::ras).to_native_byte_order();
-    const auto converted = to_vtk_image(ras, space::ras);
-    const auto& m = ras.ijk_to_space;
-    // NIfTI keeps the voxel sizes apart: the matrices map spacing-scaled indices to RAS.
-    const auto spacing = column_lengths(m);
-    auto data = vtkSmartPointer<vtkImageData>::New();
-    data->ShallowCopy(converted.data);
-    data->SetSpacing(spacing.data());
-    matrix4 placement = m;
-    for (std::size_t axis = 0; axis < 3; ++axis) {
-        for (std::size_t row = 0; row < 3; ++row) {
-            placement[row * 4 + axis] /= spacing[axis];
-        }
-    }
-    auto writer = vtkSmartPointer<vtkNIFTIImageWriter>::New();
-    writer->SetInputData(data);
-    writer->SetFileName(path.c_str());
-    writer->SetSFormMatrix(to_vtk_matrix(placement));
-    // The qform holds rotations only: write it when the axes are orthonormal and right-handed.
-    bool rotation = linear_determinant(placement) > 0;
-    for (std::size_t a = 0; a < 3 && rotation; ++a) {
-        for (std::size_t b = a + 1; b < 3; ++b) {
-            const double dot = placement[a] * placement[b] + placement[4 + a] * placement[4 + b] +
-                               placement[8 + a] * placement[8 + b];
-            rotation = rotation && std::abs(dot) < 1e-6;
-        }
-    }
-    if (rotation) {
-        writer->SetQFormMatrix(to_vtk_matrix(placement));
-    }
-    write_or_throw(writer.Get(), path);
-}
 
 image read_vti(const std::string& path) {
     require_readable(path);
@@ -144,7 +103,7 @@ image read_vti(const std::string& path) {
         throw file_error(path + " is not a VTK XML image file");
     }
     reader->SetFileName(path.c_str());
-    reader->Update();
+    update_or_throw(reader.Get(), path);
     vtkImageData* data = reader->GetOutput();
     if (data == nullptr || data->GetPointData()->GetScalars() == nullptr) {
         throw file_error("cannot read " + path);
@@ -189,7 +148,7 @@ mesh read_vtk_mesh(const std::string& path, const std::string& extension) {
             throw file_error(path + " is not a VTK XML poly data file");
         }
         reader->SetFileName(path.c_str());
-        reader->Update();
+        update_or_throw(reader.Get(), path);
         poly = reader->GetOutput();
         s = space_from_field_data(poly);
     } else if (extension == ".vtk") {
@@ -203,13 +162,13 @@ mesh read_vtk_mesh(const std::string& path, const std::string& extension) {
         reader->ReadAllNormalsOn();
         reader->ReadAllTCoordsOn();
         reader->ReadAllFieldsOn();
-        reader->Update();
+        update_or_throw(reader.Get(), path);
         poly = reader->GetOutput();
         s = space_from_header(reader->GetHeader());
     } else {
         auto reader = vtkSmartPointer<vtkSTLReader>::New();
         reader->SetFileName(path.c_str());
-        reader->Update();
+        update_or_throw(reader.Get(), path);
         poly = reader->GetOutput();
         std::string header = reader->GetHeader() != nullptr ? reader->GetHeader() : "";
         if (vtkUnsignedCharArray* binary = reader->GetBinaryHeader()) {

@@ -25,6 +25,7 @@ inline processor connected_components_processor() {
         "largest are kept. The result is an int32 label image on the input's grid.";
     d.category = "Segmentation";
     d.contributor = contributor;
+    d.idempotent = true; // the same inputs give the same outputs, and nothing else happens
     d.inputs.push_back(data_slot("labels", slot_type::image, "Input label map",
                                  "Image whose foreground is split (any kind, one component)"));
     d.outputs.push_back(data_slot("components", slot_type::image, "Components",

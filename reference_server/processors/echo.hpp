@@ -6,6 +6,10 @@
 
 #include "basics.hpp"
 
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
 namespace slicerbridge {
 namespace reference {
 
@@ -21,6 +25,7 @@ inline processor echo_processor() {
                     "Used by the conformance suite.";
     d.category = "Testing";
     d.contributor = contributor;
+    d.idempotent = true; // the same inputs give the same outputs, and nothing else happens
     const std::pair<const char*, slot_type> kinds[] = {
         {"image", slot_type::image},         {"mesh", slot_type::mesh},
         {"transform", slot_type::transform}, {"points", slot_type::points},
@@ -41,12 +46,31 @@ inline processor echo_processor() {
     number.group = "Echo";
     number.optional = true;
     d.parameters.push_back(number);
+    slot delay = number;
+    delay.name = "delay";
+    delay.label = "Delay (s)";
+    delay.description = "Seconds to wait before answering (stops when cancelled), for tests of "
+                        "load balancing and fail-over";
+    delay.minimum = 0.0;
+    delay.maximum = 3600.0;
+    d.parameters.push_back(delay);
     number.name = "number_out";
     number.label = "Number out";
     number.description = "The parameter number, unchanged";
     number.group.clear();
     d.outputs.push_back(number);
-    p.run = [](call_context&, const invoke_params& params) {
+    p.run = [](call_context& ctx, const invoke_params& params) {
+        if (const double* delay = params.parameter_as<double>("delay")) {
+            using clock = std::chrono::steady_clock;
+            const auto end = clock::now() + std::chrono::duration_cast<clock::duration>(
+                                                std::chrono::duration<double>(*delay));
+            for (auto now = clock::now(); now < end; now = clock::now()) {
+                ctx.throw_if_cancelled();
+                std::this_thread::sleep_for(
+                    std::min<clock::duration>(std::chrono::milliseconds(10), end - now));
+            }
+            ctx.throw_if_cancelled();
+        }
         invoke_result result;
         for (const auto& [name, data] : params.inputs) {
             result.outputs.emplace_back(name + "_out", data);

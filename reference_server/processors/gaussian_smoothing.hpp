@@ -23,6 +23,7 @@ inline processor gaussian_smoothing_processor() {
         "volumes are smoothed isotropically in space). Integer volumes become float32.";
     d.category = "Filtering.Denoising";
     d.contributor = contributor;
+    d.idempotent = true; // the same inputs give the same outputs, and nothing else happens
     d.inputs.push_back(data_slot("volume", slot_type::image, "Input volume", "Volume to smooth",
                                  false, image_kind::scalar));
     d.outputs.push_back(data_slot("smoothed", slot_type::image, "Smoothed volume",

@@ -67,6 +67,7 @@ inline processor iso_surface_processor() {
         "ijk_to_space), with triangles wound consistently whatever the matrix's handedness.";
     d.category = "Surface Models";
     d.contributor = contributor;
+    d.idempotent = true; // the same inputs give the same outputs, and nothing else happens
     d.inputs.push_back(data_slot("volume", slot_type::image, "Input volume",
                                  "Scalar volume or label map (one component)"));
     d.outputs.push_back(data_slot("surface", slot_type::mesh, "Surface",

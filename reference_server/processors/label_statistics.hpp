@@ -52,6 +52,7 @@ inline processor label_statistics_processor() {
         "with segments get their segment's name.";
     d.category = "Quantification";
     d.contributor = contributor;
+    d.idempotent = true; // the same inputs give the same outputs, and nothing else happens
     d.inputs.push_back(data_slot("labels", slot_type::image, "Label map", "Labels to measure",
                                  false, image_kind::label));
     d.inputs.push_back(data_slot("volume", slot_type::image, "Intensity volume",

@@ -21,6 +21,7 @@ inline processor mesh_decimation_processor() {
                     "Polygons are triangulated first. The mesh stays in its space.";
     d.category = "Surface Models";
     d.contributor = contributor;
+    d.idempotent = true; // the same inputs give the same outputs, and nothing else happens
     d.inputs.push_back(data_slot("mesh", slot_type::mesh, "Input surface", "Surface to reduce"));
     d.outputs.push_back(data_slot("decimated", slot_type::mesh, "Decimated surface",
                                   "The reduced triangle surface"));

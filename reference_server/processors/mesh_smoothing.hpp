@@ -20,6 +20,7 @@ inline processor mesh_smoothing_processor() {
                     "than Laplacian smoothing. The mesh stays in its space.";
     d.category = "Surface Models";
     d.contributor = contributor;
+    d.idempotent = true; // the same inputs give the same outputs, and nothing else happens
     d.inputs.push_back(data_slot("mesh", slot_type::mesh, "Input surface", "Surface to smooth"));
     d.outputs.push_back(data_slot("smoothed", slot_type::mesh, "Smoothed surface",
                                   "The surface with the same cells, points moved"));

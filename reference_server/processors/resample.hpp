@@ -49,6 +49,7 @@ inline processor resample_processor() {
         "Samples outside the volume take `background`.";
     d.category = "Registration.Resampling";
     d.contributor = contributor;
+    d.idempotent = true; // the same inputs give the same outputs, and nothing else happens
     d.inputs.push_back(data_slot("volume", slot_type::image, "Input volume",
                                  "Volume to resample (any kind)"));
     d.inputs.push_back(data_slot("transform", slot_type::transform, "Transform",

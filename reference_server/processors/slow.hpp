@@ -23,6 +23,7 @@ inline processor slow_processor() {
                     "cancelled. Used by the conformance suite.";
     d.category = "Testing";
     d.contributor = contributor;
+    d.idempotent = true; // the same inputs give the same outputs, and nothing else happens
     d.parameters.push_back(number_parameter("seconds", slot_type::floating, "Duration (s)",
                                             "Total time to take", "Timing", 2.0, 0.0, 3600.0,
                                             0.1));

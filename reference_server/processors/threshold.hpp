@@ -43,6 +43,7 @@ inline processor threshold_processor() {
                     "has the volume's grid and the smallest integer type holding both values.";
     d.category = "Segmentation";
     d.contributor = contributor;
+    d.idempotent = true; // the same inputs give the same outputs, and nothing else happens
     d.inputs.push_back(data_slot("volume", slot_type::image, "Input volume", "Volume to threshold",
                                  false, image_kind::scalar));
     d.outputs.push_back(data_slot("labels", slot_type::image, "Label map",

@@ -162,6 +162,37 @@ else
   fail "Ctrl-C: exit $status; $(cat "$work/slow.err")"
 fi
 
+# Ctrl-C at a terminal signals the whole foreground process group: a launched processor leads
+# its own, so the signal reaches only the command line, which cancels the call.
+setsid "$cli" --launch "$server_bin --stdio" run slow --param seconds=60 --progress lines \
+  >"$work/slow-launch.out" 2>"$work/slow-launch.err" &
+slow_pid=$!
+for _ in $(seq 200); do
+  grep -q "^progress:" "$work/slow-launch.err" && break
+  sleep 0.05
+done
+kill -INT -- "-$slow_pid"
+wait "$slow_pid"
+status=$?
+if [ "$status" -eq 130 ] && grep -q "was cancelled" "$work/slow-launch.err"; then
+  pass "Ctrl-C to the process group of --launch cancels the call and exits 130"
+else
+  fail "Ctrl-C with --launch: exit $status; $(cat "$work/slow-launch.err")"
+fi
+
+# ---- messages that say what went wrong ------------------------------------------------------
+run_status 1 "a misspelt processor" "$cli" --server "$address" run threshhold
+grep -q 'no processor named "threshhold" (did you mean "threshold"?)' "$work/err" &&
+  pass "a misspelt processor gets the likeliest one meant" || fail "misspelt: $(cat "$work/err")"
+run_status 3 "a launched processor that exits before its hello" \
+  "$cli" --launch "$python -c 'import sys; sys.stderr.write(\"no GPU here\\n\"); sys.exit(7)'" list
+grep -q "no GPU here" "$work/err" && grep -q "the processor exited with status 7 before the handshake" "$work/err" &&
+  pass "its exit status and standard error are shown" || fail "early exit: $(cat "$work/err")"
+run_status 3 "a launched processor that prints to standard output" \
+  "$cli" --launch "$python -c 'print(\"loading model\"); import time; time.sleep(5)'" list
+grep -q 'not a SlicerBridge frame to its standard output: "loading model.*print()' "$work/err" &&
+  pass "stray output is quoted and blamed on a print()" || fail "stray output: $(cat "$work/err")"
+
 # ---- other transports and security ----------------------------------------------------------
 run_status 0 "--launch talks to a server over its standard input and output" \
   "$cli" --launch "$server_bin --stdio" run echo --input image="$work/phantom.nrrd" --output image_out="$work/stdio.nrrd"

@@ -40,7 +40,7 @@ TEST_CASE("every processor has a complete description the server accepts [CAT-3]
     CHECK(names.size() == 11);
 }
 
-TEST_CASE("echo returns every input unchanged under <name>_out, sharing the data [IMG-5]") {
+TEST_CASE("echo returns every input unchanged under <name>_out, sharing the data [IMG-5] [PROC-1]") {
     const image img = sphere_phantom({6, 5, 4}, oblique_matrix(), {}, space::lps);
     table t;
     t.columns.push_back({"x", typed_array::adopt(std::vector<double>{1, 2})});
@@ -64,7 +64,7 @@ TEST_CASE("echo returns every input unchanged under <name>_out, sharing the data
     CHECK(run("echo", invoke_params{}).outputs.empty());
 }
 
-TEST_CASE("slow reports monotonic progress step by step [PROG-1]") {
+TEST_CASE("slow reports monotonic progress step by step [PROG-1] [PROC-3]") {
     invoke_params params;
     params.parameters.emplace_back("seconds", 0.04);
     params.parameters.emplace_back("steps", std::int64_t{4});
@@ -73,7 +73,7 @@ TEST_CASE("slow reports monotonic progress step by step [PROG-1]") {
     CHECK(ctx.fractions() == std::vector<double>{0.25, 0.5, 0.75, 1.0});
 }
 
-TEST_CASE("slow stops at the next check once cancelled [CANCEL-1]") {
+TEST_CASE("slow stops at the next check once cancelled [CANCEL-1] [PROC-3]") {
     invoke_params params;
     params.parameters.emplace_back("seconds", 3600.0);
     params.parameters.emplace_back("steps", std::int64_t{100000});
@@ -92,7 +92,7 @@ TEST_CASE("slow stops at the next check once cancelled [CANCEL-1]") {
     CHECK(cancelled_before.fractions().empty());
 }
 
-TEST_CASE("fail raises its code and message, or an ordinary exception [INV-5] [ERR-1]") {
+TEST_CASE("fail raises its code and message, or an ordinary exception [INV-5] [ERR-1] [PROC-4]") {
     invoke_params params;
     params.parameters.emplace_back("code", std::int64_t{4242});
     params.parameters.emplace_back("message", std::string("on purpose"));

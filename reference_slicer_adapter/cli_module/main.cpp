@@ -388,7 +388,7 @@ int run_module(const folder_configuration& folder, const fs::path& self,
     connection connected(folder.server_options(), program);
     sync_client& client = connected.client();
     const processor_description d =
-        checked("describe " + processor, [&] { return client.describe(processor); });
+        connected.describe(processor);
     if (xml_only) {
         std::cout << cli_module_xml(d) << std::flush;
         return exit_ok;

@@ -195,13 +195,20 @@ def determinant3(m):
             + m[2] * (m[4] * m[9] - m[5] * m[8]))
 
 
+def invertible3(m):
+    """[IMG-2]: |det| above 1e-12 times the product of the column lengths of the upper 3x3."""
+    lengths = math.prod(math.hypot(m[column], m[4 + column], m[8 + column]) for column in range(3))
+    determinant = determinant3(m)
+    return math.isfinite(determinant) and abs(determinant) > 1e-12 * lengths
+
+
 def last_row_problems(matrix, requirement):
     return [] if matrix[12:] == [0, 0, 0, 1] else [(requirement, "last row is not [0, 0, 0, 1]")]
 
 
 def image_problems(image):
     found = last_row_problems(image["ijk_to_space"], "IMG-2")
-    if determinant3(image["ijk_to_space"]) == 0:
+    if not invertible3(image["ijk_to_space"]):
         found.append(("IMG-2", "upper 3x3 is singular"))
     expected = math.prod(image["dims"]) * image.get("components", 1) * DTYPE_SIZES[image["dtype"]]
     if expected != bulk_size(image):

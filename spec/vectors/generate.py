@@ -916,8 +916,11 @@ def malformed_file():
 
     f.reject("truncated-header", "10 bytes of a frame header.", ["FRAME-8", "ERR-5"],
              "truncated", ping[:10], truncated=True)
-    f.reject("truncated-empty", "No byte at all.", ["FRAME-8", "ERR-5"], "truncated", b"",
-             truncated=True)
+    f.reject("truncated-empty", "No byte at all, decoded as one frame: the frame the decoder was "
+             "asked for is missing, so a codec reports truncated. This is the single-frame "
+             "decode only: a stream reader whose stream ends here, at a frame boundary, sees a "
+             "clean end of stream, not a truncated frame [FRAME-8].", ["FRAME-8", "ERR-5"],
+             "truncated", b"", truncated=True)
     f.reject("truncated-head", "The head ends after 12 of its 30 bytes.", ["FRAME-8", "ERR-5"],
              "truncated", ping[:28], truncated=True)
     f.reject("truncated-head-missing", "A valid header and no head.", ["FRAME-8", "ERR-5"],

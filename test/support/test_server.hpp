@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <future>
 #include <memory>
 #include <string>
@@ -154,10 +155,15 @@ inline void add_test_processors(sb::server& server, std::shared_ptr<watch_record
 /// A server with the test processors on 127.0.0.1, run by its own I/O thread.
 class test_server {
 public:
-    explicit test_server(sb::server_options options = {}) {
+    /// `more` registers further processors before the server listens.
+    explicit test_server(sb::server_options options = {},
+                         const std::function<void(sb::server&)>& more = {}) {
         options.workers = std::max<std::size_t>(options.workers, 4);
         server_ = std::make_unique<sb::server>(io_.get_executor(), std::move(options));
         add_test_processors(*server_, watch_);
+        if (more) {
+            more(*server_);
+        }
         endpoint_ = server_->listen({asio::ip::make_address("127.0.0.1"), 0});
         thread_ = std::thread([this] { io_.run(); });
     }

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <string_view>
 #include <system_error>
 #include <unordered_set>
@@ -54,6 +55,9 @@ public:
             ec = error::invalid_message; // bytes after the object ([FRAME-4])
             return value();
         }
+        if (bad_reference_) {
+            ec = *bad_reference_; // the head is still returned, for its id ([BULK-9])
+        }
         return result;
     }
 
@@ -63,6 +67,16 @@ private:
     bool fail(error e) noexcept {
         error_ = e;
         return false;
+    }
+
+    /// A bad bulk reference leaves the MessagePack well formed: decoding goes on with nil in its
+    /// place, so that the message can be answered under its id ([BULK-9]).
+    bool reject_reference(value& out, error e) noexcept {
+        if (!bad_reference_) {
+            bad_reference_ = e;
+        }
+        out = value();
+        return true;
     }
 
     bool take(std::size_t n, const std::byte*& bytes) noexcept {
@@ -362,7 +376,7 @@ private:
             return false;
         }
         if (type != bulk_reference_ext_type) {
-            return fail(error::invalid_message); // [BULK-4]
+            return reject_reference(out, error::invalid_message); // [BULK-4]
         }
         if (length == bulk_reference_size) {
             return read_bulk_reference(out, bytes);
@@ -370,22 +384,19 @@ private:
         if (length == compressed_bulk_reference_size) {
             return read_compressed_bulk_reference(out, bytes);
         }
-        return fail(error::invalid_message); // [BULK-4]
+        return reject_reference(out, error::invalid_message); // [BULK-4]
     }
 
-    bool check_segment(std::uint64_t offset, std::uint64_t length) noexcept {
+    bool segment_in_bulk(std::uint64_t offset, std::uint64_t length) const noexcept {
         const std::uint64_t bulk_length = bulk_.size();
-        if (offset > bulk_length || length > bulk_length - offset) {
-            return fail(error::invalid_message); // [BULK-1]
-        }
-        return true;
+        return offset <= bulk_length && length <= bulk_length - offset; // [BULK-1]
     }
 
     bool read_bulk_reference(value& out, const std::byte* bytes) {
         const auto offset = load_big_endian<std::uint64_t>(bytes);
         const auto length = load_big_endian<std::uint64_t>(bytes + 8);
-        if (!check_segment(offset, length)) {
-            return false;
+        if (!segment_in_bulk(offset, length)) {
+            return reject_reference(out, error::invalid_message);
         }
         out = value(
             bulk{bulk_.slice(static_cast<std::size_t>(offset), static_cast<std::size_t>(length)),
@@ -398,24 +409,24 @@ private:
         const auto length = load_big_endian<std::uint64_t>(bytes + 8);
         const auto codec_byte = std::to_integer<std::uint8_t>(bytes[16]);
         const auto raw_length = load_big_endian<std::uint64_t>(bytes + 17);
-        if (!check_segment(offset, length)) {
-            return false;
+        if (!segment_in_bulk(offset, length)) {
+            return reject_reference(out, error::invalid_message);
         }
         const auto segment_codec = static_cast<codec>(codec_byte);
         if ((segment_codec != codec::zstd && segment_codec != codec::lz4) ||
             !allowed_.contains(segment_codec)) {
-            return fail(error::unsupported_codec); // [BULK-5], [BULK-7]
+            return reject_reference(out, error::unsupported_codec); // [BULK-5], [BULK-7]
         }
         // Decompressed bytes count against max_frame, per segment and in total ([BULK-6]).
         if (raw_length > limits_.max_frame - std::min(decompressed_, limits_.max_frame) ||
             raw_length > std::numeric_limits<std::size_t>::max()) {
-            return fail(error::frame_too_large);
+            return reject_reference(out, error::frame_too_large);
         }
         decompressed_ += raw_length;
         buffer raw = buffer::allocate(static_cast<std::size_t>(raw_length));
         if (!decompress(segment_codec, bulk_.data() + offset, static_cast<std::size_t>(length),
                         raw.mutable_data(), static_cast<std::size_t>(raw_length))) {
-            return fail(error::invalid_message); // [BULK-5], [BULK-8]
+            return reject_reference(out, error::invalid_message); // [BULK-5], [BULK-8]
         }
         out = value(bulk{std::move(raw), segment_codec});
         return true;
@@ -428,6 +439,7 @@ private:
     codec_set allowed_;
     std::uint64_t decompressed_ = 0;
     error error_ = error::invalid_message;
+    std::optional<error> bad_reference_;
 };
 
 } // namespace detail

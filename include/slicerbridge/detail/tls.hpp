@@ -5,13 +5,16 @@
 // every TLS entry point of the SDK fails with `std::errc::operation_not_supported`.
 //   tls_available                    whether TLS is built in
 //   client_handshake(socket, context, host, ec) -> any_stream
-//   server_handshake(socket, context, on_stream)  calls on_stream(stream) once secured
+//   async_client_handshake(socket, context, host, on_done)  calls on_done(ec, any_stream) once
+//   server_handshake(socket, context, limit, on_done)  calls on_done(ec, stream) once, the stream
+//                                    secured unless ec; a nonzero limit closes a slow handshake
 //   server_context(certificate_chain_file, private_key_file, ec)
 
 #include <slicerbridge/transport/any_stream.hpp>
 
 #include <asio/ip/tcp.hpp>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -33,8 +36,18 @@ inline any_stream client_handshake(asio::ip::tcp::socket socket, asio::ssl::cont
     return any_stream(std::move(socket));
 }
 
-template <class OnStream>
-void server_handshake(asio::ip::tcp::socket, const std::shared_ptr<asio::ssl::context>&, OnStream) {
+template <class OnDone>
+void async_client_handshake(asio::ip::tcp::socket socket, asio::ssl::context&, const std::string&,
+                            OnDone on_done) {
+    on_done(std::make_error_code(std::errc::operation_not_supported),
+            any_stream(std::move(socket)));
+}
+
+template <class OnDone>
+void server_handshake(asio::ip::tcp::socket socket, const std::shared_ptr<asio::ssl::context>&,
+                      std::chrono::steady_clock::duration, OnDone on_done) {
+    on_done(std::make_error_code(std::errc::operation_not_supported),
+            any_stream(std::move(socket)));
 }
 
 inline std::shared_ptr<asio::ssl::context> server_context(const std::string&, const std::string&,
@@ -47,8 +60,11 @@ inline std::shared_ptr<asio::ssl::context> server_context(const std::string&, co
 
 #else
 
+#include <slicerbridge/detail/stream_ops.hpp>
+
 #include <asio/ssl/context.hpp>
 #include <asio/ssl/stream.hpp>
+#include <asio/steady_timer.hpp>
 
 namespace slicerbridge::detail {
 
@@ -62,19 +78,41 @@ inline any_stream client_handshake(asio::ip::tcp::socket socket, asio::ssl::cont
     return any_stream(std::move(secure));
 }
 
+/// The caller keeps `context` alive until the handshake completes.
+template <class OnDone>
+void async_client_handshake(asio::ip::tcp::socket socket, asio::ssl::context& context,
+                            const std::string& host, OnDone on_done) {
+    using tls_stream = asio::ssl::stream<asio::ip::tcp::socket>;
+    auto secure = std::make_shared<tls_stream>(std::move(socket), context);
+    SSL_set_tlsext_host_name(secure->native_handle(), host.c_str());
+    secure->async_handshake(asio::ssl::stream_base::client,
+                            [secure, on_done = std::move(on_done)](std::error_code ec) mutable {
+                                on_done(ec, any_stream(std::move(*secure)));
+                            });
+}
+
 /// `context` stays alive until the handshake completes.
-template <class OnStream>
+template <class OnDone>
 void server_handshake(asio::ip::tcp::socket socket,
-                      const std::shared_ptr<asio::ssl::context>& context, OnStream on_stream) {
+                      const std::shared_ptr<asio::ssl::context>& context,
+                      std::chrono::steady_clock::duration limit, OnDone on_done) {
     using tls_stream = asio::ssl::stream<asio::ip::tcp::socket>;
     auto stream = std::make_shared<tls_stream>(std::move(socket), *context);
-    stream->async_handshake(asio::ssl::stream_base::server,
-                            [stream, context, on_stream = std::move(on_stream)](
-                                std::error_code handshake_error) mutable {
-                                if (!handshake_error) {
-                                    on_stream(std::move(*stream));
-                                }
-                            });
+    auto timer = std::make_shared<asio::steady_timer>(stream->get_executor());
+    if (limit.count() > 0) {
+        timer->expires_after(limit);
+        timer->async_wait([stream, timer](std::error_code ec) {
+            if (!ec) {
+                close_stream(*stream); // the handshake then completes with an error
+            }
+        });
+    }
+    stream->async_handshake(
+        asio::ssl::stream_base::server,
+        [stream, context, timer, on_done = std::move(on_done)](std::error_code ec) mutable {
+            timer->cancel();
+            on_done(ec, std::move(*stream));
+        });
 }
 
 inline std::shared_ptr<asio::ssl::context> server_context(const std::string& certificate_chain_file,

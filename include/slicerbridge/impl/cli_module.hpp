@@ -73,20 +73,24 @@ inline std::string trimmed(std::string_view text) {
     return std::string(text.substr(first, text.find_last_not_of(" \t\n") - first + 1));
 }
 
-/// The shortest text that reads back as `x`, in plain decimals: Slicer's form takes its number
-/// of decimals from the digits after the point, so "1e-05" would show, and send, 0.00.
-inline std::string plain_number(double x) {
-    char text[400];
-    const auto result = std::to_chars(text, text + sizeof text, x, std::chars_format::fixed);
-    return std::string(text, result.ptr);
-}
-
 // Slicer's widgets hold numbers exactly only in these ranges (qSlicerCLIModuleUIHelper): an
 // integer spin box spans INT_MAX/100; a slider holds a double and sends it with 6 significant
 // digits; the form reads float bounds as 32-bit floats.
 inline constexpr std::int64_t spin_box_limit = 21474836;
 inline constexpr double slider_integer_limit = 999999;
 inline constexpr double float_limit = 1e15;
+
+/// The shortest text that reads back as `x`, in plain decimals where a number field shows it:
+/// Slicer's form takes its number of decimals from the digits after the point, so "1e-05" would
+/// show, and send, 0.00. Larger numbers go to text fields (numeric_as_text), where 1e+30 reads
+/// better than its 31 digits.
+inline std::string plain_number(double x) {
+    char text[400];
+    const auto result = std::fabs(x) < float_limit
+                            ? std::to_chars(text, text + sizeof text, x, std::chars_format::fixed)
+                            : std::to_chars(text, text + sizeof text, x);
+    return std::string(text, result.ptr);
+}
 
 inline bool shown_exactly(const slot& s, double x) {
     if (s.type == slot_type::integer) {

@@ -12,7 +12,7 @@ struct error_entry {
     std::string_view description;
 };
 
-inline constexpr std::array<error_entry, 19> error_table{{
+inline constexpr std::array<error_entry, 20> error_table{{
     {error::malformed_frame, "malformed_frame", "bad magic or format in a frame header"},
     {error::frame_too_large, "frame_too_large", "frame or head over the receiver's limits"},
     {error::invalid_message, "invalid_message",
@@ -26,6 +26,8 @@ inline constexpr std::array<error_entry, 19> error_table{{
     {error::unauthorized, "unauthorized", "missing or wrong token"},
     {error::shutting_down, "shutting_down", "the peer is shutting down"},
     {error::unsupported_codec, "unsupported_codec", "compressed bulk with a codec not in force"},
+    {error::too_many_connections, "too_many_connections",
+     "the server serves as many connections as it allows"},
     {error::cancelled, "cancelled", "the call was cancelled"},
     {error::deadline_exceeded, "deadline_exceeded", "the call's deadline passed"},
     {error::unknown_processor, "unknown_processor", "no processor of that name"},

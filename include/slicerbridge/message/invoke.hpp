@@ -59,7 +59,7 @@ value to_value(const invoke_params& p);
 struct invoke_result {
     std::vector<std::pair<std::string, data_value>> outputs;
     /// The values of scalar outputs ([CAT-7], version 1.1), beside the data outputs on the wire.
-    std::vector<std::pair<std::string, parameter_value>> scalars;
+    std::vector<std::pair<std::string, parameter_value>> scalars{};
 
     const data_value* output(std::string_view name) const noexcept;
     const parameter_value* scalar(std::string_view name) const noexcept;

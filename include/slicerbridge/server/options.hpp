@@ -43,8 +43,35 @@ struct server_options {
     /// any other runnable thread meanwhile. A call that arrives within it starts without a
     /// thread wake-up (several microseconds); zero makes idle workers sleep at once.
     std::chrono::microseconds worker_spin{200};
-    /// Connections served at once; further ones are closed at once.
+    /// Connections served at once; a further one is answered with a connection-level
+    /// too_many_connections and closed ([LIMIT-8]).
     std::size_t max_connections = 256;
+    /// Connections served at once from one network address (TCP and TLS; 0: no cap beyond
+    /// max_connections). Answered like max_connections ([LIMIT-8]).
+    std::size_t max_connections_per_address = 0;
+    /// TLS handshakes in progress at once; further connections are closed before their
+    /// handshake. Each one has `hello_timeout` to finish ([LIMIT-5]).
+    std::size_t max_pending_handshakes = 64;
+    /// How long a new connection has to send its whole hello (and, over TLS, to finish the TLS
+    /// handshake first); then it is closed ([LIMIT-5]). Zero disables.
+    std::chrono::milliseconds hello_timeout{std::chrono::seconds(10)};
+    /// A connection with no open call, no answer waiting to be sent and nothing received for
+    /// this long is closed ([LIMIT-6]). Zero (the default) disables: clients such as Slicer keep
+    /// a connection open between a user's actions.
+    std::chrono::milliseconds idle_timeout{0};
+    /// A frame whose bytes stop arriving, or an answer whose bytes stop leaving, for this long
+    /// closes the connection ([LIMIT-7]). Zero disables.
+    std::chrono::milliseconds stall_timeout{std::chrono::seconds(60)};
+    /// Bytes one connection may hold in frames being received, inputs of its open calls and
+    /// answers waiting to be sent; beyond it the connection's reading pauses ([LIMIT-9]).
+    std::size_t connection_budget = std::size_t{1} << 30;
+    /// The same, summed over all connections ([LIMIT-9]). A frame larger than what is left
+    /// waits until earlier ones are done; one larger than the whole budget is received only
+    /// when the server holds nothing else.
+    std::size_t total_budget = std::size_t{4} << 30;
+    /// Bytes of released large buffers kept for reuse (buffer::set_reuse_limit); the rest is
+    /// returned to the system. Applied when the server is constructed.
+    std::size_t block_cache_limit = std::size_t{256} << 20;
     /// Calls admitted and not yet finished across all connections; beyond it, too_many_in_flight.
     std::size_t max_pending_calls = 1024;
     /// When set, every client must present this token ([SEC-3]).
@@ -55,6 +82,10 @@ struct server_options {
     /// Codec for the bulk of responses, if in force on the connection.
     codec response_compression = codec::none;
     log_function log;
+    /// A processor's unexpected exception is logged with its message, but answered with its
+    /// type only, since the message may quote data ([ERR-3]); set this for local development
+    /// to answer with the message too.
+    bool expose_errors = false;
 };
 
 } // namespace slicerbridge

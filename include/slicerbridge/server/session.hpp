@@ -4,7 +4,9 @@
 // progress, cancel, deadlines, goodbye. Internal to `server`.
 
 #include <slicerbridge/detail/capabilities.hpp>
+#include <slicerbridge/detail/connection_timeouts.hpp>
 #include <slicerbridge/detail/stream_ops.hpp>
+#include <slicerbridge/detail/type_name.hpp>
 #include <slicerbridge/message/message.hpp>
 #include <slicerbridge/message/progress.hpp>
 #include <slicerbridge/server/state.hpp>
@@ -54,6 +56,8 @@ struct call_state {
     const std::uint64_t id;
     const processor& proc;
     invoke_params params;
+    /// Bytes of the request's frame, held in the byte budget until the call is answered.
+    std::uint64_t budgeted_bytes = 0;
     std::atomic<bool> cancel_requested{false};
     /// Claimed by whoever answers the call: the strand (an error, a result computed there) or
     /// the worker that writes its own result.
@@ -77,9 +81,16 @@ template <class Stream>
 class server_session : public session_base,
                        public std::enable_shared_from_this<server_session<Stream>> {
 public:
+    /// `address` is the peer's network address counted against max_connections_per_address
+    /// (empty: none); a `refusal` is sent instead of serving the connection ([LIMIT-8]).
     server_session(std::shared_ptr<server_state> state, Stream stream,
-                   std::function<void()> on_closed)
-        : state_(std::move(state)), stream_(std::move(stream)), on_closed_(std::move(on_closed)) {
+                   std::function<void()> on_closed, std::string address = {},
+                   std::optional<std::string> refusal = std::nullopt)
+        : state_(std::move(state)), stream_(std::move(stream)), on_closed_(std::move(on_closed)),
+          id_(state_->next_session_id++), address_(std::move(address)),
+          refusal_(std::move(refusal)), budget_(state_->budget, state_->options.connection_budget),
+          timeouts_(state_->options.hello_timeout, state_->options.idle_timeout,
+                    state_->options.stall_timeout, clock::now()) {
         limits handshake_limits = state_->options.receive_limits;
         handshake_limits.max_frame = std::min(handshake_limits.max_frame, handshake_max_frame);
         handshake_limits.max_head = std::min(handshake_limits.max_head, handshake_max_frame);
@@ -90,6 +101,14 @@ public:
         if (on_closed_) {
             on_closed_();
         }
+        if (!address_.empty()) {
+            std::lock_guard<std::mutex> lock(state_->sessions_mutex);
+            auto counted = state_->connections_per_address.find(address_);
+            if (counted != state_->connections_per_address.end() && --counted->second == 0) {
+                state_->connections_per_address.erase(counted);
+            }
+        }
+        release_budget(budget_.held());
         state_->notify_if_all_closed();
     }
 
@@ -100,12 +119,27 @@ public:
         if constexpr (answers_directly) {
             detail::enable_write_now(stream_.next_layer());
         }
+        if (timeouts_.any()) {
+            watch(timeouts_.first_tick());
+        }
+        if (refusal_) {
+            log(log_level::warning, "refused a connection: " + *refusal_);
+            send_connection_error(make_error_code(error::too_many_connections), *refusal_);
+            return close_after_writes();
+        }
+        stream_.set_read_gate(
+            [this](std::uint64_t announced_size) { return may_read(announced_size); });
         read_next();
     }
 
     void begin_shutdown(std::chrono::milliseconds grace) override {
         asio::post(stream_.get_executor(),
                    [self = this->shared_from_this(), grace] { self->drain(grace); });
+    }
+
+    void budget_available() override {
+        asio::post(stream_.get_executor(),
+                   [self = this->shared_from_this()] { self->resume_reading(); });
     }
 
 private:
@@ -137,9 +171,27 @@ private:
             }
             return;
         }
+        // Kept by an invoke it starts (on_invoke takes it); released once the frame is handled.
+        struct release_unless_taken {
+            server_session& session;
+            ~release_unless_taken() {
+                auto left = session.take_frame_reservation();
+                if (left != 0) {
+                    session.release_budget(left);
+                    session.schedule_resume();
+                }
+            }
+        } reservation{*this};
         std::error_code decode_error;
         value head = decode_frame(frame, stream_receive_limits(), codecs_, decode_error);
         if (decode_error) {
+            if (phase_ != phase::handshake) {
+                if (auto id = request_id_of(head)) { // bad bulk references only ([BULK-9])
+                    send(make_error_response(*id, decode_error,
+                                             "bad bulk reference: " + decode_error.message()));
+                    return read_next();
+                }
+            }
             send_connection_error(decode_error, "undecodable head: " + decode_error.message());
             return continue_or_close(phase_ == phase::handshake);
         }
@@ -185,6 +237,81 @@ private:
         }
         return state_->options.receive_limits;
     }
+
+    // ---- timeouts ([LIMIT-5..7]) --------------------------------------------------------------
+
+    void watch(clock::time_point tick) {
+        watch_timer_.expires_at(tick);
+        watch_timer_.async_wait([self = this->shared_from_this()](std::error_code ec) {
+            if (!ec && self->phase_ != phase::closed) {
+                self->on_watch_tick();
+            }
+        });
+    }
+
+    void on_watch_tick() {
+        connection_timeouts::activity a;
+        a.bytes_received = stream_.bytes_received();
+        a.bytes_sent = bytes_sent_.load();
+        a.hello_done = phase_ != phase::handshake;
+        a.mid_frame = stream_.mid_frame();
+        a.reading_paused = stream_.reading_paused();
+        a.calls_open = !calls_.empty();
+        {
+            std::lock_guard<std::mutex> lock(write_mutex_);
+            a.answers_waiting = !outbox_.empty();
+        }
+        auto verdict = timeouts_.observe(clock::now(), a);
+        if (!verdict.close) {
+            return watch(verdict.next_tick);
+        }
+        const char* why = *verdict.close == timeout_reason::hello  ? "no hello in time"
+                          : *verdict.close == timeout_reason::idle ? "idle"
+                          : *verdict.close == timeout_reason::receive_stalled
+                              ? "a frame stopped arriving"
+                              : "an answer stopped leaving";
+        state_->log_limited(log_level::info, "timeout", std::string("closed a connection: ") + why);
+        drop();
+    }
+
+    // ---- the byte budget ([LIMIT-9]) ---------------------------------------------------------
+
+    /// The read gate: reading pauses while the connection's or the server's budget is spent.
+    bool may_read(std::uint64_t announced_size) {
+        if (phase_ == phase::closed || closing_) {
+            return true; // the read ends with the stream
+        }
+        bool fits = false;
+        if (announced_size == 0) {
+            fits = frame_reserved_ != 0 || budget_.may_start_frame();
+        } else if (frame_reserved_ == 0) {
+            fits = budget_.try_reserve_frame(announced_size);
+            frame_reserved_ = fits ? announced_size : 0;
+        } else {
+            fits = true;
+        }
+        if (!fits) {
+            state_->wait_for_budget(this->shared_from_this());
+        }
+        return fits;
+    }
+
+    void resume_reading() {
+        if (phase_ != phase::closed && stream_.reading_paused()) {
+            stream_.resume_reading();
+        }
+    }
+
+    /// Returns `bytes` to the budgets and lets this and other connections read on.
+    void release_budget(std::uint64_t bytes) {
+        if (bytes != 0) {
+            budget_.release(bytes);
+        }
+        state_->budget_released();
+    }
+
+    /// The budget reserved for the frame just received: kept by the call it starts, or released.
+    std::uint64_t take_frame_reservation() { return std::exchange(frame_reserved_, 0); }
 
     // ---- handshake -------------------------------------------------------------------------
 
@@ -303,8 +430,7 @@ private:
             }
             const registered_processor* found = state_->find(params.processor);
             if (found == nullptr) {
-                return send(make_error_response(req.id, make_error_code(error::unknown_processor),
-                                                "no such processor"));
+                return send(unknown_processor_response(req.id, params.processor));
             }
             result = to_value(description_for_version(found->proc.description, version_));
         } else if (method == "goodbye") {
@@ -323,6 +449,27 @@ private:
         send(message(std::move(reply)));
     }
 
+    /// Only processor_error messages are meant for the client: an arbitrary exception's text
+    /// may quote data ([ERR-3]), so it goes to this server's log, and to the client only with
+    /// `expose_errors`.
+    std::string unexpected_exception(const call_state& call, const std::exception& e) const {
+        const std::string type = detail::type_name(e);
+        log(log_level::warning, "call " + std::to_string(call.id) + " to " +
+                                    call.proc.description.name + " raised " + type + ": " +
+                                    e.what());
+        std::string answer = "the processor raised " + type;
+        if (state_->options.expose_errors) {
+            return answer + ": " + e.what();
+        }
+        return answer + " (its message is in the server's log)";
+    }
+
+    message unknown_processor_response(std::uint64_t id, const std::string& name) const {
+        return make_error_response(id, make_error_code(error::unknown_processor),
+                                   state_->unknown_processor_message(name),
+                                   value(value::map{{"processor", value(name)}}));
+    }
+
     void on_invoke(request& req, const frame_arrival& arrival) {
         std::error_code ec;
         std::string what;
@@ -337,20 +484,20 @@ private:
         }
         const registered_processor* called = state_->find(params.processor);
         if (called == nullptr) {
-            return send(make_error_response(req.id, make_error_code(error::unknown_processor),
-                                            "no such processor"));
+            return send(unknown_processor_response(req.id, params.processor));
         }
         validate_invoke(called->proc.description, params, ec, offending, what);
         if (ec) { // [INV-2]
             value::map details{{"name", value(offending)}};
             return send(make_error_response(req.id, ec, what, value(std::move(details))));
         }
-        if (calls_.size() >= state_->options.receive_limits.max_in_flight ||
+        if (calls_.size() + unsent_answers() >= state_->options.receive_limits.max_in_flight ||
             !state_->try_admit_call()) {
             return send(make_error_response(req.id, make_error_code(error::too_many_in_flight),
                                             "too many calls in flight"));
         }
         auto call = std::make_shared<call_state>(req.id, called->proc, std::move(params));
+        call->budgeted_bytes = take_frame_reservation();
         call->received_first = arrival.first_byte;
         call->received_last = arrival.last_byte;
         call->admitted = clock::now();
@@ -372,11 +519,12 @@ private:
         }
         // The I/O context must not run out of work while the answer is being computed, or the
         // answer, posted back to it, would never be sent (and shutdown never complete).
-        state_->workers.post([self = this->shared_from_this(), call,
-                              work = asio::make_work_guard(stream_.get_executor())]() mutable {
-            self->compute(call, false);
-            work.reset();
-        });
+        state_->schedule_call(id_,
+                              [self = this->shared_from_this(), call,
+                               work = asio::make_work_guard(stream_.get_executor())]() mutable {
+                                  self->compute(call, false);
+                                  work.reset();
+                              });
     }
 
     // ---- computing (worker threads) ----------------------------------------------------------
@@ -441,12 +589,13 @@ private:
             } catch (const std::bad_alloc&) {
                 reply.error =
                     error_info::from(make_error_code(error::internal_error), "out of memory");
-            } catch (const std::exception&) {
-                // Only processor_error messages are meant for the client: an arbitrary
-                // exception's text may quote data ([ERR-3]).
+            } catch (const std::exception& e) {
                 reply.error = error_info::from(make_error_code(error::processor_failed),
-                                               "the processor raised an unexpected exception");
+                                               unexpected_exception(*call, e));
             } catch (...) {
+                log(log_level::warning, "call " + std::to_string(call->id) + " to " +
+                                            call->proc.description.name +
+                                            " threw something that is not an exception");
                 reply.error = error_info::from(make_error_code(error::processor_failed),
                                                "the processor failed");
             }
@@ -463,8 +612,7 @@ private:
         if (on_io_thread) {
             return deliver_computed(call, std::move(frame), encode_error);
         }
-        if (answers_directly && !encode_error && frame.total_size() <= peer_limits_.max_frame &&
-            !past_deadline(*call)) {
+        if (answers_directly && !encode_error && fits_peer(frame) && !past_deadline(*call)) {
             switch (claim_direct_answer(*call)) {
             case direct_claim::claimed:
                 return answer_directly(call, std::move(frame));
@@ -519,14 +667,14 @@ private:
     void answer_directly(const std::shared_ptr<call_state>& call, encoded_frame frame) {
         std::error_code write_error;
         bool resume = false;
-        if (encoded_frame* front = queue(std::move(frame), writer::worker)) {
+        if (encoded_frame* front = queue(std::move(frame), writer::worker, true)) {
             std::size_t written = stream_.write_frame_now(*front, write_error);
+            bytes_sent_ += written;
             std::lock_guard<std::mutex> lock(write_mutex_);
             if (writes_closed_) {
-                outbox_.clear();
-                front_written_ = 0;
+                clear_outbox();
             } else if (written == front->total_size()) {
-                outbox_.pop_front();
+                pop_front_locked();
             } else {
                 front_written_ = written; // the strand finishes it
             }
@@ -542,6 +690,7 @@ private:
     void after_direct_answer(const std::shared_ptr<call_state>& call, std::error_code write_error,
                              bool resume) {
         forget(call);
+        after_outbox_release();
         if (phase_ == phase::closed) {
             // drop() leaves the socket open while a worker writes to it.
             return detail::close_stream(stream_.next_layer());
@@ -569,12 +718,14 @@ private:
         if (call->responded || phase_ == phase::closed) {
             return; // answered already (cancel grace or deadline), or the peer is gone
         }
-        if (frame.total_size() > peer_limits_.max_frame) { // [LIMIT-3]
+        if (!fits_peer(frame)) { // [LIMIT-3]
             return respond_now(call, error::too_large);
         }
         call->responded = true;
         forget(call);
-        enqueue(std::move(frame));
+        if (queue(std::move(frame), writer::strand, true)) {
+            write_next();
+        }
         finish_goodbye_if_drained();
     }
 
@@ -596,6 +747,18 @@ private:
     void forget(const std::shared_ptr<call_state>& call) {
         call->cancel_timers();
         calls_.erase(call->id);
+        if (auto held = std::exchange(call->budgeted_bytes, 0)) {
+            release_budget(held);
+            schedule_resume();
+        }
+    }
+
+    /// Lets a paused read ask the read gate again, from a fresh handler: never from inside the
+    /// write or dispatch code that freed the budget.
+    void schedule_resume() {
+        if (stream_.reading_paused()) {
+            budget_available();
+        }
     }
 
     /// [CANCEL-1..3]: ask the computation to stop; answer anyway once the grace has passed.
@@ -687,36 +850,71 @@ private:
     }
 
     /// Encodes and queues a message; true if the strand became the writer and must write it.
+    /// A response to a request that would exceed the peer's `max_frame` or `max_head`, whatever
+    /// its method, goes as `too_large` under the request's id instead ([LIMIT-11]).
     bool queue_message(const message& m) {
         std::error_code ec;
         encoded_frame frame = encode_message(m, encode_options{}, ec);
-        return !ec && queue(std::move(frame), writer::strand) != nullptr;
+        const auto* reply = std::get_if<response>(&m);
+        bool answers_request = reply != nullptr && reply->id.has_value();
+        if (answers_request && !ec && !fits_peer(frame)) {
+            frame =
+                encode_message(make_error_response(*reply->id, make_error_code(error::too_large),
+                                                   "response too large to send"),
+                               encode_options{}, ec);
+        }
+        return !ec && queue(std::move(frame), writer::strand, answers_request) != nullptr;
+    }
+
+    bool fits_peer(const encoded_frame& frame) const noexcept {
+        return frame.total_size() <= peer_limits_.max_frame &&
+               frame.head().size() <= peer_limits_.max_head;
     }
 
     // The write side is shared with the workers, which write their own answers when nothing
     // else is being written. `write_mutex_` guards the outbox and who is writing; the writer
     // owns the socket's write side and the outbox's front; only the strand closes the socket.
 
-    void enqueue(encoded_frame frame) {
-        if (queue(std::move(frame), writer::strand)) {
-            write_next();
-        }
-    }
-
-    /// Appends a frame to the outbox. If nothing was being written, `as` becomes the writer and
-    /// gets the front to write: only the writer pops the outbox, and pushing keeps references to
-    /// its elements valid, so the front stays put while it is written unlocked.
-    encoded_frame* queue(encoded_frame frame, writer as) {
+    /// Appends a frame to the outbox, its bytes to the budget, and, when it `answers_request`,
+    /// one to the requests answered and not yet sent, which count against max_in_flight
+    /// ([LIMIT-2]). If nothing was being written, `as` becomes the writer and gets the front to
+    /// write: only the writer pops the outbox, and pushing keeps references to its elements
+    /// valid, so the front stays put while it is written unlocked.
+    encoded_frame* queue(encoded_frame frame, writer as, bool answers_request) {
         std::lock_guard<std::mutex> lock(write_mutex_);
         if (writes_closed_) {
             return nullptr;
         }
-        outbox_.push_back(std::move(frame));
+        budget_.add(frame.total_size());
+        outbox_.push_back(queued_frame{std::move(frame), answers_request});
+        unsent_answers_ += answers_request ? 1 : 0;
         if (writer_ != writer::none) {
             return nullptr;
         }
         writer_ = as;
-        return &outbox_.front();
+        return &outbox_.front().frame;
+    }
+
+    /// Under write_mutex_: the front is written; its budget goes back.
+    void pop_front_locked() {
+        auto& front = outbox_.front();
+        unsent_answers_ -= front.answers_request ? 1 : 0;
+        budget_.release(front.frame.total_size());
+        outbox_.pop_front();
+        front_written_ = 0;
+        outbox_released_ = true;
+    }
+
+    /// Under write_mutex_: nothing more will be written.
+    void clear_outbox() {
+        while (!outbox_.empty()) {
+            pop_front_locked();
+        }
+    }
+
+    std::size_t unsent_answers() {
+        std::lock_guard<std::mutex> lock(write_mutex_);
+        return unsent_answers_;
     }
 
     /// The strand, as the writer: writes queued frames at once while the socket takes them,
@@ -731,29 +929,32 @@ private:
                     writer_ = writer::none;
                     break;
                 }
-                front = &outbox_.front();
+                front = &outbox_.front().frame;
                 already_written = front_written_;
             }
             std::error_code ec;
             std::size_t written =
                 already_written == 0 ? stream_.write_frame_now(*front, ec) : already_written;
+            bytes_sent_ += already_written == 0 ? written : 0;
             if (ec) {
                 return drop();
             }
             if (written < front->total_size()) {
                 async_writing_ = true;
-                stream_.async_write_frame(
-                    *front, written,
-                    [self = this->shared_from_this()](std::error_code write_ec, std::size_t) {
-                        self->async_writing_ = false;
-                        if (write_ec || self->phase_ == phase::closed) {
-                            self->abandon_writes();
-                            self->drop();
-                        } else {
-                            self->pop_written();
-                            self->write_next();
-                        }
-                    });
+                stream_.async_write_frame(*front, written,
+                                          [self = this->shared_from_this(),
+                                           written](std::error_code write_ec, std::size_t total) {
+                                              self->bytes_sent_ +=
+                                                  total > written ? total - written : 0;
+                                              self->async_writing_ = false;
+                                              if (write_ec || self->phase_ == phase::closed) {
+                                                  self->abandon_writes();
+                                                  self->drop();
+                                              } else {
+                                                  self->pop_written();
+                                                  self->write_next();
+                                              }
+                                          });
                 return;
             }
             pop_written();
@@ -764,17 +965,34 @@ private:
     }
 
     void pop_written() {
-        std::lock_guard<std::mutex> lock(write_mutex_);
-        outbox_.pop_front();
-        front_written_ = 0;
+        {
+            std::lock_guard<std::mutex> lock(write_mutex_);
+            pop_front_locked();
+        }
+        after_outbox_release();
     }
 
     void abandon_writes() {
-        std::lock_guard<std::mutex> lock(write_mutex_);
-        writes_closed_ = true;
-        outbox_.clear();
-        front_written_ = 0;
-        writer_ = writer::none;
+        {
+            std::lock_guard<std::mutex> lock(write_mutex_);
+            writes_closed_ = true;
+            clear_outbox();
+            writer_ = writer::none;
+        }
+        after_outbox_release();
+    }
+
+    /// Strand: frames left the outbox (here or on a worker); others may read on.
+    void after_outbox_release() {
+        bool released = false;
+        {
+            std::lock_guard<std::mutex> lock(write_mutex_);
+            released = std::exchange(outbox_released_, false);
+        }
+        if (released) {
+            release_budget(0);
+            schedule_resume();
+        }
     }
 
     void close_after_writes() {
@@ -795,13 +1013,19 @@ private:
             return;
         }
         phase_ = phase::closed;
+        std::uint64_t held_by_calls = 0;
         for (auto& entry : calls_) {
             entry.second->cancel_requested = true;
             entry.second->responded = true;
             entry.second->cancel_timers();
+            held_by_calls += std::exchange(entry.second->budgeted_bytes, 0);
         }
         calls_.clear();
+        release_budget(held_by_calls + take_frame_reservation());
+        state_->forget_waiting_calls(id_);
         shutdown_timer_.cancel();
+        watch_timer_.cancel();
+        stream_.abandon_paused_read();
         bool worker_writing = false;
         {
             std::lock_guard<std::mutex> lock(write_mutex_);
@@ -833,11 +1057,19 @@ private:
     bool closing_ = false;
     bool async_writing_ = false;
 
+    struct queued_frame {
+        encoded_frame frame;
+        bool answers_request; // counts against max_in_flight until written
+    };
+
     std::mutex write_mutex_;
-    std::deque<encoded_frame> outbox_; // guarded by write_mutex_, like the three below
-    std::size_t front_written_ = 0;    // bytes of the front frame already written
-    writer writer_ = writer::none;     // never none while the outbox holds frames to write
-    bool writes_closed_ = false;       // set by drop(): nothing more is queued or written
+    std::deque<queued_frame> outbox_; // guarded by write_mutex_, like the five below
+    std::size_t front_written_ = 0;   // bytes of the front frame already written
+    writer writer_ = writer::none;    // never none while the outbox holds frames to write
+    bool writes_closed_ = false;      // set by drop(): nothing more is queued or written
+    std::size_t unsent_answers_ = 0;
+    bool outbox_released_ = false; // frames left since the strand last let others read on
+    std::atomic<std::uint64_t> bytes_sent_{0};
     std::unordered_map<std::uint64_t, std::shared_ptr<call_state>> calls_;
     std::optional<std::uint64_t> goodbye_id_;
     limits peer_limits_;
@@ -845,6 +1077,14 @@ private:
     bool send_progress_ = false;
     protocol_version version_ = protocol_min; // negotiated in the handshake
     asio::steady_timer shutdown_timer_{stream_.get_executor()};
+
+    const std::uint64_t id_; // for the fair call queue
+    const std::string address_;
+    const std::optional<std::string> refusal_;
+    connection_budget budget_;
+    std::uint64_t frame_reserved_ = 0; // of the frame being received
+    connection_timeouts timeouts_;
+    asio::steady_timer watch_timer_{stream_.get_executor()};
 };
 
 } // namespace slicerbridge::detail

@@ -2,6 +2,11 @@
 #define SLICERBRIDGE_SERVER_STATE_HPP
 // What a server's connections share: options, processors, the worker pool. Internal.
 
+#include <slicerbridge/buffer.hpp>
+#include <slicerbridge/detail/byte_budget.hpp>
+#include <slicerbridge/detail/did_you_mean.hpp>
+#include <slicerbridge/detail/fair_queue.hpp>
+#include <slicerbridge/detail/log_limiter.hpp>
 #include <slicerbridge/detail/worker_pool.hpp>
 #include <slicerbridge/processor.hpp>
 #include <slicerbridge/server/options.hpp>
@@ -14,6 +19,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace slicerbridge::detail {
@@ -22,6 +30,8 @@ class session_base {
 public:
     virtual ~session_base() = default;
     virtual void begin_shutdown(std::chrono::milliseconds grace) = 0;
+    /// The server's byte budget has room again: a connection whose reading waits may read on.
+    virtual void budget_available() = 0;
 };
 
 struct registered_processor {
@@ -32,11 +42,23 @@ struct registered_processor {
 struct server_state {
     server_state(asio::any_io_executor io, server_options server_options)
         : io_executor(std::move(io)), options(std::move(server_options)),
-          workers(options.workers, options.worker_spin) {}
+          workers(options.workers, options.worker_spin), budget(options.total_budget),
+          call_queue(options.workers) {
+        buffer::set_reuse_limit(options.block_cache_limit);
+    }
 
     const registered_processor* find(const std::string& name) const {
         auto found = processors.find(name);
         return found == processors.end() ? nullptr : &found->second;
+    }
+
+    /// The message for a processor name that is not served, with the likeliest one meant.
+    std::string unknown_processor_message(const std::string& name) const {
+        std::vector<std::string_view> names;
+        for (const auto& entry : processors) {
+            names.push_back(entry.first);
+        }
+        return "no processor named \"" + name + "\"" + detail::did_you_mean(name, names);
     }
 
     bool try_admit_call() {
@@ -49,6 +71,60 @@ struct server_state {
     }
     void finish_call() { pending_calls.fetch_sub(1); }
 
+    /// Runs `task` of connection `owner` on a worker as soon as the fair queue picks it
+    /// ([LIMIT-10]).
+    void schedule_call(std::uint64_t owner, worker_pool::task task) {
+        std::optional<fair_queue<worker_pool::task>::start> first;
+        {
+            std::lock_guard<std::mutex> lock(call_queue_mutex);
+            first = call_queue.push(owner, std::move(task));
+        }
+        if (first) {
+            run_call(first->owner, std::move(first->task));
+        }
+    }
+
+    /// Drops the calls of `owner` that wait for a worker (its connection is gone).
+    void forget_waiting_calls(std::uint64_t owner) {
+        std::deque<worker_pool::task> dropped; // destroyed unlocked: they own their connection
+        std::lock_guard<std::mutex> lock(call_queue_mutex);
+        dropped = call_queue.take_waiting(owner);
+    }
+
+    /// Lets the connections whose reading waits for the server's budget try again.
+    void budget_released() {
+        if (!budget_waiting.load()) {
+            return;
+        }
+        std::vector<std::weak_ptr<session_base>> waiting;
+        {
+            std::lock_guard<std::mutex> lock(budget_waiters_mutex);
+            waiting.swap(budget_waiters);
+            budget_waiting = false;
+        }
+        for (auto& weak : waiting) {
+            if (auto session = weak.lock()) {
+                session->budget_available();
+            }
+        }
+    }
+
+    void wait_for_budget(std::weak_ptr<session_base> session) {
+        std::lock_guard<std::mutex> lock(budget_waiters_mutex);
+        budget_waiters.push_back(std::move(session));
+        budget_waiting = true;
+    }
+
+    /// Logs a line of `kind` unless too many of that kind came lately.
+    void log_limited(log_level level, const std::string& kind, std::string line) {
+        if (!options.log) {
+            return;
+        }
+        if (auto admitted = log_limits.admit(kind, std::move(line), log_limiter::clock::now())) {
+            options.log(level, *admitted);
+        }
+    }
+
     asio::any_io_executor io_executor;
     const server_options options;
     std::map<std::string, registered_processor> processors; // fixed once serving starts
@@ -57,6 +133,10 @@ struct server_state {
     value catalog_value_1_0;
     worker_pool workers;
     std::atomic<std::size_t> pending_calls{0};
+    byte_budget budget;
+    std::atomic<std::uint64_t> next_session_id{0};
+    std::atomic<std::size_t> pending_handshakes{0};
+    log_limiter log_limits{5, std::chrono::seconds(10)};
 
     /// Runs `on_all_closed` once shutting down and no connection is left.
     void notify_if_all_closed() {
@@ -84,6 +164,29 @@ struct server_state {
     std::vector<std::function<void()>> stop_listening;
     std::function<void()> on_all_closed;
     bool shutting_down = false;
+    std::map<std::string, std::size_t> connections_per_address;
+
+private:
+    void run_call(std::uint64_t owner, worker_pool::task task) {
+        workers.post([this, owner, task = std::move(task)]() mutable {
+            task();
+            task = {}; // what the call held goes before the next call starts
+            std::optional<fair_queue<worker_pool::task>::start> next;
+            {
+                std::lock_guard<std::mutex> lock(call_queue_mutex);
+                next = call_queue.finished(owner);
+            }
+            if (next) {
+                run_call(next->owner, std::move(next->task));
+            }
+        });
+    }
+
+    std::mutex call_queue_mutex;
+    fair_queue<worker_pool::task> call_queue;
+    std::mutex budget_waiters_mutex;
+    std::vector<std::weak_ptr<session_base>> budget_waiters;
+    std::atomic<bool> budget_waiting{false};
 };
 
 } // namespace slicerbridge::detail

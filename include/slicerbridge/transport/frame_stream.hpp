@@ -3,15 +3,20 @@
 // Frames over any Asio AsyncStream: TCP, TLS, a Unix socket or a child process's pipes.
 
 #include <slicerbridge/detail/buffer_span.hpp>
+#include <slicerbridge/detail/unique_function.hpp>
 #include <slicerbridge/limits.hpp>
 #include <slicerbridge/wire/codec.hpp>
 #include <slicerbridge/wire/frame.hpp>
 
 #include <asio/async_result.hpp>
 #include <asio/buffer.hpp>
+#include <asio/error.hpp>
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -46,6 +51,33 @@ public:
 
     /// The limits that incoming frames are checked against, before anything is allocated.
     void set_receive_limits(const limits& l) { reader_.set_limits(l); }
+
+    /// Asked before each read from the next layer with the current frame's size as announced
+    /// (0 until its header is complete): while it returns false, reading waits, until
+    /// `resume_reading()`. Lets a server pause a connection when its byte budget is spent.
+    void set_read_gate(std::function<bool(std::uint64_t announced_size)> gate) {
+        read_gate_ = std::move(gate);
+    }
+
+    /// True while a read waits for the read gate.
+    bool reading_paused() const noexcept { return static_cast<bool>(paused_read_); }
+
+    /// Asks the read gate again for a read that waits for it; call from the stream's executor.
+    void resume_reading() { run_paused_read({}); }
+
+    /// Completes a read that waits for the read gate with `asio::error::operation_aborted`.
+    void abandon_paused_read() { run_paused_read(asio::error::operation_aborted); }
+
+    /// Bytes read from the next layer so far.
+    std::uint64_t bytes_received() const noexcept { return bytes_received_; }
+
+    /// True once some bytes of a frame have arrived and until the frame is complete.
+    bool mid_frame() const noexcept { return reader_.mid_frame(); }
+
+    /// The first bytes of the read in which a frame header was refused as `malformed_frame`:
+    /// what the peer sent instead of a frame, for diagnostics (a print on a launched
+    /// processor's standard output, a TLS or HTTP answer).
+    const std::string& rejected_bytes() const noexcept { return rejected_; }
 
     /// Reads one complete frame.
     ///
@@ -83,11 +115,24 @@ private:
 
     static constexpr std::size_t staging_capacity = 64 * 1024;
 
+    void run_paused_read(std::error_code ec) {
+        if (paused_read_) {
+            auto read = std::move(paused_read_);
+            paused_read_ = {};
+            read(ec);
+        }
+    }
+
     NextLayer next_;
     frame_reader reader_;
+    std::function<bool(std::uint64_t)> read_gate_;
+    detail::unique_function<void(std::error_code)> paused_read_;
+    std::uint64_t bytes_received_ = 0;
     std::vector<std::byte> staging_;
     std::size_t staged_begin_ = 0;
     std::size_t staged_end_ = 0;
+    static constexpr std::size_t rejected_quote_size = 48;
+    std::string rejected_;
     std::vector<asio::const_buffer> write_pieces_; // of the write in progress
 };
 

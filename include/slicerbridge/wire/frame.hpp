@@ -99,6 +99,14 @@ public:
     /// Bytes of the current frame received so far.
     std::uint64_t bytes_received() const noexcept { return received_; }
 
+    /// The current frame's size (header, head and bulk) as its header announced it; 0 until the
+    /// header is complete.
+    std::uint64_t announced_size() const noexcept {
+        return state_ == state::header || state_ == state::failed
+                   ? 0
+                   : frame_header_size + header_.head_length + header_.bulk_length;
+    }
+
     /// Hands over the complete frame and makes the reader ready for the next one.
     /// Throws std::logic_error unless done().
     received_frame release();

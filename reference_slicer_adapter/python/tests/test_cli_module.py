@@ -138,7 +138,7 @@ def test_awkward_slots_are_usable_in_slicers_form(test_server, tmp_path):
     assert form["bounded"].value == 5 and form["bounded"].maximum >= 5
     assert (form["small"].minimum, form["small"].maximum) == (0, 10)
     # floats: plain decimals, no 31-digit default, no 1e-05 shown as 0.00
-    assert by_name["huge"].tag == "string"
+    assert by_name["huge"].tag == "string" and by_name["huge"].default == "1e+30"
     assert form["tiny"].value == pytest.approx(1e-5) and form["tiny"].decimals >= 5
     # the kind of an image slot decides the nodes offered; a required input offers no "None"
     assert by_name["volume"].type == "scalar" and by_name["volume"].index == "0"

@@ -134,6 +134,7 @@ public:
     }
 
     const server_hello& server_info() const { return server_; }
+    const std::string& rejected_bytes() const { return stream_.rejected_bytes(); }
 
     // ---- calls -----------------------------------------------------------------------------
 
@@ -267,6 +268,11 @@ private:
         value head = decode_frame(frame, options_.receive_limits, codecs_, ec);
         if (ec) {
             report_violation("undecodable frame from the server: " + ec.message());
+            auto id = response_id_of(head);
+            if (id && pending_.count(*id)) { // bad bulk references only ([BULK-9])
+                finish(*id, ec, response{});
+                return read_next();
+            }
             return fail_connection(ec);
         }
         std::string what;
@@ -412,6 +418,10 @@ private:
             outbox_.clear();
         }
         detail::close_stream(stream_.next_layer());
+        if (options_.on_close) {
+            auto on_close = std::move(options_.on_close);
+            on_close(ec);
+        }
         if (handshake_done_) {
             auto done = std::move(handshake_done_);
             done(ec);
@@ -492,6 +502,11 @@ auto basic_client<Stream>::async_handshake(CompletionToken&& token) {
 template <class Stream>
 const server_hello& basic_client<Stream>::server_info() const {
     return impl_->server_info();
+}
+
+template <class Stream>
+const std::string& basic_client<Stream>::rejected_bytes() const {
+    return impl_->rejected_bytes();
 }
 
 namespace detail {

@@ -32,8 +32,14 @@ inline std::error_code image::validate(std::string& what) const {
         reader.fail("ijk_to_space", "last row must be [0, 0, 0, 1] and entries finite");
         return ec;
     }
+    // [IMG-2]: |det| above 1e-12 times the product of the column lengths of the upper 3x3
     const double determinant = linear_determinant(ijk_to_space);
-    if (!std::isfinite(determinant) || determinant == 0) {
+    double column_lengths = 1.0;
+    for (int column = 0; column < 3; ++column) {
+        const double* m = ijk_to_space.data();
+        column_lengths *= std::hypot(m[column], m[4 + column], m[8 + column]);
+    }
+    if (!std::isfinite(determinant) || !(std::fabs(determinant) > 1e-12 * column_lengths)) {
         reader.fail("ijk_to_space", "upper 3x3 is not invertible");
         return ec;
     }

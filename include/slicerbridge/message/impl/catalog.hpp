@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
+#include <cstdint>
 #include <tuple>
 #include <unordered_set>
 
@@ -398,9 +400,18 @@ inline value to_value(const slot& s) {
     }
     const std::pair<std::string_view, const std::optional<double>*> numbers[] = {
         {"minimum", &s.minimum}, {"maximum", &s.maximum}, {"step", &s.step}};
+    // [CAT-10]: an integer slot's bounds and step go as integers (they are held as doubles, so
+    // exactly up to 2^53; an integral double in the int64 range converts exactly).
+    const bool integral = s.type == slot_type::integer || s.type == slot_type::int_vector;
     for (const auto& [key, number] : numbers) {
-        if (*number) {
-            entries.emplace_back(std::string(key), **number);
+        if (!*number) {
+            continue;
+        }
+        const double x = **number;
+        if (integral && x == std::trunc(x) && x >= -0x1p63 && x < 0x1p63) {
+            entries.emplace_back(std::string(key), static_cast<std::int64_t>(x));
+        } else {
+            entries.emplace_back(std::string(key), x);
         }
     }
     if (!s.choices.empty()) {

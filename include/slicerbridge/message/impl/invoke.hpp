@@ -200,6 +200,7 @@ inline void validate_invoke(const processor_description& description, invoke_par
                  "inputs." + name + ": expected " + std::string(slot_type_name(s->type)));
             return;
         }
+        // [CAT-9]: an input slot's image_kind is a constraint
         if (const auto* img = std::get_if<image>(&d);
             img && s->image_kind && img->kind != *s->image_kind) {
             fail(error::invalid_argument, name,

@@ -30,31 +30,63 @@ void accept_on_new_strand(const asio::any_io_executor& io, Accept accept) {
 
 template <class Acceptor, class OnSocket, class Strand>
 void accept_once(std::shared_ptr<server_state> state, std::shared_ptr<Acceptor> acceptor,
-                 OnSocket on_socket, const Strand& strand);
+                 OnSocket on_socket, const Strand& strand, std::shared_ptr<accept_backoff> backoff);
 
-/// Starts a session on `stream`, unless the server is shutting down or full. Takes the server's
-/// state, not the server: an accept or a TLS handshake may complete after the server is gone.
+/// The network address of a TCP peer (under any layering), or empty.
+template <class Stream>
+std::string peer_address(Stream& stream) {
+    auto& lowest = lowest_layer(stream);
+    if constexpr (is_tcp_socket<std::remove_reference_t<decltype(lowest)>>::value) {
+        std::error_code ec;
+        auto endpoint = lowest.remote_endpoint(ec);
+        if (!ec) {
+            return endpoint.address().to_string();
+        }
+    }
+    return {};
+}
+
+/// Starts a session on `stream`, or refuses it: closed at once while shutting down, answered
+/// too_many_connections when a connection cap is reached ([LIMIT-8]). Takes the server's state,
+/// not the server: an accept or a TLS handshake may complete after the server is gone.
 template <class Stream>
 void serve_stream(const std::shared_ptr<server_state>& state, Stream stream,
                   std::function<void()> on_closed) {
     using session_type = server_session<Stream>;
     std::shared_ptr<session_type> session;
+    std::string address = peer_address(stream);
     {
         std::lock_guard<std::mutex> lock(state->sessions_mutex);
         auto& sessions = state->sessions;
         sessions.erase(std::remove_if(sessions.begin(), sessions.end(),
                                       [](const auto& s) { return s.expired(); }),
                        sessions.end());
-        if (state->shutting_down || sessions.size() >= state->options.max_connections) {
+        const auto& options = state->options;
+        if (state->shutting_down) {
             close_stream(stream);
-            if (state->options.log) {
-                state->options.log(log_level::warning,
-                                   "refused a connection: too many or shutting down");
-            }
             return;
         }
-        session = std::make_shared<session_type>(state, std::move(stream), std::move(on_closed));
-        sessions.push_back(session);
+        std::optional<std::string> refusal;
+        if (sessions.size() >= options.max_connections) {
+            refusal = "the server serves " + std::to_string(options.max_connections) +
+                      " connections at most";
+        } else if (!address.empty() && options.max_connections_per_address != 0 &&
+                   state->connections_per_address[address] >= options.max_connections_per_address) {
+            refusal = "the server serves " + std::to_string(options.max_connections_per_address) +
+                      " connections from one address at most";
+        }
+        if (refusal) {
+            // Not counted: it only says why, then closes.
+            session = std::make_shared<session_type>(state, std::move(stream), std::move(on_closed),
+                                                     std::string(), std::move(refusal));
+        } else {
+            if (!address.empty()) {
+                ++state->connections_per_address[address];
+            }
+            session = std::make_shared<session_type>(state, std::move(stream), std::move(on_closed),
+                                                     std::move(address));
+            sessions.push_back(session);
+        }
     }
     asio::post(session->get_executor(), [session] { session->start(); });
 }
@@ -100,34 +132,73 @@ open_tcp_acceptor(const std::shared_ptr<server_state>& state,
 
 template <class Acceptor, class OnSocket>
 void accept_loop(std::shared_ptr<server_state> state, std::shared_ptr<Acceptor> acceptor,
-                 OnSocket on_socket) {
-    accept_on_new_strand(state->io_executor,
-                         [&](auto strand) { accept_once(state, acceptor, on_socket, strand); });
+                 OnSocket on_socket, std::shared_ptr<accept_backoff> backoff) {
+    accept_on_new_strand(state->io_executor, [&](auto strand) {
+        accept_once(state, acceptor, on_socket, strand, backoff);
+    });
 }
 
 template <class Acceptor, class OnSocket>
 void start_accepting(std::shared_ptr<server_state> state, std::shared_ptr<Acceptor> acceptor,
                      OnSocket on_socket) {
     asio::post(acceptor->get_executor(), [state, acceptor, on_socket]() mutable {
-        accept_loop(std::move(state), std::move(acceptor), std::move(on_socket));
+        auto backoff = std::make_shared<accept_backoff>(std::chrono::milliseconds(10),
+                                                        std::chrono::seconds(1));
+        accept_loop(std::move(state), std::move(acceptor), std::move(on_socket),
+                    std::move(backoff));
     });
 }
 
 template <class Acceptor, class OnSocket, class Strand>
 void accept_once(std::shared_ptr<server_state> state, std::shared_ptr<Acceptor> acceptor,
-                 OnSocket on_socket, const Strand& strand) {
-    acceptor->async_accept(
-        strand, [state, acceptor, on_socket](std::error_code ec, auto socket) mutable {
-            if (!acceptor->is_open() || ec == asio::error::operation_aborted) {
-                return;
+                 OnSocket on_socket, const Strand& strand,
+                 std::shared_ptr<accept_backoff> backoff) {
+    acceptor->async_accept(strand, [state, acceptor, on_socket, backoff](std::error_code ec,
+                                                                         auto socket) mutable {
+        if (!acceptor->is_open() || ec == asio::error::operation_aborted) {
+            return;
+        }
+        if (!ec) {
+            backoff->succeeded();
+            on_socket(std::move(socket));
+            return accept_loop(std::move(state), std::move(acceptor), std::move(on_socket),
+                               std::move(backoff));
+        }
+        // Out of descriptors or memory, every accept fails at once: wait before the next one,
+        // and log the failures at a bounded rate.
+        state->log_limited(log_level::warning, "accept", "accept failed: " + ec.message());
+        auto timer = std::make_shared<asio::steady_timer>(acceptor->get_executor());
+        timer->expires_after(backoff->failed());
+        timer->async_wait([state, acceptor, on_socket, backoff, timer](std::error_code) mutable {
+            if (acceptor->is_open()) {
+                accept_loop(std::move(state), std::move(acceptor), std::move(on_socket),
+                            std::move(backoff));
             }
-            if (!ec) {
-                on_socket(std::move(socket));
-            } else if (state->options.log) {
-                state->options.log(log_level::warning, "accept failed: " + ec.message());
-            }
-            accept_loop(std::move(state), std::move(acceptor), std::move(on_socket));
         });
+    });
+}
+
+/// A TLS handshake, counted among the pending ones (at most max_pending_handshakes: further
+/// connections are closed at once) and closed when it takes longer than hello_timeout
+/// ([LIMIT-5]). A finished handshake serves the connection.
+inline void start_tls_handshake(const std::shared_ptr<server_state>& state,
+                                asio::ip::tcp::socket socket,
+                                const std::shared_ptr<asio::ssl::context>& tls) {
+    if (state->pending_handshakes.fetch_add(1) >= state->options.max_pending_handshakes) {
+        state->pending_handshakes.fetch_sub(1);
+        state->log_limited(log_level::warning, "handshakes",
+                           "refused a connection: too many TLS handshakes in progress");
+        std::error_code ignored;
+        socket.close(ignored);
+        return;
+    }
+    server_handshake(std::move(socket), tls, state->options.hello_timeout,
+                     [state](std::error_code handshake_error, auto stream) {
+                         state->pending_handshakes.fetch_sub(1);
+                         if (!handshake_error) {
+                             serve_stream(state, std::move(stream), {});
+                         }
+                     });
 }
 
 inline bool is_loopback(const asio::ip::address& address) {
@@ -218,9 +289,7 @@ inline asio::ip::tcp::endpoint server::listen_tls(const asio::ip::tcp::endpoint&
         return {};
     }
     detail::start_accepting(state_, acceptor, [state = state_, tls](asio::ip::tcp::socket socket) {
-        detail::server_handshake(std::move(socket), tls, [state](auto stream) {
-            detail::serve_stream(state, std::move(stream), {});
-        });
+        detail::start_tls_handshake(state, std::move(socket), tls);
     });
     return bound;
 }
@@ -294,6 +363,10 @@ inline std::size_t server::connection_count() const {
         count += weak.expired() ? 0 : 1;
     }
     return count;
+}
+
+inline std::uint64_t server::bytes_held() const {
+    return state_->budget.held();
 }
 
 } // namespace slicerbridge

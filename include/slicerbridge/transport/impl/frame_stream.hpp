@@ -30,6 +30,7 @@ struct frame_stream<NextLayer>::read_frame_op {
             return op.complete(ec, received_frame{}, arrival);
         }
         if (transferred > 0) {
+            self.bytes_received_ += transferred;
             note_arrival();
             if (direct) {
                 self.reader_.commit(transferred);
@@ -38,20 +39,31 @@ struct frame_stream<NextLayer>::read_frame_op {
                 self.staged_end_ = transferred;
             }
         }
+        std::size_t chunk = self.staged_begin_;
         while (!self.reader_.done() && !self.reader_.error() &&
                self.staged_begin_ < self.staged_end_) {
             note_arrival();
+            chunk = self.staged_begin_;
             self.staged_begin_ += self.reader_.consume(self.staging_.data() + self.staged_begin_,
                                                        self.staged_end_ - self.staged_begin_);
         }
         if (self.reader_.error()) {
             auto failure = self.reader_.error();
             self.reader_.reset();
+            if (failure == error::malformed_frame) {
+                const auto* first = reinterpret_cast<const char*>(self.staging_.data() + chunk);
+                self.rejected_.assign(first,
+                                      std::min(rejected_quote_size, self.staged_end_ - chunk));
+            }
             return op.complete(failure, received_frame{}, arrival);
         }
         if (self.reader_.done()) {
             arrival.last_byte = std::chrono::steady_clock::now();
             return op.complete(std::error_code{}, self.reader_.release(), arrival);
+        }
+        if (self.read_gate_ && !self.read_gate_(self.reader_.announced_size())) {
+            self.paused_read_ = [op = std::move(op)](std::error_code e) mutable { op(e); };
+            return;
         }
         auto target = self.reader_.prepare();
         if (target.size >= staging_capacity) {

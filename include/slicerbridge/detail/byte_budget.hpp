@@ -1,0 +1,109 @@
+#ifndef SLICERBRIDGE_DETAIL_BYTE_BUDGET_HPP
+#define SLICERBRIDGE_DETAIL_BYTE_BUDGET_HPP
+// The bytes a server holds for its connections ([LIMIT-9]): frames being received, inputs of
+// open calls and answers waiting to be sent. Without I/O: a connection asks before it reads on,
+// and pauses while the answer is no.
+//
+// A frame is reserved whole when its header has arrived, so a frame once admitted always
+// completes: connections never wait on each other's half-received frames. A frame that does not
+// fit waits; one larger than the whole budget is admitted when nothing else is held, so every
+// frame the limits allow can be received.
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+
+namespace slicerbridge::detail {
+
+/// The whole server's budget. Thread-safe.
+class byte_budget {
+public:
+    explicit byte_budget(std::size_t total) : total_(total) {}
+
+    /// Reserves `bytes` if they fit, or if nothing is held at all.
+    bool try_reserve(std::uint64_t bytes) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (held_ != 0 && (bytes > total_ || held_ + bytes > total_)) {
+            return false;
+        }
+        held_ += bytes;
+        return true;
+    }
+
+    /// Adds bytes that are held already (an answer computed by a worker): never refused.
+    void add(std::uint64_t bytes) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        held_ += bytes;
+    }
+
+    void release(std::uint64_t bytes) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        held_ -= bytes;
+    }
+
+    /// True while more may be held: a connection may start reading a new frame.
+    bool has_room() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return held_ < total_;
+    }
+
+    std::uint64_t held() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return held_;
+    }
+
+private:
+    mutable std::mutex mutex_;
+    const std::uint64_t total_;
+    std::uint64_t held_ = 0;
+};
+
+/// One connection's share, drawn from the server's budget. Frames are reserved by the
+/// connection's strand only; answers are added and released by it and by workers.
+class connection_budget {
+public:
+    connection_budget(byte_budget& total, std::size_t limit) : total_(total), limit_(limit) {}
+    connection_budget(const connection_budget&) = delete;
+    connection_budget& operator=(const connection_budget&) = delete;
+    ~connection_budget() { total_.release(held_); }
+
+    /// May the connection read the start of a new frame? Not while it holds its limit or the
+    /// server holds its own.
+    bool may_start_frame() const { return held_ < limit_ && total_.has_room(); }
+
+    /// Reserves a frame whose header announced `bytes`: true if it fits in both budgets (or
+    /// nothing else is held in the one it exceeds).
+    bool try_reserve_frame(std::uint64_t bytes) {
+        if (held_ != 0 && held_ + bytes > limit_) {
+            return false;
+        }
+        if (!total_.try_reserve(bytes)) {
+            return false;
+        }
+        held_ += bytes;
+        return true;
+    }
+
+    /// Bytes that exist already (an encoded answer).
+    void add(std::uint64_t bytes) {
+        total_.add(bytes);
+        held_ += bytes;
+    }
+
+    void release(std::uint64_t bytes) {
+        held_ -= bytes;
+        total_.release(bytes);
+    }
+
+    std::uint64_t held() const { return held_.load(); }
+
+private:
+    byte_budget& total_;
+    const std::uint64_t limit_;
+    std::atomic<std::uint64_t> held_{0};
+};
+
+} // namespace slicerbridge::detail
+
+#endif

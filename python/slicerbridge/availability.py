@@ -1,0 +1,187 @@
+"""What a server spends on peers that do little or read slowly (spec section 7.1), decided
+without I/O: the timeouts of a connection [LIMIT-5] [LIMIT-6] [LIMIT-7], a fair queue for the
+workers [LIMIT-10] and a rate limit for repeated log lines. The server's threads carry the
+decisions out."""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Deque, Dict, Optional
+
+
+@dataclass
+class Activity:
+    """What a connection is doing, as seen at a tick."""
+    bytes_received: int = 0
+    bytes_sent: int = 0
+    hello_done: bool = False
+    mid_frame: bool = False
+    reading_paused: bool = False  # by the server's own budget: no stall of the peer's
+    calls_open: bool = False
+    answers_waiting: bool = False
+
+
+class ConnectionTimeouts:
+    """Hello, idle and stall timeouts in seconds (0 disables one). Progress is noticed at ticks,
+    so a timeout T closes between T and T plus a tick (a quarter of the shortest in force)."""
+
+    def __init__(self, hello: float, idle: float, stall: float, start: float):
+        self.hello, self.idle, self.stall, self.start = hello, idle, stall, start
+        self._seen_received = self._seen_sent = 0
+        self._last_received = self._last_sent = self._last_busy = start
+        enabled = [t for t in (hello, idle, stall) if t > 0]
+        self.tick = max(min(enabled) / 4, 0.001) if enabled else 0.0
+
+    def observe(self, now: float, a: Activity) -> Optional[str]:
+        """The reason to close the connection now, or None."""
+        if a.bytes_received != self._seen_received:
+            self._seen_received, self._last_received = a.bytes_received, now
+        if a.bytes_sent != self._seen_sent or not a.answers_waiting:
+            self._seen_sent, self._last_sent = a.bytes_sent, now
+        if a.calls_open or a.answers_waiting or a.mid_frame:
+            self._last_busy = now
+        if not a.hello_done:
+            return "no hello in time" if self.hello > 0 and now - self.start >= self.hello else None
+        if self.stall > 0 and a.answers_waiting and now - self._last_sent >= self.stall:
+            return "an answer stopped leaving"
+        if (self.stall > 0 and a.mid_frame and not a.reading_paused
+                and now - self._last_received >= self.stall):
+            return "a frame stopped arriving"
+        if (self.idle > 0 and not (a.calls_open or a.answers_waiting or a.mid_frame)
+                and now - max(self._last_received, self._last_busy) >= self.idle):
+            return "idle"
+        return None
+
+
+class FairQueue:
+    """Which call runs next [LIMIT-10]: calls go to the workers only while one is free, and the
+    next comes from the waiting connection with the fewest calls running (the longest waiting
+    among equals). Not thread-safe: FairExecutor locks around it."""
+
+    def __init__(self, workers: int):
+        self.workers = max(1, workers)
+        self.running = 0
+        self._waiting: Dict[object, Deque] = {}
+        self._running: Dict[object, int] = collections.defaultdict(int)
+        self._turn: Dict[object, int] = {}
+        self._next_turn = 0
+
+    def push(self, owner: object, task) -> Optional[tuple]:
+        queue = self._waiting.setdefault(owner, collections.deque())
+        queue.append(task)
+        if len(queue) == 1:
+            self._turn[owner] = self._take_turn()
+        return self._next()
+
+    def finished(self, owner: object) -> Optional[tuple]:
+        self._running[owner] -= 1
+        if self._running[owner] == 0:
+            del self._running[owner]
+        self.running -= 1
+        return self._next()
+
+    def take_waiting(self, owner: object) -> list:
+        return list(self._waiting.pop(owner, ()))
+
+    def _take_turn(self) -> int:
+        self._next_turn += 1
+        return self._next_turn
+
+    def _next(self) -> Optional[tuple]:
+        if self.running >= self.workers:
+            return None
+        candidates = [owner for owner, queue in self._waiting.items() if queue]
+        if not candidates:
+            return None
+        owner = min(candidates, key=lambda o: (self._running.get(o, 0), self._turn[o]))
+        task = self._waiting[owner].popleft()
+        if not self._waiting[owner]:
+            del self._waiting[owner]
+        else:
+            self._turn[owner] = self._take_turn()
+        self._running[owner] += 1
+        self.running += 1
+        return owner, task
+
+
+class FairExecutor:
+    """A thread pool fed by a FairQueue: ``submit(owner, fn)`` returns a Future that runs when the
+    queue picks it."""
+
+    def __init__(self, workers: int):
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="slicerbridge-worker")
+        self._queue = FairQueue(workers)
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def submit(self, owner: object, fn: Callable[[], None]) -> concurrent.futures.Future:
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the executor is shut down")
+            start = self._queue.push(owner, (future, fn))
+        if start is not None:
+            self._start(*start)
+        return future
+
+    def forget(self, owner: object) -> None:
+        """Cancels the waiting calls of ``owner`` (its connection is gone)."""
+        with self._lock:
+            dropped = self._queue.take_waiting(owner)
+        for future, _ in dropped:
+            future.cancel()
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._closed = True
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _start(self, owner: object, entry: tuple) -> None:
+        future, fn = entry
+
+        def run() -> None:
+            try:
+                if future.set_running_or_notify_cancel():
+                    try:
+                        future.set_result(fn())
+                    except BaseException as error:  # the caller's fn reports its own errors
+                        future.set_exception(error)
+            finally:
+                with self._lock:
+                    following = self._queue.finished(owner)
+                if following is not None:
+                    self._start(*following)
+        try:
+            self._pool.submit(run)
+        except RuntimeError:  # shut down
+            future.cancel()
+
+
+class LogLimiter:
+    """At most ``burst`` lines of one kind per ``period`` seconds; the ones held back are counted
+    and reported with the next line let through."""
+
+    def __init__(self, burst: int = 5, period: float = 10.0):
+        self.burst, self.period = burst, period
+        self._windows: Dict[str, list] = {}
+        self._lock = threading.Lock()
+
+    def admit(self, kind: str, line: str, now: Optional[float] = None) -> Optional[str]:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            window = self._windows.setdefault(kind, [now, 0, 0])  # start, logged, suppressed
+            if now - window[0] >= self.period:
+                window[0], window[1] = now, 0
+            if window[1] >= self.burst:
+                window[2] += 1
+                return None
+            window[1] += 1
+            if window[2]:
+                line += f" ({window[2]} similar lines suppressed)"
+                window[2] = 0
+            return line

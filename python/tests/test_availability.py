@@ -1,0 +1,186 @@
+"""Availability under abuse (issue 14, spec section 7.1): the policies without sockets, then an
+attack on the Python and the C++ server (loopback, bounded): idle sockets up to the cap, a hello
+sent a byte at a time, a stalled frame and a client that never reads, while a client with the
+right token is still served. Timeouts are configured small; waits are bounded polls."""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+import msgpack
+import pytest
+
+from conftest import wait_until
+from slicerbridge.availability import Activity, ConnectionTimeouts, FairQueue, LogLimiter
+from slicerbridge.client import Client
+
+TOKEN = "availability-token-0123456789abcdef"
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_hello_must_complete_within_its_timeout_however_slow_LIMIT_5():
+    timeouts = ConnectionTimeouts(10.0, 300.0, 60.0, 0.0)
+    for second in range(1, 10):
+        assert timeouts.observe(float(second), Activity(bytes_received=second,
+                                                        mid_frame=True)) is None
+    assert timeouts.observe(10.0, Activity(bytes_received=10, mid_frame=True)) == \
+        "no hello in time"
+
+
+def test_idle_and_stalled_connections_close_LIMIT_6_LIMIT_7():
+    timeouts = ConnectionTimeouts(10.0, 300.0, 60.0, 0.0)
+    assert timeouts.observe(1.0, Activity(hello_done=True, calls_open=True)) is None
+    assert timeouts.observe(400.0, Activity(hello_done=True)) == "idle"
+    stalled = ConnectionTimeouts(10.0, 0.0, 60.0, 0.0)
+    busy = Activity(hello_done=True, mid_frame=True, bytes_received=5)
+    assert stalled.observe(1.0, busy) is None
+    assert stalled.observe(100.0, Activity(hello_done=True, mid_frame=True, bytes_received=5,
+                                           reading_paused=True)) is None
+    assert stalled.observe(100.0, busy) == "a frame stopped arriving"
+
+
+def test_fair_queue_serves_the_waiting_connection_first_LIMIT_10():
+    queue = FairQueue(2)
+    assert queue.push("a", 1) == ("a", 1)
+    assert queue.push("a", 2) == ("a", 2)
+    assert queue.push("a", 3) is None
+    assert queue.push("b", 4) is None
+    assert queue.finished("a") == ("b", 4)
+    assert queue.finished("a") == ("a", 3)
+
+
+def test_repeated_log_lines_are_limited():
+    limiter = LogLimiter(2, 1.0)
+    assert limiter.admit("accept", "failed", 0.0) == "failed"
+    assert limiter.admit("accept", "failed", 0.0) == "failed"
+    assert all(limiter.admit("accept", "failed", 0.1) is None for _ in range(100))
+    assert limiter.admit("accept", "failed", 1.5) == "failed (100 similar lines suppressed)"
+
+
+# -- the attack, on both servers -------------------------------------------------------------
+
+def _frame(head: dict) -> bytes:
+    packed = msgpack.packb(head, use_bin_type=True)
+    return b"SB" + bytes([1, 0]) + struct.pack(">IQ", len(packed), 0) + packed
+
+
+HELLO = _frame({"kind": "hello", "protocol": "slicerbridge", "min_version": [1, 0],
+                "max_version": [1, 1], "capabilities": [], "token": TOKEN})
+
+
+def _cpp_server() -> list:
+    directory = os.environ.get("SLICERBRIDGE_BUILD_DIR")
+    program = os.path.join(directory or "", "reference_server", "slicerbridge-server")
+    if not directory or not os.path.exists(program):
+        pytest.skip("set SLICERBRIDGE_BUILD_DIR to a build with slicerbridge-server")
+    return [program, "--connection-budget", str(16 << 20), "--total-budget", str(32 << 20)]
+
+
+def _python_server() -> list:
+    return [sys.executable, "-m", "slicerbridge", "serve"]
+
+
+def _rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _closed_by_peer(sock: socket.socket) -> bool:
+    sock.settimeout(10.0)  # bounded: a server that never closes fails the test
+    try:
+        while sock.recv(65536):
+            pass
+        return True
+    except ConnectionResetError:  # closed with our bytes unread
+        return True
+    except socket.timeout:
+        return False
+
+
+def _error_code(sock: socket.socket) -> int:
+    """The code of the connection-level error the server sent first."""
+    sock.settimeout(10.0)
+    data = b""
+    while len(data) < 16:
+        chunk = sock.recv(65536)
+        assert chunk, "closed without an error frame"
+        data += chunk
+    head_length = struct.unpack(">I", data[4:8])[0]
+    while len(data) < 16 + head_length:
+        data += sock.recv(65536)
+    head = msgpack.unpackb(data[16:16 + head_length], raw=False)
+    assert head["kind"] == "response" and head["id"] is None
+    return head["error"]["code"]
+
+
+def _served(address: str) -> bool:
+    try:
+        with Client.connect(address, token=TOKEN) as client:
+            return client.ping(timeout=5.0) is not None
+    except Exception:
+        return False
+
+
+@pytest.mark.parametrize("server", [
+    pytest.param("python"), pytest.param("cpp", marks=pytest.mark.built)])
+def test_attack_leaves_a_client_with_the_token_served_LIMIT_5_LIMIT_7_LIMIT_8(server):
+    command = (_python_server() if server == "python" else _cpp_server()) + [
+        "--listen", "127.0.0.1:0", "--token", TOKEN, "--hello-timeout", "0.5",
+        "--stall-timeout", "0.5", "--max-connections", "8"]
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"))
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
+    sockets = []
+    try:
+        address = process.stdout.readline().split()[-1]
+        host, port = address.rsplit(":", 1)
+        baseline = _rss_bytes(process.pid)
+        # Idle sockets up to the cap: the next connection is refused with an error frame...
+        sockets = [socket.create_connection((host, int(port))) for _ in range(8)]
+        assert wait_until(lambda: _error_code(socket.create_connection((host, int(port))))
+                          == 13, 10.0)
+        # ...until the hello timeout closes them.
+        assert all(_closed_by_peer(s) for s in sockets)
+        # A hello one byte at a time, a stalled frame, a client that never reads.
+        slow = socket.create_connection((host, int(port)))
+        stalled = socket.create_connection((host, int(port)))
+        stalled.sendall(HELLO)
+        stalled.sendall(_frame({"kind": "request", "id": 1, "method": "ping",
+                                "params": {}})[:10])
+        hog = socket.create_connection((host, int(port)))
+        hog.sendall(HELLO)
+        hog.setblocking(False)
+        image_request = _frame({"kind": "request", "id": 2, "method": "ping", "params": {},
+                                "padding": b"\0" * (1 << 20)})
+        for _ in range(200):  # bounded: stops when the server stops reading
+            try:
+                hog.send(image_request)
+            except BlockingIOError:
+                break
+            except OSError:
+                break
+        for i in range(20):  # bounded: one byte every 50 ms at most
+            try:
+                slow.send(HELLO[i:i + 1])
+            except OSError:
+                break
+            time.sleep(0.05)  # the attacker's pace, not a synchronisation
+        # The slow hello and the stalled frame are closed by the timeouts...
+        assert _closed_by_peer(slow)
+        assert _closed_by_peer(stalled)
+        # ...and a client with the token is served within a bound.
+        assert wait_until(lambda: _served(address), 10.0)
+        assert _rss_bytes(process.pid) < baseline + (256 << 20)
+        hog.close()
+    finally:
+        for sock in sockets:
+            sock.close()
+        process.terminate()
+        process.wait(10)

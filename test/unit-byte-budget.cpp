@@ -1,0 +1,37 @@
+#include <slicerbridge/detail/byte_budget.hpp>
+
+#include <doctest/doctest.h>
+
+using slicerbridge::detail::byte_budget;
+using slicerbridge::detail::connection_budget;
+
+TEST_CASE("frames are reserved whole within both budgets and released [LIMIT-9]") {
+    byte_budget total(1000);
+    {
+        connection_budget first(total, 600);
+        connection_budget second(total, 600);
+        CHECK(first.may_start_frame());
+        CHECK(first.try_reserve_frame(500));
+        CHECK_FALSE(first.try_reserve_frame(200)); // over the connection's share
+        CHECK(second.try_reserve_frame(500));
+        CHECK_FALSE(total.has_room());
+        CHECK_FALSE(second.may_start_frame()); // the server's budget is spent
+        first.release(500);
+        CHECK(second.may_start_frame());
+        second.add(300); // an answer, never refused
+        CHECK(second.held() == 800);
+        CHECK_FALSE(second.may_start_frame());
+    }
+    CHECK(total.held() == 0); // a closed connection returns what it held
+}
+
+TEST_CASE("a frame larger than the budget is admitted when nothing else is held [LIMIT-9]") {
+    byte_budget total(100);
+    connection_budget first(total, 50);
+    connection_budget second(total, 50);
+    CHECK(first.try_reserve_frame(10));
+    CHECK_FALSE(second.try_reserve_frame(1000));
+    first.release(10);
+    CHECK(second.try_reserve_frame(1000));
+    CHECK_FALSE(first.try_reserve_frame(1));
+}
