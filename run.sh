@@ -107,6 +107,8 @@ start_python_only_tests() {
 
 run_tests() {
   local failed=0
+  log "no merge conflict markers in tracked files"
+  if git -C "$root" grep -n -E '^(<{7}|>{7}) ' -- . 2>/dev/null; then failed=1; fi
   log "C++ tests (sanitized build; the cases that run C++ code)"
   (cd "$root/build-sanitize" &&
     ctest --output-on-failure -j "$jobs" -E 'python_client\.python_server|\.python') || failed=1
