@@ -19,6 +19,7 @@ debian_packages=(
   python3-pip python3-venv
   libopenigtlink-dev libexpat1-dev libzmq3-dev
   haproxy iproute2 socat python3-yaml
+  slurm-wlm munge openssh-server openssh-client
   g++-mingw-w64-x86-64-posix wine wine64 # the Windows cross build, run under Wine
 )
 
@@ -86,8 +87,9 @@ build_windows() {
 # self-tests, the spec's tools) run while C++ builds: they mostly wait on sockets and timers.
 python_only_tests=(python/tests conformance/tests spec/tests) # one pytest run each: own conftest
 # These need the build: the wrapped adapter core, the bench programs, the cluster test (its own
-# network namespaces, HAProxy, the reference server); and python/tests marked
-# `built`, which run the C++ programs.
+# network namespaces, HAProxy, the reference server), the launcher test (a one-node SLURM
+# cluster in its own namespace and an sshd on a loopback port, about 20 s); and python/tests
+# marked `built`, which run the C++ programs.
 built_python_tests=(reference_slicer_adapter/python/tests bench deploy/tests)
 python_only_log=$root/build-python-tests.log
 

@@ -7,10 +7,14 @@
         call to `echo` with `delay` S outstanding at a time. A server runs one call at a time
         and the call waits, so the servers, not the 2 CPUs, set the rate. Prints
         `calls_per_second`: calls answered within the T seconds after U seconds of warm-up.
-    --test echo --via haproxy|direct --dims E --warmup W --iterations K
-        One `slicerbridge-server`, reached directly or through HAProxy; the round trips are
+    --test echo --via haproxy|haproxy-copying|direct --dims E --warmup W --iterations K
+        One `slicerbridge-server`, reached directly or through HAProxy (`haproxy-copying`: the
+        configuration without kernel splicing, as before it was added); the round trips are
         bench_slicerbridge's (`--connect`): an int16 E^3 image to `echo` and back. The server's
-        peak memory is its VmHWM, read here.
+        peak memory is its VmHWM; HAProxy's CPU time (user + system, from /proc, over the
+        W + K round trips, health checks included) and the time its threads and the server's,
+        ready to run, waited for a CPU (schedstat: what a busy machine adds to the path), read
+        here.
 
 Common: --build-dir DIR (slicerbridge-server and bench_slicerbridge), --timeout S. Exits with
 status 3 and a message when haproxy is not installed.
@@ -46,7 +50,7 @@ def free_port():
 class Servers:
     """Reference servers and, optionally, HAProxy in front of them; stopped on exit."""
 
-    def __init__(self, build_dir, count, workers, balancer, timeout):
+    def __init__(self, build_dir, count, workers, balancer, timeout, splice=True):
         self.directory = tempfile.TemporaryDirectory(prefix="sb-bench-cluster-")
         self.processes = []
         self.addresses = []
@@ -68,10 +72,11 @@ class Servers:
             config = os.path.join(self.directory.name, "haproxy.cfg")
             with open(config, "w", encoding="utf-8") as file:
                 file.write(render(listen, [(f"s{i}", a) for i, a in enumerate(self.addresses)],
-                                  admin_socket=admin, check_interval_ms=100))
-            self.processes.append(subprocess.Popen(["haproxy", "-db", "-f", config],
-                                                   stdout=subprocess.DEVNULL,
-                                                   stderr=subprocess.DEVNULL))
+                                  admin_socket=admin, check_interval_ms=100, splice=splice))
+            self.balancer = subprocess.Popen(["haproxy", "-db", "-f", config],
+                                             stdout=subprocess.DEVNULL,
+                                             stderr=subprocess.DEVNULL)
+            self.processes.append(self.balancer)
             self.wait_until_up(admin, count, timeout)
             self.address = listen
 
@@ -98,6 +103,24 @@ class Servers:
                 pass
             time.sleep(0.05)  # polling HAProxy's state, bounded by the deadline
         raise RuntimeError("HAProxy did not mark every server UP")
+
+    def balancer_cpu_seconds(self):
+        """HAProxy's user + system CPU time so far."""
+        with open(f"/proc/{self.balancer.pid}/stat", encoding="utf-8") as file:
+            fields = file.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    @staticmethod
+    def waiting_seconds(process):
+        """How long the process's threads, ready to run, waited for a CPU so far (schedstat)."""
+        total = 0
+        for task in os.listdir(f"/proc/{process.pid}/task"):
+            try:
+                with open(f"/proc/{process.pid}/task/{task}/schedstat", encoding="utf-8") as f:
+                    total += int(f.read().split()[1])
+            except FileNotFoundError:  # a thread that ended meanwhile
+                pass
+        return total / 1e9
 
     def server_peak_rss(self):
         with open(f"/proc/{self.processes[0].pid}/status", encoding="utf-8") as lines:
@@ -157,8 +180,12 @@ def run_throughput(args, build_dir):
 
 
 def run_echo(args, build_dir):
-    servers = Servers(build_dir, 1, 2, args.via == "haproxy", args.timeout)
+    balanced = args.via != "direct"
+    servers = Servers(build_dir, 1, 2, balanced, args.timeout, splice=args.via == "haproxy")
     try:
+        cpu_before = servers.balancer_cpu_seconds() if balanced else 0.0
+        waited_before = servers.waiting_seconds(servers.balancer) if balanced else 0.0
+        server_waited_before = servers.waiting_seconds(servers.processes[0])
         completed = subprocess.run(
             [str(build_dir / "bench" / "bench_slicerbridge"), "--test", "echo", "--connect",
              servers.address, "--dims", str(args.dims), "--warmup", str(args.warmup),
@@ -168,6 +195,14 @@ def run_echo(args, build_dir):
             raise RuntimeError("bench_slicerbridge failed: " + completed.stderr.strip()[-300:])
         result = json.loads(completed.stdout.strip().splitlines()[-1])
         result["server_peak_rss_bytes"] = servers.server_peak_rss()
+        round_trips = args.warmup + args.iterations
+        result["server_waiting_seconds_per_round_trip"] = (
+            (servers.waiting_seconds(servers.processes[0]) - server_waited_before) / round_trips)
+        if balanced:
+            result["balancer_cpu_seconds_per_round_trip"] = (
+                (servers.balancer_cpu_seconds() - cpu_before) / round_trips)
+            result["balancer_waiting_seconds_per_round_trip"] = (
+                (servers.waiting_seconds(servers.balancer) - waited_before) / round_trips)
     finally:
         servers.close()
     result.update({"program": "bench_cluster.py", "via": args.via,
@@ -185,7 +220,8 @@ def main():
     parser.add_argument("--delay", type=float, default=0.02)
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--warmup-seconds", type=float, default=0.3)
-    parser.add_argument("--via", choices=("haproxy", "direct"), default="haproxy")
+    parser.add_argument("--via", choices=("haproxy", "haproxy-copying", "direct"),
+                        default="haproxy")
     parser.add_argument("--dims", type=int, default=512)
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--iterations", type=int, default=3)

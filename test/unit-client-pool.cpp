@@ -5,7 +5,9 @@
 // server sees a dropped connection). Every wait is bounded; nothing asserts how long anything took.
 
 #include <slicerbridge/client/pool.hpp>
+#include <slicerbridge/sync_pool.hpp>
 
+#include "support/raw_peer.hpp"
 #include "support/test_server.hpp"
 
 #include <doctest/doctest.h>
@@ -423,4 +425,86 @@ TEST_CASE("client_pool: a call refused by a draining server does not end the cal
     CHECK(c.shared->calls(c.shared->appends) == 1);
     c.stop();
     CHECK(c.answers == 2);
+}
+
+TEST_CASE("client_pool fails a call to a processor its catalog dropped without sending it, and "
+          "serves the others [CAT-12]") {
+    // A scripted server whose catalog holds a valid processor and one with a parameter of a data
+    // type ([CAT-5]).
+    const sb::value good = sb::value::map{{"name", "good"},
+                                          {"inputs", sb::value::array{}},
+                                          {"outputs", sb::value::array{}},
+                                          {"parameters", sb::value::array{}}};
+    const sb::value bad = sb::value::map{
+        {"name", "bad"},
+        {"inputs", sb::value::array{}},
+        {"outputs", sb::value::array{}},
+        {"parameters",
+         sb::value::array{sb::value::map{{"name", "p"}, {"type", "mesh"}}}}};
+    asio::io_context io;
+    asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+    const auto port = acceptor.local_endpoint().port();
+    std::vector<std::string> received; // "method processor" for each request, in order
+    std::thread server([&] {
+        asio::ip::tcp::socket socket(io);
+        acceptor.accept(socket);
+        test_support::raw_peer peer(std::move(socket));
+        if (!peer.read_head()) {
+            return;
+        }
+        peer.write_message(sb::message(sb::server_hello{}));
+        for (int i = 0; i < 3; ++i) { // catalog, the invoke of good, goodbye
+            const auto head = peer.read_head();
+            if (!head || head->find("method") == nullptr || head->find("id") == nullptr) {
+                return;
+            }
+            const std::string method = head->find("method")->as_string();
+            const sb::value* params = head->find("params");
+            const sb::value* processor = params != nullptr ? params->find("processor") : nullptr;
+            received.push_back(method + (processor != nullptr ? " " + processor->as_string() : ""));
+            sb::value result = sb::value::map{};
+            if (method == "catalog") {
+                result = sb::value::map{{"processors", sb::value::array{good, bad}}};
+            } else if (method == "invoke") {
+                result = sb::value::map{{"outputs", sb::value::map{}}};
+            }
+            peer.write_head(sb::value::map{
+                {"kind", "response"}, {"id", *head->find("id")}, {"result", result}});
+        }
+    });
+    {
+        sb::pool_connector connect =
+            [port](const asio::any_io_executor& executor,
+                   sb::detail::unique_function<void(std::error_code, sb::pool_connection)> done) {
+                asio::ip::tcp::socket socket(executor);
+                std::error_code ec;
+                socket.connect({asio::ip::make_address("127.0.0.1"), port}, ec);
+                sb::pool_connection c;
+                c.peer = "scripted";
+                if (!ec) {
+                    c.stream.emplace(std::move(socket));
+                }
+                done(ec, std::move(c));
+            };
+        sb::pool_options options;
+        options.connections = 1;
+        sb::sync_pool pool(std::move(connect), options);
+        const auto catalog = pool.catalog();
+        REQUIRE(catalog.size() == 1);
+        CHECK(catalog[0].name == "good");
+        sb::invoke_params call;
+        call.processor = "bad";
+        std::error_code ec;
+        auto reply = pool.invoke(call, {}, ec);
+        CHECK(ec == sb::error::invalid_message);
+        REQUIRE(reply.error);
+        CHECK(contains(reply.error->message, "[CAT-5]"));
+        CHECK(reply.attempts == 0);
+        call.processor = "good";
+        reply = pool.invoke(call, {}, ec);
+        CHECK_FALSE(ec);
+        pool.goodbye();
+    }
+    server.join();
+    CHECK(received == std::vector<std::string>{"catalog", "invoke good", "goodbye"});
 }

@@ -120,25 +120,25 @@ TEST_CASE("a minimal description reads absent strings as empty [CAT-6]") {
 TEST_CASE("slot names are unique across inputs, outputs and parameters [CAT-3]") {
     processor_description d = denoise();
     d.outputs[1].name = "sigma";
-    CHECK(invalid(d) == "description.parameters.sigma: slot names must be unique");
+    CHECK(invalid(d) == "description.parameters.sigma: slot names must be unique [CAT-3]");
 }
 
 TEST_CASE("names follow their patterns") {
     processor_description d = denoise();
     d.name = "9lives";
-    CHECK(invalid(d) == "description.name: must match [A-Za-z][A-Za-z0-9_.-]*");
+    CHECK(invalid(d) == "description.name: must match [A-Za-z][A-Za-z0-9_.-]* [CAT-11]");
     d = denoise();
     d.parameters[0].name = "sig-ma";
-    CHECK(invalid(d) == "description.parameters.sig-ma: name must match [A-Za-z][A-Za-z0-9_]*");
+    CHECK(invalid(d) == "description.parameters.sig-ma: name must match [A-Za-z][A-Za-z0-9_]* [CAT-11]");
 }
 
 TEST_CASE("data types for inputs and outputs, parameter types for parameters [CAT-5]") {
     processor_description d = denoise();
     d.inputs.push_back(make_slot("threshold", slot_type::floating));
-    CHECK(invalid(d) == "description.inputs.threshold: inputs need a data type");
+    CHECK(invalid(d) == "description.inputs.threshold: inputs need a data type [CAT-5]");
     d = denoise();
     d.parameters.push_back(make_slot("reference", slot_type::image));
-    CHECK(invalid(d) == "description.parameters.reference: parameters need a parameter type");
+    CHECK(invalid(d) == "description.parameters.reference: parameters need a parameter type [CAT-5]");
 }
 
 TEST_CASE("outputs of parameter types are scalar outputs, without a default [CAT-7]") {
@@ -150,7 +150,7 @@ TEST_CASE("outputs of parameter types are scalar outputs, without a default [CAT
     CHECK(is_scalar_output(d.outputs.back()));
     CHECK_FALSE(is_scalar_output(d.outputs.front()));
     d.outputs.back().default_value = 1.0;
-    CHECK(invalid(d) == "description.outputs.volume_ml: only parameters have a default");
+    CHECK(invalid(d) == "description.outputs.volume_ml: only parameters have a default [CAT-5]");
 }
 
 TEST_CASE("a 1.0 peer sees no scalar output and no idempotent key [CAT-7] [CAT-8] [VER-4]") {
@@ -175,24 +175,25 @@ TEST_CASE("constraints apply only where they mean something [CAT-5]") {
     processor_description d = denoise();
     d.parameters[7].minimum = 1;
     CHECK(invalid(d) ==
-          "description.parameters.note: minimum, maximum and step apply to numeric parameters only");
+          "description.parameters.note: minimum, maximum and step apply to numeric parameters only "
+          "[CAT-11]");
     d = denoise();
     d.parameters[1].choices.clear();
-    CHECK(invalid(d) == "description.parameters.method: enum parameters need choices");
+    CHECK(invalid(d) == "description.parameters.method: enum parameters need choices [CAT-11]");
     d = denoise();
     d.parameters[4].choices = {"a"};
-    CHECK(invalid(d) == "description.parameters.iterations: choices apply to enum parameters only");
+    CHECK(invalid(d) == "description.parameters.iterations: choices apply to enum parameters only [CAT-11]");
     d = denoise();
     d.parameters[0].minimum = 20;
-    CHECK(invalid(d) == "description.parameters.sigma: minimum is above maximum");
+    CHECK(invalid(d) == "description.parameters.sigma: minimum is above maximum [CAT-11]");
     d = denoise();
     d.outputs[0].image_kind = sb::image_kind::label;
     CHECK_FALSE(d.validate());
     d.outputs[1].image_kind = sb::image_kind::label;
-    CHECK(invalid(d) == "description.outputs.stats: image_kind applies to image slots only");
+    CHECK(invalid(d) == "description.outputs.stats: image_kind applies to image slots only [CAT-9]");
     d = denoise();
     d.parameters[4].length = 2;
-    CHECK(invalid(d) == "description.parameters.iterations: length applies to vector parameters only");
+    CHECK(invalid(d) == "description.parameters.iterations: length applies to vector parameters only [CAT-11]");
 }
 
 TEST_CASE("integer slots send their bounds as integers, float slots as floats [CAT-10]") {
@@ -222,19 +223,19 @@ TEST_CASE("integer slots send their bounds as integers, float slots as floats [C
 TEST_CASE("a default must satisfy its slot's type and constraints [CAT-5]") {
     processor_description d = denoise();
     d.parameters[0].default_value = 11.0;
-    CHECK(invalid(d) == "description.parameters.sigma: default does not satisfy the slot");
+    CHECK(invalid(d) == "description.parameters.sigma: default does not satisfy the slot [CAT-5]");
     d = denoise();
     d.parameters[1].default_value = "slow";
-    CHECK(invalid(d) == "description.parameters.method: default does not satisfy the slot");
+    CHECK(invalid(d) == "description.parameters.method: default does not satisfy the slot [CAT-5]");
     d = denoise();
     d.parameters[2].default_value = std::vector<std::int64_t>{1, 1};
-    CHECK(invalid(d) == "description.parameters.radius: default does not satisfy the slot");
+    CHECK(invalid(d) == "description.parameters.radius: default does not satisfy the slot [CAT-5]");
     d = denoise();
     d.parameters[0].default_value = std::int64_t{2};
     CHECK_FALSE(d.validate());
     d = denoise();
     d.inputs[0].default_value = 1.0;
-    CHECK(invalid(d) == "description.inputs.volume: only parameters have a default");
+    CHECK(invalid(d) == "description.inputs.volume: only parameters have a default [CAT-5]");
 }
 
 TEST_CASE("check_parameter converts to the slot type and checks constraints [INV-2] "
@@ -264,7 +265,8 @@ TEST_CASE("check_parameter converts to the slot type and checks constraints [INV
 }
 
 TEST_CASE("catalog and describe payloads [CAT-1] [CAT-2] [MSG-13]") {
-    sb::catalog_result catalog{{denoise()}};
+    sb::catalog_result catalog;
+    catalog.processors = {denoise()};
     std::error_code ec;
     std::string what;
     const auto back = sb::catalog_result::from_value(sb::to_value(catalog), ec, what);

@@ -377,6 +377,41 @@ TEST_CASE("mistyped params of a known method are invalid_message under the id [M
     CHECK(error_code_of(*reply) == static_cast<int>(error::invalid_message));
 }
 
+TEST_CASE("a catalog nested deeper than the client's max_depth is too_large under its id, the "
+          "connection goes on [LIMIT-11]") {
+    test_server srv;
+    for (std::uint32_t max_depth : {5u, 32u}) {
+        raw_peer peer(srv.port());
+        client_hello hello;
+        hello.min_version = protocol_min;
+        hello.max_version = protocol_max;
+        hello.limits.max_depth = max_depth;
+        peer.write_message(message(hello));
+        auto server_reply = peer.read_message();
+        REQUIRE(server_reply.has_value());
+        REQUIRE(std::holds_alternative<server_hello>(*server_reply));
+        limits client_limits;
+        client_limits.max_depth = max_depth;
+        for (std::uint64_t id : {1u, 2u}) {
+            CAPTURE(max_depth);
+            CAPTURE(id);
+            peer.write_head(request_head(id, id == 1 ? "catalog" : "ping"));
+            auto head = peer.read_head(client_limits); // a deeper head fails to decode here
+            REQUIRE(head.has_value());
+            std::error_code ec;
+            auto reply = decode_message(*head, false, ec);
+            REQUIRE_FALSE(ec);
+            const auto& r = std::get<response>(reply);
+            CHECK(r.id == std::optional<std::uint64_t>(id));
+            // The test server's catalog is 6 deep (response, result, processors, description,
+            // parameters, slot): too deep for 5, fine for 32.
+            const bool too_deep = id == 1 && max_depth == 5;
+            CHECK(error_code_of(r) == (too_deep ? static_cast<int>(error::too_large) : 0));
+        }
+    }
+    CHECK(serves_others(srv));
+}
+
 TEST_CASE("a catalog over the client's max_frame is too_large under its id, the connection goes "
           "on [LIMIT-1] [LIMIT-3] [LIMIT-11]") {
     test_server srv;

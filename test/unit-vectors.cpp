@@ -448,3 +448,48 @@ TEST_CASE("message and data reject vectors get their error under their response 
     }
     CHECK(checked > 30);
 }
+
+TEST_CASE("catalog vectors: the client keeps the valid descriptions and drops each bad one with "
+          "the rule it breaks [CAT-12] [CAT-3] [CAT-5] [CAT-6] [CAT-9] [CAT-10] [CAT-11]") {
+    std::size_t checked = 0;
+    std::size_t dropped = 0;
+    for (const auto& file : vector_files()) {
+        if (file.name != "catalog") {
+            continue;
+        }
+        for (const auto& v : file.vectors) {
+            CAPTURE(v["id"].get<std::string>());
+            const auto frame = test_support::from_hex(v["hex"].get<std::string>());
+            const codec_outcome decoded = run_codec(frame, limits_of(v), codecs_of(v));
+            REQUIRE(decoded.error.empty());
+            std::error_code ec;
+            const sb::message m = sb::decode_message(decoded.head, false, ec);
+            REQUIRE_FALSE(ec);
+            const auto* reply = std::get_if<sb::response>(&m);
+            REQUIRE(reply != nullptr);
+            std::string what;
+            const sb::catalog_result catalog = sb::catalog_result::from_value(reply->result, ec, what);
+            INFO(what);
+            REQUIRE_FALSE(ec);
+            std::vector<std::string> kept;
+            for (const auto& d : catalog.processors) {
+                kept.push_back(d.name);
+            }
+            CHECK(json(kept) == v["kept"]);
+            REQUIRE(catalog.dropped.size() == v["dropped"].size());
+            for (std::size_t i = 0; i < catalog.dropped.size(); ++i) {
+                const auto& got = catalog.dropped[i];
+                const auto& want = v["dropped"][i];
+                INFO(got.reason);
+                CHECK(got.index == want["index"].get<std::size_t>());
+                CHECK(got.name == (want["name"].is_null() ? "" : want["name"].get<std::string>()));
+                CHECK(got.requirement == want["requirement"].get<std::string>());
+                CHECK(got.reason.find(got.requirement) != std::string::npos);
+                ++dropped;
+            }
+            ++checked;
+        }
+    }
+    CHECK(checked > 30);
+    CHECK(dropped > 25);
+}

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Codec adapter of the Python implementation (python/slicerbridge) for the conformance suite's
 codec mode. Protocol (conformance/README.md): requests and replies are a 4-byte big-endian length
-and UTF-8 JSON; ops `decode` and `data`. Message checks (op `message`) need the live server and
-client state machines, which python/tests exercises directly: the adapter reports them unsupported.
+and UTF-8 JSON; ops `decode`, `data` and `catalog`. Message checks (op `message`) need the live
+server and client state machines, which python/tests exercises directly: the adapter reports them unsupported.
 
 Run: PYTHONPATH=python /usr/bin/python3 conformance/adapters/python_codec_adapter.py
 """
@@ -12,6 +12,7 @@ import math
 import struct
 import sys
 
+from slicerbridge.catalog import read_catalog
 from slicerbridge.codec import Bulk, decode_head, encode_frame
 from slicerbridge.data import Image, Transform, data_from_wire, typed_array_from_wire
 from slicerbridge.errors import ConnectionLost, FatalProtocolError, SlicerBridgeError
@@ -88,7 +89,7 @@ def at(value, path):
 
 def handle(request):
     op = request.get("op")
-    if op not in ("decode", "data"):
+    if op not in ("decode", "data", "catalog"):
         return {"unsupported": f"op {op!r}: message checks run against the live server in python/tests"}
     try:
         head = decode(request)
@@ -96,6 +97,14 @@ def handle(request):
         return {"accepted": False, "error": "truncated"}
     except (FatalProtocolError, SlicerBridgeError) as error:
         return {"accepted": False, "error": error.name}
+    if op == "catalog":  # what the client keeps of a catalog [CAT-12]
+        try:
+            kept, dropped = read_catalog(head.get("result"))
+        except SlicerBridgeError as error:
+            return {"accepted": False, "error": error.name}
+        return {"accepted": True, "kept": [description.name for description in kept],
+                "dropped": [{key: entry[key] for key in ("index", "name", "requirement")}
+                            for entry in dropped]}
     if op == "decode":
         decoded = to_json(head)
         return {"accepted": True, "decoded": decoded, "reencoded": encode_frame(from_json(decoded)).hex()}

@@ -814,13 +814,19 @@ class ScriptedServer:
         self.address = "127.0.0.1:%d" % self.listener.getsockname()[1]
 
     def accept(self, timeout: float, still_waiting: Callable[[], bool]) -> socket.socket | None:
+        """The client's connection, or None once it has exited without one queued. A client
+        that connected and then died at once still counts as connected: its connection waits
+        in the listen queue, so it is taken whether or not the client is still running."""
         deadline = time.monotonic() + timeout
-        self.listener.settimeout(0.1)
-        while time.monotonic() < deadline and still_waiting():
+        while time.monotonic() < deadline:
+            waiting = still_waiting()  # asked before accepting: a connection it made is queued
+            self.listener.settimeout(0.1 if waiting else 0.0)
             try:
                 sock, _ = self.listener.accept()
-            except socket.timeout:
-                continue
+            except (socket.timeout, BlockingIOError):
+                if waiting:
+                    continue
+                return None
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             return sock
         return None

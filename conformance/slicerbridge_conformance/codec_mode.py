@@ -9,6 +9,9 @@ followed by that many bytes of UTF-8 JSON. Requests carry an `op`:
 - `data`: {"op", "hex", "limits", "codecs", "data_path", "typed_paths", "geometry"} ->
   {"accepted": true, "typed_values": [{"path", "values"}], "matrix_ras"} or
   {"accepted": false, "error"}
+- `catalog`: {"op", "hex", "limits", "codecs"}, a `catalog` response, read as a client reads it
+  ([CAT-12]) -> {"accepted": true, "kept": [name], "dropped": [{"index", "name", "requirement"}]}
+  or {"accepted": false, "error"}
 
 Any reply may instead be {"unsupported": "<why>"}: the case is SKIPPED.
 """
@@ -30,7 +33,8 @@ from .framework import (Case, CaseFailed, CaseNonStrict, CaseSkipped, Implementa
 from .process import OutputTail
 
 MAX_REPLY = 256 << 20
-CODEC_FILES = ("frames.json", "handshake.json", "messages.json", "data.json", "malformed.json")
+CODEC_FILES = ("frames.json", "handshake.json", "messages.json", "data.json", "malformed.json",
+               "catalog.json")
 
 
 def load_cases(directory: str) -> list[Case]:
@@ -53,6 +57,9 @@ def load_cases(directory: str) -> list[Case]:
             if name in ("data.json", "data_invalid.json"):
                 cases.append(Case(f"data.{vector['id']}", requirements, "MUST", description,
                                   _data_case, data=vector))
+            if name == "catalog.json":
+                cases.append(Case(f"catalog.{vector['id']}", requirements, "MUST", description,
+                                  _catalog_case, data=vector))
             if name == "messages_invalid.json":
                 cases.append(Case(f"message.{vector['id']}", requirements, "MUST", description,
                                   _message_case, data=vector))
@@ -281,6 +288,25 @@ def _data_case(adapter: Adapter, vector: dict) -> None:
         if not (isinstance(matrix, list) and len(matrix) == 16
                 and all(_same_number(a, float(e)) for a, e in zip(matrix, vector[geometry]))):
             raise CaseFailed(f"matrix in RAS {matrix} instead of {vector[geometry]} [IMG-5] [XFM-1]")
+
+
+def _catalog_case(adapter: Adapter, vector: dict) -> None:
+    """[CAT-12]: the processors the adapter's client keeps, and those it drops with their rule."""
+    reply = adapter.request(_request(vector, "catalog"))
+    _expect_accepted(reply, vector, "catalog")
+    if reply.get("kept") != vector["kept"]:
+        raise CaseFailed(f"keeps {reply.get('kept')!r}, expected {vector['kept']!r} [CAT-12]")
+    dropped = reply.get("dropped")
+    expected = vector["dropped"]
+    if not isinstance(dropped, list) or len(dropped) != len(expected):
+        raise CaseFailed(f"drops {dropped!r}, expected {expected!r} [CAT-12]")
+    for got, want in zip(dropped, expected):
+        if not isinstance(got, dict) or any(got.get(key) != want[key] or isinstance(got.get(key), bool)
+                                            for key in ("index", "name")):
+            raise CaseFailed(f"drops {got!r}, expected the description {want} [CAT-12]")
+        if got.get("requirement") != want["requirement"]:
+            raise CaseFailed(f"drops description {want['index']} for {got.get('requirement')!r}, "
+                             f"it breaks [{want['requirement']}]")
 
 
 # ---------------------------------------------------------------------------------------------

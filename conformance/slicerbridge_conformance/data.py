@@ -4,25 +4,20 @@ inputs, and checkers that judge what an implementation returns."""
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
 import numpy as np
 
+from . import spec_tools
 from .wire import Bulk, BulkData, is_integer, is_number
 
 DTYPES = {"int8": "i1", "uint8": "u1", "int16": "i2", "uint16": "u2", "int32": "i4",
           "uint32": "u4", "int64": "i8", "uint64": "u8", "float32": "f4", "float64": "f8"}
 DATA_TYPES = ("image", "mesh", "transform", "points", "table")
-PARAMETER_TYPES = ("bool", "int", "float", "string", "enum", "int_vector", "float_vector",
-                   "string_vector")
 IMAGE_KINDS = ("scalar", "label", "vector")
 SPACES = ("RAS", "LPS")
 CELL_KINDS = ("verts", "lines", "polys", "strips")
 FLIP = np.diag([-1.0, -1.0, 1.0, 1.0])
-
-PROCESSOR_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*\Z")
-SLOT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 
 
 def numpy_dtype(dtype: str, byte_order: str = "little") -> np.dtype:
@@ -305,112 +300,29 @@ def check_data_type(value: Any, slot_type: str) -> str | None:
 _DESCRIPTION_STRINGS = ("version", "title", "description", "category")
 
 
-def _check_parameter_value(slot: dict, value: Any) -> str | None:
-    slot_type = slot["type"]
-    if slot_type == "bool":
-        ok = isinstance(value, bool)
-    elif slot_type == "int":
-        ok = is_integer(value) and -(1 << 63) <= value < (1 << 63)
-    elif slot_type == "float":
-        ok = is_number(value)
-    elif slot_type in ("string", "enum"):
-        ok = isinstance(value, str) and (slot_type == "string" or value in slot.get("choices", []))
-    elif slot_type == "int_vector":
-        ok = isinstance(value, list) and all(is_integer(v) for v in value)
-    elif slot_type == "float_vector":
-        ok = isinstance(value, list) and all(is_number(v) for v in value)
-    else:
-        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
-    if not ok:
-        return f"default {value!r} is not a valid {slot_type}"
-    numbers = value if isinstance(value, list) else [value]
-    if slot_type in ("int", "float", "int_vector", "float_vector"):
-        low, high = slot.get("minimum"), slot.get("maximum")
-        for number in numbers:
-            if (is_number(low) and number < low) or (is_number(high) and number > high):
-                return f"default {value!r} outside [{low}, {high}]"
-    if is_integer(slot.get("length")) and isinstance(value, list) and len(value) != slot["length"]:
-        return f"default has {len(value)} elements, length is {slot['length']}"
-    return None
-
-
-def _check_slot(slot: Any, section: str, where: str, version: tuple = (1, 0)) -> list[str]:
-    if not isinstance(slot, dict):
-        return [f"{where}: slot is not a map"]
-    problems = []
-    name, slot_type = slot.get("name"), slot.get("type")
-    if not isinstance(name, str) or not SLOT_NAME.match(name):
-        problems.append(f"{where}: slot name {name!r} does not match [A-Za-z][A-Za-z0-9_]*")
-    allowed = DATA_TYPES if section in ("inputs", "outputs") else PARAMETER_TYPES
-    if section == "outputs" and version >= (1, 1):
-        allowed = DATA_TYPES + PARAMETER_TYPES  # scalar outputs [CAT-7]
-    if slot_type not in allowed:
-        requirement = "CAT-7] [VER-4" if section == "outputs" else "CAT-5"
-        problems.append(f"{where}: type {slot_type!r} is not a {'data' if section != 'parameters' else 'parameter'} type [{requirement}]")
-        return problems
-    if section != "parameters" and "default" in slot:
-        problems.append(f"{where}: only parameters have a default [CAT-5]")
-    for key in ("label", "description", "group"):
-        if key in slot and not isinstance(slot[key], str):
-            problems.append(f"{where}.{key}: not a string")
-    if "optional" in slot and not isinstance(slot["optional"], bool):
-        problems.append(f"{where}.optional: not a bool")
-    for key in ("minimum", "maximum", "step"):
-        if key in slot and not is_number(slot[key]):
-            problems.append(f"{where}.{key}: not a number")
-    if is_number(slot.get("minimum")) and is_number(slot.get("maximum")) and slot["minimum"] > slot["maximum"]:
-        problems.append(f"{where}: minimum above maximum")
-    if "choices" in slot and not (isinstance(slot["choices"], list) and all(isinstance(c, str) for c in slot["choices"])):
-        problems.append(f"{where}.choices: not an array of strings")
-    if slot_type == "enum" and not isinstance(slot.get("choices"), list):
-        problems.append(f"{where}: enum parameter without choices")
-    if "length" in slot and not (is_integer(slot["length"]) and slot["length"] >= 0):
-        problems.append(f"{where}.length: not a non-negative integer")
-    if "image_kind" in slot and slot["image_kind"] not in IMAGE_KINDS:
-        problems.append(f"{where}.image_kind: {slot['image_kind']!r}")
-    if "default" in slot:
-        if section != "parameters":
-            problems.append(f"{where}: default on a data slot")
-        elif not problems:
-            problem = _check_parameter_value(slot, slot["default"])
-            if problem:
-                problems.append(f"{where}: {problem} [CAT-5]")
-    return problems
-
-
 def check_description(description: Any, version: tuple = (1, 0)) -> list[str]:
-    """Problems with one processor description, as a peer of `version` receives it, against spec
-    section 10 ([CAT-3], [CAT-5], [CAT-6]; from 1.1 [CAT-7], [CAT-8])."""
-    if not isinstance(description, dict):
-        return ["description is not a map"]
-    name = description.get("name")
+    """Problems with one processor description, as a peer of `version` receives it: the rules of
+    section 10 that every receiver checks, as spec/tools/semantics.py reads them from
+    spec/model.json ([CAT-3], [CAT-5], [CAT-6], [CAT-9], [CAT-11], the catalog vectors' rules),
+    plus what a server owes its peer: every key of [CAT-6], and before 1.1 neither scalar outputs
+    nor `idempotent` ([CAT-7], [CAT-8], [VER-4])."""
+    name = description.get("name") if isinstance(description, dict) else None
     where = f"processor {name!r}"
-    problems = []
-    if not isinstance(name, str) or not PROCESSOR_NAME.match(name):
-        problems.append(f"{where}: name does not match [A-Za-z][A-Za-z0-9_.-]*")
+    found = spec_tools.semantics.description_problems(spec_tools.MODEL, description)
+    problems = [f"{where}: {message} [{requirement}]" for requirement, message in found]
+    if not isinstance(description, dict):
+        return problems
     for key in _DESCRIPTION_STRINGS:
-        if not isinstance(description.get(key), str):
-            problems.append(f"{where}: {key} missing or not a string [CAT-6]")
-    if "contributor" in description and not isinstance(description["contributor"], str):
-        problems.append(f"{where}: contributor not a string")
-    if "idempotent" in description:
-        if version < (1, 1):
+        if key not in description:
+            problems.append(f"{where}: {key} missing; a server sends it [CAT-6]")
+    if version < (1, 1):
+        if "idempotent" in description:
             problems.append(f"{where}: idempotent sent to a 1.0 peer [CAT-8] [VER-4]")
-        elif not isinstance(description["idempotent"], bool):
-            problems.append(f"{where}: idempotent not a bool [CAT-8]")
-    seen: set[str] = set()
-    for section in ("inputs", "outputs", "parameters"):
-        slots = description.get(section)
-        if not isinstance(slots, list):
-            problems.append(f"{where}: {section} missing or not an array [CAT-6]")
-            continue
-        for index, slot in enumerate(slots):
-            problems += _check_slot(slot, section, f"{where}.{section}[{index}]", version)
-            slot_name = slot.get("name") if isinstance(slot, dict) else None
-            if isinstance(slot_name, str):
-                if slot_name in seen:
-                    problems.append(f"{where}: slot name {slot_name!r} used twice [CAT-3]")
-                seen.add(slot_name)
+        outputs = description.get("outputs")
+        for slot in outputs if isinstance(outputs, list) else []:
+            if isinstance(slot, dict) and slot.get("type") not in DATA_TYPES:
+                problems.append(f"{where}: scalar output {slot.get('name')!r} sent to a 1.0 peer "
+                                f"[CAT-7] [VER-4]")
     return problems
 
 

@@ -1469,6 +1469,31 @@ def _catalog_over_client_max_frame(context: ServerContext) -> None:
     still_open(peer, "catalog over the client's max_frame")
 
 
+@case("limits.catalog-over-client-max-depth", "LIMIT-11",
+      "A client announcing a max_depth one below the nesting of the server's catalog gets "
+      "too_large under the catalog request's id, never a head it would refuse; ping still works.")
+def _catalog_over_client_max_depth(context: ServerContext) -> None:
+    catalog = {"kind": "response", "id": 1,
+               "result": {"processors": list(context.info.processors.values())}}
+    encoded = wire.encode_frame(catalog)[wire.HEADER_SIZE:]
+    depth = next(d for d in range(1, 1 << 10) if _fits_depth(encoded, d))
+    if depth <= 3:  # a too_large response (response, error, details) must still fit
+        raise CaseSkipped(f"the server's catalog is only {depth} deep")
+    limits = dict(context.hello()["limits"], max_depth=depth - 1)
+    peer = context.connect(limits=limits)
+    peer.error(peer.request("catalog"), "too_large")
+    peer.call("ping")
+    still_open(peer, "catalog deeper than the client's max_depth")
+
+
+def _fits_depth(head: bytes, max_depth: int) -> bool:
+    try:
+        wire.decode_msgpack(head, max_depth)
+    except wire.WireError:
+        return False
+    return True
+
+
 # ---------------------------------------------------------------------------------------------
 # Compression (sections 3.2, 4.4)
 

@@ -13,7 +13,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from . import compression
+from . import compression, spec_tools
 
 MAGIC = b"SB"
 FORMAT = 1
@@ -121,10 +121,8 @@ class Raw:
     data: bytes
 
 
-@dataclass(frozen=True)
-class Ext:
-    type: int
-    data: bytes
+#: An ext value, as the oracle decodes it and as the encoder writes it.
+Ext = spec_tools.msgpack_oracle.Ext
 
 
 @dataclass(frozen=True)
@@ -428,115 +426,13 @@ def parse_header(data: bytes, limits: Limits) -> FrameHeader:
     return header
 
 
-class _Decoder:
-    """A strict MessagePack decoder that checks depth and declared sizes before allocating."""
-
-    def __init__(self, data: bytes, max_depth: int) -> None:
-        self.data = data
-        self.position = 0
-        self.max_depth = max_depth
-
-    def fail(self, message: str) -> WireError:
-        return WireError("invalid_message", message)
-
-    def take(self, count: int) -> bytes:
-        end = self.position + count
-        if end > len(self.data):
-            raise self.fail("MessagePack object runs past the end of the head")
-        chunk = self.data[self.position:end]
-        self.position = end
-        return chunk
-
-    def unpack(self, fmt: str) -> Any:
-        size = struct.calcsize(fmt)
-        (value,) = struct.unpack(fmt, self.take(size))
-        return value
-
-    def count_fits(self, count: int) -> None:
-        # Every element takes at least one byte: a larger count is a lie, refused before allocating.
-        if count > len(self.data) - self.position:
-            raise self.fail(f"declared {count} elements but only {len(self.data) - self.position} bytes remain")
-
-    def read_str(self, length: int) -> str:
-        try:
-            return self.take(length).decode("utf-8")
-        except UnicodeDecodeError:
-            raise self.fail("string is not valid UTF-8") from None
-
-    def read(self, depth: int) -> Any:
-        marker = self.unpack(">B")
-        if marker <= 0x7F:
-            return marker
-        if marker >= 0xE0:
-            return marker - 0x100
-        if 0xA0 <= marker <= 0xBF:
-            return self.read_str(marker & 0x1F)
-        if 0x90 <= marker <= 0x9F:
-            return self.read_array(marker & 0x0F, depth)
-        if 0x80 <= marker <= 0x8F:
-            return self.read_map(marker & 0x0F, depth)
-        simple = {0xC0: None, 0xC2: False, 0xC3: True}
-        if marker in simple:
-            return simple[marker]
-        if marker == 0xC1:
-            raise self.fail("byte 0xc1 is never valid MessagePack")
-        numbers = {0xCA: ">f", 0xCB: ">d", 0xCC: ">B", 0xCD: ">H", 0xCE: ">I", 0xCF: ">Q",
-                   0xD0: ">b", 0xD1: ">h", 0xD2: ">i", 0xD3: ">q"}
-        if marker in numbers:
-            value = self.unpack(numbers[marker])
-            return float(value) if marker in (0xCA, 0xCB) else value
-        lengths = {0xD9: ">B", 0xDA: ">H", 0xDB: ">I"}
-        if marker in lengths:
-            return self.read_str(self.unpack(lengths[marker]))
-        binaries = {0xC4: ">B", 0xC5: ">H", 0xC6: ">I"}
-        if marker in binaries:
-            return self.take(self.unpack(binaries[marker]))
-        if marker in (0xDC, 0xDD):
-            return self.read_array(self.unpack(">H" if marker == 0xDC else ">I"), depth)
-        if marker in (0xDE, 0xDF):
-            return self.read_map(self.unpack(">H" if marker == 0xDE else ">I"), depth)
-        fixed_ext = {0xD4: 1, 0xD5: 2, 0xD6: 4, 0xD7: 8, 0xD8: 16}
-        if marker in fixed_ext:
-            length = fixed_ext[marker]
-        else:
-            length = self.unpack({0xC7: ">B", 0xC8: ">H", 0xC9: ">I"}[marker])
-        ext_type = self.unpack(">b")
-        return Ext(ext_type, self.take(length))
-
-    def enter(self, depth: int) -> int:
-        if depth + 1 > self.max_depth:
-            raise self.fail(f"nesting deeper than max_depth {self.max_depth}")
-        return depth + 1
-
-    def read_array(self, count: int, depth: int) -> list:
-        depth = self.enter(depth)
-        self.count_fits(count)
-        return [self.read(depth) for _ in range(count)]
-
-    def read_map(self, count: int, depth: int) -> dict:
-        depth = self.enter(depth)
-        self.count_fits(2 * count)
-        result = {}
-        for _ in range(count):
-            key = self.read(depth)
-            if not isinstance(key, str):
-                raise self.fail("map key is not a string")
-            if key in result:
-                raise self.fail(f"duplicate map key {key!r}")
-            result[key] = self.read(depth)
-        return result
-
-
 def decode_msgpack(data: bytes, max_depth: int = 32) -> Any:
-    """Decodes exactly one MessagePack object occupying all of `data` [FRAME-4]."""
-    decoder = _Decoder(bytes(data), max_depth)
-    if not data:
-        raise WireError("invalid_message", "empty head (head_length 0)")
-    value = decoder.read(0)
-    if decoder.position != len(data):
-        raise WireError("invalid_message",
-                        f"{len(data) - decoder.position} bytes after the head's MessagePack object")
-    return value
+    """Decodes exactly one MessagePack object occupying all of `data` [FRAME-4], with the spec's
+    oracle (spec/tools/msgpack_oracle.py), which spec/vectors/check.py uses too."""
+    try:
+        return spec_tools.msgpack_oracle.decode(data, max_depth)
+    except spec_tools.msgpack_oracle.OracleError as error:
+        raise WireError("invalid_message", str(error)) from None
 
 
 def resolve_bulk(value: Any, bulk: bytes, limits: Limits, codecs: Iterable[str]) -> Any:

@@ -4,12 +4,13 @@ the cases that check the broken behaviour, so no case can pass by accident."""
 from __future__ import annotations
 
 import concurrent.futures
+import socket
 
 import pytest
 
 from conftest import FIXTURE_CLIENT, PYTHON, run_suite
 from fixture_client import FLAWS
-from slicerbridge_conformance.client_mode import CASES
+from slicerbridge_conformance.client_mode import CASES, ScriptedServer
 
 ALL = {case.id for case in CASES}
 NONZERO = {case.id for case in CASES if case.data["expect"] == "nonzero"}
@@ -121,6 +122,21 @@ def test_client_killed_by_a_signal_is_error(tmp_path):
                      "{addr}"], tmp_path)
     assert run.outcomes() == {"client.well-behaved": "ERROR"}
     assert run.returncode == 3
+
+
+def test_a_client_that_connected_and_exited_is_still_accepted():
+    """The race behind a crash reported as "never connected": the client connects and dies
+    before the scripted server's accept loop looks again."""
+    server = ScriptedServer()
+    try:
+        host, port = server.address.rsplit(":", 1)
+        with socket.create_connection((host, int(port))):
+            accepted = server.accept(5.0, lambda: False)  # the client has already exited
+            assert accepted is not None
+            accepted.close()
+        assert server.accept(5.0, lambda: False) is None  # nothing queued: no wait either
+    finally:
+        server.close()
 
 
 def test_client_command_without_addr_is_a_usage_error(tmp_path):

@@ -70,6 +70,13 @@ def vectors(tmp_path):
                        "response_id": None, "decoded": {"kind": "request", "method": "ping"}}),
         ],
     }
+    good = {"name": "good", "inputs": [{"name": "input", "type": "image"}], "outputs": [], "parameters": []}
+    bad = {"name": "bad", "inputs": [], "outputs": [], "parameters": [{"name": "p", "type": "mesh"}]}
+    files["catalog.json"] = [
+        _accept("two", {"kind": "response", "id": 7, "result": {"processors": [good, bad]}},
+                requirements=["CAT-5", "CAT-12"], result_of="catalog", receiver="client", kept=["good"],
+                dropped=[{"index": 1, "name": "bad", "requirement": "CAT-5"}]),
+    ]
     frame, _ = wire.decode_frame(bytes.fromhex(files["data_invalid.json"][0]["hex"]), wire.Limits())
     files["data_invalid.json"][0]["decoded"] = wire.to_json(frame.head)
     directory = tmp_path / "vectors"
@@ -89,19 +96,21 @@ def test_good_adapter_passes_every_vector(vectors, tmp_path):
     assert set(run.outcomes().values()) == {"PASS"}
     assert sorted(run.outcomes()) == sorted([
         "codec.ping", "codec.float", "codec.non-minimal", "codec.bad-magic", "codec.cut", "codec.deep",
-        "codec.image", "data.image", "data.dims-two", "message.unknown-method", "message.id-missing"])
+        "codec.image", "data.image", "data.dims-two", "message.unknown-method", "message.id-missing",
+        "codec.two", "catalog.two"])
     assert run.returncode == 0
 
 
 @pytest.mark.parametrize("flaw, status, expected", [
-    ("accept-everything", 1, {"FAIL": ["codec.bad-magic", "codec.cut", "codec.deep", "data.dims-two",
-                                       "message.id-missing", "message.unknown-method"]}),
+    ("accept-everything", 1, {"FAIL": ["catalog.two", "codec.bad-magic", "codec.cut", "codec.deep",
+                                       "data.dims-two", "message.id-missing", "message.unknown-method"]}),
     ("float32-reencoding", 0, {"NON-STRICT": ["codec.float", "codec.image"]}),
     ("crash-on-truncated", 3, {"ERROR": ["codec.cut"]}),
     ("hang-on-deep-head", 3, {"ERROR": ["codec.deep"]}),
     ("truncated-as-invalid", 1, {"FAIL": ["codec.cut"]}),
     ("no-message-op", 0, {}),
     ("connection-level-only", 1, {"FAIL": ["message.unknown-method"]}),
+    ("refuse-whole-catalog", 1, {"FAIL": ["catalog.two"]}),
 ])
 def test_adapter_flaw_fails_exactly_its_vectors_CANON_1_ERR_5(flaw, status, expected, vectors, tmp_path):
     """[CANON-1] [ERR-5]"""

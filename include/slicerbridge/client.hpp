@@ -110,6 +110,11 @@ public:
     /// `malformed_frame`, for saying what came (a stray print, a TLS or HTTP answer).
     const std::string& rejected_bytes() const;
 
+    /// The descriptions dropped from the last catalog because they break a rule of section 10,
+    /// each with its name (or position) and the requirement it breaks ([CAT-12]). An invoke of a
+    /// dropped processor fails locally with `invalid_message`, without sending a request.
+    std::vector<dropped_description> dropped_processors() const;
+
     /// Sends a request and waits for its response. Handler: `void(std::error_code, response)`;
     /// an error response sets the error code to its code and keeps message and details in the
     /// response.
@@ -120,7 +125,8 @@ public:
     template <class CompletionToken>
     auto async_invoke(invoke_params params, invoke_options options, CompletionToken&& token);
 
-    /// Handler: `void(std::error_code, std::vector<processor_description>)`.
+    /// Handler: `void(std::error_code, std::vector<processor_description>)`: the valid
+    /// descriptions; those that break a rule are left out (see dropped_processors, [CAT-12]).
     template <class CompletionToken>
     auto async_catalog(CompletionToken&& token);
 

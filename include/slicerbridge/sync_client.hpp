@@ -152,6 +152,11 @@ public:
             [&](auto done) { client_->async_catalog(std::move(done)); });
     }
 
+    /// The descriptions the last catalog dropped ([CAT-12]).
+    std::vector<dropped_description> dropped_processors() const {
+        return client_->dropped_processors();
+    }
+
     processor_description describe(const std::string& name) {
         return wait<processor_description>(
             [&](auto done) { client_->async_describe(name, std::move(done)); });

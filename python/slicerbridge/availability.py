@@ -1,7 +1,7 @@
 """What a server spends on peers that do little or read slowly (spec section 7.1), decided
-without I/O: the timeouts of a connection [LIMIT-5] [LIMIT-6] [LIMIT-7], a fair queue for the
-workers [LIMIT-10] and a rate limit for repeated log lines. The server's threads carry the
-decisions out."""
+without I/O: the timeouts of a connection [LIMIT-5] [LIMIT-6] [LIMIT-7], the byte budgets
+[LIMIT-9], a fair queue for the workers [LIMIT-10] and a rate limit for repeated log lines. The
+server's threads carry the decisions out."""
 
 from __future__ import annotations
 
@@ -55,6 +55,86 @@ class ConnectionTimeouts:
                 and now - max(self._last_received, self._last_busy) >= self.idle):
             return "idle"
         return None
+
+
+class ByteBudget:
+    """The bytes the server holds for all its connections [LIMIT-9]: frames being received,
+    inputs of open calls and answers waiting to be sent. The rules are the C++ server's
+    (``detail/byte_budget.hpp``): a frame is reserved whole once its header has arrived, so a
+    frame once admitted always completes; a frame that does not fit waits; one larger than the
+    whole budget is admitted when nothing else is held. Readers that must wait block on
+    ``changed``, which every release notifies."""
+
+    def __init__(self, total: int):
+        self.total = total
+        self.held = 0
+        self.changed = threading.Condition()
+
+    def _try_reserve(self, size: int) -> bool:
+        if self.held and self.held + size > self.total:
+            return False
+        self.held += size
+        return True
+
+
+class ConnectionBudget:
+    """One connection's share of a ByteBudget, no more than ``limit`` bytes (unless a single
+    frame is larger and the connection holds nothing else). Thread-safe: the reader reserves
+    frames, the reader and the workers add and release answers."""
+
+    def __init__(self, server: ByteBudget, limit: int):
+        self._server = server
+        self.limit = limit
+        self.held = 0
+        self.paused = False  # the reader waits for bytes to be released
+
+    def may_start_frame(self) -> bool:
+        return self.held < self.limit and self._server.held < self._server.total
+
+    def try_reserve_frame(self, size: int) -> bool:
+        if self.held and self.held + size > self.limit:
+            return False
+        if not self._server._try_reserve(size):
+            return False
+        self.held += size
+        return True
+
+    def wait_to_start_frame(self, abandoned: Callable[[], bool]) -> bool:
+        """Blocks until a new frame may be read; False if ``abandoned()`` became true first."""
+        return self._wait(self.may_start_frame, abandoned)
+
+    def reserve_frame(self, size: int, abandoned: Callable[[], bool]) -> bool:
+        """Blocks until a frame of ``size`` bytes is reserved; False if abandoned first."""
+        return self._wait(lambda: self.try_reserve_frame(size), abandoned)
+
+    def add(self, size: int) -> None:
+        """Bytes that exist already (an encoded answer): never refused."""
+        with self._server.changed:
+            self._server.held += size
+            self.held += size
+
+    def release(self, size: int) -> None:
+        if not size:
+            return
+        with self._server.changed:
+            self._server.held -= size
+            self.held -= size
+            self._server.changed.notify_all()
+
+    def wake(self) -> None:
+        """Lets a waiting reader look at ``abandoned()`` again."""
+        with self._server.changed:
+            self._server.changed.notify_all()
+
+    def _wait(self, ready: Callable[[], bool], abandoned: Callable[[], bool]) -> bool:
+        with self._server.changed:
+            while not ready():
+                if abandoned():
+                    return False
+                self.paused = True
+                self._server.changed.wait()
+            self.paused = False
+            return True
 
 
 class FairQueue:

@@ -19,6 +19,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from .data import Image, Table
 from .errors import ConnectionLost, SlicerBridgeError
 from .files import SUPPORTED, FileError, read_image, write_image, write_table
+from .pool import CallLost
 from .run import (EXIT_CALL_FAILED, EXIT_CANCELLED, EXIT_CONNECTION, EXIT_FILE, EXIT_OK,
                   EXIT_USAGE, PROGRAM, Exit, _assignments, _find_slot, parse_parameter)
 
@@ -64,6 +65,14 @@ def _item_name(path: str) -> str:
     return stem if dot and stem else name
 
 
+def _kept_extension(path: str) -> str:
+    lower = path.lower()
+    for kept in (".nii.gz", ".nii", ".nrrd"):
+        if lower.endswith(kept):
+            return kept
+    return ".nrrd"  # .nhdr inputs too: the output is one file
+
+
 def batch_command(arguments: argparse.Namespace) -> int:
     try:
         return _batch(arguments)
@@ -91,8 +100,11 @@ def _pool(arguments: argparse.Namespace):
         argv = shlex.split(arguments.launch, posix=os.name != "nt")
         if not argv:
             raise Exit(EXIT_USAGE, "--launch: empty command")
+        # Named as the C++ pool names it: the command's first words and, per connection, the
+        # launched process ("srun -u -n1 slicerbridge-server --stdio (pid 4242)").
+        shown = " ".join(argv[:6]) + (" ..." if len(argv) > 6 else "")
         return ClientPool(lambda: Client.launch(argv, token=token), arguments.jobs,
-                          max_retries=arguments.retries, name=argv[0]), arguments.launch
+                          max_retries=arguments.retries, name=shown), arguments.launch
     return ClientPool(lambda: Client.connect(server, token=token, tls_ca=arguments.tls_ca),
                       arguments.jobs, max_retries=arguments.retries, name=server), server
 
@@ -145,14 +157,23 @@ def _batch(arguments: argparse.Namespace) -> int:
         for name, _ in wanted:
             _find_slot(description, "output", name)
         if not wanted:
-            wanted = [(s.name, "{item}_" + s.name + (".csv" if s.type == "table" else ".nrrd"))
+            # As the C++ command: an image output keeps the format of the first input's file.
+            image_extension = _kept_extension(matched[0][1][0])
+            wanted = [(s.name, "{item}_" + s.name + (".csv" if s.type == "table"
+                                                     else image_extension))
                       for s in description.outputs
                       if not s.optional and s.type in ("image", "table", "label")]
         os.makedirs(arguments.output_dir, exist_ok=True)
+        targets = set()
         for it in items:
             it["outputs"] = {name: os.path.join(arguments.output_dir,
                                                 pattern.replace("{item}", it["item"]))
                              for name, pattern in wanted}
+            for path in it["outputs"].values():
+                if path in targets:
+                    raise Exit(EXIT_USAGE, f"two outputs would be written to {path} (put "
+                                           "{item} in --output patterns)")
+                targets.add(path)
             if (not arguments.no_resume and it["outputs"]
                     and all(os.path.exists(p) for p in it["outputs"].values())):
                 it["status"] = "skipped"
@@ -194,6 +215,9 @@ def _run_items(arguments, pool, processor, items, slots, values) -> int:
             it["status"] = "ok"
         except (FileError, SlicerBridgeError, ConnectionLost, TimeoutError, OSError) as error:
             it["status"], it["error"] = "failed", str(error)
+            # No connection could be opened at all (not a call lost with its connection).
+            it["no_connection"] = (isinstance(error, ConnectionLost)
+                                   and not isinstance(error, CallLost))
             it["attempts"] = max(it["attempts"], getattr(error, "attempts", 1))
         it["seconds"] = time.monotonic() - begun
         with lock:
@@ -241,9 +265,15 @@ def _run_items(arguments, pool, processor, items, slots, values) -> int:
             print(f"{PROGRAM}: {it['item']} failed: {it['error']}", file=sys.stderr)
     if arguments.summary_json:
         with open(arguments.summary_json, "w") as out:
-            json.dump({"processor": processor, "items": items,
+            json.dump({"processor": processor,
+                       "items": [{k: v for k, v in it.items() if k != "no_connection"}
+                                 for it in items],
                        "connections": {"opened": pool.opened, "lost": pool.lost,
                                        "resent": pool.resent}}, out, indent=2)
     if interrupted:
         return EXIT_CANCELLED
-    return EXIT_CALL_FAILED if counts["failed"] else EXIT_OK
+    if counts["failed"]:
+        # As the C++ command: 3 when nothing worked because no server could be reached.
+        unreachable = all(it.get("no_connection") for it in items if it["status"] == "failed")
+        return EXIT_CONNECTION if unreachable and counts["ok"] == 0 else EXIT_CALL_FAILED
+    return EXIT_OK

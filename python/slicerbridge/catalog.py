@@ -66,6 +66,46 @@ def _invalid_message(message: str) -> SlicerBridgeError:
     return SlicerBridgeError(ErrorCode.INVALID_MESSAGE, message)
 
 
+def _integral_default(slot_type: Any, default: Any) -> Any:
+    """[CAT-10]: a 1.0 sender wrote an int slot's default as a float; an integral one stands for
+    the integer."""
+    def integral(x: Any) -> bool:
+        return isinstance(x, float) and x.is_integer() and -2.0**63 <= x < 2.0**63
+    if slot_type == "int" and integral(default):
+        return int(default)
+    if slot_type == "int_vector" and isinstance(default, list) and default \
+            and all(integral(x) or is_integer(x) for x in default):
+        return [int(x) for x in default]
+    return default
+
+
+def read_catalog(result: Any) -> tuple:
+    """What a client keeps of a ``catalog`` result ([CAT-12]): ``(descriptions, dropped)``, the
+    valid descriptions in catalog order and, for each description that breaks a rule of section
+    10, ``{"index", "name" (None without a string name), "requirement", "reason"}``. Raises
+    ``invalid_message`` only when the result is not a map with an array ``processors``."""
+    processors = result.get("processors") if isinstance(result, dict) else None
+    if not isinstance(processors, list):
+        raise _invalid_message("catalog without a processors array")
+    kept: List["ProcessorDescription"] = []
+    dropped: List[dict] = []
+    for index, value in enumerate(processors):
+        name = value.get("name") if isinstance(value, dict) else None
+        try:
+            description = ProcessorDescription.received(value)
+            if any(other.name == description.name for other in kept):
+                raise _invalid_message(f"processor name {description.name!r} used twice "
+                                       f"[CAT-11]")
+        except SlicerBridgeError as error:
+            requirement = re.findall(r"\[(CAT-\d+)\]", error.message)
+            dropped.append({"index": index, "name": name if isinstance(name, str) else None,
+                            "requirement": requirement[-1] if requirement else "CAT-11",
+                            "reason": error.message})
+            continue
+        kept.append(description)
+    return kept, dropped
+
+
 @dataclasses.dataclass
 class Slot:
     """An input, output or parameter of a processor (spec section 10)."""
@@ -117,56 +157,83 @@ class Slot:
         """Read a slot: only ``name`` and ``type`` are required [CAT-6]; unknown keys are
         ignored; mistyped keys are ``invalid_message``."""
         if not isinstance(value, dict):
-            raise _invalid_message("slot is not a map")
+            raise _invalid_message("slot is not a map [CAT-11]")
         fields: Dict[str, Any] = {}
         checks = {"name": str, "type": str, "label": str, "description": str, "group": str,
                   "optional": bool, "image_kind": str}
         for key, expected in checks.items():
             if key in value:
                 if not isinstance(value[key], expected):
-                    raise _invalid_message(f"slot {key} has the wrong type")
+                    raise _invalid_message(f"slot {key} has the wrong type [CAT-11]")
                 fields[key] = value[key]
         if "name" not in fields or "type" not in fields:
-            raise _invalid_message("slot without name or type")
+            raise _invalid_message("slot without name or type [CAT-6]")
         for key in ("minimum", "maximum", "step"):
             if key in value:
                 if not is_number(value[key]):
-                    raise _invalid_message(f"slot {key} is not a number")
+                    raise _invalid_message(f"slot {key} is not a number [CAT-11]")
                 fields[key] = value[key]
         if "choices" in value:
             choices = value["choices"]
             if not isinstance(choices, list) or not all(isinstance(c, str) for c in choices):
-                raise _invalid_message("slot choices must be strings")
+                raise _invalid_message("slot choices must be strings [CAT-11]")
             fields["choices"] = choices
         if "length" in value:
             if not is_integer(value["length"]) or value["length"] < 0:
-                raise _invalid_message("slot length must be an integer >= 0")
+                raise _invalid_message("slot length must be an integer >= 0 [CAT-11]")
             fields["length"] = value["length"]
         if "default" in value:
-            fields["default"] = value["default"]
+            fields["default"] = _integral_default(fields["type"], value["default"])
         return cls(**fields)
 
     def check_definition(self, role: str) -> None:
-        """Check a slot defined in this process: its name, type and own default [CAT-5]."""
+        """Check a slot defined in this process: raises ValueError naming the first rule of
+        section 10 it breaks ([CAT-5], [CAT-9], [CAT-11])."""
+        found = self.problems(role)
+        if found:
+            raise ValueError(f"{found[0][1]} [{found[0][0]}]")
+        if self.default is not None:
+            self.default = self.check_value(self.default)
+
+    def problems(self, role: str) -> List[tuple]:
+        """``(requirement, message)`` for each rule of section 10 that this slot, in ``role``
+        (inputs, outputs or parameters), breaks: the rules of spec/model.json's Slot, run by
+        both the server (its own processors) and the client (what it receives, [CAT-12])."""
+        found = []
+        where = f"{role} slot {self.name!r}"
         if not SLOT_NAME.match(self.name):
-            raise ValueError(f"invalid slot name {self.name!r}")
+            found.append(("CAT-11", f"invalid slot name {self.name!r}"))
+        if self.type not in DATA_SLOT_TYPES and self.type not in PARAMETER_TYPES:
+            return found + [("CAT-11", f"{where}: unknown slot type {self.type!r}")]
         allowed = {"inputs": DATA_SLOT_TYPES, "parameters": PARAMETER_TYPES,
                    # a scalar output [CAT-7]: a number, text or flag the call returns
                    "outputs": tuple(DATA_SLOT_TYPES) + tuple(PARAMETER_TYPES)}[role]
         if self.type not in allowed:
-            raise ValueError(f"{role} slot {self.name!r} cannot have type {self.type!r}")
+            found.append(("CAT-5", f"{where} cannot have type {self.type!r}"))
         if role != "parameters" and self.default is not None:
-            raise ValueError(f"{role} slot {self.name!r} cannot have a default")
-        if self.image_kind is not None and (self.type != "image"
-                                            or self.image_kind not in IMAGE_KINDS):
-            raise ValueError(f"slot {self.name!r}: image_kind is for image slots: {IMAGE_KINDS}")
+            found.append(("CAT-5", f"{where} cannot have a default"))
+        if self.image_kind is not None and self.image_kind not in IMAGE_KINDS:
+            found.append(("CAT-11", f"{where}: image_kind is one of {IMAGE_KINDS}"))
+        elif self.image_kind is not None and self.type != "image":
+            found.append(("CAT-9", f"{where}: image_kind is for image slots only"))
+        if self.choices is not None and self.type != "enum":
+            found.append(("CAT-11", f"{where}: choices apply to enum slots only"))
         if self.type == "enum" and not self.choices:
-            raise ValueError(f"enum parameter {self.name!r} needs choices")
-        if self.default is not None:
+            found.append(("CAT-11", f"enum parameter {self.name!r} needs choices"))
+        bounds = [key for key in ("minimum", "maximum", "step") if getattr(self, key) is not None]
+        if bounds and self.type not in _NUMERIC_TYPES:
+            found.append(("CAT-11", f"{where}: {', '.join(bounds)} apply to numeric slots only"))
+        if self.minimum is not None and self.maximum is not None \
+                and not self.minimum <= self.maximum:
+            found.append(("CAT-11", f"{where}: minimum above maximum"))
+        if self.length is not None and self.type not in _VECTOR_TYPES:
+            found.append(("CAT-11", f"{where}: length applies to vector slots only"))
+        if not found and self.default is not None and role == "parameters":
             try:
-                self.default = self.check_value(self.default)
+                self.check_value(self.default)
             except SlicerBridgeError as error:
-                raise ValueError(f"default of {self.name!r} is invalid: {error.message}") from None
+                found.append(("CAT-5", f"default of {self.name!r} is invalid: {error.message}"))
+        return found
 
     def check_value(self, value: Any) -> Any:
         """Validate a parameter value against this slot's type and constraints and return it in
@@ -262,35 +329,60 @@ class ProcessorDescription:
     def from_wire(cls, value: Any) -> "ProcessorDescription":
         """Read a description that may hold only name, inputs, outputs and parameters [CAT-6]."""
         if not isinstance(value, dict):
-            raise _invalid_message("description is not a map")
+            raise _invalid_message("description is not a map [CAT-11]")
         fields: Dict[str, Any] = {}
         for key in ("name", "version", "title", "description", "category", "contributor"):
             if key in value:
                 if not isinstance(value[key], str):
-                    raise _invalid_message(f"description {key} is not a string")
+                    raise _invalid_message(f"description {key} is not a string [CAT-11]")
                 fields[key] = value[key]
         if "name" not in fields:
-            raise _invalid_message("description without a name")
+            raise _invalid_message("description without a name [CAT-6]")
         for role in ("inputs", "outputs", "parameters"):
-            slots = value.get(role, [])
+            if role not in value:
+                raise _invalid_message(f"description without {role} [CAT-6]")
+            slots = value[role]
             if not isinstance(slots, list):
-                raise _invalid_message(f"description {role} is not an array")
+                raise _invalid_message(f"description {role} is not an array [CAT-11]")
             fields[role] = [Slot.from_wire(slot) for slot in slots]
         idempotent = value.get("idempotent", False)
         if not isinstance(idempotent, bool):
-            raise _invalid_message("description idempotent is not a bool")
+            raise _invalid_message("description idempotent is not a bool [CAT-11]")
         return cls(**fields, idempotent=idempotent)
 
-    def check_definition(self) -> None:
+    @classmethod
+    def received(cls, value: Any) -> "ProcessorDescription":
+        """Read a description from a peer and check every rule of section 10 on it; raises
+        ``invalid_message`` whose message ends with the requirement it breaks ([CAT-12])."""
+        description = cls.from_wire(value)
+        found = description.problems()
+        if found:
+            raise _invalid_message(f"{found[0][1]} [{found[0][0]}]")
+        return description
+
+    def problems(self) -> List[tuple]:
+        """``(requirement, message)`` for each rule of section 10 this description breaks."""
+        found = []
         if not PROCESSOR_NAME.match(self.name):
-            raise ValueError(f"invalid processor name {self.name!r}")
+            found.append(("CAT-11", f"invalid processor name {self.name!r}"))
         names = set()
         for role in ("inputs", "outputs", "parameters"):
             for slot in getattr(self, role):
-                slot.check_definition(role)
-                if slot.name in names:  # [CAT-3]
-                    raise ValueError(f"slot name {slot.name!r} used twice in {self.name!r}")
+                found += slot.problems(role)
+                if slot.name in names:
+                    found.append(("CAT-3", f"slot name {slot.name!r} used twice in {self.name!r}"))
                 names.add(slot.name)
+        return found
+
+    def check_definition(self) -> None:
+        """Check a description defined in this process: raises ValueError naming the first
+        rule of section 10 it breaks; normalises its defaults."""
+        found = self.problems()
+        if found:
+            raise ValueError(f"{found[0][1]} [{found[0][0]}]")
+        for role in ("inputs", "outputs", "parameters"):
+            for slot in getattr(self, role):
+                slot.check_definition(role)
 
 
 # ---------------------------------------------------------------------------------------------

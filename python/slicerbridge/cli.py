@@ -128,7 +128,9 @@ def _serve(arguments: argparse.Namespace, processors: Optional[Iterable] = None)
                         stall_timeout=arguments.stall_timeout,
                         max_connections=arguments.max_connections,
                         max_connections_per_address=arguments.max_connections_per_address,
-                        max_pending_handshakes=arguments.max_pending_handshakes)
+                        max_pending_handshakes=arguments.max_pending_handshakes,
+                        connection_budget=arguments.connection_budget,
+                        total_budget=arguments.total_budget)
     except ValueError as error:
         print(f"{PROGRAM}: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -358,6 +360,12 @@ def _add_serve_options(serve: argparse.ArgumentParser) -> None:
                               metavar="N", help="the same per client address (default 0)")
     availability.add_argument("--max-pending-handshakes", type=int, default=64, metavar="N",
                               help="TLS handshakes in progress at once (default 64)")
+    availability.add_argument("--connection-budget", type=int, default=1 << 30, metavar="BYTES",
+                              help="bytes one connection holds in frames being received, inputs "
+                                   "of open calls and answers not yet sent; beyond it its "
+                                   "reading pauses (default 1 GiB)")
+    availability.add_argument("--total-budget", type=int, default=4 << 30, metavar="BYTES",
+                              help="the same over all connections (default 4 GiB)")
 
 
 def _parser(with_modules: bool = True) -> argparse.ArgumentParser:

@@ -18,7 +18,7 @@ import threading
 import time
 from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence
 
-from .catalog import ProcessorDescription, check_arguments, did_you_mean
+from .catalog import ProcessorDescription, check_arguments, did_you_mean, read_catalog
 from .codec import available_codecs
 from .connection import Incoming, MessageStream
 from .data import DataValue, data_from_wire, data_to_wire
@@ -165,6 +165,10 @@ class Client:
         #: Descriptions seen in catalog and describe answers: calls to these processors are
         #: checked before they are sent.
         self.descriptions: Dict[str, ProcessorDescription] = {}
+        #: Descriptions the last catalog dropped because they break a rule of section 10, by
+        #: name (or ``#index`` without a name): ``{"index", "name", "requirement", "reason"}``.
+        #: Calls to these processors fail here, unsent [CAT-12].
+        self.dropped: Dict[str, dict] = {}
         self._catalog_known = False
         self.server_hello = self._handshake(ClientHello(capabilities=offered,
                                                         limits=self.stream.limits, token=token))
@@ -512,19 +516,22 @@ class Client:
         return self.request("ping", timeout=timeout).timings
 
     def catalog(self, *, timeout: Optional[float] = None) -> List[ProcessorDescription]:
+        """The server's valid descriptions. One that breaks a rule of section 10 is left out
+        and reported in ``dropped`` (and a warning); the others stay usable [CAT-12]."""
         result = self.request("catalog", timeout=timeout).result
-        processors = result.get("processors") if isinstance(result, dict) else None
-        if not isinstance(processors, list):
-            raise SlicerBridgeError(ErrorCode.INVALID_MESSAGE, "catalog without processors")
-        descriptions = [ProcessorDescription.from_wire(p) for p in processors]
+        descriptions, dropped = read_catalog(result)
+        for entry in dropped:
+            log.warning("catalog: dropped processor %s: %s",
+                        entry["name"] or f"#{entry['index']}", entry["reason"])
         with self._lock:
             self.descriptions = {d.name: d for d in descriptions}
+            self.dropped = {entry["name"] or f"#{entry['index']}": entry for entry in dropped}
             self._catalog_known = True
         return descriptions
 
     def describe(self, processor: str, *, timeout: Optional[float] = None) -> ProcessorDescription:
         result = self.request("describe", {"processor": processor}, timeout=timeout).result
-        description = ProcessorDescription.from_wire(result)
+        description = ProcessorDescription.received(result)
         with self._lock:
             self.descriptions[description.name] = description
         return description
@@ -537,6 +544,12 @@ class Client:
         with self._lock:
             description = self.descriptions.get(processor)
             known = list(self.descriptions) if self._catalog_known else None
+            dropped = self.dropped.get(processor) if description is None else None
+        if dropped is not None:
+            raise SlicerBridgeError(
+                ErrorCode.INVALID_MESSAGE,
+                f"processor {processor!r} was dropped from the catalog: {dropped['reason']}",
+                {"processor": processor, "requirement": dropped["requirement"]})
         if description is None:
             if known is not None:
                 raise SlicerBridgeError(

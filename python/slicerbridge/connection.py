@@ -7,9 +7,9 @@ lock so that several threads can send whole frames.
 from __future__ import annotations
 
 import threading
-from typing import Any, NamedTuple, Optional
+from typing import Any, Callable, NamedTuple, Optional
 
-from .codec import EncodedFrame, decode_head, encode_message
+from .codec import EncodedFrame, check_structure, decode_head, encode_message
 from .errors import ConnectionLost, ErrorCode, SlicerBridgeError
 from .frame import Frame, FrameReader
 from .limits import HANDSHAKE_MAX_FRAME, Limits
@@ -36,17 +36,18 @@ class MessageStream:
         self._write_lock = threading.Lock()
         self._closed = False
 
-    def receive(self) -> Optional[Incoming]:
+    def receive(self, admit: Optional[Callable[[int], bool]] = None) -> Optional[Incoming]:
         """The next message, or None at a clean end of stream.
 
         Raises FatalProtocolError for a bad frame header and ConnectionLost for a stream that
         ends inside a frame; a frame with a bad head is returned with ``error`` set, after the
-        whole frame was consumed [FRAME-10].
+        whole frame was consumed [FRAME-10]. ``admit``: see ``FrameReader.read_frame``.
         """
         max_frame = self.limits.max_frame
         if not self.handshaken:
             max_frame = min(max_frame, HANDSHAKE_MAX_FRAME)  # [HELLO-4]
-        frame = self._reader.read_frame(max_frame=max_frame, max_head=self.limits.max_head)
+        frame = self._reader.read_frame(max_frame=max_frame, max_head=self.limits.max_head,
+                                        admit=admit)
         if frame is None:
             return None
         try:
@@ -57,7 +58,8 @@ class MessageStream:
         return Incoming(decoded.value, decoded.bulk_error, frame)
 
     def encode(self, message: Any, *, compression: Optional[str] = None) -> EncodedFrame:
-        """Encode for this peer; a frame beyond the peer's limits is ``too_large`` [LIMIT-1]."""
+        """Encode for this peer; a frame beyond the peer's ``max_frame``, ``max_head`` or
+        ``max_depth`` is ``too_large`` [LIMIT-1] [LIMIT-11]."""
         if compression is not None and compression not in self.codecs:
             compression = None  # [CAP-2]
         encoded = encode_message(message, compression=compression)
@@ -67,6 +69,11 @@ class MessageStream:
                                     {"frame_length": encoded.size, "max_frame": peer.max_frame,
                                      "head_length": len(encoded.head),
                                      "max_head": peer.max_head})
+        try:  # the peer's decoder walks the head the same way [LIMIT-11]
+            check_structure(encoded.head, peer.max_depth)
+        except SlicerBridgeError:
+            raise SlicerBridgeError(ErrorCode.TOO_LARGE, "message nested deeper than the peer's "
+                                    "max_depth", {"max_depth": peer.max_depth}) from None
         return encoded
 
     def write(self, encoded: EncodedFrame) -> None:

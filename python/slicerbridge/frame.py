@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import struct
 import time
-from typing import NamedTuple, Optional
+from typing import Callable, NamedTuple, Optional
 
 import numpy as np
 
@@ -102,11 +102,14 @@ class FrameReader:
         self._start = 0
         self._end = 0
 
-    def read_frame(self, *, max_frame: int, max_head: int) -> Optional[Frame]:
+    def read_frame(self, *, max_frame: int, max_head: int,
+                   admit: Optional[Callable[[int], bool]] = None) -> Optional[Frame]:
         """The next frame, or None when the stream ends cleanly between frames.
 
-        Raises ConnectionLost when the stream ends inside a frame [FRAME-8] and FatalProtocolError
-        for a bad header.
+        ``admit(size)`` is asked once the header has announced the frame's size, before the rest
+        is read; it may block (backpressure) and returns False to give the frame up.
+        Raises ConnectionLost when the stream ends inside a frame [FRAME-8] or the frame is not
+        admitted, and FatalProtocolError for a bad header.
         """
         if self._start == self._end and not self._refill():
             return None
@@ -126,6 +129,8 @@ class FrameReader:
                 error.received = bytes(header) + bytes(
                     self._view[self._start:min(self._end, self._start + QUOTED_BYTES)])
             raise
+        if admit is not None and not admit(HEADER_SIZE + head_length + bulk_length):
+            raise ConnectionLost("reading given up while the server's byte budget was spent")
         head = bytearray(head_length)
         self._read_into(memoryview(head))
         if bulk_length:

@@ -129,7 +129,11 @@ class ClientPool:
                         raise CallLost("the pool is closed", [], 0) from None
                 time.sleep(min(self.reconnect_delay * 2 ** (failures - 1), MAX_RECONNECT_DELAY))
         implementation = client.server_hello.implementation or {}
-        name = (f"{self.name or _peer_of(client)} [{implementation.get('name', '?')} "
+        where = self.name or _peer_of(client)
+        process = getattr(client, "process", None)
+        if process is not None:  # one launched server per connection: which one was lost
+            where += f" (pid {process.pid})"
+        name = (f"{where} [{implementation.get('name', '?')} "
                 f"{implementation.get('version', '?')}]")
         with self._cond:
             if catalog is not None and self._idempotent is None:

@@ -24,7 +24,8 @@ import time
 import traceback
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
-from .availability import Activity, ConnectionTimeouts, FairExecutor, LogLimiter
+from .availability import (Activity, ByteBudget, ConnectionBudget, ConnectionTimeouts,
+                           FairExecutor, LogLimiter)
 from .catalog import Processor, did_you_mean
 from .codec import available_codecs
 from .connection import Incoming, MessageStream
@@ -120,6 +121,8 @@ class _Call:
         self.cancel_event = threading.Event()
         self.future: Optional[concurrent.futures.Future] = None
         self.deadline_timer: Optional[list] = None
+        #: Bytes of the request's frame, held in the byte budget until the call is answered.
+        self.budgeted = 0
 
 
 class Server:
@@ -133,6 +136,12 @@ class Server:
     type, and the exception's type, message and traceback go to this process's log (the logger
     ``slicerbridge.server``): messages may quote data, and the wire must not carry it [ERR-3].
     ``expose_errors=True`` (local development only) puts the exception's message in the answer.
+
+    Section 7.1: ``hello_timeout``, ``idle_timeout`` and ``stall_timeout`` in seconds (0
+    disables one); ``max_connections`` and ``max_connections_per_address`` (0: no cap);
+    ``connection_budget`` and ``total_budget``, the bytes held for one connection and for all
+    (frames being received, inputs of open calls, answers waiting to be sent), beyond which
+    reading pauses [LIMIT-9].
     """
 
     def __init__(self, processors: Iterable[Processor] = (), *, token: Optional[str] = None,
@@ -141,7 +150,8 @@ class Server:
                  implementation: Optional[dict] = None, expose_errors: bool = False,
                  hello_timeout: float = 10.0, idle_timeout: float = 0.0,
                  stall_timeout: float = 60.0, max_connections_per_address: int = 0,
-                 max_pending_handshakes: int = 64):
+                 max_pending_handshakes: int = 64, connection_budget: int = 1 << 30,
+                 total_budget: int = 4 << 30):
         self.processors: Dict[str, Processor] = {}
         for proc in processors:
             if proc.name in self.processors:
@@ -160,6 +170,8 @@ class Server:
         self.stall_timeout = stall_timeout
         self.max_connections_per_address = max_connections_per_address
         self.max_pending_handshakes = max_pending_handshakes
+        self.connection_budget = connection_budget  # [LIMIT-9]
+        self.budget = ByteBudget(total_budget)
         self._per_address: Dict[str, int] = {}
         self._accepted = 0  # connection threads, handshaking ones included
         self._pending_handshakes = 0
@@ -443,6 +455,9 @@ class _ServerConnection:
         self.goodbye: Optional[_Call] = None
         self.goodbye_sent = False
         self.dropped = False
+        self.budget = ConnectionBudget(server.budget, server.connection_budget)
+        self.frame_reserved = 0  # the budget taken by the frame being received or dispatched
+        self.reading_given_up = False  # a paused reader stops waiting
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -455,12 +470,14 @@ class _ServerConnection:
                 bytes_received=self.counted.received, bytes_sent=self.counted.sent,
                 hello_done=self.stream.handshaken,
                 mid_frame=self.counted.received > self.frame_end,
+                reading_paused=self.budget.paused,
                 calls_open=bool(self.open), answers_waiting=self.writing > 0)
         reason = self.timeouts.observe(_now(), activity)
         if reason is None:
             self.server.scheduler.call_later(self.timeouts.tick, self._watch)
             return
         self.server.log_limited(logging.INFO, "timeout", f"closed a connection: {reason}")
+        self._give_up_reading()
         self.transport.shutdown()  # the reader and any blocked writer see the end
 
     def run(self) -> None:
@@ -468,6 +485,7 @@ class _ServerConnection:
             self.server.scheduler.call_later(self.timeouts.tick, self._watch)
         try:
             if self._handshake():
+                self._release_frame()
                 self._serve()
         except ConnectionLost:
             pass
@@ -479,7 +497,7 @@ class _ServerConnection:
 
     def _receive(self) -> Optional[Incoming]:
         try:
-            incoming = self.stream.receive()
+            incoming = self.stream.receive(admit=self._admit_frame)
         except FatalProtocolError as error:  # [FRAME-7]
             self._send_connection_error(error)
             return None
@@ -537,13 +555,33 @@ class _ServerConnection:
         return True
 
     def _serve(self) -> None:
-        while True:
+        while self.budget.wait_to_start_frame(self._reading_abandoned):
             incoming = self._receive()
             if incoming is None:
                 return
             self._dispatch(incoming)
+            self._release_frame()  # unless a call took it
             # Let the frame's buffers go while the next frame is awaited.
             del incoming
+
+    # -- the byte budget [LIMIT-9] ------------------------------------------------------------
+
+    def _admit_frame(self, size: int) -> bool:
+        if not self.budget.reserve_frame(size, self._reading_abandoned):
+            return False
+        self.frame_reserved = size
+        return True
+
+    def _release_frame(self) -> None:
+        size, self.frame_reserved = self.frame_reserved, 0
+        self.budget.release(size)
+
+    def _reading_abandoned(self) -> bool:
+        return self.dropped or self.reading_given_up
+
+    def _give_up_reading(self) -> None:
+        self.reading_given_up = True
+        self.budget.wake()
 
     def _drop(self) -> None:
         """The connection ended: cancel every open call; nothing more is sent [DROP-1]."""
@@ -552,6 +590,11 @@ class _ServerConnection:
             self.dropped = True
             calls = list(self.open.values())
             self.open.clear()
+            held = sum(call.budgeted for call in calls)
+            for call in calls:
+                call.budgeted = 0
+        self.budget.release(held)
+        self._release_frame()
         for call in calls:
             with call.lock:
                 call.answered = True
@@ -569,6 +612,7 @@ class _ServerConnection:
             call.cancel_event.set()
             self._answer(call, error=SlicerBridgeError(ErrorCode.SHUTTING_DOWN,
                                                        "the server is shutting down"))
+        self._give_up_reading()
         self.transport.shutdown()
 
     # -- dispatch -----------------------------------------------------------------------------
@@ -612,6 +656,7 @@ class _ServerConnection:
                 duplicate = False
                 self.open[request_id] = call
                 in_flight = len(self.open)
+                call.budgeted, self.frame_reserved = self.frame_reserved, 0
         if duplicate:
             self._send_connection_error(SlicerBridgeError(
                 ErrorCode.DUPLICATE_ID, "request id already open", {"id": request_id}))
@@ -810,9 +855,11 @@ class _ServerConnection:
             encoded.replace_final_float(_now() - finished)
             with self.lock:
                 self.writing += 1
+            self.budget.add(encoded.size)
             try:
                 self.stream.write(encoded)
             finally:
+                self.budget.release(encoded.size)
                 with self.lock:
                     self.writing -= 1
         except ConnectionLost:
@@ -821,6 +868,8 @@ class _ServerConnection:
             with self.lock:
                 if self.open.get(call.id) is call:
                     del self.open[call.id]
+                held, call.budgeted = call.budgeted, 0
+            self.budget.release(held)
         self._finish_goodbye_when_idle()
 
     def _encode_response(self, request_id: Optional[int], result: Any,

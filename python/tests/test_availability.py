@@ -1,7 +1,8 @@
 """Availability under abuse (issue 14, spec section 7.1): the policies without sockets, then an
 attack on the Python and the C++ server (loopback, bounded): idle sockets up to the cap, a hello
 sent a byte at a time, a stalled frame and a client that never reads, while a client with the
-right token is still served. Timeouts are configured small; waits are bounded polls."""
+right token is still served; and a client that sends calls and never reads their answers, whose
+reading the byte budget pauses. Timeouts are configured small; waits are bounded polls."""
 
 from __future__ import annotations
 
@@ -10,14 +11,20 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 
 import msgpack
+import numpy as np
 import pytest
 
 from conftest import wait_until
-from slicerbridge.availability import Activity, ConnectionTimeouts, FairQueue, LogLimiter
+from slicerbridge.availability import (Activity, ByteBudget, ConnectionBudget,
+                                       ConnectionTimeouts, FairQueue, LogLimiter)
 from slicerbridge.client import Client
+from slicerbridge.codec import encode_message
+from slicerbridge.data import Image, data_to_wire
+from slicerbridge.messages import request
 
 TOKEN = "availability-token-0123456789abcdef"
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -62,6 +69,51 @@ def test_repeated_log_lines_are_limited():
     assert limiter.admit("accept", "failed", 1.5) == "failed (100 similar lines suppressed)"
 
 
+def test_byte_budget_admits_whole_frames_while_they_fit_LIMIT_9():
+    server = ByteBudget(100)
+    first, second = ConnectionBudget(server, 60), ConnectionBudget(server, 60)
+    assert first.try_reserve_frame(50)
+    assert not first.try_reserve_frame(20)  # over its connection's limit
+    assert not second.try_reserve_frame(55)  # over the server's
+    assert second.try_reserve_frame(40)
+    assert first.may_start_frame() and second.may_start_frame()
+    first.add(10)  # an answer waiting to be sent: never refused
+    assert not first.may_start_frame()  # the connection holds its limit
+    assert not second.may_start_frame()  # the server holds its budget
+    first.release(60)
+    assert first.may_start_frame() and second.may_start_frame()
+    third = ConnectionBudget(server, 60)
+    assert not third.try_reserve_frame(500)  # larger than everything: only when nothing is held
+    second.release(40)
+    assert third.try_reserve_frame(500)
+    assert (server.held, first.held, second.held, third.held) == (500, 0, 0, 500)
+
+
+def test_a_paused_reader_resumes_when_bytes_are_released_or_gives_up_LIMIT_9():
+    server = ByteBudget(100)
+    holder = ConnectionBudget(server, 100)
+    assert holder.try_reserve_frame(90)
+    waiter, quitter = ConnectionBudget(server, 100), ConnectionBudget(server, 100)
+    given_up = threading.Event()
+    outcomes = {}
+    readers = {
+        "waiter": threading.Thread(target=lambda: outcomes.__setitem__(
+            "waiter", waiter.reserve_frame(20, lambda: False))),
+        "quitter": threading.Thread(target=lambda: outcomes.__setitem__(
+            "quitter", quitter.reserve_frame(20, given_up.is_set)))}
+    for reader in readers.values():
+        reader.start()
+    assert wait_until(lambda: waiter.paused and quitter.paused, 10.0)
+    given_up.set()
+    quitter.wake()
+    readers["quitter"].join(10.0)
+    assert outcomes == {"quitter": False} and quitter.held == 0
+    assert waiter.paused  # nothing was released: still waiting
+    holder.release(90)
+    readers["waiter"].join(10.0)
+    assert outcomes["waiter"] is True and waiter.held == 20 and not waiter.paused
+
+
 # -- the attack, on both servers -------------------------------------------------------------
 
 def _frame(head: dict) -> bytes:
@@ -78,7 +130,7 @@ def _cpp_server() -> list:
     program = os.path.join(directory or "", "reference_server", "slicerbridge-server")
     if not directory or not os.path.exists(program):
         pytest.skip("set SLICERBRIDGE_BUILD_DIR to a build with slicerbridge-server")
-    return [program, "--connection-budget", str(16 << 20), "--total-budget", str(32 << 20)]
+    return [program]
 
 
 def _python_server() -> list:
@@ -134,7 +186,8 @@ def _served(address: str) -> bool:
 def test_attack_leaves_a_client_with_the_token_served_LIMIT_5_LIMIT_7_LIMIT_8(server):
     command = (_python_server() if server == "python" else _cpp_server()) + [
         "--listen", "127.0.0.1:0", "--token", TOKEN, "--hello-timeout", "0.5",
-        "--stall-timeout", "0.5", "--max-connections", "8"]
+        "--stall-timeout", "0.5", "--max-connections", "8",
+        "--connection-budget", str(16 << 20), "--total-budget", str(32 << 20)]
     env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"))
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
     sockets = []
@@ -182,5 +235,49 @@ def test_attack_leaves_a_client_with_the_token_served_LIMIT_5_LIMIT_7_LIMIT_8(se
     finally:
         for sock in sockets:
             sock.close()
+        process.terminate()
+        process.wait(10)
+
+
+def _invoke_echo_frame(request_id: int, image: Image) -> bytes:
+    return encode_message(request(request_id, "invoke", {
+        "processor": "echo", "inputs": {"image": data_to_wire(image)}})).to_bytes()
+
+
+@pytest.mark.parametrize("server", [
+    pytest.param("python"), pytest.param("cpp", marks=pytest.mark.built)])
+def test_a_client_that_never_reads_its_answers_is_paused_within_its_budget_LIMIT_9(server):
+    """Calls of 1 MiB each, sent and never read: without a budget the server would hold every
+    call its in-flight limit allows (64 MiB and more); with an 8 MiB connection budget it stops
+    reading, its memory stays near the budget, and other clients are served."""
+    megabyte = 1 << 20
+    command = (_python_server() if server == "python" else _cpp_server()) + [
+        "--listen", "127.0.0.1:0", "--token", TOKEN, "--connection-budget", str(8 * megabyte),
+        "--total-budget", str(64 * megabyte)]
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"))
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        address = process.stdout.readline().split()[-1]
+        host, port = address.rsplit(":", 1)
+        assert _served(address)
+        baseline = _rss_bytes(process.pid)
+        image = Image(np.arange(megabyte, dtype=np.uint8).reshape(16, 256, 256))
+        hog = socket.create_connection((host, int(port)))
+        hog.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        hog.sendall(HELLO)
+        hog.settimeout(3.0)  # a send blocked this long: the server stopped reading
+        sent = 0
+        for request_id in range(1, 129):  # bounded: 128 MiB at most
+            try:
+                hog.sendall(_invoke_echo_frame(request_id, image))
+            except socket.timeout:
+                break
+            sent += 1
+        held = _rss_bytes(process.pid) - baseline
+        assert sent < 48, f"the server read {sent} MiB of calls from a client that reads nothing"
+        assert held < 48 * megabyte, f"the server grew by {held / megabyte:.0f} MiB"
+        assert _served(address)  # its own budget: another client is not paused
+        hog.close()
+    finally:
         process.terminate()
         process.wait(10)

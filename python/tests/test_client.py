@@ -369,3 +369,69 @@ def test_server_closing_mid_call_fails_pending_calls_DROP_1():
         client.close(timeout=WAIT)
     finally:
         server.stop()
+
+
+def test_no_cancel_is_sent_when_the_server_does_not_list_it_CANCEL_5():
+    """[CANCEL-5]: the server's hello lacks `cancel`; cancelling a call sends nothing, and the
+    call gets the server's normal answer. The next thing the server receives is the ping."""
+    received = []
+
+    def script(peer, done):
+        peer.receive()
+        peer.send(dict(SERVER_HELLO, capabilities=[]))
+        invoke = peer.receive()
+        received.append(invoke["method"])
+        following = peer.receive()  # a cancel would come here, before the ping
+        received.append(following.get("method"))
+        peer.send({"kind": "response", "id": following["id"], "result": {}})
+        peer.send({"kind": "response", "id": invoke["id"], "result": {"outputs": {}}})
+
+    server = ScriptedServer(script)
+    try:
+        client = Client.connect(server.address, timeout=WAIT)
+        assert "cancel" not in client.capabilities
+        call = client.submit("slow")
+        call.cancel()
+        client.ping(timeout=WAIT)
+        assert call.result(WAIT).outputs == {}
+        assert received == ["invoke", "ping"]
+        client.close(timeout=1)
+    finally:
+        server.stop()
+
+
+def test_a_token_to_a_non_loopback_address_without_tls_is_warned_about_SEC_7(monkeypatch, caplog):
+    """[SEC-7]: the client warns before sending a token in clear text off loopback (the test
+    stays on loopback: the connection to a TEST-NET-1 address is redirected to a local server),
+    and does not warn on loopback or without a token."""
+    import slicerbridge.client as client_module
+
+    servers = []
+    real_connect = socket.create_connection
+
+    def redirected(address, *arguments, **options):
+        servers.append(address[0])
+        return real_connect(("127.0.0.1", address[1]), *arguments, **options)
+
+    monkeypatch.setattr(client_module.socket, "create_connection", redirected)
+
+    def connect(host, token):
+        def script(peer, done):
+            hello = peer.receive()
+            assert hello.get("token") == token
+            peer.send(SERVER_HELLO)
+
+        server = ScriptedServer(script)
+        port = server.listener.getsockname()[1]
+        caplog.clear()
+        try:
+            Client.tcp(host, port, token=token, timeout=WAIT).close(timeout=1)
+        finally:
+            server.stop()
+        return [r.getMessage() for r in caplog.records if "without TLS" in r.getMessage()]
+
+    with caplog.at_level("WARNING", logger="slicerbridge.client"):
+        assert connect("192.0.2.10", "secret-token") != []
+        assert connect("127.0.0.1", "secret-token") == []
+        assert connect("192.0.2.10", None) == []
+    assert servers == ["192.0.2.10", "127.0.0.1", "192.0.2.10"]

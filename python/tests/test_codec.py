@@ -309,3 +309,37 @@ def test_structure_check_accepts_every_format():
     check_structure(encode_message(value).head, 32)
     float32 = bytes.fromhex("81a166ca3f400000")
     check_structure(float32, 1)
+
+
+def test_typed_data_travels_in_the_bulk_not_the_head_FRAME_11():
+    """[FRAME-11]: a 1 MiB image and a mesh go out with their numbers as bulk references; the
+    head holds only the small description of them."""
+    from slicerbridge.data import Image, Mesh
+    image = Image(np.arange(64 * 64 * 128, dtype=np.uint16).reshape(128, 64, 64))
+    points = np.random.default_rng(11).random((5000, 3))
+    mesh = Mesh(points)
+    encoded = encode_message({"kind": "response", "id": 1,
+                              "result": {"outputs": {"image": image.to_wire(),
+                                                     "mesh": mesh.to_wire()}}})
+    assert len(encoded.head) < 1024
+    assert encoded.size - len(encoded.head) - HEADER_SIZE >= image.voxels.nbytes + points.nbytes
+    head = msgpack.unpackb(encoded.head, raw=False, ext_hook=lambda code, data: ("ext", code))
+    outputs = head["result"]["outputs"]
+    assert outputs["image"]["data"] == ("ext", 1) and outputs["mesh"]["points"]["data"] == ("ext", 1)
+
+
+@pytest.mark.parametrize("codec", ["zstd", "lz4"])
+def test_compression_applies_to_bulk_segments_never_to_the_head_CODEC_3(codec):
+    """[CODEC-3]: with a codec in force, the head is still plain MessagePack that any decoder
+    reads; only the segment is compressed (a 25-byte reference with the codec's id)."""
+    payload = bytes(1 << 20)  # compresses well
+    encoded = encode_message({"kind": "request", "id": 1, "method": "ping",
+                              "params": {"x-text": "a" * 4096, "x-blob": Bulk(payload)}},
+                             compression=codec)
+    refs = []
+    head = msgpack.unpackb(encoded.head, raw=False,
+                           ext_hook=lambda code, data: refs.append((code, data)) or "ref")
+    assert head["params"]["x-text"] == "a" * 4096  # compressible, yet sent as is
+    assert [(code, len(data)) for code, data in refs] == [(1, 25)]
+    assert refs[0][1][16] == {"zstd": 1, "lz4": 2}[codec]
+    assert encoded.size - len(encoded.head) - HEADER_SIZE < len(payload) // 10

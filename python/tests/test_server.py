@@ -470,6 +470,21 @@ def test_a_catalog_over_the_client_max_frame_is_too_large_under_its_id_LIMIT_11(
     assert peer.call(2, "ping")["result"] == {}
 
 
+def test_a_catalog_deeper_than_the_client_max_depth_is_too_large_under_its_id_LIMIT_11(running):
+    """[LIMIT-11]: a sender respects the peer's max_depth. The catalog (response, result,
+    processors, description, slots, slot) is 6 deep: too deep for a client announcing 5."""
+    for max_depth, expected in ((5, ErrorCode.TOO_LARGE), (32, None)):
+        peer = established(running, limits={"max_depth": max_depth})
+        reply = peer.call(1, "catalog")
+        assert reply["id"] == 1
+        if expected is None:
+            assert reply["result"]["processors"]
+        else:
+            assert error_code(reply) == expected
+            assert reply["error"]["details"]["max_depth"] == max_depth
+        assert peer.call(2, "ping")["result"] == {}
+
+
 def test_progress_sent_by_a_client_is_ignored_PROG_5(running):
     """[PROG-5]: no response, no error; the next message is the ping's answer."""
     peer = established(running)
@@ -551,3 +566,27 @@ def test_processor_names_are_unique_on_a_server():
     from slicerbridge.processors import echo
     with pytest.raises(ValueError):
         Server([echo, echo])
+
+
+@pytest.mark.parametrize("method, processor", [
+    ("__import__('os').system('touch {canary}')", None),
+    ("_dispatch", None),
+    ("__init__", None),
+    ("eval", None),
+    ("invoke", "__import__('os').system('touch {canary}')"),
+    ("invoke", "echo; touch {canary}"),
+    ("describe", "__class__"),
+    ("invoke", "__class__"),
+])
+def test_method_and_processor_names_are_looked_up_never_evaluated_SEC_9(running, tmp_path,
+                                                                         method, processor):
+    """[SEC-9]: a name that is code, an attribute of the server or an expression is an unknown
+    method or processor; nothing runs (the canary file stays absent), the connection serves on."""
+    canary = tmp_path / "canary"
+    peer = established(running)
+    params = {} if processor is None else {"processor": processor.format(canary=canary)}
+    reply = peer.call(1, method.format(canary=canary), params)
+    expected = ErrorCode.METHOD_NOT_FOUND if processor is None else ErrorCode.UNKNOWN_PROCESSOR
+    assert error_code(reply) == expected
+    assert not canary.exists()
+    assert peer.call(2, "ping")["result"] == {}

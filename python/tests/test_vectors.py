@@ -116,7 +116,8 @@ def check_accept(vector):
     return head
 
 
-ACCEPT = load("frames.json") + load("messages.json") + load("handshake.json") + load("data.json")
+ACCEPT = load("frames.json") + load("messages.json") + load("handshake.json") + load("data.json") \
+    + load("catalog.json")
 
 
 @pytest.mark.parametrize("vector", ACCEPT)
@@ -258,3 +259,68 @@ def test_data_vectors_invoke_vectors_echo_with_one_input_named_input_PROC_5():
             assert head["params"]["processor"] == "vectors.echo", entry["id"]
             assert list(head["params"]["inputs"]) == ["input"], entry["id"]
     assert invokes > 50
+
+
+# -- catalog.json: what a client keeps of a catalog [CAT-12] --------------------------------
+
+def kept_and_dropped(vector):
+    from slicerbridge.catalog import read_catalog
+    head = check_accept(vector)
+    descriptions, dropped = read_catalog(head["result"])
+    return ([d.name for d in descriptions],
+            [{key: entry[key] for key in ("index", "name", "requirement")} for entry in dropped])
+
+
+@pytest.mark.parametrize("vector", load("catalog.json"))
+def test_catalog_vectors_keep_valid_descriptions_and_drop_bad_ones_CAT_12(vector):
+    """[CAT-12] [CAT-3] [CAT-5] [CAT-6] [CAT-9] [CAT-10] [CAT-11]: the descriptions kept and those
+    dropped, each with the rule it breaks, are the vector's."""
+    kept, dropped = kept_and_dropped(vector)
+    assert kept == vector["kept"]
+    assert dropped == vector["dropped"]
+
+
+@pytest.mark.parametrize("vector", [v for v in load("catalog.json") if v.values[0]["dropped"]])
+def test_client_keeps_the_others_and_fails_calls_to_a_dropped_processor_unsent_CAT_12(vector):
+    """[CAT-12]: a live client given the vector's catalog keeps the valid processors, reports the
+    dropped ones, and fails a call to one of them without sending it; the connection serves on."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    received = []
+
+    def serve():
+        conn, _ = listener.accept()
+        with conn:
+            peer = RawPeer(sock=conn)
+            peer.receive()  # the client's hello
+            peer.send({"kind": "hello", "protocol": "slicerbridge", "version": [1, 1],
+                       "capabilities": []})
+            for _ in range(2):  # the catalog, then the ping that follows the refused call
+                request = peer.receive()
+                received.append(request["method"])
+                result = from_json(vector["decoded"]["result"]) \
+                    if request["method"] == "catalog" else {}
+                peer.send({"kind": "response", "id": request["id"], "result": result})
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    client = Client.tcp(*listener.getsockname(), timeout=WAIT)
+    try:
+        assert [d.name for d in client.catalog()] == vector["kept"]
+        assert [(entry["index"], entry["name"], entry["requirement"])
+                for entry in client.dropped.values()] == \
+            [(entry["index"], entry["name"], entry["requirement"]) for entry in vector["dropped"]]
+        named = [entry for entry in vector["dropped"]
+                 if entry["name"] is not None and entry["name"] not in vector["kept"]]
+        if named:
+            with pytest.raises(SlicerBridgeError) as raised:
+                client.invoke(named[0]["name"], timeout=WAIT)
+            assert raised.value.name == "invalid_message"
+            assert named[0]["requirement"] in raised.value.message
+            assert raised.value.details["requirement"] == named[0]["requirement"]
+        client.ping(timeout=WAIT)
+        thread.join(WAIT)
+        assert received == ["catalog", "ping"]
+    finally:
+        client.close(timeout=1)
+        thread.join(WAIT)
+        listener.close()

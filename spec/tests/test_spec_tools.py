@@ -224,14 +224,153 @@ def test_coverage_levels_follow_the_protocol_text():
     assert len(levels) == len(KNOWN_IDS)
 
 
-def test_semantics_checks_results_against_the_model_CAT_6():
-    """A description without `inputs` or with a mistyped slot is refused by the client [CAT-6]."""
+def test_semantics_checks_results_against_the_model_CAT_6_CAT_12():
+    """A description without `inputs` or with a mistyped slot breaks [CAT-6] or [CAT-11]: a
+    `describe` result fails, a `catalog` drops that processor only [CAT-12]."""
     entry = vector("messages.json", "msg-response-catalog")
     context = {"result_of": "catalog"}
     assert semantics.expected_outcome(MODEL, entry["decoded"], context) is None
     missing = copy.deepcopy(entry["decoded"])
     del missing["result"]["processors"][0]["inputs"]
-    assert semantics.expected_outcome(MODEL, missing, context)[0] == "invalid_message"
+    assert semantics.expected_outcome(MODEL, missing, context) is None
+    processors = missing["result"]["processors"] + entry["decoded"]["result"]["processors"]
+    kept, dropped, _ = semantics.catalog_verdict(MODEL, processors)
+    assert kept == ["vectors.threshold"]
+    assert dropped == [{"index": 0, "name": "vectors.threshold", "requirement": "CAT-6"}]
+    describe = {"result_of": "describe"}
+    described = dict(missing, result=missing["result"]["processors"][0])
+    assert semantics.expected_outcome(MODEL, described, describe)[0] == "invalid_message"
     mistyped = copy.deepcopy(entry["decoded"])
     mistyped["result"]["processors"][0]["parameters"][0]["optional"] = "no"
-    assert semantics.expected_outcome(MODEL, mistyped, context)[0] == "invalid_message"
+    assert semantics.catalog_verdict(MODEL, mistyped["result"]["processors"])[1][0][
+        "requirement"] == "CAT-11"
+    mistyped["result"] = mistyped["result"]["processors"][0]
+    assert semantics.expected_outcome(MODEL, mistyped, describe)[0] == "invalid_message"
+    no_array = dict(entry["decoded"], result={"processors": {}})
+    assert semantics.expected_outcome(MODEL, no_array, context)[0] == "invalid_message"
+
+
+# ---------------------------------------------------------------------------------------------
+# Versioning: 1.x against the published 1.0 baseline in spec/published/ ([VER-2], [VER-5], [VER-6])
+
+PUBLISHED = SPEC / "published"
+MODEL_1_0 = json.loads((PUBLISHED / "model-1.0.json").read_text(encoding="utf-8"))
+VECTORS_1_0 = json.loads((PUBLISHED / "vectors-1.0.json").read_text(encoding="utf-8"))
+
+
+def meaning_digest(entry):
+    import hashlib
+    meaning = {key: entry[key] for key in VECTORS_1_0["keys"] if key in entry}
+    return hashlib.sha256(json.dumps(meaning, sort_keys=True).encode()).hexdigest()
+
+
+def current_vectors():
+    found = {}
+    for path in sorted((SPEC / "vectors").glob("*.json")):
+        for entry in json.loads(path.read_text(encoding="utf-8"))["vectors"]:
+            found[entry["id"]] = (path.name, entry)
+    return found
+
+
+def structure_properties(model):
+    return {structure["name"]: {prop["name"]: prop for prop in structure["properties"]}
+            for structure in model["structures"]}
+
+
+def test_every_1_0_vector_is_kept_unchanged_and_still_passes_VER_6():
+    """[VER-6]: each vector published with 1.0 is still in its file, with the same bytes, class,
+    error and decoded meaning, and the current spec's checks still accept it as that."""
+    vectors = current_vectors()
+    known_ids, known_errors = check.spec_ids_and_errors()
+    assert len(VECTORS_1_0["vectors"]) == 245
+    for vector_id, published in VECTORS_1_0["vectors"].items():
+        assert vector_id in vectors, f"1.0 vector {vector_id} was removed"
+        file_name, entry = vectors[vector_id]
+        assert file_name == published["file"], f"{vector_id} moved to {file_name}"
+        assert meaning_digest(entry) == published["sha256"], f"{vector_id} changed meaning"
+        check.check_vector(file_name, entry, MODEL, known_ids, known_errors, False)
+
+
+def test_a_changed_vector_is_caught_VER_6():
+    """The digest sees a change of meaning (an error name), not only of bytes."""
+    entry = next(entry for _, entry in current_vectors().values()
+                 if entry.get("error") == "malformed_frame")
+    assert meaning_digest(entry) == VECTORS_1_0["vectors"][entry["id"]]["sha256"]
+    assert meaning_digest(dict(entry, error="invalid_message")) != \
+        VECTORS_1_0["vectors"][entry["id"]]["sha256"]
+
+
+def test_minor_versions_only_add_optional_keys_and_registry_entries_VER_2():
+    """[VER-2]: against 1.0, the current model removes nothing and adds only optional keys to
+    existing structures, and only new values to the registries (capabilities, methods,
+    notifications, data types, dtypes, limit keys, error codes)."""
+    old, new = structure_properties(MODEL_1_0), structure_properties(MODEL)
+    for structure, properties in old.items():
+        assert structure in new, f"structure {structure} removed"
+        for name, prop in new[structure].items():
+            if name not in properties:
+                assert prop.get("optional"), f"{structure}.{name} added as a required key"
+        assert set(properties) <= set(new[structure]), f"{structure} lost keys"
+    registries = {"methods": "method", "notifications": "method", "capabilities": "name",
+                  "dataTypes": "name", "dtypes": "name", "limits": "name", "errors": "code",
+                  "parameterTypes": "name"}
+    for registry, key in registries.items():
+        before = {entry[key] for entry in MODEL_1_0[registry]}
+        after = {entry[key] for entry in MODEL[registry]}
+        assert before <= after, f"{registry} lost {sorted(before - after)}"
+    for enumeration in MODEL_1_0["enumerations"]:
+        current = next(e for e in MODEL["enumerations"] if e["name"] == enumeration["name"])
+        assert enumeration["values"] == current["values"][:len(enumeration["values"])]
+
+
+def test_minor_versions_change_no_meaning_and_make_no_optional_key_required_VER_5():
+    """[VER-5]: every 1.0 key keeps its type, an optional one stays optional with its default,
+    every error code keeps its name and every 1.0 method its params and result."""
+    old, new = structure_properties(MODEL_1_0), structure_properties(MODEL)
+    for structure, properties in old.items():
+        for name, prop in properties.items():
+            current = new[structure][name]
+            assert widens(prop["type"], current["type"]), f"{structure}.{name} changed type"
+            if prop.get("optional"):
+                assert current.get("optional"), f"{structure}.{name} became required"
+                assert current.get("default") == prop.get("default"), \
+                    f"{structure}.{name} changed its default"
+    codes = {entry["code"]: entry["name"] for entry in MODEL["errors"]}
+    for entry in MODEL_1_0["errors"]:
+        assert codes[entry["code"]] == entry["name"], f"error {entry['code']} renamed"
+    for method in MODEL_1_0["methods"]:
+        current = next(m for m in MODEL["methods"] if m["method"] == method["method"])
+        assert (current["params"], current["result"]) == (method["params"], method["result"])
+    for alias in MODEL_1_0["aliases"]:
+        current = next(a for a in MODEL["aliases"] if a["name"] == alias["name"])
+        assert widens(alias["type"], current["type"]), f"alias {alias['name']} changed"
+
+
+def widens(old, new):
+    """Whether type `new` is `old`, or admits it as one alternative (a 1.1 value added beside the
+    1.0 ones, as InvokeResult.outputs admits scalar outputs beside data values, [CAT-7])."""
+    if new == old:
+        return True
+    while new.get("kind") == "reference" and new != old:
+        alias = next((a for a in MODEL["aliases"] if a["name"] == new["name"]), None)
+        if alias is None:
+            return False
+        new = alias["type"]
+    if new == old:
+        return True
+    if new.get("kind") == "or":
+        return any(widens(old, item) for item in new["items"])
+    if new.get("kind") == old.get("kind") and new.get("kind") in ("map", "array"):
+        inner = "value" if new["kind"] == "map" else "element"
+        rest = {key: value for key, value in new.items() if key != inner}
+        return rest == {key: value for key, value in old.items() if key != inner} \
+            and widens(old[inner], new[inner])
+    return False
+
+
+def test_widens_refuses_a_narrower_or_other_type_VER_5():
+    integer = {"kind": "base", "name": "integer"}
+    number = {"kind": "base", "name": "number"}
+    assert widens(integer, {"kind": "or", "items": [integer, number]})
+    assert not widens(number, integer)
+    assert not widens({"kind": "array", "element": number}, {"kind": "array", "element": integer})

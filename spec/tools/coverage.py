@@ -4,7 +4,7 @@
 Requirement ids are those defined in spec/protocol.md (a bullet starting with `[PREFIX-n]`).
 Sources cite them by writing the id in brackets, like `[FRAME-3]`, in a test's name, docstring,
 comment or failure message. The tool scans test/, python/, conformance/, reference_server/,
-reference_slicer_adapter/ and examples/ (whichever exist), plus the `requirements` lists of the
+reference_slicer_adapter/, examples/ and spec/tests/ (whichever exist), plus the `requirements` lists of the
 golden vectors in spec/vectors/*.json. A citation counts as a check when it is in a test file (a
 path component `test` or `tests`, a file named `test_*` or `unit-*`) or anywhere under
 conformance/; citations elsewhere are listed as implementation notes.
@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 SCANNED_DIRS = ("test", "python", "conformance", "reference_server", "reference_slicer_adapter",
-                "examples")
+                "examples", "spec/tests")
 SOURCE_SUFFIXES = {".py", ".cpp", ".hpp", ".h", ".cc", ".cxx", ".ipp", ".sh", ".json", ".toml",
                    ".yaml", ".yml", ".txt", ".cmake"}
 SKIPPED_DIRS = {"__pycache__", ".git", ".pytest_cache", "node_modules"}

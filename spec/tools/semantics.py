@@ -5,6 +5,8 @@ Standard library only. Values are heads in the `decoded` JSON form of spec/vecto
 
 - `problems(model, type_expression, value)` checks a value against a model type;
 - `data_problems(value)` adds the rules of protocol.md section 11 that a type cannot express;
+- `description_problems(model, description)` and `catalog_verdict(model, processors)` give the
+  rules of section 10 a description breaks and what a client keeps of a catalog ([CAT-12]);
 - `expected_outcome(model, head, context)` says how a receiver must answer a decoded head
   (protocol.md sections 4 to 6), or None when the message is valid.
 """
@@ -284,6 +286,130 @@ def data_problems(value):
 
 
 # ---------------------------------------------------------------------------------------------
+# Catalog rules: protocol.md section 10 ([CAT-3], [CAT-5], [CAT-6], [CAT-9], [CAT-11], [CAT-12])
+# ---------------------------------------------------------------------------------------------
+
+INT64 = (-2**63, 2**63 - 1)
+
+
+def _slot_value_problem(slot, value):
+    """Why a parameter value does not satisfy a slot's type and constraints ([CAT-5]), or None.
+
+    An integer slot accepts an integral float where a 1.0 sender wrote one ([CAT-10])."""
+    kind = slot["type"]
+    if kind.endswith("_vector"):
+        if not isinstance(value, list):
+            return "expected an array"
+        if "length" in slot and len(value) != slot["length"]:
+            return f"expected {slot['length']} elements"
+        elements, kind = value, kind[:-len("_vector")]
+    else:
+        elements = [value]
+    for element in elements:
+        if kind == "bool" and not isinstance(element, bool):
+            return "expected a bool"
+        if kind in ("string", "enum") and not isinstance(element, str):
+            return "expected a string"
+        if kind == "enum" and element not in slot.get("choices", []):
+            return "not one of the choices"
+        if kind == "int":
+            number = as_number(element)
+            if number is None or not (is_integer(element) or number.is_integer()) \
+                    or not INT64[0] <= number <= INT64[1]:
+                return "expected an integer in the int64 range"
+        if kind in ("int", "float"):
+            number = as_number(element)
+            if number is None:
+                return "expected a number"
+            if "minimum" in slot and not number >= as_number(slot["minimum"]):
+                return "below minimum"
+            if "maximum" in slot and not number <= as_number(slot["maximum"]):
+                return "above maximum"
+    return None
+
+
+def slot_problems(model, slot, role, types):
+    """(requirement, message) for the rules of section 10 that a well-typed slot breaks."""
+    where = f"{role}.{slot['name']}"
+    slot_props = properties(model, named(model, "Slot")[1])
+    rules = named(model, "Description")[1]["ruleRequirements"]
+    if slot["type"] not in types["all"]:
+        return [(rules["slotType"], f"{where}: unknown slot type {slot['type']!r}")]
+    found = []
+    if slot["type"] not in types[role]:
+        found.append((rules["slotRole"], f"{where}: type {slot['type']!r} not allowed in {role}"))
+    for key, prop in slot_props.items():
+        if key not in slot:
+            if slot["type"] in prop.get("requiredFor", []):
+                found.append((prop["requirement"], f"{where}: {slot['type']} slots need {key}"))
+            continue
+        if "appliesTo" in prop and slot["type"] not in prop["appliesTo"]:
+            found.append((prop["requirement"], f"{where}: {key} does not apply to "
+                                               f"{slot['type']} slots"))
+        elif "roles" in prop and role not in prop["roles"]:
+            found.append((prop["requirement"], f"{where}: only {prop['roles']} have a {key}"))
+        elif slot["type"] in prop.get("requiredFor", []) \
+                and len(slot[key]) < prop.get("minItemsWhenRequired", 0):
+            found.append((prop["requirement"], f"{where}: {key} is empty"))
+    if "minimum" in slot and "maximum" in slot \
+            and not as_number(slot["minimum"]) <= as_number(slot["maximum"]):
+        found.append(("CAT-11", f"{where}: minimum above maximum"))
+    if not found and "default" in slot:
+        problem = _slot_value_problem(slot, slot["default"])
+        if problem:
+            found.append((slot_props["default"]["requirement"], f"{where}: default: {problem}"))
+    return found
+
+
+def slot_types(model):
+    description = named(model, "Description")[1]
+    values = {name: set(named(model, name)[1]["values"])
+              for name in ("DataTypeName", "ParameterType")}
+    types = {role: set().union(*(values[name] for name in names))
+             for role, names in description["slotTypes"].items()}
+    types["all"] = set().union(*values.values())
+    return types
+
+
+def description_problems(model, description):
+    """(requirement, message) for every rule of section 10 that one description breaks: the
+    model's types first ([CAT-6] for a missing key, [CAT-11] for a mistyped one), then the rules
+    the types cannot express. Empty when the description is valid."""
+    rules = named(model, "Description")[1]["ruleRequirements"]
+    typed = problems(model, ref("Description"), description)
+    if typed:
+        return [(rules["missing"] if message == "required key missing" else rules["mistyped"],
+                 f"{first([(path, message)])}") for path, message in typed]
+    types, found, seen = slot_types(model), [], set()
+    for role in ("inputs", "outputs", "parameters"):
+        for slot in description[role]:
+            found += slot_problems(model, slot, role, types)
+            if slot["name"] in seen:
+                found.append((rules["uniqueSlotNames"], f"slot name {slot['name']!r} used twice"))
+            seen.add(slot["name"])
+    return found
+
+
+def catalog_verdict(model, processors):
+    """What a client keeps of a catalog's `processors` ([CAT-12]): (names kept, in order; dropped
+    as [{index, name (None without a string name), requirement}]), with the problems found."""
+    rules = named(model, "Description")[1]["ruleRequirements"]
+    kept, dropped, reasons = [], [], []
+    for index, description in enumerate(processors):
+        name = description.get("name") if isinstance(description, dict) else None
+        name = name if isinstance(name, str) else None
+        found = description_problems(model, description)
+        if not found and name in kept:
+            found = [(rules["uniqueProcessorNames"], f"processor name {name!r} used twice")]
+        if found:
+            dropped.append({"index": index, "name": name, "requirement": found[0][0]})
+            reasons.append(found)
+        else:
+            kept.append(name)
+    return kept, dropped, reasons
+
+
+# ---------------------------------------------------------------------------------------------
 # How a receiver answers a head
 # ---------------------------------------------------------------------------------------------
 
@@ -380,9 +506,18 @@ def server_outcome(model, head, state):
 def result_outcome(model, method, result):
     """Problems of a success result of `method` ([INV-4], [DATA-4]); the client fails the call."""
     entry = method_entry(model, "methods", method)
+    if method == "catalog":
+        # A bad description drops that processor only ([CAT-12], catalog_verdict).
+        processors = result.get("processors") if isinstance(result, dict) else None
+        return None if isinstance(processors, list) \
+            else ("invalid_message", None, "result.processors: expected an array")
     found = problems(model, ref(entry["result"]), result, ("result",))
     if found:
         return "invalid_message", None, first(found)
+    if method == "describe":
+        rules = description_problems(model, result)
+        if rules:
+            return "invalid_message", None, f"[{rules[0][0]}] {rules[0][1]}"
     if method == "invoke":
         for value in result["outputs"].values():
             if not isinstance(value, dict):

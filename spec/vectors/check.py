@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Verify the golden vectors in spec/vectors/*.json against an independent decoder.
 
-The decoder below is written from protocol.md alone and shares no code with generate.py. For every
+The decoder, spec/tools/msgpack_oracle.py, is written from protocol.md alone and shares no code
+with generate.py; the conformance suite judges implementations with the same decoder. For every
 vector it checks that the frame decodes to `decoded` (accept) or fails with `error` (reject), that
 `canonical` is true exactly when re-encoding the decoded head with the `msgpack` library
 reproduces the bytes, that the `msgpack` library decodes accepted heads the same way, that typed
@@ -26,10 +27,11 @@ VECTOR_DIR = Path(__file__).resolve().parent
 SPEC_DIR = VECTOR_DIR.parent
 sys.path.insert(0, str(SPEC_DIR / "tools"))
 
+import msgpack_oracle  # noqa: E402  (spec/tools/msgpack_oracle.py, stdlib only)
 import semantics  # noqa: E402  (spec/tools/semantics.py, stdlib only)
 
 FILES = ("frames.json", "handshake.json", "messages.json", "data.json", "malformed.json",
-         "messages_invalid.json", "data_invalid.json")
+         "messages_invalid.json", "data_invalid.json", "catalog.json")
 CODEC_NAMES = {1: "zstd", 2: "lz4"}
 DEFAULT_LIMITS = {"max_frame": 2**32, "max_head": 16 * 1024 * 1024, "max_depth": 32}
 DTYPE_FORMATS = {"int8": "b", "uint8": "B", "int16": "h", "uint16": "H", "int32": "i",
@@ -50,133 +52,47 @@ class BulkRef:
         self.offset, self.length, self.codec, self.raw_length = offset, length, codec, raw_length
 
 
-class Head:
-    """A bounded MessagePack decoder for one head ([FRAME-4], [HEAD-1..9], [BULK-1..7])."""
+def bulk_references(value, bulk_length, limits, codecs):
+    """The oracle's value with each ext value read as a bulk reference, in depth-first order
+    ([BULK-1], [BULK-4] to [BULK-7])."""
+    raw_budget = [limits["max_frame"]]
 
-    def __init__(self, data, bulk_length, limits, codecs):
-        self.data = data
-        self.pos = 0
-        self.bulk_length = bulk_length
-        self.max_depth = limits["max_depth"]
-        self.codecs = codecs
-        self.raw_budget = limits["max_frame"]
-
-    def take(self, n):
-        if n > len(self.data) - self.pos:
-            raise Rejected("invalid_message", "object extends past the head")
-        chunk = self.data[self.pos:self.pos + n]
-        self.pos += n
-        return chunk
-
-    def uint(self, n):
-        return int.from_bytes(self.take(n), "big")
-
-    def need(self, count, per_element):
-        if count * per_element > len(self.data) - self.pos:
-            raise Rejected("invalid_message", f"declared count {count} exceeds the head")
-
-    def text(self, n):
+    def walk(item):
+        if isinstance(item, dict):
+            return {key: walk(element) for key, element in item.items()}
+        if isinstance(item, list):
+            return [walk(element) for element in item]
+        if not isinstance(item, msgpack_oracle.Ext):
+            return item
         try:
-            return self.take(n).decode("utf-8")
-        except UnicodeDecodeError:
-            raise Rejected("invalid_message", "string is not UTF-8") from None
-
-    def value(self, level):
-        tag = self.uint(1)
-        if tag <= 0x7F:
-            return tag
-        if tag >= 0xE0:
-            return tag - 0x100
-        if 0xA0 <= tag <= 0xBF:
-            return self.text(tag & 0x1F)
-        if 0x90 <= tag <= 0x9F:
-            return self.array(tag & 0x0F, level)
-        if 0x80 <= tag <= 0x8F:
-            return self.map(tag & 0x0F, level)
-        simple = {0xC0: None, 0xC2: False, 0xC3: True}
-        if tag in simple:
-            return simple[tag]
-        widths = {0xCC: 1, 0xCD: 2, 0xCE: 4, 0xCF: 8}
-        if tag in widths:
-            return self.uint(widths[tag])
-        signed = {0xD0: 1, 0xD1: 2, 0xD2: 4, 0xD3: 8}
-        if tag in signed:
-            return int.from_bytes(self.take(signed[tag]), "big", signed=True)
-        if tag == 0xCA:
-            return struct.unpack(">f", self.take(4))[0]
-        if tag == 0xCB:
-            return struct.unpack(">d", self.take(8))[0]
-        length_of = {0xD9: 1, 0xDA: 2, 0xDB: 4}
-        if tag in length_of:
-            return self.text(self.uint(length_of[tag]))
-        bins = {0xC4: 1, 0xC5: 2, 0xC6: 4}
-        if tag in bins:
-            return bytes(self.take(self.uint(bins[tag])))
-        if tag in (0xDC, 0xDD):
-            return self.array(self.uint(2 if tag == 0xDC else 4), level)
-        if tag in (0xDE, 0xDF):
-            return self.map(self.uint(2 if tag == 0xDE else 4), level)
-        fixext = {0xD4: 1, 0xD5: 2, 0xD6: 4, 0xD7: 8, 0xD8: 16}
-        if tag in fixext:
-            return self.ext(fixext[tag])
-        exts = {0xC7: 1, 0xC8: 2, 0xC9: 4}
-        if tag in exts:
-            return self.ext(self.uint(exts[tag]))
-        raise Rejected("invalid_message", f"byte 0x{tag:02x} is not MessagePack")
-
-    def enter(self, level):
-        if level > self.max_depth:
-            raise Rejected("invalid_message", f"nesting depth {level} > {self.max_depth}")
-
-    def array(self, count, level):
-        self.enter(level)
-        self.need(count, 1)
-        return [self.value(level + 1) for _ in range(count)]
-
-    def map(self, count, level):
-        self.enter(level)
-        self.need(count, 2)
-        result = {}
-        for _ in range(count):
-            key = self.value(level + 1)
-            if not isinstance(key, str):
-                raise Rejected("invalid_message", "map key is not a string")
-            if key in result:
-                raise Rejected("invalid_message", f"duplicate key {key!r}")
-            result[key] = self.value(level + 1)
-        return result
-
-    def ext(self, length):
-        self.need(length + 1, 1)
-        ext_type = int.from_bytes(self.take(1), "big", signed=True)
-        body = self.take(length)
-        if ext_type != 1:
-            raise Rejected("invalid_message", f"ext type {ext_type}")
-        if length == 16:
-            offset, size = struct.unpack(">QQ", body)
-            ref = BulkRef(offset, size)
-        elif length == 25:
-            offset, size, codec_id, raw_length = struct.unpack(">QQBQ", body)
+            offset, size, codec_id, raw_length = msgpack_oracle.bulk_reference(item)
+        except msgpack_oracle.OracleError as error:
+            raise Rejected("invalid_message", str(error)) from None
+        ref = BulkRef(offset, size)
+        if codec_id is not None:
             codec = CODEC_NAMES.get(codec_id)
-            if codec is None or codec not in self.codecs:
+            if codec is None or codec not in codecs:
                 raise Rejected("unsupported_codec", f"codec {codec_id} not in force")
-            if raw_length > self.raw_budget:
+            if raw_length > raw_budget[0]:
                 raise Rejected("frame_too_large", "raw_length (or their sum) over max_frame")
-            self.raw_budget -= raw_length
+            raw_budget[0] -= raw_length
             ref = BulkRef(offset, size, codec, raw_length)
-        else:
-            raise Rejected("invalid_message", f"bulk reference of length {length}")
-        if ref.offset + ref.length > self.bulk_length:
+        if ref.offset + ref.length > bulk_length:
             raise Rejected("invalid_message", "bulk reference out of range")
         return ref
 
-    def decode(self):
-        head = self.value(1)
-        if self.pos != len(self.data):
-            raise Rejected("invalid_message", "bytes after the head object")
-        if not isinstance(head, dict):
-            raise Rejected("invalid_message", "head is not a map")
-        return head
+    return walk(value)
+
+
+def decode_head(head_bytes, bulk_length, limits, codecs):
+    """One head with the spec's MessagePack oracle: a map, bulk references resolved."""
+    try:
+        head = msgpack_oracle.decode(head_bytes, limits["max_depth"])
+    except msgpack_oracle.OracleError as error:
+        raise Rejected("invalid_message", str(error)) from None
+    if not isinstance(head, dict):
+        raise Rejected("invalid_message", "head is not a map")
+    return bulk_references(head, bulk_length, limits, codecs)
 
 
 def decompress(codec, data, raw_length):
@@ -239,7 +155,7 @@ def decode_frame(data, limits, codecs):
     if len(data) < 16 + head_length:
         raise Rejected("truncated", "incomplete head")
     head_bytes = data[16:16 + head_length]
-    head = Head(head_bytes, bulk_length, limits, codecs).decode()
+    head = decode_head(head_bytes, bulk_length, limits, codecs)
     end = 16 + head_length + bulk_length
     if len(data) < end:
         raise Rejected("truncated", "incomplete bulk")
@@ -398,8 +314,10 @@ def check_vector(file_name, vector, model, known_ids, known_errors, verbose):
         if not semantic_file:
             assert outcome == vector["error"], f"expected {vector['error']}, got {outcome}"
             assert "decoded" not in vector, "codec-level reject vector with decoded"
+    if file_name == "catalog.json":
+        check_catalog(vector, model, verbose)
     if file_name in ("handshake.json", "messages.json", "data.json", "messages_invalid.json",
-                     "data_invalid.json"):
+                     "data_invalid.json", "catalog.json"):
         expected = semantics.expected_outcome(model, vector["decoded"], vector)
         if vector["class"] == "accept":
             assert expected is None, f"semantically invalid: {expected}"
@@ -411,6 +329,22 @@ def check_vector(file_name, vector, model, known_ids, known_errors, verbose):
                     f"response id {response_id}, vector says {vector['response_id']}"
             if verbose:
                 print(f"    {vector['id']}: {error} because {reason}")
+
+
+def check_catalog(vector, model, verbose):
+    """[CAT-12]: the processors kept and dropped (with the rule each breaks) are what the rules
+    of section 10 in semantics.py give, and each dropped description breaks exactly one rule."""
+    assert vector["result_of"] == "catalog" and vector["receiver"] == "client", "catalog vector"
+    processors = vector["decoded"]["result"]["processors"]
+    kept, dropped, reasons = semantics.catalog_verdict(model, processors)
+    assert kept == vector["kept"], f"kept {kept}, vector says {vector['kept']}"
+    assert dropped == vector["dropped"], f"dropped {dropped}, vector says {vector['dropped']}"
+    for entry, found in zip(dropped, reasons):
+        assert {requirement for requirement, _ in found} == {entry["requirement"]}, \
+            f"description {entry['index']} breaks more than one rule: {found}"
+        assert entry["requirement"] in vector["requirements"], "rule not in requirements"
+        if verbose:
+            print(f"    {vector['id']}: drops {entry['index']} because {found[0][1]}")
 
 
 def spec_ids_and_errors():

@@ -1308,9 +1308,165 @@ def invalid_data_file():
     return f
 
 
+# --------------------------------------------------------------------------------------------
+# catalog.json
+# --------------------------------------------------------------------------------------------
+
+def good_description():
+    return {"name": "vectors.good", "version": "1.0", "title": "Good", "description": "",
+            "category": "Vectors", "inputs": [{"name": "input", "type": "image"}],
+            "outputs": [{"name": "output", "type": "image"}],
+            "parameters": [{"name": "level", "type": "int", "default": 1, "minimum": 0,
+                            "maximum": 10}]}
+
+
+def described(name="vectors.bad", inputs=None, outputs=None, parameters=None, **extra):
+    description = {"name": name, "version": "1.0", "title": "", "description": "",
+                   "category": "Vectors", "inputs": inputs or [], "outputs": outputs or [],
+                   "parameters": parameters or []}
+    description.update(extra)
+    return description
+
+
+def catalog_file():
+    f = VectorFile("catalog.json", "Catalog results whose descriptions are valid or break one rule "
+                   "of section 10: the client keeps the valid ones and drops the others, naming "
+                   "the rule ([CAT-12]).")
+
+    def catalog(vector_id, text, requirements, processors, kept, dropped=()):
+        extra = {"result_of": "catalog", "receiver": "client", "kept": kept,
+                 "dropped": [{"index": index, "name": name, "requirement": requirement}
+                             for index, name, requirement in dropped]}
+        f.accept(vector_id, text, requirements, response(7, {"processors": processors}),
+                 extra=extra)
+
+    def invalid(vector_id, text, requirement, description, name="vectors.bad"):
+        catalog(f"catalog-invalid-{vector_id}", text, [requirement, "CAT-12"],
+                [good_description(), description], ["vectors.good"],
+                [(1, name, requirement)])
+
+    catalog("catalog-empty", "A server without processors.", ["CAT-1"], [], [])
+    catalog("catalog-full", "A full description with every slot key.", ["CAT-3", "CAT-5", "CAT-6"],
+            [description_example()], ["vectors.threshold"])
+    catalog("catalog-minimal", "A description with only name, inputs, outputs and parameters, "
+            "slots with only name and type: absent strings read as empty.", ["CAT-6"],
+            [{"name": "vectors.minimal", "inputs": [{"name": "a", "type": "mesh"}],
+              "outputs": [{"name": "b", "type": "table"}],
+              "parameters": [{"name": "c", "type": "string"}]}], ["vectors.minimal"])
+    catalog("catalog-scalar-output-idempotent", "Version 1.1: a scalar output with bounds and an "
+            "idempotent processor.", ["CAT-7", "CAT-8"],
+            [described("vectors.count", inputs=[{"name": "input", "type": "image",
+                                                 "image_kind": "label"}],
+                       outputs=[{"name": "count", "type": "int", "minimum": 0},
+                                {"name": "verdict", "type": "enum", "choices": ["yes", "no"]}],
+                       idempotent=True)], ["vectors.count"])
+    catalog("catalog-unknown-keys", "Unknown and x- keys in a description and a slot are ignored.",
+            ["HEAD-2", "CAT-6"],
+            [described("vectors.future", parameters=[{"name": "p", "type": "float",
+                                                      "x-widget": "slider", "unit": "mm"}],
+                       **{"x-vendor": {"build": 7}, "tags": ["a"]})], ["vectors.future"])
+    catalog("catalog-int-bounds-as-floats", "An int slot whose default, bounds and step a 1.0 "
+            "sender wrote as integral floats.", ["CAT-10", "CAT-5"],
+            [described("vectors.legacy", parameters=[
+                {"name": "n", "type": "int", "default": 2.0, "minimum": 0.0, "maximum": 8.0,
+                 "step": 1.0}])], ["vectors.legacy"])
+    catalog("catalog-int-bounds-beyond-2-53", "int64 bounds beyond 2^53 keep their exact value.",
+            ["CAT-10"],
+            [described("vectors.big", parameters=[
+                {"name": "n", "type": "int", "default": 2**62 + 1, "minimum": 2**62 + 1,
+                 "maximum": 2**63 - 1}])], ["vectors.big"])
+    catalog("catalog-vectors-and-enum", "Vector parameters with lengths and bounds, an enum.",
+            ["CAT-5", "CAT-11"],
+            [described("vectors.shapes", parameters=[
+                {"name": "size", "type": "float_vector", "length": 3, "minimum": 0.0,
+                 "default": [1.0, 2, 3.5]},
+                {"name": "names", "type": "string_vector", "length": 2, "default": ["a", "b"]},
+                {"name": "shape", "type": "enum", "choices": ["ball", "cross"],
+                 "default": "cross"}])], ["vectors.shapes"])
+
+    invalid("not-a-map", "A description that is a string.", "CAT-11", "vectors.bad", name=None)
+    invalid("no-name", "A description without a name.", "CAT-6",
+            {"inputs": [], "outputs": [], "parameters": []}, name=None)
+    invalid("name-not-string", "A name that is an integer.", "CAT-11",
+            described(name=7), name=None)
+    invalid("no-inputs", "A description without inputs.", "CAT-6",
+            {"name": "vectors.bad", "outputs": [], "parameters": []})
+    invalid("name-pattern", "A processor name that starts with a digit.", "CAT-11",
+            described(name="1bad"), name="1bad")
+    invalid("title-not-string", "A title that is an array.", "CAT-11",
+            described(title=["Bad"]))
+    invalid("idempotent-not-bool", "idempotent given as 1.", "CAT-11", described(idempotent=1))
+    invalid("slot-not-a-map", "An input that is a string.", "CAT-11", described(inputs=["image"]))
+    invalid("slot-no-type", "A parameter without a type.", "CAT-6",
+            described(parameters=[{"name": "p"}]))
+    invalid("slot-name-pattern", "A slot name with a hyphen.", "CAT-11",
+            described(inputs=[{"name": "in-put", "type": "image"}]))
+    invalid("slot-unknown-type", "A slot type that section 11 does not define.", "CAT-11",
+            described(inputs=[{"name": "input", "type": "voxels"}]))
+    invalid("slot-optional-not-bool", "optional given as a string.", "CAT-11",
+            described(inputs=[{"name": "input", "type": "image", "optional": "yes"}]))
+    invalid("input-parameter-type", "An input of a parameter type.", "CAT-5",
+            described(inputs=[{"name": "input", "type": "float"}]))
+    invalid("parameter-data-type", "A parameter of a data type.", "CAT-5",
+            described(parameters=[{"name": "p", "type": "mesh"}]))
+    invalid("default-on-input", "An input with a default.", "CAT-5",
+            described(inputs=[{"name": "input", "type": "image", "default": 1}]))
+    invalid("default-on-scalar-output", "A scalar output with a default.", "CAT-5",
+            described(outputs=[{"name": "count", "type": "int", "default": 0}]))
+    invalid("default-wrong-type", "An int parameter whose default is a string.", "CAT-5",
+            described(parameters=[{"name": "p", "type": "int", "default": "3"}]))
+    invalid("default-not-integral", "An int parameter whose default is 1.5.", "CAT-5",
+            described(parameters=[{"name": "p", "type": "int", "default": 1.5}]))
+    invalid("default-above-maximum", "A default above the slot's maximum.", "CAT-5",
+            described(parameters=[{"name": "p", "type": "float", "default": 11.0,
+                                   "maximum": 10.0}]))
+    invalid("default-not-a-choice", "An enum default that is not one of the choices.", "CAT-5",
+            described(parameters=[{"name": "p", "type": "enum", "choices": ["a", "b"],
+                                   "default": "c"}]))
+    invalid("default-wrong-length", "A vector default of 2 elements for length 3.", "CAT-5",
+            described(parameters=[{"name": "p", "type": "int_vector", "length": 3,
+                                   "default": [1, 2]}]))
+    invalid("duplicate-slot-names", "An input and a parameter both named 'x'.", "CAT-3",
+            described(inputs=[{"name": "x", "type": "image"}],
+                      parameters=[{"name": "x", "type": "float"}]))
+    invalid("image-kind-on-mesh", "image_kind on a mesh input.", "CAT-9",
+            described(inputs=[{"name": "input", "type": "mesh", "image_kind": "label"}]))
+    invalid("image-kind-unknown", "An image_kind that is not scalar, label or vector.", "CAT-11",
+            described(inputs=[{"name": "input", "type": "image", "image_kind": "rgb"}]))
+    invalid("enum-without-choices", "An enum parameter without choices.", "CAT-11",
+            described(parameters=[{"name": "p", "type": "enum"}]))
+    invalid("enum-empty-choices", "An enum parameter with an empty choices array.", "CAT-11",
+            described(parameters=[{"name": "p", "type": "enum", "choices": []}]))
+    invalid("choices-on-string", "choices on a string parameter.", "CAT-11",
+            described(parameters=[{"name": "p", "type": "string", "choices": ["a"]}]))
+    invalid("minimum-on-string", "minimum on a string parameter.", "CAT-11",
+            described(parameters=[{"name": "p", "type": "string", "minimum": 0}]))
+    invalid("minimum-above-maximum", "minimum 5 above maximum 1.", "CAT-11",
+            described(parameters=[{"name": "p", "type": "float", "minimum": 5.0,
+                                   "maximum": 1.0}]))
+    invalid("length-on-scalar", "length on an int parameter.", "CAT-11",
+            described(parameters=[{"name": "p", "type": "int", "length": 2}]))
+    invalid("length-negative", "A negative length.", "CAT-11",
+            described(parameters=[{"name": "p", "type": "int_vector", "length": -1}]))
+    catalog("catalog-invalid-duplicate-processor-name", "Two descriptions named vectors.good: the "
+            "later one is dropped.", ["CAT-11", "CAT-12"],
+            [good_description(), described("vectors.other"), good_description()],
+            ["vectors.good", "vectors.other"], [(2, "vectors.good", "CAT-11")])
+    catalog("catalog-invalid-several", "Bad descriptions around good ones: each bad one is "
+            "dropped, every good one kept in order.", ["CAT-12", "CAT-3", "CAT-5"],
+            [described("vectors.dup", inputs=[{"name": "x", "type": "image"}],
+                       outputs=[{"name": "x", "type": "image"}]),
+             good_description(),
+             described("vectors.param", parameters=[{"name": "p", "type": "image"}]),
+             described("vectors.other")],
+            ["vectors.good", "vectors.other"],
+            [(0, "vectors.dup", "CAT-3"), (2, "vectors.param", "CAT-5")])
+    return f
+
+
 def main():
     builders = (frames_file, handshake_file, messages_file, data_file, malformed_file,
-                invalid_messages_file, invalid_data_file)
+                invalid_messages_file, invalid_data_file, catalog_file)
     total = 0
     for build in builders:
         vector_file = build()

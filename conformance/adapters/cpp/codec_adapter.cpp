@@ -237,9 +237,34 @@ json message(const json& request, const sb::value& head) {
     return reply;
 }
 
+/// What the SDK's client keeps of a catalog response, and what it drops with the rule ([CAT-12]).
+json catalog(const sb::value& head) {
+    std::error_code ec;
+    const sb::message m = sb::decode_message(head, false, ec);
+    const auto* reply = std::get_if<sb::response>(&m);
+    if (ec || reply == nullptr) {
+        return rejected(ec ? name_of(ec) : "invalid_message");
+    }
+    const sb::catalog_result result = sb::catalog_result::from_value(reply->result, ec);
+    if (ec) {
+        return rejected(name_of(ec));
+    }
+    json kept = json::array();
+    for (const auto& description : result.processors) {
+        kept.push_back(description.name);
+    }
+    json dropped = json::array();
+    for (const auto& d : result.dropped) {
+        dropped.push_back({{"index", d.index},
+                           {"name", d.name.empty() ? json(nullptr) : json(d.name)},
+                           {"requirement", d.requirement}});
+    }
+    return {{"accepted", true}, {"kept", kept}, {"dropped", dropped}};
+}
+
 json handle(const json& request) {
     const std::string op = request.value("op", "");
-    if (op != "decode" && op != "data" && op != "message") {
+    if (op != "decode" && op != "data" && op != "message" && op != "catalog") {
         return {{"unsupported", "op " + op}};
     }
     std::string error;
@@ -252,6 +277,9 @@ json handle(const json& request) {
     }
     if (op == "message") {
         return message(request, *head);
+    }
+    if (op == "catalog") {
+        return catalog(*head);
     }
     const auto bytes = sb::encode_frame(*head).to_bytes();
     return {{"accepted", true}, {"decoded", sb::to_json<json>(*head)},

@@ -136,9 +136,26 @@ processor_description description_for_version(const processor_description& d, pr
 /// On failure returns false and sets `what`, naming the slot.
 bool check_parameter(const slot& s, parameter_value& p, std::string& what);
 
+/// A description that a client dropped from a catalog because it breaks a rule of section 10
+/// ([CAT-12]).
+struct dropped_description {
+    /// Its position in the catalog's `processors`.
+    std::size_t index = 0;
+    /// Its `name`, or empty when it has no string name.
+    std::string name;
+    /// The requirement it breaks, such as "CAT-5".
+    std::string requirement;
+    /// What is wrong, naming the field (never a value, [ERR-3]).
+    std::string reason;
+};
+
 /// The result of `catalog`: `{processors: [description]}` ([CAT-1]).
 struct catalog_result {
+    /// The valid descriptions, in catalog order.
     std::vector<processor_description> processors;
+    /// Read from a server: the descriptions left out of `processors` ([CAT-12]). Only a result
+    /// that is not a map with an array `processors` is an error (`invalid_message`).
+    std::vector<dropped_description> dropped;
 
     static catalog_result from_value(const value& v, std::error_code& ec);
     static catalog_result from_value(const value& v, std::error_code& ec, std::string& what);

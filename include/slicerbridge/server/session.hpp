@@ -5,6 +5,7 @@
 
 #include <slicerbridge/detail/capabilities.hpp>
 #include <slicerbridge/detail/connection_timeouts.hpp>
+#include <slicerbridge/detail/msgpack_depth.hpp>
 #include <slicerbridge/detail/stream_ops.hpp>
 #include <slicerbridge/detail/type_name.hpp>
 #include <slicerbridge/message/message.hpp>
@@ -850,8 +851,9 @@ private:
     }
 
     /// Encodes and queues a message; true if the strand became the writer and must write it.
-    /// A response to a request that would exceed the peer's `max_frame` or `max_head`, whatever
-    /// its method, goes as `too_large` under the request's id instead ([LIMIT-11]).
+    /// A response to a request that would exceed the peer's `max_frame`, `max_head` or
+    /// `max_depth`, whatever its method, goes as `too_large` under the request's id instead
+    /// ([LIMIT-11]).
     bool queue_message(const message& m) {
         std::error_code ec;
         encoded_frame frame = encode_message(m, encode_options{}, ec);
@@ -866,9 +868,11 @@ private:
         return !ec && queue(std::move(frame), writer::strand, answers_request) != nullptr;
     }
 
-    bool fits_peer(const encoded_frame& frame) const noexcept {
+    /// Within the peer's `max_frame`, `max_head` and `max_depth` ([LIMIT-1], [LIMIT-11]).
+    bool fits_peer(const encoded_frame& frame) const {
         return frame.total_size() <= peer_limits_.max_frame &&
-               frame.head().size() <= peer_limits_.max_head;
+               frame.head().size() <= peer_limits_.max_head &&
+               detail::msgpack_depth(frame.head()) <= peer_limits_.max_depth;
     }
 
     // The write side is shared with the workers, which write their own answers when nothing

@@ -475,7 +475,8 @@ std::string vtkSlicerBridgeClientLogic::GetServerInfoJSON() const
 
 std::string vtkSlicerBridgeClientLogic::GetCatalogJSON() const
 {
-  sb::catalog_result catalog{ this->Internals->Catalog };
+  sb::catalog_result catalog;
+  catalog.processors = this->Internals->Catalog;
   return adapter::ToJSON(sb::to_value(catalog));
 }
 

@@ -2,6 +2,7 @@
 #define SLICERBRIDGE_CLIENT_IMPL_CLIENT_HPP
 
 #include <slicerbridge/detail/capabilities.hpp>
+#include <slicerbridge/detail/msgpack_depth.hpp>
 #include <slicerbridge/detail/stream_ops.hpp>
 #include <slicerbridge/message/progress.hpp>
 
@@ -11,8 +12,12 @@
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <deque>
+#include <mutex>
+#include <optional>
+#include <string_view>
 #include <unordered_map>
 
 namespace slicerbridge {
@@ -136,6 +141,42 @@ public:
     const server_hello& server_info() const { return server_; }
     const std::string& rejected_bytes() const { return stream_.rejected_bytes(); }
 
+    // ---- descriptions dropped from the last catalog ([CAT-12]) ------------------------------
+    // Written where a catalog completes and read where an invoke starts, which may be other
+    // threads than the client's: guarded by a mutex.
+
+    /// `kept`: the catalog's valid descriptions. A dropped description that repeats the name of
+    /// a kept one ([CAT-11]) is reported but blocks no call: the name is the kept processor's.
+    void set_dropped(std::vector<dropped_description> dropped,
+                     const std::vector<processor_description>& kept) {
+        std::lock_guard<std::mutex> lock(dropped_mutex_);
+        dropped_ = std::move(dropped);
+        blocked_.clear();
+        for (const auto& d : dropped_) {
+            const bool name_kept =
+                std::any_of(kept.begin(), kept.end(),
+                            [&d](const processor_description& k) { return k.name == d.name; });
+            if (!d.name.empty() && !name_kept) {
+                blocked_.push_back(d);
+            }
+        }
+    }
+
+    std::vector<dropped_description> dropped() const {
+        std::lock_guard<std::mutex> lock(dropped_mutex_);
+        return dropped_;
+    }
+
+    std::optional<dropped_description> find_dropped(std::string_view processor) const {
+        std::lock_guard<std::mutex> lock(dropped_mutex_);
+        for (const auto& d : blocked_) {
+            if (d.name == processor) {
+                return d;
+            }
+        }
+        return std::nullopt;
+    }
+
     // ---- calls -----------------------------------------------------------------------------
 
     struct pending_call {
@@ -169,8 +210,11 @@ public:
         std::error_code ec;
         encoded_frame frame =
             encode_message(message(std::move(req)), encode_options{request_codec()}, ec);
-        if (!ec && frame.total_size() > server_.limits.max_frame) {
-            ec = make_error_code(error::too_large); // [LIMIT-1]: never send what it refuses
+        if (!ec && (frame.total_size() > server_.limits.max_frame ||
+                    frame.head().size() > server_.limits.max_head ||
+                    detail::msgpack_depth(frame.head()) > server_.limits.max_depth)) {
+            // [LIMIT-1] [LIMIT-11]: never send what the server refuses
+            ec = make_error_code(error::too_large);
         }
         if (ec) {
             return complete(ec, response{});
@@ -194,8 +238,13 @@ public:
         enqueue(std::move(frame));
     }
 
+    /// Sends `cancel` for an open call, only when the server listed `cancel`: a server that
+    /// does not honour it would ignore it ([CANCEL-5]); the call then gets its normal answer.
     void send_cancel(call_id id) {
-        if (state_ == state::open && pending_.count(id) != 0) {
+        const auto& in_force = server_.capabilities;
+        const bool cancel_in_force =
+            std::find(in_force.begin(), in_force.end(), "cancel") != in_force.end();
+        if (state_ == state::open && cancel_in_force && pending_.count(id) != 0) {
             value::map params{{"id", value(id)}};
             send(message(notification{"cancel", value(std::move(params))}));
         }
@@ -443,6 +492,9 @@ private:
     std::error_code closed_reason_;
     completion<void(std::error_code)> handshake_done_;
     server_hello server_;
+    mutable std::mutex dropped_mutex_;
+    std::vector<dropped_description> dropped_;
+    std::vector<dropped_description> blocked_; // dropped_ whose name no kept one has
     std::optional<error_info> server_error_;
     codec_set codecs_;
     std::atomic<call_id> next_id_{1};
@@ -507,6 +559,11 @@ const server_hello& basic_client<Stream>::server_info() const {
 template <class Stream>
 const std::string& basic_client<Stream>::rejected_bytes() const {
     return impl_->rejected_bytes();
+}
+
+template <class Stream>
+std::vector<dropped_description> basic_client<Stream>::dropped_processors() const {
+    return impl_->dropped();
 }
 
 namespace detail {
@@ -583,6 +640,21 @@ auto basic_client<Stream>::async_invoke(invoke_params params, invoke_options opt
     return asio::async_initiate<CompletionToken, void(std::error_code, invoke_reply)>(
         [impl = impl_](auto handler, invoke_params p, invoke_options o) {
             using handler_type = decltype(handler);
+            if (auto dropped = impl->find_dropped(p.processor)) {
+                // [CAT-12]: fails here, nothing is sent.
+                invoke_reply out;
+                out.error = error_info::from(
+                    make_error_code(error::invalid_message),
+                    "processor " + p.processor +
+                        " was dropped from the catalog: " + dropped->reason,
+                    value::map{{"processor", p.processor}, {"requirement", dropped->requirement}});
+                auto executor = asio::get_associated_executor(handler, impl->get_executor());
+                asio::post(executor,
+                           [handler = std::move(handler), out = std::move(out)]() mutable {
+                               handler(make_error_code(error::invalid_message), std::move(out));
+                           });
+                return;
+            }
             std::optional<double> local_timeout;
             if (o.deadline) {
                 p.deadline = o.deadline;
@@ -619,17 +691,17 @@ auto basic_client<Stream>::async_catalog(CompletionToken&& token) {
             using handler_type = decltype(handler);
             detail::initiate_call(
                 impl, impl->reserve_id(), std::move(handler), "catalog", value(value::map{}), {},
-                std::nullopt, [](handler_type& h, std::error_code ec, response reply) {
-                    std::vector<processor_description> descriptions;
-                    const value* list = ec ? nullptr : reply.result.find("processors");
-                    if (!ec && (list == nullptr || !list->is_array())) {
-                        ec = make_error_code(error::invalid_message);
+                std::nullopt, [impl](handler_type& h, std::error_code ec, response reply) {
+                    // [CAT-12]: descriptions that break a rule are dropped and
+                    // remembered; the others are the catalog.
+                    catalog_result catalog;
+                    if (!ec) {
+                        catalog = catalog_result::from_value(reply.result, ec);
                     }
-                    for (std::size_t i = 0; !ec && i < list->as_array().size(); ++i) {
-                        descriptions.push_back(
-                            processor_description::from_value(list->as_array()[i], ec));
+                    if (!ec) {
+                        impl->set_dropped(std::move(catalog.dropped), catalog.processors);
                     }
-                    h(ec, std::move(descriptions));
+                    h(ec, std::move(catalog.processors));
                 });
         },
         token);

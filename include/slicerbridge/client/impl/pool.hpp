@@ -303,6 +303,11 @@ private:
                 for (const auto& d : list) {
                     self->idempotent_[d.name] = d.idempotent;
                 }
+                for (auto& d : m.client->dropped_processors()) { // [CAT-12]
+                    if (!d.name.empty() && self->idempotent_.count(d.name) == 0) {
+                        self->dropped_[d.name] = std::move(d); // no kept one has its name
+                    }
+                }
                 self->catalog_ = std::move(list);
                 auto waiters = std::move(self->catalog_waiters_);
                 self->catalog_waiters_.clear();
@@ -430,6 +435,17 @@ private:
             }
             auto call = std::move(waiting_.front());
             waiting_.pop_front();
+            if (auto dropped = dropped_.find(call->params.processor); dropped != dropped_.end()) {
+                // [CAT-12]: the catalog dropped this processor; the call fails here, unsent.
+                call->reply.what = "processor " + call->params.processor +
+                                   " was dropped from the catalog: " + dropped->second.reason;
+                call->reply.error =
+                    error_info::from(make_error_code(error::invalid_message), call->reply.what,
+                                     value::map{{"processor", call->params.processor},
+                                                {"requirement", dropped->second.requirement}});
+                finish(call, make_error_code(error::invalid_message));
+                continue;
+            }
             send(std::move(call), best_index);
         }
         publish();
@@ -581,6 +597,7 @@ private:
     std::uint64_t next_key_ = 0;
     std::optional<std::vector<processor_description>> catalog_;
     std::map<std::string, bool> idempotent_;
+    std::map<std::string, dropped_description> dropped_;
     std::vector<completion<void(std::error_code, std::vector<processor_description>)>>
         catalog_waiters_;
     std::vector<completion<void(std::error_code)>> goodbye_waiters_;

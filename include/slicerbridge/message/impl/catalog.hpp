@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <tuple>
 #include <unordered_set>
+#include <variant>
 
 namespace slicerbridge {
 namespace detail {
@@ -67,6 +68,40 @@ inline bool read_optional_number(field_reader& reader, const value& map, std::st
     return true;
 }
 
+/// [CAT-10]: a 1.0 sender wrote an integer slot's default as a float; an integral one in the
+/// int64 range is read as the integer it stands for.
+inline void integral_default(slot& s) {
+    const auto integral = [](double x) {
+        return std::isfinite(x) && std::floor(x) == x && x >= -9223372036854775808.0 &&
+               x < 9223372036854775808.0;
+    };
+    auto& held = s.default_value->get();
+    if (const auto* number = std::get_if<double>(&held);
+        number != nullptr && s.type == slot_type::integer && integral(*number)) {
+        held = static_cast<std::int64_t>(*number);
+    } else if (const auto* numbers = std::get_if<std::vector<double>>(&held);
+               numbers != nullptr && s.type == slot_type::int_vector &&
+               std::all_of(numbers->begin(), numbers->end(), integral)) {
+        held = std::vector<std::int64_t>(numbers->begin(), numbers->end());
+    }
+}
+
+/// The requirement a catalog reading problem breaks ([CAT-12]): the id its message cites, else
+/// [CAT-6] for a missing key and [CAT-11] for a mistyped one.
+inline std::string catalog_requirement(std::string_view what) {
+    const auto at = what.rfind("[CAT-");
+    if (at != std::string_view::npos) {
+        const auto end = what.find(']', at);
+        if (end != std::string_view::npos) {
+            return std::string(what.substr(at + 1, end - at - 1));
+        }
+    }
+    constexpr std::string_view missing = ": missing";
+    const bool is_missing =
+        what.size() >= missing.size() && what.substr(what.size() - missing.size()) == missing;
+    return is_missing ? "CAT-6" : "CAT-11";
+}
+
 inline bool read_slot(field_reader& reader, const value& v, slot& out) {
     std::string type;
     if (!reader.expect_map(v) || !reader.read_string(v, "name", out.name) ||
@@ -75,7 +110,7 @@ inline bool read_slot(field_reader& reader, const value& v, slot& out) {
     }
     const auto parsed = slot_type_from_name(type);
     if (!parsed) {
-        return reader.fail("type", "unknown slot type");
+        return reader.fail("type", "unknown slot type [CAT-11]");
     }
     out.type = *parsed;
     if (!reader.read_string(v, "label", out.label, false) ||
@@ -102,7 +137,8 @@ inline bool read_slot(field_reader& reader, const value& v, slot& out) {
         }
         const auto k = image_kind_from_name(kind);
         if (!k) {
-            return reader.fail("image_kind", "expected \"scalar\", \"label\" or \"vector\"");
+            return reader.fail("image_kind",
+                               "expected \"scalar\", \"label\" or \"vector\" [CAT-11]");
         }
         out.image_kind = *k;
     }
@@ -111,8 +147,9 @@ inline bool read_slot(field_reader& reader, const value& v, slot& out) {
         std::string what;
         out.default_value = parameter_value::from_value(*default_value, ec, what);
         if (ec) {
-            return reader.fail("default", "not a parameter value");
+            return reader.fail("default", "not a parameter value [CAT-11]");
         }
+        integral_default(out);
     }
     return true;
 }
@@ -140,40 +177,41 @@ inline bool check_slot(field_reader& reader, const slot& s, slot_role role) {
     const std::string field = s.name.empty() ? std::string("slot") : s.name;
     const bool parameter = role == slot_role::parameter;
     if (!matches_name_pattern(s.name, false)) {
-        return reader.fail(field, "name must match [A-Za-z][A-Za-z0-9_]*");
+        return reader.fail(field, "name must match [A-Za-z][A-Za-z0-9_]* [CAT-11]");
     }
     if (parameter && is_data_slot_type(s.type)) {
-        return reader.fail(field, "parameters need a parameter type");
+        return reader.fail(field, "parameters need a parameter type [CAT-5]");
     }
     if (role == slot_role::input && !is_data_slot_type(s.type)) {
-        return reader.fail(field, "inputs need a data type");
+        return reader.fail(field, "inputs need a data type [CAT-5]");
     }
     if (s.image_kind && s.type != slot_type::image) {
-        return reader.fail(field, "image_kind applies to image slots only");
+        return reader.fail(field, "image_kind applies to image slots only [CAT-9]");
     }
     if (!s.choices.empty() && s.type != slot_type::enumeration) {
-        return reader.fail(field, "choices apply to enum parameters only");
+        return reader.fail(field, "choices apply to enum parameters only [CAT-11]");
     }
     if (s.type == slot_type::enumeration && s.choices.empty()) {
-        return reader.fail(field, "enum parameters need choices");
+        return reader.fail(field, "enum parameters need choices [CAT-11]");
     }
     if ((s.minimum || s.maximum || s.step) && !is_numeric_slot(s.type)) {
-        return reader.fail(field, "minimum, maximum and step apply to numeric parameters only");
+        return reader.fail(field,
+                           "minimum, maximum and step apply to numeric parameters only [CAT-11]");
     }
     if (s.minimum && s.maximum && *s.minimum > *s.maximum) {
-        return reader.fail(field, "minimum is above maximum");
+        return reader.fail(field, "minimum is above maximum [CAT-11]");
     }
     if (s.length && !is_vector_slot(s.type)) {
-        return reader.fail(field, "length applies to vector parameters only");
+        return reader.fail(field, "length applies to vector parameters only [CAT-11]");
     }
     if (s.default_value) {
         if (!parameter) {
-            return reader.fail(field, "only parameters have a default");
+            return reader.fail(field, "only parameters have a default [CAT-5]");
         }
         parameter_value copy = *s.default_value;
         std::string what;
         if (!check_parameter(s, copy, what)) {
-            return reader.fail(field, "default does not satisfy the slot");
+            return reader.fail(field, "default does not satisfy the slot [CAT-5]");
         }
     }
     return true;
@@ -324,7 +362,7 @@ inline std::error_code processor_description::validate(std::string& what) const 
     std::error_code ec;
     detail::field_reader reader(ec, what, error::invalid_message, "description");
     if (!detail::matches_name_pattern(name, true)) {
-        reader.fail("name", "must match [A-Za-z][A-Za-z0-9_.-]*");
+        reader.fail("name", "must match [A-Za-z][A-Za-z0-9_.-]* [CAT-11]");
         return ec;
     }
     std::unordered_set<std::string_view> names;
@@ -340,7 +378,7 @@ inline std::error_code processor_description::validate(std::string& what) const 
                 return ec;
             }
             if (!names.insert(s.name).second) {
-                nested.fail(s.name, "slot names must be unique");
+                nested.fail(s.name, "slot names must be unique [CAT-3]");
                 return ec;
             }
         }
@@ -476,11 +514,34 @@ inline catalog_result catalog_result::from_value(const value& v, std::error_code
     if (processors == nullptr) {
         return catalog_result();
     }
-    for (const auto& entry : *processors) {
-        result.processors.push_back(processor_description::from_value(entry, ec, what));
-        if (ec) {
-            return catalog_result();
+    // [CAT-12]: a description that breaks a rule is dropped, and reported; the others stay.
+    std::unordered_set<std::string> names;
+    for (std::size_t index = 0; index < processors->size(); ++index) {
+        const value& entry = (*processors)[index];
+        std::error_code problem;
+        std::string reason;
+        processor_description d = processor_description::from_value(entry, problem, reason);
+        if (!problem && !names.insert(d.name).second) {
+            reason = "description.name: used by an earlier description [CAT-11]";
+            problem = make_error_code(error::invalid_message);
         }
+        if (!problem) {
+            result.processors.push_back(std::move(d));
+            continue;
+        }
+        dropped_description drop;
+        drop.index = index;
+        if (const value* name = entry.is_map() ? entry.find("name") : nullptr) {
+            if (const auto* text = name->get_if<std::string>()) {
+                drop.name = *text;
+            }
+        }
+        drop.requirement = detail::catalog_requirement(reason);
+        if (reason.find("[CAT-") == std::string::npos) {
+            reason += " [" + drop.requirement + "]";
+        }
+        drop.reason = std::move(reason);
+        result.dropped.push_back(std::move(drop));
     }
     return result;
 }

@@ -1,0 +1,265 @@
+// The client against scripted servers: a catalog with bad descriptions ([CAT-12]), where the
+// client keeps the valid processors, reports the dropped ones and fails calls to them without
+// sending anything (the catalog is a vector of spec/vectors/catalog.json); and a server that
+// does not honour cancel ([CANCEL-5]).
+
+#include <slicerbridge/sync_client.hpp>
+
+#include <slicerbridge/json.hpp>
+
+#include "support/raw_peer.hpp"
+
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/use_future.hpp>
+
+#include <chrono>
+#include <fstream>
+#include <future>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace sb = slicerbridge;
+using json = nlohmann::ordered_json;
+
+namespace {
+
+/// The `processors` of a vector of catalog.json, and the names it keeps.
+json catalog_vector(const std::string& id) {
+    std::ifstream in(std::string(SLICERBRIDGE_VECTORS_DIR) + "/catalog.json");
+    const json document = json::parse(in);
+    for (const auto& v : document.at("vectors")) {
+        if (v["id"] == id) {
+            return v;
+        }
+    }
+    FAIL("no vector " << id);
+    return {};
+}
+
+} // namespace
+
+TEST_CASE("a client drops bad descriptions, keeps the others usable and fails calls to the "
+          "dropped ones locally [CAT-12]") {
+    const json vector = catalog_vector("catalog-invalid-several");
+    const sb::value catalog = sb::value_from_json(vector["decoded"]["result"]);
+
+    asio::io_context io;
+    asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+    const auto port = acceptor.local_endpoint().port();
+    std::vector<std::string> methods; // what the server received, in order
+    std::thread server([&] {
+        asio::ip::tcp::socket socket(io);
+        acceptor.accept(socket);
+        test_support::raw_peer peer(std::move(socket));
+        if (!peer.read_head()) { // the client's hello
+            return;
+        }
+        peer.write_message(sb::message(sb::server_hello{}));
+        for (int i = 0; i < 4; ++i) { // catalog, ping, goodbye; the stream then ends
+            const auto head = peer.read_head();
+            if (!head || head->find("method") == nullptr || head->find("id") == nullptr) {
+                return;
+            }
+            const std::string method = head->find("method")->as_string();
+            methods.push_back(method);
+            peer.write_head(sb::value::map{{"kind", "response"},
+                                           {"id", *head->find("id")},
+                                           {"result", method == "catalog"
+                                                          ? catalog
+                                                          : sb::value(sb::value::map{})}});
+        }
+    });
+
+    {
+        auto client = sb::sync_client::connect("127.0.0.1:" + std::to_string(port));
+        const auto processors = client->catalog();
+        std::vector<std::string> names;
+        for (const auto& d : processors) {
+            names.push_back(d.name);
+        }
+        CHECK(json(names) == vector["kept"]);
+        const auto dropped = client->dropped_processors();
+        REQUIRE(dropped.size() == vector["dropped"].size());
+        for (std::size_t i = 0; i < dropped.size(); ++i) {
+            CHECK(dropped[i].name == vector["dropped"][i]["name"].get<std::string>());
+            CHECK(dropped[i].requirement == vector["dropped"][i]["requirement"].get<std::string>());
+        }
+
+        sb::invoke_params call;
+        call.processor = dropped[1].name;
+        try {
+            client->invoke(call);
+            FAIL("an invoke of a dropped processor succeeded");
+        } catch (const sb::call_error& e) {
+            CHECK(e.code() == sb::error::invalid_message);
+            REQUIRE(e.info());
+            CHECK(e.info()->message.find(call.processor) != std::string::npos);
+            CHECK(e.info()->message.find(dropped[1].requirement) != std::string::npos);
+            CHECK(e.info()->details.find("requirement")->as_string() == dropped[1].requirement);
+        }
+        CHECK(client->ping() >= 0.0); // the connection is untouched
+        client->goodbye();
+    }
+    server.join();
+    // Nothing was sent for the dropped processor: the server saw the catalog, then the ping.
+    CHECK(methods == std::vector<std::string>{"catalog", "ping", "goodbye"});
+}
+
+TEST_CASE("a client sends no cancel to a server that does not list it, and the call gets its "
+          "normal answer [CANCEL-5]") {
+    asio::io_context io;
+    asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+    const auto port = acceptor.local_endpoint().port();
+    std::vector<std::string> received; // what the server received after the hello, in order
+    std::thread server([&] {
+        asio::ip::tcp::socket socket(io);
+        acceptor.accept(socket);
+        test_support::raw_peer peer(std::move(socket));
+        if (!peer.read_head()) {
+            return;
+        }
+        peer.write_message(sb::message(sb::server_hello{})); // no capability: cancel not in force
+        std::optional<sb::value> invoke;
+        for (int i = 0; i < 3; ++i) { // the invoke, then the ping (a cancel would come between)
+            const auto head = peer.read_head();
+            if (!head || head->find("kind") == nullptr) {
+                return;
+            }
+            const sb::value* method = head->find("method");
+            received.push_back(method != nullptr ? method->as_string()
+                                                 : head->find("kind")->as_string());
+            if (received.back() == "invoke") {
+                invoke = head;
+                continue;
+            }
+            if (received.back() != "ping" || !invoke) {
+                return;
+            }
+            peer.write_head(sb::value::map{
+                {"kind", "response"}, {"id", *head->find("id")}, {"result", sb::value::map{}}});
+            peer.write_head(sb::value::map{
+                {"kind", "response"},
+                {"id", *invoke->find("id")},
+                {"result", sb::value::map{{"outputs", sb::value::map{}}}}});
+            return;
+        }
+    });
+
+    {
+        auto client = sb::sync_client::connect("127.0.0.1:" + std::to_string(port));
+        std::promise<sb::call_id> started;
+        sb::invoke_options options;
+        options.on_id = [&started](sb::call_id id) { started.set_value(id); };
+        sb::invoke_params call;
+        call.processor = "slow";
+        auto reply = client->async_client().async_invoke(call, options, asio::use_future);
+        client->async_client().cancel(started.get_future().get());
+        CHECK(client->ping() >= 0.0);
+        REQUIRE(reply.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+        CHECK(reply.get().result.outputs.empty()); // answered normally, not cancelled
+    }
+    server.join();
+    CHECK(received == std::vector<std::string>{"invoke", "ping"});
+}
+
+TEST_CASE("a request nested deeper than the server's max_depth fails locally with too_large "
+          "[LIMIT-11]") {
+    asio::io_context io;
+    asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+    const auto port = acceptor.local_endpoint().port();
+    std::vector<std::string> received;
+    std::thread server([&] {
+        asio::ip::tcp::socket socket(io);
+        acceptor.accept(socket);
+        test_support::raw_peer peer(std::move(socket));
+        if (!peer.read_head()) {
+            return;
+        }
+        sb::server_hello hello;
+        hello.limits.max_depth = 3; // a ping (depth 1) fits, an invoke with an image (4) does not
+        peer.write_message(sb::message(hello));
+        const auto head = peer.read_head();
+        if (!head || head->find("method") == nullptr || head->find("id") == nullptr) {
+            return;
+        }
+        received.push_back(head->find("method")->as_string());
+        peer.write_head(sb::value::map{
+            {"kind", "response"}, {"id", *head->find("id")}, {"result", sb::value::map{}}});
+    });
+
+    {
+        auto client = sb::sync_client::connect("127.0.0.1:" + std::to_string(port));
+        sb::image img = sb::image::allocate({1, 1, 1}, sb::dtype::uint8);
+        img.mutable_voxels<std::uint8_t>()[0] = 7;
+        sb::invoke_params call;
+        call.processor = "echo";
+        call.inputs = {{"input", sb::data_value(img)}};
+        try {
+            client->invoke(call);
+            FAIL("a request deeper than the server's max_depth was sent");
+        } catch (const sb::call_error& e) {
+            CHECK(e.code() == sb::error::too_large);
+        }
+        CHECK(client->ping() >= 0.0);
+    }
+    server.join();
+    CHECK(received == std::vector<std::string>{"ping"});
+}
+
+TEST_CASE("a dropped description that repeats a kept processor's name is reported, and calls by "
+          "that name go to the kept processor [CAT-12] [CAT-11]") {
+    const json vector = catalog_vector("catalog-invalid-duplicate-processor-name");
+    const sb::value catalog = sb::value_from_json(vector["decoded"]["result"]);
+    const std::string name = vector["dropped"][0]["name"].get<std::string>();
+
+    asio::io_context io;
+    asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+    const auto port = acceptor.local_endpoint().port();
+    std::vector<std::string> received;
+    std::thread server([&] {
+        asio::ip::tcp::socket socket(io);
+        acceptor.accept(socket);
+        test_support::raw_peer peer(std::move(socket));
+        if (!peer.read_head()) {
+            return;
+        }
+        peer.write_message(sb::message(sb::server_hello{}));
+        for (int i = 0; i < 3; ++i) { // catalog, invoke, goodbye
+            const auto head = peer.read_head();
+            if (!head || head->find("method") == nullptr || head->find("id") == nullptr) {
+                return;
+            }
+            const std::string method = head->find("method")->as_string();
+            received.push_back(method);
+            sb::value result = sb::value::map{};
+            if (method == "catalog") {
+                result = catalog;
+            } else if (method == "invoke") {
+                result = sb::value::map{{"outputs", sb::value::map{}}};
+            }
+            peer.write_head(sb::value::map{
+                {"kind", "response"}, {"id", *head->find("id")}, {"result", result}});
+        }
+    });
+    {
+        auto client = sb::sync_client::connect("127.0.0.1:" + std::to_string(port));
+        CHECK(client->catalog().size() == vector["kept"].size());
+        const auto dropped = client->dropped_processors();
+        REQUIRE(dropped.size() == 1);
+        CHECK(dropped[0].name == name);
+        CHECK(dropped[0].requirement == "CAT-11");
+        sb::invoke_params call;
+        call.processor = name;
+        CHECK_NOTHROW(client->invoke(call)); // sent: the kept description has this name
+        client->goodbye();
+    }
+    server.join();
+    CHECK(received == std::vector<std::string>{"catalog", "invoke", "goodbye"});
+}
