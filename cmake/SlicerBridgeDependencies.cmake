@@ -4,8 +4,33 @@ include_guard(GLOBAL)
 include(CMakeFindDependencyMacro)
 
 find_dependency(Threads)
-find_dependency(OpenSSL)
-find_dependency(nlohmann_json 3.10)
+
+# nlohmann_json's package, or (cross builds, where only the header is at hand) its header.
+if(NOT TARGET nlohmann_json::nlohmann_json)
+  find_package(nlohmann_json 3.10 QUIET)
+  if(NOT nlohmann_json_FOUND)
+    find_path(SLICERBRIDGE_NLOHMANN_JSON_INCLUDE_DIR nlohmann/json.hpp REQUIRED)
+    add_library(nlohmann_json::nlohmann_json INTERFACE IMPORTED)
+    set_target_properties(nlohmann_json::nlohmann_json PROPERTIES
+      INTERFACE_INCLUDE_DIRECTORIES "${SLICERBRIDGE_NLOHMANN_JSON_INCLUDE_DIR}")
+  endif()
+endif()
+
+# TLS (OpenSSL) and the bulk codecs (zstd, lz4 frame format) are features: a build without one
+# of them defines SLICERBRIDGE_NO_TLS, SLICERBRIDGE_NO_ZSTD or SLICERBRIDGE_NO_LZ4, and the SDK
+# leaves it out (see include/slicerbridge/detail/tls.hpp, zstd_codec.hpp, lz4_codec.hpp).
+if(NOT TARGET slicerbridge::tls)
+  find_package(OpenSSL QUIET)
+  add_library(slicerbridge::tls INTERFACE IMPORTED)
+  if(OpenSSL_FOUND)
+    set_target_properties(slicerbridge::tls PROPERTIES
+      INTERFACE_LINK_LIBRARIES "OpenSSL::SSL;OpenSSL::Crypto")
+  else()
+    message(STATUS "slicerbridge: OpenSSL not found; building without TLS")
+    set_target_properties(slicerbridge::tls PROPERTIES
+      INTERFACE_COMPILE_DEFINITIONS SLICERBRIDGE_NO_TLS)
+  endif()
+endif()
 
 # Debian's Asio ships no CMake config: standalone Asio is a header directory.
 if(NOT TARGET slicerbridge::asio)
@@ -26,7 +51,6 @@ if(NOT TARGET slicerbridge::msgpack)
     INTERFACE_COMPILE_DEFINITIONS "MSGPACK_NO_BOOST;MSGPACK_DEFAULT_API_VERSION=3")
 endif()
 
-# Bulk compression codecs (zstd, lz4 frame format).
 foreach(codec zstd lz4)
   if(NOT TARGET slicerbridge::${codec})
     string(TOUPPER ${codec} upper)
@@ -35,11 +59,28 @@ foreach(codec zstd lz4)
     else()
       set(header lz4frame.h)
     endif()
-    find_path(SLICERBRIDGE_${upper}_INCLUDE_DIR ${header} REQUIRED)
-    find_library(SLICERBRIDGE_${upper}_LIBRARY ${codec} REQUIRED)
-    add_library(slicerbridge::${codec} UNKNOWN IMPORTED)
-    set_target_properties(slicerbridge::${codec} PROPERTIES
-      IMPORTED_LOCATION "${SLICERBRIDGE_${upper}_LIBRARY}"
-      INTERFACE_INCLUDE_DIRECTORIES "${SLICERBRIDGE_${upper}_INCLUDE_DIR}")
+    find_path(SLICERBRIDGE_${upper}_INCLUDE_DIR ${header})
+    find_library(SLICERBRIDGE_${upper}_LIBRARY ${codec})
+    if(SLICERBRIDGE_${upper}_INCLUDE_DIR AND SLICERBRIDGE_${upper}_LIBRARY)
+      add_library(slicerbridge::${codec} UNKNOWN IMPORTED)
+      set_target_properties(slicerbridge::${codec} PROPERTIES
+        IMPORTED_LOCATION "${SLICERBRIDGE_${upper}_LIBRARY}"
+        INTERFACE_INCLUDE_DIRECTORIES "${SLICERBRIDGE_${upper}_INCLUDE_DIR}")
+    else()
+      message(STATUS "slicerbridge: ${codec} not found; building without the ${codec} codec")
+      add_library(slicerbridge::${codec} INTERFACE IMPORTED)
+      set_target_properties(slicerbridge::${codec} PROPERTIES
+        INTERFACE_COMPILE_DEFINITIONS SLICERBRIDGE_NO_${upper})
+    endif()
   endif()
 endforeach()
+
+# Winsock (Asio's sockets) and, for the owner-only access list of a Unix socket, advapi32.
+if(NOT TARGET slicerbridge::platform)
+  add_library(slicerbridge::platform INTERFACE IMPORTED)
+  if(WIN32)
+    set_target_properties(slicerbridge::platform PROPERTIES
+      INTERFACE_COMPILE_DEFINITIONS "_WIN32_WINNT=0x0A00;WIN32_LEAN_AND_MEAN;NOMINMAX"
+      INTERFACE_LINK_LIBRARIES "ws2_32;mswsock;advapi32")
+  endif()
+endif()

@@ -12,9 +12,6 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/signal_set.hpp>
-#include <asio/ssl/context.hpp>
-
-#include <vtkObject.h>
 
 #include <chrono>
 #include <csignal>
@@ -36,8 +33,8 @@ constexpr const char* program = "slicerbridge-server";
 
 constexpr const char* usage_text = R"(Usage: slicerbridge-server [options]
 
-Serves the SlicerBridge reference processors (VTK filters and the conformance processors
-echo, slow and fail).
+Serves the SlicerBridge reference processors: the conformance processors echo, slow and
+fail, and the VTK filters in a build with VTK.
 
 Where to listen (default: --listen 127.0.0.1:0):
   --listen HOST:PORT     TCP address; port 0 picks a free port. The first line on standard
@@ -278,12 +275,10 @@ slicerbridge::log_function make_logger(slicerbridge::log_level threshold) {
         if (static_cast<int>(level) > static_cast<int>(threshold)) {
             return;
         }
+        std::lock_guard<std::mutex> lock(*mutex); // also guards std::gmtime's static result
         char stamp[32];
         const std::time_t now = std::time(nullptr);
-        std::tm utc{};
-        gmtime_r(&now, &utc);
-        std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &utc);
-        std::lock_guard<std::mutex> lock(*mutex);
+        std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
         std::cerr << stamp << ' ' << program << ' ' << level_name(level) << ": " << line
                   << std::endl;
     };
@@ -314,10 +309,10 @@ std::string endpoint_text(const asio::ip::tcp::endpoint& endpoint) {
 
 int main(int argc, char** argv) {
     const options o = parse_options(argc, argv);
+#ifdef SIGPIPE
     std::signal(SIGPIPE, SIG_IGN); // a peer gone away is an error code, not a signal
-    if (o.level != slicerbridge::log_level::debug) {
-        vtkObject::GlobalWarningDisplayOff();
-    }
+#endif
+    slicerbridge::reference::show_library_warnings(o.level == slicerbridge::log_level::debug);
 
     asio::io_context io;
     // Runs the I/O until the shutdown completes, even while no socket is open: computations
@@ -358,13 +353,10 @@ int main(int argc, char** argv) {
         std::error_code ec;
         asio::ip::tcp::endpoint bound;
         if (o.tls_cert) {
-            auto tls = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
-            tls->set_options(asio::ssl::context::default_workarounds |
-                             asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3 |
-                             asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
-            tls->use_certificate_chain_file(*o.tls_cert, ec);
-            if (!ec) {
-                tls->use_private_key_file(*o.tls_key, asio::ssl::context::pem, ec);
+            auto tls = slicerbridge::server::make_tls_context(*o.tls_cert, *o.tls_key, ec);
+            if (ec == std::errc::operation_not_supported) {
+                std::cerr << program << ": this build has no TLS (it was built without OpenSSL)\n";
+                return 1;
             }
             if (ec) {
                 std::cerr << program << ": cannot load the TLS certificate or key: " << ec.message()
@@ -414,7 +406,8 @@ int main(int argc, char** argv) {
             std::_Exit(128 + signal_number);
         }
         log(slicerbridge::log_level::info,
-            std::string("received ") + ::strsignal(signal_number) + ": shutting down");
+            std::string("received ") + (signal_number == SIGINT ? "SIGINT" : "SIGTERM") +
+                ": shutting down");
         stop(std::chrono::milliseconds(static_cast<std::int64_t>(o.shutdown_grace * 1000)));
         signals.async_wait(on_signal);
     };

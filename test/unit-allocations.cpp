@@ -32,12 +32,23 @@ void* allocate(std::size_t size) {
     throw std::bad_alloc();
 }
 
+// Windows' C runtime has no posix_memalign, and its aligned blocks go back through _aligned_free.
+#if defined(_WIN32)
+void* aligned_block(std::size_t align, std::size_t size) { return _aligned_malloc(size, align); }
+void free_aligned(void* p) noexcept { _aligned_free(p); }
+#else
+void* aligned_block(std::size_t align, std::size_t size) {
+    void* p = nullptr;
+    return posix_memalign(&p, align, size) == 0 ? p : nullptr;
+}
+void free_aligned(void* p) noexcept { std::free(p); }
+#endif
+
 void* allocate_aligned(std::size_t size, std::align_val_t alignment) {
     record(size);
-    void* p = nullptr;
     const auto align = static_cast<std::size_t>(alignment);
-    if (posix_memalign(&p, align < sizeof(void*) ? sizeof(void*) : align, size == 0 ? 1 : size) ==
-        0) {
+    if (void* p = aligned_block(align < sizeof(void*) ? sizeof(void*) : align,
+                                size == 0 ? 1 : size)) {
         return p;
     }
     throw std::bad_alloc();
@@ -67,10 +78,12 @@ void operator delete(void* p) noexcept { std::free(p); }
 void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { free_aligned(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { free_aligned(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { free_aligned(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
+    free_aligned(p);
+}
 
 TEST_CASE("allocation_recorder counts this thread's allocations while alive") {
     test_support::allocation_recorder outer;

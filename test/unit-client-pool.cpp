@@ -12,9 +12,9 @@
 
 #include <doctest/doctest.h>
 
+#include <asio/detail/socket_ops.hpp>
 #include <asio/io_context.hpp>
-
-#include <sys/socket.h>
+#include <asio/ip/tcp.hpp>
 
 #include <algorithm>
 #include <condition_variable>
@@ -137,7 +137,9 @@ public:
         std::lock_guard<std::mutex> lock(mutex_);
         for (auto it = sockets_.begin(); it != sockets_.end();) {
             if (it->first == index) {
-                ::shutdown(it->second, SHUT_RDWR);
+                std::error_code ignored; // Asio's portable shutdown(2) / Winsock shutdown
+                asio::detail::socket_ops::shutdown(it->second, asio::socket_base::shutdown_both,
+                                                   ignored);
                 it = sockets_.erase(it);
             } else {
                 ++it;
@@ -220,7 +222,7 @@ private:
     asio::executor_work_guard<asio::io_context::executor_type> work_{io_.get_executor()};
     std::thread thread_;
     std::mutex mutex_;
-    std::vector<std::pair<std::size_t, int>> sockets_;
+    std::vector<std::pair<std::size_t, asio::ip::tcp::socket::native_handle_type>> sockets_;
     std::size_t turn_ = 0;
 };
 

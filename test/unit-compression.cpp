@@ -19,7 +19,7 @@ TEST_CASE("codecs in force come from capabilities, unknown strings are ignored [
     const auto client = codec_set::from_capabilities(
         {"progress", "codec.zstd", "codec.lz4", "codec.brotli", "x-grease-7a7a", "codec."});
     const auto server = codec_set::from_capabilities({"cancel", "codec.zstd"});
-    CHECK(client == codec_set::all());
+    CHECK(client == (codec_set{codec::zstd, codec::lz4}));
     const auto in_force = client & server;
     CHECK(in_force.contains(codec::zstd));
     CHECK_FALSE(in_force.contains(codec::lz4));

@@ -4,6 +4,7 @@
 #include <slicerbridge/server.hpp>
 
 #include "support/raw_peer.hpp"
+#include "support/features.hpp"
 #include "support/test_server.hpp"
 
 #include <slicerbridge/sync_client.hpp>
@@ -211,7 +212,8 @@ TEST_CASE("a bulk reference outside the bulk is invalid_message [BULK-1]") {
     CHECK(serves_others(srv));
 }
 
-TEST_CASE("compressed bulk with a codec not in force is refused [BULK-5] [CAP-2]") {
+TEST_CASE("compressed bulk with a codec not in force is refused [BULK-5] [CAP-2]" *
+          test_support::skip_without_codecs()) {
     server_options options;
     options.codecs = codec_set{};
     test_server srv(options);

@@ -7,10 +7,13 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/local/stream_protocol.hpp>
-#include <asio/ssl.hpp>
 #include <asio/strand.hpp>
 
 #include <utility>
+
+#if !defined(SLICERBRIDGE_NO_TLS)
+#include <asio/ssl.hpp>
+#endif
 
 namespace {
 
@@ -59,6 +62,7 @@ TEST_CASE("disable_nagle turns Nagle's algorithm off on TCP under any executor o
         slicerbridge::detail::disable_nagle(erased);
         CHECK(nagle_off(*socket));
     }
+#if !defined(SLICERBRIDGE_NO_TLS) // a build without OpenSSL has no TLS stream
     SUBCASE("TLS over TCP") {
         tcp_pair<asio::any_io_executor> ends(io, io.get_executor());
         asio::ssl::context tls(asio::ssl::context::tls_server);
@@ -67,6 +71,7 @@ TEST_CASE("disable_nagle turns Nagle's algorithm off on TCP under any executor o
         slicerbridge::detail::disable_nagle(secure);
         CHECK(nagle_off(secure));
     }
+#endif
 }
 
 TEST_CASE("only TCP sockets count as TCP, whatever their executor") {

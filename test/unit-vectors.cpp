@@ -76,6 +76,10 @@ sb::codec_set codecs_of(const json& v) {
     return codecs;
 }
 
+/// Whether this build has the codecs (a vector for codecs it lacks is left out: the Windows cross
+/// build has none).
+bool built_with(sb::codec_set codecs) { return (codecs & sb::codec_set::all()) == codecs; }
+
 /// What the codec makes of a frame: an error name ("truncated" for an incomplete frame) or the
 /// decoded head.
 struct codec_outcome {
@@ -356,6 +360,9 @@ TEST_CASE("accept vectors decode to their decoded value and canonical ones re-en
             if (v["class"] != "accept") {
                 continue;
             }
+            if (!built_with(codecs_of(v))) {
+                continue;
+            }
             const auto id = v["id"].get<std::string>();
             CAPTURE(id);
             const auto frame = test_support::from_hex(v["hex"].get<std::string>());
@@ -389,6 +396,9 @@ TEST_CASE("codec reject vectors are refused with exactly their error [FRAME-3] [
         }
         for (const auto& v : file.vectors) {
             if (v["class"] != "reject") {
+                continue;
+            }
+            if (!built_with(codecs_of(v))) {
                 continue;
             }
             CAPTURE(v["id"].get<std::string>());

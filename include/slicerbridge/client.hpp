@@ -32,8 +32,9 @@ struct client_options {
     limits receive_limits;
     /// Sent in the hello when the server requires one ([SEC-3]).
     std::optional<std::string> token;
-    /// Codecs offered in the hello; those the server also lists are in force.
-    codec_set codecs{codec::zstd, codec::lz4};
+    /// Codecs offered in the hello (those this build lacks never are); those the server also
+    /// lists are in force.
+    codec_set codecs = codec_set::all();
     /// Codec for the bulk of requests, if in force.
     codec request_compression = codec::none;
     /// Called for every protocol violation the server commits that does not belong to one call

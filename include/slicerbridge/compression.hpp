@@ -59,8 +59,18 @@ public:
         }
     }
 
-    /// Every codec this library implements.
-    static constexpr codec_set all() noexcept { return {codec::zstd, codec::lz4}; }
+    /// Every codec this build implements: both, unless it was built without zstd or lz4
+    /// (SLICERBRIDGE_NO_ZSTD, SLICERBRIDGE_NO_LZ4; see detail/zstd_codec.hpp).
+    static constexpr codec_set all() noexcept {
+        codec_set result;
+#if !defined(SLICERBRIDGE_NO_ZSTD)
+        result.insert(codec::zstd);
+#endif
+#if !defined(SLICERBRIDGE_NO_LZ4)
+        result.insert(codec::lz4);
+#endif
+        return result;
+    }
 
     /// The codecs named by `codec.*` capabilities; other strings are ignored ([CAP-1]).
     static codec_set from_capabilities(const std::vector<std::string>& capabilities) {
@@ -96,8 +106,12 @@ public:
             bits_ = static_cast<std::uint8_t>(bits_ | bit(c));
         }
     }
-    constexpr void erase(codec c) noexcept { bits_ = static_cast<std::uint8_t>(bits_ & ~bit(c)); }
-    constexpr bool empty() const noexcept { return bits_ == 0; }
+    constexpr void erase(codec c) noexcept {
+        bits_ = static_cast<std::uint8_t>(bits_ & ~bit(c));
+    }
+    constexpr bool empty() const noexcept {
+        return bits_ == 0;
+    }
 
     /// The codecs in both sets.
     friend constexpr codec_set operator&(codec_set a, codec_set b) noexcept {
@@ -108,7 +122,9 @@ public:
     friend constexpr bool operator==(codec_set a, codec_set b) noexcept {
         return a.bits_ == b.bits_;
     }
-    friend constexpr bool operator!=(codec_set a, codec_set b) noexcept { return !(a == b); }
+    friend constexpr bool operator!=(codec_set a, codec_set b) noexcept {
+        return !(a == b);
+    }
 
 private:
     static constexpr std::uint8_t bit(codec c) noexcept {

@@ -3,13 +3,13 @@
 // A processor server: serves registered processors to any number of clients over TCP, TLS, Unix
 // sockets or standard input/output.
 
+#include <slicerbridge/detail/tls.hpp>
 #include <slicerbridge/processor.hpp>
 #include <slicerbridge/server/options.hpp>
 
 #include <asio/any_io_executor.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/local/stream_protocol.hpp>
-#include <asio/ssl/context.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -48,10 +48,19 @@ public:
     asio::ip::tcp::endpoint listen(const asio::ip::tcp::endpoint& endpoint, std::error_code& ec);
     asio::ip::tcp::endpoint listen(const asio::ip::tcp::endpoint& endpoint);
 
-    /// Starts accepting TLS connections; with TLS, a token is not required off loopback.
+    /// Starts accepting TLS connections; with TLS, a token is not required off loopback. In a
+    /// build without TLS (`detail::tls_available`), fails with `operation_not_supported`.
     asio::ip::tcp::endpoint listen_tls(const asio::ip::tcp::endpoint& endpoint,
                                        std::shared_ptr<asio::ssl::context> tls,
                                        std::error_code& ec);
+
+    /// A context for `listen_tls`: TLS 1.2 or later with the certificate chain and private key
+    /// of these PEM files. In a build without TLS, fails with `operation_not_supported`.
+    static std::shared_ptr<asio::ssl::context>
+    make_tls_context(const std::string& certificate_chain_file, const std::string& private_key_file,
+                     std::error_code& ec) {
+        return detail::server_context(certificate_chain_file, private_key_file, ec);
+    }
 
     /// Starts accepting connections on a Unix domain socket at `path` (replacing a stale one).
     void listen_unix(const std::string& path, std::error_code& ec);

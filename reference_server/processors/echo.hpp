@@ -4,7 +4,7 @@
 // Conformance: returns every input unchanged ([IMG-5]), and from version 1.1 its `number`
 // parameter as the scalar output `number_out` ([CAT-7]).
 
-#include "common.hpp"
+#include "basics.hpp"
 
 #include <algorithm>
 #include <chrono>

@@ -3,7 +3,7 @@
 
 // Conformance: fails on purpose ([INV-5]).
 
-#include "common.hpp"
+#include "basics.hpp"
 
 #include <stdexcept>
 

@@ -3,7 +3,7 @@
 
 // Conformance: takes its time, reports monotonic progress and stops promptly when cancelled.
 
-#include "common.hpp"
+#include "basics.hpp"
 
 #include <algorithm>
 #include <chrono>

@@ -1,5 +1,8 @@
 // slicerbridge-client-check ADDRESS [--token T] [--timeout S]
+// slicerbridge-client-check [--token T] [--timeout S] --launch PROGRAM [ARGS...]
 //
+// With --launch, the server is PROGRAM ARGS started as a child, spoken to over its standard
+// input and output.
 // The C++ client's part in the conformance suite's client mode and in the client x server
 // matrix: connects, pings, reads the catalog, echoes an oblique image and checks it bit for bit,
 // cancels a slow call after its first progress and expects `cancelled`, says goodbye. Exits 0
@@ -9,6 +12,7 @@
 #include <slicerbridge.hpp>
 #include <slicerbridge/client.hpp>
 #include <slicerbridge/transport/connect.hpp>
+#include <slicerbridge/transport/pipe_stream.hpp>
 
 #include <asio/io_context.hpp>
 #include <asio/use_future.hpp>
@@ -22,6 +26,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 using namespace slicerbridge;
 
@@ -51,17 +56,9 @@ image check_image() {
 /// Every step is bounded: a server that stays silent fails the check, it does not hang it.
 class checker {
 public:
-    checker(const std::string& where, std::optional<std::string> token, double timeout)
+    checker(const std::string& where, const std::vector<std::string>& launch,
+            std::optional<std::string> token, double timeout)
         : timeout_(timeout) {
-        auto parsed = address::parse(where);
-        if (!parsed) {
-            fail("not an address: " + where);
-        }
-        std::error_code ec;
-        auto stream = connect(io_.get_executor(), *parsed, ec);
-        if (ec) {
-            fail("cannot connect: " + ec.message());
-        }
         client_options options;
         options.token = std::move(token);
         options.on_protocol_violation = [this](std::string_view what) {
@@ -70,7 +67,7 @@ public:
                 violation_ = std::string(what);
             }
         };
-        client_.emplace(std::move(stream), std::move(options));
+        client_.emplace(open(where, launch), std::move(options));
         runner_ = std::thread([this] { io_.run(); });
     }
 
@@ -104,6 +101,27 @@ public:
     }
 
 private:
+    any_stream open(const std::string& where, const std::vector<std::string>& launch) {
+        std::error_code ec;
+        if (!launch.empty()) {
+            auto launched = launch_process(io_.get_executor(), launch, ec);
+            if (ec) {
+                fail("cannot launch " + launch.front() + ": " + ec.message());
+            }
+            child_ = std::move(launched.process);
+            return any_stream(std::move(launched.stream));
+        }
+        auto parsed = address::parse(where);
+        if (!parsed) {
+            fail("not an address: " + where);
+        }
+        auto stream = connect(io_.get_executor(), *parsed, ec);
+        if (ec) {
+            fail("cannot connect: " + ec.message());
+        }
+        return stream;
+    }
+
     template <class T>
     T wait(std::future<T> future, const char* what) {
         if (future.wait_for(std::chrono::duration<double>(timeout_)) != std::future_status::ready) {
@@ -185,6 +203,7 @@ private:
     }
 
     double timeout_;
+    child_process child_; // after the client (destroyed first), so the child sees its input end
     asio::io_context io_;
     asio::executor_work_guard<asio::io_context::executor_type> work_{io_.get_executor()};
     std::optional<basic_client<any_stream>> client_;
@@ -196,7 +215,11 @@ private:
 } // namespace
 
 int main(int argc, char** argv) {
+    constexpr const char* usage = "usage: slicerbridge-client-check ADDRESS [--token T] [--timeout "
+                                  "S]\n       slicerbridge-client-check [--token T] [--timeout S] "
+                                  "--launch PROGRAM [ARGS...]\n";
     std::string where;
+    std::vector<std::string> launch;
     std::optional<std::string> token;
     double timeout = 10.0;
     for (int i = 1; i < argc; ++i) {
@@ -205,19 +228,22 @@ int main(int argc, char** argv) {
             token = argv[++i];
         } else if (arg == "--timeout" && i + 1 < argc) {
             timeout = std::atof(argv[++i]);
+        } else if (arg == "--launch" && i + 1 < argc) {
+            launch.assign(argv + i + 1, argv + argc);
+            break;
         } else if (where.empty() && arg.rfind("--", 0) != 0) {
             where = arg;
         } else {
-            std::cerr << "usage: slicerbridge-client-check ADDRESS [--token T] [--timeout S]\n";
+            std::cerr << usage;
             return 2;
         }
     }
-    if (where.empty() || !(timeout > 0)) {
-        std::cerr << "usage: slicerbridge-client-check ADDRESS [--token T] [--timeout S]\n";
+    if (where.empty() == launch.empty() || !(timeout > 0)) {
+        std::cerr << usage;
         return 2;
     }
     try {
-        checker(where, token, timeout).run();
+        checker(where, launch, token, timeout).run();
     } catch (const std::exception& e) {
         fail(e.what());
     }

@@ -136,8 +136,14 @@ public:
 private:
     void set_timeouts() {
         // Bounded reads: a server that never answers fails the test instead of hanging it.
+#if defined(_WIN32) // Winsock takes milliseconds
+        const DWORD limit = 10000;
+        ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO,
+                     reinterpret_cast<const char*>(&limit), sizeof limit);
+#else
         timeval limit{10, 0};
         ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+#endif
     }
 
     asio::io_context io_;

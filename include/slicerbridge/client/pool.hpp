@@ -6,6 +6,7 @@
 // connection when the one that carried them is lost.
 
 #include <slicerbridge/client.hpp>
+#include <slicerbridge/detail/tls.hpp>
 #include <slicerbridge/transport/any_stream.hpp>
 #include <slicerbridge/transport/connect.hpp>
 #include <slicerbridge/transport/pipe_stream.hpp>
@@ -13,7 +14,6 @@
 #include <asio/connect.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
-#include <asio/ssl/stream.hpp>
 #include <asio/steady_timer.hpp>
 
 #include <atomic>

@@ -1,7 +1,7 @@
 #ifndef SLICERBRIDGE_DETAIL_LARGE_BLOCK_CACHE_HPP
 #define SLICERBRIDGE_DETAIL_LARGE_BLOCK_CACHE_HPP
 // Storage for large buffers (voxels): mapped in 2 MiB-aligned regions that the kernel may back
-// with huge pages, and kept for reuse when released.
+// with huge pages (see platform/pages.hpp), and kept for reuse when released.
 //
 // Why: a fresh 256 MiB allocation costs 65,536 page faults and the kernel's zeroing of every
 // page before the first byte arrives; on a loopback link that is as long as the transfer itself.
@@ -9,16 +9,15 @@
 // call pays it. Released blocks are kept up to a byte limit and handed out again for requests
 // of similar size; beyond the limit they are unmapped.
 
+#include <slicerbridge/detail/platform/pages.hpp>
+
 #include <algorithm>
 #include <cstddef>
-#include <cstdint>
 #include <limits>
 #include <memory>
 #include <mutex>
 #include <new>
 #include <vector>
-
-#include <sys/mman.h>
 
 namespace slicerbridge::detail {
 
@@ -96,27 +95,7 @@ private:
         return block;
     }
 
-    static std::byte* map(std::size_t capacity) {
-        // Over-map by one huge page, then trim, so the block starts on a 2 MiB boundary.
-        const std::size_t span = capacity + huge_page;
-        void* raw =
-            ::mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (raw == MAP_FAILED) {
-            throw std::bad_alloc();
-        }
-        auto start = reinterpret_cast<std::uintptr_t>(raw);
-        auto aligned = (start + huge_page - 1) & ~std::uintptr_t{huge_page - 1};
-        if (aligned > start) {
-            ::munmap(raw, aligned - start);
-        }
-        const auto end = start + span;
-        if (end > aligned + capacity) {
-            ::munmap(reinterpret_cast<void*>(aligned + capacity), end - aligned - capacity);
-        }
-        auto* block = reinterpret_cast<std::byte*>(aligned);
-        ::madvise(block, capacity, MADV_HUGEPAGE); // advice only: fine if refused
-        return block;
-    }
+    static std::byte* map(std::size_t capacity) { return platform::map_pages(capacity, huge_page); }
 
     void give_back(std::byte* block, std::size_t capacity) {
         std::vector<std::pair<std::byte*, std::size_t>> evicted;
@@ -140,7 +119,7 @@ private:
 
     static void unmap_all(const std::vector<std::pair<std::byte*, std::size_t>>& blocks) {
         for (const auto& [block, capacity] : blocks) {
-            ::munmap(block, capacity);
+            platform::unmap_pages(block, capacity);
         }
     }
 

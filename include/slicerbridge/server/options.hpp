@@ -76,8 +76,9 @@ struct server_options {
     std::size_t max_pending_calls = 1024;
     /// When set, every client must present this token ([SEC-3]).
     std::optional<std::string> token;
-    /// Codecs the server accepts and uses for bulk when the client offers them.
-    codec_set codecs{codec::zstd, codec::lz4};
+    /// Codecs the server accepts and uses for bulk when the client offers them (those this
+    /// build lacks, see `codec_set::all()`, never are).
+    codec_set codecs = codec_set::all();
     /// Codec for the bulk of responses, if in force on the connection.
     codec response_compression = codec::none;
     log_function log;

@@ -349,7 +349,7 @@ private:
         version_ = *chosen;
         peer_limits_ = hello->limits;
         codec_set offered = codec_set::from_capabilities(hello->capabilities);
-        codecs_ = offered & options.codecs;
+        codecs_ = offered & options.codecs & codec_set::all();
         send_progress_ = detail::has_capability(hello->capabilities, "progress");
 
         server_hello reply;

@@ -2,12 +2,12 @@
 #define SLICERBRIDGE_TRANSPORT_CONNECT_HPP
 // Addresses as users write them, and connecting to them.
 
+#include <slicerbridge/detail/tls.hpp>
 #include <slicerbridge/transport/any_stream.hpp>
 
 #include <asio/connect.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/local/stream_protocol.hpp>
-#include <asio/ssl/stream.hpp>
 
 #include <optional>
 #include <string>
@@ -77,7 +77,9 @@ struct address {
 };
 
 /// Connects to `where` (synchronously) and returns the connected stream. TLS needs `tls`, a
-/// context configured by the caller to verify the server (`set_verify_mode(verify_peer)`).
+/// context configured by the caller to verify the server (`set_verify_mode(verify_peer)`), and a
+/// build with TLS (`operation_not_supported` otherwise). `unix:PATH` needs AF_UNIX, which
+/// Windows has since Windows 10 1803.
 inline any_stream connect(const asio::any_io_executor& executor, const address& where,
                           std::error_code& ec, asio::ssl::context* tls = nullptr) {
     ec.clear();
@@ -99,10 +101,7 @@ inline any_stream connect(const asio::any_io_executor& executor, const address& 
         ec = std::make_error_code(std::errc::invalid_argument);
         return any_stream(std::move(socket));
     }
-    asio::ssl::stream<asio::ip::tcp::socket> secure(std::move(socket), *tls);
-    SSL_set_tlsext_host_name(secure.native_handle(), where.host.c_str());
-    secure.handshake(asio::ssl::stream_base::client, ec);
-    return any_stream(std::move(secure));
+    return detail::client_handshake(std::move(socket), *tls, where.host, ec);
 }
 
 } // namespace slicerbridge

@@ -4,8 +4,9 @@
 // a client can start a processor (say, a script in a conda environment) and talk to it with no
 // port at all, as editors do with language servers.
 
+#include <slicerbridge/detail/platform/process.hpp>
+
 #include <asio/any_io_executor.hpp>
-#include <asio/posix/stream_descriptor.hpp>
 
 #include <chrono>
 #include <optional>
@@ -14,23 +15,28 @@
 #include <utility>
 #include <vector>
 
-#include <sys/types.h>
-
 namespace slicerbridge {
 
-/// An Asio AsyncStream that reads from one file descriptor and writes to another.
+struct launched_process;
+
+/// An Asio AsyncStream that reads from one pipe and writes to another: file descriptors on POSIX,
+/// overlapped pipe handles on Windows.
 class pipe_stream {
 public:
     using executor_type = asio::any_io_executor;
+    using native_handle_type = detail::platform::stream_handle::native_handle_type;
 
-    /// A stream with no descriptors yet.
+    /// A stream with no pipes yet.
     explicit pipe_stream(const executor_type& executor) : input_(executor), output_(executor) {}
 
-    /// Takes ownership of both descriptors.
-    pipe_stream(const executor_type& executor, int read_fd, int write_fd);
+    /// Takes ownership of both pipe ends (on Windows, opened for overlapped I/O).
+    pipe_stream(const executor_type& executor, native_handle_type read_end,
+                native_handle_type write_end)
+        : input_(executor, read_end), output_(executor, write_end) {}
 
-    /// This process's standard input and output (duplicated, so closing the stream leaves
-    /// descriptors 0 and 1 in place).
+    /// This process's standard input and output. Closing the stream leaves them in place: on
+    /// POSIX it holds duplicates of descriptors 0 and 1; on Windows, where Asio cannot wait on
+    /// them, two threads relay them through overlapped pipes.
     static pipe_stream standard_streams(const executor_type& executor);
 
     executor_type get_executor() noexcept { return input_.get_executor(); }
@@ -58,24 +64,30 @@ public:
     void close(std::error_code& ec);
 
 private:
-    asio::posix::stream_descriptor input_;
-    asio::posix::stream_descriptor output_;
+    friend launched_process launch_process(const asio::any_io_executor&,
+                                           const std::vector<std::string>&, std::error_code&);
+
+    detail::platform::stream_handle input_;
+    detail::platform::stream_handle output_;
 };
 
 /// A child process started by `launch_process`. Destroying it closes nothing by itself: the
 /// stream belongs to the caller; `wait` or `terminate` reap the child.
 class child_process {
 public:
+    using process_id = detail::platform::process_id;
+
     child_process() = default;
-    explicit child_process(pid_t pid) noexcept : pid_(pid) {}
-    child_process(child_process&& other) noexcept : pid_(std::exchange(other.pid_, -1)) {}
+    explicit child_process(detail::platform::child_handle child) noexcept
+        : child_(std::move(child)) {}
+    child_process(child_process&& other) noexcept = default;
     child_process& operator=(child_process&& other) noexcept;
     child_process(const child_process&) = delete;
     child_process& operator=(const child_process&) = delete;
     ~child_process();
 
-    pid_t pid() const noexcept { return pid_; }
-    bool running() const noexcept { return pid_ > 0; }
+    process_id pid() const noexcept { return child_.id(); }
+    bool running() const noexcept { return child_.running(); }
 
     /// Waits for the child to exit and returns its exit status (128 + signal when killed).
     int wait();
@@ -83,11 +95,13 @@ public:
     /// The exit status if the child exits within `limit`; the child is then reaped.
     std::optional<int> wait_for(std::chrono::milliseconds limit);
 
-    /// Sends SIGTERM, waits up to `grace_ms`, then SIGKILL, and reaps the child.
+    /// Asks the child to stop, waits up to `grace_ms`, then forces it, and reaps it: SIGTERM
+    /// then SIGKILL on POSIX; on Windows the child gets the grace to exit by itself (closing
+    /// the stream first ends its input), then is terminated with status 137.
     int terminate(int grace_ms = 2000);
 
 private:
-    pid_t pid_ = -1;
+    detail::platform::child_handle child_;
 };
 
 /// A launched child with its standard input and output connected to `stream`.
@@ -97,10 +111,12 @@ struct launched_process {
 };
 
 /// Starts `argv[0]` (searched in PATH) with `argv`, its stdin and stdout connected to the
-/// returned stream and its stderr inherited. The child leads a process group of its own, so
-/// that a Ctrl-C meant for this process (which may cancel calls) does not kill it. Writing to a
-/// child that has exited must fail with an error rather than kill this process, so SIGPIPE is
-/// ignored if it still has its default action.
+/// returned stream and its stderr inherited. The child leads a process group of its own on POSIX
+/// (on Windows it has no console), so that a Ctrl-C meant for this process (which may cancel
+/// calls) does not kill it. Writing to a child that has exited must fail with an error rather than
+/// kill this process, so on POSIX SIGPIPE is ignored if it still has its default action. On Windows
+/// the arguments (UTF-8) are quoted into one command line as the C runtimes split it, and `argv[0]`
+/// may omit `.exe`.
 launched_process launch_process(const asio::any_io_executor& executor,
                                 const std::vector<std::string>& argv, std::error_code& ec);
 

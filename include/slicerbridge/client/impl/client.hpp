@@ -85,7 +85,7 @@ public:
         hello.implementation = {options_.name, options_.version};
         hello.token = options_.token;
         hello.capabilities.push_back("progress");
-        for (auto& capability : options_.codecs.to_capabilities()) {
+        for (auto& capability : (options_.codecs & codec_set::all()).to_capabilities()) {
             hello.capabilities.push_back(std::move(capability));
         }
         hello.capabilities.push_back(detail::grease_capability());
@@ -122,7 +122,8 @@ public:
             return fail(make_error_code(error::unsupported_version)); // [HELLO-6]
         }
         server_ = *hello;
-        codecs_ = codec_set::from_capabilities(hello->capabilities) & options_.codecs;
+        codecs_ =
+            codec_set::from_capabilities(hello->capabilities) & options_.codecs & codec_set::all();
         state_ = state::open;
         stream_.set_receive_limits(options_.receive_limits);
         auto done = std::move(handshake_done_);

@@ -78,14 +78,12 @@ inline pool_connector connect_to(address where, asio::ssl::context* tls) {
                             c.stream.emplace(std::move(*socket));
                             return (*shared_done)(ec, std::move(c));
                         }
-                        using tls_stream = asio::ssl::stream<asio::ip::tcp::socket>;
-                        auto secure = std::make_shared<tls_stream>(std::move(*socket), *tls);
-                        SSL_set_tlsext_host_name(secure->native_handle(), where.host.c_str());
-                        secure->async_handshake(
-                            asio::ssl::stream_base::client,
-                            [secure, shared_done, c = std::move(c)](std::error_code ec) mutable {
+                        detail::async_client_handshake(
+                            std::move(*socket), *tls, where.host,
+                            [shared_done, c = std::move(c)](std::error_code ec,
+                                                            any_stream secure) mutable {
                                 if (!ec) {
-                                    c.stream.emplace(std::move(*secure));
+                                    c.stream.emplace(std::move(secure));
                                 }
                                 (*shared_done)(ec, std::move(c));
                             });

@@ -1,19 +1,16 @@
 #ifndef SLICERBRIDGE_SERVER_IMPL_SERVER_HPP
 #define SLICERBRIDGE_SERVER_IMPL_SERVER_HPP
 
+#include <slicerbridge/detail/platform/owner_only.hpp>
+#include <slicerbridge/detail/tls.hpp>
 #include <slicerbridge/server/session.hpp>
 #include <slicerbridge/server/state.hpp>
 
 #include <asio/io_context.hpp>
-#include <asio/ssl/stream.hpp>
-#include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
 
-#include <cerrno>
 #include <cstdio>
-
 #include <stdexcept>
-#include <sys/stat.h>
 
 namespace slicerbridge {
 
@@ -187,7 +184,6 @@ void accept_once(std::shared_ptr<server_state> state, std::shared_ptr<Acceptor> 
 inline void start_tls_handshake(const std::shared_ptr<server_state>& state,
                                 asio::ip::tcp::socket socket,
                                 const std::shared_ptr<asio::ssl::context>& tls) {
-    using tls_stream = asio::ssl::stream<asio::ip::tcp::socket>;
     if (state->pending_handshakes.fetch_add(1) >= state->options.max_pending_handshakes) {
         state->pending_handshakes.fetch_sub(1);
         state->log_limited(log_level::warning, "handshakes",
@@ -196,24 +192,13 @@ inline void start_tls_handshake(const std::shared_ptr<server_state>& state,
         socket.close(ignored);
         return;
     }
-    auto stream = std::make_shared<tls_stream>(std::move(socket), *tls);
-    auto timer = std::make_shared<asio::steady_timer>(stream->get_executor());
-    if (state->options.hello_timeout.count() > 0) {
-        timer->expires_after(state->options.hello_timeout);
-        timer->async_wait([stream, timer](std::error_code ec) {
-            if (!ec) {
-                close_stream(*stream); // the handshake completes with an error
-            }
-        });
-    }
-    stream->async_handshake(asio::ssl::stream_base::server,
-                            [state, stream, tls, timer](std::error_code handshake_error) {
-                                timer->cancel();
-                                state->pending_handshakes.fetch_sub(1);
-                                if (!handshake_error) {
-                                    serve_stream(state, std::move(*stream), {});
-                                }
-                            });
+    server_handshake(std::move(socket), tls, state->options.hello_timeout,
+                     [state](std::error_code handshake_error, auto stream) {
+                         state->pending_handshakes.fetch_sub(1);
+                         if (!handshake_error) {
+                             serve_stream(state, std::move(stream), {});
+                         }
+                     });
 }
 
 inline bool is_loopback(const asio::ip::address& address) {
@@ -294,6 +279,10 @@ inline asio::ip::tcp::endpoint server::listen_tls(const asio::ip::tcp::endpoint&
                                                   std::shared_ptr<asio::ssl::context> tls,
                                                   std::error_code& ec) {
     ec.clear();
+    if (!detail::tls_available) {
+        ec = std::make_error_code(std::errc::operation_not_supported);
+        return {};
+    }
     asio::ip::tcp::endpoint bound;
     auto acceptor = detail::open_tcp_acceptor(state_, endpoint, bound, ec);
     if (ec) {
@@ -316,8 +305,8 @@ inline void server::listen_unix(const std::string& path, std::error_code& ec) {
         acceptor->bind(endpoint, ec);
     }
     // Only this user may connect ([SEC-10]); nobody can before listen(), so there is no window.
-    if (!ec && ::chmod(path.c_str(), S_IRUSR | S_IWUSR) != 0) {
-        ec.assign(errno, std::system_category());
+    if (!ec) {
+        detail::platform::restrict_to_owner(path, ec);
     }
     if (!ec) {
         acceptor->listen(asio::socket_base::max_listen_connections, ec);
