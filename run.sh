@@ -19,7 +19,7 @@ debian_packages=(
   python3-pip python3-venv
   libopenigtlink-dev libexpat1-dev libzmq3-dev
   haproxy iproute2 socat python3-yaml
-  g++-mingw-w64-x86-64-posix wine wine64 # the Windows cross build, run under Wine
+  g++-mingw-w64-x86-64-posix wine wine64 libz-mingw-w64-dev # the Windows cross build, run under Wine
 )
 
 log() { printf '\n== %s\n' "$*"; }
@@ -63,9 +63,11 @@ build_sanitized() {
 
 # The SDK, the server with the conformance processors and the clients, cross-built for Windows
 # with MinGW-w64 (-O1: the tests run fast enough, the build stays short; precompiled headers for
-# the tests) and run under Wine against their Linux peers (test/windows). No TLS or compression:
+# the tests) and run under Wine against their Linux peers (test/windows), with the CLI-module
+# proxy on its portable NRRD backend (zlib from libz-mingw-w64-dev). No TLS or compression:
 # Debian has no OpenSSL, zstd or lz4 for Windows.
-windows_targets=(slicerbridge_tests slicerbridge_server slicerbridge-client-check cpp17_sync_client)
+windows_targets=(slicerbridge_tests slicerbridge_server slicerbridge-client-check cpp17_sync_client
+  slicerbridge_cli_module slicerbridge_nrrd_tests)
 windows_ready=0
 
 build_windows() {
