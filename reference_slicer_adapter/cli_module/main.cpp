@@ -520,7 +520,7 @@ int execute(int argc, char** argv) {
 } // namespace
 
 int main(int argc, char** argv) {
-    ignore_broken_pipe();
+    prepare_standard_output();
     try {
         return execute(argc, argv);
     } catch (const exit_failure& failure) {

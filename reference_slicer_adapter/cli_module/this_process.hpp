@@ -26,9 +26,11 @@ void forget_python_environment();
 /// Whether new files can be made in `folder`.
 bool can_write_into(const std::string& folder);
 
-/// A write to a closed pipe fails with an error instead of ending the process (POSIX SIGPIPE;
-/// nothing to do on Windows).
-void ignore_broken_pipe();
+/// Standard output as the Execution Model needs it: a write to a closed pipe fails with an
+/// error instead of ending the process (POSIX: SIGPIPE ignored), and the bytes written are the
+/// bytes sent (Windows: binary mode, so that `--xml` prints the exported file byte for byte and
+/// no line end becomes CR LF).
+void prepare_standard_output();
 
 } // namespace cli_module
 } // namespace slicerbridge

@@ -32,7 +32,7 @@ bool can_write_into(const std::string& folder) {
     return ::access(folder.c_str(), W_OK) == 0;
 }
 
-void ignore_broken_pipe() {
+void prepare_standard_output() {
     std::signal(SIGPIPE, SIG_IGN);
 }
 

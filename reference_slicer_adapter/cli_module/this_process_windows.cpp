@@ -3,6 +3,9 @@
 #include <filesystem>
 #include <vector>
 
+#include <cstdio>
+
+#include <fcntl.h>
 #include <io.h>
 #include <stdlib.h>
 #include <windows.h>
@@ -38,7 +41,9 @@ bool can_write_into(const std::string& folder) {
     return ::_waccess(std::filesystem::path(folder).wstring().c_str(), 2) == 0;
 }
 
-void ignore_broken_pipe() {}
+void prepare_standard_output() {
+    ::_setmode(::_fileno(stdout), _O_BINARY);
+}
 
 } // namespace cli_module
 } // namespace slicerbridge

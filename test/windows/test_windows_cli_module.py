@@ -242,11 +242,14 @@ def test_a_mesh_is_refused_on_windows_by_name(folders, tmp_path):
     """Meshes need VTK, which the Windows build lacks: the module exits with status 4 (a file
     could not be read) and says so, naming the format."""
     windows, _ = folders
-    mesh = tmp_path / "mesh.vtp"
-    mesh.write_text("<VTKFile type=\"PolyData\"></VTKFile>\n")
-    _, _, finished = run_module(
+    mesh = tmp_path / "mesh.vtk"
+    mesh.write_text("# vtk DataFile Version 4.2\nempty\nASCII\nDATASET POLYDATA\nPOINTS 0 float\n")
+    _, command, finished = run_module(
         windows, "mesh_smoothing", {"mesh": "vtkMRMLModelNode1", "smoothed": "vtkMRMLModelNode2"},
         {"mesh": mesh}, tmp_path / "work", windows=True)
     message = finished.stderr.decode(errors="replace")
     assert finished.returncode == 4, message
-    assert ".vtp" in message and "needs VTK" in message
+    extension = os.path.splitext(command.inputs["mesh"])[1]  # the XML's fileExtensions
+    assert extension in (".vtk", ".vtp")
+    assert f"a mesh ({extension}) needs VTK" in message
+    assert not os.path.exists(linux_path(command.outputs["smoothed"]))
