@@ -91,16 +91,36 @@ def folders(server, tmp_path_factory):
     return windows, linux
 
 
-@pytest.fixture(scope="module")
-def volume(tmp_path_factory):
-    """An oblique int16 phantom written by ITK (the Linux phantom program), in RAS: the reader
-    must turn it into LPS as ITK does."""
-    path = tmp_path_factory.mktemp("phantom") / "oblique.nrrd"
+@pytest.fixture(scope="module", params=["LPS", "RAS"])
+def volume(request, tmp_path_factory):
+    """An oblique int16 phantom written by ITK (the Linux phantom program; ITK writes LPS), raw
+    as Slicer writes CLI inputs; and the same grid restated in RAS (x and y negated, exactly), the
+    space Slicer's own NRRD writer uses: both readers must turn it into the same LPS matrix."""
+    folder = tmp_path_factory.mktemp("phantom")
+    path = folder / "oblique.nrrd"
     subprocess.run([str(linux_program("reference_server", "slicerbridge-phantom")), str(path),
-                    "--size", "20", "--space", "RAS"], check=True, capture_output=True,
+                    "--size", "20", "--space", "LPS"], check=True, capture_output=True,
                    timeout=WAIT)
-    assert b"encoding: raw" in path.read_bytes()[:1000]  # as Slicer writes CLI inputs
-    return path
+    data = path.read_bytes()
+    end = data.index(b"\n\n")
+    assert b"encoding: raw" in data[:end] and b"space: left-posterior-superior" in data[:end]
+    if request.param == "LPS":
+        return path
+    lines = []
+    for line in data[:end].decode("ascii").split("\n"):
+        if line.startswith("space: "):
+            line = "space: right-anterior-superior"
+        elif line.startswith(("space directions: ", "space origin: ")):
+            key, value = line.split(": ", 1)
+            vectors = []
+            for vector in value.split():
+                x, y, z = (float(v) for v in vector.strip("()").split(","))
+                vectors.append("(%r,%r,%r)" % (-x, -y, z))
+            line = key + ": " + " ".join(vectors)
+        lines.append(line)
+    ras = folder / "oblique-ras.nrrd"
+    ras.write_bytes("\n".join(lines).encode("ascii") + data[end:])
+    return ras
 
 
 # ---- an NRRD decoder of its own, for comparing what the two proxies wrote ----------------------
