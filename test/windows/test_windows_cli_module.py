@@ -14,6 +14,7 @@ it, and compared with the Linux proxy (ITK backend) making the same call.
 Needs SLICERBRIDGE_WINDOWS_BUILD_DIR, SLICERBRIDGE_LINUX_BUILD_DIR and WINE (CTest sets them).
 """
 import gzip
+import json
 import os
 import pathlib
 import shutil
@@ -273,3 +274,47 @@ def test_a_mesh_is_refused_on_windows_by_name(folders, tmp_path):
     assert extension in (".vtk", ".vtp")
     assert f"a mesh ({extension}) needs VTK" in message
     assert not os.path.exists(linux_path(command.outputs["smoothed"]))
+
+
+def test_tables_transforms_points_and_numbers_need_no_vtk(folders, tmp_path):
+    """echo's table, transform, point list and number through the Windows proxy: what it writes
+    equals what the Linux proxy writes (text files, line ends aside: Windows writes CR LF), and
+    the number comes back through the return parameter file."""
+    windows, linux = folders
+    table = tmp_path / "table.csv"
+    table.write_text("name,volume\nliver,1520.25\nspleen,210\n")
+    transform = tmp_path / "transform.tfm"
+    transform.write_text("#Insight Transform File V1.0\n#Transform 0\n"
+                         "Transform: AffineTransform_double_3_3\n"
+                         "Parameters: 0 -1 0 1 0 0 0 0 1 10.5 -20 30\n"
+                         "FixedParameters: 0 0 0\n")
+    points = tmp_path / "points.mrk.json"
+    points.write_text(json.dumps({
+        "@schema": "https://raw.githubusercontent.com/slicer/slicer/master/Modules/Loadable/"
+                   "Markups/Resources/Schema/markups-schema-v1.0.3.json#",
+        "markups": [{"type": "Fiducial", "coordinateSystem": "LPS", "controlPoints": [
+            {"label": "F-1", "position": [1.5, -2.25, 3.0]},
+            {"label": "F-2", "position": [-4.0, 5.0, 6.125]}]}]}))
+    values = {"table": "vtkMRMLTableNode1", "table_out": "vtkMRMLTableNode2",
+              "transform": "vtkMRMLLinearTransformNode1",
+              "transform_out": "vtkMRMLLinearTransformNode2",
+              "points": "vtkMRMLMarkupsFiducialNode1", "points_out": "vtkMRMLMarkupsFiducialNode2",
+              "number": 2.75}
+    inputs = {"table": table, "transform": transform, "points": points}
+    written = {}
+    for name, folder in (("windows", windows), ("linux", linux)):
+        parsed, command, finished = run_module(folder, "echo", values, inputs, tmp_path / name,
+                                               windows=name == "windows")
+        assert finished.returncode == 0, finished.stderr.decode(errors="replace")
+        files = {slot: pathlib.Path(linux_path(command.outputs[slot])).read_bytes()
+                 for slot in ("table_out", "transform_out", "points_out")}
+        returned = slicer_sem.read_return_parameters(linux_path(command.return_parameter_file),
+                                                     parsed)
+        written[name] = (files, returned)
+    windows_files, windows_returned = written["windows"]
+    linux_files, linux_returned = written["linux"]
+    for slot, data in linux_files.items():
+        assert windows_files[slot].replace(b"\r\n", b"\n") == data, slot
+    assert b"liver" in linux_files["table_out"] and b"10.5" in linux_files["transform_out"]
+    assert windows_returned == linux_returned
+    assert float(windows_returned["number_out"]) == 2.75
