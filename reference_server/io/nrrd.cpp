@@ -121,10 +121,11 @@ const char* type_name(dtype t) {
 /// Any other field is refused: a header this reader does not understand is not guessed at.
 bool ignored_field(const std::string& field) {
     static const char* const names[] = {
-        "content",    "centers",  "centerings", "labels",      "units",       "space units",
-        "thicknesses", "axis mins", "axismins", "axis maxs",   "axismaxs",    "min",
-        "max",        "old min",  "oldmin",     "old max",     "oldmax",      "sample units",
-        "sampleunits", "number",  "measurement frame",
+        "content",           "centers",     "centerings",   "labels",      "units",
+        "space units",       "thicknesses", "axis mins",    "axismins",    "axis maxs",
+        "axismaxs",          "min",         "max",          "old min",     "oldmin",
+        "old max",           "oldmax",      "sample units", "sampleunits", "number",
+        "measurement frame",
     };
     return std::any_of(std::begin(names), std::end(names),
                        [&](const char* name) { return field == name; });
@@ -146,8 +147,8 @@ std::string canonical_field(const std::string& field) {
 /// The header: its fields, where it ends in the file, and its length.
 struct header {
     std::map<std::string, std::string> fields;
-    std::uint64_t end = 0;  ///< the first byte after the header's blank line (or the file's end)
-    bool attached = false;  ///< a blank line ends the header: data may follow in the same file
+    std::uint64_t end = 0; ///< the first byte after the header's blank line (or the file's end)
+    bool attached = false; ///< a blank line ends the header: data may follow in the same file
 };
 
 header read_header(const std::string& path, std::uint64_t size, const limits& limit) {
@@ -162,7 +163,8 @@ header read_header(const std::string& path, std::uint64_t size, const limits& li
         throw file_error("cannot read " + path);
     }
     if (text.size() < 8 || text.compare(0, 7, "NRRD000") != 0 || text[7] < '1' || text[7] > '5') {
-        throw file_error(path + " is not a NRRD file (it does not start with NRRD0001 to NRRD0005)");
+        throw file_error(path +
+                         " is not a NRRD file (it does not start with NRRD0001 to NRRD0005)");
     }
     header h;
     std::size_t at = text.find('\n');
@@ -250,9 +252,8 @@ std::vector<double> parse_vector(const std::string& text, std::size_t n, const s
 
 /// The vectors of "space directions": one per axis, "none" or "(x,y,z)". Vectors are separated
 /// by blanks; a vector itself holds none.
-std::vector<std::optional<std::vector<double>>> parse_directions(const std::string& text,
-                                                                 std::size_t axes,
-                                                                 const std::string& what) {
+std::vector<std::optional<std::vector<double>>>
+parse_directions(const std::string& text, std::size_t axes, const std::string& what) {
     std::vector<std::optional<std::vector<double>>> directions;
     for (const auto& word : detail::split_words(text)) {
         if (word == "none") {
@@ -274,12 +275,34 @@ bool is_domain_kind(const std::string& kind) {
 
 bool is_component_kind(const std::string& kind) {
     static const char* const kinds[] = {
-        "vector",      "covariant-vector", "normal",      "list",          "point",
-        "stub",        "scalar",           "2-vector",    "3-vector",      "4-vector",
-        "3-gradient",  "3-normal",         "2-color",     "3-color",       "4-color",
-        "RGB-color",   "RGBA-color",       "HSV-color",   "XYZ-color",     "quaternion",
-        "2D-symmetric-matrix", "2D-masked-symmetric-matrix", "2D-matrix", "2D-masked-matrix",
-        "3D-symmetric-matrix", "3D-masked-symmetric-matrix", "3D-matrix", "3D-masked-matrix",
+        "vector",
+        "covariant-vector",
+        "normal",
+        "list",
+        "point",
+        "stub",
+        "scalar",
+        "2-vector",
+        "3-vector",
+        "4-vector",
+        "3-gradient",
+        "3-normal",
+        "2-color",
+        "3-color",
+        "4-color",
+        "RGB-color",
+        "RGBA-color",
+        "HSV-color",
+        "XYZ-color",
+        "quaternion",
+        "2D-symmetric-matrix",
+        "2D-masked-symmetric-matrix",
+        "2D-matrix",
+        "2D-masked-matrix",
+        "3D-symmetric-matrix",
+        "3D-masked-symmetric-matrix",
+        "3D-matrix",
+        "3D-masked-matrix",
     };
     return std::any_of(std::begin(kinds), std::end(kinds),
                        [&](const char* k) { return kind == k; });
@@ -375,9 +398,10 @@ image read(const std::string& path, const limits& limit) {
     };
     const auto what = [&](const char* name) { return path + ": field \"" + name + "\""; };
     static const char* const understood[] = {
-        "type",        "dimension",    "sizes",      "encoding",  "endian",     "space",
-        "space dimension", "space directions", "space origin", "kinds", "data file",
-        "line skip",   "byte skip",    "spacings",
+        "type",         "dimension", "sizes",           "encoding",
+        "endian",       "space",     "space dimension", "space directions",
+        "space origin", "kinds",     "data file",       "line skip",
+        "byte skip",    "spacings",
     };
     for (const auto& [name, value] : h.fields) {
         if (!ignored_field(name) &&
@@ -470,8 +494,8 @@ image read(const std::string& path, const limits& limit) {
                              ") yet has a space direction");
         }
         if (!component && has_space && !directions[axis]) {
-            throw file_error(what("space directions") + ": spatial axis " +
-                             std::to_string(axis) + " has no direction");
+            throw file_error(what("space directions") + ": spatial axis " + std::to_string(axis) +
+                             " has no direction");
         }
         if (component) {
             if (component_axis) {
@@ -545,8 +569,8 @@ image read(const std::string& path, const limits& limit) {
                                  " spacings for dimension " + std::to_string(dimension));
             }
             for (std::size_t s = 0; s < spatial; ++s) {
-                const double spacing = detail::parse_double(words[first_spatial + s],
-                                                            what("spacings"));
+                const double spacing =
+                    detail::parse_double(words[first_spatial + s], what("spacings"));
                 if (!std::isfinite(spacing) || spacing == 0) {
                     throw file_error(what("spacings") + ": \"" + words[first_spatial + s] +
                                      "\" is not a spacing");
@@ -589,14 +613,13 @@ image read(const std::string& path, const limits& limit) {
                              "\" is not supported (one file name)");
         }
         const fs::path named = fs::path(*text);
-        data_path = named.is_absolute() ? named.string()
-                                        : (fs::path(path).parent_path() / named).string();
+        data_path =
+            named.is_absolute() ? named.string() : (fs::path(path).parent_path() / named).string();
     } else if (!h.attached) {
         throw file_error(path + ": the header neither ends in a blank line nor names a data file");
     }
     const bool same_file = data_path == path;
-    const std::uint64_t data_size =
-        same_file ? size : regular_size(data_path, "NRRD data file");
+    const std::uint64_t data_size = same_file ? size : regular_size(data_path, "NRRD data file");
     std::uint64_t offset = same_file ? h.end : 0;
     if (const std::string* text = field("line skip")) {
         const std::uint64_t lines = parse_count(*text, what("line skip"), 0, data_size);
@@ -618,8 +641,7 @@ image read(const std::string& path, const limits& limit) {
             }
             if (data_size < *bytes) {
                 throw file_error(data_path + ": the header claims " + std::to_string(*bytes) +
-                                 " bytes of voxels, the file holds " +
-                                 std::to_string(data_size));
+                                 " bytes of voxels, the file holds " + std::to_string(data_size));
             }
             offset = data_size - *bytes;
         } else {
@@ -640,8 +662,8 @@ image read(const std::string& path, const limits& limit) {
     }
     if (!gzip && data_size - offset < *bytes) {
         throw file_error(data_path + ": the header claims " + std::to_string(*bytes) +
-                         " bytes of voxels, the file holds " +
-                         std::to_string(data_size - offset) + " after the header");
+                         " bytes of voxels, the file holds " + std::to_string(data_size - offset) +
+                         " after the header");
     }
     buffer voxels = buffer::allocate(static_cast<std::size_t>(*bytes));
     if (gzip) {
@@ -683,12 +705,12 @@ void write(const image& img, const std::string& path) {
     }
     for (std::size_t column = 0; column < 3; ++column) {
         text += " (" + detail::format_double(m[column]) + "," +
-                detail::format_double(m[4 + column]) + "," +
-                detail::format_double(m[8 + column]) + ")";
+                detail::format_double(m[4 + column]) + "," + detail::format_double(m[8 + column]) +
+                ")";
     }
     text += std::string("\nkinds: ") + (vector ? "vector " : "") + "domain domain domain\n";
-    text += std::string("endian: ") +
-            (native_byte_order == byte_order::big ? "big" : "little") + "\nencoding: raw\n";
+    text += std::string("endian: ") + (native_byte_order == byte_order::big ? "big" : "little") +
+            "\nencoding: raw\n";
     text += "space origin: (" + detail::format_double(m[3]) + "," + detail::format_double(m[7]) +
             "," + detail::format_double(m[11]) + ")\n";
     std::string data_path = path;

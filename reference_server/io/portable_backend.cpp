@@ -94,9 +94,9 @@ atomic_output::atomic_output(const std::string& path, const std::string& neutral
         throw file_error("cannot write " + path + ": the folder " + folder.string() +
                          " does not take new files" + (ec ? " (" + ec.message() + ")" : ""));
     }
-    temporary_ = (fs::path(folder_) /
-                  (neutral_name.empty() ? target.filename() : fs::path(neutral_name)))
-                     .string();
+    temporary_ =
+        (fs::path(folder_) / (neutral_name.empty() ? target.filename() : fs::path(neutral_name)))
+            .string();
 }
 
 atomic_output::~atomic_output() {
@@ -119,8 +119,8 @@ void atomic_output::commit() {
         }
         fs::rename(entry.path(), folder / entry.path().filename(), ec);
         if (ec) {
-            throw file_error("cannot write " + (folder / entry.path().filename()).string() +
-                             ": " + ec.message());
+            throw file_error("cannot write " + (folder / entry.path().filename()).string() + ": " +
+                             ec.message());
         }
     }
     if (!has_main) {

@@ -112,8 +112,8 @@ TEST_CASE("nrrd: an image round-trips with its voxels and its matrix to the last
     m[5] = 1.0 / 3.0;
     m[10] = 2.5;
     m[11] = 1e300;
-    const image written = image::copy_of(voxels.data(), {4, 3, 2}, m, space::ras,
-                                         image_kind::vector, 3);
+    const image written =
+        image::copy_of(voxels.data(), {4, 3, 2}, m, space::ras, image_kind::vector, 3);
     for (const char* name : {"v.nrrd", "v.nhdr"}) {
         CAPTURE(name);
         nrrd::write(written, dir.path(name));
@@ -147,7 +147,8 @@ TEST_CASE("nrrd: big-endian, RAS, LAS, detached, gzip and skips, as other writer
     SUBCASE("RAS becomes LPS by negating x and y; LAS by negating y") {
         const std::string ras = "space: RAS\nspace directions: (1,2,3) (4,5,6) (7,8,10)\n"
                                 "space origin: (1,2,3)\nendian: little\nencoding: raw\n\n";
-        const image img = nrrd::read(dir.write("r.nrrd", header_2x3x2(ras) + bytes_of(twelve, false)));
+        const image img =
+            nrrd::read(dir.write("r.nrrd", header_2x3x2(ras) + bytes_of(twelve, false)));
         CHECK(img.ijk_to_space[0] == -1);
         CHECK(img.ijk_to_space[4] == -2);
         CHECK(img.ijk_to_space[8] == 3);
@@ -156,7 +157,8 @@ TEST_CASE("nrrd: big-endian, RAS, LAS, detached, gzip and skips, as other writer
         CHECK(img.ijk_to_space[11] == 3);
         std::string las = ras;
         las.replace(7, 3, "left-anterior-superior");
-        const image l = nrrd::read(dir.write("l.nrrd", header_2x3x2(las) + bytes_of(twelve, false)));
+        const image l =
+            nrrd::read(dir.write("l.nrrd", header_2x3x2(las) + bytes_of(twelve, false)));
         CHECK(l.ijk_to_space[0] == 1);
         CHECK(l.ijk_to_space[4] == -2);
         CHECK(l.ijk_to_space[7] == -2);
@@ -225,8 +227,8 @@ TEST_CASE("nrrd: hostile files are refused with the file and the field named") {
     refused("huge.nrrd",
             "NRRD0004\ntype: double\ndimension: 3\nsizes: 1099511627776 1099511627776 2\n" + le,
             {"sizes", "more than"});
-    refused("too-big-size.nrrd", "NRRD0004\ntype: uchar\ndimension: 1\nsizes: 99999999999999999\n\n",
-            {"sizes"});
+    refused("too-big-size.nrrd",
+            "NRRD0004\ntype: uchar\ndimension: 1\nsizes: 99999999999999999\n\n", {"sizes"});
     refused("negative-size.nrrd", "NRRD0004\ntype: uchar\ndimension: 1\nsizes: -5\n\n", {"sizes"});
     refused("zero-size.nrrd", "NRRD0004\ntype: uchar\ndimension: 1\nsizes: 0\n\n", {"sizes"});
     refused("sizes-count.nrrd", "NRRD0004\ntype: uchar\ndimension: 3\nsizes: 2 2\n\n", {"sizes"});
@@ -236,14 +238,15 @@ TEST_CASE("nrrd: hostile files are refused with the file and the field named") {
                 gzip(std::string(100, 'x')),
             {"gzip data can hold"});
     refused("gzip-short.nrrd",
-            header_2x3x2("endian: little\nencoding: gzip\n\n") + gzip(bytes_of(twelve, false)).substr(0, 15),
+            header_2x3x2("endian: little\nencoding: gzip\n\n") +
+                gzip(bytes_of(twelve, false)).substr(0, 15),
             {"gzip", "of the 24 bytes"});
     refused("gzip-corrupt.nrrd",
-            header_2x3x2("endian: little\nencoding: gzip\n\n") + std::string(40, '\x55'),
-            {"gzip"});
+            header_2x3x2("endian: little\nencoding: gzip\n\n") + std::string(40, '\x55'), {"gzip"});
     refused("bzip2.nrrd", header_2x3x2("endian: little\nencoding: bzip2\n\n") + "BZh9",
             {"encoding", "bzip2"});
-    refused("ascii.nrrd", header_2x3x2("endian: little\nencoding: ascii\n\n") + "1 2 3 4 5 6 7 8 9 10 11 12\n",
+    refused("ascii.nrrd",
+            header_2x3x2("endian: little\nencoding: ascii\n\n") + "1 2 3 4 5 6 7 8 9 10 11 12\n",
             {"encoding", "ascii"});
     refused("block.nrrd", "NRRD0004\ntype: block\nblock size: 4\ndimension: 1\nsizes: 1\n\n",
             {"block size"});
@@ -255,8 +258,8 @@ TEST_CASE("nrrd: hostile files are refused with the file and the field named") {
     refused("not-nrrd.nrrd", "P5 2 2 255\n....", {"not a NRRD file"});
     refused("no-colon.nrrd", "NRRD0004\ntype uchar\n\n", {"line 2"});
     refused("twice.nrrd", "NRRD0004\ntype: uchar\ntype: short\n\n", {"\"type\" is given twice"});
-    refused("unknown-field.nrrd", "NRRD0004\ntype: uchar\ndimension: 1\nsizes: 1\nfrobnicate: 3\n\n",
-            {"frobnicate"});
+    refused("unknown-field.nrrd",
+            "NRRD0004\ntype: uchar\ndimension: 1\nsizes: 1\nfrobnicate: 3\n\n", {"frobnicate"});
     refused("no-type.nrrd", "NRRD0004\ndimension: 1\nsizes: 1\n\nx", {"\"type\""});
     refused("no-blank-line.nrrd", "NRRD0004\ntype: uchar\ndimension: 1\nsizes: 1\nencoding: raw\n",
             {"data file"});
@@ -271,7 +274,8 @@ TEST_CASE("nrrd: hostile files are refused with the file and the field named") {
             {"space directions", "2 components"});
     refused("origin.nrrd",
             header_2x3x2("space: LPS\nspace directions: (1,0,0) (0,1,0) (0,0,1)\n"
-                         "space origin: (1;2;3)\n" + le),
+                         "space origin: (1;2;3)\n" +
+                         le),
             {"space origin"});
     refused("singular.nrrd",
             header_2x3x2("space: LPS\nspace directions: (1,0,0) (1,0,0) (0,0,1)\n" + le) +
@@ -280,20 +284,24 @@ TEST_CASE("nrrd: hostile files are refused with the file and the field named") {
     refused("scanner.nrrd", header_2x3x2("space: scanner-xyz\n" + le), {"space", "scanner-xyz"});
     refused("four-d.nrrd",
             "NRRD0004\ntype: uchar\ndimension: 4\nsizes: 2 2 2 2\nkinds: domain domain domain "
-            "domain\n\n" + std::string(16, 'x'),
+            "domain\n\n" +
+                std::string(16, 'x'),
             {"4-D"});
     refused("component-last.nrrd",
             "NRRD0004\ntype: uchar\ndimension: 4\nsizes: 2 2 2 3\nkinds: domain domain domain "
-            "vector\n\n" + std::string(24, 'x'),
+            "vector\n\n" +
+                std::string(24, 'x'),
             {"axis 3", "first"});
     refused("complex.nrrd",
             "NRRD0004\ntype: float\ndimension: 2\nsizes: 2 4\nkinds: complex domain\n"
-            "endian: little\nencoding: raw\n\n" + std::string(32, 'x'),
+            "endian: little\nencoding: raw\n\n" +
+                std::string(32, 'x'),
             {"complex"});
     refused("list.nrrd", header_2x3x2("data file: LIST\nendian: little\nencoding: raw\n"),
             {"data file"});
-    refused("pattern.nrrd", header_2x3x2("data file: slice%03d.raw 1 2 1\nendian: little\n"
-                                         "encoding: raw\n"),
+    refused("pattern.nrrd",
+            header_2x3x2("data file: slice%03d.raw 1 2 1\nendian: little\n"
+                         "encoding: raw\n"),
             {"data file"});
     refused("byte-skip.nrrd", header_2x3x2("endian: little\nencoding: raw\nbyte skip: 900\n\n"),
             {"byte skip"});
