@@ -250,16 +250,28 @@ std::vector<double> parse_vector(const std::string& text, std::size_t n, const s
     return values;
 }
 
-/// The vectors of "space directions": one per axis, "none" or "(x,y,z)". Vectors are separated
-/// by blanks; a vector itself holds none.
+/// The vectors of "space directions": one per axis, "none" or "(x,y,z)" (blanks allowed inside,
+/// as some writers put them after the commas).
 std::vector<std::optional<std::vector<double>>>
 parse_directions(const std::string& text, std::size_t axes, const std::string& what) {
     std::vector<std::optional<std::vector<double>>> directions;
-    for (const auto& word : detail::split_words(text)) {
-        if (word == "none") {
+    std::size_t at = 0;
+    while (at < text.size()) { // each pass consumes at least one character
+        if (text[at] == ' ' || text[at] == '\t') {
+            ++at;
+        } else if (text.compare(at, 4, "none") == 0) {
             directions.emplace_back();
+            at += 4;
+        } else if (text[at] == '(') {
+            const std::size_t close = text.find(')', at);
+            if (close == std::string::npos) {
+                throw file_error(what + ": a vector without its closing parenthesis");
+            }
+            directions.emplace_back(parse_vector(text.substr(at, close - at + 1), 3, what));
+            at = close + 1;
         } else {
-            directions.emplace_back(parse_vector(word, 3, what));
+            throw file_error(what + ": \"" + text.substr(at, 20) +
+                             "\" is neither a vector such as (1,0,0) nor \"none\"");
         }
     }
     if (directions.size() != axes) {

@@ -145,7 +145,7 @@ TEST_CASE("nrrd: big-endian, RAS, LAS, detached, gzip and skips, as other writer
         CHECK(img.space == space::lps);
     }
     SUBCASE("RAS becomes LPS by negating x and y; LAS by negating y") {
-        const std::string ras = "space: RAS\nspace directions: (1,2,3) (4,5,6) (7,8,10)\n"
+        const std::string ras = "space: RAS\nspace directions: (1, 2, 3)  (4,5,6)\t(7,8,10)\n"
                                 "space origin: (1,2,3)\nendian: little\nencoding: raw\n\n";
         const image img =
             nrrd::read(dir.write("r.nrrd", header_2x3x2(ras) + bytes_of(twelve, false)));
@@ -269,6 +269,12 @@ TEST_CASE("nrrd: hostile files are refused with the file and the field named") {
     refused("direction-count.nrrd",
             header_2x3x2("space: LPS\nspace directions: (1,0,0) (0,1,0)\n" + le),
             {"space directions", "2 entries for 3 axes"});
+    refused("direction-word.nrrd",
+            header_2x3x2("space: LPS\nspace directions: (1,0,0) (0,1,0) nothing\n" + le),
+            {"space directions", "nothing"});
+    refused("direction-open.nrrd",
+            header_2x3x2("space: LPS\nspace directions: (1,0,0) (0,1,0) (0,0,1\n" + le),
+            {"space directions", "closing parenthesis"});
     refused("direction-length.nrrd",
             header_2x3x2("space: LPS\nspace directions: (1,0) (0,1,0) (0,0,1)\n" + le),
             {"space directions", "2 components"});
