@@ -376,8 +376,13 @@ void read_gzip(const std::string& data_path, std::uint64_t data_size, std::uint6
         const std::uint64_t room = std::min<std::uint64_t>(bytes - produced, 1u << 30);
         z.next_out = reinterpret_cast<Bytef*>(into + produced);
         z.avail_out = static_cast<uInt>(room);
+        const uInt input_before = z.avail_in;
         status = inflate(&z, Z_NO_FLUSH);
         produced += room - z.avail_out;
+        if (status == Z_BUF_ERROR && z.avail_in == input_before && z.avail_out == room &&
+            z.avail_in != 0) {
+            status = Z_DATA_ERROR; // neither input taken nor output made: it would never end
+        }
         if (status != Z_OK && status != Z_STREAM_END && status != Z_BUF_ERROR) {
             const std::string reason = z.msg != nullptr ? z.msg : "corrupt data";
             inflateEnd(&z);
