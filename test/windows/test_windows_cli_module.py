@@ -6,9 +6,10 @@ it, and compared with the Linux proxy (ITK backend) making the same call.
   (``<module>.exe``: qSlicerUtils::isCLIExecutable) and the same XML the Linux exporter writes.
 - Run: Slicer's command line for the module (slicer_sem.slicer_command_line, paths as Qt gives
   them on Windows: ``Z:/tmp/...``) on a volume written by ITK (the Linux phantom program),
-  uncompressed as Slicer writes CLI inputs. The output's voxels must equal, bit for bit, those
-  the Linux proxy writes for the same call, with the same grid and place (space directions and
-  origin read as doubles); return parameters the same.
+  uncompressed as Slicer writes CLI inputs, in LPS and restated in RAS. The output's voxels must
+  equal, bit for bit, those the Linux proxy writes for the same call, with the same grid and
+  place (space directions and origin read as doubles); return parameters the same. A gzip input
+  too; tables, transforms, point lists and numbers as the Linux proxy writes them.
 - Refusals: a mesh input is refused by name on Windows (it needs VTK), with exit status 4.
 
 Needs SLICERBRIDGE_WINDOWS_BUILD_DIR, SLICERBRIDGE_LINUX_BUILD_DIR and WINE (CTest sets them).
