@@ -22,7 +22,7 @@ debian_packages=(
   haproxy iproute2 socat python3-yaml
   slurm-wlm munge openssh-server openssh-client
   clang-14 libclang-rt-14-dev
-  g++-mingw-w64-x86-64-posix wine wine64 # the Windows cross build, run under Wine
+  g++-mingw-w64-x86-64-posix wine wine64 libz-mingw-w64-dev # the Windows cross build, run under Wine
 )
 
 log() { printf '\n== %s\n' "$*"; }
@@ -114,9 +114,11 @@ run_fuzzers() { # seconds per fuzzer
 
 # The SDK, the server with the conformance processors and the clients, cross-built for Windows
 # with MinGW-w64 (-O1: the tests run fast enough, the build stays short; precompiled headers for
-# the tests) and run under Wine against their Linux peers (test/windows). No TLS or compression:
+# the tests) and run under Wine against their Linux peers (test/windows), with the CLI-module
+# proxy on its portable NRRD backend (zlib from libz-mingw-w64-dev). No TLS or compression:
 # Debian has no OpenSSL, zstd or lz4 for Windows.
-windows_targets=(slicerbridge_tests slicerbridge_server slicerbridge-client-check cpp17_sync_client)
+windows_targets=(slicerbridge_tests slicerbridge_server slicerbridge-client-check cpp17_sync_client
+  slicerbridge_cli_module slicerbridge_nrrd_tests)
 windows_ready=0
 
 build_windows() {

@@ -89,20 +89,7 @@ connection::connection(const server_options& where, const std::string& client_na
             client_ = sync_client::connect(peer_, options);
             return;
         }
-        std::error_code ec;
-        tls_ = std::make_unique<tls_client_context>(parsed->host, where.tls_ca, ec);
-        if (ec) {
-            fail(exit_file, "cannot read the CA certificates in " + where.tls_ca.value_or("") +
-                                ": " + ec.message());
-        }
-        try {
-            client_ = sync_client::connect(peer_, options, &tls_->context());
-        } catch (const std::system_error& e) {
-            if (e.code().category() == category()) {
-                throw;
-            }
-            fail(exit_connection, "cannot connect to " + peer_ + ": " + tls_->explain(e.code()));
-        }
+        client_ = connect_tls(peer_, parsed->host, where.tls_ca, options, tls_);
     } catch (const launch_error& e) {
         fail(exit_connection,
              e.what() + std::string(e.exit_status() ? " (its standard error is above)" : ""));

@@ -8,7 +8,6 @@
 #include "exit_status.hpp"
 
 #include <slicerbridge/sync_client.hpp>
-#include <slicerbridge/transport/tls_client.hpp>
 
 #include <memory>
 #include <optional>
@@ -47,10 +46,18 @@ public:
     const std::string& peer() const { return peer_; }
 
 private:
-    std::unique_ptr<tls_client_context> tls_; // outlives the client that uses it
+    std::shared_ptr<void> tls_; // a tls:// connection's context (tls_connect.hpp), outlives client_
     std::unique_ptr<sync_client> client_;
     std::string peer_;
 };
+
+/// Connects to a tls:// address (`host` from it) and performs the handshake; `context` receives
+/// what the client uses and must outlive it. Fails like connection. One file per build:
+/// tls_connect_openssl.cpp, or tls_connect_none.cpp where the SDK has no TLS.
+std::unique_ptr<sync_client> connect_tls(const std::string& peer, const std::string& host,
+                                         const std::optional<std::string>& ca,
+                                         const client_options& options,
+                                         std::shared_ptr<void>& context);
 
 /// Calls `f`; a failure of the call (a code of 100 and above) becomes exit_call_failed, any
 /// other failure of the call or the connection exit_connection, each with `what` in front.

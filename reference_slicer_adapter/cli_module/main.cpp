@@ -16,6 +16,7 @@
 #include "interrupt.hpp"
 #include "module_folder.hpp"
 #include "parameters.hpp"
+#include "this_process.hpp"
 
 #include <slicerbridge/cli_module.hpp>
 #include <slicerbridge/message/progress.hpp>
@@ -23,10 +24,10 @@
 #include <slicerbridge/version.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -36,9 +37,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <stdlib.h>
-#include <unistd.h>
 
 namespace {
 
@@ -207,7 +205,7 @@ parsed_arguments parse_arguments(int argc, char** argv, TakesValue takes_value) 
 /// Fails unless `path`'s folder exists and can be written, before the computation does.
 void check_output_folder(const std::string& name, const std::string& path) {
     const fs::path parent = fs::absolute(path).parent_path();
-    if (::access(parent.c_str(), W_OK) != 0) {
+    if (!can_write_into(parent.string())) {
         fail(exit_file, "output " + name + ": cannot write into " + parent.string());
     }
 }
@@ -373,13 +371,13 @@ void write_return_parameters(const std::string& path, const processor_descriptio
     }
 }
 
-int run_module(const folder_configuration& folder, const fs::path& self,
+int run_module(const folder_configuration& folder, const fs::path& self, const std::string& module,
                const std::string& processor, int argc, char** argv) {
     const bool xml_only = std::any_of(argv + 1, argv + argc,
                                       [](const char* arg) { return std::string(arg) == "--xml"; });
     if (xml_only) {
         // The exported XML, without the network: Slicer gives `--xml` five seconds.
-        std::ifstream exported(self.string() + ".xml", std::ios::binary);
+        std::ifstream exported(self.parent_path() / (module + ".xml"), std::ios::binary);
         if (exported) {
             std::cout << exported.rdbuf() << std::flush;
             return exit_ok;
@@ -492,27 +490,28 @@ int run_exporter(const std::string& self, int argc, char** argv) {
     return report.skipped.empty() ? exit_ok : exit_call_failed;
 }
 
-/// This program's path as it was run: an exported entry is a link to it under another name.
-std::string own_path(const char* argv0) {
-    const std::string given = argv0 != nullptr ? argv0 : "";
-    if (given.find('/') != std::string::npos) {
-        return fs::absolute(given).string();
+/// The module an entry named `file_name` is: its name without the suffix Slicer requires of
+/// programs (".exe" on Windows, compared without case as Windows names are).
+std::string module_of(const std::string& file_name) {
+    const std::string suffix = entry_suffix;
+    if (suffix.empty() || file_name.size() <= suffix.size()) {
+        return file_name;
     }
-    std::error_code ec;
-    const auto resolved = fs::read_symlink("/proc/self/exe", ec);
-    return ec ? given : resolved.string();
+    std::string tail = file_name.substr(file_name.size() - suffix.size());
+    std::transform(tail.begin(), tail.end(), tail.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return tail == suffix ? file_name.substr(0, file_name.size() - suffix.size()) : file_name;
 }
 
 int execute(int argc, char** argv) {
     // Slicer runs its modules with its own Python's environment; a processor launched from here
     // (a conda environment's Python, say) must not import Slicer's packages instead of its own.
-    ::unsetenv("PYTHONHOME");
-    ::unsetenv("PYTHONPATH");
+    forget_python_environment();
     const fs::path self = own_path(argv[0]);
     if (const auto folder = read_configuration(self.parent_path().string())) {
-        const auto module = folder->modules.find(self.filename().string());
+        const auto module = folder->modules.find(module_of(self.filename().string()));
         if (module != folder->modules.end()) {
-            return run_module(*folder, self, module->second, argc, argv);
+            return run_module(*folder, self, module->first, module->second, argc, argv);
         }
     }
     return run_exporter(self.string(), argc, argv);
@@ -521,7 +520,7 @@ int execute(int argc, char** argv) {
 } // namespace
 
 int main(int argc, char** argv) {
-    std::signal(SIGPIPE, SIG_IGN);
+    prepare_standard_output();
     try {
         return execute(argc, argv);
     } catch (const exit_failure& failure) {

@@ -1,5 +1,7 @@
 #include "module_folder.hpp"
 
+#include "this_process.hpp"
+
 #include <slicerbridge/cli_module.hpp>
 
 #include <nlohmann/json.hpp>
@@ -153,13 +155,13 @@ export_report export_modules(const std::string& folder, const std::string& progr
             continue;
         }
         write_file_atomically(fs::path(folder) / (module + ".xml"), xml);
-        place_entry(program, fs::path(folder) / module);
+        place_entry(program, fs::path(folder) / (module + entry_suffix));
         report.exported.push_back(description.name);
     }
     if (previous) {
         for (const auto& [module, processor] : previous->modules) {
             if (configuration.modules.count(module) == 0) {
-                fs::remove(fs::path(folder) / module, ec);
+                fs::remove(fs::path(folder) / (module + entry_suffix), ec);
                 fs::remove(fs::path(folder) / (module + ".xml"), ec);
                 report.removed.push_back(module);
             }

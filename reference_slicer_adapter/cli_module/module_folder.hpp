@@ -44,7 +44,7 @@ struct export_report {
 };
 
 /// Writes every processor of `catalog` into `folder` as a module: `<module>.xml` and the entry
-/// `<module>`, a hard link to `program` (else a copy); removes the modules of an earlier export
+/// `<module>` (`<module>.exe` on Windows: entry_suffix), a hard link to `program` (else a copy); removes the modules of an earlier export
 /// that the catalog no longer has; writes the configuration last, atomically. A processor the
 /// Execution Model cannot express is skipped with its reason.
 export_report export_modules(const std::string& folder, const std::string& program,
