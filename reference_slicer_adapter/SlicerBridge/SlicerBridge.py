@@ -235,6 +235,11 @@ class SlicerBridgeWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                                         description["name"])
         self.processorCombo.blockSignals(False)
         self.onProcessorChanged(self.processorCombo.currentIndex)
+        dropped = self.logic.bridge.dropped_processors()
+        if dropped:  # [CAT-12]: say why a processor the server has is missing
+            self.statusLabel.text = "Left out, their descriptions break the protocol: " + "; ".join(
+                f"{d['name'] or '#' + str(d['index'])} ({d['requirement']}: {d['reason']})"
+                for d in dropped)
         self.updateButtons()
 
     def onDisconnected(self, caller=None, event=None):

@@ -239,6 +239,10 @@ class Bridge:
         """The catalog's descriptions (spec section 10)."""
         return json.loads(self.logic.GetCatalogJSON())["processors"]
 
+    def dropped_processors(self) -> List[dict]:
+        """Descriptions the catalog left out, each {index, name, requirement, reason} [CAT-12]."""
+        return json.loads(self.logic.GetDroppedProcessorsJSON())
+
     def description(self, name: str) -> dict:
         text = self.logic.GetProcessorDescriptionJSON(name)
         if not text:

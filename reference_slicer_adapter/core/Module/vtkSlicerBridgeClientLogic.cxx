@@ -64,6 +64,7 @@ struct queued_event
   sb::invoke_reply reply;
   sb::server_hello hello;
   std::vector<sb::processor_description> catalog;
+  std::vector<sb::dropped_description> dropped; // descriptions left out of the catalog
 };
 
 /// Events from the worker, waiting for ProcessEvents(). Shared with the worker's handlers so that
@@ -182,6 +183,7 @@ struct vtkSlicerBridgeClientLogic::vtkInternals
   std::string LastError;
   sb::server_hello Hello;
   std::vector<sb::processor_description> Catalog;
+  std::vector<sb::dropped_description> Dropped;
   std::map<long long, vtkSmartPointer<vtkSlicerBridgeCall>> Running;
 
   vtkInternals()
@@ -248,6 +250,7 @@ struct vtkSlicerBridgeClientLogic::vtkInternals
               event.generation = conn->generation;
               event.hello = conn->client->server_info();
               event.catalog = std::move(list);
+              event.dropped = conn->client->dropped_processors();
               queue->push(std::move(event));
             });
         });
@@ -480,6 +483,21 @@ std::string vtkSlicerBridgeClientLogic::GetCatalogJSON() const
   return adapter::ToJSON(sb::to_value(catalog));
 }
 
+std::string vtkSlicerBridgeClientLogic::GetDroppedProcessorsJSON() const
+{
+  sb::value::array dropped;
+  for (const auto& entry : this->Internals->Dropped)
+  {
+    sb::value::map item;
+    item.emplace_back("index", sb::value(static_cast<std::int64_t>(entry.index)));
+    item.emplace_back("name", sb::value(entry.name));
+    item.emplace_back("requirement", sb::value(entry.requirement));
+    item.emplace_back("reason", sb::value(entry.reason));
+    dropped.push_back(sb::value(std::move(item)));
+  }
+  return adapter::ToJSON(sb::value(std::move(dropped)));
+}
+
 void vtkSlicerBridgeClientLogic::GetProcessorNames(vtkStringArray* names) const
 {
   if (names == nullptr)
@@ -507,12 +525,18 @@ bool vtkSlicerBridgeClientLogic::UpdateCatalog()
     internals.LastError = "not connected";
     return false;
   }
-  using outcome = std::pair<std::error_code, std::vector<sb::processor_description>>;
+  struct outcome
+  {
+    std::error_code error;
+    std::vector<sb::processor_description> catalog;
+    std::vector<sb::dropped_description> dropped;
+  };
   auto promise = std::make_shared<std::promise<outcome>>();
   auto future = promise->get_future();
   internals.Current->client->async_catalog(
-    [promise](std::error_code ec, std::vector<sb::processor_description> list) {
-      promise->set_value({ ec, std::move(list) });
+    [promise, client = internals.Current->client](
+      std::error_code ec, std::vector<sb::processor_description> list) {
+      promise->set_value({ ec, std::move(list), client->dropped_processors() });
     });
   if (future.wait_for(std::chrono::duration<double>(this->ConnectTimeout)) !=
     std::future_status::ready)
@@ -521,12 +545,13 @@ bool vtkSlicerBridgeClientLogic::UpdateCatalog()
     return false;
   }
   outcome result = future.get();
-  if (result.first)
+  if (result.error)
   {
-    internals.LastError = "catalog failed: " + describe_failure(result.first);
+    internals.LastError = "catalog failed: " + describe_failure(result.error);
     return false;
   }
-  internals.Catalog = std::move(result.second);
+  internals.Catalog = std::move(result.catalog);
+  internals.Dropped = std::move(result.dropped);
   this->Modified();
   return true;
 }
@@ -738,6 +763,7 @@ int vtkSlicerBridgeClientLogic::ProcessEvents()
         internals.State = Connected;
         internals.Hello = std::move(event.hello);
         internals.Catalog = std::move(event.catalog);
+        internals.Dropped = std::move(event.dropped);
         internals.LastError.clear();
         this->Modified();
         this->InvokeEvent(ConnectedEvent);

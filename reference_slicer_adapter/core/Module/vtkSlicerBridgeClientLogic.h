@@ -105,6 +105,11 @@ public:
   std::string GetProcessorDescriptionJSON(const std::string& name) const;
   //@}
 
+  /// The descriptions the catalog left out because they break a rule of the spec's section 10
+  /// ([CAT-12]): a JSON array of {index, name, requirement, reason}, so that a user learns why a
+  /// processor is missing. Calls to them fail without reaching the server.
+  std::string GetDroppedProcessorsJSON() const;
+
   /// Asks the server for its catalog again and waits up to ConnectTimeout. Returns false on
   /// failure (see GetLastErrorMessage).
   bool UpdateCatalog();

@@ -326,8 +326,12 @@ def test_a_hello_outside_the_offered_versions_fails_the_connection(scripted):
     assert not bridge.connected
 
 
-def test_an_invalid_catalog_fails_the_connection(scripted):
-    """[CAT-6]"""
+def test_an_invalid_description_is_left_out_and_reported_CAT_12(scripted):
+    """[CAT-6] [CAT-12]: the connection stands; the processor is missing, with the reason."""
     bridge = Bridge()
-    with pytest.raises(BridgeError, match="catalog failed"):
-        bridge.connect(scripted("bad_catalog").address)
+    bridge.connect(scripted("bad_catalog").address)
+    assert bridge.connected
+    assert bridge.processors() == []
+    [dropped] = bridge.dropped_processors()
+    assert dropped["index"] == 0 and dropped["name"] == "bad name!"
+    assert dropped["requirement"].startswith("CAT-") and dropped["reason"]
