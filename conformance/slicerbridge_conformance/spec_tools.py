@@ -1,5 +1,5 @@
 """The spec's own Python tools, shared instead of copied: the MessagePack oracle
-(spec/tools/msgpack_oracle.py), the model-driven rules of messages, data and descriptions
+(spec/tools/msgpack_oracle.py) and writer (spec/tools/msgpack_writer.py), the model-driven rules of messages, data and descriptions
 (spec/tools/semantics.py) and spec/model.json. spec/vectors/check.py uses the same files, so the
 suite and the spec judge bytes and descriptions alike."""
 
@@ -29,6 +29,7 @@ def _load(name: str):
 
 
 msgpack_oracle = _load("msgpack_oracle")
+msgpack_writer = _load("msgpack_writer")
 semantics = _load("semantics")
 with open(os.path.join(SPEC, "model.json"), encoding="utf-8") as _handle:
     MODEL = json.load(_handle)

@@ -1,9 +1,11 @@
 """The suite's own SlicerBridge wire codec: frames, heads, bulk references (spec sections 2, 3, 8).
 
-Written from the spec alone so that the suite is an independent oracle. The encoder can produce
-every valid encoding (non-minimal integers and strings, float 32, any bulk layout) and every kind of
-malformed input (forged lengths, raw bytes, bad ext values). The decoder is strict: it is what
-judges the bytes an implementation under test sends.
+Written from the spec alone so that the suite is an independent oracle, on the spec's own
+MessagePack writer and decoder (spec/tools/msgpack_writer.py, msgpack_oracle.py), which the golden
+vectors are written and checked with. The encoder can produce every valid encoding (non-minimal
+integers and strings, float 32, any bulk layout) and every kind of malformed input (forged
+lengths, raw bytes, bad ext values). The decoder is strict: it is what judges the bytes an
+implementation under test sends.
 """
 
 from __future__ import annotations
@@ -114,56 +116,16 @@ class WireError(Exception):
 # Values the encoder understands beyond plain Python ones
 
 
-@dataclass(frozen=True)
-class Raw:
-    """Bytes inserted verbatim where a MessagePack object is expected."""
-
-    data: bytes
-
-
 #: An ext value, as the oracle decodes it and as the encoder writes it.
 Ext = spec_tools.msgpack_oracle.Ext
 
-
-@dataclass(frozen=True)
-class Float32:
-    value: float
-
-
-_INT_FORMATS = {"uint8": (0xCC, ">B"), "uint16": (0xCD, ">H"), "uint32": (0xCE, ">I"),
-                "uint64": (0xCF, ">Q"), "int8": (0xD0, ">b"), "int16": (0xD1, ">h"),
-                "int32": (0xD2, ">i"), "int64": (0xD3, ">q")}
-_STR_FORMATS = {"str8": (0xD9, ">B"), "str16": (0xDA, ">H"), "str32": (0xDB, ">I")}
-
-
-@dataclass(frozen=True)
-class Int:
-    """An integer in an explicit (possibly non-minimal) format such as "uint32"."""
-
-    value: int
-    format: str
-
-
-@dataclass(frozen=True)
-class Str:
-    """A string in an explicit (possibly non-minimal) format: "str8", "str16" or "str32"."""
-
-    value: str
-    format: str
-
-
-@dataclass(frozen=True)
-class Array32:
-    """An array written in the array 32 format whatever its size."""
-
-    items: tuple
-
-
-@dataclass(frozen=True)
-class Map32:
-    """A map written in the map 32 format whatever its size."""
-
-    items: tuple  # of (key, value) pairs
+# The spec's MessagePack writer (spec/tools/msgpack_writer.py) and its explicit encodings.
+Raw = spec_tools.msgpack_writer.Raw
+Float32 = spec_tools.msgpack_writer.Float32
+Int = spec_tools.msgpack_writer.Int
+Str = spec_tools.msgpack_writer.Str
+Array32 = spec_tools.msgpack_writer.Array32
+Map32 = spec_tools.msgpack_writer.Map32
 
 
 @dataclass
@@ -228,69 +190,19 @@ class BulkWriter:
         return place_at
 
 
-def _pack_length(out: bytearray, length: int, small_base: int | None, small_max: int,
-                 formats: Iterable[tuple[int, int, str]]) -> None:
-    if small_base is not None and length <= small_max:
-        out.append(small_base | length)
-        return
-    for limit, marker, fmt in formats:
-        if length <= limit:
-            out.append(marker)
-            out += struct.pack(fmt, length)
-            return
-    raise ValueError("length too large for MessagePack")
-
-
 def pack(value: Any, bulk: BulkWriter | None = None) -> bytes:
-    out = bytearray()
-    _pack_into(out, value, bulk)
-    return bytes(out)
-
-
-def _pack_int(out: bytearray, value: int) -> None:
-    if value >= 0:
-        if value < 128:
-            out.append(value)
-        elif value < 1 << 8:
-            out += b"\xcc" + struct.pack(">B", value)
-        elif value < 1 << 16:
-            out += b"\xcd" + struct.pack(">H", value)
-        elif value < 1 << 32:
-            out += b"\xce" + struct.pack(">I", value)
-        elif value < 1 << 64:
-            out += b"\xcf" + struct.pack(">Q", value)
+    def frame_values(item: Any, out: bytearray) -> bool:
+        if isinstance(item, BulkData):
+            item = Bulk(item.data, codec=item.codec)
+        if isinstance(item, Bulk):
+            _pack_bulk(out, item, bulk)
+        elif isinstance(item, Ext):
+            out += spec_tools.msgpack_writer.ext_bytes(item.type, item.data)
         else:
-            raise ValueError("integer too large for MessagePack")
-    elif value >= -32:
-        out.append(value & 0xFF)
-    elif value >= -(1 << 7):
-        out += b"\xd0" + struct.pack(">b", value)
-    elif value >= -(1 << 15):
-        out += b"\xd1" + struct.pack(">h", value)
-    elif value >= -(1 << 31):
-        out += b"\xd2" + struct.pack(">i", value)
-    elif value >= -(1 << 63):
-        out += b"\xd3" + struct.pack(">q", value)
-    else:
-        raise ValueError("integer too small for MessagePack")
+            return False
+        return True
 
-
-def _pack_str(out: bytearray, value: str) -> None:
-    data = value.encode("utf-8")
-    _pack_length(out, len(data), 0xA0, 31,
-                 ((0xFF, 0xD9, ">B"), (0xFFFF, 0xDA, ">H"), (0xFFFFFFFF, 0xDB, ">I")))
-    out += data
-
-
-def _pack_ext(out: bytearray, ext_type: int, data: bytes) -> None:
-    fixed = {1: 0xD4, 2: 0xD5, 4: 0xD6, 8: 0xD7, 16: 0xD8}
-    if len(data) in fixed:
-        out.append(fixed[len(data)])
-    else:
-        _pack_length(out, len(data), None, 0,
-                     ((0xFF, 0xC7, ">B"), (0xFFFF, 0xC8, ">H"), (0xFFFFFFFF, 0xC9, ">I")))
-    out += struct.pack(">b", ext_type)
-    out += data
+    return spec_tools.msgpack_writer.pack(value, None, frame_values)
 
 
 def _pack_bulk(out: bytearray, item: Bulk, bulk: BulkWriter | None) -> None:
@@ -307,67 +219,7 @@ def _pack_bulk(out: bytearray, item: Bulk, bulk: BulkWriter | None) -> None:
     else:
         raw_length = len(item.data) if item.ref_raw_length is None else item.ref_raw_length
         ext = bulk_ref_bytes(ref_offset, ref_length, compression.CODEC_IDS[item.codec], raw_length)
-    _pack_ext(out, ext.type, ext.data)
-
-
-def _pack_into(out: bytearray, value: Any, bulk: BulkWriter | None) -> None:
-    if value is None:
-        out.append(0xC0)
-    elif value is True:
-        out.append(0xC3)
-    elif value is False:
-        out.append(0xC2)
-    elif isinstance(value, int):
-        _pack_int(out, value)
-    elif isinstance(value, float):
-        out += b"\xcb" + struct.pack(">d", value)
-    elif isinstance(value, str):
-        _pack_str(out, value)
-    elif isinstance(value, (bytes, bytearray, memoryview)):
-        data = bytes(value)
-        _pack_length(out, len(data), None, 0,
-                     ((0xFF, 0xC4, ">B"), (0xFFFF, 0xC5, ">H"), (0xFFFFFFFF, 0xC6, ">I")))
-        out += data
-    elif isinstance(value, dict):
-        _pack_length(out, len(value), 0x80, 15, ((0xFFFF, 0xDE, ">H"), (0xFFFFFFFF, 0xDF, ">I")))
-        for key, item in value.items():
-            _pack_into(out, key, bulk)
-            _pack_into(out, item, bulk)
-    elif isinstance(value, (list, tuple)):
-        _pack_length(out, len(value), 0x90, 15, ((0xFFFF, 0xDC, ">H"), (0xFFFFFFFF, 0xDD, ">I")))
-        for item in value:
-            _pack_into(out, item, bulk)
-    elif isinstance(value, Bulk):
-        _pack_bulk(out, value, bulk)
-    elif isinstance(value, BulkData):
-        _pack_bulk(out, Bulk(value.data, codec=value.codec), bulk)
-    elif isinstance(value, Raw):
-        out += value.data
-    elif isinstance(value, Ext):
-        _pack_ext(out, value.type, value.data)
-    elif isinstance(value, Float32):
-        out += b"\xca" + struct.pack(">f", value.value)
-    elif isinstance(value, Int):
-        marker, fmt = _INT_FORMATS[value.format]
-        out.append(marker)
-        out += struct.pack(fmt, value.value)
-    elif isinstance(value, Str):
-        marker, fmt = _STR_FORMATS[value.format]
-        data = value.value.encode("utf-8")
-        out.append(marker)
-        out += struct.pack(fmt, len(data))
-        out += data
-    elif isinstance(value, Array32):
-        out += b"\xdd" + struct.pack(">I", len(value.items))
-        for item in value.items:
-            _pack_into(out, item, bulk)
-    elif isinstance(value, Map32):
-        out += b"\xdf" + struct.pack(">I", len(value.items))
-        for key, item in value.items:
-            _pack_into(out, key, bulk)
-            _pack_into(out, item, bulk)
-    else:
-        raise TypeError(f"cannot encode {type(value).__name__}")
+    out += spec_tools.msgpack_writer.ext_bytes(ext.type, ext.data)
 
 
 def frame_header(head_length: int, bulk_length: int, *, magic: bytes = MAGIC, fmt: int = FORMAT,

@@ -374,3 +374,68 @@ def test_widens_refuses_a_narrower_or_other_type_VER_5():
     assert widens(integer, {"kind": "or", "items": [integer, number]})
     assert not widens(number, integer)
     assert not widens({"kind": "array", "element": number}, {"kind": "array", "element": integer})
+
+
+# ---------------------------------------------------------------------------------------------
+# msgpack_writer.py: the one encoder of generate.py and the conformance suite
+
+def writer_values():
+    boundaries = [0, 1, 31, 32, 127, 128, 255, 256, 2**16 - 1, 2**16, 2**32 - 1, 2**32,
+                  2**63, 2**64 - 1]
+    integers = boundaries + [-n for n in (1, 32, 33, 128, 129, 2**15, 2**15 + 1, 2**31,
+                                          2**31 + 1, 2**63)]
+    strings = ["", "a" * 31, "a" * 32, "é" * 200, "x" * 2**16]
+    binaries = [b"", bytes(255), bytes(256), bytes(2**16)]
+    containers = [[], list(range(15)), list(range(16)), list(range(2**16)),
+                  {f"k{i}": i for i in range(15)}, {f"k{i}": i for i in range(16)},
+                  {"nested": [{"a": [1.5, None, True, False]}]}]
+    return integers + strings + binaries + containers + [None, True, False, 0.0, -2.5, 1e300]
+
+
+@pytest.mark.parametrize("value", writer_values(), ids=lambda v: repr(v)[:40])
+def test_writer_is_canonical_like_msgpack_python_CANON_2(value):
+    """The writer's canonical bytes are the smallest encoding, as msgpack-python writes it (a
+    real encoder the project did not write), and the oracle decodes them back [CANON-2]."""
+    import msgpack
+    import msgpack_oracle
+    import msgpack_writer
+
+    encoded = msgpack_writer.pack(value)
+    assert encoded == msgpack.packb(value, use_bin_type=True)
+    assert msgpack_oracle.decode(encoded) == value
+
+
+def test_writer_explicit_encodings_decode_to_their_values_HEAD_3():
+    """Non-minimal encodings are valid MessagePack [HEAD-3]: each decodes to its value."""
+    import msgpack_oracle
+    import msgpack_writer as w
+
+    cases = [(w.Int(7, "int64"), 7, b"\xd3"), (w.Int(200, "uint32"), 200, b"\xce"),
+             (w.Str("ab", "str32"), "ab", b"\xdb"), (w.Float32(0.75), 0.75, b"\xca"),
+             (w.Array32((1, 2)), [1, 2], b"\xdd"), (w.Map32((("a", 1),)), {"a": 1}, b"\xdf")]
+    for value, decoded, marker in cases:
+        encoded = w.pack(value)
+        assert encoded[:1] == marker
+        assert msgpack_oracle.decode(encoded) == decoded
+
+
+def test_writer_refuses_what_messagepack_cannot_hold():
+    import msgpack_writer
+
+    for value in (2**64, -(2**63) - 1, object()):
+        with pytest.raises((ValueError, TypeError)):
+            msgpack_writer.pack(value)
+
+
+def test_writer_passes_unknown_values_to_the_extension():
+    import msgpack_writer
+
+    marker = object()
+
+    def extension(item, out):
+        if item is marker:
+            out += b"\xc0"
+            return True
+        return False
+
+    assert msgpack_writer.pack([marker, 1], extension=extension) == b"\x92\xc0\x01"

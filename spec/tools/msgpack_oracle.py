@@ -3,8 +3,8 @@
 Standard library only. spec/vectors/check.py verifies the golden vectors with it and the
 conformance suite (conformance/slicerbridge_conformance/wire.py) judges the bytes that
 implementations send with it, so that the spec and the suite cannot drift apart; it shares no
-code with the implementations or with spec/vectors/generate.py, which writes frames with its own
-encoder.
+code with the implementations or with the encoder both of them use (msgpack_writer.py), so a
+mistake in one shows up against the other.
 
 It is strict where protocol.md section 3.1 is: exactly one object ([FRAME-4]), nesting bounded
 while decoding ([HEAD-5]), declared counts checked against the bytes present before anything is

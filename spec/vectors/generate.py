@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Write the golden vectors of SlicerBridge protocol 1.0 into spec/vectors/*.json.
 
-This script is an independent oracle: it builds frames with its own small MessagePack writer
-(protocol.md sections 2, 3 and 12) and imports nothing from the project's implementations. It needs
+This script is an independent oracle: it builds frames with the spec's MessagePack writer
+(spec/tools/msgpack_writer.py, protocol.md sections 2, 3 and 12), which the conformance suite
+uses too, and imports nothing from the project's implementations. It needs
 only the standard library, `msgpack`, `zstandard` and `lz4.frame`; run it with /usr/bin/python3.
 The output is deterministic for given versions of the compression libraries. The committed JSON
 files are authoritative: vectors are kept forever ([VER-6]), and check.py verifies them.
@@ -16,6 +17,9 @@ from pathlib import Path
 
 import lz4.frame
 import zstandard
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+import msgpack_writer  # noqa: E402  (spec/tools/msgpack_writer.py, stdlib only)
 
 SPEC_VERSION = "1.0"
 OUT_DIR = Path(__file__).resolve().parent
@@ -94,80 +98,26 @@ def compress(raw, codec):
 
 
 # --------------------------------------------------------------------------------------------
-# Canonical MessagePack writer ([CANON-2] .. [CANON-7])
+# Canonical MessagePack ([CANON-2] .. [CANON-7]): spec/tools/msgpack_writer.py, with the bulk
+# layout of [CANON-6] here
 # --------------------------------------------------------------------------------------------
 
-def pack_int(n):
-    if n >= 0:
-        if n <= 0x7F:
-            return bytes([n])
-        for tag, fmt, limit in ((0xCC, ">B", 0xFF), (0xCD, ">H", 0xFFFF),
-                                (0xCE, ">I", 0xFFFFFFFF), (0xCF, ">Q", U64_MAX)):
-            if n <= limit:
-                return bytes([tag]) + struct.pack(fmt, n)
-        raise ValueError(f"integer {n} does not fit uint64")
-    if n >= -32:
-        return struct.pack(">b", n)
-    for tag, fmt, low in ((0xD0, ">b", -2**7), (0xD1, ">h", -2**15), (0xD2, ">i", -2**31),
-                          (0xD3, ">q", -2**63)):
-        if n >= low:
-            return bytes([tag]) + struct.pack(fmt, n)
-    raise ValueError(f"integer {n} does not fit int64")
-
-
-STR_FORMATS = ((0xD9, ">B", 0xFF), (0xDA, ">H", 0xFFFF), (0xDB, ">I", 2**32 - 1))
-BIN_FORMATS = ((0xC4, ">B", 0xFF), (0xC5, ">H", 0xFFFF), (0xC6, ">I", 2**32 - 1))
-ARRAY_FORMATS = ((0xDC, ">H", 0xFFFF), (0xDD, ">I", 2**32 - 1))
-MAP_FORMATS = ((0xDE, ">H", 0xFFFF), (0xDF, ">I", 2**32 - 1))
-
-
-def pack_length(n, fix_base, fix_limit, formats):
-    """Header of a str/bin/array/map of n bytes or elements, in its smallest format."""
-    if fix_base is not None and n <= fix_limit:
-        return bytes([fix_base | n])
-    for tag, fmt, limit in formats:
-        if n <= limit:
-            return bytes([tag]) + struct.pack(fmt, n)
-    raise ValueError(f"length {n} too large")
-
-
 def pack(value, out, bulk):
-    if isinstance(value, Encoded):
-        out += value.data
-    elif isinstance(value, Bulk):
-        bulk += bytes(-len(bulk) % 8)
-        offset = len(bulk)
-        bulk += value.stored
-        out += Ref(offset, len(value.stored), value.raw, value.codec).encoded
-    elif isinstance(value, Ref):
-        out += value.encoded
-    elif value is None:
-        out += b"\xc0"
-    elif isinstance(value, bool):
-        out += b"\xc3" if value else b"\xc2"
-    elif isinstance(value, int):
-        out += pack_int(value)
-    elif isinstance(value, float):
-        out += b"\xcb" + (b"\x7f\xf8" + bytes(6) if math.isnan(value)
-                          else struct.pack(">d", value))
-    elif isinstance(value, str):
-        data = value.encode("utf-8")
-        out += pack_length(len(data), 0xA0, 31, STR_FORMATS)
-        out += data
-    elif isinstance(value, bytes):
-        out += pack_length(len(value), None, 0, BIN_FORMATS)
-        out += value
-    elif isinstance(value, list):
-        out += pack_length(len(value), 0x90, 15, ARRAY_FORMATS)
-        for element in value:
-            pack(element, out, bulk)
-    elif isinstance(value, dict):
-        out += pack_length(len(value), 0x80, 15, MAP_FORMATS)
-        for key, element in value.items():
-            pack(key, out, bulk)
-            pack(element, out, bulk)
-    else:
-        raise TypeError(type(value))
+    def frame_values(item, out):
+        if isinstance(item, Encoded):
+            out += item.data
+        elif isinstance(item, Bulk):
+            bulk.extend(bytes(-len(bulk) % 8))
+            offset = len(bulk)
+            bulk.extend(item.stored)
+            out += Ref(offset, len(item.stored), item.raw, item.codec).encoded
+        elif isinstance(item, Ref):
+            out += item.encoded
+        else:
+            return False
+        return True
+
+    msgpack_writer.pack(value, out, frame_values)
 
 
 def encode_head(head):
@@ -867,7 +817,7 @@ def header(head_length, bulk_length, magic=b"SB", fmt=1, flags=0):
 
 def map_head(entries_bytes, count):
     """A head map of `count` entries from pre-encoded entry bytes."""
-    return pack_length(count, 0x80, 15, MAP_FORMATS) + entries_bytes
+    return msgpack_writer.length_header(count, 0x80, 15, msgpack_writer.MAP_FORMATS) + entries_bytes
 
 
 def entry(key, value_bytes):
