@@ -30,7 +30,8 @@ struct client_options {
     std::string version = SLICERBRIDGE_VERSION_STRING;
     /// What the client accepts; announced in its hello.
     limits receive_limits;
-    /// Sent in the hello when the server requires one ([SEC-3]).
+    /// Sent in the hello when the server requires one ([SEC-3]). It travels as the stream
+    /// carries it: off loopback, connect with TLS ([SEC-7]; the command line warns otherwise).
     std::optional<std::string> token;
     /// Codecs offered in the hello (those this build lacks never are); those the server also
     /// lists are in force.

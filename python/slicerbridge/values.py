@@ -19,8 +19,13 @@ def is_number(value: Any) -> bool:
 
 
 def is_loopback(host: str) -> bool:
-    """Whether ``host`` is a loopback IP address (a name is not resolved: it counts as not)."""
+    """Whether ``host`` is a loopback IP address or ``localhost`` (other names are not resolved:
+    they count as not)."""
+    if host == "localhost":
+        return True
     try:
-        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+        address = ipaddress.ip_address(host.split("%")[0])
     except ValueError:
         return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return (mapped or address).is_loopback

@@ -435,3 +435,15 @@ def test_a_token_to_a_non_loopback_address_without_tls_is_warned_about_SEC_7(mon
         assert connect("127.0.0.1", "secret-token") == []
         assert connect("192.0.2.10", None) == []
     assert servers == ["192.0.2.10", "127.0.0.1", "192.0.2.10"]
+
+
+@pytest.mark.parametrize("host, loopback", [
+    ("127.0.0.1", True), ("127.8.9.10", True), ("::1", True), ("::ffff:127.0.0.1", True),
+    ("localhost", True), ("::1%lo", True), ("192.0.2.10", False), ("::ffff:192.0.2.10", False),
+    ("2001:db8::1", False), ("example.org", False), ("", False)])
+def test_which_hosts_count_as_loopback_for_the_token_warning_SEC_7(host, loopback):
+    """[SEC-7]: loopback addresses (IPv4-mapped ones too) and `localhost` take a token without
+    TLS quietly; every other address, and any other name (names are not resolved), is warned."""
+    from slicerbridge.values import is_loopback
+
+    assert is_loopback(host) is loopback

@@ -5,6 +5,7 @@
 #include <slicerbridge/transport/connect.hpp>
 
 #include <fstream>
+#include <iostream>
 
 namespace slicerbridge {
 namespace cli {
@@ -65,6 +66,21 @@ std::string read_token_file(const std::string& path) {
     return token;
 }
 
+bool is_loopback_host(const std::string& host) {
+    if (host == "localhost") {
+        return true;
+    }
+    std::error_code ec;
+    const auto ip = asio::ip::make_address(host.substr(0, host.find('%')), ec);
+    if (ec) {
+        return false;
+    }
+    if (ip.is_v6() && ip.to_v6().is_v4_mapped()) {
+        return asio::ip::make_address_v4(asio::ip::v4_mapped, ip.to_v6()).is_loopback();
+    }
+    return ip.is_loopback();
+}
+
 connection::connection(const server_options& where, const std::string& client_name) {
     client_options options;
     options.name = client_name;
@@ -84,6 +100,13 @@ connection::connection(const server_options& where, const std::string& client_na
             fail(exit_usage, "the server address should be HOST:PORT, tls://HOST:PORT or "
                              "unix:PATH, not \"" +
                                  peer_ + "\"");
+        }
+        if (parsed->kind == address::transport::tcp && where.token &&
+            !is_loopback_host(parsed->host)) {
+            std::cerr << "warning: the token goes to " << parsed->host
+                      << " in clear text: anyone on the path can read and reuse it; connect to "
+                         "tls://"
+                      << peer_ << " instead ([SEC-7])\n";
         }
         if (parsed->kind != address::transport::tls) {
             client_ = sync_client::connect(peer_, options);

@@ -28,6 +28,10 @@ struct server_options {
 /// Fails (exit_usage) on an unterminated quote.
 std::vector<std::string> split_command(const std::string& text);
 
+/// Whether `host` (from an address) is a loopback IP address or `localhost`. Other names are not
+/// resolved and count as not: a token sent to them without TLS gets a warning ([SEC-7]).
+bool is_loopback_host(const std::string& host);
+
 /// The first line of `path`, without its line end: a token file. Fails with exit_file when the
 /// file cannot be read or is empty.
 std::string read_token_file(const std::string& path);
