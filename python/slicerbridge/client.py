@@ -19,6 +19,7 @@ import time
 from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence
 
 from .catalog import ProcessorDescription, check_arguments, did_you_mean, read_catalog
+from . import memfd
 from .codec import available_codecs
 from .connection import Incoming, MessageStream
 from .data import DataValue, data_from_wire, data_to_wire
@@ -136,7 +137,8 @@ class Client:
                  limits: Optional[Limits] = None, progress: bool = True,
                  codecs: Optional[Sequence[str]] = None, compression: Optional[str] = None,
                  timeout: float = DEFAULT_TIMEOUT, on_close: Optional[Callable[[], None]] = None,
-                 interrupt: Optional[Callable[[], None]] = None, launched: bool = False):
+                 interrupt: Optional[Callable[[], None]] = None, launched: bool = False,
+                 transfer_memfd: bool = True):
         self.transport = transport
         self._launched = launched
         #: The child process of ``Client.launch``, else None.
@@ -160,6 +162,8 @@ class Client:
         offered = ["progress"] if progress else []
         usable = available_codecs()
         offered += [f"codec.{name}" for name in sorted(usable) if codecs is None or name in codecs]
+        if transfer_memfd and transport.descriptors is not None:
+            offered.append(memfd.MEMFD_CAPABILITY)  # [FD-1]
         offered.append(grease_capability())
         self.offered = offered
         #: Descriptions seen in catalog and describe answers: calls to these processors are
@@ -357,6 +361,8 @@ class Client:
         self.stream.peer_limits = server_hello.limits
         self.stream.codecs = frozenset(c[len("codec."):] for c in self.capabilities
                                        if c.startswith("codec."))
+        self.stream.memfd = (memfd.MEMFD_CAPABILITY in self.capabilities
+                             and tuple(server_hello.version) >= (1, 1))  # [VER-4]
         self.stream.handshaken = True
         return server_hello
 
