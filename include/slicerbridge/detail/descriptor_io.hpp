@@ -217,7 +217,7 @@ auto async_send_some(Socket& socket, const_buffer_span pieces, const std::vector
 #else
 
 template <class Stream>
-std::nullptr_t unix_socket_of(Stream&) noexcept {
+void* unix_socket_of(Stream&) noexcept {
     return nullptr;
 }
 
