@@ -11,7 +11,7 @@ import os
 import socket
 import struct
 import subprocess
-import threading
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -263,3 +263,16 @@ def test_python_client_and_cpp_server_over_a_unix_socket(tmp_path):
     finally:
         process.terminate()
         process.wait(WAIT)
+
+
+def test_launched_processor_over_a_socket_pair():
+    """[FD-1] [STDIO-2]: a socket pair replaces the pipes of a launched processor, and volumes
+    travel as memory files both ways."""
+    python_dir = str(Path(__file__).resolve().parents[1])
+    client = Client.launch([sys.executable, "-m", "slicerbridge", "serve", "--stdio"],
+                           env=dict(os.environ, PYTHONPATH=python_dir), socket_pair=True)
+    try:
+        _echo_volume(client)
+    finally:
+        client.close()
+    assert client.process.wait(WAIT) == 0
