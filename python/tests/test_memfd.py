@@ -276,3 +276,18 @@ def test_launched_processor_over_a_socket_pair():
     finally:
         client.close()
     assert client.process.wait(WAIT) == 0
+
+
+@pytest.mark.built
+def test_cpp_server_launched_over_a_socket_pair():
+    """[FD-1] [STDIO-2]: the C++ server serves a socket pair on its stdin as a Unix socket."""
+    directory = os.environ.get("SLICERBRIDGE_BUILD_DIR")
+    program = os.path.join(directory or "", "reference_server", "slicerbridge-server")
+    if not directory or not os.path.exists(program):
+        pytest.skip("set SLICERBRIDGE_BUILD_DIR to a build with slicerbridge-server")
+    client = Client.launch([program, "--stdio"], socket_pair=True)
+    try:
+        _echo_volume(client)
+    finally:
+        client.close()
+    assert client.process.wait(WAIT) == 0
