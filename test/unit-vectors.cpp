@@ -78,9 +78,7 @@ sb::codec_set codecs_of(const json& v) {
 
 /// Whether this build has the codecs (a vector for codecs it lacks is left out: the Windows cross
 /// build has none).
-bool built_with(sb::codec_set codecs) {
-    return (codecs & sb::codec_set::all()) == codecs;
-}
+bool built_with(sb::codec_set codecs) { return (codecs & sb::codec_set::all()) == codecs; }
 
 /// What the codec makes of a frame: an error name ("truncated" for an incomplete frame) or the
 /// decoded head.
@@ -375,8 +373,7 @@ TEST_CASE("accept vectors decode to their decoded value and canonical ones re-en
             REQUIRE(decoded.error.empty());
             CHECK(sb::to_json<json>(decoded.head).dump() == v["decoded"].dump());
             const sb::value expected = sb::value_from_json(v["decoded"]);
-            CHECK(sb::encode_frame(decoded.head).to_bytes() ==
-                  sb::encode_frame(expected).to_bytes());
+            CHECK(sb::encode_frame(decoded.head).to_bytes() == sb::encode_frame(expected).to_bytes());
             const bool canonical = v["canonical"].get<bool>();
             CHECK((sb::encode_frame(expected).to_bytes() == frame) == canonical);
             const bool hello = file.name == "handshake";
@@ -438,8 +435,9 @@ TEST_CASE("message and data reject vectors get their error under their response 
             const codec_outcome decoded = run_codec(frame, limits_of(v), codecs_of(v));
             REQUIRE(decoded.error.empty());
             CHECK(sb::to_json<json>(decoded.head).dump() == v["decoded"].dump());
-            const receiver_outcome outcome = receive(decoded.head, v["receiver"].get<std::string>(),
-                                                     v["state"] == "awaiting_hello");
+            const receiver_outcome outcome =
+                receive(decoded.head, v["receiver"].get<std::string>(),
+                        v["state"] == "awaiting_hello");
             CHECK(error_name_of(outcome.error) == v["error"].get<std::string>());
             if (v.contains("response_id")) {
                 const auto& id = v["response_id"];
@@ -474,8 +472,7 @@ TEST_CASE("catalog vectors: the client keeps the valid descriptions and drops ea
             const auto* reply = std::get_if<sb::response>(&m);
             REQUIRE(reply != nullptr);
             std::string what;
-            const sb::catalog_result catalog =
-                sb::catalog_result::from_value(reply->result, ec, what);
+            const sb::catalog_result catalog = sb::catalog_result::from_value(reply->result, ec, what);
             INFO(what);
             REQUIRE_FALSE(ec);
             std::vector<std::string> kept;
