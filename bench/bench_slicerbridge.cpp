@@ -18,6 +18,7 @@
 #include <slicerbridge/server.hpp>
 
 #include <slicerbridge/client.hpp>
+#include <slicerbridge/memfd.hpp>
 #include <slicerbridge/transport/connect.hpp>
 
 #include <asio/io_context.hpp>
@@ -107,7 +108,10 @@ void run_until(asio::io_context& io, Done done) {
     }
 }
 
-std::unique_ptr<sb_client> open_client(asio::io_context& io, const std::string& endpoint) {
+// `--memfd 1`: the client offers transfer.memfd (a Unix socket only), so that volumes pass as
+// sealed memory files; 0 (the default) keeps every byte in-band.
+std::unique_ptr<sb_client> open_client(asio::io_context& io, const std::string& endpoint,
+                                       bool memfd) {
     auto where = sb::address::parse(endpoint);
     if (!where)
         throw std::runtime_error("the server announced a bad address: " + endpoint);
@@ -115,7 +119,9 @@ std::unique_ptr<sb_client> open_client(asio::io_context& io, const std::string& 
     auto stream = sb::connect(io.get_executor(), *where, ec);
     if (ec)
         throw std::system_error(ec, "connect to " + endpoint);
-    return std::make_unique<sb_client>(std::move(stream));
+    sb::client_options options;
+    options.transfer_memfd = memfd;
+    return std::make_unique<sb_client>(std::move(stream), options);
 }
 
 void handshake(asio::io_context& io, std::vector<std::unique_ptr<sb_client>>& clients) {
@@ -167,7 +173,8 @@ class session {
 public:
     // `--connect HOST:PORT`: a server already running there (started by the caller, which
     // measures its memory); no server is forked.
-    session(transport kind, const temporary_directory& directory, const arguments& args) {
+    session(transport kind, const temporary_directory& directory, const arguments& args)
+        : memfd_(args.count("memfd", 0) != 0) {
         endpoint_ = args.text("connect", "");
         if (endpoint_.empty()) {
             server_ = std::make_unique<server_process>(
@@ -181,7 +188,7 @@ public:
 
     std::unique_ptr<sb_client> connect_one() {
         std::vector<std::unique_ptr<sb_client>> clients;
-        clients.push_back(open_client(io_, endpoint_));
+        clients.push_back(open_client(io_, endpoint_, memfd_));
         handshake(io_, clients);
         return std::move(clients.front());
     }
@@ -189,7 +196,7 @@ public:
     std::vector<std::unique_ptr<sb_client>> connect_many(std::uint64_t count) {
         std::vector<std::unique_ptr<sb_client>> clients;
         for (std::uint64_t i = 0; i < count; ++i)
-            clients.push_back(open_client(io_, endpoint_));
+            clients.push_back(open_client(io_, endpoint_, memfd_));
         handshake(io_, clients);
         return clients;
     }
@@ -210,6 +217,7 @@ public:
     }
 
 private:
+    bool memfd_;
     std::unique_ptr<server_process> server_;
     std::string endpoint_;
     asio::io_context io_;
@@ -249,7 +257,17 @@ void run_echo(transport kind, const arguments& args) {
     params.processor = "echo";
     {
         auto sent = sb::image::allocate({edge, edge, edge}, sb::dtype::int16);
-        fill_pattern(sent.mutable_voxels<std::int16_t>(), sent.data.size());
+        if (args.count("memfd", 0) != 0) {
+            // Made where it will travel from, as a producer using memfd_buffer would.
+            std::error_code ec;
+            sent.data = sb::memfd_buffer(
+                sent.data.size(), [&](std::byte* out) { fill_pattern(out, sent.data.size()); },
+                ec);
+            if (ec)
+                throw std::system_error(ec, "memfd_buffer");
+        } else {
+            fill_pattern(sent.mutable_voxels<std::int16_t>(), sent.data.size());
+        }
         params.inputs.emplace_back("image", sb::data_value(std::move(sent)));
     }
     const auto& sent = std::get<sb::image>(params.inputs.front().second);
@@ -283,6 +301,7 @@ void run_echo(transport kind, const arguments& args) {
     nlohmann::json result = echo_result(round_trips, bytes, warmup, server_peak, verified);
     result["program"] = "bench_slicerbridge";
     result["transport"] = transport_name(kind);
+    result["memfd"] = args.count("memfd", 0) != 0;
     result["dims"] = {edge, edge, edge};
     result["dtype"] = "int16";
     result["fastest_server_timings_seconds"] = fastest_server_timings;
@@ -434,7 +453,7 @@ void run_throughput(transport kind, const arguments& args) {
 int main(int argc, char** argv) {
     return bench::guarded_main([&] {
         bench::arguments args(argc, argv,
-                              {"test", "transport", "dims", "warmup", "iterations", "calls",
+                              {"test", "transport", "dims", "warmup", "iterations", "calls", "memfd",
                                "batches", "clients", "seconds", "warmup-seconds", "timeout",
                                "execution", "worker-spin-us", "progress", "connect"});
         bench::arm_watchdog(args.count("timeout", 600));

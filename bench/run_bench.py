@@ -140,8 +140,14 @@ def define_rows(settings):
                 "bench_slicerbridge", image + ("--transport", "tcp"), baseline=tcp,
                 targets=sdk_targets, expects=expects),
             Row(f"slicerbridge_unix.{size}", "SlicerBridge C++ volume round trip, Unix socket",
-                "volume", "bench_slicerbridge", image + ("--transport", "unix"), baseline=unix,
-                expects=expects),
+                "volume", "bench_slicerbridge", image + ("--transport", "unix", "--memfd", "0"),
+                baseline=unix, expects=expects),
+            # Issue 13: the volume as a sealed memory file both ways (transfer.memfd), at most a
+            # tenth of the plain Unix-socket echo's time.
+            Row(f"slicerbridge_memfd.{size}", "SlicerBridge C++ volume round trip, Unix socket, "
+                "memfd", "volume", "bench_slicerbridge",
+                image + ("--transport", "unix", "--memfd", "1"), baseline=unix,
+                targets=(Target("ratio", ">=", 10.0),), expects=expects),
         ]
     large = list(settings.edges)[-1].replace(" ", "")
     edge = settings.edges[list(settings.edges)[-1]]
@@ -151,6 +157,13 @@ def define_rows(settings):
             ("--test", "echo", "--dims", str(edge), "--transport", "tcp", "--warmup",
              str(settings.warmup), "--iterations", str(settings.iterations)),
             baseline=f"slicerbridge_tcp.{large}", targets=(Target("ratio", ">=", 0.5),),
+            expects={"bytes": 2 * edge ** 3}))
+    rows.append(
+        Row(f"python_memfd.{large}", "SlicerBridge Python volume round trip, Unix socket, memfd",
+            "volume", "python/tools/bench_echo.py",
+            ("--test", "echo", "--dims", str(edge), "--transport", "unix", "--memfd", "1",
+             "--warmup", str(settings.warmup), "--iterations", str(settings.iterations)),
+            baseline=f"unix_echo.{large}", targets=(Target("ratio", ">=", 10.0),),
             expects={"bytes": 2 * edge ** 3}))
 
     latency = ("--test", "latency", "--warmup", str(settings.latency_warmup), "--calls",

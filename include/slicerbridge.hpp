@@ -18,6 +18,7 @@
 #include <slicerbridge/error.hpp>
 #include <slicerbridge/json.hpp>
 #include <slicerbridge/limits.hpp>
+#include <slicerbridge/memfd.hpp>
 #include <slicerbridge/message/catalog.hpp>
 #include <slicerbridge/message/error_info.hpp>
 #include <slicerbridge/message/hello.hpp>

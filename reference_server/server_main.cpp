@@ -26,6 +26,13 @@
 #include <vector>
 
 #include <sys/stat.h>
+#if defined(__linux__)
+#include <asio/local/stream_protocol.hpp>
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#endif
 
 namespace {
 
@@ -305,6 +312,32 @@ std::string endpoint_text(const asio::ip::tcp::endpoint& endpoint) {
            std::to_string(endpoint.port());
 }
 
+#if defined(__linux__)
+// Standard input is one end of a Unix socket pair (a client that launched this server with a
+// socket pair in place of the pipes): it is served as a Unix socket, over which volumes can pass
+// as memory files (transfer.memfd, protocol section 3.5).
+std::optional<asio::local::stream_protocol::socket> standard_input_socket(asio::io_context& io) {
+    sockaddr_storage address{};
+    socklen_t length = sizeof address;
+    if (::getsockname(STDIN_FILENO, reinterpret_cast<sockaddr*>(&address), &length) != 0 ||
+        address.ss_family != AF_UNIX) {
+        return std::nullopt;
+    }
+    const int fd = ::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) {
+        return std::nullopt;
+    }
+    asio::local::stream_protocol::socket socket(io);
+    std::error_code ec;
+    socket.assign(asio::local::stream_protocol(), fd, ec);
+    if (ec) {
+        ::close(fd);
+        return std::nullopt;
+    }
+    return socket;
+}
+#endif
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -344,8 +377,15 @@ int main(int argc, char** argv) {
     };
 
     if (o.stdio) {
-        server.serve(slicerbridge::pipe_stream::standard_streams(io.get_executor()),
-                     [&] { stop(std::chrono::milliseconds(0)); });
+        auto on_closed = [&] { stop(std::chrono::milliseconds(0)); };
+#if defined(__linux__)
+        if (auto socket = standard_input_socket(io)) {
+            server.serve(std::move(*socket), on_closed);
+        } else
+#endif
+        {
+            server.serve(slicerbridge::pipe_stream::standard_streams(io.get_executor()), on_closed);
+        }
         log(slicerbridge::log_level::info, "serving one client on standard input and output");
     }
     if (o.listen) {

@@ -356,6 +356,9 @@ TEST_CASE("accept vectors decode to their decoded value and canonical ones re-en
           "[HEAD-3] [CANON-9] [FRAME-1] [BULK-3]") {
     std::size_t checked = 0;
     for (const auto& file : vector_files()) {
+        if (file.name == "descriptors") {
+            continue; // decoded with their descriptors by unit-memfd.cpp
+        }
         for (const auto& v : file.vectors) {
             if (v["class"] != "accept") {
                 continue;
@@ -391,7 +394,8 @@ TEST_CASE("codec reject vectors are refused with exactly their error [FRAME-3] [
           "[FRAME-9] [HEAD-5] [HEAD-8] [BULK-1] [BULK-5] [ERR-5] [MSG-11]") {
     std::size_t checked = 0;
     for (const auto& file : vector_files()) {
-        if (file.name == "messages_invalid" || file.name == "data_invalid") {
+        if (file.name == "messages_invalid" || file.name == "data_invalid" ||
+            file.name == "descriptors") {
             continue;
         }
         for (const auto& v : file.vectors) {

@@ -250,14 +250,21 @@ class Connection:
         return True, received
 
 
-def connect(address: tuple[str, int], timeout: float) -> socket.socket:
+def connect(address: tuple[str, Any], timeout: float) -> socket.socket:
+    if address[0] == "unix":
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(timeout)
+        sock.connect(address[1])
+        return sock
     sock = socket.create_connection(address, timeout=timeout)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
 
 
-def parse_address(text: str) -> tuple[str, int]:
-    """HOST:PORT, with [v6]:PORT for IPv6."""
+def parse_address(text: str) -> tuple[str, Any]:
+    """HOST:PORT, with [v6]:PORT for IPv6, or unix:PATH (returned as ("unix", PATH))."""
+    if text.startswith("unix:") and len(text) > len("unix:"):
+        return "unix", text[len("unix:"):]
     if text.startswith("["):
         host, _, port = text[1:].partition("]:")
     else:

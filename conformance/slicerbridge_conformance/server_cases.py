@@ -1812,3 +1812,9 @@ def _drop_with_calls(context: ServerContext) -> None:
         slow_call(peer, context, 30.0, 300)
     peer.call("ping")
     peer.close()
+
+
+# Segments passed as sealed memory files (section 3.5), in a module of their own.
+from . import memfd_cases  # noqa: E402  (needs `case`, defined above)
+
+memfd_cases.register(case)

@@ -38,6 +38,9 @@ struct client_options {
     codec_set codecs = codec_set::all();
     /// Codec for the bulk of requests, if in force.
     codec request_compression = codec::none;
+    /// Whether the client offers transfer.memfd on a Unix socket: large segments then pass as
+    /// sealed memory files, mapped instead of copied (section 3.5).
+    bool transfer_memfd = true;
     /// Called for every protocol violation the server commits that does not belong to one call
     /// (a response to an id that is not open, progress for an unknown call, a malformed message).
     std::function<void(std::string_view)> on_protocol_violation;

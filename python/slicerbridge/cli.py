@@ -70,7 +70,6 @@ def _token(arguments: argparse.Namespace) -> Optional[str]:
 def _serve(arguments: argparse.Namespace, processors: Optional[Iterable] = None) -> int:
     from .loading import LoadError, load_processors
     from .server import Server
-    from .transport import PipeTransport
 
     try:
         token = _token(arguments)
@@ -92,7 +91,7 @@ def _serve(arguments: argparse.Namespace, processors: Optional[Iterable] = None)
     if arguments.stdio:
         # Before any processor code is imported: from here on, print() cannot reach the
         # protocol's stream.
-        from .stdio import claim_stdio
+        from .stdio import claim_stdio, stdio_transport
         protocol_in, protocol_out = claim_stdio()
     else:
         # The first line on standard output is "listening on ...", whatever processor code
@@ -136,7 +135,7 @@ def _serve(arguments: argparse.Namespace, processors: Optional[Iterable] = None)
         return EXIT_USAGE
     if arguments.stdio:
         try:
-            server.serve_connection(PipeTransport(protocol_in, protocol_out))
+            server.serve_connection(stdio_transport(protocol_in, protocol_out))
         finally:
             server.close()
         return EXIT_OK

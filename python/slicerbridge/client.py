@@ -19,6 +19,7 @@ import time
 from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence
 
 from .catalog import ProcessorDescription, check_arguments, did_you_mean, read_catalog
+from . import memfd
 from .codec import available_codecs
 from .connection import Incoming, MessageStream
 from .data import DataValue, data_from_wire, data_to_wire
@@ -136,7 +137,8 @@ class Client:
                  limits: Optional[Limits] = None, progress: bool = True,
                  codecs: Optional[Sequence[str]] = None, compression: Optional[str] = None,
                  timeout: float = DEFAULT_TIMEOUT, on_close: Optional[Callable[[], None]] = None,
-                 interrupt: Optional[Callable[[], None]] = None, launched: bool = False):
+                 interrupt: Optional[Callable[[], None]] = None, launched: bool = False,
+                 transfer_memfd: bool = True):
         self.transport = transport
         self._launched = launched
         #: The child process of ``Client.launch``, else None.
@@ -160,6 +162,8 @@ class Client:
         offered = ["progress"] if progress else []
         usable = available_codecs()
         offered += [f"codec.{name}" for name in sorted(usable) if codecs is None or name in codecs]
+        if transfer_memfd and transport.descriptors is not None:
+            offered.append(memfd.MEMFD_CAPABILITY)  # [FD-1]
         offered.append(grease_capability())
         self.offered = offered
         #: Descriptions seen in catalog and describe answers: calls to these processors are
@@ -250,14 +254,25 @@ class Client:
 
     @classmethod
     def launch(cls, argv: Sequence[str], *, env: Optional[Mapping[str, str]] = None,
-               **options: Any) -> "Client":
+               socket_pair: bool = False, **options: Any) -> "Client":
         """Start a server process (``env``: its environment) and talk to it over its stdin and
         stdout. The process runs in its own process group, so that Ctrl-C at a terminal reaches
         this process only (which can then cancel calls cleanly); it is stopped when the client
         closes. Its standard error is kept until the handshake and then relayed to ours: a
-        process that ends first raises ``LaunchError`` with the end of it."""
-        to_child_read, to_child_write = os.pipe()
-        from_child_read, from_child_write = os.pipe()
+        process that ends first raises ``LaunchError`` with the end of it.
+
+        ``socket_pair``: one end of a Unix socket pair is the child's stdin and stdout instead of
+        two pipes, so that volumes can travel as memory files (transfer.memfd, section 3.5) to a
+        child that serves its stdin as a socket (``python -m slicerbridge serve --stdio``)."""
+        if socket_pair:
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            from_child_read = to_child_write = -1
+            to_child_read = from_child_write = theirs.detach()
+            pair_ends = (to_child_read,)
+        else:
+            to_child_read, to_child_write = os.pipe()
+            from_child_read, from_child_write = os.pipe()
+            pair_ends = (to_child_read, to_child_write, from_child_read, from_child_write)
         group: Dict[str, Any] = {}
         if os.name == "posix":
             group["start_new_session"] = True
@@ -268,18 +283,22 @@ class Client:
                                        stderr=subprocess.PIPE,
                                        env=None if env is None else dict(env), **group)
         except BaseException:
-            for fd in (to_child_read, to_child_write, from_child_read, from_child_write):
+            for fd in pair_ends:
                 os.close(fd)
+            if socket_pair:
+                ours.close()
             raise
         os.close(to_child_read)
-        os.close(from_child_write)
+        if not socket_pair:
+            os.close(from_child_write)
         relay = _StderrRelay(process.stderr)
 
         def stop_process() -> None:
             _stop(process, options.get("timeout", DEFAULT_TIMEOUT))
             relay.join(1.0)
 
-        transport = PipeTransport(from_child_read, to_child_write)
+        transport = (SocketTransport(ours) if socket_pair
+                     else PipeTransport(from_child_read, to_child_write))
         try:
             client = cls(transport, on_close=stop_process, interrupt=process.kill, launched=True,
                          **options)
@@ -357,6 +376,8 @@ class Client:
         self.stream.peer_limits = server_hello.limits
         self.stream.codecs = frozenset(c[len("codec."):] for c in self.capabilities
                                        if c.startswith("codec."))
+        self.stream.memfd = (memfd.MEMFD_CAPABILITY in self.capabilities
+                             and tuple(server_hello.version) >= (1, 1))  # [VER-4]
         self.stream.handshaken = True
         return server_hello
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from .errors import ErrorCode, SlicerBridgeError
 from .frame import encode_header
+from .memfd import DESCRIPTOR_EXT_TYPE
 
 BULK_EXT_TYPE = 1
 _RAW_REF = struct.Struct(">QQ")
@@ -191,10 +192,13 @@ class DecodedHead(NamedTuple):
 
 
 class _BulkResolver:
-    def __init__(self, bulk: memoryview, codecs: frozenset, max_raw_total: int):
+    def __init__(self, bulk: memoryview, codecs: frozenset, max_raw_total: int,
+                 descriptors=None):
         self.bulk = bulk
         self.codecs = codecs
         self.raw_budget = max_raw_total
+        #: The frame's ReceivedDescriptors (memfd.py), if it was read from a Unix socket.
+        self.descriptors = descriptors
         self.error: Optional[SlicerBridgeError] = None
 
     def __call__(self, ext_type: int, payload: bytes):
@@ -202,10 +206,15 @@ class _BulkResolver:
             return self._resolve(ext_type, payload)
         except SlicerBridgeError as error:
             if self.error is None:
-                self.error = error
+                # Without its traceback: the frames would keep this resolver, and with it the
+                # mappings of received descriptors, alive in a reference cycle [FD-6].
+                self.error = error.with_traceback(None)
             return None
 
     def _resolve(self, ext_type: int, payload: bytes) -> Bulk:
+        if (ext_type == DESCRIPTOR_EXT_TYPE and self.descriptors is not None
+                and self.descriptors.in_force):
+            return Bulk(self.descriptors.resolve(payload))  # [FD-4]
         if ext_type != BULK_EXT_TYPE:
             raise SlicerBridgeError(ErrorCode.INVALID_MESSAGE, "unexpected ext type")
         if len(payload) == _RAW_REF.size:
@@ -236,16 +245,18 @@ class _BulkResolver:
 
 
 def decode_head(head, bulk: memoryview, *, max_depth: int, codecs: Iterable[str] = (),
-                max_raw_total: int = 2**32) -> DecodedHead:
+                max_raw_total: int = 2**32, descriptors=None) -> DecodedHead:
     """Decode a head whose bulk references point into ``bulk``.
 
     Raises SlicerBridgeError(invalid_message) when the head is not exactly one valid MessagePack
     object [FRAME-4] (see ``check_structure``), holds a duplicate key [HEAD-7] or invalid UTF-8
     [HEAD-9]. Problems with bulk references are returned in
     ``bulk_error``. ``max_raw_total`` bounds the sum of the decompressed sizes [SEC-4].
+    ``descriptors`` (memfd.ReceivedDescriptors) are those passed beside the frame: descriptor
+    references map them, and descriptors that must not be there are a ``bulk_error`` [FD-6].
     """
     timestamps = check_structure(head, max_depth)
-    resolver = _BulkResolver(bulk, frozenset(codecs), max_raw_total)
+    resolver = _BulkResolver(bulk, frozenset(codecs), max_raw_total, descriptors)
     try:
         # check_structure bounded every length already; msgpack's own limits repeat it.
         size = len(head)
@@ -260,6 +271,8 @@ def decode_head(head, bulk: memoryview, *, max_depth: int, codecs: Iterable[str]
                                 f"head is not valid MessagePack ({type(error).__name__})") from None
     if timestamps:
         value = _without_timestamps(value, resolver)
+    if descriptors is not None and resolver.error is None:
+        resolver.error = descriptors.unused_error()
     return DecodedHead(value, resolver.error)
 
 
@@ -334,12 +347,15 @@ def decompress(codec: str, data: memoryview, raw_length: int) -> memoryview:
 class EncodedFrame:
     """A frame ready to write: header, head and the bulk segments with their padding."""
 
-    __slots__ = ("head", "segments", "bulk_length")
+    __slots__ = ("head", "segments", "bulk_length", "fds", "_keep")
 
-    def __init__(self, head: bytes, segments: list, bulk_length: int):
+    def __init__(self, head: bytes, segments: list, bulk_length: int, fds=(), keep=()):
         self.head = head
         self.segments = segments
         self.bulk_length = bulk_length
+        #: Descriptors to pass beside the frame's first byte [FD-2]; ``_keep`` holds them open.
+        self.fds = list(fds)
+        self._keep = list(keep)
 
     @property
     def size(self) -> int:
@@ -362,8 +378,9 @@ class EncodedFrame:
 class _SegmentGatherer:
     """The Packer's ``default`` hook: turns Bulk objects into references, in packing order."""
 
-    def __init__(self, compression: Optional[str]):
+    def __init__(self, compression: Optional[str], descriptors=None):
         self.compression = compression
+        self.descriptors = descriptors  # a memfd.DescriptorSender, with transfer.memfd in force
         self.segments: list = []
         self.length = 0
 
@@ -376,6 +393,10 @@ class _SegmentGatherer:
 
     def _reference(self, bulk: Bulk) -> msgpack.ExtType:
         data = bulk.data
+        if self.descriptors is not None:
+            payload = self.descriptors.reference(data)
+            if payload is not None:
+                return msgpack.ExtType(DESCRIPTOR_EXT_TYPE, payload)
         codec_id = None
         if self.compression is not None and len(data):
             compressed = compress(self.compression, data)
@@ -394,17 +415,22 @@ class _SegmentGatherer:
                                _COMPRESSED_REF.pack(offset, len(data), codec_id, len(bulk.data)))
 
 
-def encode_message(message: Any, *, compression: Optional[str] = None) -> EncodedFrame:
+def encode_message(message: Any, *, compression: Optional[str] = None,
+                   descriptors=None) -> EncodedFrame:
     """Encode a message canonically; ``Bulk`` values anywhere in it go to the bulk section.
 
     ``compression`` names a codec to apply to every segment it makes smaller; the caller must
-    only pass a codec that is in force [CAP-2].
+    only pass a codec that is in force [CAP-2]. ``descriptors`` (a memfd.DescriptorSender, only
+    with transfer.memfd in force) passes large segments as memory files instead [FD-1].
     """
-    gatherer = _SegmentGatherer(compression)
+    gatherer = _SegmentGatherer(compression, descriptors)
     packer = msgpack.Packer(default=gatherer, use_bin_type=True, use_single_float=False,
                             datetime=False)
     head = packer.pack(message)
-    return EncodedFrame(head, gatherer.segments, gatherer.length)
+    if descriptors is None:
+        return EncodedFrame(head, gatherer.segments, gatherer.length)
+    return EncodedFrame(head, gatherer.segments, gatherer.length, descriptors.fds,
+                        descriptors.keep)
 
 
 def encode_frame(message: Any, *, compression: Optional[str] = None) -> bytes:

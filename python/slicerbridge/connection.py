@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable, NamedTuple, Optional
 
+from . import memfd
 from .codec import EncodedFrame, check_structure, decode_head, encode_message
 from .errors import ConnectionLost, ErrorCode, SlicerBridgeError
 from .frame import Frame, FrameReader
@@ -31,6 +32,8 @@ class MessageStream:
         self.limits = limits
         self.peer_limits = Limits()
         self.codecs: frozenset = frozenset()
+        #: Whether transfer.memfd is in force: large segments pass as memory files (memfd.py).
+        self.memfd = False
         self.handshaken = False
         self._reader = FrameReader(transport)
         self._write_lock = threading.Lock()
@@ -50,11 +53,19 @@ class MessageStream:
                                         admit=admit)
         if frame is None:
             return None
+        descriptors = frame.descriptors
+        if descriptors is not None:
+            descriptors.in_force = self.memfd
+            descriptors.budget = self.limits.max_frame - frame.size  # [FD-7]
         try:
             decoded = decode_head(frame.head, frame.bulk, max_depth=self.limits.max_depth,
-                                  codecs=self.codecs, max_raw_total=self.limits.max_frame)
+                                  codecs=self.codecs, max_raw_total=self.limits.max_frame,
+                                  descriptors=descriptors)
         except SlicerBridgeError as error:
             return Incoming(None, error, frame)
+        finally:
+            if descriptors is not None:
+                descriptors.close()  # mappings hold their own duplicates [FD-6]
         return Incoming(decoded.value, decoded.bulk_error, frame)
 
     def encode(self, message: Any, *, compression: Optional[str] = None) -> EncodedFrame:
@@ -62,7 +73,8 @@ class MessageStream:
         ``max_depth`` is ``too_large`` [LIMIT-1] [LIMIT-11]."""
         if compression is not None and compression not in self.codecs:
             compression = None  # [CAP-2]
-        encoded = encode_message(message, compression=compression)
+        encoded = encode_message(message, compression=compression,
+                                 descriptors=memfd.DescriptorSender() if self.memfd else None)
         peer = self.peer_limits
         if encoded.size > peer.max_frame or len(encoded.head) > peer.max_head:
             raise SlicerBridgeError(ErrorCode.TOO_LARGE, "message over the peer's limits",
@@ -81,7 +93,7 @@ class MessageStream:
             with self._write_lock:
                 if self._closed:
                     raise ConnectionLost("the connection is closed")
-                self.transport.write_all(encoded.buffers())
+                self.transport.write_all(encoded.buffers(), encoded.fds)
         except OSError as error:
             raise ConnectionLost(f"write failed: {error.strerror or error}") from None
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import struct
 import time
-from typing import Callable, NamedTuple, Optional
+from typing import Any, Callable, NamedTuple, Optional
 
 import numpy as np
 
@@ -83,6 +83,8 @@ class Frame(NamedTuple):
     #: perf_counter() when the frame's first byte was available, and when its last byte arrived.
     started: float
     finished: float
+    #: The descriptors passed beside the frame on a Unix socket (memfd.ReceivedDescriptors).
+    descriptors: Any = None
 
     @property
     def size(self) -> int:
@@ -139,7 +141,11 @@ class FrameReader:
             self._read_into(bulk)
         else:
             bulk = _EMPTY_BULK
-        return Frame(head, bulk, started, time.perf_counter())
+        descriptors = None
+        channel = getattr(self._transport, "descriptors", None)
+        if channel is not None:  # they belong to the frame holding a read's last byte [FD-3]
+            descriptors = channel.take(channel.received - (self._end - self._start))
+        return Frame(head, bulk, started, time.perf_counter(), descriptors)
 
     def _refill(self) -> bool:
         self._start = 0

@@ -27,6 +27,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 from .availability import (Activity, ByteBudget, ConnectionBudget, ConnectionTimeouts,
                            FairExecutor, LogLimiter)
 from .catalog import Processor, did_you_mean
+from . import memfd
 from .codec import available_codecs
 from .connection import Incoming, MessageStream
 from .context import Context
@@ -151,7 +152,7 @@ class Server:
                  hello_timeout: float = 10.0, idle_timeout: float = 0.0,
                  stall_timeout: float = 60.0, max_connections_per_address: int = 0,
                  max_pending_handshakes: int = 64, connection_budget: int = 1 << 30,
-                 total_budget: int = 4 << 30):
+                 total_budget: int = 4 << 30, transfer_memfd: bool = True):
         self.processors: Dict[str, Processor] = {}
         for proc in processors:
             if proc.name in self.processors:
@@ -160,6 +161,8 @@ class Server:
         self.token = token
         self.limits = limits or Limits()
         self.compression = compression
+        #: Whether transfer.memfd is listed when a client offers it on a Unix socket (3.5).
+        self.transfer_memfd = transfer_memfd
         self.max_connections = max_connections
         self.implementation = implementation
         self.expose_errors = expose_errors
@@ -414,6 +417,7 @@ class _CountingTransport(Transport):
 
     def __init__(self, inner: Transport):
         self.inner = inner
+        self.descriptors = inner.descriptors
         self.received = 0
         self.sent = 0
 
@@ -424,6 +428,11 @@ class _CountingTransport(Transport):
 
     def write_some(self, buffers) -> int:
         n = self.inner.write_some(buffers)
+        self.sent += n
+        return n
+
+    def write_some_with_descriptors(self, buffers, fds) -> int:
+        n = self.inner.write_some_with_descriptors(buffers, fds)
         self.sent += n
         return n
 
@@ -541,6 +550,11 @@ class _ServerConnection:
             in_force.append("progress")
         codecs = sorted(name for name in self.server.codecs if f"codec.{name}" in offered)
         in_force += [f"codec.{name}" for name in codecs]  # [CODEC-1]
+        use_memfd = (self.server.transfer_memfd and memfd.MEMFD_CAPABILITY in offered
+                     and self.stream.transport.descriptors is not None
+                     and tuple(version) >= (1, 1))  # [FD-1] [VER-4]
+        if use_memfd:
+            in_force.append(memfd.MEMFD_CAPABILITY)
         in_force.append(grease_capability())
         self.progress_enabled = "progress" in offered
         self.version = version
@@ -549,6 +563,7 @@ class _ServerConnection:
                             implementation=self.server.implementation)
         self.stream.send(reply.to_wire())
         self.stream.codecs = frozenset(codecs)
+        self.stream.memfd = use_memfd
         self.stream.handshaken = True
         if self.server.compression in codecs:
             self.compression = self.server.compression

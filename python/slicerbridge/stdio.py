@@ -10,6 +10,8 @@ device. Call it before importing processor code: ``python -m slicerbridge serve 
 from __future__ import annotations
 
 import os
+import socket
+import stat
 import sys
 from typing import Any, Iterable, Optional, Tuple
 
@@ -54,11 +56,22 @@ def serve_stdio(processors: Iterable[Any], **server_options: Any) -> None:
     code that may print after ``claim_stdio()``, or serve it with
     ``python -m slicerbridge serve --stdio MODULE``."""
     from .server import Server
-    from .transport import PipeTransport
 
     read_fd, write_fd = claim_stdio()
     server = Server(processors, **server_options)
     try:
-        server.serve_connection(PipeTransport(read_fd, write_fd))
+        server.serve_connection(stdio_transport(read_fd, write_fd))
     finally:
         server.close()
+
+
+def stdio_transport(read_fd: int, write_fd: int):
+    """The transport over the claimed standard input and output: pipes, or, when standard input
+    is a socket (``Client.launch(socket_pair=True)``), that socket both ways, over which memory
+    files can pass (section 3.5)."""
+    from .transport import PipeTransport, SocketTransport
+
+    if stat.S_ISSOCK(os.fstat(read_fd).st_mode):
+        os.close(write_fd)  # a duplicate of the same socket
+        return SocketTransport(socket.socket(fileno=read_fd))
+    return PipeTransport(read_fd, write_fd)

@@ -19,6 +19,7 @@ import sys
 import threading
 from typing import Optional, Sequence
 
+from . import memfd
 from .errors import ConnectionLost
 
 # Linux caps iovec arrays at IOV_MAX (1024); stay well below it.
@@ -64,13 +65,19 @@ class Transport(abc.ABC):
         """Release the transport's resources; only once no thread reads or writes (see
         ``MessageStream.close``)."""
 
-    def write_all(self, buffers: Sequence) -> None:
-        """Write every buffer completely, in order (partial writes are resumed)."""
+    def write_all(self, buffers: Sequence, fds: Sequence[int] = ()) -> None:
+        """Write every buffer completely, in order (partial writes are resumed); ``fds`` pass
+        beside the first byte, on a transport that can carry them [FD-2]."""
         views = [_byte_view(b) for b in buffers]
         views = [v for v in views if len(v)]
         first = 0
         while first < len(views):
-            written = self.write_some(views[first:first + _MAX_BUFFERS_PER_CALL])
+            batch = views[first:first + _MAX_BUFFERS_PER_CALL]
+            if fds:
+                written = self.write_some_with_descriptors(batch, fds)
+                fds = ()
+            else:
+                written = self.write_some(batch)
             while written:
                 head = views[first]
                 if written >= len(head):
@@ -79,6 +86,14 @@ class Transport(abc.ABC):
                 else:
                     views[first] = head[written:]
                     written = 0
+
+
+    def write_some_with_descriptors(self, buffers: Sequence[memoryview],
+                                    fds: Sequence[int]) -> int:
+        raise OSError("this transport cannot pass descriptors")
+
+    #: The descriptor channel of a Unix socket transport (memfd.DescriptorChannel), else None.
+    descriptors = None
 
 
 def _byte_view(buffer) -> memoryview:
@@ -104,12 +119,22 @@ class SocketTransport(Transport):
     def __init__(self, sock: socket.socket):
         self.socket = sock
         self._scatter_gather = has_scatter_gather_sockets()
+        # On a Unix socket every read takes the descriptors passed beside it (section 3.5).
+        self.descriptors = memfd.DescriptorChannel() if memfd.usable_on(sock) else None
 
     def readinto(self, buffer: memoryview) -> int:
         try:
+            if self.descriptors is not None:
+                return self.descriptors.recv_into(self.socket, buffer)
             return self.socket.recv_into(buffer)
         except (ConnectionResetError, ConnectionAbortedError, BrokenPipeError):
             return 0
+
+    def write_some_with_descriptors(self, buffers: Sequence[memoryview],
+                                    fds: Sequence[int]) -> int:
+        if self.descriptors is None:
+            raise OSError("descriptors pass only on a Unix socket")
+        return self.descriptors.send(self.socket, buffers, fds)
 
     def write_some(self, buffers: Sequence[memoryview]) -> int:
         if self._scatter_gather:
@@ -131,6 +156,8 @@ class SocketTransport(Transport):
     def close(self) -> None:
         self.shutdown()
         self.socket.close()
+        if self.descriptors is not None:
+            self.descriptors.close()
 
 
 class TlsTransport(Transport):

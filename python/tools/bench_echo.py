@@ -22,7 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PYTHON_DIR = os.path.dirname(HERE)
 sys.path.insert(0, PYTHON_DIR)
 
-from slicerbridge import Client, Image  # noqa: E402
+from slicerbridge import Client, Image, memfd  # noqa: E402
 
 
 def peak_rss(pid: int) -> int:
@@ -49,6 +49,9 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--iterations", type=int, default=5)
     parser.add_argument("--timeout", type=float, default=120.0)
+    # 1: offer transfer.memfd (Unix socket only) and keep the voxels in a sealed memory file, so
+    # that the volume travels as a descriptor both ways (protocol section 3.5).
+    parser.add_argument("--memfd", type=int, default=0, choices=(0, 1))
     arguments = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as directory:
@@ -62,8 +65,12 @@ def main() -> int:
             edge = arguments.dims
             voxels = (np.arange(edge ** 3, dtype=np.int64) % 65521 - 32000).astype(
                 np.int16).reshape(edge, edge, edge)
+            if arguments.memfd:
+                voxels = np.frombuffer(memfd.memfd_copy(voxels), dtype=np.int16).reshape(
+                    edge, edge, edge)
             image = Image(voxels, np.diag([0.5, 0.5, 1.0, 1.0]))
-            with Client.connect(address, timeout=arguments.timeout) as client:
+            with Client.connect(address, timeout=arguments.timeout,
+                                transfer_memfd=bool(arguments.memfd)) as client:
                 for _ in range(arguments.warmup):
                     client.invoke("echo", {"image": image}, timeout=arguments.timeout)
                 reset_peak_rss(server.pid)
@@ -81,6 +88,7 @@ def main() -> int:
             server.terminate()
             server.wait(arguments.timeout)
     print(json.dumps({"bytes": voxels.nbytes, "round_trip_seconds": times,
+                      "memfd": bool(arguments.memfd),
                       "server_peak_rss_bytes": rss, "verified": bool(verified)}))
     return 0 if verified else 1
 

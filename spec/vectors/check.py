@@ -31,7 +31,7 @@ import msgpack_oracle  # noqa: E402  (spec/tools/msgpack_oracle.py, stdlib only)
 import semantics  # noqa: E402  (spec/tools/semantics.py, stdlib only)
 
 FILES = ("frames.json", "handshake.json", "messages.json", "data.json", "malformed.json",
-         "messages_invalid.json", "data_invalid.json", "catalog.json")
+         "messages_invalid.json", "data_invalid.json", "catalog.json", "descriptors.json")
 CODEC_NAMES = {1: "zstd", 2: "lz4"}
 DEFAULT_LIMITS = {"max_frame": 2**32, "max_head": 16 * 1024 * 1024, "max_depth": 32}
 DTYPE_FORMATS = {"int8": "b", "uint8": "B", "int16": "h", "uint16": "H", "int32": "i",
@@ -95,6 +95,70 @@ def decode_head(head_bytes, bulk_length, limits, codecs):
     return bulk_references(head, bulk_length, limits, codecs)
 
 
+MAX_DESCRIPTORS = 16
+REQUIRED_SEALS = {"write", "shrink", "grow"}
+
+
+class DescriptorRef:
+    def __init__(self, data):
+        self.data = data
+
+
+def check_descriptor_frame(data, limits, vector):
+    """A frame of descriptors.json with its descriptors, in the order of section 3.5: the
+    descriptors attributed to the frame ([FD-3], [FD-6]), then each ext value, type 2 being a
+    descriptor reference only while transfer.memfd is in force ([FD-4]), checked against the
+    file's kind, seals and size ([FD-5]) and against max_frame ([FD-7])."""
+    files = vector["descriptors"]
+    if len(data) < 16 or data[:2] != b"SB" or data[2] != 1:
+        raise AssertionError("descriptor vectors hold well-framed frames")
+    head_length, bulk_length = struct.unpack(">IQ", data[4:16])
+    head_bytes = data[16:16 + head_length]
+    bulk = data[16 + head_length:]
+    if files and not vector["in_force"]:
+        raise Rejected("invalid_message", "descriptors without transfer.memfd in force")
+    if len(files) > MAX_DESCRIPTORS:
+        raise Rejected("invalid_message", "more than 16 descriptors")
+    try:
+        head = msgpack_oracle.decode(head_bytes, limits["max_depth"])
+    except msgpack_oracle.OracleError as error:
+        raise Rejected("invalid_message", str(error)) from None
+    used = set()
+    carried = [0]
+
+    def walk(item):
+        if isinstance(item, dict):
+            return {key: walk(element) for key, element in item.items()}
+        if isinstance(item, list):
+            return [walk(element) for element in item]
+        if not isinstance(item, msgpack_oracle.Ext):
+            return item
+        if item.type != 2:
+            return bulk_references(item, bulk_length, limits, [])
+        if not vector["in_force"] or len(item.data) != 20:
+            raise Rejected("invalid_message", "ext type 2 not a descriptor reference here")
+        index, offset, length = struct.unpack(">IQQ", item.data)
+        if index >= len(files):
+            raise Rejected("invalid_message", "descriptor index out of range")
+        file = files[index]
+        if file["kind"] != "memfd" or set(file["seals"]) < REQUIRED_SEALS:
+            raise Rejected("invalid_message", "not a sealed memory file")
+        contents = bytes.fromhex(file["hex"])
+        size = file.get("size", len(contents))
+        if offset + length > size:
+            raise Rejected("invalid_message", "segment beyond the file's fstat size")
+        used.add(index)
+        carried[0] += length
+        return DescriptorRef((contents + bytes(size - len(contents)))[offset:offset + length])
+
+    head = walk(head)
+    if len(used) != len(files):
+        raise Rejected("invalid_message", "a descriptor that no reference uses")
+    if 16 + head_length + bulk_length + carried[0] > limits["max_frame"]:
+        raise Rejected("frame_too_large", "descriptor segments over max_frame")
+    return resolve(head, bulk), head_bytes
+
+
 def decompress(codec, data, raw_length):
     """Decompress one segment; it must be exactly one frame of `raw_length` bytes ([BULK-5..8])."""
     try:
@@ -115,6 +179,8 @@ def decompress(codec, data, raw_length):
 
 def resolve(value, bulk):
     """The `decoded` JSON form, with bulk references read (and decompressed) from the bulk."""
+    if isinstance(value, DescriptorRef):
+        return {"$bulk": {"hex": value.data.hex()}}
     if isinstance(value, BulkRef):
         data = bulk[value.offset:value.offset + value.length]
         reference = {}
@@ -176,7 +242,8 @@ def library_decode(head_bytes):
         return dict(items)
 
     def ext_hook(code, body):
-        return ("ref", code) + tuple(struct.unpack(">QQ" if len(body) == 16 else ">QQBQ", body))
+        layout = {16: ">QQ", 20: ">IQQ", 25: ">QQBQ"}[len(body)]
+        return ("ref", code) + tuple(struct.unpack(layout, body))
     return msgpack.unpackb(head_bytes, raw=False, object_pairs_hook=pairs, ext_hook=ext_hook,
                            strict_map_key=True, use_list=True)
 
@@ -286,7 +353,10 @@ def check_vector(file_name, vector, model, known_ids, known_errors, verbose):
     semantic_file = file_name in ("messages_invalid.json", "data_invalid.json")
 
     try:
-        decoded, head_bytes = decode_frame(data, limits, codecs)
+        if file_name == "descriptors.json":
+            decoded, head_bytes = check_descriptor_frame(data, limits, vector)
+        else:
+            decoded, head_bytes = decode_frame(data, limits, codecs)
         outcome = None
     except Rejected as rejection:
         outcome = rejection.error

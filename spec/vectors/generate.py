@@ -1413,10 +1413,120 @@ def catalog_file():
             [(0, "vectors.dup", "CAT-3"), (2, "vectors.param", "CAT-5")])
     return f
 
+# --------------------------------------------------------------------------------------------
+# descriptors.json: descriptor references and the memory files passed with them (section 3.5)
+# --------------------------------------------------------------------------------------------
+
+ALL_SEALS = ["write", "shrink", "grow"]
+
+
+def fd_ref(index, offset, length, form=b"\xc7\x14\x02"):
+    return form + struct.pack(">IQQ", index, offset, length)
+
+
+def memfd(data, seals=ALL_SEALS, size=None):
+    entry = {"kind": "memfd", "hex": bytes(data).hex(), "seals": list(seals)}
+    if size is not None:
+        entry["size"] = size
+    return entry
+
+
+def descriptors_file():
+    f = VectorFile("descriptors.json", "Descriptor references (ext type 2) with the descriptors "
+                   "passed with the frame: `descriptors` lists them in ancillary-data order "
+                   "(`memfd` with its contents and seals, or another kind of descriptor); "
+                   "`in_force` says whether transfer.memfd is in force. A receiver creates "
+                   "them, decodes the frame with them and closes every one afterwards.")
+    payload = bytes(range(1, 17))
+
+    def accept(vector_id, description, requirements, head, descriptors, **kwargs):
+        f.accept(vector_id, description, requirements, head,
+                 extra={"in_force": True, "descriptors": descriptors}, **kwargs)
+
+    def reject(vector_id, description, requirements, head_bytes, descriptors, *,
+               error="invalid_message", in_force=True, bulk=b"", limits=None):
+        f.reject(vector_id, description, requirements, error,
+                 frame(head_bytes=head_bytes, bulk=bulk), limits=limits,
+                 extra={"in_force": in_force, "descriptors": descriptors})
+
+    def seg(index, offset, length, raw, form=b"\xc7\x14\x02"):
+        return Ref(0, 0, raw, ext=fd_ref(index, offset, length, form))
+
+    def ref_head(reference_bytes):
+        return ping_with(entry("x-segment", reference_bytes))
+
+    accept("fd-ref-whole-file", "One descriptor reference to all 16 bytes of a sealed memfd.",
+           ["FD-4", "FD-5"], ping_head(1, **{"x-segment": seg(0, 0, 16, payload)}),
+           [memfd(payload)], canonical=False)
+    accept("fd-ref-offset", "A reference to bytes 8..16 of the file: the receiver maps the file "
+           "and views part of it.", ["FD-4", "FD-8"],
+           ping_head(2, **{"x-segment": seg(0, 8, 8, payload[8:])}), [memfd(payload)],
+           canonical=False)
+    accept("fd-ref-two-of-one-file", "Two references into one descriptor.", ["FD-3", "FD-4"],
+           ping_head(3, **{"x-pair": [seg(0, 0, 4, payload[:4]), seg(0, 4, 12, payload[4:])]}),
+           [memfd(payload)], canonical=False)
+    accept("fd-ref-second-descriptor", "Index 1 designates the second descriptor received.",
+           ["FD-3", "FD-4"],
+           ping_head(4, **{"x-pair": [seg(1, 0, 2, b"ab"), seg(0, 0, 2, b"xy")]}),
+           [memfd(b"xy"), memfd(b"ab")], canonical=False)
+    accept("fd-ref-beside-in-band", "A descriptor reference and an in-band bulk reference in one "
+           "frame.", ["FD-1", "FD-4"],
+           ping_head(5, **{"x-pair": [Bulk(b"in-band!"), seg(0, 0, 16, payload)]}),
+           [memfd(payload)], canonical=False)
+    accept("fd-ref-empty-at-end", "A zero-length reference at the end of the file.", ["FD-4"],
+           ping_head(6, **{"x-segment": seg(0, 16, 0, b"")}), [memfd(payload)], canonical=False)
+    accept("fd-ref-file-larger", "The file is larger than the bytes referenced (fstat size 4096).",
+           ["FD-5"], ping_head(7, **{"x-segment": seg(0, 0, 4, payload[:4])}),
+           [memfd(payload, size=4096)], canonical=False)
+    accept("fd-ref-as-ext32", "A descriptor reference written as ext 32 ([HEAD-3]).",
+           ["FD-4", "HEAD-3"],
+           ping_head(8, **{"x-segment": seg(0, 0, 16, payload, form=b"\xc9\x00\x00\x00\x14\x02")}),
+           [memfd(payload)], canonical=False)
+
+    good = fd_ref(0, 0, 16)
+    reject("fd-not-in-force", "A valid reference and its descriptor, but transfer.memfd is not "
+           "in force: ext type 2 is unknown.", ["FD-4", "FD-6", "BULK-4"], ref_head(good),
+           [memfd(payload)], in_force=False)
+    reject("fd-descriptor-without-capability", "A plain ping that carries a descriptor while "
+           "transfer.memfd is not in force.", ["FD-6"], encode_head(ping_head(9))[0],
+           [memfd(payload)], in_force=False)
+    reject("fd-descriptor-unreferenced", "Two descriptors, only the first referenced.",
+           ["FD-2", "FD-6"], ref_head(good), [memfd(payload), memfd(payload)])
+    for length in (16, 19, 21, 24):
+        reject(f"fd-ref-ext-length-{length}", f"An ext type 2 of length {length}.", ["FD-4"],
+               ref_head(b"\xc7" + bytes([length]) + b"\x02" + bytes(length)), [memfd(payload)])
+    reject("fd-ref-index-out-of-range", "Index 1 with one descriptor.", ["FD-4"],
+           ref_head(fd_ref(1, 0, 16)), [memfd(payload)])
+    reject("fd-ref-no-descriptor", "Index 0 in a frame that carries no descriptor.", ["FD-4"],
+           ref_head(good), [])
+    reject("fd-ref-past-file-size", "length 17 > the 16 bytes fstat reports.", ["FD-4", "FD-5"],
+           ref_head(fd_ref(0, 0, 17)), [memfd(payload)])
+    reject("fd-ref-offset-past-end", "A zero-length reference at offset 17 of a 16-byte file.",
+           ["FD-4"], ref_head(fd_ref(0, 17, 0)), [memfd(payload)])
+    reject("fd-ref-overflow", "offset 2^64-8 + length 16 overflows to 8, which would fit.",
+           ["FD-4"], ref_head(fd_ref(0, 2**64 - 8, 16)), [memfd(payload)])
+    reject("fd-unsealed", "A memfd without seals.", ["FD-5", "FD-8"], ref_head(good),
+           [memfd(payload, seals=[])])
+    for missing in ALL_SEALS:
+        reject(f"fd-seal-{missing}-missing", f"A memfd sealed against all but {missing}.",
+               ["FD-5", "FD-9"], ref_head(good),
+               [memfd(payload, seals=[s for s in ALL_SEALS if s != missing])])
+    reject("fd-pipe", "The descriptor is the read end of a pipe.", ["FD-5", "FD-9"],
+           ref_head(good), [{"kind": "pipe"}])
+    reject("fd-directory", "The descriptor is an open directory.", ["FD-5", "FD-9"],
+           ref_head(good), [{"kind": "directory"}])
+    reject("fd-too-many", "17 descriptors with one frame, over the limit of 16.",
+           ["FD-2", "FD-3"], ref_head(good), [memfd(payload)] * 17)
+    big = ref_head(fd_ref(0, 0, 4096))
+    reject("fd-over-max-frame", "A 4096-byte descriptor segment in a frame of max_frame 1024.",
+           ["FD-7"], big, [memfd(bytes(4096))], error="frame_too_large",
+           limits={"max_frame": 1024})
+    return f
+
 
 def main():
     builders = (frames_file, handshake_file, messages_file, data_file, malformed_file,
-                invalid_messages_file, invalid_data_file, catalog_file)
+                invalid_messages_file, invalid_data_file, catalog_file, descriptors_file)
     total = 0
     for build in builders:
         vector_file = build()

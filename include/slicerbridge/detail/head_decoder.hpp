@@ -15,6 +15,7 @@
 #include <slicerbridge/error.hpp>
 #include <slicerbridge/limits.hpp>
 #include <slicerbridge/value.hpp>
+#include <slicerbridge/wire/descriptors.hpp>
 
 #include <algorithm>
 #include <cstdint>
@@ -24,6 +25,7 @@
 #include <string_view>
 #include <system_error>
 #include <unordered_set>
+#include <vector>
 
 namespace slicerbridge {
 namespace detail {
@@ -32,13 +34,17 @@ namespace detail {
 inline constexpr std::int8_t bulk_reference_ext_type = 1;
 inline constexpr std::size_t bulk_reference_size = 16;
 inline constexpr std::size_t compressed_bulk_reference_size = 25;
+/// MessagePack ext type of a descriptor reference (section 3.5) and its length.
+inline constexpr std::int8_t descriptor_reference_ext_type = 2;
+inline constexpr std::size_t descriptor_reference_size = 20;
 
 class head_decoder {
 public:
     head_decoder(const buffer& head, const buffer& bulk, const limits& receiver_limits,
-                 codec_set allowed) noexcept
+                 codec_set allowed, const frame_descriptors* descriptors = nullptr) noexcept
         : position_(head.data()), end_(head.data() + head.size()), bulk_(bulk),
-          limits_(receiver_limits), allowed_(allowed) {}
+          limits_(receiver_limits), allowed_(allowed), descriptors_(descriptors),
+          frame_size_(16 + std::uint64_t{head.size()} + std::uint64_t{bulk.size()}) {}
 
     value decode(std::error_code& ec) {
         ec.clear();
@@ -55,6 +61,7 @@ public:
             ec = error::invalid_message; // bytes after the object ([FRAME-4])
             return value();
         }
+        check_descriptors_used();
         if (bad_reference_) {
             ec = *bad_reference_; // the head is still returned, for its id ([BULK-9])
         }
@@ -375,8 +382,11 @@ private:
         if (!take(length, bytes)) {
             return false;
         }
+        if (type == descriptor_reference_ext_type && descriptors_in_force()) {
+            return read_descriptor_reference(out, bytes, length);
+        }
         if (type != bulk_reference_ext_type) {
-            return reject_reference(out, error::invalid_message); // [BULK-4]
+            return reject_reference(out, error::invalid_message); // [BULK-4], [FD-4]
         }
         if (length == bulk_reference_size) {
             return read_bulk_reference(out, bytes);
@@ -432,11 +442,71 @@ private:
         return true;
     }
 
+    bool descriptors_in_force() const noexcept {
+        return descriptors_ != nullptr && descriptors_->in_force();
+    }
+
+    // Descriptors the frame carries but must not: while transfer.memfd is not in force, more
+    // than the limit, or not referenced ([FD-2], [FD-3], [FD-6]).
+    void check_descriptors_used() {
+        if (descriptors_ == nullptr || descriptors_->empty()) {
+            return;
+        }
+        const bool all_used =
+            mappings_.size() == descriptors_->size() &&
+            std::all_of(mappings_.begin(), mappings_.end(),
+                        [](const std::optional<buffer>& mapping) { return mapping.has_value(); });
+        if (!descriptors_->in_force() || descriptors_->overflowed() || !all_used) {
+            value ignored;
+            reject_reference(ignored, error::invalid_message);
+        }
+    }
+
+    bool read_descriptor_reference(value& out, const std::byte* bytes, std::uint32_t length) {
+        if (length != descriptor_reference_size || descriptors_->overflowed()) {
+            return reject_reference(out, error::invalid_message); // [FD-3], [FD-4]
+        }
+        const auto index = load_big_endian<std::uint32_t>(bytes);
+        const auto offset = load_big_endian<std::uint64_t>(bytes + 4);
+        const auto segment_length = load_big_endian<std::uint64_t>(bytes + 12);
+        if (index >= descriptors_->size()) {
+            return reject_reference(out, error::invalid_message); // [FD-4]
+        }
+        mappings_.resize(descriptors_->size());
+        auto& mapping = mappings_[index];
+        if (!mapping) {
+            error why = error::invalid_message;
+            mapping = platform::map_sealed_memfd(descriptors_->fds()[index], why);
+            if (!mapping) {
+                return reject_reference(out, why); // [FD-5]
+            }
+        }
+        const std::uint64_t file_size = mapping->size();
+        if (offset > file_size || segment_length > file_size - offset) {
+            return reject_reference(out, error::invalid_message); // [FD-4], [FD-5]
+        }
+        // Carried bytes count against max_frame beside the frame itself ([FD-7]).
+        const std::uint64_t room =
+            limits_.max_frame - std::min(frame_size_ + carried_, limits_.max_frame);
+        if (segment_length > room) {
+            return reject_reference(out, error::frame_too_large);
+        }
+        carried_ += segment_length;
+        out = value(bulk{mapping->slice(static_cast<std::size_t>(offset),
+                                        static_cast<std::size_t>(segment_length)),
+                         codec::none});
+        return true;
+    }
+
     const std::byte* position_;
     const std::byte* end_;
     const buffer& bulk_;
     const limits& limits_;
     codec_set allowed_;
+    const frame_descriptors* descriptors_;
+    std::vector<std::optional<buffer>> mappings_; // by descriptor index, mapped on first use
+    std::uint64_t frame_size_;
+    std::uint64_t carried_ = 0;
     std::uint64_t decompressed_ = 0;
     error error_ = error::invalid_message;
     std::optional<error> bad_reference_;

@@ -78,6 +78,9 @@ struct server_options {
     std::optional<std::string> token;
     /// Codecs the server accepts and uses for bulk when the client offers them (those this
     /// build lacks, see `codec_set::all()`, never are).
+    /// Whether the server lists transfer.memfd when a client offers it on a Unix socket: large
+    /// segments then pass as sealed memory files, mapped instead of copied (section 3.5).
+    bool transfer_memfd = true;
     codec_set codecs = codec_set::all();
     /// Codec for the bulk of responses, if in force on the connection.
     codec response_compression = codec::none;

@@ -5,6 +5,7 @@
 
 #include <slicerbridge/detail/capabilities.hpp>
 #include <slicerbridge/detail/connection_timeouts.hpp>
+#include <slicerbridge/detail/memfd_transfer.hpp>
 #include <slicerbridge/detail/msgpack_depth.hpp>
 #include <slicerbridge/detail/stream_ops.hpp>
 #include <slicerbridge/detail/type_name.hpp>
@@ -363,6 +364,9 @@ private:
         for (auto& capability : codecs_.to_capabilities()) {
             reply.capabilities.push_back(std::move(capability));
         }
+        if (detail::accept_memfd(options.transfer_memfd, hello->capabilities, version_, stream_)) {
+            reply.capabilities.push_back(detail::memfd_capability);
+        }
         reply.capabilities.push_back(detail::grease_capability());
         send(message(std::move(reply)));
         phase_ = phase::open;
@@ -607,8 +611,9 @@ private:
                                 seconds_between(compute_start, compute_end), 0.0};
         reply.timings->sending = seconds_between(compute_end, clock::now());
         std::error_code encode_error;
-        encoded_frame frame = encode_message(message(std::move(reply)),
-                                             encode_options{response_codec()}, encode_error);
+        encoded_frame frame = encode_message(
+            message(std::move(reply)),
+            detail::with_memfd(encode_options{response_codec()}, stream_), encode_error);
         state_->finish_call();
         if (on_io_thread) {
             return deliver_computed(call, std::move(frame), encode_error);

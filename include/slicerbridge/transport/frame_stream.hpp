@@ -3,6 +3,7 @@
 // Frames over any Asio AsyncStream: TCP, TLS, a Unix socket or a child process's pipes.
 
 #include <slicerbridge/detail/buffer_span.hpp>
+#include <slicerbridge/detail/descriptor_io.hpp>
 #include <slicerbridge/detail/unique_function.hpp>
 #include <slicerbridge/limits.hpp>
 #include <slicerbridge/wire/codec.hpp>
@@ -15,6 +16,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <string>
 #include <system_error>
@@ -79,6 +81,21 @@ public:
     /// processor's standard output, a TLS or HTTP answer).
     const std::string& rejected_bytes() const noexcept { return rejected_; }
 
+    /// Whether the next layer is a Unix stream socket, over which descriptors can pass beside
+    /// frames (section 3.5, [FD-1]; Linux only).
+    bool can_pass_descriptors() noexcept { return detail::unix_socket_of(next_) != nullptr; }
+
+    /// Puts transfer.memfd in force for the frames read from now on: their descriptor
+    /// references are resolved ([FD-4]). False, and nothing changes, if the next layer cannot
+    /// pass descriptors. Descriptors that arrive while it is not in force make their frame
+    /// invalid ([FD-6]).
+    bool enable_descriptor_passing() noexcept {
+        descriptors_in_force_ = can_pass_descriptors();
+        return descriptors_in_force_;
+    }
+
+    bool descriptor_passing() const noexcept { return descriptors_in_force_; }
+
     /// Reads one complete frame.
     ///
     /// Handler signature: `void(std::error_code, received_frame, frame_arrival)`.
@@ -89,7 +106,8 @@ public:
     auto async_read_frame(CompletionToken&& token);
 
     /// Writes a frame. `frame`, and the buffers its bulk pieces reference, must stay alive until
-    /// the operation completes.
+    /// the operation completes. A frame with descriptors passes them beside its first byte
+    /// ([FD-2]); on a next layer that cannot pass them it fails with operation_not_supported.
     ///
     /// Handler signature: `void(std::error_code, std::size_t bytes_written)`.
     template <class CompletionToken>
@@ -115,6 +133,19 @@ private:
 
     static constexpr std::size_t staging_capacity = 64 * 1024;
 
+    /// async_read_some on the next layer, or, on a Unix socket, a read that also takes the
+    /// descriptors passed beside the bytes into `incoming_`.
+    template <class Handler>
+    void read_some(asio::mutable_buffer target, Handler&& handler);
+
+    /// Files the descriptors of the read that just ended, whose last byte is the last one
+    /// received ([FD-3]).
+    void file_incoming_descriptors();
+
+    /// Gives `frame` the descriptors filed for it: those of the reads whose last byte lies
+    /// before the frame's end.
+    void attach_descriptors(received_frame& frame);
+
     void run_paused_read(std::error_code ec) {
         if (paused_read_) {
             auto read = std::move(paused_read_);
@@ -134,6 +165,9 @@ private:
     static constexpr std::size_t rejected_quote_size = 48;
     std::string rejected_;
     std::vector<asio::const_buffer> write_pieces_; // of the write in progress
+    bool descriptors_in_force_ = false;
+    frame_descriptors incoming_;
+    std::deque<detail::descriptor_batch> descriptor_batches_;
 };
 
 } // namespace slicerbridge

@@ -26,6 +26,12 @@ struct encode_options {
     std::size_t compress_min = 64 * 1024;
     /// Compression level; 0 takes the codec's default.
     int level = 0;
+    /// Pass segments of at least `descriptor_min` bytes as sealed memory files (section 3.5):
+    /// only with transfer.memfd in force ([FD-1]). A segment that already lives in one (received
+    /// that way, or made by `memfd_buffer`) is passed without a copy; others are copied into a
+    /// new one, or sent in-band when that fails or the frame has its 16 descriptors ([FD-2]).
+    bool descriptors = false;
+    std::size_t descriptor_min = std::size_t{1} << 20;
 };
 
 class encoded_frame;
@@ -55,6 +61,10 @@ public:
     /// The bulk segments in layout order.
     const std::vector<buffer>& segments() const noexcept { return segments_; }
 
+    /// The descriptors to pass beside the frame's first byte, in index order ([FD-2]); they stay
+    /// open while the frame lives.
+    const std::vector<int>& descriptors() const noexcept { return descriptors_; }
+
     /// The frame's bytes in order, for one scatter-gather write; no empty regions.
     std::vector<const_bytes> buffers() const;
 
@@ -81,6 +91,8 @@ private:
     std::vector<std::byte> head_;
     std::vector<buffer> segments_;
     std::vector<std::size_t> padding_; // zero bytes before each segment
+    std::vector<int> descriptors_;
+    std::vector<buffer> descriptor_owners_; // keep the descriptors open
 };
 
 /// Encodes `head` canonically (section 12): bulk values become references to segments laid out
@@ -106,10 +118,17 @@ value decode_head(const buffer& head, const buffer& bulk, const limits& receiver
 value decode_head(const buffer& head, const buffer& bulk, const limits& receiver_limits,
                   const codec_set& allowed);
 
+/// As above, with the descriptors passed beside the frame: descriptor references become
+/// read-only mappings of the memory files (zero copy) after the checks of [FD-3] to [FD-7], and
+/// descriptors the head does not reference, or that arrived while transfer.memfd was not in
+/// force, make the message `invalid_message` ([FD-6]).
+value decode_head(const buffer& head, const buffer& bulk, const frame_descriptors& descriptors,
+                  const limits& receiver_limits, const codec_set& allowed, std::error_code& ec);
+
 /// Decodes the head of a received frame.
 inline value decode_frame(const received_frame& frame, const limits& receiver_limits,
                           const codec_set& allowed, std::error_code& ec) {
-    return decode_head(frame.head, frame.bulk, receiver_limits, allowed, ec);
+    return decode_head(frame.head, frame.bulk, frame.descriptors, receiver_limits, allowed, ec);
 }
 
 } // namespace slicerbridge

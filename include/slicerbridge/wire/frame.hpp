@@ -6,6 +6,7 @@
 #include <slicerbridge/buffer.hpp>
 #include <slicerbridge/error.hpp>
 #include <slicerbridge/limits.hpp>
+#include <slicerbridge/wire/descriptors.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -49,11 +50,12 @@ struct mutable_bytes {
 };
 
 /// A complete frame: `bulk` is one allocation, the final home of the voxels; decoded bulk values
-/// are slices of it.
+/// are slices of it. `descriptors` are those passed beside it on a Unix socket (section 3.5).
 struct received_frame {
     frame_header header;
     buffer head;
     buffer bulk;
+    frame_descriptors descriptors{};
 };
 
 /// Receives one frame at a time from a byte stream, without doing I/O: the caller reads into the

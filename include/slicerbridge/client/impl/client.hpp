@@ -2,6 +2,7 @@
 #define SLICERBRIDGE_CLIENT_IMPL_CLIENT_HPP
 
 #include <slicerbridge/detail/capabilities.hpp>
+#include <slicerbridge/detail/memfd_transfer.hpp>
 #include <slicerbridge/detail/msgpack_depth.hpp>
 #include <slicerbridge/detail/stream_ops.hpp>
 #include <slicerbridge/message/progress.hpp>
@@ -88,6 +89,9 @@ public:
         for (auto& capability : (options_.codecs & codec_set::all()).to_capabilities()) {
             hello.capabilities.push_back(std::move(capability));
         }
+        if (detail::can_offer_memfd(options_.transfer_memfd, stream_)) {
+            hello.capabilities.push_back(detail::memfd_capability);
+        }
         hello.capabilities.push_back(detail::grease_capability());
         handshake_done_ = std::move(done);
         send(message(std::move(hello)));
@@ -124,6 +128,8 @@ public:
         server_ = *hello;
         codecs_ =
             codec_set::from_capabilities(hello->capabilities) & options_.codecs & codec_set::all();
+        detail::accept_memfd(detail::can_offer_memfd(options_.transfer_memfd, stream_),
+                             hello->capabilities, hello->version, stream_);
         state_ = state::open;
         stream_.set_receive_limits(options_.receive_limits);
         auto done = std::move(handshake_done_);
@@ -209,7 +215,8 @@ public:
         request req{id, std::move(method), std::move(params)};
         std::error_code ec;
         encoded_frame frame =
-            encode_message(message(std::move(req)), encode_options{request_codec()}, ec);
+            encode_message(message(std::move(req)),
+                           detail::with_memfd(encode_options{request_codec()}, stream_), ec);
         if (!ec && (frame.total_size() > server_.limits.max_frame ||
                     frame.head().size() > server_.limits.max_head ||
                     detail::msgpack_depth(frame.head()) > server_.limits.max_depth)) {

@@ -5,6 +5,7 @@
 
 #include <asio/compose.hpp>
 #include <asio/error.hpp>
+#include <asio/post.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -27,10 +28,12 @@ struct frame_stream<NextLayer>::read_frame_op {
                     bool direct = false) {
         if (ec) {
             self.reader_.reset();
+            self.incoming_.close_all();
             return op.complete(ec, received_frame{}, arrival);
         }
         if (transferred > 0) {
             self.bytes_received_ += transferred;
+            self.file_incoming_descriptors();
             note_arrival();
             if (direct) {
                 self.reader_.commit(transferred);
@@ -59,7 +62,9 @@ struct frame_stream<NextLayer>::read_frame_op {
         }
         if (self.reader_.done()) {
             arrival.last_byte = std::chrono::steady_clock::now();
-            return op.complete(std::error_code{}, self.reader_.release(), arrival);
+            received_frame frame = self.reader_.release();
+            self.attach_descriptors(frame);
+            return op.complete(std::error_code{}, std::move(frame), arrival);
         }
         if (self.read_gate_ && !self.read_gate_(self.reader_.announced_size())) {
             self.paused_read_ = [op = std::move(op)](std::error_code e) mutable { op(e); };
@@ -68,11 +73,11 @@ struct frame_stream<NextLayer>::read_frame_op {
         auto target = self.reader_.prepare();
         if (target.size >= staging_capacity) {
             // Large remainder (a bulk payload): read straight into its final buffer.
-            self.next_.async_read_some(
+            self.read_some(
                 asio::buffer(target.data, target.size),
                 [op = std::move(op)](std::error_code e, std::size_t n) mutable { op(e, n, true); });
         } else {
-            self.next_.async_read_some(asio::buffer(self.staging_), std::move(op));
+            self.read_some(asio::buffer(self.staging_), std::move(op));
         }
     }
 
@@ -83,6 +88,35 @@ struct frame_stream<NextLayer>::read_frame_op {
         }
     }
 };
+
+template <class NextLayer>
+template <class Handler>
+void frame_stream<NextLayer>::read_some(asio::mutable_buffer target, Handler&& handler) {
+#if defined(__linux__)
+    if (auto* socket = detail::unix_socket_of(next_)) {
+        return detail::async_receive_some(*socket, target, incoming_,
+                                          std::forward<Handler>(handler));
+    }
+#endif
+    next_.async_read_some(target, std::forward<Handler>(handler));
+}
+
+template <class NextLayer>
+void frame_stream<NextLayer>::file_incoming_descriptors() {
+    if (!incoming_.empty()) {
+        descriptor_batches_.push_back({bytes_received_ - 1, std::move(incoming_)});
+    }
+}
+
+template <class NextLayer>
+void frame_stream<NextLayer>::attach_descriptors(received_frame& frame) {
+    const std::uint64_t frame_end = bytes_received_ - (staged_end_ - staged_begin_);
+    while (!descriptor_batches_.empty() && descriptor_batches_.front().last_byte < frame_end) {
+        frame.descriptors.append(std::move(descriptor_batches_.front().descriptors));
+        descriptor_batches_.pop_front();
+    }
+    frame.descriptors.set_in_force(descriptors_in_force_);
+}
 
 template <class NextLayer>
 template <class CompletionToken>
@@ -99,6 +133,7 @@ struct frame_stream<NextLayer>::write_frame_op {
 
     frame_stream& self;
     std::size_t total = 0;
+    const std::vector<int>* descriptors = nullptr; // still to pass, with the next write
     std::size_t next_piece = 0;
     std::size_t written = 0;
     bool started = false;
@@ -112,10 +147,25 @@ struct frame_stream<NextLayer>::write_frame_op {
             written += transferred;
             next_piece = consume(self.write_pieces_, next_piece, transferred);
         }
+        if (!started && descriptors != nullptr && !detail::unix_socket_of(self.next_)) {
+            return asio::post(self.next_.get_executor(), [op = std::move(op)]() mutable {
+                op.complete(std::make_error_code(std::errc::operation_not_supported),
+                            std::size_t{0});
+            });
+        }
         started = true;
         if (written == total) {
             return op.complete(std::error_code{}, written);
         }
+#if defined(__linux__)
+        if (descriptors != nullptr) {
+            const auto& fds = *descriptors;
+            descriptors = nullptr;
+            return detail::async_send_some(*detail::unix_socket_of(self.next_),
+                                           pieces_from(self.write_pieces_, next_piece), fds,
+                                           std::move(op));
+        }
+#endif
         self.next_.async_write_some(pieces_from(self.write_pieces_, next_piece), std::move(op));
     }
 
@@ -171,8 +221,10 @@ auto frame_stream<NextLayer>::async_write_frame(const encoded_frame& frame,
                                                 std::size_t already_written,
                                                 CompletionToken&& token) {
     std::size_t remaining = gather(frame, already_written);
+    const auto* descriptors =
+        already_written == 0 && !frame.descriptors().empty() ? &frame.descriptors() : nullptr;
     return asio::async_compose<CompletionToken, void(std::error_code, std::size_t)>(
-        write_frame_op{*this, remaining}, token, next_);
+        write_frame_op{*this, remaining, descriptors}, token, next_);
 }
 
 template <class NextLayer>
@@ -182,6 +234,26 @@ std::size_t frame_stream<NextLayer>::write_frame_now(const encoded_frame& frame,
     std::size_t remaining = gather(frame, 0);
     std::size_t written = 0;
     std::size_t next_piece = 0;
+    if (!frame.descriptors().empty()) {
+#if defined(__linux__)
+        if (auto* socket = detail::unix_socket_of(next_)) {
+            written = detail::send_some_now(socket->native_handle(),
+                                            write_frame_op::pieces_from(write_pieces_, 0),
+                                            frame.descriptors(), ec);
+            if (detail::would_block(ec)) {
+                ec.clear();
+            }
+            if (ec || written == 0) {
+                return 0;
+            }
+            next_piece = write_frame_op::consume(write_pieces_, 0, written);
+        }
+#endif
+        if (written == 0) {
+            ec = std::make_error_code(std::errc::operation_not_supported);
+            return 0;
+        }
+    }
     while (written < remaining) {
         std::size_t n = detail::write_some_now(
             next_, write_frame_op::pieces_from(write_pieces_, next_piece), ec);

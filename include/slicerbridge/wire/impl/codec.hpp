@@ -6,6 +6,7 @@
 #include <slicerbridge/detail/head_decoder.hpp>
 #include <slicerbridge/detail/msgpack_writer.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -17,8 +18,10 @@ inline constexpr std::byte zero_padding[8] = {};
 class frame_encoder {
 public:
     frame_encoder(const encode_options& options, std::vector<std::byte>& head,
-                  std::vector<buffer>& segments, std::vector<std::size_t>& padding)
-        : options_(options), writer_(head), segments_(segments), padding_(padding) {}
+                  std::vector<buffer>& segments, std::vector<std::size_t>& padding,
+                  std::vector<int>& descriptors, std::vector<buffer>& descriptor_owners)
+        : options_(options), writer_(head), segments_(segments), padding_(padding),
+          descriptors_(descriptors), descriptor_owners_(descriptor_owners) {}
 
     bool write(const value& v) {
         switch (v.kind()) {
@@ -101,9 +104,50 @@ private:
         return n <= std::numeric_limits<std::uint32_t>::max();
     }
 
+    // Passes the segment as a memory file when the options ask for it ([FD-1], [FD-2]); false
+    // to send it in-band.
+    bool write_descriptor_reference(const buffer& raw) {
+        if (!options_.descriptors || raw.size() < options_.descriptor_min || raw.empty()) {
+            return false;
+        }
+        auto location = platform::memfd_location_of(raw);
+        buffer owner = raw;
+        if (!location) {
+            if (descriptors_.size() >= max_descriptors_per_frame) {
+                return false;
+            }
+            std::error_code ec;
+            owner = platform::sealed_memfd_buffer(
+                raw.size(), [&raw](std::byte* out) { std::memcpy(out, raw.data(), raw.size()); },
+                ec);
+            location = platform::memfd_location_of(owner);
+            if (ec || !location) {
+                return false;
+            }
+        }
+        auto known = std::find(descriptors_.begin(), descriptors_.end(), location->fd);
+        if (known == descriptors_.end() && descriptors_.size() >= max_descriptors_per_frame) {
+            return false;
+        }
+        const auto index = static_cast<std::uint32_t>(known - descriptors_.begin());
+        if (known == descriptors_.end()) {
+            descriptors_.push_back(location->fd);
+            descriptor_owners_.push_back(owner);
+        }
+        std::byte reference[descriptor_reference_size];
+        store_big_endian(index, reference);
+        store_big_endian(location->offset, reference + 4);
+        store_big_endian(std::uint64_t{raw.size()}, reference + 12);
+        writer_.write_ext(descriptor_reference_ext_type, reference, descriptor_reference_size);
+        return true;
+    }
+
     // Places a segment at the next multiple of 8 ([CANON-6]) and writes its reference
     // ([CANON-7]).
     void write_bulk(const buffer& raw) {
+        if (write_descriptor_reference(raw)) {
+            return;
+        }
         const std::uint64_t offset = (cursor_ + 7) & ~std::uint64_t{7};
         buffer segment = raw;
         std::byte reference[compressed_bulk_reference_size];
@@ -128,6 +172,8 @@ private:
     msgpack_writer writer_;
     std::vector<buffer>& segments_;
     std::vector<std::size_t>& padding_;
+    std::vector<int>& descriptors_;
+    std::vector<buffer>& descriptor_owners_;
     std::uint64_t cursor_ = 0;
 };
 
@@ -175,7 +221,8 @@ encoded_frame encode_frame_with(const encode_options& options, std::error_code& 
     encoded_frame frame;
     // Room for a typical request or response head, so that it is written without regrowing.
     frame.head_.reserve(256);
-    frame_encoder encoder(options, frame.head_, frame.segments_, frame.padding_);
+    frame_encoder encoder(options, frame.head_, frame.segments_, frame.padding_, frame.descriptors_,
+                          frame.descriptor_owners_);
     if (!write_head(encoder) || frame.head_.size() > std::numeric_limits<std::uint32_t>::max()) {
         ec = error::too_large;
         return encoded_frame();
@@ -210,6 +257,16 @@ inline value decode_head(const buffer& head, const buffer& bulk, const limits& r
         return value();
     }
     return detail::head_decoder(head, bulk, receiver_limits, allowed).decode(ec);
+}
+
+inline value decode_head(const buffer& head, const buffer& bulk,
+                         const frame_descriptors& descriptors, const limits& receiver_limits,
+                         const codec_set& allowed, std::error_code& ec) {
+    if (head.size() > receiver_limits.max_head) {
+        ec = error::frame_too_large;
+        return value();
+    }
+    return detail::head_decoder(head, bulk, receiver_limits, allowed, &descriptors).decode(ec);
 }
 
 inline value decode_head(const buffer& head, const buffer& bulk, const limits& receiver_limits,
