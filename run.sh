@@ -13,7 +13,7 @@ python=/usr/bin/python3 # Debian's interpreter: numpy, msgpack, vtk and pytest l
 
 debian_packages=(
   build-essential cmake pkg-config git clang-format
-  libasio-dev libmsgpack-cxx-dev nlohmann-json3-dev doctest-dev libssl-dev libzstd-dev liblz4-dev
+  libasio-dev libmsgpack-cxx-dev nlohmann-json3-dev doctest-dev libcli11-dev libssl-dev libzstd-dev liblz4-dev
   libvtk9-dev python3-vtk9 python3-dev libinsighttoolkit5-dev
   python3 python3-numpy python3-msgpack python3-pytest python3-zstandard python3-lz4 python3-setuptools
   python3-nibabel python3-pydicom

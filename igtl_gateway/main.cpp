@@ -7,54 +7,22 @@
 #include <asio/ssl/context.hpp>
 #include <asio/ssl/host_name_verification.hpp>
 
+#include <CLI/CLI.hpp>
+
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <pthread.h>
 #include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
 
 namespace {
 
 using namespace slicerbridge;
 using namespace slicerbridge::igtl_gateway;
-
-constexpr const char* usage_text =
-    R"(Usage: slicerbridge-igtl (--server ADDR | --launch "CMD ARGS") [options]
-
-An OpenIGTLink (protocol version 2) server whose peers - Slicer's OpenIGTLinkIF, PLUS, any
-OpenIGTLink tool - run SlicerBridge processors: by streaming rules, and by commands
-(STRING CMD_<id> with <Command Name="ListProcessors|DescribeProcessor|InvokeProcessor|
-GetStreamStats" .../>, answered under ACK_<id>).
-
-SlicerBridge side:
-  --server ADDR          HOST:PORT, tls://HOST:PORT or unix:PATH (default: $SLICERBRIDGE_SERVER)
-  --launch "CMD ARGS"    Start CMD ARGS and talk to it over its standard input and output
-                         (for example --launch "slicerbridge-server --stdio").
-  --token TOKEN          Token the server requires (default: $SLICERBRIDGE_TOKEN).
-  --tls-ca FILE          CA certificates for a tls:// server (default: the system's).
-
-OpenIGTLink side:
-  --listen HOST:PORT     Default 127.0.0.1:18944; port 0 picks a free port. The first line on
-                         standard output is "listening on HOST:PORT".
-  --allow-remote         Allow a non-loopback address (OpenIGTLink has no authentication).
-  --max-message BYTES    Largest message body accepted (default 1073741824); larger messages
-                         are skipped and answered with STATUS.
-  --no-crc               Do not check the CRC-64 of received messages.
-  --connect HOST:PORT    Also connect to this OpenIGTLink server (e.g. PlusServer) and handle
-                         its messages like a peer's (repeatable); stream results go to the
-                         gateway's own peers. Retried every second while it is down.
-
-Streaming rules (repeatable; see docs/openigtlink.md):
-  --rule "device=US processor=gaussian_smoothing to=US_smooth sigma=1.5"
-  --rules FILE           One rule per line; '#' starts a comment line.
-  --report SECONDS       A rate and latency line per rule this often (default 5; 0: never).
-                         The same figures are printed on exit.
-
-  --help, --version
-
-Ctrl-C or SIGTERM stops the gateway.
-)";
 
 struct usage_error {
     std::string message;
@@ -104,78 +72,151 @@ struct options {
     gateway_options gateway;
 };
 
+/// "HOST:PORT" given to `flag`, IPv6 brackets removed from the host.
+std::pair<std::string, int> host_and_port(const std::string& flag, const std::string& where) {
+    const auto colon = where.rfind(':');
+    if (colon == std::string::npos || colon == 0) {
+        throw usage_error{flag + " expects HOST:PORT, not \"" + where + "\""};
+    }
+    std::string host = where.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+        host = host.substr(1, host.size() - 2);
+    }
+    try {
+        return {host, std::stoi(where.substr(colon + 1))};
+    } catch (const std::exception&) {
+        throw usage_error{flag + ": bad port in \"" + where + "\""};
+    }
+}
+
 options parse(int argc, char** argv) {
     options o;
-    for (int i = 1; i < argc; ++i) {
-        const std::string arg = argv[i];
-        auto value = [&]() -> std::string {
-            if (i + 1 >= argc) {
-                throw usage_error{arg + " needs a value"};
-            }
-            return argv[++i];
-        };
-        if (arg == "--help" || arg == "-h") {
-            std::cout << usage_text;
-            std::exit(0);
-        } else if (arg == "--version") {
-            std::cout << "slicerbridge-igtl " << SLICERBRIDGE_VERSION_STRING
-                      << " (OpenIGTLink protocol 2, SlicerBridge protocol " << protocol_max.major
-                      << "." << protocol_max.minor << ")\n";
-            std::exit(0);
-        } else if (arg == "--server") {
-            o.server = value();
-        } else if (arg == "--launch") {
-            o.launch = value();
-        } else if (arg == "--token") {
-            o.token = value();
-        } else if (arg == "--tls-ca") {
-            o.tls_ca = value();
-        } else if (arg == "--listen") {
-            const std::string where = value();
-            const auto colon = where.rfind(':');
-            if (colon == std::string::npos || colon == 0) {
-                throw usage_error{"--listen expects HOST:PORT, not \"" + where + "\""};
-            }
-            std::string host = where.substr(0, colon);
-            if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-                host = host.substr(1, host.size() - 2);
-            }
-            o.gateway.host = host;
-            try {
-                o.gateway.port = std::stoi(where.substr(colon + 1));
-            } catch (const std::exception&) {
-                throw usage_error{"--listen: bad port in \"" + where + "\""};
-            }
-        } else if (arg == "--connect") {
-            const std::string where = value();
-            const auto colon = where.rfind(':');
-            if (colon == std::string::npos || colon == 0) {
-                throw usage_error{"--connect expects HOST:PORT, not \"" + where + "\""};
-            }
-            try {
-                o.gateway.upstream.emplace_back(where.substr(0, colon),
-                                                std::stoi(where.substr(colon + 1)));
-            } catch (const std::exception&) {
-                throw usage_error{"--connect: bad port in \"" + where + "\""};
-            }
-        } else if (arg == "--allow-remote") {
-            o.gateway.allow_remote = true;
-        } else if (arg == "--max-message") {
-            o.gateway.max_message = std::stoull(value());
-        } else if (arg == "--no-crc") {
-            o.gateway.check_crc = false;
-        } else if (arg == "--rule") {
-            o.gateway.rules.push_back(parse_rule(value()));
-        } else if (arg == "--rules") {
-            for (auto& rule : read_rules_file(value())) {
-                o.gateway.rules.push_back(std::move(rule));
-            }
-        } else if (arg == "--report") {
-            o.gateway.report_interval =
-                std::chrono::milliseconds(static_cast<long long>(std::stod(value()) * 1000));
-        } else {
-            throw usage_error{"unknown option \"" + arg + "\""};
+    CLI::App app("An OpenIGTLink (protocol version 2) server whose peers - Slicer's "
+                 "OpenIGTLinkIF, PLUS, any OpenIGTLink tool - run SlicerBridge processors: by "
+                 "streaming rules, and by commands (STRING CMD_<id> with <Command "
+                 "Name=\"ListProcessors|DescribeProcessor|InvokeProcessor|GetStreamStats\" .../>, "
+                 "answered under ACK_<id>).",
+                 "slicerbridge-igtl");
+    app.set_version_flag("--version", std::string("slicerbridge-igtl ") +
+                                          SLICERBRIDGE_VERSION_STRING +
+                                          " (OpenIGTLink protocol 2, SlicerBridge protocol " +
+                                          std::to_string(protocol_max.major) + "." +
+                                          std::to_string(protocol_max.minor) + ")");
+    app.footer("Ctrl-C or SIGTERM stops the gateway.");
+
+    const std::string slicerbridge_side = "SlicerBridge side";
+    auto* server = app.add_option("--server", o.server,
+                                  "HOST:PORT, tls://HOST:PORT or unix:PATH (default: "
+                                  "$SLICERBRIDGE_SERVER)")
+                       ->type_name("ADDR")
+                       ->group(slicerbridge_side);
+    app.add_option("--launch", o.launch,
+                   "Start CMD ARGS and talk to it over its standard input and output (for "
+                   "example --launch \"slicerbridge-server --stdio\")")
+        ->type_name("\"CMD ARGS\"")
+        ->group(slicerbridge_side)
+        ->excludes(server);
+    app.add_option("--token", o.token, "Token the server requires (default: $SLICERBRIDGE_TOKEN)")
+        ->type_name("TOKEN")
+        ->group(slicerbridge_side);
+    app.add_option("--tls-ca", o.tls_ca,
+                   "CA certificates for a tls:// server (default: the system's)")
+        ->type_name("FILE")
+        ->group(slicerbridge_side);
+
+    const std::string igtl_side = "OpenIGTLink side";
+    app.add_option_function<std::string>(
+           "--listen",
+           [&o](const std::string& where) {
+               std::tie(o.gateway.host, o.gateway.port) = host_and_port("--listen", where);
+           },
+           "Port 0 picks a free port. The first line on standard output is \"listening on "
+           "HOST:PORT\"")
+        ->type_name("HOST:PORT")
+        ->default_str(o.gateway.host + ":" + std::to_string(o.gateway.port))
+        ->group(igtl_side);
+    app.add_flag("--allow-remote", o.gateway.allow_remote,
+                 "Allow a non-loopback address (OpenIGTLink has no authentication)")
+        ->group(igtl_side);
+    app.add_option("--max-message", o.gateway.max_message,
+                   "Largest message body accepted, in bytes; larger messages are skipped and "
+                   "answered with STATUS")
+        ->type_name("BYTES")
+        ->capture_default_str()
+        ->group(igtl_side);
+    app.add_flag_callback(
+           "--no-crc", [&o] { o.gateway.check_crc = false; },
+           "Do not check the CRC-64 of received messages")
+        ->group(igtl_side);
+    app.add_option_function<std::vector<std::string>>(
+           "--connect",
+           [&o](const std::vector<std::string>& addresses) {
+               for (const auto& where : addresses) {
+                   const auto colon = where.rfind(':');
+                   if (colon == std::string::npos || colon == 0) {
+                       throw usage_error{"--connect expects HOST:PORT, not \"" + where + "\""};
+                   }
+                   try {
+                       o.gateway.upstream.emplace_back(where.substr(0, colon),
+                                                       std::stoi(where.substr(colon + 1)));
+                   } catch (const std::exception&) {
+                       throw usage_error{"--connect: bad port in \"" + where + "\""};
+                   }
+               }
+           },
+           "Also connect to this OpenIGTLink server (e.g. PlusServer) and handle its messages "
+           "like a peer's (repeatable); stream results go to the gateway's own peers. Retried "
+           "every second while it is down")
+        ->type_name("HOST:PORT")
+        ->allow_extra_args(false)
+        ->group(igtl_side);
+
+    const std::string streaming = "Streaming rules (repeatable; see docs/openigtlink.md)";
+    app.add_option_function<std::vector<std::string>>(
+           "--rule",
+           [&o](const std::vector<std::string>& rules) {
+               for (const auto& rule : rules) {
+                   o.gateway.rules.push_back(parse_rule(rule));
+               }
+           },
+           "For example --rule \"device=US processor=gaussian_smoothing to=US_smooth "
+           "sigma=1.5\"")
+        ->type_name("RULE")
+        ->allow_extra_args(false)
+        ->group(streaming);
+    app.add_option_function<std::vector<std::string>>(
+           "--rules",
+           [&o](const std::vector<std::string>& files) {
+               for (const auto& file : files) {
+                   for (auto& rule : read_rules_file(file)) {
+                       o.gateway.rules.push_back(std::move(rule));
+                   }
+               }
+           },
+           "One rule per line; '#' starts a comment line")
+        ->type_name("FILE")
+        ->allow_extra_args(false)
+        ->group(streaming);
+    app.add_option_function<double>(
+           "--report",
+           [&o](double seconds) {
+               o.gateway.report_interval =
+                   std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+           },
+           "A rate and latency line per rule this often (0: never). The same figures are "
+           "printed on exit")
+        ->type_name("SECONDS")
+        ->check(CLI::Range(0.0, 1e6))
+        ->default_str(std::to_string(
+            std::chrono::duration_cast<std::chrono::seconds>(o.gateway.report_interval).count()))
+        ->group(streaming);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& error) {
+        if (error.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
+            std::exit(app.exit(error)); // --help or --version
         }
+        throw usage_error{error.what()};
     }
     if (o.server && o.launch) {
         throw usage_error{"give either --server or --launch"};

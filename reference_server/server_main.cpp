@@ -13,15 +13,19 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/signal_set.hpp>
 
+#include <CLI/CLI.hpp>
+
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <functional>
 #include <iostream>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -37,69 +41,6 @@
 namespace {
 
 constexpr const char* program = "slicerbridge-server";
-
-constexpr const char* usage_text = R"(Usage: slicerbridge-server [options]
-
-Serves the SlicerBridge reference processors: the conformance processors echo, slow and
-fail, and the VTK filters in a build with VTK.
-
-Where to listen (default: --listen 127.0.0.1:0):
-  --listen HOST:PORT     TCP address; port 0 picks a free port. The first line on standard
-                         output is "listening on HOST:PORT". Addresses other than loopback need
-                         --token or TLS.
-  --unix PATH            Unix domain socket (created with mode 0600); prints
-                         "listening on unix:PATH".
-  --stdio                Serve one client on standard input and output, then exit; nothing
-                         else is written to standard output.
-
-Security:
-  --token TOKEN          Clients must present this token (default: $SLICERBRIDGE_TOKEN).
-  --tls-cert FILE        Serve TLS on the --listen address with this certificate chain (PEM)...
-  --tls-key FILE         ...and this private key (PEM).
-
-Limits and work:
-  --name NAME            The implementation name in the hello (default slicerbridge-server),
-                         so that clients and operators tell the servers behind a load
-                         balancer apart ("slicerbridge-server@node3").
-  --shutdown-grace S     On SIGTERM, how long running calls may go on before they are answered
-                         shutting_down (default 5 seconds; a drain waits this long at most).
-  --workers N            Threads running processors (default 2).
-  --worker-spin-us US    How long an idle worker looks for the next call before it sleeps,
-                         yielding the CPU meanwhile (default 200; 0: sleep at once).
-  --max-frame BYTES      Largest frame accepted (default 4294967296).
-
-Availability (see the README's operator guidance; 0 disables a timeout or a per-address cap):
-  --hello-timeout S      Seconds a connection has for its TLS handshake and its hello
-                         (default 10).
-  --idle-timeout S       Close a connection with no open call and nothing received for S
-                         seconds (default 0: never).
-  --stall-timeout S      Close a connection whose frame stops arriving, or whose answer stops
-                         leaving, for S seconds (default 60).
-  --max-connections N    Connections served at once (default 256); further ones are answered
-                         too_many_connections.
-  --max-connections-per-address N
-                         The same, per client address (default 0: no cap but the total).
-  --max-pending-handshakes N
-                         TLS handshakes in progress at once (default 64).
-  --connection-budget BYTES
-                         Bytes one connection may hold in frames being received, inputs of
-                         open calls and answers not yet sent; then its reading pauses
-                         (default 1073741824).
-  --total-budget BYTES   The same over all connections (default 4294967296).
-  --block-cache BYTES    Released large buffers kept for reuse (default 268435456).
-  --log-level LEVEL      error, warning, info (default) or debug; logs go to standard error.
-  --expose-errors        Answer a processor's unexpected exception with its message, not only
-                         its type (local development: messages may quote patient data; they
-                         are always in the log).
-
-  --help                 This text.
-  --version              The version.
-
-SIGINT or SIGTERM: stop accepting, answer new requests shutting_down, let running calls finish
-for up to --shutdown-grace seconds, say goodbye, then exit; a second signal exits at once.
-
-Exit status: 0 after a clean shutdown, 1 if serving failed, 2 for a usage error.
-)";
 
 struct options {
     std::optional<std::string> listen;
@@ -149,92 +90,190 @@ std::chrono::milliseconds parse_seconds(const std::string& flag, const std::stri
     usage_error(flag + " expects seconds between 0 and 1000000, not \"" + text + "\"");
 }
 
+/// "10", "0.5": a duration in seconds as --help shows a default.
+std::string seconds_text(std::chrono::milliseconds duration) {
+    std::ostringstream out;
+    out << static_cast<double>(duration.count()) / 1000.0;
+    return out.str();
+}
+
 options parse_options(int argc, char** argv) {
     options o;
-    for (int i = 1; i < argc; ++i) {
-        const std::string arg = argv[i];
-        auto value = [&]() -> std::string {
-            if (i + 1 >= argc) {
-                usage_error(arg + " needs a value");
-            }
-            return argv[++i];
-        };
-        if (arg == "--help" || arg == "-h") {
-            std::cout << usage_text;
-            std::exit(0);
-        } else if (arg == "--version") {
-            std::cout << program << " " << SLICERBRIDGE_VERSION_STRING << " (protocol "
-                      << slicerbridge::protocol_max.major << "." << slicerbridge::protocol_max.minor
-                      << ")\n";
-            std::exit(0);
-        } else if (arg == "--listen") {
-            o.listen = value();
-        } else if (arg == "--unix") {
-            o.unix_path = value();
-        } else if (arg == "--stdio") {
-            o.stdio = true;
-        } else if (arg == "--expose-errors") {
-            o.expose_errors = true;
-        } else if (arg == "--token") {
-            o.token = value();
-        } else if (arg == "--tls-cert") {
-            o.tls_cert = value();
-        } else if (arg == "--tls-key") {
-            o.tls_key = value();
-        } else if (arg == "--name") {
-            o.name = value();
-            if (o.name.empty()) {
-                usage_error("--name expects a non-empty name");
-            }
-        } else if (arg == "--shutdown-grace") {
-            const std::string text = value();
-            char* end = nullptr;
-            o.shutdown_grace = std::strtod(text.c_str(), &end);
-            if (text.empty() || end != text.c_str() + text.size() || !(o.shutdown_grace >= 0) ||
-                o.shutdown_grace > 86400) {
-                usage_error("--shutdown-grace expects seconds from 0 to 86400, not \"" + text +
-                            "\"");
-            }
-        } else if (arg == "--workers") {
-            o.workers = static_cast<std::size_t>(parse_count(arg, value(), 1));
-        } else if (arg == "--worker-spin-us") {
-            o.worker_spin_us = parse_count(arg, value(), 0);
-        } else if (arg == "--max-frame") {
-            o.max_frame = parse_count(arg, value(), slicerbridge::handshake_max_frame);
-        } else if (arg == "--hello-timeout") {
-            o.availability.hello_timeout = parse_seconds(arg, value());
-        } else if (arg == "--idle-timeout") {
-            o.availability.idle_timeout = parse_seconds(arg, value());
-        } else if (arg == "--stall-timeout") {
-            o.availability.stall_timeout = parse_seconds(arg, value());
-        } else if (arg == "--max-connections") {
-            o.availability.max_connections = parse_count(arg, value(), 1);
-        } else if (arg == "--max-connections-per-address") {
-            o.availability.max_connections_per_address = parse_count(arg, value(), 0);
-        } else if (arg == "--max-pending-handshakes") {
-            o.availability.max_pending_handshakes = parse_count(arg, value(), 1);
-        } else if (arg == "--connection-budget") {
-            o.availability.connection_budget = parse_count(arg, value(), 1);
-        } else if (arg == "--total-budget") {
-            o.availability.total_budget = parse_count(arg, value(), 1);
-        } else if (arg == "--block-cache") {
-            o.availability.block_cache_limit = parse_count(arg, value(), 0);
-        } else if (arg == "--log-level") {
-            const std::string level = value();
-            if (level == "error") {
-                o.level = slicerbridge::log_level::error;
-            } else if (level == "warning") {
-                o.level = slicerbridge::log_level::warning;
-            } else if (level == "info") {
-                o.level = slicerbridge::log_level::info;
-            } else if (level == "debug") {
-                o.level = slicerbridge::log_level::debug;
-            } else {
-                usage_error("--log-level expects error, warning, info or debug");
-            }
-        } else {
-            usage_error("unknown argument \"" + arg + "\"");
+    const slicerbridge::server_options defaults;
+    CLI::App app("Serves the SlicerBridge reference processors: the conformance processors echo, "
+                 "slow and fail, and the VTK filters in a build with VTK.",
+                 program);
+    app.set_version_flag("--version", std::string(program) + " " + SLICERBRIDGE_VERSION_STRING +
+                                          " (protocol " +
+                                          std::to_string(slicerbridge::protocol_max.major) + "." +
+                                          std::to_string(slicerbridge::protocol_max.minor) + ")");
+    app.footer("SIGINT or SIGTERM: stop accepting, answer new requests shutting_down, let running "
+               "calls finish for up to --shutdown-grace seconds, say goodbye, then exit; a second "
+               "signal exits at once.\n\nExit status: 0 after a clean shutdown, 1 if serving "
+               "failed, 2 for a usage error.");
+    // Each value is checked as it is parsed, with the messages of usage_error.
+    auto count = [&](const char* flag, std::uint64_t minimum, std::uint64_t default_value,
+                     const std::string& description, std::function<void(std::uint64_t)> store) {
+        return app
+            .add_option_function<std::string>(
+                flag, [=](const std::string& text) { store(parse_count(flag, text, minimum)); },
+                description)
+            ->type_name("N")
+            ->default_str(std::to_string(default_value));
+    };
+    auto seconds = [&](const char* flag, std::chrono::milliseconds default_value,
+                       const std::string& description, std::chrono::milliseconds& store) {
+        return app
+            .add_option_function<std::string>(
+                flag,
+                [flag, &store](const std::string& text) { store = parse_seconds(flag, text); },
+                description)
+            ->type_name("SECONDS")
+            ->default_str(seconds_text(default_value))
+            ->group("Availability (0 disables a timeout or a per-address cap)");
+    };
+
+    const std::string where = "Where to listen (default: --listen 127.0.0.1:0)";
+    app.add_option("--listen", o.listen,
+                   "TCP address; port 0 picks a free port. The first line on standard output is "
+                   "\"listening on HOST:PORT\". Addresses other than loopback need --token or TLS")
+        ->type_name("HOST:PORT")
+        ->group(where);
+    app.add_option("--unix", o.unix_path,
+                   "Unix domain socket (created with mode 0600); prints \"listening on "
+                   "unix:PATH\"")
+        ->type_name("PATH")
+        ->group(where);
+    app.add_flag("--stdio", o.stdio,
+                 "Serve one client on standard input and output, then exit; nothing else is "
+                 "written to standard output")
+        ->group(where);
+
+    const std::string security = "Security";
+    app.add_option("--token", o.token,
+                   "Clients must present this token (default: $SLICERBRIDGE_TOKEN)")
+        ->type_name("TOKEN")
+        ->group(security);
+    app.add_option("--tls-cert", o.tls_cert,
+                   "Serve TLS on the --listen address with this certificate chain (PEM)...")
+        ->type_name("FILE")
+        ->group(security);
+    app.add_option("--tls-key", o.tls_key, "...and this private key (PEM)")
+        ->type_name("FILE")
+        ->group(security);
+
+    const std::string limits = "Limits and work";
+    app.add_option_function<std::string>(
+           "--name",
+           [&o](const std::string& name) {
+               if (name.empty()) {
+                   usage_error("--name expects a non-empty name");
+               }
+               o.name = name;
+           },
+           "The implementation name in the hello, so that clients and operators tell the "
+           "servers behind a load balancer apart (\"slicerbridge-server@node3\")")
+        ->type_name("NAME")
+        ->default_str(program)
+        ->group(limits);
+    app.add_option_function<std::string>(
+           "--shutdown-grace",
+           [&o](const std::string& text) {
+               char* end = nullptr;
+               o.shutdown_grace = std::strtod(text.c_str(), &end);
+               if (text.empty() || end != text.c_str() + text.size() || !(o.shutdown_grace >= 0) ||
+                   o.shutdown_grace > 86400) {
+                   usage_error("--shutdown-grace expects seconds from 0 to 86400, not \"" + text +
+                               "\"");
+               }
+           },
+           "On SIGTERM, how long running calls may go on before they are answered shutting_down "
+           "(a drain waits this long at most)")
+        ->type_name("SECONDS")
+        ->default_str("5")
+        ->group(limits);
+    count("--workers", 1, defaults.workers, "Threads running processors", [&o](std::uint64_t n) {
+        o.workers = static_cast<std::size_t>(n);
+    })->group(limits);
+    count("--worker-spin-us", 0, static_cast<std::uint64_t>(defaults.worker_spin.count()),
+          "How long an idle worker looks for the next call before it sleeps, yielding the CPU "
+          "meanwhile, in microseconds (0: sleep at once)",
+          [&o](std::uint64_t n) { o.worker_spin_us = n; })
+        ->group(limits);
+    count("--max-frame", slicerbridge::handshake_max_frame, defaults.receive_limits.max_frame,
+          "Largest frame accepted, in bytes", [&o](std::uint64_t n) { o.max_frame = n; })
+        ->type_name("BYTES")
+        ->group(limits);
+
+    const std::string availability = "Availability (0 disables a timeout or a per-address cap)";
+    auto& a = o.availability;
+    seconds("--hello-timeout", defaults.hello_timeout,
+            "Seconds a connection has for its TLS handshake and its hello", a.hello_timeout);
+    seconds("--idle-timeout", defaults.idle_timeout,
+            "Close a connection with no open call and nothing received for this long",
+            a.idle_timeout);
+    seconds("--stall-timeout", defaults.stall_timeout,
+            "Close a connection whose frame stops arriving, or whose answer stops leaving, for "
+            "this long",
+            a.stall_timeout);
+    count("--max-connections", 1, defaults.max_connections,
+          "Connections served at once; further ones are answered too_many_connections",
+          [&a](std::uint64_t n) { a.max_connections = n; })
+        ->group(availability);
+    count("--max-connections-per-address", 0, defaults.max_connections_per_address,
+          "The same, per client address (0: no cap but the total)",
+          [&a](std::uint64_t n) { a.max_connections_per_address = n; })
+        ->group(availability);
+    count("--max-pending-handshakes", 1, defaults.max_pending_handshakes,
+          "TLS handshakes in progress at once",
+          [&a](std::uint64_t n) { a.max_pending_handshakes = n; })
+        ->group(availability);
+    count("--connection-budget", 1, defaults.connection_budget,
+          "Bytes one connection may hold in frames being received, inputs of open calls and "
+          "answers not yet sent; then its reading pauses",
+          [&a](std::uint64_t n) { a.connection_budget = n; })
+        ->type_name("BYTES")
+        ->group(availability);
+    count("--total-budget", 1, defaults.total_budget, "The same over all connections, in bytes",
+          [&a](std::uint64_t n) { a.total_budget = n; })
+        ->type_name("BYTES")
+        ->group(availability);
+    count("--block-cache", 0, defaults.block_cache_limit,
+          "Released large buffers kept for reuse, in bytes",
+          [&a](std::uint64_t n) { a.block_cache_limit = n; })
+        ->type_name("BYTES")
+        ->group(availability);
+    app.add_option_function<std::string>(
+           "--log-level",
+           [&o](const std::string& level) {
+               if (level == "error") {
+                   o.level = slicerbridge::log_level::error;
+               } else if (level == "warning") {
+                   o.level = slicerbridge::log_level::warning;
+               } else if (level == "info") {
+                   o.level = slicerbridge::log_level::info;
+               } else if (level == "debug") {
+                   o.level = slicerbridge::log_level::debug;
+               } else {
+                   usage_error("--log-level expects error, warning, info or debug");
+               }
+           },
+           "error, warning, info or debug; logs go to standard error")
+        ->type_name("LEVEL")
+        ->default_str("info")
+        ->group(availability);
+    app.add_flag("--expose-errors", o.expose_errors,
+                 "Answer a processor's unexpected exception with its message, not only its type "
+                 "(local development: messages may quote patient data; they are always in the "
+                 "log)")
+        ->group(availability);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& error) {
+        if (error.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
+            std::exit(app.exit(error)); // --help or --version
         }
+        usage_error(error.what());
     }
     if (!o.token) {
         if (const char* from_environment = std::getenv("SLICERBRIDGE_TOKEN")) {
@@ -445,9 +484,9 @@ int main(int argc, char** argv) {
             log(slicerbridge::log_level::warning, "second signal: exiting at once");
             std::_Exit(128 + signal_number);
         }
-        log(slicerbridge::log_level::info,
-            std::string("received ") + (signal_number == SIGINT ? "SIGINT" : "SIGTERM") +
-                ": shutting down");
+        log(slicerbridge::log_level::info, std::string("received ") +
+                                               (signal_number == SIGINT ? "SIGINT" : "SIGTERM") +
+                                               ": shutting down");
         stop(std::chrono::milliseconds(static_cast<std::int64_t>(o.shutdown_grace * 1000)));
         signals.async_wait(on_signal);
     };

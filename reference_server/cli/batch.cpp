@@ -1,4 +1,10 @@
-#include "batch.hpp"
+// `slicerbridge batch`: one processor over many files, with N calls in flight over a pool of
+// connections (N servers, or a load balancer in front of them), idempotent calls sent again when
+// a server is lost, one progress display, a summary, and resume. Its exit status: exit_ok when
+// every item succeeded or was already done, exit_call_failed when any failed, exit_connection
+// when no server could be reached, exit_cancelled after Ctrl-C.
+
+#include "commands.hpp"
 
 #include "exit_status.hpp"
 #include "file_io.hpp"
@@ -34,36 +40,6 @@
 namespace slicerbridge {
 namespace cli {
 
-const char* const batch_usage =
-    R"(  batch PROCESSOR [batch options]  Runs a processor on many files, N calls at a time, over N
-                                 connections (to one server, or to a load balancer in front
-                                 of many); see "Batch options".
-
-Batch options:
-  --input NAME=GLOB              Files for input NAME (repeatable; quote the pattern). Inputs
-                                 matching several files must match as many each: they are
-                                 paired in sorted order, one item per file; an input matching
-                                 one file is given to every item.
-  --param NAME=VALUE             A parameter for every item (repeatable).
-  --output NAME=PATTERN          Where output NAME goes, in --output-dir; {item} is the item's
-                                 name (the first multi-file input's file name without its
-                                 extension). Default: every output that is not optional, as
-                                 {item}_NAME.EXT (an image keeps its input's format).
-  --output-dir DIR               Created if missing.
-  --jobs N                       Connections, and calls in flight (default 4).
-  --retries N                    How many times a call to an idempotent processor is sent again
-                                 after losing its server (default 2). Other calls are not sent
-                                 again: they fail, naming the lost server.
-  --deadline SECONDS             Ask the server to give up on each call after this long.
-  --no-resume                    Run every item; by default an item whose output files all
-                                 exist is skipped (outputs are renamed into place when complete,
-                                 so an existing file is a whole one).
-  --summary-json FILE            Also write the summary as JSON.
-  --progress MODE                auto (a bar when standard error is a terminal), bar, lines
-                                 (a line per item on standard error) or none.
-  --quiet                        No progress; the summary table only lists failures.
-)";
-
 namespace {
 
 struct batch_options {
@@ -71,7 +47,7 @@ struct batch_options {
     std::vector<std::pair<std::string, std::string>> inputs;
     std::vector<std::pair<std::string, std::string>> parameters;
     std::vector<std::pair<std::string, std::string>> outputs;
-    std::optional<std::string> output_dir;
+    std::string output_dir;
     std::size_t jobs = 4;
     std::size_t retries = 2;
     std::optional<double> deadline;
@@ -112,15 +88,6 @@ struct item {
     bool no_connection = false;
 };
 
-std::pair<std::string, std::string> split_assignment(const std::string& flag,
-                                                     const std::string& text) {
-    const auto equals = text.find('=');
-    if (equals == std::string::npos || equals == 0) {
-        fail(exit_usage, flag + " expects NAME=VALUE, not \"" + text + "\"");
-    }
-    return {text.substr(0, equals), text.substr(equals + 1)};
-}
-
 std::size_t parse_count(const std::string& flag, const std::string& text, std::size_t minimum) {
     const std::int64_t n = parse_int(flag, text);
     if (n < static_cast<std::int64_t>(minimum) || n > 4096) {
@@ -130,59 +97,38 @@ std::size_t parse_count(const std::string& flag, const std::string& text, std::s
     return static_cast<std::size_t>(n);
 }
 
-batch_options parse(const std::vector<std::string>& arguments) {
-    if (arguments.empty() || arguments[0].empty() || arguments[0][0] == '-') {
-        fail(exit_usage, "batch needs a processor name");
-    }
+/// The options as given, checked into batch_options before connecting.
+struct batch_flags {
+    std::string processor;
+    std::vector<std::string> inputs;
+    std::vector<std::string> parameters;
+    std::vector<std::string> outputs;
+    std::string output_dir;
+    std::string jobs = "4";
+    std::string retries = "2";
+    std::optional<std::string> deadline;
+    bool no_resume = false;
+    std::optional<std::string> summary_json;
+    std::string progress = "auto";
+    bool quiet = false;
+};
+
+batch_options checked_options(const batch_flags& f) {
     batch_options o;
-    o.processor = arguments[0];
-    for (std::size_t i = 1; i < arguments.size(); ++i) {
-        const std::string& arg = arguments[i];
-        auto value = [&]() -> const std::string& {
-            if (i + 1 >= arguments.size()) {
-                fail(exit_usage, arg + " needs a value");
-            }
-            return arguments[++i];
-        };
-        if (arg == "--input") {
-            o.inputs.push_back(split_assignment(arg, value()));
-        } else if (arg == "--param") {
-            o.parameters.push_back(split_assignment(arg, value()));
-        } else if (arg == "--output") {
-            o.outputs.push_back(split_assignment(arg, value()));
-        } else if (arg == "--output-dir") {
-            o.output_dir = value();
-        } else if (arg == "--jobs") {
-            o.jobs = parse_count(arg, value(), 1);
-        } else if (arg == "--retries") {
-            o.retries = parse_count(arg, value(), 0);
-        } else if (arg == "--deadline") {
-            o.deadline = parse_float(arg, value());
-            if (!std::isfinite(*o.deadline) || *o.deadline < 0) {
-                fail(exit_usage, "--deadline expects a number of seconds >= 0");
-            }
-        } else if (arg == "--no-resume") {
-            o.resume = false;
-        } else if (arg == "--summary-json") {
-            o.summary_json = value();
-        } else if (arg == "--quiet") {
-            o.quiet = true;
-        } else if (arg == "--progress") {
-            o.progress = value();
-            if (o.progress != "auto" && o.progress != "bar" && o.progress != "lines" &&
-                o.progress != "none") {
-                fail(exit_usage, "--progress expects auto, bar, lines or none");
-            }
-        } else {
-            fail(exit_usage, "batch: unknown argument \"" + arg + "\"");
-        }
+    o.processor = f.processor;
+    o.inputs = split_assignments("--input", f.inputs);
+    o.parameters = split_assignments("--param", f.parameters);
+    o.outputs = split_assignments("--output", f.outputs);
+    o.output_dir = f.output_dir;
+    o.jobs = parse_count("--jobs", f.jobs, 1);
+    o.retries = parse_count("--retries", f.retries, 0);
+    if (f.deadline) {
+        o.deadline = parse_seconds("--deadline", *f.deadline);
     }
-    if (!o.output_dir) {
-        fail(exit_usage, "batch needs --output-dir DIR");
-    }
-    if (o.inputs.empty()) {
-        fail(exit_usage, "batch needs at least one --input NAME=GLOB");
-    }
+    o.resume = !f.no_resume;
+    o.summary_json = f.summary_json;
+    o.progress = f.progress;
+    o.quiet = f.quiet;
     return o;
 }
 
@@ -381,11 +327,7 @@ void write_json_summary(const std::string& path, const batch_options& o,
     }
 }
 
-} // namespace
-
-int batch(const server_options& where, const std::string& program,
-          const std::vector<std::string>& arguments) {
-    const batch_options o = parse(arguments);
+int batch(const server_options& where, const batch_options& o) {
 
     // Items: inputs matching several files are paired in sorted order.
     std::vector<std::pair<std::string, std::vector<std::string>>> matched;
@@ -493,10 +435,10 @@ int batch(const server_options& where, const std::string& program,
         }
     }
     std::error_code dir_ec;
-    std::filesystem::create_directories(*o.output_dir, dir_ec);
+    std::filesystem::create_directories(o.output_dir, dir_ec);
     if (dir_ec) {
         fail(exit_file,
-             "cannot create the output folder " + *o.output_dir + ": " + dir_ec.message());
+             "cannot create the output folder " + o.output_dir + ": " + dir_ec.message());
     }
     std::set<std::string> targets;
     std::size_t skipped = 0;
@@ -504,7 +446,7 @@ int batch(const server_options& where, const std::string& program,
         bool all_there = !wanted.empty();
         for (const auto& [s, pattern] : wanted) {
             const std::string path =
-                (std::filesystem::path(*o.output_dir) / replace_all(pattern, "{item}", it.name))
+                (std::filesystem::path(o.output_dir) / replace_all(pattern, "{item}", it.name))
                     .string();
             if (!targets.insert(path).second) {
                 fail(exit_usage, "two outputs would be written to " + path +
@@ -720,6 +662,63 @@ int batch(const server_options& where, const std::string& program,
         return unreachable && ok == 0 ? exit_connection : exit_call_failed;
     }
     return exit_ok;
+}
+
+} // namespace
+
+command add_batch_command(CLI::App& app) {
+    auto f = std::make_shared<batch_flags>();
+    auto* batch_command = app.add_subcommand(
+        "batch", "Runs a processor on many files, N calls at a time, over N connections (to one "
+                 "server, or to a load balancer in front of many).");
+    batch_command->add_option("PROCESSOR", f->processor, "The processor's name")->required();
+    batch_command
+        ->add_option("--input", f->inputs,
+                     "Files for input NAME (repeatable; quote the pattern). Inputs matching "
+                     "several files must match as many each: they are paired in sorted order, "
+                     "one item per file; an input matching one file is given to every item")
+        ->type_name("NAME=GLOB")
+        ->allow_extra_args(false)
+        ->required();
+    batch_command->add_option("--param", f->parameters, "A parameter for every item (repeatable)")
+        ->type_name("NAME=VALUE")
+        ->allow_extra_args(false);
+    batch_command
+        ->add_option("--output", f->outputs,
+                     "Where output NAME goes, in --output-dir; {item} is the item's name (the "
+                     "first multi-file input's file name without its extension). Default: every "
+                     "output that is not optional, as {item}_NAME.EXT (an image keeps its "
+                     "input's format)")
+        ->type_name("NAME=PATTERN")
+        ->allow_extra_args(false);
+    batch_command->add_option("--output-dir", f->output_dir, "Created if missing")
+        ->type_name("DIR")
+        ->required();
+    batch_command->add_option("--jobs", f->jobs, "Connections, and calls in flight (1 to 4096)")
+        ->type_name("N")
+        ->capture_default_str();
+    batch_command
+        ->add_option("--retries", f->retries,
+                     "How many times a call to an idempotent processor is sent again after "
+                     "losing its server (0 to 4096). Other calls are not sent again: they fail, "
+                     "naming the lost server")
+        ->type_name("N")
+        ->capture_default_str();
+    batch_command
+        ->add_option("--deadline", f->deadline,
+                     "Ask the server to give up on each call after this long")
+        ->type_name("SECONDS");
+    batch_command->add_flag("--no-resume", f->no_resume,
+                            "Run every item; by default an item whose output files all exist is "
+                            "skipped (outputs are renamed into place when complete, so an "
+                            "existing file is a whole one)");
+    batch_command->add_option("--summary-json", f->summary_json, "Also write the summary as JSON")
+        ->type_name("FILE");
+    add_progress_option(*batch_command, f->progress, "a line per item on standard error");
+    batch_command->add_flag("--quiet", f->quiet,
+                            "No progress; the summary table only lists failures");
+    return {batch_command,
+            [f](const server_options& where) { return batch(where, checked_options(*f)); }};
 }
 
 } // namespace cli
