@@ -24,7 +24,8 @@ from vtkmodules.vtkCommonCore import vtkPoints, vtkStringArray
 from vtkmodules.vtkCommonDataModel import vtkImageData, vtkPolyData, vtkTable
 from vtkmodules.vtkCommonMath import vtkMatrix4x4
 
-from .conversions import (ConversionError, ImageValue, MeshValue, PointsValue, TableValue,
+from .conversions import (ConversionError, ImageSeriesValue, ImageValue, MeshValue, PointsValue,
+                          TableValue,
                           TransformValue, matrix_from_vtk, parameters_to_json, segments_from_json)
 
 Value = Union[ImageValue, MeshValue, TransformValue, PointsValue, TableValue]
@@ -171,6 +172,8 @@ def add_input(call, name: str, value: Any) -> None:
         ok = call.AddPointsInput(name, *value.to_vtk())
     elif isinstance(value, (TableValue, vtkTable)):
         ok = call.AddTableInput(name, value.to_vtk() if isinstance(value, TableValue) else value)
+    elif isinstance(value, ImageSeriesValue):
+        raise ConversionError(f"input '{name}': the client core cannot send image series yet")
     else:
         raise ConversionError(f"input '{name}': {type(value).__name__} is not a data value")
     if not ok:
