@@ -163,6 +163,9 @@ data_value read_data(const std::string& path, slot_type type, std::optional<imag
             unsupported(path, "points");
         }
         return read_points(path);
+    case slot_type::image_series:
+        throw file_error(path + ": image series have no file format here yet (spec Appendix B: "
+                                "a MultiVolume NRRD file)");
     default:
         throw file_error(path + ": not a data slot");
     }
@@ -184,9 +187,11 @@ void write_data(const data_value& data, const std::string& path) {
         write_atomically(path, [&](const std::string& to) { write_table(*t, to); });
     } else if (const auto* x = std::get_if<transform>(&data)) {
         write_atomically(path, [&](const std::string& to) { write_transform(*x, to); });
+    } else if (const auto* p = std::get_if<point_list>(&data)) {
+        write_atomically(path, [&](const std::string& to) { write_points(*p, to); });
     } else {
-        write_atomically(
-            path, [&](const std::string& to) { write_points(std::get<point_list>(data), to); });
+        throw file_error(path + ": image series have no file format here yet (spec Appendix B: "
+                                "a MultiVolume NRRD file)");
     }
 }
 

@@ -432,3 +432,15 @@ TEST_CASE("library messages keep their first cause, without source locations or 
     CHECK(tidy_library_text("ITK ERROR: NrrdImageIO(0x564a3e64d6d0): trouble") ==
           "NrrdImageIO: trouble");
 }
+
+TEST_CASE("image series have no file format yet: file_error naming the path, nothing written") {
+    scratch dir;
+    const std::string path = dir.path("series.nrrd");
+    std::vector<slicerbridge::image> volumes{
+        slicerbridge::image::allocate({2, 2, 1}, dtype::uint8)};
+    const slicerbridge::data_value series =
+        slicerbridge::image_series::from_volumes(volumes, slicerbridge::series_axis::time, {0.0});
+    CHECK_THROWS_WITH_AS(write_data(series, path), doctest::Contains("series.nrrd"), file_error);
+    CHECK_FALSE(std::ifstream(path).good());
+    CHECK_THROWS_AS(read_data(path, slot_type::image_series), file_error);
+}
