@@ -46,7 +46,7 @@ def image_format(path: str) -> Optional[str]:
 
 
 SUPPORTED = "NIfTI (.nii, .nii.gz; needs nibabel), NRRD (.nrrd, .nhdr with attached data); " \
-            "tables: CSV (.csv, or - for standard output)"
+            "image series: 4-D NIfTI; tables: CSV (.csv, or - for standard output)"
 
 
 def read_image(path: str, kind: Optional[str] = None) -> Image:

@@ -242,3 +242,27 @@ def test_a_series_a_nifti_cannot_hold_is_refused_SER_2():
         with pytest.raises(FileError, match="equally spaced"):
             write_image_series(uneven, path)
         assert not os.path.exists(path)
+
+
+def test_run_reads_and_writes_4d_nifti_for_series_slots(tmp_path):
+    """``run`` gives a series input a 4-D NIfTI file and writes a series output to one."""
+    nibabel = pytest.importorskip("nibabel")
+    import subprocess
+    from conftest import PYTHON, PYTHON_DIR
+    data = np.arange(4 * 3 * 2 * 5, dtype=np.float32).reshape(4, 3, 2, 5)
+    written = nibabel.Nifti1Image(data, OBLIQUE)
+    written.header.set_xyzt_units("mm", "sec")
+    written.header["pixdim"][4] = 2.0
+    nibabel.save(written, str(tmp_path / "in.nii.gz"))
+    result = subprocess.run(
+        [PYTHON, "-m", "slicerbridge", "run", "echo", "--processors", "slicerbridge.processors",
+         "--input", f"image_series={tmp_path / 'in.nii.gz'}",
+         "--output", f"image_series_out={tmp_path / 'out.nii'}"],
+        env=dict(os.environ, PYTHONPATH=PYTHON_DIR), capture_output=True, text=True,
+        timeout=WAIT * 3)
+    assert result.returncode == 0, result.stderr
+    assert "image series of 5 volumes 4x3x2 float32 along time" in result.stderr
+    back = nibabel.load(str(tmp_path / "out.nii"))
+    assert np.array_equal(np.asanyarray(back.dataobj), data)
+    assert np.array_equal(back.affine, OBLIQUE)
+    assert float(back.header["pixdim"][4]) == 2.0

@@ -1,6 +1,9 @@
 #include "file_io.hpp"
 
 #include "binary.hpp"
+#ifdef SLICERBRIDGE_MULTIVOLUME_FILES
+#include "nrrd.hpp"
+#endif
 
 #include <algorithm>
 #include <cctype>
@@ -164,8 +167,15 @@ data_value read_data(const std::string& path, slot_type type, std::optional<imag
         }
         return read_points(path);
     case slot_type::image_series:
-        throw file_error(path + ": image series have no file format here yet (spec Appendix B: "
-                                "a MultiVolume NRRD file)");
+#ifdef SLICERBRIDGE_MULTIVOLUME_FILES
+        if (extension_of(path) != ".nrrd" && extension_of(path) != ".nhdr") {
+            unsupported(path, "image series");
+        }
+        return nrrd::read_multivolume(path);
+#else
+        throw file_error(path + ": image series need MultiVolume NRRD files, which this build "
+                                "cannot read (no zlib)");
+#endif
     default:
         throw file_error(path + ": not a data slot");
     }
@@ -190,8 +200,17 @@ void write_data(const data_value& data, const std::string& path) {
     } else if (const auto* p = std::get_if<point_list>(&data)) {
         write_atomically(path, [&](const std::string& to) { write_points(*p, to); });
     } else {
-        throw file_error(path + ": image series have no file format here yet (spec Appendix B: "
-                                "a MultiVolume NRRD file)");
+#ifdef SLICERBRIDGE_MULTIVOLUME_FILES
+        if (extension_of(path) != ".nrrd" && extension_of(path) != ".nhdr") {
+            unsupported(path, "image series");
+        }
+        write_atomically(path, [&](const std::string& to) {
+            nrrd::write_multivolume(std::get<image_series>(data), to);
+        });
+#else
+        throw file_error(path + ": image series need MultiVolume NRRD files, which this build "
+                                "cannot write (no zlib)");
+#endif
     }
 }
 
