@@ -847,7 +847,8 @@ void write_multivolume(const image_series& series, const std::string& path) {
                                 "MultiVolume holds one for all of them [SER-2]");
     }
     if (series.axis == series_axis::b_value || series.kind == image_kind::vector) {
-        throw file_error(path + ": a MultiVolume holds no gradients and no vector volumes");
+        throw file_error(path + ": a MultiVolume holds no gradients [SER-4] and no vector "
+                                "volumes");
     }
     const image_series native = series.to_native_byte_order();
     const std::size_t count = native.volumes.size();

@@ -25,8 +25,8 @@ from vtkmodules.vtkCommonDataModel import vtkImageData, vtkPolyData, vtkTable
 from vtkmodules.vtkCommonMath import vtkMatrix4x4
 
 from .conversions import (ConversionError, ImageSeriesValue, ImageValue, MeshValue, PointsValue,
-                          TableValue,
-                          TransformValue, matrix_from_vtk, parameters_to_json, segments_from_json)
+                          TableValue, TransformValue, matrix_from_vtk, parameters_to_json,
+                          segments_from_json)
 
 Value = Union[ImageValue, MeshValue, TransformValue, PointsValue, TableValue]
 
@@ -146,6 +146,9 @@ class Call:
             table = vtkTable()
             call.GetTableOutput(name, table)
             return TableValue.from_vtk(table)
+        if kind == "image_series":
+            raise ConversionError(f"output '{name}': the client core cannot receive image "
+                                  "series yet")
         raise KeyError(name)
 
     def outputs(self) -> Dict[str, Value]:
