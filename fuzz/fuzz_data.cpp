@@ -35,6 +35,10 @@ void same_numbers(const sb::image& a, const sb::image& b) {
     FUZZ_CHECK(a.ijk_to_space == b.ijk_to_space); // finite ([IMG-2])
 }
 
+void same_numbers(const sb::image_series& a, const sb::image_series& b) {
+    FUZZ_CHECK(a.volumes == b.volumes); // finite matrices, values and gradients ([SER-3])
+}
+
 void same_numbers(const sb::transform& a, const sb::transform& b) {
     FUZZ_CHECK(a.matrix == b.matrix); // finite ([XFM-1])
 }
@@ -53,7 +57,7 @@ void same_numbers(const sb::point_list& a, const sb::point_list& b) {
 template <class T>
 void check_spaces(const T& d) {
     if constexpr (std::is_same_v<T, sb::image> || std::is_same_v<T, sb::transform> ||
-                  std::is_same_v<T, sb::point_list>) {
+                  std::is_same_v<T, sb::point_list> || std::is_same_v<T, sb::image_series>) {
         const T flipped = d.in_space(other(d.space));
         FUZZ_CHECK(!flipped.validate());
         // Negating x and y twice gives the same numbers (zeros come back as +0.0: converted
@@ -62,8 +66,8 @@ void check_spaces(const T& d) {
     } else if constexpr (std::is_same_v<T, sb::mesh>) {
         FUZZ_CHECK(!d.in_space(sb::space::lps).validate());
     }
-    if constexpr (std::is_same_v<T, sb::image>) {
-        const sb::image native = d.to_native_byte_order();
+    if constexpr (std::is_same_v<T, sb::image> || std::is_same_v<T, sb::image_series>) {
+        const T native = d.to_native_byte_order();
         FUZZ_CHECK(!native.validate());
         FUZZ_CHECK(native.data.size() == d.data.size());
     }

@@ -132,3 +132,19 @@ TEST_CASE("descriptions the Execution Model cannot express are refused with a re
     CHECK(ec == sb::error::invalid_argument);
     CHECK_FALSE(what.empty());
 }
+
+TEST_CASE("an image series is a MultiVolume image: dynamic-contrast-enhanced, NRRD [Appendix B] "
+          "[SER-6]") {
+    sb::processor_description d = lungs();
+    d.inputs.push_back(make_slot("series", slot_type::image_series));
+    d.outputs.push_back(make_slot("series_out", slot_type::image_series));
+    const std::string xml = sb::cli_module_xml(d);
+    for (const char* name : {"series", "series_out"}) {
+        const std::string element = element_named(xml, name);
+        CHECK(contains(element, "<image type=\"dynamic-contrast-enhanced\" "
+                                "fileExtensions=\".nrrd\">"));
+    }
+    CHECK(contains(element_named(xml, "series"), "<index>1</index>"));
+    CHECK(contains(element_named(xml, "series_out"), "<channel>output</channel>"));
+    CHECK(sb::cli_module_file_extension(slot_type::image_series) == ".nrrd");
+}

@@ -223,6 +223,15 @@ void check_data_value(const json& v, const sb::value& head) {
         REQUIRE(img != nullptr);
         CHECK(img->in_space(sb::space::ras).ijk_to_space == matrix_from_json(v["ijk_to_ras"]));
     }
+    if (v.contains("volumes_ijk_to_ras")) { // [SER-5]
+        const auto* series = std::get_if<sb::image_series>(&parsed);
+        REQUIRE(series != nullptr);
+        const auto ras = series->in_space(sb::space::ras);
+        REQUIRE(ras.volumes.size() == v["volumes_ijk_to_ras"].size());
+        for (std::size_t i = 0; i < ras.volumes.size(); ++i) {
+            CHECK(ras.volumes[i].ijk_to_space == matrix_from_json(v["volumes_ijk_to_ras"][i]));
+        }
+    }
     if (v.contains("matrix_ras")) {
         const auto* t = std::get_if<sb::transform>(&parsed);
         REQUIRE(t != nullptr);

@@ -76,6 +76,22 @@ def make_image(dtype: str = "int16", dims: tuple = (5, 4, 3), components: int = 
     return image
 
 
+def make_image_series(space: str = "LPS", seed: int = 6) -> dict:
+    """A float32 diffusion series of 3 volumes (spec 11.7, 1.1) whose third volume is shifted:
+    b = 0 and two unit gradients, a geometry per volume [SER-2] [SER-4]."""
+    dims = (4, 3, 2)
+    values = sample_values("float32", dims[0] * dims[1] * dims[2] * 3, seed)
+    matrix = oblique_matrix(space)
+    moved = list(matrix)
+    moved[3] += 1.5
+    gradients = [[0.0, 0.0, 0.0], [0.0, 0.6, 0.8], [-1.0, 0.0, 0.0]]
+    return {"type": "image_series", "dims": list(dims), **typed_array(values, "float32"),
+            "space": space, "kind": "scalar", "axis": "b_value",
+            "volumes": [{"ijk_to_space": m, "value": b, "gradient": g}
+                        for m, b, g in zip([matrix, matrix, moved], [0.0, 1000.0, 1000.0],
+                                           gradients)]}
+
+
 def make_mesh(space: str = "RAS", points_dtype: str = "float64", seed: int = 2) -> dict:
     rng = np.random.default_rng(seed)
     point_count = 9
@@ -194,6 +210,8 @@ def compare_data(sent: dict, got: Any, where: str = "output") -> None:
         raise Mismatch(f"{where}.type: sent {kind!r}, got {got.get('type')!r}")
     if kind == "image":
         _compare_image(sent, got, where)
+    elif kind == "image_series":
+        _compare_image_series(sent, got, where)
     elif kind == "mesh":
         _compare_mesh(sent, got, where)
     elif kind == "transform":
@@ -219,6 +237,35 @@ def _compare_image(sent: dict, got: dict, where: str) -> None:
     if _space(got, where) != sent["space"]:
         matrix = FLIP @ matrix
     _same_floats(np.array(sent["ijk_to_space"]).reshape(4, 4), matrix, f"{where}.ijk_to_space")
+    _same_array(sent, got, f"{where} voxels")
+
+
+def _compare_image_series(sent: dict, got: dict, where: str) -> None:
+    """Voxels, axis, values, and every volume's matrix and gradient, the latter two converted
+    exactly when the space changed [SER-5]."""
+    for key in ("dims", "kind", "axis"):
+        if got.get(key) != sent[key]:
+            raise Mismatch(f"{where}.{key}: sent {sent[key]!r}, got {got.get(key)!r}")
+    volumes = got.get("volumes")
+    if not isinstance(volumes, list) or len(volumes) != len(sent["volumes"]):
+        raise Mismatch(f"{where}.volumes: expected {len(sent['volumes'])} volumes")
+    flipped = _space(got, where) != sent["space"]
+    for index, (mine, theirs) in enumerate(zip(sent["volumes"], volumes)):
+        at = f"{where}.volumes[{index}]"
+        if not isinstance(theirs, dict):
+            raise Mismatch(f"{at}: expected a map")
+        matrix = _matrix(theirs.get("ijk_to_space"), f"{at}.ijk_to_space")
+        _same_floats(np.array(mine["ijk_to_space"]).reshape(4, 4),
+                     FLIP @ matrix if flipped else matrix, f"{at}.ijk_to_space")
+        if theirs.get("value") != mine["value"]:
+            raise Mismatch(f"{at}.value: sent {mine['value']!r}, got {theirs.get('value')!r}")
+        if "gradient" in mine:
+            gradient = np.array(theirs.get("gradient", []), dtype=np.float64)
+            if gradient.shape != (3,):
+                raise Mismatch(f"{at}.gradient: expected 3 numbers")
+            if flipped:
+                gradient = gradient * [-1.0, -1.0, 1.0]
+            _same_floats(np.array(mine["gradient"]), gradient, f"{at}.gradient")
     _same_array(sent, got, f"{where} voxels")
 
 
@@ -318,9 +365,15 @@ def check_description(description: Any, version: tuple = (1, 0)) -> list[str]:
     if version < (1, 1):
         if "idempotent" in description:
             problems.append(f"{where}: idempotent sent to a 1.0 peer [CAT-8] [VER-4]")
+        for role in ("inputs", "outputs"):
+            listed = description.get(role)
+            for slot in listed if isinstance(listed, list) else []:
+                if isinstance(slot, dict) and slot.get("type") == "image_series":
+                    problems.append(f"{where}: image_series slot {slot.get('name')!r} sent to a "
+                                    f"1.0 peer [SER-6] [VER-4]")
         outputs = description.get("outputs")
         for slot in outputs if isinstance(outputs, list) else []:
-            if isinstance(slot, dict) and slot.get("type") not in DATA_TYPES:
+            if isinstance(slot, dict) and slot.get("type") not in DATA_TYPES + ("image_series",):
                 problems.append(f"{where}: scalar output {slot.get('name')!r} sent to a 1.0 peer "
                                 f"[CAT-7] [VER-4]")
     return problems

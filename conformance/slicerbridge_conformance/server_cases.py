@@ -992,6 +992,39 @@ def _scalar_outputs_by_version(context: ServerContext) -> None:
                          "without inputs: a scalar output's value sent at 1.0 [VER-4]")
 
 
+@case("invoke.echo.image-series", "PROC-6 SER-1 SER-2 SER-4 SER-5 SER-6",
+      "At 1.1 echo returns a diffusion series (a geometry per volume, b-values, gradients) "
+      "unchanged; a peer that negotiated 1.0 sees no image_series slot, and a series it sends "
+      "anyway is invalid_argument.")
+def _echo_image_series(context: ServerContext) -> None:
+    newer = context.connect(max_version=[1, 1])
+    if tuple(newer.server_hello["version"]) < (1, 1):
+        raise CaseSkipped("the server does not speak 1.1")
+    described = newer.call("describe", {"processor": "echo"})
+    source = data.find_slot(described, "inputs", "image_series")
+    target = data.find_slot(described, "outputs", "image_series")
+    if source is None or target is None:
+        raise CaseFailed("echo of a 1.1 server has no image_series input and output [PROC-6]")
+    source, target = source["name"], target["name"]
+    sent = data.make_image_series("LPS")
+    outputs = newer.result(newer.invoke("echo", {source: sent})).get("outputs")
+    if not isinstance(outputs, dict) or target not in outputs:
+        raise CaseFailed(f"echo did not return input {source!r} as output {target!r} [PROC-6]")
+    try:
+        data.compare_data(sent, outputs[target], f"output {target}")
+    except data.Mismatch as mismatch:
+        raise CaseFailed(f"echo altered the series: {mismatch} [SER-5]") from None
+    older = context.connect(max_version=[1, 0])
+    for description in older.call("catalog").get("processors", []):
+        problems = data.check_description(description, version=(1, 0))
+        if problems:
+            raise CaseFailed("\n".join(problems))
+    reply = older.response(older.invoke("echo", {source: data.make_image_series("RAS")}))
+    if reply.get("error", {}).get("code") != wire.ERROR_CODES["invalid_argument"]:
+        raise CaseFailed("a 1.0 peer's image_series input was not refused with invalid_argument "
+                         "[SER-6] [VER-4]")
+
+
 @case("catalog.describe-matches", "CAT-1",
       "describe returns, for every processor of the catalog, the same description.")
 def _describe_matches(context: ServerContext) -> None:

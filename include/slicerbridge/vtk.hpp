@@ -7,6 +7,7 @@
 
 #include <slicerbridge/vtk/array.hpp>
 #include <slicerbridge/vtk/image.hpp>
+#include <slicerbridge/vtk/image_series.hpp>
 #include <slicerbridge/vtk/mesh.hpp>
 #include <slicerbridge/vtk/point_list.hpp>
 #include <slicerbridge/vtk/table.hpp>

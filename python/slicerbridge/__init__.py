@@ -27,7 +27,7 @@ from .catalog import (Bool, Enum, Float, FloatVector, Input, Int, IntVector, Out
 from .client import Call, Client, InvokeResult, Response
 from .codec import Bulk
 from .context import Cancelled, Context
-from .data import CellArray, Image, Mesh, PointList, Segment, Table, Transform
+from .data import CellArray, Image, ImageSeries, Mesh, PointList, Segment, Table, Transform
 from .errors import ConnectionLost, ErrorCode, SlicerBridgeError
 from .limits import Limits
 from .messages import LIBRARY_VERSION
@@ -41,8 +41,8 @@ __version__ = LIBRARY_VERSION
 
 __all__ = [
     "Bool", "Bulk", "Call", "CallLost", "ClientPool", "PooledResult", "Cancelled", "CellArray", "Client", "ConnectionLost", "Context",
-    "Enum", "ErrorCode", "Float", "FloatVector", "Image", "Input", "Int", "IntVector",
-    "InvokeResult", "Limits", "Mesh", "Output", "PointList", "Processor",
+    "Enum", "ErrorCode", "Float", "FloatVector", "Image", "ImageSeries", "Input", "Int",
+    "IntVector", "InvokeResult", "Limits", "Mesh", "Output", "PointList", "Processor",
     "ProcessorDescription", "Response", "Segment", "Server", "SlicerBridgeError", "Slot",
     "String", "StringVector", "Table", "Transform", "claim_stdio", "load_processors",
     "processor", "serve_main", "serve_stdio",

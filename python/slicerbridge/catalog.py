@@ -28,7 +28,7 @@ import typing
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from .context import Context
-from .data import DATA_TYPES, IMAGE_KINDS
+from .data import DATA_TYPES, IMAGE_KINDS, IMAGE_SERIES_VERSION
 from .errors import ErrorCode, SlicerBridgeError
 from .messages import SCALAR_OUTPUTS, at_least
 from .values import is_integer, is_number
@@ -310,17 +310,29 @@ class ProcessorDescription:
     #: The same call gives the same result with no other effect: safe to send again [CAT-8].
     idempotent: bool = False
 
+    def offered_at(self, version) -> bool:
+        """False when a peer of ``version`` cannot call this processor: before 1.1, one with a
+        required image_series input; it is left out of that peer's catalog [SER-6]."""
+        return at_least(version, IMAGE_SERIES_VERSION) or not any(
+            slot.type == "image_series" and not slot.optional for slot in self.inputs)
+
+    def slots_at(self, role: str, version) -> List[Slot]:
+        """The slots of ``role`` that a peer of ``version`` may see: before 1.1 without scalar
+        outputs [CAT-7] and image_series slots [SER-6]."""
+        newer = at_least(version, SCALAR_OUTPUTS)
+        return [slot for slot in getattr(self, role)
+                if newer or ((role != "outputs" or slot.is_data) and slot.type != "image_series")]
+
     def to_wire(self, version=SCALAR_OUTPUTS) -> dict:
         """Every key of [CAT-6]; ``contributor`` and ``idempotent`` only when set; for a 1.0
-        peer without scalar outputs and ``idempotent`` [VER-4]."""
+        peer without scalar outputs, image_series slots and ``idempotent`` [VER-4]."""
         newer = at_least(version, SCALAR_OUTPUTS)
         wire: dict = {"name": self.name, "version": self.version, "title": self.title,
                       "description": self.description, "category": self.category}
         if self.contributor:
             wire["contributor"] = self.contributor
         for role in ("inputs", "outputs", "parameters"):
-            wire[role] = [slot.to_wire() for slot in getattr(self, role)
-                          if newer or role != "outputs" or slot.is_data]
+            wire[role] = [slot.to_wire() for slot in self.slots_at(role, version)]
         if self.idempotent and newer:
             wire["idempotent"] = True
         return wire

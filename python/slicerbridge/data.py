@@ -438,6 +438,218 @@ class Image:
 
 
 # ---------------------------------------------------------------------------------------------
+# image_series (11.7, version 1.1)
+
+SERIES_AXES = ("time", "echo_time", "b_value", "index")
+_INCREASING_AXES = ("time", "echo_time", "index")
+
+
+def _check_series_values(axis: str, values: np.ndarray, gradients: Optional[np.ndarray],
+                         fail) -> None:
+    """[SER-3] and [SER-4]; ``fail(message)`` returns the exception to raise."""
+    if not np.all(np.isfinite(values)):
+        raise fail("axis values must be finite")
+    if axis in _INCREASING_AXES and np.any(np.diff(values) <= 0):
+        raise fail(f"{axis} values must be strictly increasing")
+    if axis == "echo_time" and np.any(values <= 0):
+        raise fail("echo times must be > 0")
+    if axis == "b_value" and np.any(values < 0):
+        raise fail("b-values must be >= 0")
+    if (gradients is None) != (axis != "b_value"):
+        raise fail("a gradient belongs to every volume of a b_value series and to no other")
+    if gradients is not None:
+        if gradients.shape != (len(values), 3) or not np.all(np.isfinite(gradients)):
+            raise fail("gradients must be 3 finite numbers per volume")
+        lengths = np.linalg.norm(gradients, axis=1)
+        zero_at_b0 = (lengths == 0) & (values == 0)
+        if not np.all(zero_at_b0 | (np.abs(lengths - 1) <= 1e-6)):
+            raise fail("a gradient must have unit length (or be zero at b = 0)")
+
+
+class ImageSeries:
+    """3-D volumes along a fourth axis, each with its own geometry [SER-1] [SER-2]: a time
+    series, a diffusion acquisition or a multi-echo acquisition.
+
+    ``voxels`` is indexed ``[v, k, j, i]`` (``[v, k, j, i, c]`` for vector series), volume v
+    being ``voxels[v]``, laid out as an ``Image``'s voxels; this is also the memory order of the
+    wire [SER-1] and of a 4-D NIfTI file. ``ijk_to_space`` has shape (n, 4, 4): one matrix per
+    volume. ``values`` are the volumes' positions on ``axis`` in its unit (seconds for ``time``
+    and ``echo_time``, s/mm^2 for ``b_value``, none for ``index``); ``gradients`` (n, 3), in
+    ``space`` coordinates, belong to ``b_value`` series only."""
+
+    type = "image_series"
+
+    def __init__(self, voxels: np.ndarray, ijk_to_space: Any, values: Any, *,
+                 axis: str = "time", gradients: Any = None, space: str = "RAS",
+                 kind: str = "scalar", segments: Sequence[Segment] = ()):
+        voxels = np.asarray(voxels)
+        if kind not in IMAGE_KINDS:
+            raise ValueError(f"kind must be one of {IMAGE_KINDS}")
+        if axis not in SERIES_AXES:
+            raise ValueError(f"axis must be one of {SERIES_AXES}")
+        if kind == "vector" and voxels.ndim == 4:
+            voxels = voxels[..., np.newaxis]
+        expected_ndim = 5 if kind == "vector" else 4
+        if voxels.ndim != expected_ndim:
+            raise ValueError(f"a {kind} series needs a {expected_ndim}-D voxel array "
+                             f"[v, k, j, i{', c' if kind == 'vector' else ''}]")
+        count = voxels.shape[0]
+        if count < 1:
+            raise ValueError("a series holds at least one volume")
+        matrices = np.array(ijk_to_space, dtype=np.float64)
+        if matrices.shape == (4, 4):
+            matrices = np.broadcast_to(matrices, (count, 4, 4)).copy()
+        if matrices.shape != (count, 4, 4):
+            raise ValueError("ijk_to_space must be one 4x4 matrix or one per volume")
+        values = np.array(values, dtype=np.float64).reshape(-1)
+        if values.shape != (count,):
+            raise ValueError("values must hold one number per volume")
+        gradients = None if gradients is None else np.array(gradients, dtype=np.float64)
+        _check_series_values(axis, values, gradients, ValueError)
+        # the per-volume rules of Image: dtype, kind, segments [SER-5]
+        Image(voxels[0], matrices[0], space=space, kind=kind, segments=segments)
+        self.voxels = voxels
+        self.ijk_to_space = matrices
+        self.values = values
+        self.axis = axis
+        self.gradients = gradients
+        self.space = _check_space_argument(space)
+        self.kind = kind
+        self.segments = [Segment(*s) for s in segments]
+
+    @classmethod
+    def from_volumes(cls, volumes: Sequence[Image], values: Any, *, axis: str = "time",
+                     gradients: Any = None) -> "ImageSeries":
+        """A series of ``volumes``, which share dims, dtype, kind and space (copied into one
+        array); each keeps its own matrix."""
+        if not volumes:
+            raise ValueError("a series holds at least one volume")
+        first = volumes[0]
+        for volume in volumes:
+            if (volume.voxels.shape != first.voxels.shape or volume.voxels.dtype !=
+                    first.voxels.dtype or volume.kind != first.kind or
+                    volume.space != first.space):
+                raise ValueError("volumes differ in dims, dtype, kind or space")
+        return cls(np.stack([v.voxels for v in volumes]),
+                   np.stack([v.ijk_to_space for v in volumes]), values, axis=axis,
+                   gradients=gradients, space=first.space, kind=first.kind,
+                   segments=first.segments)
+
+    def __len__(self) -> int:
+        return int(self.voxels.shape[0])
+
+    @property
+    def dims(self) -> tuple:
+        """Voxel counts of every volume along i, j, k."""
+        return (self.voxels.shape[3], self.voxels.shape[2], self.voxels.shape[1])
+
+    @property
+    def components(self) -> int:
+        return self.voxels.shape[4] if self.voxels.ndim == 5 else 1
+
+    @property
+    def dtype(self) -> str:
+        return self.voxels.dtype.name
+
+    def volume(self, index: int) -> Image:
+        """Volume ``index`` as an image with its own geometry (its voxels are a view)."""
+        return Image(self.voxels[index], self.ijk_to_space[index], space=self.space,
+                     kind=self.kind, segments=self.segments)
+
+    def shares_geometry(self) -> bool:
+        """Whether every volume has the same matrix exactly: only then may the series be held
+        with one geometry (a 4-D NIfTI, a MultiVolume node) [SER-2]."""
+        return bool(np.all(self.ijk_to_space == self.ijk_to_space[0]))
+
+    def in_space(self, space: str) -> "ImageSeries":
+        """The same series with every matrix and gradient expressed in ``space`` [SER-5]."""
+        if _check_space_argument(space) == self.space:
+            return self
+        gradients = None if self.gradients is None else self.gradients * [-1.0, -1.0, 1.0] + 0.0
+        return ImageSeries(self.voxels, _RAS_LPS_FLIP @ self.ijk_to_space, self.values,
+                           axis=self.axis, gradients=gradients, space=space, kind=self.kind,
+                           segments=self.segments)
+
+    def to_wire(self) -> dict:
+        wire = {"type": "image_series", "dims": list(self.dims)}
+        wire.update(typed_array_to_wire(self.voxels, self.components, "image_series"))
+        wire["space"] = self.space
+        wire["kind"] = self.kind
+        if self.segments:
+            wire["segments"] = [s.to_wire() for s in self.segments]
+        wire["axis"] = self.axis
+        volumes = []
+        for index in range(len(self)):
+            volume = {"ijk_to_space": _matrix_to_wire(self.ijk_to_space[index]),
+                      "value": float(self.values[index])}
+            if self.gradients is not None:
+                volume["gradient"] = [float(g) for g in self.gradients[index]]
+            volumes.append(volume)
+        wire["volumes"] = volumes
+        return wire
+
+    @classmethod
+    def from_wire(cls, value: dict) -> "ImageSeries":
+        what = "image_series"
+        dims = _field(value, "dims", list, what)
+        if len(dims) != 3 or not all(is_integer(d) and d >= 0 for d in dims):
+            raise _invalid(f"{what}: dims must be 3 integers >= 0", key="dims")
+        kind = _field(value, "kind", str, what)
+        if kind not in IMAGE_KINDS:
+            raise _invalid(f"{what}: unknown kind", kind=kind)
+        space = _space(value, what)
+        axis = _field(value, "axis", str, what)
+        if axis not in SERIES_AXES:  # [SER-3]
+            raise _invalid(f"{what}: unknown axis", axis=axis)
+        volumes = _field(value, "volumes", list, what)
+        if not volumes:  # [SER-1]
+            raise _invalid(f"{what}: a series holds at least one volume", key="volumes")
+        matrices, values, gradients = [], [], []
+        for volume in volumes:
+            if not isinstance(volume, dict):
+                raise _invalid(f"{what}: a volume is not a map", key="volumes")
+            matrix = _matrix_from_wire(volume, "ijk_to_space", f"{what} volume")
+            _check_affine(matrix, f"{what} volume ijk_to_space", invertible=True)  # [SER-2]
+            matrices.append(matrix)
+            number = _field(volume, "value", (int, float), f"{what} volume")
+            values.append(float(number))
+            if "gradient" in volume:
+                gradient = _field(volume, "gradient", list, f"{what} volume")
+                if len(gradient) != 3 or not all(is_number(g) for g in gradient):
+                    raise _invalid(f"{what}: a gradient is 3 numbers", key="gradient")
+                gradients.append([float(g) for g in gradient])
+        if gradients and len(gradients) != len(volumes):
+            raise _invalid(f"{what}: a gradient belongs to every volume of a b_value series "
+                           "and to no other")  # [SER-4]
+        gradient_array = np.array(gradients, dtype=np.float64) if gradients else None
+        _check_series_values(axis, np.array(values), gradient_array,
+                             lambda message: _invalid(f"{what}: {message}"))
+        components = _field(value, "components", int, what, required=False, default=1)
+        if kind != "vector" and components != 1:  # [SER-5]
+            raise _invalid(f"{what}: a {kind} series has 1 component")
+        count = dims[0] * dims[1] * dims[2] * len(volumes)
+        voxels = typed_array_from_wire(value, what, count=count)  # [SER-1]
+        if kind == "label" and voxels.dtype.kind not in "iu":
+            raise _invalid(f"{what}: a label series has an integer dtype",
+                           dtype=voxels.dtype.name)
+        shape = (len(volumes), dims[2], dims[1], dims[0]) + (
+            (components,) if kind == "vector" else ())
+        segments = value.get("segments")
+        if segments is not None:
+            if kind != "label" or not isinstance(segments, list):
+                raise _invalid(f"{what}: segments must be a list, on label series only")
+            segments = [Segment.from_wire(s) for s in segments]
+            if len({s.value for s in segments}) != len(segments):
+                raise _invalid(f"{what}: segment values must be unique")
+        return cls(voxels.reshape(shape), np.stack(matrices), values, axis=axis,
+                   gradients=gradient_array, space=space, kind=kind, segments=segments or ())
+
+    def __repr__(self) -> str:
+        return (f"ImageSeries(volumes={len(self)}, axis={self.axis!r}, dims={self.dims}, "
+                f"dtype={self.dtype}, kind={self.kind!r}, space={self.space!r})")
+
+
+# ---------------------------------------------------------------------------------------------
 # mesh (11.2)
 
 CELL_TYPES = ("verts", "lines", "polys", "strips")
@@ -753,8 +965,9 @@ def _column(column: Any, name: str) -> Column:
 
 # ---------------------------------------------------------------------------------------------
 
-DATA_TYPES = {cls.type: cls for cls in (Image, Mesh, Transform, PointList, Table)}
-DataValue = Union[Image, Mesh, Transform, PointList, Table]
+DATA_TYPES = {cls.type: cls for cls in (Image, Mesh, Transform, PointList, Table, ImageSeries)}
+DataValue = Union[Image, Mesh, Transform, PointList, Table, ImageSeries]
+IMAGE_SERIES_VERSION = (1, 1)  # a 1.0 peer never sees an image_series [SER-6]
 
 
 def data_from_wire(value: Any) -> DataValue:

@@ -10,6 +10,10 @@ its directions and origin are written with every digit of a float64.
 
 Voxel order: files store i fastest (NIfTI's arrays are indexed [i, j, k]); images here are
 indexed [k, j, i] (see ``Image``).
+
+Image series (spec 11.7): a 4-D NIfTI file holds one affine for every volume and a time step, so
+``read_image_series`` gives every volume that affine, and ``write_image_series`` refuses a series
+whose volumes differ in geometry [SER-2] or whose times are not equally spaced.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from .data import Image, Table
+from .data import Image, ImageSeries, Table
 
 _RAS_LPS_FLIP = np.diag([-1.0, -1.0, 1.0, 1.0])
 
@@ -42,7 +46,7 @@ def image_format(path: str) -> Optional[str]:
 
 
 SUPPORTED = "NIfTI (.nii, .nii.gz; needs nibabel), NRRD (.nrrd, .nhdr with attached data); " \
-            "tables: CSV (.csv, or - for standard output)"
+            "image series: 4-D NIfTI; tables: CSV (.csv, or - for standard output)"
 
 
 def read_image(path: str, kind: Optional[str] = None) -> Image:
@@ -116,6 +120,10 @@ def _nibabel():
     return nibabel
 
 
+_NIFTI_DTYPES = ("int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64",
+                 "float32", "float64")
+
+
 def _read_nifti(path: str) -> Tuple[np.ndarray, np.ndarray, str]:
     nibabel = _nibabel()
     try:
@@ -133,8 +141,7 @@ def _read_nifti(path: str) -> Tuple[np.ndarray, np.ndarray, str]:
         data = data[..., np.newaxis]
     if data.ndim not in (3, 4):
         raise FileError(f"{path}: a {data.ndim}-D NIfTI image is not a 3-D image")
-    if data.dtype.name not in ("int8", "uint8", "int16", "uint16", "int32", "uint32", "int64",
-                               "uint64", "float32", "float64"):
+    if data.dtype.name not in _NIFTI_DTYPES:
         raise FileError(f"{path}: voxel type {data.dtype} is not supported")
     axes = (2, 1, 0) if data.ndim == 3 else (2, 1, 0, 3)
     voxels = np.ascontiguousarray(data.transpose(axes))  # [i, j, k] -> [k, j, i]
@@ -164,6 +171,84 @@ def _write_nifti(image: Image, path: str) -> None:
     if data.ndim == 5:
         result.header.set_intent("vector")
     nibabel.save(result, path)
+
+
+_TIME_UNITS_PER_SECOND = {"sec": 1.0, "msec": 1e3, "usec": 1e6}
+
+
+def read_image_series(path: str) -> ImageSeries:
+    """A 4-D NIfTI file ([i, j, k, t]) as an image series (spec 11.7): every volume takes the
+    file's affine; the values are ``toffset + t * pixdim[4]`` in seconds (axis ``time``) when
+    the file's time unit is seconds, milliseconds or microseconds and the step is positive,
+    else 0, 1, 2... (axis ``index``)."""
+    if image_format(path) != "nifti":
+        raise FileError(f"{path}: image series are read from NIfTI files (.nii, .nii.gz)")
+    if not os.path.isfile(path):
+        raise FileError(f"{path}: no such file")
+    nibabel = _nibabel()
+    try:
+        loaded = nibabel.load(path)
+        data = np.asanyarray(loaded.dataobj)
+    except Exception as error:  # nibabel raises many kinds for a bad file
+        raise FileError(f"{path}: not a readable NIfTI file: {error}") from None
+    if not isinstance(loaded, (nibabel.Nifti1Image, nibabel.Nifti2Image)) or data.ndim != 4:
+        raise FileError(f"{path}: not a 4-D NIfTI image")
+    if data.dtype.name not in _NIFTI_DTYPES:
+        raise FileError(f"{path}: voxel type {data.dtype} is not supported")
+    count = data.shape[3]
+    unit = loaded.header.get_xyzt_units()[1]
+    step = float(loaded.header["pixdim"][4])
+    if unit in _TIME_UNITS_PER_SECOND and step > 0:
+        per_second = _TIME_UNITS_PER_SECOND[unit]
+        offset = float(loaded.header["toffset"])
+        axis, values = "time", [(offset + step * t) / per_second for t in range(count)]
+    else:
+        axis, values = "index", [float(t) for t in range(count)]
+    voxels = np.ascontiguousarray(data.transpose(3, 2, 1, 0))  # [i, j, k, t] -> [t, k, j, i]
+    try:
+        return ImageSeries(voxels, np.array(loaded.affine, dtype=np.float64), values,
+                           axis=axis, space="RAS")
+    except ValueError as error:
+        raise FileError(f"{path}: {error}") from None
+
+
+def write_image_series(series: ImageSeries, path: str) -> None:
+    """A time or index series as a 4-D NIfTI file: one affine for every volume and equally
+    spaced values (``toffset`` and ``pixdim[4]`` in seconds). A series whose volumes differ in
+    geometry is refused rather than given one volume's geometry [SER-2]; so are series with
+    other axes or uneven steps, which the file cannot hold."""
+    if image_format(path) != "nifti":
+        raise FileError(f"{path}: image series are written to NIfTI files (.nii, .nii.gz)")
+    if not series.shares_geometry():
+        raise FileError(f"{path}: the volumes of this series differ in geometry, and a NIfTI "
+                        f"file holds one for all of them [SER-2]")
+    if series.axis not in ("time", "index") or series.kind == "vector":
+        raise FileError(f"{path}: a NIfTI file holds scalar or label time and index series "
+                        f"only")
+    values = series.values
+    step = float(values[1] - values[0]) if len(values) > 1 else 1.0
+    if not np.array_equal(values, values[0] + step * np.arange(len(values))):
+        raise FileError(f"{path}: a NIfTI file holds equally spaced times only")
+    nibabel = _nibabel()
+    ras = series.in_space("RAS")
+    voxels = ras.voxels
+    if voxels.dtype.byteorder == ">":
+        voxels = voxels.astype(voxels.dtype.newbyteorder("<"))  # same values
+    affine = ras.ijk_to_space[0]
+    result = nibabel.Nifti1Image(voxels.transpose(3, 2, 1, 0), affine)
+    result.header.set_xyzt_units("mm", "sec" if series.axis == "time" else "unknown")
+    result.header["pixdim"][4] = step
+    result.header["toffset"] = float(values[0])
+    result.set_sform(affine, code=1)
+    columns = affine[:3, :3] / np.linalg.norm(affine[:3, :3], axis=0)
+    if np.allclose(columns.T @ columns, np.eye(3), atol=1e-6):
+        result.set_qform(affine, code=1)
+    else:
+        result.set_qform(None, code=0)  # a sheared grid has no qform (see _write_nifti)
+    try:
+        nibabel.save(result, path)
+    except OSError as error:
+        raise FileError(f"{path}: {error.strerror or error}") from None
 
 
 # -- NRRD ----------------------------------------------------------------------------------------

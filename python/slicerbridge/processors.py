@@ -9,24 +9,25 @@ import numpy as np
 
 from .catalog import Enum, Float, Input, Int, Output, String, processor
 from .context import Context
-from .data import Image, Mesh, PointList, Segment, Table, Transform
+from .data import Image, ImageSeries, Mesh, PointList, Segment, Table, Transform
 from .errors import ErrorCode, SlicerBridgeError
 
 
 @processor(title="Echo", category="Testing", outputs={
     "image_out": Optional[Image], "mesh_out": Optional[Mesh],
     "transform_out": Optional[Transform], "points_out": Optional[PointList],
-    "table_out": Optional[Table],
+    "table_out": Optional[Table], "image_series_out": Optional[ImageSeries],
     "number_out": Optional[Float(label="Number out", description="The parameter number")]})
 def echo(image: Optional[Image] = None, mesh: Optional[Mesh] = None,
          transform: Optional[Transform] = None, points: Optional[PointList] = None,
-         table: Optional[Table] = None,
+         table: Optional[Table] = None, image_series: Optional[ImageSeries] = None,
          number: Optional[Float(label="Number", group="Echo")] = None) -> dict:
     """Returns every input it is given, unchanged, as the output named after it with the suffix
-    ``_out`` (slot names are unique across inputs and outputs, [CAT-3]), and the parameter
-    ``number`` as the scalar output ``number_out`` [CAT-7]."""
+    ``_out`` (slot names are unique across inputs and outputs, [CAT-3]), image series from
+    version 1.1 [PROC-6], and the parameter ``number`` as the scalar output ``number_out``
+    [CAT-7]."""
     given = {"image": image, "mesh": mesh, "transform": transform, "points": points,
-             "table": table, "number": number}
+             "table": table, "image_series": image_series, "number": number}
     return {f"{name}_out": value for name, value in given.items() if value is not None}
 
 

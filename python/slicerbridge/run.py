@@ -22,9 +22,10 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from .catalog import ProcessorDescription, Slot, did_you_mean
 from .context import Context
-from .data import Image, Table
+from .data import Image, ImageSeries, Table
 from .errors import ConnectionLost, ErrorCode, SlicerBridgeError
-from .files import SUPPORTED, FileError, read_image, write_image, write_table
+from .files import (SUPPORTED, FileError, read_image, read_image_series, write_image,
+                    write_image_series, write_table)
 
 PROGRAM = "slicerbridge-py"
 EXIT_OK, EXIT_CALL_FAILED, EXIT_USAGE, EXIT_CONNECTION, EXIT_FILE, EXIT_CANCELLED = \
@@ -145,6 +146,9 @@ def summary(value: Any) -> str:
         text = (f"image {value.dims[0]}x{value.dims[1]}x{value.dims[2]} {value.dtype} "
                 f"{value.kind}")
         return text + (f" ({value.components} components)" if value.components > 1 else "")
+    if isinstance(value, ImageSeries):
+        return (f"image series of {len(value)} volumes {value.dims[0]}x{value.dims[1]}x"
+                f"{value.dims[2]} {value.dtype} along {value.axis}")
     if isinstance(value, Table):
         rows = len(next(iter(value.columns.values()))) if value.columns else 0
         return f"table of {rows} rows and {len(value.columns)} columns"
@@ -262,11 +266,12 @@ def _run(arguments: argparse.Namespace) -> int:
         given: Dict[str, Any] = {}
         for input_name, path in inputs:
             slot = _find_slot(description, "input", input_name)
-            if slot.type != "image":
+            if slot.type not in ("image", "image_series"):
                 raise Exit(EXIT_FILE, f"{path}: reading a {slot.type} from a file is not "
                                       f"supported here (images only: {SUPPORTED})")
             try:
-                given[input_name] = read_image(path, slot.image_kind)
+                given[input_name] = (read_image(path, slot.image_kind) if slot.type == "image"
+                                     else read_image_series(path))
             except FileError as error:
                 raise Exit(EXIT_FILE, str(error)) from None
         values = {parameter: parse_parameter(_find_slot(description, "parameter", parameter),
@@ -414,6 +419,8 @@ def _write_outputs(name, result, timings, outputs, arguments, interrupt) -> int:
         try:
             if isinstance(value, Image):
                 write_image(value, path)
+            elif isinstance(value, ImageSeries):
+                write_image_series(value, path)
             elif isinstance(value, Table):
                 write_table(value, path)
             else:

@@ -31,10 +31,10 @@ from . import memfd
 from .codec import available_codecs
 from .connection import Incoming, MessageStream
 from .context import Context
-from .data import data_from_wire, data_to_wire
+from .data import IMAGE_SERIES_VERSION, data_from_wire, data_to_wire
 from .errors import ConnectionLost, ErrorCode, FatalProtocolError, SlicerBridgeError
 from .limits import Limits
-from .messages import (SCALAR_OUTPUTS, ClientHello, ServerHello, at_least, choose_version,
+from .messages import (ClientHello, ServerHello, at_least, choose_version,
                        grease_capability, is_valid_id,
                        notification, response, MAX_VERSION, MIN_VERSION)
 from .transport import SocketTransport, TlsTransport, Transport
@@ -731,7 +731,8 @@ class _ServerConnection:
     def _catalog(self, call: _Call, params: dict) -> None:
         started = _now()
         result = {"processors": [p.description.to_wire(self.version)
-                                 for p in self.server.processors.values()]}
+                                 for p in self.server.processors.values()
+                                 if p.description.offered_at(self.version)]}  # [SER-6]
         self._answer(call, result=result, computing=_now() - started)
 
     def _describe(self, call: _Call, params: dict) -> None:
@@ -739,7 +740,7 @@ class _ServerConnection:
         if not isinstance(name, str):  # [MSG-13]
             raise SlicerBridgeError(ErrorCode.INVALID_MESSAGE, "describe needs a processor name")
         proc = self.server.processors.get(name)
-        if proc is None:  # [CAT-2]
+        if proc is None or not proc.description.offered_at(self.version):  # [CAT-2] [SER-6]
             raise unknown_processor(name, self.server.processors)
         self._answer(call, result=proc.description.to_wire(self.version))
 
@@ -763,11 +764,16 @@ class _ServerConnection:
             raise SlicerBridgeError(ErrorCode.INVALID_MESSAGE,
                                     "deadline must be a finite number >= 0")
         proc = self.server.processors.get(name)
-        if proc is None:  # [INV-1]
+        if proc is None or not proc.description.offered_at(self.version):  # [INV-1] [SER-6]
             raise unknown_processor(name, self.server.processors)
+        series = at_least(self.version, IMAGE_SERIES_VERSION)
         converted = {}
         for input_name, value in inputs.items():
             try:
+                if not series and isinstance(value, dict) and value.get("type") == "image_series":
+                    # a data type of 1.1 is unknown on a 1.0 connection [SER-6] [VER-4]
+                    raise SlicerBridgeError(ErrorCode.INVALID_ARGUMENT, "unknown data type",
+                                            {"type": "image_series"})
                 converted[input_name] = data_from_wire(value)
             except SlicerBridgeError as error:  # [INV-2]: details name the input
                 raise SlicerBridgeError(ErrorCode.INVALID_ARGUMENT,
@@ -801,10 +807,12 @@ class _ServerConnection:
         else:
             try:
                 data = {slot.name for slot in proc.description.outputs if slot.is_data}
-                scalars = at_least(self.version, SCALAR_OUTPUTS)  # [CAT-7] [VER-4]
+                # [CAT-7] [SER-6] [VER-4]: what a 1.0 peer's description left out stays out
+                hidden = {slot.name for slot in proc.description.outputs}.difference(
+                    slot.name for slot in proc.description.slots_at("outputs", self.version))
                 outputs = {name: data_to_wire(value) if name in data else value
                            for name, value in proc.run(context, arguments).items()
-                           if scalars or name in data}
+                           if name not in hidden}
             except Exception as raised:
                 error = _call_error(raised, self.server.expose_errors)
                 _log_failure(call.id, proc.name, raised, error)

@@ -18,7 +18,8 @@ import pytest
 from conftest import WAIT, MemoryTransport, RawPeer, start_server
 from slicerbridge import Client
 from slicerbridge.codec import Bulk, decode_head, encode_frame
-from slicerbridge.data import Image, Transform, data_from_wire, typed_array_from_wire
+from slicerbridge.data import (Image, ImageSeries, Transform, data_from_wire,
+                               typed_array_from_wire)
 from slicerbridge.errors import ConnectionLost, ErrorCode, FatalProtocolError, SlicerBridgeError
 from slicerbridge.frame import FrameReader
 from slicerbridge.limits import Limits
@@ -165,6 +166,10 @@ def test_data_vectors_convert_and_reencode_IMG_1_ARRAY_2(vector):
     if "ijk_to_ras" in vector:
         assert isinstance(value, Image)
         assert np.array_equal(value.in_space("RAS").ijk_to_space.ravel(), vector["ijk_to_ras"])
+    if "volumes_ijk_to_ras" in vector:  # [SER-5]
+        assert isinstance(value, ImageSeries)
+        assert np.array_equal(value.in_space("RAS").ijk_to_space.reshape(-1, 16),
+                              vector["volumes_ijk_to_ras"])
     if "matrix_ras" in vector:
         assert isinstance(value, Transform)
         assert np.array_equal(value.in_space("RAS").matrix.ravel(), vector["matrix_ras"])

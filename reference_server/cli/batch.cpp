@@ -181,6 +181,8 @@ std::string default_extension(const slot& s, const std::string& first_image_inpu
         return ".csv";
     case slot_type::transform:
         return ".tfm";
+    case slot_type::image_series:
+        return ".nrrd"; // a MultiVolume NRRD file
     default:
         return ".mrk.json";
     }

@@ -64,6 +64,10 @@ std::string data_summary(const data_value& data) {
         out << "table of " << t->row_count() << " rows and " << t->columns.size() << " columns";
     } else if (std::holds_alternative<transform>(data)) {
         out << "linear transform";
+    } else if (const auto* series = std::get_if<image_series>(&data)) {
+        out << "image series of " << series->volumes.size() << " volumes " << series->dims[0]
+            << "x" << series->dims[1] << "x" << series->dims[2] << " "
+            << dtype_name(series->dtype) << " along " << series_axis_name(series->axis);
     } else {
         out << "list of " << std::get<point_list>(data).point_count() << " points";
     }

@@ -1,6 +1,9 @@
 #include "file_io.hpp"
 
 #include "binary.hpp"
+#ifdef SLICERBRIDGE_MULTIVOLUME_FILES
+#include "nrrd.hpp"
+#endif
 
 #include <algorithm>
 #include <cctype>
@@ -163,6 +166,16 @@ data_value read_data(const std::string& path, slot_type type, std::optional<imag
             unsupported(path, "points");
         }
         return read_points(path);
+    case slot_type::image_series:
+#ifdef SLICERBRIDGE_MULTIVOLUME_FILES
+        if (extension_of(path) != ".nrrd" && extension_of(path) != ".nhdr") {
+            unsupported(path, "image series");
+        }
+        return nrrd::read_multivolume(path);
+#else
+        throw file_error(path + ": image series need MultiVolume NRRD files, which this build "
+                                "cannot read (no zlib)");
+#endif
     default:
         throw file_error(path + ": not a data slot");
     }
@@ -184,9 +197,20 @@ void write_data(const data_value& data, const std::string& path) {
         write_atomically(path, [&](const std::string& to) { write_table(*t, to); });
     } else if (const auto* x = std::get_if<transform>(&data)) {
         write_atomically(path, [&](const std::string& to) { write_transform(*x, to); });
+    } else if (const auto* p = std::get_if<point_list>(&data)) {
+        write_atomically(path, [&](const std::string& to) { write_points(*p, to); });
     } else {
-        write_atomically(
-            path, [&](const std::string& to) { write_points(std::get<point_list>(data), to); });
+#ifdef SLICERBRIDGE_MULTIVOLUME_FILES
+        if (extension_of(path) != ".nrrd" && extension_of(path) != ".nhdr") {
+            unsupported(path, "image series");
+        }
+        write_atomically(path, [&](const std::string& to) {
+            nrrd::write_multivolume(std::get<image_series>(data), to);
+        });
+#else
+        throw file_error(path + ": image series need MultiVolume NRRD files, which this build "
+                                "cannot write (no zlib)");
+#endif
     }
 }
 

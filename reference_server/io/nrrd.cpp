@@ -147,6 +147,7 @@ std::string canonical_field(const std::string& field) {
 /// The header: its fields, where it ends in the file, and its length.
 struct header {
     std::map<std::string, std::string> fields;
+    std::map<std::string, std::string> key_values; ///< "key:=value" lines, the first of each key
     std::uint64_t end = 0; ///< the first byte after the header's blank line (or the file's end)
     bool attached = false; ///< a blank line ends the header: data may follow in the same file
 };
@@ -197,8 +198,13 @@ header read_header(const std::string& path, std::uint64_t size, const limits& li
             h.attached = true;
             return h;
         }
-        if (line[0] == '#' || line.find(":=") != std::string::npos) {
-            continue; // a comment, or a key/value pair (metadata the protocol does not carry)
+        if (line[0] == '#') {
+            continue;
+        }
+        if (const auto separator = line.find(":="); separator != std::string::npos) {
+            // metadata; an image series reads Slicer's MultiVolume keys from it
+            h.key_values.emplace(line.substr(0, separator), line.substr(separator + 2));
+            continue;
         }
         const auto colon = line.find(": ");
         if (colon == std::string::npos) {
@@ -700,7 +706,12 @@ image read(const std::string& path, const limits& limit) {
     return result;
 }
 
-void write(const image& img, const std::string& path) {
+namespace {
+
+/// Writes `img`, its components on the first axis of kind `component_kind`, with `key_values`
+/// ("key:=value" lines) in the header.
+void write_nrrd(const image& img, const std::string& path, const std::string& component_kind,
+                const std::string& key_values) {
     const image lps = img.in_space(slicerbridge::space::lps).to_native_byte_order();
     const auto& m = lps.ijk_to_space;
     const bool detached = extension_of(path) == ".nhdr";
@@ -725,11 +736,12 @@ void write(const image& img, const std::string& path) {
                 detail::format_double(m[4 + column]) + "," + detail::format_double(m[8 + column]) +
                 ")";
     }
-    text += std::string("\nkinds: ") + (vector ? "vector " : "") + "domain domain domain\n";
+    text += "\nkinds: " + (vector ? component_kind + " " : std::string()) +
+            "domain domain domain\n";
     text += std::string("endian: ") + (native_byte_order == byte_order::big ? "big" : "little") +
             "\nencoding: raw\n";
     text += "space origin: (" + detail::format_double(m[3]) + "," + detail::format_double(m[7]) +
-            "," + detail::format_double(m[11]) + ")\n";
+            "," + detail::format_double(m[11]) + ")\n";    text += key_values;
     std::string data_path = path;
     if (detached) {
         const fs::path raw = fs::path(path).replace_extension(".raw");
@@ -758,6 +770,116 @@ void write(const image& img, const std::string& path) {
     if (!out) {
         throw file_error("cannot write " + path + ": " + std::strerror(errno));
     }
+}
+
+constexpr const char* frame_labels_key = "MultiVolume.FrameLabels";
+constexpr const char* frame_count_key = "MultiVolume.NumberOfFrames";
+constexpr const char* frame_tag_key = "MultiVolume.FrameIdentifyingDICOMTagName";
+constexpr const char* frame_units_key = "MultiVolume.FrameIdentifyingDICOMTagUnits";
+
+} // namespace
+
+void write(const image& img, const std::string& path) {
+    write_nrrd(img, path, "vector", "");
+}
+
+image_series read_multivolume(const std::string& path, const limits& limit) {
+    const image frames = read(path, limit);
+    const std::uint64_t size = regular_size(path, "NRRD file");
+    const header h = read_header(path, size, limit);
+    const auto key = [&](const char* name) {
+        const auto found = h.key_values.find(name);
+        return found == h.key_values.end() ? std::string() : detail::trim(found->second);
+    };
+    const std::string labels = key(frame_labels_key);
+    if (labels.empty()) {
+        throw file_error(path + ": not a MultiVolume (no " + frame_labels_key + " key)");
+    }
+    const std::string units = key(frame_units_key);
+    double per_second = 1;
+    series_axis axis = series_axis::index;
+    if (units == "s" || units == "sec" || units == "ms" || units == "msec") {
+        per_second = units[0] == 'm' ? 1000 : 1;
+        axis = key(frame_tag_key) == "EchoTime" ? series_axis::echo_time : series_axis::time;
+    }
+    std::vector<double> values;
+    for (std::size_t start = 0; start <= labels.size();) {
+        const std::size_t comma = std::min(labels.find(',', start), labels.size());
+        values.push_back(detail::parse_double(detail::trim(labels.substr(start, comma - start)),
+                                              path + ": key " + frame_labels_key) /
+                         per_second);
+        start = comma + 1;
+    }
+    const std::size_t count = frames.components;
+    if (values.size() != count) {
+        throw file_error(path + ": " + std::to_string(count) + " frames and " +
+                         std::to_string(values.size()) + " frame labels");
+    }
+    // The frames interleave voxel by voxel; a series stores them volume after volume.
+    const std::size_t scalar = dtype_size(frames.dtype);
+    const std::size_t voxels = frames.data.size() / (scalar * count);
+    image_series result;
+    result.dims = frames.dims;
+    result.dtype = frames.dtype;
+    result.byte_order = frames.byte_order;
+    result.space = frames.space;
+    result.axis = axis;
+    result.data = buffer::allocate(frames.data.size());
+    for (std::size_t voxel = 0; voxel < voxels; ++voxel) {
+        for (std::size_t frame = 0; frame < count; ++frame) {
+            std::memcpy(result.data.mutable_data() + (frame * voxels + voxel) * scalar,
+                        frames.data.data() + (voxel * count + frame) * scalar, scalar);
+        }
+    }
+    for (double value : values) {
+        result.volumes.push_back(series_volume{frames.ijk_to_space, value, std::nullopt});
+    }
+    std::string problem;
+    if (result.validate(problem)) {
+        throw file_error(path + ": " + problem);
+    }
+    return result;
+}
+
+void write_multivolume(const image_series& series, const std::string& path) {
+    if (!series.shares_geometry()) {
+        throw file_error(path + ": the volumes of this series differ in geometry, and a "
+                                "MultiVolume holds one for all of them [SER-2]");
+    }
+    if (series.axis == series_axis::b_value || series.kind == image_kind::vector) {
+        throw file_error(path + ": a MultiVolume holds no gradients [SER-4] and no vector "
+                                "volumes");
+    }
+    const image_series native = series.to_native_byte_order();
+    const std::size_t count = native.volumes.size();
+    const std::size_t scalar = dtype_size(native.dtype);
+    const std::size_t voxels = native.data.size() / (scalar * count);
+    image frames;
+    frames.dims = native.dims;
+    frames.dtype = native.dtype;
+    frames.components = static_cast<std::uint32_t>(count);
+    frames.byte_order = native.byte_order;
+    frames.ijk_to_space = native.volumes.front().ijk_to_space;
+    frames.space = native.space;
+    frames.kind = count > 1 ? image_kind::vector : image_kind::scalar;
+    frames.data = buffer::allocate(native.data.size());
+    for (std::size_t frame = 0; frame < count; ++frame) {
+        for (std::size_t voxel = 0; voxel < voxels; ++voxel) {
+            std::memcpy(frames.data.mutable_data() + (voxel * count + frame) * scalar,
+                        native.data.data() + (frame * voxels + voxel) * scalar, scalar);
+        }
+    }
+    std::string labels;
+    for (const auto& volume : native.volumes) {
+        labels += (labels.empty() ? "" : ",") + detail::format_double(volume.value);
+    }
+    const bool timed = series.axis != series_axis::index;
+    const std::string key_values =
+        std::string(frame_labels_key) + ":=" + labels + "\n" + frame_count_key +
+        ":=" + std::to_string(count) + "\n" + frame_tag_key + ":=" +
+        (series.axis == series_axis::echo_time ? "EchoTime" : timed ? "Time" : "Index") + "\n" +
+        frame_units_key + ":=" + (timed ? "s" : "") + "\n";
+    write_nrrd(frames, path, "list", key_values);
 }
 
 } // namespace nrrd

@@ -21,6 +21,7 @@
 #include "file_io.hpp"
 
 #include <slicerbridge/data/image.hpp>
+#include <slicerbridge/data/image_series.hpp>
 
 #include <cstdint>
 #include <string>
@@ -42,6 +43,18 @@ image read(const std::string& path, const limits& limit = {});
 /// Writes `img` to `path` (.nrrd: attached; .nhdr: header, with the voxels in `<stem>.raw`
 /// beside it). Writes in place: the caller makes it atomic. Throws file_error.
 void write(const image& img, const std::string& path);
+
+/// Reads a MultiVolume file, as Slicer writes a MultiVolume node for a CLI module (spec
+/// Appendix B): the frames on the first axis (one component each), one geometry, the frames'
+/// values in the key MultiVolume.FrameLabels and their unit in
+/// MultiVolume.FrameIdentifyingDICOMTagUnits (s or ms: times in seconds, echo times when the
+/// tag is EchoTime; else an index). Every volume takes the file's geometry. Throws file_error.
+image_series read_multivolume(const std::string& path, const limits& limit = {});
+
+/// Writes a time, echo-time or index series whose volumes share one geometry as a MultiVolume
+/// file (values in seconds). Throws file_error for other series, which the file cannot hold
+/// ([SER-2]: it never gives every volume one volume's geometry).
+void write_multivolume(const image_series& series, const std::string& path);
 
 } // namespace nrrd
 } // namespace files

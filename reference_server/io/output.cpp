@@ -274,6 +274,8 @@ bool writable_extension(slot_type type, const std::string& extension) {
         return among({".tfm", ".txt"});
     case slot_type::points:
         return among({".json", ".mrk.json"});
+    case slot_type::image_series:
+        return among({".nrrd", ".nhdr"}); // MultiVolume files
     default:
         return true;
     }

@@ -1,8 +1,8 @@
 #ifndef SLICERBRIDGE_REFERENCE_PROCESSORS_ECHO_HPP
 #define SLICERBRIDGE_REFERENCE_PROCESSORS_ECHO_HPP
 
-// Conformance: returns every input unchanged ([IMG-5]), and from version 1.1 its `number`
-// parameter as the scalar output `number_out` ([CAT-7]).
+// Conformance: returns every input unchanged ([IMG-5]), and from version 1.1 image series
+// ([PROC-6]) and its `number` parameter as the scalar output `number_out` ([CAT-7]).
 
 #include "basics.hpp"
 
@@ -29,7 +29,7 @@ inline processor echo_processor() {
     const std::pair<const char*, slot_type> kinds[] = {
         {"image", slot_type::image},         {"mesh", slot_type::mesh},
         {"transform", slot_type::transform}, {"points", slot_type::points},
-        {"table", slot_type::table},
+        {"table", slot_type::table},         {"image_series", slot_type::image_series},
     };
     for (const auto& [name, type] : kinds) {
         d.inputs.push_back(data_slot(name, type, std::string("Input ") + name,

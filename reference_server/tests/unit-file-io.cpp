@@ -432,3 +432,30 @@ TEST_CASE("library messages keep their first cause, without source locations or 
     CHECK(tidy_library_text("ITK ERROR: NrrdImageIO(0x564a3e64d6d0): trouble") ==
           "NrrdImageIO: trouble");
 }
+
+TEST_CASE("image series are MultiVolume NRRD files; what one cannot hold is refused [SER-2]") {
+    scratch dir;
+    std::vector<std::int16_t> voxels(2 * 3 * 4 * 2);
+    std::iota(voxels.begin(), voxels.end(), std::int16_t{-7});
+    slicerbridge::image_series series;
+    series.dims = {4, 3, 2};
+    series.dtype = dtype::int16;
+    series.space = space::ras;
+    series.data = slicerbridge::buffer::adopt(std::move(voxels));
+    series.volumes = {{oblique_matrix(), 0.0, std::nullopt}, {oblique_matrix(), 2.5, std::nullopt}};
+    REQUIRE_FALSE(series.validate());
+    const std::string path = dir.path("series.nrrd");
+    write_data(series, path);
+    const auto back = std::get<slicerbridge::image_series>(read_data(path, slot_type::image_series));
+    CHECK(back.volumes.size() == 2);
+    CHECK(back.volumes[1].value == 2.5);
+    CHECK(back.data == series.data);
+    CHECK(back.in_space(space::ras).volumes[1].ijk_to_space ==
+          series.volumes[1].ijk_to_space); // written in LPS, the same geometry
+
+    series.volumes[1].ijk_to_space[3] += 1.0;
+    const std::string moving = dir.path("moving.nrrd");
+    CHECK_THROWS_WITH_AS(write_data(series, moving), doctest::Contains("[SER-2]"), file_error);
+    CHECK_FALSE(std::ifstream(moving).good());
+    CHECK_THROWS_AS(write_data(series, dir.path("series.nii")), file_error);
+}

@@ -348,7 +348,8 @@ def test_minor_versions_change_no_meaning_and_make_no_optional_key_required_VER_
 
 def widens(old, new):
     """Whether type `new` is `old`, or admits it as one alternative (a 1.1 value added beside the
-    1.0 ones, as InvokeResult.outputs admits scalar outputs beside data values, [CAT-7])."""
+    1.0 ones, as InvokeResult.outputs admits scalar outputs beside data values, [CAT-7]), or is
+    a union holding all of `old`'s alternatives and more (DataValue's image_series, [SER-6])."""
     if new == old:
         return True
     while new.get("kind") == "reference" and new != old:
@@ -358,6 +359,10 @@ def widens(old, new):
         new = alias["type"]
     if new == old:
         return True
+    if new.get("kind") == "or" and old.get("kind") == "or" \
+            and new.get("discriminant") == old.get("discriminant") \
+            and all(item in new["items"] for item in old["items"]):
+        return True  # alternatives added beside the 1.0 ones (a 1.1 data type, [VER-2])
     if new.get("kind") == "or":
         return any(widens(old, item) for item in new["items"])
     if new.get("kind") == old.get("kind") and new.get("kind") in ("map", "array"):

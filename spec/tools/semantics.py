@@ -225,6 +225,51 @@ def image_problems(image):
     return found
 
 
+SERIES_ORDER = {"time": "increasing", "echo_time": "increasing", "index": "increasing",
+                "b_value": "any"}
+
+
+def image_series_problems(series):
+    """[SER-1] to [SER-5]: layout, geometry per volume, axis values, gradients."""
+    volumes = series["volumes"]
+    found = []
+    for volume in volumes:
+        found += last_row_problems(volume["ijk_to_space"], "SER-2")
+        if not invertible3(volume["ijk_to_space"]):
+            found.append(("SER-2", "a volume's upper 3x3 is singular"))
+    expected = (math.prod(series["dims"]) * len(volumes) * series.get("components", 1)
+                * DTYPE_SIZES[series["dtype"]])
+    if expected != bulk_size(series):
+        found.append(("SER-1", f"data holds {bulk_size(series)} bytes, the volumes need {expected}"))
+    axis = series["axis"]
+    values = [as_number(volume["value"]) for volume in volumes]
+    if not all(math.isfinite(value) for value in values):
+        found.append(("SER-3", "axis values must be finite"))
+    elif SERIES_ORDER[axis] == "increasing" and any(b <= a for a, b in zip(values, values[1:])):
+        found.append(("SER-3", f"{axis} values must be strictly increasing"))
+    elif axis == "echo_time" and values[0] <= 0:
+        found.append(("SER-3", "echo times must be > 0"))
+    elif axis == "b_value" and any(value < 0 for value in values):
+        found.append(("SER-3", "b-values must be >= 0"))
+    for volume in volumes:
+        gradient = volume.get("gradient")
+        if (gradient is None) != (axis != "b_value"):
+            found.append(("SER-4", "gradient is required on b_value series and only there"))
+        elif gradient is not None:
+            norm = math.sqrt(sum(as_number(g) ** 2 for g in gradient))
+            zero_allowed = norm == 0 and as_number(volume["value"]) == 0
+            if not zero_allowed and not abs(norm - 1) <= 1e-6:
+                found.append(("SER-4", "gradient must have unit length (or be 0 at b = 0)"))
+    if series["kind"] in ("scalar", "label") and series.get("components", 1) != 1:
+        found.append(("SER-5", "scalar and label series have one component"))
+    if series["kind"] == "label" and series["dtype"] not in INTEGER_DTYPES:
+        found.append(("SER-5", "label series have an integer dtype"))
+    labels = [segment["value"] for segment in series.get("segments", [])]
+    if len(labels) != len(set(labels)):
+        found.append(("SER-5", "segment values are not unique"))
+    return found
+
+
 def cell_array_problems(cells, point_count):
     offsets, connectivity = int64_values(cells["offsets"]), int64_values(cells["connectivity"])
     found = []
@@ -281,6 +326,7 @@ def data_problems(value):
     """(requirement, message) for every rule of section 11 that a well-typed value breaks."""
     checks = {"image": image_problems, "mesh": mesh_problems, "points": points_problems,
               "table": table_problems,
+              "image_series": image_series_problems,
               "transform": lambda transform: last_row_problems(transform["matrix"], "XFM-1")}
     return checks[value["type"]](value)
 

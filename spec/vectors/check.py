@@ -323,7 +323,7 @@ def check_typed_values(vector):
 
 
 def check_geometry(vector):
-    """Oblique/LPS images and transforms: the RAS matrix follows [IMG-5] and [XFM-1]."""
+    """Oblique/LPS images, series and transforms: RAS matrices follow [IMG-5], [SER-5], [XFM-1]."""
     if "data_path" not in vector:
         return
     value = resolve_path(vector["decoded"], vector["data_path"])
@@ -333,6 +333,11 @@ def check_geometry(vector):
         if value["space"] == "LPS":
             matrix = [matrix[i] * sign[i // 4] for i in range(16)]
         assert matrix == vector["ijk_to_ras"], "ijk_to_ras does not follow [IMG-5]"
+    if "volumes_ijk_to_ras" in vector:
+        matrices = [volume["ijk_to_space"] for volume in value["volumes"]]
+        if value["space"] == "LPS":
+            matrices = [[m[i] * sign[i // 4] for i in range(16)] for m in matrices]
+        assert matrices == vector["volumes_ijk_to_ras"], "volumes do not follow [SER-5]"
     if "matrix_ras" in vector:
         matrix = value["matrix"]
         if value["space"] == "LPS":

@@ -263,6 +263,25 @@ def image(dims, dtype, values, *, ijk_to_space=None, space="RAS", kind="scalar",
     return value
 
 
+def image_series(dims, dtype, values, axis, volumes, *, space="RAS", kind="scalar",
+                 components=1, byte_order=None, segments=None):
+    """An image_series ([SER-1]); `volumes` are (ijk_to_space, value[, gradient]) tuples."""
+    value = typed_array(dtype, values, components, byte_order,
+                        leading=(("type", "image_series"), ("dims", list(dims))))
+    value["space"] = space
+    value["kind"] = kind
+    if segments is not None:
+        value["segments"] = segments
+    value["axis"] = axis
+    value["volumes"] = []
+    for volume in volumes:
+        entry = {"ijk_to_space": list(volume[0]), "value": float(volume[1])}
+        if len(volume) > 2:
+            entry["gradient"] = [float(g) for g in volume[2]]
+        value["volumes"].append(entry)
+    return value
+
+
 def cell_array(offsets, connectivity):
     return {"offsets": typed_array("int64", offsets), "connectivity": typed_array("int64",
                                                                                   connectivity)}
@@ -797,6 +816,41 @@ def data_file():
     add("data-points-no-labels", "Two RAS points without labels.", ["PTS-1"],
         {"type": "points", "space": "RAS",
          "points": typed_array("float64", [0.0, 0.0, 0.0, 1.0, 1.0, 1.0], 3)})
+    time_ramp = [v * 10 + t for t in range(3) for v in range(6)]
+    add("data-series-time", "A 3x2x1 int16 time series of 3 volumes at 0, 2.5 and 5 s, one "
+        "oblique geometry.", ["SER-1", "SER-3", "SER-6"],
+        image_series((3, 2, 1), "int16", time_ramp, "time",
+                     [(OBLIQUE_RAS, 0.0), (OBLIQUE_RAS, 2.5), (OBLIQUE_RAS, 5.0)]),
+        extra={"volumes_ijk_to_ras": [OBLIQUE_RAS] * 3})
+    moved = affine(matmul(rotation("z", 4.0), [[0.5, 0.0, 0.0], [0.0, 0.75, 0.0],
+                                               [0.0, 0.0, 2.0]]), (-9.5, 21.0, 5.5))
+    add("data-series-moving-lps", "A 2x2x2 float32 time series in LPS whose two volumes have "
+        "different geometries (motion-corrected).", ["SER-1", "SER-2", "SER-5", "DATA-2"],
+        image_series((2, 2, 2), "float32", [float(v) / 4 for v in range(16)], "time",
+                     [(flip_xy(OBLIQUE_RAS), 0.0), (flip_xy(moved), 1.75)], space="LPS"),
+        extra={"volumes_ijk_to_ras": [OBLIQUE_RAS, moved]})
+    add("data-series-diffusion", "A 2x2x1 uint16 diffusion series: b = 0 without gradient and "
+        "three b = 1000 s/mm^2 directions.", ["SER-3", "SER-4"],
+        image_series((2, 2, 1), "uint16", [1000, 900, 800, 700, 400, 350, 300, 250,
+                                           500, 450, 400, 350, 600, 550, 500, 450], "b_value",
+                     [(AXIS_ALIGNED_RAS, 0.0, (0.0, 0.0, 0.0)),
+                      (AXIS_ALIGNED_RAS, 1000.0, (1.0, 0.0, 0.0)),
+                      (AXIS_ALIGNED_RAS, 1000.0, (0.0, 1.0, 0.0)),
+                      (AXIS_ALIGNED_RAS, 1000.0, (0.0, 0.6, 0.8))]))
+    add("data-series-multi-echo", "A 2x1x1 float64 multi-echo series at 10, 20 and 30 ms "
+        "(sent in seconds), big-endian.", ["SER-3", "ARRAY-2"],
+        image_series((2, 1, 1), "float64", [900.0, 880.0, 600.0, 580.0, 400.0, 380.0],
+                     "echo_time", [(AXIS_ALIGNED_RAS, 0.01), (AXIS_ALIGNED_RAS, 0.02),
+                                   (AXIS_ALIGNED_RAS, 0.03)], byte_order="big"))
+    add("data-series-label-index", "A 2x1x1 uint8 label series of 2 volumes on an index axis, "
+        "with a segment.", ["SER-3", "SER-5"],
+        image_series((2, 1, 1), "uint8", [0, 1, 1, 1], "index",
+                     [(AXIS_ALIGNED_RAS, 0.0), (AXIS_ALIGNED_RAS, 1.0)], kind="label",
+                     segments=[{"value": 1, "name": "tumour", "color": [1.0, 0.5, 0.0]}]))
+    add("data-series-empty-volumes", "A 0x2x2 series of 2 volumes: a zero-length segment.",
+        ["SER-1", "BULK-3"],
+        image_series((0, 2, 2), "float32", [], "time",
+                     [(AXIS_ALIGNED_RAS, 0.0), (AXIS_ALIGNED_RAS, 1.0)]))
     add("data-table-mixed", "A table with int32, float64, string and bool columns.", ["TBL-1"],
         {"type": "table", "columns": [
             typed_array("int32", [1, 2, 3], name="label"),
@@ -1247,6 +1301,76 @@ def invalid_data_file():
          "points": typed_array("float64", [0.0] * 9, 3), "labels": ["a", "b"]})
     add("invalid-points-components", "Points with 2 components.", ["DATA-3"],
         {"type": "points", "space": "RAS", "points": typed_array("float64", [0.0] * 6, 2)})
+    def series(**changes):
+        value = image_series((2, 1, 1), "uint8", [1, 2, 3, 4], "time",
+                             [(AXIS_ALIGNED_RAS, 0.0), (AXIS_ALIGNED_RAS, 1.0)])
+        value.update(changes)
+        return {key: val for key, val in value.items() if val is not None}
+
+    def volumes(*entries):
+        return image_series((1, 1, 1), "uint8", [0], "time", entries)["volumes"]
+
+    def diffusion(gradients, b_values=(0.0, 1000.0)):
+        return series(axis="b_value", volumes=volumes(
+            *[(AXIS_ALIGNED_RAS, b, g) for b, g in zip(b_values, gradients)]))
+
+    add("invalid-series-data-short", "Two 2x1x1 uint8 volumes declared, three bytes sent.",
+        ["SER-1", "ARRAY-1"], series(data=Bulk(b"\x01\x02\x03")))
+    add("invalid-series-data-one-volume", "Two volumes declared, the bytes of one sent.",
+        ["SER-1"], series(data=Bulk(b"\x01\x02")))
+    add("invalid-series-dims-overflow", "dims 2^32 x 2^32 x 2^32 with 2 volumes and empty data: the "
+        "product overflows 64 bits and would wrap to 0.", ["SER-1"],
+        series(dims=[2**32, 2**32, 2**32], data=Bulk(b"")))
+    add("invalid-series-no-volumes", "An empty volumes array.", ["SER-1"],
+        series(volumes=[], data=Bulk(b"")))
+    add("invalid-series-volumes-missing", "A series without volumes.", ["DATA-3"],
+        series(volumes=None))
+    add("invalid-series-volume-singular", "The second volume's upper 3x3 is singular.",
+        ["SER-2", "IMG-2"],
+        series(volumes=volumes((AXIS_ALIGNED_RAS, 0.0),
+                               (affine([[1.0, 2.0, 0.0], [2.0, 4.0, 0.0], [0.0, 0.0, 1.0]],
+                                       (0.0, 0.0, 0.0)), 1.0))))
+    add("invalid-series-volume-last-row", "The first volume's last row is [0, 0, 1, 1].",
+        ["SER-2"], series(volumes=volumes((AXIS_ALIGNED_RAS[:14] + [1.0, 1.0], 0.0),
+                                          (AXIS_ALIGNED_RAS, 1.0))))
+    add("invalid-series-volume-matrix-15", "A volume matrix of 15 numbers.", ["DATA-3"],
+        series(volumes=volumes((AXIS_ALIGNED_RAS[:15], 0.0), (AXIS_ALIGNED_RAS, 1.0))))
+    add("invalid-series-axis-unknown", "axis 'frequency'.", ["SER-3"], series(axis="frequency"))
+    add("invalid-series-time-decreasing", "Times 1 s then 0 s.", ["SER-3"],
+        series(volumes=volumes((AXIS_ALIGNED_RAS, 1.0), (AXIS_ALIGNED_RAS, 0.0))))
+    add("invalid-series-time-repeated", "Two volumes at 1 s.", ["SER-3"],
+        series(volumes=volumes((AXIS_ALIGNED_RAS, 1.0), (AXIS_ALIGNED_RAS, 1.0))))
+    add("invalid-series-value-nan", "A time value NaN.", ["SER-3"],
+        series(volumes=volumes((AXIS_ALIGNED_RAS, 0.0), (AXIS_ALIGNED_RAS, float("nan")))))
+    add("invalid-series-value-string", "A volume value that is a string.", ["DATA-3"],
+        series(volumes=[{"ijk_to_space": AXIS_ALIGNED_RAS, "value": 0.0},
+                        {"ijk_to_space": AXIS_ALIGNED_RAS, "value": "1 s"}]))
+    add("invalid-series-echo-zero", "An echo time of 0 s.", ["SER-3"],
+        series(axis="echo_time", volumes=volumes((AXIS_ALIGNED_RAS, 0.0),
+                                                 (AXIS_ALIGNED_RAS, 0.02))))
+    add("invalid-series-b-negative", "A b-value of -1.", ["SER-3"],
+        diffusion([(0.0, 0.0, 0.0), (1.0, 0.0, 0.0)], b_values=(-1.0, 1000.0)))
+    add("invalid-series-gradient-missing", "A b_value series whose volumes carry no gradient.",
+        ["SER-4"], series(axis="b_value"))
+    add("invalid-series-gradient-not-unit", "A gradient of length 2.", ["SER-4"],
+        diffusion([(0.0, 0.0, 0.0), (0.0, 2.0, 0.0)]))
+    add("invalid-series-gradient-zero", "A zero gradient at b = 1000.", ["SER-4"],
+        diffusion([(0.0, 0.0, 0.0), (0.0, 0.0, 0.0)]))
+    add("invalid-series-gradient-two", "A gradient of two numbers.", ["SER-4", "DATA-3"],
+        series(axis="b_value", volumes=[
+            {"ijk_to_space": AXIS_ALIGNED_RAS, "value": 0.0, "gradient": [0.0, 0.0, 0.0]},
+            {"ijk_to_space": AXIS_ALIGNED_RAS, "value": 1000.0, "gradient": [1.0, 0.0]}]))
+    add("invalid-series-gradient-on-time", "A time series whose volume carries a gradient.",
+        ["SER-4"], series(volumes=volumes((AXIS_ALIGNED_RAS, 0.0, (1.0, 0.0, 0.0)),
+                                          (AXIS_ALIGNED_RAS, 1.0))))
+    add("invalid-series-scalar-components", "A scalar series with 2 components.", ["SER-5"],
+        series(components=2, data=Bulk(bytes(8))))
+    add("invalid-series-label-float", "A label series of dtype float32.", ["SER-5"],
+        series(kind="label", dtype="float32", data=Bulk(bytes(16))))
+    add("invalid-series-segment-duplicate", "A label series with two segments of value 1.",
+        ["SER-5", "IMG-6"],
+        series(kind="label", segments=[{"value": 1, "name": "a", "color": [1.0, 0.0, 0.0]},
+                                       {"value": 1, "name": "b", "color": [0.0, 1.0, 0.0]}]))
     add("invalid-table-row-count", "Columns of 3 and 2 rows.", ["TBL-1"],
         {"type": "table", "columns": [typed_array("int32", [1, 2, 3], name="a"),
                                       {"name": "b", "dtype": "string", "values": ["x", "y"]}]})

@@ -4,6 +4,7 @@
 // Any data value (spec section 11), dispatched on its `type` key.
 
 #include <slicerbridge/data/image.hpp>
+#include <slicerbridge/data/image_series.hpp>
 #include <slicerbridge/data/mesh.hpp>
 #include <slicerbridge/data/point_list.hpp>
 #include <slicerbridge/data/table.hpp>
@@ -17,11 +18,14 @@
 
 namespace slicerbridge {
 
-using data_value = std::variant<image, mesh, transform, point_list, table>;
+/// image_series is a type of version 1.1 ([SER-6]).
+using data_value = std::variant<image, mesh, transform, point_list, table, image_series>;
 
-/// The wire name of the held type: "image", "mesh", "transform", "points" or "table".
+/// The wire name of the held type: "image", "mesh", "transform", "points", "table" or
+/// "image_series".
 inline std::string_view data_type_name(const data_value& d) noexcept {
-    constexpr std::string_view names[] = {"image", "mesh", "transform", "points", "table"};
+    constexpr std::string_view names[] = {"image",  "mesh",  "transform",
+                                          "points", "table", "image_series"};
     return names[d.index()];
 }
 
@@ -52,6 +56,9 @@ inline data_value data_from_value(const value& v, std::error_code& ec, std::stri
     }
     if (type == "table") {
         return table::from_value(v, ec, what);
+    }
+    if (type == "image_series") {
+        return image_series::from_value(v, ec, what);
     }
     reader.fail("type", "unknown data type");
     return data_value();

@@ -282,6 +282,9 @@ inline void open_slot_element(xml_writer& xml, const slot& s) {
     case slot_type::table:
         xml.open("table", {{"fileExtensions", extension}});
         break;
+    case slot_type::image_series: // a MultiVolume node (Appendix B)
+        xml.open("image", {{"type", "dynamic-contrast-enhanced"}, {"fileExtensions", extension}});
+        break;
     default:
         xml.open(cli_parameter_tag(s));
     }
@@ -290,6 +293,7 @@ inline void open_slot_element(xml_writer& xml, const slot& s) {
 inline std::string_view slot_element_tag(const slot& s) {
     switch (s.type) {
     case slot_type::image:
+    case slot_type::image_series:
         return "image";
     case slot_type::mesh:
         return "geometry";
@@ -413,6 +417,7 @@ inline std::string cli_module_value_text(const parameter_value& p) {
 inline std::string_view cli_module_file_extension(slot_type t) noexcept {
     switch (t) {
     case slot_type::image:
+    case slot_type::image_series:
         return ".nrrd";
     case slot_type::mesh:
         return ".vtk";

@@ -25,6 +25,7 @@ enum class slot_type : std::uint8_t {
     transform,
     points,
     table,
+    image_series,  ///< from version 1.1 ([SER-6])
     boolean,       ///< "bool"
     integer,       ///< "int"
     floating,      ///< "float"
@@ -39,9 +40,9 @@ enum class slot_type : std::uint8_t {
 std::string_view slot_type_name(slot_type t) noexcept;
 std::optional<slot_type> slot_type_from_name(std::string_view name) noexcept;
 
-/// True for image, mesh, transform, points and table.
+/// True for image, mesh, transform, points, table and image_series.
 constexpr bool is_data_slot_type(slot_type t) noexcept {
-    return t <= slot_type::table;
+    return t <= slot_type::image_series;
 }
 
 struct slot {
@@ -127,9 +128,13 @@ constexpr bool is_scalar_output(const slot& s) noexcept {
     return !is_data_slot_type(s.type);
 }
 
-/// `d` as a peer of version `v` may see it ([VER-4]): before 1.1, without its scalar outputs
-/// and its `idempotent` key.
+/// `d` as a peer of version `v` may see it ([VER-4]): before 1.1, without its scalar outputs,
+/// its `idempotent` key and its optional inputs and outputs of type image_series ([SER-6]).
 processor_description description_for_version(const processor_description& d, protocol_version v);
+
+/// False when a peer of version `v` cannot call `d`: before 1.1, a required image_series input
+/// ([SER-6]). Such a processor is left out of that peer's catalog.
+bool offered_at_version(const processor_description& d, protocol_version v);
 
 /// Converts `p` to the type of parameter slot `s` (an int for a float, any empty array for a
 /// vector) and checks the slot's constraints: minimum and maximum, enum choices, vector length.

@@ -79,6 +79,10 @@ struct invoke_result {
 
 value to_value(const invoke_result& r);
 
+/// `r` as a peer of version `v` may see it ([VER-4]): before 1.1, without scalar outputs
+/// ([CAT-7]) and image_series outputs ([SER-6]).
+invoke_result result_for_version(invoke_result r, protocol_version v);
+
 /// Checks invoke params against the processor's description, as every server must before
 /// running it: [INV-2] (no unknown names, every required input and parameter present, data of
 /// the slot's type and image kind, parameters of the slot's type within its constraints) and

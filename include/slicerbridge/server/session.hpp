@@ -434,7 +434,7 @@ private:
                 return send(make_error_response(req.id, ec, what));
             }
             const registered_processor* found = state_->find(params.processor);
-            if (found == nullptr) {
+            if (found == nullptr || !offered_at_version(found->proc.description, version_)) {
                 return send(unknown_processor_response(req.id, params.processor));
             }
             result = to_value(description_for_version(found->proc.description, version_));
@@ -488,10 +488,14 @@ private:
             return send(make_error_response(req.id, ec, what, std::move(details)));
         }
         const registered_processor* called = state_->find(params.processor);
-        if (called == nullptr) {
+        if (called == nullptr || !offered_at_version(called->proc.description, version_)) {
             return send(unknown_processor_response(req.id, params.processor));
         }
-        validate_invoke(called->proc.description, params, ec, offending, what);
+        // [SER-6]: a 1.0 peer may use only the slots its description showed
+        validate_invoke(version_ < protocol_version{1, 1}
+                            ? description_for_version(called->proc.description, version_)
+                            : called->proc.description,
+                        params, ec, offending, what);
         if (ec) { // [INV-2]
             value::map details{{"name", value(offending)}};
             return send(make_error_response(req.id, ec, what, value(std::move(details))));
@@ -583,7 +587,7 @@ private:
                                                        " does not match its description");
                 } else {
                     if (version_ < protocol_version{1, 1}) {
-                        result.scalars.clear(); // [VER-4]: a 1.0 peer never sees them
+                        result = result_for_version(std::move(result), version_);
                     }
                     reply.result = to_value(result);
                 }

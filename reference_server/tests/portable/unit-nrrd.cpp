@@ -368,3 +368,53 @@ TEST_CASE("portable backend: formats that need ITK or VTK are refused by name, w
               }),
               "integer"));
 }
+
+TEST_CASE("nrrd: an image series is a MultiVolume file, as Slicer writes one [SER-2] [SER-3]") {
+    scratch dir;
+    // Slicer's MultiVolume storage: frames first (kind list), times in ms in the frame labels.
+    const std::vector<std::int16_t> interleaved{0, 100, 1, 101, 2, 102, 3, 103};
+    const std::string header =
+        "NRRD0004\ntype: short\ndimension: 4\nspace: left-posterior-superior\n"
+        "sizes: 2 2 2 1\nspace directions: none (1.5,0,0) (0,2,0) (0,0,3)\n"
+        "kinds: list domain domain domain\nendian: little\nencoding: raw\n"
+        "space origin: (10,20,30)\nMultiVolume.FrameLabels:=0,1500\n"
+        "MultiVolume.FrameIdentifyingDICOMTagName:=TriggerTime\n"
+        "MultiVolume.FrameIdentifyingDICOMTagUnits:=ms\nMultiVolume.NumberOfFrames:=2\n\n";
+    const std::string file = dir.write("dce.nrrd", header + bytes_of(interleaved, false));
+    const image_series series = nrrd::read_multivolume(file);
+    CHECK(series.axis == series_axis::time);
+    REQUIRE(series.volumes.size() == 2);
+    CHECK(series.volumes[1].value == 1.5);
+    CHECK(series.space == space::lps);
+    CHECK(series.shares_geometry());
+    CHECK(series.volumes[0].ijk_to_space ==
+          matrix4{1.5, 0, 0, 10, 0, 2, 0, 20, 0, 0, 3, 30, 0, 0, 0, 1});
+    std::vector<std::int16_t> second(4);
+    std::memcpy(second.data(), series.volume(1).data.data(), 8);
+    CHECK(second == std::vector<std::int16_t>{100, 101, 102, 103});
+
+    // written and read again: the same series, values in seconds
+    const std::string again = dir.path("again.nrrd");
+    nrrd::write_multivolume(series, again);
+    const image_series back = nrrd::read_multivolume(again);
+    CHECK(back == series);
+    std::ifstream written(again, std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(written)), {});
+    CHECK(text.find("kinds: list domain domain domain") != std::string::npos);
+    CHECK(text.find("MultiVolume.FrameIdentifyingDICOMTagUnits:=s\n") != std::string::npos);
+
+    // what one file cannot hold is refused, not given one geometry
+    image_series moving = series;
+    moving.volumes[1].ijk_to_space[3] += 0.5;
+    CHECK_THROWS_WITH_AS(nrrd::write_multivolume(moving, dir.path("moving.nrrd")),
+                         doctest::Contains("[SER-2]"), files::file_error);
+    CHECK_THROWS_WITH_AS(nrrd::read_multivolume(
+                             dir.write("plain.nrrd", header.substr(0, header.find("MultiVolume")) +
+                                                         "\n" + bytes_of(interleaved, false))),
+                         doctest::Contains("not a MultiVolume"), files::file_error);
+    std::string mislabelled = header;
+    mislabelled.replace(mislabelled.find("0,1500"), 6, "0,1500,3000");
+    CHECK_THROWS_WITH_AS(
+        nrrd::read_multivolume(dir.write("labels.nrrd", mislabelled + bytes_of(interleaved, false))),
+        doctest::Contains("2 frames and 3 frame labels"), files::file_error);
+}

@@ -24,8 +24,9 @@ from vtkmodules.vtkCommonCore import vtkPoints, vtkStringArray
 from vtkmodules.vtkCommonDataModel import vtkImageData, vtkPolyData, vtkTable
 from vtkmodules.vtkCommonMath import vtkMatrix4x4
 
-from .conversions import (ConversionError, ImageValue, MeshValue, PointsValue, TableValue,
-                          TransformValue, matrix_from_vtk, parameters_to_json, segments_from_json)
+from .conversions import (ConversionError, ImageSeriesValue, ImageValue, MeshValue, PointsValue,
+                          TableValue, TransformValue, matrix_from_vtk, parameters_to_json,
+                          segments_from_json)
 
 Value = Union[ImageValue, MeshValue, TransformValue, PointsValue, TableValue]
 
@@ -145,6 +146,9 @@ class Call:
             table = vtkTable()
             call.GetTableOutput(name, table)
             return TableValue.from_vtk(table)
+        if kind == "image_series":
+            raise ConversionError(f"output '{name}': the client core cannot receive image "
+                                  "series yet")
         raise KeyError(name)
 
     def outputs(self) -> Dict[str, Value]:
@@ -171,6 +175,8 @@ def add_input(call, name: str, value: Any) -> None:
         ok = call.AddPointsInput(name, *value.to_vtk())
     elif isinstance(value, (TableValue, vtkTable)):
         ok = call.AddTableInput(name, value.to_vtk() if isinstance(value, TableValue) else value)
+    elif isinstance(value, ImageSeriesValue):
+        raise ConversionError(f"input '{name}': the client core cannot send image series yet")
     else:
         raise ConversionError(f"input '{name}': {type(value).__name__} is not a data value")
     if not ok:

@@ -240,6 +240,66 @@ class ImageValue:
         return image_matrix_in_space(self.ijk_to_ras, space)
 
 
+SERIES_AXES = ("time", "echo_time", "b_value", "index")
+
+
+@dataclasses.dataclass
+class ImageSeriesValue:
+    """An image series (spec 11.7): volumes of one dims, dtype and kind, each an ``ImageValue``
+    with its own IJK-to-RAS matrix [SER-2], their positions on ``axis`` (seconds for ``time``
+    and ``echo_time``, s/mm^2 for ``b_value``, none for ``index``) and, for ``b_value`` series
+    only, one RAS gradient direction per volume [SER-3] [SER-4]."""
+
+    volumes: Sequence[ImageValue]
+    values: Sequence[float]
+    axis: str = "time"
+    gradients: Optional[Any] = None
+
+    def __post_init__(self) -> None:
+        self.volumes = list(self.volumes)
+        self.values = np.asarray(self.values, dtype=np.float64).reshape(-1)
+        if self.gradients is not None:
+            self.gradients = np.asarray(self.gradients, dtype=np.float64)
+        self.validate()
+
+    def validate(self) -> None:
+        """[SER-1] [SER-3] [SER-4] [SER-5]; raises ConversionError."""
+        if not self.volumes:
+            raise ConversionError("a series holds at least one volume")
+        if self.axis not in SERIES_AXES:
+            raise ConversionError(f"a series axis is one of {SERIES_AXES}")
+        if len(self.values) != len(self.volumes):
+            raise ConversionError("a series has one axis value per volume")
+        first = self.volumes[0]
+        for volume in self.volumes:
+            if volume.voxels.shape != first.voxels.shape or \
+                    volume.voxels.dtype != first.voxels.dtype or volume.kind != first.kind:
+                raise ConversionError("the volumes of a series share dims, dtype and kind")
+        values = self.values
+        if not np.all(np.isfinite(values)):
+            raise ConversionError("axis values must be finite")
+        if self.axis != "b_value" and np.any(np.diff(values) <= 0):
+            raise ConversionError(f"{self.axis} values must be strictly increasing")
+        if self.axis == "echo_time" and np.any(values <= 0):
+            raise ConversionError("echo times must be > 0")
+        if self.axis == "b_value" and np.any(values < 0):
+            raise ConversionError("b-values must be >= 0")
+        if (self.gradients is None) != (self.axis != "b_value"):
+            raise ConversionError("b_value series, and only they, have a gradient per volume")
+        if self.gradients is not None:
+            if self.gradients.shape != (len(values), 3):
+                raise ConversionError("a series has one 3-D gradient per volume")
+            lengths = np.linalg.norm(self.gradients, axis=1)
+            if not np.all(((lengths == 0) & (values == 0)) | (np.abs(lengths - 1) <= 1e-6)):
+                raise ConversionError("gradients have unit length (or are zero at b = 0)")
+
+    def shares_geometry(self) -> bool:
+        """Whether every volume has the same matrix exactly: only then may a single-geometry
+        node (a MultiVolume) hold the series [SER-2]."""
+        first = self.volumes[0].ijk_to_ras
+        return all(np.array_equal(volume.ijk_to_ras, first) for volume in self.volumes)
+
+
 def segments_from_json(text: str) -> Tuple[Segment, ...]:
     """The segments of ``vtkSlicerBridgeCall.GetImageOutputSegmentsJSON``."""
     return tuple(Segment(int(s["value"]), str(s["name"]), tuple(float(c) for c in s["color"]))

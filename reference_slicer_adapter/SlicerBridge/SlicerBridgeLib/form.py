@@ -27,6 +27,7 @@ _INPUT_CLASSES: Dict[Tuple[str, Optional[str]], Tuple[List[str], bool]] = {
     ("transform", None): (["vtkMRMLLinearTransformNode"], True),
     ("points", None): (["vtkMRMLMarkupsFiducialNode", "vtkMRMLMarkupsCurveNode"], True),
     ("table", None): (["vtkMRMLTableNode"], True),
+    ("image_series", None): (["vtkMRMLSequenceNode", "vtkMRMLMultiVolumeNode"], False),
 }
 
 # The node class an output of that type creates, and the classes it may be written into.
@@ -39,6 +40,8 @@ _OUTPUT_CLASSES: Dict[Tuple[str, Optional[str]], Tuple[str, List[str]]] = {
     ("transform", None): ("vtkMRMLLinearTransformNode", ["vtkMRMLLinearTransformNode"]),
     ("points", None): ("vtkMRMLMarkupsFiducialNode", ["vtkMRMLMarkupsFiducialNode"]),
     ("table", None): ("vtkMRMLTableNode", ["vtkMRMLTableNode"]),
+    ("image_series", None): ("vtkMRMLSequenceNode",
+                             ["vtkMRMLSequenceNode", "vtkMRMLMultiVolumeNode"]),
 }
 
 

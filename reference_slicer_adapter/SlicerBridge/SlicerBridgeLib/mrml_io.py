@@ -32,11 +32,25 @@ from vtkmodules.vtkCommonMath import vtkMatrix4x4
 from vtkmodules.vtkCommonTransforms import vtkTransform
 from vtkmodules.vtkFiltersGeneral import vtkTransformPolyDataFilter
 
-from .conversions import (ConversionError, ImageValue, MeshValue, PointsValue, Segment,
-                          TableValue, TransformValue, matrix_from_vtk, matrix_to_vtk)
+from .conversions import (ConversionError, ImageSeriesValue, ImageValue, MeshValue, PointsValue,
+                          Segment, TableValue, TransformValue, matrix_from_vtk, matrix_to_vtk)
 
 PARENT_TRANSFORM_POLICIES = ("refuse", "harden")
 SEGMENTS_ATTRIBUTE = "SlicerBridge.Segments"
+# A sequence indexes its items by unique values, and b-values repeat: a diffusion series is
+# indexed by volume number, each item carrying {"b_value": ..., "gradient": [x, y, z]} (RAS).
+DIFFUSION_ATTRIBUTE = "SlicerBridge.Diffusion"
+# How a series axis is named in a sequence node (index name, unit) and in a MultiVolume node
+# (frame-identifying tag name, unit); values are sent in seconds, milliseconds are read too.
+_SEQUENCE_AXES = {"time": ("time", "s"), "echo_time": ("echo time", "s"),
+                  "b_value": ("volume", ""), "index": ("index", "")}
+_MULTIVOLUME_AXES = {"time": ("Time", "s"), "echo_time": ("EchoTime", "s"),
+                     "index": ("Index", "")}
+_PER_SECOND = {"s": 1.0, "sec": 1.0, "ms": 1000.0, "msec": 1000.0}
+_MULTIVOLUME_FRAMES = "MultiVolume.FrameLabels"
+_MULTIVOLUME_COUNT = "MultiVolume.NumberOfFrames"
+_MULTIVOLUME_TAG = "MultiVolume.FrameIdentifyingDICOMTagName"
+_MULTIVOLUME_UNITS = "MultiVolume.FrameIdentifyingDICOMTagUnits"
 
 _NEW_NODE_CLASSES = {
     "scalar": "vtkMRMLScalarVolumeNode",
@@ -46,6 +60,7 @@ _NEW_NODE_CLASSES = {
     "transform": "vtkMRMLLinearTransformNode",
     "points": "vtkMRMLMarkupsFiducialNode",
     "table": "vtkMRMLTableNode",
+    "sequence": "vtkMRMLSequenceNode",
 }
 
 
@@ -82,6 +97,10 @@ class MRMLIO:
             if node.IsA("vtkMRMLSegmentationNode"):
                 return self.read_segmentation(node)
             return self.read_volume(node, slot.get("image_kind"))
+        if kind == "image_series":
+            if node.IsA("vtkMRMLMultiVolumeNode"):
+                return self.read_multivolume(node)
+            return self.read_sequence(node)
         readers = {"mesh": self.read_model, "transform": self.read_transform,
                    "points": self.read_markups, "table": self.read_table}
         if kind not in readers:
@@ -207,6 +226,74 @@ class MRMLIO:
             matrix = to_world @ matrix
         return ImageValue(voxels, matrix, "label", tuple(segments))
 
+    def read_sequence(self, node) -> ImageSeriesValue:
+        """A sequence node of scalar volumes as an image series: each volume keeps its own
+        IJK-to-RAS matrix [SER-2]; the index values are the axis values, read by the index's
+        name and unit (time or echo time in s or ms, anything else an index), unless every item
+        carries a b-value and gradient (``DIFFUSION_ATTRIBUTE``): a diffusion series."""
+        if not node.IsA("vtkMRMLSequenceNode"):
+            raise NodeError(f"'{node.GetName()}' is not a sequence or MultiVolume node")
+        count = node.GetNumberOfDataNodes()
+        if count < 1:
+            raise NodeError(f"sequence '{node.GetName()}' is empty")
+        items = [node.GetNthDataNode(index) for index in range(count)]
+        if any(item is None or not item.IsA("vtkMRMLScalarVolumeNode") for item in items):
+            raise NodeError(f"sequence '{node.GetName()}' holds an item that is not a volume")
+        diffusion = [item.GetAttribute(DIFFUSION_ATTRIBUTE) for item in items]
+        gradients = None
+        try:
+            if all(diffusion):
+                axis = "b_value"
+                entries = [json.loads(text) for text in diffusion]
+                values = [float(entry["b_value"]) for entry in entries]
+                gradients = [[float(g) for g in entry["gradient"]] for entry in entries]
+            else:
+                axis, per_second = _axis_of(node.GetIndexName(), node.GetIndexUnit())
+                values = [float(node.GetNthIndexValue(index)) / per_second
+                          for index in range(count)]
+        except (ValueError, KeyError, TypeError):
+            raise NodeError(f"sequence '{node.GetName()}': an index value or diffusion "
+                            "attribute is not a number") from None
+        volumes = [self.read_volume(item) for item in items]
+        try:
+            return ImageSeriesValue(volumes, values, axis, gradients)
+        except ConversionError as failure:
+            raise NodeError(f"sequence '{node.GetName()}': {failure}") from None
+
+    def read_multivolume(self, node) -> ImageSeriesValue:
+        """A MultiVolume node (frames as the components of one image, one geometry) as an image
+        series: every volume takes the node's matrix; the frame labels are the values."""
+        image = node.GetImageData()
+        if image is None or image.GetPointData().GetScalars() is None:
+            raise NodeError(f"MultiVolume '{node.GetName()}' has no voxels")
+        frames = image.GetNumberOfScalarComponents()
+        labels = (node.GetAttribute(_MULTIVOLUME_FRAMES) or "").split(",")
+        tag = node.GetAttribute(_MULTIVOLUME_TAG) or ""
+        axis, per_second = _axis_of("echo time" if tag == "EchoTime" else "time",
+                                    node.GetAttribute(_MULTIVOLUME_UNITS) or "")
+        try:
+            values = [float(label) / per_second for label in labels]
+        except ValueError:
+            raise NodeError(f"MultiVolume '{node.GetName()}': frame labels are not numbers") \
+                from None
+        if len(values) != frames:
+            raise NodeError(f"MultiVolume '{node.GetName()}' has {frames} frames and "
+                            f"{len(values)} frame labels")
+        ijk_to_ras = vtkMatrix4x4()
+        node.GetIJKToRASMatrix(ijk_to_ras)
+        matrix = matrix_from_vtk(ijk_to_ras)
+        to_world = self._to_world(node)
+        if to_world is not None:
+            matrix = to_world @ matrix
+        try:
+            stacked = ImageValue.from_vtk(image, matrix, "vector" if frames > 1 else "scalar")
+            voxels = stacked.voxels if frames > 1 else stacked.voxels[..., np.newaxis]
+            volumes = [ImageValue(np.ascontiguousarray(voxels[..., frame]), stacked.ijk_to_ras)
+                       for frame in range(frames)]
+            return ImageSeriesValue(volumes, values, axis)
+        except ConversionError as failure:
+            raise NodeError(f"MultiVolume '{node.GetName()}': {failure}") from None
+
     def read_model(self, node) -> MeshValue:
         """A model's surface mesh (a copy), in world coordinates when hardening."""
         if not node.IsA("vtkMRMLModelNode"):
@@ -274,6 +361,10 @@ class MRMLIO:
             if node is not None and node.IsA("vtkMRMLSegmentationNode"):
                 return self.write_segmentation(value, node)
             return self.write_volume(value, node, base_name)
+        if isinstance(value, ImageSeriesValue):
+            if node is not None and node.IsA("vtkMRMLMultiVolumeNode"):
+                return self.write_multivolume(value, node)
+            return self.write_sequence(value, node, base_name)
         if isinstance(value, MeshValue):
             node = self._target(node, "mesh", "vtkMRMLModelNode", base_name)
             _activate_normals(value.polydata)
@@ -324,6 +415,58 @@ class MRMLIO:
         node.CreateDefaultDisplayNodes()
         return node
 
+    def write_sequence(self, value: ImageSeriesValue, node=None,
+                       name: str = "output") -> Any:
+        """An image series as a sequence node of scalar (label, vector) volumes, each with its
+        own IJK-to-RAS matrix [SER-2]; the index is named after the axis, in seconds for times;
+        a diffusion series is indexed by volume number, each volume carrying its b-value and
+        gradient (``DIFFUSION_ATTRIBUTE``)."""
+        node = self._target(node, "sequence", "vtkMRMLSequenceNode", name)
+        index_name, unit = _SEQUENCE_AXES[value.axis]
+        node.RemoveAllDataNodes()
+        node.SetIndexName(index_name)
+        node.SetIndexUnit(unit)
+        for index, volume in enumerate(value.volumes):
+            item = self.scene.CreateNodeByClass(_NEW_NODE_CLASSES[volume.kind])
+            item.SetName(f"{name} {index}")
+            stored = ImageValue(_storable_voxels(volume.voxels, volume.kind), volume.ijk_to_ras,
+                                volume.kind, volume.segments)
+            image, ijk_to_ras = stored.to_vtk()
+            item.SetIJKToRASMatrix(ijk_to_ras)
+            item.SetAndObserveImageData(image)
+            if value.gradients is None:
+                node.SetDataNodeAtValue(item, repr(float(value.values[index])))
+            else:
+                item.SetAttribute(DIFFUSION_ATTRIBUTE, json.dumps(
+                    {"b_value": float(value.values[index]),
+                     "gradient": [float(g) for g in value.gradients[index]]}))
+                node.SetDataNodeAtValue(item, str(index))
+        return node
+
+    def write_multivolume(self, value: ImageSeriesValue, node) -> Any:
+        """A time, echo-time or index series whose volumes share one geometry as a MultiVolume
+        node (frames as components, frame labels as values). Volumes of different geometry
+        [SER-2] and b-value series (their gradients, [SER-4]) do not fit one: refused, never
+        given one volume's geometry; a sequence node holds them."""
+        if not value.shares_geometry():
+            raise NodeError(f"'{node.GetName()}': the volumes differ in geometry and a "
+                            "MultiVolume holds one for all; use a sequence node [SER-2]")
+        if value.axis not in _MULTIVOLUME_AXES or value.volumes[0].kind == "vector":
+            raise NodeError(f"'{node.GetName()}': a MultiVolume holds no gradients or vector "
+                            "volumes; use a sequence node [SER-4]")
+        first = value.volumes[0]
+        voxels = np.stack([volume.voxels for volume in value.volumes], axis=-1)
+        stacked = ImageValue(_storable_voxels(voxels, "vector"), first.ijk_to_ras, "vector")
+        image, ijk_to_ras = stacked.to_vtk()
+        node.SetIJKToRASMatrix(ijk_to_ras)
+        node.SetAndObserveImageData(image)
+        tag, unit = _MULTIVOLUME_AXES[value.axis]
+        node.SetAttribute(_MULTIVOLUME_FRAMES, ",".join(repr(float(v)) for v in value.values))
+        node.SetAttribute(_MULTIVOLUME_COUNT, str(len(value.volumes)))
+        node.SetAttribute(_MULTIVOLUME_TAG, tag)
+        node.SetAttribute(_MULTIVOLUME_UNITS, unit)
+        return node
+
     def write_segmentation(self, value: ImageValue, node, reference_volume=None) -> Any:
         """A label image as the segments of a segmentation node (its segments are replaced): one
         segment per named segment, and per other non-zero label value present."""
@@ -348,6 +491,17 @@ class MRMLIO:
                                                             list(segment.color))
         node.CreateDefaultDisplayNodes()
         return node
+
+
+def _axis_of(name: str, unit: str):
+    """(series axis, units per second of the stored values) of an index or frame name and
+    unit: times and echo times in seconds or milliseconds, b-values, else a plain index."""
+    name, unit = (name or "").strip().lower(), (unit or "").strip().lower()
+    if name in ("b-value", "bvalue", "b_value"):
+        return "b_value", 1.0
+    if unit in _PER_SECOND:
+        return ("echo_time" if "echo" in name else "time"), _PER_SECOND[unit]
+    return "index", 1.0
 
 
 def _activate_normals(polydata) -> None:

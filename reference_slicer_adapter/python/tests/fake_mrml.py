@@ -73,6 +73,11 @@ class FakeScene:
         node.SetName(name)
         return self.AddNode(node)
 
+    def CreateNodeByClass(self, class_name):
+        """A node that is not in the scene (Slicer's sequence items start so)."""
+        self.calls.append(("CreateNodeByClass", class_name))
+        return NODE_CLASSES[class_name]()
+
     def GetNodeByID(self, node_id):
         for node in self.nodes:
             if node.id == node_id:
@@ -394,6 +399,60 @@ class FakeSegmentationNode(FakeTransformableNode):
         self.reference_volume = volume
 
 
+class FakeMultiVolumeNode(FakeScalarVolumeNode):
+    """Frames as the components of one image, one geometry; frame labels in attributes."""
+    CLASS_NAMES = ("vtkMRMLMultiVolumeNode",) + FakeScalarVolumeNode.CLASS_NAMES
+
+
+class FakeSequenceNode(FakeNode):
+    """Items kept as copies, as Slicer's sequence node keeps them in its own scene; index values
+    are strings."""
+    CLASS_NAMES = ("vtkMRMLSequenceNode", "vtkMRMLStorableNode", "vtkMRMLNode")
+
+    def __init__(self):
+        super().__init__()
+        self.index_name = "time"
+        self.index_unit = "s"
+        self.items = []
+
+    def GetIndexName(self):
+        return self.index_name
+
+    def SetIndexName(self, name):
+        self.index_name = name
+
+    def GetIndexUnit(self):
+        return self.index_unit
+
+    def SetIndexUnit(self, unit):
+        self.index_unit = unit
+
+    def GetNumberOfDataNodes(self):
+        return len(self.items)
+
+    def GetNthDataNode(self, index):
+        return self.items[index][1]
+
+    def GetNthIndexValue(self, index):
+        return self.items[index][0]
+
+    def RemoveAllDataNodes(self):
+        self.items = []
+
+    def SetDataNodeAtValue(self, node, value):
+        if not isinstance(value, str):
+            raise TypeError("index values are strings")
+        copy = type(node)()
+        copy.name = node.name
+        copy.attributes = dict(node.attributes)
+        copy.ijk_to_ras = _copy_matrix(node.ijk_to_ras)
+        if node.image is not None:
+            copy.image = vtkImageData()
+            copy.image.DeepCopy(node.image)
+        self.items = [item for item in self.items if item[0] != value] + [(value, copy)]
+        return copy
+
+
 NODE_CLASSES = {
     "vtkMRMLScalarVolumeNode": FakeScalarVolumeNode,
     "vtkMRMLLabelMapVolumeNode": FakeLabelMapVolumeNode,
@@ -404,4 +463,6 @@ NODE_CLASSES = {
     "vtkMRMLMarkupsFiducialNode": FakeMarkupsFiducialNode,
     "vtkMRMLTableNode": FakeTableNode,
     "vtkMRMLSegmentationNode": FakeSegmentationNode,
+    "vtkMRMLMultiVolumeNode": FakeMultiVolumeNode,
+    "vtkMRMLSequenceNode": FakeSequenceNode,
 }

@@ -25,34 +25,132 @@ inline std::optional<std::uint64_t> image::byte_count() const noexcept {
     return count ? detail::checked_multiply(*count, dtype_size(dtype)) : std::nullopt;
 }
 
-inline std::error_code image::validate(std::string& what) const {
-    std::error_code ec;
-    detail::field_reader reader(ec, what, error::invalid_argument, "image");
-    if (!is_affine(ijk_to_space)) {
-        reader.fail("ijk_to_space", "last row must be [0, 0, 0, 1] and entries finite");
-        return ec;
+namespace detail {
+
+/// [IMG-2]: finite, last row [0, 0, 0, 1], and |det| of the upper 3x3 above 1e-12 times the
+/// product of its column lengths.
+inline bool check_ijk_to_space(field_reader& reader, std::string_view field, const matrix4& m) {
+    if (!is_affine(m)) {
+        return reader.fail(field, "last row must be [0, 0, 0, 1] and entries finite");
     }
-    // [IMG-2]: |det| above 1e-12 times the product of the column lengths of the upper 3x3
-    const double determinant = linear_determinant(ijk_to_space);
+    const double determinant = linear_determinant(m);
     double column_lengths = 1.0;
     for (int column = 0; column < 3; ++column) {
-        const double* m = ijk_to_space.data();
         column_lengths *= std::hypot(m[column], m[4 + column], m[8 + column]);
     }
     if (!std::isfinite(determinant) || !(std::fabs(determinant) > 1e-12 * column_lengths)) {
-        reader.fail("ijk_to_space", "upper 3x3 is not invertible");
-        return ec;
+        return reader.fail(field, "upper 3x3 is not invertible");
     }
+    return true;
+}
+
+/// [IMG-4] and [IMG-6]: components per kind, integer labels, segments of label data only with
+/// unique values and colours in [0, 1]. `noun` is "images" or "series".
+inline bool check_voxel_kind(field_reader& reader, std::string_view noun, image_kind kind,
+                             std::uint32_t components, slicerbridge::dtype dtype,
+                             const std::vector<segment>& segments) {
     if (components < 1) {
-        reader.fail("components", "must be >= 1");
-        return ec;
+        return reader.fail("components", "must be >= 1");
     }
     if (kind != image_kind::vector && components != 1) {
-        reader.fail("components", "scalar and label images have one component");
-        return ec;
+        return reader.fail("components",
+                           "scalar and label " + std::string(noun) + " have one component");
     }
     if (kind == image_kind::label && !is_integer_dtype(dtype)) {
-        reader.fail("dtype", "label images have an integer dtype");
+        return reader.fail("dtype", "label " + std::string(noun) + " have an integer dtype");
+    }
+    if (!segments.empty() && kind != image_kind::label) {
+        return reader.fail("segments", "only label " + std::string(noun) + " have segments");
+    }
+    std::unordered_set<std::int64_t> values;
+    for (const auto& s : segments) {
+        if (!values.insert(s.value).second) {
+            return reader.fail("segments", "segment values must be unique");
+        }
+        for (double c : s.color) {
+            if (!(c >= 0 && c <= 1)) {
+                return reader.fail("segments", "color components must lie in [0, 1]");
+            }
+        }
+    }
+    return true;
+}
+
+/// `dims`: exactly three integers.
+inline bool read_dims(field_reader& reader, const value& v, std::array<std::uint64_t, 3>& out) {
+    const auto* dims = reader.read_array(v, "dims", true);
+    if (dims == nullptr) {
+        return false;
+    }
+    if (dims->size() != 3) {
+        return reader.fail("dims", "expected 3 integers");
+    }
+    for (std::size_t i = 0; i < 3; ++i) {
+        if (!reader.to_uint((*dims)[i], "dims", out[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+inline bool read_image_kind(field_reader& reader, const value& v, image_kind& out) {
+    std::string kind_text;
+    if (!reader.read_string(v, "kind", kind_text)) {
+        return false;
+    }
+    const auto kind = image_kind_from_name(kind_text);
+    if (!kind) {
+        return reader.fail("kind", "expected \"scalar\", \"label\" or \"vector\"");
+    }
+    out = *kind;
+    return true;
+}
+
+/// The optional `segments` array.
+inline bool read_segments(field_reader& reader, const value& v, std::vector<segment>& out) {
+    const auto* segments = reader.read_array(v, "segments", false);
+    if (segments == nullptr) {
+        return reader.ok();
+    }
+    auto segment_reader = reader.nested("segments");
+    for (const auto& entry : *segments) {
+        segment s;
+        if (!segment_reader.expect_map(entry)) {
+            return false;
+        }
+        const value* label_value = segment_reader.get(entry, "value", true);
+        if (label_value == nullptr || !segment_reader.to_int(*label_value, "value", s.value) ||
+            !segment_reader.read_string(entry, "name", s.name) ||
+            !segment_reader.read_doubles(entry, "color", s.color)) {
+            return false;
+        }
+        out.push_back(std::move(s));
+    }
+    return true;
+}
+
+inline void write_segments(value::map& entries, const std::vector<segment>& segments) {
+    if (segments.empty()) {
+        return;
+    }
+    value::array written;
+    for (const auto& s : segments) {
+        written.push_back(value::map{
+            {"value", s.value},
+            {"name", s.name},
+            {"color", value::array{s.color[0], s.color[1], s.color[2]}},
+        });
+    }
+    entries.emplace_back("segments", std::move(written));
+}
+
+} // namespace detail
+
+inline std::error_code image::validate(std::string& what) const {
+    std::error_code ec;
+    detail::field_reader reader(ec, what, error::invalid_argument, "image");
+    if (!detail::check_ijk_to_space(reader, "ijk_to_space", ijk_to_space) ||
+        !detail::check_voxel_kind(reader, "images", kind, components, dtype, segments)) {
         return ec;
     }
     const auto expected = byte_count();
@@ -63,24 +161,6 @@ inline std::error_code image::validate(std::string& what) const {
     if (*expected != data.size()) {
         reader.fail("data", "length " + std::to_string(data.size()) + " does not match dims " +
                                 "(expected " + std::to_string(*expected) + " bytes)");
-        return ec;
-    }
-    if (!segments.empty() && kind != image_kind::label) {
-        reader.fail("segments", "only label images have segments");
-        return ec;
-    }
-    std::unordered_set<std::int64_t> values;
-    for (const auto& s : segments) {
-        if (!values.insert(s.value).second) {
-            reader.fail("segments", "segment values must be unique");
-            return ec;
-        }
-        for (double c : s.color) {
-            if (!(c >= 0 && c <= 1)) {
-                reader.fail("segments", "color components must lie in [0, 1]");
-                return ec;
-            }
-        }
     }
     return ec;
 }
@@ -183,18 +263,8 @@ inline image image::from_value(const value& v, std::error_code& ec, std::string&
     if (!detail::expect_type(reader, v, "image")) {
         return image();
     }
-    const auto* dims = reader.read_array(v, "dims", true);
-    if (dims == nullptr) {
+    if (!detail::read_dims(reader, v, result.dims)) {
         return image();
-    }
-    if (dims->size() != 3) {
-        reader.fail("dims", "expected 3 integers");
-        return image();
-    }
-    for (std::size_t i = 0; i < 3; ++i) {
-        if (!reader.to_uint((*dims)[i], "dims", result.dims[i])) {
-            return image();
-        }
     }
     typed_array voxels;
     if (!detail::read_typed_array(reader, v, voxels) ||
@@ -206,31 +276,9 @@ inline image image::from_value(const value& v, std::error_code& ec, std::string&
     result.components = voxels.components;
     result.byte_order = voxels.byte_order;
     result.data = voxels.data;
-    std::string kind_text;
-    if (!reader.read_string(v, "kind", kind_text)) {
+    if (!detail::read_image_kind(reader, v, result.kind) ||
+        !detail::read_segments(reader, v, result.segments)) {
         return image();
-    }
-    const auto kind = image_kind_from_name(kind_text);
-    if (!kind) {
-        reader.fail("kind", "expected \"scalar\", \"label\" or \"vector\"");
-        return image();
-    }
-    result.kind = *kind;
-    if (const auto* segments = reader.read_array(v, "segments", false)) {
-        auto segment_reader = reader.nested("segments");
-        for (const auto& entry : *segments) {
-            segment s;
-            if (!segment_reader.expect_map(entry)) {
-                return image();
-            }
-            const value* label_value = segment_reader.get(entry, "value", true);
-            if (label_value == nullptr || !segment_reader.to_int(*label_value, "value", s.value) ||
-                !segment_reader.read_string(entry, "name", s.name) ||
-                !segment_reader.read_doubles(entry, "color", s.color)) {
-                return image();
-            }
-            result.segments.push_back(std::move(s));
-        }
     }
     if (!reader.ok()) {
         return image();
@@ -256,17 +304,7 @@ inline value to_value(const image& img) {
     entries.emplace_back("ijk_to_space", detail::matrix_to_value(img.ijk_to_space));
     entries.emplace_back("space", std::string(space_name(img.space)));
     entries.emplace_back("kind", std::string(image_kind_name(img.kind)));
-    if (!img.segments.empty()) {
-        value::array segments;
-        for (const auto& s : img.segments) {
-            segments.push_back(value::map{
-                {"value", s.value},
-                {"name", s.name},
-                {"color", value::array{s.color[0], s.color[1], s.color[2]}},
-            });
-        }
-        entries.emplace_back("segments", std::move(segments));
-    }
+    detail::write_segments(entries, img.segments);
     return entries;
 }
 

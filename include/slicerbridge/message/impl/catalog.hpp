@@ -19,12 +19,13 @@ struct slot_type_entry {
     std::string_view name;
 };
 
-inline constexpr std::array<slot_type_entry, 13> slot_type_table{{
+inline constexpr std::array<slot_type_entry, 14> slot_type_table{{
     {slot_type::image, "image"},
     {slot_type::mesh, "mesh"},
     {slot_type::transform, "transform"},
     {slot_type::points, "points"},
     {slot_type::table, "table"},
+    {slot_type::image_series, "image_series"},
     {slot_type::boolean, "bool"},
     {slot_type::integer, "int"},
     {slot_type::floating, "float"},
@@ -496,10 +497,21 @@ inline processor_description description_for_version(const processor_description
     }
     processor_description older = d;
     older.idempotent = false;
-    older.outputs.erase(std::remove_if(older.outputs.begin(), older.outputs.end(),
-                                       [](const slot& s) { return is_scalar_output(s); }),
+    const auto newer = [](const slot& s) {
+        return is_scalar_output(s) || s.type == slot_type::image_series;
+    };
+    older.outputs.erase(std::remove_if(older.outputs.begin(), older.outputs.end(), newer),
                         older.outputs.end());
+    older.inputs.erase(std::remove_if(older.inputs.begin(), older.inputs.end(), newer),
+                       older.inputs.end());
     return older;
+}
+
+inline bool offered_at_version(const processor_description& d, protocol_version v) {
+    return v >= protocol_version{1, 1} ||
+           std::none_of(d.inputs.begin(), d.inputs.end(), [](const slot& s) {
+               return s.type == slot_type::image_series && !s.optional;
+           });
 }
 
 inline catalog_result catalog_result::from_value(const value& v, std::error_code& ec,

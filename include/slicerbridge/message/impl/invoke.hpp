@@ -3,6 +3,9 @@
 
 #include <slicerbridge/detail/field_reader.hpp>
 
+#include <algorithm>
+#include <variant>
+
 namespace slicerbridge {
 namespace detail {
 
@@ -18,8 +21,8 @@ const auto* find_named(const std::vector<Entry>& entries, std::string_view name)
 
 /// The slot type matching a data value.
 inline slot_type slot_type_of(const data_value& d) noexcept {
-    constexpr slot_type types[] = {slot_type::image, slot_type::mesh, slot_type::transform,
-                                   slot_type::points, slot_type::table};
+    constexpr slot_type types[] = {slot_type::image,  slot_type::mesh,  slot_type::transform,
+                                   slot_type::points, slot_type::table, slot_type::image_series};
     return types[d.index()];
 }
 
@@ -163,6 +166,19 @@ inline invoke_result invoke_result::from_value(const value& v, std::error_code& 
 inline invoke_result invoke_result::from_value(const value& v, std::error_code& ec) {
     std::string what;
     return from_value(v, ec, what);
+}
+
+inline invoke_result result_for_version(invoke_result r, protocol_version v) {
+    if (v >= protocol_version{1, 1}) {
+        return r;
+    }
+    r.scalars.clear();
+    r.outputs.erase(std::remove_if(r.outputs.begin(), r.outputs.end(),
+                                   [](const auto& output) {
+                                       return std::holds_alternative<image_series>(output.second);
+                                   }),
+                    r.outputs.end());
+    return r;
 }
 
 inline value to_value(const invoke_result& r) {

@@ -240,7 +240,9 @@ inline void server::add(processor p, processor_execution execution) {
     for (const auto& entry : state_->processors) {
         const auto& d = entry.second.proc.description;
         descriptions.push_back(to_value(d));
-        descriptions_1_0.push_back(to_value(description_for_version(d, {1, 0})));
+        if (offered_at_version(d, {1, 0})) { // [SER-6]
+            descriptions_1_0.push_back(to_value(description_for_version(d, {1, 0})));
+        }
     }
     state_->catalog_value = value(value::map{{"processors", value(std::move(descriptions))}});
     state_->catalog_value_1_0 =
