@@ -46,7 +46,8 @@ struct connection_event {
     inbound what = inbound::stream_ended;
     /// request kinds: the request's id is open already; cancel: it names an open invoke.
     bool id_open = false;
-    /// bad_frame, undecodable and the bad bulk kinds: the decoder's error.
+    /// bad_frame, undecodable and the bad bulk kinds: the decoder's error (undecodable without
+    /// one, such as a map without a kind: invalid_message).
     std::error_code error;
 };
 
@@ -73,6 +74,10 @@ inline connection_decision decide(connection_phase phase, const connection_event
     };
     if (phase == connection_phase::closed) {
         return {a::ignore, {}};
+    }
+    if (event.what == inbound::undecodable && !event.error) { // a map without a kind
+        return decide(phase, connection_event{event.what, event.id_open,
+                                              make_error_code(error::invalid_message)});
     }
     switch (event.what) {
     case inbound::stream_ended:
