@@ -10,6 +10,8 @@
 #include <slicerbridge/detail/type_name.hpp>
 #include <slicerbridge/message/message.hpp>
 #include <slicerbridge/message/progress.hpp>
+#include <slicerbridge/server/connection_machine.hpp>
+#include <slicerbridge/server/negotiate.hpp>
 #include <slicerbridge/server/state.hpp>
 #include <slicerbridge/transport/frame_stream.hpp>
 
@@ -144,7 +146,7 @@ public:
     }
 
 private:
-    enum class phase { handshake, open, draining, closed };
+    using phase = connection_phase;
     /// Who writes the outbox's front: nobody, the strand, or a worker answering its own call.
     enum class writer { none, strand, worker };
 
@@ -158,19 +160,19 @@ private:
         });
     }
 
+    /// Classifies the frame, lets the connection machine decide, carries the decision out.
     void on_frame(std::error_code ec, received_frame frame, frame_arrival arrival) {
         if (phase_ == phase::closed) {
             return;
         }
         if (ec) {
-            if (ec == error::malformed_frame || ec == error::frame_too_large) {
+            const bool bad_header = ec == error::malformed_frame || ec == error::frame_too_large;
+            if (bad_header) {
                 log(log_level::warning, "closing a connection that sent a bad frame header");
-                send_connection_error(ec, "bad frame header: " + ec.message());
-                close_after_writes();
-            } else {
-                drop();
             }
-            return;
+            connection_event event{bad_header ? inbound::bad_frame : inbound::stream_ended, false,
+                                   ec};
+            return carry_out(decide(phase_, event), nullptr, "bad frame header: " + ec.message());
         }
         // Kept by an invoke it starts (on_invoke takes it); released once the frame is handled.
         struct release_unless_taken {
@@ -183,55 +185,93 @@ private:
                 }
             }
         } reservation{*this};
-        std::error_code decode_error;
-        value head = decode_frame(frame, stream_receive_limits(), codecs_, decode_error);
-        if (decode_error) {
-            if (phase_ != phase::handshake) {
-                if (auto id = request_id_of(head)) { // bad bulk references only ([BULK-9])
-                    send(make_error_response(*id, decode_error,
-                                             "bad bulk reference: " + decode_error.message()));
-                    return read_next();
-                }
-            }
-            send_connection_error(decode_error, "undecodable head: " + decode_error.message());
-            return continue_or_close(phase_ == phase::handshake);
-        }
-        if (phase_ == phase::handshake) {
-            return on_handshake(head);
-        }
+        std::error_code frame_error;
+        value head = decode_frame(frame, stream_receive_limits(), codecs_, frame_error);
+        std::error_code message_error;
         std::string what;
-        message decoded = decode_message(std::move(head), false, decode_error, what);
-        if (decode_error) {
-            if (auto id = request_id_of(head)) {
-                send(make_error_response(*id, decode_error, what)); // [MSG-12]
-            } else if (!is_named_notification(head)) {
-                send_connection_error(decode_error, what);
-            } // [MSG-16]: a known notification with malformed params is ignored
-            return read_next();
+        message decoded =
+            decode_message(std::move(head), phase_ == phase::awaiting_hello, message_error, what);
+        connection_event event;
+        event.what = classify(head, frame_error, decoded, message_error);
+        event.error = frame_error;
+        if (frame_error) {
+            what = (event.what == inbound::undecodable ? "undecodable head: "
+                                                       : "bad bulk reference: ") +
+                   frame_error.message();
         }
-        std::visit([&](auto& m) { on_message(m, arrival); }, decoded);
+        const auto id = request_id_of(head);
+        if (id && (event.what == inbound::request || event.what == inbound::malformed_request ||
+                   event.what == inbound::request_with_bad_bulk)) {
+            event.id_open = calls_.count(*id) != 0 || (goodbye_id_ && *goodbye_id_ == *id);
+        }
+        std::shared_ptr<call_state> cancelled;
+        if (event.what == inbound::cancel) {
+            std::error_code params_error;
+            auto params =
+                cancel_params::from_value(std::get<notification>(decoded).params, params_error);
+            auto found = calls_.find(params.id);
+            if (found != calls_.end()) {
+                cancelled = found->second;
+                event.id_open = true;
+            }
+        }
+        auto decision = decide(phase_, event);
+        switch (decision.action) {
+        case connection_action::negotiate:
+            on_handshake(std::get<client_hello>(decoded));
+            break;
+        case connection_action::admit:
+            on_request(std::get<request>(decoded), arrival);
+            break;
+        case connection_action::cancel_call:
+            cancel_call(cancelled, error::cancelled);
+            break;
+        default:
+            if (decision.action == connection_action::connection_error &&
+                decision.error == error::duplicate_id) {
+                what = "request id is already open";
+            }
+            return carry_out(decision, id ? &*id : nullptr, what);
+        }
         if (phase_ != phase::closed && !closing_) {
             read_next();
         }
     }
 
-    static bool is_named_notification(const value& head) {
-        const value* kind = head.is_map() ? head.find("kind") : nullptr;
-        const value* method = head.is_map() ? head.find("method") : nullptr;
-        return kind != nullptr && kind->is_string() && kind->as_string() == "notification" &&
-               method != nullptr && method->is_string();
-    }
-
-    void continue_or_close(bool fatal) {
-        if (fatal) {
-            close_after_writes();
-        } else {
-            read_next();
+    /// The decisions that only answer, ignore or close.
+    void carry_out(const connection_decision& decision, const std::uint64_t* id, std::string what) {
+        if (what.empty()) {
+            what = decision.error.message();
+        }
+        switch (decision.action) {
+        case connection_action::answer_error:
+            send(make_error_response(*id, decision.error, std::move(what)));
+            return read_next();
+        case connection_action::connection_error: {
+            value details;
+            if (decision.error == error::duplicate_id && id != nullptr) {
+                details = value(value::map{{"id", value(*id)}});
+            }
+            send_connection_error(decision.error, std::move(what), std::move(details));
+            return read_next();
+        }
+        case connection_action::refuse:
+            send_connection_error(decision.error, std::move(what));
+            return close_after_writes();
+        case connection_action::close:
+            return drop();
+        case connection_action::ignore:
+            if (phase_ != phase::closed) {
+                read_next();
+            }
+            return;
+        default:
+            return;
         }
     }
 
     limits stream_receive_limits() const {
-        if (phase_ == phase::handshake) {
+        if (phase_ == phase::awaiting_hello) {
             limits l = state_->options.receive_limits;
             l.max_frame = std::min(l.max_frame, handshake_max_frame);
             return l;
@@ -254,7 +294,7 @@ private:
         connection_timeouts::activity a;
         a.bytes_received = stream_.bytes_received();
         a.bytes_sent = bytes_sent_.load();
-        a.hello_done = phase_ != phase::handshake;
+        a.hello_done = phase_ != phase::awaiting_hello;
         a.mid_frame = stream_.mid_frame();
         a.reading_paused = stream_.reading_paused();
         a.calls_open = !calls_.empty();
@@ -316,102 +356,30 @@ private:
 
     // ---- handshake -------------------------------------------------------------------------
 
-    void on_handshake(const value& head) {
-        std::error_code ec;
-        std::string what;
-        message decoded = decode_message(head, true, ec, what);
-        auto* hello = std::get_if<client_hello>(&decoded);
-        if (ec || hello == nullptr) { // [HELLO-2], [HELLO-5], [HELLO-9]
-            if (!ec) {
-                ec = make_error_code(error::handshake_required);
-                what = "the first message must be a client hello";
+    void on_handshake(const client_hello& hello) {
+        auto outcome = negotiate(hello, state_->options);
+        if (outcome.refusal) {
+            if (outcome.refusal->code == error::unauthorized) {
+                log(log_level::warning, "refused a client with a missing or wrong token");
             }
-            send_connection_error(ec, what);
+            send_connection_error(outcome.refusal->code, outcome.refusal->text,
+                                  std::move(outcome.refusal->details));
             return close_after_writes();
         }
-        const auto& options = state_->options;
-        if (options.token &&
-            !(hello->token && detail::constant_time_equal(*hello->token, *options.token))) {
-            log(log_level::warning, "refused a client with a missing or wrong token");
-            send_connection_error(make_error_code(error::unauthorized),
-                                  "a valid token is required");
-            return close_after_writes();
-        }
-        auto chosen =
-            choose_version(hello->min_version, hello->max_version, protocol_min, protocol_max);
-        if (!chosen) {
-            value::map details{{"min_version", detail::version_to_value(protocol_min)},
-                               {"max_version", detail::version_to_value(protocol_max)}};
-            send_connection_error(make_error_code(error::unsupported_version),
-                                  "no protocol version in common", value(std::move(details)));
-            return close_after_writes();
-        }
-        version_ = *chosen;
-        peer_limits_ = hello->limits;
-        codec_set offered = codec_set::from_capabilities(hello->capabilities);
-        codecs_ = offered & options.codecs & codec_set::all();
-        send_progress_ = detail::has_capability(hello->capabilities, "progress");
-
-        server_hello reply;
-        reply.version = *chosen;
-        reply.limits = options.receive_limits;
-        reply.implementation = {options.name, options.version};
-        reply.capabilities.push_back("cancel");
-        if (send_progress_) {
-            reply.capabilities.push_back("progress");
-        }
-        for (auto& capability : codecs_.to_capabilities()) {
-            reply.capabilities.push_back(std::move(capability));
-        }
-        reply.capabilities.push_back(detail::grease_capability());
-        send(message(std::move(reply)));
-        phase_ = phase::open;
-        stream_.set_receive_limits(options.receive_limits);
-        read_next();
+        version_ = outcome.reply.version;
+        peer_limits_ = outcome.peer_limits;
+        codecs_ = outcome.codecs;
+        send_progress_ = outcome.progress;
+        outcome.reply.capabilities.push_back(detail::grease_capability());
+        send(message(std::move(outcome.reply)));
+        phase_ = phase::established;
+        stream_.set_receive_limits(state_->options.receive_limits);
     }
 
     // ---- messages --------------------------------------------------------------------------
 
-    void on_message(client_hello&, const frame_arrival&) {
-        send_connection_error(make_error_code(error::invalid_message),
-                              "hello was already exchanged");
-    }
-    void on_message(server_hello&, const frame_arrival&) {
-        send_connection_error(make_error_code(error::invalid_message),
-                              "a client does not send a server hello");
-    }
-    void on_message(response&, const frame_arrival&) {
-        send_connection_error(make_error_code(error::invalid_message),
-                              "clients do not send responses in protocol 1.0");
-    }
-
-    void on_message(notification& note, const frame_arrival&) {
-        if (note.method != "cancel") {
-            return; // [MSG-9]
-        }
-        std::error_code ec;
-        auto params = cancel_params::from_value(note.params, ec);
-        if (ec) {
-            return;
-        }
-        auto found = calls_.find(params.id);
-        if (found != calls_.end()) { // [CANCEL-4]: unknown ids are ignored
-            cancel_call(found->second, error::cancelled);
-        }
-    }
-
-    void on_message(request& req, const frame_arrival& arrival) {
+    void on_request(request& req, const frame_arrival& arrival) {
         auto started = clock::now();
-        if (calls_.count(req.id) != 0 || (goodbye_id_ && *goodbye_id_ == req.id)) {
-            value::map details{{"id", value(req.id)}};
-            send_connection_error(make_error_code(error::duplicate_id),
-                                  "request id is already open", value(std::move(details)));
-            return;
-        }
-        if (phase_ == phase::draining) {
-            return send(make_error_response(req.id, make_error_code(error::shutting_down),
-                                            "the connection is closing"));
-        }
         const std::string& method = req.method;
         if (method == "invoke") {
             return on_invoke(req, arrival);
@@ -812,7 +780,7 @@ private:
         if (phase_ == phase::closed) {
             return;
         }
-        if (phase_ == phase::handshake) {
+        if (phase_ == phase::awaiting_hello) {
             return drop();
         }
         phase_ = phase::draining;
@@ -1057,7 +1025,7 @@ private:
     std::shared_ptr<server_state> state_;
     frame_stream<Stream> stream_;
     std::function<void()> on_closed_;
-    phase phase_ = phase::handshake;
+    phase phase_ = phase::awaiting_hello;
     bool closing_ = false;
     bool async_writing_ = false;
 
