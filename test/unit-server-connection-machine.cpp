@@ -133,11 +133,10 @@ TEST_CASE("connection machine: shutdown, admission and goodbye [LIMIT-2] [BYE-2]
           d::connection_action::close);
     CHECK(d::decide_shutdown(d::connection_phase::established) == d::connection_action::ignore);
 
-    CHECK(d::admits_invoke(0, 0, 1, true));
-    CHECK_FALSE(d::admits_invoke(0, 0, 1, false));
-    CHECK_FALSE(d::admits_invoke(1, 0, 1, true));
-    CHECK_FALSE(d::admits_invoke(0, 1, 1, true)); // an answer not yet sent is still open
-    CHECK(d::admits_invoke(1, 1, 3, true));
+    CHECK(d::admits_invoke(0, 0, 1));
+    CHECK_FALSE(d::admits_invoke(1, 0, 1));
+    CHECK_FALSE(d::admits_invoke(0, 1, 1)); // an answer not yet sent is still open
+    CHECK(d::admits_invoke(1, 1, 3));
 
     CHECK(d::drained(d::connection_phase::draining, 0));
     CHECK_FALSE(d::drained(d::connection_phase::draining, 1));

@@ -186,10 +186,10 @@ inline connection_action decide_shutdown(connection_phase phase) {
 }
 
 /// An invoke is admitted while the connection's open calls and its answers not yet sent stay
-/// under max_in_flight ([LIMIT-2], [LIMIT-9]) and the server has room for one more call.
+/// under max_in_flight ([LIMIT-2], [LIMIT-9]); the server's own cap is asked after this.
 inline bool admits_invoke(std::size_t open_calls, std::size_t unsent_answers,
-                          std::size_t max_in_flight, bool server_has_room) {
-    return open_calls + unsent_answers < max_in_flight && server_has_room;
+                          std::size_t max_in_flight) {
+    return open_calls + unsent_answers < max_in_flight;
 }
 
 /// Goodbye is answered, and the connection closed, once it drains with no call open ([BYE-2]).

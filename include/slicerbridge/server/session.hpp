@@ -1,7 +1,15 @@
 #ifndef SLICERBRIDGE_SERVER_SESSION_HPP
 #define SLICERBRIDGE_SERVER_SESSION_HPP
-// One client connection of a server: handshake, request dispatch, calls on the worker pool,
-// progress, cancel, deadlines, goodbye. Internal to `server`.
+// One client connection of a server: a thin loop that reads frames, lets the connection machine
+// (connection_machine.hpp), negotiate() and each call's machine (call_machine.hpp) decide, and
+// carries their decisions out. Internal to `server`.
+//
+// Ownership: the connection's executor (its strand: one handler at a time) is the only writer.
+// It alone touches the socket, the outbox, the call table and the call machines. A worker that
+// computes a call owns nothing of the connection: it hands its encoded answer over by posting it
+// to the strand, and its progress through a latest-value slot under the call's progress lock.
+// The strand writes at once what the socket takes without waiting and the rest asynchronously,
+// so only one write is ever in progress on a socket.
 
 #include <slicerbridge/detail/capabilities.hpp>
 #include <slicerbridge/detail/connection_timeouts.hpp>
@@ -10,6 +18,7 @@
 #include <slicerbridge/detail/type_name.hpp>
 #include <slicerbridge/message/message.hpp>
 #include <slicerbridge/message/progress.hpp>
+#include <slicerbridge/server/call_machine.hpp>
 #include <slicerbridge/server/connection_machine.hpp>
 #include <slicerbridge/server/negotiate.hpp>
 #include <slicerbridge/server/state.hpp>
@@ -61,12 +70,13 @@ struct call_state {
     invoke_params params;
     /// Bytes of the request's frame, held in the byte budget until the call is answered.
     std::uint64_t budgeted_bytes = 0;
-    std::atomic<bool> cancel_requested{false};
-    /// Claimed by whoever answers the call: the strand (an error, a result computed there) or
-    /// the worker that writes its own result.
-    std::atomic<bool> responded{false};
+    /// Set by the strand when the machine no longer wants the computation; read by the worker.
+    std::atomic<bool> stop_requested{false};
+    /// Set by the worker that takes the call; the strand tells its machine when it next looks.
+    std::atomic<bool> started{false};
 
     // Strand only.
+    call_machine machine;
     std::optional<asio::steady_timer> deadline_timer; // made only when needed: most calls
     std::optional<asio::steady_timer> grace_timer;    // have no deadline and are not cancelled
     clock::time_point received_first;
@@ -119,9 +129,6 @@ public:
 
     void start() {
         detail::disable_nagle(stream_.next_layer());
-        if constexpr (answers_directly) {
-            detail::enable_write_now(stream_.next_layer());
-        }
         if (timeouts_.any()) {
             watch(timeouts_.first_tick());
         }
@@ -147,8 +154,6 @@ public:
 
 private:
     using phase = connection_phase;
-    /// Who writes the outbox's front: nobody, the strand, or a worker answering its own call.
-    enum class writer { none, strand, worker };
 
     // ---- reading ---------------------------------------------------------------------------
 
@@ -224,7 +229,7 @@ private:
             on_request(std::get<request>(decoded), arrival);
             break;
         case connection_action::cancel_call:
-            cancel_call(cancelled, error::cancelled);
+            cancel_call(cancelled);
             break;
         default:
             if (decision.action == connection_action::connection_error &&
@@ -293,15 +298,12 @@ private:
     void on_watch_tick() {
         connection_timeouts::activity a;
         a.bytes_received = stream_.bytes_received();
-        a.bytes_sent = bytes_sent_.load();
+        a.bytes_sent = bytes_sent_;
         a.hello_done = phase_ != phase::awaiting_hello;
         a.mid_frame = stream_.mid_frame();
         a.reading_paused = stream_.reading_paused();
         a.calls_open = !calls_.empty();
-        {
-            std::lock_guard<std::mutex> lock(write_mutex_);
-            a.answers_waiting = !outbox_.empty();
-        }
+        a.answers_waiting = !outbox_.empty();
         auto verdict = timeouts_.observe(clock::now(), a);
         if (!verdict.close) {
             return watch(verdict.next_tick);
@@ -460,7 +462,8 @@ private:
             value::map details{{"name", value(offending)}};
             return send(make_error_response(req.id, ec, what, value(std::move(details))));
         }
-        if (calls_.size() + unsent_answers() >= state_->options.receive_limits.max_in_flight ||
+        if (!admits_invoke(calls_.size(), unsent_answers_,
+                           state_->options.receive_limits.max_in_flight) ||
             !state_->try_admit_call()) {
             return send(make_error_response(req.id, make_error_code(error::too_many_in_flight),
                                             "too many calls in flight"));
@@ -482,7 +485,7 @@ private:
             call->deadline_timer->async_wait(
                 [self = this->shared_from_this(), call](std::error_code timer_ec) {
                     if (!timer_ec) {
-                        self->respond_now(call, error::deadline_exceeded);
+                        self->step(call, call_event::deadline);
                     }
                 });
         }
@@ -519,7 +522,7 @@ private:
             }
         }
 
-        bool cancelled() const noexcept override { return call_->cancel_requested.load(); }
+        bool cancelled() const noexcept override { return call_->stop_requested.load(); }
 
     private:
         std::shared_ptr<server_session> session_;
@@ -529,45 +532,44 @@ private:
     /// Runs the processor and answers. On a worker, the answer is posted to the connection's
     /// executor; `on_io_thread`, it is sent at once.
     void compute(const std::shared_ptr<call_state>& call, bool on_io_thread) {
+        call->started = true;
+        if (call->stop_requested) { // answered before this worker took it
+            return state_->finish_call();
+        }
         auto compute_start = clock::now();
         response reply;
         reply.id = call->id;
-        if (call->cancel_requested) {
-            reply.error = error_info::from(make_error_code(error::cancelled), "call cancelled");
-        } else {
-            context ctx(this->shared_from_this(), call);
-            try {
-                invoke_result result = call->proc.run(ctx, call->params);
-                std::error_code ec;
-                std::string offending;
-                validate_invoke_result(call->proc.description, result, ec, offending);
-                if (ec) { // [INV-4]
-                    reply.error = error_info::from(make_error_code(error::processor_failed),
-                                                   "the processor's output " + offending +
-                                                       " does not match its description");
-                } else {
-                    if (version_ < protocol_version{1, 1}) {
-                        result.scalars.clear(); // [VER-4]: a 1.0 peer never sees them
-                    }
-                    reply.result = to_value(result);
+        context ctx(this->shared_from_this(), call);
+        try {
+            invoke_result result = call->proc.run(ctx, call->params);
+            std::error_code ec;
+            std::string offending;
+            validate_invoke_result(call->proc.description, result, ec, offending);
+            if (ec) { // [INV-4]
+                reply.error = error_info::from(make_error_code(error::processor_failed),
+                                               "the processor's output " + offending +
+                                                   " does not match its description");
+            } else {
+                if (version_ < protocol_version{1, 1}) {
+                    result.scalars.clear(); // [VER-4]: a 1.0 peer never sees them
                 }
-            } catch (const call_cancelled&) {
-                reply.error = error_info::from(make_error_code(error::cancelled), "call cancelled");
-            } catch (const processor_error& e) {
-                reply.error = error_info{e.code(), e.what(), e.details()};
-            } catch (const std::bad_alloc&) {
-                reply.error =
-                    error_info::from(make_error_code(error::internal_error), "out of memory");
-            } catch (const std::exception& e) {
-                reply.error = error_info::from(make_error_code(error::processor_failed),
-                                               unexpected_exception(*call, e));
-            } catch (...) {
-                log(log_level::warning, "call " + std::to_string(call->id) + " to " +
-                                            call->proc.description.name +
-                                            " threw something that is not an exception");
-                reply.error = error_info::from(make_error_code(error::processor_failed),
-                                               "the processor failed");
+                reply.result = to_value(result);
             }
+        } catch (const call_cancelled&) {
+            reply.error = error_info::from(make_error_code(error::cancelled), "call cancelled");
+        } catch (const processor_error& e) {
+            reply.error = error_info{e.code(), e.what(), e.details()};
+        } catch (const std::bad_alloc&) {
+            reply.error = error_info::from(make_error_code(error::internal_error), "out of memory");
+        } catch (const std::exception& e) {
+            reply.error = error_info::from(make_error_code(error::processor_failed),
+                                           unexpected_exception(*call, e));
+        } catch (...) {
+            log(log_level::warning, "call " + std::to_string(call->id) + " to " +
+                                        call->proc.description.name +
+                                        " threw something that is not an exception");
+            reply.error =
+                error_info::from(make_error_code(error::processor_failed), "the processor failed");
         }
         auto compute_end = clock::now();
         reply.timings = timings{seconds_between(call->received_first, call->received_last),
@@ -581,99 +583,23 @@ private:
         if (on_io_thread) {
             return deliver_computed(call, std::move(frame), encode_error);
         }
-        if (answers_directly && !encode_error && fits_peer(frame) && !past_deadline(*call)) {
-            switch (claim_direct_answer(*call)) {
-            case direct_claim::claimed:
-                return answer_directly(call, std::move(frame));
-            case direct_claim::answered_already: // cancel grace, deadline, a dropped connection
-                return;
-            case direct_claim::progress_first:
-                break;
-            }
-        }
+        // The hand-over: the strand alone writes ([PROG-2]: progress posted earlier runs first).
         asio::post(stream_.get_executor(), [self = this->shared_from_this(), call,
                                             frame = std::move(frame), encode_error]() mutable {
             self->deliver_computed(call, std::move(frame), encode_error);
         });
     }
 
+    /// Strand: the computation returned. A result ready after the deadline is too late, whether
+    /// or not the deadline timer has fired yet (a call on the I/O thread has no timer) ([INV-6]).
     void deliver_computed(const std::shared_ptr<call_state>& call, encoded_frame frame,
                           std::error_code encode_error) {
-        if (encode_error) {
-            return respond_now(call, error::too_large);
+        call->machine.on(call_event::start);
+        if (call->params.deadline &&
+            clock::now() - call->admitted >= to_duration(*call->params.deadline)) {
+            step(call, call_event::deadline);
         }
-        if (past_deadline(*call)) {
-            return respond_now(call, error::deadline_exceeded);
-        }
-        deliver(call, std::move(frame));
-    }
-
-    /// A result ready after the deadline is too late, whether or not the deadline timer has
-    /// fired yet (a call on the I/O thread has no timer) ([INV-6]).
-    static bool past_deadline(const call_state& call) {
-        return call.params.deadline &&
-               clock::now() - call.admitted >= to_duration(*call.params.deadline);
-    }
-
-    enum class direct_claim { claimed, answered_already, progress_first };
-
-    /// Progress posted to the strand and not queued yet goes out before the answer, so such an
-    /// answer goes through the strand too. Checked and claimed under the progress lock, which
-    /// `flush_progress` holds until its notification is queued: an answer claimed here is
-    /// queued after any progress of its call ([PROG-2]).
-    static direct_claim claim_direct_answer(call_state& call) {
-        std::lock_guard<std::mutex> lock(call.progress_mutex);
-        if (call.pending_progress) {
-            return direct_claim::progress_first;
-        }
-        return call.responded.exchange(true) ? direct_claim::answered_already
-                                             : direct_claim::claimed;
-    }
-
-    /// Worker thread, the call claimed: queues the answer and, when nothing else is being
-    /// written, writes it itself. Waking the I/O thread to write it would put a thread switch
-    /// on the path of every call; the I/O thread only tidies up afterwards.
-    void answer_directly(const std::shared_ptr<call_state>& call, encoded_frame frame) {
-        std::error_code write_error;
-        bool resume = false;
-        if (encoded_frame* front = queue(std::move(frame), writer::worker, true)) {
-            std::size_t written = stream_.write_frame_now(*front, write_error);
-            bytes_sent_ += written;
-            std::lock_guard<std::mutex> lock(write_mutex_);
-            if (writes_closed_) {
-                clear_outbox();
-            } else if (written == front->total_size()) {
-                pop_front_locked();
-            } else {
-                front_written_ = written; // the strand finishes it
-            }
-            resume = !outbox_.empty() && !write_error;
-            writer_ = resume ? writer::strand : writer::none;
-        }
-        asio::post(stream_.get_executor(),
-                   [self = this->shared_from_this(), call, write_error, resume] {
-                       self->after_direct_answer(call, write_error, resume);
-                   });
-    }
-
-    void after_direct_answer(const std::shared_ptr<call_state>& call, std::error_code write_error,
-                             bool resume) {
-        forget(call);
-        after_outbox_release();
-        if (phase_ == phase::closed) {
-            // drop() leaves the socket open while a worker writes to it.
-            return detail::close_stream(stream_.next_layer());
-        }
-        if (write_error) {
-            return drop();
-        }
-        if (resume) {
-            write_next();
-        }
-        finish_goodbye_if_drained();
-        if (closing_) {
-            close_after_writes();
-        }
+        step(call, call_event::computed, &frame, encode_error);
     }
 
     codec response_codec() const {
@@ -683,33 +609,58 @@ private:
 
     // ---- completing calls (strand) ---------------------------------------------------------
 
-    void deliver(const std::shared_ptr<call_state>& call, encoded_frame frame) {
-        if (call->responded || phase_ == phase::closed) {
-            return; // answered already (cancel grace or deadline), or the peer is gone
+    /// Strand: feeds `event` to the call's machine and carries its decision out. `computed` is
+    /// the computation's encoded answer, for the `computed` event.
+    void step(const std::shared_ptr<call_state>& call, call_event event,
+              encoded_frame* computed = nullptr, std::error_code encode_error = {}) {
+        if (call->started && call->machine.phase() == call_phase::queued) {
+            call->machine.on(call_event::start);
         }
-        if (!fits_peer(frame)) { // [LIMIT-3]
-            return respond_now(call, error::too_large);
+        const call_step next = call->machine.on(event);
+        if (call->machine.stop_requested()) {
+            call->stop_requested = true;
         }
-        call->responded = true;
-        forget(call);
-        if (queue(std::move(frame), writer::strand, true)) {
-            write_next();
+        switch (next.action) {
+        case call_action::request_stop: // [CANCEL-1], [CANCEL-3]
+            call->grace_timer.emplace(stream_.get_executor());
+            call->grace_timer->expires_after(
+                to_duration(state_->options.receive_limits.cancel_grace));
+            call->grace_timer->async_wait(
+                [self = this->shared_from_this(), call](std::error_code timer_ec) {
+                    if (!timer_ec) {
+                        self->step(call, call_event::grace_expired);
+                    }
+                });
+            return;
+        case call_action::answer_computed:
+            forget(call);
+            if (phase_ == phase::closed) {
+                return;
+            }
+            if (encode_error || !fits_peer(*computed)) { // [LIMIT-3]
+                send(make_error_response(call->id, make_error_code(error::too_large),
+                                         "result too large to send"));
+            } else if (queue(std::move(*computed), true)) {
+                write_next();
+            }
+            return finish_goodbye_if_drained();
+        case call_action::answer_error: {
+            forget(call);
+            if (phase_ == phase::closed) {
+                return;
+            }
+            const char* text = next.error == error::deadline_exceeded ? "deadline exceeded"
+                               : next.error == error::shutting_down ? "the server is shutting down"
+                                                                    : "call cancelled";
+            send(make_error_response(call->id, next.error, text));
+            return finish_goodbye_if_drained();
         }
-        finish_goodbye_if_drained();
-    }
-
-    /// Answers a call at once with an error, whatever its computation is doing.
-    void respond_now(const std::shared_ptr<call_state>& call, error code) {
-        if (phase_ == phase::closed || call->responded.exchange(true)) {
+        case call_action::discard:
+            call->cancel_timers();
+            return;
+        default:
             return;
         }
-        call->cancel_requested = true;
-        forget(call);
-        const char* text = code == error::deadline_exceeded ? "deadline exceeded"
-                           : code == error::too_large       ? "result too large to send"
-                                                            : "call cancelled";
-        send(make_error_response(call->id, make_error_code(code), text));
-        finish_goodbye_if_drained();
     }
 
     /// The call is answered: its timers and its entry go.
@@ -730,41 +681,24 @@ private:
         }
     }
 
-    /// [CANCEL-1..3]: ask the computation to stop; answer anyway once the grace has passed.
-    void cancel_call(const std::shared_ptr<call_state>& call, error code) {
-        if (call->cancel_requested.exchange(true)) {
-            return;
-        }
-        call->grace_timer.emplace(stream_.get_executor());
-        call->grace_timer->expires_after(to_duration(state_->options.receive_limits.cancel_grace));
-        call->grace_timer->async_wait(
-            [self = this->shared_from_this(), call, code](std::error_code timer_ec) {
-                if (!timer_ec) {
-                    self->respond_now(call, code);
-                }
-            });
-    }
+    void cancel_call(const std::shared_ptr<call_state>& call) { step(call, call_event::cancel); }
 
     void flush_progress(const std::shared_ptr<call_state>& call) {
-        bool write = false;
+        std::optional<progress_params> progress;
         {
-            // Held until the notification is queued, so that a worker cannot claim the call
-            // and queue its answer in between (claim_direct_answer).
             std::lock_guard<std::mutex> lock(call->progress_mutex);
-            std::optional<progress_params> progress;
             progress.swap(call->pending_progress);
-            if (!progress || call->responded || !send_progress_ || phase_ == phase::closed) {
-                return; // [PROG-2], [CAP-3]
-            }
-            write = queue_message(message(notification{"progress", to_value(*progress)}));
         }
-        if (write) {
-            write_next();
+        // [PROG-2]: the answer is handed over after the progress, so it has not been sent yet
+        // unless the machine answered the call without waiting for the computation.
+        if (!progress || call->machine.finished() || !send_progress_ || phase_ == phase::closed) {
+            return; // [PROG-2], [CAP-3]
         }
+        send(message(notification{"progress", to_value(*progress)}));
     }
 
     void finish_goodbye_if_drained() {
-        if (phase_ != phase::draining || !calls_.empty()) {
+        if (!drained(phase_, calls_.size())) {
             return;
         }
         if (goodbye_id_) {
@@ -780,7 +714,7 @@ private:
         if (phase_ == phase::closed) {
             return;
         }
-        if (phase_ == phase::awaiting_hello) {
+        if (decide_shutdown(phase_) == connection_action::close) {
             return drop();
         }
         phase_ = phase::draining;
@@ -790,7 +724,7 @@ private:
                 if (!ec) {
                     auto open = self->calls_;
                     for (auto& entry : open) {
-                        self->respond_now(entry.second, error::shutting_down);
+                        self->step(entry.second, call_event::shutdown);
                     }
                 }
             });
@@ -818,7 +752,7 @@ private:
         }
     }
 
-    /// Encodes and queues a message; true if the strand became the writer and must write it.
+    /// Encodes and queues a message; true if nothing was being written: then write_next().
     /// A response to a request that would exceed the peer's `max_frame`, `max_head` or
     /// `max_depth`, whatever its method, goes as `too_large` under the request's id instead
     /// ([LIMIT-11]).
@@ -833,7 +767,7 @@ private:
                                                    "response too large to send"),
                                encode_options{}, ec);
         }
-        return !ec && queue(std::move(frame), writer::strand, answers_request) != nullptr;
+        return !ec && queue(std::move(frame), answers_request);
     }
 
     /// Within the peer's `max_frame`, `max_head` and `max_depth` ([LIMIT-1], [LIMIT-11]).
@@ -843,77 +777,45 @@ private:
                detail::msgpack_depth(frame.head()) <= peer_limits_.max_depth;
     }
 
-    // The write side is shared with the workers, which write their own answers when nothing
-    // else is being written. `write_mutex_` guards the outbox and who is writing; the writer
-    // owns the socket's write side and the outbox's front; only the strand closes the socket.
+    // The write side: strand only (see the ownership rule at the top).
 
     /// Appends a frame to the outbox, its bytes to the budget, and, when it `answers_request`,
     /// one to the requests answered and not yet sent, which count against max_in_flight
-    /// ([LIMIT-2]). If nothing was being written, `as` becomes the writer and gets the front to
-    /// write: only the writer pops the outbox, and pushing keeps references to its elements
-    /// valid, so the front stays put while it is written unlocked.
-    encoded_frame* queue(encoded_frame frame, writer as, bool answers_request) {
-        std::lock_guard<std::mutex> lock(write_mutex_);
+    /// ([LIMIT-2]). True if nothing is being written: then the caller calls write_next().
+    bool queue(encoded_frame frame, bool answers_request) {
         if (writes_closed_) {
-            return nullptr;
+            return false;
         }
         budget_.add(frame.total_size());
         outbox_.push_back(queued_frame{std::move(frame), answers_request});
         unsent_answers_ += answers_request ? 1 : 0;
-        if (writer_ != writer::none) {
-            return nullptr;
-        }
-        writer_ = as;
-        return &outbox_.front().frame;
+        return !async_writing_;
     }
 
-    /// Under write_mutex_: the front is written; its budget goes back.
-    void pop_front_locked() {
+    /// The front is written; its budget goes back and others may read on.
+    void pop_front() {
         auto& front = outbox_.front();
         unsent_answers_ -= front.answers_request ? 1 : 0;
         budget_.release(front.frame.total_size());
         outbox_.pop_front();
-        front_written_ = 0;
-        outbox_released_ = true;
+        release_budget(0);
+        schedule_resume();
     }
 
-    /// Under write_mutex_: nothing more will be written.
-    void clear_outbox() {
-        while (!outbox_.empty()) {
-            pop_front_locked();
-        }
-    }
-
-    std::size_t unsent_answers() {
-        std::lock_guard<std::mutex> lock(write_mutex_);
-        return unsent_answers_;
-    }
-
-    /// The strand, as the writer: writes queued frames at once while the socket takes them,
-    /// and the first one it does not take in full asynchronously.
+    /// Writes queued frames at once while the socket takes them, and the first one it does not
+    /// take in full asynchronously (the one write in progress on the socket).
     void write_next() {
-        for (;;) {
-            encoded_frame* front = nullptr;
-            std::size_t already_written = 0;
-            {
-                std::lock_guard<std::mutex> lock(write_mutex_);
-                if (outbox_.empty() || writes_closed_) {
-                    writer_ = writer::none;
-                    break;
-                }
-                front = &outbox_.front().frame;
-                already_written = front_written_;
-            }
+        while (!async_writing_ && !writes_closed_ && !outbox_.empty()) {
+            encoded_frame& front = outbox_.front().frame;
             std::error_code ec;
-            std::size_t written =
-                already_written == 0 ? stream_.write_frame_now(*front, ec) : already_written;
-            bytes_sent_ += already_written == 0 ? written : 0;
+            std::size_t written = stream_.write_frame_now(front, ec);
+            bytes_sent_ += written;
             if (ec) {
                 return drop();
             }
-            if (written < front->total_size()) {
+            if (written < front.total_size()) {
                 async_writing_ = true;
-                stream_.async_write_frame(*front, written,
+                stream_.async_write_frame(front, written,
                                           [self = this->shared_from_this(),
                                            written](std::error_code write_ec, std::size_t total) {
                                               self->bytes_sent_ +=
@@ -921,60 +823,31 @@ private:
                                               self->async_writing_ = false;
                                               if (write_ec || self->phase_ == phase::closed) {
                                                   self->abandon_writes();
-                                                  self->drop();
-                                              } else {
-                                                  self->pop_written();
-                                                  self->write_next();
+                                                  return self->drop();
                                               }
+                                              self->pop_front();
+                                              self->write_next();
                                           });
                 return;
             }
-            pop_written();
+            pop_front();
         }
-        if (closing_) {
+        if (closing_ && !async_writing_) {
             drop();
         }
     }
 
-    void pop_written() {
-        {
-            std::lock_guard<std::mutex> lock(write_mutex_);
-            pop_front_locked();
-        }
-        after_outbox_release();
-    }
-
+    /// Nothing more will be written; what waits is released.
     void abandon_writes() {
-        {
-            std::lock_guard<std::mutex> lock(write_mutex_);
-            writes_closed_ = true;
-            clear_outbox();
-            writer_ = writer::none;
-        }
-        after_outbox_release();
-    }
-
-    /// Strand: frames left the outbox (here or on a worker); others may read on.
-    void after_outbox_release() {
-        bool released = false;
-        {
-            std::lock_guard<std::mutex> lock(write_mutex_);
-            released = std::exchange(outbox_released_, false);
-        }
-        if (released) {
-            release_budget(0);
-            schedule_resume();
+        writes_closed_ = true;
+        while (!outbox_.empty()) {
+            pop_front();
         }
     }
 
     void close_after_writes() {
         closing_ = true;
-        bool idle = false;
-        {
-            std::lock_guard<std::mutex> lock(write_mutex_);
-            idle = writer_ == writer::none;
-        }
-        if (idle) {
+        if (!async_writing_) {
             drop();
         }
     }
@@ -987,9 +860,7 @@ private:
         phase_ = phase::closed;
         std::uint64_t held_by_calls = 0;
         for (auto& entry : calls_) {
-            entry.second->cancel_requested = true;
-            entry.second->responded = true;
-            entry.second->cancel_timers();
+            step(entry.second, call_event::drop);
             held_by_calls += std::exchange(entry.second->budgeted_bytes, 0);
         }
         calls_.clear();
@@ -998,18 +869,11 @@ private:
         shutdown_timer_.cancel();
         watch_timer_.cancel();
         stream_.abandon_paused_read();
-        bool worker_writing = false;
-        {
-            std::lock_guard<std::mutex> lock(write_mutex_);
-            writes_closed_ = true;
-            worker_writing = writer_ == writer::worker;
-        }
-        if (!worker_writing && !async_writing_) {
+        writes_closed_ = true;
+        if (!async_writing_) {
             abandon_writes(); // otherwise the write in progress still references the front
         }
-        if (!worker_writing) { // else the worker's after_direct_answer closes it
-            detail::close_stream(stream_.next_layer());
-        }
+        detail::close_stream(stream_.next_layer());
     }
 
     void log(log_level level, std::string_view line) const {
@@ -1017,10 +881,6 @@ private:
             state_->options.log(level, line);
         }
     }
-
-    // A worker writes its answer itself only where a write can be tried without blocking and
-    // without state the strand owns, as on a plain socket (a TLS session is such state).
-    static constexpr bool answers_directly = detail::is_stream_socket<Stream>::value;
 
     std::shared_ptr<server_state> state_;
     frame_stream<Stream> stream_;
@@ -1034,14 +894,10 @@ private:
         bool answers_request; // counts against max_in_flight until written
     };
 
-    std::mutex write_mutex_;
-    std::deque<queued_frame> outbox_; // guarded by write_mutex_, like the five below
-    std::size_t front_written_ = 0;   // bytes of the front frame already written
-    writer writer_ = writer::none;    // never none while the outbox holds frames to write
-    bool writes_closed_ = false;      // set by drop(): nothing more is queued or written
+    std::deque<queued_frame> outbox_;
+    bool writes_closed_ = false; // set by drop(): nothing more is queued or written
     std::size_t unsent_answers_ = 0;
-    bool outbox_released_ = false; // frames left since the strand last let others read on
-    std::atomic<std::uint64_t> bytes_sent_{0};
+    std::uint64_t bytes_sent_ = 0;
     std::unordered_map<std::uint64_t, std::shared_ptr<call_state>> calls_;
     std::optional<std::uint64_t> goodbye_id_;
     limits peer_limits_;
