@@ -57,7 +57,9 @@ d::inbound classify_head(const sb::value& head, bool expecting_hello,
     return d::classify(head, frame_error, decoded, message_error);
 }
 
-sb::value map(sb::value::map entries) { return sb::value(std::move(entries)); }
+sb::value map(sb::value::map entries) {
+    return sb::value(std::move(entries));
+}
 
 } // namespace
 
@@ -129,8 +131,7 @@ TEST_CASE("connection machine: heads are classified as the table names them [MSG
 }
 
 TEST_CASE("connection machine: shutdown, admission and goodbye [LIMIT-2] [BYE-2]") {
-    CHECK(d::decide_shutdown(d::connection_phase::awaiting_hello) ==
-          d::connection_action::close);
+    CHECK(d::decide_shutdown(d::connection_phase::awaiting_hello) == d::connection_action::close);
     CHECK(d::decide_shutdown(d::connection_phase::established) == d::connection_action::ignore);
 
     CHECK(d::admits_invoke(0, 0, 1));
