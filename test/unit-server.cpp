@@ -172,6 +172,58 @@ TEST_CASE("a computation that ignores cancel is answered cancelled after the gra
     CHECK(running.get() == error::cancelled);
 }
 
+TEST_CASE("a call cancelled while it waits for a worker is answered at once and never runs "
+          "[CANCEL-1] [CANCEL-2]") {
+    server_options options;
+    options.receive_limits.cancel_grace = 60.0; // the answer does not wait for the grace
+    test_server srv(options); // 4 workers: one busy call per worker, each on its own connection
+    constexpr std::size_t workers = 4;
+    struct busy_call {
+        std::unique_ptr<sync_client> client;
+        std::promise<call_id> id;
+        std::atomic<bool> progressed{false};
+        std::future<std::error_code> done;
+    };
+    std::vector<std::unique_ptr<busy_call>> busy;
+    for (std::size_t i = 0; i < workers; ++i) {
+        auto b = std::make_unique<busy_call>();
+        b->client = sync_client::connect(srv.address());
+        auto* raw = b.get();
+        b->done = std::async(std::launch::async, [raw] {
+            invoke_options o;
+            o.on_id = [raw](call_id id) { raw->id.set_value(id); };
+            o.on_progress = [raw](const progress_params&) { raw->progressed = true; };
+            std::error_code ec;
+            raw->client->invoke(slow(30.0, 3000), o, ec);
+            return ec;
+        });
+        REQUIRE(eventually([raw] { return raw->progressed.load(); })); // a worker is taken
+        busy.push_back(std::move(b));
+    }
+    auto waiting_client = sync_client::connect(srv.address());
+    std::promise<call_id> waiting_id;
+    std::atomic<bool> waiting_progressed{false};
+    invoke_options waiting_options;
+    waiting_options.on_id = [&](call_id id) { waiting_id.set_value(id); };
+    waiting_options.on_progress = [&](const progress_params&) { waiting_progressed = true; };
+    auto waiting = std::async(std::launch::async, [&] {
+        std::error_code ec;
+        waiting_client->invoke(slow(30.0, 3000), waiting_options, ec);
+        return ec;
+    });
+    waiting_client->cancel(waiting_id.get_future().get());
+    REQUIRE(waiting.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+    CHECK(waiting.get() == error::cancelled);
+    for (auto& b : busy) {
+        CHECK(b->done.wait_for(std::chrono::seconds(0)) == std::future_status::timeout);
+        b->client->cancel(b->id.get_future().get());
+        REQUIRE(b->done.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+        CHECK(b->done.get() == error::cancelled);
+    }
+    CHECK(waiting_client->ping() > 0.0);
+    CHECK_FALSE(waiting_progressed.load()); // it never ran
+}
+
 TEST_CASE("cancel of an id that is not open is ignored [CANCEL-4]") {
     test_server srv;
     auto client = sync_client::connect(srv.address());

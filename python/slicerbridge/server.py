@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import heapq
-import hmac
 import itertools
 import logging
 import math
@@ -34,9 +33,9 @@ from .context import Context
 from .data import IMAGE_SERIES_VERSION, data_from_wire, data_to_wire
 from .errors import ConnectionLost, ErrorCode, FatalProtocolError, SlicerBridgeError
 from .limits import Limits
-from .messages import (ClientHello, ServerHello, at_least, choose_version,
-                       grease_capability, is_valid_id,
-                       notification, response, MAX_VERSION, MIN_VERSION)
+from . import call_machine, connection_machine as machine
+from .messages import ClientHello, at_least, grease_capability, notification, response, MIN_VERSION
+from .negotiate import negotiate
 from .transport import SocketTransport, TlsTransport, Transport
 from .values import is_loopback, is_number
 
@@ -115,10 +114,9 @@ class _Call:
         self.receiving = frame_seconds
         self.decoded_at = _now()
         self.started_at: Optional[float] = None
+        #: Guards ``machine``, which decides the call's one response.
         self.lock = threading.Lock()
-        self.answered = False
-        #: Why the call must stop: "cancel", "deadline" or "dropped".
-        self.stop_reason: Optional[str] = None
+        self.machine = call_machine.CallMachine()
         self.cancel_event = threading.Event()
         self.future: Optional[concurrent.futures.Future] = None
         self.deadline_timer: Optional[list] = None
@@ -519,53 +517,40 @@ class _ServerConnection:
         if incoming is None:
             return False
         message = incoming.message
-        if incoming.error is not None or not isinstance(message, dict) or not isinstance(
-                message.get("kind"), str):
-            self._send_connection_error(incoming.error or SlicerBridgeError(
-                ErrorCode.INVALID_MESSAGE, "the first message is not a hello"))
+        hello = hello_error = None
+        if incoming.error is None and isinstance(message, dict) and message.get("kind") == "hello":
+            try:
+                hello = ClientHello.from_wire(message)  # [HELLO-5]
+            except SlicerBridgeError as error:
+                hello_error = error
+        decision = machine.decide(machine.AWAITING_HELLO,
+                                  machine.classify(message, incoming.error is not None,
+                                                   hello is not None),
+                                  error=incoming.error.code if incoming.error else None)
+        if decision.action != machine.NEGOTIATE:
+            self._send_connection_error(_decided_error(decision, incoming.error, hello_error))
             return False
-        if message["kind"] != "hello":  # [HELLO-2]
-            self._send_connection_error(SlicerBridgeError(ErrorCode.HANDSHAKE_REQUIRED,
-                                                          "the first message must be hello"))
+        server = self.server
+        outcome = negotiate(hello, token=server.token, codecs=server.codecs,
+                            limits=server.limits, implementation=server.implementation)
+        if outcome.refusal is not None:
+            self._send_connection_error(outcome.refusal)
             return False
-        try:
-            hello = ClientHello.from_wire(message)  # [HELLO-5]
-        except SlicerBridgeError as error:
-            self._send_connection_error(error)
-            return False
-        version = choose_version(hello.min_version, hello.max_version)
-        if version is None:  # [HELLO-3]
-            self._send_connection_error(SlicerBridgeError(
-                ErrorCode.UNSUPPORTED_VERSION, "no common protocol version",
-                {"min_version": list(MIN_VERSION), "max_version": list(MAX_VERSION)}))
-            return False
-        if self.server.token is not None and not _token_matches(hello.token, self.server.token):
-            # One message for a missing and a wrong token [SEC-3], [SEC-8].
-            self._send_connection_error(SlicerBridgeError(ErrorCode.UNAUTHORIZED,
-                                                          "not authorized"))
-            return False
-        offered = set(hello.capabilities)
-        in_force = ["cancel"]
-        if "progress" in offered:
-            in_force.append("progress")
-        codecs = sorted(name for name in self.server.codecs if f"codec.{name}" in offered)
-        in_force += [f"codec.{name}" for name in codecs]  # [CODEC-1]
-        use_memfd = (self.server.transfer_memfd and memfd.MEMFD_CAPABILITY in offered
+        use_memfd = (self.server.transfer_memfd and memfd.MEMFD_CAPABILITY in hello.capabilities
                      and self.stream.transport.descriptors is not None
-                     and tuple(version) >= (1, 1))  # [FD-1] [VER-4]
+                     and tuple(outcome.version) >= (1, 1))  # [FD-1] [VER-4]
         if use_memfd:
-            in_force.append(memfd.MEMFD_CAPABILITY)
-        in_force.append(grease_capability())
-        self.progress_enabled = "progress" in offered
-        self.version = version
+            outcome.reply.capabilities.append(memfd.MEMFD_CAPABILITY)
+        self.progress_enabled = outcome.progress
+        self.version = outcome.version
         self.stream.peer_limits = hello.limits
-        reply = ServerHello(version=version, capabilities=in_force, limits=self.server.limits,
-                            implementation=self.server.implementation)
+        reply = outcome.reply
+        reply.capabilities.append(grease_capability())
         self.stream.send(reply.to_wire())
-        self.stream.codecs = frozenset(codecs)
+        self.stream.codecs = frozenset(outcome.codecs)
         self.stream.memfd = use_memfd
         self.stream.handshaken = True
-        if self.server.compression in codecs:
+        if self.server.compression in outcome.codecs:
             self.compression = self.server.compression
         return True
 
@@ -612,8 +597,7 @@ class _ServerConnection:
         self._release_frame()
         for call in calls:
             with call.lock:
-                call.answered = True
-                call.stop_reason = call.stop_reason or "dropped"
+                call.machine.on(call_machine.DROP)
             self.server.scheduler.cancel(call.deadline_timer)
             call.cancel_event.set()
             if call.future is not None:
@@ -624,9 +608,7 @@ class _ServerConnection:
         with self.lock:
             calls = list(self.open.values())
         for call in calls:
-            call.cancel_event.set()
-            self._answer(call, error=SlicerBridgeError(ErrorCode.SHUTTING_DOWN,
-                                                       "the server is shutting down"))
+            self._answer(call, call_machine.SHUTDOWN)
         self._give_up_reading()
         self.transport.shutdown()
 
@@ -634,106 +616,73 @@ class _ServerConnection:
 
     def _dispatch(self, incoming: Incoming) -> None:
         message = incoming.message
-        if message is None:  # [MSG-11]
-            self._send_connection_error(incoming.error)
-            return
-        if not isinstance(message, dict) or not isinstance(message.get("kind"), str):
-            self._send_connection_error(SlicerBridgeError(
-                ErrorCode.INVALID_MESSAGE, "head is not a map with a string kind"))
-            return
-        kind = message["kind"]
-        if kind == "request":
-            self._on_request(message, incoming)
-        elif kind == "notification":
-            self._on_notification(message)
-        elif kind == "hello":  # [HELLO-7]
-            self._send_connection_error(SlicerBridgeError(ErrorCode.INVALID_MESSAGE,
-                                                          "hello after the handshake"))
-        elif kind == "response":  # [MSG-3]
-            self._send_connection_error(SlicerBridgeError(ErrorCode.INVALID_MESSAGE,
-                                                          "a server does not take responses"))
-        else:  # [MSG-10]
-            self._send_connection_error(SlicerBridgeError(ErrorCode.UNKNOWN_KIND,
-                                                          "unknown message kind"))
+        inbound = machine.classify(message, incoming.error is not None)
+        id_open = False
+        if inbound in (machine.REQUEST, machine.MALFORMED_REQUEST, machine.REQUEST_WITH_BAD_BULK):
+            with self.lock:
+                id_open = message["id"] in self.open
+        elif inbound == machine.CANCEL:
+            with self.lock:
+                cancelled = self.open.get(message["params"]["id"])
+            id_open = cancelled is not None and cancelled.method == "invoke"
+        with self.lock:
+            phase = machine.DRAINING if self.goodbye is not None else machine.ESTABLISHED
+        decision = machine.decide(phase, inbound, id_open=id_open,
+                                  error=incoming.error.code if incoming.error else None)
+        action = decision.action
+        if action == machine.CONNECTION_ERROR:
+            details = {"id": message["id"]} if decision.error == ErrorCode.DUPLICATE_ID else None
+            self._send_connection_error(_decided_error(decision, incoming.error, details=details))
+        elif action == machine.ANSWER_ERROR:
+            call = self._open_call(message["id"], incoming)
+            self._reply(call, error=_decided_error(decision, incoming.error))
+        elif action == machine.ADMIT:
+            self._on_request(message, self._open_call(message["id"], incoming))
+        elif action == machine.CANCEL_CALL:
+            self._stop(cancelled, call_machine.CANCEL)
 
-    def _on_request(self, message: dict, incoming: Incoming) -> None:
-        request_id = message.get("id")
-        if not is_valid_id(request_id):  # [MSG-12]
-            self._send_connection_error(SlicerBridgeError(ErrorCode.INVALID_MESSAGE,
-                                                          "request id missing or invalid"))
-            return
+    def _open_call(self, request_id: int, incoming: Incoming) -> _Call:
         frame = incoming.frame
         call = _Call(request_id, frame.finished - frame.started)
         with self.lock:
-            if request_id in self.open:  # [MSG-5]
-                duplicate = True
-            else:
-                duplicate = False
-                self.open[request_id] = call
-                in_flight = len(self.open)
-                call.budgeted, self.frame_reserved = self.frame_reserved, 0
-        if duplicate:
-            self._send_connection_error(SlicerBridgeError(
-                ErrorCode.DUPLICATE_ID, "request id already open", {"id": request_id}))
-            return
-        method = message.get("method")
+            self.open[request_id] = call
+            call.budgeted, self.frame_reserved = self.frame_reserved, 0
+        return call
+
+    def _on_request(self, message: dict, call: _Call) -> None:
+        method = message["method"]
         params = message.get("params", {})
-        if incoming.error is not None:
-            self._answer(call, error=incoming.error)
-        elif not isinstance(method, str) or not isinstance(params, dict):
-            self._answer(call, error=SlicerBridgeError(
-                ErrorCode.INVALID_MESSAGE, "request method must be a string, params a map"))
-        elif self.goodbye is not None:  # [BYE-2]
-            self._answer(call, error=SlicerBridgeError(ErrorCode.SHUTTING_DOWN,
-                                                       "goodbye already received"))
-        elif in_flight > self.server.limits.max_in_flight:  # [LIMIT-2]
-            self._answer(call, error=SlicerBridgeError(
+        with self.lock:
+            in_flight = len(self.open)
+        if in_flight > self.server.limits.max_in_flight:  # [LIMIT-2]
+            self._reply(call, error=SlicerBridgeError(
                 ErrorCode.TOO_MANY_IN_FLIGHT, "too many requests open",
                 {"max_in_flight": self.server.limits.max_in_flight}))
-        else:
-            call.method = method
-            handler = self._HANDLERS.get(method)
-            if handler is None:  # [MSG-6]
-                self._answer(call, error=SlicerBridgeError(ErrorCode.METHOD_NOT_FOUND,
-                                                           "unknown method",
-                                                           {"method": method}))
-                return
-            try:
-                handler(self, call, params)
-            except SlicerBridgeError as error:
-                log.info("call %s: %s %s refused: %s", call.id, method,
-                         params.get("processor", ""), error)
-                self._answer(call, error=error)
-
-    def _on_notification(self, message: dict) -> None:
-        method = message.get("method")
-        if not isinstance(method, str):
-            self._send_connection_error(SlicerBridgeError(ErrorCode.INVALID_MESSAGE,
-                                                          "notification without a method"))
             return
-        if method != "cancel":
-            return  # [MSG-9]: progress is server-to-client; others are unknown
-        params = message.get("params")
-        if not isinstance(params, dict) or not is_valid_id(params.get("id")):
-            log.info("ignoring a cancel with malformed params")  # [MSG-16]
+        call.method = method
+        handler = self._HANDLERS.get(method)
+        if handler is None:  # [MSG-6]
+            self._reply(call, error=SlicerBridgeError(ErrorCode.METHOD_NOT_FOUND,
+                                                      "unknown method", {"method": method}))
             return
-        with self.lock:
-            call = self.open.get(params["id"])
-        if call is None or call.method != "invoke":
-            return  # [CANCEL-4]
-        self._stop(call, "cancel")
+        try:
+            handler(self, call, params)
+        except SlicerBridgeError as error:
+            log.info("call %s: %s %s refused: %s", call.id, method,
+                     params.get("processor", ""), error)
+            self._reply(call, error=error)
 
     # -- methods ------------------------------------------------------------------------------
 
     def _ping(self, call: _Call, params: dict) -> None:
-        self._answer(call, result={})
+        self._reply(call, result={})
 
     def _catalog(self, call: _Call, params: dict) -> None:
         started = _now()
         result = {"processors": [p.description.to_wire(self.version)
                                  for p in self.server.processors.values()
                                  if p.description.offered_at(self.version)]}  # [SER-6]
-        self._answer(call, result=result, computing=_now() - started)
+        self._reply(call, result=result, computing=_now() - started)
 
     def _describe(self, call: _Call, params: dict) -> None:
         name = params.get("processor")
@@ -742,7 +691,7 @@ class _ServerConnection:
         proc = self.server.processors.get(name)
         if proc is None or not proc.description.offered_at(self.version):  # [CAT-2] [SER-6]
             raise unknown_processor(name, self.server.processors)
-        self._answer(call, result=proc.description.to_wire(self.version))
+        self._reply(call, result=proc.description.to_wire(self.version))
 
     def _goodbye(self, call: _Call, params: dict) -> None:
         with self.lock:
@@ -791,7 +740,7 @@ class _ServerConnection:
         if deadline is not None:  # [INV-6]: relative to the receipt of the request
             remaining = deadline - (_now() - call.decoded_at)
             call.deadline_timer = self.server.scheduler.call_later(
-                max(0.0, remaining), lambda: self._stop(call, "deadline"))
+                max(0.0, remaining), lambda: self._stop(call, call_machine.DEADLINE))
 
     _HANDLERS = {"ping": _ping, "catalog": _catalog, "describe": _describe,
                  "invoke": _invoke, "goodbye": _goodbye}
@@ -800,24 +749,24 @@ class _ServerConnection:
 
     def _execute(self, call: _Call, proc: Processor, context: Context,
                  arguments: Dict[str, Any]) -> None:
+        with call.lock:
+            if call.machine.on(call_machine.START).action != call_machine.RUN:
+                return  # answered before a worker took it [CANCEL-1]
         call.started_at = _now()
         outputs = error = None
-        if call.cancel_event.is_set():
-            error = SlicerBridgeError(ErrorCode.CANCELLED, "cancelled before it started")
-        else:
-            try:
-                data = {slot.name for slot in proc.description.outputs if slot.is_data}
-                # [CAT-7] [SER-6] [VER-4]: what a 1.0 peer's description left out stays out
-                hidden = {slot.name for slot in proc.description.outputs}.difference(
-                    slot.name for slot in proc.description.slots_at("outputs", self.version))
-                outputs = {name: data_to_wire(value) if name in data else value
-                           for name, value in proc.run(context, arguments).items()
-                           if name not in hidden}
-            except Exception as raised:
-                error = _call_error(raised, self.server.expose_errors)
-                _log_failure(call.id, proc.name, raised, error)
-        self._answer(call, result=None if error else {"outputs": outputs}, error=error,
-                     computing=_now() - call.started_at)
+        try:
+            data = {slot.name for slot in proc.description.outputs if slot.is_data}
+            # [CAT-7] [SER-6] [VER-4]: what a 1.0 peer's description left out stays out
+            hidden = {slot.name for slot in proc.description.outputs}.difference(
+                slot.name for slot in proc.description.slots_at("outputs", self.version))
+            outputs = {name: data_to_wire(value) if name in data else value
+                       for name, value in proc.run(context, arguments).items()
+                       if name not in hidden}
+        except Exception as raised:
+            error = _call_error(raised, self.server.expose_errors)
+            _log_failure(call.id, proc.name, raised, error)
+        self._answer(call, call_machine.COMPUTED, result=None if error else {"outputs": outputs},
+                     error=error, computing=_now() - call.started_at)
 
     def _progress_sink(self, call: _Call) -> Callable[[float, Optional[str]], None]:
         def send(fraction: float, message: Optional[str]) -> None:
@@ -826,7 +775,7 @@ class _ServerConnection:
                 params["message"] = message
             # Under the call's lock, so that no progress follows the response [PROG-2].
             with call.lock:
-                if call.answered or call.cancel_event.is_set():
+                if call.machine.finished or call.cancel_event.is_set():
                     return
                 try:
                     self.stream.send(notification("progress", params))
@@ -834,40 +783,43 @@ class _ServerConnection:
                     pass
         return send
 
-    def _stop(self, call: _Call, reason: str) -> None:
-        """Ask a running invoke to stop [CANCEL-1]; answer it at once if it has not started,
-        otherwise after the grace period unless it answers first [CANCEL-3]."""
+    def _stop(self, call: _Call, event: str) -> None:
+        """A cancel or the deadline: the call's machine says whether to answer at once or to ask
+        the computation to stop and answer after the grace period unless it answers first
+        [CANCEL-1] [CANCEL-3] [INV-6]."""
         with call.lock:
-            if call.answered or call.stop_reason is not None:
-                return
-            call.stop_reason = reason
-        call.cancel_event.set()
-        if call.future is not None and call.future.cancel():
-            self._answer(call, error=self._stop_error(call))
-            return
-        self.server.scheduler.call_later(
-            self.server.limits.cancel_grace,
-            lambda: self._answer(call, error=self._stop_error(call)))
+            step = call.machine.on(event)
+        if step.action == call_machine.REQUEST_STOP:
+            call.cancel_event.set()
+            self.server.scheduler.call_later(
+                self.server.limits.cancel_grace,
+                lambda: self._answer(call, call_machine.GRACE_EXPIRED))
+        elif step.action == call_machine.ANSWER_ERROR:
+            self._send_answer(call, step, None, None, 0.0)
 
-    @staticmethod
-    def _stop_error(call: _Call) -> SlicerBridgeError:
-        if call.stop_reason == "deadline":
-            return SlicerBridgeError(ErrorCode.DEADLINE_EXCEEDED, "the deadline passed")
-        return SlicerBridgeError(ErrorCode.CANCELLED, "the call was cancelled")
+    def _reply(self, call: _Call, *, result: Any = None,
+               error: Optional[SlicerBridgeError] = None, computing: float = 0.0) -> None:
+        """Answer a call on the reading thread: it starts and completes at once."""
+        with call.lock:
+            call.machine.on(call_machine.START)
+        self._answer(call, call_machine.COMPUTED, result=result, error=error, computing=computing)
 
-    # -- answering ----------------------------------------------------------------------------
-
-    def _answer(self, call: _Call, *, result: Any = None,
+    def _answer(self, call: _Call, event: str, *, result: Any = None,
                 error: Optional[SlicerBridgeError] = None, computing: float = 0.0) -> None:
-        """Send the one response of a call [MSG-4], [CANCEL-2]."""
+        """Feed ``event`` to the call's machine and send the one response it decides [MSG-4],
+        [CANCEL-2]."""
         with call.lock:
-            if call.answered:
-                return  # already answered, e.g. cancelled after its grace period [CANCEL-3]
-            call.answered = True
-            if call.stop_reason == "deadline":
-                result, error = None, self._stop_error(call)
-            elif call.stop_reason == "cancel" and error is not None:
-                error = self._stop_error(call)
+            step = call.machine.on(event)
+        if step.action in (call_machine.ANSWER_COMPUTED, call_machine.ANSWER_ERROR):
+            self._send_answer(call, step, result, error, computing)
+
+    def _send_answer(self, call: _Call, step: call_machine.Step, result: Any,
+                     error: Optional[SlicerBridgeError], computing: float) -> None:
+        if step.action == call_machine.ANSWER_ERROR:
+            call.cancel_event.set()  # the computation, if any, is no longer wanted
+            if call.future is not None:
+                call.future.cancel()
+            result, error = None, SlicerBridgeError(step.error, _STOP_TEXT[step.error])
         self.server.scheduler.cancel(call.deadline_timer)
         finished = _now()
         queued = (call.started_at - call.decoded_at) if call.started_at else 0.0
@@ -925,10 +877,31 @@ class _ServerConnection:
             if call is None or self.goodbye_sent or self.dropped or len(self.open) > 1:
                 return
             self.goodbye_sent = True
-        self._answer(call, result={})
+        self._reply(call, result={})
         self.transport.shutdown_write()
         # The client closes once it has read the goodbye; if it does not, close anyway.
         self.server.scheduler.call_later(GOODBYE_LINGER, self.transport.shutdown)
+
+
+_STOP_TEXT = {ErrorCode.CANCELLED: "the call was cancelled",
+              ErrorCode.DEADLINE_EXCEEDED: "the deadline passed",
+              ErrorCode.SHUTTING_DOWN: "the server is shutting down"}
+
+_DECIDED_TEXT = {ErrorCode.INVALID_MESSAGE: "invalid message",
+                 ErrorCode.HANDSHAKE_REQUIRED: "the first message must be hello",
+                 ErrorCode.DUPLICATE_ID: "request id already open",
+                 ErrorCode.SHUTTING_DOWN: "goodbye already received",
+                 ErrorCode.UNKNOWN_KIND: "unknown message kind"}
+
+
+def _decided_error(decision: machine.Decision, *known: Optional[SlicerBridgeError],
+                   details: Optional[dict] = None) -> SlicerBridgeError:
+    """The error a connection decision names: one already raised with that code, with its
+    message, or a new one."""
+    for error in known:
+        if error is not None and error.code == decision.error:
+            return error
+    return SlicerBridgeError(decision.error, _DECIDED_TEXT.get(decision.error, "refused"), details)
 
 
 def _log_failure(call_id: int, name: str, raised: BaseException,
@@ -947,10 +920,3 @@ def _log_failure(call_id: int, name: str, raised: BaseException,
     log.error("call %s: %s raised %s: %s\n%s", call_id, name, type(raised).__name__, raised,
               "".join(traceback.format_exception(type(raised), raised,
                                                  raised.__traceback__)).rstrip())
-
-
-def _token_matches(given: Optional[str], expected: str) -> bool:
-    """Constant-time comparison [SEC-3]."""
-    if given is None:
-        return False
-    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))

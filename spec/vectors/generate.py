@@ -1648,9 +1648,206 @@ def descriptors_file():
     return f
 
 
+# --------------------------------------------------------------------------------------------
+# Decision tables (decisions/*.json): what a server decides, as state and event in, action out.
+# Both servers drive their connection logic through functions these tables test case by case.
+# --------------------------------------------------------------------------------------------
+
+PHASES = ("awaiting_hello", "established", "draining", "closed")
+# inbound kind -> (what the frame holds, requirements); see decisions/README in spec/vectors
+INBOUND = {
+    "stream_ended": ("the stream ended, was reset or cut a frame short", ["DROP-1"]),
+    "bad_frame": ("a frame header the stream refused", ["FRAME-7"]),
+    "undecodable": ("a head that is not MessagePack, not a map or lacks a string kind",
+                    ["MSG-11", "HELLO-9"]),
+    "request_with_bad_bulk": ("a request with a valid id and a bad bulk reference", ["BULK-9"]),
+    "bad_bulk": ("a head other than a request with a valid id, with a bad bulk reference",
+                 ["BULK-9"]),
+    "hello": ("a well-formed client hello", ["HELLO-1", "HELLO-7"]),
+    "malformed_hello": ("a hello that is not a well-formed client hello", ["HELLO-5", "HELLO-7"]),
+    "request": ("a well-formed request", ["HELLO-2", "MSG-5", "BYE-2"]),
+    "malformed_request": ("a request with a valid id and another field malformed", ["MSG-12"]),
+    "request_without_id": ("a request whose id is absent or invalid", ["MSG-12"]),
+    "response": ("a response", ["MSG-3"]),
+    "cancel": ("a well-formed cancel notification", ["CANCEL-1", "CANCEL-4"]),
+    "notification": ("a notification with a string method other than a well-formed cancel",
+                     ["MSG-9", "MSG-16", "PROG-5"]),
+    "notification_without_method": ("a notification without a string method", ["MSG-16"]),
+    "unknown_kind": ("a head with an unknown kind", ["MSG-10"]),
+}
+# kinds whose event carries the decoder's error
+CARRIES_ERROR = {"bad_frame": "frame_too_large", "undecodable": "invalid_message",
+                 "request_with_bad_bulk": "unsupported_codec", "bad_bulk": "invalid_message"}
+ID_KINDS = ("request", "malformed_request", "request_with_bad_bulk", "cancel")
+
+
+def connection_rule(phase, kind, id_open, error):
+    """(action, error) by sections 4 to 6."""
+    if phase == "closed":
+        return "ignore", None
+    if kind == "stream_ended":
+        return "close", None
+    if kind == "bad_frame":
+        return "refuse", error
+    if phase == "awaiting_hello":  # [HELLO-9]: every error closes
+        if kind in ("undecodable", "request_with_bad_bulk", "bad_bulk"):
+            return "refuse", error
+        if kind == "hello":
+            return "negotiate", None
+        if kind == "malformed_hello":
+            return "refuse", "invalid_message"
+        return "refuse", "handshake_required"
+    if kind in ("undecodable", "bad_bulk"):
+        return "connection_error", error
+    if kind in ("request", "malformed_request", "request_with_bad_bulk") and id_open:
+        return "connection_error", "duplicate_id"
+    if kind == "request_with_bad_bulk":
+        return "answer_error", error
+    if kind in ("hello", "malformed_hello", "request_without_id", "response",
+                "notification_without_method"):
+        return "connection_error", "invalid_message"
+    if kind == "request":
+        return ("answer_error", "shutting_down") if phase == "draining" else ("admit", None)
+    if kind == "malformed_request":
+        return "answer_error", "invalid_message"
+    if kind == "cancel":
+        return ("cancel_call" if id_open else "ignore"), None
+    if kind == "notification":
+        return "ignore", None
+    return "connection_error", "unknown_kind"
+
+
+def connection_decisions_file():
+    f = VectorFile("decisions/connection_decisions.json",
+                   "What a server does with each frame: the connection's phase and what the frame "
+                   "holds in, one action out (answer under the request's id, connection-level "
+                   "error, refuse and close, admit, ignore, close).")
+    for phase in PHASES:
+        for kind, (what, requirements) in INBOUND.items():
+            for id_open in ((False, True) if kind in ID_KINDS else (False,)):
+                error = CARRIES_ERROR.get(kind)
+                action, action_error = connection_rule(phase, kind, id_open, error)
+                suffix = "-open" if id_open else ""
+                entry = {"id": f"conn-{phase}-{kind}{suffix}".replace("_", "-"),
+                         "description": f"{phase}: {what}" + (", its id open" if id_open else ""),
+                         "requirements": requirements + (["HELLO-9"] if phase == "awaiting_hello"
+                                                         and action == "refuse" else []),
+                         "phase": phase, "inbound": kind, "id_open": id_open, "error": error,
+                         "action": action, "action_error": action_error}
+                f.add(entry)
+    return f
+
+
+CALL_PHASES = ("queued", "computing", "stopping", "answered", "dropped")
+CALL_EVENTS = {"start": ["LIMIT-10"], "cancel": ["CANCEL-1", "CANCEL-2", "CANCEL-4"],
+               "deadline": ["INV-6"], "grace_expired": ["CANCEL-3"], "computed": ["CANCEL-2"],
+               "shutdown": ["RESEND-1"], "drop": ["DROP-1"]}
+
+
+def call_rule(phase, event):
+    """(next phase, action, error) of one admitted invoke."""
+    if phase in ("answered", "dropped"):
+        return phase, "none", None  # exactly one response [MSG-4]
+    if event == "drop":
+        return "dropped", "discard", None
+    if event == "deadline":
+        return "answered", "answer_error", "deadline_exceeded"
+    if event == "shutdown":
+        return "answered", "answer_error", "shutting_down"
+    if event == "start":
+        return ("computing", "run", None) if phase == "queued" else (phase, "none", None)
+    if event == "cancel":
+        if phase == "queued":
+            return "answered", "answer_error", "cancelled"
+        if phase == "computing":
+            return "stopping", "request_stop", None
+        return phase, "none", None
+    if event == "grace_expired":
+        return ("answered", "answer_error", "cancelled") if phase == "stopping" \
+            else (phase, "none", None)
+    # computed
+    return (phase, "none", None) if phase == "queued" else ("answered", "answer_computed", None)
+
+
+def call_transitions_file():
+    f = VectorFile("decisions/call_transitions.json",
+                   "The life of one admitted invoke: its phase and an event in, the next phase "
+                   "and one action out.")
+    for phase in CALL_PHASES:
+        for event, requirements in CALL_EVENTS.items():
+            next_phase, action, error = call_rule(phase, event)
+            f.add({"id": f"call-{phase}-{event}".replace("_", "-"),
+                   "description": f"{event} while {phase}",
+                   "requirements": requirements + (["MSG-4"] if action == "none" else []),
+                   "phase": phase, "event": event, "next": next_phase, "action": action,
+                   "error": error})
+    return f
+
+
+def handshake_decisions_file():
+    f = VectorFile("decisions/handshake_decisions.json",
+                   "negotiate(): a client hello and the server's options in, the server's hello "
+                   "(capabilities in force, grease left out) or the connection-level error it "
+                   "refuses with out.")
+    default_server = {"token": None, "codecs": ["zstd", "lz4"]}
+
+    def add(vector_id, description, requirements, hello, expected, server=None):
+        client = {"min_version": [1, 0], "max_version": [1, 1], "capabilities": []}
+        client.update(hello)
+        f.add({"id": f"negotiate-{vector_id}", "description": description,
+               "requirements": requirements, "hello": client,
+               "server": dict(default_server, **(server or {})), **expected})
+
+    def accept(version, capabilities, progress=False):
+        return {"outcome": "accept", "version": version, "capabilities": capabilities,
+                "progress": progress, "error": None}
+
+    def refuse(error):
+        return {"outcome": "refuse", "error": error}
+
+    add("plain", "A 1.0 to 1.1 client offering nothing: 1.1, cancel only.",
+        ["HELLO-3", "CAP-4"], {}, accept([1, 1], ["cancel"]))
+    add("old-client", "A 1.0-only client gets 1.0.", ["HELLO-3", "VER-1"],
+        {"max_version": [1, 0]}, accept([1, 0], ["cancel"]))
+    add("future-client", "A client speaking 1.0 to 1.9 gets the server's newest, 1.1.",
+        ["HELLO-3", "VER-1"], {"max_version": [1, 9]}, accept([1, 1], ["cancel"]))
+    add("no-common-version", "A client speaking 2.0 only: unsupported_version.", ["HELLO-3"],
+        {"min_version": [2, 0], "max_version": [2, 0]}, refuse("unsupported_version"))
+    add("empty-range", "A range whose min is above its max holds no version.", ["HELLO-3"],
+        {"min_version": [1, 1], "max_version": [1, 0]}, refuse("unsupported_version"))
+    add("progress", "A client asking for progress has it in force.", ["CAP-3", "CAP-4"],
+        {"capabilities": ["progress"]}, accept([1, 1], ["cancel", "progress"], True))
+    add("unknown-capabilities", "Unknown and grease capabilities are not echoed.",
+        ["CAP-1", "CAP-4"], {"capabilities": ["x-grease-7a", "teleport", "progress"]},
+        accept([1, 1], ["cancel", "progress"], True))
+    add("codecs", "Both codecs offered and served: both in force, zstd first.",
+        ["CODEC-1", "CAP-4"], {"capabilities": ["codec.lz4", "codec.zstd"]},
+        accept([1, 1], ["cancel", "codec.zstd", "codec.lz4"]))
+    add("codec-not-served", "A codec the server does not serve is not in force.",
+        ["CODEC-1", "CAP-4"], {"capabilities": ["codec.lz4", "codec.zstd"]},
+        accept([1, 1], ["cancel", "codec.zstd"]), {"codecs": ["zstd"]})
+    add("codec-not-offered", "A codec the client did not offer is not in force.",
+        ["CODEC-1", "CAP-4"], {"capabilities": ["codec.lz4"]},
+        accept([1, 1], ["cancel", "codec.lz4"]))
+    add("token-right", "The right token is accepted.", ["SEC-3"], {"token": "s3cret-token"},
+        accept([1, 1], ["cancel"]), {"token": "s3cret-token"})
+    add("token-missing", "A server requiring a token refuses a hello without one.",
+        ["SEC-3", "HELLO-8"], {}, refuse("unauthorized"), {"token": "s3cret-token"})
+    add("token-wrong", "A wrong token gets the same answer as a missing one.", ["SEC-3", "SEC-8"],
+        {"token": "s3cret-tokem"}, refuse("unauthorized"), {"token": "s3cret-token"})
+    add("token-before-version", "Without the token, even a version mismatch is unauthorized: "
+        "nothing about the server is revealed.", ["HELLO-8", "SEC-8"],
+        {"min_version": [2, 0], "max_version": [2, 0]}, refuse("unauthorized"),
+        {"token": "s3cret-token"})
+    add("token-unneeded", "A token sent to a server that requires none is ignored.", ["SEC-3"],
+        {"token": "whatever"}, accept([1, 1], ["cancel"]))
+    return f
+
+
 def main():
     builders = (frames_file, handshake_file, messages_file, data_file, malformed_file,
-                invalid_messages_file, invalid_data_file, catalog_file, descriptors_file)
+                invalid_messages_file, invalid_data_file, catalog_file, descriptors_file,
+                handshake_decisions_file, connection_decisions_file, call_transitions_file)
     total = 0
     for build in builders:
         vector_file = build()

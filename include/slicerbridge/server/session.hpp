@@ -1,7 +1,15 @@
 #ifndef SLICERBRIDGE_SERVER_SESSION_HPP
 #define SLICERBRIDGE_SERVER_SESSION_HPP
-// One client connection of a server: handshake, request dispatch, calls on the worker pool,
-// progress, cancel, deadlines, goodbye. Internal to `server`.
+// One client connection of a server: a thin loop that reads frames, lets the connection machine
+// (connection_machine.hpp), negotiate() and each call's machine (call_machine.hpp) decide, and
+// carries their decisions out. Internal to `server`.
+//
+// Ownership: the connection's executor (its strand: one handler at a time) is the only writer.
+// It alone touches the socket, the outbox, the call table and the call machines. A worker that
+// computes a call owns nothing of the connection: it hands its encoded answer over by posting it
+// to the strand, and its progress through a latest-value slot under the call's progress lock.
+// The strand writes at once what the socket takes without waiting and the rest asynchronously,
+// so only one write is ever in progress on a socket.
 
 #include <slicerbridge/detail/capabilities.hpp>
 #include <slicerbridge/detail/connection_timeouts.hpp>
@@ -11,6 +19,9 @@
 #include <slicerbridge/detail/type_name.hpp>
 #include <slicerbridge/message/message.hpp>
 #include <slicerbridge/message/progress.hpp>
+#include <slicerbridge/server/call_machine.hpp>
+#include <slicerbridge/server/connection_machine.hpp>
+#include <slicerbridge/server/negotiate.hpp>
 #include <slicerbridge/server/state.hpp>
 #include <slicerbridge/transport/frame_stream.hpp>
 
@@ -60,12 +71,13 @@ struct call_state {
     invoke_params params;
     /// Bytes of the request's frame, held in the byte budget until the call is answered.
     std::uint64_t budgeted_bytes = 0;
-    std::atomic<bool> cancel_requested{false};
-    /// Claimed by whoever answers the call: the strand (an error, a result computed there) or
-    /// the worker that writes its own result.
-    std::atomic<bool> responded{false};
+    /// Set by the strand when the machine no longer wants the computation; read by the worker.
+    std::atomic<bool> stop_requested{false};
+    /// Set by the worker that takes the call; the strand tells its machine when it next looks.
+    std::atomic<bool> started{false};
 
     // Strand only.
+    call_machine machine;
     std::optional<asio::steady_timer> deadline_timer; // made only when needed: most calls
     std::optional<asio::steady_timer> grace_timer;    // have no deadline and are not cancelled
     clock::time_point received_first;
@@ -118,9 +130,6 @@ public:
 
     void start() {
         detail::disable_nagle(stream_.next_layer());
-        if constexpr (answers_directly) {
-            detail::enable_write_now(stream_.next_layer());
-        }
         if (timeouts_.any()) {
             watch(timeouts_.first_tick());
         }
@@ -145,9 +154,7 @@ public:
     }
 
 private:
-    enum class phase { handshake, open, draining, closed };
-    /// Who writes the outbox's front: nobody, the strand, or a worker answering its own call.
-    enum class writer { none, strand, worker };
+    using phase = connection_phase;
 
     // ---- reading ---------------------------------------------------------------------------
 
@@ -159,19 +166,19 @@ private:
         });
     }
 
+    /// Classifies the frame, lets the connection machine decide, carries the decision out.
     void on_frame(std::error_code ec, received_frame frame, frame_arrival arrival) {
         if (phase_ == phase::closed) {
             return;
         }
         if (ec) {
-            if (ec == error::malformed_frame || ec == error::frame_too_large) {
+            const bool bad_header = ec == error::malformed_frame || ec == error::frame_too_large;
+            if (bad_header) {
                 log(log_level::warning, "closing a connection that sent a bad frame header");
-                send_connection_error(ec, "bad frame header: " + ec.message());
-                close_after_writes();
-            } else {
-                drop();
             }
-            return;
+            connection_event event{bad_header ? inbound::bad_frame : inbound::stream_ended, false,
+                                   ec};
+            return carry_out(decide(phase_, event), nullptr, "bad frame header: " + ec.message());
         }
         // Kept by an invoke it starts (on_invoke takes it); released once the frame is handled.
         struct release_unless_taken {
@@ -184,55 +191,93 @@ private:
                 }
             }
         } reservation{*this};
-        std::error_code decode_error;
-        value head = decode_frame(frame, stream_receive_limits(), codecs_, decode_error);
-        if (decode_error) {
-            if (phase_ != phase::handshake) {
-                if (auto id = request_id_of(head)) { // bad bulk references only ([BULK-9])
-                    send(make_error_response(*id, decode_error,
-                                             "bad bulk reference: " + decode_error.message()));
-                    return read_next();
-                }
-            }
-            send_connection_error(decode_error, "undecodable head: " + decode_error.message());
-            return continue_or_close(phase_ == phase::handshake);
-        }
-        if (phase_ == phase::handshake) {
-            return on_handshake(head);
-        }
+        std::error_code frame_error;
+        value head = decode_frame(frame, stream_receive_limits(), codecs_, frame_error);
+        std::error_code message_error;
         std::string what;
-        message decoded = decode_message(std::move(head), false, decode_error, what);
-        if (decode_error) {
-            if (auto id = request_id_of(head)) {
-                send(make_error_response(*id, decode_error, what)); // [MSG-12]
-            } else if (!is_named_notification(head)) {
-                send_connection_error(decode_error, what);
-            } // [MSG-16]: a known notification with malformed params is ignored
-            return read_next();
+        message decoded =
+            decode_message(std::move(head), phase_ == phase::awaiting_hello, message_error, what);
+        connection_event event;
+        event.what = classify(head, frame_error, decoded, message_error);
+        event.error = frame_error;
+        if (frame_error) {
+            what = (event.what == inbound::undecodable ? "undecodable head: "
+                                                       : "bad bulk reference: ") +
+                   frame_error.message();
         }
-        std::visit([&](auto& m) { on_message(m, arrival); }, decoded);
+        const auto id = request_id_of(head);
+        if (id && (event.what == inbound::request || event.what == inbound::malformed_request ||
+                   event.what == inbound::request_with_bad_bulk)) {
+            event.id_open = calls_.count(*id) != 0 || (goodbye_id_ && *goodbye_id_ == *id);
+        }
+        std::shared_ptr<call_state> cancelled;
+        if (event.what == inbound::cancel) {
+            std::error_code params_error;
+            auto params =
+                cancel_params::from_value(std::get<notification>(decoded).params, params_error);
+            auto found = calls_.find(params.id);
+            if (found != calls_.end()) {
+                cancelled = found->second;
+                event.id_open = true;
+            }
+        }
+        auto decision = decide(phase_, event);
+        switch (decision.action) {
+        case connection_action::negotiate:
+            on_handshake(std::get<client_hello>(decoded));
+            break;
+        case connection_action::admit:
+            on_request(std::get<request>(decoded), arrival);
+            break;
+        case connection_action::cancel_call:
+            cancel_call(cancelled);
+            break;
+        default:
+            if (decision.action == connection_action::connection_error &&
+                decision.error == error::duplicate_id) {
+                what = "request id is already open";
+            }
+            return carry_out(decision, id ? &*id : nullptr, what);
+        }
         if (phase_ != phase::closed && !closing_) {
             read_next();
         }
     }
 
-    static bool is_named_notification(const value& head) {
-        const value* kind = head.is_map() ? head.find("kind") : nullptr;
-        const value* method = head.is_map() ? head.find("method") : nullptr;
-        return kind != nullptr && kind->is_string() && kind->as_string() == "notification" &&
-               method != nullptr && method->is_string();
-    }
-
-    void continue_or_close(bool fatal) {
-        if (fatal) {
-            close_after_writes();
-        } else {
-            read_next();
+    /// The decisions that only answer, ignore or close.
+    void carry_out(const connection_decision& decision, const std::uint64_t* id, std::string what) {
+        if (what.empty()) {
+            what = decision.error.message();
+        }
+        switch (decision.action) {
+        case connection_action::answer_error:
+            send(make_error_response(*id, decision.error, std::move(what)));
+            return read_next();
+        case connection_action::connection_error: {
+            value details;
+            if (decision.error == error::duplicate_id && id != nullptr) {
+                details = value(value::map{{"id", value(*id)}});
+            }
+            send_connection_error(decision.error, std::move(what), std::move(details));
+            return read_next();
+        }
+        case connection_action::refuse:
+            send_connection_error(decision.error, std::move(what));
+            return close_after_writes();
+        case connection_action::close:
+            return drop();
+        case connection_action::ignore:
+            if (phase_ != phase::closed) {
+                read_next();
+            }
+            return;
+        default:
+            return;
         }
     }
 
     limits stream_receive_limits() const {
-        if (phase_ == phase::handshake) {
+        if (phase_ == phase::awaiting_hello) {
             limits l = state_->options.receive_limits;
             l.max_frame = std::min(l.max_frame, handshake_max_frame);
             return l;
@@ -254,15 +299,12 @@ private:
     void on_watch_tick() {
         connection_timeouts::activity a;
         a.bytes_received = stream_.bytes_received();
-        a.bytes_sent = bytes_sent_.load();
-        a.hello_done = phase_ != phase::handshake;
+        a.bytes_sent = bytes_sent_;
+        a.hello_done = phase_ != phase::awaiting_hello;
         a.mid_frame = stream_.mid_frame();
         a.reading_paused = stream_.reading_paused();
         a.calls_open = !calls_.empty();
-        {
-            std::lock_guard<std::mutex> lock(write_mutex_);
-            a.answers_waiting = !outbox_.empty();
-        }
+        a.answers_waiting = !outbox_.empty();
         auto verdict = timeouts_.observe(clock::now(), a);
         if (!verdict.close) {
             return watch(verdict.next_tick);
@@ -317,105 +359,34 @@ private:
 
     // ---- handshake -------------------------------------------------------------------------
 
-    void on_handshake(const value& head) {
-        std::error_code ec;
-        std::string what;
-        message decoded = decode_message(head, true, ec, what);
-        auto* hello = std::get_if<client_hello>(&decoded);
-        if (ec || hello == nullptr) { // [HELLO-2], [HELLO-5], [HELLO-9]
-            if (!ec) {
-                ec = make_error_code(error::handshake_required);
-                what = "the first message must be a client hello";
+    void on_handshake(const client_hello& hello) {
+        auto outcome = negotiate(hello, state_->options);
+        if (outcome.refusal) {
+            if (outcome.refusal->code == error::unauthorized) {
+                log(log_level::warning, "refused a client with a missing or wrong token");
             }
-            send_connection_error(ec, what);
+            send_connection_error(outcome.refusal->code, outcome.refusal->text,
+                                  std::move(outcome.refusal->details));
             return close_after_writes();
         }
-        const auto& options = state_->options;
-        if (options.token &&
-            !(hello->token && detail::constant_time_equal(*hello->token, *options.token))) {
-            log(log_level::warning, "refused a client with a missing or wrong token");
-            send_connection_error(make_error_code(error::unauthorized),
-                                  "a valid token is required");
-            return close_after_writes();
+        version_ = outcome.reply.version;
+        peer_limits_ = outcome.peer_limits;
+        codecs_ = outcome.codecs;
+        send_progress_ = outcome.progress;
+        if (detail::accept_memfd(state_->options.transfer_memfd, hello.capabilities, version_,
+                                 stream_)) {
+            outcome.reply.capabilities.push_back(detail::memfd_capability);
         }
-        auto chosen =
-            choose_version(hello->min_version, hello->max_version, protocol_min, protocol_max);
-        if (!chosen) {
-            value::map details{{"min_version", detail::version_to_value(protocol_min)},
-                               {"max_version", detail::version_to_value(protocol_max)}};
-            send_connection_error(make_error_code(error::unsupported_version),
-                                  "no protocol version in common", value(std::move(details)));
-            return close_after_writes();
-        }
-        version_ = *chosen;
-        peer_limits_ = hello->limits;
-        codec_set offered = codec_set::from_capabilities(hello->capabilities);
-        codecs_ = offered & options.codecs & codec_set::all();
-        send_progress_ = detail::has_capability(hello->capabilities, "progress");
-
-        server_hello reply;
-        reply.version = *chosen;
-        reply.limits = options.receive_limits;
-        reply.implementation = {options.name, options.version};
-        reply.capabilities.push_back("cancel");
-        if (send_progress_) {
-            reply.capabilities.push_back("progress");
-        }
-        for (auto& capability : codecs_.to_capabilities()) {
-            reply.capabilities.push_back(std::move(capability));
-        }
-        if (detail::accept_memfd(options.transfer_memfd, hello->capabilities, version_, stream_)) {
-            reply.capabilities.push_back(detail::memfd_capability);
-        }
-        reply.capabilities.push_back(detail::grease_capability());
-        send(message(std::move(reply)));
-        phase_ = phase::open;
-        stream_.set_receive_limits(options.receive_limits);
-        read_next();
+        outcome.reply.capabilities.push_back(detail::grease_capability());
+        send(message(std::move(outcome.reply)));
+        phase_ = phase::established;
+        stream_.set_receive_limits(state_->options.receive_limits);
     }
 
     // ---- messages --------------------------------------------------------------------------
 
-    void on_message(client_hello&, const frame_arrival&) {
-        send_connection_error(make_error_code(error::invalid_message),
-                              "hello was already exchanged");
-    }
-    void on_message(server_hello&, const frame_arrival&) {
-        send_connection_error(make_error_code(error::invalid_message),
-                              "a client does not send a server hello");
-    }
-    void on_message(response&, const frame_arrival&) {
-        send_connection_error(make_error_code(error::invalid_message),
-                              "clients do not send responses in protocol 1.0");
-    }
-
-    void on_message(notification& note, const frame_arrival&) {
-        if (note.method != "cancel") {
-            return; // [MSG-9]
-        }
-        std::error_code ec;
-        auto params = cancel_params::from_value(note.params, ec);
-        if (ec) {
-            return;
-        }
-        auto found = calls_.find(params.id);
-        if (found != calls_.end()) { // [CANCEL-4]: unknown ids are ignored
-            cancel_call(found->second, error::cancelled);
-        }
-    }
-
-    void on_message(request& req, const frame_arrival& arrival) {
+    void on_request(request& req, const frame_arrival& arrival) {
         auto started = clock::now();
-        if (calls_.count(req.id) != 0 || (goodbye_id_ && *goodbye_id_ == req.id)) {
-            value::map details{{"id", value(req.id)}};
-            send_connection_error(make_error_code(error::duplicate_id),
-                                  "request id is already open", value(std::move(details)));
-            return;
-        }
-        if (phase_ == phase::draining) {
-            return send(make_error_response(req.id, make_error_code(error::shutting_down),
-                                            "the connection is closing"));
-        }
         const std::string& method = req.method;
         if (method == "invoke") {
             return on_invoke(req, arrival);
@@ -500,7 +471,8 @@ private:
             value::map details{{"name", value(offending)}};
             return send(make_error_response(req.id, ec, what, value(std::move(details))));
         }
-        if (calls_.size() + unsent_answers() >= state_->options.receive_limits.max_in_flight ||
+        if (!admits_invoke(calls_.size(), unsent_answers_,
+                           state_->options.receive_limits.max_in_flight) ||
             !state_->try_admit_call()) {
             return send(make_error_response(req.id, make_error_code(error::too_many_in_flight),
                                             "too many calls in flight"));
@@ -522,7 +494,7 @@ private:
             call->deadline_timer->async_wait(
                 [self = this->shared_from_this(), call](std::error_code timer_ec) {
                     if (!timer_ec) {
-                        self->respond_now(call, error::deadline_exceeded);
+                        self->step(call, call_event::deadline);
                     }
                 });
         }
@@ -559,7 +531,7 @@ private:
             }
         }
 
-        bool cancelled() const noexcept override { return call_->cancel_requested.load(); }
+        bool cancelled() const noexcept override { return call_->stop_requested.load(); }
 
     private:
         std::shared_ptr<server_session> session_;
@@ -569,45 +541,44 @@ private:
     /// Runs the processor and answers. On a worker, the answer is posted to the connection's
     /// executor; `on_io_thread`, it is sent at once.
     void compute(const std::shared_ptr<call_state>& call, bool on_io_thread) {
+        call->started = true;
+        if (call->stop_requested) { // answered before this worker took it
+            return state_->finish_call();
+        }
         auto compute_start = clock::now();
         response reply;
         reply.id = call->id;
-        if (call->cancel_requested) {
-            reply.error = error_info::from(make_error_code(error::cancelled), "call cancelled");
-        } else {
-            context ctx(this->shared_from_this(), call);
-            try {
-                invoke_result result = call->proc.run(ctx, call->params);
-                std::error_code ec;
-                std::string offending;
-                validate_invoke_result(call->proc.description, result, ec, offending);
-                if (ec) { // [INV-4]
-                    reply.error = error_info::from(make_error_code(error::processor_failed),
-                                                   "the processor's output " + offending +
-                                                       " does not match its description");
-                } else {
-                    if (version_ < protocol_version{1, 1}) {
-                        result = result_for_version(std::move(result), version_);
-                    }
-                    reply.result = to_value(result);
+        context ctx(this->shared_from_this(), call);
+        try {
+            invoke_result result = call->proc.run(ctx, call->params);
+            std::error_code ec;
+            std::string offending;
+            validate_invoke_result(call->proc.description, result, ec, offending);
+            if (ec) { // [INV-4]
+                reply.error = error_info::from(make_error_code(error::processor_failed),
+                                               "the processor's output " + offending +
+                                                   " does not match its description");
+            } else {
+                if (version_ < protocol_version{1, 1}) {
+                    result = result_for_version(std::move(result), version_);
                 }
-            } catch (const call_cancelled&) {
-                reply.error = error_info::from(make_error_code(error::cancelled), "call cancelled");
-            } catch (const processor_error& e) {
-                reply.error = error_info{e.code(), e.what(), e.details()};
-            } catch (const std::bad_alloc&) {
-                reply.error =
-                    error_info::from(make_error_code(error::internal_error), "out of memory");
-            } catch (const std::exception& e) {
-                reply.error = error_info::from(make_error_code(error::processor_failed),
-                                               unexpected_exception(*call, e));
-            } catch (...) {
-                log(log_level::warning, "call " + std::to_string(call->id) + " to " +
-                                            call->proc.description.name +
-                                            " threw something that is not an exception");
-                reply.error = error_info::from(make_error_code(error::processor_failed),
-                                               "the processor failed");
+                reply.result = to_value(result);
             }
+        } catch (const call_cancelled&) {
+            reply.error = error_info::from(make_error_code(error::cancelled), "call cancelled");
+        } catch (const processor_error& e) {
+            reply.error = error_info{e.code(), e.what(), e.details()};
+        } catch (const std::bad_alloc&) {
+            reply.error = error_info::from(make_error_code(error::internal_error), "out of memory");
+        } catch (const std::exception& e) {
+            reply.error = error_info::from(make_error_code(error::processor_failed),
+                                           unexpected_exception(*call, e));
+        } catch (...) {
+            log(log_level::warning, "call " + std::to_string(call->id) + " to " +
+                                        call->proc.description.name +
+                                        " threw something that is not an exception");
+            reply.error =
+                error_info::from(make_error_code(error::processor_failed), "the processor failed");
         }
         auto compute_end = clock::now();
         reply.timings = timings{seconds_between(call->received_first, call->received_last),
@@ -622,99 +593,23 @@ private:
         if (on_io_thread) {
             return deliver_computed(call, std::move(frame), encode_error);
         }
-        if (answers_directly && !encode_error && fits_peer(frame) && !past_deadline(*call)) {
-            switch (claim_direct_answer(*call)) {
-            case direct_claim::claimed:
-                return answer_directly(call, std::move(frame));
-            case direct_claim::answered_already: // cancel grace, deadline, a dropped connection
-                return;
-            case direct_claim::progress_first:
-                break;
-            }
-        }
+        // The hand-over: the strand alone writes ([PROG-2]: progress posted earlier runs first).
         asio::post(stream_.get_executor(), [self = this->shared_from_this(), call,
                                             frame = std::move(frame), encode_error]() mutable {
             self->deliver_computed(call, std::move(frame), encode_error);
         });
     }
 
+    /// Strand: the computation returned. A result ready after the deadline is too late, whether
+    /// or not the deadline timer has fired yet (a call on the I/O thread has no timer) ([INV-6]).
     void deliver_computed(const std::shared_ptr<call_state>& call, encoded_frame frame,
                           std::error_code encode_error) {
-        if (encode_error) {
-            return respond_now(call, error::too_large);
+        call->machine.on(call_event::start);
+        if (call->params.deadline &&
+            clock::now() - call->admitted >= to_duration(*call->params.deadline)) {
+            step(call, call_event::deadline);
         }
-        if (past_deadline(*call)) {
-            return respond_now(call, error::deadline_exceeded);
-        }
-        deliver(call, std::move(frame));
-    }
-
-    /// A result ready after the deadline is too late, whether or not the deadline timer has
-    /// fired yet (a call on the I/O thread has no timer) ([INV-6]).
-    static bool past_deadline(const call_state& call) {
-        return call.params.deadline &&
-               clock::now() - call.admitted >= to_duration(*call.params.deadline);
-    }
-
-    enum class direct_claim { claimed, answered_already, progress_first };
-
-    /// Progress posted to the strand and not queued yet goes out before the answer, so such an
-    /// answer goes through the strand too. Checked and claimed under the progress lock, which
-    /// `flush_progress` holds until its notification is queued: an answer claimed here is
-    /// queued after any progress of its call ([PROG-2]).
-    static direct_claim claim_direct_answer(call_state& call) {
-        std::lock_guard<std::mutex> lock(call.progress_mutex);
-        if (call.pending_progress) {
-            return direct_claim::progress_first;
-        }
-        return call.responded.exchange(true) ? direct_claim::answered_already
-                                             : direct_claim::claimed;
-    }
-
-    /// Worker thread, the call claimed: queues the answer and, when nothing else is being
-    /// written, writes it itself. Waking the I/O thread to write it would put a thread switch
-    /// on the path of every call; the I/O thread only tidies up afterwards.
-    void answer_directly(const std::shared_ptr<call_state>& call, encoded_frame frame) {
-        std::error_code write_error;
-        bool resume = false;
-        if (encoded_frame* front = queue(std::move(frame), writer::worker, true)) {
-            std::size_t written = stream_.write_frame_now(*front, write_error);
-            bytes_sent_ += written;
-            std::lock_guard<std::mutex> lock(write_mutex_);
-            if (writes_closed_) {
-                clear_outbox();
-            } else if (written == front->total_size()) {
-                pop_front_locked();
-            } else {
-                front_written_ = written; // the strand finishes it
-            }
-            resume = !outbox_.empty() && !write_error;
-            writer_ = resume ? writer::strand : writer::none;
-        }
-        asio::post(stream_.get_executor(),
-                   [self = this->shared_from_this(), call, write_error, resume] {
-                       self->after_direct_answer(call, write_error, resume);
-                   });
-    }
-
-    void after_direct_answer(const std::shared_ptr<call_state>& call, std::error_code write_error,
-                             bool resume) {
-        forget(call);
-        after_outbox_release();
-        if (phase_ == phase::closed) {
-            // drop() leaves the socket open while a worker writes to it.
-            return detail::close_stream(stream_.next_layer());
-        }
-        if (write_error) {
-            return drop();
-        }
-        if (resume) {
-            write_next();
-        }
-        finish_goodbye_if_drained();
-        if (closing_) {
-            close_after_writes();
-        }
+        step(call, call_event::computed, &frame, encode_error);
     }
 
     codec response_codec() const {
@@ -724,33 +619,58 @@ private:
 
     // ---- completing calls (strand) ---------------------------------------------------------
 
-    void deliver(const std::shared_ptr<call_state>& call, encoded_frame frame) {
-        if (call->responded || phase_ == phase::closed) {
-            return; // answered already (cancel grace or deadline), or the peer is gone
+    /// Strand: feeds `event` to the call's machine and carries its decision out. `computed` is
+    /// the computation's encoded answer, for the `computed` event.
+    void step(const std::shared_ptr<call_state>& call, call_event event,
+              encoded_frame* computed = nullptr, std::error_code encode_error = {}) {
+        if (call->started && call->machine.phase() == call_phase::queued) {
+            call->machine.on(call_event::start);
         }
-        if (!fits_peer(frame)) { // [LIMIT-3]
-            return respond_now(call, error::too_large);
+        const call_step next = call->machine.on(event);
+        if (call->machine.stop_requested()) {
+            call->stop_requested = true;
         }
-        call->responded = true;
-        forget(call);
-        if (queue(std::move(frame), writer::strand, true)) {
-            write_next();
+        switch (next.action) {
+        case call_action::request_stop: // [CANCEL-1], [CANCEL-3]
+            call->grace_timer.emplace(stream_.get_executor());
+            call->grace_timer->expires_after(
+                to_duration(state_->options.receive_limits.cancel_grace));
+            call->grace_timer->async_wait(
+                [self = this->shared_from_this(), call](std::error_code timer_ec) {
+                    if (!timer_ec) {
+                        self->step(call, call_event::grace_expired);
+                    }
+                });
+            return;
+        case call_action::answer_computed:
+            forget(call);
+            if (phase_ == phase::closed) {
+                return;
+            }
+            if (encode_error || !fits_peer(*computed)) { // [LIMIT-3]
+                send(make_error_response(call->id, make_error_code(error::too_large),
+                                         "result too large to send"));
+            } else if (queue(std::move(*computed), true)) {
+                write_next();
+            }
+            return finish_goodbye_if_drained();
+        case call_action::answer_error: {
+            forget(call);
+            if (phase_ == phase::closed) {
+                return;
+            }
+            const char* text = next.error == error::deadline_exceeded ? "deadline exceeded"
+                               : next.error == error::shutting_down ? "the server is shutting down"
+                                                                    : "call cancelled";
+            send(make_error_response(call->id, next.error, text));
+            return finish_goodbye_if_drained();
         }
-        finish_goodbye_if_drained();
-    }
-
-    /// Answers a call at once with an error, whatever its computation is doing.
-    void respond_now(const std::shared_ptr<call_state>& call, error code) {
-        if (phase_ == phase::closed || call->responded.exchange(true)) {
+        case call_action::discard:
+            call->cancel_timers();
+            return;
+        default:
             return;
         }
-        call->cancel_requested = true;
-        forget(call);
-        const char* text = code == error::deadline_exceeded ? "deadline exceeded"
-                           : code == error::too_large       ? "result too large to send"
-                                                            : "call cancelled";
-        send(make_error_response(call->id, make_error_code(code), text));
-        finish_goodbye_if_drained();
     }
 
     /// The call is answered: its timers and its entry go.
@@ -771,41 +691,24 @@ private:
         }
     }
 
-    /// [CANCEL-1..3]: ask the computation to stop; answer anyway once the grace has passed.
-    void cancel_call(const std::shared_ptr<call_state>& call, error code) {
-        if (call->cancel_requested.exchange(true)) {
-            return;
-        }
-        call->grace_timer.emplace(stream_.get_executor());
-        call->grace_timer->expires_after(to_duration(state_->options.receive_limits.cancel_grace));
-        call->grace_timer->async_wait(
-            [self = this->shared_from_this(), call, code](std::error_code timer_ec) {
-                if (!timer_ec) {
-                    self->respond_now(call, code);
-                }
-            });
-    }
+    void cancel_call(const std::shared_ptr<call_state>& call) { step(call, call_event::cancel); }
 
     void flush_progress(const std::shared_ptr<call_state>& call) {
-        bool write = false;
+        std::optional<progress_params> progress;
         {
-            // Held until the notification is queued, so that a worker cannot claim the call
-            // and queue its answer in between (claim_direct_answer).
             std::lock_guard<std::mutex> lock(call->progress_mutex);
-            std::optional<progress_params> progress;
             progress.swap(call->pending_progress);
-            if (!progress || call->responded || !send_progress_ || phase_ == phase::closed) {
-                return; // [PROG-2], [CAP-3]
-            }
-            write = queue_message(message(notification{"progress", to_value(*progress)}));
         }
-        if (write) {
-            write_next();
+        // [PROG-2]: the answer is handed over after the progress, so it has not been sent yet
+        // unless the machine answered the call without waiting for the computation.
+        if (!progress || call->machine.finished() || !send_progress_ || phase_ == phase::closed) {
+            return; // [PROG-2], [CAP-3]
         }
+        send(message(notification{"progress", to_value(*progress)}));
     }
 
     void finish_goodbye_if_drained() {
-        if (phase_ != phase::draining || !calls_.empty()) {
+        if (!drained(phase_, calls_.size())) {
             return;
         }
         if (goodbye_id_) {
@@ -821,7 +724,7 @@ private:
         if (phase_ == phase::closed) {
             return;
         }
-        if (phase_ == phase::handshake) {
+        if (decide_shutdown(phase_) == connection_action::close) {
             return drop();
         }
         phase_ = phase::draining;
@@ -831,7 +734,7 @@ private:
                 if (!ec) {
                     auto open = self->calls_;
                     for (auto& entry : open) {
-                        self->respond_now(entry.second, error::shutting_down);
+                        self->step(entry.second, call_event::shutdown);
                     }
                 }
             });
@@ -859,7 +762,7 @@ private:
         }
     }
 
-    /// Encodes and queues a message; true if the strand became the writer and must write it.
+    /// Encodes and queues a message; true if nothing was being written: then write_next().
     /// A response to a request that would exceed the peer's `max_frame`, `max_head` or
     /// `max_depth`, whatever its method, goes as `too_large` under the request's id instead
     /// ([LIMIT-11]).
@@ -874,7 +777,7 @@ private:
                                                    "response too large to send"),
                                encode_options{}, ec);
         }
-        return !ec && queue(std::move(frame), writer::strand, answers_request) != nullptr;
+        return !ec && queue(std::move(frame), answers_request);
     }
 
     /// Within the peer's `max_frame`, `max_head` and `max_depth` ([LIMIT-1], [LIMIT-11]).
@@ -884,77 +787,45 @@ private:
                detail::msgpack_depth(frame.head()) <= peer_limits_.max_depth;
     }
 
-    // The write side is shared with the workers, which write their own answers when nothing
-    // else is being written. `write_mutex_` guards the outbox and who is writing; the writer
-    // owns the socket's write side and the outbox's front; only the strand closes the socket.
+    // The write side: strand only (see the ownership rule at the top).
 
     /// Appends a frame to the outbox, its bytes to the budget, and, when it `answers_request`,
     /// one to the requests answered and not yet sent, which count against max_in_flight
-    /// ([LIMIT-2]). If nothing was being written, `as` becomes the writer and gets the front to
-    /// write: only the writer pops the outbox, and pushing keeps references to its elements
-    /// valid, so the front stays put while it is written unlocked.
-    encoded_frame* queue(encoded_frame frame, writer as, bool answers_request) {
-        std::lock_guard<std::mutex> lock(write_mutex_);
+    /// ([LIMIT-2]). True if nothing is being written: then the caller calls write_next().
+    bool queue(encoded_frame frame, bool answers_request) {
         if (writes_closed_) {
-            return nullptr;
+            return false;
         }
         budget_.add(frame.total_size());
         outbox_.push_back(queued_frame{std::move(frame), answers_request});
         unsent_answers_ += answers_request ? 1 : 0;
-        if (writer_ != writer::none) {
-            return nullptr;
-        }
-        writer_ = as;
-        return &outbox_.front().frame;
+        return !async_writing_;
     }
 
-    /// Under write_mutex_: the front is written; its budget goes back.
-    void pop_front_locked() {
+    /// The front is written; its budget goes back and others may read on.
+    void pop_front() {
         auto& front = outbox_.front();
         unsent_answers_ -= front.answers_request ? 1 : 0;
         budget_.release(front.frame.total_size());
         outbox_.pop_front();
-        front_written_ = 0;
-        outbox_released_ = true;
+        release_budget(0);
+        schedule_resume();
     }
 
-    /// Under write_mutex_: nothing more will be written.
-    void clear_outbox() {
-        while (!outbox_.empty()) {
-            pop_front_locked();
-        }
-    }
-
-    std::size_t unsent_answers() {
-        std::lock_guard<std::mutex> lock(write_mutex_);
-        return unsent_answers_;
-    }
-
-    /// The strand, as the writer: writes queued frames at once while the socket takes them,
-    /// and the first one it does not take in full asynchronously.
+    /// Writes queued frames at once while the socket takes them, and the first one it does not
+    /// take in full asynchronously (the one write in progress on the socket).
     void write_next() {
-        for (;;) {
-            encoded_frame* front = nullptr;
-            std::size_t already_written = 0;
-            {
-                std::lock_guard<std::mutex> lock(write_mutex_);
-                if (outbox_.empty() || writes_closed_) {
-                    writer_ = writer::none;
-                    break;
-                }
-                front = &outbox_.front().frame;
-                already_written = front_written_;
-            }
+        while (!async_writing_ && !writes_closed_ && !outbox_.empty()) {
+            encoded_frame& front = outbox_.front().frame;
             std::error_code ec;
-            std::size_t written =
-                already_written == 0 ? stream_.write_frame_now(*front, ec) : already_written;
-            bytes_sent_ += already_written == 0 ? written : 0;
+            std::size_t written = stream_.write_frame_now(front, ec);
+            bytes_sent_ += written;
             if (ec) {
                 return drop();
             }
-            if (written < front->total_size()) {
+            if (written < front.total_size()) {
                 async_writing_ = true;
-                stream_.async_write_frame(*front, written,
+                stream_.async_write_frame(front, written,
                                           [self = this->shared_from_this(),
                                            written](std::error_code write_ec, std::size_t total) {
                                               self->bytes_sent_ +=
@@ -962,60 +833,31 @@ private:
                                               self->async_writing_ = false;
                                               if (write_ec || self->phase_ == phase::closed) {
                                                   self->abandon_writes();
-                                                  self->drop();
-                                              } else {
-                                                  self->pop_written();
-                                                  self->write_next();
+                                                  return self->drop();
                                               }
+                                              self->pop_front();
+                                              self->write_next();
                                           });
                 return;
             }
-            pop_written();
+            pop_front();
         }
-        if (closing_) {
+        if (closing_ && !async_writing_) {
             drop();
         }
     }
 
-    void pop_written() {
-        {
-            std::lock_guard<std::mutex> lock(write_mutex_);
-            pop_front_locked();
-        }
-        after_outbox_release();
-    }
-
+    /// Nothing more will be written; what waits is released.
     void abandon_writes() {
-        {
-            std::lock_guard<std::mutex> lock(write_mutex_);
-            writes_closed_ = true;
-            clear_outbox();
-            writer_ = writer::none;
-        }
-        after_outbox_release();
-    }
-
-    /// Strand: frames left the outbox (here or on a worker); others may read on.
-    void after_outbox_release() {
-        bool released = false;
-        {
-            std::lock_guard<std::mutex> lock(write_mutex_);
-            released = std::exchange(outbox_released_, false);
-        }
-        if (released) {
-            release_budget(0);
-            schedule_resume();
+        writes_closed_ = true;
+        while (!outbox_.empty()) {
+            pop_front();
         }
     }
 
     void close_after_writes() {
         closing_ = true;
-        bool idle = false;
-        {
-            std::lock_guard<std::mutex> lock(write_mutex_);
-            idle = writer_ == writer::none;
-        }
-        if (idle) {
+        if (!async_writing_) {
             drop();
         }
     }
@@ -1028,9 +870,7 @@ private:
         phase_ = phase::closed;
         std::uint64_t held_by_calls = 0;
         for (auto& entry : calls_) {
-            entry.second->cancel_requested = true;
-            entry.second->responded = true;
-            entry.second->cancel_timers();
+            step(entry.second, call_event::drop);
             held_by_calls += std::exchange(entry.second->budgeted_bytes, 0);
         }
         calls_.clear();
@@ -1039,18 +879,11 @@ private:
         shutdown_timer_.cancel();
         watch_timer_.cancel();
         stream_.abandon_paused_read();
-        bool worker_writing = false;
-        {
-            std::lock_guard<std::mutex> lock(write_mutex_);
-            writes_closed_ = true;
-            worker_writing = writer_ == writer::worker;
-        }
-        if (!worker_writing && !async_writing_) {
+        writes_closed_ = true;
+        if (!async_writing_) {
             abandon_writes(); // otherwise the write in progress still references the front
         }
-        if (!worker_writing) { // else the worker's after_direct_answer closes it
-            detail::close_stream(stream_.next_layer());
-        }
+        detail::close_stream(stream_.next_layer());
     }
 
     void log(log_level level, std::string_view line) const {
@@ -1059,14 +892,10 @@ private:
         }
     }
 
-    // A worker writes its answer itself only where a write can be tried without blocking and
-    // without state the strand owns, as on a plain socket (a TLS session is such state).
-    static constexpr bool answers_directly = detail::is_stream_socket<Stream>::value;
-
     std::shared_ptr<server_state> state_;
     frame_stream<Stream> stream_;
     std::function<void()> on_closed_;
-    phase phase_ = phase::handshake;
+    phase phase_ = phase::awaiting_hello;
     bool closing_ = false;
     bool async_writing_ = false;
 
@@ -1075,14 +904,10 @@ private:
         bool answers_request; // counts against max_in_flight until written
     };
 
-    std::mutex write_mutex_;
-    std::deque<queued_frame> outbox_; // guarded by write_mutex_, like the five below
-    std::size_t front_written_ = 0;   // bytes of the front frame already written
-    writer writer_ = writer::none;    // never none while the outbox holds frames to write
-    bool writes_closed_ = false;      // set by drop(): nothing more is queued or written
+    std::deque<queued_frame> outbox_;
+    bool writes_closed_ = false; // set by drop(): nothing more is queued or written
     std::size_t unsent_answers_ = 0;
-    bool outbox_released_ = false; // frames left since the strand last let others read on
-    std::atomic<std::uint64_t> bytes_sent_{0};
+    std::uint64_t bytes_sent_ = 0;
     std::unordered_map<std::uint64_t, std::shared_ptr<call_state>> calls_;
     std::optional<std::uint64_t> goodbye_id_;
     limits peer_limits_;

@@ -1,0 +1,98 @@
+"""The decision tables of spec/vectors/decisions run against the Python server's own functions:
+negotiate(), the connection machine and the call machine (the C++ server runs the same cases)."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from slicerbridge import call_machine, connection_machine
+from slicerbridge.errors import ErrorCode
+from slicerbridge.limits import Limits
+from slicerbridge.messages import ClientHello
+from slicerbridge.negotiate import negotiate
+
+DECISIONS = Path(__file__).resolve().parents[2] / "spec" / "vectors" / "decisions"
+
+
+def load(name):
+    vectors = json.loads((DECISIONS / name).read_text(encoding="utf-8"))["vectors"]
+    assert vectors, f"{name} has no cases"
+    return [pytest.param(v, id=v["id"]) for v in vectors]
+
+
+def error_code(name):
+    return None if name is None else ErrorCode[name.upper()]
+
+
+@pytest.mark.parametrize("case", load("handshake_decisions.json"))
+def test_negotiate(case):
+    """[HELLO-3] [HELLO-8] [CAP-4] [CODEC-1] [SEC-3]"""
+    hello = case["hello"]
+    result = negotiate(ClientHello(min_version=tuple(hello["min_version"]),
+                                   max_version=tuple(hello["max_version"]),
+                                   capabilities=list(hello["capabilities"]),
+                                   token=hello.get("token")),
+                       token=case["server"]["token"], codecs=case["server"]["codecs"],
+                       limits=Limits(), implementation={"name": "t", "version": "0"})
+    if case["outcome"] == "refuse":
+        assert result.refusal is not None
+        assert result.refusal.code == error_code(case["error"])
+        return
+    assert result.refusal is None
+    assert list(result.reply.version) == case["version"]
+    assert sorted(result.reply.capabilities) == sorted(case["capabilities"])
+    assert result.progress == case["progress"]
+
+
+@pytest.mark.parametrize("case", load("connection_decisions.json"))
+def test_connection_decision(case):
+    """[MSG-11] [HELLO-9] [HELLO-2] [MSG-5] [MSG-12] [BYE-2] [CANCEL-4] [MSG-10] [BULK-9]"""
+    decision = connection_machine.decide(case["phase"], case["inbound"], id_open=case["id_open"],
+                                         error=error_code(case["error"]))
+    assert decision.action == case["action"]
+    assert decision.error == error_code(case["action_error"])
+
+
+@pytest.mark.parametrize("case", load("call_transitions.json"))
+def test_call_transition(case):
+    """[CANCEL-1] [CANCEL-2] [CANCEL-3] [INV-6] [DROP-1] [MSG-4]"""
+    step = call_machine.transition(case["phase"], case["event"])
+    assert step.next == case["next"]
+    assert step.action == case["action"]
+    assert step.error == error_code(case["error"])
+
+
+@pytest.mark.parametrize("message, bulk_error, hello_ok, expected", [
+    (None, False, False, "undecodable"),
+    ({"kind": 3}, False, False, "undecodable"),
+    ({"kind": "hello"}, False, True, "hello"),
+    ({"kind": "hello"}, False, False, "malformed_hello"),
+    ({"kind": "request", "id": 1, "method": "ping"}, False, False, "request"),
+    ({"kind": "request", "id": 1, "method": "ping"}, True, False, "request_with_bad_bulk"),
+    ({"kind": "request", "id": 1}, False, False, "malformed_request"),
+    ({"kind": "request", "id": 1, "method": "ping", "params": []}, False, False,
+     "malformed_request"),
+    ({"kind": "request", "method": "ping"}, False, False, "request_without_id"),
+    ({"kind": "response", "id": 1}, False, False, "response"),
+    ({"kind": "notification", "method": "cancel", "params": {"id": 1}}, False, False, "cancel"),
+    ({"kind": "notification", "method": "cancel", "params": {"id": 1}}, True, False, "bad_bulk"),
+    ({"kind": "notification", "method": "cancel", "params": {"id": "x"}}, False, False,
+     "notification"),
+    ({"kind": "notification", "method": "progress"}, False, False, "notification"),
+    ({"kind": "notification"}, False, False, "notification_without_method"),
+    ({"kind": "gossip"}, False, False, "unknown_kind"),
+])
+def test_classify(message, bulk_error, hello_ok, expected):
+    """[MSG-12] [MSG-16] [HELLO-5]: heads are classified as the table names them."""
+    assert connection_machine.classify(message, bulk_error, hello_ok) == expected
+
+
+def test_call_machine_answers_once():
+    """[CANCEL-2] [CANCEL-3]: a cancelled call gets one answer; a late result is discarded."""
+    call = call_machine.CallMachine()
+    assert call.on(call_machine.START).action == call_machine.RUN
+    assert call.on(call_machine.CANCEL).action == call_machine.REQUEST_STOP
+    assert call.on(call_machine.GRACE_EXPIRED).error == ErrorCode.CANCELLED
+    assert call.finished
+    assert call.on(call_machine.COMPUTED).action == call_machine.NONE
