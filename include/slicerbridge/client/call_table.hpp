@@ -75,6 +75,15 @@ public:
         }
     }
 
+    /// The call's request could not be written: it fails with `failure`.
+    template <class Act>
+    void on_send_failed(call_id id, std::error_code failure, Act&& act) {
+        auto found = open_.find(id);
+        if (found != open_.end()) {
+            finish(found, failure, act);
+        }
+    }
+
     /// A response arrived: `id` nil for a connection-level error, `server_error` its error code
     /// (none for a result). `malformed`: the response (or its bulk) was invalid ([MSG-15],
     /// [BULK-9]); `server_error` then says how.
