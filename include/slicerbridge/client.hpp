@@ -2,6 +2,7 @@
 #define SLICERBRIDGE_CLIENT_HPP
 // The client: handshake, many calls in flight on one connection, progress, cancel, deadlines.
 
+#include <slicerbridge/client/call_table.hpp>
 #include <slicerbridge/compression.hpp>
 #include <slicerbridge/detail/unique_function.hpp>
 #include <slicerbridge/limits.hpp>
@@ -45,9 +46,6 @@ struct client_options {
     /// are completed with it. A pool uses it to replace a connection lost while idle.
     std::function<void(std::error_code)> on_close;
 };
-
-/// Identifies a call in flight, for `cancel`.
-using call_id = std::uint64_t;
 
 /// Options of one invoke.
 struct invoke_options {

@@ -159,7 +159,10 @@ public:
         }
         std::sort(ids.begin(), ids.end());
         for (call_id id : ids) {
-            finish(open_.find(id), lost_, act);
+            auto found = open_.find(id);
+            if (found != open_.end()) { // an action may have re-entered the table
+                finish(found, lost_, act);
+            }
         }
     }
 
