@@ -112,7 +112,9 @@ nlohmann::json run_event(call_table& table, const nlohmann::json& event,
     nlohmann::json actions = nlohmann::json::array();
     auto act = [&](const call_action& a) { actions.push_back(to_json(a, connection_error)); };
     const std::string kind = event.at("event");
-    if (kind == "start") {
+    if (kind == "reserve") {
+        table.reserve(event["id"]);
+    } else if (kind == "start") {
         std::optional<double> give_up;
         if (event.contains("give_up_after")) {
             give_up = event["give_up_after"].get<double>();

@@ -52,6 +52,7 @@ class CallTable:
 
     def __init__(self) -> None:
         self._open: Dict[int, _OpenCall] = {}
+        self._reserved: Dict[int, bool] = {}  # not started yet; True: cancelled meanwhile
         self._lost: Any = None
         #: The server listed ``cancel``: without it no cancel is sent [CANCEL-5].
         self.cancel_in_force = False
@@ -62,13 +63,21 @@ class CallTable:
     def is_open(self, call_id: int) -> bool:
         return call_id in self._open
 
+    def reserve(self, call_id: int) -> None:
+        """The caller took ``call_id`` for a call it starts later: a cancel before the start
+        fails the call with ``cancelled`` when it starts, and nothing is sent."""
+        self._reserved[call_id] = False
+
     def start(self, call_id: int, is_invoke: bool,
               give_up_after: Optional[float] = None) -> List[Action]:
         """A call starts; ``give_up_after``: seconds after which the client stops waiting."""
+        cancelled_before_start = self._reserved.pop(call_id, False)
         if self._lost is not None:
             return [Action(COMPLETE, call_id, self._lost)]
         if call_id in self._open:  # [MSG-1]: the open call is not affected
             return [Action(COMPLETE, call_id, ErrorCode.DUPLICATE_ID)]
+        if cancelled_before_start:
+            return [Action(COMPLETE, call_id, ErrorCode.CANCELLED)]
         call = self._open[call_id] = _OpenCall(is_invoke)
         actions = [Action(SEND_REQUEST, call_id)]
         if give_up_after is not None:
@@ -106,6 +115,8 @@ class CallTable:
 
     def on_cancel_requested(self, call_id: int) -> List[Action]:
         """The caller asks to cancel a call [CANCEL-1]; it still gets one answer [CANCEL-2]."""
+        if call_id in self._reserved:
+            self._reserved[call_id] = True
         return self._cancel(call_id) if call_id in self._open else []
 
     def on_give_up(self, call_id: int) -> List[Action]:

@@ -46,6 +46,9 @@ def as_vector(action):
 
 def run_event(table, event):
     kind = event["event"]
+    if kind == "reserve":
+        table.reserve(event["id"])
+        return []
     if kind == "start":
         return table.start(event["id"], event["method"] == "invoke", event.get("give_up_after"))
     if kind == "send_failed":

@@ -433,10 +433,10 @@ int run(connection& connected, const std::vector<std::string>& arguments) {
         display_mode = progress_display::mode::lines;
     }
     progress_display bar(display_mode);
-    cancel_on_interrupt interrupt(client, program);
+    cancel_on_interrupt interrupt(client, program, client.reserve_call_id());
     invoke_options invoke_opts;
     invoke_opts.deadline = deadline;
-    invoke_opts.on_id = [&interrupt](call_id id) { interrupt.started(id); };
+    invoke_opts.id = interrupt.id();
     invoke_opts.on_progress = [&bar](const progress_params& p) {
         bar.show(p.fraction, p.message.value_or(""));
     };

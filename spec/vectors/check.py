@@ -273,7 +273,7 @@ def check_geometry(vector):
         assert matrix == vector["matrix_ras"], "matrix_ras does not follow [XFM-1]"
 
 
-CALL_EVENTS = {"start", "send_failed", "response", "progress", "cancel_requested", "give_up",
+CALL_EVENTS = {"reserve", "start", "send_failed", "response", "progress", "cancel_requested", "give_up",
                "connection_lost"}
 CALL_ACTIONS = {"send_request", "arm_timer", "disarm_timer", "send_cancel", "deliver_progress",
                 "complete", "report"}

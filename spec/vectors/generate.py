@@ -1585,6 +1585,16 @@ def client_call_table_file():
          ["CANCEL-1"],
          [({"event": "cancel_requested", "id": 8}, []), (start(1, "ping"), sent(1)),
           (answer(1), [done(1)]), ({"event": "cancel_requested", "id": 1}, [])])
+    case("cancel-reserved-before-start", "A call whose id the caller reserved and cancelled "
+         "before starting it fails with cancelled when it starts; nothing is sent.",
+         ["CANCEL-2"],
+         [({"event": "reserve", "id": 6}, []), ({"event": "cancel_requested", "id": 6}, []),
+          (start(6), [done(6, "cancelled")]), (answer(6), [report("MSG-8")])])
+    case("cancel-reserved-after-start", "A reserved id is an ordinary call once started: a "
+         "cancel then is sent.", ["CANCEL-1", "CANCEL-2"],
+         [({"event": "reserve", "id": 6}, []), (start(6), sent(6)),
+          ({"event": "cancel_requested", "id": 6}, [act("send_cancel", 6)]),
+          (answer(6, "cancelled"), [done(6, "cancelled")])])
     case("give-up", "The give-up timer of a silent call asks the server to stop it and fails "
          "it with deadline_exceeded; the server's late answer is reported.", ["INV-6", "MSG-8"],
          [(start(5, "invoke", 12.5), sent(5) + [act("arm_timer", 5, seconds=12.5)]),

@@ -54,15 +54,28 @@ public:
     std::size_t size() const { return open_.size(); }
     bool is_open(call_id id) const { return open_.count(id) != 0; }
 
+    /// The caller took id `id` for a call it starts later, so that it can cancel the call
+    /// before knowing whether it has started: a cancel before the start fails the call with
+    /// `cancelled` when it starts, and nothing is sent.
+    void reserve(call_id id) { reserved_.emplace(id, false); }
+
     /// A call starts. `give_up_after`: seconds after which the client stops waiting for an
     /// answer on its own (the server's deadline plus its grace), if any.
     template <class Act>
     void start(call_id id, bool is_invoke, std::optional<double> give_up_after, Act&& act) {
+        bool cancelled_before_start = false;
+        if (auto reserved = reserved_.find(id); reserved != reserved_.end()) {
+            cancelled_before_start = reserved->second;
+            reserved_.erase(reserved);
+        }
         if (lost_) {
             return act(completion(id, lost_));
         }
         if (open_.count(id) != 0) { // [MSG-1]: the open call is not affected
             return act(completion(id, make_error_code(error::duplicate_id)));
+        }
+        if (cancelled_before_start) {
+            return act(completion(id, make_error_code(error::cancelled)));
         }
         open_call& call = open_[id];
         call.is_invoke = is_invoke;
@@ -128,6 +141,8 @@ public:
         auto found = open_.find(id);
         if (found != open_.end()) {
             cancel(found, act);
+        } else if (auto reserved = reserved_.find(id); reserved != reserved_.end()) {
+            reserved->second = true;
         }
     }
 
@@ -215,6 +230,7 @@ private:
     }
 
     std::unordered_map<call_id, open_call> open_;
+    std::unordered_map<call_id, bool> reserved_; // not started yet; true: cancelled meanwhile
     std::error_code lost_;
     bool cancel_in_force_ = false;
 };

@@ -192,6 +192,9 @@ public:
 
     call_id reserve_id() { return next_id_.fetch_add(1); }
 
+    /// An id the caller holds before its call starts ([MSG-1] still applies when it does).
+    void hold_reserved(call_id id) { table_.reserve(id); }
+
     void start_call(call_id id, std::string method, value params,
                     std::function<void(const progress_params&)> on_progress,
                     std::optional<double> local_timeout,
@@ -583,8 +586,7 @@ template <class Impl, class Handler, class Deliver>
 void initiate_call(const std::shared_ptr<Impl>& impl, call_id id, Handler handler,
                    std::string method, value params,
                    std::function<void(const progress_params&)> on_progress,
-                   std::optional<double> local_timeout, Deliver deliver,
-                   const std::function<void(call_id)>& on_id = {}) {
+                   std::optional<double> local_timeout, Deliver deliver) {
     auto slot = asio::get_associated_cancellation_slot(handler);
     if (slot.is_connected()) {
         slot.template emplace<cancel_on_signal<Impl>>(cancel_on_signal<Impl>{impl, id});
@@ -621,9 +623,6 @@ void initiate_call(const std::shared_ptr<Impl>& impl, call_id id, Handler handle
                    impl->start_call(id, std::move(method), std::move(params),
                                     std::move(on_progress), local_timeout, std::move(finish));
                });
-    if (on_id) {
-        on_id(id); // after the start is queued, so a cancel for this id is queued behind it
-    }
 }
 
 } // namespace detail
@@ -670,12 +669,11 @@ auto basic_client<Stream>::async_invoke(invoke_params params, invoke_options opt
                 p.deadline = o.deadline;
                 local_timeout = *o.deadline + impl->cancel_grace() + 1.0;
             }
-            call_id id = impl->reserve_id();
+            const call_id id = o.id ? *o.id : impl->reserve_id();
             auto started = detail::client_clock::now();
             detail::initiate_call(
                 impl, id, std::move(handler), "invoke", to_value(p), std::move(o.on_progress),
-                local_timeout,
-                [started](handler_type& h, std::error_code ec, response reply) {
+                local_timeout, [started](handler_type& h, std::error_code ec, response reply) {
                     invoke_reply out;
                     out.round_trip =
                         std::chrono::duration<double>(detail::client_clock::now() - started)
@@ -686,8 +684,7 @@ auto basic_client<Stream>::async_invoke(invoke_params params, invoke_options opt
                         out.result = invoke_result::from_value(reply.result, ec);
                     }
                     h(ec, std::move(out));
-                },
-                o.on_id);
+                });
         },
         token, std::move(params), std::move(options));
 }
@@ -765,6 +762,14 @@ auto basic_client<Stream>::async_goodbye(CompletionToken&& token) {
                                   [](handler_type& h, std::error_code ec, response) { h(ec); });
         },
         token);
+}
+
+template <class Stream>
+call_id basic_client<Stream>::reserve_call_id() {
+    const call_id id = impl_->reserve_id();
+    // Queued before anything the caller does with the id, so the table knows it first.
+    asio::post(impl_->get_executor(), [impl = impl_, id] { impl->hold_reserved(id); });
+    return id;
 }
 
 template <class Stream>
