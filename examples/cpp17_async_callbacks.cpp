@@ -58,7 +58,8 @@ private:
         params.processor = "slow";
         params.parameters.emplace_back("seconds", 10.0);
         sb::invoke_options options;
-        options.on_id = [self = shared_from_this()](sb::call_id id) { self->id_ = id; };
+        id_ = client_.reserve_call_id(); // known now, whatever the completion token
+        options.id = id_;
         options.on_progress = [self = shared_from_this()](const sb::progress_params& p) {
             std::cout << "slow: " << static_cast<int>(p.fraction * 100) << "%\n";
             if (p.fraction >= 0.3 && !self->cancel_sent_) {

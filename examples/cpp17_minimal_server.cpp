@@ -5,6 +5,7 @@
 //
 // Prints "listening on HOST:PORT" first; Ctrl-C stops it.
 
+#include <slicerbridge/description_builder.hpp>
 #include <slicerbridge/server.hpp>
 #include <slicerbridge/transport/connect.hpp>
 
@@ -19,33 +20,14 @@ namespace sb = slicerbridge;
 
 sb::processor add_constant() {
     sb::processor p;
-    p.description.name = "add_constant";
-    p.description.version = "1.0";
-    p.description.title = "Add a constant";
-    p.description.description = "Adds `constant` to every voxel of a float32 volume.";
-    p.description.category = "Examples";
-
-    sb::slot volume;
-    volume.name = "volume";
-    volume.type = sb::slot_type::image;
-    volume.label = "Volume";
-    volume.description = "A float32 scalar volume";
-    volume.image_kind = sb::image_kind::scalar;
-    p.description.inputs.push_back(volume);
-
-    sb::slot result = volume;
-    result.name = "result";
-    result.label = "Result";
-    result.description = "The volume plus the constant";
-    p.description.outputs.push_back(result);
-
-    sb::slot constant;
-    constant.name = "constant";
-    constant.type = sb::slot_type::floating;
-    constant.label = "Constant";
-    constant.description = "Added to every voxel";
-    constant.default_value = 1.0;
-    p.description.parameters.push_back(constant);
+    p.description = sb::description_builder("add_constant")
+                        .title("Add a constant")
+                        .describe("Adds `constant` to every voxel of a float32 volume.")
+                        .category("Examples")
+                        .input("volume", sb::image_kind::scalar, "A float32 scalar volume")
+                        .output("result", sb::image_kind::scalar, "The volume plus the constant")
+                        .parameter("constant", 1.0, "Added to every voxel")
+                        .build();
 
     p.run = [](sb::call_context& ctx, const sb::invoke_params& params) {
         const sb::image& in = *params.input_as<sb::image>("volume");

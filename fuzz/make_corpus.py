@@ -61,6 +61,8 @@ def main():
     count = 0
     for path in files:
         for vector in json.loads(path.read_text(encoding="utf-8"))["vectors"]:
+            if "hex" not in vector:  # a decision table's case: events, no bytes
+                continue
             (args.out / vector["id"]).write_bytes(bytes.fromhex(vector["hex"]))
             count += 1
             if "decoded" in vector:

@@ -15,6 +15,7 @@
 #include <slicerbridge/data/table.hpp>
 #include <slicerbridge/data/transform.hpp>
 #include <slicerbridge/data/typed_array.hpp>
+#include <slicerbridge/description_builder.hpp>
 #include <slicerbridge/error.hpp>
 #include <slicerbridge/json.hpp>
 #include <slicerbridge/limits.hpp>

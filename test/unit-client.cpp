@@ -69,11 +69,10 @@ TEST_CASE("a client drops bad descriptions, keeps the others usable and fails ca
             }
             const std::string method = head->find("method")->as_string();
             methods.push_back(method);
-            peer.write_head(sb::value::map{{"kind", "response"},
-                                           {"id", *head->find("id")},
-                                           {"result", method == "catalog"
-                                                          ? catalog
-                                                          : sb::value(sb::value::map{})}});
+            peer.write_head(sb::value::map{
+                {"kind", "response"},
+                {"id", *head->find("id")},
+                {"result", method == "catalog" ? catalog : sb::value(sb::value::map{})}});
         }
     });
 
@@ -144,23 +143,22 @@ TEST_CASE("a client sends no cancel to a server that does not list it, and the c
             }
             peer.write_head(sb::value::map{
                 {"kind", "response"}, {"id", *head->find("id")}, {"result", sb::value::map{}}});
-            peer.write_head(sb::value::map{
-                {"kind", "response"},
-                {"id", *invoke->find("id")},
-                {"result", sb::value::map{{"outputs", sb::value::map{}}}}});
+            peer.write_head(
+                sb::value::map{{"kind", "response"},
+                               {"id", *invoke->find("id")},
+                               {"result", sb::value::map{{"outputs", sb::value::map{}}}}});
             return;
         }
     });
 
     {
         auto client = sb::sync_client::connect("127.0.0.1:" + std::to_string(port));
-        std::promise<sb::call_id> started;
         sb::invoke_options options;
-        options.on_id = [&started](sb::call_id id) { started.set_value(id); };
+        options.id = client->reserve_call_id();
         sb::invoke_params call;
         call.processor = "slow";
         auto reply = client->async_client().async_invoke(call, options, asio::use_future);
-        client->async_client().cancel(started.get_future().get());
+        client->async_client().cancel(*options.id);
         CHECK(client->ping() >= 0.0);
         REQUIRE(reply.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
         CHECK(reply.get().result.outputs.empty()); // answered normally, not cancelled
@@ -262,4 +260,65 @@ TEST_CASE("a dropped description that repeats a kept processor's name is reporte
     }
     server.join();
     CHECK(received == std::vector<std::string>{"catalog", "invoke", "goodbye"});
+}
+
+TEST_CASE("an invoke runs under the id reserved for it, and a cancel of that id before the "
+          "invoke starts fails it with cancelled, unsent [MSG-1] [CANCEL-2]") {
+    asio::io_context io;
+    asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+    const auto port = acceptor.local_endpoint().port();
+    std::vector<sb::value> received; // the requests after the hello, in order
+    sb::call_id reserved_id = 0;
+    std::thread server([&] {
+        asio::ip::tcp::socket socket(io);
+        acceptor.accept(socket);
+        test_support::raw_peer peer(std::move(socket));
+        if (!peer.read_head()) {
+            return;
+        }
+        sb::server_hello hello;
+        hello.capabilities = {"cancel", "progress"};
+        peer.write_message(sb::message(hello));
+        for (int i = 0; i < 3; ++i) { // the invoke, the ping, then goodbye or the end
+            const auto head = peer.read_head();
+            if (!head || head->find("method") == nullptr) {
+                return;
+            }
+            received.push_back(*head);
+            const bool invoke = head->find("method")->as_string() == "invoke";
+            sb::value::map result;
+            if (invoke) {
+                result.emplace_back("outputs", sb::value::map{});
+            }
+            peer.write_head(sb::value::map{
+                {"kind", "response"}, {"id", *head->find("id")}, {"result", std::move(result)}});
+        }
+    });
+
+    {
+        auto client = sb::sync_client::connect("127.0.0.1:" + std::to_string(port));
+        sb::invoke_params call;
+        call.processor = "echo";
+
+        sb::invoke_options cancelled_early;
+        cancelled_early.id = client->reserve_call_id();
+        client->cancel(*cancelled_early.id);
+        std::error_code ec;
+        client->invoke(call, cancelled_early, ec);
+        CHECK(ec == sb::error::cancelled);
+
+        sb::invoke_options reserved;
+        reserved.id = client->reserve_call_id();
+        CHECK(*reserved.id != *cancelled_early.id);
+        auto reply = client->async_client().async_invoke(call, reserved, asio::use_future);
+        REQUIRE(reply.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+        CHECK_NOTHROW(reply.get());
+        CHECK(client->ping() >= 0.0);
+        reserved_id = *reserved.id;
+    }
+    server.join();
+    REQUIRE(received.size() == 2); // the cancelled invoke never reached the server
+    CHECK(received[0].find("method")->as_string() == "invoke");
+    CHECK(received[0].find("id")->as_uint64() == std::optional<std::uint64_t>(reserved_id));
+    CHECK(received[1].find("method")->as_string() == "ping");
 }

@@ -131,18 +131,16 @@ TEST_CASE(
     "cancel stops a running call, which still gets exactly one answer [CANCEL-1] [CANCEL-2]") {
     test_server srv;
     auto client = sync_client::connect(srv.address());
-    std::promise<call_id> id_promise;
-    auto id_future = id_promise.get_future();
     std::atomic<bool> progressed{false};
     invoke_options options;
-    options.on_id = [&](call_id id) { id_promise.set_value(id); };
+    const call_id id = client->reserve_call_id();
+    options.id = id;
     options.on_progress = [&](const progress_params&) { progressed = true; };
     auto running = std::async(std::launch::async, [&] {
         std::error_code ec;
         auto reply = client->invoke(slow(30.0, 3000), options, ec);
         return std::make_pair(ec, reply);
     });
-    auto id = id_future.get();
     REQUIRE(eventually([&] { return progressed.load(); }));
     client->cancel(id);
     REQUIRE(running.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
@@ -159,15 +157,17 @@ TEST_CASE("a computation that ignores cancel is answered cancelled after the gra
     test_server srv(options);
     auto client = sync_client::connect(srv.address());
     CHECK(client->server_info().limits.cancel_grace == doctest::Approx(0.2));
-    std::promise<call_id> id_promise;
     invoke_options call_options;
-    call_options.on_id = [&](call_id id) { id_promise.set_value(id); };
+    call_options.id = client->reserve_call_id();
+    std::atomic<bool> computing{false};
+    call_options.on_progress = [&](const progress_params&) { computing = true; };
     auto running = std::async(std::launch::async, [&] {
         std::error_code ec;
         client->invoke(slow(3.0, 30, "stubborn"), call_options, ec);
         return ec;
     });
-    client->cancel(id_promise.get_future().get());
+    REQUIRE(eventually([&] { return computing.load(); })); // the server's to cancel, not ours
+    client->cancel(*call_options.id);
     REQUIRE(running.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
     CHECK(running.get() == error::cancelled);
 }
@@ -191,7 +191,8 @@ TEST_CASE("a call cancelled while it waits for a worker is answered at once and 
         auto* raw = b.get();
         b->done = std::async(std::launch::async, [raw] {
             invoke_options o;
-            o.on_id = [raw](call_id id) { raw->id.set_value(id); };
+            o.id = raw->client->reserve_call_id();
+            raw->id.set_value(*o.id);
             o.on_progress = [raw](const progress_params&) { raw->progressed = true; };
             std::error_code ec;
             raw->client->invoke(slow(30.0, 3000), o, ec);
@@ -201,17 +202,19 @@ TEST_CASE("a call cancelled while it waits for a worker is answered at once and 
         busy.push_back(std::move(b));
     }
     auto waiting_client = sync_client::connect(srv.address());
-    std::promise<call_id> waiting_id;
     std::atomic<bool> waiting_progressed{false};
     invoke_options waiting_options;
-    waiting_options.on_id = [&](call_id id) { waiting_id.set_value(id); };
+    waiting_options.id = waiting_client->reserve_call_id();
     waiting_options.on_progress = [&](const progress_params&) { waiting_progressed = true; };
+    const auto held_by_busy_calls = srv.server().bytes_held();
     auto waiting = std::async(std::launch::async, [&] {
         std::error_code ec;
         waiting_client->invoke(slow(30.0, 3000), waiting_options, ec);
         return ec;
     });
-    waiting_client->cancel(waiting_id.get_future().get());
+    // The server holds the waiting call's request ([LIMIT-9]): the cancel is the server's.
+    REQUIRE(eventually([&] { return srv.server().bytes_held() > held_by_busy_calls; }));
+    waiting_client->cancel(*waiting_options.id);
     REQUIRE(waiting.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
     CHECK(waiting.get() == error::cancelled);
     for (auto& b : busy) {

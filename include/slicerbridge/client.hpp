@@ -2,6 +2,7 @@
 #define SLICERBRIDGE_CLIENT_HPP
 // The client: handshake, many calls in flight on one connection, progress, cancel, deadlines.
 
+#include <slicerbridge/client/call_table.hpp>
 #include <slicerbridge/compression.hpp>
 #include <slicerbridge/detail/unique_function.hpp>
 #include <slicerbridge/limits.hpp>
@@ -50,9 +51,6 @@ struct client_options {
     std::function<void(std::error_code)> on_close;
 };
 
-/// Identifies a call in flight, for `cancel`.
-using call_id = std::uint64_t;
-
 /// Options of one invoke.
 struct invoke_options {
     /// Called with each progress notification, on the executor associated with the completion
@@ -61,8 +59,10 @@ struct invoke_options {
     /// Seconds the server has for the call ([INV-6]). The client gives up on its own when the
     /// server stays silent for the deadline plus its `cancel_grace` plus one second.
     std::optional<double> deadline;
-    /// Told the call's id when the call starts, for `cancel` from elsewhere.
-    std::function<void(call_id)> on_id;
+    /// The call's id, from `basic_client::reserve_call_id`, for a caller that needs it before
+    /// the call starts (to `cancel` it from elsewhere, or match its progress); without it the
+    /// client picks one.
+    std::optional<call_id> id;
 };
 
 /// What an invoke returns.
@@ -146,6 +146,11 @@ public:
     /// closes. Handler: `void(std::error_code)`.
     template <class CompletionToken>
     auto async_goodbye(CompletionToken&& token);
+
+    /// A fresh id for an invoke started later with `invoke_options::id`, known before the call
+    /// starts with any completion token; callable from any thread. A `cancel` of it before the
+    /// invoke starts makes the invoke complete with `cancelled` without sending it.
+    call_id reserve_call_id();
 
     /// Asks the server to cancel call `id` ([CANCEL-1]); its handler still gets one answer.
     void cancel(call_id id);

@@ -190,7 +190,12 @@ public:
         return std::move(outcome.second);
     }
 
-    /// Asks the server to cancel a call started from another thread (see `invoke_options::on_id`).
+    /// A fresh id for a call started later with `invoke_options::id`, so that another thread
+    /// can cancel it from the start (see `basic_client::reserve_call_id`).
+    call_id reserve_call_id() { return client_->reserve_call_id(); }
+
+    /// Asks the server to cancel call `id`, from any thread; a call not started yet completes
+    /// with `cancelled` when it starts, unsent.
     void cancel(call_id id) { client_->cancel(id); }
 
     /// Orderly close: waits for calls in flight, then the server's goodbye.

@@ -18,6 +18,8 @@ import threading
 import time
 from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence
 
+from . import call_table
+from .call_table import Action, CallTable
 from .catalog import ProcessorDescription, check_arguments, did_you_mean, read_catalog
 from . import memfd
 from .codec import available_codecs
@@ -81,6 +83,8 @@ class Call:
         self.progress_callback = progress
         self.future: concurrent.futures.Future = concurrent.futures.Future()
         self.sent_at = time.perf_counter()
+        #: The give-up timer of an invoke with a deadline, while it is armed.
+        self.give_up: Optional[threading.Timer] = None
 
     def result(self, timeout: Optional[float] = None) -> Response:
         """The response; raises SlicerBridgeError for an error response, ConnectionLost when the
@@ -100,12 +104,19 @@ class Call:
 class InvokeCall(Call):
     """An invoke in flight: ``result()`` returns an ``InvokeResult``."""
 
-    def __init__(self, *arguments: Any):
-        super().__init__(*arguments)
-        self.last_fraction = 0.0
-
     def result(self, timeout: Optional[float] = None) -> InvokeResult:  # type: ignore[override]
         return super().result(timeout)
+
+
+def _as_exception(error: Any, call: Call) -> BaseException:
+    """The exception a call fails with, for an error the call table decided."""
+    if isinstance(error, BaseException):
+        return error
+    what = {ErrorCode.DEADLINE_EXCEEDED: f"no answer to {call.method} within its deadline and "
+                                         "the server's cancel grace",
+            ErrorCode.INVALID_MESSAGE: f"the server's progress for {call.method} went backwards",
+            ErrorCode.DUPLICATE_ID: f"{call.method}: its id is already open"}
+    return SlicerBridgeError(error, what.get(error, call.method))
 
 
 def _outputs_from_wire(result: Any) -> Dict[str, DataValue]:
@@ -147,7 +158,9 @@ class Client:
         self.compression = compression
         self.stream = MessageStream(transport, limits=limits or Limits())
         self._ids = itertools.count(1)
+        #: The calls in flight; ``_table`` decides what happens to them.
         self._pending: Dict[int, Call] = {}
+        self._table = CallTable()
         self._lock = threading.Lock()
         self._closing = False
         self._closed = False
@@ -379,6 +392,7 @@ class Client:
         self.stream.memfd = (memfd.MEMFD_CAPABILITY in self.capabilities
                              and tuple(server_hello.version) >= (1, 1))  # [VER-4]
         self.stream.handshaken = True
+        self._table.cancel_in_force = "cancel" in self.capabilities
         return server_hello
 
     def _abort(self) -> None:
@@ -408,11 +422,7 @@ class Client:
             reason = ConnectionLost(f"client reader failed: {type(error).__name__}")
         with self._lock:
             self._connection_lost = reason
-            pending = list(self._pending.values())
-            self._pending.clear()
-        for call in pending:
-            if not call.future.done():
-                call.future.set_exception(reason)
+        self._decide(lambda table: table.on_connection_lost(reason))
         self.transport.shutdown()
 
     def _violation(self, requirement: str, what: str) -> None:
@@ -452,31 +462,37 @@ class Client:
                 self.connection_errors.append(error)
                 del self.connection_errors[:-100]
             return
-        with self._lock:
-            call = self._pending.pop(request_id, None) if is_valid_id(request_id) else None
-        if call is None:
+        if not is_valid_id(request_id):
             self._violation("MSG-8", "a response that matches no open request")
             return
-        timings = parse_timings(message.get("timings"))
-        timings["round_trip"] = time.perf_counter() - call.sent_at
         has_result, has_error = "result" in message, "error" in message
-        try:
-            if has_result == has_error:  # [MSG-15]
-                raise SlicerBridgeError(ErrorCode.INVALID_MESSAGE,
+        failure: Optional[SlicerBridgeError] = None
+        if has_result == has_error:  # [MSG-15]
+            failure = SlicerBridgeError(ErrorCode.INVALID_MESSAGE,
                                         "response needs exactly one of result and error")
-            if incoming.error is not None:
-                raise incoming.error
-            if has_error:
-                raise SlicerBridgeError.from_wire(message["error"])
-            if isinstance(call, InvokeCall):
-                value: Any = InvokeResult(_outputs_from_wire(message["result"]), timings)
-            else:
-                value = Response(message["result"], timings)
-        except SlicerBridgeError as error:
-            error.timings = timings
-            call.future.set_exception(error)
-            return
-        call.future.set_result(value)
+        elif incoming.error is not None:
+            failure = incoming.error
+        elif has_error:
+            failure = SlicerBridgeError.from_wire(message["error"])
+        malformed = has_result == has_error or incoming.error is not None
+
+        def answer(call: Call, error: Any) -> None:
+            timings = parse_timings(message.get("timings"))
+            timings["round_trip"] = time.perf_counter() - call.sent_at
+            try:
+                if error is not None:
+                    raise error
+                if isinstance(call, InvokeCall):
+                    value: Any = InvokeResult(_outputs_from_wire(message["result"]), timings)
+                else:
+                    value = Response(message["result"], timings)
+            except SlicerBridgeError as raised:
+                raised.timings = timings
+                call.future.set_exception(raised)
+                return
+            call.future.set_result(value)
+
+        self._decide(lambda table: table.on_response(request_id, failure, malformed), answer)
 
     def _on_notification(self, message: dict) -> None:
         method = message.get("method")
@@ -492,25 +508,52 @@ class Client:
                 or (text is not None and not isinstance(text, str))):
             self._violation("MSG-16", "a progress notification with malformed params")
             return
+        self._decide(lambda table: table.on_progress(params["id"], fraction), progress_text=text)
+
+    def _decide(self, event: Callable[[CallTable], List[Action]],
+                answer: Optional[Callable[[Call, Any], None]] = None,
+                progress_text: Optional[str] = None) -> None:
+        """Feed an event to the call table under the lock, then carry its actions out.
+        ``answer(call, error)`` completes a call answered by a response; other completions
+        fail the call with ``error``."""
         with self._lock:
-            call = self._pending.get(params["id"])
-        if not isinstance(call, InvokeCall):
-            self._violation("PROG-3", "progress for an id that is not an open invoke")
-            return
-        if fraction < call.last_fraction:
-            self._violation("PROG-1", "a progress fraction that decreased")
-            return
-        call.last_fraction = fraction
-        if call.progress_callback is not None:
-            try:
-                call.progress_callback(float(fraction), text)
-            except Exception:
-                log.exception("progress callback failed")
+            actions = event(self._table)
+            calls = {a.id: (self._pending.pop(a.id, None) if a.kind == call_table.COMPLETE
+                            else self._pending.get(a.id))
+                     for a in actions if a.id is not None}
+        for action in actions:
+            call = calls.get(action.id)
+            if action.kind == call_table.REPORT:
+                self._violation(action.requirement, action.what)
+            elif action.kind == call_table.SEND_CANCEL:
+                self._write_cancel(action.id)
+            elif call is None:
+                continue
+            elif action.kind == call_table.ARM_TIMER:
+                call.give_up = threading.Timer(action.seconds, self._decide,
+                                               (lambda table, i=call.id: table.on_give_up(i),))
+                call.give_up.daemon = True
+                call.give_up.start()
+            elif action.kind == call_table.DISARM_TIMER:
+                if call.give_up is not None:
+                    call.give_up.cancel()
+            elif action.kind == call_table.DELIVER_PROGRESS:
+                if call.progress_callback is not None:
+                    try:
+                        call.progress_callback(float(action.fraction), progress_text)
+                    except Exception:
+                        log.exception("progress callback failed")
+            elif action.kind == call_table.COMPLETE and not call.future.done():
+                if answer is not None:
+                    answer(call, action.error)
+                else:
+                    call.future.set_exception(_as_exception(action.error, call))
 
     # -- requests -----------------------------------------------------------------------------
 
     def _start(self, method: str, params: Optional[dict], *, call_type: type = Call,
-               progress: Optional[ProgressCallback] = None) -> Call:
+               progress: Optional[ProgressCallback] = None,
+               give_up_after: Optional[float] = None) -> Call:
         with self._lock:
             if self._closing and method != "goodbye":  # [BYE-1]
                 raise SlicerBridgeError(ErrorCode.SHUTTING_DOWN, "the client is closing")
@@ -519,11 +562,13 @@ class Client:
             request_id = next(self._ids)
             call = call_type(self, request_id, method, progress)
             self._pending[request_id] = call
+        self._decide(lambda table: table.start(request_id, method == "invoke", give_up_after))
+        if call.future.done():  # refused by the table: the connection was lost meanwhile
+            raise call.future.exception()
         try:
             self.stream.send(request(request_id, method, params), compression=self.compression)
-        except BaseException:
-            with self._lock:
-                self._pending.pop(request_id, None)
+        except BaseException as error:
+            self._decide(lambda table: table.on_send_failed(request_id, error))
             raise
         return call
 
@@ -592,9 +637,13 @@ class Client:
             "processor": processor,
             "inputs": {name: data_to_wire(value) for name, value in (inputs or {}).items()},
             "parameters": dict(parameters or {})}
+        give_up_after = None
         if deadline is not None:
             params["deadline"] = float(deadline)
-        return self._start("invoke", params, call_type=InvokeCall, progress=progress)
+            # Stop waiting for a silent server after its deadline and grace [INV-6] [CANCEL-3].
+            give_up_after = float(deadline) + self.server_hello.limits.cancel_grace + 1.0
+        return self._start("invoke", params, call_type=InvokeCall, progress=progress,
+                           give_up_after=give_up_after)
 
     def invoke(self, processor: str, inputs: Optional[Mapping[str, DataValue]] = None,
                parameters: Optional[Mapping[str, Any]] = None, *,
@@ -606,11 +655,9 @@ class Client:
         return call.result(timeout)
 
     def _send_cancel(self, request_id: int) -> None:
-        if "cancel" not in self.capabilities:
-            return  # [CANCEL-5]
-        with self._lock:
-            if request_id not in self._pending:
-                return
+        self._decide(lambda table: table.on_cancel_requested(request_id))
+
+    def _write_cancel(self, request_id: int) -> None:
         try:
             self.stream.send(notification("cancel", {"id": request_id}))
         except (ConnectionLost, SlicerBridgeError):

@@ -12,19 +12,19 @@
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
-#include <mutex>
-#include <optional>
+#include <atomic>
 #include <string>
 
 namespace slicerbridge {
 namespace cli {
 
-/// Turns SIGINT and SIGTERM into a cancel of the running call and waits for its answer; a
-/// second signal exits at once with exit_cancelled.
+/// Turns SIGINT and SIGTERM into a cancel of call `id` (reserved with
+/// `sync_client::reserve_call_id`, so a signal before the call starts cancels it too) and waits
+/// for its answer; a second signal exits at once with exit_cancelled.
 class cancel_on_interrupt {
 public:
-    cancel_on_interrupt(sync_client& client, std::string program)
-        : client_(client), program_(std::move(program)),
+    cancel_on_interrupt(sync_client& client, std::string program, call_id id)
+        : client_(client), program_(std::move(program)), id_(id),
           signals_(client.async_client().get_executor(), SIGINT, SIGTERM) {
         wait();
     }
@@ -37,19 +37,10 @@ public:
     cancel_on_interrupt(const cancel_on_interrupt&) = delete;
     cancel_on_interrupt& operator=(const cancel_on_interrupt&) = delete;
 
-    /// The running call's id, once known.
-    void started(call_id id) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        id_ = id;
-        if (requested_) {
-            client_.cancel(id);
-        }
-    }
+    /// The call to cancel: pass it as `invoke_options::id`.
+    call_id id() const { return id_; }
 
-    bool requested() const {
-        std::lock_guard<std::mutex> lock(mutex_);
-        return requested_;
-    }
+    bool requested() const { return requested_; }
 
 private:
     void wait() {
@@ -57,26 +48,22 @@ private:
             if (ec) {
                 return;
             }
-            std::lock_guard<std::mutex> lock(mutex_);
             if (requested_) {
                 std::cerr << "\n" << program_ << ": interrupted again, exiting\n";
                 std::_Exit(exit_cancelled);
             }
             requested_ = true;
             std::cerr << "\n" << program_ << ": cancelling the call (Ctrl-C again to exit now)\n";
-            if (id_) {
-                client_.cancel(*id_);
-            }
+            client_.cancel(id_);
             wait();
         });
     }
 
     sync_client& client_;
     std::string program_;
+    call_id id_;
     asio::signal_set signals_;
-    mutable std::mutex mutex_;
-    std::optional<call_id> id_;
-    bool requested_ = false;
+    std::atomic<bool> requested_{false}; // set on the I/O thread, read by the caller
 };
 
 } // namespace cli

@@ -147,10 +147,10 @@ int run(connection& connected, const run_request& r) {
     }
 
     progress_display bar(r.display_mode);
-    cancel_on_interrupt interrupt(client, program);
+    cancel_on_interrupt interrupt(client, program, client.reserve_call_id());
     invoke_options invoke_opts;
     invoke_opts.deadline = r.deadline;
-    invoke_opts.on_id = [&interrupt](call_id id) { interrupt.started(id); };
+    invoke_opts.id = interrupt.id();
     invoke_opts.on_progress = [&bar](const progress_params& p) {
         bar.show(p.fraction, p.message.value_or(""));
     };

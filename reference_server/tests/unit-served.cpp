@@ -95,11 +95,11 @@ TEST_CASE("served: a cancelled slow call answers cancelled [CANCEL-1] [CANCEL-2]
     slow.processor = "slow";
     slow.parameters.emplace_back("seconds", 3600.0);
     slow.parameters.emplace_back("steps", std::int64_t{36000});
-    std::promise<call_id> started;
     std::promise<void> first_progress;
     bool progressed = false;
     invoke_options options;
-    options.on_id = [&started](call_id id) { started.set_value(id); };
+    const call_id id = client->reserve_call_id();
+    options.id = id;
     options.on_progress = [&](const progress_params&) {
         if (!progressed) {
             progressed = true;
@@ -111,7 +111,6 @@ TEST_CASE("served: a cancelled slow call answers cancelled [CANCEL-1] [CANCEL-2]
         client->invoke(slow, options, ec);
         return ec;
     });
-    const call_id id = started.get_future().get();
     first_progress.get_future().wait();
     client->cancel(id);
     CHECK(call.get() == error::cancelled);

@@ -395,9 +395,9 @@ int run_module(const folder_configuration& folder, const fs::path& self, const s
     module_call call = parse_module_arguments(d, argc, argv);
     sem_progress progress(d.name);
     progress.start(d.title.empty() ? d.name : d.title);
-    cancel_on_interrupt interrupt(client, program);
+    cancel_on_interrupt interrupt(client, program, client.reserve_call_id());
     invoke_options options;
-    options.on_id = [&interrupt](call_id id) { interrupt.started(id); };
+    options.id = interrupt.id();
     options.on_progress = [&progress](const progress_params& p) {
         progress.report(p.fraction, p.message.value_or(""));
     };

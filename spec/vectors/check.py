@@ -31,7 +31,8 @@ import msgpack_oracle  # noqa: E402  (spec/tools/msgpack_oracle.py, stdlib only)
 import semantics  # noqa: E402  (spec/tools/semantics.py, stdlib only)
 
 FILES = ("frames.json", "handshake.json", "messages.json", "data.json", "malformed.json",
-         "messages_invalid.json", "data_invalid.json", "catalog.json", "descriptors.json")
+         "messages_invalid.json", "data_invalid.json", "catalog.json", "descriptors.json",
+         "client_call_table.json")
 CODEC_NAMES = {1: "zstd", 2: "lz4"}
 DEFAULT_LIMITS = {"max_frame": 2**32, "max_head": 16 * 1024 * 1024, "max_depth": 32}
 DTYPE_FORMATS = {"int8": "b", "uint8": "B", "int16": "h", "uint16": "H", "int32": "i",
@@ -345,7 +346,46 @@ def check_geometry(vector):
         assert matrix == vector["matrix_ras"], "matrix_ras does not follow [XFM-1]"
 
 
+CALL_EVENTS = {"reserve", "start", "send_failed", "response", "progress", "cancel_requested", "give_up",
+               "connection_lost"}
+CALL_ACTIONS = {"send_request", "arm_timer", "disarm_timer", "send_cancel", "deliver_progress",
+                "complete", "report"}
+
+
+def check_call_table_case(vector, known_ids, known_errors):
+    """client_call_table.json: well-formed steps whose actions are consistent with the calls
+    the events opened (a call completes at most once per start, nothing acts on an id that was
+    never started, every error is a spec error or the connection's own)."""
+    assert {"id", "description", "class", "requirements", "cancel_in_force", "steps"} <= set(vector)
+    assert vector["class"] == "decision", "call table cases have class decision"
+    unknown = set(vector["requirements"]) - known_ids
+    assert not unknown, f"requirement ids not in protocol.md: {sorted(unknown)}"
+    started, completed_once = set(), []
+    for step in vector["steps"]:
+        event, actions = step["event"], step["actions"]
+        assert event["event"] in CALL_EVENTS, f"unknown event {event['event']}"
+        if event["event"] == "start":
+            started.add(event["id"])
+        for action in actions:
+            assert action["action"] in CALL_ACTIONS, f"unknown action {action['action']}"
+            if action["action"] == "report":
+                assert action["requirement"] in known_ids, f"unknown id {action['requirement']}"
+                continue
+            assert action["id"] in started, f"action on call {action['id']} never started"
+            if action["action"] == "complete":
+                error = action["error"]
+                assert error is None or error in known_errors or error == "connection_lost", \
+                    f"unknown error {error}"
+                completed_once.append(action["id"])
+            if action["action"] == "send_cancel":
+                assert vector["cancel_in_force"], "cancel sent while not in force [CANCEL-5]"
+    starts = sum(1 for step in vector["steps"] if step["event"]["event"] == "start")
+    assert len(completed_once) <= starts, "more completions than calls"
+
+
 def check_vector(file_name, vector, model, known_ids, known_errors, verbose):
+    if file_name == "client_call_table.json":
+        return check_call_table_case(vector, known_ids, known_errors)
     limits = dict(DEFAULT_LIMITS, **vector.get("limits", {}))
     codecs = vector.get("codecs", [])
     required = {"id", "description", "class", "requirements", "hex"}

@@ -1844,10 +1844,163 @@ def handshake_decisions_file():
     return f
 
 
+# --------------------------------------------------------------------------------------------
+# client_call_table.json: the client's decisions on its open calls, no frames
+# --------------------------------------------------------------------------------------------
+
+def client_call_table_file():
+    f = VectorFile("client_call_table.json", "The client's call table: a sequence of events on "
+                   "the calls open on one connection and the actions a client takes for each, in "
+                   "order (sections 5, 6.4 to 6.6). No bytes: every client runs them against "
+                   "its own decision logic.")
+
+    def start(call, method="invoke", give_up_after=None):
+        event = {"event": "start", "id": call, "method": method}
+        if give_up_after is not None:
+            event["give_up_after"] = give_up_after
+        return event
+
+    def answer(call, error=None, malformed=False):
+        event = {"event": "response", "id": call, "error": error}
+        if malformed:
+            event["malformed"] = True
+        return event
+
+    def progress(call, fraction):
+        return {"event": "progress", "id": call, "fraction": fraction}
+
+    def act(action, call=None, **fields):
+        out = {"action": action}
+        if call is not None:
+            out["id"] = call
+        out.update(fields)
+        return out
+
+    def sent(call):
+        return [act("send_request", call)]
+
+    def done(call, error=None):
+        return act("complete", call, error=error)
+
+    def report(requirement):
+        return act("report", requirement=requirement)
+
+    def case(vector_id, description, requirements, steps, cancel_in_force=True):
+        f.add({"id": vector_id, "description": description, "class": "decision",
+               "requirements": requirements, "cancel_in_force": cancel_in_force,
+               "steps": [{"event": event, "actions": actions} for event, actions in steps]})
+
+    case("calls-answered-once", "A call is answered once; a second response to its id answers "
+         "nothing and is reported.", ["MSG-4", "MSG-8"],
+         [(start(1, "ping"), sent(1)), (answer(1), [done(1)]),
+          (answer(1), [report("MSG-8")])])
+    case("calls-answered-out-of-order", "Responses may come in any order; each completes its "
+         "own call.", ["MSG-4"],
+         [(start(1, "ping"), sent(1)), (start(2, "invoke"), sent(2)),
+          (answer(2, "invalid_argument"), [done(2, "invalid_argument")]),
+          (answer(1), [done(1)])])
+    case("calls-unknown-id", "A response to an id never used is reported and completes "
+         "nothing.", ["MSG-8"],
+         [(start(1, "ping"), sent(1)), (answer(5), [report("MSG-8")]), (answer(1), [done(1)])])
+    case("calls-duplicate-id", "Starting a call under an id already open fails the new call "
+         "with duplicate_id and leaves the open one as it was.", ["MSG-1"],
+         [(start(7, "invoke"), sent(7)), (start(7, "ping"), [done(7, "duplicate_id")]),
+          (progress(7, 0.5), [act("deliver_progress", 7, fraction=0.5)]),
+          (answer(7), [done(7)])])
+    case("calls-send-failed", "A call whose request cannot be written fails with that error and "
+         "is no longer open.", ["LIMIT-1"],
+         [(start(1, "invoke", 5.0), sent(1) + [act("arm_timer", 1, seconds=5.0)]),
+          ({"event": "send_failed", "id": 1, "error": "too_large"},
+           [act("disarm_timer", 1), done(1, "too_large")]),
+          (answer(1), [report("MSG-8")])])
+    case("calls-connection-level-error", "A connection-level error is reported and completes "
+         "no call.", ["MSG-17"],
+         [(start(1, "invoke"), sent(1)), (answer(None, "unknown_kind"), [report("MSG-17")]),
+          (answer(1), [done(1)])])
+    case("calls-malformed-response", "A malformed response for an open call fails it with "
+         "invalid_message and stops its give-up timer.", ["MSG-15"],
+         [(start(3, "describe", 10.0), sent(3) + [act("arm_timer", 3, seconds=10.0)]),
+          (answer(3, "invalid_message", malformed=True),
+           [report("MSG-15"), act("disarm_timer", 3), done(3, "invalid_message")])])
+    case("progress-in-order", "Progress of an open invoke reaches its caller; an equal fraction "
+         "is not a decrease.", ["PROG-1"],
+         [(start(1), sent(1)), (progress(1, 0.25), [act("deliver_progress", 1, fraction=0.25)]),
+          (progress(1, 0.25), [act("deliver_progress", 1, fraction=0.25)]),
+          (progress(1, 1.0), [act("deliver_progress", 1, fraction=1.0)]), (answer(1), [done(1)])])
+    case("progress-decreases", "A fraction below the last one breaks the server's word: the "
+         "client reports it, asks the server to stop and fails the call with invalid_message; "
+         "the server's later answer is a response to an id that is not open.",
+         ["PROG-1", "CANCEL-1", "MSG-8"],
+         [(start(2, "invoke", 30.0), sent(2) + [act("arm_timer", 2, seconds=30.0)]),
+          (progress(2, 0.6), [act("deliver_progress", 2, fraction=0.6)]),
+          (progress(2, 0.3), [report("PROG-1"), act("send_cancel", 2), act("disarm_timer", 2),
+                              done(2, "invalid_message")]),
+          (answer(2, "cancelled"), [report("MSG-8")])])
+    case("progress-decreases-cancel-not-in-force", "The same, with a server that did not list "
+         "cancel: no cancel is sent.", ["PROG-1", "CANCEL-5"],
+         [(start(2), sent(2)), (progress(2, 0.6), [act("deliver_progress", 2, fraction=0.6)]),
+          (progress(2, 0.3), [report("PROG-1"), done(2, "invalid_message")])],
+         cancel_in_force=False)
+    case("progress-not-an-open-invoke", "Progress for a call that is not an invoke, for an id "
+         "never used and after the call's response is reported and ignored.",
+         ["PROG-2", "PROG-3"],
+         [(start(1, "ping"), sent(1)), (progress(1, 0.5), [report("PROG-3")]),
+          (progress(9, 0.5), [report("PROG-3")]), (answer(1), [done(1)]),
+          (start(2), sent(2)), (answer(2), [done(2)]), (progress(2, 1.0), [report("PROG-3")])])
+    case("cancel-sent-once", "A cancel request sends one cancel, however often it is repeated; "
+         "the call still gets its one answer, here the result that won the race.",
+         ["CANCEL-1", "CANCEL-2"],
+         [(start(4), sent(4)), ({"event": "cancel_requested", "id": 4}, [act("send_cancel", 4)]),
+          ({"event": "cancel_requested", "id": 4}, []), (answer(4), [done(4)]),
+          ({"event": "cancel_requested", "id": 4}, [])])
+    case("cancel-answered-cancelled", "A cancelled call completes with the server's cancelled.",
+         ["CANCEL-2"],
+         [(start(4), sent(4)), ({"event": "cancel_requested", "id": 4}, [act("send_cancel", 4)]),
+          (answer(4, "cancelled"), [done(4, "cancelled")])])
+    case("cancel-not-in-force", "A server that did not list cancel gets none; the call waits "
+         "for its normal answer.", ["CANCEL-5"],
+         [(start(4), sent(4)), ({"event": "cancel_requested", "id": 4}, []),
+          (answer(4), [done(4)])], cancel_in_force=False)
+    case("cancel-not-open", "A cancel request for an id that is not open sends nothing.",
+         ["CANCEL-1"],
+         [({"event": "cancel_requested", "id": 8}, []), (start(1, "ping"), sent(1)),
+          (answer(1), [done(1)]), ({"event": "cancel_requested", "id": 1}, [])])
+    case("cancel-reserved-before-start", "A call whose id the caller reserved and cancelled "
+         "before starting it fails with cancelled when it starts; nothing is sent.",
+         ["CANCEL-2"],
+         [({"event": "reserve", "id": 6}, []), ({"event": "cancel_requested", "id": 6}, []),
+          (start(6), [done(6, "cancelled")]), (answer(6), [report("MSG-8")])])
+    case("cancel-reserved-after-start", "A reserved id is an ordinary call once started: a "
+         "cancel then is sent.", ["CANCEL-1", "CANCEL-2"],
+         [({"event": "reserve", "id": 6}, []), (start(6), sent(6)),
+          ({"event": "cancel_requested", "id": 6}, [act("send_cancel", 6)]),
+          (answer(6, "cancelled"), [done(6, "cancelled")])])
+    case("give-up", "The give-up timer of a silent call asks the server to stop it and fails "
+         "it with deadline_exceeded; the server's late answer is reported.", ["INV-6", "MSG-8"],
+         [(start(5, "invoke", 12.5), sent(5) + [act("arm_timer", 5, seconds=12.5)]),
+          ({"event": "give_up", "id": 5}, [act("send_cancel", 5), done(5, "deadline_exceeded")]),
+          (answer(5, "deadline_exceeded"), [report("MSG-8")])])
+    case("give-up-after-answer", "A give-up timer that fires after its call was answered does "
+         "nothing.", ["INV-6"],
+         [(start(5, "invoke", 12.5), sent(5) + [act("arm_timer", 5, seconds=12.5)]),
+          (answer(5), [act("disarm_timer", 5), done(5)]), ({"event": "give_up", "id": 5}, [])])
+    case("connection-lost", "A lost connection fails every open call with the connection's "
+         "error (`connection_lost`), in the order of their ids, and every call started later.",
+         ["DROP-1"],
+         [(start(3, "invoke", 1.0), sent(3) + [act("arm_timer", 3, seconds=1.0)]),
+          (start(1, "ping"), sent(1)), (start(2, "catalog"), sent(2)),
+          ({"event": "connection_lost"}, [done(1, "connection_lost"), done(2, "connection_lost"),
+                                          act("disarm_timer", 3), done(3, "connection_lost")]),
+          ({"event": "connection_lost"}, []), (start(4, "ping"), [done(4, "connection_lost")]),
+          (answer(3), [report("MSG-8")])])
+    return f
+
+
 def main():
     builders = (frames_file, handshake_file, messages_file, data_file, malformed_file,
                 invalid_messages_file, invalid_data_file, catalog_file, descriptors_file,
-                handshake_decisions_file, connection_decisions_file, call_transitions_file)
+                client_call_table_file, handshake_decisions_file, connection_decisions_file,
+                call_transitions_file)
     total = 0
     for build in builders:
         vector_file = build()

@@ -169,9 +169,9 @@ private:
         std::promise<void> first_progress;
         auto progressed = first_progress.get_future();
         std::atomic<bool> any_progress{false};
-        call_id id = 0;
+        const call_id id = client_->reserve_call_id();
         invoke_options options;
-        options.on_id = [&](call_id assigned) { id = assigned; };
+        options.id = id;
         options.on_progress = [&](const progress_params&) {
             if (!any_progress.exchange(true)) {
                 first_progress.set_value();

@@ -162,7 +162,7 @@ public:
     /// Runs a processor on the connection with the fewest calls. Handler:
     /// `void(std::error_code, pooled_reply)`; the error is the server's code, or a
     /// `pool_error`. `options.on_progress` runs on the pool's executor and never sees a fraction
-    /// decrease, even across a resend; `options.on_id` is not used.
+    /// decrease, even across a resend; `options.id` is not used (ids belong to one connection).
     template <class CompletionToken>
     auto async_invoke(invoke_params params, invoke_options options, CompletionToken&& token);
 

@@ -53,11 +53,7 @@ struct queued_event
   kind type = kind::connected;
   /// The connection it belongs to; events of an earlier connection are dropped.
   unsigned generation = 0;
-  long long call_id = 0; // progress: the call it concerns
-  /// For call_done: where StartInvoke wrote the call's id. The SDK may complete a call before
-  /// telling its id, so the worker cannot read it; the main thread reads it once StartInvoke has
-  /// returned.
-  std::shared_ptr<const long long> call_id_cell;
+  long long call_id = 0; // progress and call_done: the call it concerns
   double fraction = 0.0;
   std::string text;
   std::error_code error;
@@ -677,24 +673,24 @@ long long vtkSlicerBridgeClientLogic::StartInvoke(vtkSlicerBridgeCall* call)
     event.text = progress.message.value_or(std::string());
     queue->push(std::move(event));
   };
-  auto id = std::make_shared<long long>(0);
-  options.on_id = [id](sb::call_id assigned) { *id = static_cast<long long>(assigned); };
+  const sb::call_id id = internals.Current->client->reserve_call_id();
+  options.id = id;
   internals.Current->client->async_invoke(std::move(params), std::move(options),
     [queue, generation, id](std::error_code ec, sb::invoke_reply reply) {
       queued_event event;
       event.type = queued_event::kind::call_done;
       event.generation = generation;
-      event.call_id_cell = id;
+      event.call_id = static_cast<long long>(id);
       event.error = ec;
       event.reply = std::move(reply);
       queue->push(std::move(event));
     });
 
   state.Status = vtkSlicerBridgeCall::Running;
-  state.CallId = *id;
-  internals.Running[*id] = call;
+  state.CallId = static_cast<long long>(id);
+  internals.Running[state.CallId] = call;
   call->Modified();
-  return *id;
+  return state.CallId;
 }
 
 void vtkSlicerBridgeClientLogic::Cancel(long long callId)
@@ -792,7 +788,7 @@ int vtkSlicerBridgeClientLogic::ProcessEvents()
       }
       case queued_event::kind::call_done:
       {
-        auto found = internals.Running.find(*event.call_id_cell);
+        auto found = internals.Running.find(event.call_id);
         if (found == internals.Running.end())
         {
           break;

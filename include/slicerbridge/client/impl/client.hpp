@@ -1,6 +1,7 @@
 #ifndef SLICERBRIDGE_CLIENT_IMPL_CLIENT_HPP
 #define SLICERBRIDGE_CLIENT_IMPL_CLIENT_HPP
 
+#include <slicerbridge/client/call_table.hpp>
 #include <slicerbridge/detail/capabilities.hpp>
 #include <slicerbridge/detail/memfd_transfer.hpp>
 #include <slicerbridge/detail/msgpack_depth.hpp>
@@ -131,6 +132,9 @@ public:
         detail::accept_memfd(detail::can_offer_memfd(options_.transfer_memfd, stream_),
                              hello->capabilities, hello->version, stream_);
         state_ = state::open;
+        const auto& listed = hello->capabilities;
+        table_.set_cancel_in_force(std::find(listed.begin(), listed.end(), "cancel") !=
+                                   listed.end()); // [CANCEL-5]
         stream_.set_receive_limits(options_.receive_limits);
         auto done = std::move(handshake_done_);
         done(std::error_code{});
@@ -185,15 +189,17 @@ public:
 
     // ---- calls -----------------------------------------------------------------------------
 
+    /// What the loop keeps for a call the table holds open: where its answer and progress go.
     struct pending_call {
         completion<void(std::error_code, response)> complete;
         std::function<void(const progress_params&)> on_progress;
-        double last_fraction = -1.0;
-        client_clock::time_point sent;
         std::unique_ptr<asio::steady_timer> give_up;
     };
 
     call_id reserve_id() { return next_id_.fetch_add(1); }
+
+    /// An id the caller holds before its call starts ([MSG-1] still applies when it does).
+    void hold_reserved(call_id id) { table_.reserve(id); }
 
     void start_call(call_id id, std::string method, value params,
                     std::function<void(const progress_params&)> on_progress,
@@ -209,73 +215,46 @@ public:
             });
             return;
         }
-        if (state_ != state::open) {
-            return complete(closed_reason(), response{});
-        }
-        request req{id, std::move(method), std::move(params)};
+        const bool is_invoke = method == "invoke";
         std::error_code ec;
-        encoded_frame frame =
-            encode_message(message(std::move(req)),
-                           detail::with_memfd(encode_options{request_codec()}, stream_), ec);
-        if (!ec && (frame.total_size() > server_.limits.max_frame ||
-                    frame.head().size() > server_.limits.max_head ||
-                    detail::msgpack_depth(frame.head()) > server_.limits.max_depth)) {
-            // [LIMIT-1] [LIMIT-11]: never send what the server refuses
-            ec = make_error_code(error::too_large);
+        encoded_frame frame;
+        if (state_ == state::open) {
+            frame =
+                encode_message(message(request{id, std::move(method), std::move(params)}),
+                               detail::with_memfd(encode_options{request_codec()}, stream_), ec);
+            if (!ec && (frame.total_size() > server_.limits.max_frame ||
+                        frame.head().size() > server_.limits.max_head ||
+                        detail::msgpack_depth(frame.head()) > server_.limits.max_depth)) {
+                // [LIMIT-1] [LIMIT-11]: never send what the server refuses
+                ec = make_error_code(error::too_large);
+            }
         }
         if (ec) {
             return complete(ec, response{});
         }
-        pending_call call;
-        call.complete = std::move(complete);
-        call.on_progress = std::move(on_progress);
-        call.sent = client_clock::now();
-        if (local_timeout) {
-            call.give_up = std::make_unique<asio::steady_timer>(stream_.get_executor());
-            call.give_up->expires_after(std::chrono::duration_cast<client_clock::duration>(
-                std::chrono::duration<double>(std::min(*local_timeout, 1e9))));
-            call.give_up->async_wait([self = this->shared_from_this(), id](std::error_code t) {
-                if (!t) {
-                    self->send_cancel(id);
-                    self->finish(id, make_error_code(error::deadline_exceeded), response{});
-                }
-            });
+        pending_call call{std::move(complete), std::move(on_progress), nullptr};
+        bool send_request = false;
+        table_.start(id, is_invoke, local_timeout, [&](const call_action& action) {
+            switch (action.what_to_do) {
+            case call_action::kind::send_request:
+                pending_.emplace(id, std::move(call));
+                send_request = true;
+                break;
+            case call_action::kind::complete: // refused: the connection is gone, or a duplicate
+                call.complete(action.error, response{});
+                break;
+            default:
+                carry_out(action);
+            }
+        });
+        if (send_request) { // once the table is done: a failed write re-enters it
+            enqueue(std::move(frame));
         }
-        pending_.emplace(id, std::move(call));
-        enqueue(std::move(frame));
     }
 
-    /// Sends `cancel` for an open call, only when the server listed `cancel`: a server that
-    /// does not honour it would ignore it ([CANCEL-5]); the call then gets its normal answer.
+    /// Asks the server to stop call `id` ([CANCEL-1]), when the table says so.
     void send_cancel(call_id id) {
-        const auto& in_force = server_.capabilities;
-        const bool cancel_in_force =
-            std::find(in_force.begin(), in_force.end(), "cancel") != in_force.end();
-        if (state_ == state::open && cancel_in_force && pending_.count(id) != 0) {
-            value::map params{{"id", value(id)}};
-            send(message(notification{"cancel", value(std::move(params))}));
-        }
-    }
-
-    void finish(call_id id, std::error_code ec, response reply) {
-        auto found = pending_.find(id);
-        if (found == pending_.end()) {
-            return;
-        }
-        auto call = std::move(found->second);
-        pending_.erase(found);
-        if (call.give_up) {
-            call.give_up->cancel();
-        }
-        call.complete(ec, std::move(reply));
-    }
-
-    double seconds_since_sent(call_id id) const {
-        auto found = pending_.find(id);
-        return found == pending_.end()
-                   ? 0.0
-                   : std::chrono::duration<double>(client_clock::now() - found->second.sent)
-                         .count();
+        table_.on_cancel_requested(id, [this](const call_action& a) { carry_out(a); });
     }
 
     double cancel_grace() const { return server_.limits.cancel_grace; }
@@ -325,8 +304,8 @@ private:
         if (ec) {
             report_violation("undecodable frame from the server: " + ec.message());
             auto id = response_id_of(head);
-            if (id && pending_.count(*id)) { // bad bulk references only ([BULK-9])
-                finish(*id, ec, response{});
+            if (id && table_.is_open(*id)) { // bad bulk references only ([BULK-9])
+                on_malformed_response(*id, ec);
                 return read_next();
             }
             return fail_connection(ec);
@@ -335,9 +314,8 @@ private:
         message decoded = decode_message(std::move(head), false, ec, what);
         if (ec) {
             report_violation("malformed message from the server: " + what);
-            auto id = response_id_of(head);
-            if (id && pending_.count(*id)) {
-                finish(*id, ec, response{}); // [MSG-15]
+            if (auto id = response_id_of(head)) {
+                on_malformed_response(*id, ec); // [MSG-15]
             }
             return read_next();
         }
@@ -367,12 +345,13 @@ private:
                              (reply.error ? reply.error->message : std::string()));
             return;
         }
-        if (pending_.count(*reply.id) == 0) {
-            report_violation("response to an id that is not open"); // [MSG-8]
-            return;
-        }
         std::error_code ec = reply.error ? reply.error->code_as_error_code() : std::error_code{};
-        finish(*reply.id, ec, std::move(reply));
+        table_.on_response(*reply.id, ec, false,
+                           [&](const call_action& a) { carry_out(a, &reply); });
+    }
+
+    void on_malformed_response(call_id id, std::error_code ec) {
+        table_.on_response(id, ec, true, [this](const call_action& a) { carry_out(a); });
     }
 
     void on_notification(const notification& note) {
@@ -382,28 +361,68 @@ private:
         std::error_code ec;
         auto progress = progress_params::from_value(note.params, ec);
         if (ec) {
-            report_violation("malformed progress notification");
+            report_violation("malformed progress notification"); // [MSG-16]
             return;
         }
-        auto found = pending_.find(progress.id);
+        table_.on_progress(progress.id, progress.fraction, [&](const call_action& a) {
+            if (a.what_to_do == call_action::kind::complete) {
+                response failure; // [PROG-1]
+                failure.id = progress.id;
+                failure.error = error_info::from(a.error, "the server's progress went backwards");
+                return carry_out(a, &failure);
+            }
+            carry_out(a, nullptr, &progress);
+        });
+    }
+
+    /// Carries out one of the table's actions. `reply`: the response that completes the call,
+    /// if one does; `progress`: the notification to deliver, if one is.
+    void carry_out(const call_action& action, response* reply = nullptr,
+                   const progress_params* progress = nullptr) {
+        using kind = call_action::kind;
+        if (action.what_to_do == kind::report) {
+            return report_violation(action.what);
+        }
+        if (action.what_to_do == kind::send_cancel) {
+            value::map params{{"id", value(action.id)}};
+            return send(message(notification{"cancel", value(std::move(params))}));
+        }
+        auto found = pending_.find(action.id);
         if (found == pending_.end()) {
-            report_violation("progress for a call that is not open"); // [PROG-2], [PROG-3]
             return;
         }
-        auto& call = found->second;
-        if (progress.fraction < call.last_fraction || progress.fraction < 0.0 ||
-            progress.fraction > 1.0) {
-            report_violation("progress went backwards or out of [0, 1]"); // [PROG-1]
-            response failure;
-            failure.id = progress.id;
-            failure.error = error_info::from(make_error_code(error::invalid_message),
-                                             "the server's progress went backwards");
-            send_cancel(progress.id);
-            return finish(progress.id, make_error_code(error::invalid_message), std::move(failure));
+        pending_call& call = found->second;
+        switch (action.what_to_do) {
+        case kind::arm_timer:
+            call.give_up = std::make_unique<asio::steady_timer>(stream_.get_executor());
+            call.give_up->expires_after(std::chrono::duration_cast<client_clock::duration>(
+                std::chrono::duration<double>(std::min(action.seconds, 1e9))));
+            call.give_up->async_wait([self = this->shared_from_this(),
+                                      id = action.id](std::error_code ec) {
+                if (!ec) {
+                    self->table_.on_give_up(id,
+                                            [&self](const call_action& a) { self->carry_out(a); });
+                }
+            });
+            break;
+        case kind::disarm_timer:
+            if (call.give_up) {
+                call.give_up->cancel();
+            }
+            break;
+        case kind::deliver_progress:
+            if (call.on_progress && progress != nullptr) {
+                call.on_progress(*progress);
+            }
+            break;
+        case kind::complete: {
+            auto complete = std::move(call.complete);
+            pending_.erase(found);
+            complete(action.error, reply != nullptr ? std::move(*reply) : response{});
+            break;
         }
-        call.last_fraction = progress.fraction;
-        if (call.on_progress) {
-            call.on_progress(progress);
+        default:
+            break;
         }
     }
 
@@ -482,15 +501,8 @@ private:
             auto done = std::move(handshake_done_);
             done(ec);
         }
+        table_.on_connection_lost(ec, [this](const call_action& a) { carry_out(a); });
         start_deferred(); // they fail now, with the connection's error
-        auto calls = std::move(pending_);
-        pending_.clear();
-        for (auto& entry : calls) {
-            if (entry.second.give_up) {
-                entry.second.give_up->cancel();
-            }
-            entry.second.complete(ec, response{});
-        }
     }
 
     frame_stream<Stream> stream_;
@@ -505,7 +517,8 @@ private:
     std::optional<error_info> server_error_;
     codec_set codecs_;
     std::atomic<call_id> next_id_{1};
-    std::unordered_map<call_id, pending_call> pending_;
+    call_table table_;
+    std::unordered_map<call_id, pending_call> pending_; // the calls table_ holds open
     std::deque<encoded_frame> outbox_;
     bool writing_ = false;
     std::vector<unique_function<void()>> deferred_;
@@ -580,8 +593,7 @@ template <class Impl, class Handler, class Deliver>
 void initiate_call(const std::shared_ptr<Impl>& impl, call_id id, Handler handler,
                    std::string method, value params,
                    std::function<void(const progress_params&)> on_progress,
-                   std::optional<double> local_timeout, Deliver deliver,
-                   const std::function<void(call_id)>& on_id = {}) {
+                   std::optional<double> local_timeout, Deliver deliver) {
     auto slot = asio::get_associated_cancellation_slot(handler);
     if (slot.is_connected()) {
         slot.template emplace<cancel_on_signal<Impl>>(cancel_on_signal<Impl>{impl, id});
@@ -618,9 +630,6 @@ void initiate_call(const std::shared_ptr<Impl>& impl, call_id id, Handler handle
                    impl->start_call(id, std::move(method), std::move(params),
                                     std::move(on_progress), local_timeout, std::move(finish));
                });
-    if (on_id) {
-        on_id(id); // after the start is queued, so a cancel for this id is queued behind it
-    }
 }
 
 } // namespace detail
@@ -667,12 +676,11 @@ auto basic_client<Stream>::async_invoke(invoke_params params, invoke_options opt
                 p.deadline = o.deadline;
                 local_timeout = *o.deadline + impl->cancel_grace() + 1.0;
             }
-            call_id id = impl->reserve_id();
+            const call_id id = o.id ? *o.id : impl->reserve_id();
             auto started = detail::client_clock::now();
             detail::initiate_call(
                 impl, id, std::move(handler), "invoke", to_value(p), std::move(o.on_progress),
-                local_timeout,
-                [started](handler_type& h, std::error_code ec, response reply) {
+                local_timeout, [started](handler_type& h, std::error_code ec, response reply) {
                     invoke_reply out;
                     out.round_trip =
                         std::chrono::duration<double>(detail::client_clock::now() - started)
@@ -683,8 +691,7 @@ auto basic_client<Stream>::async_invoke(invoke_params params, invoke_options opt
                         out.result = invoke_result::from_value(reply.result, ec);
                     }
                     h(ec, std::move(out));
-                },
-                o.on_id);
+                });
         },
         token, std::move(params), std::move(options));
 }
@@ -762,6 +769,14 @@ auto basic_client<Stream>::async_goodbye(CompletionToken&& token) {
                                   [](handler_type& h, std::error_code ec, response) { h(ec); });
         },
         token);
+}
+
+template <class Stream>
+call_id basic_client<Stream>::reserve_call_id() {
+    const call_id id = impl_->reserve_id();
+    // Queued before anything the caller does with the id, so the table knows it first.
+    asio::post(impl_->get_executor(), [impl = impl_, id] { impl->hold_reserved(id); });
+    return id;
 }
 
 template <class Stream>
