@@ -1,6 +1,7 @@
 // slicerbridge-server: the reference processor server. Serves the processors of
 // processors.hpp over TCP (optionally TLS), a Unix socket, or its own standard input and output.
 
+#include "cli/token_file.hpp"
 #include "processors.hpp"
 
 #include <slicerbridge/server.hpp>
@@ -48,6 +49,7 @@ struct options {
     bool stdio = false;
     bool expose_errors = false;
     std::optional<std::string> token;
+    std::optional<std::string> token_file;
     std::optional<std::string> tls_cert;
     std::optional<std::string> tls_key;
     std::size_t workers = 2;
@@ -150,10 +152,16 @@ options parse_options(int argc, char** argv) {
         ->group(where);
 
     const std::string security = "Security";
-    app.add_option("--token", o.token,
-                   "Clients must present this token (default: $SLICERBRIDGE_TOKEN)")
-        ->type_name("TOKEN")
-        ->group(security);
+    auto* token_option =
+        app.add_option("--token", o.token,
+                       "Clients must present this token (default: $SLICERBRIDGE_TOKEN)")
+            ->type_name("TOKEN")
+            ->group(security);
+    app.add_option("--token-file", o.token_file,
+                   "Read that token from the first line of FILE (keeps it out of ps)")
+        ->type_name("FILE")
+        ->group(security)
+        ->excludes(token_option);
     app.add_option("--tls-cert", o.tls_cert,
                    "Serve TLS on the --listen address with this certificate chain (PEM)...")
         ->type_name("FILE")
@@ -274,6 +282,13 @@ options parse_options(int argc, char** argv) {
             std::exit(app.exit(error)); // --help or --version
         }
         usage_error(error.what());
+    }
+    if (o.token_file) {
+        std::string problem;
+        o.token = slicerbridge::cli::token_from_file(*o.token_file, problem);
+        if (!o.token) {
+            usage_error(problem);
+        }
     }
     if (!o.token) {
         if (const char* from_environment = std::getenv("SLICERBRIDGE_TOKEN")) {

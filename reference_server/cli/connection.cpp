@@ -1,10 +1,10 @@
 #include "connection.hpp"
+#include "token_file.hpp"
 
 #include <slicerbridge/detail/did_you_mean.hpp>
 
 #include <slicerbridge/transport/connect.hpp>
 
-#include <fstream>
 #include <iostream>
 
 namespace slicerbridge {
@@ -52,18 +52,12 @@ std::vector<std::string> split_command(const std::string& text) {
 }
 
 std::string read_token_file(const std::string& path) {
-    std::ifstream in(path);
-    std::string token;
-    if (!in || !std::getline(in, token)) {
-        fail(exit_file, "cannot read the token file " + path);
+    std::string problem;
+    auto token = token_from_file(path, problem);
+    if (!token) {
+        fail(exit_file, problem);
     }
-    if (!token.empty() && token.back() == '\r') {
-        token.pop_back();
-    }
-    if (token.empty()) {
-        fail(exit_file, "the token file " + path + " is empty");
-    }
-    return token;
+    return std::move(*token);
 }
 
 bool is_loopback_host(const std::string& host) {
