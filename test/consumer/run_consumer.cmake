@@ -1,5 +1,5 @@
 # cmake -DMODE=find_package|add_subdirectory -DSOURCE_DIR=... -DBINARY_DIR=... -DWORK_DIR=...
-#       -P run_consumer.cmake
+#       [-DWITH_VTK=ON] -P run_consumer.cmake
 # Configures, builds and runs the consumer project; with find_package, installs SlicerBridge
 # from BINARY_DIR into a scratch prefix first.
 file(REMOVE_RECURSE "${WORK_DIR}")
@@ -15,7 +15,8 @@ else()
   list(APPEND configure_args "-DSLICERBRIDGE_SOURCE_DIR=${SOURCE_DIR}")
 endif()
 execute_process(COMMAND "${CMAKE_COMMAND}" -S "${SOURCE_DIR}/test/consumer" -B "${WORK_DIR}/build"
-                        -DSLICERBRIDGE_CONSUME=${MODE} ${configure_args}
+                        -DSLICERBRIDGE_CONSUME=${MODE} -DSLICERBRIDGE_CONSUME_VTK=${WITH_VTK}
+                        ${configure_args}
                 RESULT_VARIABLE result)
 if(result)
   message(FATAL_ERROR "configuring the consumer failed")
@@ -24,7 +25,13 @@ execute_process(COMMAND "${CMAKE_COMMAND}" --build "${WORK_DIR}/build" RESULT_VA
 if(result)
   message(FATAL_ERROR "building the consumer failed")
 endif()
-execute_process(COMMAND "${WORK_DIR}/build/consumer" RESULT_VARIABLE result)
-if(result)
-  message(FATAL_ERROR "the consumer failed")
+set(programs consumer)
+if(WITH_VTK)
+  list(APPEND programs consumer_vtk)
 endif()
+foreach(program IN LISTS programs)
+  execute_process(COMMAND "${WORK_DIR}/build/${program}" RESULT_VARIABLE result)
+  if(result)
+    message(FATAL_ERROR "${program} failed")
+  endif()
+endforeach()
