@@ -12,7 +12,7 @@
 #include <vector>
 
 namespace sb = slicerbridge;
-using sb::detail::call_action;
+using sb::detail::call_table_action;
 using sb::detail::call_table;
 
 namespace {
@@ -20,28 +20,28 @@ namespace {
 /// The actions, written as "kind id [detail]" so that a whole sequence reads in one line.
 struct recorder {
     std::vector<std::string> actions;
-    void operator()(const call_action& a) {
+    void operator()(const call_table_action& a) {
         std::ostringstream out;
         switch (a.what_to_do) {
-        case call_action::kind::send_request:
+        case call_table_action::kind::send_request:
             out << "send_request " << a.id;
             break;
-        case call_action::kind::arm_timer:
+        case call_table_action::kind::arm_timer:
             out << "arm_timer " << a.id << " " << a.seconds;
             break;
-        case call_action::kind::disarm_timer:
+        case call_table_action::kind::disarm_timer:
             out << "disarm_timer " << a.id;
             break;
-        case call_action::kind::send_cancel:
+        case call_table_action::kind::send_cancel:
             out << "send_cancel " << a.id;
             break;
-        case call_action::kind::deliver_progress:
+        case call_table_action::kind::deliver_progress:
             out << "deliver_progress " << a.id << " " << a.fraction;
             break;
-        case call_action::kind::complete:
+        case call_table_action::kind::complete:
             out << "complete " << a.id << " " << (a.error ? a.error.message() : "ok");
             break;
-        case call_action::kind::report:
+        case call_table_action::kind::report:
             out << "report " << a.requirement;
             break;
         }
@@ -70,8 +70,8 @@ std::error_code error_named(const nlohmann::json& name, std::error_code connecti
 }
 
 /// An action as the vectors write it.
-nlohmann::json to_json(const call_action& a, std::error_code connection_error) {
-    using kind = call_action::kind;
+nlohmann::json to_json(const call_table_action& a, std::error_code connection_error) {
+    using kind = call_table_action::kind;
     nlohmann::json out;
     switch (a.what_to_do) {
     case kind::send_request:
@@ -110,7 +110,7 @@ nlohmann::json to_json(const call_action& a, std::error_code connection_error) {
 nlohmann::json run_event(call_table& table, const nlohmann::json& event,
                          std::error_code connection_error) {
     nlohmann::json actions = nlohmann::json::array();
-    auto act = [&](const call_action& a) { actions.push_back(to_json(a, connection_error)); };
+    auto act = [&](const call_table_action& a) { actions.push_back(to_json(a, connection_error)); };
     const std::string kind = event.at("event");
     if (kind == "reserve") {
         table.reserve(event["id"]);

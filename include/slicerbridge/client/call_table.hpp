@@ -23,7 +23,7 @@ using call_id = std::uint64_t;
 namespace detail {
 
 /// What the client does next.
-struct call_action {
+struct call_table_action {
     enum class kind {
         send_request,     ///< write the call's request
         arm_timer,        ///< start the call's give-up timer, `seconds` long
@@ -43,7 +43,7 @@ struct call_action {
 };
 
 /// The calls open on one connection ([MSG-1]). Each event hands its actions, in order, to
-/// `act(const call_action&)`; the table never performs I/O, keeps no clock and allocates only
+/// `act(const call_table_action&)`; the table never performs I/O, keeps no clock and allocates only
 /// for its map of open calls.
 class call_table {
 public:
@@ -79,10 +79,10 @@ public:
         }
         open_call& call = open_[id];
         call.is_invoke = is_invoke;
-        act(with_id(call_action::kind::send_request, id));
+        act(with_id(call_table_action::kind::send_request, id));
         if (give_up_after) {
             call.timer_armed = true;
-            call_action arm = with_id(call_action::kind::arm_timer, id);
+            call_table_action arm = with_id(call_table_action::kind::arm_timer, id);
             arm.seconds = *give_up_after;
             act(arm);
         }
@@ -130,7 +130,7 @@ public:
             return finish(found, make_error_code(error::invalid_message), act);
         }
         call.last_fraction = fraction;
-        call_action deliver = with_id(call_action::kind::deliver_progress, id);
+        call_table_action deliver = with_id(call_table_action::kind::deliver_progress, id);
         deliver.fraction = fraction;
         act(deliver);
     }
@@ -190,21 +190,21 @@ private:
     };
     using iterator = std::unordered_map<call_id, open_call>::iterator;
 
-    static call_action with_id(call_action::kind kind, call_id id) {
-        call_action action;
+    static call_table_action with_id(call_table_action::kind kind, call_id id) {
+        call_table_action action;
         action.what_to_do = kind;
         action.id = id;
         return action;
     }
 
-    static call_action completion(call_id id, std::error_code ec) {
-        call_action action = with_id(call_action::kind::complete, id);
+    static call_table_action completion(call_id id, std::error_code ec) {
+        call_table_action action = with_id(call_table_action::kind::complete, id);
         action.error = ec;
         return action;
     }
 
-    static call_action report(std::string_view requirement, std::string_view what) {
-        call_action action;
+    static call_table_action report(std::string_view requirement, std::string_view what) {
+        call_table_action action;
         action.requirement = requirement;
         action.what = what;
         return action;
@@ -214,7 +214,7 @@ private:
     void cancel(iterator found, Act& act) {
         if (cancel_in_force_ && !found->second.cancel_sent) {
             found->second.cancel_sent = true;
-            act(with_id(call_action::kind::send_cancel, found->first));
+            act(with_id(call_table_action::kind::send_cancel, found->first));
         }
     }
 
@@ -224,7 +224,7 @@ private:
         const bool timer_armed = found->second.timer_armed;
         open_.erase(found);
         if (timer_armed) {
-            act(with_id(call_action::kind::disarm_timer, id));
+            act(with_id(call_table_action::kind::disarm_timer, id));
         }
         act(completion(id, ec));
     }

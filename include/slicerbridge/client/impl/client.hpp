@@ -234,13 +234,14 @@ public:
         }
         pending_call call{std::move(complete), std::move(on_progress), nullptr};
         bool send_request = false;
-        table_.start(id, is_invoke, local_timeout, [&](const call_action& action) {
+        table_.start(id, is_invoke, local_timeout, [&](const call_table_action& action) {
             switch (action.what_to_do) {
-            case call_action::kind::send_request:
+            case call_table_action::kind::send_request:
                 pending_.emplace(id, std::move(call));
                 send_request = true;
                 break;
-            case call_action::kind::complete: // refused: the connection is gone, or a duplicate
+            case call_table_action::kind::complete: // refused: the connection is gone, or a
+                                                    // duplicate
                 call.complete(action.error, response{});
                 break;
             default:
@@ -254,7 +255,7 @@ public:
 
     /// Asks the server to stop call `id` ([CANCEL-1]), when the table says so.
     void send_cancel(call_id id) {
-        table_.on_cancel_requested(id, [this](const call_action& a) { carry_out(a); });
+        table_.on_cancel_requested(id, [this](const call_table_action& a) { carry_out(a); });
     }
 
     double cancel_grace() const { return server_.limits.cancel_grace; }
@@ -347,11 +348,11 @@ private:
         }
         std::error_code ec = reply.error ? reply.error->code_as_error_code() : std::error_code{};
         table_.on_response(*reply.id, ec, false,
-                           [&](const call_action& a) { carry_out(a, &reply); });
+                           [&](const call_table_action& a) { carry_out(a, &reply); });
     }
 
     void on_malformed_response(call_id id, std::error_code ec) {
-        table_.on_response(id, ec, true, [this](const call_action& a) { carry_out(a); });
+        table_.on_response(id, ec, true, [this](const call_table_action& a) { carry_out(a); });
     }
 
     void on_notification(const notification& note) {
@@ -364,8 +365,8 @@ private:
             report_violation("malformed progress notification"); // [MSG-16]
             return;
         }
-        table_.on_progress(progress.id, progress.fraction, [&](const call_action& a) {
-            if (a.what_to_do == call_action::kind::complete) {
+        table_.on_progress(progress.id, progress.fraction, [&](const call_table_action& a) {
+            if (a.what_to_do == call_table_action::kind::complete) {
                 response failure; // [PROG-1]
                 failure.id = progress.id;
                 failure.error = error_info::from(a.error, "the server's progress went backwards");
@@ -377,9 +378,9 @@ private:
 
     /// Carries out one of the table's actions. `reply`: the response that completes the call,
     /// if one does; `progress`: the notification to deliver, if one is.
-    void carry_out(const call_action& action, response* reply = nullptr,
+    void carry_out(const call_table_action& action, response* reply = nullptr,
                    const progress_params* progress = nullptr) {
-        using kind = call_action::kind;
+        using kind = call_table_action::kind;
         if (action.what_to_do == kind::report) {
             return report_violation(action.what);
         }
@@ -397,13 +398,13 @@ private:
             call.give_up = std::make_unique<asio::steady_timer>(stream_.get_executor());
             call.give_up->expires_after(std::chrono::duration_cast<client_clock::duration>(
                 std::chrono::duration<double>(std::min(action.seconds, 1e9))));
-            call.give_up->async_wait([self = this->shared_from_this(),
-                                      id = action.id](std::error_code ec) {
-                if (!ec) {
-                    self->table_.on_give_up(id,
-                                            [&self](const call_action& a) { self->carry_out(a); });
-                }
-            });
+            call.give_up->async_wait(
+                [self = this->shared_from_this(), id = action.id](std::error_code ec) {
+                    if (!ec) {
+                        self->table_.on_give_up(
+                            id, [&self](const call_table_action& a) { self->carry_out(a); });
+                    }
+                });
             break;
         case kind::disarm_timer:
             if (call.give_up) {
@@ -501,7 +502,7 @@ private:
             auto done = std::move(handshake_done_);
             done(ec);
         }
-        table_.on_connection_lost(ec, [this](const call_action& a) { carry_out(a); });
+        table_.on_connection_lost(ec, [this](const call_table_action& a) { carry_out(a); });
         start_deferred(); // they fail now, with the connection's error
     }
 
