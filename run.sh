@@ -66,7 +66,7 @@ build_sanitized() {
   configure_and_build "$root/build-sanitize" -DCMAKE_BUILD_TYPE=Debug \
     -DSLICERBRIDGE_SANITIZE=address,undefined -DSLICERBRIDGE_BUILD_ADAPTER=OFF \
     -DSLICERBRIDGE_BUILD_PROGRAMS=OFF -DSLICERBRIDGE_INSTALL=OFF \
-    -DSLICERBRIDGE_PRECOMPILE_TEST_HEADERS=ON
+    -DSLICERBRIDGE_PRECOMPILE_TEST_HEADERS=ON -DSLICERBRIDGE_UNITY_TESTS=ON
 }
 
 # ThreadSanitizer on the tests that run threads and sockets: the server, the client (pool),
@@ -81,7 +81,7 @@ build_tsan() {
   configure_and_build "$root/build-tsan" -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g" \
     -DSLICERBRIDGE_SANITIZE=thread -DSLICERBRIDGE_BUILD_ADAPTER=OFF \
     -DSLICERBRIDGE_BUILD_PROGRAMS=OFF -DSLICERBRIDGE_INSTALL=OFF -DSLICERBRIDGE_BUILD_IGTL=OFF \
-    -DSLICERBRIDGE_PRECOMPILE_TEST_HEADERS=ON "-DSLICERBRIDGE_TEST_FILES=$tsan_test_files"
+    -DSLICERBRIDGE_PRECOMPILE_TEST_HEADERS=ON -DSLICERBRIDGE_UNITY_TESTS=ON "-DSLICERBRIDGE_TEST_FILES=$tsan_test_files"
 }
 
 # The libFuzzer targets (fuzz/README.md): clang, -O1, AddressSanitizer and UBSan. `./run.sh test`
@@ -135,7 +135,7 @@ build_windows() {
   cmake -S "$root" -B "$root/build-mingw" --toolchain "$root/cmake/toolchains/mingw-w64-x86_64.cmake" \
     -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O1 -DSLICERBRIDGE_WARNINGS_AS_ERRORS=ON \
     -DSLICERBRIDGE_BUILD_ADAPTER=OFF -DSLICERBRIDGE_INSTALL=OFF \
-    -DSLICERBRIDGE_PRECOMPILE_TEST_HEADERS=ON "-DSLICERBRIDGE_LINUX_BUILD_DIR=$root/build" >/dev/null
+    -DSLICERBRIDGE_PRECOMPILE_TEST_HEADERS=ON -DSLICERBRIDGE_UNITY_TESTS=ON "-DSLICERBRIDGE_LINUX_BUILD_DIR=$root/build" >/dev/null
   cmake --build "$root/build-mingw" -j "$jobs" --target "${windows_targets[@]}"
   windows_ready=1
 }

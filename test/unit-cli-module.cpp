@@ -12,7 +12,7 @@ using sb::slot_type;
 
 namespace {
 
-slot make_slot(std::string name, slot_type type) {
+slot cli_slot(std::string name, slot_type type) {
     slot s;
     s.name = std::move(name);
     s.type = type;
@@ -26,10 +26,10 @@ sb::processor_description lungs() {
     d.title = "Lungs";
     d.description = "Segments the lungs.";
     d.category = "Segmentation";
-    d.inputs = {make_slot("volume", slot_type::image), make_slot("mask", slot_type::image)};
+    d.inputs = {cli_slot("volume", slot_type::image), cli_slot("mask", slot_type::image)};
     d.inputs[0].image_kind = sb::image_kind::scalar;
     d.inputs[1].optional = true;
-    d.outputs = {make_slot("labels", slot_type::image), make_slot("count", slot_type::integer)};
+    d.outputs = {cli_slot("labels", slot_type::image), cli_slot("count", slot_type::integer)};
     d.outputs[0].image_kind = sb::image_kind::label;
     return d;
 }
@@ -78,8 +78,8 @@ TEST_CASE("a scalar output is a return parameter: an output without flag or inde
 
 TEST_CASE("numbers Slicer's widgets cannot hold become text fields, written readably") {
     auto d = lungs();
-    d.parameters = {make_slot("big", slot_type::integer), make_slot("small", slot_type::integer),
-                    make_slot("huge", slot_type::floating), make_slot("tiny", slot_type::floating)};
+    d.parameters = {cli_slot("big", slot_type::integer), cli_slot("small", slot_type::integer),
+                    cli_slot("huge", slot_type::floating), cli_slot("tiny", slot_type::floating)};
     d.parameters[0].default_value = std::int64_t{1} << 40; // QString::toInt would read 0
     d.parameters[1].default_value = 5;
     d.parameters[1].minimum = 0;
@@ -107,8 +107,8 @@ TEST_CASE("reserved flags are renamed, text is escaped, advanced groups collapse
     auto d = lungs();
     d.title = "Lungs <fast> & \xc3\xa9";
     d.description = "line one\nline two";
-    d.parameters = {make_slot("xml", slot_type::string),
-                    make_slot("iterations", slot_type::integer)};
+    d.parameters = {cli_slot("xml", slot_type::string),
+                    cli_slot("iterations", slot_type::integer)};
     d.parameters[1].group = "Advanced";
     const std::string xml = sb::cli_module_xml(d);
     CHECK(contains(xml, "<title>Lungs &lt;fast&gt; &amp; &#233;</title>"));
@@ -124,7 +124,7 @@ TEST_CASE("module names Slicer accepts as executables and does not hide") {
 
 TEST_CASE("descriptions the Execution Model cannot express are refused with a reason") {
     auto d = lungs();
-    d.parameters = {make_slot("mode", slot_type::enumeration)};
+    d.parameters = {cli_slot("mode", slot_type::enumeration)};
     d.parameters[0].choices = {"fast", " fast "}; // equal once Slicer trims them
     std::error_code ec;
     std::string what;
@@ -136,8 +136,8 @@ TEST_CASE("descriptions the Execution Model cannot express are refused with a re
 TEST_CASE("an image series is a MultiVolume image: dynamic-contrast-enhanced, NRRD [Appendix B] "
           "[SER-6]") {
     sb::processor_description d = lungs();
-    d.inputs.push_back(make_slot("series", slot_type::image_series));
-    d.outputs.push_back(make_slot("series_out", slot_type::image_series));
+    d.inputs.push_back(cli_slot("series", slot_type::image_series));
+    d.outputs.push_back(cli_slot("series_out", slot_type::image_series));
     const std::string xml = sb::cli_module_xml(d);
     for (const char* name : {"series", "series_out"}) {
         const std::string element = element_named(xml, name);

@@ -232,7 +232,7 @@ double doubled(const outcome& o) {
     return d != nullptr ? *d : -1.0;
 }
 
-bool contains(const std::string& text, const std::string& part) {
+bool mentions(const std::string& text, const std::string& part) {
     return text.find(part) != std::string::npos;
 }
 
@@ -303,8 +303,8 @@ TEST_CASE("client_pool resends an idempotent call whose server is lost mid-call:
     CHECK(doubled(o) == 42.0);
     CHECK(o.reply.attempts == 2);
     REQUIRE(o.reply.lost.size() == 1);
-    CHECK(contains(o.reply.lost[0], c.servers[0]->address()));
-    CHECK(contains(o.reply.peer, c.servers[1]->address()));
+    CHECK(mentions(o.reply.lost[0], c.servers[0]->address()));
+    CHECK(mentions(o.reply.peer, c.servers[1]->address()));
     CHECK(pool.status().resent == 1);
     CHECK(c.shared->calls(c.shared->doubles) == 2);
     c.stop();
@@ -326,11 +326,11 @@ TEST_CASE("client_pool fails a non-idempotent call whose server is lost with con
     c.cut(0);
     auto o = cluster::get(call);
     CHECK(o.ec == sb::pool_error::connection_lost);
-    CHECK(contains(o.reply.what, c.servers[0]->address()));
-    CHECK(contains(o.reply.what, "not idempotent"));
+    CHECK(mentions(o.reply.what, c.servers[0]->address()));
+    CHECK(mentions(o.reply.what, "not idempotent"));
     CHECK(o.reply.attempts == 1);
     REQUIRE(o.reply.lost.size() == 1);
-    CHECK(contains(o.reply.lost[0], c.servers[0]->address()));
+    CHECK(mentions(o.reply.lost[0], c.servers[0]->address()));
     // A later call goes through: a resend, had one been queued, would have gone before it.
     c.shared->release();
     auto later = c.invoke("double", 1.0);
@@ -383,13 +383,13 @@ TEST_CASE("client_pool and a server shutting down: an idempotent call is resent 
             CHECK_FALSE(o.ec);
             CHECK(doubled(o) == 10.0);
             CHECK(o.reply.attempts == 2);
-            CHECK(contains(o.reply.peer, c.servers[1]->address()));
+            CHECK(mentions(o.reply.peer, c.servers[1]->address()));
             CHECK(pool.status().resent == 1);
         } else {
             auto o = cluster::get(call);
             CHECK(o.ec == sb::error::shutting_down);
-            CHECK(contains(o.reply.what, c.servers[0]->address()));
-            CHECK(contains(o.reply.what, "not idempotent"));
+            CHECK(mentions(o.reply.what, c.servers[0]->address()));
+            CHECK(mentions(o.reply.what, "not idempotent"));
             CHECK(pool.status().resent == 0);
             CHECK(c.shared->calls(c.shared->appends) == 1);
         }
@@ -416,12 +416,12 @@ TEST_CASE("client_pool: a call refused by a draining server does not end the cal
     c.shared->release();
     auto first = cluster::get(running);
     CHECK_FALSE(first.ec);
-    CHECK(contains(first.reply.peer, c.servers[0]->address()));
+    CHECK(mentions(first.reply.peer, c.servers[0]->address()));
     auto second = cluster::get(refused);
     CHECK_FALSE(second.ec);
     CHECK(doubled(second) == 6.0);
     CHECK(second.reply.attempts == 2);
-    CHECK(contains(second.reply.peer, c.servers[1]->address()));
+    CHECK(mentions(second.reply.peer, c.servers[1]->address()));
     CHECK(c.shared->calls(c.shared->appends) == 1);
     c.stop();
     CHECK(c.answers == 2);
@@ -498,7 +498,7 @@ TEST_CASE("client_pool fails a call to a processor its catalog dropped without s
         auto reply = pool.invoke(call, {}, ec);
         CHECK(ec == sb::error::invalid_message);
         REQUIRE(reply.error);
-        CHECK(contains(reply.error->message, "[CAT-5]"));
+        CHECK(mentions(reply.error->message, "[CAT-5]"));
         CHECK(reply.attempts == 0);
         call.processor = "good";
         reply = pool.invoke(call, {}, ec);

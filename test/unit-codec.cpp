@@ -29,14 +29,14 @@ using test_support::to_hex;
 
 namespace {
 
-struct decoded {
+struct decode_outcome {
     value head;
     std::error_code ec;
 };
 
-decoded decode(const bytes& head, const bytes& bulk = {}, const limits& l = {},
+decode_outcome decode(const bytes& head, const bytes& bulk = {}, const limits& l = {},
                codec_set allowed = {}) {
-    decoded result;
+    decode_outcome result;
     result.head = slicerbridge::decode_head(test_support::to_buffer(head),
                                             test_support::to_buffer(bulk), l, allowed, result.ec);
     return result;

@@ -21,13 +21,13 @@ using sb::value;
 
 namespace {
 
-const sb::matrix4 oblique = {0.0, -0.8, 0.1, -120.5, //
+const sb::matrix4 series_oblique = {0.0, -0.8, 0.1, -120.5, //
                              0.9, 0.0,  0.0, 80.25,  //
                              0.0, 0.05, 2.5, -33.0,  //
                              0.0, 0.0,  0.0, 1.0};
 
 sb::matrix4 shifted(double dx) {
-    sb::matrix4 m = oblique;
+    sb::matrix4 m = series_oblique;
     m[3] += dx;
     return m;
 }
@@ -58,7 +58,7 @@ image_series diffusion() {
     return s;
 }
 
-image_series from(const value& v) {
+image_series series_from(const value& v) {
     std::error_code ec;
     std::string what;
     image_series result = image_series::from_value(v, ec, what);
@@ -88,7 +88,7 @@ std::string invalid(image_series s, Edit edit) {
     return what;
 }
 
-sb::slot make_slot(std::string name, sb::slot_type type, bool optional = false) {
+sb::slot series_slot(std::string name, sb::slot_type type, bool optional = false) {
     sb::slot s;
     s.name = std::move(name);
     s.type = type;
@@ -105,7 +105,7 @@ value::array& volumes_of(value& v) {
 TEST_CASE("series round-trip through a frame, volume after volume [SER-1] [SER-3]") {
     const image_series original = sample();
     REQUIRE_FALSE(original.validate());
-    const image_series back = from(test_support::through_frame(sb::to_value(original)));
+    const image_series back = series_from(test_support::through_frame(sb::to_value(original)));
     CHECK(back == original);
     REQUIRE(back.volumes.size() == 3);
     // [SER-1]: voxel (i, j, k) of volume v at element i + 3 (j + 2 (k + 2 v))
@@ -128,7 +128,7 @@ TEST_CASE("each volume keeps its own geometry; a shared one is recognised [SER-2
     CHECK_FALSE(second.validate());
     CHECK_THROWS_AS(s.volume(3), std::out_of_range);
     for (auto& v : s.volumes) {
-        v.ijk_to_space = oblique;
+        v.ijk_to_space = series_oblique;
     }
     CHECK(s.shares_geometry());
 }
@@ -191,7 +191,7 @@ TEST_CASE("axis values are finite and ordered as their axis requires [SER-3]") {
 TEST_CASE("b-values repeat in any order, with a unit gradient or zero at b = 0 [SER-3] [SER-4]") {
     const image_series valid = diffusion();
     REQUIRE_FALSE(valid.validate());
-    CHECK(from(test_support::through_frame(sb::to_value(valid))) == valid);
+    CHECK(series_from(test_support::through_frame(sb::to_value(valid))) == valid);
     CHECK(invalid(valid, [](image_series& s) { s.volumes[2].value = -1; }).find(">= 0") !=
           std::string::npos);
     CHECK(invalid(valid, [](image_series& s) {
@@ -222,7 +222,7 @@ TEST_CASE("kind, components and segments follow the image rules [SER-5] [IMG-4] 
     labels.kind = sb::image_kind::label;
     labels.segments = {{1, "a", {1, 0, 0}}, {2, "b", {0, 1, 0}}};
     REQUIRE_FALSE(labels.validate());
-    CHECK(from(sb::to_value(labels)) == labels);
+    CHECK(series_from(sb::to_value(labels)) == labels);
     CHECK(invalid(labels, [](image_series& s) { s.segments[1].value = 1; }).find("unique") !=
           std::string::npos);
     CHECK(invalid(valid, [](image_series& s) { s.components = 2; }).find("one component") !=
@@ -262,16 +262,16 @@ TEST_CASE("image_series is a data value and a data slot type of 1.1 [SER-6] [DAT
     CHECK(back == d);
     CHECK(sb::slot_type_from_name("image_series") == sb::slot_type::image_series);
     CHECK(sb::is_data_slot_type(sb::slot_type::image_series));
-    CHECK_FALSE(sb::is_scalar_output(make_slot("s", sb::slot_type::image_series)));
+    CHECK_FALSE(sb::is_scalar_output(series_slot("s", sb::slot_type::image_series)));
 }
 
 TEST_CASE("a 1.0 peer sees no image_series slot, processor or output [SER-6] [VER-4]") {
     sb::processor_description d;
     d.name = "p";
-    d.inputs = {make_slot("volume", sb::slot_type::image),
-                make_slot("series", sb::slot_type::image_series, true)};
-    d.outputs = {make_slot("series_out", sb::slot_type::image_series),
-                 make_slot("mask", sb::slot_type::image)};
+    d.inputs = {series_slot("volume", sb::slot_type::image),
+                series_slot("series", sb::slot_type::image_series, true)};
+    d.outputs = {series_slot("series_out", sb::slot_type::image_series),
+                 series_slot("mask", sb::slot_type::image)};
     const auto older = sb::description_for_version(d, {1, 0});
     REQUIRE(older.inputs.size() == 1);
     CHECK(older.inputs[0].name == "volume");

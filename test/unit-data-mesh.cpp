@@ -34,7 +34,7 @@ mesh full_mesh(sb::dtype point_type = sb::dtype::float32) {
     return m;
 }
 
-mesh from(const value& v) {
+mesh mesh_from(const value& v) {
     std::error_code ec;
     std::string what;
     mesh result = mesh::from_value(v, ec, what);
@@ -60,7 +60,7 @@ TEST_CASE("a mesh with all four cell kinds and point and cell data round-trips [
         REQUIRE_FALSE(m.validate());
         CHECK(m.point_count() == 6);
         CHECK(m.cell_count() == 5);
-        CHECK(from(test_support::through_frame(sb::to_value(m))) == m);
+        CHECK(mesh_from(test_support::through_frame(sb::to_value(m))) == m);
     }
 }
 
@@ -70,7 +70,7 @@ TEST_CASE("a mesh without cells or data is valid, absent cell kinds stay absent"
     const value v = sb::to_value(m);
     CHECK(v.find("polys") == nullptr);
     CHECK(v.find("point_data") == nullptr);
-    const mesh back = from(v);
+    const mesh back = mesh_from(v);
     CHECK_FALSE(back.polys.has_value());
     CHECK(back == m);
 }
@@ -122,7 +122,7 @@ TEST_CASE("big-endian offsets and connectivity are read in their byte order [ARR
     m.polys = cell_array{to_big(m.polys->offsets), to_big(m.polys->connectivity)};
     CHECK_FALSE(m.validate());
     CHECK(m.polys->offsets.scalar<std::int64_t>(2) == 7);
-    CHECK(from(test_support::through_frame(sb::to_value(m))) == m);
+    CHECK(mesh_from(test_support::through_frame(sb::to_value(m))) == m);
 }
 
 TEST_CASE("point data has one tuple per point and cell data one per cell, names unique "

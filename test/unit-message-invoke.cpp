@@ -58,21 +58,21 @@ value request_params() {
                       {"deadline", 30}};
 }
 
-struct parsed {
+struct parsed_invoke {
     invoke_params params;
     std::error_code ec;
     std::string what;
     std::string name;
 };
 
-parsed parse(const value& v) {
-    parsed p;
+parsed_invoke parse_invoke(const value& v) {
+    parsed_invoke p;
     p.params = invoke_params::from_value(v, p.ec, p.what, p.name);
     return p;
 }
 
-parsed validated(value v) {
-    parsed p = parse(v);
+parsed_invoke validated(value v) {
+    parsed_invoke p = parse_invoke(v);
     REQUIRE_FALSE(p.ec);
     sb::validate_invoke(threshold(), p.params, p.ec, p.name, p.what);
     return p;
@@ -81,7 +81,7 @@ parsed validated(value v) {
 } // namespace
 
 TEST_CASE("invoke params round-trip with data inputs, parameters and deadline") {
-    const parsed p = parse(test_support::through_frame(request_params()));
+    const parsed_invoke p = parse_invoke(test_support::through_frame(request_params()));
     REQUIRE_FALSE(p.ec);
     CHECK(p.params.processor == "threshold");
     CHECK(p.params.deadline == 30.0);
@@ -89,55 +89,55 @@ TEST_CASE("invoke params round-trip with data inputs, parameters and deadline") 
     CHECK(*p.params.input_as<sb::image>("volume") == volume());
     CHECK(p.params.input_as<sb::mesh>("volume") == nullptr);
     CHECK(p.params.parameter_as<std::int64_t>("level") != nullptr);
-    const parsed again = parse(sb::to_value(p.params));
+    const parsed_invoke again = parse_invoke(sb::to_value(p.params));
     REQUIRE_FALSE(again.ec);
     CHECK(sb::to_value(again.params) == sb::to_value(p.params));
 }
 
 TEST_CASE("absent inputs and parameters read as empty, processor is required [MSG-13]") {
-    const parsed minimal = parse(value::map{{"processor", "threshold"}});
+    const parsed_invoke minimal = parse_invoke(value::map{{"processor", "threshold"}});
     REQUIRE_FALSE(minimal.ec);
     CHECK(minimal.params.inputs.empty());
     CHECK_FALSE(minimal.params.deadline.has_value());
-    const parsed no_processor = parse(value::map{{"inputs", value::map{}}});
+    const parsed_invoke no_processor = parse_invoke(value::map{{"inputs", value::map{}}});
     CHECK(no_processor.ec == error::invalid_message);
     CHECK(no_processor.what == "params.processor: missing");
-    CHECK(parse(value::map{{"processor", "t"}, {"inputs", value::array{}}}).ec ==
+    CHECK(parse_invoke(value::map{{"processor", "t"}, {"inputs", value::array{}}}).ec ==
           error::invalid_message);
-    CHECK(parse(value::map{{"processor", "t"}, {"parameters", "a=1"}}).ec == error::invalid_message);
+    CHECK(parse_invoke(value::map{{"processor", "t"}, {"parameters", "a=1"}}).ec == error::invalid_message);
 }
 
 TEST_CASE("a deadline is a finite number >= 0 [INV-7]") {
     for (const value& deadline : {value(-1.0), value(std::numeric_limits<double>::quiet_NaN()),
                                   value(std::numeric_limits<double>::infinity()), value("10s")}) {
-        const parsed p = parse(value::map{{"processor", "t"}, {"deadline", deadline}});
+        const parsed_invoke p = parse_invoke(value::map{{"processor", "t"}, {"deadline", deadline}});
         CHECK(p.ec == error::invalid_message);
     }
-    CHECK(parse(value::map{{"processor", "t"}, {"deadline", 0}}).params.deadline == 0.0);
+    CHECK(parse_invoke(value::map{{"processor", "t"}, {"deadline", 0}}).params.deadline == 0.0);
 }
 
 TEST_CASE("a malformed input or parameter is invalid_argument naming it [INV-2] [DATA-1] "
           "[ERR-4]") {
     value v = request_params();
     v["inputs"]["volume"]["dims"] = value::array{2, 2, 3};
-    parsed p = parse(v);
+    parsed_invoke p = parse_invoke(v);
     CHECK(p.ec == error::invalid_argument);
     CHECK(p.name == "volume");
     CHECK(p.what == "params.inputs.volume: image.data: length 16 does not match dims (expected 24 bytes)");
     v = request_params();
     v["inputs"]["extra"] = value::map{{"type", "hologram"}};
-    p = parse(v);
+    p = parse_invoke(v);
     CHECK(p.ec == error::invalid_argument);
     CHECK(p.name == "extra");
     v = request_params();
     v["parameters"]["level"] = value::map{};
-    p = parse(v);
+    p = parse_invoke(v);
     CHECK(p.ec == error::invalid_argument);
     CHECK(p.name == "level");
 }
 
 TEST_CASE("validate_invoke fills defaults and converts parameters [INV-3]") {
-    const parsed p = validated(request_params());
+    const parsed_invoke p = validated(request_params());
     REQUIRE_FALSE(p.ec);
     REQUIRE(p.params.parameter_as<double>("level") != nullptr);
     CHECK(*p.params.parameter_as<double>("level") == 150.0);
@@ -177,7 +177,7 @@ TEST_CASE("validate_invoke refuses missing, unknown, mistyped and out-of-range a
         CAPTURE(c.what);
         value v = request_params();
         c.edit(v);
-        const parsed p = validated(v);
+        const parsed_invoke p = validated(v);
         CHECK(p.ec == error::invalid_argument);
         CHECK(p.name == c.name);
         CHECK(p.what.find(c.name) != std::string::npos);

@@ -22,7 +22,7 @@ decoded decode(const value& head, bool expecting_hello = false) {
     return d;
 }
 
-const value client_hello = value::map{{"kind", "hello"},
+const value client_hello_head = value::map{{"kind", "hello"},
                                       {"protocol", "slicerbridge"},
                                       {"min_version", value::array{1, 0}},
                                       {"max_version", value::array{1, 0}}};
@@ -58,7 +58,7 @@ TEST_CASE("absent params read as an empty map [MSG-2]") {
 
 TEST_CASE("hellos are classified by their keys, and only while expecting one [HELLO-2] "
           "[HELLO-7]") {
-    auto d = decode(client_hello, true);
+    auto d = decode(client_hello_head, true);
     REQUIRE_FALSE(d.ec);
     CHECK(std::holds_alternative<sb::client_hello>(d.m));
     value server = value::map{
@@ -66,7 +66,7 @@ TEST_CASE("hellos are classified by their keys, and only while expecting one [HE
     d = decode(server, true);
     REQUIRE_FALSE(d.ec);
     CHECK(std::holds_alternative<sb::server_hello>(d.m));
-    CHECK(decode(client_hello, false).ec == error::invalid_message);
+    CHECK(decode(client_hello_head, false).ec == error::invalid_message);
     CHECK(decode(value::map{{"kind", "hello"}, {"protocol", "slicerbridge"}}, true).ec ==
           error::invalid_message);
     CHECK(decode(value::map{{"kind", "request"}, {"id", 1}, {"method", "ping"}}, true).ec ==

@@ -11,11 +11,11 @@
 
 namespace sb = slicerbridge;
 namespace d = sb::detail;
-using nlohmann::json;
+using table_json = nlohmann::json;
 
 namespace {
 
-const std::map<std::string, d::call_phase> phases = {{"queued", d::call_phase::queued},
+const std::map<std::string, d::call_phase> call_phases = {{"queued", d::call_phase::queued},
                                                      {"computing", d::call_phase::computing},
                                                      {"stopping", d::call_phase::stopping},
                                                      {"answered", d::call_phase::answered},
@@ -27,7 +27,7 @@ const std::map<std::string, d::call_event> events = {
     {"computed", d::call_event::computed}, {"shutdown", d::call_event::shutdown},
     {"drop", d::call_event::drop}};
 
-const std::map<std::string, d::call_action> actions = {
+const std::map<std::string, d::call_action> call_actions = {
     {"none", d::call_action::none},
     {"run", d::call_action::run},
     {"request_stop", d::call_action::request_stop},
@@ -39,14 +39,14 @@ const std::map<std::string, d::call_action> actions = {
 
 TEST_CASE("call machine: every transition of call_transitions.json [CANCEL-1] [CANCEL-2] "
           "[CANCEL-3] [INV-6] [DROP-1] [MSG-4]") {
-    const json table = test_support::decision_table("call_transitions.json");
-    CHECK(table.size() == phases.size() * events.size());
+    const table_json table = test_support::decision_table("call_transitions.json");
+    CHECK(table.size() == call_phases.size() * events.size());
     for (const auto& v : table) {
         CAPTURE(v.at("id").get<std::string>());
-        auto step = d::call_transition(phases.at(v.at("phase").get<std::string>()),
+        auto step = d::call_transition(call_phases.at(v.at("phase").get<std::string>()),
                                        events.at(v.at("event").get<std::string>()));
-        CHECK(step.next == phases.at(v.at("next").get<std::string>()));
-        CHECK(step.action == actions.at(v.at("action").get<std::string>()));
+        CHECK(step.next == call_phases.at(v.at("next").get<std::string>()));
+        CHECK(step.action == call_actions.at(v.at("action").get<std::string>()));
         CHECK(step.error == test_support::table_error(v.at("error")));
     }
 }

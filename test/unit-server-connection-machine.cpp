@@ -11,11 +11,11 @@
 
 namespace sb = slicerbridge;
 namespace d = sb::detail;
-using nlohmann::json;
+using table_json = nlohmann::json;
 
 namespace {
 
-const std::map<std::string, d::connection_phase> phases = {
+const std::map<std::string, d::connection_phase> connection_phases = {
     {"awaiting_hello", d::connection_phase::awaiting_hello},
     {"established", d::connection_phase::established},
     {"draining", d::connection_phase::draining},
@@ -38,7 +38,7 @@ const std::map<std::string, d::inbound> kinds = {
     {"notification_without_method", d::inbound::notification_without_method},
     {"unknown_kind", d::inbound::unknown_kind}};
 
-const std::map<std::string, d::connection_action> actions = {
+const std::map<std::string, d::connection_action> connection_actions = {
     {"negotiate", d::connection_action::negotiate},
     {"admit", d::connection_action::admit},
     {"cancel_call", d::connection_action::cancel_call},
@@ -65,7 +65,7 @@ sb::value map(sb::value::map entries) {
 
 TEST_CASE("connection machine: every case of connection_decisions.json [MSG-11] [HELLO-9] "
           "[HELLO-2] [MSG-5] [MSG-12] [BYE-2] [CANCEL-4] [MSG-10] [BULK-9]") {
-    const json table = test_support::decision_table("connection_decisions.json");
+    const table_json table = test_support::decision_table("connection_decisions.json");
     std::size_t cases = 0;
     for (const auto& v : table) {
         CAPTURE(v.at("id").get<std::string>());
@@ -73,13 +73,13 @@ TEST_CASE("connection machine: every case of connection_decisions.json [MSG-11] 
         event.what = kinds.at(v.at("inbound").get<std::string>());
         event.id_open = v.at("id_open").get<bool>();
         event.error = test_support::table_error(v.at("error"));
-        auto decision = d::decide(phases.at(v.at("phase").get<std::string>()), event);
-        CHECK(decision.action == actions.at(v.at("action").get<std::string>()));
+        auto decision = d::decide(connection_phases.at(v.at("phase").get<std::string>()), event);
+        CHECK(decision.action == connection_actions.at(v.at("action").get<std::string>()));
         CHECK(decision.error == test_support::table_error(v.at("action_error")));
         ++cases;
     }
     // Every phase meets every kind of frame.
-    CHECK(cases >= phases.size() * kinds.size());
+    CHECK(cases >= connection_phases.size() * kinds.size());
 }
 
 TEST_CASE("connection machine: heads are classified as the table names them [MSG-12] [MSG-16] "

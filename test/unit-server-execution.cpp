@@ -39,7 +39,7 @@ std::thread::id io_thread_of(test_server& srv) {
     return id.get_future().get();
 }
 
-invoke_params call(std::string processor) {
+invoke_params named_call(std::string processor) {
     invoke_params p;
     p.processor = std::move(processor);
     return p;
@@ -55,11 +55,11 @@ TEST_CASE("processors run on the worker pool by default and on the I/O thread wh
     srv.server().add(recording("inline", record), processor_execution::io_thread);
     auto client = sync_client::connect(srv.address());
 
-    CHECK_FALSE(client->invoke(call("pooled")).error.has_value());
+    CHECK_FALSE(client->invoke(named_call("pooled")).error.has_value());
     CHECK(record->calls_elsewhere == 1);
     CHECK(record->calls_on_io_thread == 0);
     for (int i = 0; i < 3; ++i) {
-        CHECK_FALSE(client->invoke(call("inline")).error.has_value());
+        CHECK_FALSE(client->invoke(named_call("inline")).error.has_value());
     }
     CHECK(record->calls_on_io_thread == 3);
     CHECK(record->calls_elsewhere == 1);
@@ -86,7 +86,7 @@ TEST_CASE("a call on the I/O thread answers with its outputs, failures and timin
                      processor_execution::io_thread);
     auto client = sync_client::connect(srv.address());
 
-    auto p = call("inline_echo");
+    auto p = named_call("inline_echo");
     transform sent;
     sent.matrix[3] = 12.5;
     p.inputs.emplace_back("transform", data_value(sent));
@@ -98,7 +98,7 @@ TEST_CASE("a call on the I/O thread answers with its outputs, failures and timin
     CHECK(reply.server_timings.has_value());
 
     std::error_code ec;
-    reply = client->invoke(call("inline_fail"), {}, ec);
+    reply = client->invoke(named_call("inline_fail"), {}, ec);
     CHECK(ec.value() == 4321);
     REQUIRE(reply.error.has_value());
     CHECK(reply.error->message == "failed inline");
@@ -118,7 +118,7 @@ TEST_CASE("a call on the I/O thread that returns after its deadline is answered 
     invoke_options options;
     options.deadline = 0.001;
     std::error_code ec;
-    client->invoke(call("inline_sleeper"), options, ec);
+    client->invoke(named_call("inline_sleeper"), options, ec);
     CHECK(ec == error::deadline_exceeded);
     CHECK(client->ping() > 0.0);
 }

@@ -19,7 +19,7 @@ using test_support::test_server;
 namespace {
 
 /// The server still answers a fresh, well-behaved client ([DROP-2]).
-bool serves_others(const test_server& srv) {
+bool still_serves_others(const test_server& srv) {
     try {
         return sync_client::connect(srv.address())->ping() > 0.0;
     } catch (const std::exception&) {
@@ -57,7 +57,7 @@ TEST_CASE("a bad magic is a fatal malformed_frame [FRAME-1] [FRAME-7] [DROP-2]")
     CHECK_FALSE(reply->id.has_value());
     CHECK(error_code_of(*reply) == static_cast<int>(error::malformed_frame));
     CHECK(peer.closed_by_peer());
-    CHECK(serves_others(srv));
+    CHECK(still_serves_others(srv));
 }
 
 TEST_CASE("an oversized length is refused before allocation and closes [FRAME-3] [LIMIT-1]") {
@@ -71,7 +71,7 @@ TEST_CASE("an oversized length is refused before allocation and closes [FRAME-3]
     REQUIRE(reply.has_value());
     CHECK(error_code_of(*reply) == static_cast<int>(error::frame_too_large));
     CHECK(peer.closed_by_peer());
-    CHECK(serves_others(srv));
+    CHECK(still_serves_others(srv));
 }
 
 TEST_CASE("a hello larger than the handshake limit is refused [HELLO-4] [HELLO-10]") {
@@ -93,7 +93,7 @@ TEST_CASE("anything before the hello is handshake_required, then close [HELLO-2]
     CHECK_FALSE(reply->id.has_value());
     CHECK(error_code_of(*reply) == static_cast<int>(error::handshake_required));
     CHECK(peer.closed_by_peer());
-    CHECK(serves_others(srv));
+    CHECK(still_serves_others(srv));
 }
 
 TEST_CASE("no common version is unsupported_version with the server's range [HELLO-3]") {
@@ -177,7 +177,7 @@ TEST_CASE("a nesting bomb is refused without recursion [HEAD-5] [SEC-4]") {
     auto reply = peer.read_response();
     REQUIRE(reply.has_value());
     CHECK(error_code_of(*reply) == static_cast<int>(error::invalid_message));
-    CHECK(serves_others(srv));
+    CHECK(still_serves_others(srv));
 }
 
 TEST_CASE("declared lengths far beyond the frame are refused without allocating [HEAD-8]") {
@@ -209,7 +209,7 @@ TEST_CASE("a bulk reference outside the bulk is invalid_message [BULK-1]") {
     auto reply = peer.read_response();
     REQUIRE(reply.has_value());
     CHECK(error_code_of(*reply) == static_cast<int>(error::invalid_message));
-    CHECK(serves_others(srv));
+    CHECK(still_serves_others(srv));
 }
 
 TEST_CASE("compressed bulk with a codec not in force is refused [BULK-5] [CAP-2]" *
@@ -315,7 +315,7 @@ TEST_CASE("a frame truncated by a disconnect is discarded, others are served [FR
         partial.resize(partial.size() + 30);
         peer.write_bytes(partial);
     }
-    CHECK(serves_others(srv));
+    CHECK(still_serves_others(srv));
 }
 
 TEST_CASE("requests after goodbye fail with shutting_down [BYE-2]") {
@@ -409,7 +409,7 @@ TEST_CASE("a catalog nested deeper than the client's max_depth is too_large unde
             CHECK(error_code_of(r) == (too_deep ? static_cast<int>(error::too_large) : 0));
         }
     }
-    CHECK(serves_others(srv));
+    CHECK(still_serves_others(srv));
 }
 
 TEST_CASE("a catalog over the client's max_frame is too_large under its id, the connection goes "
@@ -437,5 +437,5 @@ TEST_CASE("a catalog over the client's max_frame is too_large under its id, the 
         CHECK(r.id == std::optional<std::uint64_t>(id));
         CHECK(error_code_of(r) == (id == 1 ? static_cast<int>(error::too_large) : 0));
     }
-    CHECK(serves_others(srv));
+    CHECK(still_serves_others(srv));
 }

@@ -11,15 +11,15 @@
 #include <vector>
 
 namespace sb = slicerbridge;
-using nlohmann::json;
+using table_json = nlohmann::json;
 
 namespace {
 
-sb::protocol_version version_of(const json& pair) {
+sb::protocol_version version_of(const table_json& pair) {
     return sb::protocol_version{pair.at(0).get<std::uint16_t>(), pair.at(1).get<std::uint16_t>()};
 }
 
-sb::client_hello hello_of(const json& j) {
+sb::client_hello hello_of(const table_json& j) {
     sb::client_hello hello;
     hello.min_version = version_of(j.at("min_version"));
     hello.max_version = version_of(j.at("max_version"));
@@ -30,7 +30,7 @@ sb::client_hello hello_of(const json& j) {
     return hello;
 }
 
-sb::server_options options_of(const json& j) {
+sb::server_options options_of(const table_json& j) {
     sb::server_options options;
     if (!j.at("token").is_null()) {
         options.token = j.at("token").get<std::string>();
@@ -53,7 +53,7 @@ std::vector<std::string> sorted(std::vector<std::string> names) {
 
 TEST_CASE("negotiate: every case of handshake_decisions.json [HELLO-3] [CAP-4] [CODEC-1] "
           "[SEC-3] [HELLO-8]") {
-    const json table = test_support::decision_table("handshake_decisions.json");
+    const table_json table = test_support::decision_table("handshake_decisions.json");
     for (const auto& v : table) {
         const auto options = options_of(v.at("server"));
         // A codec this build lacks cannot be in force: such a case is not this build's to check.

@@ -17,12 +17,12 @@ using asio::ip::tcp;
 
 namespace {
 
-struct tcp_pair {
+struct stream_pair {
     asio::io_context io;
     tcp::socket client{io};
     tcp::socket server{io};
 
-    tcp_pair() {
+    stream_pair() {
         tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
         client.connect(acceptor.local_endpoint());
         acceptor.accept(server);
@@ -57,7 +57,7 @@ std::vector<std::byte> read_exactly(tcp::socket& socket, std::size_t n) {
 } // namespace
 
 TEST_CASE("write_frame_now writes a small frame whole, in one go") {
-    tcp_pair pair;
+    stream_pair pair;
     sb::frame_stream<tcp::socket> stream(std::move(pair.client));
     auto frame = frame_with_bulk(100);
     std::error_code ec;
@@ -68,7 +68,7 @@ TEST_CASE("write_frame_now writes a small frame whole, in one go") {
 
 TEST_CASE("a frame larger than the socket takes is finished by async_write_frame from where "
           "write_frame_now stopped") {
-    tcp_pair pair;
+    stream_pair pair;
     sb::frame_stream<tcp::socket> stream(std::move(pair.client));
     auto frame = frame_with_bulk(32 * 1024 * 1024); // far beyond any socket buffer
     std::error_code ec;
@@ -101,7 +101,7 @@ TEST_CASE("write_frame_now writes nothing on a stream that cannot try a write") 
 }
 
 TEST_CASE("write_frame_now reports a connection the peer has closed") {
-    tcp_pair pair;
+    stream_pair pair;
     sb::frame_stream<tcp::socket> stream(std::move(pair.client));
     pair.server.close();
     auto frame = frame_with_bulk(1000);
