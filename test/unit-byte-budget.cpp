@@ -35,3 +35,22 @@ TEST_CASE("a frame larger than the budget is admitted when nothing else is held 
     CHECK(second.try_reserve_frame(1000));
     CHECK_FALSE(first.try_reserve_frame(1));
 }
+
+TEST_CASE("the read gate reserves a frame at its first announced size, once [LIMIT-9]") {
+    byte_budget total(1000);
+    connection_budget gate(total, 600);
+    CHECK(gate.admit_read(0)); // nothing held: a new frame may start
+    CHECK(gate.admit_read(400));
+    CHECK(gate.held() == 400);
+    CHECK(gate.admit_read(400)); // the same frame: reserved already, nothing more held
+    CHECK(gate.admit_read(0));
+    CHECK(gate.held() == 400);
+    CHECK(gate.take_frame_reservation() == 400);
+    CHECK(gate.take_frame_reservation() == 0);
+    CHECK_FALSE(gate.admit_read(300)); // 400 held by whoever took it: over the share of 600
+    CHECK(gate.held() == 400);
+    gate.release(400);
+    CHECK(gate.admit_read(300));
+    CHECK(gate.take_frame_reservation() == 300);
+    gate.release(300);
+}

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
+#include <utility>
 
 namespace slicerbridge::detail {
 
@@ -85,6 +86,26 @@ public:
         return true;
     }
 
+    /// The read gate: may the connection read on, the frame being received having announced
+    /// `announced` bytes so far (0: its header is not complete)? The first announcement
+    /// reserves the frame, which stays reserved until take_frame_reservation().
+    bool admit_read(std::uint64_t announced) {
+        if (frame_reserved_ != 0) {
+            return true;
+        }
+        if (announced == 0) {
+            return may_start_frame();
+        }
+        if (!try_reserve_frame(announced)) {
+            return false;
+        }
+        frame_reserved_ = announced;
+        return true;
+    }
+
+    /// The reservation of the frame just received, for whatever keeps its bytes (or release()).
+    std::uint64_t take_frame_reservation() { return std::exchange(frame_reserved_, 0); }
+
     /// Bytes that exist already (an encoded answer).
     void add(std::uint64_t bytes) {
         total_.add(bytes);
@@ -102,6 +123,7 @@ private:
     byte_budget& total_;
     const std::uint64_t limit_;
     std::atomic<std::uint64_t> held_{0};
+    std::uint64_t frame_reserved_ = 0; // of the frame being received
 };
 
 } // namespace slicerbridge::detail

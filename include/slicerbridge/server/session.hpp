@@ -16,12 +16,13 @@
 #include <slicerbridge/detail/memfd_transfer.hpp>
 #include <slicerbridge/detail/msgpack_depth.hpp>
 #include <slicerbridge/detail/stream_ops.hpp>
-#include <slicerbridge/detail/type_name.hpp>
 #include <slicerbridge/message/message.hpp>
 #include <slicerbridge/message/progress.hpp>
 #include <slicerbridge/server/call_machine.hpp>
 #include <slicerbridge/server/connection_machine.hpp>
+#include <slicerbridge/server/methods.hpp>
 #include <slicerbridge/server/negotiate.hpp>
+#include <slicerbridge/server/run_processor.hpp>
 #include <slicerbridge/server/state.hpp>
 #include <slicerbridge/transport/frame_stream.hpp>
 
@@ -184,7 +185,7 @@ private:
         struct release_unless_taken {
             server_session& session;
             ~release_unless_taken() {
-                auto left = session.take_frame_reservation();
+                auto left = session.budget_.take_frame_reservation();
                 if (left != 0) {
                     session.release_budget(left);
                     session.schedule_resume();
@@ -251,7 +252,7 @@ private:
         }
         switch (decision.action) {
         case connection_action::answer_error:
-            send(make_error_response(*id, decision.error, std::move(what)));
+            send(error_response(*id, decision.error, std::move(what)));
             return read_next();
         case connection_action::connection_error: {
             value details;
@@ -325,19 +326,11 @@ private:
         if (phase_ == phase::closed || closing_) {
             return true; // the read ends with the stream
         }
-        bool fits = false;
-        if (announced_size == 0) {
-            fits = frame_reserved_ != 0 || budget_.may_start_frame();
-        } else if (frame_reserved_ == 0) {
-            fits = budget_.try_reserve_frame(announced_size);
-            frame_reserved_ = fits ? announced_size : 0;
-        } else {
-            fits = true;
+        if (budget_.admit_read(announced_size)) {
+            return true;
         }
-        if (!fits) {
-            state_->wait_for_budget(this->shared_from_this());
-        }
-        return fits;
+        state_->wait_for_budget(this->shared_from_this());
+        return false;
     }
 
     void resume_reading() {
@@ -353,9 +346,6 @@ private:
         }
         state_->budget_released();
     }
-
-    /// The budget reserved for the frame just received: kept by the call it starts, or released.
-    std::uint64_t take_frame_reservation() { return std::exchange(frame_reserved_, 0); }
 
     // ---- handshake -------------------------------------------------------------------------
 
@@ -387,102 +377,31 @@ private:
 
     void on_request(request& req, const frame_arrival& arrival) {
         auto started = clock::now();
-        const std::string& method = req.method;
-        if (method == "invoke") {
-            return on_invoke(req, arrival);
-        }
-        std::optional<value> result;
-        if (method == "ping") {
-            result = value(value::map{});
-        } else if (method == "catalog") {
-            result = version_ < protocol_version{1, 1} ? state_->catalog_value_1_0
-                                                       : state_->catalog_value;
-        } else if (method == "describe") {
-            std::error_code ec;
-            std::string what;
-            auto params = describe_params::from_value(req.params, ec, what);
-            if (ec) { // [MSG-13]
-                return send(make_error_response(req.id, ec, what));
-            }
-            const registered_processor* found = state_->find(params.processor);
-            if (found == nullptr || !offered_at_version(found->proc.description, version_)) {
-                return send(unknown_processor_response(req.id, params.processor));
-            }
-            result = to_value(description_for_version(found->proc.description, version_));
-        } else if (method == "goodbye") {
+        auto outcome = handle_request(req, *state_, version_, calls_.size(), unsent_answers_);
+        switch (outcome.action) {
+        case request_action::start_call:
+            return start_call(req.id, *outcome.called, std::move(outcome.params), arrival);
+        case request_action::goodbye:
             goodbye_id_ = req.id;
             phase_ = phase::draining;
             return finish_goodbye_if_drained();
-        } else {
-            return send(make_error_response(req.id, make_error_code(error::method_not_found),
-                                            "unknown method"));
-        }
-        response reply;
-        reply.id = req.id;
-        reply.result = std::move(*result);
-        reply.timings = timings{seconds_between(arrival.first_byte, arrival.last_byte), 0.0,
-                                seconds_between(started, clock::now()), 0.0};
-        send(message(std::move(reply)));
-    }
-
-    /// Only processor_error messages are meant for the client: an arbitrary exception's text
-    /// may quote data ([ERR-3]), so it goes to this server's log, and to the client only with
-    /// `expose_errors`.
-    std::string unexpected_exception(const call_state& call, const std::exception& e) const {
-        const std::string type = detail::type_name(e);
-        log(log_level::warning, "call " + std::to_string(call.id) + " to " +
-                                    call.proc.description.name + " raised " + type + ": " +
-                                    e.what());
-        std::string answer = "the processor raised " + type;
-        if (state_->options.expose_errors) {
-            return answer + ": " + e.what();
-        }
-        return answer + " (its message is in the server's log)";
-    }
-
-    message unknown_processor_response(std::uint64_t id, const std::string& name) const {
-        return make_error_response(id, make_error_code(error::unknown_processor),
-                                   state_->unknown_processor_message(name),
-                                   value(value::map{{"processor", value(name)}}));
-    }
-
-    void on_invoke(request& req, const frame_arrival& arrival) {
-        std::error_code ec;
-        std::string what;
-        std::string offending;
-        auto params = invoke_params::from_value(req.params, ec, what, offending);
-        if (ec) {
-            value details;
-            if (!offending.empty()) {
-                details = value(value::map{{"name", value(offending)}});
+        case request_action::answer:
+            if (auto* reply = std::get_if<response>(&outcome.reply); reply && !reply->is_error()) {
+                reply->timings = timings{seconds_between(arrival.first_byte, arrival.last_byte),
+                                         0.0, seconds_between(started, clock::now()), 0.0};
             }
-            return send(make_error_response(req.id, ec, what, std::move(details)));
+            return send(outcome.reply);
         }
-        const registered_processor* called = state_->find(params.processor);
-        if (called == nullptr || !offered_at_version(called->proc.description, version_)) {
-            return send(unknown_processor_response(req.id, params.processor));
-        }
-        // [SER-6]: a 1.0 peer may use only the slots its description showed
-        validate_invoke(version_ < protocol_version{1, 1}
-                            ? description_for_version(called->proc.description, version_)
-                            : called->proc.description,
-                        params, ec, offending, what);
-        if (ec) { // [INV-2]
-            value::map details{{"name", value(offending)}};
-            return send(make_error_response(req.id, ec, what, value(std::move(details))));
-        }
-        if (!admits_invoke(calls_.size(), unsent_answers_,
-                           state_->options.receive_limits.max_in_flight) ||
-            !state_->try_admit_call()) {
-            return send(make_error_response(req.id, make_error_code(error::too_many_in_flight),
-                                            "too many calls in flight"));
-        }
-        auto call = std::make_shared<call_state>(req.id, called->proc, std::move(params));
-        call->budgeted_bytes = take_frame_reservation();
+    }
+
+    void start_call(std::uint64_t id, const registered_processor& called, invoke_params params,
+                    const frame_arrival& arrival) {
+        auto call = std::make_shared<call_state>(id, called.proc, std::move(params));
+        call->budgeted_bytes = budget_.take_frame_reservation();
         call->received_first = arrival.first_byte;
         call->received_last = arrival.last_byte;
         call->admitted = clock::now();
-        if (called->execution == processor_execution::io_thread) {
+        if (called.execution == processor_execution::io_thread) {
             // Nothing else happens on this connection until the call is answered: no cancel can
             // arrive, so the call stays out of `calls_` and needs no timers.
             return compute(call, true);
@@ -546,40 +465,12 @@ private:
             return state_->finish_call();
         }
         auto compute_start = clock::now();
-        response reply;
-        reply.id = call->id;
         context ctx(this->shared_from_this(), call);
-        try {
-            invoke_result result = call->proc.run(ctx, call->params);
-            std::error_code ec;
-            std::string offending;
-            validate_invoke_result(call->proc.description, result, ec, offending);
-            if (ec) { // [INV-4]
-                reply.error = error_info::from(make_error_code(error::processor_failed),
-                                               "the processor's output " + offending +
-                                                   " does not match its description");
-            } else {
-                if (version_ < protocol_version{1, 1}) {
-                    result = result_for_version(std::move(result), version_);
-                }
-                reply.result = to_value(result);
-            }
-        } catch (const call_cancelled&) {
-            reply.error = error_info::from(make_error_code(error::cancelled), "call cancelled");
-        } catch (const processor_error& e) {
-            reply.error = error_info{e.code(), e.what(), e.details()};
-        } catch (const std::bad_alloc&) {
-            reply.error = error_info::from(make_error_code(error::internal_error), "out of memory");
-        } catch (const std::exception& e) {
-            reply.error = error_info::from(make_error_code(error::processor_failed),
-                                           unexpected_exception(*call, e));
-        } catch (...) {
-            log(log_level::warning, "call " + std::to_string(call->id) + " to " +
-                                        call->proc.description.name +
-                                        " threw something that is not an exception");
-            reply.error =
-                error_info::from(make_error_code(error::processor_failed), "the processor failed");
+        run_settings settings{version_, state_->options.expose_errors, {}};
+        if (state_->options.log) {
+            settings.log = [this](const std::string& line) { log(log_level::warning, line); };
         }
+        response reply = run_processor(call->proc, ctx, call->id, call->params, settings);
         auto compute_end = clock::now();
         reply.timings = timings{seconds_between(call->received_first, call->received_last),
                                 seconds_between(call->admitted, compute_start),
@@ -648,8 +539,8 @@ private:
                 return;
             }
             if (encode_error || !fits_peer(*computed)) { // [LIMIT-3]
-                send(make_error_response(call->id, make_error_code(error::too_large),
-                                         "result too large to send"));
+                send(error_response(call->id, make_error_code(error::too_large),
+                                    "result too large to send"));
             } else if (queue(std::move(*computed), true)) {
                 write_next();
             }
@@ -662,7 +553,7 @@ private:
             const char* text = next.error == error::deadline_exceeded ? "deadline exceeded"
                                : next.error == error::shutting_down ? "the server is shutting down"
                                                                     : "call cancelled";
-            send(make_error_response(call->id, next.error, text));
+            send(error_response(call->id, next.error, text));
             return finish_goodbye_if_drained();
         }
         case call_action::discard:
@@ -744,16 +635,8 @@ private:
 
     // ---- writing ---------------------------------------------------------------------------
 
-    static message make_error_response(std::optional<std::uint64_t> id, std::error_code ec,
-                                       std::string text, value details = {}) {
-        response reply;
-        reply.id = id;
-        reply.error = error_info{ec.value(), std::move(text), std::move(details)};
-        return message(std::move(reply));
-    }
-
     void send_connection_error(std::error_code ec, std::string text, value details = {}) {
-        send(make_error_response(std::nullopt, ec, std::move(text), std::move(details)));
+        send(error_response(std::nullopt, ec, std::move(text), std::move(details)));
     }
 
     void send(const message& m) {
@@ -772,10 +655,9 @@ private:
         const auto* reply = std::get_if<response>(&m);
         bool answers_request = reply != nullptr && reply->id.has_value();
         if (answers_request && !ec && !fits_peer(frame)) {
-            frame =
-                encode_message(make_error_response(*reply->id, make_error_code(error::too_large),
-                                                   "response too large to send"),
-                               encode_options{}, ec);
+            frame = encode_message(error_response(*reply->id, make_error_code(error::too_large),
+                                                  "response too large to send"),
+                                   encode_options{}, ec);
         }
         return !ec && queue(std::move(frame), answers_request);
     }
@@ -874,7 +756,7 @@ private:
             held_by_calls += std::exchange(entry.second->budgeted_bytes, 0);
         }
         calls_.clear();
-        release_budget(held_by_calls + take_frame_reservation());
+        release_budget(held_by_calls + budget_.take_frame_reservation());
         state_->forget_waiting_calls(id_);
         shutdown_timer_.cancel();
         watch_timer_.cancel();
@@ -920,7 +802,6 @@ private:
     const std::string address_;
     const std::optional<std::string> refusal_;
     connection_budget budget_;
-    std::uint64_t frame_reserved_ = 0; // of the frame being received
     connection_timeouts timeouts_;
     asio::steady_timer watch_timer_{stream_.get_executor()};
 };

@@ -1,0 +1,129 @@
+#ifndef SLICERBRIDGE_SERVER_METHODS_HPP
+#define SLICERBRIDGE_SERVER_METHODS_HPP
+// What a server does with each request method once the connection machine has admitted the
+// request: answer it at once (ping, catalog, describe, an unknown method, an invoke that is
+// refused), start a call, or begin the goodbye. No I/O: the session carries the outcome out.
+
+#include <slicerbridge/message/catalog.hpp>
+#include <slicerbridge/message/invoke.hpp>
+#include <slicerbridge/message/message.hpp>
+#include <slicerbridge/server/connection_machine.hpp>
+#include <slicerbridge/server/state.hpp>
+#include <slicerbridge/version.hpp>
+
+#include <optional>
+#include <string>
+
+namespace slicerbridge::detail {
+
+/// A response carrying `ec` under `id` (none: a connection-level error).
+inline message error_response(std::optional<std::uint64_t> id, std::error_code ec, std::string text,
+                              value details = {}) {
+    response reply;
+    reply.id = id;
+    reply.error = error_info{ec.value(), std::move(text), std::move(details)};
+    return message(std::move(reply));
+}
+
+inline message unknown_processor_response(const server_state& state, std::uint64_t id,
+                                          const std::string& name) {
+    return error_response(id, make_error_code(error::unknown_processor),
+                          state.unknown_processor_message(name),
+                          value(value::map{{"processor", value(name)}}));
+}
+
+enum class request_action {
+    answer,     // send `reply`
+    start_call, // compute `params` with `called`; counted in the server's pending calls
+    goodbye,    // drain, then answer the goodbye ([BYE-2])
+};
+
+struct request_outcome {
+    request_action action = request_action::answer;
+    message reply;
+    const registered_processor* called = nullptr;
+    invoke_params params;
+};
+
+/// Decides a request. `open_calls` and `unsent_answers` are the connection's, counted against
+/// max_in_flight ([LIMIT-2]). An invoke that starts a call is counted in the server's pending
+/// calls; the caller ends that with `state.finish_call()`.
+inline request_outcome handle_request(request& req, server_state& state, protocol_version version,
+                                      std::size_t open_calls, std::size_t unsent_answers) {
+    request_outcome out;
+    const auto answer = [&](value result) {
+        response reply;
+        reply.id = req.id;
+        reply.result = std::move(result);
+        out.reply = message(std::move(reply));
+        return std::move(out);
+    };
+    const auto refuse = [&](message reply) {
+        out.reply = std::move(reply);
+        return std::move(out);
+    };
+    const std::string& method = req.method;
+    if (method == "ping") {
+        return answer(value(value::map{}));
+    }
+    if (method == "catalog") {
+        return answer(version < protocol_version{1, 1} ? state.catalog_value_1_0
+                                                       : state.catalog_value);
+    }
+    if (method == "goodbye") {
+        out.action = request_action::goodbye;
+        return out;
+    }
+    if (method != "describe" && method != "invoke") {
+        return refuse(
+            error_response(req.id, make_error_code(error::method_not_found), "unknown method"));
+    }
+    std::error_code ec;
+    std::string what;
+    if (method == "describe") {
+        auto params = describe_params::from_value(req.params, ec, what);
+        if (ec) { // [MSG-13]
+            return refuse(error_response(req.id, ec, what));
+        }
+        const registered_processor* found = state.find(params.processor);
+        if (found == nullptr || !offered_at_version(found->proc.description, version)) {
+            return refuse(unknown_processor_response(state, req.id, params.processor));
+        }
+        return answer(to_value(description_for_version(found->proc.description, version)));
+    }
+    std::string offending;
+    auto params = invoke_params::from_value(req.params, ec, what, offending);
+    if (ec) {
+        value details;
+        if (!offending.empty()) {
+            details = value(value::map{{"name", value(offending)}});
+        }
+        return refuse(error_response(req.id, ec, what, std::move(details)));
+    }
+    const registered_processor* called = state.find(params.processor);
+    if (called == nullptr || !offered_at_version(called->proc.description, version)) {
+        return refuse(unknown_processor_response(state, req.id, params.processor));
+    }
+    // [SER-6]: a 1.0 peer may use only the slots its description showed
+    validate_invoke(version < protocol_version{1, 1}
+                        ? description_for_version(called->proc.description, version)
+                        : called->proc.description,
+                    params, ec, offending, what);
+    if (ec) { // [INV-2]
+        return refuse(
+            error_response(req.id, ec, what, value(value::map{{"name", value(offending)}})));
+    }
+    if (!admits_invoke(open_calls, unsent_answers, state.options.receive_limits.max_in_flight) ||
+        !state.try_admit_call()) {
+        return refuse(error_response(req.id, make_error_code(error::too_many_in_flight),
+                                     "too many calls in flight"));
+    }
+    out.action = request_action::start_call;
+    out.called = called;
+    out.params = std::move(params);
+    return out;
+}
+
+} // namespace slicerbridge::detail
+
+#endif
