@@ -3,8 +3,10 @@ command launched once per connection.
 
 Calls go to the connection with the fewest calls in flight; a lost connection is replaced; a call
 to a processor whose description says ``idempotent`` [CAT-8] is sent again on another connection
-when the one that carried it is lost (at most ``max_retries`` times); any other call then fails
-with ``CallLost``, which names the lost connection. A call is answered exactly once.
+when the one that carried it is lost or its server refuses it while shutting down (at most
+``max_retries`` times); any other call then fails with ``CallLost``, which names the lost
+connection, or with the server's ``shutting_down``. A call is answered exactly once. The
+decisions are ``slicerbridge.resend``'s.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional
 from .catalog import ProcessorDescription
 from .client import Client, ProgressCallback
 from .data import DataValue
+from . import resend
 from .errors import ConnectionLost, ErrorCode, SlicerBridgeError
 
 #: Longest wait between two failed connects.
@@ -23,9 +26,10 @@ MAX_RECONNECT_DELAY = 2.0
 
 
 class CallLost(ConnectionLost):
-    """The connection carrying a call was lost (or its server shut down), and the call was not
-    sent again: its processor is not idempotent (it may or may not have run), or it was sent
-    ``max_retries + 1`` times. ``lost`` names the connections, in order."""
+    """The connection carrying a call was lost and the call was not sent again: its processor is
+    not known to be idempotent (it may or may not have run), or it was sent ``max_retries + 1``
+    times (each connection lost or refusing it while shutting down). ``lost`` names the
+    connections, in order."""
 
     def __init__(self, message: str, lost: List[str], attempts: int):
         super().__init__(message)
@@ -208,8 +212,9 @@ class ClientPool:
         self._release(slot, slot.client, False)  # type: ignore[arg-type]
         return list(self._catalog)
 
-    def idempotent(self, processor: str) -> bool:
-        return bool((self._idempotent or {}).get(processor, False))
+    def idempotent(self, processor: str) -> Optional[bool]:
+        """What the catalog says of ``processor``; None when it does not list it."""
+        return (self._idempotent or {}).get(processor)
 
     def invoke(self, processor: str, inputs: Optional[Mapping[str, DataValue]] = None,
                parameters: Optional[Mapping[str, Any]] = None, *,
@@ -232,29 +237,36 @@ class ClientPool:
             client, name = slot.client, slot.name
             assert client is not None
             attempts += 1
-            refused = False
             try:
                 result = client.invoke(processor, inputs, parameters, deadline=deadline,
                                        progress=progress, timeout=timeout)
             except ConnectionLost as error:
-                how = f"the connection to {name} was lost ({error}) while it carried the call"
+                outcome, failed = "lost", error
             except SlicerBridgeError as error:
-                if error.code != ErrorCode.SHUTTING_DOWN:
-                    self._release(slot, client, False)
-                    raise
-                how = f"{name} is shutting down and refused the call"
-                refused = True
+                outcome = "shutting_down" if error.code == ErrorCode.SHUTTING_DOWN else "error"
+                failed = error
             else:
-                self._release(slot, client, False)
+                outcome, failed = "answered", None
+            decision = resend.decide(outcome, self.idempotent(processor), attempts,
+                                     self.max_retries)
+            self._release(slot, client, decision.connection != "keep",
+                          draining=decision.connection == "drain")
+            if decision.action == "complete":
+                if failed is not None:
+                    raise failed
                 return PooledResult(result.outputs, result.timings, name, attempts, lost)
-            self._release(slot, client, True, draining=refused)
             lost.append(name)
-            if not self.idempotent(processor):
-                raise CallLost(f"{how}; {processor} is not idempotent, so it was not sent again "
-                               "(it may or may not have run)", lost, attempts)
-            if attempts > self.max_retries:
+            how = (f"the connection to {name} was lost ({failed}) while it carried the call"
+                   if outcome == "lost" else f"{name} is shutting down and refused the call")
+            if decision.failure == "retries_exhausted":
                 raise CallLost(f"{how}; sent {attempts} times, every connection lost", lost,
                                attempts)
+            if decision.failure == "connection_lost":
+                raise CallLost(f"{how}; {processor} is not idempotent, so it was not sent again "
+                               "(it may or may not have run)", lost, attempts)
+            if decision.failure is not None:  # the server's answer, shutting_down
+                raise SlicerBridgeError(failed.code, f"{how}; {processor} is not idempotent, so "
+                                        "it was not sent again", failed.details) from failed
             with self._cond:
                 self.resent += 1
 

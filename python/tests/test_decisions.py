@@ -1,12 +1,13 @@
 """The decision tables of spec/vectors/decisions run against the Python server's own functions:
-negotiate(), the connection machine and the call machine (the C++ server runs the same cases)."""
+negotiate(), the connection machine, the call machine and the pool's resend decision (the C++
+SDK runs the same cases)."""
 
 import json
 from pathlib import Path
 
 import pytest
 
-from slicerbridge import call_machine, connection_machine
+from slicerbridge import call_machine, connection_machine, resend
 from slicerbridge.errors import ErrorCode
 from slicerbridge.limits import Limits
 from slicerbridge.messages import ClientHello
@@ -96,3 +97,14 @@ def test_call_machine_answers_once():
     assert call.on(call_machine.GRACE_EXPIRED).error == ErrorCode.CANCELLED
     assert call.finished
     assert call.on(call_machine.COMPUTED).action == call_machine.NONE
+
+
+@pytest.mark.parametrize("case", load("resend_decisions.json"))
+def test_resend_decision(case):
+    """[RESEND-1] [RESEND-2] [RESEND-3] [RESEND-4] [RESEND-5]: the pool's decision on a call its
+    connection is done with."""
+    decision = resend.decide(case["outcome"], case["idempotent"], case["attempts"],
+                             case["max_retries"])
+    assert decision.action == case["action"]
+    assert decision.failure == (None if case["action"] == "complete" else case["error"])
+    assert decision.connection == case["connection"]

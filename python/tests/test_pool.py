@@ -25,6 +25,7 @@ from conftest import WAIT, wait_until
 from slicerbridge import Float, Int, Server, processor
 from slicerbridge.client import Client
 from slicerbridge.context import Context
+from slicerbridge.errors import ErrorCode, SlicerBridgeError
 from slicerbridge.pool import CallLost, ClientPool
 
 
@@ -298,8 +299,9 @@ def test_draining_server_shutting_down(cluster2, name, resent):
                 assert result.attempts == 2 and len(result.lost) == 1
                 assert "shutting down" not in result.server
             else:
-                with pytest.raises(CallLost) as raised:
+                with pytest.raises(SlicerBridgeError) as raised:
                     future.result(WAIT)
+                assert raised.value.code == ErrorCode.SHUTTING_DOWN  # the server's answer
                 assert "shutting down" in str(raised.value)
                 assert "not idempotent" in str(raised.value)
                 counted.release.set()

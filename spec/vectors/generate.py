@@ -1649,8 +1649,8 @@ def descriptors_file():
 
 
 # --------------------------------------------------------------------------------------------
-# Decision tables (decisions/*.json): what a server decides, as state and event in, action out.
-# Both servers drive their connection logic through functions these tables test case by case.
+# Decision tables (decisions/*.json): what a peer decides, as state and event in, action out.
+# Both servers and both pools decide through functions these tables test case by case.
 # --------------------------------------------------------------------------------------------
 
 PHASES = ("awaiting_hello", "established", "draining", "closed")
@@ -1781,6 +1781,59 @@ def call_transitions_file():
                    "requirements": requirements + (["MSG-4"] if action == "none" else []),
                    "phase": phase, "event": event, "next": next_phase, "action": action,
                    "error": error})
+    return f
+
+
+# A pooled call's outcome on one connection -> what the client does ([RESEND-1] to [RESEND-5]).
+RESEND_OUTCOMES = ("answered", "error", "shutting_down", "lost")
+
+
+def resend_rule(outcome, idempotent, attempts, max_retries):
+    """(action, error, connection): the rules of section 6.8 as the generator states them."""
+    connection = {"lost": "replace", "shutting_down": "drain"}.get(outcome, "keep")
+    if outcome == "answered":
+        return "complete", None, connection
+    if outcome == "error":
+        return "complete", "invalid_argument", connection
+    if idempotent is not True:
+        # [RESEND-5]; a refusal is the server's answer, a lost connection is not
+        return "fail", "connection_lost" if outcome == "lost" else "shutting_down", connection
+    if attempts > max_retries:
+        return "fail", "retries_exhausted", connection  # [RESEND-3]
+    return "resend", None, connection
+
+
+def resend_decisions_file():
+    f = VectorFile("decisions/resend_decisions.json",
+                   "A pool's decision on a call that one connection carried: its outcome there, "
+                   "whether the catalog says its processor is idempotent (null: not known), "
+                   "how many times it was sent and max_retries in, the action, the call's "
+                   "error and what becomes of the connection out (section 6.8).")
+    for outcome in RESEND_OUTCOMES:
+        for idempotent in (True, False, None):
+            for attempts, max_retries in ((1, 2), (3, 2), (1, 0)):
+                action, error, connection = resend_rule(outcome, idempotent, attempts,
+                                                        max_retries)
+                if outcome in ("answered", "error"):
+                    requirements = ["RESEND-1", "RESEND-4"]
+                elif action == "resend":
+                    requirements = ["RESEND-1", "RESEND-2"]
+                elif error == "retries_exhausted":
+                    requirements = ["RESEND-3"]
+                else:
+                    requirements = ["RESEND-5"]
+                known = {True: "idempotent", False: "not idempotent", None: "unknown"}[idempotent]
+                f.add({"id": f"resend-{outcome}-{known}-{attempts}-of-{max_retries + 1}"
+                             .replace("_", "-").replace(" ", "-"),
+                       "description": f"{outcome} on the connection, processor {known}, sent "
+                                      f"{attempts} time(s), max_retries {max_retries}",
+                       "requirements": requirements,
+                       "outcome": outcome,
+                       "call_error": "invalid_argument" if outcome == "error" else
+                       "shutting_down" if outcome == "shutting_down" else None,
+                       "idempotent": idempotent, "attempts": attempts,
+                       "max_retries": max_retries,
+                       "action": action, "error": error, "connection": connection})
     return f
 
 
@@ -2000,7 +2053,7 @@ def main():
     builders = (frames_file, handshake_file, messages_file, data_file, malformed_file,
                 invalid_messages_file, invalid_data_file, catalog_file, descriptors_file,
                 client_call_table_file, handshake_decisions_file, connection_decisions_file,
-                call_transitions_file)
+                call_transitions_file, resend_decisions_file)
     total = 0
     for build in builders:
         vector_file = build()

@@ -1,6 +1,8 @@
 #ifndef SLICERBRIDGE_CLIENT_IMPL_POOL_HPP
 #define SLICERBRIDGE_CLIENT_IMPL_POOL_HPP
 
+#include <slicerbridge/client/resend.hpp>
+
 #include <algorithm>
 #include <utility>
 
@@ -413,9 +415,10 @@ private:
 
     // ---- calls ----------------------------------------------------------------------------
 
-    bool idempotent(const std::string& processor) const {
+    /// What the catalog says; nullopt for a processor it does not list.
+    std::optional<bool> idempotent(const std::string& processor) const {
         auto found = idempotent_.find(processor);
-        return found != idempotent_.end() && found->second;
+        return found == idempotent_.end() ? std::nullopt : std::optional<bool>(found->second);
     }
 
     void dispatch() {
@@ -492,11 +495,17 @@ private:
         if (generation == m.generation && m.in_flight > 0) {
             --m.in_flight;
         }
-        const bool lost = connection_level(ec);
-        const bool refused = ec == error::shutting_down;
-        if (refused && generation == m.generation && m.state == member_state::ready) {
-            // A draining server: no more calls for this connection, but the calls it still
-            // runs finish there; the connection is replaced once they have.
+        const call_outcome outcome = ec == error::shutting_down ? call_outcome::shutting_down
+                                     : connection_level(ec)     ? call_outcome::lost
+                                     : ec                       ? call_outcome::error
+                                                                : call_outcome::answered;
+        const resend_decision decision = decide_resend(outcome, idempotent(call->params.processor),
+                                                       call->reply.attempts, options_.max_retries);
+        // A connection to replace is replaced when its client closes (on_closed).
+        if (decision.connection == connection_fate::drain && generation == m.generation &&
+            m.state == member_state::ready) {
+            // No more calls for this connection, but the calls its server still runs finish
+            // there; the connection is replaced once they have.
             m.state = member_state::draining;
             ++lost_;
         }
@@ -504,28 +513,37 @@ private:
             retire(m);
             reopen_after(i, std::chrono::milliseconds(0));
         }
-        if (lost || refused) {
+        if (decision.action != resend_action::complete) {
             call->reply.lost.push_back(peer);
-            const std::string how = lost ? "the connection to " + peer + " was lost (" +
-                                               ec.message() + ") while it carried the call"
-                                         : peer + " is shutting down and refused the call";
-            if (!idempotent(call->params.processor)) {
-                call->reply.what = how + "; " + call->params.processor +
-                                   " is not idempotent, so it was not sent again" +
-                                   (lost ? ": it may or may not have run" : "");
-                call->reply.error = reply.error;
-                finish(call, lost ? make_error_code(pool_error::connection_lost) : ec);
-                return dispatch();
-            }
-            if (call->reply.attempts > options_.max_retries) {
+        }
+        switch (decision.action) {
+        case resend_action::resend:
+            ++resent_;
+            waiting_.push_front(std::move(call));
+            return dispatch();
+        case resend_action::fail: {
+            const std::string how = outcome == call_outcome::lost
+                                        ? "the connection to " + peer + " was lost (" +
+                                              ec.message() + ") while it carried the call"
+                                        : peer + " is shutting down and refused the call";
+            if (decision.failure == resend_failure::retries_exhausted) {
                 call->reply.what = how + "; sent " + std::to_string(call->reply.attempts) +
                                    " times, every connection lost";
                 finish(call, make_error_code(pool_error::retries_exhausted));
                 return dispatch();
             }
-            ++resent_;
-            waiting_.push_front(std::move(call));
+            call->reply.what =
+                how + "; " + call->params.processor +
+                " is not idempotent, so it was not sent again" +
+                (outcome == call_outcome::lost ? ": it may or may not have run" : "");
+            call->reply.error = reply.error;
+            finish(call, decision.failure == resend_failure::connection_lost
+                             ? make_error_code(pool_error::connection_lost)
+                             : ec);
             return dispatch();
+        }
+        case resend_action::complete:
+            break;
         }
         static_cast<invoke_reply&>(call->reply) = std::move(reply);
         call->reply.peer = peer;
