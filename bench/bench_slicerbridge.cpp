@@ -159,12 +159,15 @@ sb::invoke_reply invoke_now(asio::io_context& io, sb_client& client,
     return reply;
 }
 
-// `--worker-spin-us N`: how long an idle worker looks for work before it sleeps (default: the
-// server's default).
+// `--worker-spin-us N`: how long an idle worker looks for work before it sleeps; `--answer-wait-us
+// N`: how long the I/O thread waits for a worker's answer when no other call runs (defaults: the
+// server's).
 sb::server_options server_options_from(const arguments& args) {
     sb::server_options options;
     options.worker_spin = std::chrono::microseconds(
         args.count("worker-spin-us", static_cast<std::uint64_t>(options.worker_spin.count())));
+    options.answer_wait = std::chrono::microseconds(
+        args.count("answer-wait-us", static_cast<std::uint64_t>(options.answer_wait.count())));
     return options;
 }
 
@@ -455,7 +458,8 @@ int main(int argc, char** argv) {
         bench::arguments args(argc, argv,
                               {"test", "transport", "dims", "warmup", "iterations", "calls", "memfd",
                                "batches", "clients", "seconds", "warmup-seconds", "timeout",
-                               "execution", "worker-spin-us", "progress", "connect"});
+                               "execution", "worker-spin-us", "answer-wait-us", "progress",
+                               "connect"});
         bench::arm_watchdog(args.count("timeout", 600));
         auto kind = bench::parse_transport(args.text("transport", "tcp"));
         std::string test = args.text("test", "echo");

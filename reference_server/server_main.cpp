@@ -208,6 +208,11 @@ options parse_options(int argc, char** argv) {
           "meanwhile, in microseconds (0: sleep at once)",
           [&o](std::uint64_t n) { o.worker_spin_us = n; })
         ->group(limits);
+    count("--answer-wait-us", 0, static_cast<std::uint64_t>(defaults.answer_wait.count()),
+          "How long the I/O thread waits for a worker's answer when no other call runs and no "
+          "other connection sends, in microseconds (0: never)",
+          [&o](std::uint64_t n) { o.availability.answer_wait = std::chrono::microseconds(n); })
+        ->group(limits);
     count("--max-frame", slicerbridge::handshake_max_frame, defaults.receive_limits.max_frame,
           "Largest frame accepted, in bytes", [&o](std::uint64_t n) { o.max_frame = n; })
         ->type_name("BYTES")

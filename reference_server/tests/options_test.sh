@@ -79,11 +79,12 @@ for argument in "$@"; do
   server)
     expect 0 "Usage:" "slicerbridge-server --help" "$binary" --help
     lists_options "slicerbridge-server --help" --help --version --listen --unix --stdio --token --tls-cert \
-      --tls-key --name --shutdown-grace --workers --worker-spin-us --max-frame --hello-timeout \
+      --tls-key --name --shutdown-grace --workers --worker-spin-us --answer-wait-us --max-frame --hello-timeout \
       --idle-timeout --stall-timeout --max-connections --max-connections-per-address \
       --max-pending-handshakes --connection-budget --total-budget --block-cache --log-level --expose-errors
     for default in "--workers N=2" "--hello-timeout SECONDS=10" "--stall-timeout SECONDS=60" \
-      "--max-connections N=256" "--total-budget BYTES=4294967296" "--log-level LEVEL=info"; do
+      "--max-connections N=256" "--total-budget BYTES=4294967296" "--log-level LEVEL=info" \
+      "--answer-wait-us N=50"; do
       grep -qF -- "$default" "$work/out" && pass "server --help shows $default" || fail "server --help lacks \"$default\""
     done
     expect 0 "slicerbridge-server " "slicerbridge-server --version" "$binary" --version

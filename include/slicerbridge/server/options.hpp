@@ -43,6 +43,11 @@ struct server_options {
     /// any other runnable thread meanwhile. A call that arrives within it starts without a
     /// thread wake-up (several microseconds); zero makes idle workers sleep at once.
     std::chrono::microseconds worker_spin{200};
+    /// How long the connection's I/O thread waits for a worker's answer to a call when the
+    /// server has no other call, before it goes back to its other work. An answer ready within
+    /// it is sent at once, without waking the I/O thread (several microseconds); other
+    /// connections wait at most this long for the thread. Zero: never wait.
+    std::chrono::microseconds answer_wait{50};
     /// Connections served at once; a further one is answered with a connection-level
     /// too_many_connections and closed ([LIMIT-8]).
     std::size_t max_connections = 256;

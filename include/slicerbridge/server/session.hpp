@@ -35,6 +35,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <thread>
 #include <unordered_map>
 
 namespace slicerbridge::detail {
@@ -51,6 +52,11 @@ inline clock::duration to_duration(double seconds) {
     return std::chrono::duration_cast<clock::duration>(
         std::chrono::duration<double>(std::clamp(seconds, 0.0, longest)));
 }
+
+/// How a worker's answer reaches the connection's strand: posted to it (`none`), or, while the
+/// strand waits for it (`waiting`, server_options::answer_wait), handed over in the call's slot
+/// (`answered`); a strand that stops waiting first makes it `abandoned`, and the answer is posted.
+enum class answer_handoff { none, waiting, answered, abandoned };
 
 /// A call admitted for computation. Shared by the connection's strand and the worker running it.
 struct call_state {
@@ -76,6 +82,11 @@ struct call_state {
     std::atomic<bool> stop_requested{false};
     /// Set by the worker that takes the call; the strand tells its machine when it next looks.
     std::atomic<bool> started{false};
+    /// The answer's way back; `handed_frame` and `handed_error` are the strand's once
+    /// `handoff` is `answered` (written by the worker before, read by the strand after).
+    std::atomic<answer_handoff> handoff{answer_handoff::none};
+    encoded_frame handed_frame;
+    std::error_code handed_error;
 
     // Strand only.
     call_machine machine;
@@ -192,6 +203,7 @@ private:
                 }
             }
         } reservation{*this};
+        state_->note_frame(id_);
         std::error_code frame_error;
         value head = decode_frame(frame, stream_receive_limits(), codecs_, frame_error);
         std::error_code message_error;
@@ -417,6 +429,14 @@ private:
                     }
                 });
         }
+        // With no other call in the server and no other connection sending lately, this thread
+        // has nothing else to do: it waits for the answer rather than sleep and be woken for it.
+        const bool wait_for_answer = state_->options.answer_wait.count() > 0 &&
+                                     state_->pending_calls.load() == 1 &&
+                                     state_->receiving_alone(id_, std::chrono::milliseconds(1));
+        if (wait_for_answer) {
+            call->handoff.store(answer_handoff::waiting, std::memory_order_relaxed);
+        }
         // The I/O context must not run out of work while the answer is being computed, or the
         // answer, posted back to it, would never be sent (and shutdown never complete).
         state_->schedule_call(id_,
@@ -425,6 +445,26 @@ private:
                                   self->compute(call, false);
                                   work.reset();
                               });
+        if (wait_for_answer) {
+            await_answer(call);
+        }
+    }
+
+    /// Strand: waits up to answer_wait for the worker to hand the answer over, then sends it,
+    /// after any progress reported first ([PROG-2]); or lets the worker post it.
+    void await_answer(const std::shared_ptr<call_state>& call) {
+        const auto until = clock::now() + state_->options.answer_wait;
+        while (call->handoff.load(std::memory_order_acquire) == answer_handoff::waiting &&
+               clock::now() < until) {
+            std::this_thread::yield();
+        }
+        auto expected = answer_handoff::waiting;
+        if (call->handoff.compare_exchange_strong(expected, answer_handoff::abandoned,
+                                                  std::memory_order_acq_rel)) {
+            return; // the worker posts the answer
+        }
+        flush_progress(call);
+        deliver_computed(call, std::move(call->handed_frame), call->handed_error);
     }
 
     // ---- computing (worker threads) ----------------------------------------------------------
@@ -483,6 +523,16 @@ private:
         state_->finish_call();
         if (on_io_thread) {
             return deliver_computed(call, std::move(frame), encode_error);
+        }
+        if (call->handoff.load(std::memory_order_acquire) == answer_handoff::waiting) {
+            call->handed_frame = std::move(frame);
+            call->handed_error = encode_error;
+            auto expected = answer_handoff::waiting;
+            if (call->handoff.compare_exchange_strong(expected, answer_handoff::answered,
+                                                      std::memory_order_acq_rel)) {
+                return; // the waiting strand sends it
+            }
+            frame = std::move(call->handed_frame); // it stopped waiting: post it
         }
         // The hand-over: the strand alone writes ([PROG-2]: progress posted earlier runs first).
         asio::post(stream_.get_executor(), [self = this->shared_from_this(), call,

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -91,6 +92,23 @@ struct server_state {
         dropped = call_queue.take_waiting(owner);
     }
 
+    /// Called for every frame a connection receives.
+    void note_frame(std::uint64_t session) {
+        if (last_frame_session.exchange(session, std::memory_order_relaxed) != session) {
+            last_switch.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                              std::memory_order_relaxed);
+        }
+    }
+
+    /// True when `session` alone has received frames for the past `quiet`: then its I/O thread
+    /// has nothing else to do while a call of it computes.
+    bool receiving_alone(std::uint64_t session, std::chrono::steady_clock::duration quiet) const {
+        const auto since =
+            std::chrono::steady_clock::duration(last_switch.load(std::memory_order_relaxed));
+        return last_frame_session.load(std::memory_order_relaxed) == session &&
+               std::chrono::steady_clock::now().time_since_epoch() - since >= quiet;
+    }
+
     /// Lets the connections whose reading waits for the server's budget try again.
     void budget_released() {
         if (!budget_waiting.load()) {
@@ -136,6 +154,8 @@ struct server_state {
     byte_budget budget;
     std::atomic<std::uint64_t> next_session_id{0};
     std::atomic<std::size_t> pending_handshakes{0};
+    std::atomic<std::uint64_t> last_frame_session{~std::uint64_t{0}};
+    std::atomic<std::chrono::steady_clock::rep> last_switch{0}; // when another session's came
     log_limiter log_limits{5, std::chrono::seconds(10)};
 
     /// Runs `on_all_closed` once shutting down and no connection is left.
