@@ -45,9 +45,9 @@ struct server_state {
         : io_executor(std::move(io)), options(std::move(server_options)),
           workers(options.workers, options.worker_spin), budget(options.total_budget),
           failed_tokens(options.failed_token_delay, options.failed_token_delay_max,
-                         std::max<std::chrono::steady_clock::duration>(
-                             std::chrono::minutes(1), 2 * options.failed_token_delay_max),
-                         4096),
+                        std::max<std::chrono::steady_clock::duration>(
+                            std::chrono::minutes(1), 2 * options.failed_token_delay_max),
+                        4096),
           call_queue(options.workers) {
         buffer::set_reuse_limit(options.block_cache_limit);
     }

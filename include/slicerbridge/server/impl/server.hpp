@@ -222,8 +222,8 @@ inline bool is_loopback(const asio::ip::address& address) {
 } // namespace detail
 
 inline server::server(asio::any_io_executor io_executor, server_options options)
-    : state_(std::make_shared<detail::server_state>(
-          std::move(io_executor), detail::checked_options(std::move(options)))) {
+    : state_(std::make_shared<detail::server_state>(std::move(io_executor),
+                                                    detail::checked_options(std::move(options)))) {
     state_->catalog_value = value(value::map{{"processors", value(value::array{})}});
     state_->catalog_value_1_0 = state_->catalog_value;
 }
