@@ -1,6 +1,6 @@
-// Tokens against guessing (issue 14, [SEC-8]): a server refuses a short token at construction,
+// Tokens against guessing (issue 14): a server refuses a short token at construction ([SEC-8]),
 // and answers a failed token late, later for each further failure from one address, while
-// other clients are served meanwhile. Delays here are small; waits are bounded.
+// other clients are served meanwhile ([SEC-11]). Delays here are small; waits are bounded.
 
 #include <slicerbridge/server.hpp>
 
@@ -95,7 +95,7 @@ TEST_CASE("a server refuses a token shorter than 22 characters and says how to m
 }
 
 TEST_CASE("token_failures: the delay doubles per address up to the longest, and a success or a "
-          "quiet period resets it [SEC-8]") {
+          "quiet period resets it [SEC-11]") {
     using detail::token_failures;
     const auto t0 = token_failures::clock::time_point{} + 1h;
     token_failures failures(100ms, 450ms, 60s, 16);
@@ -117,7 +117,7 @@ TEST_CASE("token_failures: the delay doubles per address up to the longest, and 
 }
 
 TEST_CASE("token_failures remembers a bounded number of addresses, forgetting the one that "
-          "failed longest ago [SEC-8]") {
+          "failed longest ago [SEC-11]") {
     using detail::token_failures;
     const auto t0 = token_failures::clock::time_point{} + 1h;
     token_failures failures(100ms, 5s, 60s, 3);
@@ -135,7 +135,7 @@ TEST_CASE("token_failures remembers a bounded number of addresses, forgetting th
 }
 
 TEST_CASE("a wrong token is answered after the delay; a good client is served meanwhile "
-          "[SEC-8] [SEC-3]") {
+          "[SEC-11] [SEC-3]") {
     constexpr auto delay = 2s;
     auto refused = std::make_shared<std::atomic<bool>>(false);
     test_server srv(token_test_options(delay, 5s, refused));
@@ -158,7 +158,7 @@ TEST_CASE("a wrong token is answered after the delay; a good client is served me
     CHECK(guesser.closed_by_peer());
 }
 
-TEST_CASE("repeated failed tokens from one address wait longer each time [SEC-8]") {
+TEST_CASE("repeated failed tokens from one address wait longer each time [SEC-11]") {
     test_server srv(token_test_options(100ms, 5s));
     auto expected = 100ms;
     for (int i = 0; i < 3; ++i, expected *= 2) {
@@ -172,7 +172,7 @@ TEST_CASE("repeated failed tokens from one address wait longer each time [SEC-8]
 }
 
 TEST_CASE("a connection waiting for its failed token's answer counts against the caps, and the "
-          "hello timeout and a shutdown still close it [SEC-8] [LIMIT-5] [LIMIT-8]") {
+          "hello timeout and a shutdown still close it [SEC-11] [LIMIT-5] [LIMIT-8]") {
     SUBCASE("the hello timeout closes it without an answer") {
         auto options = token_test_options(5s, 5s);
         options.hello_timeout = 300ms;

@@ -1,7 +1,7 @@
 """What a server spends on peers that do little or read slowly (spec section 7.1), decided
 without I/O: the timeouts of a connection [LIMIT-5] [LIMIT-6] [LIMIT-7], the byte budgets
 [LIMIT-9], a fair queue for the workers [LIMIT-10], a rate limit for repeated log lines and the
-delays of failed tokens [SEC-8]. The server's threads carry the decisions out."""
+delays of failed tokens [SEC-11]. The server's threads carry the decisions out."""
 
 from __future__ import annotations
 
@@ -268,7 +268,7 @@ class LogLimiter:
 
 
 class TokenFailures:
-    """How long the answer to a missing or wrong token waits [SEC-8]: ``first`` seconds after a
+    """How long the answer to a missing or wrong token waits [SEC-11]: ``first`` seconds after a
     first failure from an address, doubling with each further one up to ``longest``. An
     address's count is forgotten after a right token, or after ``quiet`` seconds without a
     failure; at most ``capacity`` addresses are remembered, the one that failed longest ago

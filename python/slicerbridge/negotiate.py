@@ -26,7 +26,7 @@ class Negotiation(NamedTuple):
     progress: bool = False
 
 
-#: The fewest characters (bytes in UTF-8) a server's token may have [SEC-8]: 128 random bits
+#: The fewest bytes (UTF-8) a server's token may have [SEC-8]: 128 random bits
 #: take 22 characters in base64, the densest encoding in common use (32 in hexadecimal).
 MIN_TOKEN_LENGTH = 22
 

@@ -132,7 +132,7 @@ class Server:
     refuses to start without a token or TLS [SEC-2]. ``failed_token_delay``: seconds before a
     missing or wrong token is answered, doubling for each further failure from one address up to
     ``failed_token_delay_max``; back to the first after a right token or a minute without failures;
-    0 answers at once [SEC-8]. ``compression``: a codec name to
+    0 answers at once [SEC-11]. ``compression``: a codec name to
     compress output segments with when the client agreed to it.
 
     A processor that raises is answered with ``processor_failed`` naming only the exception's
@@ -353,7 +353,7 @@ class Server:
 
     def serve_connection(self, transport: Transport, address: str = "") -> None:
         """Serve one connection on the calling thread until it ends; ``address``: the peer's
-        network address, whose failed tokens are delayed together [SEC-8]."""
+        network address, whose failed tokens are delayed together [SEC-11]."""
         connection = _ServerConnection(self, transport, address)
         with self._lock:
             if self._closed.is_set():
@@ -547,7 +547,7 @@ class _ServerConnection:
         outcome = negotiate(hello, token=server.token, codecs=server.codecs,
                             limits=server.limits, implementation=server.implementation)
         if outcome.refusal is not None and outcome.refusal.code == ErrorCode.UNAUTHORIZED:
-            # [SEC-8]: the connection stays counted; the hello timeout or a shutdown ends the
+            # [SEC-11]: the connection stays counted; the hello timeout or a shutdown ends the
             # wait, and the connection with it.
             delay = server.failed_tokens.failed(self.address)
             if delay and self.given_up.wait(delay):

@@ -1,6 +1,6 @@
-"""Tokens against guessing (issue 14, [SEC-8]): a server refuses a short token, and answers a
+"""Tokens against guessing (issue 14): a server refuses a short token [SEC-8], and answers a
 failed token late, later for each further failure from one address, while other clients are
-served meanwhile. Delays here are small; every wait is bounded."""
+served meanwhile [SEC-11]. Delays here are small; every wait is bounded."""
 
 import os
 import subprocess
@@ -53,8 +53,8 @@ def test_serve_with_a_short_token_exits_2_with_the_message_SEC_8():
     assert "needs at least 22" in result.stderr and "openssl rand -hex 16" in result.stderr
 
 
-def test_token_failures_double_per_address_up_to_the_longest_and_reset_SEC_8():
-    """[SEC-8]"""
+def test_token_failures_double_per_address_up_to_the_longest_and_reset_SEC_11():
+    """[SEC-11]"""
     failures = TokenFailures(0.1, 0.45, 60.0, 16)
     assert [failures.failed("10.0.0.1", t) for t in (0, 1, 2, 3, 4)] == [0.1, 0.2, 0.4, 0.45,
                                                                          0.45]
@@ -68,8 +68,8 @@ def test_token_failures_double_per_address_up_to_the_longest_and_reset_SEC_8():
     assert off.failed("10.0.0.1", 0) == 0.0 and len(off) == 0
 
 
-def test_token_failures_remember_a_bounded_number_of_addresses_SEC_8():
-    """[SEC-8]"""
+def test_token_failures_remember_a_bounded_number_of_addresses_SEC_11():
+    """[SEC-11]"""
     failures = TokenFailures(0.1, 5.0, 60.0, 3)
     failures.failed("a", 0)
     failures.failed("a", 1)
@@ -83,8 +83,8 @@ def test_token_failures_remember_a_bounded_number_of_addresses_SEC_8():
     assert len(failures) == 3
 
 
-def test_a_wrong_token_is_answered_late_while_a_good_client_is_served_SEC_8():
-    """[SEC-8] [SEC-3]"""
+def test_a_wrong_token_is_answered_late_while_a_good_client_is_served_SEC_11():
+    """[SEC-11] [SEC-3]"""
     delay = 2.0
     instance = start_server(token=SECRET, failed_token_delay=delay)
     try:
@@ -108,8 +108,8 @@ def test_a_wrong_token_is_answered_late_while_a_good_client_is_served_SEC_8():
         instance.server.close()
 
 
-def test_repeated_failed_tokens_from_one_address_wait_longer_each_time_SEC_8():
-    """[SEC-8]"""
+def test_repeated_failed_tokens_from_one_address_wait_longer_each_time_SEC_11():
+    """[SEC-11]"""
     instance = start_server(token=SECRET, failed_token_delay=0.1)
     try:
         for expected, token in ((0.1, "guess-0123456789-0123456789"), (0.2, None),
@@ -120,8 +120,8 @@ def test_repeated_failed_tokens_from_one_address_wait_longer_each_time_SEC_8():
         instance.server.close()
 
 
-def test_the_hello_timeout_and_a_shutdown_end_the_delay_SEC_8_LIMIT_5():
-    """[SEC-8] [LIMIT-5]: the connection waiting for its answer is closed without one."""
+def test_the_hello_timeout_and_a_shutdown_end_the_delay_SEC_11_LIMIT_5():
+    """[SEC-11] [LIMIT-5]: the connection waiting for its answer is closed without one."""
     instance = start_server(token=SECRET, failed_token_delay=5.0, hello_timeout=0.3)
     try:
         reply, _ = failed_hello(instance.raw(), None)
@@ -139,8 +139,8 @@ def test_the_hello_timeout_and_a_shutdown_end_the_delay_SEC_8_LIMIT_5():
     assert not closing.is_alive()
 
 
-def test_a_connection_waiting_for_its_answer_counts_against_the_caps_SEC_8_LIMIT_8():
-    """[SEC-8] [LIMIT-8]"""
+def test_a_connection_waiting_for_its_answer_counts_against_the_caps_SEC_11_LIMIT_8():
+    """[SEC-11] [LIMIT-8]"""
     instance = start_server(token=SECRET, failed_token_delay=5.0, max_connections=1)
     try:
         guesser = instance.raw()

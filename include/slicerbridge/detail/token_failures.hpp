@@ -1,6 +1,6 @@
 #ifndef SLICERBRIDGE_DETAIL_TOKEN_FAILURES_HPP
 #define SLICERBRIDGE_DETAIL_TOKEN_FAILURES_HPP
-// How long a server waits before it answers a missing or wrong token ([SEC-8]); without I/O.
+// How long a server waits before it answers a missing or wrong token ([SEC-11]); without I/O.
 // Each failure from one address doubles the wait, so that guessing tokens from one address
 // gets slow while a client that mistyped its token waits a moment only.
 

@@ -93,7 +93,7 @@ struct server_options {
     /// When set, every client must present this token ([SEC-3]); at least min_token_length
     /// characters ([SEC-8]), or the server's constructor throws std::invalid_argument.
     std::optional<std::string> token;
-    /// How long the answer to a missing or wrong token waits ([SEC-8]): this long after a first
+    /// How long the answer to a missing or wrong token waits ([SEC-11]): this long after a first
     /// failure from an address, doubling with each further one up to failed_token_delay_max;
     /// back to this after a right token or a minute without failures. Meanwhile the connection
     /// is counted as any other and its hello_timeout applies. Zero turns the delay off.

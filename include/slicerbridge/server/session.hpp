@@ -378,7 +378,7 @@ private:
         stream_.set_receive_limits(state_->options.receive_limits);
     }
 
-    /// Answers a failed token after `delay` ([SEC-8]), reading nothing more meanwhile; the
+    /// Answers a failed token after `delay` ([SEC-11]), reading nothing more meanwhile; the
     /// connection stays counted, and the hello timeout or a shutdown may close it first.
     void refuse_later(clock::duration delay, handshake_refusal refusal) {
         closing_ = true;
