@@ -162,6 +162,11 @@ options parse_options(int argc, char** argv) {
         ->type_name("FILE")
         ->group(security)
         ->excludes(token_option);
+    seconds("--failed-token-delay", defaults.failed_token_delay,
+            "Answer a missing or wrong token after this long, doubling for each further failure "
+            "from one address up to 5 seconds (0: at once)",
+            o.availability.failed_token_delay)
+        ->group(security);
     app.add_option("--tls-cert", o.tls_cert,
                    "Serve TLS on the --listen address with this certificate chain (PEM)...")
         ->type_name("FILE")
@@ -302,8 +307,11 @@ options parse_options(int argc, char** argv) {
             }
         }
     }
-    if (o.token && o.token->empty()) {
-        usage_error("--token must not be empty");
+    if (o.token) {
+        auto problem = slicerbridge::token_problem(*o.token);
+        if (!problem.empty()) {
+            usage_error(problem);
+        }
     }
     if (o.tls_cert.has_value() != o.tls_key.has_value()) {
         usage_error("--tls-cert and --tls-key go together");

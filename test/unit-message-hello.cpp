@@ -27,7 +27,7 @@ TEST_CASE("hellos round-trip with every field [HELLO-1]") {
     client.limits.max_frame = 1ull << 34;
     client.limits.max_depth = 16;
     client.implementation = sb::implementation_info{"slicerbridge-cpp", "1.0.0"};
-    client.token = "secret";
+    client.token = "secret-token-for-the-tests-0123456789";
     std::error_code ec;
     std::string what;
     CHECK(sb::client_hello_from_value(sb::to_value(client), ec, what) == client);

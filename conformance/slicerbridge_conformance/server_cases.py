@@ -60,11 +60,12 @@ def expect_fatal_error(peer: Peer, expected: str, what: str) -> None:
     peer.expect_closed(what=f"after the {expected} error [HELLO-9]")
 
 
-def expect_refused_hello(context: ServerContext, hello: dict, expected: str, what: str) -> dict:
+def expect_refused_hello(context: ServerContext, hello: dict, expected: str, what: str,
+                         timeout: float | None = None) -> dict:
     """A hello the server must answer with a connection-level error, then close."""
     peer = context.peer(offered=hello.get("capabilities") if isinstance(hello.get("capabilities"), list) else [])
     try:
-        peer.handshake(hello)
+        peer.handshake(hello, timeout)
     except HandshakeRefused as refused:
         expect_code(refused.error, (expected,), what)
         peer.expect_closed(what=f"after the {expected} error")
@@ -398,6 +399,14 @@ def _server_grease(context: ServerContext) -> None:
         raise CaseFailed(f"grease capability {grease} is not x-grease-<lowercase hex> [CAP-1]")
 
 
+# A server may delay its answer to a failed token, up to 5 s for repeated failures [SEC-11].
+FAILED_TOKEN_DELAY = 5.0
+
+
+def _failed_token_timeout(context: ServerContext) -> float:
+    return context.options.timeout + FAILED_TOKEN_DELAY
+
+
 def _require_token(context: ServerContext) -> str:
     if context.options.token is None:
         raise CaseSkipped("no --token given: start the server with a token and pass it with --token")
@@ -409,7 +418,8 @@ def _require_token(context: ServerContext) -> str:
       "then close.", hostile=True)
 def _token_missing(context: ServerContext) -> None:
     _require_token(context)
-    expect_refused_hello(context, context.hello(token=OMIT), "unauthorized", "hello without token")
+    expect_refused_hello(context, context.hello(token=OMIT), "unauthorized", "hello without token",
+                         _failed_token_timeout(context))
 
 
 @case("handshake.token-wrong", "SEC-3 ERR-3",
@@ -418,10 +428,29 @@ def _token_missing(context: ServerContext) -> None:
 def _token_wrong(context: ServerContext) -> None:
     token = _require_token(context)
     wrong = "x" + token[1:] if token else "wrong"
-    error = expect_refused_hello(context, context.hello(token=wrong), "unauthorized", "hello with a wrong token")
+    error = expect_refused_hello(context, context.hello(token=wrong), "unauthorized", "hello with a wrong token",
+                                 _failed_token_timeout(context))
     text = repr(wire.describe_value(error))
     if wrong in text or (token and token in text):
         raise CaseFailed("the unauthorized error repeats the token [ERR-3]")
+
+
+@case("handshake.token-wrong-others-served", "SEC-11 SEC-3",
+      "While a hello with a wrong token waits for its unauthorized (a server may delay it), a "
+      "client with the right token on another connection is served; the unauthorized follows, "
+      "then close.", hostile=True)
+def _token_wrong_others_served(context: ServerContext) -> None:
+    token = _require_token(context)
+    hello = context.hello(token="x" + token[1:] if token else "wrong")
+    guesser = context.peer(offered=hello["capabilities"])
+    guesser.send_head(hello)
+    context.connect().call("ping")
+    message = guesser.wait_for(lambda m: True, "answer to the hello with a wrong token",
+                               _failed_token_timeout(context))
+    if message.get("kind") != "response" or "error" not in message:
+        raise CaseFailed("the server accepted a hello with a wrong token [SEC-3]")
+    expect_code(message["error"], ("unauthorized",), "hello with a wrong token")
+    guesser.expect_closed(what="after the unauthorized error")
 
 
 @case("handshake.token-accepted", "SEC-3",

@@ -391,9 +391,9 @@ class Peer:
 
     # -- handshake
 
-    def handshake(self, hello: dict) -> dict:
+    def handshake(self, hello: dict, timeout: float | None = None) -> dict:
         self.send_head(hello)
-        message = self.wait_for(lambda m: True, "answer to our hello")
+        message = self.wait_for(lambda m: True, "answer to our hello", timeout)
         if message.get("kind") == "response":
             raise HandshakeRefused(message["error"])
         self.server_hello = message

@@ -166,7 +166,7 @@ def start_server(net, ns, n, token_env):
 
 def test_batch_survives_a_killed_server_and_uses_an_attached_one(network, tmp_path):
     from make_config import render
-    token = "cluster-test-token"
+    token = "cluster-test-token-0123456789abcdef"
     token_file = tmp_path / "token"
     token_file.write_text(token + "\n")
     env = dict(os.environ, SLICERBRIDGE_TOKEN=token)

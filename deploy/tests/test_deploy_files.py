@@ -78,7 +78,7 @@ def test_haproxy_accepts_the_generated_configuration(tmp_path):
     from make_config import render
     config = tmp_path / "haproxy.cfg"
     config.write_text(render("127.0.0.1:4100", [("a", "127.0.0.1:4101"), ("b", "127.0.0.1:4102")],
-                             token="t", admin_socket=str(tmp_path / "sock")))
+                             token="haproxy-token-0123456789abcdef", admin_socket=str(tmp_path / "sock")))
     result = subprocess.run(["haproxy", "-c", "-f", str(config)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 

@@ -1,7 +1,7 @@
 """What a server spends on peers that do little or read slowly (spec section 7.1), decided
 without I/O: the timeouts of a connection [LIMIT-5] [LIMIT-6] [LIMIT-7], the byte budgets
-[LIMIT-9], a fair queue for the workers [LIMIT-10] and a rate limit for repeated log lines. The
-server's threads carry the decisions out."""
+[LIMIT-9], a fair queue for the workers [LIMIT-10], a rate limit for repeated log lines and the
+delays of failed tokens [SEC-11]. The server's threads carry the decisions out."""
 
 from __future__ import annotations
 
@@ -265,3 +265,51 @@ class LogLimiter:
                 line += f" ({window[2]} similar lines suppressed)"
                 window[2] = 0
             return line
+
+
+class TokenFailures:
+    """How long the answer to a missing or wrong token waits [SEC-11]: ``first`` seconds after a
+    first failure from an address, doubling with each further one up to ``longest``. An
+    address's count is forgotten after a right token, or after ``quiet`` seconds without a
+    failure; at most ``capacity`` addresses are remembered, the one that failed longest ago
+    making room for a new one. A ``first`` of 0 turns delays off. Thread-safe."""
+
+    def __init__(self, first: float, longest: float, quiet: float, capacity: int = 4096):
+        self.first, self.longest = first, max(first, longest)
+        self.quiet, self.capacity = quiet, max(capacity, 1)
+        self._addresses: Dict[str, list] = {}  # address: [delay, last failure]
+        self._lock = threading.Lock()
+
+    def failed(self, address: str, now: Optional[float] = None) -> float:
+        """Records a failure from ``address``; returns the seconds to wait before answering."""
+        if not self.first:
+            return 0.0
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            entry = self._addresses.get(address)
+            if entry is not None and now - entry[1] >= self.quiet:
+                del self._addresses[address]
+                entry = None
+            if entry is None:
+                self._make_room(now)
+                self._addresses[address] = [self.first, now]
+                return self.first
+            entry[0] = min(entry[0] * 2, self.longest)
+            entry[1] = now
+            return entry[0]
+
+    def succeeded(self, address: str) -> None:
+        with self._lock:
+            self._addresses.pop(address, None)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._addresses)
+
+    def _make_room(self, now: float) -> None:
+        if len(self._addresses) < self.capacity:
+            return
+        for address in [a for a, e in self._addresses.items() if now - e[1] >= self.quiet]:
+            del self._addresses[address]
+        if len(self._addresses) >= self.capacity:
+            del self._addresses[min(self._addresses, key=lambda a: self._addresses[a][1])]

@@ -27,6 +27,7 @@ from .client import Client, parse_host_port
 from .data import Image
 from .errors import ConnectionLost, ErrorCode, SlicerBridgeError
 from .limits import Limits
+from .negotiate import token_problem
 
 TOKEN_VARIABLE = "SLICERBRIDGE_TOKEN"
 PROGRAM = "slicerbridge-py"
@@ -73,6 +74,10 @@ def _serve(arguments: argparse.Namespace, processors: Optional[Iterable] = None)
 
     try:
         token = _token(arguments)
+        if token is not None and token_problem(token):
+            raise UsageError(token_problem(token))
+        if arguments.failed_token_delay < 0:
+            raise UsageError("--failed-token-delay must not be negative")
         if (arguments.tls_cert is None) != (arguments.tls_key is None):
             raise UsageError("--tls-cert and --tls-key go together")
         if arguments.stdio and (arguments.listen is not None or arguments.unix is not None
@@ -129,7 +134,8 @@ def _serve(arguments: argparse.Namespace, processors: Optional[Iterable] = None)
                         max_connections_per_address=arguments.max_connections_per_address,
                         max_pending_handshakes=arguments.max_pending_handshakes,
                         connection_budget=arguments.connection_budget,
-                        total_budget=arguments.total_budget)
+                        total_budget=arguments.total_budget,
+                        failed_token_delay=arguments.failed_token_delay)
     except ValueError as error:
         print(f"{PROGRAM}: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -328,6 +334,10 @@ def _add_serve_options(serve: argparse.ArgumentParser) -> None:
     security.add_argument("--token", help=f"required client token (default ${TOKEN_VARIABLE})")
     security.add_argument("--token-file", metavar="FILE",
                           help="read the required token from FILE (keeps it out of ps)")
+    security.add_argument("--failed-token-delay", type=float, default=0.1, metavar="S",
+                          help="answer a missing or wrong token after S seconds, doubling for "
+                               "each further failure from one address up to 5 (default 0.1; "
+                               "0: at once)")
     security.add_argument("--tls-cert", metavar="FILE",
                           help="serve TLS with this certificate chain (PEM)...")
     security.add_argument("--tls-key", metavar="FILE", help="...and this private key (PEM)")

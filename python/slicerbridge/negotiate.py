@@ -26,6 +26,22 @@ class Negotiation(NamedTuple):
     progress: bool = False
 
 
+#: The fewest bytes (UTF-8) a server's token may have [SEC-8]: 128 random bits
+#: take 22 characters in base64, the densest encoding in common use (32 in hexadecimal).
+MIN_TOKEN_LENGTH = 22
+
+
+def token_problem(token: str) -> Optional[str]:
+    """Why ``token`` cannot be a server's token, or None when it can [SEC-8]. Never quotes the
+    token [SEC-5]."""
+    length = len(token.encode("utf-8"))
+    if length >= MIN_TOKEN_LENGTH:
+        return None
+    return (f"the token has {length} characters; a server's token needs at least "
+            f"{MIN_TOKEN_LENGTH} (128 random bits): make one with `openssl rand -hex 16` or "
+            "`python3 -c \"import secrets; print(secrets.token_urlsafe(32))\"`")
+
+
 def token_matches(given: Optional[str], expected: str) -> bool:
     """Constant-time comparison [SEC-3]."""
     if given is None:

@@ -24,7 +24,7 @@ import traceback
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from .availability import (Activity, ByteBudget, ConnectionBudget, ConnectionTimeouts,
-                           FairExecutor, LogLimiter)
+                           FairExecutor, LogLimiter, TokenFailures)
 from .catalog import Processor, did_you_mean
 from . import memfd
 from .codec import available_codecs
@@ -35,7 +35,7 @@ from .errors import ConnectionLost, ErrorCode, FatalProtocolError, SlicerBridgeE
 from .limits import Limits
 from . import call_machine, connection_machine as machine
 from .messages import ClientHello, at_least, grease_capability, notification, response, MIN_VERSION
-from .negotiate import negotiate
+from .negotiate import negotiate, token_problem
 from .transport import SocketTransport, TlsTransport, Transport
 from .values import is_loopback, is_number
 
@@ -127,8 +127,12 @@ class _Call:
 class Server:
     """Serves processors over TCP, Unix sockets or a process's standard input and output.
 
-    ``token``: when set, clients must send it in their hello [SEC-3]; a server on a non-loopback
-    address refuses to start without a token or TLS [SEC-2]. ``compression``: a codec name to
+    ``token``: when set, clients must send it in their hello [SEC-3]; at least
+    ``MIN_TOKEN_LENGTH`` characters, or ValueError [SEC-8]. A server on a non-loopback address
+    refuses to start without a token or TLS [SEC-2]. ``failed_token_delay``: seconds before a
+    missing or wrong token is answered, doubling for each further failure from one address up to
+    ``failed_token_delay_max``; back to the first after a right token or a minute without failures;
+    0 answers at once [SEC-11]. ``compression``: a codec name to
     compress output segments with when the client agreed to it.
 
     A processor that raises is answered with ``processor_failed`` naming only the exception's
@@ -150,13 +154,19 @@ class Server:
                  hello_timeout: float = 10.0, idle_timeout: float = 0.0,
                  stall_timeout: float = 60.0, max_connections_per_address: int = 0,
                  max_pending_handshakes: int = 64, connection_budget: int = 1 << 30,
-                 total_budget: int = 4 << 30, transfer_memfd: bool = True):
+                 total_budget: int = 4 << 30, transfer_memfd: bool = True,
+                 failed_token_delay: float = 0.1, failed_token_delay_max: float = 5.0):
+        if token is not None and token_problem(token):
+            raise ValueError(token_problem(token))
         self.processors: Dict[str, Processor] = {}
         for proc in processors:
             if proc.name in self.processors:
                 raise ValueError(f"two processors named {proc.name!r}")
             self.processors[proc.name] = proc
         self.token = token
+        # Forgets an address a minute (at least twice the longest delay) after its last failure.
+        self.failed_tokens = TokenFailures(failed_token_delay, failed_token_delay_max,
+                                           max(60.0, 2 * failed_token_delay_max))
         self.limits = limits or Limits()
         self.compression = compression
         #: Whether transfer.memfd is listed when a client offers it on a Unix socket (3.5).
@@ -323,7 +333,7 @@ class Server:
                       address: str) -> None:
         try:
             if tls is None:
-                self.serve_connection(SocketTransport(conn))
+                self.serve_connection(SocketTransport(conn), address)
                 return
             transport = TlsTransport(conn, tls, server_side=True)
             try:
@@ -335,15 +345,16 @@ class Server:
             finally:
                 with self._lock:
                     self._pending_handshakes -= 1
-            self.serve_connection(transport)
+            self.serve_connection(transport, address)
         finally:
             self._release(address)
 
     # -- serving ------------------------------------------------------------------------------
 
-    def serve_connection(self, transport: Transport) -> None:
-        """Serve one connection on the calling thread until it ends."""
-        connection = _ServerConnection(self, transport)
+    def serve_connection(self, transport: Transport, address: str = "") -> None:
+        """Serve one connection on the calling thread until it ends; ``address``: the peer's
+        network address, whose failed tokens are delayed together [SEC-11]."""
+        connection = _ServerConnection(self, transport, address)
         with self._lock:
             if self._closed.is_set():
                 transport.close()
@@ -445,8 +456,9 @@ class _CountingTransport(Transport):
 
 
 class _ServerConnection:
-    def __init__(self, server: Server, transport: Transport):
+    def __init__(self, server: Server, transport: Transport, address: str = ""):
         self.server = server
+        self.address = address
         self.counted = _CountingTransport(transport)
         self.transport = transport
         self.stream = MessageStream(self.counted, limits=server.limits)
@@ -465,6 +477,7 @@ class _ServerConnection:
         self.budget = ConnectionBudget(server.budget, server.connection_budget)
         self.frame_reserved = 0  # the budget taken by the frame being received or dispatched
         self.reading_given_up = False  # a paused reader stops waiting
+        self.given_up = threading.Event()  # the same, for a failed token's delay
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -533,9 +546,19 @@ class _ServerConnection:
         server = self.server
         outcome = negotiate(hello, token=server.token, codecs=server.codecs,
                             limits=server.limits, implementation=server.implementation)
+        if outcome.refusal is not None and outcome.refusal.code == ErrorCode.UNAUTHORIZED:
+            # [SEC-11]: the connection stays counted; the hello timeout or a shutdown ends the
+            # wait, and the connection with it.
+            delay = server.failed_tokens.failed(self.address)
+            if delay and self.given_up.wait(delay):
+                return False
+            self._send_connection_error(outcome.refusal)
+            return False
         if outcome.refusal is not None:
             self._send_connection_error(outcome.refusal)
             return False
+        if server.token is not None:
+            server.failed_tokens.succeeded(self.address)
         use_memfd = (self.server.transfer_memfd and memfd.MEMFD_CAPABILITY in hello.capabilities
                      and self.stream.transport.descriptors is not None
                      and tuple(outcome.version) >= (1, 1))  # [FD-1] [VER-4]
@@ -581,6 +604,7 @@ class _ServerConnection:
 
     def _give_up_reading(self) -> None:
         self.reading_given_up = True
+        self.given_up.set()
         self.budget.wake()
 
     def _drop(self) -> None:

@@ -150,12 +150,12 @@ def test_goodbye_waits_for_open_calls_then_refuses_new_requests_BYE_1_BYE_2(runn
 
 def test_token_is_sent_and_checked_SEC_3():
     """[SEC-3]"""
-    instance = start_server(token="0123456789abcdef")
+    instance = start_server(token="secret-token-for-the-tests-0123456789")
     try:
         with pytest.raises(SlicerBridgeError) as raised:
             Client.connect(instance.text_address, token="wrong", timeout=WAIT)
         assert raised.value.code == ErrorCode.UNAUTHORIZED
-        with Client.connect(instance.text_address, token="0123456789abcdef",
+        with Client.connect(instance.text_address, token="secret-token-for-the-tests-0123456789",
                             timeout=WAIT) as client:
             assert client.ping(timeout=WAIT)
     finally:
@@ -435,8 +435,8 @@ def test_a_token_to_a_non_loopback_address_without_tls_is_warned_about_SEC_7(mon
         return [r.getMessage() for r in caplog.records if "without TLS" in r.getMessage()]
 
     with caplog.at_level("WARNING", logger="slicerbridge.client"):
-        assert connect("192.0.2.10", "secret-token") != []
-        assert connect("127.0.0.1", "secret-token") == []
+        assert connect("192.0.2.10", "secret-token-for-the-tests-0123456789") != []
+        assert connect("127.0.0.1", "secret-token-for-the-tests-0123456789") == []
         assert connect("192.0.2.10", None) == []
     assert servers == ["192.0.2.10", "127.0.0.1", "192.0.2.10"]
 

@@ -131,7 +131,7 @@ def test_second_hello_is_invalid_message_and_the_connection_stays_HELLO_7(runnin
 @pytest.mark.parametrize("token", [None, "wrong", "secret-token-x"])
 def test_token_is_required_and_compared_SEC_3(token):
     """[SEC-3]"""
-    instance = start_server(token="secret-token")
+    instance = start_server(token="secret-token-for-the-tests-0123456789")
     try:
         peer = instance.raw()
         hello = {"kind": "hello", "protocol": "slicerbridge", "min_version": [1, 0],
@@ -144,7 +144,7 @@ def test_token_is_required_and_compared_SEC_3(token):
         assert reply["error"]["message"] == "not authorized"  # same for missing and wrong [SEC-8]
         assert peer.closed_by_server()
         good = instance.raw()
-        assert good.hello(token="secret-token")["version"] == [1, 0]
+        assert good.hello(token="secret-token-for-the-tests-0123456789")["version"] == [1, 0]
         assert good.call(1, "catalog")["result"]["processors"]
     finally:
         instance.server.close()

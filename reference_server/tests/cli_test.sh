@@ -206,21 +206,21 @@ start_server unix --unix "$work/server.sock"
 [ "$address" = "unix:$work/server.sock" ] && pass "a Unix socket address is printed" || fail "unix address: $address"
 [ "$(stat -c %a "$work/server.sock")" = 600 ] && pass "the Unix socket is private to its owner [SEC-10]" || fail "socket mode $(stat -c %a "$work/server.sock")"
 run_status 0 "ping over the Unix socket" "$cli" --server "unix:$work/server.sock" ping
-start_server token --listen 127.0.0.1:0 --token s3cret-token-for-tests
+start_server token --listen 127.0.0.1:0 --token s3cret-token-for-the-tests-0123456789
 run_status 3 "a missing token is refused [SEC-3]" "$cli" --server "$address" list
 run_status 3 "a wrong token is refused [SEC-3]" "$cli" --server "$address" --token wrong list
-run_status 0 "the right token is accepted [SEC-3]" "$cli" --server "$address" --token s3cret-token-for-tests list
-SLICERBRIDGE_TOKEN=s3cret-token-for-tests run_status 0 "the token from SLICERBRIDGE_TOKEN" "$cli" --server "$address" list
-printf 'f1le-token-for-tests\r\n' > "$work/server.token"
+run_status 0 "the right token is accepted [SEC-3]" "$cli" --server "$address" --token s3cret-token-for-the-tests-0123456789 list
+SLICERBRIDGE_TOKEN=s3cret-token-for-the-tests-0123456789 run_status 0 "the token from SLICERBRIDGE_TOKEN" "$cli" --server "$address" list
+printf 'f1le-token-for-the-tests-0123456789\r\n' > "$work/server.token"
 start_server tokenfile --listen 127.0.0.1:0 --token-file "$work/server.token"
-run_status 3 "a server's --token-file: another token is refused [SEC-3]" "$cli" --server "$address" --token s3cret-token-for-tests list
-printf 'f1le-token-for-tests\n' > "$work/client.token"
+run_status 3 "a server's --token-file: another token is refused [SEC-3]" "$cli" --server "$address" --token s3cret-token-for-the-tests-0123456789 list
+printf 'f1le-token-for-the-tests-0123456789\n' > "$work/client.token"
 run_status 0 "a server's --token-file: its first line is the token [SEC-3]" "$cli" --server "$address" --token-file "$work/client.token" list
 run_status 2 "a server's unreadable --token-file is a usage error" "$server_bin" --token-file "$work/no-such.token"
 grep -q "cannot read the token file" "$work/err" || fail "the unreadable token file is not named"
 : > "$work/empty.token"
 run_status 2 "a server's empty --token-file is a usage error" "$server_bin" --token-file "$work/empty.token"
-run_status 2 "--token and --token-file together are a usage error" "$server_bin" --token a --token-file "$work/server.token"
+run_status 2 "--token and --token-file together are a usage error" "$server_bin" --token s3cret-token-for-the-tests-0123456789 --token-file "$work/server.token"
 
 # ---- TLS: no token needed off loopback, certificates verified by the client [SEC-6] -------
 if command -v openssl >/dev/null; then

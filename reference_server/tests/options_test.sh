@@ -79,12 +79,13 @@ for argument in "$@"; do
   server)
     expect 0 "Usage:" "slicerbridge-server --help" "$binary" --help
     lists_options "slicerbridge-server --help" --help --version --listen --unix --stdio --token --tls-cert \
-      --tls-key --name --shutdown-grace --workers --worker-spin-us --answer-wait-us --max-frame --hello-timeout \
+      --tls-key --failed-token-delay --name --shutdown-grace --workers --worker-spin-us --answer-wait-us \
+      --max-frame --hello-timeout \
       --idle-timeout --stall-timeout --max-connections --max-connections-per-address \
       --max-pending-handshakes --connection-budget --total-budget --block-cache --log-level --expose-errors
     for default in "--workers N=2" "--hello-timeout SECONDS=10" "--stall-timeout SECONDS=60" \
       "--max-connections N=256" "--total-budget BYTES=4294967296" "--log-level LEVEL=info" \
-      "--answer-wait-us N=50"; do
+      "--answer-wait-us N=50" "--failed-token-delay SECONDS=0.1"; do
       grep -qF -- "$default" "$work/out" && pass "server --help shows $default" || fail "server --help lacks \"$default\""
     done
     expect 0 "slicerbridge-server " "slicerbridge-server --version" "$binary" --version
@@ -93,6 +94,8 @@ for argument in "$@"; do
     expect 2 '--workers expects an integer >= 1, not "0"' "--workers 0" "$binary" --workers 0
     expect 2 "--log-level expects error, warning, info or debug" "a log level that does not exist" "$binary" --log-level loud
     expect 2 "--tls-cert and --tls-key go together" "--tls-cert alone" "$binary" --tls-cert "$work/cert.pem"
+    expect 2 "needs at least 22 (128 random bits): make one with \`openssl rand -hex 16\`" \
+      "a token shorter than 22 characters [SEC-8]" "$binary" --token 21-characters-token-x
     ;;
   igtl)
     expect 0 "CMD_<id>" "slicerbridge-igtl --help" "$binary" --help

@@ -1882,18 +1882,18 @@ def handshake_decisions_file():
     add("codec-not-offered", "A codec the client did not offer is not in force.",
         ["CODEC-1", "CAP-4"], {"capabilities": ["codec.lz4"]},
         accept([1, 1], ["cancel", "codec.lz4"]))
-    add("token-right", "The right token is accepted.", ["SEC-3"], {"token": "s3cret-token"},
-        accept([1, 1], ["cancel"]), {"token": "s3cret-token"})
+    add("token-right", "The right token is accepted.", ["SEC-3"], {"token": "s3cret-token-0123456789abcdef"},
+        accept([1, 1], ["cancel"]), {"token": "s3cret-token-0123456789abcdef"})
     add("token-missing", "A server requiring a token refuses a hello without one.",
-        ["SEC-3", "HELLO-8"], {}, refuse("unauthorized"), {"token": "s3cret-token"})
+        ["SEC-3", "HELLO-8"], {}, refuse("unauthorized"), {"token": "s3cret-token-0123456789abcdef"})
     add("token-wrong", "A wrong token gets the same answer as a missing one.", ["SEC-3", "SEC-8"],
-        {"token": "s3cret-tokem"}, refuse("unauthorized"), {"token": "s3cret-token"})
+        {"token": "s3cret-tokem-0123456789abcdef"}, refuse("unauthorized"), {"token": "s3cret-token-0123456789abcdef"})
     add("token-before-version", "Without the token, even a version mismatch is unauthorized: "
         "nothing about the server is revealed.", ["HELLO-8", "SEC-8"],
         {"min_version": [2, 0], "max_version": [2, 0]}, refuse("unauthorized"),
-        {"token": "s3cret-token"})
+        {"token": "s3cret-token-0123456789abcdef"})
     add("token-unneeded", "A token sent to a server that requires none is ignored.", ["SEC-3"],
-        {"token": "whatever"}, accept([1, 1], ["cancel"]))
+        {"token": "whatever-0123456789abcdef"}, accept([1, 1], ["cancel"]))
     return f
 
 

@@ -31,6 +31,22 @@ enum class processor_execution {
 /// ([SEC-5]).
 using log_function = std::function<void(log_level, std::string_view)>;
 
+/// The fewest characters a server's token may have ([SEC-8]): 128 random bits take 22
+/// characters in base64, the densest encoding in common use (32 in hexadecimal).
+inline constexpr std::size_t min_token_length = 22;
+
+/// Why `token` cannot be a server's token, or empty when it can ([SEC-8]). Never quotes the
+/// token ([SEC-5]).
+inline std::string token_problem(std::string_view token) {
+    if (token.size() >= min_token_length) {
+        return {};
+    }
+    return "the token has " + std::to_string(token.size()) + " characters; a server's token " +
+           "needs at least " + std::to_string(min_token_length) +
+           " (128 random bits): make one with `openssl rand -hex 16` or `python3 -c \"import " +
+           "secrets; print(secrets.token_urlsafe(32))\"`";
+}
+
 struct server_options {
     /// `implementation` in the server's hello.
     std::string name = "slicerbridge-cpp";
@@ -79,8 +95,15 @@ struct server_options {
     std::size_t block_cache_limit = std::size_t{256} << 20;
     /// Calls admitted and not yet finished across all connections; beyond it, too_many_in_flight.
     std::size_t max_pending_calls = 1024;
-    /// When set, every client must present this token ([SEC-3]).
+    /// When set, every client must present this token ([SEC-3]); at least min_token_length
+    /// characters ([SEC-8]), or the server's constructor throws std::invalid_argument.
     std::optional<std::string> token;
+    /// How long the answer to a missing or wrong token waits ([SEC-11]): this long after a first
+    /// failure from an address, doubling with each further one up to failed_token_delay_max;
+    /// back to this after a right token or a minute without failures. Meanwhile the connection
+    /// is counted as any other and its hello_timeout applies. Zero turns the delay off.
+    std::chrono::milliseconds failed_token_delay{100};
+    std::chrono::milliseconds failed_token_delay_max{std::chrono::seconds(5)};
     /// Codecs the server accepts and uses for bulk when the client offers them (those this
     /// build lacks, see `codec_set::all()`, never are).
     /// Whether the server lists transfer.memfd when a client offers it on a Unix socket: large

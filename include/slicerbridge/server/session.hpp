@@ -363,13 +363,18 @@ private:
 
     void on_handshake(const client_hello& hello) {
         auto outcome = negotiate(hello, state_->options);
+        if (outcome.refusal && outcome.refusal->code == error::unauthorized) {
+            log(log_level::warning, "refused a client with a missing or wrong token");
+            return refuse_later(state_->failed_tokens.failed(address_, clock::now()),
+                                std::move(*outcome.refusal));
+        }
         if (outcome.refusal) {
-            if (outcome.refusal->code == error::unauthorized) {
-                log(log_level::warning, "refused a client with a missing or wrong token");
-            }
             send_connection_error(outcome.refusal->code, outcome.refusal->text,
                                   std::move(outcome.refusal->details));
             return close_after_writes();
+        }
+        if (state_->options.token) {
+            state_->failed_tokens.succeeded(address_);
         }
         version_ = outcome.reply.version;
         peer_limits_ = outcome.peer_limits;
@@ -383,6 +388,22 @@ private:
         send(message(std::move(outcome.reply)));
         phase_ = phase::established;
         stream_.set_receive_limits(state_->options.receive_limits);
+    }
+
+    /// Answers a failed token after `delay` ([SEC-11]), reading nothing more meanwhile; the
+    /// connection stays counted, and the hello timeout or a shutdown may close it first.
+    void refuse_later(clock::duration delay, handshake_refusal refusal) {
+        closing_ = true;
+        refusal_timer_.expires_after(delay);
+        refusal_timer_.async_wait([self = this->shared_from_this(),
+                                   refusal = std::move(refusal)](std::error_code ec) mutable {
+            if (ec || self->phase_ == phase::closed) {
+                return;
+            }
+            self->send_connection_error(refusal.code, std::move(refusal.text),
+                                        std::move(refusal.details));
+            self->close_after_writes();
+        });
     }
 
     // ---- messages --------------------------------------------------------------------------
@@ -809,6 +830,7 @@ private:
         release_budget(held_by_calls + budget_.take_frame_reservation());
         state_->forget_waiting_calls(id_);
         shutdown_timer_.cancel();
+        refusal_timer_.cancel();
         watch_timer_.cancel();
         stream_.abandon_paused_read();
         writes_closed_ = true;
@@ -847,6 +869,7 @@ private:
     bool send_progress_ = false;
     protocol_version version_ = protocol_min; // negotiated in the handshake
     asio::steady_timer shutdown_timer_{stream_.get_executor()};
+    asio::steady_timer refusal_timer_{stream_.get_executor()}; // a failed token's answer
 
     const std::uint64_t id_; // for the fair call queue
     const std::string address_;

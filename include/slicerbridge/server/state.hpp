@@ -7,6 +7,7 @@
 #include <slicerbridge/detail/did_you_mean.hpp>
 #include <slicerbridge/detail/fair_queue.hpp>
 #include <slicerbridge/detail/log_limiter.hpp>
+#include <slicerbridge/detail/token_failures.hpp>
 #include <slicerbridge/detail/worker_pool.hpp>
 #include <slicerbridge/processor.hpp>
 #include <slicerbridge/server/options.hpp>
@@ -44,6 +45,10 @@ struct server_state {
     server_state(asio::any_io_executor io, server_options server_options)
         : io_executor(std::move(io)), options(std::move(server_options)),
           workers(options.workers, options.worker_spin), budget(options.total_budget),
+          failed_tokens(options.failed_token_delay, options.failed_token_delay_max,
+                        std::max<std::chrono::steady_clock::duration>(
+                            std::chrono::minutes(1), 2 * options.failed_token_delay_max),
+                        4096),
           call_queue(options.workers) {
         buffer::set_reuse_limit(options.block_cache_limit);
     }
@@ -157,6 +162,9 @@ struct server_state {
     std::atomic<std::uint64_t> last_frame_session{~std::uint64_t{0}};
     std::atomic<std::chrono::steady_clock::rep> last_switch{0}; // when another session's came
     log_limiter log_limits{5, std::chrono::seconds(10)};
+    /// Forgets an address a minute (at least twice the longest delay) after its last failure:
+    /// a longer delay would forget the address before its next failure.
+    token_failures failed_tokens;
 
     /// Runs `on_all_closed` once shutting down and no connection is left.
     void notify_if_all_closed() {

@@ -201,6 +201,17 @@ inline void start_tls_handshake(const std::shared_ptr<server_state>& state,
                      });
 }
 
+/// `options`, unless its token is too short ([SEC-8]).
+inline server_options checked_options(server_options options) {
+    if (options.token) {
+        auto problem = token_problem(*options.token);
+        if (!problem.empty()) {
+            throw std::invalid_argument(problem);
+        }
+    }
+    return options;
+}
+
 inline bool is_loopback(const asio::ip::address& address) {
     if (address.is_v6() && address.to_v6().is_v4_mapped()) {
         return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6()).is_loopback();
@@ -211,7 +222,8 @@ inline bool is_loopback(const asio::ip::address& address) {
 } // namespace detail
 
 inline server::server(asio::any_io_executor io_executor, server_options options)
-    : state_(std::make_shared<detail::server_state>(std::move(io_executor), std::move(options))) {
+    : state_(std::make_shared<detail::server_state>(std::move(io_executor),
+                                                    detail::checked_options(std::move(options)))) {
     state_->catalog_value = value(value::map{{"processors", value(value::array{})}});
     state_->catalog_value_1_0 = state_->catalog_value;
 }
