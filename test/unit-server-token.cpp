@@ -134,11 +134,10 @@ TEST_CASE("token_failures remembers a bounded number of addresses, forgetting th
     CHECK(failures.size() == 3);
 }
 
-TEST_CASE("a wrong token is answered after the delay; a good client is served meanwhile "
-          "[SEC-11] [SEC-3]") {
-    constexpr auto delay = 2s;
+TEST_CASE("a good client is served while a wrong token waits for its answer [SEC-11] [SEC-3]") {
+    // A delay longer than any read of the test: the guesser hears nothing until the shutdown.
     auto refused = std::make_shared<std::atomic<bool>>(false);
-    test_server srv(token_test_options(delay, 5s, refused));
+    test_server srv(token_test_options(60s, 60s, refused));
     raw_peer guesser(srv.port());
     std::atomic<bool> answered{false};
     auto wrong = std::async(std::launch::async, [&] {
@@ -150,12 +149,12 @@ TEST_CASE("a wrong token is answered after the delay; a good client is served me
     client_options right;
     right.token = token_test_secret;
     CHECK(sync_client::connect(srv.address(), right)->ping() > 0.0);
-    // The order, not a time: the good client had its answers before the guesser had its own.
+    // The order, not a time: the good client had its answers while the guesser had nothing.
     CHECK_FALSE(answered.load());
-    auto answer = wrong.get();
-    CHECK(token_test_unauthorized(answer));
-    CHECK(answer.after >= delay);
-    CHECK(guesser.closed_by_peer());
+    std::promise<void> closed;
+    srv.server().shutdown(0ms, [&] { closed.set_value(); });
+    CHECK(closed.get_future().wait_for(10s) == std::future_status::ready);
+    CHECK_FALSE(wrong.get().reply);
 }
 
 TEST_CASE("repeated failed tokens from one address wait longer each time [SEC-11]") {

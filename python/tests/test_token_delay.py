@@ -83,10 +83,10 @@ def test_token_failures_remember_a_bounded_number_of_addresses_SEC_11():
     assert len(failures) == 3
 
 
-def test_a_wrong_token_is_answered_late_while_a_good_client_is_served_SEC_11():
-    """[SEC-11] [SEC-3]"""
-    delay = 2.0
-    instance = start_server(token=SECRET, failed_token_delay=delay)
+def test_a_good_client_is_served_while_a_wrong_token_waits_for_its_answer_SEC_11():
+    """[SEC-11] [SEC-3]: a delay longer than the test, so the guesser hears nothing until the
+    server closes."""
+    instance = start_server(token=SECRET, failed_token_delay=600.0, failed_token_delay_max=600.0)
     try:
         guesser = instance.raw()
         answers = []
@@ -97,15 +97,13 @@ def test_a_wrong_token_is_answered_late_while_a_good_client_is_served_SEC_11():
         good = instance.raw()
         assert good.hello(token=SECRET)["version"] == [1, 0]
         assert good.call(1, "ping")["result"] == {}
-        # The order, not a time: the good client had its answers before the guesser had its own.
+        # The order, not a time: the good client had its answers while the guesser had nothing.
         assert not answers
-        thread.join(WAIT)
-        reply, seconds = answers[0]
-        assert unauthorized(reply) and seconds >= delay
-        assert guesser.closed_by_server()
         assert len(instance.server.failed_tokens) == 0  # the good client's address is the same
     finally:
         instance.server.close()
+    thread.join(WAIT)
+    assert answers == [(None, answers[0][1])]  # closed without an answer
 
 
 def test_repeated_failed_tokens_from_one_address_wait_longer_each_time_SEC_11():
