@@ -102,7 +102,8 @@ TEST_CASE("a test stream carries bytes to its peer, in reads of read_size and wr
 
     // The composed operations loop over the partial ones.
     test_stream_result wrote_all;
-    asio::async_write(a, asio::buffer(sent.substr(3)), test_stream_record(wrote_all));
+    const std::string later = sent.substr(3);
+    asio::async_write(a, asio::buffer(later), test_stream_record(wrote_all));
     std::string rest(9, '\0');
     test_stream_result read_all;
     asio::async_read(b, asio::buffer(rest), test_stream_record(read_all));
@@ -194,7 +195,8 @@ TEST_CASE("write_some_now takes nothing while the peer has write_now_limit bytes
     CHECK(a.write_some_now(asio::buffer(std::string("fgh")), ec) == 0);
     CHECK_FALSE(ec);
     test_stream_result wrote; // an asynchronous write still goes
-    a.async_write_some(asio::buffer(std::string("fgh")), test_stream_record(wrote));
+    const std::string rest = "fgh";
+    a.async_write_some(asio::buffer(rest), test_stream_record(wrote));
     std::string got(8, '\0');
     test_stream_result read;
     asio::async_read(b, asio::buffer(got), test_stream_record(read));
@@ -216,7 +218,8 @@ TEST_CASE("a fail_count fails the operation numbered n and every one after it, w
     CHECK(a.write_some_now(asio::buffer(std::string("x")), ec) == 1);
     CHECK_FALSE(ec);
     test_stream_result second, third, fourth;
-    a.async_write_some(asio::buffer(std::string("y")), test_stream_record(second));
+    const std::string y = "y";
+    a.async_write_some(asio::buffer(y), test_stream_record(second));
     char got[1];
     a.async_read_some(asio::buffer(got), test_stream_record(third));
     CHECK(a.write_some_now(asio::buffer(std::string("z")), ec) == 0);
