@@ -4,6 +4,7 @@
 
 #include <slicerbridge/test/stream.hpp>
 
+#include <slicerbridge/transport/any_stream.hpp>
 #include <slicerbridge/transport/frame_stream.hpp>
 
 #include <doctest/doctest.h>
@@ -13,6 +14,7 @@
 #include <asio/strand.hpp>
 #include <asio/write.hpp>
 
+#include <array>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -253,6 +255,33 @@ TEST_CASE("a read still waiting when its io_context is destroyed is destroyed wi
         CHECK_FALSE(watched.expired());
     }
     CHECK(watched.expired());
+}
+
+TEST_CASE("an any_stream wraps a test stream: reads, gathered writes, writes without waiting and "
+          "close go through") {
+    asio::io_context io;
+    sbt::stream a(io.get_executor());
+    sbt::stream b(io.get_executor());
+    sbt::connect(a, b);
+    sb::any_stream wrapped(std::move(a));
+    REQUIRE(wrapped.target<sbt::stream>() != nullptr);
+    const std::string first = "gather", second = "ed";
+    const std::array<asio::const_buffer, 2> pieces{asio::buffer(first), asio::buffer(second)};
+    test_stream_result wrote;
+    wrapped.async_write_some(pieces, test_stream_record(wrote));
+    std::error_code ec;
+    CHECK(wrapped.write_some_now(asio::buffer(std::string("!")), ec) == 1);
+    std::string got(9, '\0');
+    test_stream_result read;
+    asio::async_read(b, asio::buffer(got), test_stream_record(read));
+    REQUIRE(test_stream_run_dry(io));
+    CHECK(wrote.n == 8);
+    CHECK(got == "gathered!");
+    wrapped.close(ec);
+    test_stream_result ended;
+    b.async_read_some(asio::buffer(got), test_stream_record(ended));
+    REQUIRE(test_stream_run_dry(io));
+    CHECK(ended.ec == asio::error::eof);
 }
 
 TEST_CASE("a frame written through a test stream one byte at a time is read back intact") {

@@ -2,21 +2,25 @@
 #define SLICERBRIDGE_TEST_STREAM_HPP
 // An in-memory stream for tests, after Boost.Beast's `test::stream` and `test::fail_count`: two
 // connected `test::stream`s carry bytes to each other with no socket, in pieces as small as a test
-// asks (`read_size`, `write_size`), and a `fail_count` makes the Nth operation fail with a chosen
-// error, so that every I/O failure path of code over a stream (a `frame_stream`, a client, a
-// server session through `server::serve`) can be walked one by one:
+// asks, and a `fail_count` makes the Nth read or write fail with a chosen error, so that every I/O
+// failure path of code over a stream (a `frame_stream`, a `basic_client<test::stream>`, a server
+// session through `server::serve`) can be walked in turn:
 //
 //     for (std::size_t n = 0; n < 1000; ++n) {
-//         asio::io_context io;
 //         test::fail_count fc(n);
+//         asio::io_context io;
 //         test::stream a(io.get_executor(), &fc), b(io.get_executor());
 //         test::connect(a, b);
-//         ... run an exchange; it either fails with fc.error() or, once n is large enough,
-//         succeeds, and then every operation has been failed once ...
+//         ... start an exchange over a and b; io.run() ...
+//         if (fc.operations() <= n) break; // nothing failed: each operation has failed once
+//         ... check that the exchange failed with fc.error(), and cleanly ...
 //     }
 //
-// It is shipped, not kept with the SDK's own tests, so that applications can test their clients
-// and processors the same way.
+// It has what the SDK's transports use of a stream (`write_some_now`, `close`), so the SDK takes
+// it as it is. It ships with the SDK, rather than with the SDK's own tests, so that applications
+// can test their clients and processors the same way.
+
+#include <slicerbridge/detail/unique_function.hpp>
 
 #include <asio/any_io_executor.hpp>
 #include <asio/async_result.hpp>
@@ -26,8 +30,6 @@
 #include <asio/error.hpp>
 #include <asio/execution_context.hpp>
 #include <asio/post.hpp>
-
-#include <slicerbridge/detail/unique_function.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -191,7 +193,11 @@ private:
 /// Writes never wait: they append to the peer's unread bytes. A read waits until bytes arrive
 /// or either end closes. Closing an end completes its waiting read with operation_aborted; the
 /// peer then reads what was sent, then eof, and its writes fail with broken_pipe. Operations on
-/// a closed end fail with bad_descriptor, as on a closed socket.
+/// a closed end fail with bad_descriptor, as on a closed socket. Operations are cancelled by
+/// closing, as the SDK cancels them; a read still waiting when its execution context shuts down
+/// is destroyed with it, as a socket's would be.
+///
+/// As with a socket, one stream is used by one thread at a time; its peer may be used by another.
 class stream {
 public:
     using executor_type = asio::any_io_executor;
