@@ -268,6 +268,49 @@ TEST_CASE("failing each operation in turn of a client's stream fails the pending
     }
 }
 
+TEST_CASE("failing each operation in turn of a scripted server's stream fails the client's "
+          "pending handshake or invoke with the end of the connection, and closes it once") {
+    for (const auto& cut : sessions_cuts) {
+        CAPTURE(cut.write_size);
+        std::size_t succeeded_at = 0;
+        for (std::size_t n = 0; n < 1000; ++n) {
+            CAPTURE(n);
+            sbt::fail_count fc(n);
+            asio::io_context io;
+            sbt::stream a(io.get_executor());
+            sbt::stream b(io.get_executor(), &fc);
+            sbt::connect(a, b);
+            sessions_apply(a, cut);
+            sessions_apply(b, cut);
+            std::make_shared<sessions_scripted_server>(std::move(b))->start();
+            sessions_outcome out;
+            sb::basic_client<sbt::stream> client(std::move(a), sessions_client_options(out));
+            sessions_start(client, out, [] {});
+            REQUIRE(sessions_run_dry(io));
+
+            REQUIRE(out.handshake);
+            CHECK(out.closes == 1);
+            const bool ended = out.close_reason == asio::error::eof ||
+                               out.close_reason == asio::error::broken_pipe;
+            CHECK(ended);
+            REQUIRE((*out.handshake || out.invoke));
+            const std::error_code& failed = *out.handshake ? *out.handshake : *out.invoke;
+            if (fc.operations() <= n) {
+                CHECK_FALSE(failed);
+                sessions_check_echo(out);
+                succeeded_at = n;
+                break;
+            }
+            if (failed) {
+                CHECK(failed == out.close_reason);
+            } else {
+                sessions_check_echo(out); // the server's failure came after its answer
+            }
+        }
+        CHECK(succeeded_at > 3);
+    }
+}
+
 TEST_CASE("a server serves a test stream: a client over its peer shakes hands and invokes") {
     asio::io_context io;
     sb::server server(io.get_executor());
