@@ -52,11 +52,11 @@ class Watched:
         if self.closed_after is None:
             sent = f", and sent it {len(self.received)} bytes" if self.received else ""
             raise CaseFailed(f"the server did not close the {self.what} within {window:g}s (timeout {limit:g}s, "
-                             f"margin --timeout {self.context.timeout:g}s){sent} [{requirement}]")
+                             f"margin --timeout {self.context.timeout:g}s){sent} {requirement}")
         if self.received:
             raise CaseFailed(f"the server sent {len(self.received)} bytes to the {self.what} before closing it "
                              f"after {self.closed_after:.2f}s: a timeout closes a connection like a dropped one, "
-                             f"sending nothing (section 7.1) [{requirement}]")
+                             f"sending nothing (section 7.1) {requirement}")
 
 
 def await_closes(watched: list[Watched], deadline: float,
@@ -116,7 +116,7 @@ def register(case: Callable) -> None:
         await_closes(watched, opened + window, trickle)
         context.recorder.record(trickling.conn.label, "note", note=f"{sent} of {len(hello)} hello bytes sent")
         for item in watched:
-            item.check(limit, window, "LIMIT-5")
+            item.check(limit, window, "[LIMIT-5]")
 
     @case("availability.stall-timeout", "LIMIT-7",
           "Given --stall-timeout: after the handshake, a frame header and part of the head it "
@@ -136,7 +136,7 @@ def register(case: Callable) -> None:
         meanwhile.close()  # before an idle timeout of the server may close it
         window = limit + context.timeout
         await_closes([watched], started + window)
-        watched.check(limit, window, "LIMIT-7")
+        watched.check(limit, window, "[LIMIT-7]")
 
     @case("availability.idle-with-call-open", "LIMIT-6",
           "Given --idle-timeout: a connection whose only traffic is a slow call lasting twice the "
