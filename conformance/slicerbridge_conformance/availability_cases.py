@@ -146,6 +146,9 @@ def register(case: Callable) -> None:
         limit = context.configured("idle_timeout")
         seconds = 2 * limit
         parameters = context.slow_parameters(seconds)
+        maximum = context.parameter("slow", "seconds").get("maximum")
+        if isinstance(maximum, (int, float)) and seconds > maximum:
+            raise CaseSkipped(f"slow takes at most {maximum:g} seconds, not the {seconds:g} the case needs")
         peer = context.connect_retrying(time.monotonic() + context.timeout, "call open", capabilities=[])
         call = peer.invoke("slow", parameters=parameters)
         started = time.monotonic()
