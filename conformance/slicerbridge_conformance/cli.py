@@ -55,6 +55,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, metavar="N", help="fuzz seed (random when absent; printed)")
     parser.add_argument("--fuzz-cases", type=int, default=40, metavar="N", help="number of fuzz cases (40)")
     parser.add_argument("--token", help="token the server under test was started with")
+    parser.add_argument("--hello-timeout", type=float, metavar="SECONDS",
+                        help="the server's hello timeout: runs availability.hello-timeout")
+    parser.add_argument("--stall-timeout", type=float, metavar="SECONDS",
+                        help="the server's stall timeout: runs availability.stall-timeout")
+    parser.add_argument("--idle-timeout", type=float, metavar="SECONDS",
+                        help="the server's idle timeout: runs availability.idle-with-call-open")
+    parser.add_argument("--max-connections", type=int, metavar="N",
+                        help="the connections the server serves at once from one address (its "
+                             "total cap, or its per-address cap if lower): runs availability.connection-cap")
     parser.add_argument("--vectors", default=DEFAULT_VECTORS, metavar="DIR",
                         help="golden vector directory (codec mode)")
     parser.add_argument("--spec", default=DEFAULT_SPEC, metavar="FILE",
@@ -93,7 +102,9 @@ def _run_mode(mode: str, cases: list[Case], options: argparse.Namespace, command
                                                + (["--"] + command if command else []))
         target = ServerTarget(address, server_command, options.startup_timeout)
         server_options = Options(timeout=options.timeout, token=options.token, seed=seed,
-                                 fuzz_cases=options.fuzz_cases)
+                                 fuzz_cases=options.fuzz_cases, hello_timeout=options.hello_timeout,
+                                 idle_timeout=options.idle_timeout, stall_timeout=options.stall_timeout,
+                                 max_connections=options.max_connections)
         return run_cases(cases, target, server_options, progress), target.description
     if not command or options.target:
         raise UsageError(f"{mode} mode needs -- COMMAND...")
@@ -134,6 +145,10 @@ def main(argv: list[str] | None = None) -> int:
             return framework.EXIT_CONFORMANT
         if options.mode is None:
             raise UsageError("give a mode: server, client or codec")
+        for name in ("hello_timeout", "stall_timeout", "idle_timeout", "max_connections"):
+            value = getattr(options, name)
+            if value is not None and not (0 < value < float("inf")):
+                raise UsageError(f"--{name.replace('_', '-')} must be positive, got {value}")
         all_cases = _cases_for(options.mode, options, seed)
         known = framework.read_known_failing(options.known_failing, all_cases) if options.known_failing else []
         cases = framework.select(all_cases, framework.split_patterns(options.run),

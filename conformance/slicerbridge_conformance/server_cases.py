@@ -1880,3 +1880,8 @@ def _drop_with_calls(context: ServerContext) -> None:
 from . import memfd_cases  # noqa: E402  (needs `case`, defined above)
 
 memfd_cases.register(case)
+
+# The timeouts and the connection cap (section 7.1), run when the server's configuration is given.
+from . import availability_cases  # noqa: E402  (needs `case`, defined above)
+
+availability_cases.register(case)

@@ -95,6 +95,12 @@ class Options:
     token: str | None = None
     seed: int = 0
     fuzz_cases: int = 40
+    # The server's configuration for the availability cases (section 7.1), not announced on the
+    # wire: None when not given, and the cases needing it are skipped.
+    hello_timeout: float | None = None
+    idle_timeout: float | None = None
+    stall_timeout: float | None = None
+    max_connections: int | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -536,6 +542,26 @@ class ServerContext:
             raise CaseFailed(f"server refused our hello: {refused}") from None
         return peer
 
+    def connect_retrying(self, until: float, label: str | None = None, capabilities: Any = None) -> Peer:
+        """Like `connect`, but a too_many_connections refusal is retried, after a growing pause,
+        until `until`: the server may not have released the connections the suite closed just
+        before, and nothing on the wire tells when it has [LIMIT-8]."""
+        pause = 0.05
+        while True:
+            hello = self.hello(capabilities)
+            peer = self.peer(label, offered=hello["capabilities"])
+            peer.conn.limits = wire.Limits.from_map(hello["limits"])
+            try:
+                peer.handshake(hello)
+                return peer
+            except HandshakeRefused as refused:
+                peer.close()
+                if wire.error_name(refused.error.get("code")) != "too_many_connections" \
+                        or time.monotonic() + pause > until:
+                    raise CaseFailed(f"{label + ': ' if label else ''}server refused our hello: {refused}") from None
+            time.sleep(pause)
+            pause = min(2 * pause, 0.5)
+
     def finish(self) -> None:
         """At the end of a passing case, every connection still open must still answer a ping
         and must not have sent anything unasked (a late duplicate response, stray progress)."""
@@ -566,6 +592,13 @@ class ServerContext:
                 return slot
         raise CaseSkipped(f"processor {processor!r} has no parameter {name!r} (see README)")
 
+    def configured(self, name: str) -> Any:
+        """A value of the server's configuration given to the suite; the case is skipped without it."""
+        value = getattr(self.options, name)
+        if value is None:
+            raise CaseSkipped(f"give --{name.replace('_', '-')} (the server's configuration) to run this case")
+        return value
+
     def require_capability(self, capability: str) -> None:
         if capability not in self.info.capabilities:
             raise CaseSkipped(f"server does not list {capability!r} when offered")
@@ -581,7 +614,7 @@ class ServerContext:
     def check_serving(self) -> None:
         """A fresh connection must still handshake and answer a ping [DROP-2]."""
         try:
-            peer = self.connect()
+            peer = self.connect_retrying(time.monotonic() + self.timeout)
             peer.call("ping")
             peer.close()
         except CaseFailed as failure:

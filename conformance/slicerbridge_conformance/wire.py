@@ -37,6 +37,7 @@ ERROR_CODES = {
     "unauthorized": 10,
     "shutting_down": 11,
     "unsupported_codec": 12,
+    "too_many_connections": 13,
     "cancelled": 100,
     "deadline_exceeded": 101,
     "unknown_processor": 102,

@@ -40,13 +40,13 @@ class Run:
         return found
 
 
-def run_suite(arguments: list[str], tmp_path, name: str = "report") -> Run:
-    """Runs `slicerbridge-conformance` with `arguments` (a --json report is added)."""
+def run_suite(arguments: list[str], tmp_path, name: str = "report", env: dict | None = None) -> Run:
+    """Runs `slicerbridge-conformance` with `arguments` (a --json report is added), in `env` if given."""
     report = os.path.join(str(tmp_path), f"{name}.json")
     split = arguments.index("--") if "--" in arguments else len(arguments)
     command = [PYTHON, os.path.join(CONFORMANCE, "slicerbridge-conformance"), "-q",
                "--json", report] + arguments[:split] + arguments[split:]
-    process = subprocess.run(command, capture_output=True, text=True, timeout=RUN_LIMIT)
+    process = subprocess.run(command, capture_output=True, text=True, timeout=RUN_LIMIT, env=env)
     data = None
     if os.path.exists(report):
         with open(report, encoding="utf-8") as handle:

@@ -335,6 +335,10 @@ ONLY_WITH_EVERY_CASE = {"handshake.server-hello", "handshake.token-accepted"}
 # server (TCP); test_memfd_cases.py makes each fail against a flawed server.
 from test_memfd_cases import MEMFD_CASES  # noqa: E402
 
+# The availability.* cases need the server's configuration and are skipped here;
+# test_availability_cases.py makes each fail against a flawed server.
+from test_availability_cases import AVAILABILITY_CASES  # noqa: E402
+
 
 def _flaw_run(flaw: str, tmp_path) -> object:
     token = ["--token", TOKEN] if flaw in TOKEN_FLAWS else []
@@ -358,7 +362,7 @@ def test_good_server_passes_every_case(tmp_path):
     assert skipped == sorted(["cancel.not-in-force", "compression.listed-but-not-offered",
                               "handshake.token-accepted", "handshake.token-missing",
                               "handshake.token-wrong", "handshake.token-wrong-others-served",
-                              *MEMFD_CASES])
+                              *MEMFD_CASES, *AVAILABILITY_CASES])
     assert run.returncode == 0
 
 
@@ -399,7 +403,7 @@ def test_every_flaw_has_an_expectation():
 def test_every_server_case_can_fail():
     """No case passes by accident: for each one, some flaw makes it fail."""
     from slicerbridge_conformance.server_cases import CASES
-    failable = set(ONLY_WITH_EVERY_CASE).union(MEMFD_CASES, *MAY_ALSO_FAIL.values())
+    failable = set(ONLY_WITH_EVERY_CASE).union(MEMFD_CASES, AVAILABILITY_CASES, *MAY_ALSO_FAIL.values())
     for _, outcomes in EXPECTED.values():
         for cases in outcomes.values():
             failable |= set(cases)
