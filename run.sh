@@ -75,7 +75,7 @@ build_sanitized() {
 # cmake/SlicerBridgeWarnings.cmake).
 tsan_test_files="unit-server*.cpp;unit-client*.cpp;unit-transport-*.cpp;unit-stream-ops.cpp"
 tsan_test_files+=";unit-worker-pool.cpp;unit-fair-queue.cpp;unit-large-block-cache.cpp"
-tsan_test_files+=";unit-byte-budget.cpp;unit-connection-timeouts.cpp"
+tsan_test_files+=";unit-byte-budget.cpp;unit-connection-timeouts.cpp;unit-test-stream*.cpp"
 build_tsan() {
   log "building the server, client and stream tests with ThreadSanitizer in build-tsan/"
   configure_and_build "$root/build-tsan" -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g" \

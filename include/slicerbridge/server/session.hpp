@@ -464,6 +464,10 @@ private:
                               [self = this->shared_from_this(), call,
                                work = asio::make_work_guard(stream_.get_executor())]() mutable {
                                   self->compute(call, false);
+                                  // The session may go with the last reference: before the
+                                  // I/O context may run out of work, never after.
+                                  call.reset();
+                                  self.reset();
                                   work.reset();
                               });
         if (wait_for_answer) {
