@@ -203,11 +203,19 @@ def define_rows(settings):
             latency + small + ("--transport", "tcp"), awake=True),
         Row("slicerbridge_invoke_awake.latency", "SlicerBridge empty invoke, CPUs kept awake",
             "latency", "bench_slicerbridge", latency + ("--transport", "tcp"),
+            baseline="tcp_pingpong_awake.latency", awake=True,
+            targets=(Target("ratio", "<=", 2.0),)),
+        # The worker's answer always posted to a sleeping I/O thread: the hand-over's own cost.
+        Row("slicerbridge_invoke_nowait_awake.latency",
+            "SlicerBridge empty invoke, the I/O thread never waits for the answer "
+            "(answer_wait 0), CPUs kept awake", "latency", "bench_slicerbridge",
+            latency + ("--transport", "tcp", "--answer-wait-us", "0"),
             baseline="tcp_pingpong_awake.latency", awake=True),
         Row("slicerbridge_invoke_inline_awake.latency",
             "SlicerBridge empty invoke on the I/O thread, CPUs kept awake", "latency",
             "bench_slicerbridge", latency + ("--transport", "tcp", "--execution", "io_thread"),
-            baseline="tcp_pingpong_awake.latency", awake=True),
+            baseline="tcp_pingpong_awake.latency", awake=True,
+            targets=(Target("ratio", "<=", 1.5),)),
     ]
 
     # A live image stream through the gateway: 256 x 256 uint8 frames, one in flight.
@@ -225,16 +233,17 @@ def define_rows(settings):
                       str(settings.throughput_warmup_seconds), "--batches", "1", "--transport",
                       "tcp")
         base = f"tcp_calls.{clients}"
+        targets = (Target("ratio", ">=", 0.8),) if clients > 1 else ()
         rows += [
             Row(base, f"plain TCP ping-pong, {clients} client(s), epoll", "throughput",
                 "bench_socket", throughput + small, expects={"clients": clients}),
             Row(f"slicerbridge_calls.{clients}", f"SlicerBridge empty invoke, {clients} client(s)",
                 "throughput", "bench_slicerbridge", throughput, baseline=base,
-                expects={"clients": clients}),
+                expects={"clients": clients}, targets=targets),
             Row(f"slicerbridge_calls_inline.{clients}",
                 f"SlicerBridge empty invoke on the I/O thread, {clients} client(s)",
                 "throughput", "bench_slicerbridge", throughput + ("--execution", "io_thread"),
-                baseline=base, expects={"clients": clients}),
+                baseline=base, expects={"clients": clients}, targets=targets),
         ]
     rows += cluster_rows(settings)
     return rows
