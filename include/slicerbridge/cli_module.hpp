@@ -8,6 +8,7 @@
 // form of qSlicerCLIModuleUIHelper, the command line of vtkSlicerCLIModuleLogic), not the
 // published XSDs, which Slicer's own modules do not follow.
 
+#include <slicerbridge/detail/config.hpp>
 #include <slicerbridge/message/catalog.hpp>
 
 #include <cstddef>
@@ -73,6 +74,8 @@ std::string cli_module_xml(const processor_description& d);
 
 } // namespace slicerbridge
 
-#include <slicerbridge/impl/cli_module.hpp>
+#if defined(SLICERBRIDGE_HEADER_ONLY)
+#include <slicerbridge/impl/cli_module.ipp>
+#endif
 
 #endif

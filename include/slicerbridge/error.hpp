@@ -4,6 +4,8 @@
 // Error codes of the protocol (spec section 8) as std::error_code, with coarse conditions for the
 // three ranges of [ERR-1].
 
+#include <slicerbridge/detail/config.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -77,6 +79,8 @@ template <>
 struct is_error_condition_enum<slicerbridge::condition> : true_type {};
 } // namespace std
 
-#include <slicerbridge/impl/error.hpp>
+#if defined(SLICERBRIDGE_HEADER_ONLY)
+#include <slicerbridge/impl/error.ipp>
+#endif
 
 #endif

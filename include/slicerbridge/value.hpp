@@ -5,6 +5,7 @@
 
 #include <slicerbridge/buffer.hpp>
 #include <slicerbridge/compression.hpp>
+#include <slicerbridge/detail/config.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -149,6 +150,8 @@ private:
 
 } // namespace slicerbridge
 
-#include <slicerbridge/impl/value.hpp>
+#if defined(SLICERBRIDGE_HEADER_ONLY)
+#include <slicerbridge/impl/value.ipp>
+#endif
 
 #endif

@@ -8,6 +8,7 @@
 #include <slicerbridge/data/dtype.hpp>
 #include <slicerbridge/data/image.hpp>
 #include <slicerbridge/data/space.hpp>
+#include <slicerbridge/detail/config.hpp>
 #include <slicerbridge/error.hpp>
 #include <slicerbridge/value.hpp>
 
@@ -144,6 +145,8 @@ value to_value(const image_series& series);
 
 } // namespace slicerbridge
 
-#include <slicerbridge/data/impl/image_series.hpp>
+#if defined(SLICERBRIDGE_HEADER_ONLY)
+#include <slicerbridge/data/impl/image_series.ipp>
+#endif
 
 #endif

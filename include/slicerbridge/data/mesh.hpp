@@ -5,6 +5,7 @@
 
 #include <slicerbridge/data/space.hpp>
 #include <slicerbridge/data/typed_array.hpp>
+#include <slicerbridge/detail/config.hpp>
 #include <slicerbridge/error.hpp>
 #include <slicerbridge/value.hpp>
 
@@ -90,6 +91,8 @@ value to_value(const mesh& m);
 
 } // namespace slicerbridge
 
-#include <slicerbridge/data/impl/mesh.hpp>
+#if defined(SLICERBRIDGE_HEADER_ONLY)
+#include <slicerbridge/data/impl/mesh.ipp>
+#endif
 
 #endif

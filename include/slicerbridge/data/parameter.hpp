@@ -3,6 +3,7 @@
 
 // Parameter values (spec section 11.6): plain MessagePack values of the parameter types.
 
+#include <slicerbridge/detail/config.hpp>
 #include <slicerbridge/error.hpp>
 #include <slicerbridge/value.hpp>
 
@@ -63,6 +64,8 @@ value to_value(const parameter_value& p);
 
 } // namespace slicerbridge
 
-#include <slicerbridge/data/impl/parameter.hpp>
+#if defined(SLICERBRIDGE_HEADER_ONLY)
+#include <slicerbridge/data/impl/parameter.ipp>
+#endif
 
 #endif

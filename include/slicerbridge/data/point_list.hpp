@@ -5,6 +5,7 @@
 
 #include <slicerbridge/data/space.hpp>
 #include <slicerbridge/data/typed_array.hpp>
+#include <slicerbridge/detail/config.hpp>
 #include <slicerbridge/detail/data_fields.hpp>
 #include <slicerbridge/error.hpp>
 #include <slicerbridge/value.hpp>
@@ -50,6 +51,8 @@ value to_value(const point_list& p);
 
 } // namespace slicerbridge
 
-#include <slicerbridge/data/impl/point_list.hpp>
+#if defined(SLICERBRIDGE_HEADER_ONLY)
+#include <slicerbridge/data/impl/point_list.ipp>
+#endif
 
 #endif

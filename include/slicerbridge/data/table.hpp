@@ -4,6 +4,7 @@
 // Tables (spec section 11.5): named columns of numbers, strings or bools.
 
 #include <slicerbridge/data/typed_array.hpp>
+#include <slicerbridge/detail/config.hpp>
 #include <slicerbridge/error.hpp>
 #include <slicerbridge/value.hpp>
 
@@ -56,6 +57,8 @@ value to_value(const table& t);
 
 } // namespace slicerbridge
 
-#include <slicerbridge/data/impl/table.hpp>
+#if defined(SLICERBRIDGE_HEADER_ONLY)
+#include <slicerbridge/data/impl/table.ipp>
+#endif
 
 #endif

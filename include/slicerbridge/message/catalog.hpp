@@ -6,6 +6,7 @@
 
 #include <slicerbridge/data/image.hpp>
 #include <slicerbridge/data/parameter.hpp>
+#include <slicerbridge/detail/config.hpp>
 #include <slicerbridge/error.hpp>
 #include <slicerbridge/value.hpp>
 #include <slicerbridge/version.hpp>
@@ -183,6 +184,8 @@ inline value to_value(const describe_params& p) {
 
 } // namespace slicerbridge
 
-#include <slicerbridge/message/impl/catalog.hpp>
+#if defined(SLICERBRIDGE_HEADER_ONLY)
+#include <slicerbridge/message/impl/catalog.ipp>
+#endif
 
 #endif

@@ -3,6 +3,7 @@
 
 // The handshake (spec section 4): client and server hello, and the limits they announce.
 
+#include <slicerbridge/detail/config.hpp>
 #include <slicerbridge/detail/field_reader.hpp>
 #include <slicerbridge/error.hpp>
 #include <slicerbridge/limits.hpp>
@@ -79,8 +80,15 @@ value to_value(const server_hello& hello);
 client_hello client_hello_from_value(const value& v, std::error_code& ec, std::string& what);
 server_hello server_hello_from_value(const value& v, std::error_code& ec, std::string& what);
 
+namespace detail {
+/// A version as the wire carries it: [major, minor].
+SLICERBRIDGE_DECL value version_to_value(protocol_version v);
+} // namespace detail
+
 } // namespace slicerbridge
 
-#include <slicerbridge/message/impl/hello.hpp>
+#if defined(SLICERBRIDGE_HEADER_ONLY)
+#include <slicerbridge/message/impl/hello.ipp>
+#endif
 
 #endif

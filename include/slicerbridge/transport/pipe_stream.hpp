@@ -4,6 +4,7 @@
 // a client can start a processor (say, a script in a conda environment) and talk to it with no
 // port at all, as editors do with language servers.
 
+#include <slicerbridge/detail/config.hpp>
 #include <slicerbridge/detail/platform/process.hpp>
 
 #include <asio/any_io_executor.hpp>
@@ -126,6 +127,8 @@ launched_process launch_process(const asio::any_io_executor& executor,
 
 } // namespace slicerbridge
 
-#include <slicerbridge/transport/impl/pipe_stream.hpp>
+#if defined(SLICERBRIDGE_HEADER_ONLY)
+#include <slicerbridge/transport/impl/pipe_stream.ipp>
+#endif
 
 #endif

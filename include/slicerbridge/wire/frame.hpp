@@ -4,6 +4,7 @@
 // Frames (spec section 2): the 16-byte header and a sans-I/O incremental receiver.
 
 #include <slicerbridge/buffer.hpp>
+#include <slicerbridge/detail/config.hpp>
 #include <slicerbridge/error.hpp>
 #include <slicerbridge/limits.hpp>
 #include <slicerbridge/wire/descriptors.hpp>
@@ -136,6 +137,8 @@ private:
 
 } // namespace slicerbridge
 
-#include <slicerbridge/wire/impl/frame.hpp>
+#if defined(SLICERBRIDGE_HEADER_ONLY)
+#include <slicerbridge/wire/impl/frame.ipp>
+#endif
 
 #endif
