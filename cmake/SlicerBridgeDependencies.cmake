@@ -1,6 +1,6 @@
 # Finds the SDK's dependencies and gives each one imported target. Used by the build and, once
 # installed, by slicerbridgeConfig.cmake, so consumers get the same targets. Those of the core
-# (Asio, msgpack-cxx, zstd, lz4, threads) are found on inclusion; those of the components (tls:
+# (Asio, zstd, lz4, threads) are found on inclusion; those of the components (tls:
 # OpenSSL, json: nlohmann_json) only where the component is wanted: the installed config looks
 # for them only when it is asked for.
 include_guard(GLOBAL)
@@ -16,15 +16,6 @@ if(NOT TARGET slicerbridge::asio)
     INTERFACE_INCLUDE_DIRECTORIES "${SLICERBRIDGE_ASIO_INCLUDE_DIR}"
     INTERFACE_COMPILE_DEFINITIONS "ASIO_STANDALONE;ASIO_NO_DEPRECATED"
     INTERFACE_LINK_LIBRARIES "Threads::Threads")
-endif()
-
-# msgpack-cxx 4.x's config insists on Boost and 6.x renamed its target; we need neither.
-if(NOT TARGET slicerbridge::msgpack)
-  find_path(SLICERBRIDGE_MSGPACK_INCLUDE_DIR msgpack.hpp REQUIRED)
-  add_library(slicerbridge::msgpack INTERFACE IMPORTED)
-  set_target_properties(slicerbridge::msgpack PROPERTIES
-    INTERFACE_INCLUDE_DIRECTORIES "${SLICERBRIDGE_MSGPACK_INCLUDE_DIR}"
-    INTERFACE_COMPILE_DEFINITIONS "MSGPACK_NO_BOOST;MSGPACK_DEFAULT_API_VERSION=3")
 endif()
 
 foreach(codec zstd lz4)

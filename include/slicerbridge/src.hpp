@@ -8,6 +8,7 @@
 #error "<slicerbridge/src.hpp> is for SLICERBRIDGE_SEPARATE_COMPILATION builds"
 #endif
 
+#include <slicerbridge/client/impl/client.ipp>
 #include <slicerbridge/data/impl/image_series.ipp>
 #include <slicerbridge/data/impl/mesh.ipp>
 #include <slicerbridge/data/impl/parameter.ipp>
@@ -19,6 +20,7 @@
 #include <slicerbridge/impl/value.ipp>
 #include <slicerbridge/message/impl/catalog.ipp>
 #include <slicerbridge/message/impl/hello.ipp>
+#include <slicerbridge/server/impl/server.ipp>
 #include <slicerbridge/transport/impl/pipe_stream.ipp>
 #include <slicerbridge/wire/impl/frame.ipp>
 #endif
