@@ -2,6 +2,7 @@
 #define SLICERBRIDGE_DATA_IMPL_IMAGE_SERIES_IPP
 
 #include <slicerbridge/data/image_series.hpp>
+#include <slicerbridge/data/impl/typed_array.ipp> // its detail helpers
 
 #include <slicerbridge/data/typed_array.hpp>
 #include <slicerbridge/detail/data_fields.hpp>

@@ -1,6 +1,7 @@
 #ifndef SLICERBRIDGE_DATA_IMPL_MESH_IPP
 #define SLICERBRIDGE_DATA_IMPL_MESH_IPP
 
+#include <slicerbridge/data/impl/typed_array.ipp> // its detail helpers
 #include <slicerbridge/data/mesh.hpp>
 
 #include <slicerbridge/detail/data_fields.hpp>

@@ -1,6 +1,7 @@
 #ifndef SLICERBRIDGE_DATA_IMPL_POINT_LIST_IPP
 #define SLICERBRIDGE_DATA_IMPL_POINT_LIST_IPP
 
+#include <slicerbridge/data/impl/typed_array.ipp> // its detail helpers
 #include <slicerbridge/data/point_list.hpp>
 
 namespace slicerbridge {

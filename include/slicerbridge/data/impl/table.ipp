@@ -1,6 +1,7 @@
 #ifndef SLICERBRIDGE_DATA_IMPL_TABLE_IPP
 #define SLICERBRIDGE_DATA_IMPL_TABLE_IPP
 
+#include <slicerbridge/data/impl/typed_array.ipp> // its detail helpers
 #include <slicerbridge/data/table.hpp>
 
 #include <slicerbridge/detail/data_fields.hpp>
