@@ -1,6 +1,6 @@
-// Uses the components tls and json (slicerbridge::tls, slicerbridge::json): proof that each
-// carries its definitions (tls_client.hpp refuses to compile without SLICERBRIDGE_TLS), include
-// paths and libraries.
+// Uses the components tls and json (slicerbridge::tls, slicerbridge::json) with the separately
+// compiled SDK: proof that each carries its definitions (tls_client.hpp refuses to compile
+// without SLICERBRIDGE_TLS), include paths and libraries.
 #include <slicerbridge/json.hpp>
 #include <slicerbridge/transport/tls_client.hpp>
 

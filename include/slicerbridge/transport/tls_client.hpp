@@ -9,6 +9,7 @@
 #error "transport/tls_client.hpp needs SLICERBRIDGE_TLS and OpenSSL (slicerbridge::tls)"
 #endif
 
+#include <asio/error.hpp>
 #include <asio/ssl/context.hpp>
 #include <asio/ssl/error.hpp>
 #include <asio/ssl/host_name_verification.hpp>
