@@ -1,36 +1,12 @@
 # Finds the SDK's dependencies and gives each one imported target. Used by the build and, once
-# installed, by slicerbridgeConfig.cmake, so consumers get the same targets.
+# installed, by slicerbridgeConfig.cmake, so consumers get the same targets. Those of the core
+# (Asio, zstd, lz4, threads) are found on inclusion; those of the components (tls:
+# OpenSSL, json: nlohmann_json) only where the component is wanted: the installed config looks
+# for them only when it is asked for.
 include_guard(GLOBAL)
 include(CMakeFindDependencyMacro)
 
 find_dependency(Threads)
-
-# nlohmann_json's package, or (cross builds, where only the header is at hand) its header.
-if(NOT TARGET nlohmann_json::nlohmann_json)
-  find_package(nlohmann_json 3.10 QUIET)
-  if(NOT nlohmann_json_FOUND)
-    find_path(SLICERBRIDGE_NLOHMANN_JSON_INCLUDE_DIR nlohmann/json.hpp REQUIRED)
-    add_library(nlohmann_json::nlohmann_json INTERFACE IMPORTED)
-    set_target_properties(nlohmann_json::nlohmann_json PROPERTIES
-      INTERFACE_INCLUDE_DIRECTORIES "${SLICERBRIDGE_NLOHMANN_JSON_INCLUDE_DIR}")
-  endif()
-endif()
-
-# TLS (OpenSSL) and the bulk codecs (zstd, lz4 frame format) are features: a build without one
-# of them defines SLICERBRIDGE_NO_TLS, SLICERBRIDGE_NO_ZSTD or SLICERBRIDGE_NO_LZ4, and the SDK
-# leaves it out (see include/slicerbridge/detail/tls.hpp, zstd_codec.hpp, lz4_codec.hpp).
-if(NOT TARGET slicerbridge::tls)
-  find_package(OpenSSL QUIET)
-  add_library(slicerbridge::tls INTERFACE IMPORTED)
-  if(OpenSSL_FOUND)
-    set_target_properties(slicerbridge::tls PROPERTIES
-      INTERFACE_LINK_LIBRARIES "OpenSSL::SSL;OpenSSL::Crypto")
-  else()
-    message(STATUS "slicerbridge: OpenSSL not found; building without TLS")
-    set_target_properties(slicerbridge::tls PROPERTIES
-      INTERFACE_COMPILE_DEFINITIONS SLICERBRIDGE_NO_TLS)
-  endif()
-endif()
 
 # Debian's Asio ships no CMake config: standalone Asio is a header directory.
 if(NOT TARGET slicerbridge::asio)
@@ -40,15 +16,6 @@ if(NOT TARGET slicerbridge::asio)
     INTERFACE_INCLUDE_DIRECTORIES "${SLICERBRIDGE_ASIO_INCLUDE_DIR}"
     INTERFACE_COMPILE_DEFINITIONS "ASIO_STANDALONE;ASIO_NO_DEPRECATED"
     INTERFACE_LINK_LIBRARIES "Threads::Threads")
-endif()
-
-# msgpack-cxx 4.x's config insists on Boost and 6.x renamed its target; we need neither.
-if(NOT TARGET slicerbridge::msgpack)
-  find_path(SLICERBRIDGE_MSGPACK_INCLUDE_DIR msgpack.hpp REQUIRED)
-  add_library(slicerbridge::msgpack INTERFACE IMPORTED)
-  set_target_properties(slicerbridge::msgpack PROPERTIES
-    INTERFACE_INCLUDE_DIRECTORIES "${SLICERBRIDGE_MSGPACK_INCLUDE_DIR}"
-    INTERFACE_COMPILE_DEFINITIONS "MSGPACK_NO_BOOST;MSGPACK_DEFAULT_API_VERSION=3")
 endif()
 
 foreach(codec zstd lz4)
@@ -84,3 +51,22 @@ if(NOT TARGET slicerbridge::platform)
       INTERFACE_LINK_LIBRARIES "ws2_32;mswsock;advapi32")
   endif()
 endif()
+
+# The component json: nlohmann_json's package, or (cross builds, where only the header is at
+# hand) its header. Sets SLICERBRIDGE_JSON_FOUND.
+macro(slicerbridge_find_json_dependencies)
+  set(SLICERBRIDGE_JSON_FOUND TRUE)
+  if(NOT TARGET nlohmann_json::nlohmann_json)
+    find_package(nlohmann_json 3.10 QUIET)
+    if(NOT nlohmann_json_FOUND)
+      find_path(SLICERBRIDGE_NLOHMANN_JSON_INCLUDE_DIR nlohmann/json.hpp)
+      if(SLICERBRIDGE_NLOHMANN_JSON_INCLUDE_DIR)
+        add_library(nlohmann_json::nlohmann_json INTERFACE IMPORTED)
+        set_target_properties(nlohmann_json::nlohmann_json PROPERTIES
+          INTERFACE_INCLUDE_DIRECTORIES "${SLICERBRIDGE_NLOHMANN_JSON_INCLUDE_DIR}")
+      else()
+        set(SLICERBRIDGE_JSON_FOUND FALSE)
+      endif()
+    endif()
+  endif()
+endmacro()

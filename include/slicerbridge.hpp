@@ -2,7 +2,8 @@
 #define SLICERBRIDGE_HPP
 
 // Everything of the SlicerBridge SDK but the VTK conversions (<slicerbridge/vtk.hpp>, target
-// slicerbridge::vtk). A concept's own header compiles faster where only it is needed.
+// slicerbridge::vtk) and the JSON ones (<slicerbridge/json.hpp>, target slicerbridge::json). A
+// concept's own header compiles faster where only it is needed.
 
 #include <slicerbridge/buffer.hpp>
 #include <slicerbridge/cli_module.hpp>
@@ -22,7 +23,6 @@
 #include <slicerbridge/data/typed_array.hpp>
 #include <slicerbridge/description_builder.hpp>
 #include <slicerbridge/error.hpp>
-#include <slicerbridge/json.hpp>
 #include <slicerbridge/limits.hpp>
 #include <slicerbridge/memfd.hpp>
 #include <slicerbridge/message/catalog.hpp>

@@ -11,7 +11,7 @@
 
 #include <utility>
 
-#if !defined(SLICERBRIDGE_NO_TLS)
+#if defined(SLICERBRIDGE_TLS)
 #include <asio/ssl.hpp>
 #endif
 
@@ -62,7 +62,7 @@ TEST_CASE("disable_nagle turns Nagle's algorithm off on TCP under any executor o
         slicerbridge::detail::disable_nagle(erased);
         CHECK(nagle_off(*socket));
     }
-#if !defined(SLICERBRIDGE_NO_TLS) // a build without OpenSSL has no TLS stream
+#if defined(SLICERBRIDGE_TLS) // a build without OpenSSL has no TLS stream
     SUBCASE("TLS over TCP") {
         tcp_pair<asio::any_io_executor> ends(io, io.get_executor());
         asio::ssl::context tls(asio::ssl::context::tls_server);

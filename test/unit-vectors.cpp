@@ -3,6 +3,7 @@
 // every reject vector is refused with exactly its error.
 
 #include <slicerbridge.hpp>
+#include <slicerbridge/json.hpp>
 
 #include "support/bytes.hpp"
 #include "support/printers.hpp"

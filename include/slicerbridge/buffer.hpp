@@ -3,6 +3,8 @@
 
 // Shared, immutable-by-convention bytes: the home of voxels and other bulk data.
 
+#include <slicerbridge/detail/config.hpp>
+
 #include <cstddef>
 #include <memory>
 #include <vector>
@@ -24,17 +26,17 @@ public:
     /// `n` uninitialised bytes, aligned to `alignment`, in a single allocation that also holds
     /// the reference count. From 1 MiB up, the storage is a block that huge pages may back and
     /// that is reused after release (see `set_reuse_limit`). Throws std::bad_alloc.
-    static buffer allocate(std::size_t n);
+    SLICERBRIDGE_DECL static buffer allocate(std::size_t n);
 
     /// How many bytes of released large blocks are kept for reuse (default 1 GiB; 0: none).
-    static void set_reuse_limit(std::size_t bytes);
+    SLICERBRIDGE_DECL static void set_reuse_limit(std::size_t bytes);
 
     /// A new buffer holding a copy of `size` bytes at `data`.
-    static buffer copy_of(const void* data, std::size_t size);
+    SLICERBRIDGE_DECL static buffer copy_of(const void* data, std::size_t size);
 
     /// A zero-copy view of `size` bytes at `data`, kept alive by `owner`.
-    static buffer wrap(std::shared_ptr<const void> owner, const std::byte* data,
-                       std::size_t size) noexcept;
+    SLICERBRIDGE_DECL static buffer wrap(std::shared_ptr<const void> owner, const std::byte* data,
+                                         std::size_t size) noexcept;
 
     /// Takes over a vector without copying its elements.
     template <class T>
@@ -53,7 +55,7 @@ public:
 
     /// `length` bytes from `offset`, sharing ownership. Throws std::out_of_range if the range
     /// does not lie inside this buffer.
-    buffer slice(std::size_t offset, std::size_t length) const;
+    SLICERBRIDGE_DECL buffer slice(std::size_t offset, std::size_t length) const;
 
     /// Compares the bytes.
     friend bool operator==(const buffer& a, const buffer& b) noexcept;
@@ -71,5 +73,8 @@ private:
 } // namespace slicerbridge
 
 #include <slicerbridge/impl/buffer.hpp>
+#if defined(SLICERBRIDGE_HEADER_ONLY)
+#include <slicerbridge/impl/buffer.ipp>
+#endif
 
 #endif

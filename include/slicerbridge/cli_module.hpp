@@ -8,6 +8,7 @@
 // form of qSlicerCLIModuleUIHelper, the command line of vtkSlicerCLIModuleLogic), not the
 // published XSDs, which Slicer's own modules do not follow.
 
+#include <slicerbridge/detail/config.hpp>
 #include <slicerbridge/message/catalog.hpp>
 
 #include <cstddef>
@@ -47,32 +48,36 @@ struct cli_module_argument {
 };
 
 /// Every slot's argument, inputs first, then outputs, then parameters.
-std::vector<cli_module_argument> cli_module_arguments(const processor_description& d);
+SLICERBRIDGE_DECL std::vector<cli_module_argument>
+cli_module_arguments(const processor_description& d);
 
 /// The file name of a processor's module: `SlicerBridge_` and the name, with every character
 /// outside `[A-Za-z0-9_]` replaced by `_` (Slicer takes no file with a dot for a module on Linux
 /// and macOS) and `_` added after a trailing "Test" or "Tests" (Slicer hides such modules).
-std::string cli_module_name(std::string_view processor);
+SLICERBRIDGE_DECL std::string cli_module_name(std::string_view processor);
 
 /// A value as Slicer's form and return parameter file write it: true/false, integers,
 /// numbers in plain decimals, vectors comma-separated.
-std::string cli_module_value_text(const parameter_value& p);
+SLICERBRIDGE_DECL std::string cli_module_value_text(const parameter_value& p);
 
 /// The file extension Slicer is asked to write (inputs) or read (outputs) for a data slot.
-std::string_view cli_module_file_extension(slot_type t) noexcept;
+SLICERBRIDGE_DECL std::string_view cli_module_file_extension(slot_type t) noexcept;
 
 /// The `<executable>` document of `d`, UTF-8 (characters beyond ASCII written as character
 /// references) with its XML declaration. Fails with `invalid_argument` and a reason in `what`
 /// for a description the Execution Model cannot express: no slot at all, two slots with one
 /// name, a string vector whose default holds a comma, two choices that Slicer's trimming makes
 /// equal.
-std::string cli_module_xml(const processor_description& d, std::error_code& ec, std::string& what);
+SLICERBRIDGE_DECL std::string cli_module_xml(const processor_description& d, std::error_code& ec,
+                                             std::string& what);
 
 /// As above; throws std::system_error.
-std::string cli_module_xml(const processor_description& d);
+SLICERBRIDGE_DECL std::string cli_module_xml(const processor_description& d);
 
 } // namespace slicerbridge
 
-#include <slicerbridge/impl/cli_module.hpp>
+#if defined(SLICERBRIDGE_HEADER_ONLY)
+#include <slicerbridge/impl/cli_module.ipp>
+#endif
 
 #endif

@@ -4,12 +4,14 @@
 
 #include <slicerbridge/client/call_table.hpp>
 #include <slicerbridge/compression.hpp>
+#include <slicerbridge/detail/config.hpp>
 #include <slicerbridge/detail/unique_function.hpp>
 #include <slicerbridge/limits.hpp>
 #include <slicerbridge/message/catalog.hpp>
 #include <slicerbridge/message/invoke.hpp>
 #include <slicerbridge/message/message.hpp>
 #include <slicerbridge/message/progress.hpp>
+#include <slicerbridge/transport/any_stream.hpp>
 #include <slicerbridge/transport/frame_stream.hpp>
 #include <slicerbridge/version.hpp>
 
@@ -166,5 +168,16 @@ private:
 } // namespace slicerbridge
 
 #include <slicerbridge/client/impl/client.hpp>
+
+// Separately compiled, the client over `any_stream` (sync_client's, and connect's stream) is
+// instantiated once, in client/impl/client.ipp.
+#if !defined(SLICERBRIDGE_HEADER_ONLY)
+namespace slicerbridge {
+namespace detail {
+extern template class client_impl<any_stream>;
+}
+extern template class basic_client<any_stream>;
+} // namespace slicerbridge
+#endif
 
 #endif

@@ -4,6 +4,8 @@
 // Error codes of the protocol (spec section 8) as std::error_code, with coarse conditions for the
 // three ranges of [ERR-1].
 
+#include <slicerbridge/detail/config.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -46,10 +48,10 @@ enum class condition {
 
 /// The category of wire error codes, named "slicerbridge". `std::error_code(code, category())`
 /// holds any code received from a peer, including codes this implementation does not know.
-const std::error_category& category() noexcept;
+SLICERBRIDGE_DECL const std::error_category& category() noexcept;
 
 /// The category of `condition`, named "slicerbridge.condition".
-const std::error_category& condition_category() noexcept;
+SLICERBRIDGE_DECL const std::error_category& condition_category() noexcept;
 
 inline std::error_code make_error_code(error e) noexcept {
     return {static_cast<int>(e), category()};
@@ -60,13 +62,13 @@ inline std::error_condition make_error_condition(condition c) noexcept {
 }
 
 /// The spec's snake_case name of an error, e.g. "frame_too_large".
-std::string_view error_name(error e) noexcept;
+SLICERBRIDGE_DECL std::string_view error_name(error e) noexcept;
 
 /// The error with the spec's name `name`, if there is one.
-std::optional<error> error_from_name(std::string_view name) noexcept;
+SLICERBRIDGE_DECL std::optional<error> error_from_name(std::string_view name) noexcept;
 
 /// True if `code` is one of the codes this implementation knows.
-bool is_known_error_code(int code) noexcept;
+SLICERBRIDGE_DECL bool is_known_error_code(int code) noexcept;
 
 } // namespace slicerbridge
 
@@ -77,6 +79,8 @@ template <>
 struct is_error_condition_enum<slicerbridge::condition> : true_type {};
 } // namespace std
 
-#include <slicerbridge/impl/error.hpp>
+#if defined(SLICERBRIDGE_HEADER_ONLY)
+#include <slicerbridge/impl/error.ipp>
+#endif
 
 #endif

@@ -3,6 +3,7 @@
 // A processor server: serves registered processors to any number of clients over TCP, TLS, Unix
 // sockets or standard input/output.
 
+#include <slicerbridge/detail/config.hpp>
 #include <slicerbridge/detail/tls.hpp>
 #include <slicerbridge/processor.hpp>
 #include <slicerbridge/server/options.hpp>
@@ -33,20 +34,23 @@ struct server_state;
 /// Thread safety: `add` before serving; everything else may be called from any thread.
 class server {
 public:
-    explicit server(asio::any_io_executor io_executor, server_options options = {});
-    ~server();
+    SLICERBRIDGE_DECL explicit server(asio::any_io_executor io_executor,
+                                      server_options options = {});
+    SLICERBRIDGE_DECL ~server();
     server(const server&) = delete;
     server& operator=(const server&) = delete;
 
     /// Registers a processor, to run where `execution` says. Throws std::invalid_argument if its
     /// description is invalid or its name is taken.
-    void add(processor p, processor_execution execution = processor_execution::worker_pool);
+    SLICERBRIDGE_DECL void add(processor p,
+                               processor_execution execution = processor_execution::worker_pool);
 
     /// Starts accepting TCP connections and returns the bound endpoint (port 0 picks one). A
     /// non-loopback address needs a token ([SEC-1], [SEC-2]): without one, fails with
     /// `std::errc::permission_denied`.
-    asio::ip::tcp::endpoint listen(const asio::ip::tcp::endpoint& endpoint, std::error_code& ec);
-    asio::ip::tcp::endpoint listen(const asio::ip::tcp::endpoint& endpoint);
+    SLICERBRIDGE_DECL asio::ip::tcp::endpoint listen(const asio::ip::tcp::endpoint& endpoint,
+                                                     std::error_code& ec);
+    SLICERBRIDGE_DECL asio::ip::tcp::endpoint listen(const asio::ip::tcp::endpoint& endpoint);
 
     /// Starts accepting TLS connections; with TLS, a token is not required off loopback. In a
     /// build without TLS (`detail::tls_available`), fails with `operation_not_supported`.
@@ -63,7 +67,7 @@ public:
     }
 
     /// Starts accepting connections on a Unix domain socket at `path` (replacing a stale one).
-    void listen_unix(const std::string& path, std::error_code& ec);
+    SLICERBRIDGE_DECL void listen_unix(const std::string& path, std::error_code& ec);
 
     /// Serves one already connected stream (a socket, or `pipe_stream::standard_streams` for a
     /// processor launched by its client). `on_closed` runs when the connection ends.
@@ -72,14 +76,15 @@ public:
 
     /// Stops accepting, lets calls in flight finish for up to `grace`, then cancels the rest and
     /// closes every connection. `on_done` runs once everything is closed.
-    void shutdown(std::chrono::milliseconds grace, std::function<void()> on_done = {});
+    SLICERBRIDGE_DECL void shutdown(std::chrono::milliseconds grace,
+                                    std::function<void()> on_done = {});
 
     /// Number of open connections.
-    std::size_t connection_count() const;
+    SLICERBRIDGE_DECL std::size_t connection_count() const;
 
     /// Bytes held in the byte budget: frames being received, inputs of open calls, answers
     /// waiting to be sent ([LIMIT-9]).
-    std::uint64_t bytes_held() const;
+    SLICERBRIDGE_DECL std::uint64_t bytes_held() const;
 
 private:
     std::shared_ptr<detail::server_state> state_;
@@ -88,5 +93,8 @@ private:
 } // namespace slicerbridge
 
 #include <slicerbridge/server/impl/server.hpp>
+#if defined(SLICERBRIDGE_HEADER_ONLY)
+#include <slicerbridge/server/impl/server.ipp>
+#endif
 
 #endif

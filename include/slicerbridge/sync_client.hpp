@@ -4,6 +4,7 @@
 // processor from a script, a batch job or a GUI worker thread.
 
 #include <slicerbridge/client.hpp>
+#include <slicerbridge/detail/config.hpp>
 #include <slicerbridge/transport/any_stream.hpp>
 #include <slicerbridge/transport/connect.hpp>
 #include <slicerbridge/transport/pipe_stream.hpp>
@@ -48,36 +49,8 @@ public:
     std::optional<int> exit_status() const noexcept { return exit_status_; }
 
 private:
-    static std::string exited(int status) {
-        if (status > 128) {
-            return "the processor was killed by signal " + std::to_string(status - 128) +
-                   " before the handshake";
-        }
-        return "the processor exited with status " + std::to_string(status) +
-               " before the handshake";
-    }
-
-    static std::string wrote(const std::string& stray) {
-        std::string quoted = "\"";
-        for (const char c : stray) {
-            const auto byte = static_cast<unsigned char>(c);
-            if (c == '\n') {
-                quoted += "\\n";
-            } else if (c == '"' || c == '\\') {
-                quoted += {'\\', c};
-            } else if (byte >= 0x20 && byte < 0x7f) {
-                quoted += c;
-            } else {
-                static constexpr char hex[] = "0123456789abcdef";
-                quoted += {'\\', 'x', hex[byte >> 4], hex[byte & 15]};
-            }
-        }
-        return "the processor wrote bytes that are not a SlicerBridge frame to its standard "
-               "output: " +
-               quoted +
-               "\"...; the likely cause is a print() or a chatty library in it: a processor "
-               "logs to standard error, and standard output belongs to the protocol";
-    }
+    SLICERBRIDGE_DECL static std::string exited(int status);
+    SLICERBRIDGE_DECL static std::string wrote(const std::string& stray);
 
     std::optional<int> exit_status_;
 };
@@ -106,124 +79,48 @@ public:
 
     /// Starts `argv` as a child process and talks to it over its stdin/stdout; throws
     /// `launch_error` when it ends before the handshake.
-    static std::unique_ptr<sync_client> launch(const std::vector<std::string>& argv,
-                                               client_options options = {}) {
-        std::unique_ptr<sync_client> c(new sync_client);
-        auto launched = launch_process(c->io_.get_executor(), argv);
-        c->child_ = std::move(launched.process);
-        try {
-            c->start(any_stream(std::move(launched.stream)), std::move(options));
-        } catch (const std::system_error& e) {
-            const bool output_closed = e.code() == asio::error::eof ||
-                                       e.code() == asio::error::connection_reset ||
-                                       e.code() == asio::error::broken_pipe;
-            if (output_closed) { // usually because it ended: say how
-                if (auto status = c->child_.wait_for(std::chrono::seconds(2))) {
-                    throw launch_error(*status);
-                }
-            }
-            if (e.code() == error::malformed_frame && !c->client_->rejected_bytes().empty()) {
-                throw launch_error(c->client_->rejected_bytes());
-            }
-            throw;
-        }
-        return c;
-    }
+    SLICERBRIDGE_DECL static std::unique_ptr<sync_client>
+    launch(const std::vector<std::string>& argv, client_options options = {});
 
-    ~sync_client() {
-        if (client_) {
-            client_->close();
-            client_.reset();
-        }
-        work_.reset();
-        io_.stop();
-        if (thread_.joinable()) {
-            thread_.join();
-        }
-        if (child_.running()) {
-            child_.terminate();
-        }
-    }
+    SLICERBRIDGE_DECL ~sync_client();
 
-    const server_hello& server_info() const { return client_->server_info(); }
+    SLICERBRIDGE_DECL const server_hello& server_info() const;
 
-    std::vector<processor_description> catalog() {
-        return wait<std::vector<processor_description>>(
-            [&](auto done) { client_->async_catalog(std::move(done)); });
-    }
+    SLICERBRIDGE_DECL std::vector<processor_description> catalog();
 
     /// The descriptions the last catalog dropped ([CAT-12]).
-    std::vector<dropped_description> dropped_processors() const {
-        return client_->dropped_processors();
-    }
+    SLICERBRIDGE_DECL std::vector<dropped_description> dropped_processors() const;
 
-    processor_description describe(const std::string& name) {
-        return wait<processor_description>(
-            [&](auto done) { client_->async_describe(name, std::move(done)); });
-    }
+    SLICERBRIDGE_DECL processor_description describe(const std::string& name);
 
     /// Round trip of an empty request, in seconds.
-    double ping() {
-        return wait<double>([&](auto done) { client_->async_ping(std::move(done)); });
-    }
+    SLICERBRIDGE_DECL double ping();
 
     /// Runs a processor; throws `call_error` when it fails.
-    invoke_reply invoke(invoke_params params, invoke_options options = {}) {
-        std::error_code ec;
-        auto reply = invoke(std::move(params), std::move(options), ec);
-        if (ec) {
-            throw call_error(ec, reply.error);
-        }
-        return reply;
-    }
+    SLICERBRIDGE_DECL invoke_reply invoke(invoke_params params, invoke_options options = {});
 
     /// Runs a processor; failures in `ec` (and the server's message in the reply's `error`).
-    invoke_reply invoke(invoke_params params, invoke_options options, std::error_code& ec) {
-        std::promise<std::pair<std::error_code, invoke_reply>> promise;
-        auto future = promise.get_future();
-        client_->async_invoke(std::move(params), std::move(options),
-                              [&promise](std::error_code e, invoke_reply r) {
-                                  promise.set_value({e, std::move(r)});
-                              });
-        auto outcome = future.get();
-        ec = outcome.first;
-        return std::move(outcome.second);
-    }
+    SLICERBRIDGE_DECL invoke_reply invoke(invoke_params params, invoke_options options,
+                                          std::error_code& ec);
 
     /// A fresh id for a call started later with `invoke_options::id`, so that another thread
     /// can cancel it from the start (see `basic_client::reserve_call_id`).
-    call_id reserve_call_id() { return client_->reserve_call_id(); }
+    SLICERBRIDGE_DECL call_id reserve_call_id();
 
     /// Asks the server to cancel call `id`, from any thread; a call not started yet completes
     /// with `cancelled` when it starts, unsent.
-    void cancel(call_id id) { client_->cancel(id); }
+    SLICERBRIDGE_DECL void cancel(call_id id);
 
     /// Orderly close: waits for calls in flight, then the server's goodbye.
-    void goodbye() {
-        wait<int>([&](auto done) {
-            client_->async_goodbye(
-                [done = std::move(done)](std::error_code e) mutable { done(e, 0); });
-        });
-        if (child_.running()) {
-            child_.wait();
-        }
-    }
+    SLICERBRIDGE_DECL void goodbye();
 
     /// The asynchronous client underneath, for completion-token use on its I/O thread.
     basic_client<any_stream>& async_client() { return *client_; }
 
 private:
-    sync_client() : work_(asio::make_work_guard(io_)) {
-        thread_ = std::thread([this] { io_.run(); });
-    }
+    SLICERBRIDGE_DECL sync_client();
 
-    void start(any_stream stream, client_options options) {
-        client_ = std::make_unique<basic_client<any_stream>>(std::move(stream), std::move(options));
-        wait<int>([&](auto done) {
-            client_->async_handshake(
-                [done = std::move(done)](std::error_code e) mutable { done(e, 0); });
-        });
-    }
+    SLICERBRIDGE_DECL void start(any_stream stream, client_options options);
 
     template <class Result, class Start>
     Result wait(Start start) {
@@ -245,5 +142,9 @@ private:
 };
 
 } // namespace slicerbridge
+
+#if defined(SLICERBRIDGE_HEADER_ONLY)
+#include <slicerbridge/impl/sync_client.ipp>
+#endif
 
 #endif

@@ -5,6 +5,7 @@
 
 #include <slicerbridge/buffer.hpp>
 #include <slicerbridge/compression.hpp>
+#include <slicerbridge/detail/config.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -106,13 +107,13 @@ public:
         return std::get_if<T>(&data_);
     }
 
-    std::optional<bool> as_bool() const noexcept;
+    SLICERBRIDGE_DECL std::optional<bool> as_bool() const noexcept;
     /// The integer, if the value is one in the range of int64_t.
-    std::optional<std::int64_t> as_int64() const noexcept;
+    SLICERBRIDGE_DECL std::optional<std::int64_t> as_int64() const noexcept;
     /// The integer, if the value is a non-negative one.
-    std::optional<std::uint64_t> as_uint64() const noexcept;
+    SLICERBRIDGE_DECL std::optional<std::uint64_t> as_uint64() const noexcept;
     /// The number as a double; integers are converted ([HEAD-3]).
-    std::optional<double> as_double() const noexcept;
+    SLICERBRIDGE_DECL std::optional<double> as_double() const noexcept;
 
     /// The held alternative; std::bad_variant_access if the value holds something else.
     const std::string& as_string() const { return std::get<std::string>(data_); }
@@ -125,18 +126,18 @@ public:
 
     /// The value under `key` in a map (the first, should the key repeat), or nullptr if this is
     /// not a map or has no such key.
-    const value* find(std::string_view key) const noexcept;
-    value* find(std::string_view key) noexcept;
+    SLICERBRIDGE_DECL const value* find(std::string_view key) const noexcept;
+    SLICERBRIDGE_DECL value* find(std::string_view key) noexcept;
 
     /// The value under `key`, appended as nil if absent; a nil value becomes an empty map
     /// first. Throws std::logic_error on anything but a map or nil.
-    value& operator[](std::string_view key);
+    SLICERBRIDGE_DECL value& operator[](std::string_view key);
 
     /// Sets `key` to `v`, replacing an existing entry in place or appending one.
-    value& insert_or_assign(std::string_view key, value v);
+    SLICERBRIDGE_DECL value& insert_or_assign(std::string_view key, value v);
 
     /// Number of elements of an array or entries of a map; 0 for anything else.
-    std::size_t size() const noexcept;
+    SLICERBRIDGE_DECL std::size_t size() const noexcept;
 
     friend bool operator==(const value& a, const value& b) { return a.data_ == b.data_; }
     friend bool operator!=(const value& a, const value& b) { return !(a == b); }
@@ -149,6 +150,8 @@ private:
 
 } // namespace slicerbridge
 
-#include <slicerbridge/impl/value.hpp>
+#if defined(SLICERBRIDGE_HEADER_ONLY)
+#include <slicerbridge/impl/value.ipp>
+#endif
 
 #endif

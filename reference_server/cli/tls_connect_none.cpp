@@ -1,5 +1,5 @@
-// connect_tls (connection.hpp) in a build without TLS (SLICERBRIDGE_NO_TLS: no OpenSSL, as in
-// the Windows cross build).
+// connect_tls (connection.hpp) in a build without TLS (no OpenSSL, hence no slicerbridge::tls,
+// as in the Windows cross build).
 #include "connection.hpp"
 
 namespace slicerbridge {

@@ -5,6 +5,7 @@
 //   message: the SDK's message layer, as a server or client in a given handshake state
 
 #include <slicerbridge.hpp>
+#include <slicerbridge/json.hpp>
 
 #include <nlohmann/json.hpp>
 

@@ -6,6 +6,7 @@
 #include <slicerbridge/buffer.hpp>
 #include <slicerbridge/data/dtype.hpp>
 #include <slicerbridge/data/space.hpp>
+#include <slicerbridge/detail/config.hpp>
 #include <slicerbridge/error.hpp>
 #include <slicerbridge/value.hpp>
 
@@ -75,31 +76,31 @@ struct image {
     buffer data;
 
     /// dims[0] * dims[1] * dims[2], or nothing if that overflows 64 bits.
-    std::optional<std::uint64_t> voxel_count() const noexcept;
+    SLICERBRIDGE_DECL std::optional<std::uint64_t> voxel_count() const noexcept;
 
     /// voxel_count() * components * dtype size, or nothing if that overflows ([IMG-3]).
-    std::optional<std::uint64_t> byte_count() const noexcept;
+    SLICERBRIDGE_DECL std::optional<std::uint64_t> byte_count() const noexcept;
 
     /// Checks [IMG-2] (last row [0, 0, 0, 1], finite, invertible 3x3), [IMG-3] (data length,
     /// overflow-checked), [IMG-4] (components per kind, integer labels), [IMG-6] (segments).
     /// Errors are `invalid_argument`; `what` names the field.
-    std::error_code validate() const;
-    std::error_code validate(std::string& what) const;
+    SLICERBRIDGE_DECL std::error_code validate() const;
+    SLICERBRIDGE_DECL std::error_code validate(std::string& what) const;
 
     /// The same image with its matrix expressed in `target`: M_lps = diag(-1, -1, 1, 1) M_ras.
     /// Voxels are shared, never altered ([IMG-5]).
-    image in_space(slicerbridge::space target) const;
+    SLICERBRIDGE_DECL image in_space(slicerbridge::space target) const;
 
     /// The same voxels in native byte order (a swapped copy if needed).
-    image to_native_byte_order() const;
+    SLICERBRIDGE_DECL image to_native_byte_order() const;
 
     /// Typed voxels, or nullptr unless T is the dtype and the byte order native.
     template <class T>
     const T* voxels() const noexcept;
 
     /// An image of `dims` with uninitialised voxels, to be filled through `mutable_voxels`.
-    static image allocate(std::array<std::uint64_t, 3> dims, slicerbridge::dtype type,
-                          std::uint32_t components = 1);
+    SLICERBRIDGE_DECL static image allocate(std::array<std::uint64_t, 3> dims,
+                                            slicerbridge::dtype type, std::uint32_t components = 1);
 
     /// Writable voxels of an image made by `allocate`, or nullptr if T is not the dtype.
     template <class T>
@@ -121,8 +122,9 @@ struct image {
                          image_kind kind = image_kind::scalar, std::uint32_t components = 1);
 
     /// Reads and validates an image data value. Errors are `invalid_argument`.
-    static image from_value(const value& v, std::error_code& ec);
-    static image from_value(const value& v, std::error_code& ec, std::string& what);
+    SLICERBRIDGE_DECL static image from_value(const value& v, std::error_code& ec);
+    SLICERBRIDGE_DECL static image from_value(const value& v, std::error_code& ec,
+                                              std::string& what);
 
     friend bool operator==(const image& a, const image& b) noexcept {
         return a.dims == b.dims && a.dtype == b.dtype && a.components == b.components &&
@@ -134,10 +136,13 @@ struct image {
 };
 
 /// The image as a data value, `{type: "image", ...}`.
-value to_value(const image& img);
+SLICERBRIDGE_DECL value to_value(const image& img);
 
 } // namespace slicerbridge
 
 #include <slicerbridge/data/impl/image.hpp>
+#if defined(SLICERBRIDGE_HEADER_ONLY)
+#include <slicerbridge/data/impl/image.ipp>
+#endif
 
 #endif

@@ -8,6 +8,7 @@
 #include <slicerbridge/data/dtype.hpp>
 #include <slicerbridge/data/image.hpp>
 #include <slicerbridge/data/space.hpp>
+#include <slicerbridge/detail/config.hpp>
 #include <slicerbridge/error.hpp>
 #include <slicerbridge/value.hpp>
 
@@ -92,41 +93,43 @@ struct image_series {
     buffer data;
 
     /// Bytes of one volume, or nothing if that overflows 64 bits.
-    std::optional<std::uint64_t> volume_byte_count() const noexcept;
+    SLICERBRIDGE_DECL std::optional<std::uint64_t> volume_byte_count() const noexcept;
 
     /// volume_byte_count() * number of volumes, or nothing if that overflows ([SER-1]).
-    std::optional<std::uint64_t> byte_count() const noexcept;
+    SLICERBRIDGE_DECL std::optional<std::uint64_t> byte_count() const noexcept;
 
     /// True when every volume has the same matrix, element for element: only then may the
     /// series be held with one geometry (a 4-D NIfTI, a MultiVolume node, [SER-2]).
-    bool shares_geometry() const noexcept;
+    SLICERBRIDGE_DECL bool shares_geometry() const noexcept;
 
     /// Checks [SER-1] (volumes, data length), [SER-2] (each matrix as [IMG-2]), [SER-3] (axis
     /// values), [SER-4] (gradients) and [SER-5] (kind, components, segments). Errors are
     /// `invalid_argument`; `what` names the field.
-    std::error_code validate() const;
-    std::error_code validate(std::string& what) const;
+    SLICERBRIDGE_DECL std::error_code validate() const;
+    SLICERBRIDGE_DECL std::error_code validate(std::string& what) const;
 
     /// The same series with every matrix and gradient expressed in `target` ([SER-5]). Voxels
     /// are shared, never altered.
-    image_series in_space(slicerbridge::space target) const;
+    SLICERBRIDGE_DECL image_series in_space(slicerbridge::space target) const;
 
     /// The same voxels in native byte order (a swapped copy if needed).
-    image_series to_native_byte_order() const;
+    SLICERBRIDGE_DECL image_series to_native_byte_order() const;
 
     /// Volume `v` as an image, sharing the voxels. Precondition: the series is valid and
     /// v < volumes.size(); throws std::out_of_range otherwise.
-    image volume(std::size_t v) const;
+    SLICERBRIDGE_DECL image volume(std::size_t v) const;
 
     /// A series of `volumes`, which must all have the dims, dtype, components, byte order,
     /// space and kind of the first one; their voxels are copied into one buffer. Throws
     /// std::invalid_argument if they differ or if `values` does not hold one per volume.
-    static image_series from_volumes(const std::vector<image>& volumes, series_axis axis,
-                                     const std::vector<double>& values);
+    SLICERBRIDGE_DECL static image_series from_volumes(const std::vector<image>& volumes,
+                                                       series_axis axis,
+                                                       const std::vector<double>& values);
 
     /// Reads and validates an image_series data value. Errors are `invalid_argument`.
-    static image_series from_value(const value& v, std::error_code& ec);
-    static image_series from_value(const value& v, std::error_code& ec, std::string& what);
+    SLICERBRIDGE_DECL static image_series from_value(const value& v, std::error_code& ec);
+    SLICERBRIDGE_DECL static image_series from_value(const value& v, std::error_code& ec,
+                                                     std::string& what);
 
     friend bool operator==(const image_series& a, const image_series& b) noexcept {
         return a.dims == b.dims && a.dtype == b.dtype && a.components == b.components &&
@@ -140,10 +143,12 @@ struct image_series {
 };
 
 /// The series as a data value, `{type: "image_series", ...}`.
-value to_value(const image_series& series);
+SLICERBRIDGE_DECL value to_value(const image_series& series);
 
 } // namespace slicerbridge
 
-#include <slicerbridge/data/impl/image_series.hpp>
+#if defined(SLICERBRIDGE_HEADER_ONLY)
+#include <slicerbridge/data/impl/image_series.ipp>
+#endif
 
 #endif

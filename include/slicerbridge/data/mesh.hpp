@@ -5,6 +5,7 @@
 
 #include <slicerbridge/data/space.hpp>
 #include <slicerbridge/data/typed_array.hpp>
+#include <slicerbridge/detail/config.hpp>
 #include <slicerbridge/error.hpp>
 #include <slicerbridge/value.hpp>
 
@@ -27,8 +28,8 @@ struct cell_array {
     }
 
     /// A cell array from native int64 offsets and connectivity (no copy).
-    static cell_array adopt(std::vector<std::int64_t>&& offsets,
-                            std::vector<std::int64_t>&& connectivity);
+    SLICERBRIDGE_DECL static cell_array adopt(std::vector<std::int64_t>&& offsets,
+                                              std::vector<std::int64_t>&& connectivity);
 
     friend bool operator==(const cell_array& a, const cell_array& b) noexcept {
         return a.offsets == b.offsets && a.connectivity == b.connectivity;
@@ -64,18 +65,19 @@ struct mesh {
 
     std::uint64_t point_count() const noexcept { return points.count(); }
     /// Cells of all four kinds.
-    std::uint64_t cell_count() const noexcept;
+    SLICERBRIDGE_DECL std::uint64_t cell_count() const noexcept;
 
     /// Checks the points' type, [MESH-1] and [MESH-2], and unique data names. Errors are
     /// `invalid_argument`.
-    std::error_code validate() const;
-    std::error_code validate(std::string& what) const;
+    SLICERBRIDGE_DECL std::error_code validate() const;
+    SLICERBRIDGE_DECL std::error_code validate(std::string& what) const;
 
     /// The mesh in `target`: x and y of every point negated, cells and winding kept ([MESH-3]).
-    mesh in_space(slicerbridge::space target) const;
+    SLICERBRIDGE_DECL mesh in_space(slicerbridge::space target) const;
 
-    static mesh from_value(const value& v, std::error_code& ec);
-    static mesh from_value(const value& v, std::error_code& ec, std::string& what);
+    SLICERBRIDGE_DECL static mesh from_value(const value& v, std::error_code& ec);
+    SLICERBRIDGE_DECL static mesh from_value(const value& v, std::error_code& ec,
+                                             std::string& what);
 
     friend bool operator==(const mesh& a, const mesh& b) noexcept {
         return a.space == b.space && a.points == b.points && a.verts == b.verts &&
@@ -86,10 +88,12 @@ struct mesh {
 };
 
 /// The mesh as a data value, `{type: "mesh", ...}`.
-value to_value(const mesh& m);
+SLICERBRIDGE_DECL value to_value(const mesh& m);
 
 } // namespace slicerbridge
 
-#include <slicerbridge/data/impl/mesh.hpp>
+#if defined(SLICERBRIDGE_HEADER_ONLY)
+#include <slicerbridge/data/impl/mesh.ipp>
+#endif
 
 #endif

@@ -3,6 +3,7 @@
 
 // Parameter values (spec section 11.6): plain MessagePack values of the parameter types.
 
+#include <slicerbridge/detail/config.hpp>
 #include <slicerbridge/error.hpp>
 #include <slicerbridge/value.hpp>
 
@@ -45,8 +46,9 @@ public:
     /// string, or an array of integers (int vector), of numbers with a float among them (float
     /// vector) or of strings (string vector); an empty array is an empty int vector. Errors
     /// are `invalid_argument`. `validate_invoke` converts to the slot's type afterwards.
-    static parameter_value from_value(const value& v, std::error_code& ec);
-    static parameter_value from_value(const value& v, std::error_code& ec, std::string& what);
+    SLICERBRIDGE_DECL static parameter_value from_value(const value& v, std::error_code& ec);
+    SLICERBRIDGE_DECL static parameter_value from_value(const value& v, std::error_code& ec,
+                                                        std::string& what);
 
     friend bool operator==(const parameter_value& a, const parameter_value& b) noexcept {
         return a.storage_ == b.storage_;
@@ -59,10 +61,12 @@ private:
     storage storage_;
 };
 
-value to_value(const parameter_value& p);
+SLICERBRIDGE_DECL value to_value(const parameter_value& p);
 
 } // namespace slicerbridge
 
-#include <slicerbridge/data/impl/parameter.hpp>
+#if defined(SLICERBRIDGE_HEADER_ONLY)
+#include <slicerbridge/data/impl/parameter.ipp>
+#endif
 
 #endif

@@ -5,6 +5,7 @@
 
 #include <slicerbridge/data/space.hpp>
 #include <slicerbridge/data/typed_array.hpp>
+#include <slicerbridge/detail/config.hpp>
 #include <slicerbridge/detail/data_fields.hpp>
 #include <slicerbridge/error.hpp>
 #include <slicerbridge/value.hpp>
@@ -26,18 +27,20 @@ struct point_list {
     std::uint64_t point_count() const noexcept { return points.count(); }
 
     /// Checks the points' type and [PTS-1]. Errors are `invalid_argument`.
-    std::error_code validate() const;
-    std::error_code validate(std::string& what) const;
+    SLICERBRIDGE_DECL std::error_code validate() const;
+    SLICERBRIDGE_DECL std::error_code validate(std::string& what) const;
 
     /// The points in `target`: x and y negated.
-    point_list in_space(slicerbridge::space target) const;
+    SLICERBRIDGE_DECL point_list in_space(slicerbridge::space target) const;
 
     /// Native float64 points from x, y, z triples (a copy).
-    static point_list copy_of(const double* xyz, std::size_t count,
-                              slicerbridge::space space = slicerbridge::space::ras);
+    SLICERBRIDGE_DECL static point_list
+    copy_of(const double* xyz, std::size_t count,
+            slicerbridge::space space = slicerbridge::space::ras);
 
-    static point_list from_value(const value& v, std::error_code& ec);
-    static point_list from_value(const value& v, std::error_code& ec, std::string& what);
+    SLICERBRIDGE_DECL static point_list from_value(const value& v, std::error_code& ec);
+    SLICERBRIDGE_DECL static point_list from_value(const value& v, std::error_code& ec,
+                                                   std::string& what);
 
     friend bool operator==(const point_list& a, const point_list& b) noexcept {
         return a.space == b.space && a.points == b.points && a.labels == b.labels;
@@ -46,10 +49,12 @@ struct point_list {
 };
 
 /// `{type: "points", space, points, labels?}`.
-value to_value(const point_list& p);
+SLICERBRIDGE_DECL value to_value(const point_list& p);
 
 } // namespace slicerbridge
 
-#include <slicerbridge/data/impl/point_list.hpp>
+#if defined(SLICERBRIDGE_HEADER_ONLY)
+#include <slicerbridge/data/impl/point_list.ipp>
+#endif
 
 #endif

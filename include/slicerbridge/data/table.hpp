@@ -4,6 +4,7 @@
 // Tables (spec section 11.5): named columns of numbers, strings or bools.
 
 #include <slicerbridge/data/typed_array.hpp>
+#include <slicerbridge/detail/config.hpp>
 #include <slicerbridge/error.hpp>
 #include <slicerbridge/value.hpp>
 
@@ -19,7 +20,7 @@ struct column {
     /// A numeric column (one component), strings or bools.
     std::variant<typed_array, std::vector<std::string>, std::vector<bool>> values;
 
-    std::uint64_t row_count() const noexcept;
+    SLICERBRIDGE_DECL std::uint64_t row_count() const noexcept;
 
     friend bool operator==(const column& a, const column& b) noexcept {
         return a.name == b.name && a.values == b.values;
@@ -36,14 +37,15 @@ struct table {
     }
 
     /// The column named `name`, or nullptr.
-    const column* find(std::string_view name) const noexcept;
+    SLICERBRIDGE_DECL const column* find(std::string_view name) const noexcept;
 
     /// Checks [TBL-1] and one-component numeric columns. Errors are `invalid_argument`.
-    std::error_code validate() const;
-    std::error_code validate(std::string& what) const;
+    SLICERBRIDGE_DECL std::error_code validate() const;
+    SLICERBRIDGE_DECL std::error_code validate(std::string& what) const;
 
-    static table from_value(const value& v, std::error_code& ec);
-    static table from_value(const value& v, std::error_code& ec, std::string& what);
+    SLICERBRIDGE_DECL static table from_value(const value& v, std::error_code& ec);
+    SLICERBRIDGE_DECL static table from_value(const value& v, std::error_code& ec,
+                                              std::string& what);
 
     friend bool operator==(const table& a, const table& b) noexcept {
         return a.columns == b.columns;
@@ -52,10 +54,12 @@ struct table {
 };
 
 /// `{type: "table", columns: [...]}`.
-value to_value(const table& t);
+SLICERBRIDGE_DECL value to_value(const table& t);
 
 } // namespace slicerbridge
 
-#include <slicerbridge/data/impl/table.hpp>
+#if defined(SLICERBRIDGE_HEADER_ONLY)
+#include <slicerbridge/data/impl/table.ipp>
+#endif
 
 #endif

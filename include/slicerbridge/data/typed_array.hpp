@@ -6,6 +6,7 @@
 
 #include <slicerbridge/buffer.hpp>
 #include <slicerbridge/data/dtype.hpp>
+#include <slicerbridge/detail/config.hpp>
 #include <slicerbridge/error.hpp>
 #include <slicerbridge/value.hpp>
 
@@ -45,7 +46,7 @@ struct typed_array {
     const T* values() const noexcept;
 
     /// The same values in native byte order: `*this` if already so, else a swapped copy.
-    typed_array to_native_byte_order() const;
+    SLICERBRIDGE_DECL typed_array to_native_byte_order() const;
 
     /// An array taking over `values` without copying them.
     template <class T>
@@ -57,8 +58,9 @@ struct typed_array {
 
     /// Reads `{dtype, components, byte_order, data}` ([ARRAY-3], [ARRAY-4]); checks that the
     /// data holds whole elements. Errors are `invalid_argument`.
-    static typed_array from_value(const value& v, std::error_code& ec);
-    static typed_array from_value(const value& v, std::error_code& ec, std::string& what);
+    SLICERBRIDGE_DECL static typed_array from_value(const value& v, std::error_code& ec);
+    SLICERBRIDGE_DECL static typed_array from_value(const value& v, std::error_code& ec,
+                                                    std::string& what);
 
     friend bool operator==(const typed_array& a, const typed_array& b) noexcept {
         return a.dtype == b.dtype && a.components == b.components && a.byte_order == b.byte_order &&
@@ -70,10 +72,13 @@ struct typed_array {
 };
 
 /// `{dtype, components, byte_order, data}`.
-value to_value(const typed_array& array);
+SLICERBRIDGE_DECL value to_value(const typed_array& array);
 
 } // namespace slicerbridge
 
 #include <slicerbridge/data/impl/typed_array.hpp>
+#if defined(SLICERBRIDGE_HEADER_ONLY)
+#include <slicerbridge/data/impl/typed_array.ipp>
+#endif
 
 #endif

@@ -1,7 +1,7 @@
 #ifndef SLICERBRIDGE_DETAIL_TLS_HPP
 #define SLICERBRIDGE_DETAIL_TLS_HPP
-// TLS through OpenSSL (asio::ssl), or, in a build without OpenSSL (SLICERBRIDGE_NO_TLS, which the
-// CMake package defines when it does not find OpenSSL), no TLS: `tls_available` is false and
+// TLS through OpenSSL (asio::ssl) where SLICERBRIDGE_TLS is defined (the CMake target
+// slicerbridge::tls defines it and links OpenSSL), or else no TLS: `tls_available` is false and
 // every TLS entry point of the SDK fails with `std::errc::operation_not_supported`.
 //   tls_available                    whether TLS is built in
 //   client_handshake(socket, context, host, ec) -> any_stream
@@ -20,7 +20,7 @@
 #include <system_error>
 #include <utility>
 
-#if defined(SLICERBRIDGE_NO_TLS)
+#if !defined(SLICERBRIDGE_TLS)
 
 namespace asio::ssl {
 class context;

@@ -6,6 +6,7 @@
 
 #include <slicerbridge/data/image.hpp>
 #include <slicerbridge/data/parameter.hpp>
+#include <slicerbridge/detail/config.hpp>
 #include <slicerbridge/error.hpp>
 #include <slicerbridge/value.hpp>
 #include <slicerbridge/version.hpp>
@@ -37,8 +38,8 @@ enum class slot_type : std::uint8_t {
 };
 
 /// The wire name, e.g. "float" for slot_type::floating.
-std::string_view slot_type_name(slot_type t) noexcept;
-std::optional<slot_type> slot_type_from_name(std::string_view name) noexcept;
+SLICERBRIDGE_DECL std::string_view slot_type_name(slot_type t) noexcept;
+SLICERBRIDGE_DECL std::optional<slot_type> slot_type_from_name(std::string_view name) noexcept;
 
 /// True for image, mesh, transform, points, table and image_series.
 constexpr bool is_data_slot_type(slot_type t) noexcept {
@@ -93,20 +94,21 @@ struct processor_description {
     bool idempotent = false;
 
     /// The slot of that name among inputs, outputs and parameters, or nullptr.
-    const slot* find_input(std::string_view slot_name) const noexcept;
-    const slot* find_output(std::string_view slot_name) const noexcept;
-    const slot* find_parameter(std::string_view slot_name) const noexcept;
+    SLICERBRIDGE_DECL const slot* find_input(std::string_view slot_name) const noexcept;
+    SLICERBRIDGE_DECL const slot* find_output(std::string_view slot_name) const noexcept;
+    SLICERBRIDGE_DECL const slot* find_parameter(std::string_view slot_name) const noexcept;
 
     /// Checks the name patterns, [CAT-3] and [CAT-5] (data types for inputs and outputs,
     /// parameter types for parameters, constraints only where they apply, enum choices, defaults
     /// that satisfy their slot). Errors are `invalid_message`.
-    std::error_code validate() const;
-    std::error_code validate(std::string& what) const;
+    SLICERBRIDGE_DECL std::error_code validate() const;
+    SLICERBRIDGE_DECL std::error_code validate(std::string& what) const;
 
     /// Reads and validates a description; absent strings read as empty ([CAT-6]). Errors are
     /// `invalid_message`.
-    static processor_description from_value(const value& v, std::error_code& ec);
-    static processor_description from_value(const value& v, std::error_code& ec, std::string& what);
+    SLICERBRIDGE_DECL static processor_description from_value(const value& v, std::error_code& ec);
+    SLICERBRIDGE_DECL static processor_description from_value(const value& v, std::error_code& ec,
+                                                              std::string& what);
 
     friend bool operator==(const processor_description& a, const processor_description& b) {
         return a.name == b.name && a.version == b.version && a.title == b.title &&
@@ -120,8 +122,8 @@ struct processor_description {
 };
 
 /// Every key of [CAT-6]; optional slot keys only when set.
-value to_value(const slot& s);
-value to_value(const processor_description& d);
+SLICERBRIDGE_DECL value to_value(const slot& s);
+SLICERBRIDGE_DECL value to_value(const processor_description& d);
 
 /// True for an output slot of a parameter type ([CAT-7], version 1.1).
 constexpr bool is_scalar_output(const slot& s) noexcept {
@@ -130,16 +132,17 @@ constexpr bool is_scalar_output(const slot& s) noexcept {
 
 /// `d` as a peer of version `v` may see it ([VER-4]): before 1.1, without its scalar outputs,
 /// its `idempotent` key and its optional inputs and outputs of type image_series ([SER-6]).
-processor_description description_for_version(const processor_description& d, protocol_version v);
+SLICERBRIDGE_DECL processor_description description_for_version(const processor_description& d,
+                                                                protocol_version v);
 
 /// False when a peer of version `v` cannot call `d`: before 1.1, a required image_series input
 /// ([SER-6]). Such a processor is left out of that peer's catalog.
-bool offered_at_version(const processor_description& d, protocol_version v);
+SLICERBRIDGE_DECL bool offered_at_version(const processor_description& d, protocol_version v);
 
 /// Converts `p` to the type of parameter slot `s` (an int for a float, any empty array for a
 /// vector) and checks the slot's constraints: minimum and maximum, enum choices, vector length.
 /// On failure returns false and sets `what`, naming the slot.
-bool check_parameter(const slot& s, parameter_value& p, std::string& what);
+SLICERBRIDGE_DECL bool check_parameter(const slot& s, parameter_value& p, std::string& what);
 
 /// A description that a client dropped from a catalog because it breaks a rule of section 10
 /// ([CAT-12]).
@@ -162,19 +165,21 @@ struct catalog_result {
     /// that is not a map with an array `processors` is an error (`invalid_message`).
     std::vector<dropped_description> dropped;
 
-    static catalog_result from_value(const value& v, std::error_code& ec);
-    static catalog_result from_value(const value& v, std::error_code& ec, std::string& what);
+    SLICERBRIDGE_DECL static catalog_result from_value(const value& v, std::error_code& ec);
+    SLICERBRIDGE_DECL static catalog_result from_value(const value& v, std::error_code& ec,
+                                                       std::string& what);
 };
 
-value to_value(const catalog_result& r);
+SLICERBRIDGE_DECL value to_value(const catalog_result& r);
 
 /// The params of `describe`: `{processor: name}`.
 struct describe_params {
     std::string processor;
 
     /// Errors are `invalid_message` ([MSG-13]).
-    static describe_params from_value(const value& v, std::error_code& ec);
-    static describe_params from_value(const value& v, std::error_code& ec, std::string& what);
+    SLICERBRIDGE_DECL static describe_params from_value(const value& v, std::error_code& ec);
+    SLICERBRIDGE_DECL static describe_params from_value(const value& v, std::error_code& ec,
+                                                        std::string& what);
 };
 
 inline value to_value(const describe_params& p) {
@@ -183,6 +188,8 @@ inline value to_value(const describe_params& p) {
 
 } // namespace slicerbridge
 
-#include <slicerbridge/message/impl/catalog.hpp>
+#if defined(SLICERBRIDGE_HEADER_ONLY)
+#include <slicerbridge/message/impl/catalog.ipp>
+#endif
 
 #endif

@@ -3,6 +3,7 @@
 
 // The handshake (spec section 4): client and server hello, and the limits they announce.
 
+#include <slicerbridge/detail/config.hpp>
 #include <slicerbridge/detail/field_reader.hpp>
 #include <slicerbridge/error.hpp>
 #include <slicerbridge/limits.hpp>
@@ -65,22 +66,31 @@ struct server_hello {
 
 /// The announced limits: max_frame, max_head, max_in_flight, max_depth, cancel_grace
 /// (`max_elements` is local and not announced).
-value to_value(const limits& l);
+SLICERBRIDGE_DECL value to_value(const limits& l);
 
 /// Reads a limits map over the defaults: absent and unknown keys are ignored; values outside
 /// [LIMIT-4]'s ranges are `invalid_message`. max_in_flight and max_depth above 2^32 - 1 are
 /// kept as 2^32 - 1.
-limits limits_from_value(const value& v, std::error_code& ec, std::string& what);
+SLICERBRIDGE_DECL limits limits_from_value(const value& v, std::error_code& ec, std::string& what);
 
-value to_value(const client_hello& hello);
-value to_value(const server_hello& hello);
+SLICERBRIDGE_DECL value to_value(const client_hello& hello);
+SLICERBRIDGE_DECL value to_value(const server_hello& hello);
 
 /// Read a hello ([HELLO-5]: wrong protocol, missing or mistyped keys are `invalid_message`).
-client_hello client_hello_from_value(const value& v, std::error_code& ec, std::string& what);
-server_hello server_hello_from_value(const value& v, std::error_code& ec, std::string& what);
+SLICERBRIDGE_DECL client_hello client_hello_from_value(const value& v, std::error_code& ec,
+                                                       std::string& what);
+SLICERBRIDGE_DECL server_hello server_hello_from_value(const value& v, std::error_code& ec,
+                                                       std::string& what);
+
+namespace detail {
+/// A version as the wire carries it: [major, minor].
+SLICERBRIDGE_DECL value version_to_value(protocol_version v);
+} // namespace detail
 
 } // namespace slicerbridge
 
-#include <slicerbridge/message/impl/hello.hpp>
+#if defined(SLICERBRIDGE_HEADER_ONLY)
+#include <slicerbridge/message/impl/hello.ipp>
+#endif
 
 #endif

@@ -6,6 +6,7 @@
 
 #include <slicerbridge/data/data_value.hpp>
 #include <slicerbridge/data/parameter.hpp>
+#include <slicerbridge/detail/config.hpp>
 #include <slicerbridge/error.hpp>
 #include <slicerbridge/message/catalog.hpp>
 #include <slicerbridge/value.hpp>
@@ -27,8 +28,8 @@ struct invoke_params {
     /// Seconds from the server's receipt of the request ([INV-6]).
     std::optional<double> deadline;
 
-    const data_value* input(std::string_view name) const noexcept;
-    const parameter_value* parameter(std::string_view name) const noexcept;
+    SLICERBRIDGE_DECL const data_value* input(std::string_view name) const noexcept;
+    SLICERBRIDGE_DECL const parameter_value* parameter(std::string_view name) const noexcept;
 
     /// The input of that name if it holds a T (image, mesh, ...), else nullptr.
     template <class T>
@@ -49,20 +50,20 @@ struct invoke_params {
     /// empty) and a `deadline` that is a finite number >= 0 ([INV-7]). Malformed params are
     /// `invalid_message` ([MSG-13]); a malformed input or parameter value is
     /// `invalid_argument` with `offending_name` set to its name ([INV-2], [DATA-1]).
-    static invoke_params from_value(const value& v, std::error_code& ec);
-    static invoke_params from_value(const value& v, std::error_code& ec, std::string& what,
-                                    std::string& offending_name);
+    SLICERBRIDGE_DECL static invoke_params from_value(const value& v, std::error_code& ec);
+    SLICERBRIDGE_DECL static invoke_params
+    from_value(const value& v, std::error_code& ec, std::string& what, std::string& offending_name);
 };
 
-value to_value(const invoke_params& p);
+SLICERBRIDGE_DECL value to_value(const invoke_params& p);
 
 struct invoke_result {
     std::vector<std::pair<std::string, data_value>> outputs;
     /// The values of scalar outputs ([CAT-7], version 1.1), beside the data outputs on the wire.
     std::vector<std::pair<std::string, parameter_value>> scalars{};
 
-    const data_value* output(std::string_view name) const noexcept;
-    const parameter_value* scalar(std::string_view name) const noexcept;
+    SLICERBRIDGE_DECL const data_value* output(std::string_view name) const noexcept;
+    SLICERBRIDGE_DECL const parameter_value* scalar(std::string_view name) const noexcept;
 
     template <class T>
     const T* output_as(std::string_view name) const noexcept {
@@ -73,15 +74,16 @@ struct invoke_result {
     /// Reads `{outputs: {name: data value or parameter value}}`: a map is a data value,
     /// anything else a scalar output's value. Errors are `invalid_message` (a client reads
     /// this; `invalid_argument` is only for invoke params, [ERR-4]).
-    static invoke_result from_value(const value& v, std::error_code& ec);
-    static invoke_result from_value(const value& v, std::error_code& ec, std::string& what);
+    SLICERBRIDGE_DECL static invoke_result from_value(const value& v, std::error_code& ec);
+    SLICERBRIDGE_DECL static invoke_result from_value(const value& v, std::error_code& ec,
+                                                      std::string& what);
 };
 
-value to_value(const invoke_result& r);
+SLICERBRIDGE_DECL value to_value(const invoke_result& r);
 
 /// `r` as a peer of version `v` may see it ([VER-4]): before 1.1, without scalar outputs
 /// ([CAT-7]) and image_series outputs ([SER-6]).
-invoke_result result_for_version(invoke_result r, protocol_version v);
+SLICERBRIDGE_DECL invoke_result result_for_version(invoke_result r, protocol_version v);
 
 /// Checks invoke params against the processor's description, as every server must before
 /// running it: [INV-2] (no unknown names, every required input and parameter present, data of
@@ -89,19 +91,25 @@ invoke_result result_for_version(invoke_result r, protocol_version v);
 /// [INV-3] (absent parameters take their default). Parameters are converted to their slot's
 /// type (an int for a float slot becomes a double). Errors: `invalid_argument` with
 /// `offending_name` set, or `unknown_processor` if the names differ.
-void validate_invoke(const processor_description& description, invoke_params& params,
-                     std::error_code& ec, std::string& offending_name);
-void validate_invoke(const processor_description& description, invoke_params& params,
-                     std::error_code& ec, std::string& offending_name, std::string& what);
+SLICERBRIDGE_DECL void validate_invoke(const processor_description& description,
+                                       invoke_params& params, std::error_code& ec,
+                                       std::string& offending_name);
+SLICERBRIDGE_DECL void validate_invoke(const processor_description& description,
+                                       invoke_params& params, std::error_code& ec,
+                                       std::string& offending_name, std::string& what);
 
 /// Checks a processor's result before it is sent ([INV-4]): every non-optional output present,
 /// every output declared and of its slot's type, a scalar within its slot's constraints.
 /// Errors are `internal_error` with `offending_name` set.
-void validate_invoke_result(const processor_description& description, const invoke_result& result,
-                            std::error_code& ec, std::string& offending_name);
+SLICERBRIDGE_DECL void validate_invoke_result(const processor_description& description,
+                                              const invoke_result& result, std::error_code& ec,
+                                              std::string& offending_name);
 
 } // namespace slicerbridge
 
 #include <slicerbridge/message/impl/invoke.hpp>
+#if defined(SLICERBRIDGE_HEADER_ONLY)
+#include <slicerbridge/message/impl/invoke.ipp>
+#endif
 
 #endif

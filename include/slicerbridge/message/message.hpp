@@ -3,6 +3,7 @@
 
 // The messages of spec section 5 and their classification on receipt.
 
+#include <slicerbridge/detail/config.hpp>
 #include <slicerbridge/error.hpp>
 #include <slicerbridge/message/error_info.hpp>
 #include <slicerbridge/message/hello.hpp>
@@ -89,15 +90,16 @@ struct notification {
 
 using message = std::variant<client_hello, server_hello, request, response, notification>;
 
-value to_value(const request& r);
-value to_value(const response& r);
-value to_value(const notification& n);
-value to_value(const message& m);
+SLICERBRIDGE_DECL value to_value(const request& r);
+SLICERBRIDGE_DECL value to_value(const response& r);
+SLICERBRIDGE_DECL value to_value(const notification& n);
+SLICERBRIDGE_DECL value to_value(const message& m);
 
 /// Encodes a message into a frame: the same bytes as `encode_frame(to_value(m), options, ec)`,
 /// but requests, responses and notifications are written without first building (and copying
 /// their params or result into) a `value` for the whole message. Errors as `encode_frame`.
-encoded_frame encode_message(const message& m, const encode_options& options, std::error_code& ec);
+SLICERBRIDGE_DECL encoded_frame encode_message(const message& m, const encode_options& options,
+                                               std::error_code& ec);
 
 /// Classifies and reads a decoded head (sections 4 and 5), with the error a receiver answers:
 /// - not a map or no string `kind`: `invalid_message` ([HEAD-1], [MSG-11]);
@@ -110,18 +112,23 @@ encoded_frame encode_message(const message& m, const encode_options& options, st
 /// - a request, response or notification with malformed fields: `invalid_message`; for a
 ///   request with a valid id, `request_id_of(head)` gives the id to answer under ([MSG-12]).
 /// `what` names the offending field.
-message decode_message(const value& head, bool expecting_hello, std::error_code& ec,
-                       std::string& what);
-message decode_message(const value& head, bool expecting_hello, std::error_code& ec);
+SLICERBRIDGE_DECL message decode_message(const value& head, bool expecting_hello,
+                                         std::error_code& ec, std::string& what);
+SLICERBRIDGE_DECL message decode_message(const value& head, bool expecting_hello,
+                                         std::error_code& ec);
 /// As above, but moves params and result out of `head` rather than copying them. When decoding
 /// fails, `head` is left as it was, for `request_id_of`.
-message decode_message(value&& head, bool expecting_hello, std::error_code& ec, std::string& what);
+SLICERBRIDGE_DECL message decode_message(value&& head, bool expecting_hello, std::error_code& ec,
+                                         std::string& what);
 
 /// The id of a head that is a request with a valid id, whatever else is wrong with it.
-std::optional<std::uint64_t> request_id_of(const value& head) noexcept;
+SLICERBRIDGE_DECL std::optional<std::uint64_t> request_id_of(const value& head) noexcept;
 
 } // namespace slicerbridge
 
 #include <slicerbridge/message/impl/message.hpp>
+#if defined(SLICERBRIDGE_HEADER_ONLY)
+#include <slicerbridge/message/impl/message.ipp>
+#endif
 
 #endif

@@ -4,6 +4,7 @@
 // a client can start a processor (say, a script in a conda environment) and talk to it with no
 // port at all, as editors do with language servers.
 
+#include <slicerbridge/detail/config.hpp>
 #include <slicerbridge/detail/platform/process.hpp>
 
 #include <asio/any_io_executor.hpp>
@@ -37,7 +38,7 @@ public:
     /// This process's standard input and output. Closing the stream leaves them in place: on
     /// POSIX it holds duplicates of descriptors 0 and 1; on Windows, where Asio cannot wait on
     /// them, two threads relay them through overlapped pipes.
-    static pipe_stream standard_streams(const executor_type& executor);
+    SLICERBRIDGE_DECL static pipe_stream standard_streams(const executor_type& executor);
 
     executor_type get_executor() noexcept { return input_.get_executor(); }
 
@@ -61,7 +62,7 @@ public:
     bool is_open() const noexcept { return input_.is_open() || output_.is_open(); }
 
     /// Closes both directions; pending operations complete with `asio::error::operation_aborted`.
-    void close(std::error_code& ec);
+    SLICERBRIDGE_DECL void close(std::error_code& ec);
 
 private:
     friend launched_process launch_process(const asio::any_io_executor&,
@@ -81,7 +82,7 @@ public:
     explicit child_process(detail::platform::child_handle child) noexcept
         : child_(std::move(child)) {}
     child_process(child_process&& other) noexcept = default;
-    child_process& operator=(child_process&& other) noexcept;
+    SLICERBRIDGE_DECL child_process& operator=(child_process&& other) noexcept;
     child_process(const child_process&) = delete;
     child_process& operator=(const child_process&) = delete;
     ~child_process();
@@ -90,15 +91,15 @@ public:
     bool running() const noexcept { return child_.running(); }
 
     /// Waits for the child to exit and returns its exit status (128 + signal when killed).
-    int wait();
+    SLICERBRIDGE_DECL int wait();
 
     /// The exit status if the child exits within `limit`; the child is then reaped.
-    std::optional<int> wait_for(std::chrono::milliseconds limit);
+    SLICERBRIDGE_DECL std::optional<int> wait_for(std::chrono::milliseconds limit);
 
     /// Asks the child to stop, waits up to `grace_ms`, then forces it, and reaps it: SIGTERM
     /// then SIGKILL on POSIX; on Windows the child gets the grace to exit by itself (closing
     /// the stream first ends its input), then is terminated with status 137.
-    int terminate(int grace_ms = 2000);
+    SLICERBRIDGE_DECL int terminate(int grace_ms = 2000);
 
 private:
     detail::platform::child_handle child_;
@@ -117,15 +118,18 @@ struct launched_process {
 /// kill this process, so on POSIX SIGPIPE is ignored if it still has its default action. On Windows
 /// the arguments (UTF-8) are quoted into one command line as the C runtimes split it, and `argv[0]`
 /// may omit `.exe`.
-launched_process launch_process(const asio::any_io_executor& executor,
-                                const std::vector<std::string>& argv, std::error_code& ec);
+SLICERBRIDGE_DECL launched_process launch_process(const asio::any_io_executor& executor,
+                                                  const std::vector<std::string>& argv,
+                                                  std::error_code& ec);
 
 /// Throwing overload: std::system_error.
-launched_process launch_process(const asio::any_io_executor& executor,
-                                const std::vector<std::string>& argv);
+SLICERBRIDGE_DECL launched_process launch_process(const asio::any_io_executor& executor,
+                                                  const std::vector<std::string>& argv);
 
 } // namespace slicerbridge
 
-#include <slicerbridge/transport/impl/pipe_stream.hpp>
+#if defined(SLICERBRIDGE_HEADER_ONLY)
+#include <slicerbridge/transport/impl/pipe_stream.ipp>
+#endif
 
 #endif

@@ -5,10 +5,11 @@
 // (against given CA certificates or the system's store) and its name, and a failed handshake
 // explained in words a user can act on.
 
-#if defined(SLICERBRIDGE_NO_TLS)
-#error "slicerbridge/transport/tls_client.hpp needs a build with TLS (OpenSSL)"
+#if !defined(SLICERBRIDGE_TLS)
+#error "transport/tls_client.hpp needs SLICERBRIDGE_TLS and OpenSSL (slicerbridge::tls)"
 #endif
 
+#include <asio/error.hpp>
 #include <asio/ssl/context.hpp>
 #include <asio/ssl/error.hpp>
 #include <asio/ssl/host_name_verification.hpp>

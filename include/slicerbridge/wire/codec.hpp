@@ -6,6 +6,7 @@
 
 #include <slicerbridge/buffer.hpp>
 #include <slicerbridge/compression.hpp>
+#include <slicerbridge/detail/config.hpp>
 #include <slicerbridge/error.hpp>
 #include <slicerbridge/limits.hpp>
 #include <slicerbridge/value.hpp>
@@ -66,7 +67,7 @@ public:
     const std::vector<int>& descriptors() const noexcept { return descriptors_; }
 
     /// The frame's bytes in order, for one scatter-gather write; no empty regions.
-    std::vector<const_bytes> buffers() const;
+    SLICERBRIDGE_DECL std::vector<const_bytes> buffers() const;
 
     /// Calls `visit(const_bytes)` for each region of `buffers()`, in order, without building the
     /// vector.
@@ -79,7 +80,7 @@ public:
     }
 
     /// The whole frame in one contiguous vector (a copy; for tests and small frames).
-    std::vector<std::byte> to_bytes() const;
+    SLICERBRIDGE_DECL std::vector<std::byte> to_bytes() const;
 
 private:
     template <class WriteHead>
@@ -99,7 +100,8 @@ private:
 /// in the order of a depth-first walk, each 8-aligned, compressed per `options`. Fails with
 /// `too_large` if a string, binary, array or map exceeds MessagePack's 2^32 - 1 or the head
 /// exceeds 2^32 - 1 bytes.
-encoded_frame encode_frame(const value& head, const encode_options& options, std::error_code& ec);
+SLICERBRIDGE_DECL encoded_frame encode_frame(const value& head, const encode_options& options,
+                                             std::error_code& ec);
 
 /// As above; throws std::system_error.
 encoded_frame encode_frame(const value& head, const encode_options& options = {});
@@ -111,19 +113,22 @@ encoded_frame encode_frame(const value& head, const encode_options& options = {}
 /// UTF-8, bad ext values, references out of range, corrupt compressed data), `frame_too_large`
 /// for a head over `max_head`, a container over `max_elements` or a `raw_length` over
 /// `max_frame`, `unsupported_codec` for a codec not in `allowed`.
-value decode_head(const buffer& head, const buffer& bulk, const limits& receiver_limits,
-                  const codec_set& allowed, std::error_code& ec);
+SLICERBRIDGE_DECL value decode_head(const buffer& head, const buffer& bulk,
+                                    const limits& receiver_limits, const codec_set& allowed,
+                                    std::error_code& ec);
 
 /// As above; throws std::system_error.
-value decode_head(const buffer& head, const buffer& bulk, const limits& receiver_limits,
-                  const codec_set& allowed);
+SLICERBRIDGE_DECL value decode_head(const buffer& head, const buffer& bulk,
+                                    const limits& receiver_limits, const codec_set& allowed);
 
 /// As above, with the descriptors passed beside the frame: descriptor references become
 /// read-only mappings of the memory files (zero copy) after the checks of [FD-3] to [FD-7], and
 /// descriptors the head does not reference, or that arrived while transfer.memfd was not in
 /// force, make the message `invalid_message` ([FD-6]).
-value decode_head(const buffer& head, const buffer& bulk, const frame_descriptors& descriptors,
-                  const limits& receiver_limits, const codec_set& allowed, std::error_code& ec);
+SLICERBRIDGE_DECL value decode_head(const buffer& head, const buffer& bulk,
+                                    const frame_descriptors& descriptors,
+                                    const limits& receiver_limits, const codec_set& allowed,
+                                    std::error_code& ec);
 
 /// Decodes the head of a received frame.
 inline value decode_frame(const received_frame& frame, const limits& receiver_limits,
@@ -134,5 +139,8 @@ inline value decode_frame(const received_frame& frame, const limits& receiver_li
 } // namespace slicerbridge
 
 #include <slicerbridge/wire/impl/codec.hpp>
+#if defined(SLICERBRIDGE_HEADER_ONLY)
+#include <slicerbridge/wire/impl/codec.ipp>
+#endif
 
 #endif

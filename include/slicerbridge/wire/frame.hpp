@@ -4,6 +4,7 @@
 // Frames (spec section 2): the 16-byte header and a sans-I/O incremental receiver.
 
 #include <slicerbridge/buffer.hpp>
+#include <slicerbridge/detail/config.hpp>
 #include <slicerbridge/error.hpp>
 #include <slicerbridge/limits.hpp>
 #include <slicerbridge/wire/descriptors.hpp>
@@ -33,15 +34,16 @@ inline constexpr std::byte frame_format{0x01};
 
 /// Writes magic, format, flags 0 and the sizes, big-endian, to `out[0..16)` ([FRAME-1],
 /// [FRAME-2]).
-void write_frame_header(const frame_header& header, std::byte* out) noexcept;
+SLICERBRIDGE_DECL void write_frame_header(const frame_header& header, std::byte* out) noexcept;
 
 /// Reads and checks the header at `in[0..16)`: magic and format ([FRAME-1], malformed_frame),
 /// then `head_length` against `max_head` and the frame size, computed without overflow, against
 /// `max_frame` ([FRAME-3], [FRAME-9], frame_too_large). Flags are ignored ([FRAME-2]). A
 /// `head_length` of 0 passes here: the frame is consumed whole and its head is then rejected by
 /// `decode_head` as `invalid_message` ([FRAME-4], [FRAME-10]).
-frame_header parse_frame_header(const std::byte* in, const limits& receiver_limits,
-                                std::error_code& ec) noexcept;
+SLICERBRIDGE_DECL frame_header parse_frame_header(const std::byte* in,
+                                                  const limits& receiver_limits,
+                                                  std::error_code& ec) noexcept;
 
 /// A writable region handed out by `frame_reader::prepare`.
 struct mutable_bytes {
@@ -78,15 +80,15 @@ public:
 
     /// The rest of the current part (header, head or bulk) of the frame; empty when the frame is
     /// complete or the reader has failed.
-    mutable_bytes prepare() noexcept;
+    SLICERBRIDGE_DECL mutable_bytes prepare() noexcept;
 
     /// Records that `n` bytes were written at the start of the last `prepare()` region.
     /// Precondition: n <= prepare().size. May allocate the next part (std::bad_alloc).
-    void commit(std::size_t n);
+    SLICERBRIDGE_DECL void commit(std::size_t n);
 
     /// Copies up to `size` bytes from `data` into the frame and returns how many it took: it
     /// stops at the end of the frame (the rest belongs to the next one) or at an error.
-    std::size_t consume(const void* data, std::size_t size);
+    SLICERBRIDGE_DECL std::size_t consume(const void* data, std::size_t size);
 
     /// True when a whole frame has been received and awaits `release()`.
     bool done() const noexcept { return state_ == state::complete; }
@@ -111,17 +113,17 @@ public:
 
     /// Hands over the complete frame and makes the reader ready for the next one.
     /// Throws std::logic_error unless done().
-    received_frame release();
+    SLICERBRIDGE_DECL received_frame release();
 
     /// Forgets the current frame and any error.
-    void reset() noexcept;
+    SLICERBRIDGE_DECL void reset() noexcept;
 
 private:
     enum class state { header, head, bulk, complete, failed };
 
-    void fail(std::error_code ec) noexcept;
-    void header_progress();
-    void enter_bulk();
+    SLICERBRIDGE_DECL void fail(std::error_code ec) noexcept;
+    SLICERBRIDGE_DECL void header_progress();
+    SLICERBRIDGE_DECL void enter_bulk();
 
     limits limits_;
     state state_ = state::header;
@@ -136,6 +138,8 @@ private:
 
 } // namespace slicerbridge
 
-#include <slicerbridge/wire/impl/frame.hpp>
+#if defined(SLICERBRIDGE_HEADER_ONLY)
+#include <slicerbridge/wire/impl/frame.ipp>
+#endif
 
 #endif

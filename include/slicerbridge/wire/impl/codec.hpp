@@ -195,22 +195,6 @@ void encoded_frame::for_each_buffer(Visitor&& visit) const {
     }
 }
 
-inline std::vector<const_bytes> encoded_frame::buffers() const {
-    std::vector<const_bytes> result;
-    result.reserve(2 + 2 * segments_.size());
-    for_each_buffer([&result](const_bytes region) { result.push_back(region); });
-    return result;
-}
-
-inline std::vector<std::byte> encoded_frame::to_bytes() const {
-    std::vector<std::byte> bytes;
-    bytes.reserve(static_cast<std::size_t>(total_size()));
-    for (const auto& region : buffers()) {
-        bytes.insert(bytes.end(), region.data, region.data + region.size);
-    }
-    return bytes;
-}
-
 namespace detail {
 
 /// Encodes the head that `write_head(frame_encoder&)` writes (false: a length over 2^32 - 1).
@@ -234,50 +218,6 @@ encoded_frame encode_frame_with(const encode_options& options, std::error_code& 
 }
 
 } // namespace detail
-
-inline encoded_frame encode_frame(const value& head, const encode_options& options,
-                                  std::error_code& ec) {
-    return detail::encode_frame_with(options, ec,
-                                     [&head](detail::frame_encoder& e) { return e.write(head); });
-}
-
-inline encoded_frame encode_frame(const value& head, const encode_options& options) {
-    std::error_code ec;
-    encoded_frame frame = encode_frame(head, options, ec);
-    if (ec) {
-        throw std::system_error(ec, "slicerbridge::encode_frame");
-    }
-    return frame;
-}
-
-inline value decode_head(const buffer& head, const buffer& bulk, const limits& receiver_limits,
-                         const codec_set& allowed, std::error_code& ec) {
-    if (head.size() > receiver_limits.max_head) {
-        ec = error::frame_too_large;
-        return value();
-    }
-    return detail::head_decoder(head, bulk, receiver_limits, allowed).decode(ec);
-}
-
-inline value decode_head(const buffer& head, const buffer& bulk,
-                         const frame_descriptors& descriptors, const limits& receiver_limits,
-                         const codec_set& allowed, std::error_code& ec) {
-    if (head.size() > receiver_limits.max_head) {
-        ec = error::frame_too_large;
-        return value();
-    }
-    return detail::head_decoder(head, bulk, receiver_limits, allowed, &descriptors).decode(ec);
-}
-
-inline value decode_head(const buffer& head, const buffer& bulk, const limits& receiver_limits,
-                         const codec_set& allowed) {
-    std::error_code ec;
-    value result = decode_head(head, bulk, receiver_limits, allowed, ec);
-    if (ec) {
-        throw std::system_error(ec, "slicerbridge::decode_head");
-    }
-    return result;
-}
 
 } // namespace slicerbridge
 

@@ -1,12 +1,14 @@
-#ifndef SLICERBRIDGE_DATA_IMPL_PARAMETER_HPP
-#define SLICERBRIDGE_DATA_IMPL_PARAMETER_HPP
+#ifndef SLICERBRIDGE_DATA_IMPL_PARAMETER_IPP
+#define SLICERBRIDGE_DATA_IMPL_PARAMETER_IPP
+
+#include <slicerbridge/data/parameter.hpp>
 
 #include <slicerbridge/detail/field_reader.hpp>
 
 namespace slicerbridge {
 
-inline parameter_value parameter_value::from_value(const value& v, std::error_code& ec,
-                                                   std::string& what) {
+SLICERBRIDGE_DECL parameter_value parameter_value::from_value(const value& v, std::error_code& ec,
+                                                              std::string& what) {
     ec.clear();
     detail::field_reader reader(ec, what, error::invalid_argument, "parameter");
     if (const auto b = v.as_bool()) {
@@ -69,12 +71,12 @@ inline parameter_value parameter_value::from_value(const value& v, std::error_co
     return numbers;
 }
 
-inline parameter_value parameter_value::from_value(const value& v, std::error_code& ec) {
+SLICERBRIDGE_DECL parameter_value parameter_value::from_value(const value& v, std::error_code& ec) {
     std::string what;
     return from_value(v, ec, what);
 }
 
-inline value to_value(const parameter_value& p) {
+SLICERBRIDGE_DECL value to_value(const parameter_value& p) {
     return std::visit(
         [](const auto& held) -> value {
             using held_type = std::decay_t<decltype(held)>;

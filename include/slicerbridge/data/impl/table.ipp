@@ -1,5 +1,8 @@
-#ifndef SLICERBRIDGE_DATA_IMPL_TABLE_HPP
-#define SLICERBRIDGE_DATA_IMPL_TABLE_HPP
+#ifndef SLICERBRIDGE_DATA_IMPL_TABLE_IPP
+#define SLICERBRIDGE_DATA_IMPL_TABLE_IPP
+
+#include <slicerbridge/data/impl/typed_array.ipp> // its detail helpers
+#include <slicerbridge/data/table.hpp>
 
 #include <slicerbridge/detail/data_fields.hpp>
 
@@ -7,7 +10,7 @@
 
 namespace slicerbridge {
 
-inline std::uint64_t column::row_count() const noexcept {
+SLICERBRIDGE_DECL std::uint64_t column::row_count() const noexcept {
     if (const auto* numbers = std::get_if<typed_array>(&values)) {
         return numbers->count();
     }
@@ -17,7 +20,7 @@ inline std::uint64_t column::row_count() const noexcept {
     return std::get<std::vector<bool>>(values).size();
 }
 
-inline const column* table::find(std::string_view name) const noexcept {
+SLICERBRIDGE_DECL const column* table::find(std::string_view name) const noexcept {
     for (const auto& c : columns) {
         if (c.name == name) {
             return &c;
@@ -26,7 +29,7 @@ inline const column* table::find(std::string_view name) const noexcept {
     return nullptr;
 }
 
-inline std::error_code table::validate(std::string& what) const {
+SLICERBRIDGE_DECL std::error_code table::validate(std::string& what) const {
     std::error_code ec;
     detail::field_reader reader(ec, what, error::invalid_argument, "table");
     std::unordered_set<std::string> names;
@@ -48,12 +51,12 @@ inline std::error_code table::validate(std::string& what) const {
     return ec;
 }
 
-inline std::error_code table::validate() const {
+SLICERBRIDGE_DECL std::error_code table::validate() const {
     std::string what;
     return validate(what);
 }
 
-inline table table::from_value(const value& v, std::error_code& ec, std::string& what) {
+SLICERBRIDGE_DECL table table::from_value(const value& v, std::error_code& ec, std::string& what) {
     ec.clear();
     detail::field_reader reader(ec, what, error::invalid_argument, "table");
     table result;
@@ -111,12 +114,12 @@ inline table table::from_value(const value& v, std::error_code& ec, std::string&
     return result;
 }
 
-inline table table::from_value(const value& v, std::error_code& ec) {
+SLICERBRIDGE_DECL table table::from_value(const value& v, std::error_code& ec) {
     std::string what;
     return from_value(v, ec, what);
 }
 
-inline value to_value(const table& t) {
+SLICERBRIDGE_DECL value to_value(const table& t) {
     value::array columns;
     for (const auto& c : t.columns) {
         value::map entries;

@@ -1,5 +1,8 @@
-#ifndef SLICERBRIDGE_DATA_IMPL_MESH_HPP
-#define SLICERBRIDGE_DATA_IMPL_MESH_HPP
+#ifndef SLICERBRIDGE_DATA_IMPL_MESH_IPP
+#define SLICERBRIDGE_DATA_IMPL_MESH_IPP
+
+#include <slicerbridge/data/impl/typed_array.ipp> // its detail helpers
+#include <slicerbridge/data/mesh.hpp>
 
 #include <slicerbridge/detail/data_fields.hpp>
 #include <slicerbridge/detail/field_reader.hpp>
@@ -13,8 +16,8 @@ namespace detail {
 
 inline constexpr std::string_view cell_kinds[] = {"verts", "lines", "polys", "strips"};
 
-inline bool read_named_arrays(field_reader& reader, const value& map, std::string_view field,
-                              std::vector<named_array>& out) {
+SLICERBRIDGE_DECL bool read_named_arrays(field_reader& reader, const value& map,
+                                         std::string_view field, std::vector<named_array>& out) {
     const auto* entries = reader.read_array(map, field, false);
     if (entries == nullptr) {
         return reader.ok();
@@ -35,15 +38,15 @@ inline bool read_named_arrays(field_reader& reader, const value& map, std::strin
     return true;
 }
 
-inline value named_array_to_value(const named_array& named) {
+SLICERBRIDGE_DECL value named_array_to_value(const named_array& named) {
     value::map entries;
     entries.emplace_back("name", named.name);
     write_typed_array(entries, named.array);
     return entries;
 }
 
-inline bool check_cell_array(field_reader& reader, std::string_view field, const cell_array& cells,
-                             std::uint64_t point_count) {
+SLICERBRIDGE_DECL bool check_cell_array(field_reader& reader, std::string_view field,
+                                        const cell_array& cells, std::uint64_t point_count) {
     if (cells.offsets.dtype != dtype::int64 || cells.offsets.components != 1 ||
         cells.connectivity.dtype != dtype::int64 || cells.connectivity.components != 1) {
         return reader.fail(field, "offsets and connectivity must be int64 with one component");
@@ -75,12 +78,12 @@ inline bool check_cell_array(field_reader& reader, std::string_view field, const
 
 } // namespace detail
 
-inline cell_array cell_array::adopt(std::vector<std::int64_t>&& offsets,
-                                    std::vector<std::int64_t>&& connectivity) {
+SLICERBRIDGE_DECL cell_array cell_array::adopt(std::vector<std::int64_t>&& offsets,
+                                               std::vector<std::int64_t>&& connectivity) {
     return {typed_array::adopt(std::move(offsets)), typed_array::adopt(std::move(connectivity))};
 }
 
-inline std::uint64_t mesh::cell_count() const noexcept {
+SLICERBRIDGE_DECL std::uint64_t mesh::cell_count() const noexcept {
     std::uint64_t total = 0;
     for (const auto* cells : {&verts, &lines, &polys, &strips}) {
         if (*cells) {
@@ -90,7 +93,7 @@ inline std::uint64_t mesh::cell_count() const noexcept {
     return total;
 }
 
-inline std::error_code mesh::validate(std::string& what) const {
+SLICERBRIDGE_DECL std::error_code mesh::validate(std::string& what) const {
     std::error_code ec;
     detail::field_reader reader(ec, what, error::invalid_argument, "mesh");
     if ((points.dtype != slicerbridge::dtype::float32 &&
@@ -131,12 +134,12 @@ inline std::error_code mesh::validate(std::string& what) const {
     return ec;
 }
 
-inline std::error_code mesh::validate() const {
+SLICERBRIDGE_DECL std::error_code mesh::validate() const {
     std::string what;
     return validate(what);
 }
 
-inline mesh mesh::in_space(slicerbridge::space target) const {
+SLICERBRIDGE_DECL mesh mesh::in_space(slicerbridge::space target) const {
     mesh result = *this;
     if (target != space) {
         result.points = detail::points_in_other_space(points);
@@ -145,7 +148,7 @@ inline mesh mesh::in_space(slicerbridge::space target) const {
     return result;
 }
 
-inline mesh mesh::from_value(const value& v, std::error_code& ec, std::string& what) {
+SLICERBRIDGE_DECL mesh mesh::from_value(const value& v, std::error_code& ec, std::string& what) {
     ec.clear();
     detail::field_reader reader(ec, what, error::invalid_argument, "mesh");
     mesh result;
@@ -197,12 +200,12 @@ inline mesh mesh::from_value(const value& v, std::error_code& ec, std::string& w
     return result;
 }
 
-inline mesh mesh::from_value(const value& v, std::error_code& ec) {
+SLICERBRIDGE_DECL mesh mesh::from_value(const value& v, std::error_code& ec) {
     std::string what;
     return from_value(v, ec, what);
 }
 
-inline value to_value(const mesh& m) {
+SLICERBRIDGE_DECL value to_value(const mesh& m) {
     value::map entries;
     entries.emplace_back("type", "mesh");
     entries.emplace_back("space", std::string(space_name(m.space)));

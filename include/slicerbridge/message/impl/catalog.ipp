@@ -1,5 +1,7 @@
-#ifndef SLICERBRIDGE_MESSAGE_IMPL_CATALOG_HPP
-#define SLICERBRIDGE_MESSAGE_IMPL_CATALOG_HPP
+#ifndef SLICERBRIDGE_MESSAGE_IMPL_CATALOG_IPP
+#define SLICERBRIDGE_MESSAGE_IMPL_CATALOG_IPP
+
+#include <slicerbridge/message/catalog.hpp>
 
 #include <slicerbridge/detail/field_reader.hpp>
 
@@ -36,7 +38,7 @@ inline constexpr std::array<slot_type_entry, 14> slot_type_table{{
     {slot_type::string_vector, "string_vector"},
 }};
 
-inline bool matches_name_pattern(std::string_view name, bool allow_dot_dash) noexcept {
+SLICERBRIDGE_DECL bool matches_name_pattern(std::string_view name, bool allow_dot_dash) noexcept {
     if (name.empty() ||
         !((name[0] >= 'A' && name[0] <= 'Z') || (name[0] >= 'a' && name[0] <= 'z'))) {
         return false;
@@ -47,18 +49,18 @@ inline bool matches_name_pattern(std::string_view name, bool allow_dot_dash) noe
     });
 }
 
-inline bool is_numeric_slot(slot_type t) noexcept {
+SLICERBRIDGE_DECL bool is_numeric_slot(slot_type t) noexcept {
     return t == slot_type::integer || t == slot_type::floating || t == slot_type::int_vector ||
            t == slot_type::float_vector;
 }
 
-inline bool is_vector_slot(slot_type t) noexcept {
+SLICERBRIDGE_DECL bool is_vector_slot(slot_type t) noexcept {
     return t == slot_type::int_vector || t == slot_type::float_vector ||
            t == slot_type::string_vector;
 }
 
-inline bool read_optional_number(field_reader& reader, const value& map, std::string_view field,
-                                 std::optional<double>& out) {
+SLICERBRIDGE_DECL bool read_optional_number(field_reader& reader, const value& map,
+                                            std::string_view field, std::optional<double>& out) {
     if (const value* v = map.find(field)) {
         double number = 0;
         if (!reader.to_double(*v, field, number)) {
@@ -71,7 +73,7 @@ inline bool read_optional_number(field_reader& reader, const value& map, std::st
 
 /// [CAT-10]: a 1.0 sender wrote an integer slot's default as a float; an integral one in the
 /// int64 range is read as the integer it stands for.
-inline void integral_default(slot& s) {
+SLICERBRIDGE_DECL void integral_default(slot& s) {
     const auto integral = [](double x) {
         return std::isfinite(x) && std::floor(x) == x && x >= -9223372036854775808.0 &&
                x < 9223372036854775808.0;
@@ -89,7 +91,7 @@ inline void integral_default(slot& s) {
 
 /// The requirement a catalog reading problem breaks ([CAT-12]): the id its message cites, else
 /// [CAT-6] for a missing key and [CAT-11] for a mistyped one.
-inline std::string catalog_requirement(std::string_view what) {
+SLICERBRIDGE_DECL std::string catalog_requirement(std::string_view what) {
     const auto at = what.rfind("[CAT-");
     if (at != std::string_view::npos) {
         const auto end = what.find(']', at);
@@ -103,7 +105,7 @@ inline std::string catalog_requirement(std::string_view what) {
     return is_missing ? "CAT-6" : "CAT-11";
 }
 
-inline bool read_slot(field_reader& reader, const value& v, slot& out) {
+SLICERBRIDGE_DECL bool read_slot(field_reader& reader, const value& v, slot& out) {
     std::string type;
     if (!reader.expect_map(v) || !reader.read_string(v, "name", out.name) ||
         !reader.read_string(v, "type", type)) {
@@ -155,8 +157,8 @@ inline bool read_slot(field_reader& reader, const value& v, slot& out) {
     return true;
 }
 
-inline bool read_slots(field_reader& reader, const value& v, std::string_view field,
-                       std::vector<slot>& out) {
+SLICERBRIDGE_DECL bool read_slots(field_reader& reader, const value& v, std::string_view field,
+                                  std::vector<slot>& out) {
     const auto* entries = reader.read_array(v, field, true);
     if (entries == nullptr) {
         return false;
@@ -174,7 +176,7 @@ inline bool read_slots(field_reader& reader, const value& v, std::string_view fi
 
 enum class slot_role { input, output, parameter };
 
-inline bool check_slot(field_reader& reader, const slot& s, slot_role role) {
+SLICERBRIDGE_DECL bool check_slot(field_reader& reader, const slot& s, slot_role role) {
     const std::string field = s.name.empty() ? std::string("slot") : s.name;
     const bool parameter = role == slot_role::parameter;
     if (!matches_name_pattern(s.name, false)) {
@@ -220,7 +222,7 @@ inline bool check_slot(field_reader& reader, const slot& s, slot_role role) {
 
 } // namespace detail
 
-inline std::string_view slot_type_name(slot_type t) noexcept {
+SLICERBRIDGE_DECL std::string_view slot_type_name(slot_type t) noexcept {
     for (const auto& entry : detail::slot_type_table) {
         if (entry.type == t) {
             return entry.name;
@@ -229,7 +231,7 @@ inline std::string_view slot_type_name(slot_type t) noexcept {
     return {};
 }
 
-inline std::optional<slot_type> slot_type_from_name(std::string_view name) noexcept {
+SLICERBRIDGE_DECL std::optional<slot_type> slot_type_from_name(std::string_view name) noexcept {
     for (const auto& entry : detail::slot_type_table) {
         if (entry.name == name) {
             return entry.type;
@@ -238,7 +240,7 @@ inline std::optional<slot_type> slot_type_from_name(std::string_view name) noexc
     return std::nullopt;
 }
 
-inline bool check_parameter(const slot& s, parameter_value& p, std::string& what) {
+SLICERBRIDGE_DECL bool check_parameter(const slot& s, parameter_value& p, std::string& what) {
     const auto fail = [&](std::string_view problem) {
         what = "parameters." + s.name + ": " + std::string(problem);
         return false;
@@ -331,7 +333,8 @@ inline bool check_parameter(const slot& s, parameter_value& p, std::string& what
     return true;
 }
 
-inline const slot* processor_description::find_input(std::string_view slot_name) const noexcept {
+SLICERBRIDGE_DECL const slot*
+processor_description::find_input(std::string_view slot_name) const noexcept {
     for (const auto& s : inputs) {
         if (s.name == slot_name) {
             return &s;
@@ -340,7 +343,8 @@ inline const slot* processor_description::find_input(std::string_view slot_name)
     return nullptr;
 }
 
-inline const slot* processor_description::find_output(std::string_view slot_name) const noexcept {
+SLICERBRIDGE_DECL const slot*
+processor_description::find_output(std::string_view slot_name) const noexcept {
     for (const auto& s : outputs) {
         if (s.name == slot_name) {
             return &s;
@@ -349,7 +353,7 @@ inline const slot* processor_description::find_output(std::string_view slot_name
     return nullptr;
 }
 
-inline const slot*
+SLICERBRIDGE_DECL const slot*
 processor_description::find_parameter(std::string_view slot_name) const noexcept {
     for (const auto& s : parameters) {
         if (s.name == slot_name) {
@@ -359,7 +363,7 @@ processor_description::find_parameter(std::string_view slot_name) const noexcept
     return nullptr;
 }
 
-inline std::error_code processor_description::validate(std::string& what) const {
+SLICERBRIDGE_DECL std::error_code processor_description::validate(std::string& what) const {
     std::error_code ec;
     detail::field_reader reader(ec, what, error::invalid_message, "description");
     if (!detail::matches_name_pattern(name, true)) {
@@ -387,13 +391,14 @@ inline std::error_code processor_description::validate(std::string& what) const 
     return ec;
 }
 
-inline std::error_code processor_description::validate() const {
+SLICERBRIDGE_DECL std::error_code processor_description::validate() const {
     std::string what;
     return validate(what);
 }
 
-inline processor_description processor_description::from_value(const value& v, std::error_code& ec,
-                                                               std::string& what) {
+SLICERBRIDGE_DECL processor_description processor_description::from_value(const value& v,
+                                                                          std::error_code& ec,
+                                                                          std::string& what) {
     ec.clear();
     detail::field_reader reader(ec, what, error::invalid_message, "description");
     processor_description result;
@@ -416,13 +421,13 @@ inline processor_description processor_description::from_value(const value& v, s
     return result;
 }
 
-inline processor_description processor_description::from_value(const value& v,
-                                                               std::error_code& ec) {
+SLICERBRIDGE_DECL processor_description processor_description::from_value(const value& v,
+                                                                          std::error_code& ec) {
     std::string what;
     return from_value(v, ec, what);
 }
 
-inline value to_value(const slot& s) {
+SLICERBRIDGE_DECL value to_value(const slot& s) {
     value::map entries{{"name", s.name}, {"type", std::string(slot_type_name(s.type))}};
     const std::pair<std::string_view, const std::string*> texts[] = {
         {"label", &s.label}, {"description", &s.description}, {"group", &s.group}};
@@ -465,7 +470,7 @@ inline value to_value(const slot& s) {
     return entries;
 }
 
-inline value to_value(const processor_description& d) {
+SLICERBRIDGE_DECL value to_value(const processor_description& d) {
     const auto slots = [](const std::vector<slot>& list) {
         value::array out;
         for (const auto& s : list) {
@@ -490,8 +495,8 @@ inline value to_value(const processor_description& d) {
     return entries;
 }
 
-inline processor_description description_for_version(const processor_description& d,
-                                                     protocol_version v) {
+SLICERBRIDGE_DECL processor_description description_for_version(const processor_description& d,
+                                                                protocol_version v) {
     if (v >= protocol_version{1, 1}) {
         return d;
     }
@@ -507,15 +512,15 @@ inline processor_description description_for_version(const processor_description
     return older;
 }
 
-inline bool offered_at_version(const processor_description& d, protocol_version v) {
+SLICERBRIDGE_DECL bool offered_at_version(const processor_description& d, protocol_version v) {
     return v >= protocol_version{1, 1} ||
            std::none_of(d.inputs.begin(), d.inputs.end(), [](const slot& s) {
                return s.type == slot_type::image_series && !s.optional;
            });
 }
 
-inline catalog_result catalog_result::from_value(const value& v, std::error_code& ec,
-                                                 std::string& what) {
+SLICERBRIDGE_DECL catalog_result catalog_result::from_value(const value& v, std::error_code& ec,
+                                                            std::string& what) {
     ec.clear();
     detail::field_reader reader(ec, what, error::invalid_message, "catalog");
     catalog_result result;
@@ -558,12 +563,12 @@ inline catalog_result catalog_result::from_value(const value& v, std::error_code
     return result;
 }
 
-inline catalog_result catalog_result::from_value(const value& v, std::error_code& ec) {
+SLICERBRIDGE_DECL catalog_result catalog_result::from_value(const value& v, std::error_code& ec) {
     std::string what;
     return from_value(v, ec, what);
 }
 
-inline value to_value(const catalog_result& r) {
+SLICERBRIDGE_DECL value to_value(const catalog_result& r) {
     value::array processors;
     for (const auto& d : r.processors) {
         processors.push_back(to_value(d));
@@ -571,8 +576,8 @@ inline value to_value(const catalog_result& r) {
     return value::map{{"processors", std::move(processors)}};
 }
 
-inline describe_params describe_params::from_value(const value& v, std::error_code& ec,
-                                                   std::string& what) {
+SLICERBRIDGE_DECL describe_params describe_params::from_value(const value& v, std::error_code& ec,
+                                                              std::string& what) {
     ec.clear();
     detail::field_reader reader(ec, what, error::invalid_message, "params");
     describe_params result;
@@ -582,7 +587,7 @@ inline describe_params describe_params::from_value(const value& v, std::error_co
     return result;
 }
 
-inline describe_params describe_params::from_value(const value& v, std::error_code& ec) {
+SLICERBRIDGE_DECL describe_params describe_params::from_value(const value& v, std::error_code& ec) {
     std::string what;
     return from_value(v, ec, what);
 }

@@ -1,5 +1,7 @@
-#ifndef SLICERBRIDGE_WIRE_IMPL_FRAME_HPP
-#define SLICERBRIDGE_WIRE_IMPL_FRAME_HPP
+#ifndef SLICERBRIDGE_WIRE_IMPL_FRAME_IPP
+#define SLICERBRIDGE_WIRE_IMPL_FRAME_IPP
+
+#include <slicerbridge/wire/frame.hpp>
 
 #include <slicerbridge/detail/endian.hpp>
 
@@ -10,7 +12,7 @@
 
 namespace slicerbridge {
 
-inline void write_frame_header(const frame_header& header, std::byte* out) noexcept {
+SLICERBRIDGE_DECL void write_frame_header(const frame_header& header, std::byte* out) noexcept {
     out[0] = frame_magic[0];
     out[1] = frame_magic[1];
     out[2] = frame_format;
@@ -19,8 +21,9 @@ inline void write_frame_header(const frame_header& header, std::byte* out) noexc
     detail::store_big_endian(header.bulk_length, out + 8);
 }
 
-inline frame_header parse_frame_header(const std::byte* in, const limits& receiver_limits,
-                                       std::error_code& ec) noexcept {
+SLICERBRIDGE_DECL frame_header parse_frame_header(const std::byte* in,
+                                                  const limits& receiver_limits,
+                                                  std::error_code& ec) noexcept {
     ec.clear();
     frame_header header;
     if (in[0] != frame_magic[0] || in[1] != frame_magic[1] || in[2] != frame_format) {
@@ -40,7 +43,7 @@ inline frame_header parse_frame_header(const std::byte* in, const limits& receiv
     return header;
 }
 
-inline mutable_bytes frame_reader::prepare() noexcept {
+SLICERBRIDGE_DECL mutable_bytes frame_reader::prepare() noexcept {
     switch (state_) {
     case state::header:
         return {header_bytes_ + filled_, frame_header_size - filled_};
@@ -55,7 +58,7 @@ inline mutable_bytes frame_reader::prepare() noexcept {
     return {};
 }
 
-inline void frame_reader::commit(std::size_t n) {
+SLICERBRIDGE_DECL void frame_reader::commit(std::size_t n) {
     if (n == 0) {
         return;
     }
@@ -81,7 +84,7 @@ inline void frame_reader::commit(std::size_t n) {
     }
 }
 
-inline void frame_reader::header_progress() {
+SLICERBRIDGE_DECL void frame_reader::header_progress() {
     // Reject a stranger early: magic and format are known from the first three bytes.
     const std::size_t known = std::min<std::size_t>(filled_, 3);
     const std::byte expected[3] = {frame_magic[0], frame_magic[1], frame_format};
@@ -107,7 +110,7 @@ inline void frame_reader::header_progress() {
     }
 }
 
-inline void frame_reader::enter_bulk() {
+SLICERBRIDGE_DECL void frame_reader::enter_bulk() {
     filled_ = 0;
     if (header_.bulk_length != 0) {
         bulk_ = buffer::allocate(static_cast<std::size_t>(header_.bulk_length));
@@ -117,7 +120,7 @@ inline void frame_reader::enter_bulk() {
     }
 }
 
-inline std::size_t frame_reader::consume(const void* data, std::size_t size) {
+SLICERBRIDGE_DECL std::size_t frame_reader::consume(const void* data, std::size_t size) {
     const auto* source = static_cast<const std::byte*>(data);
     std::size_t taken = 0;
     while (taken < size) {
@@ -133,7 +136,7 @@ inline std::size_t frame_reader::consume(const void* data, std::size_t size) {
     return taken;
 }
 
-inline received_frame frame_reader::release() {
+SLICERBRIDGE_DECL received_frame frame_reader::release() {
     if (state_ != state::complete) {
         throw std::logic_error("slicerbridge::frame_reader::release: no complete frame");
     }
@@ -142,7 +145,7 @@ inline received_frame frame_reader::release() {
     return frame;
 }
 
-inline void frame_reader::reset() noexcept {
+SLICERBRIDGE_DECL void frame_reader::reset() noexcept {
     state_ = state::header;
     error_.clear();
     header_ = frame_header{};
@@ -152,7 +155,7 @@ inline void frame_reader::reset() noexcept {
     received_ = 0;
 }
 
-inline void frame_reader::fail(std::error_code ec) noexcept {
+SLICERBRIDGE_DECL void frame_reader::fail(std::error_code ec) noexcept {
     error_ = ec;
     state_ = state::failed;
     head_ = buffer();

@@ -1,9 +1,12 @@
-#ifndef SLICERBRIDGE_DATA_IMPL_POINT_LIST_HPP
-#define SLICERBRIDGE_DATA_IMPL_POINT_LIST_HPP
+#ifndef SLICERBRIDGE_DATA_IMPL_POINT_LIST_IPP
+#define SLICERBRIDGE_DATA_IMPL_POINT_LIST_IPP
+
+#include <slicerbridge/data/impl/typed_array.ipp> // its detail helpers
+#include <slicerbridge/data/point_list.hpp>
 
 namespace slicerbridge {
 
-inline std::error_code point_list::validate(std::string& what) const {
+SLICERBRIDGE_DECL std::error_code point_list::validate(std::string& what) const {
     std::error_code ec;
     detail::field_reader reader(ec, what, error::invalid_argument, "points");
     if (points.dtype != slicerbridge::dtype::float64 || points.components != 3) {
@@ -14,12 +17,12 @@ inline std::error_code point_list::validate(std::string& what) const {
     return ec;
 }
 
-inline std::error_code point_list::validate() const {
+SLICERBRIDGE_DECL std::error_code point_list::validate() const {
     std::string what;
     return validate(what);
 }
 
-inline point_list point_list::in_space(slicerbridge::space target) const {
+SLICERBRIDGE_DECL point_list point_list::in_space(slicerbridge::space target) const {
     point_list result = *this;
     if (target != space) {
         result.points = detail::points_in_other_space(points);
@@ -28,15 +31,16 @@ inline point_list point_list::in_space(slicerbridge::space target) const {
     return result;
 }
 
-inline point_list point_list::copy_of(const double* xyz, std::size_t count,
-                                      slicerbridge::space space) {
+SLICERBRIDGE_DECL point_list point_list::copy_of(const double* xyz, std::size_t count,
+                                                 slicerbridge::space space) {
     point_list result;
     result.space = space;
     result.points = typed_array::copy_of(xyz, count, 3);
     return result;
 }
 
-inline point_list point_list::from_value(const value& v, std::error_code& ec, std::string& what) {
+SLICERBRIDGE_DECL point_list point_list::from_value(const value& v, std::error_code& ec,
+                                                    std::string& what) {
     ec.clear();
     detail::field_reader reader(ec, what, error::invalid_argument, "points");
     point_list result;
@@ -65,12 +69,12 @@ inline point_list point_list::from_value(const value& v, std::error_code& ec, st
     return result;
 }
 
-inline point_list point_list::from_value(const value& v, std::error_code& ec) {
+SLICERBRIDGE_DECL point_list point_list::from_value(const value& v, std::error_code& ec) {
     std::string what;
     return from_value(v, ec, what);
 }
 
-inline value to_value(const point_list& p) {
+SLICERBRIDGE_DECL value to_value(const point_list& p) {
     value::map entries;
     entries.emplace_back("type", "points");
     entries.emplace_back("space", std::string(space_name(p.space)));

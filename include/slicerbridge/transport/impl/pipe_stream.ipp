@@ -1,15 +1,17 @@
-#ifndef SLICERBRIDGE_TRANSPORT_IMPL_PIPE_STREAM_HPP
-#define SLICERBRIDGE_TRANSPORT_IMPL_PIPE_STREAM_HPP
+#ifndef SLICERBRIDGE_TRANSPORT_IMPL_PIPE_STREAM_IPP
+#define SLICERBRIDGE_TRANSPORT_IMPL_PIPE_STREAM_IPP
+
+#include <slicerbridge/transport/pipe_stream.hpp>
 
 namespace slicerbridge {
 
-inline pipe_stream pipe_stream::standard_streams(const executor_type& executor) {
+SLICERBRIDGE_DECL pipe_stream pipe_stream::standard_streams(const executor_type& executor) {
     pipe_stream stream(executor);
     detail::platform::open_standard_streams(stream.input_, stream.output_);
     return stream;
 }
 
-inline void pipe_stream::close(std::error_code& ec) {
+SLICERBRIDGE_DECL void pipe_stream::close(std::error_code& ec) {
     std::error_code input_error;
     input_.close(input_error);
     output_.close(ec);
@@ -18,7 +20,7 @@ inline void pipe_stream::close(std::error_code& ec) {
     }
 }
 
-inline child_process& child_process::operator=(child_process&& other) noexcept {
+SLICERBRIDGE_DECL child_process& child_process::operator=(child_process&& other) noexcept {
     if (this != &other) {
         if (running()) {
             terminate();
@@ -28,35 +30,36 @@ inline child_process& child_process::operator=(child_process&& other) noexcept {
     return *this;
 }
 
-inline child_process::~child_process() {
+SLICERBRIDGE_DECL child_process::~child_process() {
     if (running()) {
         terminate();
     }
 }
 
-inline int child_process::wait() {
+SLICERBRIDGE_DECL int child_process::wait() {
     if (!running()) {
         return -1;
     }
     return detail::platform::wait_for_exit(child_);
 }
 
-inline std::optional<int> child_process::wait_for(std::chrono::milliseconds limit) {
+SLICERBRIDGE_DECL std::optional<int> child_process::wait_for(std::chrono::milliseconds limit) {
     if (!running()) {
         return std::nullopt;
     }
     return detail::platform::wait_for_exit(child_, limit);
 }
 
-inline int child_process::terminate(int grace_ms) {
+SLICERBRIDGE_DECL int child_process::terminate(int grace_ms) {
     if (!running()) {
         return -1;
     }
     return detail::platform::terminate(child_, std::chrono::milliseconds(grace_ms));
 }
 
-inline launched_process launch_process(const asio::any_io_executor& executor,
-                                       const std::vector<std::string>& argv, std::error_code& ec) {
+SLICERBRIDGE_DECL launched_process launch_process(const asio::any_io_executor& executor,
+                                                  const std::vector<std::string>& argv,
+                                                  std::error_code& ec) {
     ec.clear();
     pipe_stream stream(executor);
     if (argv.empty()) {
@@ -67,8 +70,8 @@ inline launched_process launch_process(const asio::any_io_executor& executor,
     return {std::move(stream), child_process(std::move(child))};
 }
 
-inline launched_process launch_process(const asio::any_io_executor& executor,
-                                       const std::vector<std::string>& argv) {
+SLICERBRIDGE_DECL launched_process launch_process(const asio::any_io_executor& executor,
+                                                  const std::vector<std::string>& argv) {
     std::error_code ec;
     auto launched = launch_process(executor, argv, ec);
     if (ec) {

@@ -1,5 +1,7 @@
-#ifndef SLICERBRIDGE_IMPL_ERROR_HPP
-#define SLICERBRIDGE_IMPL_ERROR_HPP
+#ifndef SLICERBRIDGE_IMPL_ERROR_IPP
+#define SLICERBRIDGE_IMPL_ERROR_IPP
+
+#include <slicerbridge/error.hpp>
 
 #include <array>
 
@@ -38,7 +40,7 @@ inline constexpr std::array<error_entry, 20> error_table{{
     {error::processor_failed, "processor_failed", "the processor raised an error"},
 }};
 
-inline const error_entry* find_error_entry(int code) noexcept {
+SLICERBRIDGE_DECL const error_entry* find_error_entry(int code) noexcept {
     for (const auto& entry : error_table) {
         if (static_cast<int>(entry.value) == code) {
             return &entry;
@@ -47,7 +49,7 @@ inline const error_entry* find_error_entry(int code) noexcept {
     return nullptr;
 }
 
-inline std::optional<condition> condition_of_code(int code) noexcept {
+SLICERBRIDGE_DECL std::optional<condition> condition_of_code(int code) noexcept {
     if (code >= 1 && code <= 99) {
         return condition::protocol_error;
     }
@@ -110,24 +112,24 @@ public:
 
 } // namespace detail
 
-inline const std::error_category& category() noexcept {
+SLICERBRIDGE_DECL const std::error_category& category() noexcept {
     static const detail::error_category_impl instance;
     return instance;
 }
 
-inline const std::error_category& condition_category() noexcept {
+SLICERBRIDGE_DECL const std::error_category& condition_category() noexcept {
     static const detail::condition_category_impl instance;
     return instance;
 }
 
-inline std::string_view error_name(error e) noexcept {
+SLICERBRIDGE_DECL std::string_view error_name(error e) noexcept {
     if (const auto* entry = detail::find_error_entry(static_cast<int>(e))) {
         return entry->name;
     }
     return {};
 }
 
-inline std::optional<error> error_from_name(std::string_view name) noexcept {
+SLICERBRIDGE_DECL std::optional<error> error_from_name(std::string_view name) noexcept {
     for (const auto& entry : detail::error_table) {
         if (entry.name == name) {
             return entry.value;
@@ -136,7 +138,7 @@ inline std::optional<error> error_from_name(std::string_view name) noexcept {
     return std::nullopt;
 }
 
-inline bool is_known_error_code(int code) noexcept {
+SLICERBRIDGE_DECL bool is_known_error_code(int code) noexcept {
     return detail::find_error_entry(code) != nullptr;
 }
 

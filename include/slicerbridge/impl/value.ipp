@@ -1,26 +1,28 @@
-#ifndef SLICERBRIDGE_IMPL_VALUE_HPP
-#define SLICERBRIDGE_IMPL_VALUE_HPP
+#ifndef SLICERBRIDGE_IMPL_VALUE_IPP
+#define SLICERBRIDGE_IMPL_VALUE_IPP
+
+#include <slicerbridge/value.hpp>
 
 #include <limits>
 #include <stdexcept>
 
 namespace slicerbridge {
 
-inline std::optional<bool> value::as_bool() const noexcept {
+SLICERBRIDGE_DECL std::optional<bool> value::as_bool() const noexcept {
     if (const auto* b = std::get_if<bool>(&data_)) {
         return *b;
     }
     return std::nullopt;
 }
 
-inline std::optional<std::int64_t> value::as_int64() const noexcept {
+SLICERBRIDGE_DECL std::optional<std::int64_t> value::as_int64() const noexcept {
     if (const auto* i = std::get_if<std::int64_t>(&data_)) {
         return *i;
     }
     return std::nullopt;
 }
 
-inline std::optional<std::uint64_t> value::as_uint64() const noexcept {
+SLICERBRIDGE_DECL std::optional<std::uint64_t> value::as_uint64() const noexcept {
     if (const auto* i = std::get_if<std::int64_t>(&data_)) {
         if (*i >= 0) {
             return static_cast<std::uint64_t>(*i);
@@ -33,7 +35,7 @@ inline std::optional<std::uint64_t> value::as_uint64() const noexcept {
     return std::nullopt;
 }
 
-inline std::optional<double> value::as_double() const noexcept {
+SLICERBRIDGE_DECL std::optional<double> value::as_double() const noexcept {
     if (const auto* d = std::get_if<double>(&data_)) {
         return *d;
     }
@@ -46,7 +48,7 @@ inline std::optional<double> value::as_double() const noexcept {
     return std::nullopt;
 }
 
-inline const value* value::find(std::string_view key) const noexcept {
+SLICERBRIDGE_DECL const value* value::find(std::string_view key) const noexcept {
     if (const auto* entries = std::get_if<map>(&data_)) {
         for (const auto& entry : *entries) {
             if (entry.first == key) {
@@ -57,11 +59,11 @@ inline const value* value::find(std::string_view key) const noexcept {
     return nullptr;
 }
 
-inline value* value::find(std::string_view key) noexcept {
+SLICERBRIDGE_DECL value* value::find(std::string_view key) noexcept {
     return const_cast<value*>(static_cast<const value&>(*this).find(key));
 }
 
-inline value& value::operator[](std::string_view key) {
+SLICERBRIDGE_DECL value& value::operator[](std::string_view key) {
     if (is_nil()) {
         data_ = map{};
     }
@@ -78,13 +80,13 @@ inline value& value::operator[](std::string_view key) {
     return entries->back().second;
 }
 
-inline value& value::insert_or_assign(std::string_view key, value v) {
+SLICERBRIDGE_DECL value& value::insert_or_assign(std::string_view key, value v) {
     value& slot = (*this)[key];
     slot = std::move(v);
     return slot;
 }
 
-inline std::size_t value::size() const noexcept {
+SLICERBRIDGE_DECL std::size_t value::size() const noexcept {
     if (const auto* elements = std::get_if<array>(&data_)) {
         return elements->size();
     }

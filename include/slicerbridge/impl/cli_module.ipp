@@ -1,5 +1,8 @@
-#ifndef SLICERBRIDGE_IMPL_CLI_MODULE_HPP
-#define SLICERBRIDGE_IMPL_CLI_MODULE_HPP
+#ifndef SLICERBRIDGE_IMPL_CLI_MODULE_IPP
+#define SLICERBRIDGE_IMPL_CLI_MODULE_IPP
+
+#include <slicerbridge/cli_module.hpp>
+#include <slicerbridge/message/impl/catalog.ipp> // is_vector_slot
 
 #include <algorithm>
 #include <charconv>
@@ -14,7 +17,7 @@ namespace detail {
 
 /// XML text with the five special characters escaped and every character beyond ASCII as a
 /// character reference: Slicer reads a module's XML file with the locale's codec.
-inline void append_xml_text(std::string& out, std::string_view text) {
+SLICERBRIDGE_DECL void append_xml_text(std::string& out, std::string_view text) {
     for (std::size_t i = 0; i < text.size(); ++i) {
         const auto c = static_cast<unsigned char>(text[i]);
         if (c == '&') {
@@ -41,7 +44,7 @@ inline void append_xml_text(std::string& out, std::string_view text) {
 
 /// Text for a `<description>`: SEM shows a line break as a literal "\n", so line breaks and
 /// the white space around them become one space.
-inline std::string one_line(std::string_view text) {
+SLICERBRIDGE_DECL std::string one_line(std::string_view text) {
     std::string out;
     bool pending_space = false;
     for (std::size_t i = 0; i < text.size(); ++i) {
@@ -65,7 +68,7 @@ inline std::string one_line(std::string_view text) {
     return out;
 }
 
-inline std::string trimmed(std::string_view text) {
+SLICERBRIDGE_DECL std::string trimmed(std::string_view text) {
     const auto first = text.find_first_not_of(" \t\n");
     if (first == std::string_view::npos) {
         return {};
@@ -84,7 +87,7 @@ inline constexpr double float_limit = 1e15;
 /// Slicer's form takes its number of decimals from the digits after the point, so "1e-05" would
 /// show, and send, 0.00. Larger numbers go to text fields (numeric_as_text), where 1e+30 reads
 /// better than its 31 digits.
-inline std::string plain_number(double x) {
+SLICERBRIDGE_DECL std::string plain_number(double x) {
     char text[400];
     const auto result = std::fabs(x) < float_limit
                             ? std::to_chars(text, text + sizeof text, x, std::chars_format::fixed)
@@ -92,7 +95,7 @@ inline std::string plain_number(double x) {
     return std::string(text, result.ptr);
 }
 
-inline bool shown_exactly(const slot& s, double x) {
+SLICERBRIDGE_DECL bool shown_exactly(const slot& s, double x) {
     if (s.type == slot_type::integer) {
         return std::fabs(x) <= slider_integer_limit;
     }
@@ -100,7 +103,7 @@ inline bool shown_exactly(const slot& s, double x) {
 }
 
 /// A number the form cannot hold: the slot becomes a text field that the module parses.
-inline bool numeric_as_text(const slot& s) {
+SLICERBRIDGE_DECL bool numeric_as_text(const slot& s) {
     if (!s.default_value) {
         return false;
     }
@@ -115,7 +118,7 @@ inline bool numeric_as_text(const slot& s) {
 }
 
 /// The SEM element of a parameter slot (Appendix B).
-inline std::string_view cli_parameter_tag(const slot& s) {
+SLICERBRIDGE_DECL std::string_view cli_parameter_tag(const slot& s) {
     if (numeric_as_text(s)) {
         return "string";
     }
@@ -139,12 +142,12 @@ inline std::string_view cli_parameter_tag(const slot& s) {
     }
 }
 
-inline std::string number_text(double x, bool integer) {
+SLICERBRIDGE_DECL std::string number_text(double x, bool integer) {
     return integer ? std::to_string(static_cast<std::int64_t>(x)) : plain_number(x);
 }
 
 /// A parameter value as Slicer's form holds it: true/false, numbers, vectors comma-separated.
-inline std::string cli_value_text(const parameter_value& p) {
+SLICERBRIDGE_DECL std::string cli_value_text(const parameter_value& p) {
     return std::visit(
         [](const auto& held) -> std::string {
             using T = std::decay_t<decltype(held)>;
@@ -176,7 +179,7 @@ inline std::string cli_value_text(const parameter_value& p) {
 
 /// The slider's step when the slot has none: 1 for integers; for floats a hundredth of the
 /// range rounded down to a power of ten, else 0.1.
-inline double cli_default_step(const slot& s) {
+SLICERBRIDGE_DECL double cli_default_step(const slot& s) {
     if (s.step) {
         return *s.step;
     }
@@ -191,7 +194,7 @@ inline double cli_default_step(const slot& s) {
 
 /// What Slicer's form cannot show of a slot, said in words after its description: a vector's
 /// length and range, a range the form does not enforce, a number given as text.
-inline std::string rule_text(const slot& s, bool constrained) {
+SLICERBRIDGE_DECL std::string rule_text(const slot& s, bool constrained) {
     std::string range;
     if (s.minimum && s.maximum) {
         range = "from " + plain_number(*s.minimum) + " to " + plain_number(*s.maximum);
@@ -263,7 +266,7 @@ private:
     int depth_ = 0;
 };
 
-inline void open_slot_element(xml_writer& xml, const slot& s) {
+SLICERBRIDGE_DECL void open_slot_element(xml_writer& xml, const slot& s) {
     const std::string_view extension = cli_module_file_extension(s.type);
     switch (s.type) {
     case slot_type::image:
@@ -290,7 +293,7 @@ inline void open_slot_element(xml_writer& xml, const slot& s) {
     }
 }
 
-inline std::string_view slot_element_tag(const slot& s) {
+SLICERBRIDGE_DECL std::string_view slot_element_tag(const slot& s) {
     switch (s.type) {
     case slot_type::image:
     case slot_type::image_series:
@@ -308,7 +311,7 @@ inline std::string_view slot_element_tag(const slot& s) {
     }
 }
 
-inline void write_cli_slot(xml_writer& xml, const cli_module_argument& a) {
+SLICERBRIDGE_DECL void write_cli_slot(xml_writer& xml, const cli_module_argument& a) {
     const slot& s = *a.s;
     const bool integer = s.type == slot_type::integer;
     const bool numeric = (integer || s.type == slot_type::floating) && !numeric_as_text(s);
@@ -367,7 +370,8 @@ inline void write_cli_slot(xml_writer& xml, const cli_module_argument& a) {
 
 } // namespace detail
 
-inline std::vector<cli_module_argument> cli_module_arguments(const processor_description& d) {
+SLICERBRIDGE_DECL std::vector<cli_module_argument>
+cli_module_arguments(const processor_description& d) {
     std::vector<cli_module_argument> arguments;
     std::size_t next_index = 0;
     const auto add = [&](const std::vector<slot>& slots, cli_module_argument::role r) {
@@ -393,7 +397,7 @@ inline std::vector<cli_module_argument> cli_module_arguments(const processor_des
     return arguments;
 }
 
-inline std::string cli_module_name(std::string_view processor) {
+SLICERBRIDGE_DECL std::string cli_module_name(std::string_view processor) {
     std::string name = "SlicerBridge_";
     for (const char c : processor) {
         const bool allowed =
@@ -410,11 +414,11 @@ inline std::string cli_module_name(std::string_view processor) {
     return name;
 }
 
-inline std::string cli_module_value_text(const parameter_value& p) {
+SLICERBRIDGE_DECL std::string cli_module_value_text(const parameter_value& p) {
     return detail::cli_value_text(p);
 }
 
-inline std::string_view cli_module_file_extension(slot_type t) noexcept {
+SLICERBRIDGE_DECL std::string_view cli_module_file_extension(slot_type t) noexcept {
     switch (t) {
     case slot_type::image:
     case slot_type::image_series:
@@ -432,8 +436,8 @@ inline std::string_view cli_module_file_extension(slot_type t) noexcept {
     }
 }
 
-inline std::string cli_module_xml(const processor_description& d, std::error_code& ec,
-                                  std::string& what) {
+SLICERBRIDGE_DECL std::string cli_module_xml(const processor_description& d, std::error_code& ec,
+                                             std::string& what) {
     ec.clear();
     const auto fail = [&](std::string reason) {
         ec = make_error_code(error::invalid_argument);
@@ -516,7 +520,7 @@ inline std::string cli_module_xml(const processor_description& d, std::error_cod
     return out;
 }
 
-inline std::string cli_module_xml(const processor_description& d) {
+SLICERBRIDGE_DECL std::string cli_module_xml(const processor_description& d) {
     std::error_code ec;
     std::string what;
     std::string xml = cli_module_xml(d, ec, what);

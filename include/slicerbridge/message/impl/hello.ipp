@@ -1,5 +1,7 @@
-#ifndef SLICERBRIDGE_MESSAGE_IMPL_HELLO_HPP
-#define SLICERBRIDGE_MESSAGE_IMPL_HELLO_HPP
+#ifndef SLICERBRIDGE_MESSAGE_IMPL_HELLO_IPP
+#define SLICERBRIDGE_MESSAGE_IMPL_HELLO_IPP
+
+#include <slicerbridge/message/hello.hpp>
 
 #include <algorithm>
 #include <limits>
@@ -7,12 +9,12 @@
 namespace slicerbridge {
 namespace detail {
 
-inline value version_to_value(protocol_version v) {
+SLICERBRIDGE_DECL value version_to_value(protocol_version v) {
     return value::array{v.major, v.minor};
 }
 
-inline bool read_version(field_reader& reader, const value& map, std::string_view field,
-                         protocol_version& out) {
+SLICERBRIDGE_DECL bool read_version(field_reader& reader, const value& map, std::string_view field,
+                                    protocol_version& out) {
     const value* v = reader.get(map, field, true);
     if (v == nullptr) {
         return false;
@@ -31,7 +33,7 @@ inline bool read_version(field_reader& reader, const value& map, std::string_vie
     return true;
 }
 
-inline bool read_limits(field_reader& reader, const value& v, limits& out) {
+SLICERBRIDGE_DECL bool read_limits(field_reader& reader, const value& v, limits& out) {
     limits result = out;
     std::uint64_t max_in_flight = result.max_in_flight;
     std::uint64_t max_depth = result.max_depth;
@@ -50,9 +52,9 @@ inline bool read_limits(field_reader& reader, const value& v, limits& out) {
     return true;
 }
 
-inline bool read_hello_common(field_reader& reader, const value& v,
-                              std::vector<std::string>& capabilities, limits& l,
-                              std::optional<implementation_info>& implementation) {
+SLICERBRIDGE_DECL bool read_hello_common(field_reader& reader, const value& v,
+                                         std::vector<std::string>& capabilities, limits& l,
+                                         std::optional<implementation_info>& implementation) {
     std::string kind;
     std::string protocol;
     if (!reader.expect_map(v) || !reader.read_string(v, "kind", kind) ||
@@ -88,9 +90,9 @@ inline bool read_hello_common(field_reader& reader, const value& v,
     return reader.ok();
 }
 
-inline void write_hello_common(value::map& entries, const std::vector<std::string>& capabilities,
-                               const limits& l,
-                               const std::optional<implementation_info>& implementation) {
+SLICERBRIDGE_DECL void
+write_hello_common(value::map& entries, const std::vector<std::string>& capabilities,
+                   const limits& l, const std::optional<implementation_info>& implementation) {
     entries.emplace_back("capabilities", value::array(capabilities.begin(), capabilities.end()));
     entries.emplace_back("limits", to_value(l));
     if (implementation) {
@@ -101,7 +103,7 @@ inline void write_hello_common(value::map& entries, const std::vector<std::strin
 
 } // namespace detail
 
-inline value to_value(const limits& l) {
+SLICERBRIDGE_DECL value to_value(const limits& l) {
     return value::map{{"max_frame", l.max_frame},
                       {"max_head", l.max_head},
                       {"max_in_flight", l.max_in_flight},
@@ -109,7 +111,7 @@ inline value to_value(const limits& l) {
                       {"cancel_grace", l.cancel_grace}};
 }
 
-inline limits limits_from_value(const value& v, std::error_code& ec, std::string& what) {
+SLICERBRIDGE_DECL limits limits_from_value(const value& v, std::error_code& ec, std::string& what) {
     ec.clear();
     detail::field_reader reader(ec, what, error::invalid_message, "limits");
     limits result;
@@ -119,7 +121,7 @@ inline limits limits_from_value(const value& v, std::error_code& ec, std::string
     return result;
 }
 
-inline value to_value(const client_hello& hello) {
+SLICERBRIDGE_DECL value to_value(const client_hello& hello) {
     value::map entries{{"kind", "hello"},
                        {"protocol", std::string(protocol_name)},
                        {"min_version", detail::version_to_value(hello.min_version)},
@@ -131,7 +133,7 @@ inline value to_value(const client_hello& hello) {
     return entries;
 }
 
-inline value to_value(const server_hello& hello) {
+SLICERBRIDGE_DECL value to_value(const server_hello& hello) {
     value::map entries{{"kind", "hello"},
                        {"protocol", std::string(protocol_name)},
                        {"version", detail::version_to_value(hello.version)}};
@@ -139,8 +141,8 @@ inline value to_value(const server_hello& hello) {
     return entries;
 }
 
-inline client_hello client_hello_from_value(const value& v, std::error_code& ec,
-                                            std::string& what) {
+SLICERBRIDGE_DECL client_hello client_hello_from_value(const value& v, std::error_code& ec,
+                                                       std::string& what) {
     ec.clear();
     detail::field_reader reader(ec, what, error::invalid_message, "hello");
     client_hello result;
@@ -160,8 +162,8 @@ inline client_hello client_hello_from_value(const value& v, std::error_code& ec,
     return result;
 }
 
-inline server_hello server_hello_from_value(const value& v, std::error_code& ec,
-                                            std::string& what) {
+SLICERBRIDGE_DECL server_hello server_hello_from_value(const value& v, std::error_code& ec,
+                                                       std::string& what) {
     ec.clear();
     detail::field_reader reader(ec, what, error::invalid_message, "hello");
     server_hello result;

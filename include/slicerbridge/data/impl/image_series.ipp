@@ -1,5 +1,8 @@
-#ifndef SLICERBRIDGE_DATA_IMPL_IMAGE_SERIES_HPP
-#define SLICERBRIDGE_DATA_IMPL_IMAGE_SERIES_HPP
+#ifndef SLICERBRIDGE_DATA_IMPL_IMAGE_SERIES_IPP
+#define SLICERBRIDGE_DATA_IMPL_IMAGE_SERIES_IPP
+
+#include <slicerbridge/data/image_series.hpp>
+#include <slicerbridge/data/impl/typed_array.ipp> // its detail helpers
 
 #include <slicerbridge/data/typed_array.hpp>
 #include <slicerbridge/detail/data_fields.hpp>
@@ -12,7 +15,7 @@
 
 namespace slicerbridge {
 
-inline std::optional<std::uint64_t> image_series::volume_byte_count() const noexcept {
+SLICERBRIDGE_DECL std::optional<std::uint64_t> image_series::volume_byte_count() const noexcept {
     std::optional<std::uint64_t> count = dims[0];
     for (std::uint64_t factor :
          {dims[1], dims[2], std::uint64_t{components}, std::uint64_t{dtype_size(dtype)}}) {
@@ -21,12 +24,12 @@ inline std::optional<std::uint64_t> image_series::volume_byte_count() const noex
     return count;
 }
 
-inline std::optional<std::uint64_t> image_series::byte_count() const noexcept {
+SLICERBRIDGE_DECL std::optional<std::uint64_t> image_series::byte_count() const noexcept {
     const auto count = volume_byte_count();
     return count ? detail::checked_multiply(*count, volumes.size()) : std::nullopt;
 }
 
-inline bool image_series::shares_geometry() const noexcept {
+SLICERBRIDGE_DECL bool image_series::shares_geometry() const noexcept {
     for (const auto& v : volumes) {
         if (v.ijk_to_space != volumes.front().ijk_to_space) {
             return false;
@@ -38,8 +41,8 @@ inline bool image_series::shares_geometry() const noexcept {
 namespace detail {
 
 /// [SER-3]: finite values in the order their axis requires.
-inline bool check_axis_values(field_reader& reader, series_axis axis,
-                              const std::vector<series_volume>& volumes) {
+SLICERBRIDGE_DECL bool check_axis_values(field_reader& reader, series_axis axis,
+                                         const std::vector<series_volume>& volumes) {
     const bool increasing = axis != series_axis::b_value;
     for (std::size_t v = 0; v < volumes.size(); ++v) {
         const double value = volumes[v].value;
@@ -62,8 +65,8 @@ inline bool check_axis_values(field_reader& reader, series_axis axis,
 
 /// [SER-4]: a unit gradient (or zero at b = 0) on every volume of a b_value series, none
 /// elsewhere.
-inline bool check_gradients(field_reader& reader, series_axis axis,
-                            const std::vector<series_volume>& volumes) {
+SLICERBRIDGE_DECL bool check_gradients(field_reader& reader, series_axis axis,
+                                       const std::vector<series_volume>& volumes) {
     for (const auto& v : volumes) {
         if (v.gradient.has_value() != (axis == series_axis::b_value)) {
             return reader.fail("volumes", "a gradient belongs to every volume of a b_value "
@@ -84,7 +87,7 @@ inline bool check_gradients(field_reader& reader, series_axis axis,
 
 } // namespace detail
 
-inline std::error_code image_series::validate(std::string& what) const {
+SLICERBRIDGE_DECL std::error_code image_series::validate(std::string& what) const {
     std::error_code ec;
     detail::field_reader reader(ec, what, error::invalid_argument, "image_series");
     if (volumes.empty()) {
@@ -114,12 +117,12 @@ inline std::error_code image_series::validate(std::string& what) const {
     return ec;
 }
 
-inline std::error_code image_series::validate() const {
+SLICERBRIDGE_DECL std::error_code image_series::validate() const {
     std::string what;
     return validate(what);
 }
 
-inline image_series image_series::in_space(slicerbridge::space target) const {
+SLICERBRIDGE_DECL image_series image_series::in_space(slicerbridge::space target) const {
     image_series result = *this;
     if (target == space) {
         return result;
@@ -135,7 +138,7 @@ inline image_series image_series::in_space(slicerbridge::space target) const {
     return result;
 }
 
-inline image_series image_series::to_native_byte_order() const {
+SLICERBRIDGE_DECL image_series image_series::to_native_byte_order() const {
     if (byte_order == native_byte_order) {
         return *this;
     }
@@ -146,7 +149,7 @@ inline image_series image_series::to_native_byte_order() const {
     return result;
 }
 
-inline image image_series::volume(std::size_t v) const {
+SLICERBRIDGE_DECL image image_series::volume(std::size_t v) const {
     const auto bytes = volume_byte_count();
     if (v >= volumes.size() || !bytes || byte_count() != data.size()) {
         throw std::out_of_range("slicerbridge::image_series::volume: no such volume");
@@ -165,8 +168,9 @@ inline image image_series::volume(std::size_t v) const {
     return result;
 }
 
-inline image_series image_series::from_volumes(const std::vector<image>& images, series_axis axis,
-                                               const std::vector<double>& values) {
+SLICERBRIDGE_DECL image_series image_series::from_volumes(const std::vector<image>& images,
+                                                          series_axis axis,
+                                                          const std::vector<double>& values) {
     if (images.empty() || values.size() != images.size()) {
         throw std::invalid_argument(
             "slicerbridge::image_series::from_volumes: one value per volume, at least one");
@@ -204,8 +208,8 @@ inline image_series image_series::from_volumes(const std::vector<image>& images,
     return result;
 }
 
-inline image_series image_series::from_value(const value& v, std::error_code& ec,
-                                             std::string& what) {
+SLICERBRIDGE_DECL image_series image_series::from_value(const value& v, std::error_code& ec,
+                                                        std::string& what) {
     ec.clear();
     detail::field_reader reader(ec, what, error::invalid_argument, "image_series");
     image_series result;
@@ -258,12 +262,12 @@ inline image_series image_series::from_value(const value& v, std::error_code& ec
     return result;
 }
 
-inline image_series image_series::from_value(const value& v, std::error_code& ec) {
+SLICERBRIDGE_DECL image_series image_series::from_value(const value& v, std::error_code& ec) {
     std::string what;
     return from_value(v, ec, what);
 }
 
-inline value to_value(const image_series& series) {
+SLICERBRIDGE_DECL value to_value(const image_series& series) {
     value::map entries;
     entries.reserve(16); // all fields at once (GCC 12 at -O3 also warns, falsely, on regrowth)
     entries.emplace_back("type", "image_series");
