@@ -607,12 +607,24 @@ void initiate_call(const std::shared_ptr<Impl>& impl, call_id id, Handler handle
             asio::dispatch(executor, [callback, p] { callback(p); });
         };
     }
+    // Every caller of `finish` runs on the client's executor, never inside the initiating
+    // function, so a handler that runs there too is called at once: what dispatch would do, without
+    // its type-erased hand-over.
+    bool runs_on_client_executor = false;
+    if constexpr (std::is_same_v<decltype(executor), decltype(impl->get_executor())>) {
+        runs_on_client_executor = executor == impl->get_executor();
+    }
     auto work = asio::make_work_guard(executor);
     completion<void(std::error_code, response)> finish =
-        [handler = std::move(handler), work = std::move(work), slot,
+        [handler = std::move(handler), work = std::move(work), slot, runs_on_client_executor,
          deliver = std::move(deliver)](std::error_code ec, response reply) mutable {
-            // Every caller runs on the client's executor, never inside the initiating function,
-            // so a handler that runs there too is called at once.
+            if (runs_on_client_executor) {
+                work.reset();
+                if (slot.is_connected()) {
+                    slot.clear();
+                }
+                return deliver(handler, ec, std::move(reply));
+            }
             auto target = work.get_executor();
             asio::dispatch(target,
                            [handler = std::move(handler), slot, deliver = std::move(deliver), ec,
