@@ -237,6 +237,10 @@ def define_rows(settings):
         rows += [
             Row(base, f"plain TCP ping-pong, {clients} client(s), epoll", "throughput",
                 "bench_socket", throughput + small, expects={"clients": clients}),
+            # What Asio's reactor alone costs: the ceiling of SlicerBridge's SDK, built on it.
+            Row(f"asio_calls.{clients}", f"plain TCP ping-pong on Asio, {clients} client(s)",
+                "throughput", "bench_asio", throughput + small, baseline=base,
+                expects={"clients": clients}),
             Row(f"slicerbridge_calls.{clients}", f"SlicerBridge empty invoke, {clients} client(s)",
                 "throughput", "bench_slicerbridge", throughput, baseline=base,
                 expects={"clients": clients}, targets=targets),

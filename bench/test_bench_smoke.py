@@ -16,7 +16,7 @@ import pytest
 
 BENCH_DIR = Path(__file__).resolve().parent
 RUNNER = BENCH_DIR / "run_bench.py"
-PROGRAMS = ("bench_socket", "bench_zmq", "bench_igtl", "bench_slicerbridge",
+PROGRAMS = ("bench_socket", "bench_asio", "bench_zmq", "bench_igtl", "bench_slicerbridge",
             "bench_igtl_gateway")
 
 
