@@ -19,6 +19,10 @@
 
 namespace slicerbridge {
 
+namespace detail {
+class head_decoder;
+} // namespace detail
+
 /// Bytes carried in the frame's bulk section and referenced from the head (section 3.2).
 struct bulk {
     /// The raw (decompressed) bytes.
@@ -143,6 +147,9 @@ public:
     friend bool operator!=(const value& a, const value& b) { return !(a == b); }
 
 private:
+    // The decoder builds each node in place (see head_decoder::emplace).
+    friend class detail::head_decoder;
+
     std::variant<std::monostate, bool, std::int64_t, std::uint64_t, double, std::string, binary,
                  array, map, bulk>
         data_;

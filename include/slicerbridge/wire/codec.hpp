@@ -7,6 +7,7 @@
 #include <slicerbridge/buffer.hpp>
 #include <slicerbridge/compression.hpp>
 #include <slicerbridge/detail/config.hpp>
+#include <slicerbridge/detail/msgpack_depth.hpp>
 #include <slicerbridge/error.hpp>
 #include <slicerbridge/limits.hpp>
 #include <slicerbridge/value.hpp>
@@ -59,6 +60,16 @@ public:
     /// The packed head.
     const std::vector<std::byte>& head() const noexcept { return head_; }
 
+    /// True if the head nests no deeper than `max_depth`, counted as a receiver counts it
+    /// ([HEAD-5]): what a sender checks against its peer's `max_depth` ([LIMIT-11]). The
+    /// encoder counted the arrays and maps it wrote, a bound on the depth, so the head is
+    /// scanned (`detail::msgpack_depth`) only when that count exceeds `max_depth`; an empty
+    /// head never fits.
+    bool head_depth_within(std::uint64_t max_depth) const {
+        return (head_containers_ <= max_depth && !head_.empty()) ||
+               detail::msgpack_depth(head_) <= max_depth;
+    }
+
     /// The bulk segments in layout order.
     const std::vector<buffer>& segments() const noexcept { return segments_; }
 
@@ -94,6 +105,7 @@ private:
     std::vector<std::size_t> padding_; // zero bytes before each segment
     std::vector<int> descriptors_;
     std::vector<buffer> descriptor_owners_; // keep the descriptors open
+    std::uint64_t head_containers_ = 0;     // arrays and maps in the head: a depth bound
 };
 
 /// Encodes `head` canonically (section 12): bulk values become references to segments laid out

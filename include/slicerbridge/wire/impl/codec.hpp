@@ -213,6 +213,7 @@ encoded_frame encode_frame_with(const encode_options& options, std::error_code& 
     }
     frame.header_.head_length = static_cast<std::uint32_t>(frame.head_.size());
     frame.header_.bulk_length = encoder.bulk_length();
+    frame.head_containers_ = encoder.writer().containers_written();
     write_frame_header(frame.header_, frame.header_bytes_.data());
     return frame;
 }
