@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,6 +22,13 @@ namespace slicerbridge {
 
 namespace detail {
 class head_decoder;
+
+/// As `a == b`, but for the short keys of a head: lengths, then first bytes, decide most
+/// comparisons without a call to memcmp.
+inline bool same_key(const std::string& a, std::string_view b) noexcept {
+    return a.size() == b.size() &&
+           (b.empty() || (a[0] == b[0] && std::memcmp(a.data(), b.data(), b.size()) == 0));
+}
 } // namespace detail
 
 /// Bytes carried in the frame's bulk section and referenced from the head (section 3.2).

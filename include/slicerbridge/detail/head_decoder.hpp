@@ -89,24 +89,39 @@ private:
         emplace<std::int64_t>(out, number);
     }
 
-    // [HEAD-9]. ASCII, the common case, is recognised a word at a time; from the first word
-    // holding another byte on (a character boundary, since all before it is ASCII), the full
-    // check decides.
+    // [HEAD-9]. ASCII, the common case, is recognised a word at a time (short strings by two
+    // overlapping loads); from the first word holding another byte on (a character boundary,
+    // since all before it is ASCII), the full check decides.
     static bool valid_utf8(const std::byte* bytes, std::size_t length) noexcept {
+        if (length < 8) {
+            if (length >= 4) {
+                const auto both =
+                    load<std::uint32_t>(bytes) | load<std::uint32_t>(bytes + length - 4);
+                return (both & 0x80808080u) == 0 || is_valid_utf8(bytes, length);
+            }
+            std::uint8_t high = 0;
+            for (std::size_t i = 0; i < length; ++i) {
+                high |= std::to_integer<std::uint8_t>(bytes[i]);
+            }
+            return (high & 0x80u) == 0 || is_valid_utf8(bytes, length);
+        }
         constexpr std::uint64_t high_bits = 0x8080808080808080ull;
         std::size_t i = 0;
         for (; length - i >= 8; i += 8) {
-            std::uint64_t word = 0;
-            std::memcpy(&word, bytes + i, sizeof word);
-            if ((word & high_bits) != 0) {
+            if ((load<std::uint64_t>(bytes + i) & high_bits) != 0) {
                 return is_valid_utf8(bytes + i, length - i);
             }
         }
-        std::uint8_t high = 0;
-        for (std::size_t k = i; k < length; ++k) {
-            high |= std::to_integer<std::uint8_t>(bytes[k]);
-        }
-        return (high & 0x80u) == 0 || is_valid_utf8(bytes + i, length - i);
+        // The last word overlaps the ones checked, which hold no high bit.
+        return i == length || (load<std::uint64_t>(bytes + length - 8) & high_bits) == 0 ||
+               is_valid_utf8(bytes + i, length - i);
+    }
+
+    template <class UInt>
+    static UInt load(const std::byte* bytes) noexcept {
+        UInt word = 0;
+        std::memcpy(&word, bytes, sizeof word);
+        return word;
     }
 
     std::size_t remaining() const noexcept { return static_cast<std::size_t>(end_ - position_); }
@@ -299,7 +314,8 @@ private:
         if (!valid_utf8(bytes, length)) {
             return fail(error::invalid_message);
         }
-        emplace<std::string>(out).assign(reinterpret_cast<const char*>(bytes), length);
+        // append: of the calls that fill an empty string, the one with the least to do
+        emplace<std::string>(out).append(reinterpret_cast<const char*>(bytes), length);
         return true;
     }
 
@@ -337,7 +353,9 @@ private:
             return false;
         }
         auto& elements = emplace<value::array>(out);
-        elements.reserve(std::min(count, initial_reserve));
+        if (count != 0) {
+            elements.reserve(std::min(count, initial_reserve));
+        }
         for (std::uint32_t i = 0; i < count; ++i) {
             elements.emplace_back();
             if (!read_value(elements.back(), depth + 1)) {
@@ -394,6 +412,9 @@ private:
             seen.emplace();
         }
         auto& entries = emplace<value::map>(out);
+        if (count == 0) {
+            return true;
+        }
         entries.reserve(std::min(count, initial_reserve));
         for (std::uint32_t i = 0; i < count; ++i) {
             std::string_view key;
@@ -416,10 +437,7 @@ private:
 
     static bool scanned_key(const value::map& entries, std::string_view key) noexcept {
         for (const auto& entry : entries) {
-            const std::string& known = entry.first;
-            if (known.size() == key.size() &&
-                (key.empty() ||
-                 (known[0] == key[0] && std::memcmp(known.data(), key.data(), key.size()) == 0))) {
+            if (same_key(entry.first, key)) {
                 return true;
             }
         }

@@ -65,7 +65,7 @@ public:
     /// encoder counted the arrays and maps it wrote, a bound on the depth, so the head is
     /// scanned (`detail::msgpack_depth`) only when that count exceeds `max_depth`; an empty
     /// head never fits.
-    bool head_depth_within(std::uint64_t max_depth) const {
+    bool head_depth_within(std::uint32_t max_depth) const {
         return (head_containers_ <= max_depth && !head_.empty()) ||
                detail::msgpack_depth(head_) <= max_depth;
     }
