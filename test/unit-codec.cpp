@@ -370,6 +370,83 @@ TEST_CASE("strings must be valid UTF-8, keys included [HEAD-9]") {
     CHECK_FALSE(decode(from_hex("c401ff")).ec);                         // bin is not text
 }
 
+TEST_CASE("UTF-8 is checked wherever the first non-ASCII byte falls, in strings and keys "
+          "[HEAD-9]") {
+    // ASCII is passed a word (8 bytes) at a time: each sequence goes at every offset across two
+    // words, with ASCII after it or not.
+    struct sequence_case {
+        bytes sequence;
+        bool valid;
+    };
+    const sequence_case cases[] = {
+        {from_hex("c3a9"), true},      {from_hex("e282ac"), true},   {from_hex("f09f9880"), true},
+        {from_hex("7f"), true},        {from_hex("ff"), false},      {from_hex("c0af"), false},
+        {from_hex("eda080"), false},   {from_hex("f4908080"), false}, {from_hex("e282"), false},
+        {from_hex("80"), false},       {from_hex("c3a9ff"), false},  {from_hex("c3"), false},
+    };
+    for (const auto& c : cases) {
+        for (std::size_t before = 0; before <= 17; ++before) {
+            for (std::size_t after : {std::size_t{0}, std::size_t{1}, std::size_t{9}}) {
+                bytes text(before, std::byte{'a'});
+                text.insert(text.end(), c.sequence.begin(), c.sequence.end());
+                text.insert(text.end(), after, std::byte{'b'});
+                INFO(to_hex(text));
+                bytes as_string = {std::byte{0xd9}, static_cast<std::byte>(text.size())};
+                as_string.insert(as_string.end(), text.begin(), text.end());
+                bytes as_key = from_hex("81");
+                as_key.insert(as_key.end(), as_string.begin(), as_string.end());
+                as_key.push_back(std::byte{0xc0});
+                const auto string_outcome = decode(as_string);
+                const auto key_outcome = decode(as_key);
+                if (c.valid) {
+                    REQUIRE_FALSE(string_outcome.ec);
+                    CHECK(string_outcome.head.as_string() ==
+                          std::string(reinterpret_cast<const char*>(text.data()), text.size()));
+                    REQUIRE_FALSE(key_outcome.ec);
+                    CHECK(key_outcome.head.as_map().at(0).first == string_outcome.head.as_string());
+                } else {
+                    CHECK(string_outcome.ec == error::invalid_message);
+                    CHECK(key_outcome.ec == error::invalid_message);
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("integers decode as value's constructor holds them: int64 whenever they fit [HEAD-3]") {
+    const auto decoded = [](const char* hex) {
+        const auto d = decode(from_hex(hex));
+        REQUIRE_FALSE(d.ec);
+        return d.head;
+    };
+    using slicerbridge::value_kind;
+    CHECK(decoded("7f") == value(127));
+    CHECK(decoded("e0") == value(-32));
+    CHECK(decoded("ccff") == value(255));
+    CHECK(decoded("ccff").kind() == value_kind::int64);
+    CHECK(decoded("cdffff") == value(65535));
+    CHECK(decoded("ceffffffff") == value(std::uint32_t{0xffffffff}));
+    CHECK(decoded("cf7fffffffffffffff").kind() == value_kind::int64);
+    CHECK(decoded("cf7fffffffffffffff") == value(std::numeric_limits<std::int64_t>::max()));
+    CHECK(decoded("cf8000000000000000").kind() == value_kind::uint64);
+    CHECK(decoded("cf8000000000000000") == value(std::uint64_t{1} << 63));
+    CHECK(decoded("cfffffffffffffffff") == value(std::numeric_limits<std::uint64_t>::max()));
+    CHECK(decoded("d080") == value(-128));
+    CHECK(decoded("d17fff") == value(32767));
+    CHECK(decoded("d280000000") == value(std::numeric_limits<std::int32_t>::min()));
+    CHECK(decoded("d38000000000000000") == value(std::numeric_limits<std::int64_t>::min()));
+    CHECK(decoded("d300000000000000ff").kind() == value_kind::int64);
+    CHECK(decoded("ca3fc00000") == value(1.5));
+    CHECK(decoded("cb3ff8000000000000") == value(1.5));
+    CHECK(decoded("c0").is_nil());
+    CHECK(decoded("c2") == value(false));
+    CHECK(decoded("c3") == value(true));
+    CHECK(decoded("c40201ff") == value(value::binary{std::byte{1}, std::byte{0xff}}));
+    CHECK(decoded("92a0c0") == value(value::array{value(""), value()}));
+    CHECK(decoded("82a16180a16290") ==
+          value(value::map{{"a", value::map{}}, {"b", value::array{}}}));
+}
+
 TEST_CASE("bulk references are checked against bulk_length without overflow [BULK-1]") {
     const bytes bulk = from_hex("00112233445566778899");
     CHECK_FALSE(decode(test_support::bulk_reference(0, 10), bulk).ec);

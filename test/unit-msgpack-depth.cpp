@@ -11,6 +11,7 @@
 #include <doctest/doctest.h>
 
 #include <limits>
+#include <system_error>
 
 namespace sb = slicerbridge;
 
@@ -65,4 +66,70 @@ TEST_CASE("msgpack_depth: scalars are depth 0, empty containers count, bad bytes
     CHECK(depth_of({0x90, 0x90}) == never);                               // trailing bytes
     CHECK(depth_of({0xc1}) == never);                                     // never MessagePack
     CHECK(depth_of({0xdd, 0xff, 0xff, 0xff, 0xff}) == never);             // count beyond the bytes
+}
+
+namespace {
+
+sb::value msgpack_depth_nested_maps(int depth) {
+    sb::value v = 1;
+    for (int i = 0; i < depth; ++i) {
+        v = sb::value::map{{"k", std::move(v)}};
+    }
+    return v;
+}
+
+} // namespace
+
+TEST_CASE("head_depth_within: a head at the peer's max_depth fits, one level deeper does not, "
+          "however many containers it holds [LIMIT-11] [HEAD-5]") {
+    for (int depth = 1; depth <= 6; ++depth) {
+        CAPTURE(depth);
+        const auto frame = sb::encode_frame(msgpack_depth_nested_maps(depth));
+        const auto max = static_cast<std::uint32_t>(depth);
+        CHECK(frame.head_depth_within(max));
+        CHECK(frame.head_depth_within(max + 1));
+        CHECK_FALSE(frame.head_depth_within(max - 1));
+    }
+    // Wide and shallow: more containers than max_depth, so the head is scanned.
+    sb::value::map wide;
+    for (int i = 0; i < 40; ++i) {
+        wide.emplace_back("k" + std::to_string(i), sb::value::map{{"a", sb::value::array{}}});
+    }
+    const auto frame = sb::encode_frame(sb::value(std::move(wide)));
+    CHECK(frame.head_depth_within(3));
+    CHECK(frame.head_depth_within(32));
+    CHECK_FALSE(frame.head_depth_within(2));
+    CHECK(sb::encode_frame(sb::value(7)).head_depth_within(0)); // a scalar head: depth 0
+    CHECK_FALSE(sb::encode_frame(sb::value::map{}).head_depth_within(0));
+    CHECK_FALSE(sb::encoded_frame().head_depth_within(32)); // no head at all never fits
+}
+
+TEST_CASE("head_depth_within counts the containers a head writer writes directly [LIMIT-11]") {
+    std::error_code ec;
+    const auto frame = sb::detail::encode_frame_with(
+        sb::encode_options{}, ec, [](sb::detail::frame_encoder& encoder) {
+            auto& out = encoder.writer();
+            out.write_map_header(2);
+            out.write_string("a");
+            out.write_array_header(1);
+            out.write_array_header(0);
+            out.write_string("b");
+            return encoder.write(sb::value::map{{"c", sb::value::map{}}});
+        });
+    REQUIRE_FALSE(ec);
+    REQUIRE(sb::detail::msgpack_depth(frame.head()) == 3);
+    CHECK(frame.head_depth_within(3));
+    CHECK_FALSE(frame.head_depth_within(2));
+}
+
+TEST_CASE("head_depth_within agrees with msgpack_depth on random heads [LIMIT-11]") {
+    for (std::uint64_t seed = 1; seed <= 200; ++seed) {
+        test_support::random_values random(seed);
+        const auto frame = sb::encode_frame(sb::value::map{{"v", random.make(5, true)}});
+        const std::uint64_t depth = sb::detail::msgpack_depth(frame.head());
+        for (std::uint32_t max = 0; max <= 8; ++max) {
+            INFO("seed " << seed << ", depth " << depth << ", max " << max);
+            CHECK(frame.head_depth_within(max) == (depth <= max));
+        }
+    }
 }

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,6 +19,17 @@
 #include <vector>
 
 namespace slicerbridge {
+
+namespace detail {
+class head_decoder;
+
+/// As `a == b`, but for the short keys of a head: lengths, then first bytes, decide most
+/// comparisons without a call to memcmp.
+inline bool same_key(const std::string& a, std::string_view b) noexcept {
+    return a.size() == b.size() &&
+           (b.empty() || (a[0] == b[0] && std::memcmp(a.data(), b.data(), b.size()) == 0));
+}
+} // namespace detail
 
 /// Bytes carried in the frame's bulk section and referenced from the head (section 3.2).
 struct bulk {
@@ -143,6 +155,9 @@ public:
     friend bool operator!=(const value& a, const value& b) { return !(a == b); }
 
 private:
+    // The decoder builds each node in place (see head_decoder::emplace).
+    friend class detail::head_decoder;
+
     std::variant<std::monostate, bool, std::int64_t, std::uint64_t, double, std::string, binary,
                  array, map, bulk>
         data_;

@@ -24,7 +24,10 @@
 #include <optional>
 #include <string_view>
 #include <system_error>
+#include <tuple>
+#include <type_traits>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 namespace slicerbridge {
@@ -48,18 +51,20 @@ public:
 
     value decode(std::error_code& ec) {
         ec.clear();
-        value result;
+        value result; // every return names it, so that it is built in the caller's slot
         if (position_ == end_) {
             ec = error::invalid_message; // an empty head ([FRAME-4])
             return result;
         }
         if (!read_value(result, 0)) {
             ec = error_;
-            return value();
+            result = value();
+            return result;
         }
         if (position_ != end_) {
             ec = error::invalid_message; // bytes after the object ([FRAME-4])
-            return value();
+            result = value();
+            return result;
         }
         check_descriptors_used();
         if (bad_reference_) {
@@ -69,6 +74,56 @@ public:
     }
 
 private:
+    // Every node is built in place, in the nil `value` that is its slot (the result, a fresh
+    // array element or map entry), never as a temporary moved into place. Only constructions
+    // that cannot throw are emplaced: for any other, std::variant::emplace builds a temporary
+    // variant and move-assigns it (libstdc++'s strong guarantee), so strings and vectors are
+    // emplaced empty and filled afterwards.
+    template <class T, class... Args>
+    static T& emplace(value& out, Args&&... args) noexcept {
+        static_assert(std::is_nothrow_constructible_v<T, Args...>);
+        return out.data_.template emplace<T>(std::forward<Args>(args)...);
+    }
+
+    static void set_int(value& out, std::int64_t number) noexcept {
+        emplace<std::int64_t>(out, number);
+    }
+
+    // [HEAD-9]. ASCII, the common case, is recognised a word at a time (short strings by two
+    // overlapping loads); from the first word holding another byte on (a character boundary,
+    // since all before it is ASCII), the full check decides.
+    static bool valid_utf8(const std::byte* bytes, std::size_t length) noexcept {
+        if (length < 8) {
+            if (length >= 4) {
+                const auto both =
+                    load<std::uint32_t>(bytes) | load<std::uint32_t>(bytes + length - 4);
+                return (both & 0x80808080u) == 0 || is_valid_utf8(bytes, length);
+            }
+            std::uint8_t high = 0;
+            for (std::size_t i = 0; i < length; ++i) {
+                high |= std::to_integer<std::uint8_t>(bytes[i]);
+            }
+            return (high & 0x80u) == 0 || is_valid_utf8(bytes, length);
+        }
+        constexpr std::uint64_t high_bits = 0x8080808080808080ull;
+        std::size_t i = 0;
+        for (; length - i >= 8; i += 8) {
+            if ((load<std::uint64_t>(bytes + i) & high_bits) != 0) {
+                return is_valid_utf8(bytes + i, length - i);
+            }
+        }
+        // The last word overlaps the ones checked, which hold no high bit.
+        return i == length || (load<std::uint64_t>(bytes + length - 8) & high_bits) == 0 ||
+               is_valid_utf8(bytes + i, length - i);
+    }
+
+    template <class UInt>
+    static UInt load(const std::byte* bytes) noexcept {
+        UInt word = 0;
+        std::memcpy(&word, bytes, sizeof word);
+        return word;
+    }
+
     std::size_t remaining() const noexcept { return static_cast<std::size_t>(end_ - position_); }
 
     bool fail(error e) noexcept {
@@ -115,6 +170,7 @@ private:
         return true;
     }
 
+    /// Reads one object into `out`, which is nil.
     bool read_value(value& out, std::uint32_t depth) {
         const std::byte* tag_byte = nullptr;
         if (!take(1, tag_byte)) {
@@ -122,11 +178,11 @@ private:
         }
         const auto tag = std::to_integer<std::uint8_t>(*tag_byte);
         if (tag <= 0x7f) {
-            out = value(static_cast<std::int64_t>(tag));
+            set_int(out, tag);
             return true;
         }
         if (tag >= 0xe0) {
-            out = value(static_cast<std::int64_t>(static_cast<std::int8_t>(tag)));
+            set_int(out, static_cast<std::int8_t>(tag));
             return true;
         }
         if ((tag & 0xf0) == 0x80) {
@@ -141,13 +197,12 @@ private:
         std::uint32_t length = 0;
         switch (tag) {
         case 0xc0:
-            out = value();
-            return true;
+            return true; // nil, as `out` already is
         case 0xc2:
-            out = value(false);
+            emplace<bool>(out, false);
             return true;
         case 0xc3:
-            out = value(true);
+            emplace<bool>(out, true);
             return true;
         case 0xc4:
             return take_length<std::uint8_t>(length) && read_binary(out, length);
@@ -168,7 +223,7 @@ private:
             }
             float number = 0;
             std::memcpy(&number, &bits, sizeof number);
-            out = value(static_cast<double>(number));
+            emplace<double>(out, static_cast<double>(number));
             return true;
         }
         case 0xcb: {
@@ -178,7 +233,7 @@ private:
             }
             double number = 0;
             std::memcpy(&number, &bits, sizeof number);
-            out = value(number);
+            emplace<double>(out, number);
             return true;
         }
         case 0xcc:
@@ -226,13 +281,18 @@ private:
         }
     }
 
+    // Integers are normalised as `value`'s constructor does: int64 whenever they fit.
     template <class UInt>
     bool read_unsigned(value& out) noexcept {
         UInt number = 0;
         if (!take_number(number)) {
             return false;
         }
-        out = value(number);
+        if (std::uint64_t{number} <= std::uint64_t{INT64_MAX}) {
+            set_int(out, static_cast<std::int64_t>(number));
+        } else {
+            emplace<std::uint64_t>(out, std::uint64_t{number});
+        }
         return true;
     }
 
@@ -242,7 +302,7 @@ private:
         if (!take_number(bits)) {
             return false;
         }
-        out = value(static_cast<Int>(bits));
+        set_int(out, static_cast<Int>(bits));
         return true;
     }
 
@@ -251,10 +311,11 @@ private:
         if (!take(length, bytes)) {
             return false;
         }
-        if (!is_valid_utf8(bytes, length)) {
+        if (!valid_utf8(bytes, length)) {
             return fail(error::invalid_message);
         }
-        out = value(std::string(reinterpret_cast<const char*>(bytes), length));
+        // append: of the calls that fill an empty string, the one with the least to do
+        emplace<std::string>(out).append(reinterpret_cast<const char*>(bytes), length);
         return true;
     }
 
@@ -263,7 +324,7 @@ private:
         if (!take(length, bytes)) {
             return false;
         }
-        out = value(value::binary(bytes, bytes + length));
+        emplace<value::binary>(out).assign(bytes, bytes + length);
         return true;
     }
 
@@ -291,15 +352,16 @@ private:
         if (!check_container(count, depth, 1)) {
             return false;
         }
-        value::array elements;
-        elements.reserve(std::min(count, initial_reserve));
+        auto& elements = emplace<value::array>(out);
+        if (count != 0) {
+            elements.reserve(std::min(count, initial_reserve));
+        }
         for (std::uint32_t i = 0; i < count; ++i) {
             elements.emplace_back();
             if (!read_value(elements.back(), depth + 1)) {
                 return false;
             }
         }
-        out = value(std::move(elements));
         return true;
     }
 
@@ -331,7 +393,7 @@ private:
         if (!take(length, bytes)) {
             return false;
         }
-        if (!is_valid_utf8(bytes, length)) {
+        if (!valid_utf8(bytes, length)) {
             return fail(error::invalid_message);
         }
         key = std::string_view(reinterpret_cast<const char*>(bytes), length);
@@ -343,34 +405,43 @@ private:
             return false;
         }
         // Keys are viewed in the head itself, which outlives the decoding. Small maps are
-        // checked for duplicates by scanning, larger ones through a hash set.
+        // checked for duplicates by scanning, larger ones through a hash set, made only for them.
         constexpr std::uint32_t scan_limit = 16;
-        std::unordered_set<std::string_view> seen;
-        value::map entries;
+        std::optional<std::unordered_set<std::string_view>> seen;
+        if (count > scan_limit) {
+            seen.emplace();
+        }
+        auto& entries = emplace<value::map>(out);
+        if (count == 0) {
+            return true;
+        }
         entries.reserve(std::min(count, initial_reserve));
         for (std::uint32_t i = 0; i < count; ++i) {
             std::string_view key;
             if (!read_key(key)) {
                 return false;
             }
-            bool duplicate = false;
-            if (count <= scan_limit) {
-                for (const auto& entry : entries) {
-                    duplicate = duplicate || entry.first == key;
-                }
-            } else {
-                duplicate = !seen.insert(key).second;
-            }
+            const bool duplicate = seen ? !seen->insert(key).second : scanned_key(entries, key);
             if (duplicate) {
                 return fail(error::invalid_message); // [HEAD-7]
             }
-            entries.emplace_back(std::string(key), value());
+            entries.emplace_back(std::piecewise_construct,
+                                 std::forward_as_tuple(key.data(), key.size()),
+                                 std::forward_as_tuple());
             if (!read_value(entries.back().second, depth + 1)) {
                 return false;
             }
         }
-        out = value(std::move(entries));
         return true;
+    }
+
+    static bool scanned_key(const value::map& entries, std::string_view key) noexcept {
+        for (const auto& entry : entries) {
+            if (same_key(entry.first, key)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     bool read_ext(value& out, std::uint32_t length) {
@@ -408,9 +479,9 @@ private:
         if (!segment_in_bulk(offset, length)) {
             return reject_reference(out, error::invalid_message);
         }
-        out = value(
-            bulk{bulk_.slice(static_cast<std::size_t>(offset), static_cast<std::size_t>(length)),
-                 codec::none});
+        emplace<bulk>(out, bulk{bulk_.slice(static_cast<std::size_t>(offset),
+                                            static_cast<std::size_t>(length)),
+                                codec::none});
         return true;
     }
 
@@ -438,7 +509,7 @@ private:
                         raw.mutable_data(), static_cast<std::size_t>(raw_length))) {
             return reject_reference(out, error::invalid_message); // [BULK-5], [BULK-8]
         }
-        out = value(bulk{std::move(raw), segment_codec});
+        emplace<bulk>(out, bulk{std::move(raw), segment_codec});
         return true;
     }
 
@@ -492,9 +563,9 @@ private:
             return reject_reference(out, error::frame_too_large);
         }
         carried_ += segment_length;
-        out = value(bulk{mapping->slice(static_cast<std::size_t>(offset),
-                                        static_cast<std::size_t>(segment_length)),
-                         codec::none});
+        emplace<bulk>(out, bulk{mapping->slice(static_cast<std::size_t>(offset),
+                                               static_cast<std::size_t>(segment_length)),
+                                codec::none});
         return true;
     }
 

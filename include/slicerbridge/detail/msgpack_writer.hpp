@@ -3,6 +3,9 @@
 
 // Writes MessagePack in the canonical form of spec section 12 ([CANON-2] to [CANON-4],
 // [CANON-7]). Lengths are checked by the caller: every length passed here fits 32 bits.
+// It counts the array and map headers it writes: no object it writes nests deeper than that
+// count, which spares a sender the scan of its head against the peer's max_depth ([LIMIT-11])
+// whenever the count is within it.
 
 #include <slicerbridge/detail/endian.hpp>
 
@@ -86,12 +89,18 @@ public:
     }
 
     void write_array_header(std::size_t count) {
+        ++containers_;
         write_container_header(static_cast<std::uint32_t>(count), 0x90, 0xdc, 0xdd);
     }
 
     void write_map_header(std::size_t count) {
+        ++containers_;
         write_container_header(static_cast<std::uint32_t>(count), 0x80, 0xde, 0xdf);
     }
+
+    /// The array and map headers written so far: a bound on the nesting depth of what was
+    /// written ([HEAD-5] counts one level per container).
+    std::uint64_t containers_written() const noexcept { return containers_; }
 
     /// fixext 16 for 16 bytes; otherwise the smallest of ext 8, 16 and 32 ([CANON-7]).
     void write_ext(std::int8_t type, const std::byte* data, std::size_t size) {
@@ -149,6 +158,7 @@ private:
     }
 
     std::vector<std::byte>& out_;
+    std::uint64_t containers_ = 0;
 };
 
 } // namespace detail

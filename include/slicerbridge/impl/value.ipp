@@ -51,7 +51,7 @@ SLICERBRIDGE_DECL std::optional<double> value::as_double() const noexcept {
 SLICERBRIDGE_DECL const value* value::find(std::string_view key) const noexcept {
     if (const auto* entries = std::get_if<map>(&data_)) {
         for (const auto& entry : *entries) {
-            if (entry.first == key) {
+            if (detail::same_key(entry.first, key)) {
                 return &entry.second;
             }
         }

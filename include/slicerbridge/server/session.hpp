@@ -741,7 +741,7 @@ private:
     bool fits_peer(const encoded_frame& frame) const {
         return frame.total_size() <= peer_limits_.max_frame &&
                frame.head().size() <= peer_limits_.max_head &&
-               detail::msgpack_depth(frame.head()) <= peer_limits_.max_depth;
+               frame.head_depth_within(peer_limits_.max_depth);
     }
 
     // The write side: strand only (see the ownership rule at the top).

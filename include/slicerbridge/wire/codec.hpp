@@ -7,6 +7,7 @@
 #include <slicerbridge/buffer.hpp>
 #include <slicerbridge/compression.hpp>
 #include <slicerbridge/detail/config.hpp>
+#include <slicerbridge/detail/msgpack_depth.hpp>
 #include <slicerbridge/error.hpp>
 #include <slicerbridge/limits.hpp>
 #include <slicerbridge/value.hpp>
@@ -15,6 +16,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <system_error>
 #include <vector>
 
@@ -39,6 +41,17 @@ class encoded_frame;
 
 namespace detail {
 class frame_encoder;
+
+/// What a frame with bulk values carries besides its head, made only for such frames: a small
+/// frame is then a header and a head, cheap to move and to destroy. Never changed once encoded,
+/// so that copies of a frame may share it.
+struct frame_bulk {
+    std::vector<buffer> segments;
+    std::vector<std::size_t> padding; // zero bytes before each segment
+    std::vector<int> descriptors;
+    std::vector<buffer> descriptor_owners; // keep the descriptors open
+};
+
 template <class WriteHead>
 encoded_frame encode_frame_with(const encode_options& options, std::error_code& ec,
                                 WriteHead&& write_head);
@@ -59,12 +72,26 @@ public:
     /// The packed head.
     const std::vector<std::byte>& head() const noexcept { return head_; }
 
+    /// True if the head nests no deeper than `max_depth`, counted as a receiver counts it
+    /// ([HEAD-5]): what a sender checks against its peer's `max_depth` ([LIMIT-11]). The
+    /// encoder counted the arrays and maps it wrote, a bound on the depth, so the head is
+    /// scanned (`detail::msgpack_depth`) only when that count exceeds `max_depth`; an empty
+    /// head never fits.
+    bool head_depth_within(std::uint32_t max_depth) const {
+        return (head_containers_ <= max_depth && !head_.empty()) ||
+               detail::msgpack_depth(head_) <= max_depth;
+    }
+
     /// The bulk segments in layout order.
-    const std::vector<buffer>& segments() const noexcept { return segments_; }
+    const std::vector<buffer>& segments() const noexcept {
+        return bulk_ ? bulk_->segments : none<buffer>();
+    }
 
     /// The descriptors to pass beside the frame's first byte, in index order ([FD-2]); they stay
     /// open while the frame lives.
-    const std::vector<int>& descriptors() const noexcept { return descriptors_; }
+    const std::vector<int>& descriptors() const noexcept {
+        return bulk_ ? bulk_->descriptors : none<int>();
+    }
 
     /// The frame's bytes in order, for one scatter-gather write; no empty regions.
     SLICERBRIDGE_DECL std::vector<const_bytes> buffers() const;
@@ -87,13 +114,17 @@ private:
     friend encoded_frame detail::encode_frame_with(const encode_options&, std::error_code&,
                                                    WriteHead&&);
 
+    template <class T>
+    static const std::vector<T>& none() noexcept {
+        static const std::vector<T> empty;
+        return empty;
+    }
+
     std::array<std::byte, frame_header_size> header_bytes_{};
     frame_header header_;
     std::vector<std::byte> head_;
-    std::vector<buffer> segments_;
-    std::vector<std::size_t> padding_; // zero bytes before each segment
-    std::vector<int> descriptors_;
-    std::vector<buffer> descriptor_owners_; // keep the descriptors open
+    std::shared_ptr<const detail::frame_bulk> bulk_; // none without bulk values
+    std::uint64_t head_containers_ = 0;              // arrays and maps in the head: a depth bound
 };
 
 /// Encodes `head` canonically (section 12): bulk values become references to segments laid out

@@ -224,7 +224,7 @@ public:
                                detail::with_memfd(encode_options{request_codec()}, stream_), ec);
             if (!ec && (frame.total_size() > server_.limits.max_frame ||
                         frame.head().size() > server_.limits.max_head ||
-                        detail::msgpack_depth(frame.head()) > server_.limits.max_depth)) {
+                        !frame.head_depth_within(server_.limits.max_depth))) {
                 // [LIMIT-1] [LIMIT-11]: never send what the server refuses
                 ec = make_error_code(error::too_large);
             }

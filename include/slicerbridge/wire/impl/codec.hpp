@@ -17,11 +17,8 @@ inline constexpr std::byte zero_padding[8] = {};
 
 class frame_encoder {
 public:
-    frame_encoder(const encode_options& options, std::vector<std::byte>& head,
-                  std::vector<buffer>& segments, std::vector<std::size_t>& padding,
-                  std::vector<int>& descriptors, std::vector<buffer>& descriptor_owners)
-        : options_(options), writer_(head), segments_(segments), padding_(padding),
-          descriptors_(descriptors), descriptor_owners_(descriptor_owners) {}
+    frame_encoder(const encode_options& options, std::vector<std::byte>& head)
+        : options_(options), writer_(head) {}
 
     bool write(const value& v) {
         switch (v.kind()) {
@@ -95,6 +92,9 @@ public:
 
     std::uint64_t bulk_length() const noexcept { return cursor_; }
 
+    /// The segments and descriptors written; null if none were.
+    std::shared_ptr<frame_bulk> take_bulk() noexcept { return std::move(bulk_); }
+
     /// For heads of a fixed shape, written without building a `value` first: map headers, keys
     /// and scalars go straight to the writer, nested values through `write`.
     msgpack_writer& writer() noexcept { return writer_; }
@@ -102,6 +102,13 @@ public:
 private:
     static bool fits_32_bits(std::size_t n) noexcept {
         return n <= std::numeric_limits<std::uint32_t>::max();
+    }
+
+    frame_bulk& bulk_part() {
+        if (!bulk_) {
+            bulk_ = std::make_shared<frame_bulk>();
+        }
+        return *bulk_;
     }
 
     // Passes the segment as a memory file when the options ask for it ([FD-1], [FD-2]); false
@@ -112,8 +119,9 @@ private:
         }
         auto location = platform::memfd_location_of(raw);
         buffer owner = raw;
+        auto& descriptors = bulk_part().descriptors;
         if (!location) {
-            if (descriptors_.size() >= max_descriptors_per_frame) {
+            if (descriptors.size() >= max_descriptors_per_frame) {
                 return false;
             }
             std::error_code ec;
@@ -125,14 +133,14 @@ private:
                 return false;
             }
         }
-        auto known = std::find(descriptors_.begin(), descriptors_.end(), location->fd);
-        if (known == descriptors_.end() && descriptors_.size() >= max_descriptors_per_frame) {
+        auto known = std::find(descriptors.begin(), descriptors.end(), location->fd);
+        if (known == descriptors.end() && descriptors.size() >= max_descriptors_per_frame) {
             return false;
         }
-        const auto index = static_cast<std::uint32_t>(known - descriptors_.begin());
-        if (known == descriptors_.end()) {
-            descriptors_.push_back(location->fd);
-            descriptor_owners_.push_back(owner);
+        const auto index = static_cast<std::uint32_t>(known - descriptors.begin());
+        if (known == descriptors.end()) {
+            descriptors.push_back(location->fd);
+            bulk_part().descriptor_owners.push_back(owner);
         }
         std::byte reference[descriptor_reference_size];
         store_big_endian(index, reference);
@@ -163,17 +171,15 @@ private:
         store_big_endian(offset, reference);
         store_big_endian(std::uint64_t{segment.size()}, reference + 8);
         writer_.write_ext(bulk_reference_ext_type, reference, reference_size);
-        padding_.push_back(static_cast<std::size_t>(offset - cursor_));
+        auto& part = bulk_part();
+        part.padding.push_back(static_cast<std::size_t>(offset - cursor_));
         cursor_ = offset + segment.size();
-        segments_.push_back(std::move(segment));
+        part.segments.push_back(std::move(segment));
     }
 
     const encode_options& options_;
     msgpack_writer writer_;
-    std::vector<buffer>& segments_;
-    std::vector<std::size_t>& padding_;
-    std::vector<int>& descriptors_;
-    std::vector<buffer>& descriptor_owners_;
+    std::shared_ptr<frame_bulk> bulk_;
     std::uint64_t cursor_ = 0;
 };
 
@@ -185,12 +191,16 @@ void encoded_frame::for_each_buffer(Visitor&& visit) const {
     if (!head_.empty()) {
         visit(const_bytes{head_.data(), head_.size()});
     }
-    for (std::size_t i = 0; i < segments_.size(); ++i) {
-        if (padding_[i] != 0) {
-            visit(const_bytes{detail::zero_padding, padding_[i]});
+    if (!bulk_) {
+        return;
+    }
+    const auto& segments = bulk_->segments;
+    for (std::size_t i = 0; i < segments.size(); ++i) {
+        if (bulk_->padding[i] != 0) {
+            visit(const_bytes{detail::zero_padding, bulk_->padding[i]});
         }
-        if (!segments_[i].empty()) {
-            visit(const_bytes{segments_[i].data(), segments_[i].size()});
+        if (!segments[i].empty()) {
+            visit(const_bytes{segments[i].data(), segments[i].size()});
         }
     }
 }
@@ -205,14 +215,15 @@ encoded_frame encode_frame_with(const encode_options& options, std::error_code& 
     encoded_frame frame;
     // Room for a typical request or response head, so that it is written without regrowing.
     frame.head_.reserve(256);
-    frame_encoder encoder(options, frame.head_, frame.segments_, frame.padding_, frame.descriptors_,
-                          frame.descriptor_owners_);
+    frame_encoder encoder(options, frame.head_);
     if (!write_head(encoder) || frame.head_.size() > std::numeric_limits<std::uint32_t>::max()) {
         ec = error::too_large;
         return encoded_frame();
     }
     frame.header_.head_length = static_cast<std::uint32_t>(frame.head_.size());
     frame.header_.bulk_length = encoder.bulk_length();
+    frame.bulk_ = encoder.take_bulk();
+    frame.head_containers_ = encoder.writer().containers_written();
     write_frame_header(frame.header_, frame.header_bytes_.data());
     return frame;
 }

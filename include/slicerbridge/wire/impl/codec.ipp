@@ -7,7 +7,7 @@ namespace slicerbridge {
 
 SLICERBRIDGE_DECL std::vector<const_bytes> encoded_frame::buffers() const {
     std::vector<const_bytes> result;
-    result.reserve(2 + 2 * segments_.size());
+    result.reserve(2 + 2 * segments().size());
     for_each_buffer([&result](const_bytes region) { result.push_back(region); });
     return result;
 }
