@@ -149,7 +149,7 @@ inline inbound classify(const value& head, std::error_code frame_error, const me
     if (frame_error) {
         return request_id_of(head) ? inbound::request_with_bad_bulk : inbound::bad_bulk;
     }
-    const std::string& name = kind->as_string();
+    const std::string_view name = kind->as_string(); // compared to literals without strlen
     if (name == "hello") {
         return !message_error && std::holds_alternative<client_hello>(decoded)
                    ? inbound::hello
@@ -169,7 +169,7 @@ inline inbound classify(const value& head, std::error_code frame_error, const me
         if (method == nullptr || !method->is_string()) {
             return inbound::notification_without_method;
         }
-        if (method->as_string() != "cancel" || message_error) {
+        if (std::string_view(method->as_string()) != "cancel" || message_error) {
             return inbound::notification;
         }
         std::error_code params_error;

@@ -215,7 +215,7 @@ public:
             });
             return;
         }
-        const bool is_invoke = method == "invoke";
+        const bool is_invoke = std::string_view(method) == "invoke";
         std::error_code ec;
         encoded_frame frame;
         if (state_ == state::open) {
