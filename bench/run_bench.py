@@ -211,6 +211,12 @@ def define_rows(settings):
             "(answer_wait 0), CPUs kept awake", "latency", "bench_slicerbridge",
             latency + ("--transport", "tcp", "--answer-wait-us", "0"),
             baseline="tcp_pingpong_awake.latency", awake=True),
+        # No thread ever spins: what a pool call costs in CPU when every hand-off is a wake-up.
+        Row("slicerbridge_invoke_nospin_awake.latency",
+            "SlicerBridge empty invoke, no spinning (worker_spin 0, answer_wait 0), CPUs kept "
+            "awake", "latency", "bench_slicerbridge",
+            latency + ("--transport", "tcp", "--worker-spin-us", "0", "--answer-wait-us", "0"),
+            baseline="tcp_pingpong_awake.latency", awake=True),
         Row("slicerbridge_invoke_inline_awake.latency",
             "SlicerBridge empty invoke on the I/O thread, CPUs kept awake", "latency",
             "bench_slicerbridge", latency + ("--transport", "tcp", "--execution", "io_thread"),
