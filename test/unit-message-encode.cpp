@@ -75,3 +75,65 @@ TEST_CASE("encode_message writes hellos as encode_frame of to_value [HELLO-1]") 
     hello.capabilities = {"progress", "codec.zstd"};
     CHECK(direct(hello) == through_value(hello));
 }
+
+TEST_CASE("encode_message writes ids of every width and timings of every kind of number as "
+          "encode_frame of to_value [CANON-2] [CANON-3]") {
+    const double numbers[] = {0.0,
+                              -0.0,
+                              1e-300,
+                              5e-324,
+                              1e300,
+                              std::numeric_limits<double>::infinity(),
+                              -std::numeric_limits<double>::infinity(),
+                              std::numeric_limits<double>::quiet_NaN(),
+                              -std::numeric_limits<double>::quiet_NaN()};
+    for (std::uint64_t id : {0ull, 127ull, 128ull, 255ull, 256ull, 65535ull, 65536ull,
+                             4294967295ull, 4294967296ull, 0x7fffffffffffffffull}) {
+        CAPTURE(id);
+        request r{id, "invoke", value::map{{"processor", value("p")}}};
+        CHECK(direct(r) == through_value(r));
+        for (double number : numbers) {
+            CAPTURE(number);
+            response answer;
+            answer.id = id;
+            answer.result = value::map{{"outputs", value::map{}}};
+            answer.timings = timings{number, 1.0, number, 0.5};
+            CHECK(direct(answer) == through_value(answer));
+            answer.error = error_info{1003, "bad", value()};
+            CHECK(direct(answer) == through_value(answer));
+        }
+    }
+    response connection_level;
+    connection_level.error = error_info{1004, "w", value()};
+    connection_level.timings = timings{};
+    CHECK(direct(connection_level) == through_value(connection_level));
+    notification empty{"", value::map{}};
+    CHECK(direct(empty) == through_value(empty));
+}
+
+TEST_CASE("packed_literal holds the bytes msgpack_writer writes for the same keys") {
+    static constexpr auto packed = detail::packed_literal<64, 2>()
+                                       .map(2)
+                                       .str("kind")
+                                       .number()
+                                       .str("")
+                                       .str("thirty-one bytes long, exactly.")
+                                       .number();
+    std::vector<std::byte> expected;
+    detail::msgpack_writer writer(expected);
+    writer.write_map_header(2);
+    writer.write_string("kind");
+    writer.write_double(0.0);
+    writer.write_string("");
+    writer.write_string("thirty-one bytes long, exactly.");
+    writer.write_double(0.0);
+    REQUIRE(packed.size() == expected.size());
+    CHECK(std::vector<std::byte>(packed.data(), packed.data() + packed.size()) == expected);
+    CHECK(packed.number_offset(0) == 7);
+    CHECK(packed.number_offset(1) == packed.size() - 8);
+
+    std::vector<std::byte> written;
+    detail::msgpack_writer out(written);
+    packed.write_to(out);
+    CHECK(written == expected);
+}

@@ -260,3 +260,34 @@ TEST_CASE("a client reads malformed outputs as invalid_message [ERR-4] [MSG-15]"
     sb::invoke_result::from_value(value::map{}, ec, what);
     CHECK(what == "result.outputs: missing");
 }
+
+TEST_CASE("malformed invoke params name the field at fault, a repeated key counts once, first "
+          "[MSG-13] [INV-7]") {
+    const parsed_invoke not_map = parse_invoke(value::array{});
+    CHECK(not_map.what == "params: expected a map");
+    const parsed_invoke bad_processor = parse_invoke(value::map{{"processor", 1}});
+    CHECK(bad_processor.what == "params.processor: expected a string");
+    const parsed_invoke bad_deadline =
+        parse_invoke(value::map{{"processor", "t"}, {"deadline", -1.0}});
+    CHECK(bad_deadline.what == "params.deadline: expected a finite number >= 0");
+    // Structure before contents: a bad parameters map is reported over a bad input.
+    const parsed_invoke both = parse_invoke(value::map{
+        {"processor", "t"},
+        {"inputs", value::map{{"volume", value::map{{"type", "hologram"}}}}},
+        {"parameters", 7}});
+    CHECK(both.ec == error::invalid_message);
+    CHECK(both.what == "params.parameters: expected a map");
+    CHECK(both.name.empty());
+    const parsed_invoke bad_parameter = parse_invoke(
+        value::map{{"processor", "t"}, {"parameters", value::map{{"level", value::map{}}}}});
+    CHECK(bad_parameter.ec == error::invalid_argument);
+    CHECK(bad_parameter.what == "params.parameters.level: not a parameter value");
+
+    const parsed_invoke repeated = parse_invoke(value::map{{"processor", "first"},
+                                                           {"deadline", 2},
+                                                           {"processor", 2},
+                                                           {"deadline", -1.0}});
+    REQUIRE_FALSE(repeated.ec);
+    CHECK(repeated.params.processor == "first");
+    CHECK(repeated.params.deadline == 2.0);
+}

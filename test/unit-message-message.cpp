@@ -200,3 +200,54 @@ TEST_CASE("decoding a head given up moves its payload out, and leaves a failed o
     CHECK(failed == bad_method);
     CHECK(sb::request_id_of(failed) == 6u);
 }
+
+TEST_CASE("a key that repeats counts with its first entry, as value::find reads it") {
+    const auto first_good = decode(value::map{{"kind", "request"},
+                                              {"id", 1},
+                                              {"method", "ping"},
+                                              {"id", "two"},
+                                              {"kind", 3}});
+    REQUIRE_FALSE(first_good.ec);
+    CHECK(std::get<sb::request>(first_good.m).id == 1);
+
+    const value first_bad_head = value::map{{"kind", "request"},
+                                            {"id", "one"},
+                                            {"method", "ping"},
+                                            {"id", 2}};
+    const auto first_bad = decode(first_bad_head);
+    CHECK(first_bad.ec == error::invalid_message);
+    CHECK(first_bad.what == "message.request.id: expected an integer");
+    CHECK_FALSE(sb::request_id_of(first_bad_head).has_value());
+
+    const auto timings_twice = decode(value::map{
+        {"kind", "response"},
+        {"id", 2},
+        {"result", value::map{}},
+        {"timings", value::map{{"queued", 0.5}, {"queued", -1.0}, {"sending", 0.25}}}});
+    REQUIRE_FALSE(timings_twice.ec);
+    CHECK(std::get<sb::response>(timings_twice.m).timings->queued == 0.5);
+    CHECK(std::get<sb::response>(timings_twice.m).timings->sending == 0.25);
+}
+
+TEST_CASE("malformed responses and notifications name the field at fault") {
+    const value timings_head = value::map{{"kind", "response"},
+                                          {"id", 2},
+                                          {"result", value::map{}},
+                                          {"timings", value::map{{"computing", -1}}}};
+    const auto bad_timings = decode(timings_head);
+    CHECK(bad_timings.ec == error::invalid_message);
+    CHECK(bad_timings.what ==
+          "message.response.timings: timings.computing: expected a finite number >= 0");
+    const auto both = decode(value::map{{"kind", "response"},
+                                        {"id", value()},
+                                        {"result", value::map{}},
+                                        {"error", value::map{}}});
+    CHECK(both.what == "message.response: expected exactly one of result and error");
+    const auto no_id = decode(value::map{{"kind", "response"}, {"result", value::map{}}});
+    CHECK(no_id.what == "message.response.id: missing");
+    const auto bad_params =
+        decode(value::map{{"kind", "notification"}, {"method", "progress"}, {"params", 1}});
+    CHECK(bad_params.what == "message.notification.params: expected a map");
+    const auto no_kind = decode(value::map{{"id", 1}});
+    CHECK(no_kind.what == "message.kind: missing");
+}

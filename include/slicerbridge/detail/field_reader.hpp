@@ -10,11 +10,15 @@
 
 #include <array>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace slicerbridge {
@@ -22,17 +26,33 @@ namespace detail {
 
 class field_reader {
 public:
+    /// A reader whose messages start with `path`; a string literal is used where it is, without
+    /// a copy.
+    template <std::size_t N>
+    field_reader(std::error_code& ec, std::string& what, error failure, const char (&path)[N])
+        : ec_(ec), what_(what), failure_(failure), literal_(path, N - 1) {}
     field_reader(std::error_code& ec, std::string& what, error failure, std::string path)
-        : ec_(ec), what_(what), failure_(failure), path_(std::move(path)) {}
+        : ec_(ec), what_(what), failure_(failure), owned_(std::move(path)), is_owned_(true) {}
 
-    /// A reader for a nested field, reporting into the same error and message.
+    /// A reader for a nested field, reporting into the same error and message. It refers to
+    /// this reader, which must outlive it; its path is only spelled out when a problem is
+    /// recorded.
+    template <std::size_t N>
+    field_reader nested(const char (&field)[N]) const {
+        field_reader inner(ec_, what_, failure_, field);
+        inner.parent_ = this;
+        return inner;
+    }
     field_reader nested(std::string_view field) const {
-        return field_reader(ec_, what_, failure_, join(field));
+        field_reader inner(ec_, what_, failure_, std::string(field));
+        inner.parent_ = this;
+        return inner;
     }
 
     bool ok() const noexcept { return !ec_; }
     error failure() const noexcept { return failure_; }
-    const std::string& path() const noexcept { return path_; }
+    /// The dotted path of the field this reader reads ("message.request").
+    std::string path() const { return join({}); }
 
     /// Records a problem with `field` (empty: the value itself); returns false.
     bool fail(std::string_view field, std::string_view problem) {
@@ -44,6 +64,45 @@ public:
     }
 
     bool expect_map(const value& v) { return v.is_map() || fail({}, "expected a map"); }
+
+    /// A field found beforehand (find_fields) or nullptr: as `get`.
+    const value* require(const value* found, std::string_view field) {
+        if (found == nullptr) {
+            fail(field, "missing");
+        }
+        return found;
+    }
+
+    /// As read_string, on a field found beforehand (nullptr: absent), without copying: the
+    /// string, or nullptr when absent or on failure (then `ok()` tells them apart).
+    const std::string* string_field(const value* found, std::string_view field, bool required) {
+        if (found == nullptr) {
+            if (required) {
+                fail(field, "missing");
+            }
+            return nullptr;
+        }
+        if (const auto* text = found->get_if<std::string>()) {
+            return text;
+        }
+        fail(field, "expected a string");
+        return nullptr;
+    }
+
+    /// As read_map, on a field found beforehand (nullptr: absent).
+    const value* map_field(const value* found, std::string_view field, bool required) {
+        if (found == nullptr) {
+            if (required) {
+                fail(field, "missing");
+            }
+            return nullptr;
+        }
+        if (found->is_map()) {
+            return found;
+        }
+        fail(field, "expected a map");
+        return nullptr;
+    }
 
     /// The field's value, or nullptr when absent (a failure if `required`).
     const value* get(const value& map, std::string_view field, bool required) {
@@ -210,21 +269,108 @@ public:
     }
 
 private:
+    std::string_view name() const noexcept {
+        return is_owned_ ? std::string_view(owned_) : literal_;
+    }
+
     std::string join(std::string_view field) const {
+        std::string joined;
+        if (parent_ != nullptr) {
+            joined = parent_->join(name());
+        } else {
+            joined = name();
+        }
         if (field.empty()) {
-            return path_;
+            return joined;
         }
-        if (path_.empty()) {
-            return std::string(field);
+        if (!joined.empty()) {
+            joined += '.';
         }
-        return path_ + "." + std::string(field);
+        joined += field;
+        return joined;
     }
 
     std::error_code& ec_;
     std::string& what_;
     error failure_;
-    std::string path_;
+    std::string_view literal_;
+    std::string owned_;
+    bool is_owned_ = false;
+    const field_reader* parent_ = nullptr;
 };
+
+/// Whether two keys of `Size` bytes are equal: short keys (as a head's are) in one or two word
+/// loads each rather than a call to memcmp.
+template <std::size_t Size>
+bool same_key_bytes(const char* a, const char* b) noexcept {
+    if constexpr (Size == 0) {
+        return true;
+    } else if constexpr (Size < 4) {
+        for (std::size_t i = 0; i < Size; ++i) {
+            if (a[i] != b[i]) {
+                return false;
+            }
+        }
+        return true;
+    } else if constexpr (Size <= 16) {
+        using word = std::conditional_t<(Size < 8), std::uint32_t, std::uint64_t>;
+        constexpr std::size_t last = Size - sizeof(word);
+        word x = 0;
+        word y = 0;
+        std::memcpy(&x, a, sizeof x);
+        std::memcpy(&y, b, sizeof y);
+        word u = 0;
+        word w = 0;
+        std::memcpy(&u, a + last, sizeof u);
+        std::memcpy(&w, b + last, sizeof w);
+        return x == y && u == w;
+    } else {
+        return std::memcmp(a, b, Size) == 0;
+    }
+}
+
+/// Whether `text` is the string literal `literal`, compared as same_key_bytes does.
+template <std::size_t N>
+bool is_literal(std::string_view text, const char (&literal)[N]) noexcept {
+    return text.size() == N - 1 && same_key_bytes<N - 1>(text.data(), literal);
+}
+
+/// Points `found[I]` at `v` if `key` is `Keys[I]` and `found[I]` is still empty; true if `key`
+/// is `Keys[I]`.
+template <std::size_t N, const std::string_view (&Keys)[N], std::size_t I, class Value>
+bool match_key(std::string_view key, Value& v, Value* (&found)[N]) noexcept {
+    constexpr std::string_view wanted = Keys[I];
+    if (key.size() != wanted.size() || !same_key_bytes<wanted.size()>(key.data(), wanted.data())) {
+        return false;
+    }
+    if (found[I] == nullptr) {
+        found[I] = &v;
+    }
+    return true;
+}
+
+template <std::size_t N, const std::string_view (&Keys)[N], class Value, std::size_t... I>
+void match_keys(std::string_view key, Value& v, Value* (&found)[N],
+                std::index_sequence<I...>) noexcept {
+    static_cast<void>((match_key<N, Keys, I>(key, v, found) || ...));
+}
+
+/// Finds the keys `Keys` of a map in one pass over its entries: `found[i]` is the value of the
+/// first entry keyed `Keys[i]` (as `value::find`), nullptr if there is none or `map` is not a
+/// map. `Value` is `value` or `const value`; `Keys` an array with static storage.
+template <std::size_t N, const std::string_view (&Keys)[N], class Value>
+void find_fields(Value& map, Value* (&found)[N]) noexcept {
+    for (auto& slot : found) {
+        slot = nullptr;
+    }
+    auto* entries = map.template get_if<value::map>();
+    if (entries == nullptr) {
+        return;
+    }
+    for (auto& entry : *entries) {
+        match_keys<N, Keys>(entry.first, entry.second, found, std::make_index_sequence<N>());
+    }
+}
 
 } // namespace detail
 } // namespace slicerbridge

@@ -113,6 +113,10 @@ public:
         put_bytes(data, size);
     }
 
+    /// Bytes the caller has already written in canonical form (keys and other parts of a head
+    /// known at compile time), appended as they are.
+    void write_raw(const std::byte* data, std::size_t size) { put_bytes(data, size); }
+
 private:
     void put(std::uint8_t byte) { out_.push_back(static_cast<std::byte>(byte)); }
 

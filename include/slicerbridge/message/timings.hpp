@@ -7,8 +7,11 @@
 #include <slicerbridge/error.hpp>
 #include <slicerbridge/value.hpp>
 
+#include <cstddef>
 #include <string>
+#include <string_view>
 #include <system_error>
+#include <utility>
 
 namespace slicerbridge {
 
@@ -30,23 +33,37 @@ struct timings {
     friend bool operator!=(const timings& a, const timings& b) noexcept { return !(a == b); }
 };
 
+namespace detail {
+inline constexpr std::string_view timings_fields[] = {"receiving", "queued", "computing",
+                                                      "sending"};
+} // namespace detail
+
 inline value to_value(const timings& t) {
-    return value::map{{"receiving", t.receiving},
-                      {"queued", t.queued},
-                      {"computing", t.computing},
-                      {"sending", t.sending}};
+    value::map entries;
+    entries.reserve(4);
+    entries.emplace_back("receiving", t.receiving);
+    entries.emplace_back("queued", t.queued);
+    entries.emplace_back("computing", t.computing);
+    entries.emplace_back("sending", t.sending);
+    return value(std::move(entries));
 }
 
 inline timings timings::from_value(const value& v, std::error_code& ec, std::string& what) {
     ec.clear();
     detail::field_reader reader(ec, what, error::invalid_message, "timings");
-    timings result;
-    if (!reader.expect_map(v) ||
-        !reader.read_double(v, "receiving", result.receiving, false, true) ||
-        !reader.read_double(v, "queued", result.queued, false, true) ||
-        !reader.read_double(v, "computing", result.computing, false, true) ||
-        !reader.read_double(v, "sending", result.sending, false, true)) {
+    if (!reader.expect_map(v)) {
         return timings();
+    }
+    const value* found[4];
+    detail::find_fields<4, detail::timings_fields>(v, found);
+    timings result;
+    double* const fields[] = {&result.receiving, &result.queued, &result.computing,
+                              &result.sending};
+    for (std::size_t i = 0; i < 4; ++i) {
+        if (found[i] != nullptr &&
+            !reader.to_double(*found[i], detail::timings_fields[i], *fields[i], true)) {
+            return timings();
+        }
     }
     return result;
 }

@@ -4,6 +4,7 @@
 // request: answer it at once (ping, catalog, describe, an unknown method, an invoke that is
 // refused), start a call, or begin the goodbye. No I/O: the session carries the outcome out.
 
+#include <slicerbridge/detail/field_reader.hpp>
 #include <slicerbridge/message/catalog.hpp>
 #include <slicerbridge/message/invoke.hpp>
 #include <slicerbridge/message/message.hpp>
@@ -13,6 +14,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace slicerbridge::detail {
 
@@ -62,25 +64,25 @@ inline request_outcome handle_request(request& req, server_state& state, protoco
         out.reply = std::move(reply);
         return std::move(out);
     };
-    const std::string& method = req.method;
-    if (method == "ping") {
+    const std::string_view method = req.method; // compared in word loads, no strlen
+    if (is_literal(method, "ping")) {
         return answer(value(value::map{}));
     }
-    if (method == "catalog") {
+    if (is_literal(method, "catalog")) {
         return answer(version < protocol_version{1, 1} ? state.catalog_value_1_0
                                                        : state.catalog_value);
     }
-    if (method == "goodbye") {
+    if (is_literal(method, "goodbye")) {
         out.action = request_action::goodbye;
         return out;
     }
-    if (method != "describe" && method != "invoke") {
+    if (!is_literal(method, "describe") && !is_literal(method, "invoke")) {
         return refuse(
             error_response(req.id, make_error_code(error::method_not_found), "unknown method"));
     }
     std::error_code ec;
     std::string what;
-    if (method == "describe") {
+    if (is_literal(method, "describe")) {
         auto params = describe_params::from_value(req.params, ec, what);
         if (ec) { // [MSG-13]
             return refuse(error_response(req.id, ec, what));
@@ -92,7 +94,8 @@ inline request_outcome handle_request(request& req, server_state& state, protoco
         return answer(to_value(description_for_version(found->proc.description, version)));
     }
     std::string offending;
-    auto params = invoke_params::from_value(req.params, ec, what, offending);
+    auto& params = out.params; // read in place: a call starts with them
+    params = invoke_params::from_value(req.params, ec, what, offending);
     if (ec) {
         value details;
         if (!offending.empty()) {
@@ -104,11 +107,14 @@ inline request_outcome handle_request(request& req, server_state& state, protoco
     if (called == nullptr || !offered_at_version(called->proc.description, version)) {
         return refuse(unknown_processor_response(state, req.id, params.processor));
     }
-    // [SER-6]: a 1.0 peer may use only the slots its description showed
-    validate_invoke(version < protocol_version{1, 1}
-                        ? description_for_version(called->proc.description, version)
-                        : called->proc.description,
-                    params, ec, offending, what);
+    // [SER-6]: a 1.0 peer may use only the slots its description showed (a copy of the
+    // description only then: one operand of `?:` a copy would make both copies)
+    if (version < protocol_version{1, 1}) {
+        validate_invoke(description_for_version(called->proc.description, version), params, ec,
+                        offending, what);
+    } else {
+        validate_invoke(called->proc.description, params, ec, offending, what);
+    }
     if (ec) { // [INV-2]
         return refuse(
             error_response(req.id, ec, what, value(value::map{{"name", value(offending)}})));
@@ -120,7 +126,6 @@ inline request_outcome handle_request(request& req, server_state& state, protoco
     }
     out.action = request_action::start_call;
     out.called = called;
-    out.params = std::move(params);
     return out;
 }
 

@@ -13,15 +13,14 @@ inline slot_type slot_type_of(const data_value& d) noexcept {
     return types[d.index()];
 }
 
-/// Reads the data values of a `{name: data value}` map; problems take the reader's error code.
-inline bool read_data_map(field_reader& reader, const value& params, std::string_view field,
-                          std::vector<std::pair<std::string, data_value>>& out,
-                          std::string& offending_name) {
-    const value* entries = reader.read_map(params, field, false);
-    if (entries == nullptr) {
-        return reader.ok();
-    }
-    for (const auto& [name, v] : entries->as_map()) {
+/// Reads the data values of `entries`, the `{name: data value}` map under `field`; problems
+/// take the reader's error code.
+inline bool read_data_entries(field_reader& reader, const value& entries, std::string_view field,
+                              std::vector<std::pair<std::string, data_value>>& out,
+                              std::string& offending_name) {
+    const auto& map = entries.as_map();
+    out.reserve(out.size() + map.size());
+    for (const auto& [name, v] : map) {
         std::error_code ec;
         std::string what;
         data_value d = data_from_value(v, ec, what);
@@ -54,46 +53,70 @@ invoke_result::scalar(std::string_view name) const noexcept {
     return detail::find_named(scalars, name);
 }
 
-SLICERBRIDGE_DECL invoke_params invoke_params::from_value(const value& v, std::error_code& ec,
-                                                          std::string& what,
-                                                          std::string& offending_name) {
-    ec.clear();
-    offending_name.clear();
-    detail::field_reader reader(ec, what, error::invalid_message, "params");
-    invoke_params result;
-    if (!reader.expect_map(v) || !reader.read_string(v, "processor", result.processor)) {
-        return invoke_params();
+namespace detail {
+
+inline constexpr std::string_view invoke_params_fields[] = {"processor", "deadline", "inputs",
+                                                            "parameters"};
+
+/// invoke_params::from_value into `result`, which is left part-read on failure.
+inline bool read_invoke_params(const value& v, invoke_params& result, std::error_code& ec,
+                               std::string& what, std::string& offending_name) {
+    field_reader reader(ec, what, error::invalid_message, "params");
+    if (!reader.expect_map(v)) {
+        return false;
     }
-    if (v.find("deadline") != nullptr) {
+    const value* found[4];
+    find_fields<4, invoke_params_fields>(v, found);
+    const std::string* processor = reader.string_field(found[0], "processor", true);
+    if (processor == nullptr) {
+        return false;
+    }
+    if (found[1] != nullptr) {
         double deadline = 0;
-        if (!reader.read_double(v, "deadline", deadline, true, true)) {
-            return invoke_params();
+        if (!reader.to_double(*found[1], "deadline", deadline, true)) {
+            return false;
         }
         result.deadline = deadline;
     }
     // Structure first (invalid_message), then contents (invalid_argument).
-    const value* inputs = reader.read_map(v, "inputs", false);
-    const value* parameters = reader.read_map(v, "parameters", false);
+    const value* inputs = reader.map_field(found[2], "inputs", false);
+    const value* parameters = reader.map_field(found[3], "parameters", false);
     if (!reader.ok()) {
-        return invoke_params();
+        return false;
     }
-    detail::field_reader arguments(ec, what, error::invalid_argument, "params");
-    if (inputs != nullptr &&
-        !detail::read_data_map(arguments, v, "inputs", result.inputs, offending_name)) {
-        return invoke_params();
+    result.processor = *processor;
+    field_reader arguments(ec, what, error::invalid_argument, "params");
+    if (inputs != nullptr && !inputs->as_map().empty() &&
+        !read_data_entries(arguments, *inputs, "inputs", result.inputs, offending_name)) {
+        return false;
     }
-    if (parameters != nullptr) {
-        for (const auto& [name, p] : parameters->as_map()) {
+    if (parameters != nullptr && !parameters->as_map().empty()) {
+        const auto& entries = parameters->as_map();
+        result.parameters.reserve(entries.size());
+        for (const auto& [name, p] : entries) {
             std::error_code parameter_ec;
             std::string parameter_what;
             parameter_value parsed = parameter_value::from_value(p, parameter_ec, parameter_what);
             if (parameter_ec) {
                 offending_name = name;
-                arguments.fail("parameters." + name, "not a parameter value");
-                return invoke_params();
+                return arguments.fail("parameters." + name, "not a parameter value");
             }
             result.parameters.emplace_back(name, std::move(parsed));
         }
+    }
+    return true;
+}
+
+} // namespace detail
+
+SLICERBRIDGE_DECL invoke_params invoke_params::from_value(const value& v, std::error_code& ec,
+                                                          std::string& what,
+                                                          std::string& offending_name) {
+    ec.clear();
+    offending_name.clear();
+    invoke_params result;
+    if (!detail::read_invoke_params(v, result, ec, what, offending_name)) {
+        result = invoke_params();
     }
     return result;
 }
@@ -105,31 +128,49 @@ SLICERBRIDGE_DECL invoke_params invoke_params::from_value(const value& v, std::e
 }
 
 SLICERBRIDGE_DECL value to_value(const invoke_params& p) {
-    value::map inputs;
-    for (const auto& [name, d] : p.inputs) {
-        inputs.emplace_back(name, to_value(d));
+    using namespace std::string_view_literals; // keys made without strlen
+    // Built in place: no map is made aside and moved in.
+    value result{value::map{}};
+    auto& entries = *result.get_if<value::map>();
+    entries.reserve(p.deadline ? 4 : 3);
+    entries.emplace_back("processor"sv, p.processor);
+    auto& inputs = *entries.emplace_back("inputs"sv, value::map{}).second.get_if<value::map>();
+    if (!p.inputs.empty()) {
+        inputs.reserve(p.inputs.size());
+        for (const auto& [name, d] : p.inputs) {
+            inputs.emplace_back(name, to_value(d));
+        }
     }
-    value::map parameters;
-    for (const auto& [name, parameter] : p.parameters) {
-        parameters.emplace_back(name, to_value(parameter));
+    auto& parameters =
+        *entries.emplace_back("parameters"sv, value::map{}).second.get_if<value::map>();
+    if (!p.parameters.empty()) {
+        parameters.reserve(p.parameters.size());
+        for (const auto& [name, parameter] : p.parameters) {
+            parameters.emplace_back(name, to_value(parameter));
+        }
     }
-    value::map entries{{"processor", p.processor},
-                       {"inputs", std::move(inputs)},
-                       {"parameters", std::move(parameters)}};
     if (p.deadline) {
-        entries.emplace_back("deadline", *p.deadline);
+        entries.emplace_back("deadline"sv, *p.deadline);
     }
-    return entries;
+    return result;
 }
 
-SLICERBRIDGE_DECL invoke_result invoke_result::from_value(const value& v, std::error_code& ec,
-                                                          std::string& what) {
-    ec.clear();
-    detail::field_reader reader(ec, what, error::invalid_message, "result");
-    invoke_result result;
-    const value* outputs = reader.expect_map(v) ? reader.read_map(v, "outputs", true) : nullptr;
+namespace detail {
+
+inline constexpr std::string_view invoke_result_fields[] = {"outputs"};
+
+/// invoke_result::from_value into `result`, which is left part-read on failure.
+inline bool read_invoke_result(const value& v, invoke_result& result, std::error_code& ec,
+                               std::string& what) {
+    field_reader reader(ec, what, error::invalid_message, "result");
+    if (!reader.expect_map(v)) {
+        return false;
+    }
+    const value* found[1];
+    find_fields<1, invoke_result_fields>(v, found);
+    const value* outputs = reader.map_field(found[0], "outputs", true);
     if (outputs == nullptr) {
-        return invoke_result();
+        return false;
     }
     for (const auto& [name, output] : outputs->as_map()) {
         std::error_code output_ec;
@@ -146,9 +187,20 @@ SLICERBRIDGE_DECL invoke_result invoke_result::from_value(const value& v, std::e
             }
         }
         if (output_ec) {
-            reader.fail("outputs." + name, output_what);
-            return invoke_result();
+            return reader.fail("outputs." + name, output_what);
         }
+    }
+    return true;
+}
+
+} // namespace detail
+
+SLICERBRIDGE_DECL invoke_result invoke_result::from_value(const value& v, std::error_code& ec,
+                                                          std::string& what) {
+    ec.clear();
+    invoke_result result;
+    if (!detail::read_invoke_result(v, result, ec, what)) {
+        result = invoke_result();
     }
     return result;
 }
@@ -172,14 +224,21 @@ SLICERBRIDGE_DECL invoke_result result_for_version(invoke_result r, protocol_ver
 }
 
 SLICERBRIDGE_DECL value to_value(const invoke_result& r) {
-    value::map outputs;
-    for (const auto& [name, d] : r.outputs) {
-        outputs.emplace_back(name, to_value(d));
+    value result{value::map{}};
+    auto& entries = *result.get_if<value::map>();
+    entries.reserve(1);
+    auto& outputs = *entries.emplace_back(std::string_view("outputs"), value::map{})
+                         .second.get_if<value::map>();
+    if (!r.outputs.empty() || !r.scalars.empty()) {
+        outputs.reserve(r.outputs.size() + r.scalars.size());
+        for (const auto& [name, d] : r.outputs) {
+            outputs.emplace_back(name, to_value(d));
+        }
+        for (const auto& [name, p] : r.scalars) {
+            outputs.emplace_back(name, to_value(p));
+        }
     }
-    for (const auto& [name, p] : r.scalars) {
-        outputs.emplace_back(name, to_value(p));
-    }
-    return value::map{{"outputs", std::move(outputs)}};
+    return result;
 }
 
 SLICERBRIDGE_DECL void validate_invoke(const processor_description& description,

@@ -1,23 +1,55 @@
 #ifndef SLICERBRIDGE_MESSAGE_IMPL_MESSAGE_HPP
 #define SLICERBRIDGE_MESSAGE_IMPL_MESSAGE_HPP
 
+#include <slicerbridge/detail/endian.hpp>
+#include <slicerbridge/detail/field_reader.hpp>
+#include <slicerbridge/detail/msgpack_writer.hpp>
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <stdexcept>
+#include <string_view>
+#include <utility>
+#include <variant>
+
 namespace slicerbridge {
 namespace detail {
 
 /// A message's payload: moved out of a head that is given up, copied from one that is kept.
-inline value take_payload(const value& v) {
-    return v;
+inline void take_payload(value& out, const value& v) {
+    out = v;
 }
-inline value take_payload(value& v) {
-    return std::move(v);
+inline void take_payload(value& out, value& v) {
+    out = std::move(v);
 }
+
+/// The fields of a head that decode_message reads, found in one pass over it.
+enum head_field : std::size_t {
+    kind_field,
+    id_field,
+    method_field,
+    params_field,
+    result_field,
+    error_field,
+    timings_field,
+    head_field_count
+};
+inline constexpr std::string_view head_field_names[head_field_count] = {
+    "kind", "id", "method", "params", "result", "error", "timings"};
+
+template <class Head>
+using head_fields = Head* [head_field_count];
+
+/// What request_id_of looks at.
+inline constexpr std::string_view request_id_fields[] = {"kind", "id"};
 
 // `Head` is `value` or `const value`. Payloads are taken last, once everything else is valid,
 // so a head that fails to decode keeps all it had.
 
 template <class Head>
-bool read_params(field_reader& reader, Head& head, value& out) {
-    auto* params = head.find("params");
+bool read_params(field_reader& reader, Head* params, value& out) {
     if (params == nullptr) {
         out = value::map{};
         return true;
@@ -25,7 +57,7 @@ bool read_params(field_reader& reader, Head& head, value& out) {
     if (!params->is_map()) {
         return reader.fail("params", "expected a map");
     }
-    out = take_payload(*params);
+    take_payload(out, *params);
     return true;
 }
 
@@ -34,88 +66,95 @@ inline bool read_id(field_reader& reader, const value& id, std::uint64_t& out) {
 }
 
 template <class Head>
-message read_request(field_reader& reader, Head& head) {
-    request r;
-    const value* id = reader.get(head, "id", true);
-    if (id == nullptr || !read_id(reader, *id, r.id) ||
-        !reader.read_string(head, "method", r.method) || !read_params(reader, head, r.params)) {
-        return message();
+bool read_request(field_reader& reader, const head_fields<Head>& fields, request& r) {
+    const value* id = reader.require(fields[id_field], "id");
+    if (id == nullptr || !read_id(reader, *id, r.id)) {
+        return false;
     }
-    return r;
+    const std::string* method = reader.string_field(fields[method_field], "method", true);
+    if (method == nullptr) {
+        return false;
+    }
+    r.method = *method;
+    return read_params(reader, fields[params_field], r.params);
 }
 
 template <class Head>
-message read_response(field_reader& reader, Head& head) {
-    response r;
-    const value* id = reader.get(head, "id", true);
+bool read_response(field_reader& reader, const head_fields<Head>& fields, response& r) {
+    const value* id = reader.require(fields[id_field], "id");
     if (id == nullptr) {
-        return message();
+        return false;
     }
     if (!id->is_nil()) {
         std::uint64_t number = 0;
         if (!read_id(reader, *id, number)) {
-            return message();
+            return false;
         }
         r.id = number;
     }
-    auto* result = head.find("result");
-    const value* error_value = head.find("error");
+    Head* result = fields[result_field];
+    const value* error_value = fields[error_field];
     if ((result == nullptr) == (error_value == nullptr)) {
-        reader.fail({}, "expected exactly one of result and error");
-        return message();
+        return reader.fail({}, "expected exactly one of result and error");
     }
     if (result == nullptr) {
         std::error_code ec;
         std::string what;
         r.error = error_info::from_value(*error_value, ec, what);
         if (ec) {
-            reader.fail("error", what);
-            return message();
+            return reader.fail("error", what);
         }
     }
-    if (const value* t = head.find("timings")) {
+    if (const value* t = fields[timings_field]) {
         std::error_code ec;
         std::string what;
         r.timings = timings::from_value(*t, ec, what);
         if (ec) {
-            reader.fail("timings", what);
-            return message();
+            return reader.fail("timings", what);
         }
     }
     if (result != nullptr) {
-        r.result = take_payload(*result);
+        take_payload(r.result, *result);
     }
-    return r;
+    return true;
 }
 
 template <class Head>
-message read_notification(field_reader& reader, Head& head) {
-    notification n;
-    if (!reader.read_string(head, "method", n.method) || !read_params(reader, head, n.params)) {
-        return message();
+bool read_notification(field_reader& reader, const head_fields<Head>& fields, notification& n) {
+    const std::string* method = reader.string_field(fields[method_field], "method", true);
+    if (method == nullptr) {
+        return false;
     }
-    return n;
+    n.method = *method;
+    return read_params(reader, fields[params_field], n.params);
 }
 
-} // namespace detail
-
-namespace detail {
-
-// Each writes what `to_value` of the same message builds, entry for entry ([CANON-5]).
-
-} // namespace detail
-
-namespace detail {
+/// A request, response or notification read in place by `read(T&)`; an empty message if
+/// that fails.
+template <class T, class Read>
+message read_body(Read&& read) {
+    message out(std::in_place_type<T>);
+    if (!read(*std::get_if<T>(&out))) {
+        out = message();
+    }
+    return out;
+}
 
 template <class Head>
 message decode_message(Head& head, bool expecting_hello, std::error_code& ec, std::string& what) {
     ec.clear();
     detail::field_reader reader(ec, what, error::invalid_message, "message");
-    std::string kind;
-    if (!reader.expect_map(head) || !reader.read_string(head, "kind", kind)) {
+    if (!reader.expect_map(head)) {
         return message();
     }
-    if (kind == "hello") {
+    head_fields<Head> fields;
+    detail::find_fields<head_field_count, head_field_names>(head, fields);
+    const std::string* found_kind = reader.string_field(fields[kind_field], "kind", true);
+    if (found_kind == nullptr) {
+        return message();
+    }
+    const std::string_view kind = *found_kind;
+    if (is_literal(kind, "hello")) {
         if (!expecting_hello) {
             reader.fail("kind", "hello after the handshake");
             return message();
@@ -132,21 +171,90 @@ message decode_message(Head& head, bool expecting_hello, std::error_code& ec, st
         what = "message.kind: expected \"hello\" first";
         return message();
     }
-    if (kind == "request") {
+    if (is_literal(kind, "request")) {
         auto nested = reader.nested("request");
-        return detail::read_request(nested, head);
+        return read_body<request>(
+            [&](request& out) { return read_request<Head>(nested, fields, out); });
     }
-    if (kind == "response") {
+    if (is_literal(kind, "response")) {
         auto nested = reader.nested("response");
-        return detail::read_response(nested, head);
+        return read_body<response>(
+            [&](response& out) { return read_response<Head>(nested, fields, out); });
     }
-    if (kind == "notification") {
+    if (is_literal(kind, "notification")) {
         auto nested = reader.nested("notification");
-        return detail::read_notification(nested, head);
+        return read_body<notification>(
+            [&](notification& out) { return read_notification<Head>(nested, fields, out); });
     }
     ec = error::unknown_kind;
     what = "message.kind: unknown kind";
     return message();
+}
+
+} // namespace detail
+
+namespace detail {
+
+/// Canonical MessagePack known at compile time (map headers, fixstr keys and values, float 64
+/// tags with room for their bits), so that a message's fixed parts go to the writer in one
+/// `write_raw` rather than piece by piece. Misuse (too small, a long key) fails to compile
+/// where it is constexpr.
+template <std::size_t Capacity, std::size_t Numbers = 0>
+class packed_literal {
+public:
+    /// A map header for `n` <= 15 entries.
+    constexpr packed_literal& map(std::size_t n) {
+        if (n > 15) {
+            throw std::length_error("packed_literal: not a fixmap");
+        }
+        put(0x80 | n);
+        return *this;
+    }
+
+    /// A string of at most 31 bytes (fixstr).
+    constexpr packed_literal& str(std::string_view text) {
+        if (text.size() > 31) {
+            throw std::length_error("packed_literal: not a fixstr");
+        }
+        put(0xa0 | text.size());
+        for (char c : text) {
+            put(static_cast<unsigned char>(c));
+        }
+        return *this;
+    }
+
+    /// A float 64 whose 8 bytes are filled in later at `number_offset(i)`.
+    constexpr packed_literal& number() {
+        put(0xcb);
+        offsets_[numbers_++] = size_;
+        for (int i = 0; i < 8; ++i) {
+            put(0);
+        }
+        return *this;
+    }
+
+    constexpr std::size_t size() const noexcept { return size_; }
+    constexpr std::size_t number_offset(std::size_t i) const { return offsets_[i]; }
+    const std::byte* data() const noexcept { return bytes_; }
+
+    void write_to(msgpack_writer& out) const { out.write_raw(bytes_, size_); }
+
+private:
+    constexpr void put(std::size_t byte) { bytes_[size_++] = static_cast<std::byte>(byte); }
+
+    std::byte bytes_[Capacity] = {};
+    std::size_t size_ = 0;
+    std::size_t offsets_[Numbers == 0 ? 1 : Numbers] = {};
+    std::size_t numbers_ = 0;
+};
+
+/// The bits of a float 64 as write_double writes them: NaN canonical ([CANON-3]).
+inline std::uint64_t canonical_double_bits(double number) noexcept {
+    std::uint64_t bits = 0x7ff8000000000000ull;
+    if (!std::isnan(number)) {
+        std::memcpy(&bits, &number, sizeof bits);
+    }
+    return bits;
 }
 
 } // namespace detail

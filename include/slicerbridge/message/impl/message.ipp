@@ -6,12 +6,19 @@
 namespace slicerbridge {
 
 SLICERBRIDGE_DECL value to_value(const request& r) {
-    return value::map{
-        {"kind", "request"}, {"id", r.id}, {"method", r.method}, {"params", r.params}};
+    value::map entries;
+    entries.reserve(4);
+    entries.emplace_back("kind", "request");
+    entries.emplace_back("id", r.id);
+    entries.emplace_back("method", r.method);
+    entries.emplace_back("params", r.params);
+    return value(std::move(entries));
 }
 
 SLICERBRIDGE_DECL value to_value(const response& r) {
-    value::map entries{{"kind", "response"}};
+    value::map entries;
+    entries.reserve(r.timings ? 4 : 3);
+    entries.emplace_back("kind", "response");
     entries.emplace_back("id", r.id ? value(*r.id) : value());
     if (r.error) {
         entries.emplace_back("error", to_value(*r.error));
@@ -21,11 +28,16 @@ SLICERBRIDGE_DECL value to_value(const response& r) {
     if (r.timings) {
         entries.emplace_back("timings", to_value(*r.timings));
     }
-    return entries;
+    return value(std::move(entries));
 }
 
 SLICERBRIDGE_DECL value to_value(const notification& n) {
-    return value::map{{"kind", "notification"}, {"method", n.method}, {"params", n.params}};
+    value::map entries;
+    entries.reserve(3);
+    entries.emplace_back("kind", "notification");
+    entries.emplace_back("method", n.method);
+    entries.emplace_back("params", n.params);
+    return value(std::move(entries));
 }
 
 SLICERBRIDGE_DECL value to_value(const message& m) {
@@ -43,17 +55,17 @@ SLICERBRIDGE_DECL bool write_text(frame_encoder& encoder, std::string_view text)
 }
 
 SLICERBRIDGE_DECL bool write_message(frame_encoder& encoder, const request& r) {
+    static constexpr auto head = packed_literal<32>().map(4).str("kind").str("request").str("id");
+    static constexpr auto method_key = packed_literal<8>().str("method");
+    static constexpr auto params_key = packed_literal<8>().str("params");
     auto& out = encoder.writer();
-    out.write_map_header(4);
-    out.write_string("kind");
-    out.write_string("request");
-    out.write_string("id");
+    head.write_to(out);
     out.write_uint(r.id);
-    out.write_string("method");
+    method_key.write_to(out);
     if (!write_text(encoder, r.method)) {
         return false;
     }
-    out.write_string("params");
+    params_key.write_to(out);
     return encoder.write(r.params);
 }
 
@@ -74,58 +86,68 @@ SLICERBRIDGE_DECL bool write_message(frame_encoder& encoder, const error_info& e
     return true;
 }
 
-SLICERBRIDGE_DECL void write_message(frame_encoder& encoder, const timings& t) {
-    auto& out = encoder.writer();
-    out.write_map_header(4);
-    out.write_string("receiving");
-    out.write_double(t.receiving);
-    out.write_string("queued");
-    out.write_double(t.queued);
-    out.write_string("computing");
-    out.write_double(t.computing);
-    out.write_string("sending");
-    out.write_double(t.sending);
+/// `"timings": {...}`, a key and its map.
+SLICERBRIDGE_DECL void write_timings_entry(frame_encoder& encoder, const timings& t) {
+    static constexpr auto layout = packed_literal<96, 4>()
+                                       .str("timings")
+                                       .map(4)
+                                       .str("receiving")
+                                       .number()
+                                       .str("queued")
+                                       .number()
+                                       .str("computing")
+                                       .number()
+                                       .str("sending")
+                                       .number();
+    std::byte bytes[layout.size()];
+    std::memcpy(bytes, layout.data(), layout.size());
+    const double numbers[] = {t.receiving, t.queued, t.computing, t.sending};
+    for (std::size_t i = 0; i < 4; ++i) {
+        store_big_endian(canonical_double_bits(numbers[i]), bytes + layout.number_offset(i));
+    }
+    encoder.writer().write_raw(bytes, layout.size());
 }
 
 SLICERBRIDGE_DECL bool write_message(frame_encoder& encoder, const response& r) {
+    static constexpr auto head3 = packed_literal<32>().map(3).str("kind").str("response").str("id");
+    static constexpr auto head4 = packed_literal<32>().map(4).str("kind").str("response").str("id");
+    static constexpr auto error_key = packed_literal<8>().str("error");
+    static constexpr auto result_key = packed_literal<8>().str("result");
     auto& out = encoder.writer();
-    out.write_map_header(r.timings ? 4 : 3);
-    out.write_string("kind");
-    out.write_string("response");
-    out.write_string("id");
+    (r.timings ? head4 : head3).write_to(out);
     if (r.id) {
         out.write_uint(*r.id);
     } else {
         out.write_nil();
     }
     if (r.error) {
-        out.write_string("error");
+        error_key.write_to(out);
         if (!write_message(encoder, *r.error)) {
             return false;
         }
     } else {
-        out.write_string("result");
+        result_key.write_to(out);
         if (!encoder.write(r.result)) {
             return false;
         }
     }
     if (r.timings) {
-        out.write_string("timings");
-        write_message(encoder, *r.timings);
+        write_timings_entry(encoder, *r.timings);
     }
     return true;
 }
 
 SLICERBRIDGE_DECL bool write_message(frame_encoder& encoder, const notification& n) {
+    static constexpr auto head = packed_literal<32>().map(3).str("kind").str("notification");
+    static constexpr auto method_key = packed_literal<8>().str("method");
+    static constexpr auto params_key = packed_literal<8>().str("params");
     auto& out = encoder.writer();
-    out.write_map_header(3);
-    out.write_string("kind");
-    out.write_string("notification");
-    out.write_string("method");
+    head.write_to(out);
+    method_key.write_to(out);
     if (!write_text(encoder, n.method)) {
         return false;
     }
-    out.write_string("params");
+    params_key.write_to(out);
     return encoder.write(n.params);
 }
 
@@ -166,10 +188,12 @@ SLICERBRIDGE_DECL message decode_message(const value& head, bool expecting_hello
 }
 
 SLICERBRIDGE_DECL std::optional<std::uint64_t> request_id_of(const value& head) noexcept {
-    const value* kind = head.find("kind");
-    const value* id = head.find("id");
+    const value* found[2];
+    detail::find_fields<2, detail::request_id_fields>(head, found);
+    const value* kind = found[0];
+    const value* id = found[1];
     if (kind == nullptr || id == nullptr || kind->get_if<std::string>() == nullptr ||
-        *kind->get_if<std::string>() != "request") {
+        !detail::is_literal(*kind->get_if<std::string>(), "request")) {
         return std::nullopt;
     }
     const auto number = id->as_uint64();
