@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <limits>
+#include <string>
 #include <vector>
 
 using namespace slicerbridge;
@@ -109,6 +110,15 @@ TEST_CASE("encode_message writes ids of every width and timings of every kind of
     CHECK(direct(connection_level) == through_value(connection_level));
     notification empty{"", value::map{}};
     CHECK(direct(empty) == through_value(empty));
+    // Methods up to 31 bytes join the head's fixed bytes; longer ones are written on their own.
+    for (std::size_t length : {0, 1, 30, 31, 32, 255, 256, 70000}) {
+        CAPTURE(length);
+        const std::string method(length, 'm');
+        request r{300, method, value::map{}};
+        CHECK(direct(r) == through_value(r));
+        notification n{method, value::map{{"id", value(1)}}};
+        CHECK(direct(n) == through_value(n));
+    }
 }
 
 TEST_CASE("packed_literal holds the bytes msgpack_writer writes for the same keys") {

@@ -248,6 +248,70 @@ private:
     std::size_t numbers_ = 0;
 };
 
+/// The leading parts of a head (packed literals, the id, a short method) gathered on the stack
+/// and written with one `write_raw`, in the bytes msgpack_writer writes for them ([CANON-2]).
+class head_prefix {
+public:
+    template <std::size_t Capacity, std::size_t Numbers>
+    void append(const packed_literal<Capacity, Numbers>& literal) noexcept {
+        std::memcpy(bytes_ + size_, literal.data(), literal.size());
+        size_ += literal.size();
+    }
+
+    /// As msgpack_writer::write_uint: the shortest form.
+    void append_uint(std::uint64_t number) noexcept {
+        if (number <= 0x7f) {
+            put(static_cast<std::uint8_t>(number));
+        } else if (number <= UINT8_MAX) {
+            put(0xcc);
+            put(static_cast<std::uint8_t>(number));
+        } else if (number <= UINT16_MAX) {
+            put(0xcd);
+            put_big_endian(static_cast<std::uint16_t>(number));
+        } else if (number <= UINT32_MAX) {
+            put(0xce);
+            put_big_endian(static_cast<std::uint32_t>(number));
+        } else {
+            put(0xcf);
+            put_big_endian(number);
+        }
+    }
+
+    void append_nil() noexcept { put(0xc0); }
+
+    /// As msgpack_writer::write_string for a fixstr (at most 31 bytes); false for a longer one,
+    /// which the caller writes after `flush`.
+    bool append_short_string(std::string_view text) noexcept {
+        if (text.size() > 31) {
+            return false;
+        }
+        put(static_cast<std::uint8_t>(0xa0 | text.size()));
+        std::memcpy(bytes_ + size_, text.data(), text.size());
+        size_ += text.size();
+        return true;
+    }
+
+    void flush(msgpack_writer& out) {
+        out.write_raw(bytes_, size_);
+        size_ = 0;
+    }
+
+    /// Room for every use below: the largest literal run, an id, a fixstr and a key.
+    static constexpr std::size_t capacity = 96;
+
+private:
+    void put(std::uint8_t byte) noexcept { bytes_[size_++] = static_cast<std::byte>(byte); }
+
+    template <class UInt>
+    void put_big_endian(UInt number) noexcept {
+        store_big_endian(number, bytes_ + size_);
+        size_ += sizeof(UInt);
+    }
+
+    std::byte bytes_[capacity];
+    std::size_t size_ = 0;
+};
+
 /// The bits of a float 64 as write_double writes them: NaN canonical ([CANON-3]).
 inline std::uint64_t canonical_double_bits(double number) noexcept {
     std::uint64_t bits = 0x7ff8000000000000ull;

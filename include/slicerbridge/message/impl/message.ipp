@@ -58,14 +58,21 @@ SLICERBRIDGE_DECL bool write_message(frame_encoder& encoder, const request& r) {
     static constexpr auto head = packed_literal<32>().map(4).str("kind").str("request").str("id");
     static constexpr auto method_key = packed_literal<8>().str("method");
     static constexpr auto params_key = packed_literal<8>().str("params");
+    static_assert(head.size() + 9 + method_key.size() + 32 + params_key.size() <=
+                  head_prefix::capacity);
     auto& out = encoder.writer();
-    head.write_to(out);
-    out.write_uint(r.id);
-    method_key.write_to(out);
-    if (!write_text(encoder, r.method)) {
-        return false;
+    head_prefix prefix;
+    prefix.append(head);
+    prefix.append_uint(r.id);
+    prefix.append(method_key);
+    if (!prefix.append_short_string(r.method)) {
+        prefix.flush(out);
+        if (!write_text(encoder, r.method)) {
+            return false;
+        }
     }
-    params_key.write_to(out);
+    prefix.append(params_key);
+    prefix.flush(out);
     return encoder.write(r.params);
 }
 
@@ -113,23 +120,23 @@ SLICERBRIDGE_DECL bool write_message(frame_encoder& encoder, const response& r) 
     static constexpr auto head4 = packed_literal<32>().map(4).str("kind").str("response").str("id");
     static constexpr auto error_key = packed_literal<8>().str("error");
     static constexpr auto result_key = packed_literal<8>().str("result");
+    static_assert(head4.size() + 9 + result_key.size() <= head_prefix::capacity);
     auto& out = encoder.writer();
-    (r.timings ? head4 : head3).write_to(out);
+    head_prefix prefix;
+    prefix.append(r.timings ? head4 : head3);
     if (r.id) {
-        out.write_uint(*r.id);
+        prefix.append_uint(*r.id);
     } else {
-        out.write_nil();
+        prefix.append_nil();
     }
+    prefix.append(r.error ? error_key : result_key);
+    prefix.flush(out);
     if (r.error) {
-        error_key.write_to(out);
         if (!write_message(encoder, *r.error)) {
             return false;
         }
-    } else {
-        result_key.write_to(out);
-        if (!encoder.write(r.result)) {
-            return false;
-        }
+    } else if (!encoder.write(r.result)) {
+        return false;
     }
     if (r.timings) {
         write_timings_entry(encoder, *r.timings);
@@ -138,16 +145,21 @@ SLICERBRIDGE_DECL bool write_message(frame_encoder& encoder, const response& r) 
 }
 
 SLICERBRIDGE_DECL bool write_message(frame_encoder& encoder, const notification& n) {
-    static constexpr auto head = packed_literal<32>().map(3).str("kind").str("notification");
-    static constexpr auto method_key = packed_literal<8>().str("method");
+    static constexpr auto head =
+        packed_literal<32>().map(3).str("kind").str("notification").str("method");
     static constexpr auto params_key = packed_literal<8>().str("params");
+    static_assert(head.size() + 32 + params_key.size() <= head_prefix::capacity);
     auto& out = encoder.writer();
-    head.write_to(out);
-    method_key.write_to(out);
-    if (!write_text(encoder, n.method)) {
-        return false;
+    head_prefix prefix;
+    prefix.append(head);
+    if (!prefix.append_short_string(n.method)) {
+        prefix.flush(out);
+        if (!write_text(encoder, n.method)) {
+            return false;
+        }
     }
-    params_key.write_to(out);
+    prefix.append(params_key);
+    prefix.flush(out);
     return encoder.write(n.params);
 }
 
