@@ -133,3 +133,35 @@ TEST_CASE("head_depth_within agrees with msgpack_depth on random heads [LIMIT-11
         }
     }
 }
+
+TEST_CASE("msgpack_depth counts deep nesting, past the levels it keeps in place") {
+    constexpr auto never = std::numeric_limits<std::uint64_t>::max();
+    for (std::size_t levels : {1, 15, 16, 17, 18, 33, 200}) {
+        CAPTURE(levels);
+        // Arrays of one element, then maps of one entry ({"k": ...}), alternating, around nil.
+        std::vector<std::byte> bytes;
+        for (std::size_t i = 0; i < levels; ++i) {
+            if (i % 2 == 0) {
+                bytes.push_back(std::byte{0x91});
+            } else {
+                bytes.push_back(std::byte{0x81});
+                bytes.push_back(std::byte{0xa1});
+                bytes.push_back(std::byte{0x6b});
+            }
+        }
+        bytes.push_back(std::byte{0xc0});
+        CHECK(sb::detail::msgpack_depth(bytes) == levels);
+        // A sibling after the deepest level closes: [[...[nil], nil]...]
+        std::vector<std::byte> wide;
+        for (std::size_t i = 0; i < levels; ++i) {
+            wide.push_back(std::byte{0x92});
+        }
+        for (std::size_t i = 0; i < levels; ++i) {
+            wide.push_back(std::byte{0xc0});
+        }
+        wide.push_back(std::byte{0xc0});
+        CHECK(sb::detail::msgpack_depth(wide) == levels);
+        bytes.pop_back();
+        CHECK(sb::detail::msgpack_depth(bytes) == never); // the innermost element missing
+    }
+}

@@ -15,6 +15,40 @@
 namespace slicerbridge {
 namespace detail {
 
+/// The counts of a stack of open containers: the first levels in place (a head is seldom
+/// deeper), the rest in a vector.
+class open_containers {
+public:
+    bool empty() const noexcept { return depth_ == 0; }
+    std::size_t size() const noexcept { return depth_; }
+
+    std::uint64_t& back() noexcept {
+        return depth_ <= in_place ? shallow_[depth_ - 1] : deep_.back();
+    }
+
+    void push_back(std::uint64_t count) {
+        if (depth_ < in_place) {
+            shallow_[depth_] = count;
+        } else {
+            deep_.push_back(count);
+        }
+        ++depth_;
+    }
+
+    void pop_back() noexcept {
+        if (depth_ > in_place) {
+            deep_.pop_back();
+        }
+        --depth_;
+    }
+
+private:
+    static constexpr std::size_t in_place = 16;
+    std::uint64_t shallow_[in_place] = {};
+    std::vector<std::uint64_t> deep_;
+    std::size_t depth_ = 0;
+};
+
 inline std::uint64_t msgpack_depth(const std::vector<std::byte>& bytes) {
     constexpr auto unreadable = std::numeric_limits<std::uint64_t>::max();
     const std::size_t size = bytes.size();
@@ -39,7 +73,7 @@ inline std::uint64_t msgpack_depth(const std::vector<std::byte>& bytes) {
         return true;
     };
     // Elements still to read in each open container (a map's count doubled).
-    std::vector<std::uint64_t> open;
+    open_containers open;
     std::uint64_t deepest = 0;
     do {
         if (!open.empty()) {
