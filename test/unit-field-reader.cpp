@@ -1,5 +1,7 @@
 #include <slicerbridge/detail/field_reader.hpp>
 
+#include "support/printers.hpp"
+
 #include <doctest/doctest.h>
 
 #include <cstring>
