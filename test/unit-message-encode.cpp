@@ -1,5 +1,7 @@
 #include <slicerbridge/message/message.hpp>
 
+#include <slicerbridge/detail/msgpack_depth.hpp>
+
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -146,4 +148,40 @@ TEST_CASE("packed_literal holds the bytes msgpack_writer writes for the same key
     detail::msgpack_writer out(written);
     packed.write_to(out);
     CHECK(written == expected);
+    CHECK(packed.containers() == 1);
+    CHECK(out.containers_written() == writer.containers_written());
+}
+
+TEST_CASE("encode_message counts the maps it writes as raw bytes: the depth check a sender "
+          "skips still holds [LIMIT-11] [HEAD-5]") {
+    const auto nested = [](int levels) {
+        value v = value::map{};
+        for (int i = 0; i < levels; ++i) {
+            v = value::map{{"n", v}};
+        }
+        return v;
+    };
+    for (int levels = 0; levels <= 6; ++levels) {
+        CAPTURE(levels);
+        response answer;
+        answer.id = 9;
+        answer.result = nested(levels);
+        answer.timings = timings{0.5, 0.25, 1.0, 0.125};
+        request call{9, "invoke", nested(levels)};
+        notification note{"progress", nested(levels)};
+        response failure;
+        failure.id = 9;
+        failure.error = error_info{1003, "bad", nested(levels)};
+        failure.timings = timings{};
+        for (const message& m : {message(answer), message(call), message(note), message(failure)}) {
+            std::error_code ec;
+            const auto frame = encode_message(m, encode_options{}, ec);
+            REQUIRE_FALSE(ec);
+            const std::uint64_t depth = detail::msgpack_depth(frame.head());
+            for (std::uint32_t max = 0; max <= 10; ++max) {
+                CAPTURE(max);
+                CHECK(frame.head_depth_within(max) == (depth <= max));
+            }
+        }
+    }
 }

@@ -114,8 +114,12 @@ public:
     }
 
     /// Bytes the caller has already written in canonical form (keys and other parts of a head
-    /// known at compile time), appended as they are.
-    void write_raw(const std::byte* data, std::size_t size) { put_bytes(data, size); }
+    /// known at compile time), appended as they are; `containers` is the number of array and
+    /// map headers among them, counted as their write_*_header would count them.
+    void write_raw(const std::byte* data, std::size_t size, std::uint64_t containers) {
+        containers_ += containers;
+        put_bytes(data, size);
+    }
 
 private:
     void put(std::uint8_t byte) { out_.push_back(static_cast<std::byte>(byte)); }

@@ -208,6 +208,7 @@ public:
             throw std::length_error("packed_literal: not a fixmap");
         }
         put(0x80 | n);
+        ++containers_;
         return *this;
     }
 
@@ -236,8 +237,10 @@ public:
     constexpr std::size_t size() const noexcept { return size_; }
     constexpr std::size_t number_offset(std::size_t i) const { return offsets_[i]; }
     const std::byte* data() const noexcept { return bytes_; }
+    /// The map headers among the bytes, for msgpack_writer's count ([LIMIT-11]).
+    constexpr std::uint64_t containers() const noexcept { return containers_; }
 
-    void write_to(msgpack_writer& out) const { out.write_raw(bytes_, size_); }
+    void write_to(msgpack_writer& out) const { out.write_raw(bytes_, size_, containers_); }
 
 private:
     constexpr void put(std::size_t byte) { bytes_[size_++] = static_cast<std::byte>(byte); }
@@ -246,6 +249,7 @@ private:
     std::size_t size_ = 0;
     std::size_t offsets_[Numbers == 0 ? 1 : Numbers] = {};
     std::size_t numbers_ = 0;
+    std::uint64_t containers_ = 0;
 };
 
 /// The leading parts of a head (packed literals, the id, a short method) gathered on the stack
@@ -256,6 +260,7 @@ public:
     void append(const packed_literal<Capacity, Numbers>& literal) noexcept {
         std::memcpy(bytes_ + size_, literal.data(), literal.size());
         size_ += literal.size();
+        containers_ += literal.containers();
     }
 
     /// As msgpack_writer::write_uint: the shortest form.
@@ -292,8 +297,9 @@ public:
     }
 
     void flush(msgpack_writer& out) {
-        out.write_raw(bytes_, size_);
+        out.write_raw(bytes_, size_, containers_);
         size_ = 0;
+        containers_ = 0;
     }
 
     /// Room for every use below: the largest literal run, an id, a fixstr and a key.
@@ -310,6 +316,7 @@ private:
 
     std::byte bytes_[capacity];
     std::size_t size_ = 0;
+    std::uint64_t containers_ = 0;
 };
 
 /// The bits of a float 64 as write_double writes them: NaN canonical ([CANON-3]).

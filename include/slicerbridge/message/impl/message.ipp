@@ -112,7 +112,7 @@ SLICERBRIDGE_DECL void write_timings_entry(frame_encoder& encoder, const timings
     for (std::size_t i = 0; i < 4; ++i) {
         store_big_endian(canonical_double_bits(numbers[i]), bytes + layout.number_offset(i));
     }
-    encoder.writer().write_raw(bytes, layout.size());
+    encoder.writer().write_raw(bytes, layout.size(), layout.containers());
 }
 
 SLICERBRIDGE_DECL bool write_message(frame_encoder& encoder, const response& r) {
