@@ -2,6 +2,8 @@
 
 #include <slicerbridge/detail/msgpack_depth.hpp>
 
+#include "support/printers.hpp"
+
 #include <doctest/doctest.h>
 
 #include <cmath>

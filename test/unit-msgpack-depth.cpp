@@ -6,6 +6,7 @@
 #include <slicerbridge/wire/codec.hpp>
 #include <slicerbridge/wire/frame.hpp>
 
+#include "support/printers.hpp"
 #include "support/random_value.hpp"
 
 #include <doctest/doctest.h>

@@ -27,8 +27,7 @@ sb::processor methods_counting_processor() {
                            .build();
     proc.run = [](sb::call_context&, const sb::invoke_params& params) {
         sb::invoke_result result;
-        result.scalars.emplace_back("total",
-                                    sb::parameter_value(*params.parameter_as<std::int64_t>("n")));
+        result.scalars.emplace_back("total", *params.parameter_as<std::int64_t>("n"));
         return result;
     };
     return proc;
