@@ -201,7 +201,10 @@ public:
     /// An id the caller holds before its call starts ([MSG-1] still applies when it does).
     void hold_reserved(call_id id) { table_.reserve(id); }
 
-    void start_call(call_id id, std::string method, value params,
+    /// `Params`: a `value`, or `invoke_params` for an invoke, written without a `value` made of
+    /// them.
+    template <class Params>
+    void start_call(call_id id, std::string method, Params params,
                     std::function<void(const progress_params&)> on_progress,
                     std::optional<double> local_timeout,
                     completion<void(std::error_code, response)> complete) {
@@ -219,9 +222,12 @@ public:
         std::error_code ec;
         encoded_frame frame;
         if (state_ == state::open) {
-            frame =
-                encode_message(message(request{id, std::move(method), std::move(params)}),
-                               detail::with_memfd(encode_options{request_codec()}, stream_), ec);
+            const auto options = detail::with_memfd(encode_options{request_codec()}, stream_);
+            if constexpr (std::is_same_v<Params, invoke_params>) {
+                frame = encode_request(id, params, options, ec);
+            } else {
+                frame = encode_request(id, method, params, options, ec);
+            }
             if (!ec && (frame.total_size() > server_.limits.max_frame ||
                         frame.head().size() > server_.limits.max_head ||
                         !frame.head_depth_within(server_.limits.max_depth))) {
@@ -300,6 +306,13 @@ private:
         }
         if (ec) {
             return fail_connection(ec);
+        }
+        if (auto reply = decode_usual_response(frame, options_.receive_limits, codecs_)) {
+            on_response(std::move(*reply));
+            if (state_ != state::closed) {
+                read_next();
+            }
+            return;
         }
         value head = decode_frame(frame, options_.receive_limits, codecs_, ec);
         if (ec) {
@@ -590,9 +603,9 @@ std::vector<dropped_description> basic_client<Stream>::dropped_processors() cons
 namespace detail {
 
 /// The common body of every call: reserve an id, hook up cancellation, start on the strand.
-template <class Impl, class Handler, class Deliver>
+template <class Impl, class Handler, class Params, class Deliver>
 void initiate_call(const std::shared_ptr<Impl>& impl, call_id id, Handler handler,
-                   std::string method, value params,
+                   std::string method, Params params,
                    std::function<void(const progress_params&)> on_progress,
                    std::optional<double> local_timeout, Deliver deliver) {
     auto slot = asio::get_associated_cancellation_slot(handler);
@@ -692,7 +705,7 @@ auto basic_client<Stream>::async_invoke(invoke_params params, invoke_options opt
             const call_id id = o.id ? *o.id : impl->reserve_id();
             auto started = detail::client_clock::now();
             detail::initiate_call(
-                impl, id, std::move(handler), "invoke", to_value(p), std::move(o.on_progress),
+                impl, id, std::move(handler), "invoke", std::move(p), std::move(o.on_progress),
                 local_timeout, [started](handler_type& h, std::error_code ec, response reply) {
                     invoke_reply out;
                     out.round_trip =

@@ -2,6 +2,7 @@
 #define SLICERBRIDGE_MESSAGE_IMPL_INVOKE_IPP
 
 #include <slicerbridge/message/invoke.hpp>
+#include <slicerbridge/message/message.hpp>
 
 namespace slicerbridge {
 namespace detail {
@@ -153,6 +154,61 @@ SLICERBRIDGE_DECL value to_value(const invoke_params& p) {
         entries.emplace_back("deadline"sv, *p.deadline);
     }
     return result;
+}
+
+namespace detail {
+
+/// `{name: to_value(v), ...}`, written as `frame_encoder::write` writes that map.
+template <class Entries>
+bool write_named_values(frame_encoder& encoder, const Entries& entries) {
+    if (entries.size() > std::numeric_limits<std::uint32_t>::max()) {
+        return false;
+    }
+    encoder.writer().write_map_header(entries.size());
+    for (const auto& [name, v] : entries) {
+        if (!write_text(encoder, name) || !encoder.write(to_value(v))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/// `to_value(p)`, written without building it.
+inline bool write_invoke_params(frame_encoder& encoder, const invoke_params& p) {
+    static constexpr auto head3 = packed_literal<16>().map(3).str("processor");
+    static constexpr auto head4 = packed_literal<16>().map(4).str("processor");
+    static constexpr auto inputs_key = packed_literal<8>().str("inputs");
+    static constexpr auto parameters_key = packed_literal<16>().str("parameters");
+    static constexpr auto deadline_key = packed_literal<16>().str("deadline");
+    auto& out = encoder.writer();
+    (p.deadline ? head4 : head3).write_to(out);
+    if (!write_text(encoder, p.processor)) {
+        return false;
+    }
+    inputs_key.write_to(out);
+    if (!write_named_values(encoder, p.inputs)) {
+        return false;
+    }
+    parameters_key.write_to(out);
+    if (!write_named_values(encoder, p.parameters)) {
+        return false;
+    }
+    if (p.deadline) {
+        deadline_key.write_to(out);
+        out.write_double(*p.deadline);
+    }
+    return true;
+}
+
+} // namespace detail
+
+SLICERBRIDGE_DECL encoded_frame encode_request(std::uint64_t id, const invoke_params& params,
+                                               const encode_options& options, std::error_code& ec) {
+    return detail::encode_frame_with(options, ec, [&](detail::frame_encoder& encoder) {
+        return detail::write_request(
+            encoder, id, methods::invoke,
+            [&params](detail::frame_encoder& e) { return detail::write_invoke_params(e, params); });
+    });
 }
 
 namespace detail {
