@@ -191,7 +191,7 @@ public:
 
     /// What the loop keeps for a call the table holds open: where its answer and progress go.
     struct pending_call {
-        completion<void(std::error_code, response)> complete;
+        completion<void(std::error_code, response&&)> complete;
         std::function<void(const progress_params&)> on_progress;
         std::unique_ptr<asio::steady_timer> give_up;
     };
@@ -207,7 +207,7 @@ public:
     void start_call(call_id id, std::string method, Params params,
                     std::function<void(const progress_params&)> on_progress,
                     std::optional<double> local_timeout,
-                    completion<void(std::error_code, response)> complete) {
+                    completion<void(std::error_code, response&&)> complete) {
         if (state_ == state::fresh || state_ == state::handshaking) {
             // Calls made before the handshake completes wait for it ([HELLO-1]).
             deferred_.push_back([self = this->shared_from_this(), id, method = std::move(method),
@@ -352,7 +352,7 @@ private:
         }
     }
 
-    void on_response(response reply) {
+    void on_response(response&& reply) {
         if (!reply.id) {
             // A connection-level error answers something we sent; nothing to complete.
             report_violation("connection-level error from the server: " +
@@ -432,7 +432,11 @@ private:
         case kind::complete: {
             auto complete = std::move(call.complete);
             pending_.erase(found);
-            complete(action.error, reply != nullptr ? std::move(*reply) : response{});
+            if (reply != nullptr) {
+                complete(action.error, std::move(*reply));
+            } else {
+                complete(action.error, response{});
+            }
             break;
         }
         default:
@@ -628,9 +632,9 @@ void initiate_call(const std::shared_ptr<Impl>& impl, call_id id, Handler handle
         runs_on_client_executor = executor == impl->get_executor();
     }
     auto work = asio::make_work_guard(executor);
-    completion<void(std::error_code, response)> finish =
+    completion<void(std::error_code, response &&)> finish =
         [handler = std::move(handler), work = std::move(work), slot, runs_on_client_executor,
-         deliver = std::move(deliver)](std::error_code ec, response reply) mutable {
+         deliver = std::move(deliver)](std::error_code ec, response&& reply) mutable {
             if (runs_on_client_executor) {
                 work.reset();
                 if (slot.is_connected()) {
@@ -668,7 +672,7 @@ auto basic_client<Stream>::async_call(std::string method, value params, Completi
             using handler_type = decltype(handler);
             detail::initiate_call(impl, impl->reserve_id(), std::move(handler), std::move(m),
                                   std::move(p), {}, std::nullopt,
-                                  [](handler_type& h, std::error_code ec, response reply) {
+                                  [](handler_type& h, std::error_code ec, response&& reply) {
                                       h(ec, std::move(reply));
                                   });
         },
@@ -706,7 +710,7 @@ auto basic_client<Stream>::async_invoke(invoke_params params, invoke_options opt
             auto started = detail::client_clock::now();
             detail::initiate_call(
                 impl, id, std::move(handler), "invoke", std::move(p), std::move(o.on_progress),
-                local_timeout, [started](handler_type& h, std::error_code ec, response reply) {
+                local_timeout, [started](handler_type& h, std::error_code ec, response&& reply) {
                     invoke_reply out;
                     out.round_trip =
                         std::chrono::duration<double>(detail::client_clock::now() - started)
@@ -731,7 +735,7 @@ auto basic_client<Stream>::async_catalog(CompletionToken&& token) {
             using handler_type = decltype(handler);
             detail::initiate_call(
                 impl, impl->reserve_id(), std::move(handler), "catalog", value(value::map{}), {},
-                std::nullopt, [impl](handler_type& h, std::error_code ec, response reply) {
+                std::nullopt, [impl](handler_type& h, std::error_code ec, response&& reply) {
                     // [CAT-12]: descriptions that break a rule are dropped and
                     // remembered; the others are the catalog.
                     catalog_result catalog;
@@ -756,7 +760,7 @@ auto basic_client<Stream>::async_describe(std::string processor_name, Completion
             value::map params{{"processor", value(std::move(name))}};
             detail::initiate_call(
                 impl, impl->reserve_id(), std::move(handler), "describe", value(std::move(params)),
-                {}, std::nullopt, [](handler_type& h, std::error_code ec, response reply) {
+                {}, std::nullopt, [](handler_type& h, std::error_code ec, response&& reply) {
                     processor_description description;
                     if (!ec) {
                         description = processor_description::from_value(reply.result, ec);
@@ -776,7 +780,7 @@ auto basic_client<Stream>::async_ping(CompletionToken&& token) {
             auto started = detail::client_clock::now();
             detail::initiate_call(
                 impl, impl->reserve_id(), std::move(handler), "ping", value(value::map{}), {},
-                std::nullopt, [started](handler_type& h, std::error_code ec, response) {
+                std::nullopt, [started](handler_type& h, std::error_code ec, response&&) {
                     h(ec,
                       std::chrono::duration<double>(detail::client_clock::now() - started).count());
                 });
@@ -792,7 +796,7 @@ auto basic_client<Stream>::async_goodbye(CompletionToken&& token) {
             using handler_type = decltype(handler);
             detail::initiate_call(impl, impl->reserve_id(), std::move(handler), "goodbye",
                                   value(value::map{}), {}, std::nullopt,
-                                  [](handler_type& h, std::error_code ec, response) { h(ec); });
+                                  [](handler_type& h, std::error_code ec, response&&) { h(ec); });
         },
         token);
 }
