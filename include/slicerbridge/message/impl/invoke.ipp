@@ -173,30 +173,50 @@ bool write_named_values(frame_encoder& encoder, const Entries& entries) {
     return true;
 }
 
-/// `to_value(p)`, written without building it.
+/// `to_value(p)`, written without building it: the fixed parts, a short processor name and
+/// empty maps gathered and written at once.
 inline bool write_invoke_params(frame_encoder& encoder, const invoke_params& p) {
     static constexpr auto head3 = packed_literal<16>().map(3).str("processor");
     static constexpr auto head4 = packed_literal<16>().map(4).str("processor");
     static constexpr auto inputs_key = packed_literal<8>().str("inputs");
     static constexpr auto parameters_key = packed_literal<16>().str("parameters");
     static constexpr auto deadline_key = packed_literal<16>().str("deadline");
+    static constexpr auto empty_map = packed_literal<1>().map(0);
+    static_assert(head4.size() + 32 + inputs_key.size() + parameters_key.size() +
+                      2 * empty_map.size() + deadline_key.size() + 9 <=
+                  head_prefix::capacity);
     auto& out = encoder.writer();
-    (p.deadline ? head4 : head3).write_to(out);
-    if (!write_text(encoder, p.processor)) {
-        return false;
+    head_prefix prefix;
+    prefix.append(p.deadline ? head4 : head3);
+    if (!prefix.append_short_string(p.processor)) {
+        prefix.flush(out);
+        if (!write_text(encoder, p.processor)) {
+            return false;
+        }
     }
-    inputs_key.write_to(out);
-    if (!write_named_values(encoder, p.inputs)) {
-        return false;
+    prefix.append(inputs_key);
+    if (p.inputs.empty()) {
+        prefix.append(empty_map);
+    } else {
+        prefix.flush(out);
+        if (!write_named_values(encoder, p.inputs)) {
+            return false;
+        }
     }
-    parameters_key.write_to(out);
-    if (!write_named_values(encoder, p.parameters)) {
-        return false;
+    prefix.append(parameters_key);
+    if (p.parameters.empty()) {
+        prefix.append(empty_map);
+    } else {
+        prefix.flush(out);
+        if (!write_named_values(encoder, p.parameters)) {
+            return false;
+        }
     }
     if (p.deadline) {
-        deadline_key.write_to(out);
-        out.write_double(*p.deadline);
+        prefix.append(deadline_key);
+        prefix.append_double(*p.deadline);
     }
+    prefix.flush(out);
     return true;
 }
 

@@ -253,6 +253,15 @@ private:
     std::uint64_t containers_ = 0;
 };
 
+/// The bits of a float 64 as write_double writes them: NaN canonical ([CANON-3]).
+inline std::uint64_t canonical_double_bits(double number) noexcept {
+    std::uint64_t bits = 0x7ff8000000000000ull;
+    if (!std::isnan(number)) {
+        std::memcpy(&bits, &number, sizeof bits);
+    }
+    return bits;
+}
+
 /// The leading parts of a head (packed literals, the id, a short method) gathered on the stack
 /// and written with one `write_raw`, in the bytes msgpack_writer writes for them ([CANON-2]).
 class head_prefix {
@@ -284,6 +293,12 @@ public:
     }
 
     void append_nil() noexcept { put(0xc0); }
+
+    /// As msgpack_writer::write_double.
+    void append_double(double number) noexcept {
+        put(0xcb);
+        put_big_endian(canonical_double_bits(number));
+    }
 
     /// As msgpack_writer::write_string for a fixstr (at most 31 bytes); false for a longer one,
     /// which the caller writes after `flush`.
@@ -375,15 +390,6 @@ inline constexpr auto timings_entry = packed_literal<96, 4>()
                                           .number()
                                           .str("sending")
                                           .number();
-
-/// The bits of a float 64 as write_double writes them: NaN canonical ([CANON-3]).
-inline std::uint64_t canonical_double_bits(double number) noexcept {
-    std::uint64_t bits = 0x7ff8000000000000ull;
-    if (!std::isnan(number)) {
-        std::memcpy(&bits, &number, sizeof bits);
-    }
-    return bits;
-}
 
 } // namespace detail
 
