@@ -1,7 +1,8 @@
 // libFuzzer target: message decoding (message/message.hpp and the params of each method), on
 // the head the input decodes to. A head read as a message must encode back to the same message:
 // encode_message writes the same bytes as encode_frame(to_value(m)), and decoding those gives a
-// message that encodes to them again.
+// message that encodes to them again. The client's fast path for the usual response agrees with
+// the general one.
 
 #include "common.hpp"
 
@@ -87,9 +88,35 @@ void decode_as(const sb::value& head, bool expecting_hello) {
     FUZZ_CHECK(encode_message(m2) == bytes);
 }
 
+/// The client's fast path for the usual response answers only what the general path decodes
+/// without error, and as it does.
+void check_usual_response(const std::uint8_t* data, std::size_t size) {
+    const std::optional<fuzz::frame_input> in = fuzz::split_input(data, size);
+    if (!in) {
+        return;
+    }
+    sb::received_frame frame;
+    frame.head = in->head;
+    frame.bulk = in->bulk;
+    const std::optional<sb::response> fast =
+        sb::detail::decode_usual_response(frame, in->settings.limits, in->settings.codecs);
+    if (!fast) {
+        return;
+    }
+    std::error_code ec;
+    const sb::value head =
+        sb::decode_head(in->head, in->bulk, in->settings.limits, in->settings.codecs, ec);
+    FUZZ_CHECK(!ec);
+    std::string what;
+    const sb::message m = sb::decode_message(head, false, ec, what);
+    const auto* general = std::get_if<sb::response>(&m);
+    FUZZ_CHECK(!ec && general != nullptr && *general == *fast);
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    check_usual_response(data, size);
     const std::optional<sb::value> head = fuzz::decode_input(data, size);
     if (!head) {
         return 0;

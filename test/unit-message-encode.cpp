@@ -1,6 +1,9 @@
 #include <slicerbridge/message/message.hpp>
 
 #include <slicerbridge/detail/msgpack_depth.hpp>
+#include <slicerbridge/message/invoke.hpp>
+
+#include "support/printers.hpp"
 
 #include "support/printers.hpp"
 
@@ -8,6 +11,7 @@
 
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -183,6 +187,82 @@ TEST_CASE("encode_message counts the maps it writes as raw bytes: the depth chec
             for (std::uint32_t max = 0; max <= 10; ++max) {
                 CAPTURE(max);
                 CHECK(frame.head_depth_within(max) == (depth <= max));
+            }
+        }
+    }
+}
+
+namespace {
+
+std::vector<std::byte> invoke_request_bytes(std::uint64_t id, const invoke_params& p,
+                                            const encode_options& options, std::uint32_t& depth) {
+    std::error_code ec;
+    const auto frame = encode_request(id, p, options, ec);
+    REQUIRE_FALSE(ec);
+    depth = 0;
+    while (!frame.head_depth_within(depth)) {
+        ++depth;
+    }
+    return frame.to_bytes();
+}
+
+std::vector<std::byte> invoke_request_through_value(std::uint64_t id, const invoke_params& p,
+                                                    const encode_options& options) {
+    const auto bytes = through_value(request{id, "invoke", to_value(p)}, options);
+    std::error_code ec;
+    CHECK(encode_request(id, "invoke", to_value(p), options, ec).to_bytes() == bytes);
+    return bytes;
+}
+
+} // namespace
+
+TEST_CASE("encode_request writes invoke params byte for byte as the request of to_value, and "
+          "bounds their depth as it [CANON-2] [CANON-3] [CANON-6] [LIMIT-11]") {
+    const auto voxels = [](std::size_t n) {
+        return image::adopt(std::vector<std::int16_t>(n * n * n, 7), {n, n, n});
+    };
+    const std::optional<double> deadlines[] = {std::nullopt, 0.0, 2.5,
+                                               std::numeric_limits<double>::quiet_NaN()};
+    encode_options compressed;
+    compressed.compression = codec::lz4;
+    compressed.compress_min = 64;
+    for (std::size_t processor_length : {0, 5, 31, 32, 300}) {
+        for (std::size_t inputs = 0; inputs <= 2; ++inputs) {
+            for (int parameters = 0; parameters <= 2; ++parameters) {
+                for (const auto& deadline : deadlines) {
+                    invoke_params p;
+                    p.processor.assign(processor_length, 'p');
+                    for (std::size_t i = 0; i < inputs; ++i) {
+                        p.inputs.emplace_back("in" + std::to_string(i), voxels(2 + 6 * i));
+                    }
+                    if (parameters >= 1) {
+                        p.parameters.emplace_back("flag", parameter_value(true));
+                        p.parameters.emplace_back("count", parameter_value(std::int64_t{-40}));
+                    }
+                    if (parameters >= 2) {
+                        p.parameters.emplace_back("name", parameter_value("text"));
+                        p.parameters.emplace_back(
+                            "sizes", parameter_value(std::vector<double>{0.5, 1e300}));
+                        p.parameters.emplace_back(std::string(40, 'k'),
+                                                  parameter_value(std::vector<std::string>{"a"}));
+                    }
+                    p.deadline = deadline;
+                    CAPTURE(processor_length);
+                    CAPTURE(inputs);
+                    CAPTURE(parameters);
+                    for (const auto& options : {encode_options{}, compressed}) {
+                        for (std::uint64_t id : {0ull, 300ull, 0x7fffffffffffffffull}) {
+                            std::uint32_t depth = 0;
+                            const auto bytes = invoke_request_bytes(id, p, options, depth);
+                            CHECK(bytes == invoke_request_through_value(id, p, options));
+                            std::error_code ec;
+                            const auto frame =
+                                encode_message(request{id, "invoke", to_value(p)}, options, ec);
+                            CHECK_FALSE(frame.head_depth_within(depth - 1));
+                            CHECK(frame.head_depth_within(depth));
+                        }
+                    }
+                }
             }
         }
     }

@@ -73,7 +73,59 @@ public:
         return result;
     }
 
+    // Piecewise reading, for a caller that knows the usual shape of a head and reads its known
+    // parts without building values for them. Each step returns false when the bytes are not
+    // what it asks for or break a rule; the caller then decodes the head afresh with `decode`,
+    // which reports the error, if any. Only `read_nested` checks limits: the caller checks those
+    // of the containers it reads itself.
+
+    /// The next `n` bytes, if there are that many.
+    bool take_bytes(std::size_t n, const std::byte*& bytes) noexcept { return take(n, bytes); }
+
+    /// A non-negative integer in any of its MessagePack forms.
+    bool take_uint(std::uint64_t& number) noexcept {
+        const std::byte* tag_byte = nullptr;
+        if (!take(1, tag_byte)) {
+            return false;
+        }
+        const auto tag = std::to_integer<std::uint8_t>(*tag_byte);
+        if (tag <= 0x7f) {
+            number = tag;
+            return true;
+        }
+        switch (tag) {
+        case 0xcc:
+            return take_widened<std::uint8_t>(number);
+        case 0xcd:
+            return take_widened<std::uint16_t>(number);
+        case 0xce:
+            return take_widened<std::uint32_t>(number);
+        case 0xcf:
+            return take_number(number);
+        default:
+            return false;
+        }
+    }
+
+    /// One object, at `depth` in the head, into `out` (nil), with a well-formed bulk reference
+    /// wherever it holds one.
+    bool read_nested(value& out, std::uint32_t depth) {
+        return read_value(out, depth) && !bad_reference_;
+    }
+
+    bool at_end() const noexcept { return position_ == end_; }
+
 private:
+    template <class UInt>
+    bool take_widened(std::uint64_t& number) noexcept {
+        UInt narrow = 0;
+        if (!take_number(narrow)) {
+            return false;
+        }
+        number = narrow;
+        return true;
+    }
+
     // Every node is built in place, in the nil `value` that is its slot (the result, a fresh
     // array element or map entry), never as a temporary moved into place. Only constructions
     // that cannot throw are emplaced: for any other, std::variant::emplace builds a temporary

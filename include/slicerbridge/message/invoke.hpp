@@ -10,7 +10,9 @@
 #include <slicerbridge/error.hpp>
 #include <slicerbridge/message/catalog.hpp>
 #include <slicerbridge/value.hpp>
+#include <slicerbridge/wire/codec.hpp>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -56,6 +58,11 @@ struct invoke_params {
 };
 
 SLICERBRIDGE_DECL value to_value(const invoke_params& p);
+
+/// Encodes the invoke request {id, "invoke", params}: the bytes of `encode_request` with
+/// `to_value(params)`, without building that value first.
+SLICERBRIDGE_DECL encoded_frame encode_request(std::uint64_t id, const invoke_params& params,
+                                               const encode_options& options, std::error_code& ec);
 
 struct invoke_result {
     std::vector<std::pair<std::string, data_value>> outputs;

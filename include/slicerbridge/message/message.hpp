@@ -101,6 +101,12 @@ SLICERBRIDGE_DECL value to_value(const message& m);
 SLICERBRIDGE_DECL encoded_frame encode_message(const message& m, const encode_options& options,
                                                std::error_code& ec);
 
+/// Encodes the request {id, method, params}: the bytes of `encode_message` for it, without
+/// making a `message` of it first.
+SLICERBRIDGE_DECL encoded_frame encode_request(std::uint64_t id, std::string_view method,
+                                               const value& params, const encode_options& options,
+                                               std::error_code& ec);
+
 /// Classifies and reads a decoded head (sections 4 and 5), with the error a receiver answers:
 /// - not a map or no string `kind`: `invalid_message` ([HEAD-1], [MSG-11]);
 /// - `expecting_hello` and not a hello: `handshake_required` ([HELLO-2]); a client that
@@ -123,6 +129,16 @@ SLICERBRIDGE_DECL message decode_message(value&& head, bool expecting_hello, std
 
 /// The id of a head that is a request with a valid id, whatever else is wrong with it.
 SLICERBRIDGE_DECL std::optional<std::uint64_t> request_id_of(const value& head) noexcept;
+
+namespace detail {
+/// A response with a result, in the form write_message gives it (its keys in that order, the
+/// timings as float 64) and valid, read without building a value for the head; nothing for
+/// any other head, which the caller then decodes with decode_frame and decode_message, so that
+/// every error is reported as they report it. The result is decoded as decode_frame would.
+SLICERBRIDGE_DECL std::optional<response> decode_usual_response(const received_frame& frame,
+                                                                const limits& receiver_limits,
+                                                                const codec_set& allowed);
+} // namespace detail
 
 } // namespace slicerbridge
 

@@ -191,7 +191,7 @@ public:
 
     /// What the loop keeps for a call the table holds open: where its answer and progress go.
     struct pending_call {
-        completion<void(std::error_code, response)> complete;
+        completion<void(std::error_code, response&&)> complete;
         std::function<void(const progress_params&)> on_progress;
         std::unique_ptr<asio::steady_timer> give_up;
     };
@@ -201,10 +201,13 @@ public:
     /// An id the caller holds before its call starts ([MSG-1] still applies when it does).
     void hold_reserved(call_id id) { table_.reserve(id); }
 
-    void start_call(call_id id, std::string method, value params,
+    /// `Params`: a `value`, or `invoke_params` for an invoke, written without a `value` made of
+    /// them.
+    template <class Params>
+    void start_call(call_id id, std::string method, Params params,
                     std::function<void(const progress_params&)> on_progress,
                     std::optional<double> local_timeout,
-                    completion<void(std::error_code, response)> complete) {
+                    completion<void(std::error_code, response&&)> complete) {
         if (state_ == state::fresh || state_ == state::handshaking) {
             // Calls made before the handshake completes wait for it ([HELLO-1]).
             deferred_.push_back([self = this->shared_from_this(), id, method = std::move(method),
@@ -219,9 +222,12 @@ public:
         std::error_code ec;
         encoded_frame frame;
         if (state_ == state::open) {
-            frame =
-                encode_message(message(request{id, std::move(method), std::move(params)}),
-                               detail::with_memfd(encode_options{request_codec()}, stream_), ec);
+            const auto options = detail::with_memfd(encode_options{request_codec()}, stream_);
+            if constexpr (std::is_same_v<Params, invoke_params>) {
+                frame = encode_request(id, params, options, ec);
+            } else {
+                frame = encode_request(id, method, params, options, ec);
+            }
             if (!ec && (frame.total_size() > server_.limits.max_frame ||
                         frame.head().size() > server_.limits.max_head ||
                         !frame.head_depth_within(server_.limits.max_depth))) {
@@ -301,6 +307,13 @@ private:
         if (ec) {
             return fail_connection(ec);
         }
+        if (auto reply = decode_usual_response(frame, options_.receive_limits, codecs_)) {
+            on_response(std::move(*reply));
+            if (state_ != state::closed) {
+                read_next();
+            }
+            return;
+        }
         value head = decode_frame(frame, options_.receive_limits, codecs_, ec);
         if (ec) {
             report_violation("undecodable frame from the server: " + ec.message());
@@ -339,7 +352,7 @@ private:
         }
     }
 
-    void on_response(response reply) {
+    void on_response(response&& reply) {
         if (!reply.id) {
             // A connection-level error answers something we sent; nothing to complete.
             report_violation("connection-level error from the server: " +
@@ -419,7 +432,11 @@ private:
         case kind::complete: {
             auto complete = std::move(call.complete);
             pending_.erase(found);
-            complete(action.error, reply != nullptr ? std::move(*reply) : response{});
+            if (reply != nullptr) {
+                complete(action.error, std::move(*reply));
+            } else {
+                complete(action.error, response{});
+            }
             break;
         }
         default:
@@ -590,9 +607,9 @@ std::vector<dropped_description> basic_client<Stream>::dropped_processors() cons
 namespace detail {
 
 /// The common body of every call: reserve an id, hook up cancellation, start on the strand.
-template <class Impl, class Handler, class Deliver>
+template <class Impl, class Handler, class Params, class Deliver>
 void initiate_call(const std::shared_ptr<Impl>& impl, call_id id, Handler handler,
-                   std::string method, value params,
+                   std::string method, Params params,
                    std::function<void(const progress_params&)> on_progress,
                    std::optional<double> local_timeout, Deliver deliver) {
     auto slot = asio::get_associated_cancellation_slot(handler);
@@ -615,9 +632,9 @@ void initiate_call(const std::shared_ptr<Impl>& impl, call_id id, Handler handle
         runs_on_client_executor = executor == impl->get_executor();
     }
     auto work = asio::make_work_guard(executor);
-    completion<void(std::error_code, response)> finish =
+    completion<void(std::error_code, response &&)> finish =
         [handler = std::move(handler), work = std::move(work), slot, runs_on_client_executor,
-         deliver = std::move(deliver)](std::error_code ec, response reply) mutable {
+         deliver = std::move(deliver)](std::error_code ec, response&& reply) mutable {
             if (runs_on_client_executor) {
                 work.reset();
                 if (slot.is_connected()) {
@@ -655,7 +672,7 @@ auto basic_client<Stream>::async_call(std::string method, value params, Completi
             using handler_type = decltype(handler);
             detail::initiate_call(impl, impl->reserve_id(), std::move(handler), std::move(m),
                                   std::move(p), {}, std::nullopt,
-                                  [](handler_type& h, std::error_code ec, response reply) {
+                                  [](handler_type& h, std::error_code ec, response&& reply) {
                                       h(ec, std::move(reply));
                                   });
         },
@@ -692,8 +709,8 @@ auto basic_client<Stream>::async_invoke(invoke_params params, invoke_options opt
             const call_id id = o.id ? *o.id : impl->reserve_id();
             auto started = detail::client_clock::now();
             detail::initiate_call(
-                impl, id, std::move(handler), "invoke", to_value(p), std::move(o.on_progress),
-                local_timeout, [started](handler_type& h, std::error_code ec, response reply) {
+                impl, id, std::move(handler), "invoke", std::move(p), std::move(o.on_progress),
+                local_timeout, [started](handler_type& h, std::error_code ec, response&& reply) {
                     invoke_reply out;
                     out.round_trip =
                         std::chrono::duration<double>(detail::client_clock::now() - started)
@@ -718,7 +735,7 @@ auto basic_client<Stream>::async_catalog(CompletionToken&& token) {
             using handler_type = decltype(handler);
             detail::initiate_call(
                 impl, impl->reserve_id(), std::move(handler), "catalog", value(value::map{}), {},
-                std::nullopt, [impl](handler_type& h, std::error_code ec, response reply) {
+                std::nullopt, [impl](handler_type& h, std::error_code ec, response&& reply) {
                     // [CAT-12]: descriptions that break a rule are dropped and
                     // remembered; the others are the catalog.
                     catalog_result catalog;
@@ -743,7 +760,7 @@ auto basic_client<Stream>::async_describe(std::string processor_name, Completion
             value::map params{{"processor", value(std::move(name))}};
             detail::initiate_call(
                 impl, impl->reserve_id(), std::move(handler), "describe", value(std::move(params)),
-                {}, std::nullopt, [](handler_type& h, std::error_code ec, response reply) {
+                {}, std::nullopt, [](handler_type& h, std::error_code ec, response&& reply) {
                     processor_description description;
                     if (!ec) {
                         description = processor_description::from_value(reply.result, ec);
@@ -763,7 +780,7 @@ auto basic_client<Stream>::async_ping(CompletionToken&& token) {
             auto started = detail::client_clock::now();
             detail::initiate_call(
                 impl, impl->reserve_id(), std::move(handler), "ping", value(value::map{}), {},
-                std::nullopt, [started](handler_type& h, std::error_code ec, response) {
+                std::nullopt, [started](handler_type& h, std::error_code ec, response&&) {
                     h(ec,
                       std::chrono::duration<double>(detail::client_clock::now() - started).count());
                 });
@@ -779,7 +796,7 @@ auto basic_client<Stream>::async_goodbye(CompletionToken&& token) {
             using handler_type = decltype(handler);
             detail::initiate_call(impl, impl->reserve_id(), std::move(handler), "goodbye",
                                   value(value::map{}), {}, std::nullopt,
-                                  [](handler_type& h, std::error_code ec, response) { h(ec); });
+                                  [](handler_type& h, std::error_code ec, response&&) { h(ec); });
         },
         token);
 }

@@ -2,6 +2,7 @@
 #define SLICERBRIDGE_MESSAGE_IMPL_INVOKE_IPP
 
 #include <slicerbridge/message/invoke.hpp>
+#include <slicerbridge/message/message.hpp>
 
 namespace slicerbridge {
 namespace detail {
@@ -153,6 +154,81 @@ SLICERBRIDGE_DECL value to_value(const invoke_params& p) {
         entries.emplace_back("deadline"sv, *p.deadline);
     }
     return result;
+}
+
+namespace detail {
+
+/// `{name: to_value(v), ...}`, written as `frame_encoder::write` writes that map.
+template <class Entries>
+bool write_named_values(frame_encoder& encoder, const Entries& entries) {
+    if (entries.size() > std::numeric_limits<std::uint32_t>::max()) {
+        return false;
+    }
+    encoder.writer().write_map_header(entries.size());
+    for (const auto& [name, v] : entries) {
+        if (!write_text(encoder, name) || !encoder.write(to_value(v))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/// `to_value(p)`, written without building it: the fixed parts, a short processor name and
+/// empty maps gathered and written at once.
+inline bool write_invoke_params(frame_encoder& encoder, const invoke_params& p) {
+    static constexpr auto head3 = packed_literal<16>().map(3).str("processor");
+    static constexpr auto head4 = packed_literal<16>().map(4).str("processor");
+    static constexpr auto inputs_key = packed_literal<8>().str("inputs");
+    static constexpr auto parameters_key = packed_literal<16>().str("parameters");
+    static constexpr auto deadline_key = packed_literal<16>().str("deadline");
+    static constexpr auto empty_map = packed_literal<1>().map(0);
+    static_assert(head4.size() + 32 + inputs_key.size() + parameters_key.size() +
+                      2 * empty_map.size() + deadline_key.size() + 9 <=
+                  head_prefix::capacity);
+    auto& out = encoder.writer();
+    head_prefix prefix;
+    prefix.append(p.deadline ? head4 : head3);
+    if (!prefix.append_short_string(p.processor)) {
+        prefix.flush(out);
+        if (!write_text(encoder, p.processor)) {
+            return false;
+        }
+    }
+    prefix.append(inputs_key);
+    if (p.inputs.empty()) {
+        prefix.append(empty_map);
+    } else {
+        prefix.flush(out);
+        if (!write_named_values(encoder, p.inputs)) {
+            return false;
+        }
+    }
+    prefix.append(parameters_key);
+    if (p.parameters.empty()) {
+        prefix.append(empty_map);
+    } else {
+        prefix.flush(out);
+        if (!write_named_values(encoder, p.parameters)) {
+            return false;
+        }
+    }
+    if (p.deadline) {
+        prefix.append(deadline_key);
+        prefix.append_double(*p.deadline);
+    }
+    prefix.flush(out);
+    return true;
+}
+
+} // namespace detail
+
+SLICERBRIDGE_DECL encoded_frame encode_request(std::uint64_t id, const invoke_params& params,
+                                               const encode_options& options, std::error_code& ec) {
+    return detail::encode_frame_with(options, ec, [&](detail::frame_encoder& encoder) {
+        return detail::write_request(
+            encoder, id, methods::invoke,
+            [&params](detail::frame_encoder& e) { return detail::write_invoke_params(e, params); });
+    });
 }
 
 namespace detail {

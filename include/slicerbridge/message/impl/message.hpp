@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 #include <string_view>
 #include <utility>
@@ -252,6 +253,15 @@ private:
     std::uint64_t containers_ = 0;
 };
 
+/// The bits of a float 64 as write_double writes them: NaN canonical ([CANON-3]).
+inline std::uint64_t canonical_double_bits(double number) noexcept {
+    std::uint64_t bits = 0x7ff8000000000000ull;
+    if (!std::isnan(number)) {
+        std::memcpy(&bits, &number, sizeof bits);
+    }
+    return bits;
+}
+
 /// The leading parts of a head (packed literals, the id, a short method) gathered on the stack
 /// and written with one `write_raw`, in the bytes msgpack_writer writes for them ([CANON-2]).
 class head_prefix {
@@ -283,6 +293,12 @@ public:
     }
 
     void append_nil() noexcept { put(0xc0); }
+
+    /// As msgpack_writer::write_double.
+    void append_double(double number) noexcept {
+        put(0xcb);
+        put_big_endian(canonical_double_bits(number));
+    }
 
     /// As msgpack_writer::write_string for a fixstr (at most 31 bytes); false for a longer one,
     /// which the caller writes after `flush`.
@@ -319,14 +335,61 @@ private:
     std::uint64_t containers_ = 0;
 };
 
-/// The bits of a float 64 as write_double writes them: NaN canonical ([CANON-3]).
-inline std::uint64_t canonical_double_bits(double number) noexcept {
-    std::uint64_t bits = 0x7ff8000000000000ull;
-    if (!std::isnan(number)) {
-        std::memcpy(&bits, &number, sizeof bits);
+/// Writes `text` as a string; false if it is too long for one (2^32 bytes or more).
+inline bool write_text(frame_encoder& encoder, std::string_view text) {
+    if (text.size() > std::numeric_limits<std::uint32_t>::max()) {
+        return false;
     }
-    return bits;
+    encoder.writer().write_string(text);
+    return true;
 }
+
+inline constexpr auto request_head =
+    packed_literal<32>().map(4).str("kind").str("request").str("id");
+inline constexpr auto method_key = packed_literal<8>().str("method");
+inline constexpr auto params_key = packed_literal<8>().str("params");
+static_assert(request_head.size() + 9 + method_key.size() + 32 + params_key.size() <=
+              head_prefix::capacity);
+
+/// A request whose params `write_params(encoder)` writes (false: a length over 2^32 - 1).
+template <class WriteParams>
+bool write_request(frame_encoder& encoder, std::uint64_t id, std::string_view method,
+                   WriteParams&& write_params) {
+    auto& out = encoder.writer();
+    head_prefix prefix;
+    prefix.append(request_head);
+    prefix.append_uint(id);
+    prefix.append(method_key);
+    if (!prefix.append_short_string(method)) {
+        prefix.flush(out);
+        if (!write_text(encoder, method)) {
+            return false;
+        }
+    }
+    prefix.append(params_key);
+    prefix.flush(out);
+    return write_params(encoder);
+}
+
+/// The fixed parts of a response with a result, as write_message writes them and
+/// decode_usual_response expects them.
+inline constexpr auto response_head3 =
+    packed_literal<32>().map(3).str("kind").str("response").str("id");
+inline constexpr auto response_head4 =
+    packed_literal<32>().map(4).str("kind").str("response").str("id");
+inline constexpr auto result_key = packed_literal<8>().str("result");
+/// `"timings": {...}`, a key and its map, the numbers left to fill in.
+inline constexpr auto timings_entry = packed_literal<96, 4>()
+                                          .str("timings")
+                                          .map(4)
+                                          .str("receiving")
+                                          .number()
+                                          .str("queued")
+                                          .number()
+                                          .str("computing")
+                                          .number()
+                                          .str("sending")
+                                          .number();
 
 } // namespace detail
 

@@ -46,34 +46,9 @@ SLICERBRIDGE_DECL value to_value(const message& m) {
 
 namespace detail {
 
-SLICERBRIDGE_DECL bool write_text(frame_encoder& encoder, std::string_view text) {
-    if (text.size() > std::numeric_limits<std::uint32_t>::max()) {
-        return false;
-    }
-    encoder.writer().write_string(text);
-    return true;
-}
-
 SLICERBRIDGE_DECL bool write_message(frame_encoder& encoder, const request& r) {
-    static constexpr auto head = packed_literal<32>().map(4).str("kind").str("request").str("id");
-    static constexpr auto method_key = packed_literal<8>().str("method");
-    static constexpr auto params_key = packed_literal<8>().str("params");
-    static_assert(head.size() + 9 + method_key.size() + 32 + params_key.size() <=
-                  head_prefix::capacity);
-    auto& out = encoder.writer();
-    head_prefix prefix;
-    prefix.append(head);
-    prefix.append_uint(r.id);
-    prefix.append(method_key);
-    if (!prefix.append_short_string(r.method)) {
-        prefix.flush(out);
-        if (!write_text(encoder, r.method)) {
-            return false;
-        }
-    }
-    prefix.append(params_key);
-    prefix.flush(out);
-    return encoder.write(r.params);
+    return write_request(encoder, r.id, r.method,
+                         [&r](frame_encoder& e) { return e.write(r.params); });
 }
 
 SLICERBRIDGE_DECL bool write_message(frame_encoder& encoder, const error_info& e) {
@@ -93,37 +68,22 @@ SLICERBRIDGE_DECL bool write_message(frame_encoder& encoder, const error_info& e
     return true;
 }
 
-/// `"timings": {...}`, a key and its map.
 SLICERBRIDGE_DECL void write_timings_entry(frame_encoder& encoder, const timings& t) {
-    static constexpr auto layout = packed_literal<96, 4>()
-                                       .str("timings")
-                                       .map(4)
-                                       .str("receiving")
-                                       .number()
-                                       .str("queued")
-                                       .number()
-                                       .str("computing")
-                                       .number()
-                                       .str("sending")
-                                       .number();
-    std::byte bytes[layout.size()];
-    std::memcpy(bytes, layout.data(), layout.size());
+    std::byte bytes[timings_entry.size()];
+    std::memcpy(bytes, timings_entry.data(), timings_entry.size());
     const double numbers[] = {t.receiving, t.queued, t.computing, t.sending};
     for (std::size_t i = 0; i < 4; ++i) {
-        store_big_endian(canonical_double_bits(numbers[i]), bytes + layout.number_offset(i));
+        store_big_endian(canonical_double_bits(numbers[i]), bytes + timings_entry.number_offset(i));
     }
-    encoder.writer().write_raw(bytes, layout.size(), layout.containers());
+    encoder.writer().write_raw(bytes, timings_entry.size(), timings_entry.containers());
 }
 
 SLICERBRIDGE_DECL bool write_message(frame_encoder& encoder, const response& r) {
-    static constexpr auto head3 = packed_literal<32>().map(3).str("kind").str("response").str("id");
-    static constexpr auto head4 = packed_literal<32>().map(4).str("kind").str("response").str("id");
     static constexpr auto error_key = packed_literal<8>().str("error");
-    static constexpr auto result_key = packed_literal<8>().str("result");
-    static_assert(head4.size() + 9 + result_key.size() <= head_prefix::capacity);
+    static_assert(response_head4.size() + 9 + result_key.size() <= head_prefix::capacity);
     auto& out = encoder.writer();
     head_prefix prefix;
-    prefix.append(r.timings ? head4 : head3);
+    prefix.append(r.timings ? response_head4 : response_head3);
     if (r.id) {
         prefix.append_uint(*r.id);
     } else {
@@ -147,7 +107,6 @@ SLICERBRIDGE_DECL bool write_message(frame_encoder& encoder, const response& r) 
 SLICERBRIDGE_DECL bool write_message(frame_encoder& encoder, const notification& n) {
     static constexpr auto head =
         packed_literal<32>().map(3).str("kind").str("notification").str("method");
-    static constexpr auto params_key = packed_literal<8>().str("params");
     static_assert(head.size() + 32 + params_key.size() <= head_prefix::capacity);
     auto& out = encoder.writer();
     head_prefix prefix;
@@ -164,6 +123,89 @@ SLICERBRIDGE_DECL bool write_message(frame_encoder& encoder, const notification&
 }
 
 } // namespace detail
+
+namespace detail {
+
+/// Whether the next bytes are `literal`'s, taking them if so.
+template <std::size_t Capacity, std::size_t Numbers>
+bool take_literal(head_decoder& decoder, const packed_literal<Capacity, Numbers>& literal) {
+    const std::byte* bytes = nullptr;
+    return decoder.take_bytes(literal.size(), bytes) &&
+           std::memcmp(bytes, literal.data(), literal.size()) == 0;
+}
+
+/// The numbers of a `timings_entry`, if the bytes are one with numbers timings accepts.
+inline std::optional<timings> take_timings_entry(head_decoder& decoder) {
+    const std::byte* bytes = nullptr;
+    if (!decoder.take_bytes(timings_entry.size(), bytes)) {
+        return std::nullopt;
+    }
+    std::byte layout[timings_entry.size()];
+    std::memcpy(layout, bytes, sizeof layout);
+    timings t;
+    double* const numbers[] = {&t.receiving, &t.queued, &t.computing, &t.sending};
+    for (std::size_t i = 0; i < 4; ++i) {
+        std::byte* number = layout + timings_entry.number_offset(i);
+        const auto bits = load_big_endian<std::uint64_t>(number);
+        std::memcpy(numbers[i], &bits, sizeof bits);
+        if (!(std::isfinite(*numbers[i]) && *numbers[i] >= 0)) {
+            return std::nullopt; // [TIME-1]
+        }
+        std::memset(number, 0, sizeof bits);
+    }
+    if (std::memcmp(layout, timings_entry.data(), sizeof layout) != 0) {
+        return std::nullopt;
+    }
+    return t;
+}
+
+/// The response of decode_usual_response, read into `out`; false for any other head.
+inline bool read_usual_response(const received_frame& frame, const limits& receiver_limits,
+                                const codec_set& allowed, response& out) {
+    // What decode_head checks first, and the limits on the two maps read here.
+    const buffer& head = frame.head;
+    if (head.empty() || head.size() > receiver_limits.max_head || !frame.descriptors.empty() ||
+        receiver_limits.max_depth < 2 || receiver_limits.max_elements < 4) {
+        return false;
+    }
+    const bool with_timings = head.data()[0] == response_head4.data()[0];
+    head_decoder decoder(head, frame.bulk, receiver_limits, allowed);
+    std::uint64_t id = 0;
+    if (!take_literal(decoder, with_timings ? response_head4 : response_head3) ||
+        !decoder.take_uint(id) || id > max_request_id || !take_literal(decoder, result_key) ||
+        !decoder.read_nested(out.result, 1)) {
+        return false;
+    }
+    out.id = id;
+    if (with_timings) {
+        out.timings = take_timings_entry(decoder);
+        if (!out.timings) {
+            return false;
+        }
+    }
+    return decoder.at_end();
+}
+
+SLICERBRIDGE_DECL std::optional<response> decode_usual_response(const received_frame& frame,
+                                                                const limits& receiver_limits,
+                                                                const codec_set& allowed) {
+    std::optional<response> reply(std::in_place);
+    if (!read_usual_response(frame, receiver_limits, allowed, *reply)) {
+        reply.reset();
+    }
+    return reply;
+}
+
+} // namespace detail
+
+SLICERBRIDGE_DECL encoded_frame encode_request(std::uint64_t id, std::string_view method,
+                                               const value& params, const encode_options& options,
+                                               std::error_code& ec) {
+    return detail::encode_frame_with(options, ec, [&](detail::frame_encoder& encoder) {
+        return detail::write_request(
+            encoder, id, method, [&params](detail::frame_encoder& e) { return e.write(params); });
+    });
+}
 
 SLICERBRIDGE_DECL encoded_frame encode_message(const message& m, const encode_options& options,
                                                std::error_code& ec) {
