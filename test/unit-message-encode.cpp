@@ -5,8 +5,6 @@
 
 #include "support/printers.hpp"
 
-#include "support/printers.hpp"
-
 #include <doctest/doctest.h>
 
 #include <cmath>
