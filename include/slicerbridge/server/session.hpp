@@ -4,7 +4,8 @@
 // (connection_machine.hpp), negotiate() and each call's machine (call_machine.hpp) decide, and
 // carries their decisions out. Internal to `server`.
 //
-// Ownership: the connection's executor (its strand: one handler at a time) is the only writer.
+// Ownership: the connection's executor (a strand, or an io_context that one thread runs: one
+// handler at a time either way; "the strand" below) is the only writer.
 // It alone touches the socket, the outbox, the call table and the call machines. A worker that
 // computes a call owns nothing of the connection: it hands its encoded answer over by posting it
 // to the strand, and its progress through a latest-value slot under the call's progress lock.
