@@ -76,7 +76,7 @@ void add_processors(sb::server& server) {
 
 void serve(transport kind, const std::string& unix_path, const sb::server_options& options,
            const server_process::announce_function& announce) {
-    asio::io_context io;
+    asio::io_context io(1);
     sb::server server(io.get_executor(), options);
     add_processors(server);
     std::string endpoint;

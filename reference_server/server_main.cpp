@@ -414,7 +414,7 @@ int main(int argc, char** argv) {
 #endif
     slicerbridge::reference::show_library_warnings(o.level == slicerbridge::log_level::debug);
 
-    asio::io_context io;
+    asio::io_context io(1); // run by this thread alone: its connections need no strands
     // Runs the I/O until the shutdown completes, even while no socket is open: computations
     // still running post their answers to it.
     auto work = asio::make_work_guard(io);

@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <future>
 #include <thread>
 
 using namespace slicerbridge;
@@ -63,6 +64,50 @@ TEST_CASE("processors run on the worker pool by default and on the I/O thread wh
     }
     CHECK(record->calls_on_io_thread == 3);
     CHECK(record->calls_elsewhere == 1);
+}
+
+TEST_CASE("over an io_context made for one thread, connections take turns without strands") {
+    asio::io_context one_thread(1);
+    asio::io_context unsafe_io(ASIO_CONCURRENCY_HINT_UNSAFE_IO);
+    asio::io_context any_threads;
+    asio::io_context two_threads(2);
+    CHECK(detail::runs_on_one_thread(one_thread));
+    CHECK(detail::runs_on_one_thread(unsafe_io));
+    CHECK_FALSE(detail::runs_on_one_thread(any_threads));
+    CHECK_FALSE(detail::runs_on_one_thread(two_threads));
+
+    // Workers still hand their progress and answers over to the I/O thread, from several
+    // connections at once.
+    test_server srv(
+        {},
+        [](server& s) {
+            s.add({describe("inline_nothing"),
+                   [](call_context&, const invoke_params&) { return invoke_result{}; }},
+                  processor_execution::io_thread);
+        },
+        1);
+    auto calls_with_progress = [&srv] {
+        auto client = sync_client::connect(srv.address());
+        std::size_t failures = 0;
+        std::atomic<std::size_t> progressed{0};
+        for (int i = 0; i < 5; ++i) {
+            auto slow = named_call("slow");
+            slow.parameters = {{"seconds", parameter_value(0.01)},
+                               {"steps", parameter_value(std::int64_t{2})}};
+            invoke_options options;
+            options.on_progress = [&progressed](const progress_params&) { ++progressed; };
+            failures += client->invoke(slow, options).error.has_value() ? 1 : 0;
+            failures += client->invoke(named_call("inline_nothing")).error.has_value() ? 1 : 0;
+        }
+        return std::make_pair(failures, progressed.load());
+    };
+    auto first = std::async(std::launch::async, calls_with_progress);
+    auto second = std::async(std::launch::async, calls_with_progress);
+    for (auto* outcome : {&first, &second}) {
+        auto [failures, progressed] = outcome->get();
+        CHECK(failures == 0);
+        CHECK(progressed > 0);
+    }
 }
 
 TEST_CASE("a call on the I/O thread answers with its outputs, failures and timings [INV-3] "

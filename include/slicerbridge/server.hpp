@@ -29,7 +29,9 @@ struct server_state;
 
 /// Serves processors. Register them with `add`, then listen on endpoints or serve streams; the
 /// I/O runs on the executor given at construction (run its io_context on one or more threads),
-/// processors on the server's own worker threads.
+/// processors on the server's own worker threads. Each connection's handlers take turns on a
+/// strand, except over an io_context made for one thread (`asio::io_context io(1)`), which
+/// serialises them already at less cost: run such a context on one thread only.
 ///
 /// Thread safety: `add` before serving; everything else may be called from any thread.
 class server {

@@ -155,9 +155,12 @@ inline void add_test_processors(sb::server& server, std::shared_ptr<watch_record
 /// A server with the test processors on 127.0.0.1, run by its own I/O thread.
 class test_server {
 public:
-    /// `more` registers further processors before the server listens.
+    /// `more` registers further processors before the server listens; `concurrency_hint` is the
+    /// io_context's (1: made for its one thread).
     explicit test_server(sb::server_options options = {},
-                         const std::function<void(sb::server&)>& more = {}) {
+                         const std::function<void(sb::server&)>& more = {},
+                         int concurrency_hint = ASIO_CONCURRENCY_HINT_DEFAULT)
+        : io_(concurrency_hint) {
         options.workers = std::max<std::size_t>(options.workers, 4);
         server_ = std::make_unique<sb::server>(io_.get_executor(), std::move(options));
         add_test_processors(*server_, watch_);

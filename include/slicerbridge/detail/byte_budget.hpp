@@ -12,52 +12,40 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
 #include <utility>
 
 namespace slicerbridge::detail {
 
-/// The whole server's budget. Thread-safe.
+/// The whole server's budget. Thread-safe without a lock: connections ask it for every frame,
+/// and a lock would be taken several times per call.
 class byte_budget {
 public:
     explicit byte_budget(std::size_t total) : total_(total) {}
 
     /// Reserves `bytes` if they fit, or if nothing is held at all.
     bool try_reserve(std::uint64_t bytes) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (held_ != 0 && (bytes > total_ || held_ + bytes > total_)) {
-            return false;
-        }
-        held_ += bytes;
+        std::uint64_t held = held_.load();
+        do {
+            if (held != 0 && (bytes > total_ || held + bytes > total_)) {
+                return false;
+            }
+        } while (!held_.compare_exchange_weak(held, held + bytes));
         return true;
     }
 
     /// Adds bytes that are held already (an answer computed by a worker): never refused.
-    void add(std::uint64_t bytes) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        held_ += bytes;
-    }
+    void add(std::uint64_t bytes) { held_ += bytes; }
 
-    void release(std::uint64_t bytes) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        held_ -= bytes;
-    }
+    void release(std::uint64_t bytes) { held_ -= bytes; }
 
     /// True while more may be held: a connection may start reading a new frame.
-    bool has_room() const {
-        std::lock_guard<std::mutex> lock(mutex_);
-        return held_ < total_;
-    }
+    bool has_room() const { return held_.load() < total_; }
 
-    std::uint64_t held() const {
-        std::lock_guard<std::mutex> lock(mutex_);
-        return held_;
-    }
+    std::uint64_t held() const { return held_.load(); }
 
 private:
-    mutable std::mutex mutex_;
     const std::uint64_t total_;
-    std::uint64_t held_ = 0;
+    std::atomic<std::uint64_t> held_{0};
 };
 
 /// One connection's share, drawn from the server's budget. Frames are reserved by the

@@ -11,6 +11,10 @@
 #include <cstdint>
 
 #if defined(__linux__)
+#include <asio/associated_allocator.hpp>
+#include <asio/associated_cancellation_slot.hpp>
+#include <asio/associated_executor.hpp>
+#include <asio/async_result.hpp>
 #include <asio/basic_stream_socket.hpp>
 #include <asio/compose.hpp>
 #include <asio/error.hpp>
@@ -148,28 +152,51 @@ inline bool would_block(const std::error_code& ec) noexcept {
            ec == std::errc::operation_would_block;
 }
 
-template <class Socket>
-struct receive_some_op {
-    Socket& socket;
-    asio::mutable_buffer target;
-    frame_descriptors& got;
-    bool waited = false;
+/// Written out rather than made with async_compose (see frame_stream's read_frame_op): frames
+/// are read through it on every Unix socket.
+template <class Socket, class Handler>
+class receive_some_op {
+public:
+    receive_some_op(Socket& socket, asio::mutable_buffer target, frame_descriptors& got,
+                    Handler handler)
+        : socket_(socket), target_(target), got_(got), handler_(std::move(handler)) {}
 
-    template <class Self>
-    void operator()(Self& self, std::error_code ec = {}) {
-        if (!ec && waited) {
-            std::size_t n = receive_some_now(socket.native_handle(), target, got, ec);
+    using executor_type = asio::associated_executor_t<Handler, typename Socket::executor_type>;
+    using allocator_type = asio::associated_allocator_t<Handler>;
+    using cancellation_slot_type = asio::associated_cancellation_slot_t<Handler>;
+
+    executor_type get_executor() const noexcept {
+        return asio::get_associated_executor(handler_, socket_.get_executor());
+    }
+    allocator_type get_allocator() const noexcept {
+        return asio::get_associated_allocator(handler_);
+    }
+    cancellation_slot_type get_cancellation_slot() const noexcept {
+        return asio::get_associated_cancellation_slot(handler_);
+    }
+
+    void operator()(std::error_code ec = {}) {
+        if (!ec && waited_) {
+            std::size_t n = receive_some_now(socket_.native_handle(), target_, got_, ec);
             if (!would_block(ec)) {
-                return self.complete(ec, n);
+                return std::move(handler_)(ec, n);
             }
             ec.clear();
         }
         if (ec) {
-            return self.complete(ec, std::size_t{0});
+            return std::move(handler_)(ec, std::size_t{0});
         }
-        waited = true;
-        socket.async_wait(asio::socket_base::wait_read, std::move(self));
+        waited_ = true;
+        auto& socket = socket_;
+        socket.async_wait(asio::socket_base::wait_read, std::move(*this));
     }
+
+private:
+    Socket& socket_;
+    asio::mutable_buffer target_;
+    frame_descriptors& got_;
+    Handler handler_;
+    bool waited_ = false;
 };
 
 template <class Socket>
@@ -201,8 +228,11 @@ struct send_some_op {
 template <class Socket, class Token>
 auto async_receive_some(Socket& socket, asio::mutable_buffer target, frame_descriptors& got,
                         Token&& token) {
-    return asio::async_compose<Token, void(std::error_code, std::size_t)>(
-        receive_some_op<Socket>{socket, target, got}, token, socket);
+    return asio::async_initiate<Token, void(std::error_code, std::size_t)>(
+        [&socket, target, &got](auto handler) {
+            receive_some_op<Socket, decltype(handler)>(socket, target, got, std::move(handler))();
+        },
+        token);
 }
 
 /// Waits until `socket` is writable, then writes some of `pieces` with `fds` beside the first

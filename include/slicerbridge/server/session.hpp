@@ -4,7 +4,8 @@
 // (connection_machine.hpp), negotiate() and each call's machine (call_machine.hpp) decide, and
 // carries their decisions out. Internal to `server`.
 //
-// Ownership: the connection's executor (its strand: one handler at a time) is the only writer.
+// Ownership: the connection's executor (a strand, or an io_context that one thread runs: one
+// handler at a time either way; "the strand" below) is the only writer.
 // It alone touches the socket, the outbox, the call table and the call machines. A worker that
 // computes a call owns nothing of the connection: it hands its encoded answer over by posting it
 // to the strand, and its progress through a latest-value slot under the call's progress lock.
@@ -28,6 +29,7 @@
 
 #include <asio/executor_work_guard.hpp>
 #include <asio/post.hpp>
+#include <asio/recycling_allocator.hpp>
 #include <asio/steady_timer.hpp>
 
 #include <atomic>
@@ -429,7 +431,9 @@ private:
 
     void start_call(std::uint64_t id, const registered_processor& called, invoke_params params,
                     const frame_arrival& arrival) {
-        auto call = std::make_shared<call_state>(id, called.proc, std::move(params));
+        // From the I/O thread's small cache of freed Asio blocks (a plain allocation elsewhere).
+        auto call = std::allocate_shared<call_state>(asio::recycling_allocator<call_state>(), id,
+                                                     called.proc, std::move(params));
         call->budgeted_bytes = budget_.take_frame_reservation();
         call->received_first = arrival.first_byte;
         call->received_last = arrival.last_byte;

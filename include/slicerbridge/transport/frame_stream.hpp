@@ -124,7 +124,8 @@ public:
     std::size_t write_frame_now(const encoded_frame& frame, std::error_code& ec);
 
 private:
-    struct read_frame_op;
+    template <class Handler>
+    class read_frame_op;
     struct write_frame_op;
 
     /// Lists the frame's pieces in `write_pieces_`, less the first `skip` bytes; returns the

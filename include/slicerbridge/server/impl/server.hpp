@@ -16,21 +16,36 @@ namespace slicerbridge {
 
 namespace detail {
 
-/// A strand for a new connection. Over an io_context's own executor the strand holds that
-/// executor's concrete type, so that every handler of the connection goes through one level of
-/// type erasure (the socket's any_io_executor) instead of two.
+/// True when `context` is run by one thread, as its concurrency hint promises: 1, or a hint that
+/// turns off Asio's locking for I/O.
+inline bool runs_on_one_thread(asio::io_context& context) {
+    const int hint = asio::use_service<asio::detail::io_context_impl>(context).concurrency_hint();
+    return hint == 1 || hint == ASIO_CONCURRENCY_HINT_1 ||
+           !ASIO_CONCURRENCY_HINT_IS_LOCKING(REACTOR_IO, hint);
+}
+
+/// The executor for a new connection, on which its handlers take turns: a strand, or, over an
+/// io_context that one thread runs, that context's own executor, whose handlers take turns
+/// already (a strand would only add its queue and locks to every handler). Over an io_context the
+/// strand holds that context's executor type, so that every handler of the connection goes
+/// through one level of type erasure (the socket's any_io_executor) instead of two.
 template <class Accept>
-void accept_on_new_strand(const asio::any_io_executor& io, Accept accept) {
+void accept_on_connection_executor(const asio::any_io_executor& io, Accept accept) {
     if (const auto* context_executor = io.target<asio::io_context::executor_type>()) {
-        accept(asio::make_strand(*context_executor));
+        if (runs_on_one_thread(context_executor->context())) {
+            accept(*context_executor);
+        } else {
+            accept(asio::make_strand(*context_executor));
+        }
     } else {
         accept(asio::make_strand(io));
     }
 }
 
-template <class Acceptor, class OnSocket, class Strand>
+template <class Acceptor, class OnSocket, class ConnectionExecutor>
 void accept_once(std::shared_ptr<server_state> state, std::shared_ptr<Acceptor> acceptor,
-                 OnSocket on_socket, const Strand& strand, std::shared_ptr<accept_backoff> backoff);
+                 OnSocket on_socket, const ConnectionExecutor& executor,
+                 std::shared_ptr<accept_backoff> backoff);
 
 /// The network address of a TCP peer (under any layering), or empty.
 template <class Stream>
@@ -133,8 +148,8 @@ open_tcp_acceptor(const std::shared_ptr<server_state>& state,
 template <class Acceptor, class OnSocket>
 void accept_loop(std::shared_ptr<server_state> state, std::shared_ptr<Acceptor> acceptor,
                  OnSocket on_socket, std::shared_ptr<accept_backoff> backoff) {
-    accept_on_new_strand(state->io_executor, [&](auto strand) {
-        accept_once(state, acceptor, on_socket, strand, backoff);
+    accept_on_connection_executor(state->io_executor, [&](auto executor) {
+        accept_once(state, acceptor, on_socket, executor, backoff);
     });
 }
 
@@ -149,12 +164,12 @@ void start_accepting(std::shared_ptr<server_state> state, std::shared_ptr<Accept
     });
 }
 
-template <class Acceptor, class OnSocket, class Strand>
+template <class Acceptor, class OnSocket, class ConnectionExecutor>
 void accept_once(std::shared_ptr<server_state> state, std::shared_ptr<Acceptor> acceptor,
-                 OnSocket on_socket, const Strand& strand,
+                 OnSocket on_socket, const ConnectionExecutor& executor,
                  std::shared_ptr<accept_backoff> backoff) {
-    acceptor->async_accept(strand, [state, acceptor, on_socket, backoff](std::error_code ec,
-                                                                         auto socket) mutable {
+    acceptor->async_accept(executor, [state, acceptor, on_socket, backoff](std::error_code ec,
+                                                                           auto socket) mutable {
         if (!acceptor->is_open() || ec == asio::error::operation_aborted) {
             return;
         }

@@ -3,8 +3,12 @@
 
 #include <slicerbridge/detail/stream_ops.hpp>
 
+#include <asio/associated_allocator.hpp>
+#include <asio/associated_cancellation_slot.hpp>
+#include <asio/associated_executor.hpp>
 #include <asio/compose.hpp>
 #include <asio/error.hpp>
+#include <asio/executor_work_guard.hpp>
 #include <asio/post.hpp>
 
 #include <algorithm>
@@ -17,76 +21,107 @@ template <class... Args>
 frame_stream<NextLayer>::frame_stream(Args&&... args)
     : next_(std::forward<Args>(args)...), staging_(staging_capacity) {}
 
+// Written out rather than made with async_compose: a composed operation's handlers are associated
+// with an executor that tracks outstanding work, so that each read's completion is dispatched
+// through it. This one's are associated with the handler's own executor, which is usually the
+// stream's: its reads then complete straight into it.
 template <class NextLayer>
-struct frame_stream<NextLayer>::read_frame_op {
-    frame_stream& self;
-    frame_arrival arrival{};
-    bool started = false;
+template <class Handler>
+class frame_stream<NextLayer>::read_frame_op {
+public:
+    read_frame_op(frame_stream& self, Handler handler)
+        : self_(self), handler_(std::move(handler)) {}
 
-    template <class Self>
-    void operator()(Self& op, std::error_code ec = {}, std::size_t transferred = 0,
-                    bool direct = false) {
+    using executor_type = asio::associated_executor_t<Handler, frame_stream::executor_type>;
+    using allocator_type = asio::associated_allocator_t<Handler>;
+    using cancellation_slot_type = asio::associated_cancellation_slot_t<Handler>;
+
+    executor_type get_executor() const noexcept {
+        return asio::get_associated_executor(handler_, self_.get_executor());
+    }
+    allocator_type get_allocator() const noexcept {
+        return asio::get_associated_allocator(handler_);
+    }
+    cancellation_slot_type get_cancellation_slot() const noexcept {
+        return asio::get_associated_cancellation_slot(handler_);
+    }
+
+    void operator()(std::error_code ec = {}, std::size_t transferred = 0) {
         if (ec) {
-            self.reader_.reset();
-            self.incoming_.close_all();
-            return op.complete(ec, received_frame{}, arrival);
+            self_.reader_.reset();
+            self_.incoming_.close_all();
+            return complete(ec, received_frame{});
         }
         if (transferred > 0) {
-            self.bytes_received_ += transferred;
-            self.file_incoming_descriptors();
+            self_.bytes_received_ += transferred;
+            self_.file_incoming_descriptors();
             note_arrival();
-            if (direct) {
-                self.reader_.commit(transferred);
+            if (reading_direct_) {
+                self_.reader_.commit(transferred);
             } else {
-                self.staged_begin_ = 0;
-                self.staged_end_ = transferred;
+                self_.staged_begin_ = 0;
+                self_.staged_end_ = transferred;
             }
         }
-        std::size_t chunk = self.staged_begin_;
-        while (!self.reader_.done() && !self.reader_.error() &&
-               self.staged_begin_ < self.staged_end_) {
+        std::size_t chunk = self_.staged_begin_;
+        while (!self_.reader_.done() && !self_.reader_.error() &&
+               self_.staged_begin_ < self_.staged_end_) {
             note_arrival();
-            chunk = self.staged_begin_;
-            self.staged_begin_ += self.reader_.consume(self.staging_.data() + self.staged_begin_,
-                                                       self.staged_end_ - self.staged_begin_);
+            chunk = self_.staged_begin_;
+            self_.staged_begin_ +=
+                self_.reader_.consume(self_.staging_.data() + self_.staged_begin_,
+                                      self_.staged_end_ - self_.staged_begin_);
         }
-        if (self.reader_.error()) {
-            auto failure = self.reader_.error();
-            self.reader_.reset();
+        if (self_.reader_.error()) {
+            auto failure = self_.reader_.error();
+            self_.reader_.reset();
             if (failure == error::malformed_frame) {
-                const auto* first = reinterpret_cast<const char*>(self.staging_.data() + chunk);
-                self.rejected_.assign(first,
-                                      std::min(rejected_quote_size, self.staged_end_ - chunk));
+                const auto* first = reinterpret_cast<const char*>(self_.staging_.data() + chunk);
+                self_.rejected_.assign(first,
+                                       std::min(rejected_quote_size, self_.staged_end_ - chunk));
             }
-            return op.complete(failure, received_frame{}, arrival);
+            return complete(failure, received_frame{});
         }
-        if (self.reader_.done()) {
-            arrival.last_byte = std::chrono::steady_clock::now();
-            received_frame frame = self.reader_.release();
-            self.attach_descriptors(frame);
-            return op.complete(std::error_code{}, std::move(frame), arrival);
+        if (self_.reader_.done()) {
+            arrival_.last_byte = std::chrono::steady_clock::now();
+            received_frame frame = self_.reader_.release();
+            self_.attach_descriptors(frame);
+            return complete(std::error_code{}, std::move(frame));
         }
-        if (self.read_gate_ && !self.read_gate_(self.reader_.announced_size())) {
-            self.paused_read_ = [op = std::move(op)](std::error_code e) mutable { op(e); };
+        if (self_.read_gate_ && !self_.read_gate_(self_.reader_.announced_size())) {
+            // Nothing of the read is pending in the next layer: the work guard keeps the
+            // executor's io_context running until the read resumes.
+            self_.paused_read_ = [op = std::move(*this),
+                                  work = asio::make_work_guard(self_.get_executor())](
+                                     std::error_code e) mutable { op(e); };
             return;
         }
-        auto target = self.reader_.prepare();
-        if (target.size >= staging_capacity) {
-            // Large remainder (a bulk payload): read straight into its final buffer.
-            self.read_some(
-                asio::buffer(target.data, target.size),
-                [op = std::move(op)](std::error_code e, std::size_t n) mutable { op(e, n, true); });
-        } else {
-            self.read_some(asio::buffer(self.staging_), std::move(op));
+        auto target = self_.reader_.prepare();
+        // A large remainder (a bulk payload) is read straight into its final buffer.
+        reading_direct_ = target.size >= staging_capacity;
+        auto& self = self_;
+        self.read_some(reading_direct_ ? asio::buffer(target.data, target.size)
+                                       : asio::buffer(self.staging_),
+                       std::move(*this));
+    }
+
+private:
+    void note_arrival() {
+        if (!started_) {
+            started_ = true;
+            arrival_.first_byte = std::chrono::steady_clock::now();
         }
     }
 
-    void note_arrival() {
-        if (!started) {
-            started = true;
-            arrival.first_byte = std::chrono::steady_clock::now();
-        }
+    void complete(std::error_code ec, received_frame frame) {
+        std::move(handler_)(ec, std::move(frame), arrival_);
     }
+
+    frame_stream& self_;
+    Handler handler_;
+    frame_arrival arrival_{};
+    bool started_ = false;
+    bool reading_direct_ = false; // into the frame's buffer rather than the staging buffer
 };
 
 template <class NextLayer>
@@ -121,9 +156,10 @@ void frame_stream<NextLayer>::attach_descriptors(received_frame& frame) {
 template <class NextLayer>
 template <class CompletionToken>
 auto frame_stream<NextLayer>::async_read_frame(CompletionToken&& token) {
-    return asio::async_compose<CompletionToken,
-                               void(std::error_code, received_frame, frame_arrival)>(
-        read_frame_op{*this}, token, next_);
+    return asio::async_initiate<CompletionToken,
+                                void(std::error_code, received_frame, frame_arrival)>(
+        [this](auto handler) { read_frame_op<decltype(handler)>(*this, std::move(handler))(); },
+        token);
 }
 
 template <class NextLayer>
