@@ -122,9 +122,10 @@ run_fuzzers() { # seconds per fuzzer
 
 # The SDK, the server with the conformance processors and the clients, cross-built for Windows
 # with MinGW-w64 (-O1: the tests run fast enough, the build stays short; precompiled headers for
-# the tests) and run under Wine against their Linux peers (test/windows), with the CLI-module
-# proxy on its portable NRRD backend (zlib from libz-mingw-w64-dev). No TLS or compression:
-# Debian has no OpenSSL, zstd or lz4 for Windows.
+# the tests; the SDK compiled once, so that its unit tests run separately compiled here and
+# header-only in build-sanitize/) and run under Wine against their Linux peers (test/windows),
+# with the CLI-module proxy on its portable NRRD backend (zlib from libz-mingw-w64-dev). No TLS
+# or compression: Debian has no OpenSSL, zstd or lz4 for Windows.
 windows_targets=(slicerbridge_tests slicerbridge_server slicerbridge-client-check cpp17_sync_client
   slicerbridge_cli_module slicerbridge_nrrd_tests)
 windows_ready=0
@@ -137,7 +138,7 @@ build_windows() {
   log "cross-building for Windows (MinGW-w64, -O1) in build-mingw/: ${windows_targets[*]}"
   cmake -S "$root" -B "$root/build-mingw" --toolchain "$root/cmake/toolchains/mingw-w64-x86_64.cmake" \
     -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O1 -DSLICERBRIDGE_WARNINGS_AS_ERRORS=ON \
-    -DSLICERBRIDGE_BUILD_ADAPTER=OFF -DSLICERBRIDGE_INSTALL=OFF \
+    -DSLICERBRIDGE_BUILD_ADAPTER=OFF -DSLICERBRIDGE_INSTALL=OFF -DSLICERBRIDGE_SEPARATE_COMPILATION=ON \
     -DSLICERBRIDGE_PRECOMPILE_TEST_HEADERS=ON -DSLICERBRIDGE_UNITY_TESTS=ON "-DSLICERBRIDGE_LINUX_BUILD_DIR=$root/build" >/dev/null
   cmake --build "$root/build-mingw" -j "$jobs" --target "${windows_targets[@]}"
   windows_ready=1
