@@ -101,8 +101,11 @@ TEST_CASE("decode_usual_response reads compressed bulk in the result as the gene
     const auto fast = detail::decode_usual_response(frame, limits{}, codec_set::all());
     REQUIRE(fast.has_value());
     CHECK(*fast == reply);
-    // Not allowed: the general path reports unsupported_codec, so the fast one declines.
-    CHECK_FALSE(detail::decode_usual_response(frame, limits{}, codec_set{}).has_value());
+    // Not allowed: the general path reports unsupported_codec, so the fast one declines (a build
+    // without lz4 sends the bulk as it is).
+    if (codec_set::all().contains(codec::lz4)) {
+        CHECK_FALSE(detail::decode_usual_response(frame, limits{}, codec_set{}).has_value());
+    }
 }
 
 TEST_CASE("decode_usual_response declines every other head, for the general path to report "
