@@ -9,6 +9,7 @@
 #include <slicerbridge/detail/config.hpp>
 #include <slicerbridge/error.hpp>
 #include <slicerbridge/message/catalog.hpp>
+#include <slicerbridge/message/timings.hpp>
 #include <slicerbridge/value.hpp>
 #include <slicerbridge/wire/codec.hpp>
 
@@ -87,6 +88,12 @@ struct invoke_result {
 };
 
 SLICERBRIDGE_DECL value to_value(const invoke_result& r);
+
+/// Encodes the answer `result` to request `id`: the bytes of `encode_message` for
+/// `response::success(id, to_value(result))` with `timings`, without building that value first.
+SLICERBRIDGE_DECL encoded_frame encode_response(std::uint64_t id, const invoke_result& result,
+                                                const std::optional<timings>& timings,
+                                                const encode_options& options, std::error_code& ec);
 
 /// `r` as a peer of version `v` may see it ([VER-4]): before 1.1, without scalar outputs
 /// ([CAT-7]) and image_series outputs ([SER-6]).

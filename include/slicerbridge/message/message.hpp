@@ -138,6 +138,15 @@ namespace detail {
 SLICERBRIDGE_DECL std::optional<response> decode_usual_response(const received_frame& frame,
                                                                 const limits& receiver_limits,
                                                                 const codec_set& allowed);
+
+/// A request in the form write_request gives it (`kind`, `id`, `method`, `params`, in that
+/// order, no descriptors), valid and with map params, read without building a value for the
+/// head; nothing for any other head, which the caller then decodes with decode_frame and
+/// decode_message, so that every error is reported as they report it. When decode_message
+/// would read the frame's head without `expecting_hello`, the request is the one it gives.
+SLICERBRIDGE_DECL std::optional<request> decode_usual_request(const received_frame& frame,
+                                                              const limits& receiver_limits,
+                                                              const codec_set& allowed);
 } // namespace detail
 
 } // namespace slicerbridge

@@ -158,6 +158,17 @@ SLICERBRIDGE_DECL value to_value(const invoke_params& p) {
 
 namespace detail {
 
+/// The entries `name: to_value(v)` of a map whose header is written.
+template <class Entries>
+bool write_named_entries(frame_encoder& encoder, const Entries& entries) {
+    for (const auto& [name, v] : entries) {
+        if (!write_text(encoder, name) || !encoder.write(to_value(v))) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /// `{name: to_value(v), ...}`, written as `frame_encoder::write` writes that map.
 template <class Entries>
 bool write_named_values(frame_encoder& encoder, const Entries& entries) {
@@ -165,12 +176,7 @@ bool write_named_values(frame_encoder& encoder, const Entries& entries) {
         return false;
     }
     encoder.writer().write_map_header(entries.size());
-    for (const auto& [name, v] : entries) {
-        if (!write_text(encoder, name) || !encoder.write(to_value(v))) {
-            return false;
-        }
-    }
-    return true;
+    return write_named_entries(encoder, entries);
 }
 
 /// `to_value(p)`, written without building it: the fixed parts, a short processor name and
@@ -284,6 +290,55 @@ SLICERBRIDGE_DECL invoke_result invoke_result::from_value(const value& v, std::e
 SLICERBRIDGE_DECL invoke_result invoke_result::from_value(const value& v, std::error_code& ec) {
     std::string what;
     return from_value(v, ec, what);
+}
+
+namespace detail {
+
+/// The response `{id, to_value(r)}` with `t`, written as write_message writes it, without
+/// building the result: the fixed parts up to an empty or the outputs map header gathered and
+/// written at once.
+inline bool write_invoke_response(frame_encoder& encoder, std::uint64_t id, const invoke_result& r,
+                                  const std::optional<timings>& t) {
+    static constexpr auto outputs_key = packed_literal<16>().map(1).str("outputs");
+    static constexpr auto empty_map = packed_literal<1>().map(0);
+    static_assert(response_head4.size() + 9 + result_key.size() + outputs_key.size() +
+                      empty_map.size() <=
+                  head_prefix::capacity);
+    const std::size_t count = r.outputs.size() + r.scalars.size();
+    if (count > std::numeric_limits<std::uint32_t>::max()) {
+        return false;
+    }
+    auto& out = encoder.writer();
+    head_prefix prefix;
+    prefix.append(t ? response_head4 : response_head3);
+    prefix.append_uint(id);
+    prefix.append(result_key);
+    prefix.append(outputs_key);
+    if (count == 0) {
+        prefix.append(empty_map);
+        prefix.flush(out);
+    } else {
+        prefix.flush(out);
+        out.write_map_header(static_cast<std::uint32_t>(count));
+        if (!write_named_entries(encoder, r.outputs) || !write_named_entries(encoder, r.scalars)) {
+            return false;
+        }
+    }
+    if (t) {
+        write_timings_entry(encoder, *t);
+    }
+    return true;
+}
+
+} // namespace detail
+
+SLICERBRIDGE_DECL encoded_frame encode_response(std::uint64_t id, const invoke_result& result,
+                                                const std::optional<timings>& timings,
+                                                const encode_options& options,
+                                                std::error_code& ec) {
+    return detail::encode_frame_with(options, ec, [&](detail::frame_encoder& encoder) {
+        return detail::write_invoke_response(encoder, id, result, timings);
+    });
 }
 
 SLICERBRIDGE_DECL invoke_result result_for_version(invoke_result r, protocol_version v) {

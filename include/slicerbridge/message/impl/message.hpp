@@ -391,6 +391,9 @@ inline constexpr auto timings_entry = packed_literal<96, 4>()
                                           .str("sending")
                                           .number();
 
+/// Writes the `timings_entry` holding the numbers of `t`.
+SLICERBRIDGE_DECL void write_timings_entry(frame_encoder& encoder, const timings& t);
+
 } // namespace detail
 
 } // namespace slicerbridge

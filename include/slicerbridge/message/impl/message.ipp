@@ -196,6 +196,39 @@ SLICERBRIDGE_DECL std::optional<response> decode_usual_response(const received_f
     return reply;
 }
 
+/// The request of decode_usual_request, read into `out`; false for any other head.
+inline bool read_usual_request(const received_frame& frame, const limits& receiver_limits,
+                               const codec_set& allowed, request& out) {
+    // What decode_head checks first, and the limits on the two maps read here.
+    const buffer& head = frame.head;
+    if (head.empty() || head.size() > receiver_limits.max_head || !frame.descriptors.empty() ||
+        receiver_limits.max_depth < 2 || receiver_limits.max_elements < 4) {
+        return false;
+    }
+    head_decoder decoder(head, frame.bulk, receiver_limits, allowed);
+    value method;
+    out.params = value(); // read_nested reads into nil
+    if (!take_literal(decoder, request_head) || !decoder.take_uint(out.id) ||
+        out.id > max_request_id || !take_literal(decoder, method_key) ||
+        !decoder.read_nested(method, 1) || !method.is_string() ||
+        !take_literal(decoder, params_key) || !decoder.read_nested(out.params, 1) ||
+        !out.params.is_map() || !decoder.at_end()) {
+        return false;
+    }
+    out.method = std::move(*method.get_if<std::string>());
+    return true;
+}
+
+SLICERBRIDGE_DECL std::optional<request> decode_usual_request(const received_frame& frame,
+                                                              const limits& receiver_limits,
+                                                              const codec_set& allowed) {
+    std::optional<request> received(std::in_place);
+    if (!read_usual_request(frame, receiver_limits, allowed, *received)) {
+        received.reset();
+    }
+    return received;
+}
+
 } // namespace detail
 
 SLICERBRIDGE_DECL encoded_frame encode_request(std::uint64_t id, std::string_view method,
