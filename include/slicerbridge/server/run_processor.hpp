@@ -28,9 +28,11 @@ struct run_settings {
 
 /// The answer's result or error. Only processor_error messages are meant for the client: any
 /// other exception's text may quote data ([ERR-3]), so it goes to the log, and to the client
-/// only with `expose_errors`.
+/// only with `expose_errors`. Given `produced`, a result is left there, not in the answer, for
+/// the caller to write with encode_response (no value tree of it).
 inline response run_processor(const processor& proc, call_context& context, std::uint64_t id,
-                              const invoke_params& params, const run_settings& settings) {
+                              const invoke_params& params, const run_settings& settings,
+                              std::optional<invoke_result>* produced = nullptr) {
     const auto failed = [&](std::string line) {
         if (settings.log) {
             settings.log("call " + std::to_string(id) + " to " + proc.description.name + " " +
@@ -52,7 +54,11 @@ inline response run_processor(const processor& proc, call_context& context, std:
             if (settings.version < protocol_version{1, 1}) {
                 result = result_for_version(std::move(result), settings.version);
             }
-            reply.result = to_value(result);
+            if (produced != nullptr) {
+                produced->emplace(std::move(result));
+            } else {
+                reply.result = to_value(result);
+            }
         }
     } catch (const call_cancelled&) {
         reply.error = error_info::from(make_error_code(error::cancelled), "call cancelled");

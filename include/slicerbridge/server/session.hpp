@@ -207,20 +207,27 @@ private:
         } reservation{*this};
         state_->note_frame(id_);
         std::error_code frame_error;
-        value head = decode_frame(frame, stream_receive_limits(), codecs_, frame_error);
+        std::optional<request> usual;
+        if (phase_ != phase::awaiting_hello) {
+            usual = detail::decode_usual_request(frame, stream_receive_limits(), codecs_);
+        }
+        value head =
+            usual ? value() : decode_frame(frame, stream_receive_limits(), codecs_, frame_error);
         std::error_code message_error;
         std::string what;
-        message decoded =
-            decode_message(std::move(head), phase_ == phase::awaiting_hello, message_error, what);
+        message decoded = usual ? message(std::move(*usual))
+                                : decode_message(std::move(head), phase_ == phase::awaiting_hello,
+                                                 message_error, what);
         connection_event event;
-        event.what = classify(head, frame_error, decoded, message_error);
+        event.what = usual ? inbound::request : classify(head, frame_error, decoded, message_error);
         event.error = frame_error;
         if (frame_error) {
             what = (event.what == inbound::undecodable ? "undecodable head: "
                                                        : "bad bulk reference: ") +
                    frame_error.message();
         }
-        const auto id = request_id_of(head);
+        const auto id = usual ? std::optional<std::uint64_t>(std::get<request>(decoded).id)
+                              : request_id_of(head);
         if (id && (event.what == inbound::request || event.what == inbound::malformed_request ||
                    event.what == inbound::request_with_bad_bulk)) {
             event.id_open = calls_.count(*id) != 0 || (goodbye_id_ && *goodbye_id_ == *id);
@@ -539,16 +546,20 @@ private:
         if (state_->options.log) {
             settings.log = [this](const std::string& line) { log(log_level::warning, line); };
         }
-        response reply = run_processor(call->proc, ctx, call->id, call->params, settings);
+        std::optional<invoke_result> produced;
+        response reply =
+            run_processor(call->proc, ctx, call->id, call->params, settings, &produced);
         auto compute_end = clock::now();
         reply.timings = timings{seconds_between(call->received_first, call->received_last),
                                 seconds_between(call->admitted, compute_start),
                                 seconds_between(compute_start, compute_end), 0.0};
         reply.timings->sending = seconds_between(compute_end, clock::now());
         std::error_code encode_error;
-        encoded_frame frame = encode_message(
-            message(std::move(reply)),
-            detail::with_memfd(encode_options{response_codec()}, stream_), encode_error);
+        const auto answer_options = detail::with_memfd(encode_options{response_codec()}, stream_);
+        encoded_frame frame =
+            produced
+                ? encode_response(call->id, *produced, reply.timings, answer_options, encode_error)
+                : encode_message(message(std::move(reply)), answer_options, encode_error);
         state_->finish_call();
         if (on_io_thread) {
             return deliver_computed(call, std::move(frame), encode_error);
