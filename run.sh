@@ -12,7 +12,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 python=/usr/bin/python3 # Debian's interpreter: numpy, msgpack, vtk and pytest live there
 
 debian_packages=(
-  build-essential cmake pkg-config git clang-format
+  build-essential cmake ninja-build pkg-config git clang-format
   libasio-dev libmsgpack-cxx-dev nlohmann-json3-dev doctest-dev libcli11-dev libssl-dev libzstd-dev liblz4-dev
   libvtk9-dev python3-vtk9 python3-dev libinsighttoolkit5-dev
   python3 python3-numpy python3-msgpack python3-pytest python3-zstandard python3-lz4 python3-setuptools
@@ -42,10 +42,17 @@ install_dependencies() {
   "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
+# Ninja for a new build directory: it compiles a target's objects while the libraries that the
+# target links are still being built, where Make waits for them. A directory configured before
+# keeps its generator.
+generator() { # build-dir
+  [ -f "$1/CMakeCache.txt" ] || ! command -v ninja >/dev/null || echo "-GNinja"
+}
+
 configure_and_build() { # build-dir, extra cmake arguments...
   local dir=$1
   shift
-  cmake -S "$root" -B "$dir" -DSLICERBRIDGE_WARNINGS_AS_ERRORS=ON "$@" >/dev/null
+  cmake -S "$root" -B "$dir" $(generator "$dir") -DSLICERBRIDGE_WARNINGS_AS_ERRORS=ON "$@" >/dev/null
   cmake --build "$dir" -j "$jobs"
 }
 
@@ -136,7 +143,7 @@ build_windows() {
     return
   fi
   log "cross-building for Windows (MinGW-w64, -O1) in build-mingw/: ${windows_targets[*]}"
-  cmake -S "$root" -B "$root/build-mingw" --toolchain "$root/cmake/toolchains/mingw-w64-x86_64.cmake" \
+  cmake -S "$root" -B "$root/build-mingw" $(generator "$root/build-mingw") --toolchain "$root/cmake/toolchains/mingw-w64-x86_64.cmake" \
     -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O1 -DSLICERBRIDGE_WARNINGS_AS_ERRORS=ON \
     -DSLICERBRIDGE_BUILD_ADAPTER=OFF -DSLICERBRIDGE_INSTALL=OFF -DSLICERBRIDGE_SEPARATE_COMPILATION=ON \
     -DSLICERBRIDGE_PRECOMPILE_TEST_HEADERS=ON -DSLICERBRIDGE_UNITY_TESTS=ON "-DSLICERBRIDGE_LINUX_BUILD_DIR=$root/build" >/dev/null
