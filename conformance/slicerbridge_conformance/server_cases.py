@@ -590,6 +590,23 @@ def _truncated_not_delivered(context: ServerContext) -> None:
         raise
 
 
+@case("frames.large-bulk-truncated", "FRAME-8 DROP-2",
+      "A ping frame announcing a bulk of 1 GiB (less if the server's max_frame is smaller), of "
+      "which 64 bytes arrive before end of stream, is a truncated frame: the server closes the "
+      "connection within the timeout, however it prepares to receive the bulk, and keeps serving.",
+      hostile=True)
+def _large_bulk_truncated(context: ServerContext) -> None:
+    peer = context.connect()
+    head = wire.pack(request_frame(peer.new_id()))
+    bulk_length = min(1 << 30, peer.limits.max_frame - wire.HEADER_SIZE - len(head))
+    if bulk_length < 1 << 20:
+        raise CaseSkipped(f"server max_frame {peer.limits.max_frame} admits no bulk of 1 MiB")
+    peer.send_raw(wire.frame_header(len(head), bulk_length) + head + bytes(64),
+                  f"header announcing a bulk of {bulk_length} bytes, the head, 64 bytes of bulk")
+    peer.conn.shutdown_write()
+    peer.expect_closed(what=f"after 64 of {bulk_length} bulk bytes and end of stream")
+
+
 @case("frames.fragmented", "FRAME-3",
       "A request delivered in many small writes (a few bytes each) is reassembled and answered.")
 def _fragmented(context: ServerContext) -> None:

@@ -323,7 +323,7 @@ EXPECTED = {'accept-oversized': (1,
 # after a truncated frame learns of the truncation on its own schedule: the runner's check on a
 # fresh connection may come first, and the hang then shows in the next truncated case.
 TRUNCATED = {"frames.truncated-header", "frames.truncated-head", "frames.truncated-bulk",
-             "frames.truncated-not-delivered"}
+             "frames.truncated-not-delivered", "frames.large-bulk-truncated"}
 MAY_ALSO_FAIL = {"double-answer-on-cancel": {"cancel.race-with-completion"},
                  "stop-accepting-after-truncated": TRUNCATED}
 

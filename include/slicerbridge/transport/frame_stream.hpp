@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <limits>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -133,6 +134,14 @@ private:
     std::size_t gather(const encoded_frame& frame, std::size_t skip);
 
     static constexpr std::size_t staging_capacity = 64 * 1024;
+#if defined(_WIN32)
+    /// The most one read asks for. A receive on Windows (Wine's, measured: about 6 ms per MiB)
+    /// costs in proportion to the buffer it is given, not to the bytes that arrive: a large bulk
+    /// read whole would make every partial read cost its full size, and stall the thread.
+    static constexpr std::size_t max_read_size = staging_capacity;
+#else
+    static constexpr std::size_t max_read_size = std::numeric_limits<std::size_t>::max();
+#endif
 
     /// async_read_some on the next layer, or, on a Unix socket, a read that also takes the
     /// descriptors passed beside the bytes into `incoming_`.

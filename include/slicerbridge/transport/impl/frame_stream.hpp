@@ -97,6 +97,7 @@ public:
             return;
         }
         auto target = self_.reader_.prepare();
+        target.size = std::min(target.size, max_read_size);
         // A large remainder (a bulk payload) is read straight into its final buffer.
         reading_direct_ = target.size >= staging_capacity;
         auto& self = self_;
