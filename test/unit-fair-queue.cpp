@@ -51,3 +51,26 @@ TEST_CASE("a gone connection's waiting calls are dropped; its running ones still
     CHECK(started(queue.finished(1)) == -1);
     CHECK(queue.running() == 0);
 }
+
+TEST_CASE("a connection that comes back after its calls finished starts afresh") {
+    fair_queue<int> queue(1);
+    // Connections 1 and 2 come and go one call at a time (their entries are reused).
+    for (int round = 0; round < 3; ++round) {
+        CHECK(started(queue.push(1, 10 + round)) == 10 + round);
+        CHECK(started(queue.finished(1)) == -1);
+        CHECK(started(queue.push(2, 20 + round)) == 20 + round);
+        CHECK(started(queue.finished(2)) == -1);
+    }
+    CHECK(queue.running() == 0);
+    // Then 3 holds the worker while 4 and 5 queue: the longest waiting goes first, as ever.
+    CHECK(started(queue.push(3, 30)) == 30);
+    CHECK(started(queue.push(4, 40)) == -1);
+    CHECK(started(queue.push(5, 50)) == -1);
+    CHECK(started(queue.push(4, 41)) == -1);
+    CHECK(started(queue.finished(3)) == 40);
+    CHECK(started(queue.finished(4)) == 50);
+    CHECK(started(queue.finished(5)) == 41);
+    CHECK(started(queue.finished(4)) == -1);
+    CHECK(queue.running() == 0);
+    CHECK(queue.take_waiting(4).empty());
+}

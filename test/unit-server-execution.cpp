@@ -9,6 +9,7 @@
 #include <atomic>
 #include <future>
 #include <thread>
+#include <vector>
 
 using namespace slicerbridge;
 using test_support::describe;
@@ -166,4 +167,36 @@ TEST_CASE("a call on the I/O thread that returns after its deadline is answered 
     client->invoke(named_call("inline_sleeper"), options, ec);
     CHECK(ec == error::deadline_exceeded);
     CHECK(client->ping() > 0.0);
+}
+
+TEST_CASE("over an io_context made for one thread, every call's progress arrives before its "
+          "answer while several connections' answers are handed over together [PROG-2]") {
+    test_server srv({}, {}, 1);
+    // Each call reports progress once, right before it returns: the progress and the answer
+    // reach the I/O thread back to back, the answer often in a batch with other connections'.
+    auto calls = [&srv] {
+        auto client = sync_client::connect(srv.address());
+        std::size_t failures = 0;
+        std::size_t wrong_progress = 0;
+        for (int i = 0; i < 50; ++i) {
+            auto quick = named_call("slow");
+            quick.parameters = {{"seconds", parameter_value(0.0)},
+                                {"steps", parameter_value(std::int64_t{1})}};
+            std::atomic<int> progressed{0};
+            invoke_options options;
+            options.on_progress = [&progressed](const progress_params&) { ++progressed; };
+            failures += client->invoke(quick, options).error.has_value() ? 1 : 0;
+            wrong_progress += progressed.load() == 1 ? 0 : 1;
+        }
+        return std::make_pair(failures, wrong_progress);
+    };
+    std::vector<std::future<std::pair<std::size_t, std::size_t>>> clients;
+    for (int c = 0; c < 4; ++c) {
+        clients.push_back(std::async(std::launch::async, calls));
+    }
+    for (auto& outcome : clients) {
+        auto [failures, wrong_progress] = outcome.get();
+        CHECK(failures == 0);
+        CHECK(wrong_progress == 0);
+    }
 }

@@ -81,3 +81,28 @@ TEST_CASE("stop lets running tasks finish and drops the queued ones") {
     }
     CHECK(ran.load() == 1);
 }
+
+TEST_CASE("tasks queued quietly run once the pool is told to wake its workers") {
+    for (auto spin : {0us, 200us}) {
+        worker_pool pool(2, spin);
+        std::atomic<int> ran{0};
+        bool wake_owed = false;
+        for (int i = 0; i < 100; ++i) {
+            wake_owed = pool.post_quietly([&ran] { ++ran; }) || wake_owed;
+        }
+        // A pool asked for no wake-up has a worker awake that runs them all; one that asked
+        // is woken here, as the server's posted handler does.
+        if (wake_owed) {
+            pool.wake();
+        }
+        CHECK(reaches(ran, 100));
+    }
+}
+
+TEST_CASE("a stopped pool says so, for tasks that would start more work") {
+    worker_pool pool(1, 0us);
+    CHECK_FALSE(pool.stopping());
+    pool.stop();
+    CHECK(pool.stopping());
+    pool.join();
+}

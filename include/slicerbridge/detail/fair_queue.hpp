@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <utility>
+#include <vector>
 
 namespace slicerbridge::detail {
 
@@ -30,7 +31,11 @@ public:
 
     /// Queues `task` of `owner`; returns the task to start now, if a worker is free.
     std::optional<start> push(owner_id owner, Task task) {
-        auto& entry = owners_[owner];
+        auto found = owners_.find(owner);
+        if (found == owners_.end()) {
+            found = add_owner(owner);
+        }
+        auto& entry = found->second;
         entry.waiting.push_back(std::move(task));
         if (entry.waiting.size() == 1) {
             entry.turn = next_turn_++;
@@ -99,16 +104,38 @@ private:
         return start{chosen->first, std::move(task)};
     }
 
+    /// An owner's entry goes when it has nothing waiting or running; its map node, with the
+    /// storage its emptied queue keeps, is kept for the next owner to come (a connection that
+    /// makes one call at a time comes and goes with every call).
     void erase_if_empty(iterator it) {
-        if (it->second.waiting.empty() && it->second.running == 0) {
+        if (!it->second.waiting.empty() || it->second.running != 0) {
+            return;
+        }
+        if (spare_.size() < max_spare) {
+            spare_.push_back(owners_.extract(it));
+        } else {
             owners_.erase(it);
         }
+    }
+
+    iterator add_owner(owner_id owner) {
+        if (spare_.empty()) {
+            return owners_.emplace(owner, owner_state{}).first;
+        }
+        auto node = std::move(spare_.back());
+        spare_.pop_back();
+        node.key() = owner;
+        node.mapped().running = 0; // `waiting` is empty: the entry went when it was
+        node.mapped().turn = 0;
+        return owners_.insert(std::move(node)).position;
     }
 
     const std::size_t workers_;
     std::size_t running_ = 0;
     std::uint64_t next_turn_ = 0;
     std::map<owner_id, owner_state> owners_;
+    static constexpr std::size_t max_spare = 64;
+    std::vector<typename std::map<owner_id, owner_state>::node_type> spare_;
 };
 
 } // namespace slicerbridge::detail

@@ -41,18 +41,35 @@ public:
     }
 
     void post(task t) {
-        bool wake = false;
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            tasks_.push_back(std::move(t));
-            queued_.store(tasks_.size(), std::memory_order_release);
-            // A looking worker takes one task; each further one needs a sleeper.
-            wake = sleepers_ > 0 && tasks_.size() > (looking_ ? 1u : 0u);
-        }
-        if (wake) {
+        if (post_quietly(std::move(t))) {
             wake_.notify_one();
         }
     }
+
+    /// Queues `t` without waking a sleeping worker; true when one should be woken for it: then
+    /// the caller calls wake() later, once for every task it queued meanwhile (a thread that
+    /// queues several tasks in a row wakes the workers once, after the last).
+    [[nodiscard]] bool post_quietly(task t) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        tasks_.push_back(std::move(t));
+        queued_.store(tasks_.size(), std::memory_order_release);
+        return wanted_sleepers() > 0;
+    }
+
+    /// Wakes as many sleeping workers as the queued tasks need.
+    void wake() {
+        std::size_t count = 0;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            count = wanted_sleepers();
+        }
+        for (; count > 0; --count) {
+            wake_.notify_one();
+        }
+    }
+
+    /// True once stop() was called: a task that would start further work should not.
+    bool stopping() const { return stopping_.load(std::memory_order_relaxed); }
 
     /// Workers finish the task they are running and take no more; queued tasks are dropped.
     void stop() {
@@ -60,6 +77,7 @@ public:
             std::lock_guard<std::mutex> lock(mutex_);
             stopped_ = true;
         }
+        stopping_.store(true, std::memory_order_relaxed);
         wake_.notify_all();
     }
 
@@ -75,6 +93,13 @@ public:
     }
 
 private:
+    /// Under mutex_: the sleepers the queued tasks need (a looking worker takes one of them).
+    std::size_t wanted_sleepers() const {
+        const std::size_t takers = looking_ ? 1u : 0u;
+        const std::size_t wanted = tasks_.size() > takers ? tasks_.size() - takers : 0u;
+        return wanted < sleepers_ ? wanted : sleepers_;
+    }
+
     void work() {
         std::unique_lock<std::mutex> lock(mutex_);
         bool looked = false; // since the last task: then sleep
@@ -124,6 +149,7 @@ private:
     bool looking_ = false;     // one worker is looking for work before sleeping
     bool stopped_ = false;
     std::atomic<std::size_t> queued_{0}; // tasks_.size(), for the looking worker
+    std::atomic<bool> stopping_{false};
     std::vector<std::thread> threads_;
 };
 

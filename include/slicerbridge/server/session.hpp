@@ -28,6 +28,7 @@
 #include <slicerbridge/transport/frame_stream.hpp>
 
 #include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
 #include <asio/post.hpp>
 #include <asio/recycling_allocator.hpp>
 #include <asio/steady_timer.hpp>
@@ -38,6 +39,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <type_traits>
 #include <unordered_map>
 
 namespace slicerbridge::detail {
@@ -53,6 +55,19 @@ inline clock::duration to_duration(double seconds) {
     constexpr double longest = 1e9;
     return std::chrono::duration_cast<clock::duration>(
         std::chrono::duration<double>(std::clamp(seconds, 0.0, longest)));
+}
+
+/// The io_context whose own executor `executor` is (not a strand on it), else null.
+template <class Executor>
+asio::io_context* context_of(const Executor& executor) {
+    if constexpr (std::is_same_v<Executor, asio::io_context::executor_type>) {
+        return &executor.context();
+    } else if constexpr (std::is_same_v<Executor, asio::any_io_executor>) {
+        const auto* target = executor.template target<asio::io_context::executor_type>();
+        return target == nullptr ? nullptr : &target->context();
+    } else {
+        return nullptr;
+    }
 }
 
 /// How a worker's answer reaches the connection's strand: posted to it (`none`), or, while the
@@ -123,6 +138,8 @@ public:
         handshake_limits.max_frame = std::min(handshake_limits.max_frame, handshake_max_frame);
         handshake_limits.max_head = std::min(handshake_limits.max_head, handshake_max_frame);
         stream_.set_receive_limits(handshake_limits);
+        answers_batched_ = state_->io_thread_context != nullptr &&
+                           context_of(stream_.get_executor()) == state_->io_thread_context;
     }
 
     ~server_session() override {
@@ -471,16 +488,18 @@ private:
         }
         // The I/O context must not run out of work while the answer is being computed, or the
         // answer, posted back to it, would never be sent (and shutdown never complete).
-        state_->schedule_call(id_,
-                              [self = this->shared_from_this(), call,
-                               work = asio::make_work_guard(stream_.get_executor())]() mutable {
-                                  self->compute(call, false);
-                                  // The session may go with the last reference: before the
-                                  // I/O context may run out of work, never after.
-                                  call.reset();
-                                  self.reset();
-                                  work.reset();
-                              });
+        state_->schedule_call(
+            id_,
+            [self = this->shared_from_this(), call,
+             work = asio::make_work_guard(stream_.get_executor())]() mutable {
+                self->compute(call, false);
+                // The session may go with the last reference: before the
+                // I/O context may run out of work, never after.
+                call.reset();
+                self.reset();
+                work.reset();
+            },
+            answers_batched_ && !wait_for_answer);
         if (wait_for_answer) {
             await_answer(call);
         }
@@ -573,6 +592,15 @@ private:
                 return; // the waiting strand sends it
             }
             frame = std::move(call->handed_frame); // it stopped waiting: post it
+        }
+        if (answers_batched_) {
+            // With the answers handed over before it; progress reported before it is sent
+            // first, whether or not its own handler already ran ([PROG-2]).
+            return state_->hand_answer_over([self = this->shared_from_this(), call,
+                                             frame = std::move(frame), encode_error]() mutable {
+                self->flush_progress(call);
+                self->deliver_computed(call, std::move(frame), encode_error);
+            });
         }
         // The hand-over: the strand alone writes ([PROG-2]: progress posted earlier runs first).
         asio::post(stream_.get_executor(), [self = this->shared_from_this(), call,
@@ -890,6 +918,9 @@ private:
     asio::steady_timer shutdown_timer_{stream_.get_executor()};
     asio::steady_timer refusal_timer_{stream_.get_executor()}; // a failed token's answer
 
+    /// The connection runs on the server's one I/O thread, without a strand: workers hand its
+    /// answers over with the other connections' (server_state::hand_answer_over).
+    bool answers_batched_ = false;
     const std::uint64_t id_; // for the fair call queue
     const std::string address_;
     const std::optional<std::string> refusal_;

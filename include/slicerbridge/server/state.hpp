@@ -3,6 +3,7 @@
 // What a server's connections share: options, processors, the worker pool. Internal.
 
 #include <slicerbridge/buffer.hpp>
+#include <slicerbridge/detail/batch_queue.hpp>
 #include <slicerbridge/detail/byte_budget.hpp>
 #include <slicerbridge/detail/did_you_mean.hpp>
 #include <slicerbridge/detail/fair_queue.hpp>
@@ -13,6 +14,8 @@
 #include <slicerbridge/server/options.hpp>
 
 #include <asio/any_io_executor.hpp>
+#include <asio/io_context.hpp>
+#include <asio/post.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -41,10 +44,28 @@ struct registered_processor {
     processor_execution execution;
 };
 
-struct server_state {
+/// True when `context` is run by one thread, as its concurrency hint promises: 1, or a hint that
+/// turns off Asio's locking for I/O.
+inline bool runs_on_one_thread(asio::io_context& context) {
+    const int hint = asio::use_service<asio::detail::io_context_impl>(context).concurrency_hint();
+    return hint == 1 || hint == ASIO_CONCURRENCY_HINT_1 ||
+           !ASIO_CONCURRENCY_HINT_IS_LOCKING(REACTOR_IO, hint);
+}
+
+/// The io_context behind `io` when one thread runs it, else null.
+inline asio::io_context* one_thread_context(const asio::any_io_executor& io) {
+    const auto* context_executor = io.target<asio::io_context::executor_type>();
+    if (context_executor == nullptr || !runs_on_one_thread(context_executor->context())) {
+        return nullptr;
+    }
+    return &context_executor->context();
+}
+
+struct server_state : std::enable_shared_from_this<server_state> {
     server_state(asio::any_io_executor io, server_options server_options)
-        : io_executor(std::move(io)), options(std::move(server_options)),
-          workers(options.workers, options.worker_spin), budget(options.total_budget),
+        : io_executor(std::move(io)), io_thread_context(one_thread_context(io_executor)),
+          options(std::move(server_options)), workers(options.workers, options.worker_spin),
+          budget(options.total_budget),
           failed_tokens(options.failed_token_delay, options.failed_token_delay_max,
                         std::max<std::chrono::steady_clock::duration>(
                             std::chrono::minutes(1), 2 * options.failed_token_delay_max),
@@ -78,15 +99,37 @@ struct server_state {
     void finish_call() { pending_calls.fetch_sub(1); }
 
     /// Runs `task` of connection `owner` on a worker as soon as the fair queue picks it
-    /// ([LIMIT-10]).
-    void schedule_call(std::uint64_t owner, worker_pool::task task) {
+    /// ([LIMIT-10]). With `wake_later`, on the one I/O thread of `io_thread_context`, a
+    /// sleeping worker is woken by a handler posted behind the ones ready now, once for all the
+    /// calls they start (not when the caller goes on to wait for the answer itself).
+    void schedule_call(std::uint64_t owner, worker_pool::task task, bool wake_later = false) {
         std::optional<fair_queue<worker_pool::task>::start> first;
         {
             std::lock_guard<std::mutex> lock(call_queue_mutex);
             first = call_queue.push(owner, std::move(task));
         }
-        if (first) {
-            run_call(first->owner, std::move(first->task));
+        if (!first) {
+            return;
+        }
+        auto runner = call_runner(first->owner, std::move(first->task));
+        if (!wake_later || io_thread_context == nullptr) {
+            return workers.post(std::move(runner));
+        }
+        if (workers.post_quietly(std::move(runner)) &&
+            !wake_posted.exchange(true, std::memory_order_relaxed)) {
+            asio::post(*io_thread_context, [self = shared_from_this()] {
+                self->wake_posted.store(false, std::memory_order_relaxed);
+                self->workers.wake();
+            });
+        }
+    }
+
+    /// Hands `answer` to the one I/O thread of `io_thread_context`, which runs it with the
+    /// answers handed over before it runs: a worker's answer costs that thread a wake-up only
+    /// when no other answer waits for it already.
+    void hand_answer_over(unique_function<void()> answer) {
+        if (answers.push(std::move(answer))) {
+            asio::post(*io_thread_context, answer_drain{shared_from_this()});
         }
     }
 
@@ -149,6 +192,9 @@ struct server_state {
     }
 
     asio::any_io_executor io_executor;
+    /// The io_context behind io_executor when one thread runs it (then connections use it
+    /// without strands, and answers and worker wake-ups are batched), else null.
+    asio::io_context* const io_thread_context;
     const server_options options;
     std::map<std::string, registered_processor> processors; // fixed once serving starts
     /// The catalog's result as version 1.1 and as version 1.0 peers see it ([VER-4]).
@@ -195,20 +241,50 @@ struct server_state {
     std::map<std::string, std::size_t> connections_per_address;
 
 private:
-    void run_call(std::uint64_t owner, worker_pool::task task) {
-        workers.post([this, owner, task = std::move(task)]() mutable {
-            task();
-            task = {}; // what the call held goes before the next call starts
-            std::optional<fair_queue<worker_pool::task>::start> next;
-            {
-                std::lock_guard<std::mutex> lock(call_queue_mutex);
-                next = call_queue.finished(owner);
+    /// The worker's task: the call, then the calls the fair queue picks for the worker it
+    /// frees, on the same worker (no hand-off through the pool between them).
+    worker_pool::task call_runner(std::uint64_t owner, worker_pool::task task) {
+        return [this, owner, task = std::move(task)]() mutable {
+            for (;;) {
+                task();
+                task = {}; // what the call held goes before the next call starts
+                std::optional<fair_queue<worker_pool::task>::start> next;
+                {
+                    std::lock_guard<std::mutex> lock(call_queue_mutex);
+                    next = call_queue.finished(owner);
+                }
+                if (!next || workers.stopping()) {
+                    return; // a stopped pool starts nothing more: `next` is dropped
+                }
+                owner = next->owner;
+                task = std::move(next->task);
             }
-            if (next) {
-                run_call(next->owner, std::move(next->task));
-            }
-        });
+        };
     }
+
+    /// Runs the answers handed over; one is posted at a time. Destroyed without running (the
+    /// io_context went first), it drops them: they own their connections, which own the state.
+    struct answer_drain {
+        std::shared_ptr<server_state> state;
+        answer_drain(std::shared_ptr<server_state> s) : state(std::move(s)) {}
+        answer_drain(answer_drain&&) = default;
+        answer_drain& operator=(answer_drain&&) = delete;
+        ~answer_drain() {
+            if (state) {
+                state->answers.discard();
+            }
+        }
+        void operator()() {
+            auto running = std::move(state);
+            running->answers.drain([](unique_function<void()>& answer) {
+                answer();
+                answer = {}; // what the answer held goes as it is sent
+            });
+        }
+    };
+
+    batch_queue<unique_function<void()>> answers;
+    std::atomic<bool> wake_posted{false}; // a workers.wake() is posted to the I/O thread
 
     std::mutex call_queue_mutex;
     fair_queue<worker_pool::task> call_queue;

@@ -16,14 +16,6 @@ namespace slicerbridge {
 
 namespace detail {
 
-/// True when `context` is run by one thread, as its concurrency hint promises: 1, or a hint that
-/// turns off Asio's locking for I/O.
-inline bool runs_on_one_thread(asio::io_context& context) {
-    const int hint = asio::use_service<asio::detail::io_context_impl>(context).concurrency_hint();
-    return hint == 1 || hint == ASIO_CONCURRENCY_HINT_1 ||
-           !ASIO_CONCURRENCY_HINT_IS_LOCKING(REACTOR_IO, hint);
-}
-
 /// The executor for a new connection, on which its handlers take turns: a strand, or, over an
 /// io_context that one thread runs, that context's own executor, whose handlers take turns
 /// already (a strand would only add its queue and locks to every handler). Over an io_context the
