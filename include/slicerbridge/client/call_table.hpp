@@ -22,6 +22,61 @@ using call_id = std::uint64_t;
 
 namespace detail {
 
+/// A map that keeps the nodes of up to `max_spare_nodes` erased entries for the next ones, so
+/// that a connection's calls in flight cost no allocation once it has warmed up.
+template <class Map>
+class recycling_map {
+public:
+    using iterator = typename Map::iterator;
+    static constexpr std::size_t max_spare_nodes = 64;
+
+    std::size_t size() const noexcept { return map_.size(); }
+    std::size_t count(const typename Map::key_type& key) const { return map_.count(key); }
+    iterator find(const typename Map::key_type& key) { return map_.find(key); }
+    iterator begin() noexcept { return map_.begin(); }
+    iterator end() noexcept { return map_.end(); }
+    typename Map::const_iterator begin() const noexcept { return map_.begin(); }
+    typename Map::const_iterator end() const noexcept { return map_.end(); }
+
+    /// Adds `key` with `mapped`; the caller knows that `key` is not in the map.
+    iterator emplace_new(const typename Map::key_type& key, typename Map::mapped_type&& mapped) {
+        if (spare_.empty()) {
+            return map_.emplace(key, std::move(mapped)).first;
+        }
+        auto node = std::move(spare_.back());
+        spare_.pop_back();
+        node.key() = key;
+        node.mapped() = std::move(mapped);
+        return map_.insert(std::move(node)).position;
+    }
+
+    /// Erases the entry at `at`, its mapped value reset to `empty` at once (it frees what it
+    /// holds as `erase` would).
+    void erase(iterator at, typename Map::mapped_type&& empty) {
+        if (spare_.size() >= max_spare_nodes) {
+            map_.erase(at);
+            return;
+        }
+        auto node = map_.extract(at);
+        node.mapped() = std::move(empty);
+        spare_.push_back(std::move(node));
+    }
+
+    /// Takes the entry at `at` out of the map; `recycle` keeps its node for a later entry.
+    typename Map::node_type extract(iterator at) { return map_.extract(at); }
+
+    /// Keeps `node`, an extracted one whose mapped value holds nothing any more, for reuse.
+    void recycle(typename Map::node_type&& node) {
+        if (spare_.size() < max_spare_nodes) {
+            spare_.push_back(std::move(node));
+        }
+    }
+
+private:
+    Map map_;
+    std::vector<typename Map::node_type> spare_;
+};
+
 /// What the client does next.
 struct call_table_action {
     enum class kind {
@@ -44,7 +99,7 @@ struct call_table_action {
 
 /// The calls open on one connection ([MSG-1]). Each event hands its actions, in order, to
 /// `act(const call_table_action&)`; the table never performs I/O, keeps no clock and allocates only
-/// for its map of open calls.
+/// for its map of open calls (and reuses the entries of calls that ended).
 class call_table {
 public:
     /// The server listed `cancel`: without it no cancel is sent ([CANCEL-5]).
@@ -64,7 +119,8 @@ public:
     template <class Act>
     void start(call_id id, bool is_invoke, std::optional<double> give_up_after, Act&& act) {
         bool cancelled_before_start = false;
-        if (auto reserved = reserved_.find(id); reserved != reserved_.end()) {
+        if (auto reserved = reserved_.empty() ? reserved_.end() : reserved_.find(id);
+            reserved != reserved_.end()) {
             cancelled_before_start = reserved->second;
             reserved_.erase(reserved);
         }
@@ -77,7 +133,7 @@ public:
         if (cancelled_before_start) {
             return act(completion(id, make_error_code(error::cancelled)));
         }
-        open_call& call = open_[id];
+        open_call& call = open_.emplace_new(id, open_call{})->second;
         call.is_invoke = is_invoke;
         act(with_id(call_table_action::kind::send_request, id));
         if (give_up_after) {
@@ -188,7 +244,7 @@ private:
         bool cancel_sent = false;
         double last_fraction = 0.0;
     };
-    using iterator = std::unordered_map<call_id, open_call>::iterator;
+    using iterator = recycling_map<std::unordered_map<call_id, open_call>>::iterator;
 
     static call_table_action with_id(call_table_action::kind kind, call_id id) {
         call_table_action action;
@@ -222,14 +278,14 @@ private:
     void finish(iterator found, std::error_code ec, Act& act) {
         const call_id id = found->first;
         const bool timer_armed = found->second.timer_armed;
-        open_.erase(found);
+        open_.erase(found, open_call{});
         if (timer_armed) {
             act(with_id(call_table_action::kind::disarm_timer, id));
         }
         act(completion(id, ec));
     }
 
-    std::unordered_map<call_id, open_call> open_;
+    recycling_map<std::unordered_map<call_id, open_call>> open_;
     std::unordered_map<call_id, bool> reserved_; // not started yet; true: cancelled meanwhile
     std::error_code lost_;
     bool cancel_in_force_ = false;

@@ -3,6 +3,7 @@
 
 #include <slicerbridge/client/call_table.hpp>
 #include <slicerbridge/detail/capabilities.hpp>
+#include <slicerbridge/detail/inline_function.hpp>
 #include <slicerbridge/detail/memfd_transfer.hpp>
 #include <slicerbridge/detail/msgpack_depth.hpp>
 #include <slicerbridge/detail/stream_ops.hpp>
@@ -28,8 +29,9 @@ namespace detail {
 using client_clock = std::chrono::steady_clock;
 
 /// Completes a handler on its own executor, at most once, with the work kept alive meanwhile.
+/// Kept without an allocation when the handler is a few pointers (see `initiate_call`).
 template <class Signature>
-using completion = unique_function<Signature>;
+using completion = inline_function<Signature, 160>;
 
 template <class Handler, class DefaultExecutor, class... Results>
 completion<void(std::error_code, Results...)> make_completion(Handler handler,
@@ -64,13 +66,15 @@ public:
     using executor_type = typename Stream::executor_type;
 
     client_impl(Stream stream, client_options options)
-        : stream_(std::move(stream)), options_(std::move(options)) {
+        : stream_(std::move(stream)), executor_(stream_.get_executor()),
+          options_(std::move(options)) {
         limits handshake_limits = options_.receive_limits;
         handshake_limits.max_frame = std::min(handshake_limits.max_frame, handshake_max_frame);
         stream_.set_receive_limits(handshake_limits);
     }
 
-    executor_type get_executor() { return stream_.get_executor(); }
+    /// The stream's, kept: asked for several times by every call, from any thread.
+    const executor_type& get_executor() const noexcept { return executor_; }
 
     // ---- handshake -------------------------------------------------------------------------
 
@@ -202,17 +206,18 @@ public:
     void hold_reserved(call_id id) { table_.reserve(id); }
 
     /// `Params`: a `value`, or `invoke_params` for an invoke, written without a `value` made of
-    /// them.
-    template <class Params>
-    void start_call(call_id id, std::string method, Params params,
-                    std::function<void(const progress_params&)> on_progress,
-                    std::optional<double> local_timeout,
-                    completion<void(std::error_code, response&&)> complete) {
+    /// them. `Complete`: called as `complete(std::error_code, response&&)`, once; kept as a
+    /// `completion` while the call is open.
+    template <class Params, class Complete>
+    void start_call(call_id id, std::string&& method, Params&& params,
+                    std::function<void(const progress_params&)>&& on_progress,
+                    std::optional<double> local_timeout, Complete&& complete) {
         if (state_ == state::fresh || state_ == state::handshaking) {
             // Calls made before the handshake completes wait for it ([HELLO-1]).
             deferred_.push_back([self = this->shared_from_this(), id, method = std::move(method),
-                                 params = std::move(params), on_progress = std::move(on_progress),
-                                 local_timeout, complete = std::move(complete)]() mutable {
+                                 params = std::forward<Params>(params),
+                                 on_progress = std::move(on_progress), local_timeout,
+                                 complete = std::forward<Complete>(complete)]() mutable {
                 self->start_call(id, std::move(method), std::move(params), std::move(on_progress),
                                  local_timeout, std::move(complete));
             });
@@ -223,7 +228,7 @@ public:
         encoded_frame frame;
         if (state_ == state::open) {
             const auto options = detail::with_memfd(encode_options{request_codec()}, stream_);
-            if constexpr (std::is_same_v<Params, invoke_params>) {
+            if constexpr (std::is_same_v<std::decay_t<Params>, invoke_params>) {
                 frame = encode_request(id, params, options, ec);
             } else {
                 frame = encode_request(id, method, params, options, ec);
@@ -238,17 +243,19 @@ public:
         if (ec) {
             return complete(ec, response{});
         }
-        pending_call call{std::move(complete), std::move(on_progress), nullptr};
         bool send_request = false;
         table_.start(id, is_invoke, local_timeout, [&](const call_table_action& action) {
             switch (action.what_to_do) {
-            case call_table_action::kind::send_request:
-                pending_.emplace(id, std::move(call));
+            case call_table_action::kind::send_request: {
+                pending_call& call = pending_.emplace_new(id, pending_call{})->second;
+                call.complete.emplace(std::forward<Complete>(complete));
+                call.on_progress = std::move(on_progress);
                 send_request = true;
                 break;
+            }
             case call_table_action::kind::complete: // refused: the connection is gone, or a
                                                     // duplicate
-                call.complete(action.error, response{});
+                complete(action.error, response{});
                 break;
             default:
                 carry_out(action);
@@ -430,13 +437,19 @@ private:
             }
             break;
         case kind::complete: {
-            auto complete = std::move(call.complete);
-            pending_.erase(found);
+            // Out of the map before its handler runs, which may start calls; the rest of what
+            // the call held is released first, as erasing it would.
+            auto node = pending_.extract(found);
+            pending_call& ended = node.mapped();
+            ended.on_progress = nullptr;
+            ended.give_up.reset();
             if (reply != nullptr) {
-                complete(action.error, std::move(*reply));
+                ended.complete(action.error, std::move(*reply));
             } else {
-                complete(action.error, response{});
+                ended.complete(action.error, response{});
             }
+            ended.complete.reset();
+            pending_.recycle(std::move(node));
             break;
         }
         default:
@@ -454,8 +467,21 @@ private:
         }
     }
 
-    void enqueue(encoded_frame frame) {
+    void enqueue(encoded_frame&& frame) {
         if (state_ == state::closed) {
+            return;
+        }
+        if (!writing_ && outbox_.empty()) {
+            // What write_next does with a queue of one frame, without queueing it.
+            std::error_code ec;
+            std::size_t written = stream_.write_frame_now(frame, ec);
+            if (ec) {
+                return fail_connection(ec);
+            }
+            if (written < frame.total_size()) {
+                outbox_.push_back(std::move(frame));
+                write_rest(written);
+            }
             return;
         }
         outbox_.push_back(std::move(frame));
@@ -474,23 +500,28 @@ private:
                 return fail_connection(ec);
             }
             if (written < outbox_.front().total_size()) {
-                writing_ = true;
-                stream_.async_write_frame(
-                    outbox_.front(), written,
-                    [self = this->shared_from_this()](std::error_code write_ec, std::size_t) {
-                        self->writing_ = false;
-                        self->outbox_.pop_front();
-                        if (write_ec || self->state_ == state::closed) {
-                            self->outbox_.clear();
-                            self->fail_connection(write_ec ? write_ec : self->closed_reason());
-                        } else {
-                            self->write_next();
-                        }
-                    });
-                return;
+                return write_rest(written);
             }
             outbox_.pop_front();
         }
+    }
+
+    /// Writes the rest of the first queued frame, of which `written` bytes are out,
+    /// asynchronously, then the frames after it.
+    void write_rest(std::size_t written) {
+        writing_ = true;
+        stream_.async_write_frame(
+            outbox_.front(), written,
+            [self = this->shared_from_this()](std::error_code write_ec, std::size_t) {
+                self->writing_ = false;
+                self->outbox_.pop_front();
+                if (write_ec || self->state_ == state::closed) {
+                    self->outbox_.clear();
+                    self->fail_connection(write_ec ? write_ec : self->closed_reason());
+                } else {
+                    self->write_next();
+                }
+            });
     }
 
     void start_deferred() {
@@ -524,6 +555,7 @@ private:
     }
 
     frame_stream<Stream> stream_;
+    const executor_type executor_;
     client_options options_;
     state state_ = state::fresh;
     std::error_code closed_reason_;
@@ -536,7 +568,7 @@ private:
     codec_set codecs_;
     std::atomic<call_id> next_id_{1};
     call_table table_;
-    std::unordered_map<call_id, pending_call> pending_; // the calls table_ holds open
+    recycling_map<std::unordered_map<call_id, pending_call>> pending_; // the calls table_ holds open
     std::deque<encoded_frame> outbox_;
     bool writing_ = false;
     std::vector<unique_function<void()>> deferred_;
@@ -606,10 +638,38 @@ std::vector<dropped_description> basic_client<Stream>::dropped_processors() cons
 
 namespace detail {
 
+/// Keeps an executor's context from running out of work until `reset`, as
+/// `asio::executor_work_guard` does; for a standard executor by holding one copy of it that
+/// tracks work, rather than the guard's two.
+template <class Executor, class = void>
+class tracked_work {
+public:
+    explicit tracked_work(const Executor& executor) : guard_(executor) {}
+    Executor get_executor() const { return guard_.get_executor(); }
+    void reset() { guard_.reset(); }
+
+private:
+    asio::executor_work_guard<Executor> guard_;
+};
+
+template <class Executor>
+class tracked_work<Executor, std::enable_if_t<asio::execution::is_executor<Executor>::value>> {
+public:
+    explicit tracked_work(const Executor& executor)
+        : work_(asio::prefer(executor, asio::execution::outstanding_work.tracked)) {}
+    const auto& get_executor() const { return *work_; }
+    void reset() { work_.reset(); }
+
+private:
+    std::optional<std::decay_t<typename asio::prefer_result<
+        const Executor&, asio::execution::outstanding_work_t::tracked_t>::type>>
+        work_;
+};
+
 /// The common body of every call: reserve an id, hook up cancellation, start on the strand.
 template <class Impl, class Handler, class Params, class Deliver>
 void initiate_call(const std::shared_ptr<Impl>& impl, call_id id, Handler handler,
-                   std::string method, Params params,
+                   std::string method, Params&& params,
                    std::function<void(const progress_params&)> on_progress,
                    std::optional<double> local_timeout, Deliver deliver) {
     auto slot = asio::get_associated_cancellation_slot(handler);
@@ -628,11 +688,11 @@ void initiate_call(const std::shared_ptr<Impl>& impl, call_id id, Handler handle
     // function, so a handler that runs there too is called at once: what dispatch would do, without
     // its type-erased hand-over.
     bool runs_on_client_executor = false;
-    if constexpr (std::is_same_v<decltype(executor), decltype(impl->get_executor())>) {
+    if constexpr (std::is_same_v<decltype(executor), typename Impl::executor_type>) {
         runs_on_client_executor = executor == impl->get_executor();
     }
-    auto work = asio::make_work_guard(executor);
-    completion<void(std::error_code, response &&)> finish =
+    tracked_work<decltype(executor)> work(executor);
+    auto finish =
         [handler = std::move(handler), work = std::move(work), slot, runs_on_client_executor,
          deliver = std::move(deliver)](std::error_code ec, response&& reply) mutable {
             if (runs_on_client_executor) {
@@ -642,8 +702,7 @@ void initiate_call(const std::shared_ptr<Impl>& impl, call_id id, Handler handle
                 }
                 return deliver(handler, ec, std::move(reply));
             }
-            auto target = work.get_executor();
-            asio::dispatch(target,
+            asio::dispatch(work.get_executor(),
                            [handler = std::move(handler), slot, deliver = std::move(deliver), ec,
                             reply = std::move(reply)]() mutable {
                                if (slot.is_connected()) {
@@ -654,7 +713,7 @@ void initiate_call(const std::shared_ptr<Impl>& impl, call_id id, Handler handle
             work.reset();
         };
     asio::post(impl->get_executor(),
-               [impl, id, method = std::move(method), params = std::move(params),
+               [impl, id, method = std::move(method), params = std::forward<Params>(params),
                 on_progress = std::move(on_progress), local_timeout,
                 finish = std::move(finish)]() mutable {
                    impl->start_call(id, std::move(method), std::move(params),
@@ -668,7 +727,7 @@ template <class Stream>
 template <class CompletionToken>
 auto basic_client<Stream>::async_call(std::string method, value params, CompletionToken&& token) {
     return asio::async_initiate<CompletionToken, void(std::error_code, response)>(
-        [impl = impl_](auto handler, std::string m, value p) {
+        [impl = impl_](auto handler, std::string&& m, value&& p) {
             using handler_type = decltype(handler);
             detail::initiate_call(impl, impl->reserve_id(), std::move(handler), std::move(m),
                                   std::move(p), {}, std::nullopt,
@@ -684,7 +743,7 @@ template <class CompletionToken>
 auto basic_client<Stream>::async_invoke(invoke_params params, invoke_options options,
                                         CompletionToken&& token) {
     return asio::async_initiate<CompletionToken, void(std::error_code, invoke_reply)>(
-        [impl = impl_](auto handler, invoke_params p, invoke_options o) {
+        [impl = impl_](auto handler, invoke_params&& p, invoke_options&& o) {
             using handler_type = decltype(handler);
             if (auto dropped = impl->find_dropped(p.processor)) {
                 // [CAT-12]: fails here, nothing is sent.
