@@ -9,9 +9,11 @@
 #include <slicerbridge/detail/stream_ops.hpp>
 #include <slicerbridge/message/progress.hpp>
 
+#include <asio/any_io_executor.hpp>
 #include <asio/bind_cancellation_slot.hpp>
 #include <asio/dispatch.hpp>
 #include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
@@ -47,6 +49,23 @@ completion<void(std::error_code, Results...)> make_completion(Handler handler,
         });
         work.reset();
     };
+}
+
+/// The method of a call whose params are `invoke_params`: "invoke", without a string made.
+struct invoke_method {};
+
+/// Posts `f` to `executor`; through the io_context's own executor when `executor` is an
+/// `any_io_executor` holding one, as the client's usually is, which spares the type-erased
+/// executor's work (its property look-ups and a second allocation) on every call.
+template <class Executor, class Function>
+void post_on(const Executor& executor, Function&& f) {
+    if constexpr (std::is_same_v<Executor, asio::any_io_executor>) {
+        if (const auto* io = executor.template target<asio::io_context::executor_type>()) {
+            asio::post(*io, std::forward<Function>(f));
+            return;
+        }
+    }
+    asio::post(executor, std::forward<Function>(f));
 }
 
 /// The id of a head that is a response with a valid id, whatever else is wrong with it.
@@ -174,6 +193,7 @@ public:
                 blocked_.push_back(d);
             }
         }
+        any_blocked_.store(!blocked_.empty(), std::memory_order_release);
     }
 
     std::vector<dropped_description> dropped() const {
@@ -182,6 +202,9 @@ public:
     }
 
     std::optional<dropped_description> find_dropped(std::string_view processor) const {
+        if (!any_blocked_.load(std::memory_order_acquire)) {
+            return std::nullopt; // the usual case, asked on every invoke: no lock taken
+        }
         std::lock_guard<std::mutex> lock(dropped_mutex_);
         for (const auto& d : blocked_) {
             if (d.name == processor) {
@@ -205,16 +228,18 @@ public:
     /// An id the caller holds before its call starts ([MSG-1] still applies when it does).
     void hold_reserved(call_id id) { table_.reserve(id); }
 
-    /// `Params`: a `value`, or `invoke_params` for an invoke, written without a `value` made of
-    /// them. `Complete`: called as `complete(std::error_code, response&&)`, once; kept as a
-    /// `completion` while the call is open.
-    template <class Params, class Complete>
-    void start_call(call_id id, std::string&& method, Params&& params,
+    /// `Method`: a `std::string`, or `invoke_method` with `invoke_params`, which are written
+    /// without a `value` made of them. `Complete`: called as
+    /// `complete(std::error_code, response&&)`, once; kept as a `completion` while the call is
+    /// open.
+    template <class Method, class Params, class Complete>
+    void start_call(call_id id, Method&& method, Params&& params,
                     std::function<void(const progress_params&)>&& on_progress,
                     std::optional<double> local_timeout, Complete&& complete) {
         if (state_ == state::fresh || state_ == state::handshaking) {
             // Calls made before the handshake completes wait for it ([HELLO-1]).
-            deferred_.push_back([self = this->shared_from_this(), id, method = std::move(method),
+            deferred_.push_back([self = this->shared_from_this(), id,
+                                 method = std::forward<Method>(method),
                                  params = std::forward<Params>(params),
                                  on_progress = std::move(on_progress), local_timeout,
                                  complete = std::forward<Complete>(complete)]() mutable {
@@ -223,12 +248,17 @@ public:
             });
             return;
         }
-        const bool is_invoke = std::string_view(method) == "invoke";
+        constexpr bool invoke_params_call = std::is_same_v<std::decay_t<Method>, invoke_method>;
+        static_assert(invoke_params_call == std::is_same_v<std::decay_t<Params>, invoke_params>);
+        bool is_invoke = invoke_params_call;
+        if constexpr (!invoke_params_call) {
+            is_invoke = std::string_view(method) == "invoke";
+        }
         std::error_code ec;
         encoded_frame frame;
         if (state_ == state::open) {
             const auto options = detail::with_memfd(encode_options{request_codec()}, stream_);
-            if constexpr (std::is_same_v<std::decay_t<Params>, invoke_params>) {
+            if constexpr (invoke_params_call) {
                 frame = encode_request(id, params, options, ec);
             } else {
                 frame = encode_request(id, method, params, options, ec);
@@ -564,6 +594,7 @@ private:
     mutable std::mutex dropped_mutex_;
     std::vector<dropped_description> dropped_;
     std::vector<dropped_description> blocked_; // dropped_ whose name no kept one has
+    std::atomic<bool> any_blocked_{false};     // !blocked_.empty()
     std::optional<error_info> server_error_;
     codec_set codecs_;
     std::atomic<call_id> next_id_{1};
@@ -667,9 +698,9 @@ private:
 };
 
 /// The common body of every call: reserve an id, hook up cancellation, start on the strand.
-template <class Impl, class Handler, class Params, class Deliver>
+template <class Impl, class Handler, class Method, class Params, class Deliver>
 void initiate_call(const std::shared_ptr<Impl>& impl, call_id id, Handler handler,
-                   std::string method, Params&& params,
+                   Method&& method, Params&& params,
                    std::function<void(const progress_params&)> on_progress,
                    std::optional<double> local_timeout, Deliver deliver) {
     auto slot = asio::get_associated_cancellation_slot(handler);
@@ -712,13 +743,13 @@ void initiate_call(const std::shared_ptr<Impl>& impl, call_id id, Handler handle
                            });
             work.reset();
         };
-    asio::post(impl->get_executor(),
-               [impl, id, method = std::move(method), params = std::forward<Params>(params),
-                on_progress = std::move(on_progress), local_timeout,
-                finish = std::move(finish)]() mutable {
-                   impl->start_call(id, std::move(method), std::move(params),
-                                    std::move(on_progress), local_timeout, std::move(finish));
-               });
+    post_on(impl->get_executor(),
+            [impl, id, method = std::forward<Method>(method), params = std::forward<Params>(params),
+             on_progress = std::move(on_progress), local_timeout,
+             finish = std::move(finish)]() mutable {
+                impl->start_call(id, std::move(method), std::move(params), std::move(on_progress),
+                                 local_timeout, std::move(finish));
+            });
 }
 
 } // namespace detail
@@ -768,7 +799,8 @@ auto basic_client<Stream>::async_invoke(invoke_params params, invoke_options opt
             const call_id id = o.id ? *o.id : impl->reserve_id();
             auto started = detail::client_clock::now();
             detail::initiate_call(
-                impl, id, std::move(handler), "invoke", std::move(p), std::move(o.on_progress),
+                impl, id, std::move(handler), detail::invoke_method{}, std::move(p),
+                std::move(o.on_progress),
                 local_timeout, [started](handler_type& h, std::error_code ec, response&& reply) {
                     invoke_reply out;
                     out.round_trip =
