@@ -38,34 +38,35 @@ public:
     typename Map::const_iterator begin() const noexcept { return map_.begin(); }
     typename Map::const_iterator end() const noexcept { return map_.end(); }
 
-    /// Adds `key` with `mapped`; the caller knows that `key` is not in the map.
-    iterator emplace_new(const typename Map::key_type& key, typename Map::mapped_type&& mapped) {
+    /// Adds `key` with a default-constructed mapped value (or one reset to that state, in a
+    /// reused node); the caller knows that `key` is not in the map.
+    iterator emplace_new(const typename Map::key_type& key) {
         if (spare_.empty()) {
-            return map_.emplace(key, std::move(mapped)).first;
+            return map_.try_emplace(key).first;
         }
         auto node = std::move(spare_.back());
         spare_.pop_back();
         node.key() = key;
-        node.mapped() = std::move(mapped);
         return map_.insert(std::move(node)).position;
     }
 
-    /// Erases the entry at `at`, its mapped value reset to `empty` at once (it frees what it
-    /// holds as `erase` would).
-    void erase(iterator at, typename Map::mapped_type&& empty) {
+    /// Erases the entry at `at`, its mapped value reset to a default-constructed one at once
+    /// (it frees what it holds as `erase` would).
+    void erase(iterator at) {
         if (spare_.size() >= max_spare_nodes) {
             map_.erase(at);
             return;
         }
         auto node = map_.extract(at);
-        node.mapped() = std::move(empty);
+        node.mapped() = typename Map::mapped_type{};
         spare_.push_back(std::move(node));
     }
 
     /// Takes the entry at `at` out of the map; `recycle` keeps its node for a later entry.
     typename Map::node_type extract(iterator at) { return map_.extract(at); }
 
-    /// Keeps `node`, an extracted one whose mapped value holds nothing any more, for reuse.
+    /// Keeps `node`, an extracted one whose mapped value is back in its default-constructed
+    /// state, for reuse.
     void recycle(typename Map::node_type&& node) {
         if (spare_.size() < max_spare_nodes) {
             spare_.push_back(std::move(node));
@@ -133,7 +134,7 @@ public:
         if (cancelled_before_start) {
             return act(completion(id, make_error_code(error::cancelled)));
         }
-        open_call& call = open_.emplace_new(id, open_call{})->second;
+        open_call& call = open_.emplace_new(id)->second;
         call.is_invoke = is_invoke;
         act(with_id(call_table_action::kind::send_request, id));
         if (give_up_after) {
@@ -278,7 +279,7 @@ private:
     void finish(iterator found, std::error_code ec, Act& act) {
         const call_id id = found->first;
         const bool timer_armed = found->second.timer_armed;
-        open_.erase(found, open_call{});
+        open_.erase(found);
         if (timer_armed) {
             act(with_id(call_table_action::kind::disarm_timer, id));
         }

@@ -20,8 +20,7 @@ class inline_function<R(Args...), Capacity> {
 public:
     inline_function() noexcept = default;
 
-    template <class F,
-              class = std::enable_if_t<!std::is_same_v<std::decay_t<F>, inline_function>>>
+    template <class F, class = std::enable_if_t<!std::is_same_v<std::decay_t<F>, inline_function>>>
     inline_function(F&& f) { // NOLINT(google-explicit-constructor): as std::function
         construct(std::forward<F>(f));
     }

@@ -6,8 +6,8 @@
 // is small (as the SDK's own handlers are).
 
 #include <slicerbridge/detail/buffer_span.hpp>
-#include <slicerbridge/detail/stream_ops.hpp>
 #include <slicerbridge/detail/inline_function.hpp>
+#include <slicerbridge/detail/stream_ops.hpp>
 
 #include <asio/any_io_executor.hpp>
 #include <asio/async_result.hpp>
@@ -17,9 +17,18 @@
 #include <cstddef>
 #include <memory>
 #include <system_error>
+#include <type_traits>
 #include <vector>
 
 namespace slicerbridge {
+
+namespace detail {
+#if defined(ASIO_HAS_LOCAL_SOCKETS)
+using any_stream_local_socket = asio::local::stream_protocol::socket;
+#else
+struct any_stream_local_socket {}; // no Unix sockets here: no stream is one
+#endif
+} // namespace detail
 
 /// A type-erased Asio AsyncStream. Reads take one buffer; writes a sequence of buffers.
 class any_stream {
@@ -31,11 +40,9 @@ public:
     template <class Stream>
     explicit any_stream(Stream stream) {
         auto impl = std::make_unique<model<Stream>>(std::move(stream));
-#if defined(ASIO_HAS_LOCAL_SOCKETS)
-        if constexpr (std::is_same_v<Stream, asio::local::stream_protocol::socket>) {
+        if constexpr (std::is_same_v<Stream, detail::any_stream_local_socket>) {
             local_socket_ = &impl->stream;
         }
-#endif
         impl_ = std::move(impl);
     }
 
@@ -81,15 +88,14 @@ public:
     /// The stream this one wraps, if it is a `Stream`.
     template <class Stream>
     Stream* target() noexcept {
-#if defined(ASIO_HAS_LOCAL_SOCKETS)
-        // Asked on every read (is this a Unix socket, which passes descriptors?): answered
-        // without a dynamic_cast.
-        if constexpr (std::is_same_v<Stream, asio::local::stream_protocol::socket>) {
+        if constexpr (std::is_same_v<Stream, detail::any_stream_local_socket>) {
+            // Asked on every read (is this a Unix socket, which passes descriptors?): answered
+            // without a dynamic_cast.
             return local_socket_;
+        } else {
+            auto* typed = dynamic_cast<model<Stream>*>(impl_.get());
+            return typed ? &typed->stream : nullptr;
         }
-#endif
-        auto* typed = dynamic_cast<model<Stream>*>(impl_.get());
-        return typed ? &typed->stream : nullptr;
     }
 
     /// Closes the underlying stream; pending operations complete with operation_aborted.
@@ -132,9 +138,7 @@ private:
     };
 
     std::unique_ptr<concept_t> impl_;
-#if defined(ASIO_HAS_LOCAL_SOCKETS)
-    asio::local::stream_protocol::socket* local_socket_ = nullptr; // impl_'s stream, if it is one
-#endif
+    detail::any_stream_local_socket* local_socket_ = nullptr; // impl_'s stream, if it is one
     std::vector<asio::const_buffer> write_pieces_;
 };
 

@@ -238,14 +238,13 @@ public:
                     std::optional<double> local_timeout, Complete&& complete) {
         if (state_ == state::fresh || state_ == state::handshaking) {
             // Calls made before the handshake completes wait for it ([HELLO-1]).
-            deferred_.push_back([self = this->shared_from_this(), id,
-                                 method = std::forward<Method>(method),
-                                 params = std::forward<Params>(params),
-                                 on_progress = std::move(on_progress), local_timeout,
-                                 complete = std::forward<Complete>(complete)]() mutable {
-                self->start_call(id, std::move(method), std::move(params), std::move(on_progress),
-                                 local_timeout, std::move(complete));
-            });
+            deferred_.push_back(
+                [self = this->shared_from_this(), id, method = std::forward<Method>(method),
+                 params = std::forward<Params>(params), on_progress = std::move(on_progress),
+                 local_timeout, complete = std::forward<Complete>(complete)]() mutable {
+                    self->start_call(id, std::move(method), std::move(params),
+                                     std::move(on_progress), local_timeout, std::move(complete));
+                });
             return;
         }
         constexpr bool invoke_params_call = std::is_same_v<std::decay_t<Method>, invoke_method>;
@@ -255,14 +254,18 @@ public:
             is_invoke = std::string_view(method) == "invoke";
         }
         std::error_code ec;
-        encoded_frame frame;
-        if (state_ == state::open) {
+        encoded_frame frame = [&] {
+            if (state_ != state::open) {
+                return encoded_frame();
+            }
             const auto options = detail::with_memfd(encode_options{request_codec()}, stream_);
             if constexpr (invoke_params_call) {
-                frame = encode_request(id, params, options, ec);
+                return encode_request(id, params, options, ec);
             } else {
-                frame = encode_request(id, method, params, options, ec);
+                return encode_request(id, method, params, options, ec);
             }
+        }();
+        if (state_ == state::open) {
             if (!ec && (frame.total_size() > server_.limits.max_frame ||
                         frame.head().size() > server_.limits.max_head ||
                         !frame.head_depth_within(server_.limits.max_depth))) {
@@ -277,7 +280,7 @@ public:
         table_.start(id, is_invoke, local_timeout, [&](const call_table_action& action) {
             switch (action.what_to_do) {
             case call_table_action::kind::send_request: {
-                pending_call& call = pending_.emplace_new(id, pending_call{})->second;
+                pending_call& call = pending_.emplace_new(id)->second;
                 call.complete.emplace(std::forward<Complete>(complete));
                 call.on_progress = std::move(on_progress);
                 send_request = true;
@@ -599,7 +602,8 @@ private:
     codec_set codecs_;
     std::atomic<call_id> next_id_{1};
     call_table table_;
-    recycling_map<std::unordered_map<call_id, pending_call>> pending_; // the calls table_ holds open
+    recycling_map<std::unordered_map<call_id, pending_call>>
+        pending_; // the calls table_ holds open
     std::deque<encoded_frame> outbox_;
     bool writing_ = false;
     std::vector<unique_function<void()>> deferred_;
@@ -699,9 +703,8 @@ private:
 
 /// The common body of every call: reserve an id, hook up cancellation, start on the strand.
 template <class Impl, class Handler, class Method, class Params, class Deliver>
-void initiate_call(const std::shared_ptr<Impl>& impl, call_id id, Handler handler,
-                   Method&& method, Params&& params,
-                   std::function<void(const progress_params&)> on_progress,
+void initiate_call(const std::shared_ptr<Impl>& impl, call_id id, Handler handler, Method&& method,
+                   Params&& params, std::function<void(const progress_params&)> on_progress,
                    std::optional<double> local_timeout, Deliver deliver) {
     auto slot = asio::get_associated_cancellation_slot(handler);
     if (slot.is_connected()) {
@@ -723,26 +726,26 @@ void initiate_call(const std::shared_ptr<Impl>& impl, call_id id, Handler handle
         runs_on_client_executor = executor == impl->get_executor();
     }
     tracked_work<decltype(executor)> work(executor);
-    auto finish =
-        [handler = std::move(handler), work = std::move(work), slot, runs_on_client_executor,
-         deliver = std::move(deliver)](std::error_code ec, response&& reply) mutable {
-            if (runs_on_client_executor) {
-                work.reset();
-                if (slot.is_connected()) {
-                    slot.clear();
-                }
-                return deliver(handler, ec, std::move(reply));
-            }
-            asio::dispatch(work.get_executor(),
-                           [handler = std::move(handler), slot, deliver = std::move(deliver), ec,
-                            reply = std::move(reply)]() mutable {
-                               if (slot.is_connected()) {
-                                   slot.clear();
-                               }
-                               deliver(handler, ec, std::move(reply));
-                           });
+    auto finish = [handler = std::move(handler), work = std::move(work), slot,
+                   runs_on_client_executor,
+                   deliver = std::move(deliver)](std::error_code ec, response&& reply) mutable {
+        if (runs_on_client_executor) {
             work.reset();
-        };
+            if (slot.is_connected()) {
+                slot.clear();
+            }
+            return deliver(handler, ec, std::move(reply));
+        }
+        asio::dispatch(work.get_executor(),
+                       [handler = std::move(handler), slot, deliver = std::move(deliver), ec,
+                        reply = std::move(reply)]() mutable {
+                           if (slot.is_connected()) {
+                               slot.clear();
+                           }
+                           deliver(handler, ec, std::move(reply));
+                       });
+        work.reset();
+    };
     post_on(impl->get_executor(),
             [impl, id, method = std::forward<Method>(method), params = std::forward<Params>(params),
              on_progress = std::move(on_progress), local_timeout,
@@ -798,21 +801,22 @@ auto basic_client<Stream>::async_invoke(invoke_params params, invoke_options opt
             }
             const call_id id = o.id ? *o.id : impl->reserve_id();
             auto started = detail::client_clock::now();
-            detail::initiate_call(
-                impl, id, std::move(handler), detail::invoke_method{}, std::move(p),
-                std::move(o.on_progress),
-                local_timeout, [started](handler_type& h, std::error_code ec, response&& reply) {
-                    invoke_reply out;
-                    out.round_trip =
-                        std::chrono::duration<double>(detail::client_clock::now() - started)
-                            .count();
-                    out.server_timings = reply.timings;
-                    out.error = reply.error;
-                    if (!ec) {
-                        out.result = invoke_result::from_value(reply.result, ec);
-                    }
-                    h(ec, std::move(out));
-                });
+            detail::initiate_call(impl, id, std::move(handler), detail::invoke_method{},
+                                  std::move(p), std::move(o.on_progress), local_timeout,
+                                  [started](handler_type& h, std::error_code ec, response&& reply) {
+                                      const double round_trip =
+                                          std::chrono::duration<double>(
+                                              detail::client_clock::now() - started)
+                                              .count();
+                                      invoke_result result;
+                                      if (!ec) {
+                                          result = invoke_result::from_value(reply.result, ec);
+                                      }
+                                      // The reply is made where the handler takes it, rather than
+                                      // moved there.
+                                      h(ec, invoke_reply{std::move(result), std::move(reply.error),
+                                                         reply.timings, round_trip});
+                                  });
         },
         token, std::move(params), std::move(options));
 }
