@@ -158,6 +158,39 @@ TEST_CASE("call table: a call is sent, answered once, and forgotten [MSG-4] [MSG
     CHECK(r.take() == lines{"report MSG-8"});
 }
 
+TEST_CASE("call table: a call started where an ended one was starts afresh (entries are "
+          "reused) [MSG-1] [PROG-1]") {
+    call_table table;
+    table.set_cancel_in_force(true);
+    recorder r;
+    // More calls than the table keeps entries for, each leaving its marks: progress, a cancel
+    // sent, an armed timer.
+    for (sb::call_id id = 1; id <= 200; ++id) {
+        table.start(id, true, 5.0, r);
+        table.on_progress(id, 0.75, r);
+        table.on_cancel_requested(id, r);
+        table.on_response(id, {}, false, r);
+    }
+    r.take();
+    CHECK(table.size() == 0);
+    // A later call, in a reused entry, is a ping with no timer, no progress and no cancel sent.
+    table.start(7, false, std::nullopt, r);
+    CHECK(r.take() == lines{"send_request 7"});
+    table.on_progress(7, 0.1, r);
+    CHECK(r.take() == lines{"report PROG-3"});
+    table.start(8, true, std::nullopt, r);
+    table.on_progress(8, 0.1, r); // 0.1 is no decrease for a fresh call
+    table.on_cancel_requested(8, r);
+    CHECK(r.take() == lines{"send_request 8", "deliver_progress 8 0.1", "send_cancel 8"});
+    table.start(7, true, std::nullopt, r); // still open: refused
+    CHECK(r.take() == lines{"complete 7 " + message_of(sb::error::duplicate_id)});
+    table.on_response(8, {}, false, r);
+    table.on_give_up(7, r);
+    CHECK(r.take() == lines{"complete 8 ok", "send_cancel 7",
+                            "complete 7 " + message_of(sb::error::deadline_exceeded)});
+    CHECK(table.size() == 0);
+}
+
 TEST_CASE("call table: an id already open is refused and the open call is kept [MSG-1]") {
     call_table table;
     recorder r;

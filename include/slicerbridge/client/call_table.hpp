@@ -22,6 +22,62 @@ using call_id = std::uint64_t;
 
 namespace detail {
 
+/// A map that keeps the nodes of up to `max_spare_nodes` erased entries for the next ones, so
+/// that a connection's calls in flight cost no allocation once it has warmed up.
+template <class Map>
+class recycling_map {
+public:
+    using iterator = typename Map::iterator;
+    static constexpr std::size_t max_spare_nodes = 64;
+
+    std::size_t size() const noexcept { return map_.size(); }
+    std::size_t count(const typename Map::key_type& key) const { return map_.count(key); }
+    iterator find(const typename Map::key_type& key) { return map_.find(key); }
+    iterator begin() noexcept { return map_.begin(); }
+    iterator end() noexcept { return map_.end(); }
+    typename Map::const_iterator begin() const noexcept { return map_.begin(); }
+    typename Map::const_iterator end() const noexcept { return map_.end(); }
+
+    /// Adds `key` with a default-constructed mapped value (or one reset to that state, in a
+    /// reused node); the caller knows that `key` is not in the map.
+    iterator emplace_new(const typename Map::key_type& key) {
+        if (spare_.empty()) {
+            return map_.try_emplace(key).first;
+        }
+        auto node = std::move(spare_.back());
+        spare_.pop_back();
+        node.key() = key;
+        return map_.insert(std::move(node)).position;
+    }
+
+    /// Erases the entry at `at`, its mapped value reset to a default-constructed one at once
+    /// (it frees what it holds as `erase` would).
+    void erase(iterator at) {
+        if (spare_.size() >= max_spare_nodes) {
+            map_.erase(at);
+            return;
+        }
+        auto node = map_.extract(at);
+        node.mapped() = typename Map::mapped_type{};
+        spare_.push_back(std::move(node));
+    }
+
+    /// Takes the entry at `at` out of the map; `recycle` keeps its node for a later entry.
+    typename Map::node_type extract(iterator at) { return map_.extract(at); }
+
+    /// Keeps `node`, an extracted one whose mapped value is back in its default-constructed
+    /// state, for reuse.
+    void recycle(typename Map::node_type&& node) {
+        if (spare_.size() < max_spare_nodes) {
+            spare_.push_back(std::move(node));
+        }
+    }
+
+private:
+    Map map_;
+    std::vector<typename Map::node_type> spare_;
+};
+
 /// What the client does next.
 struct call_table_action {
     enum class kind {
@@ -44,7 +100,7 @@ struct call_table_action {
 
 /// The calls open on one connection ([MSG-1]). Each event hands its actions, in order, to
 /// `act(const call_table_action&)`; the table never performs I/O, keeps no clock and allocates only
-/// for its map of open calls.
+/// for its map of open calls (and reuses the entries of calls that ended).
 class call_table {
 public:
     /// The server listed `cancel`: without it no cancel is sent ([CANCEL-5]).
@@ -64,7 +120,8 @@ public:
     template <class Act>
     void start(call_id id, bool is_invoke, std::optional<double> give_up_after, Act&& act) {
         bool cancelled_before_start = false;
-        if (auto reserved = reserved_.find(id); reserved != reserved_.end()) {
+        if (auto reserved = reserved_.empty() ? reserved_.end() : reserved_.find(id);
+            reserved != reserved_.end()) {
             cancelled_before_start = reserved->second;
             reserved_.erase(reserved);
         }
@@ -77,7 +134,7 @@ public:
         if (cancelled_before_start) {
             return act(completion(id, make_error_code(error::cancelled)));
         }
-        open_call& call = open_[id];
+        open_call& call = open_.emplace_new(id)->second;
         call.is_invoke = is_invoke;
         act(with_id(call_table_action::kind::send_request, id));
         if (give_up_after) {
@@ -188,7 +245,7 @@ private:
         bool cancel_sent = false;
         double last_fraction = 0.0;
     };
-    using iterator = std::unordered_map<call_id, open_call>::iterator;
+    using iterator = recycling_map<std::unordered_map<call_id, open_call>>::iterator;
 
     static call_table_action with_id(call_table_action::kind kind, call_id id) {
         call_table_action action;
@@ -229,7 +286,7 @@ private:
         act(completion(id, ec));
     }
 
-    std::unordered_map<call_id, open_call> open_;
+    recycling_map<std::unordered_map<call_id, open_call>> open_;
     std::unordered_map<call_id, bool> reserved_; // not started yet; true: cancelled meanwhile
     std::error_code lost_;
     bool cancel_in_force_ = false;

@@ -3,14 +3,17 @@
 
 #include <slicerbridge/client/call_table.hpp>
 #include <slicerbridge/detail/capabilities.hpp>
+#include <slicerbridge/detail/inline_function.hpp>
 #include <slicerbridge/detail/memfd_transfer.hpp>
 #include <slicerbridge/detail/msgpack_depth.hpp>
 #include <slicerbridge/detail/stream_ops.hpp>
 #include <slicerbridge/message/progress.hpp>
 
+#include <asio/any_io_executor.hpp>
 #include <asio/bind_cancellation_slot.hpp>
 #include <asio/dispatch.hpp>
 #include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
@@ -28,8 +31,9 @@ namespace detail {
 using client_clock = std::chrono::steady_clock;
 
 /// Completes a handler on its own executor, at most once, with the work kept alive meanwhile.
+/// Kept without an allocation when the handler is a few pointers (see `initiate_call`).
 template <class Signature>
-using completion = unique_function<Signature>;
+using completion = inline_function<Signature, 160>;
 
 template <class Handler, class DefaultExecutor, class... Results>
 completion<void(std::error_code, Results...)> make_completion(Handler handler,
@@ -45,6 +49,23 @@ completion<void(std::error_code, Results...)> make_completion(Handler handler,
         });
         work.reset();
     };
+}
+
+/// The method of a call whose params are `invoke_params`: "invoke", without a string made.
+struct invoke_method {};
+
+/// Posts `f` to `executor`; through the io_context's own executor when `executor` is an
+/// `any_io_executor` holding one, as the client's usually is, which spares the type-erased
+/// executor's work (its property look-ups and a second allocation) on every call.
+template <class Executor, class Function>
+void post_on(const Executor& executor, Function&& f) {
+    if constexpr (std::is_same_v<Executor, asio::any_io_executor>) {
+        if (const auto* io = executor.template target<asio::io_context::executor_type>()) {
+            asio::post(*io, std::forward<Function>(f));
+            return;
+        }
+    }
+    asio::post(executor, std::forward<Function>(f));
 }
 
 /// The id of a head that is a response with a valid id, whatever else is wrong with it.
@@ -64,13 +85,15 @@ public:
     using executor_type = typename Stream::executor_type;
 
     client_impl(Stream stream, client_options options)
-        : stream_(std::move(stream)), options_(std::move(options)) {
+        : stream_(std::move(stream)), executor_(stream_.get_executor()),
+          options_(std::move(options)) {
         limits handshake_limits = options_.receive_limits;
         handshake_limits.max_frame = std::min(handshake_limits.max_frame, handshake_max_frame);
         stream_.set_receive_limits(handshake_limits);
     }
 
-    executor_type get_executor() { return stream_.get_executor(); }
+    /// The stream's, kept: asked for several times by every call, from any thread.
+    const executor_type& get_executor() const noexcept { return executor_; }
 
     // ---- handshake -------------------------------------------------------------------------
 
@@ -170,6 +193,7 @@ public:
                 blocked_.push_back(d);
             }
         }
+        any_blocked_.store(!blocked_.empty(), std::memory_order_release);
     }
 
     std::vector<dropped_description> dropped() const {
@@ -178,6 +202,9 @@ public:
     }
 
     std::optional<dropped_description> find_dropped(std::string_view processor) const {
+        if (!any_blocked_.load(std::memory_order_acquire)) {
+            return std::nullopt; // the usual case, asked on every invoke: no lock taken
+        }
         std::lock_guard<std::mutex> lock(dropped_mutex_);
         for (const auto& d : blocked_) {
             if (d.name == processor) {
@@ -201,33 +228,44 @@ public:
     /// An id the caller holds before its call starts ([MSG-1] still applies when it does).
     void hold_reserved(call_id id) { table_.reserve(id); }
 
-    /// `Params`: a `value`, or `invoke_params` for an invoke, written without a `value` made of
-    /// them.
-    template <class Params>
-    void start_call(call_id id, std::string method, Params params,
-                    std::function<void(const progress_params&)> on_progress,
-                    std::optional<double> local_timeout,
-                    completion<void(std::error_code, response&&)> complete) {
+    /// `Method`: a `std::string`, or `invoke_method` with `invoke_params`, which are written
+    /// without a `value` made of them. `Complete`: called as
+    /// `complete(std::error_code, response&&)`, once; kept as a `completion` while the call is
+    /// open.
+    template <class Method, class Params, class Complete>
+    void start_call(call_id id, Method&& method, Params&& params,
+                    std::function<void(const progress_params&)>&& on_progress,
+                    std::optional<double> local_timeout, Complete&& complete) {
         if (state_ == state::fresh || state_ == state::handshaking) {
             // Calls made before the handshake completes wait for it ([HELLO-1]).
-            deferred_.push_back([self = this->shared_from_this(), id, method = std::move(method),
-                                 params = std::move(params), on_progress = std::move(on_progress),
-                                 local_timeout, complete = std::move(complete)]() mutable {
-                self->start_call(id, std::move(method), std::move(params), std::move(on_progress),
-                                 local_timeout, std::move(complete));
-            });
+            deferred_.push_back(
+                [self = this->shared_from_this(), id, method = std::forward<Method>(method),
+                 params = std::forward<Params>(params), on_progress = std::move(on_progress),
+                 local_timeout, complete = std::forward<Complete>(complete)]() mutable {
+                    self->start_call(id, std::move(method), std::move(params),
+                                     std::move(on_progress), local_timeout, std::move(complete));
+                });
             return;
         }
-        const bool is_invoke = std::string_view(method) == "invoke";
+        constexpr bool invoke_params_call = std::is_same_v<std::decay_t<Method>, invoke_method>;
+        static_assert(invoke_params_call == std::is_same_v<std::decay_t<Params>, invoke_params>);
+        bool is_invoke = invoke_params_call;
+        if constexpr (!invoke_params_call) {
+            is_invoke = std::string_view(method) == "invoke";
+        }
         std::error_code ec;
-        encoded_frame frame;
-        if (state_ == state::open) {
-            const auto options = detail::with_memfd(encode_options{request_codec()}, stream_);
-            if constexpr (std::is_same_v<Params, invoke_params>) {
-                frame = encode_request(id, params, options, ec);
-            } else {
-                frame = encode_request(id, method, params, options, ec);
+        encoded_frame frame = [&] {
+            if (state_ != state::open) {
+                return encoded_frame();
             }
+            const auto options = detail::with_memfd(encode_options{request_codec()}, stream_);
+            if constexpr (invoke_params_call) {
+                return encode_request(id, params, options, ec);
+            } else {
+                return encode_request(id, method, params, options, ec);
+            }
+        }();
+        if (state_ == state::open) {
             if (!ec && (frame.total_size() > server_.limits.max_frame ||
                         frame.head().size() > server_.limits.max_head ||
                         !frame.head_depth_within(server_.limits.max_depth))) {
@@ -238,17 +276,19 @@ public:
         if (ec) {
             return complete(ec, response{});
         }
-        pending_call call{std::move(complete), std::move(on_progress), nullptr};
         bool send_request = false;
         table_.start(id, is_invoke, local_timeout, [&](const call_table_action& action) {
             switch (action.what_to_do) {
-            case call_table_action::kind::send_request:
-                pending_.emplace(id, std::move(call));
+            case call_table_action::kind::send_request: {
+                pending_call& call = pending_.emplace_new(id)->second;
+                call.complete.emplace(std::forward<Complete>(complete));
+                call.on_progress = std::move(on_progress);
                 send_request = true;
                 break;
+            }
             case call_table_action::kind::complete: // refused: the connection is gone, or a
                                                     // duplicate
-                call.complete(action.error, response{});
+                complete(action.error, response{});
                 break;
             default:
                 carry_out(action);
@@ -430,13 +470,19 @@ private:
             }
             break;
         case kind::complete: {
-            auto complete = std::move(call.complete);
-            pending_.erase(found);
+            // Out of the map before its handler runs, which may start calls; the rest of what
+            // the call held is released first, as erasing it would.
+            auto node = pending_.extract(found);
+            pending_call& ended = node.mapped();
+            ended.on_progress = nullptr;
+            ended.give_up.reset();
             if (reply != nullptr) {
-                complete(action.error, std::move(*reply));
+                ended.complete(action.error, std::move(*reply));
             } else {
-                complete(action.error, response{});
+                ended.complete(action.error, response{});
             }
+            ended.complete.reset();
+            pending_.recycle(std::move(node));
             break;
         }
         default:
@@ -454,8 +500,21 @@ private:
         }
     }
 
-    void enqueue(encoded_frame frame) {
+    void enqueue(encoded_frame&& frame) {
         if (state_ == state::closed) {
+            return;
+        }
+        if (!writing_ && outbox_.empty()) {
+            // What write_next does with a queue of one frame, without queueing it.
+            std::error_code ec;
+            std::size_t written = stream_.write_frame_now(frame, ec);
+            if (ec) {
+                return fail_connection(ec);
+            }
+            if (written < frame.total_size()) {
+                outbox_.push_back(std::move(frame));
+                write_rest(written);
+            }
             return;
         }
         outbox_.push_back(std::move(frame));
@@ -474,23 +533,28 @@ private:
                 return fail_connection(ec);
             }
             if (written < outbox_.front().total_size()) {
-                writing_ = true;
-                stream_.async_write_frame(
-                    outbox_.front(), written,
-                    [self = this->shared_from_this()](std::error_code write_ec, std::size_t) {
-                        self->writing_ = false;
-                        self->outbox_.pop_front();
-                        if (write_ec || self->state_ == state::closed) {
-                            self->outbox_.clear();
-                            self->fail_connection(write_ec ? write_ec : self->closed_reason());
-                        } else {
-                            self->write_next();
-                        }
-                    });
-                return;
+                return write_rest(written);
             }
             outbox_.pop_front();
         }
+    }
+
+    /// Writes the rest of the first queued frame, of which `written` bytes are out,
+    /// asynchronously, then the frames after it.
+    void write_rest(std::size_t written) {
+        writing_ = true;
+        stream_.async_write_frame(
+            outbox_.front(), written,
+            [self = this->shared_from_this()](std::error_code write_ec, std::size_t) {
+                self->writing_ = false;
+                self->outbox_.pop_front();
+                if (write_ec || self->state_ == state::closed) {
+                    self->outbox_.clear();
+                    self->fail_connection(write_ec ? write_ec : self->closed_reason());
+                } else {
+                    self->write_next();
+                }
+            });
     }
 
     void start_deferred() {
@@ -524,6 +588,7 @@ private:
     }
 
     frame_stream<Stream> stream_;
+    const executor_type executor_;
     client_options options_;
     state state_ = state::fresh;
     std::error_code closed_reason_;
@@ -532,11 +597,13 @@ private:
     mutable std::mutex dropped_mutex_;
     std::vector<dropped_description> dropped_;
     std::vector<dropped_description> blocked_; // dropped_ whose name no kept one has
+    std::atomic<bool> any_blocked_{false};     // !blocked_.empty()
     std::optional<error_info> server_error_;
     codec_set codecs_;
     std::atomic<call_id> next_id_{1};
     call_table table_;
-    std::unordered_map<call_id, pending_call> pending_; // the calls table_ holds open
+    recycling_map<std::unordered_map<call_id, pending_call>>
+        pending_; // the calls table_ holds open
     std::deque<encoded_frame> outbox_;
     bool writing_ = false;
     std::vector<unique_function<void()>> deferred_;
@@ -606,11 +673,38 @@ std::vector<dropped_description> basic_client<Stream>::dropped_processors() cons
 
 namespace detail {
 
+/// Keeps an executor's context from running out of work until `reset`, as
+/// `asio::executor_work_guard` does; for a standard executor by holding one copy of it that
+/// tracks work, rather than the guard's two.
+template <class Executor, class = void>
+class tracked_work {
+public:
+    explicit tracked_work(const Executor& executor) : guard_(executor) {}
+    Executor get_executor() const { return guard_.get_executor(); }
+    void reset() { guard_.reset(); }
+
+private:
+    asio::executor_work_guard<Executor> guard_;
+};
+
+template <class Executor>
+class tracked_work<Executor, std::enable_if_t<asio::execution::is_executor<Executor>::value>> {
+public:
+    explicit tracked_work(const Executor& executor)
+        : work_(asio::prefer(executor, asio::execution::outstanding_work.tracked)) {}
+    const auto& get_executor() const { return *work_; }
+    void reset() { work_.reset(); }
+
+private:
+    std::optional<std::decay_t<typename asio::prefer_result<
+        const Executor&, asio::execution::outstanding_work_t::tracked_t>::type>>
+        work_;
+};
+
 /// The common body of every call: reserve an id, hook up cancellation, start on the strand.
-template <class Impl, class Handler, class Params, class Deliver>
-void initiate_call(const std::shared_ptr<Impl>& impl, call_id id, Handler handler,
-                   std::string method, Params params,
-                   std::function<void(const progress_params&)> on_progress,
+template <class Impl, class Handler, class Method, class Params, class Deliver>
+void initiate_call(const std::shared_ptr<Impl>& impl, call_id id, Handler handler, Method&& method,
+                   Params&& params, std::function<void(const progress_params&)> on_progress,
                    std::optional<double> local_timeout, Deliver deliver) {
     auto slot = asio::get_associated_cancellation_slot(handler);
     if (slot.is_connected()) {
@@ -628,38 +722,37 @@ void initiate_call(const std::shared_ptr<Impl>& impl, call_id id, Handler handle
     // function, so a handler that runs there too is called at once: what dispatch would do, without
     // its type-erased hand-over.
     bool runs_on_client_executor = false;
-    if constexpr (std::is_same_v<decltype(executor), decltype(impl->get_executor())>) {
+    if constexpr (std::is_same_v<decltype(executor), typename Impl::executor_type>) {
         runs_on_client_executor = executor == impl->get_executor();
     }
-    auto work = asio::make_work_guard(executor);
-    completion<void(std::error_code, response &&)> finish =
-        [handler = std::move(handler), work = std::move(work), slot, runs_on_client_executor,
-         deliver = std::move(deliver)](std::error_code ec, response&& reply) mutable {
-            if (runs_on_client_executor) {
-                work.reset();
-                if (slot.is_connected()) {
-                    slot.clear();
-                }
-                return deliver(handler, ec, std::move(reply));
-            }
-            auto target = work.get_executor();
-            asio::dispatch(target,
-                           [handler = std::move(handler), slot, deliver = std::move(deliver), ec,
-                            reply = std::move(reply)]() mutable {
-                               if (slot.is_connected()) {
-                                   slot.clear();
-                               }
-                               deliver(handler, ec, std::move(reply));
-                           });
+    tracked_work<decltype(executor)> work(executor);
+    auto finish = [handler = std::move(handler), work = std::move(work), slot,
+                   runs_on_client_executor,
+                   deliver = std::move(deliver)](std::error_code ec, response&& reply) mutable {
+        if (runs_on_client_executor) {
             work.reset();
-        };
-    asio::post(impl->get_executor(),
-               [impl, id, method = std::move(method), params = std::move(params),
-                on_progress = std::move(on_progress), local_timeout,
-                finish = std::move(finish)]() mutable {
-                   impl->start_call(id, std::move(method), std::move(params),
-                                    std::move(on_progress), local_timeout, std::move(finish));
-               });
+            if (slot.is_connected()) {
+                slot.clear();
+            }
+            return deliver(handler, ec, std::move(reply));
+        }
+        asio::dispatch(work.get_executor(),
+                       [handler = std::move(handler), slot, deliver = std::move(deliver), ec,
+                        reply = std::move(reply)]() mutable {
+                           if (slot.is_connected()) {
+                               slot.clear();
+                           }
+                           deliver(handler, ec, std::move(reply));
+                       });
+        work.reset();
+    };
+    post_on(impl->get_executor(),
+            [impl, id, method = std::forward<Method>(method), params = std::forward<Params>(params),
+             on_progress = std::move(on_progress), local_timeout,
+             finish = std::move(finish)]() mutable {
+                impl->start_call(id, std::move(method), std::move(params), std::move(on_progress),
+                                 local_timeout, std::move(finish));
+            });
 }
 
 } // namespace detail
@@ -668,7 +761,7 @@ template <class Stream>
 template <class CompletionToken>
 auto basic_client<Stream>::async_call(std::string method, value params, CompletionToken&& token) {
     return asio::async_initiate<CompletionToken, void(std::error_code, response)>(
-        [impl = impl_](auto handler, std::string m, value p) {
+        [impl = impl_](auto handler, std::string&& m, value&& p) {
             using handler_type = decltype(handler);
             detail::initiate_call(impl, impl->reserve_id(), std::move(handler), std::move(m),
                                   std::move(p), {}, std::nullopt,
@@ -684,7 +777,7 @@ template <class CompletionToken>
 auto basic_client<Stream>::async_invoke(invoke_params params, invoke_options options,
                                         CompletionToken&& token) {
     return asio::async_initiate<CompletionToken, void(std::error_code, invoke_reply)>(
-        [impl = impl_](auto handler, invoke_params p, invoke_options o) {
+        [impl = impl_](auto handler, invoke_params&& p, invoke_options&& o) {
             using handler_type = decltype(handler);
             if (auto dropped = impl->find_dropped(p.processor)) {
                 // [CAT-12]: fails here, nothing is sent.
@@ -708,20 +801,22 @@ auto basic_client<Stream>::async_invoke(invoke_params params, invoke_options opt
             }
             const call_id id = o.id ? *o.id : impl->reserve_id();
             auto started = detail::client_clock::now();
-            detail::initiate_call(
-                impl, id, std::move(handler), "invoke", std::move(p), std::move(o.on_progress),
-                local_timeout, [started](handler_type& h, std::error_code ec, response&& reply) {
-                    invoke_reply out;
-                    out.round_trip =
-                        std::chrono::duration<double>(detail::client_clock::now() - started)
-                            .count();
-                    out.server_timings = reply.timings;
-                    out.error = reply.error;
-                    if (!ec) {
-                        out.result = invoke_result::from_value(reply.result, ec);
-                    }
-                    h(ec, std::move(out));
-                });
+            detail::initiate_call(impl, id, std::move(handler), detail::invoke_method{},
+                                  std::move(p), std::move(o.on_progress), local_timeout,
+                                  [started](handler_type& h, std::error_code ec, response&& reply) {
+                                      const double round_trip =
+                                          std::chrono::duration<double>(
+                                              detail::client_clock::now() - started)
+                                              .count();
+                                      invoke_result result;
+                                      if (!ec) {
+                                          result = invoke_result::from_value(reply.result, ec);
+                                      }
+                                      // The reply is made where the handler takes it, rather than
+                                      // moved there.
+                                      h(ec, invoke_reply{std::move(result), std::move(reply.error),
+                                                         reply.timings, round_trip});
+                                  });
         },
         token, std::move(params), std::move(options));
 }
