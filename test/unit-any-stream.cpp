@@ -1,10 +1,10 @@
-// any_stream's handler storage and target lookup, and the inline_function it stores handlers in:
+// any_stream's handler storage and target lookup, and the unique_function it stores handlers in:
 // small handlers are kept inline, large ones on the heap, and both run once, with their state,
 // and are destroyed when done; target<T> finds the wrapped stream only when it is a T.
 
 #include <slicerbridge/transport/any_stream.hpp>
 
-#include <slicerbridge/detail/inline_function.hpp>
+#include <slicerbridge/detail/unique_function.hpp>
 #include <slicerbridge/test/stream.hpp>
 
 #include <doctest/doctest.h>
@@ -24,7 +24,7 @@ namespace sb = slicerbridge;
 
 namespace {
 
-using any_stream_fn = sb::detail::inline_function<int(int), 32>;
+using any_stream_fn = sb::detail::unique_function<int(int), 32>;
 
 /// Counts how many of it are alive, through a shared counter.
 struct any_stream_tracked {
@@ -45,7 +45,7 @@ bool any_stream_run_dry(asio::io_context& io) {
 
 } // namespace
 
-TEST_CASE("inline_function keeps a small callable inline and a large one on the heap; both are "
+TEST_CASE("unique_function keeps a small callable inline and a large one on the heap; both are "
           "called, moved and destroyed as std::function's would be") {
     auto alive = std::make_shared<int>(0);
     SUBCASE("small") {

@@ -6,8 +6,8 @@
 // is small (as the SDK's own handlers are).
 
 #include <slicerbridge/detail/buffer_span.hpp>
-#include <slicerbridge/detail/inline_function.hpp>
 #include <slicerbridge/detail/stream_ops.hpp>
+#include <slicerbridge/detail/unique_function.hpp>
 
 #include <asio/any_io_executor.hpp>
 #include <asio/async_result.hpp>
@@ -35,7 +35,7 @@ class any_stream {
 public:
     using executor_type = asio::any_io_executor;
     /// An operation's handler: one the size of a few pointers is kept without an allocation.
-    using io_handler = detail::inline_function<void(std::error_code, std::size_t), 160>;
+    using io_handler = detail::unique_function<void(std::error_code, std::size_t), 160>;
 
     template <class Stream>
     explicit any_stream(Stream stream) {

@@ -3,10 +3,10 @@
 
 #include <slicerbridge/client/call_table.hpp>
 #include <slicerbridge/detail/capabilities.hpp>
-#include <slicerbridge/detail/inline_function.hpp>
 #include <slicerbridge/detail/memfd_transfer.hpp>
 #include <slicerbridge/detail/msgpack_depth.hpp>
 #include <slicerbridge/detail/stream_ops.hpp>
+#include <slicerbridge/detail/unique_function.hpp>
 #include <slicerbridge/message/progress.hpp>
 
 #include <asio/any_io_executor.hpp>
@@ -33,7 +33,7 @@ using client_clock = std::chrono::steady_clock;
 /// Completes a handler on its own executor, at most once, with the work kept alive meanwhile.
 /// Kept without an allocation when the handler is a few pointers (see `initiate_call`).
 template <class Signature>
-using completion = inline_function<Signature, 160>;
+using completion = unique_function<Signature, 160>;
 
 template <class Handler, class DefaultExecutor, class... Results>
 completion<void(std::error_code, Results...)> make_completion(Handler handler,
