@@ -89,7 +89,7 @@ void decode_as(const sb::value& head, bool expecting_hello) {
 }
 
 /// The client's fast path for the usual response answers only what the general path decodes
-/// without error, and as it does.
+/// without error, and as it does (compared by their bytes: a NaN in the result equals nothing).
 void check_usual_response(const std::uint8_t* data, std::size_t size) {
     const std::optional<fuzz::frame_input> in = fuzz::split_input(data, size);
     if (!in) {
@@ -109,8 +109,8 @@ void check_usual_response(const std::uint8_t* data, std::size_t size) {
     FUZZ_CHECK(!ec);
     std::string what;
     const sb::message m = sb::decode_message(head, false, ec, what);
-    const auto* general = std::get_if<sb::response>(&m);
-    FUZZ_CHECK(!ec && general != nullptr && *general == *fast);
+    FUZZ_CHECK(!ec && std::holds_alternative<sb::response>(m));
+    FUZZ_CHECK(encode_message(m) == encode_message(sb::message(*fast)));
 }
 
 /// The server's fast path for the usual request answers only what the general path decodes,
