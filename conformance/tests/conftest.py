@@ -31,6 +31,11 @@ class Run:
     def outcomes(self) -> dict[str, str]:
         return {case["id"]: case["result"] for case in self.report["cases"]}
 
+    def messages(self, case_ids) -> dict[str, str]:
+        """Case id -> the runner's message, for the cases given: what an assertion shows."""
+        wanted = set(case_ids)
+        return {case["id"]: case.get("message", "") for case in self.report["cases"] if case["id"] in wanted}
+
     def not_passing(self) -> dict[str, list[str]]:
         """Outcome -> sorted case ids, for every outcome but PASS and SKIPPED."""
         found: dict[str, list[str]] = {}

@@ -385,7 +385,10 @@ def test_flaw_fails_exactly_its_cases(flaw, flaw_runs):
     maybe = MAY_ALSO_FAIL.get(flaw, set())
     for outcome in found:
         found[outcome] = [case for case in found[outcome] if case not in maybe]
-    assert {k: v for k, v in found.items() if v} == expected
+    found = {k: v for k, v in found.items() if v}
+    unexpected = {case for cases in found.values() for case in cases} \
+        - {case for cases in expected.values() for case in cases}
+    assert found == expected, run.messages(unexpected)
     assert run.returncode == status
 
 
