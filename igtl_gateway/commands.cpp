@@ -461,7 +461,7 @@ std::string invoke_processor(const xml_element& command, const command_context& 
     return out.str() + items.str() + "</CommandReply>";
 }
 
-std::string stream_stats(const command_context& context) {
+std::string stream_stats_reply(const command_context& context) {
     xml_writer out;
     out.start("CommandReply").attribute("Status", "SUCCESS").attribute("Message", "").open();
     if (context.stream_stats) {
@@ -497,7 +497,7 @@ std::string run_command(const std::string& text, const command_context& context)
             return invoke_processor(*command, context);
         }
         if (iequals(*name, "GetStreamStats")) {
-            return stream_stats(context);
+            return stream_stats_reply(context);
         }
     } catch (const call_error& e) {
         return call_failure(*name, e);

@@ -215,15 +215,6 @@ std::string scalar_text(const parameter_value& p) {
         p.get());
 }
 
-const slot* find_slot(const std::vector<slot>& slots, const std::string& name) {
-    for (const auto& s : slots) {
-        if (s.name == name) {
-            return &s;
-        }
-    }
-    return nullptr;
-}
-
 /// The whole batch on standard error: a bar redrawn in place, or a line per finished item.
 class batch_progress {
 public:

@@ -92,6 +92,15 @@ parameter_value parse_parameter(const slot& s, const std::string& text) {
     }
 }
 
+const slot* find_slot(const std::vector<slot>& slots, const std::string& name) {
+    for (const auto& s : slots) {
+        if (s.name == name) {
+            return &s;
+        }
+    }
+    return nullptr;
+}
+
 std::string slot_names(const std::vector<slot>& slots) {
     std::string names;
     for (const auto& s : slots) {

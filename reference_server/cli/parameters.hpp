@@ -23,6 +23,9 @@ std::vector<std::string> split_list(const std::string& text);
 /// numbers, a choice, or comma-separated vector elements. Fails with exit_usage.
 parameter_value parse_parameter(const slot& s, const std::string& text);
 
+/// The slot of `slots` named `name`, or null.
+const slot* find_slot(const std::vector<slot>& slots, const std::string& name);
+
 /// "sigma, radius and mode" from the names of `slots`, or "none".
 std::string slot_names(const std::vector<slot>& slots);
 

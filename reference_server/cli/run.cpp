@@ -35,15 +35,6 @@ struct run_options {
     std::string progress = "auto";
 };
 
-const slot* find_slot(const std::vector<slot>& slots, const std::string& name) {
-    for (const auto& s : slots) {
-        if (s.name == name) {
-            return &s;
-        }
-    }
-    return nullptr;
-}
-
 [[noreturn]] void unknown_slot(const std::string& kind, const std::string& name,
                                const processor_description& d, const std::vector<slot>& slots) {
     fail(exit_usage, d.name + " has no " + kind + " named \"" + name + "\" (its " + kind +

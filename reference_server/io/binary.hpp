@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,12 @@ std::int64_t parse_int(const std::string& text, const std::string& what);
 
 /// Shortest text that reads back as exactly `x`.
 std::string format_double(double x);
+
+/// `value` in this machine's byte order at `offset` of `bytes` (a header being written).
+template <class T>
+void put(std::string& bytes, std::size_t offset, T value) {
+    std::memcpy(bytes.data() + offset, &value, sizeof(T));
+}
 
 /// Length of each column of the upper 3x3: the voxel spacing along i, j and k.
 std::array<double, 3> column_lengths(const matrix4& m);

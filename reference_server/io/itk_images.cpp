@@ -186,11 +186,6 @@ std::optional<volume_header> remembered_for(const image& lps) {
     return std::nullopt;
 }
 
-template <class T>
-void put(std::string& bytes, std::size_t offset, T value) {
-    std::memcpy(bytes.data() + offset, &value, sizeof(T));
-}
-
 /// What ITK 5.2's NIfTI writer cannot say, written into the header it wrote: the sform exactly
 /// as the protocol's matrix (ITK makes its direction orthogonal, which drops a shear; the qform,
 /// a rotation, keeps ITK's nearest one, which is what ITK itself reads back when the sform has

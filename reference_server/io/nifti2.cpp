@@ -196,11 +196,6 @@ std::optional<std::array<double, 4>> quaternion_of(const matrix4& ras) {
     return std::array<double, 4>{b, c, d, qfac};
 }
 
-template <class T>
-void put(std::string& bytes, std::size_t offset, T value) {
-    std::memcpy(bytes.data() + offset, &value, sizeof(T));
-}
-
 } // namespace
 
 image read_nifti2(const volume_header& info) {

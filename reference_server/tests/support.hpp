@@ -102,6 +102,9 @@ struct sphere {
     std::int16_t value;
 };
 
+/// The grid of the processor tests' phantoms.
+inline constexpr std::array<std::uint64_t, 3> phantom_dims{40, 36, 32};
+
 /// An int16 image of `dims` with `m`, 0 outside the spheres, each sphere's value inside.
 inline image sphere_phantom(std::array<std::uint64_t, 3> dims, const matrix4& m,
                             const std::vector<sphere>& spheres, space s = space::ras,

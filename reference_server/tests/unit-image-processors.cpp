@@ -9,11 +9,9 @@ using namespace test_support;
 
 namespace {
 
-const std::array<std::uint64_t, 3> dims{40, 36, 32};
-
 /// The physical centre of the volume's grid, in RAS.
 std::array<double, 3> grid_centre(const matrix4& m) {
-    return apply(m, (dims[0] - 1) / 2.0, (dims[1] - 1) / 2.0, (dims[2] - 1) / 2.0);
+    return apply(m, (phantom_dims[0] - 1) / 2.0, (phantom_dims[1] - 1) / 2.0, (phantom_dims[2] - 1) / 2.0);
 }
 
 std::array<double, 3> offset(std::array<double, 3> p, double dx, double dy, double dz) {
@@ -47,11 +45,11 @@ double cell(const table& t, const std::string& column_name, std::size_t row) {
 TEST_CASE("gaussian_smoothing: sigma is in millimetres, isotropic in space on an oblique, "
           "anisotropic grid [IMG-2] [PROG-1]") {
     const matrix4 m = oblique_matrix();
-    std::vector<float> impulse(dims[0] * dims[1] * dims[2], 0.0f);
+    std::vector<float> impulse(phantom_dims[0] * phantom_dims[1] * phantom_dims[2], 0.0f);
     const std::array<std::uint64_t, 3> at{20, 18, 16};
-    impulse[at[0] + dims[0] * (at[1] + dims[1] * at[2])] = 1000.0f;
+    impulse[at[0] + phantom_dims[0] * (at[1] + phantom_dims[1] * at[2])] = 1000.0f;
     invoke_params params;
-    params.inputs.emplace_back("volume", image::adopt(std::move(impulse), dims, m));
+    params.inputs.emplace_back("volume", image::adopt(std::move(impulse), phantom_dims, m));
     params.parameters.emplace_back("sigma", 2.0);
     test_context ctx;
     const auto result = run("gaussian_smoothing", params, ctx);
@@ -59,7 +57,7 @@ TEST_CASE("gaussian_smoothing: sigma is in millimetres, isotropic in space on an
     REQUIRE(smoothed != nullptr);
     CHECK(smoothed->dtype == dtype::float32);
     CHECK(smoothed->ijk_to_space == m);
-    CHECK(smoothed->dims == dims);
+    CHECK(smoothed->dims == phantom_dims);
 
     // The weighted covariance of physical positions is sigma^2 in every direction.
     const float* values = smoothed->voxels<float>();
@@ -67,9 +65,9 @@ TEST_CASE("gaussian_smoothing: sigma is in millimetres, isotropic in space on an
     std::array<double, 3> mean{};
     std::array<double, 9> second{};
     std::size_t index = 0;
-    for (std::uint64_t k = 0; k < dims[2]; ++k) {
-        for (std::uint64_t j = 0; j < dims[1]; ++j) {
-            for (std::uint64_t i = 0; i < dims[0]; ++i, ++index) {
+    for (std::uint64_t k = 0; k < phantom_dims[2]; ++k) {
+        for (std::uint64_t j = 0; j < phantom_dims[1]; ++j) {
+            for (std::uint64_t i = 0; i < phantom_dims[0]; ++i, ++index) {
                 const double w = values[index];
                 const auto p = apply(m, static_cast<double>(i), static_cast<double>(j),
                                      static_cast<double>(k));
@@ -104,7 +102,7 @@ TEST_CASE("gaussian_smoothing: sigma is in millimetres, isotropic in space on an
 TEST_CASE("threshold: a label image on the same grid with the segment [IMG-4]") {
     const matrix4 m = oblique_matrix();
     const auto centre = grid_centre(m);
-    const image volume = sphere_phantom(dims, m, {{centre, 8.0, 100}});
+    const image volume = sphere_phantom(phantom_dims, m, {{centre, 8.0, 100}});
     invoke_params params;
     params.inputs.emplace_back("volume", volume);
     params.parameters.emplace_back("lower", 50.0);
@@ -143,7 +141,7 @@ TEST_CASE("connected_components: components ranked by size, small and extra ones
     const matrix4 m = oblique_matrix();
     const auto centre = grid_centre(m);
     const image labels = sphere_phantom(
-        dims, m, {{offset(centre, -8, 0, 0), 6.0, 1}, {offset(centre, 8, 2, 0), 3.5, 1}}, space::ras,
+        phantom_dims, m, {{offset(centre, -8, 0, 0), 6.0, 1}, {offset(centre, 8, 2, 0), 3.5, 1}}, space::ras,
         image_kind::label);
     invoke_params params;
     params.inputs.emplace_back("labels", labels);
@@ -189,9 +187,9 @@ TEST_CASE("label_statistics: counts, volumes, intensities and RAS centroids on a
     const auto centre = grid_centre(m);
     const auto a = offset(centre, -7, 1, -2);
     const auto b = offset(centre, 7, -1, 2);
-    const image labels = sphere_phantom(dims, m, {{a, 5.0, 3}, {b, 4.0, 9}}, space::ras,
+    const image labels = sphere_phantom(phantom_dims, m, {{a, 5.0, 3}, {b, 4.0, 9}}, space::ras,
                                         image_kind::label);
-    const image intensities = sphere_phantom(dims, m, {{a, 5.0, 40}, {b, 4.0, 90}});
+    const image intensities = sphere_phantom(phantom_dims, m, {{a, 5.0, 40}, {b, 4.0, 90}});
     invoke_params params;
     params.inputs.emplace_back("labels", labels);
     params.inputs.emplace_back("volume", intensities);
@@ -243,7 +241,7 @@ TEST_CASE("label_statistics: counts, volumes, intensities and RAS centroids on a
 TEST_CASE("resample: a translation of whole voxels moves the content by exactly it") {
     const matrix4 m = oblique_matrix();
     const auto centre = grid_centre(m);
-    const image volume = sphere_phantom(dims, m, {{centre, 6.0, 100}, {offset(centre, 5, 5, 0), 3, 50}});
+    const image volume = sphere_phantom(phantom_dims, m, {{centre, 6.0, 100}, {offset(centre, 5, 5, 0), 3, 50}});
     // Two voxels along i, three along j, minus one along k, in RAS millimetres.
     const std::array<double, 3> shift{2, 3, -1};
     transform move;
@@ -256,27 +254,27 @@ TEST_CASE("resample: a translation of whole voxels moves the content by exactly 
     params.inputs.emplace_back("transform", move);
     params.parameters.emplace_back("interpolation", std::string("nearest"));
     const auto check_moved = [&](const image& out) {
-        CHECK(out.dims == dims);
+        CHECK(out.dims == phantom_dims);
         CHECK(out.ijk_to_space == m);
         const auto* before = volume.voxels<std::int16_t>();
         const auto* after = out.voxels<std::int16_t>();
         REQUIRE(after != nullptr);
         std::size_t compared = 0;
-        for (std::uint64_t k = 0; k < dims[2]; ++k) {
-            for (std::uint64_t j = 0; j < dims[1]; ++j) {
-                for (std::uint64_t i = 0; i < dims[0]; ++i) {
+        for (std::uint64_t k = 0; k < phantom_dims[2]; ++k) {
+            for (std::uint64_t j = 0; j < phantom_dims[1]; ++j) {
+                for (std::uint64_t i = 0; i < phantom_dims[0]; ++i) {
                     const auto from_i = static_cast<std::int64_t>(i) - 2;
                     const auto from_j = static_cast<std::int64_t>(j) - 3;
                     const auto from_k = static_cast<std::int64_t>(k) + 1;
-                    const auto out_value = after[i + dims[0] * (j + dims[1] * k)];
-                    if (from_i < 0 || from_j < 0 || from_k >= static_cast<std::int64_t>(dims[2])) {
+                    const auto out_value = after[i + phantom_dims[0] * (j + phantom_dims[1] * k)];
+                    if (from_i < 0 || from_j < 0 || from_k >= static_cast<std::int64_t>(phantom_dims[2])) {
                         CHECK(out_value == 0);
                         continue;
                     }
                     const auto in_value =
                         before[static_cast<std::size_t>(from_i) +
-                               dims[0] * (static_cast<std::size_t>(from_j) +
-                                          dims[1] * static_cast<std::size_t>(from_k))];
+                               phantom_dims[0] * (static_cast<std::size_t>(from_j) +
+                                          phantom_dims[1] * static_cast<std::size_t>(from_k))];
                     if (out_value != in_value) {
                         FAIL_CHECK("voxel " << i << "," << j << "," << k << " not moved");
                         return;
@@ -306,7 +304,7 @@ TEST_CASE("resample: linear interpolation moves the centroid by the translation,
           "grid and a new spacing define the output grid") {
     const matrix4 m = oblique_matrix();
     const auto centre = grid_centre(m);
-    const image volume = sphere_phantom(dims, m, {{centre, 7.0, 100}});
+    const image volume = sphere_phantom(phantom_dims, m, {{centre, 7.0, 100}});
     transform move;
     move.matrix[3] = 1.7;
     move.matrix[7] = -2.3;

@@ -9,8 +9,6 @@ using namespace test_support;
 
 namespace {
 
-const std::array<std::uint64_t, 3> dims{40, 36, 32};
-
 std::array<double, 3> point(const mesh& m, std::uint64_t i) {
     std::array<double, 3> p{};
     for (std::size_t a = 0; a < 3; ++a) {
@@ -95,7 +93,7 @@ double radius_spread(const mesh& m, const std::array<double, 3>& centre) {
 
 mesh sphere_surface(const matrix4& m, const std::array<double, 3>& centre, space s = space::ras) {
     invoke_params params;
-    params.inputs.emplace_back("volume", sphere_phantom(dims, m, {{centre, 8.0, 100}}, s));
+    params.inputs.emplace_back("volume", sphere_phantom(phantom_dims, m, {{centre, 8.0, 100}}, s));
     params.parameters.emplace_back("level", 50.0);
     return *run("iso_surface", params).output_as<mesh>("surface");
 }
@@ -103,7 +101,7 @@ mesh sphere_surface(const matrix4& m, const std::array<double, 3>& centre, space
 matrix4 left_handed(matrix4 m) {
     // Reverse the k axis: the same grid points, listed the other way along k.
     for (std::size_t row = 0; row < 3; ++row) {
-        m[row * 4 + 3] += m[row * 4 + 2] * static_cast<double>(dims[2] - 1);
+        m[row * 4 + 3] += m[row * 4 + 2] * static_cast<double>(phantom_dims[2] - 1);
         m[row * 4 + 2] = -m[row * 4 + 2];
     }
     return m;
@@ -132,7 +130,7 @@ TEST_CASE("iso_surface: an LPS image gives a surface in LPS at the same physical
           "[MESH-3]") {
     const matrix4 m = oblique_matrix();
     const auto ras_centre = apply(m, 19.5, 17.5, 15.5);
-    const image ras_volume = sphere_phantom(dims, m, {{ras_centre, 8.0, 100}});
+    const image ras_volume = sphere_phantom(phantom_dims, m, {{ras_centre, 8.0, 100}});
     invoke_params params;
     params.inputs.emplace_back("volume", ras_volume.in_space(space::lps));
     const mesh lps_surface = *run("iso_surface", params).output_as<mesh>("surface");
@@ -155,7 +153,7 @@ TEST_CASE("iso_surface: labels mode gives one surface per label with the label v
     const matrix4 m = oblique_matrix();
     const auto a = apply(m, 12, 18, 16);
     const auto b = apply(m, 28, 18, 16);
-    const image labels = sphere_phantom(dims, m, {{a, 5.0, 2}, {b, 4.0, 5}}, space::ras,
+    const image labels = sphere_phantom(phantom_dims, m, {{a, 5.0, 2}, {b, 4.0, 5}}, space::ras,
                                         image_kind::label);
     invoke_params params;
     params.inputs.emplace_back("volume", labels);
