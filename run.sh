@@ -76,9 +76,11 @@ build_main() { # ON or OFF: the SDK's unit-test executable
     -DCMAKE_UNITY_BUILD=ON
 }
 
+# Line tables only (-g1) here and under ThreadSanitizer, as in build/: a sanitizer's report
+# names each frame's function, file and line from them.
 build_sanitized() {
   log "building the SDK tests with AddressSanitizer and UBSan in build-sanitize/"
-  configure_and_build "$root/build-sanitize" -DCMAKE_BUILD_TYPE=Debug \
+  configure_and_build "$root/build-sanitize" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 \
     -DSLICERBRIDGE_SANITIZE=address,undefined -DSLICERBRIDGE_BUILD_ADAPTER=OFF \
     -DSLICERBRIDGE_BUILD_PROGRAMS=OFF -DSLICERBRIDGE_INSTALL=OFF \
     -DSLICERBRIDGE_PRECOMPILE_TEST_HEADERS=ON -DSLICERBRIDGE_UNITY_TESTS=ON -DCMAKE_UNITY_BUILD=ON
@@ -94,7 +96,7 @@ tsan_test_files+=";unit-byte-budget.cpp;unit-connection-timeouts.cpp;unit-test-s
 tsan_test_files+=";unit-batch-queue.cpp;unit-any-stream.cpp"
 build_tsan() {
   log "building the server, client and stream tests with ThreadSanitizer in build-tsan/"
-  configure_and_build "$root/build-tsan" -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g" \
+  configure_and_build "$root/build-tsan" -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g1" \
     -DSLICERBRIDGE_SANITIZE=thread -DSLICERBRIDGE_BUILD_ADAPTER=OFF \
     -DSLICERBRIDGE_BUILD_PROGRAMS=OFF -DSLICERBRIDGE_INSTALL=OFF -DSLICERBRIDGE_BUILD_IGTL=OFF \
     -DSLICERBRIDGE_PRECOMPILE_TEST_HEADERS=ON -DSLICERBRIDGE_UNITY_TESTS=ON "-DSLICERBRIDGE_TEST_FILES=$tsan_test_files" \
