@@ -222,6 +222,32 @@ TEST_CASE("a client over a test stream shakes hands with a scripted server and i
     CHECK(out.close_reason == asio::error::eof);
 }
 
+TEST_CASE("a server hello read before the client closed and handled after it is ignored: the "
+          "handshake completes once, with operation_aborted") {
+    asio::io_context io;
+    sbt::stream a(io.get_executor());
+    sbt::stream b(io.get_executor());
+    sbt::connect(a, b);
+    sessions_outcome out;
+    sb::basic_client<sbt::stream> client(std::move(a), sessions_client_options(out));
+    int handshakes = 0;
+    client.async_handshake([&](std::error_code ec) {
+        ++handshakes;
+        out.handshake = ec;
+    });
+    io.poll(); // the client sends its hello and waits for the server's
+    client.close();
+    // The server's hello arrives now: the read's completion is queued behind the close.
+    std::error_code ec;
+    const auto hello = sb::encode_message(sb::message(sb::server_hello{}), {}, ec).to_bytes();
+    REQUIRE_FALSE(ec);
+    REQUIRE(b.write_some_now(asio::buffer(hello), ec) == hello.size());
+    REQUIRE(sessions_run_dry(io));
+    CHECK(handshakes == 1);
+    CHECK(out.handshake == asio::error::operation_aborted);
+    CHECK(out.closes == 1);
+}
+
 TEST_CASE("failing each operation in turn of a client's stream fails the pending handshake or "
           "invoke with the injected error and closes the client once") {
     for (const auto& cut : sessions_cuts) {

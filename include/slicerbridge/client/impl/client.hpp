@@ -126,6 +126,9 @@ public:
     }
 
     void on_server_hello(std::error_code ec, received_frame frame) {
+        if (state_ == state::closed) {
+            return; // closed while the hello's read completed: the handshake has failed already
+        }
         auto fail = [&](std::error_code failure) { fail_connection(failure); };
         if (ec) {
             return fail(ec);
