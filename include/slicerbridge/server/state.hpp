@@ -79,6 +79,16 @@ struct server_state : std::enable_shared_from_this<server_state> {
         return found == processors.end() ? nullptr : &found->second;
     }
 
+    /// find(name), skipping the lookup when `recent` (a result of it, or null) is that
+    /// processor; `recent` becomes the result. (`processors` is fixed once serving starts.)
+    const registered_processor* find(const std::string& name,
+                                     const registered_processor*& recent) const {
+        if (recent == nullptr || recent->proc.description.name != name) {
+            recent = find(name);
+        }
+        return recent;
+    }
+
     /// The message for a processor name that is not served, with the likeliest one meant.
     std::string unknown_processor_message(const std::string& name) const {
         std::vector<std::string_view> names;

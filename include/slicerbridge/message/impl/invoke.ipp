@@ -1,8 +1,13 @@
 #ifndef SLICERBRIDGE_MESSAGE_IMPL_INVOKE_IPP
 #define SLICERBRIDGE_MESSAGE_IMPL_INVOKE_IPP
 
+#include <slicerbridge/detail/head_decoder.hpp>
+#include <slicerbridge/detail/utf8.hpp>
 #include <slicerbridge/message/invoke.hpp>
 #include <slicerbridge/message/message.hpp>
+
+#include <cmath>
+#include <cstring>
 
 namespace slicerbridge {
 namespace detail {
@@ -127,6 +132,167 @@ SLICERBRIDGE_DECL invoke_params invoke_params::from_value(const value& v, std::e
     std::string offending_name;
     return from_value(v, ec, what, offending_name);
 }
+
+namespace detail {
+
+/// Whether the next bytes are `literal`'s, taking them if so.
+template <std::size_t Capacity, std::size_t Numbers>
+bool take_invoke_literal(head_decoder& decoder, const packed_literal<Capacity, Numbers>& literal) {
+    const std::byte* bytes = nullptr;
+    return decoder.take_bytes(literal.size(), bytes) &&
+           std::memcmp(bytes, literal.data(), literal.size()) == 0;
+}
+
+/// The next byte, if there is one.
+inline bool take_tag(head_decoder& decoder, std::uint8_t& tag) noexcept {
+    const std::byte* byte = nullptr;
+    if (!decoder.take_bytes(1, byte)) {
+        return false;
+    }
+    tag = std::to_integer<std::uint8_t>(*byte);
+    return true;
+}
+
+/// A map of at most 15 entries (its one-byte header form); false for anything else.
+inline bool take_short_map(head_decoder& decoder, std::uint32_t& count) noexcept {
+    std::uint8_t tag = 0;
+    if (!take_tag(decoder, tag) || (tag & 0xf0u) != 0x80u) {
+        return false;
+    }
+    count = tag & 0x0fu;
+    return true;
+}
+
+/// A valid UTF-8 string of at most 31 bytes (its one-byte header form), viewed in the head;
+/// false for anything else.
+inline bool take_short_key(head_decoder& decoder, std::string_view& key) noexcept {
+    std::uint8_t tag = 0;
+    if (!take_tag(decoder, tag) || (tag & 0xe0u) != 0xa0u) {
+        return false;
+    }
+    const std::size_t length = tag & 0x1fu;
+    const std::byte* bytes = nullptr;
+    if (!decoder.take_bytes(length, bytes)) {
+        return false;
+    }
+    std::uint8_t high = 0;
+    for (std::size_t i = 0; i < length; ++i) {
+        high |= std::to_integer<std::uint8_t>(bytes[i]);
+    }
+    if ((high & 0x80u) != 0 && !is_valid_utf8(bytes, length)) {
+        return false;
+    }
+    key = std::string_view(reinterpret_cast<const char*>(bytes), length);
+    return true;
+}
+
+/// The `parameters` map of decode_usual_invoke, at depth 2 of the head, into `out` (empty).
+inline bool read_usual_parameters(head_decoder& decoder, const limits& receiver_limits,
+                                  std::vector<std::pair<std::string, parameter_value>>& out) {
+    std::uint32_t count = 0;
+    if (!take_short_map(decoder, count) || count > receiver_limits.max_elements) {
+        return false;
+    }
+    out.reserve(count);
+    for (std::uint32_t i = 0; i < count; ++i) {
+        std::string_view name;
+        if (!take_short_key(decoder, name) || find_named(out, name) != nullptr) {
+            return false; // [HEAD-7]: the general path reports a repeated name
+        }
+        value read;
+        if (!decoder.read_nested(read, 3) || read.is_map()) {
+            return false;
+        }
+        std::error_code ec;
+        std::string what;
+        parameter_value parsed = parameter_value::from_value(read, ec, what);
+        if (ec) {
+            return false;
+        }
+        out.emplace_back(std::piecewise_construct, std::forward_as_tuple(name),
+                         std::forward_as_tuple(std::move(parsed)));
+    }
+    return true;
+}
+
+/// decode_usual_invoke: reads the request's parts in their usual form, as decode_frame,
+/// decode_message and invoke_params::from_value would read them, and declines anything they
+/// might not accept.
+inline bool read_usual_invoke(const received_frame& frame, const limits& receiver_limits,
+                              const codec_set& allowed, std::uint64_t& id, invoke_params& out) {
+    static constexpr auto invoke_method = packed_literal<8>().str("invoke");
+    // What decode_head checks first, and the limits on the maps read here: the head (depth 0,
+    // 4 entries), the params (depth 1, at most 4) and `inputs` and `parameters` (depth 2).
+    const buffer& head = frame.head;
+    if (head.empty() || head.size() > receiver_limits.max_head || !frame.descriptors.empty() ||
+        receiver_limits.max_depth < 3 || receiver_limits.max_elements < 4) {
+        return false;
+    }
+    head_decoder decoder(head, frame.bulk, receiver_limits, allowed);
+    std::uint32_t count = 0;
+    if (!take_invoke_literal(decoder, request_head) || !decoder.take_uint(id) ||
+        id > max_request_id || !take_invoke_literal(decoder, method_key) ||
+        !take_invoke_literal(decoder, invoke_method) || !take_invoke_literal(decoder, params_key) ||
+        !take_short_map(decoder, count) || count > 4) {
+        return false;
+    }
+    unsigned seen = 0; // bits of invoke_params_fields
+    for (std::uint32_t i = 0; i < count; ++i) {
+        std::string_view key;
+        if (!take_short_key(decoder, key)) {
+            return false;
+        }
+        unsigned field = 0;
+        while (field < std::size(invoke_params_fields) && invoke_params_fields[field] != key) {
+            ++field;
+        }
+        if (field == std::size(invoke_params_fields) || (seen & (1u << field)) != 0) {
+            return false; // another key, or one repeated ([HEAD-7])
+        }
+        seen |= 1u << field;
+        value read;
+        std::uint32_t inputs = 0;
+        switch (field) {
+        case 0: // processor
+            if (!decoder.read_nested(read, 2) || !read.is_string()) {
+                return false;
+            }
+            out.processor = std::move(*read.get_if<std::string>());
+            break;
+        case 1: { // deadline, as read_invoke_params checks it ([INV-7])
+            if (!decoder.read_nested(read, 2)) {
+                return false;
+            }
+            const auto seconds = read.as_double();
+            if (!seconds || !(std::isfinite(*seconds) && *seconds >= 0)) {
+                return false;
+            }
+            out.deadline = *seconds;
+            break;
+        }
+        case 2: // inputs: none (data values take the general path)
+            if (!take_short_map(decoder, inputs) || inputs != 0) {
+                return false;
+            }
+            break;
+        default: // parameters
+            if (!read_usual_parameters(decoder, receiver_limits, out.parameters)) {
+                return false;
+            }
+            break;
+        }
+    }
+    return (seen & 1u) != 0 && decoder.at_end();
+}
+
+SLICERBRIDGE_DECL bool decode_usual_invoke(const received_frame& frame,
+                                           const limits& receiver_limits,
+                                           const codec_set& allowed, std::uint64_t& id,
+                                           invoke_params& params) {
+    return read_usual_invoke(frame, receiver_limits, allowed, id, params);
+}
+
+} // namespace detail
 
 SLICERBRIDGE_DECL value to_value(const invoke_params& p) {
     using namespace std::string_view_literals; // keys made without strlen
