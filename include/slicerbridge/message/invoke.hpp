@@ -75,9 +75,8 @@ namespace detail {
 /// invoke_params::from_value, which report every error. When true, those would read the same
 /// request, without error, and the same params.
 SLICERBRIDGE_DECL bool decode_usual_invoke(const received_frame& frame,
-                                           const limits& receiver_limits,
-                                           const codec_set& allowed, std::uint64_t& id,
-                                           invoke_params& params);
+                                           const limits& receiver_limits, const codec_set& allowed,
+                                           std::uint64_t& id, invoke_params& params);
 } // namespace detail
 
 struct invoke_result {

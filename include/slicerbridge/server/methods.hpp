@@ -87,8 +87,8 @@ inline void handle_invoke(std::uint64_t id, request_outcome& out, server_state& 
 /// counted in the server's pending calls; the caller ends that with `state.finish_call()`.
 /// `recent` is handle_invoke's.
 inline void handle_request(request& req, server_state& state, protocol_version version,
-                           std::size_t open_calls, std::size_t unsent_answers,
-                           request_outcome& out, const registered_processor*& recent) {
+                           std::size_t open_calls, std::size_t unsent_answers, request_outcome& out,
+                           const registered_processor*& recent) {
     const auto answer = [&](value result) {
         response reply;
         reply.id = req.id;

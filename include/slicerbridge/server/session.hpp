@@ -27,9 +27,11 @@
 #include <slicerbridge/server/state.hpp>
 #include <slicerbridge/transport/frame_stream.hpp>
 
-#include <asio/executor_work_guard.hpp>
+#include <asio/any_io_executor.hpp>
+#include <asio/execution/outstanding_work.hpp>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
+#include <asio/prefer.hpp>
 #include <asio/recycling_allocator.hpp>
 #include <asio/steady_timer.hpp>
 
@@ -104,6 +106,9 @@ struct call_state {
     std::atomic<answer_handoff> handoff{answer_handoff::none};
     encoded_frame handed_frame;
     std::error_code handed_error;
+    /// Keeps the connection's I/O context running while a worker has the call (set by the
+    /// strand before the call is queued; let go by the worker once the answer is handed over).
+    asio::any_io_executor work;
 
     // Strand only.
     call_machine machine;
@@ -525,16 +530,18 @@ private:
         }
         // The I/O context must not run out of work while the answer is being computed, or the
         // answer, posted back to it, would never be sent (and shutdown never complete).
+        call->work =
+            asio::prefer(stream_.get_executor(), asio::execution::outstanding_work.tracked);
         state_->schedule_call(
             id_,
-            [self = this->shared_from_this(), call,
-             work = asio::make_work_guard(stream_.get_executor())]() mutable {
+            [self = this->shared_from_this(), call]() mutable {
                 self->compute(call, false);
                 // The session may go with the last reference: before the
                 // I/O context may run out of work, never after.
+                auto work = std::move(call->work);
                 call.reset();
                 self.reset();
-                work.reset();
+                work = asio::any_io_executor();
             },
             answers_batched_ && !wait_for_answer);
         if (wait_for_answer) {
@@ -556,7 +563,7 @@ private:
             return; // the worker posts the answer
         }
         flush_progress(call);
-        deliver_computed(call, std::move(call->handed_frame), call->handed_error);
+        deliver_handed(call);
     }
 
     // ---- computing (worker threads) ----------------------------------------------------------
@@ -625,30 +632,34 @@ private:
         if (on_io_thread) {
             return deliver_computed(call, std::move(frame), encode_error);
         }
+        // The answer goes in the call's slot, which the strand reads once handed it: the
+        // hand-over carries only the connection and the call, without an allocation.
+        call->handed_frame = std::move(frame);
+        call->handed_error = encode_error;
         if (call->handoff.load(std::memory_order_acquire) == answer_handoff::waiting) {
-            call->handed_frame = std::move(frame);
-            call->handed_error = encode_error;
             auto expected = answer_handoff::waiting;
             if (call->handoff.compare_exchange_strong(expected, answer_handoff::answered,
                                                       std::memory_order_acq_rel)) {
                 return; // the waiting strand sends it
             }
-            frame = std::move(call->handed_frame); // it stopped waiting: post it
+            // it stopped waiting: hand it over
         }
         if (answers_batched_) {
             // With the answers handed over before it; progress reported before it is sent
             // first, whether or not its own handler already ran ([PROG-2]).
-            return state_->hand_answer_over([self = this->shared_from_this(), call,
-                                             frame = std::move(frame), encode_error]() mutable {
+            return state_->hand_answer_over([self = this->shared_from_this(), call] {
                 self->flush_progress(call);
-                self->deliver_computed(call, std::move(frame), encode_error);
+                self->deliver_handed(call);
             });
         }
         // The hand-over: the strand alone writes ([PROG-2]: progress posted earlier runs first).
-        asio::post(stream_.get_executor(), [self = this->shared_from_this(), call,
-                                            frame = std::move(frame), encode_error]() mutable {
-            self->deliver_computed(call, std::move(frame), encode_error);
-        });
+        asio::post(stream_.get_executor(),
+                   [self = this->shared_from_this(), call] { self->deliver_handed(call); });
+    }
+
+    /// Strand: deliver_computed with the answer a worker left in the call's slot.
+    void deliver_handed(const std::shared_ptr<call_state>& call) {
+        deliver_computed(call, std::move(call->handed_frame), call->handed_error);
     }
 
     /// Strand: the computation returned. A result ready after the deadline is too late, whether

@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <iterator>
 
 namespace slicerbridge {
 namespace detail {
@@ -163,27 +164,47 @@ inline bool take_short_map(head_decoder& decoder, std::uint32_t& count) noexcept
     return true;
 }
 
-/// A valid UTF-8 string of at most 31 bytes (its one-byte header form), viewed in the head;
+/// A valid UTF-8 string of at most 255 bytes (a one-byte header, or str 8), viewed in the head;
 /// false for anything else.
-inline bool take_short_key(head_decoder& decoder, std::string_view& key) noexcept {
+inline bool take_short_string(head_decoder& decoder, std::string_view& text) noexcept {
     std::uint8_t tag = 0;
-    if (!take_tag(decoder, tag) || (tag & 0xe0u) != 0xa0u) {
+    if (!take_tag(decoder, tag)) {
         return false;
     }
-    const std::size_t length = tag & 0x1fu;
+    std::size_t length = tag & 0x1fu;
+    if ((tag & 0xe0u) != 0xa0u) {
+        std::uint8_t long_length = 0;
+        if (tag != 0xd9u || !take_tag(decoder, long_length)) {
+            return false;
+        }
+        length = long_length;
+    }
     const std::byte* bytes = nullptr;
     if (!decoder.take_bytes(length, bytes)) {
         return false;
     }
-    std::uint8_t high = 0;
+    std::uint8_t high = 0; // ASCII, the usual case, needs no more checking
     for (std::size_t i = 0; i < length; ++i) {
         high |= std::to_integer<std::uint8_t>(bytes[i]);
     }
     if ((high & 0x80u) != 0 && !is_valid_utf8(bytes, length)) {
         return false;
     }
-    key = std::string_view(reinterpret_cast<const char*>(bytes), length);
+    text = std::string_view(reinterpret_cast<const char*>(bytes), length);
     return true;
+}
+
+/// The index of `key` in invoke_params_fields, or its size.
+inline std::size_t invoke_params_field(std::string_view key) noexcept {
+    // One comparison by length: the four names have different lengths.
+    static_assert(std::size(invoke_params_fields) == 4);
+    for (std::size_t field = 0; field < 4; ++field) {
+        const std::string_view name = invoke_params_fields[field];
+        if (key.size() == name.size()) {
+            return std::memcmp(key.data(), name.data(), name.size()) == 0 ? field : 4;
+        }
+    }
+    return 4;
 }
 
 /// The `parameters` map of decode_usual_invoke, at depth 2 of the head, into `out` (empty).
@@ -196,7 +217,7 @@ inline bool read_usual_parameters(head_decoder& decoder, const limits& receiver_
     out.reserve(count);
     for (std::uint32_t i = 0; i < count; ++i) {
         std::string_view name;
-        if (!take_short_key(decoder, name) || find_named(out, name) != nullptr) {
+        if (!take_short_string(decoder, name) || find_named(out, name) != nullptr) {
             return false; // [HEAD-7]: the general path reports a repeated name
         }
         value read;
@@ -239,27 +260,25 @@ inline bool read_usual_invoke(const received_frame& frame, const limits& receive
     unsigned seen = 0; // bits of invoke_params_fields
     for (std::uint32_t i = 0; i < count; ++i) {
         std::string_view key;
-        if (!take_short_key(decoder, key)) {
+        if (!take_short_string(decoder, key)) {
             return false;
         }
-        unsigned field = 0;
-        while (field < std::size(invoke_params_fields) && invoke_params_fields[field] != key) {
-            ++field;
-        }
+        const std::size_t field = invoke_params_field(key);
         if (field == std::size(invoke_params_fields) || (seen & (1u << field)) != 0) {
             return false; // another key, or one repeated ([HEAD-7])
         }
         seen |= 1u << field;
-        value read;
+        std::string_view processor;
         std::uint32_t inputs = 0;
         switch (field) {
-        case 0: // processor
-            if (!decoder.read_nested(read, 2) || !read.is_string()) {
+        case 0:
+            if (!take_short_string(decoder, processor)) {
                 return false;
             }
-            out.processor = std::move(*read.get_if<std::string>());
+            out.processor.assign(processor.data(), processor.size());
             break;
         case 1: { // deadline, as read_invoke_params checks it ([INV-7])
+            value read;
             if (!decoder.read_nested(read, 2)) {
                 return false;
             }
@@ -286,9 +305,8 @@ inline bool read_usual_invoke(const received_frame& frame, const limits& receive
 }
 
 SLICERBRIDGE_DECL bool decode_usual_invoke(const received_frame& frame,
-                                           const limits& receiver_limits,
-                                           const codec_set& allowed, std::uint64_t& id,
-                                           invoke_params& params) {
+                                           const limits& receiver_limits, const codec_set& allowed,
+                                           std::uint64_t& id, invoke_params& params) {
     return read_usual_invoke(frame, receiver_limits, allowed, id, params);
 }
 
