@@ -136,12 +136,14 @@ SLICERBRIDGE_DECL invoke_params invoke_params::from_value(const value& v, std::e
 
 namespace detail {
 
-/// Whether the next bytes are `literal`'s, taking them if so.
-template <std::size_t Capacity, std::size_t Numbers>
-bool take_invoke_literal(head_decoder& decoder, const packed_literal<Capacity, Numbers>& literal) {
+inline constexpr auto invoke_method_literal = packed_literal<8>().str("invoke");
+
+/// Whether the next bytes are `Literal`'s, taking them if so (compared inline: a known size).
+template <const auto& Literal>
+bool take_invoke_literal(head_decoder& decoder) noexcept {
     const std::byte* bytes = nullptr;
-    return decoder.take_bytes(literal.size(), bytes) &&
-           std::memcmp(bytes, literal.data(), literal.size()) == 0;
+    return decoder.take_bytes(Literal.size(), bytes) &&
+           std::memcmp(bytes, Literal.data(), Literal.size()) == 0;
 }
 
 /// The next byte, if there is one.
@@ -164,6 +166,21 @@ inline bool take_short_map(head_decoder& decoder, std::uint32_t& count) noexcept
     return true;
 }
 
+/// [HEAD-9]: ASCII, the usual case, recognised a word at a time; anything else fully checked.
+inline bool valid_text(const std::byte* bytes, std::size_t length) noexcept {
+    std::uint64_t high = 0;
+    std::size_t i = 0;
+    for (; length - i >= 8; i += 8) {
+        std::uint64_t word = 0;
+        std::memcpy(&word, bytes + i, sizeof word);
+        high |= word;
+    }
+    for (; i < length; ++i) {
+        high |= std::to_integer<std::uint8_t>(bytes[i]);
+    }
+    return (high & 0x8080808080808080ull) == 0 || is_valid_utf8(bytes, length);
+}
+
 /// A valid UTF-8 string of at most 255 bytes (a one-byte header, or str 8), viewed in the head;
 /// false for anything else.
 inline bool take_short_string(head_decoder& decoder, std::string_view& text) noexcept {
@@ -180,31 +197,39 @@ inline bool take_short_string(head_decoder& decoder, std::string_view& text) noe
         length = long_length;
     }
     const std::byte* bytes = nullptr;
-    if (!decoder.take_bytes(length, bytes)) {
-        return false;
-    }
-    std::uint8_t high = 0; // ASCII, the usual case, needs no more checking
-    for (std::size_t i = 0; i < length; ++i) {
-        high |= std::to_integer<std::uint8_t>(bytes[i]);
-    }
-    if ((high & 0x80u) != 0 && !is_valid_utf8(bytes, length)) {
+    if (!decoder.take_bytes(length, bytes) || !valid_text(bytes, length)) {
         return false;
     }
     text = std::string_view(reinterpret_cast<const char*>(bytes), length);
     return true;
 }
 
-/// The index of `key` in invoke_params_fields, or its size.
-inline std::size_t invoke_params_field(std::string_view key) noexcept {
-    // One comparison by length: the four names have different lengths.
-    static_assert(std::size(invoke_params_fields) == 4);
-    for (std::size_t field = 0; field < 4; ++field) {
-        const std::string_view name = invoke_params_fields[field];
-        if (key.size() == name.size()) {
-            return std::memcmp(key.data(), name.data(), name.size()) == 0 ? field : 4;
-        }
+/// The index in invoke_params_fields of the next key, a name in its one-byte-header form;
+/// the size of invoke_params_fields for anything else. (Equal to an ASCII name, the key is
+/// valid UTF-8.)
+inline std::size_t take_invoke_params_field(head_decoder& decoder) noexcept {
+    constexpr std::size_t none = std::size(invoke_params_fields);
+    std::uint8_t tag = 0;
+    const std::byte* bytes = nullptr;
+    if (!take_tag(decoder, tag) || (tag & 0xe0u) != 0xa0u ||
+        !decoder.take_bytes(tag & 0x1fu, bytes)) {
+        return none;
     }
-    return 4;
+    const auto is = [bytes](const auto& name) {
+        return std::memcmp(bytes, name, sizeof name - 1) == 0;
+    };
+    switch (tag & 0x1fu) { // the four names have four lengths
+    case 9:
+        return is("processor") ? 0 : none;
+    case 8:
+        return is("deadline") ? 1 : none;
+    case 6:
+        return is("inputs") ? 2 : none;
+    case 10:
+        return is("parameters") ? 3 : none;
+    default:
+        return none;
+    }
 }
 
 /// The `parameters` map of decode_usual_invoke, at depth 2 of the head, into `out` (empty).
@@ -241,7 +266,6 @@ inline bool read_usual_parameters(head_decoder& decoder, const limits& receiver_
 /// might not accept.
 inline bool read_usual_invoke(const received_frame& frame, const limits& receiver_limits,
                               const codec_set& allowed, std::uint64_t& id, invoke_params& out) {
-    static constexpr auto invoke_method = packed_literal<8>().str("invoke");
     // What decode_head checks first, and the limits on the maps read here: the head (depth 0,
     // 4 entries), the params (depth 1, at most 4) and `inputs` and `parameters` (depth 2).
     const buffer& head = frame.head;
@@ -251,19 +275,15 @@ inline bool read_usual_invoke(const received_frame& frame, const limits& receive
     }
     head_decoder decoder(head, frame.bulk, receiver_limits, allowed);
     std::uint32_t count = 0;
-    if (!take_invoke_literal(decoder, request_head) || !decoder.take_uint(id) ||
-        id > max_request_id || !take_invoke_literal(decoder, method_key) ||
-        !take_invoke_literal(decoder, invoke_method) || !take_invoke_literal(decoder, params_key) ||
-        !take_short_map(decoder, count) || count > 4) {
+    if (!take_invoke_literal<request_head>(decoder) || !decoder.take_uint(id) ||
+        id > max_request_id || !take_invoke_literal<method_key>(decoder) ||
+        !take_invoke_literal<invoke_method_literal>(decoder) ||
+        !take_invoke_literal<params_key>(decoder) || !take_short_map(decoder, count) || count > 4) {
         return false;
     }
     unsigned seen = 0; // bits of invoke_params_fields
     for (std::uint32_t i = 0; i < count; ++i) {
-        std::string_view key;
-        if (!take_short_string(decoder, key)) {
-            return false;
-        }
-        const std::size_t field = invoke_params_field(key);
+        const std::size_t field = take_invoke_params_field(decoder);
         if (field == std::size(invoke_params_fields) || (seen & (1u << field)) != 0) {
             return false; // another key, or one repeated ([HEAD-7])
         }
