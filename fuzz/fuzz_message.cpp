@@ -2,7 +2,7 @@
 // the head the input decodes to. A head read as a message must encode back to the same message:
 // encode_message writes the same bytes as encode_frame(to_value(m)), and decoding those gives a
 // message that encodes to them again. The client's fast path for the usual response, and the
-// server's for the usual request, agree with the general one.
+// server's for the usual request and the usual invoke's params, agree with the general one.
 
 #include "common.hpp"
 
@@ -139,11 +139,47 @@ void check_usual_request(const std::uint8_t* data, std::size_t size) {
     FUZZ_CHECK(encode_message(m) == encode_message(sb::message(*fast)));
 }
 
+/// The server's fast path for the usual invoke reads only what the general path decodes as an
+/// invoke request whose params invoke_params::from_value reads without error, and reads the same
+/// id and params (compared by the bytes of their request: a NaN equals nothing).
+void check_usual_invoke(const std::uint8_t* data, std::size_t size) {
+    const std::optional<fuzz::frame_input> in = fuzz::split_input(data, size);
+    if (!in) {
+        return;
+    }
+    sb::received_frame frame;
+    frame.head = in->head;
+    frame.bulk = in->bulk;
+    std::uint64_t id = 0;
+    sb::invoke_params fast;
+    if (!sb::detail::decode_usual_invoke(frame, in->settings.limits, in->settings.codecs, id,
+                                         fast)) {
+        return;
+    }
+    std::error_code ec;
+    const sb::value head =
+        sb::decode_head(in->head, in->bulk, in->settings.limits, in->settings.codecs, ec);
+    FUZZ_CHECK(!ec);
+    std::string what;
+    const sb::message m = sb::decode_message(head, false, ec, what);
+    const auto* r = std::get_if<sb::request>(&m);
+    FUZZ_CHECK(!ec && r != nullptr && r->id == id && r->method == sb::methods::invoke);
+    std::string offending;
+    const sb::invoke_params general = sb::invoke_params::from_value(r->params, ec, what, offending);
+    FUZZ_CHECK(!ec);
+    std::error_code fast_ec;
+    std::error_code general_ec;
+    FUZZ_CHECK(sb::encode_request(id, fast, {}, fast_ec).to_bytes() ==
+               sb::encode_request(id, general, {}, general_ec).to_bytes());
+    FUZZ_CHECK(!fast_ec && !general_ec);
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     check_usual_response(data, size);
     check_usual_request(data, size);
+    check_usual_invoke(data, size);
     const std::optional<sb::value> head = fuzz::decode_input(data, size);
     if (!head) {
         return 0;

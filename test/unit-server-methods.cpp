@@ -57,11 +57,16 @@ struct methods_fixture {
         req.id = 7;
         req.method = std::move(method);
         req.params = std::move(params);
-        return sbd::handle_request(req, state, version, open_calls, unsent);
+        sbd::request_outcome out;
+        sbd::handle_request(req, state, version, open_calls, unsent, out, recent);
+        return out;
     }
 
     asio::io_context io;
     sbd::server_state state;
+    /// The connection's processor called last: kept from one request to the next, as a session
+    /// keeps it.
+    const sbd::registered_processor* recent = nullptr;
 };
 
 sb::value methods_invoke_of(std::string processor, std::int64_t n) {
@@ -144,6 +149,26 @@ TEST_CASE("an invoke starts a call only when valid and within both caps [INV-2] 
     CHECK(methods_error_code(f.handle("invoke", sb::value(42))) ==
           static_cast<int>(sb::error::invalid_message));
     CHECK(f.state.pending_calls == 0);
+}
+
+TEST_CASE("an invoke finds the processor it names whichever the connection called before") {
+    methods_fixture f;
+    auto other = methods_counting_processor();
+    other.description.name = "counter";
+    f.state.processors.emplace(
+        "counter", sbd::registered_processor{other, sb::processor_execution::worker_pool});
+    for (const char* name : {"count", "count", "counter", "nope", "counter", "count"}) {
+        CAPTURE(name);
+        auto out = f.handle("invoke", methods_invoke_of(name, 2));
+        if (std::string(name) == "nope") {
+            CHECK(methods_error_code(out) == static_cast<int>(sb::error::unknown_processor));
+            continue;
+        }
+        REQUIRE(out.action == sbd::request_action::start_call);
+        CHECK(out.called == f.state.find(name));
+        CHECK(out.called->proc.description.name == name);
+        f.state.finish_call();
+    }
 }
 
 namespace {

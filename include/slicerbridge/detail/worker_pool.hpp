@@ -11,7 +11,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
-#include <deque>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -20,7 +19,9 @@ namespace slicerbridge::detail {
 
 class worker_pool {
 public:
-    using task = unique_function<void()>;
+    /// Keeps a callable of up to eight pointers in itself: a server's call, with what it needs
+    /// to run, is queued and run without an allocation.
+    using task = unique_function<void(), 8 * sizeof(void*)>;
 
     /// `threads` workers (at least one); an idle one looks for work for `spin` before sleeping
     /// (zero: it sleeps at once).
@@ -108,8 +109,7 @@ private:
                 return;
             }
             if (!tasks_.empty()) {
-                task next = std::move(tasks_.front());
-                tasks_.pop_front();
+                task next = tasks_.pop_front();
                 queued_.store(tasks_.size(), std::memory_order_relaxed);
                 lock.unlock();
                 next();
@@ -141,10 +141,54 @@ private:
         }
     }
 
+    /// A queue of tasks in one array that grows as needed and keeps its size: queuing a task
+    /// allocates nothing once it has held as many as are ever queued at once (a deque allocates
+    /// and frees a block every few tasks).
+    class task_ring {
+    public:
+        bool empty() const noexcept { return size_ == 0; }
+        std::size_t size() const noexcept { return size_; }
+
+        void push_back(task t) {
+            if (size_ == slots_.size()) {
+                grow();
+            }
+            slots_[(head_ + size_) & (slots_.size() - 1)] = std::move(t);
+            ++size_;
+        }
+
+        task pop_front() noexcept {
+            task front = std::move(slots_[head_]);
+            head_ = (head_ + 1) & (slots_.size() - 1);
+            --size_;
+            return front;
+        }
+
+        void clear() noexcept {
+            while (!empty()) {
+                pop_front();
+            }
+        }
+
+    private:
+        void grow() {
+            std::vector<task> larger(slots_.empty() ? 16 : 2 * slots_.size()); // powers of 2
+            for (std::size_t i = 0; i < size_; ++i) {
+                larger[i] = std::move(slots_[(head_ + i) & (slots_.size() - 1)]);
+            }
+            slots_.swap(larger);
+            head_ = 0;
+        }
+
+        std::vector<task> slots_;
+        std::size_t head_ = 0; // of the oldest task
+        std::size_t size_ = 0;
+    };
+
     const std::chrono::microseconds spin_;
     std::mutex mutex_;
     std::condition_variable wake_;
-    std::deque<task> tasks_;   // guarded by mutex_, like the three below
+    task_ring tasks_;          // guarded by mutex_, like the three below
     std::size_t sleepers_ = 0; // workers waiting on wake_
     bool looking_ = false;     // one worker is looking for work before sleeping
     bool stopped_ = false;

@@ -65,6 +65,20 @@ SLICERBRIDGE_DECL value to_value(const invoke_params& p);
 SLICERBRIDGE_DECL encoded_frame encode_request(std::uint64_t id, const invoke_params& params,
                                                const encode_options& options, std::error_code& ec);
 
+namespace detail {
+/// The params of an invoke request in its usual form, read straight into `params` with its id,
+/// without building a value for the head: the head of write_request with method `invoke`
+/// (no descriptors), params a map with short keys holding a string `processor`, an empty
+/// `inputs` map, a `parameters` map of short names and bool, number, string or array values,
+/// and a `deadline` number. False for anything else (`params` then holds what was read):
+/// the caller then decodes the frame with decode_frame, decode_message and
+/// invoke_params::from_value, which report every error. When true, those would read the same
+/// request, without error, and the same params.
+SLICERBRIDGE_DECL bool decode_usual_invoke(const received_frame& frame,
+                                           const limits& receiver_limits, const codec_set& allowed,
+                                           std::uint64_t& id, invoke_params& params);
+} // namespace detail
+
 struct invoke_result {
     std::vector<std::pair<std::string, data_value>> outputs;
     /// The values of scalar outputs ([CAT-7], version 1.1), beside the data outputs on the wire.

@@ -47,23 +47,55 @@ struct request_outcome {
     invoke_params params;
 };
 
-/// Decides a request. `open_calls` and `unsent_answers` are the connection's, counted against
-/// max_in_flight ([LIMIT-2]). An invoke that starts a call is counted in the server's pending
-/// calls; the caller ends that with `state.finish_call()`.
-inline request_outcome handle_request(request& req, server_state& state, protocol_version version,
-                                      std::size_t open_calls, std::size_t unsent_answers) {
-    request_outcome out;
+/// Decides an invoke whose params are read into `out.params`, as handle_request does. `recent`
+/// is the processor the connection called last (or null), kept for the next call: most calls
+/// name the one before's, found again without a lookup.
+inline void handle_invoke(std::uint64_t id, request_outcome& out, server_state& state,
+                          protocol_version version, std::size_t open_calls,
+                          std::size_t unsent_answers, const registered_processor*& recent) {
+    const auto refuse = [&](message reply) { out.reply = std::move(reply); };
+    auto& params = out.params;
+    const registered_processor* called = state.find(params.processor, recent);
+    if (called == nullptr || !offered_at_version(called->proc.description, version)) {
+        return refuse(unknown_processor_response(state, id, params.processor));
+    }
+    // [SER-6]: a 1.0 peer may use only the slots its description showed (a copy of the
+    // description only then: one operand of `?:` a copy would make both copies)
+    std::error_code ec;
+    std::string what;
+    std::string offending;
+    if (version < protocol_version{1, 1}) {
+        validate_invoke(description_for_version(called->proc.description, version), params, ec,
+                        offending, what);
+    } else {
+        validate_invoke(called->proc.description, params, ec, offending, what);
+    }
+    if (ec) { // [INV-2]
+        return refuse(error_response(id, ec, what, value(value::map{{"name", value(offending)}})));
+    }
+    if (!admits_invoke(open_calls, unsent_answers, state.options.receive_limits.max_in_flight) ||
+        !state.try_admit_call()) {
+        return refuse(error_response(id, make_error_code(error::too_many_in_flight),
+                                     "too many calls in flight"));
+    }
+    out.action = request_action::start_call;
+    out.called = called;
+}
+
+/// Decides a request into `out` (as made). `open_calls` and `unsent_answers` are the
+/// connection's, counted against max_in_flight ([LIMIT-2]). An invoke that starts a call is
+/// counted in the server's pending calls; the caller ends that with `state.finish_call()`.
+/// `recent` is handle_invoke's.
+inline void handle_request(request& req, server_state& state, protocol_version version,
+                           std::size_t open_calls, std::size_t unsent_answers, request_outcome& out,
+                           const registered_processor*& recent) {
     const auto answer = [&](value result) {
         response reply;
         reply.id = req.id;
         reply.result = std::move(result);
         out.reply = message(std::move(reply));
-        return std::move(out);
     };
-    const auto refuse = [&](message reply) {
-        out.reply = std::move(reply);
-        return std::move(out);
-    };
+    const auto refuse = [&](message reply) { out.reply = std::move(reply); };
     const std::string_view method = req.method; // compared in word loads, no strlen
     if (is_literal(method, "ping")) {
         return answer(value(value::map{}));
@@ -74,7 +106,7 @@ inline request_outcome handle_request(request& req, server_state& state, protoco
     }
     if (is_literal(method, "goodbye")) {
         out.action = request_action::goodbye;
-        return out;
+        return;
     }
     if (!is_literal(method, "describe") && !is_literal(method, "invoke")) {
         return refuse(
@@ -94,8 +126,7 @@ inline request_outcome handle_request(request& req, server_state& state, protoco
         return answer(to_value(description_for_version(found->proc.description, version)));
     }
     std::string offending;
-    auto& params = out.params; // read in place: a call starts with them
-    params = invoke_params::from_value(req.params, ec, what, offending);
+    out.params = invoke_params::from_value(req.params, ec, what, offending);
     if (ec) {
         value details;
         if (!offending.empty()) {
@@ -103,30 +134,7 @@ inline request_outcome handle_request(request& req, server_state& state, protoco
         }
         return refuse(error_response(req.id, ec, what, std::move(details)));
     }
-    const registered_processor* called = state.find(params.processor);
-    if (called == nullptr || !offered_at_version(called->proc.description, version)) {
-        return refuse(unknown_processor_response(state, req.id, params.processor));
-    }
-    // [SER-6]: a 1.0 peer may use only the slots its description showed (a copy of the
-    // description only then: one operand of `?:` a copy would make both copies)
-    if (version < protocol_version{1, 1}) {
-        validate_invoke(description_for_version(called->proc.description, version), params, ec,
-                        offending, what);
-    } else {
-        validate_invoke(called->proc.description, params, ec, offending, what);
-    }
-    if (ec) { // [INV-2]
-        return refuse(
-            error_response(req.id, ec, what, value(value::map{{"name", value(offending)}})));
-    }
-    if (!admits_invoke(open_calls, unsent_answers, state.options.receive_limits.max_in_flight) ||
-        !state.try_admit_call()) {
-        return refuse(error_response(req.id, make_error_code(error::too_many_in_flight),
-                                     "too many calls in flight"));
-    }
-    out.action = request_action::start_call;
-    out.called = called;
-    return out;
+    handle_invoke(req.id, out, state, version, open_calls, unsent_answers, recent);
 }
 
 } // namespace slicerbridge::detail

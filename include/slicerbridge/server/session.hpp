@@ -27,9 +27,11 @@
 #include <slicerbridge/server/state.hpp>
 #include <slicerbridge/transport/frame_stream.hpp>
 
-#include <asio/executor_work_guard.hpp>
+#include <asio/any_io_executor.hpp>
+#include <asio/execution/outstanding_work.hpp>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
+#include <asio/prefer.hpp>
 #include <asio/recycling_allocator.hpp>
 #include <asio/steady_timer.hpp>
 
@@ -104,6 +106,9 @@ struct call_state {
     std::atomic<answer_handoff> handoff{answer_handoff::none};
     encoded_frame handed_frame;
     std::error_code handed_error;
+    /// Keeps the connection's I/O context running while a worker has the call (set by the
+    /// strand before the call is queued; let go by the worker once the answer is handed over).
+    asio::any_io_executor work;
 
     // Strand only.
     call_machine machine;
@@ -223,6 +228,14 @@ private:
             }
         } reservation{*this};
         state_->note_frame(id_);
+        if (phase_ != phase::awaiting_hello) {
+            std::uint64_t invoke_id = 0;
+            request_outcome invoke;
+            if (detail::decode_usual_invoke(frame, stream_receive_limits(), codecs_, invoke_id,
+                                            invoke.params)) {
+                return on_usual_invoke(invoke_id, invoke, arrival);
+            }
+        }
         std::error_code frame_error;
         std::optional<request> usual;
         if (phase_ != phase::awaiting_hello) {
@@ -278,6 +291,27 @@ private:
             }
             return carry_out(decision, id ? &*id : nullptr, what);
         }
+        if (phase_ != phase::closed && !closing_) {
+            read_next();
+        }
+    }
+
+    /// on_frame for an invoke that decode_usual_invoke read into `outcome.params`: the request
+    /// decided as on_frame decides one that decode_usual_request reads.
+    void on_usual_invoke(std::uint64_t id, request_outcome& outcome, const frame_arrival& arrival) {
+        connection_event event;
+        event.what = inbound::request;
+        event.id_open = calls_.count(id) != 0 || (goodbye_id_ && *goodbye_id_ == id);
+        auto decision = decide(phase_, event);
+        if (decision.action != connection_action::admit) {
+            const bool open = decision.action == connection_action::connection_error &&
+                              decision.error == error::duplicate_id;
+            return carry_out(decision, &id, open ? "request id is already open" : "");
+        }
+        const auto decoded = clock::now();
+        handle_invoke(id, outcome, *state_, version_, calls_.size(), unsent_answers_,
+                      recent_processor_);
+        act_on(id, outcome, arrival, decoded);
         if (phase_ != phase::closed && !closing_) {
             read_next();
         }
@@ -435,33 +469,41 @@ private:
     // ---- messages --------------------------------------------------------------------------
 
     void on_request(request& req, const frame_arrival& arrival) {
-        auto started = clock::now();
-        auto outcome = handle_request(req, *state_, version_, calls_.size(), unsent_answers_);
+        const auto decoded = clock::now();
+        request_outcome outcome;
+        handle_request(req, *state_, version_, calls_.size(), unsent_answers_, outcome,
+                       recent_processor_);
+        act_on(req.id, outcome, arrival, decoded);
+    }
+
+    /// Carries out the outcome of request `id`, decoded at `decoded` (then a call is admitted).
+    void act_on(std::uint64_t id, request_outcome& outcome, const frame_arrival& arrival,
+                clock::time_point decoded) {
         switch (outcome.action) {
         case request_action::start_call:
-            return start_call(req.id, *outcome.called, std::move(outcome.params), arrival);
+            return start_call(id, *outcome.called, std::move(outcome.params), arrival, decoded);
         case request_action::goodbye:
-            goodbye_id_ = req.id;
+            goodbye_id_ = id;
             phase_ = phase::draining;
             return finish_goodbye_if_drained();
         case request_action::answer:
             if (auto* reply = std::get_if<response>(&outcome.reply); reply && !reply->is_error()) {
                 reply->timings = timings{seconds_between(arrival.first_byte, arrival.last_byte),
-                                         0.0, seconds_between(started, clock::now()), 0.0};
+                                         0.0, seconds_between(decoded, clock::now()), 0.0};
             }
             return send(outcome.reply);
         }
     }
 
-    void start_call(std::uint64_t id, const registered_processor& called, invoke_params params,
-                    const frame_arrival& arrival) {
+    void start_call(std::uint64_t id, const registered_processor& called, invoke_params&& params,
+                    const frame_arrival& arrival, clock::time_point admitted) {
         // From the I/O thread's small cache of freed Asio blocks (a plain allocation elsewhere).
         auto call = std::allocate_shared<call_state>(asio::recycling_allocator<call_state>(), id,
                                                      called.proc, std::move(params));
         call->budgeted_bytes = budget_.take_frame_reservation();
         call->received_first = arrival.first_byte;
         call->received_last = arrival.last_byte;
-        call->admitted = clock::now();
+        call->admitted = admitted;
         if (called.execution == processor_execution::io_thread) {
             // Nothing else happens on this connection until the call is answered: no cancel can
             // arrive, so the call stays out of `calls_` and needs no timers.
@@ -488,16 +530,18 @@ private:
         }
         // The I/O context must not run out of work while the answer is being computed, or the
         // answer, posted back to it, would never be sent (and shutdown never complete).
+        call->work =
+            asio::prefer(stream_.get_executor(), asio::execution::outstanding_work.tracked);
         state_->schedule_call(
             id_,
-            [self = this->shared_from_this(), call,
-             work = asio::make_work_guard(stream_.get_executor())]() mutable {
+            [self = this->shared_from_this(), call]() mutable {
                 self->compute(call, false);
                 // The session may go with the last reference: before the
                 // I/O context may run out of work, never after.
+                auto work = std::move(call->work);
                 call.reset();
                 self.reset();
-                work.reset();
+                work = asio::any_io_executor();
             },
             answers_batched_ && !wait_for_answer);
         if (wait_for_answer) {
@@ -519,15 +563,16 @@ private:
             return; // the worker posts the answer
         }
         flush_progress(call);
-        deliver_computed(call, std::move(call->handed_frame), call->handed_error);
+        deliver_handed(call);
     }
 
     // ---- computing (worker threads) ----------------------------------------------------------
 
     class context final : public call_context {
     public:
-        context(std::shared_ptr<server_session> session, std::shared_ptr<call_state> call)
-            : session_(std::move(session)), call_(std::move(call)) {}
+        /// Both outlive the context, which lives as long as the processor runs.
+        context(server_session& session, const std::shared_ptr<call_state>& call)
+            : session_(session), call_(call) {}
 
         void report_progress(double fraction, std::string_view text) override {
             fraction = std::clamp(fraction, 0.0, 1.0);
@@ -540,16 +585,18 @@ private:
                 call_->pending_progress = progress_params{call_->id, fraction, std::string(text)};
             }
             if (post_needed) {
-                asio::post(session_->stream_.get_executor(),
-                           [session = session_, call = call_] { session->flush_progress(call); });
+                asio::post(session_.stream_.get_executor(),
+                           [session = session_.shared_from_this(), call = call_] {
+                               session->flush_progress(call);
+                           });
             }
         }
 
         bool cancelled() const noexcept override { return call_->stop_requested.load(); }
 
     private:
-        std::shared_ptr<server_session> session_;
-        std::shared_ptr<call_state> call_;
+        server_session& session_;
+        const std::shared_ptr<call_state>& call_;
     };
 
     /// Runs the processor and answers. On a worker, the answer is posted to the connection's
@@ -559,8 +606,9 @@ private:
         if (call->stop_requested) { // answered before this worker took it
             return state_->finish_call();
         }
-        auto compute_start = clock::now();
-        context ctx(this->shared_from_this(), call);
+        // On the I/O thread the call runs as it is admitted: that reading serves as its start.
+        const auto compute_start = on_io_thread ? call->admitted : clock::now();
+        context ctx(*this, call);
         run_settings settings{version_, state_->options.expose_errors, {}};
         if (state_->options.log) {
             settings.log = [this](const std::string& line) { log(log_level::warning, line); };
@@ -568,11 +616,12 @@ private:
         std::optional<invoke_result> produced;
         response reply =
             run_processor(call->proc, ctx, call->id, call->params, settings, &produced);
-        auto compute_end = clock::now();
+        // The end of the computation is also the start of encoding: nothing runs between them
+        // ([TIME-2]: `sending` covers that time, up to the start of encoding).
+        const auto compute_end = clock::now();
         reply.timings = timings{seconds_between(call->received_first, call->received_last),
                                 seconds_between(call->admitted, compute_start),
                                 seconds_between(compute_start, compute_end), 0.0};
-        reply.timings->sending = seconds_between(compute_end, clock::now());
         std::error_code encode_error;
         const auto answer_options = detail::with_memfd(encode_options{response_codec()}, stream_);
         encoded_frame frame =
@@ -583,30 +632,34 @@ private:
         if (on_io_thread) {
             return deliver_computed(call, std::move(frame), encode_error);
         }
+        // The answer goes in the call's slot, which the strand reads once handed it: the
+        // hand-over carries only the connection and the call, without an allocation.
+        call->handed_frame = std::move(frame);
+        call->handed_error = encode_error;
         if (call->handoff.load(std::memory_order_acquire) == answer_handoff::waiting) {
-            call->handed_frame = std::move(frame);
-            call->handed_error = encode_error;
             auto expected = answer_handoff::waiting;
             if (call->handoff.compare_exchange_strong(expected, answer_handoff::answered,
                                                       std::memory_order_acq_rel)) {
                 return; // the waiting strand sends it
             }
-            frame = std::move(call->handed_frame); // it stopped waiting: post it
+            // it stopped waiting: hand it over
         }
         if (answers_batched_) {
             // With the answers handed over before it; progress reported before it is sent
             // first, whether or not its own handler already ran ([PROG-2]).
-            return state_->hand_answer_over([self = this->shared_from_this(), call,
-                                             frame = std::move(frame), encode_error]() mutable {
+            return state_->hand_answer_over([self = this->shared_from_this(), call] {
                 self->flush_progress(call);
-                self->deliver_computed(call, std::move(frame), encode_error);
+                self->deliver_handed(call);
             });
         }
         // The hand-over: the strand alone writes ([PROG-2]: progress posted earlier runs first).
-        asio::post(stream_.get_executor(), [self = this->shared_from_this(), call,
-                                            frame = std::move(frame), encode_error]() mutable {
-            self->deliver_computed(call, std::move(frame), encode_error);
-        });
+        asio::post(stream_.get_executor(),
+                   [self = this->shared_from_this(), call] { self->deliver_handed(call); });
+    }
+
+    /// Strand: deliver_computed with the answer a worker left in the call's slot.
+    void deliver_handed(const std::shared_ptr<call_state>& call) {
+        deliver_computed(call, std::move(call->handed_frame), call->handed_error);
     }
 
     /// Strand: the computation returned. A result ready after the deadline is too late, whether
@@ -924,6 +977,8 @@ private:
     const std::uint64_t id_; // for the fair call queue
     const std::string address_;
     const std::optional<std::string> refusal_;
+    /// The processor this connection called last, found again without a lookup if called again.
+    const registered_processor* recent_processor_ = nullptr;
     connection_budget budget_;
     connection_timeouts timeouts_;
     asio::steady_timer watch_timer_{stream_.get_executor()};

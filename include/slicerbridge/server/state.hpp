@@ -61,6 +61,11 @@ inline asio::io_context* one_thread_context(const asio::any_io_executor& io) {
     return &context_executor->context();
 }
 
+/// A call waiting for a worker, and an answer handed back to the I/O thread: each holds its
+/// connection and its call (two shared pointers), kept without an allocation.
+using call_task = unique_function<void(), 4 * sizeof(void*)>;
+using answer_task = unique_function<void(), 4 * sizeof(void*)>;
+
 struct server_state : std::enable_shared_from_this<server_state> {
     server_state(asio::any_io_executor io, server_options server_options)
         : io_executor(std::move(io)), io_thread_context(one_thread_context(io_executor)),
@@ -77,6 +82,16 @@ struct server_state : std::enable_shared_from_this<server_state> {
     const registered_processor* find(const std::string& name) const {
         auto found = processors.find(name);
         return found == processors.end() ? nullptr : &found->second;
+    }
+
+    /// find(name), skipping the lookup when `recent` (a result of it, or null) is that
+    /// processor; `recent` becomes the result. (`processors` is fixed once serving starts.)
+    const registered_processor* find(const std::string& name,
+                                     const registered_processor*& recent) const {
+        if (recent == nullptr || recent->proc.description.name != name) {
+            recent = find(name);
+        }
+        return recent;
     }
 
     /// The message for a processor name that is not served, with the likeliest one meant.
@@ -102,8 +117,8 @@ struct server_state : std::enable_shared_from_this<server_state> {
     /// ([LIMIT-10]). With `wake_later`, on the one I/O thread of `io_thread_context`, a
     /// sleeping worker is woken by a handler posted behind the ones ready now, once for all the
     /// calls they start (not when the caller goes on to wait for the answer itself).
-    void schedule_call(std::uint64_t owner, worker_pool::task task, bool wake_later = false) {
-        std::optional<fair_queue<worker_pool::task>::start> first;
+    void schedule_call(std::uint64_t owner, call_task task, bool wake_later = false) {
+        std::optional<fair_queue<call_task>::start> first;
         {
             std::lock_guard<std::mutex> lock(call_queue_mutex);
             first = call_queue.push(owner, std::move(task));
@@ -127,7 +142,7 @@ struct server_state : std::enable_shared_from_this<server_state> {
     /// Hands `answer` to the one I/O thread of `io_thread_context`, which runs it with the
     /// answers handed over before it runs: a worker's answer costs that thread a wake-up only
     /// when no other answer waits for it already.
-    void hand_answer_over(unique_function<void()> answer) {
+    void hand_answer_over(answer_task answer) {
         if (answers.push(std::move(answer))) {
             asio::post(*io_thread_context, answer_drain{shared_from_this()});
         }
@@ -135,7 +150,7 @@ struct server_state : std::enable_shared_from_this<server_state> {
 
     /// Drops the calls of `owner` that wait for a worker (its connection is gone).
     void forget_waiting_calls(std::uint64_t owner) {
-        std::deque<worker_pool::task> dropped; // destroyed unlocked: they own their connection
+        std::deque<call_task> dropped; // destroyed unlocked: they own their connection
         std::lock_guard<std::mutex> lock(call_queue_mutex);
         dropped = call_queue.take_waiting(owner);
     }
@@ -243,12 +258,12 @@ struct server_state : std::enable_shared_from_this<server_state> {
 private:
     /// The worker's task: the call, then the calls the fair queue picks for the worker it
     /// frees, on the same worker (no hand-off through the pool between them).
-    worker_pool::task call_runner(std::uint64_t owner, worker_pool::task task) {
+    worker_pool::task call_runner(std::uint64_t owner, call_task task) {
         return [this, owner, task = std::move(task)]() mutable {
             for (;;) {
                 task();
                 task = {}; // what the call held goes before the next call starts
-                std::optional<fair_queue<worker_pool::task>::start> next;
+                std::optional<fair_queue<call_task>::start> next;
                 {
                     std::lock_guard<std::mutex> lock(call_queue_mutex);
                     next = call_queue.finished(owner);
@@ -276,18 +291,18 @@ private:
         }
         void operator()() {
             auto running = std::move(state);
-            running->answers.drain([](unique_function<void()>& answer) {
+            running->answers.drain([](answer_task& answer) {
                 answer();
                 answer = {}; // what the answer held goes as it is sent
             });
         }
     };
 
-    batch_queue<unique_function<void()>> answers;
+    batch_queue<answer_task> answers;
     std::atomic<bool> wake_posted{false}; // a workers.wake() is posted to the I/O thread
 
     std::mutex call_queue_mutex;
-    fair_queue<worker_pool::task> call_queue;
+    fair_queue<call_task> call_queue;
     std::mutex budget_waiters_mutex;
     std::vector<std::weak_ptr<session_base>> budget_waiters;
     std::atomic<bool> budget_waiting{false};

@@ -1,8 +1,14 @@
 #ifndef SLICERBRIDGE_MESSAGE_IMPL_INVOKE_IPP
 #define SLICERBRIDGE_MESSAGE_IMPL_INVOKE_IPP
 
+#include <slicerbridge/detail/head_decoder.hpp>
+#include <slicerbridge/detail/utf8.hpp>
 #include <slicerbridge/message/invoke.hpp>
 #include <slicerbridge/message/message.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <iterator>
 
 namespace slicerbridge {
 namespace detail {
@@ -127,6 +133,204 @@ SLICERBRIDGE_DECL invoke_params invoke_params::from_value(const value& v, std::e
     std::string offending_name;
     return from_value(v, ec, what, offending_name);
 }
+
+namespace detail {
+
+inline constexpr auto invoke_method_literal = packed_literal<8>().str("invoke");
+
+/// Whether the next bytes are `Literal`'s, taking them if so (compared inline: a known size).
+template <const auto& Literal>
+bool take_invoke_literal(head_decoder& decoder) noexcept {
+    const std::byte* bytes = nullptr;
+    return decoder.take_bytes(Literal.size(), bytes) &&
+           std::memcmp(bytes, Literal.data(), Literal.size()) == 0;
+}
+
+/// The next byte, if there is one.
+inline bool take_tag(head_decoder& decoder, std::uint8_t& tag) noexcept {
+    const std::byte* byte = nullptr;
+    if (!decoder.take_bytes(1, byte)) {
+        return false;
+    }
+    tag = std::to_integer<std::uint8_t>(*byte);
+    return true;
+}
+
+/// A map of at most 15 entries (its one-byte header form); false for anything else.
+inline bool take_short_map(head_decoder& decoder, std::uint32_t& count) noexcept {
+    std::uint8_t tag = 0;
+    if (!take_tag(decoder, tag) || (tag & 0xf0u) != 0x80u) {
+        return false;
+    }
+    count = tag & 0x0fu;
+    return true;
+}
+
+/// [HEAD-9]: ASCII, the usual case, recognised a word at a time; anything else fully checked.
+inline bool valid_text(const std::byte* bytes, std::size_t length) noexcept {
+    std::uint64_t high = 0;
+    std::size_t i = 0;
+    for (; length - i >= 8; i += 8) {
+        std::uint64_t word = 0;
+        std::memcpy(&word, bytes + i, sizeof word);
+        high |= word;
+    }
+    for (; i < length; ++i) {
+        high |= std::to_integer<std::uint8_t>(bytes[i]);
+    }
+    return (high & 0x8080808080808080ull) == 0 || is_valid_utf8(bytes, length);
+}
+
+/// A valid UTF-8 string of at most 255 bytes (a one-byte header, or str 8), viewed in the head;
+/// false for anything else.
+inline bool take_short_string(head_decoder& decoder, std::string_view& text) noexcept {
+    std::uint8_t tag = 0;
+    if (!take_tag(decoder, tag)) {
+        return false;
+    }
+    std::size_t length = tag & 0x1fu;
+    if ((tag & 0xe0u) != 0xa0u) {
+        std::uint8_t long_length = 0;
+        if (tag != 0xd9u || !take_tag(decoder, long_length)) {
+            return false;
+        }
+        length = long_length;
+    }
+    const std::byte* bytes = nullptr;
+    if (!decoder.take_bytes(length, bytes) || !valid_text(bytes, length)) {
+        return false;
+    }
+    text = std::string_view(reinterpret_cast<const char*>(bytes), length);
+    return true;
+}
+
+/// The index in invoke_params_fields of the next key, a name in its one-byte-header form;
+/// the size of invoke_params_fields for anything else. (Equal to an ASCII name, the key is
+/// valid UTF-8.)
+inline std::size_t take_invoke_params_field(head_decoder& decoder) noexcept {
+    constexpr std::size_t none = std::size(invoke_params_fields);
+    std::uint8_t tag = 0;
+    const std::byte* bytes = nullptr;
+    if (!take_tag(decoder, tag) || (tag & 0xe0u) != 0xa0u ||
+        !decoder.take_bytes(tag & 0x1fu, bytes)) {
+        return none;
+    }
+    const auto is = [bytes](const auto& name) {
+        return std::memcmp(bytes, name, sizeof name - 1) == 0;
+    };
+    switch (tag & 0x1fu) { // the four names have four lengths
+    case 9:
+        return is("processor") ? 0 : none;
+    case 8:
+        return is("deadline") ? 1 : none;
+    case 6:
+        return is("inputs") ? 2 : none;
+    case 10:
+        return is("parameters") ? 3 : none;
+    default:
+        return none;
+    }
+}
+
+/// The `parameters` map of decode_usual_invoke, at depth 2 of the head, into `out` (empty).
+inline bool read_usual_parameters(head_decoder& decoder, const limits& receiver_limits,
+                                  std::vector<std::pair<std::string, parameter_value>>& out) {
+    std::uint32_t count = 0;
+    if (!take_short_map(decoder, count) || count > receiver_limits.max_elements) {
+        return false;
+    }
+    out.reserve(count);
+    for (std::uint32_t i = 0; i < count; ++i) {
+        std::string_view name;
+        if (!take_short_string(decoder, name) || find_named(out, name) != nullptr) {
+            return false; // [HEAD-7]: the general path reports a repeated name
+        }
+        value read;
+        if (!decoder.read_nested(read, 3) || read.is_map()) {
+            return false;
+        }
+        std::error_code ec;
+        std::string what;
+        parameter_value parsed = parameter_value::from_value(read, ec, what);
+        if (ec) {
+            return false;
+        }
+        out.emplace_back(std::piecewise_construct, std::forward_as_tuple(name),
+                         std::forward_as_tuple(std::move(parsed)));
+    }
+    return true;
+}
+
+/// decode_usual_invoke: reads the request's parts in their usual form, as decode_frame,
+/// decode_message and invoke_params::from_value would read them, and declines anything they
+/// might not accept.
+inline bool read_usual_invoke(const received_frame& frame, const limits& receiver_limits,
+                              const codec_set& allowed, std::uint64_t& id, invoke_params& out) {
+    // What decode_head checks first, and the limits on the maps read here: the head (depth 0,
+    // 4 entries), the params (depth 1, at most 4) and `inputs` and `parameters` (depth 2).
+    const buffer& head = frame.head;
+    if (head.empty() || head.size() > receiver_limits.max_head || !frame.descriptors.empty() ||
+        receiver_limits.max_depth < 3 || receiver_limits.max_elements < 4) {
+        return false;
+    }
+    head_decoder decoder(head, frame.bulk, receiver_limits, allowed);
+    std::uint32_t count = 0;
+    if (!take_invoke_literal<request_head>(decoder) || !decoder.take_uint(id) ||
+        id > max_request_id || !take_invoke_literal<method_key>(decoder) ||
+        !take_invoke_literal<invoke_method_literal>(decoder) ||
+        !take_invoke_literal<params_key>(decoder) || !take_short_map(decoder, count) || count > 4) {
+        return false;
+    }
+    unsigned seen = 0; // bits of invoke_params_fields
+    for (std::uint32_t i = 0; i < count; ++i) {
+        const std::size_t field = take_invoke_params_field(decoder);
+        if (field == std::size(invoke_params_fields) || (seen & (1u << field)) != 0) {
+            return false; // another key, or one repeated ([HEAD-7])
+        }
+        seen |= 1u << field;
+        std::string_view processor;
+        std::uint32_t inputs = 0;
+        switch (field) {
+        case 0:
+            if (!take_short_string(decoder, processor)) {
+                return false;
+            }
+            out.processor.assign(processor.data(), processor.size());
+            break;
+        case 1: { // deadline, as read_invoke_params checks it ([INV-7])
+            value read;
+            if (!decoder.read_nested(read, 2)) {
+                return false;
+            }
+            const auto seconds = read.as_double();
+            if (!seconds || !(std::isfinite(*seconds) && *seconds >= 0)) {
+                return false;
+            }
+            out.deadline = *seconds;
+            break;
+        }
+        case 2: // inputs: none (data values take the general path)
+            if (!take_short_map(decoder, inputs) || inputs != 0) {
+                return false;
+            }
+            break;
+        default: // parameters
+            if (!read_usual_parameters(decoder, receiver_limits, out.parameters)) {
+                return false;
+            }
+            break;
+        }
+    }
+    return (seen & 1u) != 0 && decoder.at_end();
+}
+
+SLICERBRIDGE_DECL bool decode_usual_invoke(const received_frame& frame,
+                                           const limits& receiver_limits, const codec_set& allowed,
+                                           std::uint64_t& id, invoke_params& params) {
+    return read_usual_invoke(frame, receiver_limits, allowed, id, params);
+}
+
+} // namespace detail
 
 SLICERBRIDGE_DECL value to_value(const invoke_params& p) {
     using namespace std::string_view_literals; // keys made without strlen
