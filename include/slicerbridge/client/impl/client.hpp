@@ -90,6 +90,9 @@ public:
         limits handshake_limits = options_.receive_limits;
         handshake_limits.max_frame = std::min(handshake_limits.max_frame, handshake_max_frame);
         stream_.set_receive_limits(handshake_limits);
+        // Every head is decoded before the next read starts: a small frame's is read where it
+        // arrived, without an allocation and a copy.
+        stream_.set_transient_heads(true);
     }
 
     /// The stream's, kept: asked for several times by every call, from any thread.
