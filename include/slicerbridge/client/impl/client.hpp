@@ -16,6 +16,7 @@
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -66,6 +67,28 @@ void post_on(const Executor& executor, Function&& f) {
         }
     }
     asio::post(executor, std::forward<Function>(f));
+}
+
+/// Whether the caller runs inside a handler of `executor`, so that whatever it does is serialised
+/// with that executor's other handlers: for an io_context's executor (one thread runs the
+/// client's context, or its executor is a strand) or a strand of one, directly or in an
+/// `any_io_executor`; false for any other.
+template <class Executor>
+bool running_in(const Executor& executor) noexcept {
+    using io_executor = asio::io_context::executor_type;
+    using io_strand = asio::strand<io_executor>;
+    if constexpr (std::is_same_v<Executor, asio::any_io_executor>) {
+        if (const auto* io = executor.template target<io_executor>()) {
+            return io->running_in_this_thread();
+        }
+        const auto* strand = executor.template target<io_strand>();
+        return strand != nullptr && strand->running_in_this_thread();
+    } else if constexpr (std::is_same_v<Executor, io_executor> ||
+                         std::is_same_v<Executor, io_strand>) {
+        return executor.running_in_this_thread();
+    } else {
+        return false;
+    }
 }
 
 /// The id of a head that is a response with a valid id, whatever else is wrong with it.
@@ -217,6 +240,50 @@ public:
         return std::nullopt;
     }
 
+    // ---- operations queued on the client's executor ----------------------------------------
+
+    /// Runs `f(impl)` on the client's executor, after what is queued there; counted while it
+    /// waits, so that no call starts inline ahead of it (see `can_start_inline`).
+    template <class Function>
+    static void queue(const std::shared_ptr<client_impl>& impl, Function&& f) {
+        impl->note_queued();
+        post_on(impl->executor_, [impl, f = std::forward<Function>(f)]() mutable {
+            impl->note_dequeued();
+            f(*impl);
+        });
+    }
+
+    /// What `queue` does around a handler that it does not make itself: before posting it, and
+    /// first thing when it runs.
+    void note_queued() noexcept { queued_.fetch_add(1, std::memory_order_relaxed); }
+    void note_dequeued() noexcept { queued_.fetch_sub(1, std::memory_order_relaxed); }
+
+    /// Whether a call initiated now may start at once, in its initiating function, rather than
+    /// from a handler queued on the client's executor: when the initiating function runs on that
+    /// executor (a handler starting the next call), on an open connection, with none of the
+    /// client's operations queued (which would then run after the call, out of the order in
+    /// which they were asked for). A call started so still never completes in its initiating
+    /// function (see `complete_soon`).
+    bool can_start_inline() const noexcept {
+        return state_ == state::open && queued_.load(std::memory_order_relaxed) == 0 &&
+               deferred_.empty() && running_in(executor_);
+    }
+
+    /// `start_call`, inside the initiating function of the call (`can_start_inline()` is true):
+    /// what would complete a handler at once (a call refused, a failed write) is queued instead.
+    template <class Method, class Params, class Complete>
+    void start_call_inline(call_id id, Method&& method, Params&& params,
+                           std::function<void(const progress_params&)>&& on_progress,
+                           std::optional<double> local_timeout, Complete&& complete) {
+        struct inline_scope {
+            bool& flag;
+            explicit inline_scope(bool& f) : flag(f) { flag = true; }
+            ~inline_scope() { flag = false; }
+        } scope(starting_inline_);
+        start_call(id, std::forward<Method>(method), std::forward<Params>(params),
+                   std::move(on_progress), local_timeout, std::forward<Complete>(complete));
+    }
+
     // ---- calls -----------------------------------------------------------------------------
 
     /// What the loop keeps for a call the table holds open: where its answer and progress go.
@@ -277,7 +344,7 @@ public:
             }
         }
         if (ec) {
-            return complete(ec, response{});
+            return complete_soon(std::forward<Complete>(complete), ec);
         }
         bool send_request = false;
         table_.start(id, is_invoke, local_timeout, [&](const call_table_action& action) {
@@ -291,7 +358,7 @@ public:
             }
             case call_table_action::kind::complete: // refused: the connection is gone, or a
                                                     // duplicate
-                complete(action.error, response{});
+                complete_soon(std::forward<Complete>(complete), action.error);
                 break;
             default:
                 carry_out(action);
@@ -324,6 +391,27 @@ public:
 
 private:
     enum class state { fresh, handshaking, open, closed };
+
+    /// Completes a call that fails before it is sent: at once, or, inside the call's initiating
+    /// function, from a handler queued for it.
+    template <class Complete>
+    void complete_soon(Complete&& complete, std::error_code ec) {
+        if (!starting_inline_) {
+            return complete(ec, response{});
+        }
+        post_on(executor_, [complete = std::forward<Complete>(complete), ec]() mutable {
+            complete(ec, response{});
+        });
+    }
+
+    /// A write failed: the connection fails, at once or, inside a call's initiating function,
+    /// from a handler queued for it (it completes the calls still open).
+    void on_write_failed(std::error_code ec) {
+        if (!starting_inline_) {
+            return fail_connection(ec);
+        }
+        post_on(executor_, [self = this->shared_from_this(), ec] { self->fail_connection(ec); });
+    }
 
     codec request_codec() const {
         return codecs_.contains(options_.request_compression) ? options_.request_compression
@@ -512,7 +600,7 @@ private:
             std::error_code ec;
             std::size_t written = stream_.write_frame_now(frame, ec);
             if (ec) {
-                return fail_connection(ec);
+                return on_write_failed(ec);
             }
             if (written < frame.total_size()) {
                 outbox_.push_back(std::move(frame));
@@ -533,7 +621,7 @@ private:
             std::error_code ec;
             std::size_t written = stream_.write_frame_now(outbox_.front(), ec);
             if (ec) {
-                return fail_connection(ec);
+                return on_write_failed(ec);
             }
             if (written < outbox_.front().total_size()) {
                 return write_rest(written);
@@ -610,6 +698,8 @@ private:
     std::deque<encoded_frame> outbox_;
     bool writing_ = false;
     std::vector<unique_function<void()>> deferred_;
+    std::atomic<std::size_t> queued_{0}; // operations queued by `queue` that have not run
+    bool starting_inline_ = false;       // inside start_call_inline
 };
 
 /// Sends `cancel` for call `id` when the operation's cancellation slot fires ([CANCEL-1]).
@@ -623,7 +713,7 @@ struct cancel_on_signal {
             return;
         }
         if (auto alive = impl.lock()) {
-            asio::post(alive->get_executor(), [alive, id = id] { alive->send_cancel(id); });
+            Impl::queue(alive, [id = id](Impl& i) { i.send_cancel(id); });
         }
     }
 };
@@ -637,7 +727,7 @@ basic_client<Stream>::basic_client(Stream stream, client_options options)
 template <class Stream>
 basic_client<Stream>::~basic_client() {
     if (impl_) {
-        asio::post(impl_->get_executor(), [impl = impl_] { impl->close(); });
+        detail::client_impl<Stream>::queue(impl_, [](auto& impl) { impl.close(); });
     }
 }
 
@@ -652,8 +742,8 @@ auto basic_client<Stream>::async_handshake(CompletionToken&& token) {
     return asio::async_initiate<CompletionToken, void(std::error_code)>(
         [impl = impl_](auto handler) {
             auto done = detail::make_completion(std::move(handler), impl->get_executor());
-            asio::post(impl->get_executor(), [impl, done = std::move(done)]() mutable {
-                impl->start_handshake(std::move(done));
+            detail::client_impl<Stream>::queue(impl, [done = std::move(done)](auto& i) mutable {
+                i.start_handshake(std::move(done));
             });
         },
         token);
@@ -749,10 +839,20 @@ void initiate_call(const std::shared_ptr<Impl>& impl, call_id id, Handler handle
                        });
         work.reset();
     };
+    if (impl->can_start_inline()) {
+        // A handler on the client's executor starting the next call: started here, without a
+        // handler queued for it (and the params moved into one).
+        return impl->start_call_inline(id, std::forward<Method>(method),
+                                       std::forward<Params>(params), std::move(on_progress),
+                                       local_timeout, std::move(finish));
+    }
+    // As Impl::queue does, but with the call's state moved once less.
+    impl->note_queued();
     post_on(impl->get_executor(),
             [impl, id, method = std::forward<Method>(method), params = std::forward<Params>(params),
              on_progress = std::move(on_progress), local_timeout,
              finish = std::move(finish)]() mutable {
+                impl->note_dequeued();
                 impl->start_call(id, std::move(method), std::move(params), std::move(on_progress),
                                  local_timeout, std::move(finish));
             });
@@ -903,18 +1003,18 @@ template <class Stream>
 call_id basic_client<Stream>::reserve_call_id() {
     const call_id id = impl_->reserve_id();
     // Queued before anything the caller does with the id, so the table knows it first.
-    asio::post(impl_->get_executor(), [impl = impl_, id] { impl->hold_reserved(id); });
+    detail::client_impl<Stream>::queue(impl_, [id](auto& impl) { impl.hold_reserved(id); });
     return id;
 }
 
 template <class Stream>
 void basic_client<Stream>::cancel(call_id id) {
-    asio::post(impl_->get_executor(), [impl = impl_, id] { impl->send_cancel(id); });
+    detail::client_impl<Stream>::queue(impl_, [id](auto& impl) { impl.send_cancel(id); });
 }
 
 template <class Stream>
 void basic_client<Stream>::close() {
-    asio::post(impl_->get_executor(), [impl = impl_] { impl->close(); });
+    detail::client_impl<Stream>::queue(impl_, [](auto& impl) { impl.close(); });
 }
 
 } // namespace slicerbridge
