@@ -330,7 +330,7 @@ public:
             }
             const auto options = detail::with_memfd(encode_options{request_codec()}, stream_);
             if constexpr (invoke_params_call) {
-                return encode_request(id, params, options, ec);
+                return encode_request(id, params, options, ec, std::move(spare_head_));
             } else {
                 return encode_request(id, method, params, options, ec);
             }
@@ -605,7 +605,9 @@ private:
             if (written < frame.total_size()) {
                 outbox_.push_back(std::move(frame));
                 write_rest(written);
+                return;
             }
+            spare_head_ = std::move(frame).release_head(); // for the next request's head
             return;
         }
         outbox_.push_back(std::move(frame));
@@ -696,6 +698,7 @@ private:
     recycling_map<std::unordered_map<call_id, pending_call>>
         pending_; // the calls table_ holds open
     std::deque<encoded_frame> outbox_;
+    std::vector<std::byte> spare_head_; // a written frame's head storage, for the next request
     bool writing_ = false;
     std::vector<unique_function<void()>> deferred_;
     std::atomic<std::size_t> queued_{0}; // operations queued by `queue` that have not run
