@@ -288,9 +288,10 @@ public:
 
     /// What the loop keeps for a call the table holds open: where its answer and progress go.
     struct pending_call {
-        completion<void(std::error_code, response&&)> complete;
+        completion<void(std::error_code, response&&, invoke_result*)> complete;
         std::function<void(const progress_params&)> on_progress;
         std::unique_ptr<asio::steady_timer> give_up;
+        bool typed_result = false; // made with invoke_params: its result is read without a value
     };
 
     call_id reserve_id() { return next_id_.fetch_add(1); }
@@ -300,7 +301,9 @@ public:
 
     /// `Method`: a `std::string`, or `invoke_method` with `invoke_params`, which are written
     /// without a `value` made of them. `Complete`: called as
-    /// `complete(std::error_code, response&&)`, once; kept as a `completion` while the call is
+    /// `complete(std::error_code, response&&, invoke_result* typed)`, once (`typed`: the result
+    /// of a call with `invoke_params`, read without a value, or null); kept as a `completion`
+    /// while the call is
     /// open.
     template <class Method, class Params, class Complete>
     void start_call(call_id id, Method&& method, Params&& params,
@@ -353,6 +356,7 @@ public:
                 pending_call& call = pending_.emplace_new(id)->second;
                 call.complete.emplace(std::forward<Complete>(complete));
                 call.on_progress = std::move(on_progress);
+                call.typed_result = invoke_params_call;
                 send_request = true;
                 break;
             }
@@ -397,10 +401,10 @@ private:
     template <class Complete>
     void complete_soon(Complete&& complete, std::error_code ec) {
         if (!starting_inline_) {
-            return complete(ec, response{});
+            return complete(ec, response{}, nullptr);
         }
         post_on(executor_, [complete = std::forward<Complete>(complete), ec]() mutable {
-            complete(ec, response{});
+            complete(ec, response{}, nullptr);
         });
     }
 
@@ -438,8 +442,7 @@ private:
         if (ec) {
             return fail_connection(ec);
         }
-        if (auto reply = decode_usual_response(frame, options_.receive_limits, codecs_)) {
-            on_response(std::move(*reply));
+        if (take_usual_response(frame)) {
             if (state_ != state::closed) {
                 read_next();
             }
@@ -483,7 +486,32 @@ private:
         }
     }
 
-    void on_response(response&& reply) {
+    /// A usual response (see detail::read_usual_response_with), handled; false for any other
+    /// frame. The result of a call made with invoke_params is read straight into its
+    /// invoke_result, when it is in the usual form (see detail::read_usual_invoke_result).
+    bool take_usual_response(const received_frame& frame) {
+        response reply;
+        std::optional<invoke_result> typed;
+        std::uint64_t id = 0;
+        const bool usual = detail::read_usual_response_with(
+            frame, options_.receive_limits, codecs_, id, reply.timings,
+            [&](head_decoder& decoder, std::uint64_t answered) {
+                auto found = pending_.find(answered);
+                if (found != pending_.end() && found->second.typed_result) {
+                    return read_usual_invoke_result(decoder, options_.receive_limits,
+                                                    typed.emplace());
+                }
+                return decoder.read_nested(reply.result, 1);
+            });
+        if (!usual) {
+            return false;
+        }
+        reply.id = id;
+        on_response(std::move(reply), typed ? &*typed : nullptr);
+        return true;
+    }
+
+    void on_response(response&& reply, invoke_result* typed = nullptr) {
         if (!reply.id) {
             // A connection-level error answers something we sent; nothing to complete.
             report_violation("connection-level error from the server: " +
@@ -491,8 +519,9 @@ private:
             return;
         }
         std::error_code ec = reply.error ? reply.error->code_as_error_code() : std::error_code{};
-        table_.on_response(*reply.id, ec, false,
-                           [&](const call_table_action& a) { carry_out(a, &reply); });
+        table_.on_response(*reply.id, ec, false, [&](const call_table_action& a) {
+            carry_out(a, &reply, nullptr, typed);
+        });
     }
 
     void on_malformed_response(call_id id, std::error_code ec) {
@@ -521,9 +550,10 @@ private:
     }
 
     /// Carries out one of the table's actions. `reply`: the response that completes the call,
-    /// if one does; `progress`: the notification to deliver, if one is.
+    /// if one does, and `typed` its result read without a value, if it was; `progress`: the
+    /// notification to deliver, if one is.
     void carry_out(const call_table_action& action, response* reply = nullptr,
-                   const progress_params* progress = nullptr) {
+                   const progress_params* progress = nullptr, invoke_result* typed = nullptr) {
         using kind = call_table_action::kind;
         if (action.what_to_do == kind::report) {
             return report_violation(action.what);
@@ -567,10 +597,11 @@ private:
             pending_call& ended = node.mapped();
             ended.on_progress = nullptr;
             ended.give_up.reset();
+            ended.typed_result = false;
             if (reply != nullptr) {
-                ended.complete(action.error, std::move(*reply));
+                ended.complete(action.error, std::move(*reply), typed);
             } else {
-                ended.complete(action.error, response{});
+                ended.complete(action.error, response{}, nullptr);
             }
             ended.complete.reset();
             pending_.recycle(std::move(node));
@@ -822,23 +853,40 @@ void initiate_call(const std::shared_ptr<Impl>& impl, call_id id, Handler handle
         runs_on_client_executor = executor == impl->get_executor();
     }
     tracked_work<decltype(executor)> work(executor);
+    // `typed`: the invoke result read without a value (see read_usual_invoke_result), for a
+    // `deliver` that takes it.
+    using handler_type = decltype(handler);
+    constexpr bool takes_typed =
+        std::is_invocable_v<Deliver&, handler_type&, std::error_code, response&&, invoke_result*>;
     auto finish = [handler = std::move(handler), work = std::move(work), slot,
-                   runs_on_client_executor,
-                   deliver = std::move(deliver)](std::error_code ec, response&& reply) mutable {
+                   runs_on_client_executor, deliver = std::move(deliver)](
+                      std::error_code ec, response&& reply, invoke_result* typed) mutable {
         if (runs_on_client_executor) {
             work.reset();
             if (slot.is_connected()) {
                 slot.clear();
             }
-            return deliver(handler, ec, std::move(reply));
+            if constexpr (takes_typed) {
+                return deliver(handler, ec, std::move(reply), typed);
+            } else {
+                return deliver(handler, ec, std::move(reply));
+            }
+        }
+        std::optional<invoke_result> kept;
+        if (typed != nullptr) {
+            kept = std::move(*typed);
         }
         asio::dispatch(work.get_executor(),
                        [handler = std::move(handler), slot, deliver = std::move(deliver), ec,
-                        reply = std::move(reply)]() mutable {
+                        reply = std::move(reply), kept = std::move(kept)]() mutable {
                            if (slot.is_connected()) {
                                slot.clear();
                            }
-                           deliver(handler, ec, std::move(reply));
+                           if constexpr (takes_typed) {
+                               deliver(handler, ec, std::move(reply), kept ? &*kept : nullptr);
+                           } else {
+                               deliver(handler, ec, std::move(reply));
+                           }
                        });
         work.reset();
     };
@@ -909,13 +957,16 @@ auto basic_client<Stream>::async_invoke(invoke_params params, invoke_options opt
             auto started = detail::client_clock::now();
             detail::initiate_call(impl, id, std::move(handler), detail::invoke_method{},
                                   std::move(p), std::move(o.on_progress), local_timeout,
-                                  [started](handler_type& h, std::error_code ec, response&& reply) {
+                                  [started](handler_type& h, std::error_code ec, response&& reply,
+                                            invoke_result* typed) {
                                       const double round_trip =
                                           std::chrono::duration<double>(
                                               detail::client_clock::now() - started)
                                               .count();
                                       invoke_result result;
-                                      if (!ec) {
+                                      if (typed != nullptr) {
+                                          result = std::move(*typed);
+                                      } else if (!ec) {
                                           result = invoke_result::from_value(reply.result, ec);
                                       }
                                       // The reply is made where the handler takes it, rather than
