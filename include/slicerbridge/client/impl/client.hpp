@@ -303,8 +303,7 @@ public:
     /// without a `value` made of them. `Complete`: called as
     /// `complete(std::error_code, response&&, invoke_result* typed)`, once (`typed`: the result
     /// of a call with `invoke_params`, read without a value, or null); kept as a `completion`
-    /// while the call is
-    /// open.
+    /// while the call is open.
     template <class Method, class Params, class Complete>
     void start_call(call_id id, Method&& method, Params&& params,
                     std::function<void(const progress_params&)>&& on_progress,
