@@ -113,6 +113,45 @@ void check_usual_response(const std::uint8_t* data, std::size_t size) {
     FUZZ_CHECK(encode_message(m) == encode_message(sb::message(*fast)));
 }
 
+/// The client's fast path for an invoke's usual response, its result read without a value,
+/// answers only what the general path decodes without error, with a result that
+/// invoke_result::from_value takes, and as they do (compared by the bytes of the response).
+void check_usual_invoke_response(const std::uint8_t* data, std::size_t size) {
+    const std::optional<fuzz::frame_input> in = fuzz::split_input(data, size);
+    if (!in) {
+        return;
+    }
+    sb::received_frame frame;
+    frame.head = in->head;
+    frame.bulk = in->bulk;
+    std::uint64_t id = 0;
+    std::optional<sb::timings> timings;
+    sb::invoke_result fast;
+    if (!sb::detail::read_usual_response_with(
+            frame, in->settings.limits, in->settings.codecs, id, timings,
+            [&](sb::detail::head_decoder& decoder, std::uint64_t) {
+                return sb::detail::read_usual_invoke_result(decoder, in->settings.limits, fast);
+            })) {
+        return;
+    }
+    std::error_code ec;
+    const sb::value head =
+        sb::decode_head(in->head, in->bulk, in->settings.limits, in->settings.codecs, ec);
+    FUZZ_CHECK(!ec);
+    std::string what;
+    const sb::message m = sb::decode_message(head, false, ec, what);
+    const auto* general = std::get_if<sb::response>(&m);
+    FUZZ_CHECK(!ec && general != nullptr && !general->error && general->id == id &&
+               general->timings == timings);
+    const sb::invoke_result slow = sb::invoke_result::from_value(general->result, ec);
+    FUZZ_CHECK(!ec);
+    std::error_code fast_ec;
+    std::error_code slow_ec;
+    const auto fast_bytes = sb::encode_response(id, fast, timings, {}, fast_ec).to_bytes();
+    const auto slow_bytes = sb::encode_response(id, slow, timings, {}, slow_ec).to_bytes();
+    FUZZ_CHECK(!fast_ec && !slow_ec && fast_bytes == slow_bytes);
+}
+
 /// The server's fast path for the usual request answers only what the general path decodes,
 /// after the handshake, as a request without error, and as it does (compared by their bytes: a
 /// NaN in the params equals nothing).
@@ -178,6 +217,7 @@ void check_usual_invoke(const std::uint8_t* data, std::size_t size) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     check_usual_response(data, size);
+    check_usual_invoke_response(data, size);
     check_usual_request(data, size);
     check_usual_invoke(data, size);
     const std::optional<sb::value> head = fuzz::decode_input(data, size);

@@ -322,3 +322,90 @@ TEST_CASE("an invoke runs under the id reserved for it, and a cancel of that id 
     CHECK(received[0].find("id")->as_uint64() == std::optional<std::uint64_t>(reserved_id));
     CHECK(received[1].find("method")->as_string() == "ping");
 }
+
+TEST_CASE("calls started from a completion handler start at once yet complete from handlers of "
+          "their own, in order; invoke results read in their usual form and in any other are "
+          "the same [LIMIT-1] [INV-4]") {
+    asio::io_context io(1);
+    asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+    const auto port = acceptor.local_endpoint().port();
+    std::thread server([&] {
+        asio::ip::tcp::socket socket(io);
+        acceptor.accept(socket);
+        test_support::raw_peer peer(std::move(socket));
+        if (!peer.read_head()) {
+            return;
+        }
+        sb::server_hello hello;
+        hello.capabilities = {"progress"};
+        hello.limits.max_head = 1024;
+        peer.write_message(sb::message(hello));
+        while (const auto head = peer.read_head()) {
+            const sb::value* params = head->find("params");
+            const std::string processor = params->find("processor")->as_string();
+            sb::value::map outputs;
+            sb::value::map result;
+            if (processor == "bad") { // not a data value: the invoke fails [INV-4]
+                outputs.emplace_back("img", sb::value::map{{"kind", "nonsense"}});
+            } else {
+                outputs.emplace_back("n", processor == "usual" ? 7 : 8);
+            }
+            result.emplace_back("outputs", std::move(outputs));
+            if (processor == "unusual") { // a key the client ignores: not the usual form
+                result.emplace_back("note", "ignored");
+            }
+            peer.write_head(sb::value::map{
+                {"kind", "response"}, {"id", *head->find("id")}, {"result", std::move(result)}});
+        }
+    });
+
+    std::error_code ec;
+    auto stream =
+        sb::connect(io.get_executor(), *sb::address::parse("127.0.0.1:" + std::to_string(port)), ec);
+    REQUIRE(!ec);
+    sb::basic_client<sb::any_stream> client(std::move(stream));
+    std::vector<std::string> completed;
+    bool initiating = false; // inside an async_invoke started by a handler
+    auto invoke = [&](std::string processor, auto handler) {
+        sb::invoke_params params;
+        params.processor = std::move(processor);
+        initiating = true;
+        client.async_invoke(std::move(params), {}, handler);
+        initiating = false;
+    };
+    auto scalar_of = [](const sb::invoke_reply& reply) {
+        const auto* n = reply.result.scalar("n");
+        return n != nullptr && n->get_if<std::int64_t>() ? *n->get_if<std::int64_t>() : -1;
+    };
+    client.async_handshake([&](std::error_code handshake_ec) {
+        REQUIRE(!handshake_ec);
+        invoke("usual", [&](std::error_code usual_ec, sb::invoke_reply usual) {
+            CHECK(!initiating);
+            CHECK(!usual_ec);
+            CHECK(scalar_of(usual) == 7);
+            completed.push_back("usual");
+            // Too large for the server: refused before anything is sent [LIMIT-1].
+            invoke(std::string(2000, 'x'), [&](std::error_code large_ec, sb::invoke_reply) {
+                CHECK(!initiating);
+                CHECK(large_ec == sb::error::too_large);
+                completed.push_back("too large");
+            });
+            invoke("unusual", [&](std::error_code unusual_ec, sb::invoke_reply unusual) {
+                CHECK(!initiating);
+                CHECK(!unusual_ec);
+                CHECK(scalar_of(unusual) == 8);
+                completed.push_back("unusual");
+                invoke("bad", [&](std::error_code bad_ec, sb::invoke_reply bad) {
+                    CHECK(!initiating);
+                    CHECK(bad_ec == sb::error::invalid_message);
+                    CHECK(bad.result.outputs.empty());
+                    completed.push_back("bad");
+                    client.close();
+                });
+            });
+        });
+    });
+    io.run();
+    server.join();
+    CHECK(completed == std::vector<std::string>{"usual", "too large", "unusual", "bad"});
+}

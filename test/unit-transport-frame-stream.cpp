@@ -7,8 +7,10 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/read.hpp>
+#include <asio/write.hpp>
 
 #include <chrono>
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -112,4 +114,49 @@ TEST_CASE("write_frame_now reports a connection the peer has closed") {
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     CHECK(ec);
+}
+
+TEST_CASE("with transient heads, frames staged whole, with bulk or split across reads are read "
+          "as without them") {
+    stream_pair pair;
+    sb::frame_stream<tcp::socket> reader(std::move(pair.server));
+    reader.set_transient_heads(true);
+    const sb::value small_head =
+        sb::value::map{{"kind", "notification"}, {"method", "small"}, {"params", sb::value::map{}}};
+    const auto small = bytes_of(sb::encode_frame(small_head, sb::encode_options{}));
+    const auto with_bulk = frame_with_bulk(100);
+    const auto bulky = bytes_of(with_bulk);
+    // Two small frames and one with bulk in one write, then a small one in two.
+    std::vector<std::byte> first = small;
+    first.insert(first.end(), bulky.begin(), bulky.end());
+    first.insert(first.end(), small.begin(), small.end());
+    first.insert(first.end(), small.begin(), small.begin() + 20);
+    asio::write(pair.client, asio::buffer(first));
+    std::vector<sb::value> heads;
+    std::vector<std::size_t> bulk_sizes;
+    std::function<void()> read_one = [&] {
+        reader.async_read_frame([&](std::error_code ec, sb::received_frame frame,
+                                    sb::frame_arrival) {
+            REQUIRE(!ec);
+            std::error_code decode_ec;
+            // Decoded before the next read starts, as transient heads ask.
+            heads.push_back(sb::decode_frame(frame, {}, sb::codec_set::all(), decode_ec));
+            CHECK(!decode_ec);
+            bulk_sizes.push_back(frame.bulk.size());
+            if (heads.size() == 3) {
+                asio::write(pair.client, asio::buffer(small.data() + 20, small.size() - 20));
+            }
+            if (heads.size() < 4) {
+                read_one();
+            }
+        });
+    };
+    read_one();
+    pair.io.run();
+    REQUIRE(heads.size() == 4);
+    CHECK(heads[0] == small_head);
+    CHECK(heads[2] == small_head);
+    CHECK(heads[3] == small_head);
+    CHECK(heads[1].find("method")->as_string() == "test");
+    CHECK(bulk_sizes == std::vector<std::size_t>{0, with_bulk.header().bulk_length, 0, 0});
 }

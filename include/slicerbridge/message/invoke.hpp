@@ -61,9 +61,12 @@ struct invoke_params {
 SLICERBRIDGE_DECL value to_value(const invoke_params& p);
 
 /// Encodes the invoke request {id, "invoke", params}: the bytes of `encode_request` with
-/// `to_value(params)`, without building that value first.
+/// `to_value(params)`, without building that value first. `head_storage`: memory for the head
+/// (an earlier frame's, from `encoded_frame::release_head`), for a sender that encodes one
+/// request after another.
 SLICERBRIDGE_DECL encoded_frame encode_request(std::uint64_t id, const invoke_params& params,
-                                               const encode_options& options, std::error_code& ec);
+                                               const encode_options& options, std::error_code& ec,
+                                               std::vector<std::byte>&& head_storage = {});
 
 namespace detail {
 /// The params of an invoke request in its usual form, read straight into `params` with its id,

@@ -71,6 +71,13 @@ public:
     /// Completes a read that waits for the read gate with `asio::error::operation_aborted`.
     void abandon_paused_read() { run_paused_read(asio::error::operation_aborted); }
 
+    /// Lets a received frame without bulk whose bytes all arrived in one read view its head in
+    /// the stream's own buffer rather than in a copy of its own: the head (`received_frame::head`,
+    /// which then owns nothing) is valid only until the next `async_read_frame` starts. For a
+    /// reader that is done with each head when it starts the next read, as the client is; off by
+    /// default.
+    void set_transient_heads(bool transient) noexcept { transient_heads_ = transient; }
+
     /// Bytes read from the next layer so far.
     std::uint64_t bytes_received() const noexcept { return bytes_received_; }
 
@@ -176,6 +183,7 @@ private:
     std::string rejected_;
     std::vector<asio::const_buffer> write_pieces_; // of the write in progress
     bool descriptors_in_force_ = false;
+    bool transient_heads_ = false;
     frame_descriptors incoming_;
     std::deque<detail::descriptor_batch> descriptor_batches_;
 };

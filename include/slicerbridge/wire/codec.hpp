@@ -54,7 +54,7 @@ struct frame_bulk {
 
 template <class WriteHead>
 encoded_frame encode_frame_with(const encode_options& options, std::error_code& ec,
-                                WriteHead&& write_head);
+                                WriteHead&& write_head, std::vector<std::byte>&& head_storage = {});
 } // namespace detail
 
 /// A read-only region of bytes, as handed to a scatter-gather write.
@@ -109,10 +109,14 @@ public:
     /// The whole frame in one contiguous vector (a copy; for tests and small frames).
     SLICERBRIDGE_DECL std::vector<std::byte> to_bytes() const;
 
+    /// Takes the head's storage out of a frame that is done with, for encoding another frame's
+    /// head into it without an allocation (see `encode_request`).
+    std::vector<std::byte> release_head() && noexcept { return std::move(head_); }
+
 private:
     template <class WriteHead>
     friend encoded_frame detail::encode_frame_with(const encode_options&, std::error_code&,
-                                                   WriteHead&&);
+                                                   WriteHead&&, std::vector<std::byte>&&);
 
     template <class T>
     static const std::vector<T>& none() noexcept {

@@ -16,6 +16,7 @@
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -68,6 +69,28 @@ void post_on(const Executor& executor, Function&& f) {
     asio::post(executor, std::forward<Function>(f));
 }
 
+/// Whether the caller runs inside a handler of `executor`, so that whatever it does is serialised
+/// with that executor's other handlers: for an io_context's executor (one thread runs the
+/// client's context, or its executor is a strand) or a strand of one, directly or in an
+/// `any_io_executor`; false for any other.
+template <class Executor>
+bool running_in(const Executor& executor) noexcept {
+    using io_executor = asio::io_context::executor_type;
+    using io_strand = asio::strand<io_executor>;
+    if constexpr (std::is_same_v<Executor, asio::any_io_executor>) {
+        if (const auto* io = executor.template target<io_executor>()) {
+            return io->running_in_this_thread();
+        }
+        const auto* strand = executor.template target<io_strand>();
+        return strand != nullptr && strand->running_in_this_thread();
+    } else if constexpr (std::is_same_v<Executor, io_executor> ||
+                         std::is_same_v<Executor, io_strand>) {
+        return executor.running_in_this_thread();
+    } else {
+        return false;
+    }
+}
+
 /// The id of a head that is a response with a valid id, whatever else is wrong with it.
 inline std::optional<call_id> response_id_of(const value& head) {
     const value* kind = head.is_map() ? head.find("kind") : nullptr;
@@ -90,6 +113,9 @@ public:
         limits handshake_limits = options_.receive_limits;
         handshake_limits.max_frame = std::min(handshake_limits.max_frame, handshake_max_frame);
         stream_.set_receive_limits(handshake_limits);
+        // Every head is decoded before the next read starts: a small frame's is read where it
+        // arrived, without an allocation and a copy.
+        stream_.set_transient_heads(true);
     }
 
     /// The stream's, kept: asked for several times by every call, from any thread.
@@ -217,13 +243,58 @@ public:
         return std::nullopt;
     }
 
+    // ---- operations queued on the client's executor ----------------------------------------
+
+    /// Runs `f(impl)` on the client's executor, after what is queued there; counted while it
+    /// waits, so that no call starts inline ahead of it (see `can_start_inline`).
+    template <class Function>
+    static void queue(const std::shared_ptr<client_impl>& impl, Function&& f) {
+        impl->note_queued();
+        post_on(impl->executor_, [impl, f = std::forward<Function>(f)]() mutable {
+            impl->note_dequeued();
+            f(*impl);
+        });
+    }
+
+    /// What `queue` does around a handler that it does not make itself: before posting it, and
+    /// first thing when it runs.
+    void note_queued() noexcept { queued_.fetch_add(1, std::memory_order_relaxed); }
+    void note_dequeued() noexcept { queued_.fetch_sub(1, std::memory_order_relaxed); }
+
+    /// Whether a call initiated now may start at once, in its initiating function, rather than
+    /// from a handler queued on the client's executor: when the initiating function runs on that
+    /// executor (a handler starting the next call), on an open connection, with none of the
+    /// client's operations queued (which would then run after the call, out of the order in
+    /// which they were asked for). A call started so still never completes in its initiating
+    /// function (see `complete_soon`).
+    bool can_start_inline() const noexcept {
+        return state_ == state::open && queued_.load(std::memory_order_relaxed) == 0 &&
+               deferred_.empty() && running_in(executor_);
+    }
+
+    /// `start_call`, inside the initiating function of the call (`can_start_inline()` is true):
+    /// what would complete a handler at once (a call refused, a failed write) is queued instead.
+    template <class Method, class Params, class Complete>
+    void start_call_inline(call_id id, Method&& method, Params&& params,
+                           std::function<void(const progress_params&)>&& on_progress,
+                           std::optional<double> local_timeout, Complete&& complete) {
+        struct inline_scope {
+            bool& flag;
+            explicit inline_scope(bool& f) : flag(f) { flag = true; }
+            ~inline_scope() { flag = false; }
+        } scope(starting_inline_);
+        start_call(id, std::forward<Method>(method), std::forward<Params>(params),
+                   std::move(on_progress), local_timeout, std::forward<Complete>(complete));
+    }
+
     // ---- calls -----------------------------------------------------------------------------
 
     /// What the loop keeps for a call the table holds open: where its answer and progress go.
     struct pending_call {
-        completion<void(std::error_code, response&&)> complete;
+        completion<void(std::error_code, response&&, invoke_result*)> complete;
         std::function<void(const progress_params&)> on_progress;
         std::unique_ptr<asio::steady_timer> give_up;
+        bool typed_result = false; // made with invoke_params: its result is read without a value
     };
 
     call_id reserve_id() { return next_id_.fetch_add(1); }
@@ -233,8 +304,9 @@ public:
 
     /// `Method`: a `std::string`, or `invoke_method` with `invoke_params`, which are written
     /// without a `value` made of them. `Complete`: called as
-    /// `complete(std::error_code, response&&)`, once; kept as a `completion` while the call is
-    /// open.
+    /// `complete(std::error_code, response&&, invoke_result* typed)`, once (`typed`: the result
+    /// of a call with `invoke_params`, read without a value, or null); kept as a `completion`
+    /// while the call is open.
     template <class Method, class Params, class Complete>
     void start_call(call_id id, Method&& method, Params&& params,
                     std::function<void(const progress_params&)>&& on_progress,
@@ -263,7 +335,7 @@ public:
             }
             const auto options = detail::with_memfd(encode_options{request_codec()}, stream_);
             if constexpr (invoke_params_call) {
-                return encode_request(id, params, options, ec);
+                return encode_request(id, params, options, ec, std::move(spare_head_));
             } else {
                 return encode_request(id, method, params, options, ec);
             }
@@ -277,7 +349,7 @@ public:
             }
         }
         if (ec) {
-            return complete(ec, response{});
+            return complete_soon(std::forward<Complete>(complete), ec);
         }
         bool send_request = false;
         table_.start(id, is_invoke, local_timeout, [&](const call_table_action& action) {
@@ -286,12 +358,13 @@ public:
                 pending_call& call = pending_.emplace_new(id)->second;
                 call.complete.emplace(std::forward<Complete>(complete));
                 call.on_progress = std::move(on_progress);
+                call.typed_result = invoke_params_call;
                 send_request = true;
                 break;
             }
             case call_table_action::kind::complete: // refused: the connection is gone, or a
                                                     // duplicate
-                complete(action.error, response{});
+                complete_soon(std::forward<Complete>(complete), action.error);
                 break;
             default:
                 carry_out(action);
@@ -325,6 +398,27 @@ public:
 private:
     enum class state { fresh, handshaking, open, closed };
 
+    /// Completes a call that fails before it is sent: at once, or, inside the call's initiating
+    /// function, from a handler queued for it.
+    template <class Complete>
+    void complete_soon(Complete&& complete, std::error_code ec) {
+        if (!starting_inline_) {
+            return complete(ec, response{}, nullptr);
+        }
+        post_on(executor_, [complete = std::forward<Complete>(complete), ec]() mutable {
+            complete(ec, response{}, nullptr);
+        });
+    }
+
+    /// A write failed: the connection fails, at once or, inside a call's initiating function,
+    /// from a handler queued for it (it completes the calls still open).
+    void on_write_failed(std::error_code ec) {
+        if (!starting_inline_) {
+            return fail_connection(ec);
+        }
+        post_on(executor_, [self = this->shared_from_this(), ec] { self->fail_connection(ec); });
+    }
+
     codec request_codec() const {
         return codecs_.contains(options_.request_compression) ? options_.request_compression
                                                               : codec::none;
@@ -350,8 +444,7 @@ private:
         if (ec) {
             return fail_connection(ec);
         }
-        if (auto reply = decode_usual_response(frame, options_.receive_limits, codecs_)) {
-            on_response(std::move(*reply));
+        if (take_usual_response(frame)) {
             if (state_ != state::closed) {
                 read_next();
             }
@@ -395,7 +488,32 @@ private:
         }
     }
 
-    void on_response(response&& reply) {
+    /// A usual response (see detail::read_usual_response_with), handled; false for any other
+    /// frame. The result of a call made with invoke_params is read straight into its
+    /// invoke_result, when it is in the usual form (see detail::read_usual_invoke_result).
+    bool take_usual_response(const received_frame& frame) {
+        response reply;
+        std::optional<invoke_result> typed;
+        std::uint64_t id = 0;
+        const bool usual = detail::read_usual_response_with(
+            frame, options_.receive_limits, codecs_, id, reply.timings,
+            [&](head_decoder& decoder, std::uint64_t answered) {
+                auto found = pending_.find(answered);
+                if (found != pending_.end() && found->second.typed_result) {
+                    return read_usual_invoke_result(decoder, options_.receive_limits,
+                                                    typed.emplace());
+                }
+                return decoder.read_nested(reply.result, 1);
+            });
+        if (!usual) {
+            return false;
+        }
+        reply.id = id;
+        on_response(std::move(reply), typed ? &*typed : nullptr);
+        return true;
+    }
+
+    void on_response(response&& reply, invoke_result* typed = nullptr) {
         if (!reply.id) {
             // A connection-level error answers something we sent; nothing to complete.
             report_violation("connection-level error from the server: " +
@@ -403,8 +521,9 @@ private:
             return;
         }
         std::error_code ec = reply.error ? reply.error->code_as_error_code() : std::error_code{};
-        table_.on_response(*reply.id, ec, false,
-                           [&](const call_table_action& a) { carry_out(a, &reply); });
+        table_.on_response(*reply.id, ec, false, [&](const call_table_action& a) {
+            carry_out(a, &reply, nullptr, typed);
+        });
     }
 
     void on_malformed_response(call_id id, std::error_code ec) {
@@ -433,9 +552,10 @@ private:
     }
 
     /// Carries out one of the table's actions. `reply`: the response that completes the call,
-    /// if one does; `progress`: the notification to deliver, if one is.
+    /// if one does, and `typed` its result read without a value, if it was; `progress`: the
+    /// notification to deliver, if one is.
     void carry_out(const call_table_action& action, response* reply = nullptr,
-                   const progress_params* progress = nullptr) {
+                   const progress_params* progress = nullptr, invoke_result* typed = nullptr) {
         using kind = call_table_action::kind;
         if (action.what_to_do == kind::report) {
             return report_violation(action.what);
@@ -479,10 +599,11 @@ private:
             pending_call& ended = node.mapped();
             ended.on_progress = nullptr;
             ended.give_up.reset();
+            ended.typed_result = false;
             if (reply != nullptr) {
-                ended.complete(action.error, std::move(*reply));
+                ended.complete(action.error, std::move(*reply), typed);
             } else {
-                ended.complete(action.error, response{});
+                ended.complete(action.error, response{}, nullptr);
             }
             ended.complete.reset();
             pending_.recycle(std::move(node));
@@ -512,12 +633,14 @@ private:
             std::error_code ec;
             std::size_t written = stream_.write_frame_now(frame, ec);
             if (ec) {
-                return fail_connection(ec);
+                return on_write_failed(ec);
             }
             if (written < frame.total_size()) {
                 outbox_.push_back(std::move(frame));
                 write_rest(written);
+                return;
             }
+            spare_head_ = std::move(frame).release_head(); // for the next request's head
             return;
         }
         outbox_.push_back(std::move(frame));
@@ -533,7 +656,7 @@ private:
             std::error_code ec;
             std::size_t written = stream_.write_frame_now(outbox_.front(), ec);
             if (ec) {
-                return fail_connection(ec);
+                return on_write_failed(ec);
             }
             if (written < outbox_.front().total_size()) {
                 return write_rest(written);
@@ -608,8 +731,11 @@ private:
     recycling_map<std::unordered_map<call_id, pending_call>>
         pending_; // the calls table_ holds open
     std::deque<encoded_frame> outbox_;
+    std::vector<std::byte> spare_head_; // a written frame's head storage, for the next request
     bool writing_ = false;
     std::vector<unique_function<void()>> deferred_;
+    std::atomic<std::size_t> queued_{0}; // operations queued by `queue` that have not run
+    bool starting_inline_ = false;       // inside start_call_inline
 };
 
 /// Sends `cancel` for call `id` when the operation's cancellation slot fires ([CANCEL-1]).
@@ -623,7 +749,7 @@ struct cancel_on_signal {
             return;
         }
         if (auto alive = impl.lock()) {
-            asio::post(alive->get_executor(), [alive, id = id] { alive->send_cancel(id); });
+            Impl::queue(alive, [id = id](Impl& i) { i.send_cancel(id); });
         }
     }
 };
@@ -637,7 +763,7 @@ basic_client<Stream>::basic_client(Stream stream, client_options options)
 template <class Stream>
 basic_client<Stream>::~basic_client() {
     if (impl_) {
-        asio::post(impl_->get_executor(), [impl = impl_] { impl->close(); });
+        detail::client_impl<Stream>::queue(impl_, [](auto& impl) { impl.close(); });
     }
 }
 
@@ -652,8 +778,8 @@ auto basic_client<Stream>::async_handshake(CompletionToken&& token) {
     return asio::async_initiate<CompletionToken, void(std::error_code)>(
         [impl = impl_](auto handler) {
             auto done = detail::make_completion(std::move(handler), impl->get_executor());
-            asio::post(impl->get_executor(), [impl, done = std::move(done)]() mutable {
-                impl->start_handshake(std::move(done));
+            detail::client_impl<Stream>::queue(impl, [done = std::move(done)](auto& i) mutable {
+                i.start_handshake(std::move(done));
             });
         },
         token);
@@ -729,30 +855,57 @@ void initiate_call(const std::shared_ptr<Impl>& impl, call_id id, Handler handle
         runs_on_client_executor = executor == impl->get_executor();
     }
     tracked_work<decltype(executor)> work(executor);
+    // `typed`: the invoke result read without a value (see read_usual_invoke_result), for a
+    // `deliver` that takes it.
+    using handler_type = decltype(handler);
+    constexpr bool takes_typed =
+        std::is_invocable_v<Deliver&, handler_type&, std::error_code, response&&, invoke_result*>;
     auto finish = [handler = std::move(handler), work = std::move(work), slot,
-                   runs_on_client_executor,
-                   deliver = std::move(deliver)](std::error_code ec, response&& reply) mutable {
+                   runs_on_client_executor, deliver = std::move(deliver)](
+                      std::error_code ec, response&& reply, invoke_result* typed) mutable {
         if (runs_on_client_executor) {
             work.reset();
             if (slot.is_connected()) {
                 slot.clear();
             }
-            return deliver(handler, ec, std::move(reply));
+            if constexpr (takes_typed) {
+                return deliver(handler, ec, std::move(reply), typed);
+            } else {
+                return deliver(handler, ec, std::move(reply));
+            }
+        }
+        std::optional<invoke_result> kept;
+        if (typed != nullptr) {
+            kept = std::move(*typed);
         }
         asio::dispatch(work.get_executor(),
                        [handler = std::move(handler), slot, deliver = std::move(deliver), ec,
-                        reply = std::move(reply)]() mutable {
+                        reply = std::move(reply), kept = std::move(kept)]() mutable {
                            if (slot.is_connected()) {
                                slot.clear();
                            }
-                           deliver(handler, ec, std::move(reply));
+                           if constexpr (takes_typed) {
+                               deliver(handler, ec, std::move(reply), kept ? &*kept : nullptr);
+                           } else {
+                               deliver(handler, ec, std::move(reply));
+                           }
                        });
         work.reset();
     };
+    if (impl->can_start_inline()) {
+        // A handler on the client's executor starting the next call: started here, without a
+        // handler queued for it (and the params moved into one).
+        return impl->start_call_inline(id, std::forward<Method>(method),
+                                       std::forward<Params>(params), std::move(on_progress),
+                                       local_timeout, std::move(finish));
+    }
+    // As Impl::queue does, but with the call's state moved once less.
+    impl->note_queued();
     post_on(impl->get_executor(),
             [impl, id, method = std::forward<Method>(method), params = std::forward<Params>(params),
              on_progress = std::move(on_progress), local_timeout,
              finish = std::move(finish)]() mutable {
+                impl->note_dequeued();
                 impl->start_call(id, std::move(method), std::move(params), std::move(on_progress),
                                  local_timeout, std::move(finish));
             });
@@ -806,13 +959,16 @@ auto basic_client<Stream>::async_invoke(invoke_params params, invoke_options opt
             auto started = detail::client_clock::now();
             detail::initiate_call(impl, id, std::move(handler), detail::invoke_method{},
                                   std::move(p), std::move(o.on_progress), local_timeout,
-                                  [started](handler_type& h, std::error_code ec, response&& reply) {
+                                  [started](handler_type& h, std::error_code ec, response&& reply,
+                                            invoke_result* typed) {
                                       const double round_trip =
                                           std::chrono::duration<double>(
                                               detail::client_clock::now() - started)
                                               .count();
                                       invoke_result result;
-                                      if (!ec) {
+                                      if (typed != nullptr) {
+                                          result = std::move(*typed);
+                                      } else if (!ec) {
                                           result = invoke_result::from_value(reply.result, ec);
                                       }
                                       // The reply is made where the handler takes it, rather than
@@ -903,18 +1059,18 @@ template <class Stream>
 call_id basic_client<Stream>::reserve_call_id() {
     const call_id id = impl_->reserve_id();
     // Queued before anything the caller does with the id, so the table knows it first.
-    asio::post(impl_->get_executor(), [impl = impl_, id] { impl->hold_reserved(id); });
+    detail::client_impl<Stream>::queue(impl_, [id](auto& impl) { impl.hold_reserved(id); });
     return id;
 }
 
 template <class Stream>
 void basic_client<Stream>::cancel(call_id id) {
-    asio::post(impl_->get_executor(), [impl = impl_, id] { impl->send_cancel(id); });
+    detail::client_impl<Stream>::queue(impl_, [id](auto& impl) { impl.send_cancel(id); });
 }
 
 template <class Stream>
 void basic_client<Stream>::close() {
-    asio::post(impl_->get_executor(), [impl = impl_] { impl->close(); });
+    detail::client_impl<Stream>::queue(impl_, [](auto& impl) { impl.close(); });
 }
 
 } // namespace slicerbridge

@@ -433,12 +433,17 @@ inline bool write_invoke_params(frame_encoder& encoder, const invoke_params& p) 
 } // namespace detail
 
 SLICERBRIDGE_DECL encoded_frame encode_request(std::uint64_t id, const invoke_params& params,
-                                               const encode_options& options, std::error_code& ec) {
-    return detail::encode_frame_with(options, ec, [&](detail::frame_encoder& encoder) {
-        return detail::write_request(
-            encoder, id, methods::invoke,
-            [&params](detail::frame_encoder& e) { return detail::write_invoke_params(e, params); });
-    });
+                                               const encode_options& options, std::error_code& ec,
+                                               std::vector<std::byte>&& head_storage) {
+    return detail::encode_frame_with(
+        options, ec,
+        [&](detail::frame_encoder& encoder) {
+            return detail::write_request(encoder, id, methods::invoke,
+                                         [&params](detail::frame_encoder& e) {
+                                             return detail::write_invoke_params(e, params);
+                                         });
+        },
+        std::move(head_storage));
 }
 
 namespace detail {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <stdexcept>
 #include <string_view>
 #include <utility>
@@ -393,6 +394,71 @@ inline constexpr auto timings_entry = packed_literal<96, 4>()
 
 /// Writes the `timings_entry` holding the numbers of `t`.
 SLICERBRIDGE_DECL void write_timings_entry(frame_encoder& encoder, const timings& t);
+
+/// Whether the next bytes are `literal`'s, taking them if so.
+template <std::size_t Capacity, std::size_t Numbers>
+bool take_literal(head_decoder& decoder, const packed_literal<Capacity, Numbers>& literal) {
+    const std::byte* bytes = nullptr;
+    return decoder.take_bytes(literal.size(), bytes) &&
+           std::memcmp(bytes, literal.data(), literal.size()) == 0;
+}
+
+/// The numbers of a `timings_entry`, if the bytes are one with numbers timings accepts.
+inline std::optional<timings> take_timings_entry(head_decoder& decoder) {
+    const std::byte* bytes = nullptr;
+    if (!decoder.take_bytes(timings_entry.size(), bytes)) {
+        return std::nullopt;
+    }
+    std::byte layout[timings_entry.size()];
+    std::memcpy(layout, bytes, sizeof layout);
+    timings t;
+    double* const numbers[] = {&t.receiving, &t.queued, &t.computing, &t.sending};
+    for (std::size_t i = 0; i < 4; ++i) {
+        std::byte* number = layout + timings_entry.number_offset(i);
+        const auto bits = load_big_endian<std::uint64_t>(number);
+        std::memcpy(numbers[i], &bits, sizeof bits);
+        if (!(std::isfinite(*numbers[i]) && *numbers[i] >= 0)) {
+            return std::nullopt; // [TIME-1]
+        }
+        std::memset(number, 0, sizeof bits);
+    }
+    if (std::memcmp(layout, timings_entry.data(), sizeof layout) != 0) {
+        return std::nullopt;
+    }
+    return t;
+}
+
+/// Reads a response in the form write_message gives it (its keys in that order, the timings as
+/// float 64) with a result, without building a value for the head: its id into `id`, then its
+/// result by `read_result(head_decoder&, id)` (at depth 1, as `read_nested(out, 1)` reads it;
+/// false if it is not one the caller takes), then its timings into `t`. False for any other
+/// head, and for a result `read_result` does not take: the caller then decodes the frame with
+/// decode_frame and decode_message, so that every error is reported as they report it.
+template <class ReadResult>
+bool read_usual_response_with(const received_frame& frame, const limits& receiver_limits,
+                              const codec_set& allowed, std::uint64_t& id,
+                              std::optional<timings>& t, ReadResult&& read_result) {
+    // What decode_head checks first, and the limits on the two maps read here.
+    const buffer& head = frame.head;
+    if (head.empty() || head.size() > receiver_limits.max_head || !frame.descriptors.empty() ||
+        receiver_limits.max_depth < 2 || receiver_limits.max_elements < 4) {
+        return false;
+    }
+    const bool with_timings = head.data()[0] == response_head4.data()[0];
+    head_decoder decoder(head, frame.bulk, receiver_limits, allowed);
+    if (!take_literal(decoder, with_timings ? response_head4 : response_head3) ||
+        !decoder.take_uint(id) || id > max_request_id || !take_literal(decoder, result_key) ||
+        !read_result(decoder, id)) {
+        return false;
+    }
+    if (with_timings) {
+        t = take_timings_entry(decoder);
+        if (!t) {
+            return false;
+        }
+    }
+    return decoder.at_end();
+}
 
 } // namespace detail
 

@@ -126,64 +126,18 @@ SLICERBRIDGE_DECL bool write_message(frame_encoder& encoder, const notification&
 
 namespace detail {
 
-/// Whether the next bytes are `literal`'s, taking them if so.
-template <std::size_t Capacity, std::size_t Numbers>
-bool take_literal(head_decoder& decoder, const packed_literal<Capacity, Numbers>& literal) {
-    const std::byte* bytes = nullptr;
-    return decoder.take_bytes(literal.size(), bytes) &&
-           std::memcmp(bytes, literal.data(), literal.size()) == 0;
-}
-
-/// The numbers of a `timings_entry`, if the bytes are one with numbers timings accepts.
-inline std::optional<timings> take_timings_entry(head_decoder& decoder) {
-    const std::byte* bytes = nullptr;
-    if (!decoder.take_bytes(timings_entry.size(), bytes)) {
-        return std::nullopt;
-    }
-    std::byte layout[timings_entry.size()];
-    std::memcpy(layout, bytes, sizeof layout);
-    timings t;
-    double* const numbers[] = {&t.receiving, &t.queued, &t.computing, &t.sending};
-    for (std::size_t i = 0; i < 4; ++i) {
-        std::byte* number = layout + timings_entry.number_offset(i);
-        const auto bits = load_big_endian<std::uint64_t>(number);
-        std::memcpy(numbers[i], &bits, sizeof bits);
-        if (!(std::isfinite(*numbers[i]) && *numbers[i] >= 0)) {
-            return std::nullopt; // [TIME-1]
-        }
-        std::memset(number, 0, sizeof bits);
-    }
-    if (std::memcmp(layout, timings_entry.data(), sizeof layout) != 0) {
-        return std::nullopt;
-    }
-    return t;
-}
-
 /// The response of decode_usual_response, read into `out`; false for any other head.
 inline bool read_usual_response(const received_frame& frame, const limits& receiver_limits,
                                 const codec_set& allowed, response& out) {
-    // What decode_head checks first, and the limits on the two maps read here.
-    const buffer& head = frame.head;
-    if (head.empty() || head.size() > receiver_limits.max_head || !frame.descriptors.empty() ||
-        receiver_limits.max_depth < 2 || receiver_limits.max_elements < 4) {
-        return false;
-    }
-    const bool with_timings = head.data()[0] == response_head4.data()[0];
-    head_decoder decoder(head, frame.bulk, receiver_limits, allowed);
     std::uint64_t id = 0;
-    if (!take_literal(decoder, with_timings ? response_head4 : response_head3) ||
-        !decoder.take_uint(id) || id > max_request_id || !take_literal(decoder, result_key) ||
-        !decoder.read_nested(out.result, 1)) {
+    if (!read_usual_response_with(frame, receiver_limits, allowed, id, out.timings,
+                                  [&out](head_decoder& decoder, std::uint64_t) {
+                                      return decoder.read_nested(out.result, 1);
+                                  })) {
         return false;
     }
     out.id = id;
-    if (with_timings) {
-        out.timings = take_timings_entry(decoder);
-        if (!out.timings) {
-            return false;
-        }
-    }
-    return decoder.at_end();
+    return true;
 }
 
 SLICERBRIDGE_DECL std::optional<response> decode_usual_response(const received_frame& frame,

@@ -63,6 +63,9 @@ public:
                 self_.staged_end_ = transferred;
             }
         }
+        if (self_.transient_heads_ && take_staged_frame()) {
+            return;
+        }
         std::size_t chunk = self_.staged_begin_;
         while (!self_.reader_.done() && !self_.reader_.error() &&
                self_.staged_begin_ < self_.staged_end_) {
@@ -107,6 +110,32 @@ public:
     }
 
 private:
+    /// With transient heads: completes with the next frame if it has no bulk and is staged whole,
+    /// its head viewed where it lies; false for any other, which the reader then takes (and
+    /// refuses as it would, if it is invalid).
+    bool take_staged_frame() {
+        const std::size_t staged = self_.staged_end_ - self_.staged_begin_;
+        if (staged < frame_header_size || self_.reader_.mid_frame() || self_.reader_.done()) {
+            return false;
+        }
+        const std::byte* first = self_.staging_.data() + self_.staged_begin_;
+        std::error_code ec;
+        const frame_header header = parse_frame_header(first, self_.reader_.get_limits(), ec);
+        if (ec || header.head_length == 0 || header.bulk_length != 0 ||
+            staged - frame_header_size < header.head_length) {
+            return false;
+        }
+        note_arrival();
+        self_.staged_begin_ += frame_header_size + header.head_length;
+        arrival_.last_byte = std::chrono::steady_clock::now();
+        received_frame frame;
+        frame.header = header;
+        frame.head = buffer::wrap({}, first + frame_header_size, header.head_length);
+        self_.attach_descriptors(frame);
+        complete(std::error_code{}, std::move(frame));
+        return true;
+    }
+
     void note_arrival() {
         if (!started_) {
             started_ = true;

@@ -207,12 +207,15 @@ void encoded_frame::for_each_buffer(Visitor&& visit) const {
 
 namespace detail {
 
-/// Encodes the head that `write_head(frame_encoder&)` writes (false: a length over 2^32 - 1).
+/// Encodes the head that `write_head(frame_encoder&)` writes (false: a length over 2^32 - 1),
+/// into `head_storage`'s memory if it has room for a typical head.
 template <class WriteHead>
 encoded_frame encode_frame_with(const encode_options& options, std::error_code& ec,
-                                WriteHead&& write_head) {
+                                WriteHead&& write_head, std::vector<std::byte>&& head_storage) {
     ec.clear();
     encoded_frame frame;
+    frame.head_ = std::move(head_storage);
+    frame.head_.clear();
     // Room for a typical request or response head, so that it is written without regrowing.
     frame.head_.reserve(256);
     frame_encoder encoder(options, frame.head_);
