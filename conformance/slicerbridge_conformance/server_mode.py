@@ -542,10 +542,13 @@ class ServerContext:
             raise CaseFailed(f"server refused our hello: {refused}") from None
         return peer
 
-    def connect_retrying(self, until: float, label: str | None = None, capabilities: Any = None) -> Peer:
+    def connect_retrying(self, until: float, label: str | None = None, capabilities: Any = None,
+                         retry_closed: bool = False) -> Peer:
         """Like `connect`, but a too_many_connections refusal is retried, after a growing pause,
         until `until`: the server may not have released the connections the suite closed just
-        before, and nothing on the wire tells when it has [LIMIT-8]."""
+        before, and nothing on the wire tells when it has [LIMIT-8]. With `retry_closed`, so is a
+        connection the server closes before answering the hello: a server refusing beyond its cap
+        without the error (a [LIMIT-8] failure of its own) is not thereby down."""
         pause = 0.05
         while True:
             hello = self.hello(capabilities)
@@ -559,6 +562,11 @@ class ServerContext:
                 if wire.error_name(refused.error.get("code")) != "too_many_connections" \
                         or time.monotonic() + pause > until:
                     raise CaseFailed(f"{label + ': ' if label else ''}server refused our hello: {refused}") from None
+            except CaseFailed:
+                closed_by_server = peer.conn.ended
+                peer.close()
+                if not (retry_closed and closed_by_server) or time.monotonic() + pause > until:
+                    raise
             time.sleep(pause)
             pause = min(2 * pause, 0.5)
 
@@ -614,7 +622,7 @@ class ServerContext:
     def check_serving(self) -> None:
         """A fresh connection must still handshake and answer a ping [DROP-2]."""
         try:
-            peer = self.connect_retrying(time.monotonic() + self.timeout)
+            peer = self.connect_retrying(time.monotonic() + self.timeout, retry_closed=True)
             peer.call("ping")
             peer.close()
         except CaseFailed as failure:

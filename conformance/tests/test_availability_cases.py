@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
+import threading
 
 import pytest
 
 from conftest import FIXTURE_SERVER, FIXTURES, PYTHON, REPOSITORY, run_suite
-from availability_flawed_server import FLAWS
+from availability_flawed_server import FLAWS, MAX_CONNECTIONS
+from slicerbridge_conformance.server_mode import Options, ServerContext, ServerTarget
+from slicerbridge_conformance.connection import WireRecorder
 
 AVAILABILITY_CASES = ["availability.connection-cap", "availability.hello-timeout",
                       "availability.idle-with-call-open", "availability.stall-timeout"]
@@ -109,3 +112,25 @@ def test_every_availability_case_can_fail():
     assert set(FLAWS) == set(EXPECTED)
     failing = {case for outcomes in EXPECTED.values() for cases in outcomes.values() for case in cases}
     assert failing == set(AVAILABILITY_CASES)
+
+
+def test_a_server_refusing_silently_at_its_cap_is_not_called_down_while_it_releases_a_place():
+    """After a failed case the runner checks that the server still serves [DROP-2]. A server that
+    closes connections beyond its cap without too_many_connections (itself a [LIMIT-8] failure)
+    may not yet have released the case's connections: the check retries until one is."""
+    target = ServerTarget(None, FLAWED_SERVER + ["--flaw", "cap-closes-silently"], startup_timeout=10)
+    target.start()
+    try:
+        context = ServerContext(target, Options(timeout=5), None, WireRecorder())
+        held = [context.connect() for _ in range(MAX_CONNECTIONS)]
+        releasing = threading.Timer(0.5, held[0].close)
+        releasing.start()
+        try:
+            context.check_serving()
+        finally:
+            releasing.join()
+            context.close_all()
+        retried = context._connections - MAX_CONNECTIONS
+        assert retried >= 2, "the check's first connection was served: the test did not reach the cap"
+    finally:
+        target.stop()
