@@ -35,7 +35,9 @@
 namespace sb = slicerbridge;
 namespace adapter = slicerbridge_adapter;
 
-namespace
+// Named, not anonymous: vtkInternals (external linkage) holds these, which GCC warns about
+// (-Wsubobject-linkage) when this file is compiled inside a unity file.
+namespace slicerbridge_adapter::client_logic
 {
 
 using client_type = sb::basic_client<sb::any_stream>;
@@ -160,7 +162,9 @@ sb::value json_value_of_hello(const sb::server_hello& hello)
   return info;
 }
 
-} // namespace
+} // namespace slicerbridge_adapter::client_logic
+
+using namespace slicerbridge_adapter::client_logic;
 
 struct vtkSlicerBridgeClientLogic::vtkInternals
 {
