@@ -42,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="run only matching cases (glob or id prefix; repeatable, comma-separated)")
     parser.add_argument("--skip", action="append", default=[], metavar="PATTERN",
                         help="skip matching cases")
+    parser.add_argument("--shard", metavar="K/N",
+                        help="run only the Kth of N shares of the selected cases (runs of 1/N to N/N "
+                             "together run each case once, e.g. in parallel)")
     parser.add_argument("--known-failing", metavar="FILE",
                         help="cases expected to fail; a listed case that passes fails the run")
     parser.add_argument("--json", metavar="FILE", help="write a JSON report")
@@ -86,6 +89,13 @@ def _cases_for(mode: str, options: argparse.Namespace, seed: int) -> list[Case]:
     if not cases and not (options.list or options.requirements):
         raise UsageError(f"no golden vectors in {options.vectors} (--vectors DIR)")
     return cases
+
+
+def _selected(cases: list[Case], options: argparse.Namespace) -> list[Case]:
+    chosen = framework.select(cases, framework.split_patterns(options.run), framework.split_patterns(options.skip))
+    if options.shard is not None:
+        chosen = framework.shard(chosen, *framework.parse_shard(options.shard))
+    return chosen
 
 
 def _print_list(cases: list[Case]) -> None:
@@ -133,8 +143,7 @@ def main(argv: list[str] | None = None) -> int:
             for mode in modes:
                 cases += _cases_for(mode, options, seed)
             if options.list:
-                _print_list(framework.select(cases, framework.split_patterns(options.run),
-                                             framework.split_patterns(options.skip)))
+                _print_list(_selected(cases, options))
             else:
                 try:
                     with open(options.spec, encoding="utf-8") as handle:
@@ -151,8 +160,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise UsageError(f"--{name.replace('_', '-')} must be positive, got {value}")
         all_cases = _cases_for(options.mode, options, seed)
         known = framework.read_known_failing(options.known_failing, all_cases) if options.known_failing else []
-        cases = framework.select(all_cases, framework.split_patterns(options.run),
-                                 framework.split_patterns(options.skip))
+        cases = _selected(all_cases, options)
         if not cases:
             raise UsageError("no case selected")
         started = time.monotonic()

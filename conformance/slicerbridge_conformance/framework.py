@@ -112,6 +112,22 @@ def select(cases: Iterable[Case], run: list[str], skip: list[str]) -> list[Case]
     return chosen
 
 
+def parse_shard(text: str) -> tuple[int, int]:
+    """`K/N` with 1 <= K <= N: the Kth of N shares of the selected cases."""
+    parts = text.split("/")
+    if len(parts) == 2 and all(part.isdigit() for part in parts):
+        index, count = int(parts[0]), int(parts[1])
+        if 1 <= index <= count:
+            return index, count
+    raise UsageError(f"--shard takes K/N with 1 <= K <= N, got {text!r}")
+
+
+def shard(cases: list[Case], index: int, count: int) -> list[Case]:
+    """Every Nth selected case from the Kth: the N shares partition the selection, and cases
+    next to each other in the suite (often alike in cost) go to different shares."""
+    return cases[index - 1::count]
+
+
 def split_patterns(values: Iterable[str]) -> list[str]:
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 

@@ -40,6 +40,29 @@ def test_run_and_skip_select_by_prefix_and_glob(tmp_path):
     assert sorted(globbed.outcomes()) == ["requests.ping", "requests.ping-while-busy"]
 
 
+def _listed(*arguments: str) -> list[str]:
+    listing = subprocess.run([PYTHON, "-m", "slicerbridge_conformance", "--list", *arguments],
+                             capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=CONFORMANCE))
+    assert listing.returncode == 0, listing.stderr
+    return [line.split()[0] for line in listing.stdout.splitlines() if line.startswith("client.")]
+
+
+def test_shards_partition_the_selection():
+    everything = _listed("client")
+    shares = [_listed("--shard", f"{index}/3", "client") for index in (1, 2, 3)]
+    assert sorted(case for share in shares for case in share) == sorted(everything)
+    assert all(len(share) in (len(everything) // 3, len(everything) // 3 + 1) for share in shares)
+    assert _listed("--run", "client.echo*", "--shard", "2/2", "client") == _listed("--run", "client.echo*", "client")[1::2]
+
+
+def test_a_shard_runs_only_its_cases(tmp_path):
+    selected = ["requests.ping", "catalog.shape", "timings.present"]
+    first = _server(tmp_path, "--run", ",".join(selected), "--shard", "1/2", name="first")
+    second = _server(tmp_path, "--run", ",".join(selected), "--shard", "2/2", name="second")
+    assert sorted([*first.outcomes(), *second.outcomes()]) == sorted(selected)
+    assert len(first.outcomes()) == 2 and first.returncode == second.returncode == 0
+
+
 def test_human_summary_ends_with_the_counts_line(tmp_path):
     run = _server(tmp_path, "--run", "requests.ping,timings.present,handshake.token-missing", flaws=["ping-extra-result"])
     lines = run.stdout.strip().splitlines()
@@ -97,6 +120,9 @@ def test_known_failing_entry_matching_no_case_is_a_usage_error(tmp_path):
     ["codec"],
     ["server", "--run", "no.such.case", "--", PYTHON, "-c", "pass"],
     ["bogus-mode"],
+    ["--list", "--shard", "0/2", "client"],
+    ["--list", "--shard", "3/2", "client"],
+    ["--list", "--shard", "half", "client"],
 ])
 def test_usage_errors_exit_2(arguments, tmp_path):
     assert run_suite(arguments, tmp_path).returncode == 2
