@@ -172,26 +172,64 @@ python_only_tests=(python/tests conformance/tests spec/tests) # one pytest run e
 # cluster in its own namespace and an sshd on a loopback port, about 20 s); and python/tests
 # marked `built`, which run the C++ programs.
 built_python_tests=(reference_slicer_adapter/python/tests bench deploy/tests)
-python_only_log=$root/build-python-tests.log
 
-start_python_only_tests() {
-  log "Python-only tests started in the background (output follows at the end)"
-  (
-    status=0
-    for suite in "${python_only_tests[@]}"; do
-      printf '\n-- %s\n' "$suite"
-      "$python" -m pytest -q -p no:cacheprovider -m "not built" "$suite" || status=1
-    done
-    exit $status
-  ) >"$python_only_log" 2>&1 &
-  python_only_pid=$!
-  trap 'kill "$python_only_pid" 2>/dev/null || true' EXIT # a failed build stops them too
+# A suite run in the background, its output kept in build-<name>.log until finish_background
+# prints it; a failed build or test run stops them all.
+declare -A background_pids=()
+trap 'kill "${background_pids[@]}" 2>/dev/null || true' EXIT
+start_background() { # name, what it is, command...
+  local name=$1 what=$2
+  shift 2
+  log "$what: started in the background (output follows at the end)"
+  "$@" >"$root/build-$name.log" 2>&1 &
+  background_pids[$name]=$!
+}
+finish_background() { # name, what it is; fails if the suite did
+  log "$2"
+  local status=0
+  wait "${background_pids[$1]}" || status=1
+  unset "background_pids[$1]"
+  cat "$root/build-$1.log"
+  return $status
 }
 
+run_python_only_tests() {
+  local status=0
+  for suite in "${python_only_tests[@]}"; do
+    printf '\n-- %s\n' "$suite"
+    "$python" -m pytest -q -p no:cacheprovider -m "not built" "$suite" || status=1
+  done
+  return $status
+}
+
+run_built_python_tests() {
+  local status=0
+  for suite in "${built_python_tests[@]}"; do
+    printf '\n-- %s\n' "$suite"
+    SLICERBRIDGE_BUILD_DIR="$root/build" SLICERBRIDGE_BENCH_BUILD_DIR="$root/build" \
+      "$python" -m pytest -q -p no:cacheprovider "$suite" || status=1
+  done
+  printf '\n-- python/tests (built)\n'
+  SLICERBRIDGE_BUILD_DIR="$root/build" \
+    "$python" -m pytest -q -p no:cacheprovider -m built python/tests || status=1
+  return $status
+}
+
+run_windows_tests() {
+  (cd "$root/build-mingw" && ctest --output-on-failure -j "$jobs")
+}
+
+# The suites that mostly wait (Wine's start-up and the clients it starts, a SLURM cluster, the
+# Python programs' time-outs) run beside the CPU-bound sanitized tests.
 run_tests() {
   local failed=0
   log "no merge conflict markers in tracked files"
   if git -C "$root" grep -n -E '^(<{7}|>{7}) ' -- . 2>/dev/null; then failed=1; fi
+  if [ "$windows_ready" = 1 ]; then
+    start_background windows-tests "Windows programs under Wine, and against their Linux peers" run_windows_tests
+  fi
+  start_background built-python-tests "Python tests that use the build (Slicer adapter, benchmark smoke, cluster)" \
+    run_built_python_tests
   log "C++ tests (sanitized build; the cases that run C++ code)"
   (cd "$root/build-sanitize" &&
     ctest --output-on-failure -j "$jobs" -E 'python_client\.python_server|\.python') || failed=1
@@ -202,24 +240,17 @@ run_tests() {
   (cd "$root/build-fuzz" && ctest --output-on-failure -j "$jobs" -L fuzz) || failed=1
   log "C++ tests and cross-implementation tests"
   (cd "$root/build" && ctest --output-on-failure -j "$jobs") || failed=1
-  if [ "$windows_ready" = 1 ]; then
-    log "Windows programs under Wine, and against their Linux peers"
-    (cd "$root/build-mingw" && ctest --output-on-failure -j "$jobs") || failed=1
-  fi
   log "golden vectors checked by the spec's independent decoder"
   "$python" spec/vectors/check.py || failed=1
   log "requirement coverage (spec/coverage.md) is current"
   "$python" spec/tools/coverage.py --check || failed=1
-  log "Python tests that use the build (Slicer adapter, benchmark smoke)"
-  for suite in "${built_python_tests[@]}"; do
-    SLICERBRIDGE_BUILD_DIR="$root/build" SLICERBRIDGE_BENCH_BUILD_DIR="$root/build" \
-      "$python" -m pytest -q -p no:cacheprovider "$suite" || failed=1
-  done
-  SLICERBRIDGE_BUILD_DIR="$root/build" \
-    "$python" -m pytest -q -p no:cacheprovider -m built python/tests || failed=1
-  log "Python tests (implementation, conformance suite's self-tests, spec tools)"
-  wait "$python_only_pid" || failed=1
-  cat "$python_only_log"
+  if [ "$windows_ready" = 1 ]; then
+    finish_background windows-tests "Windows programs under Wine, and against their Linux peers" || failed=1
+  fi
+  finish_background built-python-tests "Python tests that use the build (Slicer adapter, benchmark smoke, cluster)" ||
+    failed=1
+  finish_background python-only-tests "Python tests (implementation, conformance suite's self-tests, spec tools)" ||
+    failed=1
   return $failed
 }
 
@@ -237,7 +268,7 @@ case "$command" in
     ;;
   test)
     install_dependencies
-    start_python_only_tests
+    start_background python-only-tests "Python-only tests" run_python_only_tests
     build_main OFF 1
     build_sanitized
     build_tsan
