@@ -10,6 +10,12 @@ cd "$(dirname "$0")"
 root=$PWD
 jobs=$(nproc 2>/dev/null || echo 2)
 python=/usr/bin/python3 # Debian's interpreter: numpy, msgpack, vtk and pytest live there
+# Python's bytecode cache goes to one build directory, not beside the sources, and is written
+# even where PYTHONDONTWRITEBYTECODE is set: the suites start Python thousands of times, and
+# each start would otherwise compile every module it imports again (the conformance suite's
+# client mode against the fixture client took 15% less CPU with the cache, measured).
+export PYTHONPYCACHEPREFIX=$root/build-pycache
+unset PYTHONDONTWRITEBYTECODE
 
 debian_packages=(
   build-essential cmake ninja-build pkg-config git clang-format
