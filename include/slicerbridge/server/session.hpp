@@ -23,6 +23,7 @@
 #include <slicerbridge/server/connection_machine.hpp>
 #include <slicerbridge/server/methods.hpp>
 #include <slicerbridge/server/negotiate.hpp>
+#include <slicerbridge/server/outbox.hpp>
 #include <slicerbridge/server/run_processor.hpp>
 #include <slicerbridge/server/state.hpp>
 #include <slicerbridge/transport/frame_stream.hpp>
@@ -36,7 +37,6 @@
 #include <asio/steady_timer.hpp>
 
 #include <atomic>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -291,7 +291,7 @@ private:
             }
             return carry_out(decision, id ? &*id : nullptr, what);
         }
-        if (phase_ != phase::closed && !closing_) {
+        if (phase_ != phase::closed && !reads_stopped_) {
             read_next();
         }
     }
@@ -309,10 +309,10 @@ private:
             return carry_out(decision, &id, open ? "request id is already open" : "");
         }
         const auto decoded = clock::now();
-        handle_invoke(id, outcome, *state_, version_, calls_.size(), unsent_answers_,
+        handle_invoke(id, outcome, *state_, version_, calls_.size(), outbox_.unsent_answers(),
                       recent_processor_);
         act_on(id, outcome, arrival, decoded);
-        if (phase_ != phase::closed && !closing_) {
+        if (phase_ != phase::closed && !reads_stopped_) {
             read_next();
         }
     }
@@ -395,7 +395,7 @@ private:
 
     /// The read gate: reading pauses while the connection's or the server's budget is spent.
     bool may_read(std::uint64_t announced_size) {
-        if (phase_ == phase::closed || closing_) {
+        if (phase_ == phase::closed || reads_stopped_) {
             return true; // the read ends with the stream
         }
         if (budget_.admit_read(announced_size)) {
@@ -453,7 +453,7 @@ private:
     /// Answers a failed token after `delay` ([SEC-11]), reading nothing more meanwhile; the
     /// connection stays counted, and the hello timeout or a shutdown may close it first.
     void refuse_later(clock::duration delay, handshake_refusal refusal) {
-        closing_ = true;
+        reads_stopped_ = true;
         refusal_timer_.expires_after(delay);
         refusal_timer_.async_wait([self = this->shared_from_this(),
                                    refusal = std::move(refusal)](std::error_code ec) mutable {
@@ -471,7 +471,7 @@ private:
     void on_request(request& req, const frame_arrival& arrival) {
         const auto decoded = clock::now();
         request_outcome outcome;
-        handle_request(req, *state_, version_, calls_.size(), unsent_answers_, outcome,
+        handle_request(req, *state_, version_, calls_.size(), outbox_.unsent_answers(), outcome,
                        recent_processor_);
         act_on(req.id, outcome, arrival, decoded);
     }
@@ -712,7 +712,7 @@ private:
             if (encode_error || !fits_peer(*computed)) { // [LIMIT-3]
                 send(error_response(call->id, make_error_code(error::too_large),
                                     "result too large to send"));
-            } else if (queue(std::move(*computed), true)) {
+            } else if (outbox_.queue(std::move(*computed), true)) {
                 write_next();
             }
             return finish_goodbye_if_drained();
@@ -830,7 +830,7 @@ private:
                                                   "response too large to send"),
                                    encode_options{}, ec);
         }
-        return !ec && queue(std::move(frame), answers_request);
+        return !ec && outbox_.queue(std::move(frame), answers_request);
     }
 
     /// Within the peer's `max_frame`, `max_head` and `max_depth` ([LIMIT-1], [LIMIT-11]).
@@ -840,27 +840,12 @@ private:
                frame.head_depth_within(peer_limits_.max_depth);
     }
 
-    // The write side: strand only (see the ownership rule at the top).
-
-    /// Appends a frame to the outbox, its bytes to the budget, and, when it `answers_request`,
-    /// one to the requests answered and not yet sent, which count against max_in_flight
-    /// ([LIMIT-2]). True if nothing is being written: then the caller calls write_next().
-    bool queue(encoded_frame frame, bool answers_request) {
-        if (writes_closed_) {
-            return false;
-        }
-        budget_.add(frame.total_size());
-        outbox_.push_back(queued_frame{std::move(frame), answers_request});
-        unsent_answers_ += answers_request ? 1 : 0;
-        return !async_writing_;
-    }
+    // The write side: strand only (see the ownership rule at the top). The outbox decides;
+    // these carry its decisions out.
 
     /// The front is written; its budget goes back and others may read on.
-    void pop_front() {
-        auto& front = outbox_.front();
-        unsent_answers_ -= front.answers_request ? 1 : 0;
-        budget_.release(front.frame.total_size());
-        outbox_.pop_front();
+    void front_written() {
+        outbox_.written();
         release_budget(0);
         schedule_resume();
     }
@@ -868,49 +853,49 @@ private:
     /// Writes queued frames at once while the socket takes them, and the first one it does not
     /// take in full asynchronously (the one write in progress on the socket).
     void write_next() {
-        while (!async_writing_ && !writes_closed_ && !outbox_.empty()) {
-            encoded_frame& front = outbox_.front().frame;
+        while (encoded_frame* front = outbox_.next_to_write()) {
             std::error_code ec;
-            std::size_t written = stream_.write_frame_now(front, ec);
+            std::size_t written = stream_.write_frame_now(*front, ec);
             bytes_sent_ += written;
             if (ec) {
                 return drop();
             }
-            if (written < front.total_size()) {
-                async_writing_ = true;
-                stream_.async_write_frame(front, written,
+            if (written < front->total_size()) {
+                outbox_.begin_write();
+                stream_.async_write_frame(*front, written,
                                           [self = this->shared_from_this(),
                                            written](std::error_code write_ec, std::size_t total) {
                                               self->bytes_sent_ +=
                                                   total > written ? total - written : 0;
-                                              self->async_writing_ = false;
+                                              self->outbox_.end_write();
                                               if (write_ec || self->phase_ == phase::closed) {
                                                   self->abandon_writes();
                                                   return self->drop();
                                               }
-                                              self->pop_front();
+                                              self->front_written();
                                               self->write_next();
                                           });
                 return;
             }
-            pop_front();
+            front_written();
         }
-        if (closing_ && !async_writing_) {
+        if (outbox_.close_due()) {
             drop();
         }
     }
 
-    /// Nothing more will be written; what waits is released.
+    /// Nothing more will be written; what waits is released, unless a write in progress still
+    /// references the front: then once it ends.
     void abandon_writes() {
-        writes_closed_ = true;
-        while (!outbox_.empty()) {
-            pop_front();
+        if (outbox_.abandon()) {
+            release_budget(0);
+            schedule_resume();
         }
     }
 
     void close_after_writes() {
-        closing_ = true;
-        if (!async_writing_) {
+        reads_stopped_ = true;
+        if (outbox_.close_after_writes()) {
             drop();
         }
     }
@@ -933,10 +918,7 @@ private:
         refusal_timer_.cancel();
         watch_timer_.cancel();
         stream_.abandon_paused_read();
-        writes_closed_ = true;
-        if (!async_writing_) {
-            abandon_writes(); // otherwise the write in progress still references the front
-        }
+        abandon_writes();
         detail::close_stream(stream_.next_layer());
     }
 
@@ -950,17 +932,9 @@ private:
     frame_stream<Stream> stream_;
     std::function<void()> on_closed_;
     phase phase_ = phase::awaiting_hello;
-    bool closing_ = false;
-    bool async_writing_ = false;
-
-    struct queued_frame {
-        encoded_frame frame;
-        bool answers_request; // counts against max_in_flight until written
-    };
-
-    std::deque<queued_frame> outbox_;
-    bool writes_closed_ = false; // set by drop(): nothing more is queued or written
-    std::size_t unsent_answers_ = 0;
+    /// Nothing more is read: the connection closes once its writes are done (refuse_later():
+    /// once its refusal, queued later, is written).
+    bool reads_stopped_ = false;
     std::uint64_t bytes_sent_ = 0;
     std::unordered_map<std::uint64_t, std::shared_ptr<call_state>> calls_;
     std::optional<std::uint64_t> goodbye_id_;
@@ -980,6 +954,7 @@ private:
     /// The processor this connection called last, found again without a lookup if called again.
     const registered_processor* recent_processor_ = nullptr;
     connection_budget budget_;
+    outbox outbox_{budget_}; // after the budget it adds to and releases from
     connection_timeouts timeouts_;
     asio::steady_timer watch_timer_{stream_.get_executor()};
 };
