@@ -65,8 +65,8 @@ configure_and_build() { # build-dir, extra cmake arguments...
 # Optimised (-O2; -O1 under `./run.sh test`), with line tables only (-g1): backtraces keep
 # function names and lines, and the build takes a quarter less compile time than with full debug
 # information (measured). The tests check behaviour, not speed (`./run.sh bench` measures that in
-# its own Release tree), and at -O1 the compiler took 38% less CPU (the adapter core's unity file:
-# 28 s against 46 s, measured). Each
+# its own Release tree), and at -O1 the tree compiled in 16% less CPU (512 s against 611, the
+# adapter core's unity file 28 s against 46; measured with /usr/bin/time per compile). Each
 # target compiles as one unity file: a file's time goes mostly to parsing the headers it shares
 # with the others (Asio, msgpack, the SDK, VTK, ITK), and the command line's and the reference
 # tests' files took 2.6 times less CPU that way (183 s against 70, measured). A name defined in
