@@ -66,7 +66,9 @@ TEST_CASE("hellos are classified by their keys, and only while expecting one [HE
     d = decode_head(server, true);
     REQUIRE_FALSE(d.ec);
     CHECK(std::holds_alternative<sb::server_hello>(d.m));
-    CHECK(decode_head(client_hello_head, false).ec == error::invalid_message);
+    d = decode_head(client_hello_head, false);
+    CHECK(d.ec == error::invalid_message);
+    CHECK(std::holds_alternative<std::monostate>(d.m)); // none, not an empty hello
     CHECK(decode_head(value::map{{"kind", "hello"}, {"protocol", "slicerbridge"}}, true).ec ==
           error::invalid_message);
     CHECK(decode_head(value::map{{"kind", "request"}, {"id", 1}, {"method", "ping"}}, true).ec ==
@@ -163,6 +165,17 @@ TEST_CASE("notifications need a string method [MSG-9]") {
     const auto unknown = decode_head(value::map{{"kind", "notification"}, {"method", "x-weather"}});
     REQUIRE_FALSE(unknown.ec);
     CHECK(std::get<sb::notification>(unknown.m).method == "x-weather");
+}
+
+TEST_CASE("no message is neither a hello nor a frame") {
+    const sb::message none;
+    CHECK(std::holds_alternative<std::monostate>(none));
+    CHECK(sb::to_value(none).is_nil());
+    std::error_code ec;
+    (void)sb::encode_message(none, sb::encode_options{}, ec);
+    CHECK(ec == error::invalid_message);
+    CHECK(std::holds_alternative<std::monostate>(
+        decode_head(value::map{{"kind", "response"}, {"id", "seven"}}).m));
 }
 
 TEST_CASE("decoding a head given up moves its payload out, and leaves a failed one whole") {

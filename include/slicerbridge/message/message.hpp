@@ -88,16 +88,21 @@ struct notification {
     friend bool operator!=(const notification& a, const notification& b) { return !(a == b); }
 };
 
-using message = std::variant<client_hello, server_hello, request, response, notification>;
+/// One message of the protocol; `std::monostate` (what a default-constructed message holds) is
+/// none, which is what `decode_message` returns when it fails.
+using message =
+    std::variant<std::monostate, client_hello, server_hello, request, response, notification>;
 
 SLICERBRIDGE_DECL value to_value(const request& r);
 SLICERBRIDGE_DECL value to_value(const response& r);
 SLICERBRIDGE_DECL value to_value(const notification& n);
+/// The head of `m`; nil for none.
 SLICERBRIDGE_DECL value to_value(const message& m);
 
 /// Encodes a message into a frame: the same bytes as `encode_frame(to_value(m), options, ec)`,
 /// but requests, responses and notifications are written without first building (and copying
-/// their params or result into) a `value` for the whole message. Errors as `encode_frame`.
+/// their params or result into) a `value` for the whole message. Errors as `encode_frame`;
+/// none is no frame: `invalid_message`.
 SLICERBRIDGE_DECL encoded_frame encode_message(const message& m, const encode_options& options,
                                                std::error_code& ec);
 
@@ -117,7 +122,7 @@ SLICERBRIDGE_DECL encoded_frame encode_request(std::uint64_t id, std::string_vie
 /// - an unknown kind: `unknown_kind` ([MSG-10]);
 /// - a request, response or notification with malformed fields: `invalid_message`; for a
 ///   request with a valid id, `request_id_of(head)` gives the id to answer under ([MSG-12]).
-/// `what` names the offending field.
+/// `what` names the offending field. A head that fails decodes to none (`std::monostate`).
 SLICERBRIDGE_DECL message decode_message(const value& head, bool expecting_hello,
                                          std::error_code& ec, std::string& what);
 SLICERBRIDGE_DECL message decode_message(const value& head, bool expecting_hello,

@@ -41,7 +41,15 @@ SLICERBRIDGE_DECL value to_value(const notification& n) {
 }
 
 SLICERBRIDGE_DECL value to_value(const message& m) {
-    return std::visit([](const auto& held) { return to_value(held); }, m);
+    return std::visit(
+        [](const auto& held) {
+            if constexpr (std::is_same_v<std::decay_t<decltype(held)>, std::monostate>) {
+                return value();
+            } else {
+                return to_value(held);
+            }
+        },
+        m);
 }
 
 namespace detail {
@@ -196,6 +204,10 @@ SLICERBRIDGE_DECL encoded_frame encode_request(std::uint64_t id, std::string_vie
 
 SLICERBRIDGE_DECL encoded_frame encode_message(const message& m, const encode_options& options,
                                                std::error_code& ec) {
+    if (std::holds_alternative<std::monostate>(m)) {
+        ec = error::invalid_message;
+        return encoded_frame();
+    }
     return detail::encode_frame_with(options, ec, [&m](detail::frame_encoder& encoder) {
         return std::visit(
             [&encoder](const auto& held) {
@@ -204,6 +216,8 @@ SLICERBRIDGE_DECL encoded_frame encode_message(const message& m, const encode_op
                               std::is_same_v<held_type, response> ||
                               std::is_same_v<held_type, notification>) {
                     return detail::write_message(encoder, held);
+                } else if constexpr (std::is_same_v<held_type, std::monostate>) {
+                    return false; // refused above
                 } else {
                     return encoder.write(to_value(held)); // hellos: once per connection
                 }
