@@ -1,6 +1,7 @@
 #ifndef SLICERBRIDGE_CLIENT_IMPL_POOL_HPP
 #define SLICERBRIDGE_CLIENT_IMPL_POOL_HPP
 
+#include <slicerbridge/client/reconnect.hpp>
 #include <slicerbridge/client/resend.hpp>
 
 #include <algorithm>
@@ -130,10 +131,11 @@ class pool_impl : public std::enable_shared_from_this<pool_impl> {
 public:
     pool_impl(asio::any_io_executor executor, pool_connector connect, pool_options options)
         : executor_(std::move(executor)), connect_(std::move(connect)),
-          options_(std::move(options)) {
+          options_(std::move(options)),
+          reconnect_(options_.reconnect_delay, options_.max_reconnect_delay,
+                     options_.connect_attempts) {
         options_.connections = std::max<std::size_t>(options_.connections, 1);
         options_.calls_per_connection = std::max<std::size_t>(options_.calls_per_connection, 1);
-        options_.connect_attempts = std::max<std::size_t>(options_.connect_attempts, 1);
     }
 
     const asio::any_io_executor& executor() const { return executor_; }
@@ -323,7 +325,7 @@ private:
 
     void ready(std::size_t i) {
         members_[i]->state = member_state::ready;
-        failures_in_a_row_ = 0;
+        reconnect_.connected();
         ++opened_;
         publish();
         dispatch();
@@ -333,13 +335,12 @@ private:
         member& m = *members_[i];
         retire(m);
         ++failed_connects_;
-        ++failures_in_a_row_;
         last_connect_error_ = std::move(what);
         const bool none_open = std::none_of(members_.begin(), members_.end(), [](const auto& x) {
             return x->state == member_state::ready;
         });
-        if (none_open && failures_in_a_row_ >= options_.connect_attempts) {
-            failures_in_a_row_ = 0;
+        const auto next = reconnect_.failed(none_open);
+        if (next.fail_waiting) {
             auto waiting = std::move(waiting_);
             waiting_.clear();
             for (auto& call : waiting) {
@@ -350,10 +351,7 @@ private:
             maybe_finish_goodbye();
         }
         publish();
-        const auto shift = std::min<std::size_t>(failures_in_a_row_, 6);
-        const auto delay =
-            std::min(options_.reconnect_delay * (1 << shift) / 2, options_.max_reconnect_delay);
-        reopen_after(i, delay);
+        reopen_after(i, next.delay);
     }
 
     void reopen_after(std::size_t i, std::chrono::milliseconds delay) {
@@ -619,7 +617,7 @@ private:
     std::vector<completion<void(std::error_code, std::vector<processor_description>)>>
         catalog_waiters_;
     std::vector<completion<void(std::error_code)>> goodbye_waiters_;
-    std::size_t failures_in_a_row_ = 0;
+    reconnect_schedule reconnect_;
     std::string last_connect_error_;
     std::atomic<std::size_t> open_{0};
     std::atomic<std::size_t> opened_{0};
