@@ -14,7 +14,9 @@ using slicerbridge::detail::fair_queue;
 namespace {
 
 /// The task a push or finish started, or -1 for none.
-int started(const std::optional<fair_queue<int>::start>& s) { return s ? s->task : -1; }
+int started(const std::optional<fair_queue<int>::start>& s) {
+    return s ? s->task : -1;
+}
 
 } // namespace
 
