@@ -1,41 +1,91 @@
 #include <slicerbridge/detail/byte_budget.hpp>
 
+#include "support/decision_tables.hpp"
+
 #include <doctest/doctest.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
 
 using slicerbridge::detail::byte_budget;
 using slicerbridge::detail::connection_budget;
 
-TEST_CASE("frames are reserved whole within both budgets and released [LIMIT-9]") {
+TEST_CASE("byte budgets: every case of budget_decisions.json [LIMIT-9]") {
+    for (const auto& v : test_support::decision_table("budget_decisions.json")) {
+        CAPTURE(v.at("id").get<std::string>());
+        byte_budget total(v.at("total").get<std::size_t>());
+        std::map<std::string, std::unique_ptr<connection_budget>> connections;
+        for (const auto& entry : v.at("connections").items()) {
+            connections.emplace(entry.key(), std::make_unique<connection_budget>(
+                                                 total, entry.value().get<std::size_t>()));
+        }
+        std::map<std::string, std::uint64_t> waiting; // frames whose reservation was refused
+        // Through the read gate, as the server's sessions ask: a frame it admits is received
+        // at once, and its reservation goes to the call that keeps its bytes.
+        auto reserve = [&connections](const std::string& name, std::uint64_t size) {
+            auto& gate = *connections.at(name);
+            if (!gate.admit_read(size)) {
+                return false;
+            }
+            CHECK(gate.take_frame_reservation() == size);
+            return true;
+        };
+        for (const auto& step : v.at("steps")) {
+            CAPTURE(step.dump());
+            const auto name = step.at("connection").get<std::string>();
+            auto& budget = *connections.at(name);
+            if (step.contains("reserve_frame")) {
+                const auto size = step.at("reserve_frame").get<std::uint64_t>();
+                const bool admitted = reserve(name, size);
+                CHECK(admitted == (step.at("expect") == "admitted"));
+                if (!admitted) {
+                    waiting[name] = size;
+                }
+            } else if (step.contains("add")) {
+                budget.add(step.at("add").get<std::uint64_t>());
+            } else if (step.contains("release")) {
+                budget.release(step.at("release").get<std::uint64_t>());
+                std::vector<std::string> admits; // sorted, as the map is
+                for (auto it = waiting.begin(); it != waiting.end();) {
+                    if (reserve(it->first, it->second)) {
+                        admits.push_back(it->first);
+                        it = waiting.erase(it);
+                    } else {
+                        ++it;
+                    }
+                }
+                CHECK(admits == step.at("admits").get<std::vector<std::string>>());
+            } else {
+                REQUIRE(step.at("observe") == "next_frame");
+                CHECK(budget.admit_read(0) == (step.at("expect") == "reads"));
+            }
+        }
+        CHECK(waiting.empty());
+        CHECK(total.held() == v.at("held").at("total").get<std::uint64_t>());
+        for (const auto& entry : connections) {
+            CHECK(entry.second->held() == v.at("held").at(entry.first).get<std::uint64_t>());
+        }
+    }
+}
+
+// Not in the table, which has no closing connections: what a connection holds goes back to
+// the server's budget when it closes.
+TEST_CASE("a closed connection returns what it held [LIMIT-9]") {
     byte_budget total(1000);
     {
         connection_budget first(total, 600);
-        connection_budget second(total, 600);
-        CHECK(first.may_start_frame());
         CHECK(first.try_reserve_frame(500));
-        CHECK_FALSE(first.try_reserve_frame(200)); // over the connection's share
-        CHECK(second.try_reserve_frame(500));
-        CHECK_FALSE(total.has_room());
-        CHECK_FALSE(second.may_start_frame()); // the server's budget is spent
-        first.release(500);
-        CHECK(second.may_start_frame());
-        second.add(300); // an answer, never refused
-        CHECK(second.held() == 800);
-        CHECK_FALSE(second.may_start_frame());
+        first.add(300);
+        CHECK(total.held() == 800);
     }
-    CHECK(total.held() == 0); // a closed connection returns what it held
+    CHECK(total.held() == 0);
+    CHECK(total.has_room());
 }
 
-TEST_CASE("a frame larger than the budget is admitted when nothing else is held [LIMIT-9]") {
-    byte_budget total(100);
-    connection_budget first(total, 50);
-    connection_budget second(total, 50);
-    CHECK(first.try_reserve_frame(10));
-    CHECK_FALSE(second.try_reserve_frame(1000));
-    first.release(10);
-    CHECK(second.try_reserve_frame(1000));
-    CHECK_FALSE(first.try_reserve_frame(1));
-}
-
+// Not in the table, which receives every admitted frame at once: the gate reserves a frame
+// once, however often it is asked while the frame arrives.
 TEST_CASE("the read gate reserves a frame at its first announced size, once [LIMIT-9]") {
     byte_budget total(1000);
     connection_budget gate(total, 600);

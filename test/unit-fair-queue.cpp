@@ -1,46 +1,58 @@
 #include <slicerbridge/detail/fair_queue.hpp>
 
+#include "support/decision_tables.hpp"
+
 #include <doctest/doctest.h>
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <vector>
 
 using slicerbridge::detail::fair_queue;
 
 namespace {
 
 /// The task a push or finish started, or -1 for none.
-int started(const std::optional<fair_queue<int>::start>& s) { return s ? s->task : -1; }
+int started(const std::optional<fair_queue<int>::start>& s) {
+    return s ? s->task : -1;
+}
 
 } // namespace
 
-TEST_CASE("one connection's queued calls do not take every worker from another [LIMIT-10]") {
-    fair_queue<int> queue(2);
-    // Connection 1 queues ten long calls: two start, eight wait.
-    CHECK(started(queue.push(1, 10)) == 10);
-    CHECK(started(queue.push(1, 11)) == 11);
-    for (int call = 12; call < 20; ++call) {
-        CHECK(started(queue.push(1, call)) == -1);
+TEST_CASE("fair queue: every case of fair_queue_decisions.json [LIMIT-10]") {
+    for (const auto& v : test_support::decision_table("fair_queue_decisions.json")) {
+        CAPTURE(v.at("id").get<std::string>());
+        fair_queue<int> queue(v.at("workers").get<std::size_t>());
+        std::map<std::string, fair_queue<int>::owner_id> owners; // the table's connections
+        std::map<fair_queue<int>::owner_id, std::string> names;
+        auto owner_of = [&](const nlohmann::json& name) {
+            auto added = owners.emplace(name.get<std::string>(), owners.size() + 1);
+            names[added.first->second] = added.first->first;
+            return added.first->second;
+        };
+        int call = 0;
+        for (const auto& step : v.at("steps")) {
+            CAPTURE(step.dump());
+            const auto start = step.contains("push")
+                                   ? queue.push(owner_of(step.at("push")), ++call)
+                                   : queue.finished(owner_of(step.at("finished")));
+            if (step.at("starts").is_null()) {
+                CHECK_FALSE(start);
+                continue;
+            }
+            REQUIRE(start);
+            const auto& name = names.at(start->owner);
+            CHECK(name == step.at("starts").get<std::string>());
+            if (step.contains("starts_one_of")) {
+                const auto allowed = step.at("starts_one_of").get<std::vector<std::string>>();
+                CHECK(std::find(allowed.begin(), allowed.end(), name) != allowed.end());
+            }
+        }
     }
-    // Connection 2 queues one: it runs on the next free worker, before connection 1's others.
-    CHECK(started(queue.push(2, 20)) == -1);
-    CHECK(started(queue.finished(1)) == 20);
-    CHECK(started(queue.finished(1)) == 12);
-    CHECK(started(queue.finished(2)) == 13);
-    CHECK(queue.running() == 2);
 }
 
-TEST_CASE("the connection with fewer running calls goes first, then the longest waiting "
-          "[LIMIT-10]") {
-    fair_queue<int> queue(3);
-    CHECK(started(queue.push(1, 1)) == 1);
-    CHECK(started(queue.push(1, 2)) == 2);
-    CHECK(started(queue.push(2, 3)) == 3);
-    CHECK(started(queue.push(1, 4)) == -1);
-    CHECK(started(queue.push(3, 5)) == -1);
-    CHECK(started(queue.push(2, 6)) == -1);
-    CHECK(started(queue.finished(1)) == 5); // 3 runs nothing
-    CHECK(started(queue.finished(3)) == 4); // 1 and 2 run one each; 1 waited longer
-    CHECK(started(queue.finished(1)) == 6);
-}
-
+// Not in the table, whose connections stay: a gone connection's waiting calls leave the queue.
 TEST_CASE("a gone connection's waiting calls are dropped; its running ones still finish") {
     fair_queue<int> queue(1);
     CHECK(started(queue.push(1, 1)) == 1);
@@ -50,27 +62,19 @@ TEST_CASE("a gone connection's waiting calls are dropped; its running ones still
     CHECK(started(queue.finished(1)) == 2);
     CHECK(started(queue.finished(1)) == -1);
     CHECK(queue.running() == 0);
+    CHECK(queue.take_waiting(1).empty());
 }
 
-TEST_CASE("a connection that comes back after its calls finished starts afresh") {
-    fair_queue<int> queue(1);
-    // Connections 1 and 2 come and go one call at a time (their entries are reused).
-    for (int round = 0; round < 3; ++round) {
-        CHECK(started(queue.push(1, 10 + round)) == 10 + round);
-        CHECK(started(queue.finished(1)) == -1);
-        CHECK(started(queue.push(2, 20 + round)) == 20 + round);
-        CHECK(started(queue.finished(2)) == -1);
-    }
-    CHECK(queue.running() == 0);
-    // Then 3 holds the worker while 4 and 5 queue: the longest waiting goes first, as ever.
-    CHECK(started(queue.push(3, 30)) == 30);
-    CHECK(started(queue.push(4, 40)) == -1);
-    CHECK(started(queue.push(5, 50)) == -1);
-    CHECK(started(queue.push(4, 41)) == -1);
-    CHECK(started(queue.finished(3)) == 40);
-    CHECK(started(queue.finished(4)) == 50);
-    CHECK(started(queue.finished(5)) == 41);
-    CHECK(started(queue.finished(4)) == -1);
-    CHECK(queue.running() == 0);
-    CHECK(queue.take_waiting(4).empty());
+// Not in the table, whose calls of one connection are not told apart: they start in order.
+TEST_CASE("a connection's calls start in the order they came") {
+    fair_queue<int> queue(2);
+    CHECK(started(queue.push(1, 10)) == 10);
+    CHECK(started(queue.push(1, 11)) == 11);
+    CHECK(started(queue.push(1, 12)) == -1);
+    CHECK(started(queue.push(2, 20)) == -1);
+    CHECK(started(queue.push(1, 13)) == -1);
+    CHECK(started(queue.finished(1)) == 20);
+    CHECK(started(queue.finished(1)) == 12);
+    CHECK(started(queue.finished(2)) == 13);
+    CHECK(queue.running() == 2);
 }

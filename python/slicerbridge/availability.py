@@ -62,8 +62,9 @@ class ByteBudget:
     inputs of open calls and answers waiting to be sent. The rules are the C++ server's
     (``detail/byte_budget.hpp``): a frame is reserved whole once its header has arrived, so a
     frame once admitted always completes; a frame that does not fit waits; one larger than the
-    whole budget is admitted when nothing else is held. Readers that must wait block on
-    ``changed``, which every release notifies."""
+    whole budget is admitted when nothing else is held. The spec's decision table
+    budget_decisions.json runs against both. Readers that must wait block on ``changed``,
+    which every release notifies."""
 
     def __init__(self, total: int):
         self.total = total
@@ -139,8 +140,11 @@ class ConnectionBudget:
 
 class FairQueue:
     """Which call runs next [LIMIT-10]: calls go to the workers only while one is free, and the
-    next comes from the waiting connection with the fewest calls running (the longest waiting
-    among equals). Not thread-safe: FairExecutor locks around it."""
+    next comes from the waiting connection with the fewest calls running. Among equals, the one
+    that has waited longest for a start: counted from the arrival of its oldest waiting call, or
+    from its last call's start if that is later, so equals take turns (as the C++ server's
+    ``detail/fair_queue.hpp``; spec/vectors/decisions/fair_queue_decisions.json). Not
+    thread-safe: FairExecutor locks around it."""
 
     def __init__(self, workers: int):
         self.workers = max(1, workers)

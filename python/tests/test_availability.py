@@ -20,7 +20,7 @@ import pytest
 
 from conftest import wait_until
 from slicerbridge.availability import (Activity, ByteBudget, ConnectionBudget,
-                                       ConnectionTimeouts, FairQueue, LogLimiter)
+                                       ConnectionTimeouts, LogLimiter)
 from slicerbridge.client import Client
 from slicerbridge.codec import encode_message
 from slicerbridge.data import Image, data_to_wire
@@ -51,42 +51,12 @@ def test_idle_and_stalled_connections_close_LIMIT_6_LIMIT_7():
     assert stalled.observe(100.0, busy) == "a frame stopped arriving"
 
 
-def test_fair_queue_serves_the_waiting_connection_first_LIMIT_10():
-    queue = FairQueue(2)
-    assert queue.push("a", 1) == ("a", 1)
-    assert queue.push("a", 2) == ("a", 2)
-    assert queue.push("a", 3) is None
-    assert queue.push("b", 4) is None
-    assert queue.finished("a") == ("b", 4)
-    assert queue.finished("a") == ("a", 3)
-
-
 def test_repeated_log_lines_are_limited():
     limiter = LogLimiter(2, 1.0)
     assert limiter.admit("accept", "failed", 0.0) == "failed"
     assert limiter.admit("accept", "failed", 0.0) == "failed"
     assert all(limiter.admit("accept", "failed", 0.1) is None for _ in range(100))
     assert limiter.admit("accept", "failed", 1.5) == "failed (100 similar lines suppressed)"
-
-
-def test_byte_budget_admits_whole_frames_while_they_fit_LIMIT_9():
-    server = ByteBudget(100)
-    first, second = ConnectionBudget(server, 60), ConnectionBudget(server, 60)
-    assert first.try_reserve_frame(50)
-    assert not first.try_reserve_frame(20)  # over its connection's limit
-    assert not second.try_reserve_frame(55)  # over the server's
-    assert second.try_reserve_frame(40)
-    assert first.may_start_frame() and second.may_start_frame()
-    first.add(10)  # an answer waiting to be sent: never refused
-    assert not first.may_start_frame()  # the connection holds its limit
-    assert not second.may_start_frame()  # the server holds its budget
-    first.release(60)
-    assert first.may_start_frame() and second.may_start_frame()
-    third = ConnectionBudget(server, 60)
-    assert not third.try_reserve_frame(500)  # larger than everything: only when nothing is held
-    second.release(40)
-    assert third.try_reserve_frame(500)
-    assert (server.held, first.held, second.held, third.held) == (500, 0, 0, 500)
 
 
 def test_a_paused_reader_resumes_when_bytes_are_released_or_gives_up_LIMIT_9():

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from slicerbridge import call_machine, connection_machine, resend
+from slicerbridge.availability import ByteBudget, ConnectionBudget, FairQueue
 from slicerbridge.errors import ErrorCode
 from slicerbridge.limits import Limits
 from slicerbridge.messages import ClientHello
@@ -108,3 +109,48 @@ def test_resend_decision(case):
     assert decision.action == case["action"]
     assert decision.failure == (None if case["action"] == "complete" else case["error"])
     assert decision.connection == case["connection"]
+
+
+# -- the server's availability (section 7.1): byte budgets and the fair worker queue ----------
+
+@pytest.mark.parametrize("case", load("budget_decisions.json"))
+def test_budget_decision(case):
+    """[LIMIT-9]: the byte budgets' script, through the non-blocking calls the server's waits
+    retry (a frame admitted is received at once; its bytes stay held until released)."""
+    server = ByteBudget(case["total"])
+    connections = {name: ConnectionBudget(server, limit)
+                   for name, limit in case["connections"].items()}
+    waiting = {}  # connection -> its frame that waits
+    for step in case["steps"]:
+        budget = connections[step["connection"]]
+        if "reserve_frame" in step:
+            admitted = budget.try_reserve_frame(step["reserve_frame"])
+            assert admitted == (step["expect"] == "admitted"), step
+            if not admitted:
+                waiting[step["connection"]] = step["reserve_frame"]
+        elif "add" in step:
+            budget.add(step["add"])
+        elif "release" in step:
+            budget.release(step["release"])
+            admits = sorted(name for name, size in list(waiting.items())
+                            if connections[name].try_reserve_frame(size))
+            for name in admits:
+                del waiting[name]
+            assert admits == step["admits"], step
+        else:
+            assert step["observe"] == "next_frame"
+            assert budget.may_start_frame() == (step["expect"] == "reads"), step
+    assert not waiting
+    assert {"total": server.held, **{n: c.held for n, c in connections.items()}} == case["held"]
+
+
+@pytest.mark.parametrize("case", load("fair_queue_decisions.json"))
+def test_fair_queue_decision(case):
+    """[LIMIT-10]: which connection's call the workers run next."""
+    queue = FairQueue(case["workers"])
+    for call, step in enumerate(case["steps"]):
+        start = queue.push(step["push"], call) if "push" in step else \
+            queue.finished(step["finished"])
+        started = None if start is None else start[0]
+        assert started == step["starts"], step
+        assert started in step.get("starts_one_of", [started]), step

@@ -9,6 +9,7 @@ The output is deterministic for given versions of the compression libraries. The
 files are authoritative: vectors are kept forever ([VER-6]), and check.py verifies them.
 """
 
+import itertools
 import json
 import math
 import struct
@@ -1898,6 +1899,281 @@ def handshake_decisions_file():
 
 
 # --------------------------------------------------------------------------------------------
+# Decision tables of the server's availability (section 7.1): the byte budgets ([LIMIT-9]) and
+# the fair worker queue ([LIMIT-10]). Scripts: a configuration, then steps, each an event or an
+# observation with its outcome. The rules are stated here, independently of both servers.
+# --------------------------------------------------------------------------------------------
+
+class BudgetRule:
+    """[LIMIT-9] as this generator states it. A frame is reserved whole once its header has
+    announced its size. It fits when its connection holds nothing or it fits in what is left of
+    the connection's budget, and the server holds nothing or it fits in what is left of the
+    total: so a frame larger than a whole budget gets in when nothing else is held there. A
+    frame that does not fit waits, reading paused, and holds nothing while it waits. Bytes added
+    for answers are never refused. A release lets in every waiting frame that then fits. A
+    connection starts reading a new frame only while neither its budget nor the total is spent
+    (held < budget)."""
+
+    def __init__(self, total, limits):
+        self.total, self.limits = total, dict(limits)
+        self.held = {connection: 0 for connection in limits}
+        self.waiting = {}  # connection -> size of its frame that waits
+
+    def _fits(self, held, connection, size):
+        mine, everyone = held[connection], sum(held.values())
+        return ((mine == 0 or mine + size <= self.limits[connection])
+                and (everyone == 0 or everyone + size <= self.total))
+
+    def reserve_frame(self, connection, size):
+        assert connection not in self.waiting, "one frame at a time per connection"
+        assert size >= 16, "a frame holds at least its header"
+        if self._fits(self.held, connection, size):
+            self.held[connection] += size
+            return {"expect": "admitted"}
+        self.waiting[connection] = size
+        return {"expect": "waits"}
+
+    def add(self, connection, size):
+        self.held[connection] += size
+        return {}
+
+    def release(self, connection, size):
+        assert 0 < size <= self.held[connection], "releases only what is held"
+        self.held[connection] -= size
+        # Waiting frames are retried in an order the spec leaves open: a case's outcome must be
+        # the same in every order (one pass suffices: an admission only fills the budgets).
+        outcomes = set()
+        for order in itertools.permutations(sorted(self.waiting)):
+            held, admitted = dict(self.held), []
+            for waiter in order:
+                if self._fits(held, waiter, self.waiting[waiter]):
+                    held[waiter] += self.waiting[waiter]
+                    admitted.append(waiter)
+            outcomes.add((tuple(sorted(admitted)), tuple(sorted(held.items()))))
+        assert len(outcomes) == 1, "the outcome depends on the order of the waiting frames"
+        admitted, held = outcomes.pop()
+        self.held = dict(held)
+        for waiter in admitted:
+            del self.waiting[waiter]
+        return {"admits": list(admitted)}
+
+    def observe(self, connection):
+        assert connection not in self.waiting, "a connection whose frame waits reads nothing"
+        spent = (self.held[connection] >= self.limits[connection]
+                 or sum(self.held.values()) >= self.total)
+        return {"expect": "paused" if spent else "reads"}
+
+
+def budget_decisions_file():
+    f = VectorFile("decisions/budget_decisions.json",
+                   "The byte budgets of a server ([LIMIT-9]): a total for all connections and "
+                   "one per connection (`total`, `connections`: name -> budget, in bytes). Each "
+                   "step concerns one connection: `reserve_frame` (a frame's header announced "
+                   "this many bytes, header included) -> `expect` `admitted` (reserved whole) "
+                   "or `waits` (reading paused; the frame holds nothing until a release lets it "
+                   "in); `add` (an answer's bytes: never refused, no outcome); `release` (bytes "
+                   "of that connection given back) -> `admits`, the connections whose waiting "
+                   "frame is now reserved (sorted; no case depends on the order in which "
+                   "waiting frames are retried); `observe` `next_frame` -> `expect` `reads` "
+                   "(the connection may start reading a new frame) or `paused` (its budget or "
+                   "the total is spent: held >= budget). A frame fits when its connection holds "
+                   "nothing or it fits in what is left of the connection's budget, and the "
+                   "server holds nothing or it fits in what is left of the total. A frame once "
+                   "admitted completes: its bytes stay held until released. `held` gives the "
+                   "bytes held at the end, in all and by connection.")
+
+    def case(name, description, total, connections, steps):
+        rule = BudgetRule(total, connections)
+        scripted = []
+        for connection, event, *size in steps:
+            step = {"connection": connection}
+            if event == "observe":
+                step["observe"] = "next_frame"
+                step.update(rule.observe(connection))
+            else:
+                step[event] = size[0]
+                step.update(getattr(rule, event)(connection, size[0]))
+            scripted.append(step)
+        assert not rule.waiting, "every case ends with no frame waiting"
+        f.add({"id": f"budget-{name}", "description": description, "requirements": ["LIMIT-9"],
+               "total": total, "connections": connections, "steps": scripted,
+               "held": {"total": sum(rule.held.values()), **rule.held}})
+
+    case("connection-exactly-spent", "A frame that fills the connection's budget exactly is "
+         "admitted; the connection then stops reading until bytes are released.",
+         1000, {"a": 600},
+         [("a", "observe"), ("a", "reserve_frame", 600), ("a", "observe"),
+          ("a", "release", 600), ("a", "observe")])
+    case("connection-one-byte-over", "With 350 bytes held (a call's input and an answer), a "
+         "frame of 250 fits a budget of 600 exactly; one of 251 waits until the answer's bytes "
+         "are released.", 1000, {"a": 600},
+         [("a", "reserve_frame", 300), ("a", "add", 50), ("a", "observe"),
+          ("a", "reserve_frame", 250), ("a", "release", 250), ("a", "reserve_frame", 251),
+          ("a", "release", 50), ("a", "observe"), ("a", "release", 551)])
+    case("total-exactly-spent", "Two connections fill the total exactly: both stop reading, "
+         "though neither has spent its own budget.", 1000, {"a": 1000, "b": 1000},
+         [("a", "reserve_frame", 700), ("b", "reserve_frame", 300), ("a", "observe"),
+          ("b", "observe"), ("b", "release", 300), ("a", "observe"), ("b", "observe")])
+    case("total-one-byte-over", "A frame one byte over what is left of the total waits, "
+         "however much of its connection's budget is free; one released byte lets it in.",
+         1000, {"a": 1000, "b": 1000},
+         [("a", "reserve_frame", 700), ("b", "observe"), ("b", "reserve_frame", 301),
+          ("a", "release", 1), ("a", "observe"), ("a", "release", 699), ("b", "release", 301)])
+    case("larger-than-connection-budget", "A frame larger than its connection's whole budget is "
+         "admitted when the connection holds nothing (the total has room); while the "
+         "connection holds anything it waits.", 1000, {"a": 100, "b": 100},
+         [("a", "reserve_frame", 500), ("a", "observe"), ("b", "observe"),
+          ("b", "reserve_frame", 100), ("a", "release", 500), ("a", "reserve_frame", 20),
+          ("a", "reserve_frame", 200), ("a", "release", 20), ("a", "release", 200),
+          ("b", "release", 100)])
+    case("larger-than-total-waits-for-others", "A frame larger than the whole total waits while "
+         "another connection holds anything, and is received once the server holds nothing "
+         "else; then every connection stops reading, and a frame announced meanwhile waits.",
+         100, {"a": 50, "b": 50},
+         [("a", "reserve_frame", 20), ("b", "reserve_frame", 1000), ("a", "add", 10),
+          ("a", "release", 20), ("a", "release", 10), ("a", "observe"), ("b", "observe"),
+          ("a", "reserve_frame", 16), ("b", "release", 1000)])
+    case("larger-than-total-alone", "A frame larger than the whole total is admitted at once "
+         "when nothing is held.", 100, {"a": 50, "b": 50},
+         [("a", "reserve_frame", 1000), ("a", "observe"), ("b", "observe"),
+          ("a", "release", 1000), ("b", "observe")])
+    case("larger-than-total-own-answer", "An answer of the same connection counts too: the "
+         "large frame waits until it is released.", 100, {"a": 100},
+         [("a", "add", 1), ("a", "observe"), ("a", "reserve_frame", 1000), ("a", "release", 1),
+          ("a", "release", 1000)])
+    case("answers-never-refused", "Answers are added beyond the connection's budget and the "
+         "total; reading pauses everywhere until enough is released, below each budget.",
+         1000, {"a": 600, "b": 600},
+         [("a", "reserve_frame", 500), ("a", "add", 400), ("a", "add", 300), ("a", "observe"),
+          ("b", "observe"), ("b", "reserve_frame", 16), ("a", "release", 500),
+          ("a", "observe"), ("a", "release", 100), ("a", "observe"), ("a", "release", 1),
+          ("a", "observe"), ("a", "release", 599), ("b", "release", 16)])
+    case("waiting-frame-holds-nothing", "A frame that waits reserves nothing: another "
+         "connection's frame that fits is admitted meanwhile, up to the total exactly.",
+         1000, {"a": 1000, "b": 1000, "c": 1000},
+         [("c", "reserve_frame", 600), ("a", "reserve_frame", 500), ("b", "reserve_frame", 400),
+          ("b", "release", 400), ("c", "release", 600), ("a", "release", 500)])
+    case("release-admits-every-fitting-frame", "One release lets in every waiting frame that "
+         "then fits, whatever the order they are retried in.",
+         1000, {"a": 1000, "b": 1000, "c": 1000},
+         [("a", "reserve_frame", 900), ("b", "reserve_frame", 300), ("c", "reserve_frame", 300),
+          ("a", "release", 900), ("b", "observe"), ("b", "release", 300), ("c", "release", 300)])
+    case("release-admits-only-fitting-frames", "A release lets in the waiting frames that fit "
+         "in both budgets; one still over its connection's budget waits for that connection's "
+         "release.", 1000, {"a": 1000, "b": 1000, "c": 600},
+         [("c", "reserve_frame", 500), ("a", "reserve_frame", 400), ("b", "reserve_frame", 300),
+          ("c", "reserve_frame", 200), ("a", "release", 400), ("c", "release", 500),
+          ("b", "release", 300), ("c", "release", 200)])
+    return f
+
+
+class FairRule:
+    """[LIMIT-10] as this generator states it: W workers; a call starts as soon as a worker is
+    free; when calls of several connections wait, the next comes from one with the fewest
+    running (`allowed`). Among those, these implementations take the one that has waited longest
+    for a start: since its oldest waiting call arrived, or since its last call started if that
+    is later (so equal connections take turns)."""
+
+    def __init__(self, workers):
+        self.workers = workers
+        self.waiting, self.running, self.since = {}, {}, {}
+        self.clock = 0
+
+    def _now(self):
+        self.clock += 1
+        return self.clock
+
+    def push(self, connection):
+        if not self.waiting.get(connection):
+            self.since[connection] = self._now()
+        self.waiting[connection] = self.waiting.get(connection, 0) + 1
+        return self._next()
+
+    def finished(self, connection):
+        assert self.running.get(connection, 0) > 0, "only a running call finishes"
+        self.running[connection] -= 1
+        return self._next()
+
+    def _next(self):
+        waiting = [c for c, count in self.waiting.items() if count]
+        if sum(self.running.values()) >= self.workers or not waiting:
+            return {"starts": None}
+        fewest = min(self.running.get(c, 0) for c in waiting)
+        allowed = sorted(c for c in waiting if self.running.get(c, 0) == fewest)
+        chosen = min(allowed, key=lambda c: self.since[c])
+        self.waiting[chosen] -= 1
+        self.running[chosen] = self.running.get(chosen, 0) + 1
+        self.since[chosen] = self._now()
+        outcome = {"starts": chosen}
+        if len(allowed) > 1:
+            outcome["starts_one_of"] = allowed
+        return outcome
+
+
+def fair_queue_decisions_file():
+    f = VectorFile("decisions/fair_queue_decisions.json",
+                   "Which call a server's workers run next ([LIMIT-10]): `workers` W, then "
+                   "steps `push` (a call of that connection arrives) or `finished` (a running "
+                   "call of that connection ends), each -> `starts`, the connection whose "
+                   "waiting call starts now on a free worker, or null (no worker free, or "
+                   "nothing waits). A call starts as soon as a worker is free. When calls of "
+                   "several connections wait, the next comes from one with the fewest calls "
+                   "running: the spec's rule. A step where several connections tie lists them "
+                   "all in `starts_one_of`; any of them conforms. `starts` is then what these "
+                   "implementations' rule picks (C++ detail/fair_queue.hpp, Python "
+                   "availability.FairQueue): among the tied, the connection that has waited "
+                   "longest for a start, counted from the arrival of its oldest waiting call or "
+                   "from its last call's start if that is later, so that tied connections take "
+                   "turns. Steps without `starts_one_of` follow from the spec's rule alone. "
+                   "Calls of one connection are not told apart.")
+
+    def case(name, description, workers, steps):
+        rule = FairRule(workers)
+        scripted = []
+        for event, connection in steps:
+            scripted.append({event: connection, **getattr(rule, event)(connection)})
+        f.add({"id": f"fair-{name}", "description": description, "requirements": ["LIMIT-10"],
+               "workers": workers, "steps": scripted})
+
+    def push(connection, times=1):
+        return [("push", connection)] * times
+
+    def finished(connection, times=1):
+        return [("finished", connection)] * times
+
+    case("one-connection-takes-every-worker", "Alone, one connection's calls take every "
+         "worker; its further calls wait for a worker to be freed.", 3,
+         push("a", 4) + finished("a") + finished("a", 3))
+    case("free-worker-starts-at-once", "While a worker is free a call starts at once, however "
+         "many the other connections run.", 3, push("a", 2) + push("b") + finished("a"))
+    case("waiting-connection-before-busy-one", "One connection queues ten calls on two "
+         "workers; another's one call runs on the next freed worker, before the first's "
+         "others.", 2, push("a", 10) + push("b") + finished("a", 2) + finished("b"))
+    case("fewest-running-over-longest-waiting", "A connection running nothing goes before one "
+         "running a call, though the latter's call waited longer.", 2,
+         push("a", 3) + push("b") + finished("a") + finished("a") + finished("b"))
+    case("fewest-running-then-turns", "Connection c runs nothing and goes first; then a and b "
+         "run one each: a tie.", 3,
+         push("a", 2) + push("b") + push("a") + push("c") + push("b") + finished("a")
+         + finished("c") + finished("a"))
+    case("tied-connections-take-turns", "On one worker, connections running nothing tie "
+         "each time; by these implementations' rule they take turns: a, whose calls arrived "
+         "first, has one started, then b and c go before a's second call, though it arrived "
+         "before theirs.", 1,
+         push("x") + push("a", 2) + push("b") + push("c") + finished("x") + finished("a")
+         + finished("b") + finished("c") + finished("a"))
+    case("nothing-waits", "A finished call with nothing waiting starts nothing; a worker freed "
+         "by one connection serves another.", 1,
+         push("a") + finished("a") + push("b") + push("a") + finished("b") + finished("a"))
+    case("connections-come-and-go", "Connections that come and go one call at a time start "
+         "afresh each time; then equal connections take turns.", 1,
+         (push("a") + finished("a") + push("b") + finished("b")) * 3
+         + push("c") + push("d") + push("e") + push("d") + finished("c") + finished("d")
+         + finished("e") + finished("d"))
+    return f
+
+
+# --------------------------------------------------------------------------------------------
 # client_call_table.json: the client's decisions on its open calls, no frames
 # --------------------------------------------------------------------------------------------
 
@@ -2054,6 +2330,7 @@ def main():
                 invalid_messages_file, invalid_data_file, catalog_file, descriptors_file,
                 client_call_table_file, handshake_decisions_file, connection_decisions_file,
                 call_transitions_file, resend_decisions_file)
+    builders += (budget_decisions_file, fair_queue_decisions_file)  # section 7.1
     total = 0
     for build in builders:
         vector_file = build()

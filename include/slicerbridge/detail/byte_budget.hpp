@@ -7,7 +7,8 @@
 // A frame is reserved whole when its header has arrived, so a frame once admitted always
 // completes: connections never wait on each other's half-received frames. A frame that does not
 // fit waits; one larger than the whole budget is admitted when nothing else is held, so every
-// frame the limits allow can be received.
+// frame the limits allow can be received. spec/vectors/decisions/budget_decisions.json holds
+// the rule.
 
 #include <atomic>
 #include <cstddef>

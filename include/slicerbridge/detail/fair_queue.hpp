@@ -2,9 +2,11 @@
 #define SLICERBRIDGE_DETAIL_FAIR_QUEUE_HPP
 // Which call runs next on the server's workers ([LIMIT-10]), without I/O. Calls are handed to
 // the workers only while one is free; when several connections wait, the next call comes from
-// the one with the fewest calls running (the longest waiting among equals), so one connection's
-// queue of long calls cannot take every worker from the others. One connection alone still
-// gets every worker.
+// the one with the fewest calls running, so one connection's queue of long calls cannot take
+// every worker from the others. One connection alone still gets every worker. Among equals, the
+// one that has waited longest for a start goes first: counted from the arrival of its oldest
+// waiting call, or from its last call's start if that is later, so equals take turns (as the
+// Python server's FairQueue). spec/vectors/decisions/fair_queue_decisions.json holds the rule.
 
 #include <cstddef>
 #include <cstdint>
