@@ -2078,27 +2078,30 @@ def timeout_rule(timeouts, steps, i):
     leaves them to the server, bounded by the hello timeout."""
     step, now = steps[i], steps[i]["at"]
     state = set(step["state"])
-    busy = bool(state & {"calls_open", "answers_waiting", "mid_frame"})
+
+    def receiving(s):
+        return "mid_frame" in s["state"] and "reading_paused" not in s["state"]
+
+    def waiting(s):
+        return "answers_waiting" in s["state"]
+
+    def unoccupied(s):
+        return not set(s["state"]) & {"calls_open", "answers_waiting", "mid_frame"}
+
     due = []
     if "hello_done" not in state and timeouts["hello"] and now >= timeouts["hello"]:
         due.append("hello")
-    if timeouts["stall"] and "answers_waiting" in state and "hello_done" in state:
-        since = timeout_stretch(steps, i, lambda s: "answers_waiting" in s["state"],
-                                lambda s: s["sent"] > 0)
-        if now - since >= timeouts["stall"]:
-            due.append("send_stalled")
-    receiving = lambda s: "mid_frame" in s["state"] and "reading_paused" not in s["state"]
-    if timeouts["stall"] and receiving(step):
-        since = timeout_stretch(steps, i, receiving, lambda s: s["received"] > 0)
-        if now - since >= timeouts["stall"]:
-            due.append("receive_stalled")
-    if timeouts["idle"] and "hello_done" in state and not busy:
-        since = timeout_stretch(
-            steps, i, lambda s: not set(s["state"]) & {"calls_open", "answers_waiting",
-                                                         "mid_frame"},
-            lambda s: s["received"] > 0)
-        if now - since >= timeouts["idle"]:
-            due.append("idle")
+    if timeouts["stall"] and "hello_done" in state and waiting(step) and \
+            now - timeout_stretch(steps, i, waiting, lambda s: s["sent"] > 0) >= timeouts["stall"]:
+        due.append("send_stalled")
+    if timeouts["stall"] and receiving(step) and \
+            now - timeout_stretch(steps, i, receiving, lambda s: s["received"] > 0) \
+            >= timeouts["stall"]:
+        due.append("receive_stalled")
+    if timeouts["idle"] and "hello_done" in state and unoccupied(step) and \
+            now - timeout_stretch(steps, i, unoccupied, lambda s: s["received"] > 0) \
+            >= timeouts["idle"]:
+        due.append("idle")
     if len(due) > 1:  # which one is named is the implementation's choice: keep cases apart
         raise SystemExit(f"timeout case with two reasons at {now} ms: {due}")
     return due[0] if due else None
