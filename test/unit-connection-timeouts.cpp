@@ -1,8 +1,17 @@
+// The timeouts of a connection without a socket: every case of
+// spec/vectors/decisions/timeout_decisions.json, and the ticks, which are this SDK's choice.
 #include <slicerbridge/detail/connection_timeouts.hpp>
+
+#include "support/decision_tables.hpp"
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
 
 using slicerbridge::detail::connection_timeouts;
 using slicerbridge::detail::timeout_reason;
@@ -11,83 +20,68 @@ using clock_type = connection_timeouts::clock;
 
 namespace {
 
-connection_timeouts make(clock_type::time_point start) {
-    return connection_timeouts(10s, 300s, 60s, start);
+const std::map<std::string, timeout_reason> timeout_table_reasons = {
+    {"hello", timeout_reason::hello},
+    {"idle", timeout_reason::idle},
+    {"receive_stalled", timeout_reason::receive_stalled},
+    {"send_stalled", timeout_reason::send_stalled}};
+
+/// A verdict as the table names it, so that a failure shows both.
+std::string timeout_table_name(const std::optional<timeout_reason>& close) {
+    if (!close) {
+        return "null";
+    }
+    for (const auto& [name, reason] : timeout_table_reasons) {
+        if (reason == *close) {
+            return name;
+        }
+    }
+    return "?";
+}
+
+std::chrono::milliseconds timeout_table_ms(const nlohmann::json& value) {
+    return std::chrono::milliseconds(value.get<std::int64_t>());
 }
 
 } // namespace
 
-TEST_CASE("the hello must be complete within its timeout, however slowly bytes trickle in "
-          "[LIMIT-5]") {
-    auto start = clock_type::now();
-    auto timeouts = make(start);
-    connection_timeouts::activity a;
-    for (int second = 1; second < 10; ++second) {
-        a.bytes_received = static_cast<std::uint64_t>(second); // one byte a second
-        a.mid_frame = true;
-        CHECK_FALSE(timeouts.observe(start + std::chrono::seconds(second), a).close);
+TEST_CASE("connection timeouts: every case of timeout_decisions.json [LIMIT-5] [LIMIT-6] "
+          "[LIMIT-7] [LIMIT-9]") {
+    const nlohmann::json table = test_support::decision_table("timeout_decisions.json");
+    for (const auto& v : table) {
+        CAPTURE(v.at("id").get<std::string>());
+        const auto& t = v.at("timeouts");
+        const auto start = clock_type::time_point{} + 1h;
+        connection_timeouts timeouts(timeout_table_ms(t.at("hello")),
+                                     timeout_table_ms(t.at("idle")),
+                                     timeout_table_ms(t.at("stall")), start);
+        connection_timeouts::activity a;
+        for (const auto& step : v.at("steps")) {
+            CAPTURE(step.at("at").get<std::int64_t>());
+            a.bytes_received += step.at("received").get<std::uint64_t>();
+            a.bytes_sent += step.at("sent").get<std::uint64_t>();
+            const auto& state = step.at("state");
+            auto holds = [&state](const char* name) {
+                return std::find(state.begin(), state.end(), name) != state.end();
+            };
+            a.hello_done = holds("hello_done");
+            a.mid_frame = holds("mid_frame");
+            a.reading_paused = holds("reading_paused");
+            a.calls_open = holds("calls_open");
+            a.answers_waiting = holds("answers_waiting");
+            auto verdict = timeouts.observe(start + timeout_table_ms(step.at("at")), a);
+            const auto& close = step.at("close");
+            CHECK(timeout_table_name(verdict.close) ==
+                  (close.is_null() ? "null" : close.get<std::string>()));
+        }
     }
-    a.bytes_received = 10;
-    auto verdict = timeouts.observe(start + 10s, a);
-    REQUIRE(verdict.close);
-    CHECK(*verdict.close == timeout_reason::hello);
 }
 
-TEST_CASE("ticks come at a quarter of the shortest timeout; none without timeouts") {
+TEST_CASE("ticks come at a quarter of the shortest timeout, none without timeouts") {
     auto start = clock_type::now();
-    CHECK(make(start).first_tick() == start + 2500ms);
+    CHECK(connection_timeouts(10s, 300s, 60s, start).first_tick() == start + 2500ms);
     connection_timeouts none(0s, 0s, 0s, start);
     CHECK_FALSE(none.any());
     connection_timeouts::activity a;
     CHECK_FALSE(none.observe(start + 1000h, a).close);
-}
-
-TEST_CASE("an idle connection closes after the idle timeout; open calls and answers keep it "
-          "[LIMIT-6]") {
-    auto start = clock_type::now();
-    auto timeouts = make(start);
-    connection_timeouts::activity a;
-    a.hello_done = true;
-    a.bytes_received = 100;
-    CHECK_FALSE(timeouts.observe(start + 1s, a).close);
-    a.calls_open = true;
-    CHECK_FALSE(timeouts.observe(start + 200s, a).close);
-    a.calls_open = false;
-    CHECK_FALSE(timeouts.observe(start + 400s, a).close); // idle since 200 s only
-    auto verdict = timeouts.observe(start + 500s, a);
-    REQUIRE(verdict.close);
-    CHECK(*verdict.close == timeout_reason::idle);
-}
-
-TEST_CASE("a frame whose bytes stop arriving closes the connection, unless the server paused "
-          "reading [LIMIT-7] [LIMIT-9]") {
-    auto start = clock_type::now();
-    auto timeouts = make(start);
-    connection_timeouts::activity a;
-    a.hello_done = true;
-    a.mid_frame = true;
-    a.bytes_received = 1000;
-    CHECK_FALSE(timeouts.observe(start + 1s, a).close);
-    a.reading_paused = true;
-    CHECK_FALSE(timeouts.observe(start + 100s, a).close);
-    a.reading_paused = false;
-    auto verdict = timeouts.observe(start + 100s, a);
-    REQUIRE(verdict.close);
-    CHECK(*verdict.close == timeout_reason::receive_stalled);
-}
-
-TEST_CASE("an answer whose bytes stop leaving closes the connection [LIMIT-7]") {
-    auto start = clock_type::now();
-    auto timeouts = make(start);
-    connection_timeouts::activity a;
-    a.hello_done = true;
-    a.answers_waiting = true;
-    a.bytes_sent = 10;
-    CHECK_FALSE(timeouts.observe(start + 1s, a).close);
-    a.bytes_sent = 20;
-    CHECK_FALSE(timeouts.observe(start + 50s, a).close);
-    CHECK_FALSE(timeouts.observe(start + 100s, a).close);
-    auto verdict = timeouts.observe(start + 111s, a);
-    REQUIRE(verdict.close);
-    CHECK(*verdict.close == timeout_reason::send_stalled);
 }

@@ -25,35 +25,57 @@ class Activity:
     answers_waiting: bool = False
 
 
+# Why ConnectionTimeouts closes a connection, as spec/vectors/decisions/timeout_decisions.json
+# names it, and the sentence the server logs for each.
+HELLO, IDLE, RECEIVE_STALLED, SEND_STALLED = "hello", "idle", "receive_stalled", "send_stalled"
+TIMEOUT_SENTENCES = {HELLO: "no hello in time", IDLE: "idle",
+                     RECEIVE_STALLED: "a frame stopped arriving",
+                     SEND_STALLED: "an answer stopped leaving"}
+
+
 class ConnectionTimeouts:
     """Hello, idle and stall timeouts in seconds (0 disables one). Progress is noticed at ticks,
-    so a timeout T closes between T and T plus a tick (a quarter of the shortest in force)."""
+    so a timeout T closes between T and T plus a tick (a quarter of the shortest in force); never
+    before T: a clock starts again at the tick that sees what it waits on begin or end, not at
+    the one before. The decision table timeout_decisions.json holds the cases."""
 
     def __init__(self, hello: float, idle: float, stall: float, start: float):
         self.hello, self.idle, self.stall, self.start = hello, idle, stall, start
         self._seen_received = self._seen_sent = 0
-        self._last_received = self._last_sent = self._last_busy = start
+        self._last_received = start  # the last byte received
+        self._receiving_since = self._sending_since = self._idle_since = start
+        self._was_paused = self._was_waiting = self._was_busy = False
         enabled = [t for t in (hello, idle, stall) if t > 0]
         self.tick = max(min(enabled) / 4, 0.001) if enabled else 0.0
 
     def observe(self, now: float, a: Activity) -> Optional[str]:
-        """The reason to close the connection now, or None."""
-        if a.bytes_received != self._seen_received:
+        """The reason to close the connection now (HELLO, IDLE, RECEIVE_STALLED or
+        SEND_STALLED), or None."""
+        received = a.bytes_received != self._seen_received
+        busy = a.calls_open or a.answers_waiting or a.mid_frame
+        if received:
             self._seen_received, self._last_received = a.bytes_received, now
-        if a.bytes_sent != self._seen_sent or not a.answers_waiting:
-            self._seen_sent, self._last_sent = a.bytes_sent, now
-        if a.calls_open or a.answers_waiting or a.mid_frame:
-            self._last_busy = now
-        if not a.hello_done:
-            return "no hello in time" if self.hello > 0 and now - self.start >= self.hello else None
-        if self.stall > 0 and a.answers_waiting and now - self._last_sent >= self.stall:
-            return "an answer stopped leaving"
+        # A stall counts while the server reads: a pause of its own [LIMIT-9] starts it again.
+        if received or a.reading_paused or self._was_paused:
+            self._receiving_since = now
+        # An answer stalls from when it began to wait, or from its last byte that left.
+        if a.bytes_sent != self._seen_sent or not a.answers_waiting or not self._was_waiting:
+            self._seen_sent, self._sending_since = a.bytes_sent, now
+        # Idle from the last byte received or the end of the last call, answer or frame.
+        if received or busy or self._was_busy:
+            self._idle_since = now
+        self._was_paused, self._was_waiting, self._was_busy = (a.reading_paused,
+                                                               a.answers_waiting, busy)
+        if not a.hello_done and self.hello > 0 and now - self.start >= self.hello:
+            return HELLO
+        if (a.hello_done and self.stall > 0 and a.answers_waiting
+                and now - self._sending_since >= self.stall):
+            return SEND_STALLED
         if (self.stall > 0 and a.mid_frame and not a.reading_paused
-                and now - self._last_received >= self.stall):
-            return "a frame stopped arriving"
-        if (self.idle > 0 and not (a.calls_open or a.answers_waiting or a.mid_frame)
-                and now - max(self._last_received, self._last_busy) >= self.idle):
-            return "idle"
+                and now - self._receiving_since >= self.stall):
+            return RECEIVE_STALLED  # the hello's frame too
+        if a.hello_done and self.idle > 0 and not busy and now - self._idle_since >= self.idle:
+            return IDLE
         return None
 
 

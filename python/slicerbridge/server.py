@@ -23,8 +23,8 @@ import time
 import traceback
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
-from .availability import (Activity, ByteBudget, ConnectionBudget, ConnectionTimeouts,
-                           FairExecutor, LogLimiter, TokenFailures)
+from .availability import (TIMEOUT_SENTENCES, Activity, ByteBudget, ConnectionBudget,
+                           ConnectionTimeouts, FairExecutor, LogLimiter, TokenFailures)
 from .catalog import Processor, did_you_mean
 from . import memfd
 from .codec import available_codecs
@@ -478,6 +478,7 @@ class _ServerConnection:
         self.frame_reserved = 0  # the budget taken by the frame being received or dispatched
         self.reading_given_up = False  # a paused reader stops waiting
         self.given_up = threading.Event()  # the same, for a failed token's delay
+        self.reading_stopped = False  # a failed token's answer waits: nothing is read
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -490,13 +491,14 @@ class _ServerConnection:
                 bytes_received=self.counted.received, bytes_sent=self.counted.sent,
                 hello_done=self.stream.handshaken,
                 mid_frame=self.counted.received > self.frame_end,
-                reading_paused=self.budget.paused,
+                reading_paused=self.budget.paused or self.reading_stopped,  # no stall
                 calls_open=bool(self.open), answers_waiting=self.writing > 0)
         reason = self.timeouts.observe(_now(), activity)
         if reason is None:
             self.server.scheduler.call_later(self.timeouts.tick, self._watch)
             return
-        self.server.log_limited(logging.INFO, "timeout", f"closed a connection: {reason}")
+        self.server.log_limited(logging.INFO, "timeout",
+                                f"closed a connection: {TIMEOUT_SENTENCES[reason]}")
         self._give_up_reading()
         self.transport.shutdown()  # the reader and any blocked writer see the end
 
@@ -550,6 +552,7 @@ class _ServerConnection:
             # [SEC-11]: the connection stays counted; the hello timeout or a shutdown ends the
             # wait, and the connection with it.
             delay = server.failed_tokens.failed(self.address)
+            self.reading_stopped = True
             if delay and self.given_up.wait(delay):
                 return False
             self._send_connection_error(outcome.refusal)

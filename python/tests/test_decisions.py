@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from slicerbridge import call_machine, connection_machine, resend
-from slicerbridge.availability import ByteBudget, ConnectionBudget, FairQueue
+from slicerbridge.availability import (Activity, ByteBudget, ConnectionBudget,
+                                       ConnectionTimeouts, FairQueue, TokenFailures)
 from slicerbridge.errors import ErrorCode
 from slicerbridge.limits import Limits
 from slicerbridge.messages import ClientHello
@@ -154,3 +155,36 @@ def test_fair_queue_decision(case):
         started = None if start is None else start[0]
         assert started == step["starts"], step
         assert started in step.get("starts_one_of", [started]), step
+
+
+# -- availability: connection timeouts and failed-token delays (section 7.1, [SEC-11]) ----------
+# The tables' times are milliseconds; both classes take any unit, and integers keep the edges
+# (a timeout reached exactly, or 1 ms short) exact.
+
+@pytest.mark.parametrize("case", load("timeout_decisions.json"))
+def test_connection_timeouts(case):
+    """[LIMIT-5] [LIMIT-6] [LIMIT-7] [LIMIT-9]: whether the server closes the connection at each
+    step, and why; nothing closes before its timeout."""
+    limits = case["timeouts"]
+    timeouts = ConnectionTimeouts(limits["hello"], limits["idle"], limits["stall"], 0)
+    received = sent = 0
+    for step in case["steps"]:
+        received, sent = received + step["received"], sent + step["sent"]
+        activity = Activity(bytes_received=received, bytes_sent=sent,
+                            **{name: True for name in step["state"]})
+        assert timeouts.observe(step["at"], activity) == step["close"], f"at {step['at']} ms"
+
+
+@pytest.mark.parametrize("case", load("token_delay_decisions.json"))
+def test_token_delays(case):
+    """[SEC-11]: the delay of each failed token, per address (the table names two addresses at
+    most: the bound on those remembered is test_token_delay.py's)."""
+    config = case["config"]
+    failures = TokenFailures(config["first"], config["longest"], config["quiet"])
+    for step in case["steps"]:
+        if step["token"] == "right":
+            failures.succeeded(step["address"])
+            assert step["delay"] == 0
+        else:
+            assert failures.failed(step["address"], step["at"]) == step["delay"], \
+                f"at {step['at']} ms"

@@ -2325,12 +2325,253 @@ def client_call_table_file():
     return f
 
 
+# --------------------------------------------------------------------------------------------
+# Availability decision tables (decisions/timeout_decisions.json, token_delay_decisions.json):
+# when a server closes a connection that does not move ([LIMIT-5] to [LIMIT-7]) and how long
+# it delays the answer to a failed token ([SEC-11]). Times are integer milliseconds.
+# --------------------------------------------------------------------------------------------
+
+TIMEOUT_STATE = ("hello_done", "mid_frame", "reading_paused", "calls_open", "answers_waiting")
+
+
+def timeout_stretch(steps, i, holds, restarts):
+    """When the stretch of steps up to step i began in which `holds` was true at every step and
+    `restarts` at none but its first: a state holds from its step until the next one."""
+    k = i
+    while k > 0 and holds(steps[k - 1]) and not restarts(steps[k]):
+        k -= 1
+    return steps[k]["at"]
+
+
+def timeout_rule(timeouts, steps, i):
+    """The reasons to close at step i, by section 7.1. [LIMIT-5]: no hello within `hello` of the
+    opening (time 0), however slowly it arrives. [LIMIT-7]: a frame begun and no byte of it for
+    `stall` while the server reads (a pause of the server's does not count); an answer waiting
+    and no byte of it leaving for `stall`, since it began to wait. [LIMIT-6]: after the hello,
+    no open request, no answer waiting, no frame begun and nothing received for `idle` (read as:
+    all of these for the whole timeout, so a connection that just sent an answer is not idle).
+    0 disables a timeout. Before the hello, idle and a stalled answer are not stated: the spec
+    leaves them to the server, bounded by the hello timeout."""
+    step, now = steps[i], steps[i]["at"]
+    state = set(step["state"])
+
+    def receiving(s):
+        return "mid_frame" in s["state"] and "reading_paused" not in s["state"]
+
+    def waiting(s):
+        return "answers_waiting" in s["state"]
+
+    def unoccupied(s):
+        return not set(s["state"]) & {"calls_open", "answers_waiting", "mid_frame"}
+
+    due = []
+    if "hello_done" not in state and timeouts["hello"] and now >= timeouts["hello"]:
+        due.append("hello")
+    if timeouts["stall"] and "hello_done" in state and waiting(step) and \
+            now - timeout_stretch(steps, i, waiting, lambda s: s["sent"] > 0) >= timeouts["stall"]:
+        due.append("send_stalled")
+    if timeouts["stall"] and receiving(step) and \
+            now - timeout_stretch(steps, i, receiving, lambda s: s["received"] > 0) \
+            >= timeouts["stall"]:
+        due.append("receive_stalled")
+    if timeouts["idle"] and "hello_done" in state and unoccupied(step) and \
+            now - timeout_stretch(steps, i, unoccupied, lambda s: s["received"] > 0) \
+            >= timeouts["idle"]:
+        due.append("idle")
+    if len(due) > 1:  # which one is named is the implementation's choice: keep cases apart
+        raise SystemExit(f"timeout case with two reasons at {now} ms: {due}")
+    return due[0] if due else None
+
+
+def timeout_decisions_file():
+    f = VectorFile("decisions/timeout_decisions.json",
+                   "When a server closes a connection that does not move (section 7.1): its "
+                   "timeouts in milliseconds (0 disables one), then steps, each a time in ms "
+                   "since the connection opened, the bytes that arrived and left at that moment "
+                   "and the state that holds from then until the next step, in; whether the "
+                   "server closes the connection at that moment, and why, out. States change "
+                   "only at steps, so an implementation that looks at its connections at ticks "
+                   "of its own can be observed at each step; a case ends with its close.")
+
+    def step(at, state=(), received=0, sent=0):
+        unknown = set(state) - set(TIMEOUT_STATE)
+        if unknown:
+            raise SystemExit(f"unknown timeout state {unknown}")
+        return {"at": at, "received": received, "sent": sent,
+                "state": [name for name in TIMEOUT_STATE if name in state]}
+
+    def case(vector_id, description, requirements, timeouts, steps):
+        config = dict(zip(("hello", "idle", "stall"), timeouts))
+        for i, s in enumerate(steps):
+            if i and s["at"] <= steps[i - 1]["at"]:
+                raise SystemExit(f"{vector_id}: steps out of order")
+            if "hello_done" in s["state"] and (i == 0 or "hello_done" not in
+                                               steps[i - 1]["state"]) and not s["received"]:
+                raise SystemExit(f"{vector_id}: the hello is done with its last bytes")
+            s["close"] = timeout_rule(config, steps, i)
+            if s["close"] and i != len(steps) - 1:
+                raise SystemExit(f"{vector_id}: closes before its last step")
+        f.add({"id": f"timeout-{vector_id}", "description": description,
+               "requirements": requirements, "timeouts": config, "steps": steps})
+
+    usual = (10000, 30000, 5000)  # hello, idle, stall
+    hello = ("hello_done",)
+    call, waiting, mid = hello + ("calls_open",), hello + ("answers_waiting",), \
+        hello + ("mid_frame",)
+
+    # [LIMIT-5]
+    case("hello-silent", "A connection that sends nothing is closed at the hello timeout, not "
+         "1 ms before.", ["LIMIT-5"], usual, [step(0), step(9999), step(10000)])
+    case("hello-trickled", "A hello whose bytes keep coming, a byte every 2 s, is still closed "
+         "at the hello timeout however slowly it arrives.", ["LIMIT-5"], usual,
+         [step(t, ("mid_frame",), received=1) for t in (0, 2000, 4000, 6000, 8000, 9999)]
+         + [step(10000, ("mid_frame",), received=1)])
+    case("hello-in-time", "A hello done 1 ms before the hello timeout: the hello timeout no "
+         "longer applies, and with the idle timeout off nothing closes the connection.",
+         ["LIMIT-5"], (10000, 0, 5000),
+         [step(0), step(9999, hello, received=60, sent=40), step(10000, hello),
+          step(3600000, hello)])
+    case("hello-disabled", "A hello timeout of 0 is off: a connection that sends nothing stays "
+         "open (its idle timeout off too).", ["LIMIT-5"], (0, 0, 5000),
+         [step(0), step(3600000)])
+    case("hello-answer-delayed", "A hello that arrived whole but whose answer the server delays "
+         "(a failed token) is still closed at the hello timeout.", ["LIMIT-5", "SEC-11"], usual,
+         [step(0), step(2000, received=60), step(9999), step(10000)])
+    case("hello-stalled", "A hello that stops arriving is a stalled frame: with a stall timeout "
+         "shorter than the hello timeout, it closes the connection first.",
+         ["LIMIT-7", "LIMIT-5"], (10000, 30000, 3000),
+         [step(0), step(1000, ("mid_frame",), received=16), step(3999, ("mid_frame",)),
+          step(4000, ("mid_frame",))])
+    case("hello-reading-paused", "A hello whose reading the server paused does not stall, but "
+         "the hello timeout still closes the connection.", ["LIMIT-5", "LIMIT-7", "LIMIT-9"],
+         usual, [step(0), step(1000, ("mid_frame", "reading_paused"), received=16),
+                 step(9999, ("mid_frame", "reading_paused")),
+                 step(10000, ("mid_frame", "reading_paused"))])
+    # [LIMIT-6]
+    case("idle", "A connection with nothing to do after its hello is closed at the idle "
+         "timeout, not 1 ms before.", ["LIMIT-6"], usual,
+         [step(0), step(500, hello, received=60, sent=40), step(30499, hello),
+          step(30500, hello)])
+    case("idle-restarted", "Bytes received restart the idle timeout (a notification, no call).",
+         ["LIMIT-6"], usual,
+         [step(0), step(500, hello, received=60, sent=40), step(20000, hello, received=30),
+          step(49999, hello), step(50000, hello)])
+    case("idle-not-while-call-open", "No idle close while a request is open, however long, nor "
+         "while its answer waits to leave; the idle timeout counts from when the answer has "
+         "left.", ["LIMIT-6"], usual,
+         [step(0), step(500, hello, received=60, sent=40), step(1000, call, received=50),
+          step(60000, call), step(100000, waiting, sent=4096), step(100200, hello, sent=1000),
+          step(130199, hello), step(130200, hello)])
+    case("idle-disabled", "An idle timeout of 0 is off.", ["LIMIT-6"], (10000, 0, 5000),
+         [step(0), step(500, hello, received=60, sent=40), step(3600000, hello)])
+    # [LIMIT-7]
+    case("receive-stalled", "A frame begun after the hello whose bytes stop arriving is closed "
+         "a stall timeout after its last byte, not 1 ms before.", ["LIMIT-7"], usual,
+         [step(0), step(500, hello, received=60, sent=40), step(1000, mid, received=20),
+          step(3000, mid, received=100), step(7999, mid), step(8000, mid)])
+    case("receive-slow", "A frame whose bytes keep coming, each within the stall timeout of the "
+         "last, is not closed; once whole, its call may take as long as it needs.",
+         ["LIMIT-7", "LIMIT-6"], usual,
+         [step(0), step(500, hello, received=60, sent=40), step(1000, mid, received=16),
+          step(5999, mid, received=100), step(10998, mid, received=100),
+          step(10999, call, received=100), step(100000, call)])
+    case("receive-paused", "While the server has paused reading (its byte budget), a frame "
+         "does not stall; the stall timeout counts again from when reading resumes.",
+         ["LIMIT-7", "LIMIT-9"], usual,
+         [step(0), step(500, hello, received=60, sent=40), step(1000, mid, received=16),
+          step(2000, mid + ("reading_paused",)), step(60000, mid + ("reading_paused",)),
+          step(60001, mid), step(65000, mid), step(65001, mid)])
+    case("send-stalled", "An answer whose bytes stop leaving is closed a stall timeout after "
+         "its last byte left, not 1 ms before; bytes leaving within it keep it open.",
+         ["LIMIT-7"], usual,
+         [step(0), step(500, hello, received=60, sent=40), step(1000, call, received=50),
+          step(2000, waiting, sent=1000), step(6999, waiting, sent=1000),
+          step(11998, waiting), step(11999, waiting)])
+    case("send-stalled-from-the-start", "An answer none of whose bytes leave stalls from when it "
+         "began to wait, not from before.", ["LIMIT-7"], usual,
+         [step(0), step(500, hello, received=60, sent=40), step(1000, call, received=50),
+          step(2000, waiting), step(6999, waiting), step(7000, waiting)])
+    case("stall-disabled", "A stall timeout of 0 is off: neither a frame that stops arriving nor "
+         "an answer that stops leaving closes the connection.", ["LIMIT-7"], (10000, 0, 0),
+         [step(0), step(500, hello, received=60, sent=40), step(1000, call, received=50),
+          step(2000, waiting), step(3000, waiting + ("mid_frame",), received=10),
+          step(3600000, waiting + ("mid_frame",))])
+    return f
+
+
+def token_delay_decisions_file():
+    f = VectorFile("decisions/token_delay_decisions.json",
+                   "How long a server delays its unauthorized answer to a missing or wrong token "
+                   "([SEC-11]): its configuration in milliseconds (`first`, the delay after a "
+                   "first failure from an address; `longest`, where doubling stops; `quiet`, the "
+                   "time without failures after which an address starts again at `first`), "
+                   "then steps, each a time in ms, a client's network address and the token it "
+                   "sent (right, wrong or missing), in; the delay before the answer out (0 for a "
+                   "right token). Most cases use the RECOMMENDED 100 ms, 5 s and a minute. A "
+                   "case names at most two addresses, fewer than any bound on the addresses "
+                   "remembered.")
+    recommended = {"first": 100, "longest": 5000, "quiet": 60000}
+
+    def delay_rule(config, steps, i):
+        """Delays double per failure from one address up to `longest`; a right token from the
+        address, or `quiet` since its last failure, starts it again at `first`."""
+        step = steps[i]
+        if step["token"] == "right":
+            return 0
+        delay, last = None, None
+        for earlier in steps[:i]:
+            if earlier["address"] != step["address"]:
+                continue
+            if earlier["token"] == "right":
+                delay = None
+            else:
+                fresh = delay is None or earlier["at"] - last >= config["quiet"]
+                delay = config["first"] if fresh else min(2 * delay, config["longest"])
+                last = earlier["at"]
+        if delay is None or step["at"] - last >= config["quiet"]:
+            return config["first"]
+        return min(2 * delay, config["longest"])
+
+    def case(vector_id, description, steps, config=recommended):
+        steps = [{"at": at, "address": address, "token": token}
+                 for at, address, token in steps]
+        for i, s in enumerate(steps):
+            s["delay"] = delay_rule(config, steps, i)
+        f.add({"id": f"token-delay-{vector_id}", "description": description,
+               "requirements": ["SEC-11"], "config": config, "steps": steps})
+
+    a, b = "192.0.2.1", "2001:db8::7"
+    case("first", "A first failure waits 100 ms.", [(0, a, "wrong")])
+    case("doubling", "Each further failure doubles the delay, up to 5 s; a missing token counts "
+         "as a wrong one.",
+         [(t, a, "missing" if t == 3000 else "wrong") for t in range(0, 8000, 1000)])
+    case("right-token", "A right token from the address starts it again at 100 ms.",
+         [(0, a, "wrong"), (1000, a, "wrong"), (2000, a, "wrong"), (3000, a, "right"),
+          (4000, a, "wrong"), (5000, a, "wrong")])
+    case("quiet-minute", "A minute without failures from the address, counted from its last "
+         "one, starts it again at 100 ms; 1 ms less does not.",
+         [(0, a, "wrong"), (59999, a, "wrong"), (119998, a, "wrong"), (179998, a, "wrong")])
+    case("per-address", "Each address has its own count: failures and a right token from one "
+         "do not change the other's delay.",
+         [(0, a, "wrong"), (1000, a, "wrong"), (2000, b, "wrong"), (3000, a, "wrong"),
+          (4000, b, "wrong"), (5000, b, "right"), (6000, a, "wrong"), (7000, b, "wrong")])
+    case("right-before-failures", "A right token from an address that never failed changes "
+         "nothing.", [(0, a, "right"), (1000, a, "wrong"), (2000, a, "wrong")])
+    case("configured", "A server configured otherwise (250 ms, up to 1 s, quiet after 10 s) "
+         "follows the same rule.",
+         [(0, a, "wrong"), (100, a, "wrong"), (200, a, "wrong"), (300, a, "wrong"),
+          (10299, a, "wrong"), (20299, a, "wrong")],
+         {"first": 250, "longest": 1000, "quiet": 10000})
+    return f
+
+
 def main():
     builders = (frames_file, handshake_file, messages_file, data_file, malformed_file,
                 invalid_messages_file, invalid_data_file, catalog_file, descriptors_file,
                 client_call_table_file, handshake_decisions_file, connection_decisions_file,
                 call_transitions_file, resend_decisions_file)
     builders += (budget_decisions_file, fair_queue_decisions_file)  # section 7.1
+    builders += (timeout_decisions_file, token_delay_decisions_file)  # section 7.1, [SEC-11]
     total = 0
     for build in builders:
         vector_file = build()

@@ -4,7 +4,9 @@
 // without I/O: the connection reports what it observes at each tick of one timer (byte counters
 // and what it is doing), and `observe` says whether to close it and when to look again.
 // Progress is noticed at ticks, so a timeout T closes the connection between T and T plus one
-// tick (a quarter of the shortest timeout in force).
+// tick (a quarter of the shortest timeout in force); never before T: a clock starts again at
+// the tick that sees what it waits on begin or end, not at the one before.
+// spec/vectors/decisions/timeout_decisions.json holds the cases.
 
 #include <algorithm>
 #include <chrono>
@@ -38,8 +40,8 @@ public:
 
     /// Zero durations disable a timeout.
     connection_timeouts(duration hello, duration idle, duration stall, clock::time_point start)
-        : hello_(hello), idle_(idle), stall_(stall), start_(start), last_received_(start),
-          last_sent_(start), last_busy_(start) {}
+        : hello_(hello), idle_(idle), stall_(stall), start_(start), receiving_since_(start),
+          sending_since_(start), idle_since_(start) {}
 
     /// True if some timeout is in force: otherwise no timer is needed.
     bool any() const { return tick() != duration::zero(); }
@@ -48,32 +50,36 @@ public:
     clock::time_point first_tick() const { return start_ + tick(); }
 
     verdict observe(clock::time_point now, const activity& a) {
-        if (a.bytes_received != seen_received_) {
-            seen_received_ = a.bytes_received;
-            last_received_ = now;
+        const bool received = a.bytes_received != seen_received_;
+        const bool busy = a.calls_open || a.answers_waiting || a.mid_frame;
+        seen_received_ = a.bytes_received;
+        // A stall counts while the server reads: a pause of its own ([LIMIT-9]) starts it again.
+        if (received || a.reading_paused || was_paused_) {
+            receiving_since_ = now;
         }
-        if (a.bytes_sent != seen_sent_ || !a.answers_waiting) {
+        // An answer stalls from when it began to wait, or from its last byte that left.
+        if (a.bytes_sent != seen_sent_ || !a.answers_waiting || !was_waiting_) {
             seen_sent_ = a.bytes_sent;
-            last_sent_ = now;
+            sending_since_ = now;
         }
-        if (a.calls_open || a.answers_waiting || a.mid_frame) {
-            last_busy_ = now;
+        // Idle from the last byte received or the end of the last call, answer or frame.
+        if (received || busy || was_busy_) {
+            idle_since_ = now;
         }
+        was_paused_ = a.reading_paused;
+        was_waiting_ = a.answers_waiting;
+        was_busy_ = busy;
         verdict v;
         v.next_tick = now + tick();
-        if (!a.hello_done) {
-            if (enabled(hello_) && now - start_ >= hello_) {
-                v.close = timeout_reason::hello;
-            }
-            return v;
-        }
-        if (enabled(stall_) && a.answers_waiting && now - last_sent_ >= stall_) {
+        if (!a.hello_done && enabled(hello_) && now - start_ >= hello_) {
+            v.close = timeout_reason::hello;
+        } else if (a.hello_done && enabled(stall_) && a.answers_waiting &&
+                   now - sending_since_ >= stall_) {
             v.close = timeout_reason::send_stalled;
         } else if (enabled(stall_) && a.mid_frame && !a.reading_paused &&
-                   now - last_received_ >= stall_) {
-            v.close = timeout_reason::receive_stalled;
-        } else if (enabled(idle_) && !a.calls_open && !a.answers_waiting && !a.mid_frame &&
-                   now - std::max(last_received_, last_busy_) >= idle_) {
+                   now - receiving_since_ >= stall_) {
+            v.close = timeout_reason::receive_stalled; // the hello's frame too
+        } else if (a.hello_done && enabled(idle_) && !busy && now - idle_since_ >= idle_) {
             v.close = timeout_reason::idle;
         }
         return v;
@@ -101,9 +107,12 @@ private:
     clock::time_point start_;
     std::uint64_t seen_received_ = 0;
     std::uint64_t seen_sent_ = 0;
-    clock::time_point last_received_;
-    clock::time_point last_sent_;
-    clock::time_point last_busy_;
+    clock::time_point receiving_since_;
+    clock::time_point sending_since_;
+    clock::time_point idle_since_;
+    bool was_paused_ = false;
+    bool was_waiting_ = false;
+    bool was_busy_ = false;
 };
 
 } // namespace slicerbridge::detail

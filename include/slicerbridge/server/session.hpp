@@ -375,7 +375,7 @@ private:
         a.bytes_sent = bytes_sent_;
         a.hello_done = phase_ != phase::awaiting_hello;
         a.mid_frame = stream_.mid_frame();
-        a.reading_paused = stream_.reading_paused();
+        a.reading_paused = stream_.reading_paused() || reads_stopped_; // no stall then
         a.calls_open = !calls_.empty();
         a.answers_waiting = !outbox_.empty();
         auto verdict = timeouts_.observe(clock::now(), a);
