@@ -11,6 +11,7 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <thread>
 
 using namespace slicerbridge;
@@ -174,4 +175,51 @@ TEST_CASE("a client that never reads is held to its byte budget while others are
     CHECK(sent_requests < 400);
     CHECK(srv.server().bytes_held() <= options.connection_budget + (1 << 20));
     CHECK(serves_others(srv));
+}
+
+TEST_CASE("frames that arrive together in one read count against the byte budget, and reading "
+          "resumes as their calls end [LIMIT-9]") {
+    server_options options;
+    options.connection_budget = 2048;
+    std::atomic<bool> released{false};
+    test_server srv(options, [&](server& s) {
+        s.add({test_support::describe("hold"), [&](call_context&, const invoke_params&) {
+                   for (int i = 0; i < 1000 && !released.load(); ++i) {
+                       std::this_thread::sleep_for(10ms);
+                   }
+                   return invoke_result{};
+               }});
+    });
+    raw_peer peer(srv.port());
+    REQUIRE(peer.handshake());
+    constexpr std::uint64_t calls = 60;
+    bytes all;
+    std::size_t frame_size = 0;
+    for (std::uint64_t id = 1; id <= calls; ++id) {
+        invoke_params params;
+        params.processor = "hold";
+        std::error_code ec;
+        bytes frame =
+            encode_message(message(request{id, "invoke", to_value(params)}), {}, ec).to_bytes();
+        frame_size = frame.size();
+        all.insert(all.end(), frame.begin(), frame.end());
+    }
+    REQUIRE(all.size() > 2 * options.connection_budget);
+    peer.write_bytes(all); // one write: the server's first read takes them all
+    // The held calls' requests fill the budget, and no more are admitted: nothing is answered
+    // meanwhile, so what the server holds is their frames.
+    CHECK(eventually([&] {
+        return srv.server().bytes_held() + frame_size > options.connection_budget;
+    }));
+    std::this_thread::sleep_for(50ms);
+    CHECK(srv.server().bytes_held() <= options.connection_budget + frame_size);
+    released = true;
+    std::size_t answered = 0;
+    for (std::uint64_t i = 0; i < calls; ++i) {
+        auto reply = peer.read_response();
+        REQUIRE(reply);
+        CHECK_FALSE(reply->is_error());
+        ++answered;
+    }
+    CHECK(answered == calls);
 }

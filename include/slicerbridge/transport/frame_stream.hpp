@@ -56,8 +56,10 @@ public:
     void set_receive_limits(const limits& l) { reader_.set_limits(l); }
 
     /// Asked before each read from the next layer with the current frame's size as announced
-    /// (0 until its header is complete): while it returns false, reading waits, until
-    /// `resume_reading()`. Lets a server pause a connection when its byte budget is spent.
+    /// (0 until its header is complete), and with its size before a frame is handed over, even
+    /// one that arrived whole in an earlier read: while it returns false, reading waits, until
+    /// `resume_reading()`. Lets a server pause a connection when its byte budget is spent, and
+    /// count every frame it holds.
     void set_read_gate(std::function<bool(std::uint64_t announced_size)> gate) {
         read_gate_ = std::move(gate);
     }

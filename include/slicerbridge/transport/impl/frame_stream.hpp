@@ -86,17 +86,15 @@ public:
             return complete(failure, received_frame{});
         }
         if (self_.reader_.done()) {
+            if (waits_for_gate(self_.reader_.announced_size())) {
+                return;
+            }
             arrival_.last_byte = std::chrono::steady_clock::now();
             received_frame frame = self_.reader_.release();
             self_.attach_descriptors(frame);
             return complete(std::error_code{}, std::move(frame));
         }
-        if (self_.read_gate_ && !self_.read_gate_(self_.reader_.announced_size())) {
-            // Nothing of the read is pending in the next layer: the work guard keeps the
-            // executor's io_context running until the read resumes.
-            self_.paused_read_ = [op = std::move(*this),
-                                  work = asio::make_work_guard(self_.get_executor())](
-                                     std::error_code e) mutable { op(e); };
+        if (waits_for_gate(self_.reader_.announced_size())) {
             return;
         }
         auto target = self_.reader_.prepare();
@@ -126,6 +124,9 @@ private:
             return false;
         }
         note_arrival();
+        if (waits_for_gate(frame_header_size + header.head_length)) {
+            return true; // taken again when reading resumes
+        }
         self_.staged_begin_ += frame_header_size + header.head_length;
         arrival_.last_byte = std::chrono::steady_clock::now();
         received_frame frame;
@@ -133,6 +134,21 @@ private:
         frame.head = buffer::wrap({}, first + frame_header_size, header.head_length);
         self_.attach_descriptors(frame);
         complete(std::error_code{}, std::move(frame));
+        return true;
+    }
+
+    /// Asks the read gate for the frame's `announced` bytes (0: its header is not complete).
+    /// When it refuses, this operation moves into paused_read_, to run again on
+    /// resume_reading(), and the caller returns at once. Nothing of the read is pending in the
+    /// next layer meanwhile: the work guard keeps the executor's io_context running.
+    bool waits_for_gate(std::uint64_t announced) {
+        if (!self_.read_gate_ || self_.read_gate_(announced)) {
+            return false;
+        }
+        frame_stream& self = self_;
+        self.paused_read_ = [op = std::move(*this),
+                             work = asio::make_work_guard(self.get_executor())](
+                                std::error_code e) mutable { op(e); };
         return true;
     }
 
