@@ -52,7 +52,8 @@ class ConnectionTimeouts:
         """The reason to close the connection now (HELLO, IDLE, RECEIVE_STALLED or
         SEND_STALLED), or None."""
         received = a.bytes_received != self._seen_received
-        busy = a.calls_open or a.answers_waiting or a.mid_frame
+        # A paused connection may hold a request back: not idle [LIMIT-6] [LIMIT-9].
+        busy = a.calls_open or a.answers_waiting or a.mid_frame or a.reading_paused
         if received:
             self._seen_received, self._last_received = a.bytes_received, now
         # A stall counts while the server reads: a pause of its own [LIMIT-9] starts it again.

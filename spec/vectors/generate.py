@@ -2348,8 +2348,9 @@ def timeout_rule(timeouts, steps, i):
     opening (time 0), however slowly it arrives. [LIMIT-7]: a frame begun and no byte of it for
     `stall` while the server reads (a pause of the server's does not count); an answer waiting
     and no byte of it leaving for `stall`, since it began to wait. [LIMIT-6]: after the hello,
-    no open request, no answer waiting, no frame begun and nothing received for `idle` (read as:
-    all of these for the whole timeout, so a connection that just sent an answer is not idle).
+    no open request, no answer waiting, no frame begun, reading not paused by the server and
+    nothing received for `idle` (read as: all of these for the whole timeout, so a connection
+    that just sent an answer is not idle).
     0 disables a timeout. Before the hello, idle and a stalled answer are not stated: the spec
     leaves them to the server, bounded by the hello timeout."""
     step, now = steps[i], steps[i]["at"]
@@ -2362,7 +2363,8 @@ def timeout_rule(timeouts, steps, i):
         return "answers_waiting" in s["state"]
 
     def unoccupied(s):
-        return not set(s["state"]) & {"calls_open", "answers_waiting", "mid_frame"}
+        return not set(s["state"]) & {"calls_open", "answers_waiting", "mid_frame",
+                                      "reading_paused"}
 
     due = []
     if "hello_done" not in state and timeouts["hello"] and now >= timeouts["hello"]:
@@ -2462,6 +2464,13 @@ def timeout_decisions_file():
          [step(0), step(500, hello, received=60, sent=40), step(1000, call, received=50),
           step(60000, call), step(100000, waiting, sent=4096), step(100200, hello, sent=1000),
           step(130199, hello), step(130200, hello)])
+    case("idle-not-while-reading-paused", "No idle close while the server has paused reading "
+         "the connection (its byte budget), even with no frame begun: a request may be waiting "
+         "in it. The idle timeout counts from when reading resumes.", ["LIMIT-6", "LIMIT-9"],
+         usual,
+         [step(0), step(500, hello, received=60, sent=40),
+          step(1000, hello + ("reading_paused",)), step(60000, hello + ("reading_paused",)),
+          step(60001, hello), step(90000, hello), step(90001, hello)])
     case("idle-disabled", "An idle timeout of 0 is off.", ["LIMIT-6"], (10000, 0, 5000),
          [step(0), step(500, hello, received=60, sent=40), step(3600000, hello)])
     # [LIMIT-7]

@@ -51,7 +51,8 @@ public:
 
     verdict observe(clock::time_point now, const activity& a) {
         const bool received = a.bytes_received != seen_received_;
-        const bool busy = a.calls_open || a.answers_waiting || a.mid_frame;
+        // A paused connection may hold a request back: not idle ([LIMIT-6], [LIMIT-9]).
+        const bool busy = a.calls_open || a.answers_waiting || a.mid_frame || a.reading_paused;
         seen_received_ = a.bytes_received;
         // A stall counts while the server reads: a pause of its own ([LIMIT-9]) starts it again.
         if (received || a.reading_paused || was_paused_) {
