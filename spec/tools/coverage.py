@@ -5,7 +5,7 @@ Requirement ids are those defined in spec/protocol.md (a bullet starting with `[
 Sources cite them by writing the id in brackets, like `[FRAME-3]`, in a test's name, docstring,
 comment or failure message. The tool scans test/, python/, conformance/, reference_server/,
 reference_slicer_adapter/, examples/ and spec/tests/ (whichever exist), plus the `requirements` lists of the
-golden vectors in spec/vectors/*.json. A citation counts as a check when it is in a test file (a
+golden vectors in spec/vectors/*.json and of the decision tables in spec/vectors/decisions/. A citation counts as a check when it is in a test file (a
 path component `test` or `tests`, a file named `test_*` or `unit-*`) or anywhere under
 conformance/; citations elsewhere are listed as implementation notes.
 
@@ -133,14 +133,17 @@ def scan_sources(root):
 
 
 def scan_vectors(root):
-    """{id: {vector file name: count}} from the `requirements` of every golden vector."""
+    """{id: {vector file name: count}} from the `requirements` of every golden vector and of
+    every case of the decision tables (decisions/*.json)."""
     found = {}
-    for path in sorted((root / "spec" / "vectors").glob("*.json")):
+    directory = root / "spec" / "vectors"
+    for path in sorted(directory.glob("*.json")) + sorted(directory.glob("decisions/*.json")):
+        name = path.relative_to(directory).as_posix()
         document = json.loads(path.read_text(encoding="utf-8"))
         for vector in document.get("vectors", []):
             for requirement in vector.get("requirements", []):
                 files = found.setdefault(requirement, {})
-                files[path.name] = files.get(path.name, 0) + 1
+                files[name] = files.get(name, 0) + 1
     return found
 
 
@@ -152,7 +155,8 @@ def render(root):
     requirements = requirement_levels((root / "spec" / "protocol.md").read_text(encoding="utf-8"))
     citations = scan_sources(root)
     vectors = scan_vectors(root)
-    scanned = [d + "/" for d in SCANNED_DIRS if (root / d).is_dir()] + ["spec/vectors/*.json"]
+    scanned = [d + "/" for d in SCANNED_DIRS if (root / d).is_dir()] + ["spec/vectors/*.json",
+                                                                    "spec/vectors/decisions/*.json"]
     rows, counts = [], {"covered": 0, "vectors only": 0, "UNCOVERED": 0}
     for requirement, (section, level) in requirements.items():
         cited = citations.get(requirement, {"checks": set(), "code": set()})
