@@ -4,10 +4,11 @@
 Requirement ids are those defined in spec/protocol.md (a bullet starting with `[PREFIX-n]`).
 Sources cite them by writing the id in brackets, like `[FRAME-3]`, in a test's name, docstring,
 comment or failure message. The tool scans test/, python/, conformance/, reference_server/,
-reference_slicer_adapter/, examples/ and spec/tests/ (whichever exist), plus the `requirements` lists of the
-golden vectors in spec/vectors/*.json and of the decision tables in spec/vectors/decisions/. A citation counts as a check when it is in a test file (a
-path component `test` or `tests`, a file named `test_*` or `unit-*`) or anywhere under
-conformance/; citations elsewhere are listed as implementation notes.
+reference_slicer_adapter/, examples/ and spec/tests/ (whichever exist), plus the `requirements`
+lists of the golden vectors in spec/vectors/*.json and of the decision tables in
+spec/vectors/decisions/. A citation counts as a check when it is in a test file (a path component
+`test` or `tests`, a file named `test_*` or `unit-*`) or anywhere under conformance/; citations
+elsewhere are listed as implementation notes.
 
 Usage: coverage.py [--check] [--root DIR]
   (no option)  rewrite spec/coverage.md
