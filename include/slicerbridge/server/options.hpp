@@ -76,8 +76,8 @@ struct server_options {
     /// How long a new connection has to send its whole hello (and, over TLS, to finish the TLS
     /// handshake first); then it is closed ([LIMIT-5]). Zero disables.
     std::chrono::milliseconds hello_timeout{std::chrono::seconds(10)};
-    /// A connection with no open call, no answer waiting to be sent and nothing received for
-    /// this long is closed ([LIMIT-6]). Zero (the default) disables: clients such as Slicer keep
+    /// A connection with no open call, no answer waiting to be sent, its reading not paused by
+    /// the byte budget and nothing received for this long is closed ([LIMIT-6]). Zero (the default) disables: clients such as Slicer keep
     /// a connection open between a user's actions.
     std::chrono::milliseconds idle_timeout{0};
     /// A frame whose bytes stop arriving, or an answer whose bytes stop leaving, for this long
