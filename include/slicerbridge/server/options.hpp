@@ -77,8 +77,8 @@ struct server_options {
     /// handshake first); then it is closed ([LIMIT-5]). Zero disables.
     std::chrono::milliseconds hello_timeout{std::chrono::seconds(10)};
     /// A connection with no open call, no answer waiting to be sent, its reading not paused by
-    /// the byte budget and nothing received for this long is closed ([LIMIT-6]). Zero (the default) disables: clients such as Slicer keep
-    /// a connection open between a user's actions.
+    /// the byte budget and nothing received for this long is closed ([LIMIT-6]). Zero (the default)
+    /// disables: clients such as Slicer keep a connection open between a user's actions.
     std::chrono::milliseconds idle_timeout{0};
     /// A frame whose bytes stop arriving, or an answer whose bytes stop leaving, for this long
     /// closes the connection ([LIMIT-7]). Zero disables.

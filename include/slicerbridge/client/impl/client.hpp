@@ -266,10 +266,11 @@ public:
     /// executor (a handler starting the next call), on an open connection, with none of the
     /// client's operations queued (which would then run after the call, out of the order in
     /// which they were asked for). A call started so still never completes in its initiating
-    /// function (see `complete_soon`).
+    /// function (see `complete_soon`). The executor is checked first: the state belongs to it,
+    /// and another thread may not read it.
     bool can_start_inline() const noexcept {
-        return state_ == state::open && queued_.load(std::memory_order_relaxed) == 0 &&
-               deferred_.empty() && running_in(executor_);
+        return running_in(executor_) && state_ == state::open &&
+               queued_.load(std::memory_order_relaxed) == 0 && deferred_.empty();
     }
 
     /// `start_call`, inside the initiating function of the call (`can_start_inline()` is true):
