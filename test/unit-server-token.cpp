@@ -133,6 +133,18 @@ TEST_CASE("token_failures: a first delay of zero turns delays off and remembers 
     CHECK(off.size() == 0);
 }
 
+TEST_CASE("token_failures doubles up to the longest delay exactly, whatever its unit [SEC-11]") {
+    using detail::token_failures;
+    using namespace std::chrono;
+    const auto t0 = token_failures::clock::time_point{} + 1h;
+    // An odd longest delay: halving it rounds down, and 2 ns doubles to 4 ns, not to the longest.
+    token_failures failures(2ns, 5ns, 60s, 16);
+    CHECK(failures.failed("a", t0) == 2ns);
+    CHECK(failures.failed("a", t0 + 1s) == 4ns);
+    CHECK(failures.failed("a", t0 + 2s) == 5ns);
+    CHECK(failures.failed("a", t0 + 3s) == 5ns);
+}
+
 TEST_CASE("token_failures remembers a bounded number of addresses, forgetting the one that "
           "failed longest ago [SEC-11]") {
     using detail::token_failures;

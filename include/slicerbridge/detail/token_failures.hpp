@@ -44,7 +44,8 @@ public:
             return first_;
         }
         auto& e = found->second;
-        e.delay = e.delay >= longest_ / 2 ? longest_ : e.delay * 2;
+        // min(2 delay, longest), without overflow
+        e.delay = e.delay > longest_ / 2 ? longest_ : e.delay * 2;
         e.last = now;
         return e.delay;
     }
