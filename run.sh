@@ -5,6 +5,7 @@
 #   ./run.sh bench   install what is missing, build in Release, run the benchmarks
 #   ./run.sh build   install what is missing and build only
 #   ./run.sh fuzz [seconds]  build the libFuzzer targets, run each for that long (default 60)
+#   ./run.sh soak [seconds]  build, then the soak and attack test on both servers, each that long (default 60)
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$PWD
@@ -289,6 +290,15 @@ case "$command" in
     build_fuzz
     run_fuzzers "$seconds"
     ;;
+  soak)
+    seconds=${2:-60}
+    [[ "$seconds" =~ ^[0-9]+$ ]] || { echo "usage: ./run.sh soak [seconds of load per server]" >&2; exit 2; }
+    install_dependencies
+    build_main ON 2
+    log "the soak and attack test (python/tests/test_soak.py), $seconds s on each server"
+    SLICERBRIDGE_BUILD_DIR="$root/build" SLICERBRIDGE_SOAK_SECONDS="$seconds" \
+      "$python" -m pytest -q -p no:cacheprovider python/tests/test_soak.py
+    ;;
   bench)
     install_dependencies
     log "building (Release) with benchmarks in build-bench/"
@@ -297,7 +307,7 @@ case "$command" in
     "$python" "$root/bench/run_bench.py" --build-dir "$root/build-bench" "${@:2}"
     ;;
   *)
-    sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
     [ "$command" = help ] || exit 2
     ;;
 esac

@@ -223,3 +223,24 @@ TEST_CASE("frames that arrive together in one read count against the byte budget
     }
     CHECK(answered == calls);
 }
+
+TEST_CASE("bad frame headers from many connections log a few lines, not one each") {
+    auto logged = std::make_shared<std::atomic<int>>(0);
+    server_options options;
+    options.log = [logged](log_level, std::string_view line) {
+        if (line.find("bad frame header") != std::string_view::npos) {
+            ++*logged;
+        }
+    };
+    test_server srv(options);
+    bytes bad_magic(frame_header_size, std::byte{0});
+    bad_magic[0] = bad_magic[1] = std::byte{'X'};
+    for (int i = 0; i < 30; ++i) {
+        raw_peer peer(srv.port());
+        peer.write_bytes(bad_magic);
+        CHECK(peer.closed_by_peer());
+    }
+    CHECK(*logged >= 1);
+    CHECK(*logged <= 10); // 5 per kind in 10 s: two windows at most, however slow the run
+    CHECK(serves_others(srv));
+}

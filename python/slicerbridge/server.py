@@ -339,7 +339,7 @@ class Server:
             try:
                 transport.handshake(self.hello_timeout or None)  # [LIMIT-5]
             except (OSError, ConnectionLost) as error:  # ssl.SSLError is an OSError
-                log.info("TLS handshake failed: %s", error)
+                self.log_limited(logging.INFO, "tls", f"TLS handshake failed: {error}")
                 transport.close()
                 return
             finally:

@@ -170,7 +170,8 @@ public:
             watch(timeouts_.first_tick());
         }
         if (refusal_) {
-            log(log_level::warning, "refused a connection: " + *refusal_);
+            state_->log_limited(log_level::warning, "refused",
+                                "refused a connection: " + *refusal_);
             send_connection_error(make_error_code(error::too_many_connections), *refusal_);
             return close_after_writes();
         }
@@ -210,7 +211,8 @@ private:
         if (ec) {
             const bool bad_header = ec == error::malformed_frame || ec == error::frame_too_large;
             if (bad_header) {
-                log(log_level::warning, "closing a connection that sent a bad frame header");
+                state_->log_limited(log_level::warning, "bad_frame",
+                                    "closing a connection that sent a bad frame header");
             }
             connection_event event{bad_header ? inbound::bad_frame : inbound::stream_ended, false,
                                    ec};
@@ -424,7 +426,8 @@ private:
     void on_handshake(const client_hello& hello) {
         auto outcome = negotiate(hello, state_->options);
         if (outcome.refusal && outcome.refusal->code == error::unauthorized) {
-            log(log_level::warning, "refused a client with a missing or wrong token");
+            state_->log_limited(log_level::warning, "token",
+                                "refused a client with a missing or wrong token");
             return refuse_later(state_->failed_tokens.failed(address_, clock::now()),
                                 std::move(*outcome.refusal));
         }
