@@ -185,6 +185,8 @@ class FairQueue:
         return self._next()
 
     def finished(self, owner: object) -> Optional[tuple]:
+        """A call of ``owner`` finished. Precondition: one is running."""
+        assert self._running.get(owner, 0) > 0, "no call of this owner is running"
         self._running[owner] -= 1
         if self._running[owner] == 0:
             del self._running[owner]

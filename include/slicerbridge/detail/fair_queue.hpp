@@ -8,6 +8,7 @@
 // waiting call, or from its last call's start if that is later, so equals take turns (as the
 // Python server's FairQueue). spec/vectors/decisions/fair_queue_decisions.json holds the rule.
 
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -46,12 +47,12 @@ public:
     }
 
     /// A task of `owner` finished; returns the task to start on the freed worker, if any.
+    /// Precondition: a task of `owner` is running.
     std::optional<start> finished(owner_id owner) {
         auto found = owners_.find(owner);
-        if (found != owners_.end()) {
-            --found->second.running;
-            erase_if_empty(found);
-        }
+        assert(found != owners_.end() && found->second.running > 0);
+        --found->second.running;
+        erase_if_empty(found);
         --running_;
         return next();
     }
