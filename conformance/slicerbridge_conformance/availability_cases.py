@@ -1,20 +1,25 @@
 """Server cases for the availability requirements (protocol section 7.1): the hello, stall and
-idle timeouts and the connection cap. Their values are the server's configuration and are not
-announced on the wire, so each case runs only when its option gives the value (`--hello-timeout`,
-`--stall-timeout`, `--idle-timeout`, `--max-connections`) and is skipped otherwise. A timeout
-must act within its value plus `--timeout`, the suite's margin for any expected event."""
+idle timeouts and the connection cap, and serving under attack. The timeouts and the cap are the
+server's configuration and are not announced on the wire, so each case runs only when its option
+gives the value (`--hello-timeout`, `--stall-timeout`, `--idle-timeout`, `--max-connections`) and
+is skipped otherwise; the attack runs for `--attack-seconds`. A timeout must act within its value
+plus `--timeout`, the suite's margin for any expected event."""
 
 from __future__ import annotations
 
 import select
+import socket
+import struct
 import time
 from typing import Any, Callable
 
-from . import wire
+from . import data, wire
 from .framework import CaseFailed, CaseSkipped
 from .server_mode import Peer, ServerContext, expect_code
 
 MAX_CAP = 256  # a larger cap is not filled: the cap case is skipped
+GOOD_CLIENTS = 2  # under attack: the clients whose calls must all be served
+MOST_ATTACK_ROUNDS = 100_000  # bounds the attack's loop whatever --attack-seconds says
 
 
 class Watched:
@@ -198,3 +203,153 @@ def register(case: Callable) -> None:
         replacement.call("ping")
         for peer in [*served[1:], replacement]:
             peer.close()  # before an idle timeout of the server may close them
+
+    _register_attack(case)
+
+
+class Attack:
+    """One connection of the attack: what it did, and, for one that sent a bad frame, whether the
+    server closed it (in time)."""
+
+    def __init__(self, context: ServerContext, peer: Peer, what: str, must_close: bool) -> None:
+        self.peer = peer
+        self.what = what
+        self.must_close = must_close
+        self.sent_at = time.monotonic()
+        self.closed_after: float | None = None
+        self.context = context
+
+    def read(self) -> None:
+        """Reads what select found readable; an error frame before the close is allowed."""
+        try:
+            chunk = self.peer.conn.sock.recv(65536)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self.closed_after = time.monotonic() - self.sent_at
+            self.context.recorder.record(self.peer.conn.label, "note",
+                                         note=f"closed by the server after {self.closed_after:.2f}s")
+            self.peer.close()
+
+
+def _reset(peer: Peer) -> None:
+    """Closes with a TCP reset rather than an orderly close, where the socket can."""
+    try:
+        peer.conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    except OSError:
+        pass  # a Unix socket: closed as usual
+    peer.close()
+
+
+def _attack(context: ServerContext, kind: str, until: float) -> Attack:
+    """Opens one attacking connection of `kind` and does its harm; returns it to be watched."""
+    if kind == "bad-magic":
+        peer = context.peer("attack: bad magic")
+        try:
+            peer.send_raw(wire.encode_frame({"kind": "hello"}, magic=b"XX"), "a frame with magic XX, no hello")
+        except CaseFailed:
+            pass  # refused at the cap and closed already: reading finds the end
+        return Attack(context, peer, "connection that sent a bad frame magic", True)
+    # A server at its cap may not have released the attack's dropped connections yet; one that
+    # refuses without too_many_connections fails availability.connection-cap, not this case.
+    peer = context.connect_retrying(until, f"attack: {kind}", retry_closed=True)
+    if kind in ("drop-closed", "drop-reset"):
+        peer.invoke("slow", parameters=context.slow_parameters(0.5))
+        (_reset if kind == "drop-reset" else Peer.close)(peer)
+        return Attack(context, peer, f"connection dropped with a call open ({kind})", False)
+    if kind == "bad-head":
+        peer.send_raw(wire.encode_frame(wire.Raw(b"\xc1\xc1\xc1")), "a head that is not MessagePack (0xc1)")
+        try:
+            peer.connection_error("invalid_message")
+        except CaseFailed as failure:
+            raise CaseFailed(f"a head that is not MessagePack: {failure} [MSG-11]") from None
+        peer.close()
+        return Attack(context, peer, "connection that sent a head that is not MessagePack", False)
+    if kind == "oversized":
+        bulk = peer.limits.max_frame
+        peer.send_raw(wire.frame_header(1, bulk), f"a header announcing a 1-byte head and a {bulk}-byte bulk, "
+                                                   "over the server's max_frame")
+        return Attack(context, peer, "connection that announced a frame over max_frame", True)
+    frame = wire.encode_frame({"kind": "request", "id": peer.new_id(), "method": "ping"})
+    peer.send_raw(frame[:wire.HEADER_SIZE + 1], "a ping cut after its header and one byte; then closed")
+    peer.close()
+    return Attack(context, peer, "connection closed inside a frame", False)
+
+
+def _watch_closes(attacks: list[Attack], wait: float) -> bool:
+    """Waits up to `wait` seconds for the attacks still expected to be closed; whether any still is."""
+    waiting = [attack for attack in attacks if attack.must_close and attack.closed_after is None]
+    if not waiting or wait < 0:
+        return False
+    readable, _, _ = select.select([attack.peer.conn.sock for attack in waiting], [], [], wait)
+    for attack in waiting:
+        if attack.peer.conn.sock in readable:
+            attack.read()
+    return any(attack.closed_after is None for attack in waiting)
+
+
+ATTACKS = ("drop-closed", "bad-magic", "drop-reset", "bad-head", "truncated", "oversized")
+
+
+def _echo_checked(context: ServerContext, peer: Peer, source: str, target: str, seed: int) -> None:
+    dims = (1 + seed % 7, 1 + seed % 5, 1 + seed % 3)
+    sent = data.make_image("int16", dims, seed=seed)
+    try:
+        result = peer.result(peer.invoke("echo", {source: sent}))
+    except CaseFailed as failure:
+        raise CaseFailed(f"{peer.conn.label}, under attack: {failure} [DROP-2]") from None
+    outputs = result.get("outputs") if isinstance(result, dict) else None
+    if not isinstance(outputs, dict) or target not in outputs:
+        raise CaseFailed(f"{peer.conn.label}, under attack: echo returned no {target!r} [DROP-2]")
+    try:
+        data.compare_data(sent, outputs[target], f"output {target}")
+    except data.Mismatch as mismatch:
+        raise CaseFailed(f"{peer.conn.label}, under attack: echo altered the data: {mismatch} [DROP-2]") from None
+
+
+def _register_attack(case: Callable) -> None:
+    @case("availability.served-under-attack", "DROP-2 FRAME-7 MSG-11",
+          "Given --attack-seconds S: for S seconds, two clients make echo calls, each checked byte "
+          "for byte, while other connections, one at a time beside one that stays silent, drop with "
+          "a call open (closed or reset), send a bad frame magic, a header announcing more than "
+          "max_frame or a head that is not MessagePack, or close inside a frame. Every echo is "
+          "answered within --timeout, unaltered; the bad head gets a connection-level "
+          "invalid_message; every connection that sent a bad frame header is closed within "
+          "--timeout (an error frame first is allowed).")
+    def _served_under_attack(context: ServerContext) -> None:
+        seconds = context.configured("attack_seconds")
+        description = context.processor("echo")
+        context.slow_parameters(0.5)
+        source = data.find_slot(description, "inputs", "image")
+        target = data.find_slot(description, "outputs", "image")
+        if source is None or target is None:
+            raise CaseSkipped("echo has no image input and output")
+        started = time.monotonic()
+        good = [context.connect_retrying(started + context.timeout, f"good client #{number}", retry_closed=True)
+                for number in range(1, GOOD_CLIENTS + 1)]
+        silent = context.peer("silent")  # holds a place and sends nothing
+        attacks: list[Attack] = []
+        calls = 0
+        deadline = started + seconds
+        for _round in range(MOST_ATTACK_ROUNDS):
+            now = time.monotonic()
+            if now >= deadline:
+                break
+            for peer in good:
+                calls += 1
+                _echo_checked(context, peer, source["name"], target["name"], calls)
+            if not _watch_closes(attacks, 0.0):
+                kind = ATTACKS[len(attacks) % len(ATTACKS)]
+                attacks.append(_attack(context, kind, now + context.timeout))
+        last = max((a.sent_at for a in attacks if a.must_close), default=time.monotonic())
+        while _watch_closes(attacks, last + context.timeout - time.monotonic()):
+            pass
+        for attack in attacks:
+            if attack.must_close and (attack.closed_after is None or attack.closed_after > context.timeout):
+                raise CaseFailed(f"the server did not close the {attack.what} within --timeout "
+                                 f"{context.timeout:g}s [FRAME-7]")
+        silent.close()
+        context.recorder.record(good[0].conn.label, "note",
+                                note=f"{calls} echo calls served beside {len(attacks)} attacking connections")
+        for peer in good:
+            peer.call("ping")

@@ -67,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-connections", type=int, metavar="N",
                         help="the connections the server serves at once from one address (its "
                              "total cap, or its per-address cap if lower): runs availability.connection-cap")
+    parser.add_argument("--attack-seconds", type=float, metavar="SECONDS",
+                        help="runs availability.served-under-attack for that long")
     parser.add_argument("--vectors", default=DEFAULT_VECTORS, metavar="DIR",
                         help="golden vector directory (codec mode)")
     parser.add_argument("--spec", default=DEFAULT_SPEC, metavar="FILE",
@@ -114,7 +116,8 @@ def _run_mode(mode: str, cases: list[Case], options: argparse.Namespace, command
         server_options = Options(timeout=options.timeout, token=options.token, seed=seed,
                                  fuzz_cases=options.fuzz_cases, hello_timeout=options.hello_timeout,
                                  idle_timeout=options.idle_timeout, stall_timeout=options.stall_timeout,
-                                 max_connections=options.max_connections)
+                                 max_connections=options.max_connections,
+                                 attack_seconds=options.attack_seconds)
         return run_cases(cases, target, server_options, progress), target.description
     if not command or options.target:
         raise UsageError(f"{mode} mode needs -- COMMAND...")
@@ -154,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
             return framework.EXIT_CONFORMANT
         if options.mode is None:
             raise UsageError("give a mode: server, client or codec")
-        for name in ("hello_timeout", "stall_timeout", "idle_timeout", "max_connections"):
+        for name in ("hello_timeout", "stall_timeout", "idle_timeout", "max_connections", "attack_seconds"):
             value = getattr(options, name)
             if value is not None and not (0 < value < float("inf")):
                 raise UsageError(f"--{name.replace('_', '-')} must be positive, got {value}")

@@ -101,6 +101,7 @@ class Options:
     idle_timeout: float | None = None
     stall_timeout: float | None = None
     max_connections: int | None = None
+    attack_seconds: float | None = None  # how long availability.served-under-attack lasts
 
 
 # ---------------------------------------------------------------------------------------------

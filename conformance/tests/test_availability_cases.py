@@ -1,8 +1,8 @@
 """The availability.* cases (availability_cases.py, protocol section 7.1) against both reference
 servers started with 1-second timeouts and a cap of 4 connections (the C++ one when
-$SLICERBRIDGE_BUILD_DIR has it), and against the Python server with one flaw at a time: each
-case passes against a conforming server and fails against a flaw it looks for, and all are
-skipped when the configuration is not given."""
+$SLICERBRIDGE_BUILD_DIR has it), the attack lasting 2 seconds, and against the Python server
+with one flaw at a time: each case passes against a conforming server and fails against a flaw
+it looks for, and all are skipped when the configuration is not given."""
 
 from __future__ import annotations
 
@@ -18,10 +18,11 @@ from slicerbridge_conformance.server_mode import Options, ServerContext, ServerT
 from slicerbridge_conformance.connection import WireRecorder
 
 AVAILABILITY_CASES = ["availability.connection-cap", "availability.hello-timeout",
-                      "availability.idle-with-call-open", "availability.stall-timeout"]
+                      "availability.idle-with-call-open", "availability.served-under-attack",
+                      "availability.stall-timeout"]
 CONFIGURATION = ["--hello-timeout", "1", "--stall-timeout", "1", "--idle-timeout", "1",
                  "--max-connections", "4"]
-SUITE = ["--run", "availability", *CONFIGURATION]
+SUITE = ["--run", "availability", *CONFIGURATION, "--attack-seconds", "2"]
 FLAWED_SERVER = [PYTHON, os.path.join(FIXTURES, "availability_flawed_server.py")]
 CPP_DIRECTORY = os.environ.get("SLICERBRIDGE_BUILD_DIR")
 CPP_SERVER = os.path.join(CPP_DIRECTORY or "", "reference_server", "slicerbridge-server")
@@ -29,7 +30,8 @@ CPP_SERVER = os.path.join(CPP_DIRECTORY or "", "reference_server", "slicerbridge
 # flaw -> {outcome: cases}; the cases not listed pass. A server that never releases a connection's
 # place refuses every connection once four were opened: the probe and the hello case's three
 # fill it, so the stall case finds the server no longer serving (ERROR), and after the restart
-# the probe and the idle case leave two places for the cap case.
+# the probe and the idle case leave two places for the cap case; after the next restart the
+# attack's dropped connections fill it.
 EXPECTED = {
     "no-hello-timeout": {"FAIL": ["availability.hello-timeout"]},
     "hello-timeout-per-byte": {"FAIL": ["availability.hello-timeout"]},
@@ -39,13 +41,16 @@ EXPECTED = {
     "no-connection-cap": {"FAIL": ["availability.connection-cap"]},
     "cap-closes-silently": {"FAIL": ["availability.connection-cap"]},
     "cap-reads-hello-first": {"FAIL": ["availability.connection-cap"]},
-    "cap-never-released": {"ERROR": ["availability.connection-cap", "availability.stall-timeout"]},
+    "cap-never-released": {"ERROR": ["availability.connection-cap", "availability.served-under-attack",
+                                     "availability.stall-timeout"]},
+    "bad-frame-stalls-others": {"FAIL": ["availability.served-under-attack"]},
 }
 MESSAGES = {
     "hello-timeout-per-byte": "did not close the connection trickling its hello",
     "timeout-sends-error": "before closing it",
     "idle-during-calls": "MUST NOT close a connection for idleness while a request is open",
     "cap-reads-hello-first": "no connection-level too_many_connections",
+    "bad-frame-stalls-others": "under attack: server closed the connection while we waited for response",
 }
 
 
@@ -96,6 +101,7 @@ def test_availability_cases_are_skipped_without_the_configuration(tmp_path):
     messages = {case["id"]: case["message"] for case in run.report["cases"]}
     assert "give --max-connections" in messages["availability.connection-cap"]
     assert "give --hello-timeout" in messages["availability.hello-timeout"]
+    assert "give --attack-seconds" in messages["availability.served-under-attack"]
     assert run.returncode == 0
 
 
