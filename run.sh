@@ -87,10 +87,13 @@ build_main() { # ON or OFF: the SDK's unit-test executable; the optimisation lev
 }
 
 # Line tables only (-g1) here and under ThreadSanitizer, as in build/: a sanitizer's report
-# names each frame's function, file and line from them.
+# names each frame's function, file and line from them. Clang compiles this tree in less than
+# half of GCC's time (223 s against 515 s on 2 cores; the largest test batch 51 s of CPU against
+# 105, measured), and GCC compiles every other tree, so both compilers' warnings stay errors.
 build_sanitized() {
-  log "building the SDK tests with AddressSanitizer and UBSan in build-sanitize/"
-  configure_and_build "$root/build-sanitize" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 \
+  log "building the SDK tests with AddressSanitizer and UBSan (clang) in build-sanitize/"
+  configure_and_build "$root/build-sanitize" -DCMAKE_CXX_COMPILER=clang++-14 \
+    -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 \
     -DSLICERBRIDGE_SANITIZE=address,undefined -DSLICERBRIDGE_BUILD_ADAPTER=OFF \
     -DSLICERBRIDGE_BUILD_PROGRAMS=OFF -DSLICERBRIDGE_INSTALL=OFF \
     -DSLICERBRIDGE_PRECOMPILE_TEST_HEADERS=ON -DSLICERBRIDGE_UNITY_TESTS=ON -DCMAKE_UNITY_BUILD=ON

@@ -34,7 +34,7 @@ TEST_CASE("parameter values are read by their MessagePack type") {
 TEST_CASE("values outside the parameter types are invalid_argument [HEAD-4]") {
     for (const value& v : {value(), value(value::map{}), value(std::uint64_t{1} << 63),
                            value(value::array{1, "a"}), value(value::array{"a", 1}),
-                           value(value::array{value::array{}}), value(value::binary{})}) {
+                           value(value::array{value(value::array{})}), value(value::binary{})}) {
         std::error_code ec;
         parameter_value::from_value(v, ec);
         CHECK(ec == error::invalid_argument);

@@ -351,7 +351,9 @@ TEST_SUITE("memfd") {
         part->cmsg_level = SOL_SOCKET;
         part->cmsg_type = SCM_RIGHTS;
         part->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
-        std::memcpy(CMSG_DATA(part), fds.data(), sizeof(int) * fds.size());
+        if (!fds.empty()) {
+            std::memcpy(CMSG_DATA(part), fds.data(), sizeof(int) * fds.size());
+        }
         REQUIRE(::sendmsg(socket, &message, MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size()));
     }
 

@@ -154,7 +154,8 @@ TEST_CASE("IMAGE: every OpenIGTLink scalar type both ways, 64-bit integers refus
         {dtype::float32, igtl::ImageMessage::TYPE_FLOAT32},
         {dtype::float64, igtl::ImageMessage::TYPE_FLOAT64},
     };
-    for (const auto& [t, igtl_type] : types) {
+    for (const auto& [type, igtl_type] : types) {
+        const dtype t = type; // CAPTURE's lambda cannot capture a structured binding in C++17
         CAPTURE(dtype_name(t));
         image img = image::allocate({3, 2, 2}, t);
         for (std::size_t b = 0; b < img.data.size(); ++b) {
