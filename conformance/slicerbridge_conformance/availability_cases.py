@@ -18,6 +18,7 @@ from .framework import CaseFailed, CaseSkipped
 from .server_mode import Peer, ServerContext, expect_code
 
 MAX_CAP = 256  # a larger cap is not filled: the cap case is skipped
+MOST_BULK = (1 << 64) - 1  # a header holds no larger bulk: a max_frame beyond it gets no oversized attack
 GOOD_CLIENTS = 2  # under attack: the clients whose calls must all be served
 MOST_ATTACK_ROUNDS = 100_000  # bounds the attack's loop whatever --attack-seconds says
 
@@ -265,7 +266,7 @@ def _attack(context: ServerContext, kind: str, until: float) -> Attack:
             raise CaseFailed(f"a head that is not MessagePack: {failure} [MSG-11]") from None
         peer.close()
         return Attack(context, peer, "connection that sent a head that is not MessagePack", False)
-    if kind == "oversized":
+    if kind == "oversized" and peer.limits.max_frame <= MOST_BULK - wire.HEADER_SIZE - 1:
         bulk = peer.limits.max_frame
         peer.send_raw(wire.frame_header(1, bulk), f"a header announcing a 1-byte head and a {bulk}-byte bulk, "
                                                    "over the server's max_frame")
