@@ -1,5 +1,6 @@
 #include <slicerbridge/detail/fair_queue.hpp>
 
+#include "support/allocation_recorder.hpp"
 #include "support/decision_tables.hpp"
 
 #include <doctest/doctest.h>
@@ -77,4 +78,23 @@ TEST_CASE("a connection's calls start in the order they came") {
     CHECK(started(queue.finished(1)) == 12);
     CHECK(started(queue.finished(2)) == 13);
     CHECK(queue.running() == 2);
+}
+
+TEST_CASE("a connection that makes one call at a time, once warmed up, queues and starts its "
+          "calls without an allocation") {
+    using task = std::vector<int>; // owns memory, as a server's call task does
+    fair_queue<task> queue(1);
+    auto cycle = [&queue] {
+        auto start = queue.push(7, task{});
+        REQUIRE(start);
+        CHECK_FALSE(queue.push(7, task{})); // waits behind the running one
+        REQUIRE(queue.finished(7));
+        CHECK_FALSE(queue.finished(7));
+    };
+    cycle();
+    test_support::allocation_recorder recorder;
+    for (int i = 0; i < 100; ++i) {
+        cycle();
+    }
+    CHECK(recorder.stats().count == 0);
 }

@@ -7,10 +7,13 @@
 #include <slicerbridge/value.hpp>
 #include <slicerbridge/wire/codec.hpp>
 
+#include "support/allocation_recorder.hpp"
+
 #include <doctest/doctest.h>
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace outbox_test {
 
@@ -222,5 +225,39 @@ TEST_CASE("outbox: closing after the writes closes only when nothing is being wr
     busy.written();
     CHECK(busy.empty());
     CHECK(busy.close_due()); // the writes are done
+    CHECK(budget.held() == 0);
+}
+
+TEST_CASE("outbox: a written frame is handed back, and its place serves the next frame without "
+          "an allocation") {
+    namespace d = slicerbridge::detail;
+    d::byte_budget total(1 << 20);
+    d::connection_budget budget(total, 1 << 16);
+    d::outbox queue(budget);
+    auto frame = outbox_test::frame_of(100);
+    const auto* head = frame.head().data();
+    CHECK(queue.queue(std::move(frame), true));
+    auto written = queue.written();
+    CHECK(written.head().data() == head); // the same frame, its head storage with it
+    CHECK(written.total_size() > 100);
+
+    std::vector<slicerbridge::encoded_frame> frames(3);
+    for (int i = 0; i < 3; ++i) {                            // warm up: three queued at once
+        CHECK(queue.queue(outbox_test::frame_of(10), true)); // nothing is being written
+    }
+    for (int i = 0; i < 3; ++i) {
+        frames[static_cast<std::size_t>(i)] = queue.written();
+    }
+    test_support::allocation_recorder recorder;
+    for (int round = 0; round < 20; ++round) {
+        for (auto& f : frames) {
+            queue.queue(std::move(f), true);
+        }
+        for (auto& f : frames) {
+            f = queue.written();
+        }
+    }
+    CHECK(recorder.stats().count == 0);
+    CHECK(queue.empty());
     CHECK(budget.held() == 0);
 }

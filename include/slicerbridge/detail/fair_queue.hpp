@@ -8,10 +8,11 @@
 // waiting call, or from its last call's start if that is later, so equals take turns (as the
 // Python server's FairQueue). spec/vectors/decisions/fair_queue_decisions.json holds the rule.
 
+#include <slicerbridge/detail/ring.hpp>
+
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <optional>
 #include <utility>
@@ -61,11 +62,11 @@ public:
 
     /// Takes the waiting tasks of `owner` out of the queue (its connection is gone); running
     /// ones finish.
-    std::deque<Task> take_waiting(owner_id owner) {
-        std::deque<Task> taken;
+    ring<Task> take_waiting(owner_id owner) {
+        ring<Task> taken;
         auto found = owners_.find(owner);
         if (found != owners_.end()) {
-            taken.swap(found->second.waiting);
+            std::swap(taken, found->second.waiting);
             erase_if_empty(found);
         }
         return taken;
@@ -73,7 +74,7 @@ public:
 
 private:
     struct owner_state {
-        std::deque<Task> waiting;
+        ring<Task> waiting;
         std::size_t running = 0;
         std::uint64_t turn = 0; // when its oldest waiting task started waiting
     };
@@ -99,8 +100,7 @@ private:
             return std::nullopt;
         }
         auto& owner = chosen->second;
-        Task task = std::move(owner.waiting.front());
-        owner.waiting.pop_front();
+        Task task = owner.waiting.pop_front();
         owner.turn = next_turn_++;
         ++owner.running;
         ++running_;

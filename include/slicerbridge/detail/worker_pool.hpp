@@ -5,6 +5,7 @@
 // short while before it sleeps (as OpenMP and TBB workers do): a call that follows soon after
 // the last one starts at once. The looking yields the processor to any other runnable thread.
 
+#include <slicerbridge/detail/ring.hpp>
 #include <slicerbridge/detail/unique_function.hpp>
 
 #include <atomic>
@@ -141,54 +142,10 @@ private:
         }
     }
 
-    /// A queue of tasks in one array that grows as needed and keeps its size: queuing a task
-    /// allocates nothing once it has held as many as are ever queued at once (a deque allocates
-    /// and frees a block every few tasks).
-    class task_ring {
-    public:
-        bool empty() const noexcept { return size_ == 0; }
-        std::size_t size() const noexcept { return size_; }
-
-        void push_back(task t) {
-            if (size_ == slots_.size()) {
-                grow();
-            }
-            slots_[(head_ + size_) & (slots_.size() - 1)] = std::move(t);
-            ++size_;
-        }
-
-        task pop_front() noexcept {
-            task front = std::move(slots_[head_]);
-            head_ = (head_ + 1) & (slots_.size() - 1);
-            --size_;
-            return front;
-        }
-
-        void clear() noexcept {
-            while (!empty()) {
-                pop_front();
-            }
-        }
-
-    private:
-        void grow() {
-            std::vector<task> larger(slots_.empty() ? 16 : 2 * slots_.size()); // powers of 2
-            for (std::size_t i = 0; i < size_; ++i) {
-                larger[i] = std::move(slots_[(head_ + i) & (slots_.size() - 1)]);
-            }
-            slots_.swap(larger);
-            head_ = 0;
-        }
-
-        std::vector<task> slots_;
-        std::size_t head_ = 0; // of the oldest task
-        std::size_t size_ = 0;
-    };
-
     const std::chrono::microseconds spin_;
     std::mutex mutex_;
     std::condition_variable wake_;
-    task_ring tasks_;          // guarded by mutex_, like the three below
+    ring<task> tasks_;         // guarded by mutex_, like the three below
     std::size_t sleepers_ = 0; // workers waiting on wake_
     bool looking_ = false;     // one worker is looking for work before sleeping
     bool stopped_ = false;

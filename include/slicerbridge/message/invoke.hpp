@@ -108,9 +108,11 @@ SLICERBRIDGE_DECL value to_value(const invoke_result& r);
 
 /// Encodes the answer `result` to request `id`: the bytes of `encode_message` for
 /// `response::success(id, to_value(result))` with `timings`, without building that value first.
+/// `head_storage`: memory for the head, as for `encode_request`.
 SLICERBRIDGE_DECL encoded_frame encode_response(std::uint64_t id, const invoke_result& result,
                                                 const std::optional<timings>& timings,
-                                                const encode_options& options, std::error_code& ec);
+                                                const encode_options& options, std::error_code& ec,
+                                                std::vector<std::byte>&& head_storage = {});
 
 /// `r` as a peer of version `v` may see it ([VER-4]): before 1.1, without scalar outputs
 /// ([CAT-7]) and image_series outputs ([SER-6]).

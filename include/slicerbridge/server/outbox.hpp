@@ -16,7 +16,7 @@
 #include <slicerbridge/wire/codec.hpp>
 
 #include <cstddef>
-#include <deque>
+#include <list>
 #include <utility>
 
 namespace slicerbridge::detail {
@@ -38,7 +38,12 @@ public:
             return false;
         }
         budget_.add(frame.total_size());
-        frames_.push_back(queued{std::move(frame), answers_request});
+        if (spare_.empty()) {
+            frames_.push_back(queued{std::move(frame), answers_request});
+        } else {
+            spare_.front() = queued{std::move(frame), answers_request};
+            frames_.splice(frames_.end(), spare_, spare_.begin());
+        }
         unsent_answers_ += answers_request ? 1 : 0;
         return !writing_;
     }
@@ -52,8 +57,9 @@ public:
         return &frames_.front().frame;
     }
 
-    /// The front is written in full: it leaves, and its bytes go back to the budget.
-    void written() { release_front(); }
+    /// The front is written in full: it leaves, and its bytes go back to the budget. Returns
+    /// it, done with (its head's storage may serve another frame).
+    encoded_frame written() { return release_front(); }
 
     /// The front is being written asynchronously: nothing else is written, and it stays,
     /// until end_write().
@@ -98,11 +104,17 @@ public:
     bool empty() const { return frames_.empty(); }
 
 private:
-    void release_front() {
+    encoded_frame release_front() {
         auto& front = frames_.front();
         unsent_answers_ -= front.answers_request ? 1 : 0;
         budget_.release(front.frame.total_size());
-        frames_.pop_front();
+        encoded_frame released = std::move(front.frame);
+        if (spare_.size() < max_spare) {
+            spare_.splice(spare_.end(), frames_, frames_.begin());
+        } else {
+            frames_.pop_front();
+        }
+        return released;
     }
 
     struct queued {
@@ -111,7 +123,12 @@ private:
     };
 
     connection_budget& budget_;
-    std::deque<queued> frames_;
+    // A list, not a deque: a frame being written stays where it is while others are queued
+    // (the write points into it), and the nodes of written frames serve the next ones, so a
+    // connection that has warmed up queues without an allocation.
+    std::list<queued> frames_;
+    std::list<queued> spare_; // their frames moved out
+    static constexpr std::size_t max_spare = 16;
     std::size_t unsent_answers_ = 0;
     bool writing_ = false;   // one asynchronous write in progress, of the front
     bool abandoned_ = false; // nothing more is queued or written

@@ -16,6 +16,7 @@
 #include <slicerbridge/detail/connection_timeouts.hpp>
 #include <slicerbridge/detail/memfd_transfer.hpp>
 #include <slicerbridge/detail/msgpack_depth.hpp>
+#include <slicerbridge/detail/recycling_map.hpp>
 #include <slicerbridge/detail/stream_ops.hpp>
 #include <slicerbridge/message/message.hpp>
 #include <slicerbridge/message/progress.hpp>
@@ -106,6 +107,8 @@ struct call_state {
     std::atomic<answer_handoff> handoff{answer_handoff::none};
     encoded_frame handed_frame;
     std::error_code handed_error;
+    /// Memory for the answer's head: a written frame's, given by the strand with the call.
+    std::vector<std::byte> answer_head;
     /// Keeps the connection's I/O context running while a worker has the call (set by the
     /// strand before the call is queued; let go by the worker once the answer is handed over).
     asio::any_io_executor work;
@@ -143,6 +146,9 @@ public:
         handshake_limits.max_frame = std::min(handshake_limits.max_frame, handshake_max_frame);
         handshake_limits.max_head = std::min(handshake_limits.max_head, handshake_max_frame);
         stream_.set_receive_limits(handshake_limits);
+        // Every frame is decoded, its strings copied, before the next read starts: a small
+        // frame's head is read where it arrived, without an allocation and a copy.
+        stream_.set_transient_heads(true);
         answers_batched_ = state_->io_thread_context != nullptr &&
                            context_of(stream_.get_executor()) == state_->io_thread_context;
     }
@@ -507,12 +513,13 @@ private:
         call->received_first = arrival.first_byte;
         call->received_last = arrival.last_byte;
         call->admitted = admitted;
+        call->answer_head = std::move(spare_head_);
         if (called.execution == processor_execution::io_thread) {
             // Nothing else happens on this connection until the call is answered: no cancel can
             // arrive, so the call stays out of `calls_` and needs no timers.
             return compute(call, true);
         }
-        calls_.emplace(call->id, call);
+        calls_.emplace_new(call->id)->second = call;
         if (call->params.deadline) {
             call->deadline_timer.emplace(stream_.get_executor());
             call->deadline_timer->expires_after(to_duration(*call->params.deadline));
@@ -628,9 +635,9 @@ private:
         std::error_code encode_error;
         const auto answer_options = detail::with_memfd(encode_options{response_codec()}, stream_);
         encoded_frame frame =
-            produced
-                ? encode_response(call->id, *produced, reply.timings, answer_options, encode_error)
-                : encode_message(message(std::move(reply)), answer_options, encode_error);
+            produced ? encode_response(call->id, *produced, reply.timings, answer_options,
+                                       encode_error, std::move(call->answer_head))
+                     : encode_message(message(std::move(reply)), answer_options, encode_error);
         state_->finish_call();
         if (on_io_thread) {
             return deliver_computed(call, std::move(frame), encode_error);
@@ -741,7 +748,9 @@ private:
     /// The call is answered: its timers and its entry go.
     void forget(const std::shared_ptr<call_state>& call) {
         call->cancel_timers();
-        calls_.erase(call->id);
+        if (auto entry = calls_.find(call->id); entry != calls_.end()) {
+            calls_.erase(entry);
+        }
         if (auto held = std::exchange(call->budgeted_bytes, 0)) {
             release_budget(held);
             schedule_resume();
@@ -797,9 +806,12 @@ private:
             shutdown_timer_.expires_after(grace);
             shutdown_timer_.async_wait([self = this->shared_from_this()](std::error_code ec) {
                 if (!ec) {
-                    auto open = self->calls_;
-                    for (auto& entry : open) {
-                        self->step(entry.second, call_event::shutdown);
+                    std::vector<std::shared_ptr<call_state>> open; // step() may forget them
+                    for (auto& entry : self->calls_) {
+                        open.push_back(entry.second);
+                    }
+                    for (auto& call : open) {
+                        self->step(call, call_event::shutdown);
                     }
                 }
             });
@@ -848,7 +860,10 @@ private:
 
     /// The front is written; its budget goes back and others may read on.
     void front_written() {
-        outbox_.written();
+        std::vector<std::byte> head = outbox_.written().release_head();
+        if (head.capacity() <= spare_head_capacity) { // an unusually large one goes
+            spare_head_ = std::move(head);
+        }
         release_budget(0);
         schedule_resume();
     }
@@ -939,7 +954,7 @@ private:
     /// once its refusal, queued later, is written).
     bool reads_stopped_ = false;
     std::uint64_t bytes_sent_ = 0;
-    std::unordered_map<std::uint64_t, std::shared_ptr<call_state>> calls_;
+    recycling_map<std::unordered_map<std::uint64_t, std::shared_ptr<call_state>>> calls_;
     std::optional<std::uint64_t> goodbye_id_;
     limits peer_limits_;
     codec_set codecs_;
@@ -958,6 +973,9 @@ private:
     const registered_processor* recent_processor_ = nullptr;
     connection_budget budget_;
     outbox outbox_{budget_}; // after the budget it adds to and releases from
+    /// A written frame's head storage, for the next call's answer (call_state::answer_head).
+    std::vector<std::byte> spare_head_;
+    static constexpr std::size_t spare_head_capacity = 4096;
     connection_timeouts timeouts_;
     asio::steady_timer watch_timer_{stream_.get_executor()};
 };

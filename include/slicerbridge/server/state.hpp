@@ -150,7 +150,7 @@ struct server_state : std::enable_shared_from_this<server_state> {
 
     /// Drops the calls of `owner` that wait for a worker (its connection is gone).
     void forget_waiting_calls(std::uint64_t owner) {
-        std::deque<call_task> dropped; // destroyed unlocked: they own their connection
+        ring<call_task> dropped; // destroyed unlocked: they own their connection
         std::lock_guard<std::mutex> lock(call_queue_mutex);
         dropped = call_queue.take_waiting(owner);
     }

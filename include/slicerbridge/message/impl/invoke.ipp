@@ -543,11 +543,14 @@ inline bool write_invoke_response(frame_encoder& encoder, std::uint64_t id, cons
 
 SLICERBRIDGE_DECL encoded_frame encode_response(std::uint64_t id, const invoke_result& result,
                                                 const std::optional<timings>& timings,
-                                                const encode_options& options,
-                                                std::error_code& ec) {
-    return detail::encode_frame_with(options, ec, [&](detail::frame_encoder& encoder) {
-        return detail::write_invoke_response(encoder, id, result, timings);
-    });
+                                                const encode_options& options, std::error_code& ec,
+                                                std::vector<std::byte>&& head_storage) {
+    return detail::encode_frame_with(
+        options, ec,
+        [&](detail::frame_encoder& encoder) {
+            return detail::write_invoke_response(encoder, id, result, timings);
+        },
+        std::move(head_storage));
 }
 
 SLICERBRIDGE_DECL invoke_result result_for_version(invoke_result r, protocol_version v) {
