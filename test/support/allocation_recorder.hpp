@@ -2,7 +2,7 @@
 #define SLICERBRIDGE_TEST_SUPPORT_ALLOCATION_RECORDER_HPP
 
 // Records the heap allocations the current thread makes while a recorder is alive. The global
-// operator new that feeds it is replaced in unit-allocations.cpp.
+// operator new that feeds it is replaced in allocation_recorder.cpp.
 
 #include <cstddef>
 
