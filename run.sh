@@ -106,7 +106,7 @@ build_sanitized() {
 tsan_test_files="unit-server*.cpp;unit-client*.cpp;unit-transport-*.cpp;unit-stream-ops.cpp"
 tsan_test_files+=";unit-worker-pool.cpp;unit-fair-queue.cpp;unit-large-block-cache.cpp"
 tsan_test_files+=";unit-byte-budget.cpp;unit-connection-timeouts.cpp;unit-test-stream*.cpp"
-tsan_test_files+=";unit-batch-queue.cpp;unit-any-stream.cpp"
+tsan_test_files+=";unit-batch-queue.cpp;unit-any-stream.cpp;unit-handler-slot.cpp"
 build_tsan() {
   log "building the server, client and stream tests with ThreadSanitizer in build-tsan/"
   configure_and_build "$root/build-tsan" -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g1" \

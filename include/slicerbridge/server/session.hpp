@@ -517,7 +517,7 @@ private:
         if (called.execution == processor_execution::io_thread) {
             // Nothing else happens on this connection until the call is answered: no cancel can
             // arrive, so the call stays out of `calls_` and needs no timers.
-            return compute(call, true);
+            return compute(std::move(call), true);
         }
         calls_.emplace_new(call->id)->second = call;
         if (call->params.deadline) {
@@ -545,11 +545,10 @@ private:
         state_->schedule_call(
             id_,
             [self = this->shared_from_this(), call]() mutable {
-                self->compute(call, false);
                 // The session may go with the last reference: before the
                 // I/O context may run out of work, never after.
                 auto work = std::move(call->work);
-                call.reset();
+                self->compute(std::move(call), false);
                 self.reset();
                 work = asio::any_io_executor();
             },
@@ -610,8 +609,10 @@ private:
     };
 
     /// Runs the processor and answers. On a worker, the answer is posted to the connection's
-    /// executor; `on_io_thread`, it is sent at once.
-    void compute(const std::shared_ptr<call_state>& call, bool on_io_thread) {
+    /// executor, with the worker's reference to the call: the I/O thread, which made the call's
+    /// state, lets go of it last, and Asio's cache of that thread takes its memory back for the
+    /// next call. `on_io_thread`, the answer is sent at once.
+    void compute(std::shared_ptr<call_state> call, bool on_io_thread) {
         call->started = true;
         if (call->stop_requested) { // answered before this worker took it
             return state_->finish_call();
@@ -657,14 +658,17 @@ private:
         if (answers_batched_) {
             // With the answers handed over before it; progress reported before it is sent
             // first, whether or not its own handler already ran ([PROG-2]).
-            return state_->hand_answer_over([self = this->shared_from_this(), call] {
-                self->flush_progress(call);
-                self->deliver_handed(call);
-            });
+            return state_->hand_answer_over(
+                [self = this->shared_from_this(), call = std::move(call)] {
+                    self->flush_progress(call);
+                    self->deliver_handed(call);
+                });
         }
         // The hand-over: the strand alone writes ([PROG-2]: progress posted earlier runs first).
         asio::post(stream_.get_executor(),
-                   [self = this->shared_from_this(), call] { self->deliver_handed(call); });
+                   [self = this->shared_from_this(), call = std::move(call)] {
+                       self->deliver_handed(call);
+                   });
     }
 
     /// Strand: deliver_computed with the answer a worker left in the call's slot.

@@ -7,6 +7,7 @@
 #include <slicerbridge/detail/byte_budget.hpp>
 #include <slicerbridge/detail/did_you_mean.hpp>
 #include <slicerbridge/detail/fair_queue.hpp>
+#include <slicerbridge/detail/handler_slot.hpp>
 #include <slicerbridge/detail/log_limiter.hpp>
 #include <slicerbridge/detail/token_failures.hpp>
 #include <slicerbridge/detail/worker_pool.hpp>
@@ -247,6 +248,10 @@ struct server_state : std::enable_shared_from_this<server_state> {
         }
     }
 
+    /// Where the drain of the answers handed over is posted (one at a time); it outlives that
+    /// drain, which owns the state.
+    handler_slot drain_slot;
+
     // Under sessions_mutex.
     mutable std::mutex sessions_mutex;
     std::vector<std::weak_ptr<session_base>> sessions;
@@ -277,13 +282,18 @@ private:
         };
     }
 
-    /// Runs the answers handed over; one is posted at a time. Destroyed without running (the
-    /// io_context went first), it drops them: they own their connections, which own the state.
+    /// Runs the answers handed over; one is posted at a time, in drain_slot. Destroyed without
+    /// running (the io_context went first), it drops them: they own their connections, which
+    /// own the state.
     struct answer_drain {
         std::shared_ptr<server_state> state;
-        answer_drain(std::shared_ptr<server_state> s) : state(std::move(s)) {}
+        handler_slot* slot;
+        answer_drain(std::shared_ptr<server_state> s)
+            : state(std::move(s)), slot(&state->drain_slot) {}
         answer_drain(answer_drain&&) = default;
         answer_drain& operator=(answer_drain&&) = delete;
+        using allocator_type = slot_allocator<void>;
+        allocator_type get_allocator() const noexcept { return allocator_type(*slot); }
         ~answer_drain() {
             if (state) {
                 state->answers.discard();
