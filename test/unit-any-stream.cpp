@@ -45,7 +45,7 @@ bool any_stream_run_dry(asio::io_context& io) {
 
 } // namespace
 
-TEST_CASE("unique_function keeps a small callable inline and a large one on the heap; both are "
+TEST_CASE("unique_function keeps a small callable inline and a large one on the heap, both are "
           "called, moved and destroyed as std::function's would be") {
     auto alive = std::make_shared<int>(0);
     SUBCASE("small") {

@@ -9,7 +9,7 @@
 
 using slicerbridge::detail::batch_queue;
 
-TEST_CASE("the first push after a drain asks for one drain; the others ride along") {
+TEST_CASE("the first push after a drain asks for one drain, the others ride along") {
     batch_queue<int> queue;
     CHECK(queue.push(1));
     CHECK_FALSE(queue.push(2));
@@ -93,8 +93,8 @@ TEST_CASE("items pushed by several threads are each consumed once, one drain per
         drain_asked();
         bool all_pushed = true;
         for (int p = 0; p < producers; ++p) {
-            all_pushed = all_pushed && last_of[static_cast<std::size_t>(p)] ==
-                                           (p + 1) * per_producer - 1;
+            all_pushed =
+                all_pushed && last_of[static_cast<std::size_t>(p)] == (p + 1) * per_producer - 1;
         }
         if (all_pushed) {
             break;

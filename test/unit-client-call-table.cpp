@@ -12,8 +12,8 @@
 #include <vector>
 
 namespace sb = slicerbridge;
-using sb::detail::call_table_action;
 using sb::detail::call_table;
+using sb::detail::call_table_action;
 
 namespace {
 
@@ -263,7 +263,7 @@ TEST_CASE("call table: cancel is sent once, only when in force, and the call sti
     CHECK(r.take().empty());
 }
 
-TEST_CASE("call table: the give-up timer cancels and fails the call; one that fires late does "
+TEST_CASE("call table: the give-up timer cancels and fails the call, one that fires late does "
           "nothing [INV-6]") {
     call_table table;
     table.set_cancel_in_force(true);

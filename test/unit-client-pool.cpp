@@ -266,7 +266,7 @@ TEST_CASE("client_pool spreads calls over its connections, one call per connecti
     CHECK(pool.status().resent == 0);
 }
 
-TEST_CASE("client_pool replaces a connection lost while idle; the next call is not affected") {
+TEST_CASE("client_pool replaces a connection lost while idle, the next call is not affected") {
     cluster c(1);
     sb::pool_options options;
     options.connections = 1;
@@ -439,8 +439,7 @@ TEST_CASE("client_pool fails a call to a processor its catalog dropped without s
         {"name", "bad"},
         {"inputs", sb::value::array{}},
         {"outputs", sb::value::array{}},
-        {"parameters",
-         sb::value::array{sb::value::map{{"name", "p"}, {"type", "mesh"}}}}};
+        {"parameters", sb::value::array{sb::value::map{{"name", "p"}, {"type", "mesh"}}}}};
     asio::io_context io;
     asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
     const auto port = acceptor.local_endpoint().port();

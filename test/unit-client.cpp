@@ -324,7 +324,7 @@ TEST_CASE("an invoke runs under the id reserved for it, and a cancel of that id 
 }
 
 TEST_CASE("calls started from a completion handler start at once yet complete from handlers of "
-          "their own, in order; invoke results read in their usual form and in any other are "
+          "their own, in order, invoke results read in their usual form and in any other are "
           "the same [LIMIT-1] [INV-4]") {
     asio::io_context io(1);
     asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
@@ -360,8 +360,8 @@ TEST_CASE("calls started from a completion handler start at once yet complete fr
     });
 
     std::error_code ec;
-    auto stream =
-        sb::connect(io.get_executor(), *sb::address::parse("127.0.0.1:" + std::to_string(port)), ec);
+    auto stream = sb::connect(io.get_executor(),
+                              *sb::address::parse("127.0.0.1:" + std::to_string(port)), ec);
     REQUIRE(!ec);
     sb::basic_client<sb::any_stream> client(std::move(stream));
     std::vector<std::string> completed;

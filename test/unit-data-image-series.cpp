@@ -22,9 +22,9 @@ using sb::value;
 namespace {
 
 const sb::matrix4 series_oblique = {0.0, -0.8, 0.1, -120.5, //
-                             0.9, 0.0,  0.0, 80.25,  //
-                             0.0, 0.05, 2.5, -33.0,  //
-                             0.0, 0.0,  0.0, 1.0};
+                                    0.9, 0.0,  0.0, 80.25,  //
+                                    0.0, 0.05, 2.5, -33.0,  //
+                                    0.0, 0.0,  0.0, 1.0};
 
 sb::matrix4 shifted(double dx) {
     sb::matrix4 m = series_oblique;
@@ -117,7 +117,7 @@ TEST_CASE("series round-trip through a frame, volume after volume [SER-1] [SER-3
     CHECK(back.volumes[2].ijk_to_space == shifted(1.0));
 }
 
-TEST_CASE("each volume keeps its own geometry; a shared one is recognised [SER-2]") {
+TEST_CASE("each volume keeps its own geometry, a shared one is recognised [SER-2]") {
     image_series s = sample();
     CHECK_FALSE(s.shares_geometry());
     const sb::image second = s.volume(1);

@@ -54,7 +54,7 @@ TEST_CASE("fair queue: every case of fair_queue_decisions.json [LIMIT-10]") {
 }
 
 // Not in the table, whose connections stay: a gone connection's waiting calls leave the queue.
-TEST_CASE("a gone connection's waiting calls are dropped; its running ones still finish") {
+TEST_CASE("a gone connection's waiting calls are dropped, its running ones still finish") {
     fair_queue<int> queue(1);
     CHECK(started(queue.push(1, 1)) == 1);
     CHECK(started(queue.push(1, 2)) == -1);

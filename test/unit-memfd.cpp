@@ -224,7 +224,7 @@ TEST_SUITE("memfd") {
         CHECK(off.header().bulk_length == 9);
     }
 
-    TEST_CASE("one frame passes at most 16 descriptors; further segments go in-band [FD-2]") {
+    TEST_CASE("one frame passes at most 16 descriptors, further segments go in-band [FD-2]") {
         const auto before = open_descriptors();
         {
             sb::value::array segments;

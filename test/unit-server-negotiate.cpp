@@ -80,7 +80,7 @@ TEST_CASE("negotiate: every case of handshake_decisions.json [HELLO-3] [CAP-4] [
     }
 }
 
-TEST_CASE("negotiate: the reply carries the server's limits and implementation; the peer's "
+TEST_CASE("negotiate: the reply carries the server's limits and implementation, the peer's "
           "limits are kept [LIMIT-1]") {
     sb::server_options options;
     options.name = "test-server";

@@ -53,7 +53,7 @@ TEST_CASE("outbox: a frame the socket takes at once leaves at once, its bytes wi
     CHECK(total.held() == 0);
 }
 
-TEST_CASE("outbox: frames leave in the order queued; writing starts only when none is in "
+TEST_CASE("outbox: frames leave in the order queued, writing starts only when none is in "
           "progress") {
     namespace d = slicerbridge::detail;
     d::byte_budget total(1 << 20);
@@ -149,7 +149,7 @@ TEST_CASE("outbox: queued frames hold their bytes in both budgets until written,
 }
 
 TEST_CASE("outbox: abandoned while a write is in progress, it keeps every frame until the "
-          "write ends, then releases them; nothing more is queued or written [LIMIT-9] "
+          "write ends, then releases them, nothing more is queued or written [LIMIT-9] "
           "[LIMIT-2]") {
     namespace d = slicerbridge::detail;
     d::byte_budget total(1 << 20);

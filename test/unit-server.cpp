@@ -415,7 +415,7 @@ TEST_CASE("completion tokens: futures work as well as callbacks") {
     runner.join();
 }
 
-TEST_CASE("logs carry no tokens; an exception's message is logged, not answered [SEC-5] "
+TEST_CASE("logs carry no tokens, an exception's message is logged, not answered [SEC-5] "
           "[ERR-3]") {
     std::vector<std::string> lines;
     std::mutex mutex;

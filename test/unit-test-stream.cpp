@@ -11,6 +11,7 @@
 
 #include <asio/io_context.hpp>
 #include <asio/read.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
 #include <asio/write.hpp>
 
@@ -143,7 +144,7 @@ TEST_CASE("a read on a test stream waits for the peer's write, and completes on 
 }
 
 TEST_CASE("closing either end of a test stream: the peer reads what was sent, then eof, and "
-          "cannot write; the closed end's waiting read is aborted") {
+          "cannot write, the closed end's waiting read is aborted") {
     asio::io_context io;
     sbt::stream a(io.get_executor());
     sbt::stream b(io.get_executor());
@@ -370,4 +371,44 @@ TEST_CASE("failing each operation in turn of a frame's exchange over test stream
         }
         CHECK(succeeded_at > 2); // the exchange had several operations, each failed once
     }
+}
+
+TEST_CASE("a frame read whole in one read arrives at one time, one whose bytes come in two reads "
+          "arrives over the time between them") {
+    asio::io_context io;
+    sbt::stream a(io.get_executor());
+    sbt::stream b(io.get_executor());
+    sbt::connect(a, b);
+    sb::frame_stream<sbt::stream> reader(std::move(b));
+    reader.set_transient_heads(true); // as a server reads: small heads where they arrived
+    std::vector<std::byte> bytes;
+    test_stream_frame(0).for_each_buffer([&](sb::const_bytes piece) {
+        bytes.insert(bytes.end(), piece.data, piece.data + piece.size);
+    });
+    REQUIRE(bytes.size() > sb::frame_header_size + 1);
+    std::vector<sb::frame_arrival> arrivals;
+    auto read_one = [&] {
+        reader.async_read_frame([&](std::error_code ec, sb::received_frame, sb::frame_arrival at) {
+            REQUIRE_FALSE(ec);
+            arrivals.push_back(at);
+        });
+    };
+
+    read_one();
+    asio::async_write(a, asio::buffer(bytes), [](std::error_code, std::size_t) {});
+    REQUIRE(test_stream_run_dry(io));
+    REQUIRE(arrivals.size() == 1);
+    CHECK(arrivals[0].first_byte == arrivals[0].last_byte);
+
+    read_one();
+    const std::size_t cut = sb::frame_header_size + 1; // the head begins, and stops
+    asio::async_write(a, asio::buffer(bytes.data(), cut), [](std::error_code, std::size_t) {});
+    asio::steady_timer pause(io, std::chrono::milliseconds(5));
+    pause.async_wait([&](std::error_code) {
+        asio::async_write(a, asio::buffer(bytes.data() + cut, bytes.size() - cut),
+                          [](std::error_code, std::size_t) {});
+    });
+    REQUIRE(test_stream_run_dry(io));
+    REQUIRE(arrivals.size() == 2);
+    CHECK(arrivals[1].last_byte - arrivals[1].first_byte >= std::chrono::milliseconds(5));
 }

@@ -25,9 +25,8 @@ int test_support::run_child_mode(std::string_view flag) {
         auto work = asio::make_work_guard(io);
         sb::server server(io.get_executor());
         add_test_processors(server, std::make_shared<watch_record>());
-        server.serve(sb::pipe_stream::standard_streams(io.get_executor()), [&] {
-            server.shutdown(std::chrono::milliseconds(0), [&] { work.reset(); });
-        });
+        server.serve(sb::pipe_stream::standard_streams(io.get_executor()),
+                     [&] { server.shutdown(std::chrono::milliseconds(0), [&] { work.reset(); }); });
         io.run();
         return 0;
     }
@@ -44,16 +43,16 @@ sb::image large_image() {
     // 4 MiB: larger than any pipe buffer, so both directions wait on a full pipe many times.
     std::vector<std::uint16_t> voxels(128 * 128 * 128);
     std::iota(voxels.begin(), voxels.end(), std::uint16_t{7});
-    const sb::matrix4 m{0.5, 0.1, 0.0, -3.25, 0.0, 0.75, 0.2, 8.5, 0.1, 0.0, 1.5, 0.125, 0, 0, 0, 1};
+    const sb::matrix4 m{0.5, 0.1, 0.0, -3.25, 0.0, 0.75, 0.2, 8.5,
+                        0.1, 0.0, 1.5, 0.125, 0,   0,    0,   1};
     return sb::image::adopt(std::move(voxels), {128, 128, 128}, m, sb::space::lps);
 }
 
 } // namespace
 
-TEST_CASE("a launched child serves over its standard streams; it exits when the client leaves") {
-    std::unique_ptr<sb::sync_client> client =
-        sb::sync_client::launch({test_support::program_path(),
-                                 std::string(test_support::serve_stdio_flag)});
+TEST_CASE("a launched child serves over its standard streams, it exits when the client leaves") {
+    std::unique_ptr<sb::sync_client> client = sb::sync_client::launch(
+        {test_support::program_path(), std::string(test_support::serve_stdio_flag)});
     const sb::image sent = large_image();
     sb::invoke_params echo;
     echo.processor = "echo";
@@ -76,7 +75,8 @@ TEST_CASE("a launched child serves over its standard streams; it exits when the 
     client->goodbye(); // waits for the child to exit: a hang here would time the test out
 }
 
-TEST_CASE("launch_process: a child that will not stop outlasts wait_for, then is forced and reaped") {
+TEST_CASE(
+    "launch_process: a child that will not stop outlasts wait_for, then is forced and reaped") {
     asio::io_context io;
     auto launched = sb::launch_process(
         io.get_executor(), {test_support::program_path(), std::string(test_support::sleep_flag)});

@@ -92,10 +92,10 @@ void check_same_physical_image(const image& a, const image& b) {
                         FAIL("voxel " << i << "," << j << "," << k << " is off the other grid");
                     }
                 }
-                mismatches += voxel_at(b, i, j, k) !=
-                              voxel_at(a, static_cast<std::uint64_t>(index[0]),
-                                       static_cast<std::uint64_t>(index[1]),
-                                       static_cast<std::uint64_t>(index[2]));
+                mismatches +=
+                    voxel_at(b, i, j, k) != voxel_at(a, static_cast<std::uint64_t>(index[0]),
+                                                     static_cast<std::uint64_t>(index[1]),
+                                                     static_cast<std::uint64_t>(index[2]));
             }
         }
     }
@@ -123,8 +123,8 @@ TEST_CASE("NRRD: vector images, every dtype and big-endian data round-trip [ARRA
     scratch dir;
     std::vector<float> rgb(4 * 3 * 2 * 3);
     std::iota(rgb.begin(), rgb.end(), 0.25f);
-    const image vector_image = image::adopt(std::move(rgb), {4, 3, 2}, oblique_matrix(),
-                                            space::ras, image_kind::vector, 3);
+    const image vector_image = image::adopt(std::move(rgb), {4, 3, 2}, oblique_matrix(), space::ras,
+                                            image_kind::vector, 3);
     write_nrrd(vector_image, dir.path("rgb.nrrd"));
     const image rgb_back = read_nrrd(dir.path("rgb.nrrd"));
     CHECK(rgb_back.components == 3);
@@ -175,8 +175,7 @@ TEST_CASE("NRRD: vtkNrrdReader reads what we write with the same voxels, spacing
     CHECK(data->GetSpacing()[0] == doctest::Approx(0.7));
     CHECK(data->GetSpacing()[2] == doctest::Approx(2.5));
     CHECK(data->GetOrigin()[1] == doctest::Approx(20.5));
-    const image through_vtk =
-        from_vtk_image(data, index_to_physical_matrix(data), space::lps);
+    const image through_vtk = from_vtk_image(data, index_to_physical_matrix(data), space::lps);
     CHECK(through_vtk.data == original.data);
     CHECK(through_vtk.ijk_to_space == original.ijk_to_space);
 }
@@ -206,7 +205,8 @@ TEST_CASE("NRRD: files from other writers: gzip, detached data, LAS space, spaci
 
     dir.write("spacings.nrrd",
               "NRRD0004\ntype: int16\ndimension: 3\nsizes: 4 3 2\nspacings: 0.5 0.5 2\n"
-              "endian: little\nencoding: raw\n\n" + raw);
+              "endian: little\nencoding: raw\n\n" +
+                  raw);
     const image spaced = read_nrrd(dir.path("spacings.nrrd"));
     CHECK(spaced.space == space::lps);
     CHECK(spaced.ijk_to_space[10] == 2);
@@ -227,7 +227,8 @@ TEST_CASE("NRRD: malformed files are file errors, never crashes") {
     dir.write("huge.nrrd", "NRRD0004\ntype: double\ndimension: 3\nsizes: 99999 99999 99999\n"
                            "endian: little\n\n12345678");
     CHECK_THROWS_AS(read_nrrd(dir.path("huge.nrrd")), file_error);
-    dir.write("gzip.nrrd", "NRRD0004\ntype: uchar\ndimension: 3\nsizes: 2 2 1\nencoding: gzip\n\nxx");
+    dir.write("gzip.nrrd",
+              "NRRD0004\ntype: uchar\ndimension: 3\nsizes: 2 2 1\nencoding: gzip\n\nxx");
     CHECK_THROWS_AS(read_nrrd(dir.path("gzip.nrrd")), file_error);
     dir.write("not.nrrd", "P6\n");
     CHECK_THROWS_AS(read_nrrd(dir.path("not.nrrd")), file_error);
@@ -369,8 +370,7 @@ TEST_CASE("read_data applies the slot's image kind and rejects what it cannot ho
     scratch dir;
     std::vector<float> values(8, 1.5f);
     write_image(image::adopt(std::move(values), {2, 2, 2}), dir.path("f.nrrd"));
-    CHECK_THROWS_AS(read_data(dir.path("f.nrrd"), slot_type::image, image_kind::label),
-                    file_error);
+    CHECK_THROWS_AS(read_data(dir.path("f.nrrd"), slot_type::image, image_kind::label), file_error);
     write_image(numbered({2, 2, 2}, identity_matrix, space::ras), dir.path("l.nrrd"));
     const auto labels = read_data(dir.path("l.nrrd"), slot_type::image, image_kind::label);
     CHECK(std::get<image>(labels).kind == image_kind::label);
@@ -433,7 +433,7 @@ TEST_CASE("library messages keep their first cause, without source locations or 
           "NrrdImageIO: trouble");
 }
 
-TEST_CASE("image series are MultiVolume NRRD files; what one cannot hold is refused [SER-2]") {
+TEST_CASE("image series are MultiVolume NRRD files, what one cannot hold is refused [SER-2]") {
     scratch dir;
     std::vector<std::int16_t> voxels(2 * 3 * 4 * 2);
     std::iota(voxels.begin(), voxels.end(), std::int16_t{-7});
@@ -446,7 +446,8 @@ TEST_CASE("image series are MultiVolume NRRD files; what one cannot hold is refu
     REQUIRE_FALSE(series.validate());
     const std::string path = dir.path("series.nrrd");
     write_data(series, path);
-    const auto back = std::get<slicerbridge::image_series>(read_data(path, slot_type::image_series));
+    const auto back =
+        std::get<slicerbridge::image_series>(read_data(path, slot_type::image_series));
     CHECK(back.volumes.size() == 2);
     CHECK(back.volumes[1].value == 2.5);
     CHECK(back.data == series.data);

@@ -157,7 +157,7 @@ TEST_CASE("StartInvoke is refused when not connected")
   CHECK(logic->StartInvoke(nullptr) == 0);
 }
 
-TEST_CASE("parameters given as JSON reach the processor typed per slot; absent ones take their "
+TEST_CASE("parameters given as JSON reach the processor typed per slot, absent ones take their "
           "default [INV-3]")
 {
   in_process_server server;

@@ -360,7 +360,7 @@ vtkSmartPointer<vtkPolyData> tetrahedron()
 
 } // namespace
 
-TEST_CASE("mesh with point and cell arrays round trip; in LPS x and y are negated and winding "
+TEST_CASE("mesh with point and cell arrays round trip, in LPS x and y are negated and winding "
           "kept [MESH-1] [MESH-2] [MESH-3]")
 {
   connected c;
@@ -410,7 +410,7 @@ TEST_CASE("mesh with point and cell arrays round trip; in LPS x and y are negate
   CHECK(region->GetComponent(5, 0) == 15.0);
 }
 
-TEST_CASE("transform round trip; in LPS the wire matrix is F T F [XFM-1]")
+TEST_CASE("transform round trip, in LPS the wire matrix is F T F [XFM-1]")
 {
   connected c;
   const double elements[16] = { 0.0, -1.0, 0.0, 5.0, 1.0, 0.0, 0.0, -3.0, 0.0, 0.0, 1.0, 2.5, 0.0,
@@ -443,7 +443,7 @@ TEST_CASE("transform round trip; in LPS the wire matrix is F T F [XFM-1]")
   CHECK(call->GetErrorCode() == 103);
 }
 
-TEST_CASE("points with labels round trip; labels must match the points [PTS-1]")
+TEST_CASE("points with labels round trip, labels must match the points [PTS-1]")
 {
   connected c;
   vtkNew<vtkPoints> points;

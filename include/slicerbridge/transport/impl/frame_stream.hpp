@@ -128,7 +128,8 @@ private:
             return true; // taken again when reading resumes
         }
         self_.staged_begin_ += frame_header_size + header.head_length;
-        arrival_.last_byte = std::chrono::steady_clock::now();
+        // The whole frame came to light at once: its first and last bytes share one reading.
+        arrival_.last_byte = arrival_.first_byte;
         received_frame frame;
         frame.header = header;
         frame.head = buffer::wrap({}, first + frame_header_size, header.head_length);
