@@ -9,6 +9,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <thread>
 
@@ -115,4 +116,32 @@ TEST_CASE("a server's answers handed over by a worker are drained from its drain
     CHECK(state->drain_slot.in_use()); // the next drain takes the slot again
     io.run();
     CHECK(answered == 3);
+}
+
+TEST_CASE("a server's wake-up of a sleeping worker is posted in its wake slot") {
+    asio::io_context io(1);
+    slicerbridge::server_options options;
+    options.workers = 1;
+    options.worker_spin = std::chrono::microseconds(0); // an idle worker sleeps at once
+    auto state = std::make_shared<slicerbridge::detail::server_state>(io.get_executor(), options);
+    // Once the worker sleeps, a task queued quietly asks for a wake-up (the ones queued before
+    // it, while the worker was awake, just run).
+    bool sleeping = false;
+    for (int tries = 0; tries < 10000 && !sleeping; ++tries) {
+        sleeping = state->workers.post_quietly([] {});
+        if (!sleeping) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+    }
+    REQUIRE(sleeping);
+    std::atomic<bool> ran{false};
+    state->schedule_call(
+        1, [&ran] { ran.store(true, std::memory_order_release); }, true);
+    CHECK(state->wake_slot.in_use());
+    CHECK(io.run_one() == 1); // the wake-up
+    CHECK_FALSE(state->wake_slot.in_use());
+    for (int tries = 0; tries < 10000 && !ran.load(std::memory_order_acquire); ++tries) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    CHECK(ran.load());
 }

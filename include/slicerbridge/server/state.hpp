@@ -15,6 +15,7 @@
 #include <slicerbridge/server/options.hpp>
 
 #include <asio/any_io_executor.hpp>
+#include <asio/bind_allocator.hpp>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
 
@@ -133,10 +134,12 @@ struct server_state : std::enable_shared_from_this<server_state> {
         }
         if (workers.post_quietly(std::move(runner)) &&
             !wake_posted.exchange(true, std::memory_order_relaxed)) {
-            asio::post(*io_thread_context, [self = shared_from_this()] {
-                self->wake_posted.store(false, std::memory_order_relaxed);
-                self->workers.wake();
-            });
+            asio::post(
+                *io_thread_context,
+                asio::bind_allocator(slot_allocator<void>(wake_slot), [self = shared_from_this()] {
+                    self->wake_posted.store(false, std::memory_order_relaxed);
+                    self->workers.wake();
+                }));
         }
     }
 
@@ -248,9 +251,10 @@ struct server_state : std::enable_shared_from_this<server_state> {
         }
     }
 
-    /// Where the drain of the answers handed over is posted (one at a time); it outlives that
-    /// drain, which owns the state.
+    /// Where the drain of the answers handed over is posted, and the workers' wake-up (one of
+    /// each at a time); each outlives its handler, which owns the state.
     handler_slot drain_slot;
+    handler_slot wake_slot;
 
     // Under sessions_mutex.
     mutable std::mutex sessions_mutex;
