@@ -144,4 +144,8 @@ TEST_CASE("a server's wake-up of a sleeping worker is posted in its wake slot") 
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     CHECK(ran.load());
+    // As the server's destructor does: the worker finishes with the fair queue before the state
+    // goes (the task's flag is set before its worker leaves the queue).
+    state->workers.stop();
+    state->workers.join();
 }

@@ -403,6 +403,12 @@ TEST_CASE("a frame read whole in one read arrives at one time, one whose bytes c
     read_one();
     const std::size_t cut = sb::frame_header_size + 1; // the head begins, and stops
     asio::async_write(a, asio::buffer(bytes.data(), cut), [](std::error_code, std::size_t) {});
+    // The pause starts once the reader has the first part, so that it lies between the reads.
+    io.restart();
+    for (int polls = 0; polls < 1000 && reader.bytes_received() < cut; ++polls) {
+        io.poll();
+    }
+    REQUIRE(reader.bytes_received() >= cut);
     asio::steady_timer pause(io, std::chrono::milliseconds(5));
     pause.async_wait([&](std::error_code) {
         asio::async_write(a, asio::buffer(bytes.data() + cut, bytes.size() - cut),
