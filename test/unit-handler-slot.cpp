@@ -75,29 +75,44 @@ TEST_CASE("Asio keeps a handler posted with a slot_allocator in the slot and fre
 TEST_CASE("handlers posted from another thread, each after the last one ran, all use the slot: "
           "the posting thread allocates nothing") {
     asio::io_context io(1);
-    auto guard = asio::make_work_guard(io);
-    std::thread runner([&io] { io.run(); });
     handler_slot slot;
     bool taken_when_run = true;
     std::atomic<int> runs{0};
     constexpr int posts = 1000;
+    std::atomic<int> asked{0};  // posts the test asked for
+    std::atomic<int> posted{0}; // posts made
     std::size_t allocations = 0;
-    {
+    std::thread poster([&] {
         test_support::allocation_recorder recorder;
-        for (int i = 0; i < posts; ++i) {
-            asio::post(io, slotted_handler{&slot, &taken_when_run, &runs});
-            // Bounded: the runner takes each handler within microseconds.
-            for (int spins = 0; runs.load(std::memory_order_acquire) <= i && spins < 100000000;
+        for (int i = 1; i <= posts; ++i) {
+            // Bounded: the test asks for the next post as soon as the last one ran.
+            for (int spins = 0; asked.load(std::memory_order_acquire) < i && spins < 100000000;
                  ++spins) {
                 std::this_thread::yield();
             }
+            asio::post(io, slotted_handler{&slot, &taken_when_run, &runs});
+            posted.store(i, std::memory_order_release);
         }
         allocations = recorder.stats().count;
+    });
+    int queued_in_slot = 0;
+    int freed_after_run = 0;
+    for (int i = 1; i <= posts; ++i) {
+        asked.store(i, std::memory_order_release);
+        for (int spins = 0; posted.load(std::memory_order_acquire) < i && spins < 100000000;
+             ++spins) {
+            std::this_thread::yield();
+        }
+        queued_in_slot += slot.in_use() ? 1 : 0;
+        io.restart();
+        io.run_one();
+        freed_after_run += slot.in_use() ? 0 : 1;
     }
-    guard.reset();
-    runner.join();
+    poster.join();
     CHECK(runs.load() == posts);
-    CHECK(allocations == 0);
+    CHECK(queued_in_slot == posts);
+    CHECK(freed_after_run == posts);
+    CHECK(allocations == 0); // the slot was free for every post: none went to operator new
 }
 
 TEST_CASE("a server's answers handed over by a worker are drained from its drain slot") {

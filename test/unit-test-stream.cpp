@@ -11,6 +11,7 @@
 
 #include <asio/io_context.hpp>
 #include <asio/read.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
 #include <asio/write.hpp>
 
@@ -372,7 +373,8 @@ TEST_CASE("failing each operation in turn of a frame's exchange over test stream
     }
 }
 
-TEST_CASE("a frame read whole in one read arrives at one time") {
+TEST_CASE("a frame read whole in one read arrives at one time, one whose bytes come in two reads "
+          "arrives over the time between them") {
     asio::io_context io;
     sbt::stream a(io.get_executor());
     sbt::stream b(io.get_executor());
@@ -383,13 +385,37 @@ TEST_CASE("a frame read whole in one read arrives at one time") {
     test_stream_frame(0).for_each_buffer([&](sb::const_bytes piece) {
         bytes.insert(bytes.end(), piece.data, piece.data + piece.size);
     });
+    REQUIRE(bytes.size() > sb::frame_header_size + 1);
     std::vector<sb::frame_arrival> arrivals;
-    reader.async_read_frame([&](std::error_code ec, sb::received_frame, sb::frame_arrival at) {
-        REQUIRE_FALSE(ec);
-        arrivals.push_back(at);
-    });
-    asio::async_write(a, asio::buffer(bytes), [](std::error_code, std::size_t) {});
+    auto read_one = [&] {
+        reader.async_read_frame([&](std::error_code ec, sb::received_frame, sb::frame_arrival at) {
+            REQUIRE_FALSE(ec);
+            arrivals.push_back(at);
+        });
+    };
+    auto write = [&a](const std::byte* data, std::size_t size) {
+        asio::async_write(a, asio::buffer(data, size), [](std::error_code, std::size_t) {});
+    };
+
+    read_one();
+    write(bytes.data(), bytes.size());
     REQUIRE(test_stream_run_dry(io));
     REQUIRE(arrivals.size() == 1);
     CHECK(arrivals[0].first_byte == arrivals[0].last_byte);
+
+    // A slow sender: the head begins, and stops for 5 ms, counted from when the reader has the
+    // first part (bytes_received counts the first frame too).
+    read_one();
+    const std::size_t cut = sb::frame_header_size + 1;
+    write(bytes.data(), cut);
+    io.restart();
+    for (int polls = 0; polls < 1000 && reader.bytes_received() < bytes.size() + cut; ++polls) {
+        io.poll();
+    }
+    REQUIRE(reader.bytes_received() == bytes.size() + cut);
+    asio::steady_timer pause(io, std::chrono::milliseconds(5));
+    pause.async_wait([&](std::error_code) { write(bytes.data() + cut, bytes.size() - cut); });
+    REQUIRE(test_stream_run_dry(io));
+    REQUIRE(arrivals.size() == 2);
+    CHECK(arrivals[1].last_byte - arrivals[1].first_byte >= std::chrono::milliseconds(5));
 }

@@ -148,7 +148,8 @@ struct server_state : std::enable_shared_from_this<server_state> {
     /// when no other answer waits for it already.
     void hand_answer_over(answer_task answer) {
         if (answers.push(std::move(answer))) {
-            asio::post(*io_thread_context, answer_drain{shared_from_this()});
+            asio::post(*io_thread_context, asio::bind_allocator(slot_allocator<void>(drain_slot),
+                                                                answer_drain{shared_from_this()}));
         }
     }
 
@@ -291,13 +292,9 @@ private:
     /// own the state.
     struct answer_drain {
         std::shared_ptr<server_state> state;
-        handler_slot* slot;
-        answer_drain(std::shared_ptr<server_state> s)
-            : state(std::move(s)), slot(&state->drain_slot) {}
+        answer_drain(std::shared_ptr<server_state> s) : state(std::move(s)) {}
         answer_drain(answer_drain&&) = default;
         answer_drain& operator=(answer_drain&&) = delete;
-        using allocator_type = slot_allocator<void>;
-        allocator_type get_allocator() const noexcept { return allocator_type(*slot); }
         ~answer_drain() {
             if (state) {
                 state->answers.discard();
