@@ -17,6 +17,7 @@
 
 #include <array>
 #include <chrono>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -418,4 +419,93 @@ TEST_CASE("a frame read whole in one read arrives at one time, one whose bytes c
     REQUIRE(test_stream_run_dry(io));
     REQUIRE(arrivals.size() == 2);
     CHECK(arrivals[1].last_byte - arrivals[1].first_byte >= std::chrono::milliseconds(5));
+}
+
+namespace {
+
+/// A frame_stream reading over a test stream whose reads a fail_count (which fails none) counts,
+/// and the peer that writes to it.
+struct counted_reader {
+    sbt::fail_count reads{std::numeric_limits<std::size_t>::max()};
+    sbt::stream peer;
+    sb::frame_stream<sbt::stream> stream;
+    std::vector<std::byte> frame_bytes;
+    int frames = 0;
+    std::error_code last_error;
+
+    explicit counted_reader(asio::io_context& io)
+        : peer(io.get_executor()), stream(sbt::stream(io.get_executor(), &reads)) {
+        sbt::connect(peer, stream.next_layer());
+        test_stream_frame(0).for_each_buffer([&](sb::const_bytes piece) {
+            frame_bytes.insert(frame_bytes.end(), piece.data, piece.data + piece.size);
+        });
+    }
+
+    void read() {
+        stream.async_read_frame([this](std::error_code ec, sb::received_frame, sb::frame_arrival) {
+            last_error = ec;
+            frames += ec ? 0 : 1;
+        });
+    }
+
+    void send() {
+        asio::async_write(peer, asio::buffer(frame_bytes), [](std::error_code, std::size_t) {});
+    }
+
+    /// Reads one frame the peer sends, to the end.
+    void read_one(asio::io_context& io) {
+        const int before = frames;
+        read();
+        send();
+        REQUIRE(test_stream_run_dry(io));
+        REQUIRE(frames == before + 1);
+    }
+};
+
+} // namespace
+
+TEST_CASE("a frame_stream alone on its thread tries its next layer as soon as a read starts") {
+    asio::io_context io;
+    counted_reader reader(io);
+    reader.read_one(io);
+    reader.read_one(io);
+    const std::size_t reads = reader.reads.operations();
+    reader.read();
+    CHECK(reader.reads.operations() == reads + 1);
+    reader.send();
+    REQUIRE(test_stream_run_dry(io));
+    CHECK(reader.frames == 3);
+}
+
+TEST_CASE("a frame_stream whose thread read other streams' frames since its last starts its "
+          "next read two rounds of the executor's queue later, and reads the frame intact") {
+    asio::io_context io;
+    counted_reader first(io);
+    counted_reader second(io);
+    first.read_one(io);
+    second.read_one(io);
+    first.read_one(io); // the second's frame came between the first's two
+    const std::size_t reads = first.reads.operations();
+    first.read();
+    CHECK(first.reads.operations() == reads);
+    io.restart();
+    CHECK(io.poll_one() == 1);
+    CHECK(first.reads.operations() == reads);
+    CHECK(io.poll_one() == 1);
+    CHECK(first.reads.operations() == reads + 1);
+    first.send();
+    REQUIRE(test_stream_run_dry(io));
+    CHECK(first.frames == 3);
+
+    SUBCASE("closed while it yields, the read fails as one on a closed stream") {
+        second.read_one(io);
+        first.read_one(io);
+        const std::size_t reads_before = first.reads.operations();
+        first.read();
+        REQUIRE(first.reads.operations() == reads_before);
+        first.stream.next_layer().close();
+        REQUIRE(test_stream_run_dry(io));
+        CHECK(first.frames == 4);
+        CHECK(first.last_error == asio::error::bad_descriptor);
+    }
 }

@@ -38,7 +38,9 @@ struct frame_arrival {
 /// frame's final bulk buffer for large payloads, so voxels are never copied on the way in.
 /// Writing gathers the header, head and bulk pieces (which reference the caller's buffers) into
 /// one scatter-gather write. As with Asio streams, at most one read and one write may be
-/// outstanding at a time; callers serialise them.
+/// outstanding at a time; callers serialise them. On a thread that reads frames for several
+/// connections, a read that must wait for the next layer starts there two rounds of its
+/// executor's queue after it is asked for, by which time a busy peer's frame has mostly come.
 template <class NextLayer>
 class frame_stream {
 public:
@@ -111,7 +113,9 @@ public:
     /// Handler signature: `void(std::error_code, received_frame, frame_arrival)`.
     /// The error is `asio::error::eof` when the peer closed the stream, also in the middle of a
     /// frame (which is then discarded, [FRAME-8]), or the frame's own error (`malformed_frame`,
-    /// `frame_too_large`). Cancel by closing the next layer.
+    /// `frame_too_large`). Cancel by closing the next layer: a read waiting in it completes
+    /// with `asio::error::operation_aborted`, one not started in it yet with the error of a read
+    /// on a closed stream (`asio::error::bad_descriptor`), as a composed Asio read does.
     template <class CompletionToken>
     auto async_read_frame(CompletionToken&& token);
 
@@ -165,6 +169,11 @@ private:
     /// before the frame's end.
     void attach_descriptors(received_frame& frame);
 
+    /// Counts a frame read whole, and decides whether the next read yields to the executor
+    /// first: when other streams read frames on this thread since this one's last, the thread
+    /// serves several busy connections, and the next frame is seldom in when this one is done.
+    void note_frame_read();
+
     void run_paused_read(std::error_code ec) {
         if (paused_read_) {
             auto read = std::move(paused_read_);
@@ -186,6 +195,8 @@ private:
     std::vector<asio::const_buffer> write_pieces_; // of the write in progress
     bool descriptors_in_force_ = false;
     bool transient_heads_ = false;
+    unsigned rounds_to_yield_ = 0;            // before the next read tries the next layer
+    std::uint64_t thread_frames_at_last_ = 0; // detail::frames_read_on_this_thread()
     frame_descriptors incoming_;
     std::deque<detail::descriptor_batch> descriptor_batches_;
 };

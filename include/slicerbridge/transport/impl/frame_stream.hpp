@@ -16,10 +16,21 @@
 
 namespace slicerbridge {
 
+namespace detail {
+
+/// The frames that every frame_stream has read whole on the calling thread.
+inline std::uint64_t& frames_read_on_this_thread() noexcept {
+    static thread_local std::uint64_t count = 0;
+    return count;
+}
+
+} // namespace detail
+
 template <class NextLayer>
 template <class... Args>
 frame_stream<NextLayer>::frame_stream(Args&&... args)
-    : next_(std::forward<Args>(args)...), staging_(staging_capacity) {}
+    : next_(std::forward<Args>(args)...), staging_(staging_capacity),
+      thread_frames_at_last_(detail::frames_read_on_this_thread()) {}
 
 // Written out rather than made with async_compose: a composed operation's handlers are associated
 // with an executor that tracks outstanding work, so that each read's completion is dispatched
@@ -92,10 +103,20 @@ public:
             arrival_.last_byte = std::chrono::steady_clock::now();
             received_frame frame = self_.reader_.release();
             self_.attach_descriptors(frame);
+            self_.note_frame_read();
             return complete(std::error_code{}, std::move(frame));
         }
         if (waits_for_gate(self_.reader_.announced_size())) {
             return;
+        }
+        if (!started_ && self_.rounds_to_yield_ > 0) {
+            // Asio tries a socket the moment a read starts, and right after a frame the next one
+            // is seldom in: the try costs a system call, then the read waits in epoll. Started
+            // two rounds of the executor's queue later (the handlers queued before it, then those
+            // of its next look at epoll), the read mostly finds its frame and takes it at once.
+            // One round was measured to be too soon (docs/performance-history.md).
+            --self_.rounds_to_yield_;
+            return asio::post(std::move(*this));
         }
         auto target = self_.reader_.prepare();
         target.size = std::min(target.size, max_read_size);
@@ -134,6 +155,7 @@ private:
         frame.header = header;
         frame.head = buffer::wrap({}, first + frame_header_size, header.head_length);
         self_.attach_descriptors(frame);
+        self_.note_frame_read();
         complete(std::error_code{}, std::move(frame));
         return true;
     }
@@ -198,6 +220,14 @@ void frame_stream<NextLayer>::attach_descriptors(received_frame& frame) {
         descriptor_batches_.pop_front();
     }
     frame.descriptors.set_in_force(descriptors_in_force_);
+}
+
+template <class NextLayer>
+void frame_stream<NextLayer>::note_frame_read() {
+    std::uint64_t& count = detail::frames_read_on_this_thread();
+    ++count;
+    rounds_to_yield_ = count - thread_frames_at_last_ > 1 ? 2 : 0;
+    thread_frames_at_last_ = count;
 }
 
 template <class NextLayer>
