@@ -464,11 +464,16 @@ struct counted_reader {
 
 } // namespace
 
-TEST_CASE("a frame_stream alone on its thread tries its next layer as soon as a read starts") {
+TEST_CASE("a frame_stream alone on its execution context tries its next layer as soon as a "
+          "read starts, also when streams on other contexts read on the same thread") {
     asio::io_context io;
+    asio::io_context other_io;
     counted_reader reader(io);
-    reader.read_one(io);
-    reader.read_one(io);
+    counted_reader other(other_io);
+    for (int i = 0; i < 2; ++i) {
+        reader.read_one(io);
+        other.read_one(other_io);
+    }
     const std::size_t reads = reader.reads.operations();
     reader.read();
     CHECK(reader.reads.operations() == reads + 1);
@@ -477,8 +482,9 @@ TEST_CASE("a frame_stream alone on its thread tries its next layer as soon as a 
     CHECK(reader.frames == 3);
 }
 
-TEST_CASE("a frame_stream whose thread read other streams' frames since its last starts its "
-          "next read two rounds of the executor's queue later, and reads the frame intact") {
+TEST_CASE("a frame_stream whose execution context read other streams' frames since its last "
+          "starts its next read two rounds of the executor's queue later, and reads the frame "
+          "intact") {
     asio::io_context io;
     counted_reader first(io);
     counted_reader second(io);

@@ -4,6 +4,7 @@
 
 #include <slicerbridge/detail/buffer_span.hpp>
 #include <slicerbridge/detail/descriptor_io.hpp>
+#include <slicerbridge/detail/frames_read_service.hpp>
 #include <slicerbridge/detail/unique_function.hpp>
 #include <slicerbridge/limits.hpp>
 #include <slicerbridge/wire/codec.hpp>
@@ -38,8 +39,8 @@ struct frame_arrival {
 /// frame's final bulk buffer for large payloads, so voxels are never copied on the way in.
 /// Writing gathers the header, head and bulk pieces (which reference the caller's buffers) into
 /// one scatter-gather write. As with Asio streams, at most one read and one write may be
-/// outstanding at a time; callers serialise them. On a thread that reads frames for several
-/// connections, a read that must wait for the next layer starts there two rounds of its
+/// outstanding at a time; callers serialise them. On an execution context that reads frames for
+/// several connections, a read that must wait for the next layer starts there two rounds of its
 /// executor's queue after it is asked for, by which time a busy peer's frame has mostly come.
 template <class NextLayer>
 class frame_stream {
@@ -170,8 +171,9 @@ private:
     void attach_descriptors(received_frame& frame);
 
     /// Counts a frame read whole, and decides whether the next read yields to the executor
-    /// first: when other streams read frames on this thread since this one's last, the thread
-    /// serves several busy connections, and the next frame is seldom in when this one is done.
+    /// first: when other streams on its execution context read frames since this one's last,
+    /// the context serves several busy connections, and the next frame is seldom in when this
+    /// one is done.
     void note_frame_read();
 
     void run_paused_read(std::error_code ec) {
@@ -195,8 +197,9 @@ private:
     std::vector<asio::const_buffer> write_pieces_; // of the write in progress
     bool descriptors_in_force_ = false;
     bool transient_heads_ = false;
-    unsigned rounds_to_yield_ = 0;            // before the next read tries the next layer
-    std::uint64_t thread_frames_at_last_ = 0; // detail::frames_read_on_this_thread()
+    detail::frames_read_service* frames_read_; // by the streams of the next layer's context
+    std::uint64_t context_frames_at_last_;
+    unsigned rounds_to_yield_ = 0; // before the next read tries the next layer
     frame_descriptors incoming_;
     std::deque<detail::descriptor_batch> descriptor_batches_;
 };

@@ -8,29 +8,23 @@
 #include <asio/associated_executor.hpp>
 #include <asio/compose.hpp>
 #include <asio/error.hpp>
+#include <asio/execution/context.hpp>
 #include <asio/executor_work_guard.hpp>
 #include <asio/post.hpp>
+#include <asio/query.hpp>
 
 #include <algorithm>
 #include <cstddef>
 
 namespace slicerbridge {
 
-namespace detail {
-
-/// The frames that every frame_stream has read whole on the calling thread.
-inline std::uint64_t& frames_read_on_this_thread() noexcept {
-    static thread_local std::uint64_t count = 0;
-    return count;
-}
-
-} // namespace detail
-
 template <class NextLayer>
 template <class... Args>
 frame_stream<NextLayer>::frame_stream(Args&&... args)
     : next_(std::forward<Args>(args)...), staging_(staging_capacity),
-      thread_frames_at_last_(detail::frames_read_on_this_thread()) {}
+      frames_read_(&asio::use_service<detail::frames_read_service>(
+          asio::query(next_.get_executor(), asio::execution::context))),
+      context_frames_at_last_(frames_read_->count()) {}
 
 // Written out rather than made with async_compose: a composed operation's handlers are associated
 // with an executor that tracks outstanding work, so that each read's completion is dispatched
@@ -224,10 +218,9 @@ void frame_stream<NextLayer>::attach_descriptors(received_frame& frame) {
 
 template <class NextLayer>
 void frame_stream<NextLayer>::note_frame_read() {
-    std::uint64_t& count = detail::frames_read_on_this_thread();
-    ++count;
-    rounds_to_yield_ = count - thread_frames_at_last_ > 1 ? 2 : 0;
-    thread_frames_at_last_ = count;
+    const std::uint64_t count = frames_read_->count_one();
+    rounds_to_yield_ = count - context_frames_at_last_ > 1 ? 2 : 0;
+    context_frames_at_last_ = count;
 }
 
 template <class NextLayer>
