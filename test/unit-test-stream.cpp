@@ -60,11 +60,17 @@ sb::encoded_frame test_stream_frame(std::size_t bulk_bytes) {
     return sb::encode_frame(head, sb::encode_options{});
 }
 
-/// The head and bulk of a frame, after its header.
-std::vector<std::byte> test_stream_bytes_of(const sb::encoded_frame& frame) {
+/// A frame's bytes as they cross the stream: header, head and bulk.
+std::vector<std::byte> test_stream_wire_bytes(const sb::encoded_frame& frame) {
     std::vector<std::byte> out;
     frame.for_each_buffer(
         [&](sb::const_bytes piece) { out.insert(out.end(), piece.data, piece.data + piece.size); });
+    return out;
+}
+
+/// The head and bulk of a frame, after its header.
+std::vector<std::byte> test_stream_bytes_of(const sb::encoded_frame& frame) {
+    std::vector<std::byte> out = test_stream_wire_bytes(frame);
     out.erase(out.begin(), out.begin() + sb::frame_header_size);
     return out;
 }
@@ -382,10 +388,7 @@ TEST_CASE("a frame read whole in one read arrives at one time, one whose bytes c
     sbt::connect(a, b);
     sb::frame_stream<sbt::stream> reader(std::move(b));
     reader.set_transient_heads(true); // as a server reads: small heads where they arrived
-    std::vector<std::byte> bytes;
-    test_stream_frame(0).for_each_buffer([&](sb::const_bytes piece) {
-        bytes.insert(bytes.end(), piece.data, piece.data + piece.size);
-    });
+    const std::vector<std::byte> bytes = test_stream_wire_bytes(test_stream_frame(0));
     REQUIRE(bytes.size() > sb::frame_header_size + 1);
     std::vector<sb::frame_arrival> arrivals;
     auto read_one = [&] {
@@ -429,16 +432,13 @@ struct counted_reader {
     sbt::fail_count reads{std::numeric_limits<std::size_t>::max()};
     sbt::stream peer;
     sb::frame_stream<sbt::stream> stream;
-    std::vector<std::byte> frame_bytes;
+    const std::vector<std::byte> frame_bytes = test_stream_wire_bytes(test_stream_frame(0));
     int frames = 0;
     std::error_code last_error;
 
     explicit counted_reader(asio::io_context& io)
         : peer(io.get_executor()), stream(sbt::stream(io.get_executor(), &reads)) {
         sbt::connect(peer, stream.next_layer());
-        test_stream_frame(0).for_each_buffer([&](sb::const_bytes piece) {
-            frame_bytes.insert(frame_bytes.end(), piece.data, piece.data + piece.size);
-        });
     }
 
     void read() {
