@@ -503,6 +503,26 @@ TEST_CASE("a frame_stream whose execution context read other streams' frames sin
     REQUIRE(test_stream_run_dry(io));
     CHECK(first.frames == 3);
 
+    SUBCASE("a read whose frame has begun to arrive with the last one goes on at once") {
+        second.read_one(io);
+        std::vector<std::byte> bytes = first.frame_bytes;
+        const std::size_t cut = sb::frame_header_size + 1;
+        bytes.insert(bytes.end(), first.frame_bytes.begin(), first.frame_bytes.begin() + cut);
+        std::error_code ec;
+        REQUIRE(first.peer.write_some_now(asio::buffer(bytes), ec) == bytes.size());
+        first.read(); // a whole frame, and the next one's first bytes, in one read
+        REQUIRE(test_stream_run_dry(io));
+        REQUIRE(first.frames == 4);
+        const std::size_t reads_before = first.reads.operations();
+        first.read();
+        CHECK(first.reads.operations() == reads_before + 1);
+        REQUIRE(first.peer.write_some_now(
+                    asio::buffer(first.frame_bytes.data() + cut, first.frame_bytes.size() - cut),
+                    ec) == first.frame_bytes.size() - cut);
+        REQUIRE(test_stream_run_dry(io));
+        CHECK(first.frames == 5);
+    }
+
     SUBCASE("closed while it yields, the read fails as one on a closed stream") {
         second.read_one(io);
         first.read_one(io);
