@@ -43,10 +43,10 @@ bytes echo_request(std::uint64_t id, std::size_t voxels) {
     invoke_params params;
     params.processor = "echo";
     std::vector<std::uint8_t> data(voxels, 7);
-    params.inputs = {{"image", data_value(image::adopt(std::move(data), {voxels, 1, 1},
-                                                       matrix4{1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0,
-                                                               0, 0, 0, 1},
-                                                       space::ras))}};
+    params.inputs = {
+        {"image", data_value(image::adopt(std::move(data), {voxels, 1, 1},
+                                          matrix4{1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1},
+                                          space::ras))}};
     request req{id, "invoke", to_value(params)};
     std::error_code ec;
     return encode_message(message(req), encode_options{}, ec).to_bytes();
@@ -159,9 +159,8 @@ TEST_CASE("a client that never reads is held to its byte budget while others are
         std::error_code ec;
         std::size_t written = 0;
         for (int attempt = 0; attempt < 200 && written < frame.size(); ++attempt) {
-            written += hog.socket().write_some(asio::buffer(frame.data() + written,
-                                                            frame.size() - written),
-                                               ec);
+            written += hog.socket().write_some(
+                asio::buffer(frame.data() + written, frame.size() - written), ec);
             if (ec == asio::error::would_block) {
                 ec.clear();
                 std::this_thread::sleep_for(5ms);
@@ -208,9 +207,8 @@ TEST_CASE("frames that arrive together in one read count against the byte budget
     peer.write_bytes(all); // one write: the server's first read takes them all
     // The held calls' requests fill the budget, and no more are admitted: nothing is answered
     // meanwhile, so what the server holds is their frames.
-    CHECK(eventually([&] {
-        return srv.server().bytes_held() + frame_size > options.connection_budget;
-    }));
+    CHECK(eventually(
+        [&] { return srv.server().bytes_held() + frame_size > options.connection_budget; }));
     std::this_thread::sleep_for(50ms);
     CHECK(srv.server().bytes_held() <= options.connection_budget + frame_size);
     released = true;
@@ -242,5 +240,42 @@ TEST_CASE("bad frame headers from many connections log a few lines, not one each
     }
     CHECK(*logged >= 1);
     CHECK(*logged <= 10); // 5 per kind in 10 s: two windows at most, however slow the run
+    CHECK(serves_others(srv));
+}
+
+TEST_CASE("calls waiting for a worker when their connection drops give back their places among "
+          "the server's pending calls [DROP-1] [LIMIT-2]") {
+    std::atomic<bool> released{false};
+    server_options options;
+    options.workers = 4;
+    test_server srv(options, [&](server& s) {
+        s.add({test_support::describe("hold"), [&](call_context&, const invoke_params&) {
+                   for (int i = 0; i < 1000 && !released.load(); ++i) {
+                       std::this_thread::sleep_for(10ms);
+                   }
+                   return invoke_result{};
+               }});
+    });
+    const auto send_held_calls = [](raw_peer& peer, std::uint64_t count) {
+        REQUIRE(peer.handshake());
+        for (std::uint64_t id = 1; id <= count; ++id) {
+            invoke_params params;
+            params.processor = "hold";
+            peer.write_message(message(request{id, "invoke", to_value(params)}));
+        }
+    };
+    raw_peer holder(srv.port());
+    send_held_calls(holder, options.workers); // every worker taken
+    REQUIRE(eventually([&] { return srv.server().pending_call_count() == options.workers; }));
+    {
+        raw_peer leaving(srv.port());
+        send_held_calls(leaving, 3); // they wait for a worker
+        REQUIRE(eventually([&] { return srv.server().pending_call_count() == 7; }));
+    }
+    // Gone with the connection, the waiting calls will never run: left counted, a server whose
+    // clients come and go would refuse every call once max_pending_calls of them had gathered.
+    CHECK(eventually([&] { return srv.server().pending_call_count() == options.workers; }));
+    released = true;
+    CHECK(eventually([&] { return srv.server().pending_call_count() == 0; }));
     CHECK(serves_others(srv));
 }

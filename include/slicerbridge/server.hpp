@@ -84,6 +84,10 @@ public:
     /// Number of open connections.
     SLICERBRIDGE_DECL std::size_t connection_count() const;
 
+    /// Calls admitted and not yet computed, running or waiting for a worker: what
+    /// `server_options::max_pending_calls` bounds.
+    SLICERBRIDGE_DECL std::size_t pending_call_count() const;
+
     /// Bytes held in the byte budget: frames being received, inputs of open calls, answers
     /// waiting to be sent ([LIMIT-9]).
     SLICERBRIDGE_DECL std::uint64_t bytes_held() const;

@@ -153,11 +153,15 @@ struct server_state : std::enable_shared_from_this<server_state> {
         }
     }
 
-    /// Drops the calls of `owner` that wait for a worker (its connection is gone).
+    /// Drops the calls of `owner` that wait for a worker (its connection is gone). They will
+    /// never compute, so their places among the pending calls are given back here.
     void forget_waiting_calls(std::uint64_t owner) {
         ring<call_task> dropped; // destroyed unlocked: they own their connection
-        std::lock_guard<std::mutex> lock(call_queue_mutex);
-        dropped = call_queue.take_waiting(owner);
+        {
+            std::lock_guard<std::mutex> lock(call_queue_mutex);
+            dropped = call_queue.take_waiting(owner);
+        }
+        pending_calls.fetch_sub(dropped.size());
     }
 
     /// Called for every frame a connection receives.

@@ -161,6 +161,10 @@ SLICERBRIDGE_DECL std::size_t server::connection_count() const {
     return count;
 }
 
+SLICERBRIDGE_DECL std::size_t server::pending_call_count() const {
+    return state_->pending_calls.load();
+}
+
 SLICERBRIDGE_DECL std::uint64_t server::bytes_held() const {
     return state_->budget.held();
 }
