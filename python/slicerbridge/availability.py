@@ -172,29 +172,39 @@ class FairQueue:
     def __init__(self, workers: int):
         self.workers = max(1, workers)
         self.running = 0
-        self._waiting: Dict[object, Deque] = {}
-        self._running: Dict[object, int] = collections.defaultdict(int)
-        self._turn: Dict[object, int] = {}
+        self._owners: Dict[object, _Owner] = {}
         self._next_turn = 0
 
     def push(self, owner: object, task) -> Optional[tuple]:
-        queue = self._waiting.setdefault(owner, collections.deque())
-        queue.append(task)
-        if len(queue) == 1:
-            self._turn[owner] = self._take_turn()
+        entry = self._owners.setdefault(owner, _Owner())
+        entry.waiting.append(task)
+        if len(entry.waiting) == 1:
+            entry.turn = self._take_turn()
         return self._next()
 
     def finished(self, owner: object) -> Optional[tuple]:
         """A call of ``owner`` finished. Precondition: one is running."""
-        assert self._running.get(owner, 0) > 0, "no call of this owner is running"
-        self._running[owner] -= 1
-        if self._running[owner] == 0:
-            del self._running[owner]
+        entry = self._owners.get(owner)
+        assert entry is not None and entry.running > 0, "no call of this owner is running"
+        entry.running -= 1
+        self._forget_if_idle(owner, entry)
         self.running -= 1
         return self._next()
 
     def take_waiting(self, owner: object) -> list:
-        return list(self._waiting.pop(owner, ()))
+        entry = self._owners.get(owner)
+        if entry is None:
+            return []
+        taken = list(entry.waiting)
+        entry.waiting.clear()
+        self._forget_if_idle(owner, entry)
+        return taken
+
+    def _forget_if_idle(self, owner: object, entry: "_Owner") -> None:
+        """An owner with nothing waiting or running is let go: a connection is an owner, and the
+        queue must not keep the connections that have ended."""
+        if not entry.waiting and not entry.running:
+            del self._owners[owner]
 
     def _take_turn(self) -> int:
         self._next_turn += 1
@@ -203,18 +213,28 @@ class FairQueue:
     def _next(self) -> Optional[tuple]:
         if self.running >= self.workers:
             return None
-        candidates = [owner for owner, queue in self._waiting.items() if queue]
+        candidates = [(owner, entry) for owner, entry in self._owners.items() if entry.waiting]
         if not candidates:
             return None
-        owner = min(candidates, key=lambda o: (self._running.get(o, 0), self._turn[o]))
-        task = self._waiting[owner].popleft()
-        if not self._waiting[owner]:
-            del self._waiting[owner]
-        else:
-            self._turn[owner] = self._take_turn()
-        self._running[owner] += 1
+        owner, entry = min(candidates, key=lambda candidate: (candidate[1].running,
+                                                              candidate[1].turn))
+        task = entry.waiting.popleft()
+        if entry.waiting:
+            entry.turn = self._take_turn()
+        entry.running += 1
         self.running += 1
         return owner, task
+
+
+class _Owner:
+    """What the queue knows of one owner: its waiting tasks, how many run, and its turn (when
+    its oldest waiting task started waiting)."""
+    __slots__ = ("waiting", "running", "turn")
+
+    def __init__(self) -> None:
+        self.waiting: Deque = collections.deque()
+        self.running = 0
+        self.turn = 0
 
 
 class FairExecutor:

@@ -99,10 +99,14 @@ class _Scheduler:
                 if delay > 0:
                     self._condition.wait(min(delay, threading.TIMEOUT_MAX))
                     continue
-                callback = heapq.heappop(self._queue)[2]
-                if callback is not None:
-                    threading.Thread(target=callback, name="slicerbridge-timer",
-                                     daemon=True).start()
+                self._start(heapq.heappop(self._queue)[2])
+
+    @staticmethod
+    def _start(callback: Optional[Callable[[], None]]) -> None:
+        """Out of ``_run``'s loop, whose locals would keep the last callback, and what it refers
+        to (a connection that ended), until the next one is due."""
+        if callback is not None:
+            threading.Thread(target=callback, name="slicerbridge-timer", daemon=True).start()
 
 
 class _Call:

@@ -3,6 +3,7 @@ negotiate(), the connection machine, the call machine and the pool's resend deci
 SDK runs the same cases)."""
 
 import json
+import weakref
 from pathlib import Path
 
 import pytest
@@ -155,6 +156,28 @@ def test_fair_queue_decision(case):
         started = None if start is None else start[0]
         assert started == step["starts"], step
         assert started in step.get("starts_one_of", [started]), step
+
+
+def test_fair_queue_keeps_no_owner_with_nothing_waiting_or_running():
+    """Owners are connections: one whose calls all finished, or whose waiting calls were taken
+    when it went, is let go, whatever order that came in."""
+    class Owner:
+        pass
+
+    queue = FairQueue(1)
+    running, waiting, unstarted = Owner(), Owner(), Owner()
+    owners = [weakref.ref(owner) for owner in (running, waiting, unstarted)]
+    assert queue.push(running, "r")[0] is running
+    assert queue.push(waiting, "w1") is None
+    assert queue.push(waiting, "w2") is None
+    assert queue.push(unstarted, "u") is None
+    assert queue.take_waiting(unstarted) == ["u"]
+    assert queue.finished(running)[0] is waiting  # w1 starts; w2 waits
+    assert queue.take_waiting(waiting) == ["w2"]
+    assert queue.finished(waiting) is None
+    del running, waiting, unstarted
+    assert [owner() for owner in owners] == [None, None, None]
+    assert queue.running == 0
 
 
 # -- availability: connection timeouts and failed-token delays (section 7.1, [SEC-11]) ----------

@@ -3,6 +3,7 @@
 Each hostile case checks the specified answer and that the server keeps serving [DROP-2].
 """
 
+import gc
 import os
 import socket
 import stat
@@ -13,10 +14,11 @@ import msgpack
 import numpy as np
 import pytest
 
-from conftest import WAIT, start_server
+from conftest import WAIT, start_server, wait_until
 from slicerbridge import Image, Limits, Server
 from slicerbridge.codec import Bulk, encode_frame
 from slicerbridge.errors import ErrorCode
+from slicerbridge.server import _ServerConnection
 
 PING = {"kind": "request", "id": 1, "method": "ping"}
 
@@ -225,6 +227,36 @@ def test_closed_connection_cancels_its_calls_DROP_1(running):
     assert running.hooks.started.wait(WAIT)
     peer.close()
     assert running.hooks.stopped_by_cancel.wait(WAIT)
+
+
+def test_connections_that_ended_leave_nothing_in_the_server_DROP_1():
+    """Connections that end with a call computing, a call waiting for a worker, or none: once
+    their calls are done the server keeps nothing of them (the fair queue once kept every
+    connection it had queued a call of, and a server whose clients came and went grew without
+    bound)."""
+    instance = start_server(workers=1)
+
+    def kept():
+        gc.collect()
+        return [kept for kept in gc.get_objects()
+                if isinstance(kept, _ServerConnection) and kept.server is instance.server]
+    try:
+        computing, waiting, idle = (established(instance) for _ in range(3))
+        computing.send({"kind": "request", "id": 1, "method": "invoke",
+                        "params": {"processor": "gate"}})
+        assert instance.hooks.entered.acquire(timeout=WAIT)
+        waiting.send({"kind": "request", "id": 1, "method": "invoke",
+                      "params": {"processor": "gate"}})
+        assert idle.call(1, "ping")["result"] == {}
+        assert wait_until(lambda: len(kept()) == 3)
+        for peer in (waiting, idle, computing):
+            peer.close()
+        instance.hooks.release.set()
+        assert wait_until(lambda: not kept())
+        still_serves(instance)
+    finally:
+        instance.hooks.release.set()
+        instance.server.close()
 
 
 @pytest.mark.parametrize("reference", [
