@@ -22,6 +22,7 @@ from .files import SUPPORTED, FileError, read_image, write_image, write_table
 from .pool import CallLost
 from .run import (EXIT_CALL_FAILED, EXIT_CANCELLED, EXIT_CONNECTION, EXIT_FILE, EXIT_OK,
                   EXIT_USAGE, PROGRAM, Exit, _assignments, _find_slot, parse_parameter)
+from .waiting import future_result
 
 
 def add_batch_parser(commands) -> None:
@@ -239,7 +240,7 @@ def _run_items(arguments, pool, processor, items, slots, values) -> int:
         futures = [executor.submit(one, it) for it in pending]
         try:
             for future in futures:
-                future.result()
+                future_result(future)
         except KeyboardInterrupt:
             interrupted = True
             for future in futures:

@@ -33,6 +33,7 @@ from .messages import (ClientHello, ServerHello, SERVER_ONLY_CAPABILITIES, greas
 from .tls import client_context
 from .transport import PipeTransport, SocketTransport, TlsTransport, Transport
 from .values import is_loopback, is_number
+from .waiting import future_result
 
 log = logging.getLogger("slicerbridge.client")
 
@@ -90,7 +91,7 @@ class Call:
         """The response; raises SlicerBridgeError for an error response, ConnectionLost when the
         connection ends first and TimeoutError after ``timeout`` seconds."""
         try:
-            return self.future.result(timeout)
+            return future_result(self.future, timeout)
         except concurrent.futures.TimeoutError:
             raise TimeoutError(f"no response to {self.method} within {timeout} s") from None
 

@@ -26,6 +26,7 @@ from .data import Image, ImageSeries, Table
 from .errors import ConnectionLost, ErrorCode, SlicerBridgeError
 from .files import (SUPPORTED, FileError, read_image, read_image_series, write_image,
                     write_image_series, write_table)
+from .waiting import join_thread
 
 PROGRAM = "slicerbridge-py"
 EXIT_OK, EXIT_CALL_FAILED, EXIT_USAGE, EXIT_CONNECTION, EXIT_FILE, EXIT_CANCELLED = \
@@ -394,7 +395,7 @@ def _invoke_local(proc, given, values, arguments, progress, interrupt):
 
     worker = threading.Thread(target=work, name="slicerbridge-run", daemon=True)
     worker.start()
-    worker.join()
+    join_thread(worker)
     error = outcome.get("error")
     if isinstance(error, SlicerBridgeError) and error.code == ErrorCode.CANCELLED \
             and deadline_passed.is_set() and not interrupt.requested.is_set():

@@ -38,6 +38,7 @@ from .messages import ClientHello, at_least, grease_capability, notification, re
 from .negotiate import negotiate, token_problem
 from .transport import SocketTransport, TlsTransport, Transport
 from .values import is_loopback, is_number
+from .waiting import wait_for_event
 
 log = logging.getLogger("slicerbridge.server")
 
@@ -372,7 +373,7 @@ class Server:
 
     def serve_forever(self) -> None:
         """Block until ``close`` is called (from another thread or a signal handler)."""
-        self._closed.wait()
+        wait_for_event(self._closed)
 
     def close(self) -> None:
         """Stop listening, answer open calls with ``shutting_down`` and close every

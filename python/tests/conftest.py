@@ -6,6 +6,7 @@ hanging; no test asserts how long anything took.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import socket
 import sys
@@ -237,6 +238,20 @@ def wait_until(predicate, timeout: float = WAIT) -> bool:
             return False
         time.sleep(0.005)
     return True
+
+
+def signal_another_thread(pid: int, signum: int) -> None:
+    """Sends ``signum`` to a thread of process ``pid`` other than its main thread, as the system
+    may deliver a signal sent to the process (Linux: tgkill, glibc 2.30 and later)."""
+    others = [int(task) for task in os.listdir(f"/proc/{pid}/task") if int(task) != pid]
+    assert others, "the process runs its main thread only"
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.tgkill(pid, others[0], signum) != 0:
+        raise OSError(ctypes.get_errno(), "tgkill failed")
+
+
+LINUX_ONLY = pytest.mark.skipif(not sys.platform.startswith("linux"),
+                                reason="a signal sent to one thread: Linux's tgkill and /proc")
 
 
 def pytest_configure(config):

@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import PYTHON, PYTHON_DIR, WAIT, oblique_matrix
+from conftest import LINUX_ONLY, PYTHON, PYTHON_DIR, WAIT, oblique_matrix, signal_another_thread
 from slicerbridge import Image
 from slicerbridge.files import FileError, read_image, write_image
 from tls_support import built
@@ -255,6 +255,27 @@ def test_ctrl_c_is_one_clean_cancel(where):
         rest = process.stderr.read()
         assert "cancelling the call" in rest and "slow was cancelled" in rest
         assert "Traceback" not in rest
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+@LINUX_ONLY
+@pytest.mark.parametrize("where", [["--launch", SERVE_STDIO],
+                                   ["--processors", "slicerbridge.processors"]])
+def test_ctrl_c_taken_by_another_thread_still_cancels(where):
+    """The system may give a signal sent to the process to any thread; its handler runs on the
+    main thread, which waits for the call and wakes often enough to run it."""
+    process = subprocess.Popen([PYTHON, "-m", "slicerbridge", "run", "slow", *where,
+                                "--param", "seconds=60", "--param", "steps=600",
+                                "--progress", "lines"], env=ENV, stderr=subprocess.PIPE,
+                               text=True, start_new_session=True)
+    try:
+        read_stderr_until(process, "progress:")
+        signal_another_thread(process.pid, signal.SIGINT)
+        assert process.wait(WAIT) == 130
+        assert "slow was cancelled" in process.stderr.read()
     finally:
         if process.poll() is None:
             process.kill()
