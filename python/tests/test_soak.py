@@ -6,8 +6,8 @@ dropped with a call open (closed or reset), and connections that send malformed 
 them, for the whole run: idle sockets, a hello sent one byte at a time, a client that sends
 calls and never reads, and a frame that announces 4 GiB and stops. Afterwards no call was lost
 or altered, every call of a client with the token was answered within a bound, every abusive
-connection was closed, the server's memory stayed within a bound, and no log line was repeated
-more than a dozen times. `./run.sh soak [seconds]` runs it for longer."""
+connection was closed, the server's memory stayed within a bound, and no kind of log line came
+more often than the servers' log limiter lets it. `./run.sh soak [seconds]` runs it for longer."""
 
 from __future__ import annotations
 
@@ -40,6 +40,7 @@ LOAD_SECONDS = float(os.environ.get("SLICERBRIDGE_SOAK_SECONDS", "4"))
 MOST_PER_SECOND = 500  # bounds every loop: at most this many rounds per second of load
 CALL_BOUND_SECONDS = 15.0  # every answer to a client with the token comes within this
 CLOSE_BOUND_SECONDS = 15.0  # every abusive connection is closed within this
+LOG_BURST, LOG_PERIOD_SECONDS = 5, 10.0  # both servers log at most 5 lines of a kind in 10 s
 
 
 def _frame(head: dict, bulk: bytes = b"", announced_bulk: int | None = None) -> bytes:
@@ -216,6 +217,7 @@ def test_soak_and_attack_lose_nothing_and_serve_clients_with_the_token(server, t
     env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"))
     log_path = tmp_path / "server.log"
     log_file = open(log_path, "w")
+    started = time.monotonic()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log_file, text=True,
                                env=env)
     attackers = []
@@ -290,7 +292,9 @@ def test_soak_and_attack_lose_nothing_and_serve_clients_with_the_token(server, t
         process.terminate()
         process.wait(10)
         log_file.close()
-    # Hundreds of bad frames, refusals and timeouts, a handful of lines each: an attacker
-    # cannot flood the log.
+    # Hundreds of bad frames, refusals and timeouts, a handful of lines each per 10 s however
+    # long the run: an attacker cannot flood the log.
+    served = time.monotonic() - started
     line, times = _most_repeated_line(log_path.read_text())
-    assert times <= 12, f"{line!r} logged {times} times"
+    windows = int(served // LOG_PERIOD_SECONDS) + 1
+    assert times <= LOG_BURST * windows, f"{line!r} logged {times} times in {served:.0f} s"
