@@ -238,16 +238,21 @@ def read_stderr_until(process, text, timeout=WAIT):
     raise AssertionError(f"no {text!r} in {seen}")
 
 
+def _slow_call_in_its_own_session(where: list) -> subprocess.Popen:
+    """`run slow` for a minute, reporting progress, in a process group of its own."""
+    return subprocess.Popen([PYTHON, "-m", "slicerbridge", "run", "slow", *where,
+                             "--param", "seconds=60", "--param", "steps=600",
+                             "--progress", "lines"], env=ENV, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+
+
 @pytest.mark.skipif(os.name != "posix", reason="process groups and SIGINT are POSIX")
 @pytest.mark.parametrize("where", [["--launch", SERVE_STDIO],
                                    ["--processors", "slicerbridge.processors"]])
 def test_ctrl_c_is_one_clean_cancel(where):
     """Ctrl-C at a terminal signals the whole foreground process group: the launched server is
     in a group of its own, so the call is cancelled cleanly and the command exits 130."""
-    process = subprocess.Popen([PYTHON, "-m", "slicerbridge", "run", "slow", *where,
-                                "--param", "seconds=60", "--param", "steps=600",
-                                "--progress", "lines"], env=ENV, stderr=subprocess.PIPE,
-                               text=True, start_new_session=True)
+    process = _slow_call_in_its_own_session(where)
     try:
         read_stderr_until(process, "progress:")
         os.killpg(process.pid, signal.SIGINT)  # what the terminal does
@@ -267,10 +272,7 @@ def test_ctrl_c_is_one_clean_cancel(where):
 def test_ctrl_c_taken_by_another_thread_still_cancels(where):
     """The system may give a signal sent to the process to any thread; its handler runs on the
     main thread, which waits for the call and wakes often enough to run it."""
-    process = subprocess.Popen([PYTHON, "-m", "slicerbridge", "run", "slow", *where,
-                                "--param", "seconds=60", "--param", "steps=600",
-                                "--progress", "lines"], env=ENV, stderr=subprocess.PIPE,
-                               text=True, start_new_session=True)
+    process = _slow_call_in_its_own_session(where)
     try:
         read_stderr_until(process, "progress:")
         signal_another_thread(process.pid, signal.SIGINT)
