@@ -7,6 +7,7 @@ hanging; no test asserts how long anything took.
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 import socket
 import sys
@@ -243,11 +244,14 @@ def wait_until(predicate, timeout: float = WAIT) -> bool:
 def signal_another_thread(pid: int, signum: int) -> None:
     """Sends ``signum`` to a thread of process ``pid`` other than its main thread, as the system
     may deliver a signal sent to the process (Linux: tgkill, glibc 2.30 and later)."""
-    others = [int(task) for task in os.listdir(f"/proc/{pid}/task") if int(task) != pid]
-    assert others, "the process runs its main thread only"
+    others = sorted(int(task) for task in os.listdir(f"/proc/{pid}/task") if int(task) != pid)
     libc = ctypes.CDLL(None, use_errno=True)
-    if libc.tgkill(pid, others[0], signum) != 0:
-        raise OSError(ctypes.get_errno(), "tgkill failed")
+    for thread in others:  # the oldest first; one that has just ended is skipped
+        if libc.tgkill(pid, thread, signum) == 0:
+            return
+        if ctypes.get_errno() != errno.ESRCH:
+            raise OSError(ctypes.get_errno(), "tgkill failed")
+    raise AssertionError("the process runs its main thread only")
 
 
 LINUX_ONLY = pytest.mark.skipif(not sys.platform.startswith("linux"),
