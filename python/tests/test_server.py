@@ -238,8 +238,9 @@ def test_connections_that_ended_leave_nothing_in_the_server_DROP_1():
 
     def kept():
         gc.collect()
-        return [kept for kept in gc.get_objects()
-                if isinstance(kept, _ServerConnection) and kept.server is instance.server]
+        return [connection for connection in gc.get_objects()
+                if isinstance(connection, _ServerConnection)
+                and connection.server is instance.server]
     try:
         computing, waiting, idle = (established(instance) for _ in range(3))
         computing.send({"kind": "request", "id": 1, "method": "invoke",

@@ -26,6 +26,7 @@ import msgpack
 import numpy as np
 import pytest
 
+from slicerbridge.availability import LogLimiter
 from slicerbridge.client import Client
 from slicerbridge.codec import encode_message
 from slicerbridge.errors import ConnectionLost, ErrorCode, SlicerBridgeError
@@ -40,7 +41,7 @@ LOAD_SECONDS = float(os.environ.get("SLICERBRIDGE_SOAK_SECONDS", "4"))
 MOST_PER_SECOND = 500  # bounds every loop: at most this many rounds per second of load
 CALL_BOUND_SECONDS = 15.0  # every answer to a client with the token comes within this
 CLOSE_BOUND_SECONDS = 15.0  # every abusive connection is closed within this
-LOG_BURST, LOG_PERIOD_SECONDS = 5, 10.0  # both servers log at most 5 lines of a kind in 10 s
+LOG_LIMITS = LogLimiter()  # the Python server's; the C++ server's are the same (5 in 10 s)
 
 
 def _frame(head: dict, bulk: bytes = b"", announced_bulk: int | None = None) -> bytes:
@@ -296,5 +297,5 @@ def test_soak_and_attack_lose_nothing_and_serve_clients_with_the_token(server, t
     # long the run: an attacker cannot flood the log.
     served = time.monotonic() - started
     line, times = _most_repeated_line(log_path.read_text())
-    windows = int(served // LOG_PERIOD_SECONDS) + 1
-    assert times <= LOG_BURST * windows, f"{line!r} logged {times} times in {served:.0f} s"
+    windows = int(served // LOG_LIMITS.period) + 1
+    assert times <= LOG_LIMITS.burst * windows, f"{line!r} logged {times} times in {served:.0f} s"

@@ -33,11 +33,22 @@ def test_the_callers_timeout_still_ends_the_wait():
         future_result(future, 0)
 
 
+class _CountingFuture(concurrent.futures.Future):
+    def __init__(self):
+        super().__init__()
+        self.asked = 0
+
+    def result(self, timeout=None):
+        self.asked += 1
+        return super().result(timeout)
+
+
 def test_the_futures_own_timeout_error_is_raised_at_once():
-    future = concurrent.futures.Future()
+    future = _CountingFuture()
     future.set_exception(TimeoutError("the call's own"))
     with pytest.raises(TimeoutError, match="the call's own"):
-        future_result(future)
+        future_result(future, 4 * WAKE_SECONDS)  # bounded, should the wait take it for its own
+    assert future.asked == 1
 
 
 def test_an_event_and_a_thread_are_waited_for_across_wake_ups():
