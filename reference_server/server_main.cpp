@@ -24,6 +24,7 @@
 #include <ctime>
 #include <functional>
 #include <iostream>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -221,6 +222,33 @@ options parse_options(int argc, char** argv) {
     count("--max-frame", slicerbridge::handshake_max_frame, defaults.receive_limits.max_frame,
           "Largest frame accepted, in bytes", [&o](std::uint64_t n) { o.max_frame = n; })
         ->type_name("BYTES")
+        ->group(limits);
+    count("--max-in-flight", 1, defaults.receive_limits.max_in_flight,
+          "Requests one connection may have open at once, announced in the hello; more are "
+          "answered too_many_in_flight",
+          [&o](std::uint64_t n) {
+              if (n > std::numeric_limits<std::uint32_t>::max()) {
+                  usage_error("--max-in-flight expects at most 4294967295");
+              }
+              o.availability.receive_limits.max_in_flight = static_cast<std::uint32_t>(n);
+          })
+        ->group(limits);
+    count("--max-pending-calls", 1, defaults.max_pending_calls,
+          "Calls admitted and not yet computed across all connections; more are answered "
+          "too_many_in_flight",
+          [&o](std::uint64_t n) { o.availability.max_pending_calls = static_cast<std::size_t>(n); })
+        ->group(limits);
+    app.add_option_function<std::string>(
+           "--cancel-grace",
+           [&o](const std::string& text) {
+               o.availability.receive_limits.cancel_grace =
+                   static_cast<double>(parse_seconds("--cancel-grace", text).count()) / 1000.0;
+           },
+           "How long a cancelled call's computation may go on before the call is answered "
+           "cancelled anyway, announced in the hello")
+        ->type_name("SECONDS")
+        ->default_str(seconds_text(std::chrono::milliseconds(
+            static_cast<std::int64_t>(defaults.receive_limits.cancel_grace * 1000.0))))
         ->group(limits);
 
     const std::string availability = "Availability (0 disables a timeout or a per-address cap)";

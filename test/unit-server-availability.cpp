@@ -244,7 +244,7 @@ TEST_CASE("bad frame headers from many connections log a few lines, not one each
 }
 
 TEST_CASE("calls waiting for a worker when their connection drops give back their places among "
-          "the server's pending calls [DROP-1] [LIMIT-2]") {
+          "the server's pending calls [DROP-1] [LIMIT-12]") {
     std::atomic<bool> released{false};
     server_options options;
     options.workers = 4;

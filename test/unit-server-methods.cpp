@@ -118,7 +118,8 @@ TEST_CASE("describe answers the description, or unknown_processor with the name 
           static_cast<int>(sb::error::invalid_message));
 }
 
-TEST_CASE("an invoke starts a call only when valid and within both caps [INV-2] [LIMIT-2]") {
+TEST_CASE("an invoke starts a call only when valid and within both caps, and a refusal names "
+          "the cap [INV-2] [LIMIT-2] [LIMIT-12]") {
     methods_fixture f(1);
     auto started = f.handle("invoke", methods_invoke_of("count", 4));
     REQUIRE(started.action == sbd::request_action::start_call);
@@ -127,14 +128,18 @@ TEST_CASE("an invoke starts a call only when valid and within both caps [INV-2] 
     CHECK(f.state.pending_calls == 1);
 
     // the server's cap (max_pending_calls 1) is spent until the call finishes
-    CHECK(methods_error_code(f.handle("invoke", methods_invoke_of("count", 4))) ==
-          static_cast<int>(sb::error::too_many_in_flight));
+    auto over_server = f.handle("invoke", methods_invoke_of("count", 4));
+    CHECK(methods_error_code(over_server) == static_cast<int>(sb::error::too_many_in_flight));
+    CHECK(methods_reply(over_server).error->details ==
+          sb::value(sb::value::map{{"max_pending_calls", sb::value(1)}}));
     f.state.finish_call();
     // the connection's cap: open calls and answers not yet sent count against max_in_flight
     const auto in_flight = f.state.options.receive_limits.max_in_flight;
-    CHECK(methods_error_code(f.handle("invoke", methods_invoke_of("count", 4), sb::protocol_max,
-                                      in_flight - 1, 1)) ==
-          static_cast<int>(sb::error::too_many_in_flight));
+    auto over_connection =
+        f.handle("invoke", methods_invoke_of("count", 4), sb::protocol_max, in_flight - 1, 1);
+    CHECK(methods_error_code(over_connection) == static_cast<int>(sb::error::too_many_in_flight));
+    CHECK(methods_reply(over_connection).error->details ==
+          sb::value(sb::value::map{{"max_in_flight", sb::value(in_flight)}}));
     CHECK(f.state.pending_calls == 0); // a refusal takes nothing
 
     CHECK(methods_error_code(f.handle("invoke", methods_invoke_of("nope", 4))) ==

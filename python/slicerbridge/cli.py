@@ -122,8 +122,9 @@ def _serve(arguments: argparse.Namespace, processors: Optional[Iterable] = None)
         if not arguments.modules or arguments.builtin:
             from .processors import ALL
             processors += [p for p in ALL if all(p.name != q.name for q in processors)]
-    limits = Limits(max_in_flight=arguments.max_in_flight, cancel_grace=arguments.cancel_grace)
     try:
+        limits = Limits(max_in_flight=arguments.max_in_flight,
+                        cancel_grace=arguments.cancel_grace)
         server = Server(processors, token=token, limits=limits, workers=arguments.workers,
                         compression=arguments.compression,
                         expose_errors=arguments.expose_errors,
@@ -135,7 +136,8 @@ def _serve(arguments: argparse.Namespace, processors: Optional[Iterable] = None)
                         max_pending_handshakes=arguments.max_pending_handshakes,
                         connection_budget=arguments.connection_budget,
                         total_budget=arguments.total_budget,
-                        failed_token_delay=arguments.failed_token_delay)
+                        failed_token_delay=arguments.failed_token_delay,
+                        max_pending_calls=arguments.max_pending_calls)
     except ValueError as error:
         print(f"{PROGRAM}: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -345,8 +347,15 @@ def _add_serve_options(serve: argparse.ArgumentParser) -> None:
     work.add_argument("--workers", type=int, default=16,
                       help="calls that run at once (threads; default 16)")
     work.add_argument("--compression", choices=("zstd", "lz4"))
-    work.add_argument("--max-in-flight", type=int, default=64)
-    work.add_argument("--cancel-grace", type=float, default=5.0)
+    work.add_argument("--max-in-flight", type=int, default=64, metavar="N",
+                      help="requests one connection may have open at once, announced in the "
+                           "hello (default 64); more are answered too_many_in_flight")
+    work.add_argument("--max-pending-calls", type=int, default=1024, metavar="N",
+                      help="calls admitted and not yet computed across all connections "
+                           "(default 1024); more are answered too_many_in_flight")
+    work.add_argument("--cancel-grace", type=float, default=5.0, metavar="S",
+                      help="seconds a cancelled call's computation may go on before the call "
+                           "is answered cancelled anyway, announced in the hello (default 5)")
     work.add_argument("--log-level", default="WARNING",
                       help="DEBUG, INFO, WARNING (default) or ERROR; logs go to standard error")
     work.add_argument("--expose-errors", action="store_true",

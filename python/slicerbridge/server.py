@@ -149,7 +149,9 @@ class Server:
     disables one); ``max_connections`` and ``max_connections_per_address`` (0: no cap);
     ``connection_budget`` and ``total_budget``, the bytes held for one connection and for all
     (frames being received, inputs of open calls, answers waiting to be sent), beyond which
-    reading pauses [LIMIT-9].
+    reading pauses [LIMIT-9]; ``max_pending_calls``, the calls admitted and not yet computed
+    across all connections, beyond which an invoke is answered ``too_many_in_flight``
+    [LIMIT-12].
     """
 
     def __init__(self, processors: Iterable[Processor] = (), *, token: Optional[str] = None,
@@ -160,9 +162,12 @@ class Server:
                  stall_timeout: float = 60.0, max_connections_per_address: int = 0,
                  max_pending_handshakes: int = 64, connection_budget: int = 1 << 30,
                  total_budget: int = 4 << 30, transfer_memfd: bool = True,
-                 failed_token_delay: float = 0.1, failed_token_delay_max: float = 5.0):
+                 failed_token_delay: float = 0.1, failed_token_delay_max: float = 5.0,
+                 max_pending_calls: int = 1024):
         if token is not None and token_problem(token):
             raise ValueError(token_problem(token))
+        if max_pending_calls < 1:
+            raise ValueError(f"max_pending_calls must be at least 1, not {max_pending_calls}")
         self.processors: Dict[str, Processor] = {}
         for proc in processors:
             if proc.name in self.processors:
@@ -193,6 +198,8 @@ class Server:
         self._pending_handshakes = 0
         self.log_limiter = LogLimiter()
         self.executor = FairExecutor(workers)  # [LIMIT-10]
+        self.max_pending_calls = max_pending_calls  # [LIMIT-12]
+        self._pending_calls = 0  # under _lock
         self.scheduler = _Scheduler()
         self._connections: set = set()
         self._lock = threading.Lock()
@@ -203,6 +210,24 @@ class Server:
         self._accept_thread: Optional[threading.Thread] = None
         self._tls_contexts: Dict[int, ssl.SSLContext] = {}
         self._closed = threading.Event()
+
+    @property
+    def pending_call_count(self) -> int:
+        """Calls admitted and not yet computed (or dropped unrun), which ``max_pending_calls``
+        bounds."""
+        with self._lock:
+            return self._pending_calls
+
+    def _admit_call(self) -> bool:
+        with self._lock:
+            if self._pending_calls >= self.max_pending_calls:
+                return False
+            self._pending_calls += 1
+            return True
+
+    def _finish_call(self, _future: object = None) -> None:
+        with self._lock:
+            self._pending_calls -= 1
 
     # -- listening --------------------------------------------------------------------------
 
@@ -764,11 +789,18 @@ class _ServerConnection:
         progress = self._progress_sink(call) if self.progress_enabled else None
         context = Context(call_id=call.id, processor=name, progress_sink=progress,
                           cancel_event=call.cancel_event)
+        if not self.server._admit_call():  # [LIMIT-12]
+            raise SlicerBridgeError(ErrorCode.TOO_MANY_IN_FLIGHT,
+                                    "the server has too many calls open; try again later",
+                                    {"max_pending_calls": self.server.max_pending_calls})
         try:
             call.future = self.server.executor.submit(
                 self, lambda: self._execute(call, proc, context, arguments))
         except RuntimeError:  # the pool is shut down
+            self.server._finish_call()
             raise SlicerBridgeError(ErrorCode.SHUTTING_DOWN, "the server is shutting down")
+        # Once, whether the call computed, or was cancelled or dropped before a worker took it.
+        call.future.add_done_callback(self.server._finish_call)
         if deadline is not None:  # [INV-6]: relative to the receipt of the request
             remaining = deadline - (_now() - call.decoded_at)
             call.deadline_timer = self.server.scheduler.call_later(

@@ -24,6 +24,7 @@ from slicerbridge.availability import ByteBudget, ConnectionBudget, LogLimiter
 from slicerbridge.client import Client
 from slicerbridge.codec import encode_message
 from slicerbridge.data import Image, data_to_wire
+from slicerbridge.errors import ErrorCode, SlicerBridgeError
 from slicerbridge.messages import request
 
 TOKEN = "availability-token-0123456789abcdef"
@@ -186,6 +187,51 @@ def test_attack_leaves_a_client_with_the_token_served_LIMIT_5_LIMIT_7_LIMIT_8(se
     finally:
         for sock in sockets:
             sock.close()
+        process.terminate()
+        process.wait(10)
+
+
+def _refusal(call) -> SlicerBridgeError:
+    with pytest.raises(SlicerBridgeError) as raised:
+        call.result(timeout=10.0)
+    return raised.value
+
+
+@pytest.mark.parametrize("server", [
+    pytest.param("python"), pytest.param("cpp", marks=pytest.mark.built)])
+def test_calls_beyond_the_connections_or_the_servers_bound_are_refused_and_served_once_room_is_made_LIMIT_2_LIMIT_12(server):
+    """[LIMIT-2] [LIMIT-12]: each refusal names its bound, the connection stays open, and calls
+    are served again once the held ones are cancelled."""
+    command = (_python_server() if server == "python" else _cpp_server()) + [
+        "--listen", "127.0.0.1:0", "--token", TOKEN, "--workers", "1", "--max-in-flight", "2",
+        "--max-pending-calls", "2", "--cancel-grace", "0.25"]
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"))
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        address = process.stdout.readline().split()[-1]
+        with Client.connect(address, token=TOKEN) as first, \
+                Client.connect(address, token=TOKEN) as second:
+            assert first.server_hello.limits.max_in_flight == 2
+            assert first.server_hello.limits.cancel_grace == 0.25
+            # One call computes, one waits for the only worker: the server's two places.
+            held = [first.submit("slow", parameters={"seconds": 60.0, "steps": 600})
+                    for _ in range(2)]
+            over_connection = _refusal(first.submit("slow", parameters={"seconds": 0.0}))
+            assert over_connection.code == ErrorCode.TOO_MANY_IN_FLIGHT
+            assert over_connection.details == {"max_in_flight": 2}
+            over_server = _refusal(second.submit("slow", parameters={"seconds": 0.0}))
+            assert over_server.code == ErrorCode.TOO_MANY_IN_FLIGHT
+            assert over_server.details == {"max_pending_calls": 2}
+            assert second.ping(timeout=10.0) is not None  # the connection stays open
+            for call in held:
+                call.cancel()
+            for call in held:
+                assert _refusal(call).code == ErrorCode.CANCELLED
+            # Both places are given back: two calls of the second connection are served.
+            for _ in range(2):
+                assert second.invoke("slow", parameters={"seconds": 0.0, "steps": 1},
+                                     timeout=10.0).outputs == {}
+    finally:
         process.terminate()
         process.wait(10)
 

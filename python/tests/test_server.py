@@ -260,6 +260,34 @@ def test_connections_that_ended_leave_nothing_in_the_server_DROP_1():
         instance.server.close()
 
 
+def test_calls_of_a_dropped_connection_give_back_their_places_among_the_servers_calls_LIMIT_12_DROP_1():
+    """[LIMIT-12] [DROP-1]: the server's bound counts calls until they are computed; calls that
+    wait for a worker when their connection drops never compute, and give their places back at
+    once."""
+    instance = start_server(workers=1, max_pending_calls=3)
+    try:
+        holder, leaver = established(instance), established(instance)
+        holder.send({"kind": "request", "id": 1, "method": "invoke",
+                     "params": {"processor": "gate"}})
+        assert instance.hooks.entered.acquire(timeout=WAIT)
+        for request_id in (1, 2):
+            leaver.send({"kind": "request", "id": request_id, "method": "invoke",
+                         "params": {"processor": "gate"}})
+        assert wait_until(lambda: instance.server.pending_call_count == 3)
+        refused = leaver.call(3, "invoke", {"processor": "gate"})
+        assert error_code(refused) == ErrorCode.TOO_MANY_IN_FLIGHT
+        assert refused["error"]["details"] == {"max_pending_calls": 3}
+        leaver.close()
+        assert wait_until(lambda: instance.server.pending_call_count == 1)
+        instance.hooks.release.set()
+        assert "result" in holder.receive_response(1)
+        assert wait_until(lambda: instance.server.pending_call_count == 0)
+        still_serves(instance)
+    finally:
+        instance.hooks.release.set()
+        instance.server.close()
+
+
 @pytest.mark.parametrize("reference", [
     msgpack.ExtType(1, struct.pack(">QQ", 0, 100)),
     msgpack.ExtType(1, struct.pack(">QQ", 2**64 - 1, 2))])

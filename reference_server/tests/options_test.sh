@@ -80,18 +80,23 @@ for argument in "$@"; do
     expect 0 "Usage:" "slicerbridge-server --help" "$binary" --help
     lists_options "slicerbridge-server --help" --help --version --listen --unix --stdio --token --tls-cert \
       --tls-key --failed-token-delay --name --shutdown-grace --workers --worker-spin-us --answer-wait-us \
-      --max-frame --hello-timeout \
+      --max-frame --max-in-flight --max-pending-calls --cancel-grace --hello-timeout \
       --idle-timeout --stall-timeout --max-connections --max-connections-per-address \
       --max-pending-handshakes --connection-budget --total-budget --block-cache --log-level --expose-errors
     for default in "--workers N=2" "--hello-timeout SECONDS=10" "--stall-timeout SECONDS=60" \
       "--max-connections N=256" "--total-budget BYTES=4294967296" "--log-level LEVEL=info" \
-      "--answer-wait-us N=50" "--failed-token-delay SECONDS=0.1"; do
+      "--answer-wait-us N=50" "--failed-token-delay SECONDS=0.1" "--max-in-flight N=64" \
+      "--max-pending-calls N=1024" "--cancel-grace SECONDS=5"; do
       grep -qF -- "$default" "$work/out" && pass "server --help shows $default" || fail "server --help lacks \"$default\""
     done
     expect 0 "slicerbridge-server " "slicerbridge-server --version" "$binary" --version
     expect 2 "--frobnicate" "an unknown server option is named" "$binary" --frobnicate
     expect 2 "--workers" "a missing server value names its option" "$binary" --workers
     expect 2 '--workers expects an integer >= 1, not "0"' "--workers 0" "$binary" --workers 0
+    expect 2 '--max-in-flight expects an integer >= 1, not "0"' "--max-in-flight 0" "$binary" --max-in-flight 0
+    expect 2 "--max-in-flight expects at most 4294967295" "--max-in-flight beyond 32 bits" "$binary" --max-in-flight 4294967296
+    expect 2 '--max-pending-calls expects an integer >= 1, not "0"' "--max-pending-calls 0" "$binary" --max-pending-calls 0
+    expect 2 '--cancel-grace expects seconds between 0 and 1000000, not "-1"' "a negative --cancel-grace" "$binary" --cancel-grace -1
     expect 2 "--log-level expects error, warning, info or debug" "a log level that does not exist" "$binary" --log-level loud
     expect 2 "--tls-cert and --tls-key go together" "--tls-cert alone" "$binary" --tls-cert "$work/cert.pem"
     expect 2 "needs at least 22 (128 random bits): make one with \`openssl rand -hex 16\`" \

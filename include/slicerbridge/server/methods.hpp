@@ -73,10 +73,17 @@ inline void handle_invoke(std::uint64_t id, request_outcome& out, server_state& 
     if (ec) { // [INV-2]
         return refuse(error_response(id, ec, what, value(value::map{{"name", value(offending)}})));
     }
-    if (!admits_invoke(open_calls, unsent_answers, state.options.receive_limits.max_in_flight) ||
-        !state.try_admit_call()) {
-        return refuse(error_response(id, make_error_code(error::too_many_in_flight),
-                                     "too many calls in flight"));
+    const auto too_many = [&](std::string text, const char* bound, std::uint64_t value_of_bound) {
+        refuse(error_response(id, make_error_code(error::too_many_in_flight), std::move(text),
+                              value(value::map{{bound, value(value_of_bound)}})));
+    };
+    const auto max_in_flight = state.options.receive_limits.max_in_flight;
+    if (!admits_invoke(open_calls, unsent_answers, max_in_flight)) { // [LIMIT-2]
+        return too_many("too many requests open", "max_in_flight", max_in_flight);
+    }
+    if (!state.try_admit_call()) { // [LIMIT-12]
+        return too_many("the server has too many calls open; try again later", "max_pending_calls",
+                        state.options.max_pending_calls);
     }
     out.action = request_action::start_call;
     out.called = called;

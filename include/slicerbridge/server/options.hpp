@@ -93,7 +93,8 @@ struct server_options {
     /// Bytes of released large buffers kept for reuse (buffer::set_reuse_limit); the rest is
     /// returned to the system. Applied when the server is constructed.
     std::size_t block_cache_limit = std::size_t{256} << 20;
-    /// Calls admitted and not yet finished across all connections; beyond it, too_many_in_flight.
+    /// Calls admitted and not yet finished computing across all connections; an invoke beyond
+    /// it is answered too_many_in_flight ([LIMIT-12]).
     std::size_t max_pending_calls = 1024;
     /// When set, every client must present this token ([SEC-3]); at least min_token_length
     /// characters ([SEC-8]), or the server's constructor throws std::invalid_argument.
