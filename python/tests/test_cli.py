@@ -110,6 +110,17 @@ def test_client_check_fails_cleanly_against_a_misbehaving_server(script):
         listener.close()
 
 
+@pytest.mark.parametrize("flag, value, named", [
+    ("--max-in-flight", "0", "max_in_flight"),
+    ("--cancel-grace", "-1", "cancel_grace"),
+    ("--max-pending-calls", "0", "max_pending_calls")])
+def test_serve_refuses_a_bound_out_of_range_as_a_usage_error_LIMIT_4(flag, value, named):
+    """[LIMIT-4]: a limit out of its range is refused before anything is served."""
+    result = run("serve", flag, value)
+    assert result.returncode == 2 and named in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_serve_refuses_a_public_address_without_a_token_SEC_2():
     """[SEC-2]"""
     result = run("serve", "--listen", "0.0.0.0:0")
