@@ -58,6 +58,8 @@ struct options {
     double shutdown_grace = 5.0;
     std::optional<std::uint64_t> worker_spin_us;
     std::optional<std::uint64_t> max_frame;
+    std::chrono::milliseconds cancel_grace{static_cast<std::int64_t>(
+        slicerbridge::limits{}.cancel_grace * 1000.0)}; // limits::cancel_grace is in seconds
     slicerbridge::log_level level = slicerbridge::log_level::info;
     /// The timeouts, caps and budgets as given (the server's defaults otherwise).
     slicerbridge::server_options availability;
@@ -238,17 +240,10 @@ options parse_options(int argc, char** argv) {
           "too_many_in_flight",
           [&o](std::uint64_t n) { o.availability.max_pending_calls = static_cast<std::size_t>(n); })
         ->group(limits);
-    app.add_option_function<std::string>(
-           "--cancel-grace",
-           [&o](const std::string& text) {
-               o.availability.receive_limits.cancel_grace =
-                   static_cast<double>(parse_seconds("--cancel-grace", text).count()) / 1000.0;
-           },
-           "How long a cancelled call's computation may go on before the call is answered "
-           "cancelled anyway, announced in the hello")
-        ->type_name("SECONDS")
-        ->default_str(seconds_text(std::chrono::milliseconds(
-            static_cast<std::int64_t>(defaults.receive_limits.cancel_grace * 1000.0))))
+    seconds("--cancel-grace", o.cancel_grace,
+            "How long a cancelled call's computation may go on before the call is answered "
+            "cancelled anyway, announced in the hello",
+            o.cancel_grace)
         ->group(limits);
 
     const std::string availability = "Availability (0 disables a timeout or a per-address cap)";
@@ -458,6 +453,8 @@ int main(int argc, char** argv) {
     if (o.max_frame) {
         server_options.receive_limits.max_frame = *o.max_frame;
     }
+    server_options.receive_limits.cancel_grace =
+        std::chrono::duration<double>(o.cancel_grace).count();
     const auto log = server_options.log;
     slicerbridge::server server(io.get_executor(), server_options);
     for (auto& p : slicerbridge::reference::all_processors()) {

@@ -786,13 +786,13 @@ class _ServerConnection:
                                         f"input {input_name}: {error.message}",
                                         {**(error.details or {}), "name": input_name}) from None
         arguments = proc.bind(converted, parameters)
-        progress = self._progress_sink(call) if self.progress_enabled else None
-        context = Context(call_id=call.id, processor=name, progress_sink=progress,
-                          cancel_event=call.cancel_event)
         if not self.server._admit_call():  # [LIMIT-12]
             raise SlicerBridgeError(ErrorCode.TOO_MANY_IN_FLIGHT,
                                     "the server has too many calls open; try again later",
                                     {"max_pending_calls": self.server.max_pending_calls})
+        progress = self._progress_sink(call) if self.progress_enabled else None
+        context = Context(call_id=call.id, processor=name, progress_sink=progress,
+                          cancel_event=call.cancel_event)
         try:
             call.future = self.server.executor.submit(
                 self, lambda: self._execute(call, proc, context, arguments))
