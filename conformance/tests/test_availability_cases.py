@@ -140,3 +140,19 @@ def test_a_server_refusing_silently_at_its_cap_is_not_called_down_while_it_relea
         assert retried >= 2, "the check's first connection was served: the test did not reach the cap"
     finally:
         target.stop()
+
+
+def test_a_server_bound_below_max_in_flight_skips_the_cases_it_stops_LIMIT_12(tmp_path):
+    """[LIMIT-12]: a server may refuse calls under its own bound on calls across connections,
+    below the max_in_flight it announces. The cases that need more calls open than that bound
+    are SKIPPED, naming it, never FAIL; the others still pass."""
+    run = run_suite(["server", "--timeout", "3", "--run", "requests.many-in-flight",
+                     "--run", "limits.too-many-in-flight", "--run", "requests.ping-while-busy",
+                     "--", PYTHON, "-m", "slicerbridge", "serve", "--max-pending-calls", "2"],
+                    tmp_path, env=dict(os.environ, PYTHONPATH=os.path.join(REPOSITORY, "python")))
+    assert run.outcomes() == {"requests.many-in-flight": "SKIPPED",
+                              "limits.too-many-in-flight": "SKIPPED",
+                              "requests.ping-while-busy": "PASS"}, run.stdout
+    for message in run.messages(["requests.many-in-flight", "limits.too-many-in-flight"]).values():
+        assert "bound on calls across connections (2, [LIMIT-12])" in message
+    assert run.returncode == 0
