@@ -1,11 +1,19 @@
-// Plain Asio: bench_socket's throughput test (--clients connections, one small message
-// outstanding on each, echoed) with both sides on Asio's reactor, one thread each, and no
-// protocol. It is the floor for anything built on Asio, SlicerBridge's SDK among them: Asio reads
-// once more per message than an epoll loop (after each message it tries the socket again before
-// waiting, and finds it empty), so this row shows what that costs apart from SlicerBridge's own
-// work.
+// Plain Asio: bench_socket's throughput and latency tests (--clients connections, one small
+// message outstanding on each, echoed; the latency test with one) with both sides on Asio's
+// reactor, one thread each, and no protocol. It is the floor for anything built on Asio,
+// SlicerBridge's SDK among them: Asio reads once more per message than an epoll loop or a
+// blocking ping-pong (after each message it tries the socket again before waiting, and finds it
+// empty), so these rows show what that costs apart from SlicerBridge's own work. The client
+// sends each message from the previous reply's handler, as SlicerBridge's client does.
+//
+// With --workers N the server hands each message to an asio::thread_pool of N threads, which
+// hands it back to the I/O thread to be written: Asio's own way to run work off the I/O thread,
+// and the ceiling of any server that computes a call on a thread other than the one that read it
+// (SlicerBridge's worker pool among them): two hand-offs per message and nothing else.
 //
 //   --test throughput  --clients N --bytes B --seconds S --warmup-seconds W --batches K
+//   --test latency     --bytes B --warmup N --calls N --batches K
+//   --workers N (0: echo on the I/O thread)
 //
 // Transport: --transport tcp (127.0.0.1, TCP_NODELAY) or unix. The server is a forked process.
 
@@ -13,10 +21,14 @@
 
 #include <asio/generic/stream_protocol.hpp>
 #include <asio/io_context.hpp>
+#include <asio/post.hpp>
 #include <asio/read.hpp>
+#include <asio/thread_pool.hpp>
 #include <asio/write.hpp>
 
+#include <limits>
 #include <memory>
+#include <optional>
 
 namespace {
 
@@ -28,17 +40,27 @@ asio::generic::stream_protocol protocol_of(transport kind) {
                                   : asio::generic::stream_protocol(AF_UNIX, 0);
 }
 
-// Reads a message, writes it back, and again until the peer closes.
+// Reads a message, writes it back, and again until the peer closes; with a pool, the message
+// goes to one of its threads and comes back before it is written.
 class echo_connection : public std::enable_shared_from_this<echo_connection> {
 public:
-    echo_connection(socket_type socket, std::size_t bytes)
-        : socket_(std::move(socket)), message_(bytes) {}
+    echo_connection(socket_type socket, std::size_t bytes, asio::thread_pool* pool)
+        : socket_(std::move(socket)), message_(bytes), pool_(pool) {}
 
     void read() {
         asio::async_read(socket_, asio::buffer(message_),
                          [self = shared_from_this()](std::error_code ec, std::size_t) {
-                             if (!ec)
-                                 self->write();
+                             if (ec)
+                                 return;
+                             if (!self->pool_)
+                                 return self->write();
+                             // The tracked executor keeps the I/O thread's run() going while
+                             // the message is away.
+                             auto back = asio::prefer(self->socket_.get_executor(),
+                                                      asio::execution::outstanding_work.tracked);
+                             asio::post(*self->pool_, [self, back] {
+                                 asio::post(back, [self] { self->write(); });
+                             });
                          });
     }
 
@@ -53,29 +75,34 @@ private:
 
     socket_type socket_;
     std::vector<unsigned char> message_;
+    asio::thread_pool* pool_;
 };
 
-void serve(transport kind, const std::string& unix_path, std::uint64_t bytes,
-           std::uint64_t clients, const server_process::announce_function& announce) {
+void serve(transport kind, const std::string& unix_path, std::uint64_t bytes, std::uint64_t clients,
+           std::uint64_t workers, const server_process::announce_function& announce) {
     std::string endpoint;
     file_descriptor listener = listen_on(kind, unix_path, endpoint);
     announce(endpoint);
     asio::io_context io(1);
+    std::optional<asio::thread_pool> pool;
+    if (workers > 0)
+        pool.emplace(workers);
     for (std::uint64_t c = 0; c < clients; ++c) {
         file_descriptor accepted = accept_connection(kind, listener.get());
         socket_type socket(io, protocol_of(kind), accepted.release());
-        std::make_shared<echo_connection>(std::move(socket), bytes)->read();
+        std::make_shared<echo_connection>(std::move(socket), bytes, pool ? &*pool : nullptr)
+            ->read();
     }
     io.run();
 }
 
-// Every connection sends, then sends again on each reply until the deadline; a batch ends when
-// the last reply is in.
-class throughput_driver {
+// Every connection sends, then sends again on each reply until the deadline or the batch's count
+// of calls; a batch ends when the last reply is in.
+class call_driver {
 public:
-    throughput_driver(std::vector<socket_type>& sockets, std::size_t bytes)
-        : sockets_(sockets), request_(bytes), replies_(sockets.size(),
-                                                         std::vector<unsigned char>(bytes)) {
+    call_driver(std::vector<socket_type>& sockets, std::size_t bytes)
+        : sockets_(sockets), request_(bytes),
+          replies_(sockets.size(), std::vector<unsigned char>(bytes)) {
         fill_pattern(request_.data(), request_.size());
     }
 
@@ -85,8 +112,10 @@ public:
         std::vector<double> latencies;
     };
 
-    batch run(asio::io_context& io, double duration) {
+    batch run(asio::io_context& io, double duration,
+              std::uint64_t calls = std::numeric_limits<std::uint64_t>::max()) {
         batch_ = batch{};
+        call_limit_ = calls;
         outstanding_ = sockets_.size();
         start_ = clock::now();
         deadline_ = start_ + std::chrono::duration_cast<clock::duration>(
@@ -125,7 +154,7 @@ private:
                              auto now = clock::now();
                              batch_.latencies.push_back(seconds_between(sent_at, now));
                              ++batch_.calls;
-                             if (now < deadline_)
+                             if (now < deadline_ && batch_.calls < call_limit_)
                                  return send(c, now);
                              --outstanding_;
                              batch_.seconds = seconds_between(start_, now);
@@ -142,6 +171,7 @@ private:
     std::vector<std::vector<unsigned char>> replies_;
     batch batch_;
     std::size_t outstanding_ = 0;
+    std::uint64_t call_limit_ = 0;
     clock::time_point start_, deadline_;
     std::error_code failure_;
 };
@@ -152,12 +182,13 @@ void run_throughput(transport kind, const arguments& args) {
     double seconds = args.number("seconds", 1.0);
     double warmup_seconds = args.number("warmup-seconds", 0.2);
     std::uint64_t batches = args.count("batches", 1);
+    std::uint64_t workers = args.count("workers", 0);
     if (clients == 0 || batches == 0 || bytes == 0)
         throw std::invalid_argument("--clients, --batches and --bytes must be at least 1");
     temporary_directory directory;
     std::string unix_path = directory.socket_path();
     server_process server([&](const server_process::announce_function& announce) {
-        serve(kind, unix_path, bytes, clients, announce);
+        serve(kind, unix_path, bytes, clients, workers, announce);
     });
 
     std::string endpoint = server.endpoint();
@@ -168,7 +199,7 @@ void run_throughput(transport kind, const arguments& args) {
         file_descriptor connection = connect_to(kind, endpoint);
         sockets.emplace_back(io, protocol_of(kind), connection.release());
     }
-    throughput_driver driver(sockets, bytes);
+    call_driver driver(sockets, bytes);
     driver.run(io, warmup_seconds);
     std::vector<double> rates;
     std::vector<double> p50s;
@@ -189,11 +220,48 @@ void run_throughput(transport kind, const arguments& args) {
                   {"transport", transport_name(kind)},
                   {"bytes", bytes},
                   {"clients", clients},
+                  {"workers", workers},
                   {"seconds_per_batch", seconds},
                   {"calls", total_calls},
                   {"batch_calls_per_second", rates},
                   {"batch_p50_seconds", p50s},
                   {"calls_per_second", median(rates)}});
+}
+
+void run_latency(transport kind, const arguments& args) {
+    std::uint64_t bytes = args.count("bytes", 64);
+    std::uint64_t warmup = args.count("warmup", 1000);
+    std::uint64_t calls = args.count("calls", 10000);
+    std::uint64_t batches = args.count("batches", 1);
+    std::uint64_t workers = args.count("workers", 0);
+    if (calls == 0 || batches == 0 || bytes == 0)
+        throw std::invalid_argument("--calls, --batches and --bytes must be at least 1");
+    temporary_directory directory;
+    std::string unix_path = directory.socket_path();
+    server_process server([&](const server_process::announce_function& announce) {
+        serve(kind, unix_path, bytes, 1, workers, announce);
+    });
+
+    asio::io_context io(1);
+    std::vector<socket_type> sockets;
+    sockets.emplace_back(io, protocol_of(kind), connect_to(kind, server.endpoint()).release());
+    call_driver driver(sockets, bytes);
+    constexpr double no_deadline = 1e9;
+    driver.run(io, no_deadline, warmup);
+    std::vector<std::vector<double>> samples;
+    for (std::uint64_t b = 0; b < batches; ++b)
+        samples.push_back(driver.run(io, no_deadline, calls).latencies);
+    if (!driver.replies_match())
+        throw std::runtime_error("the echoed bytes differ from the bytes sent");
+    sockets.clear();
+    server.finish();
+
+    nlohmann::json result = latency_result(samples, warmup);
+    result["bytes"] = bytes;
+    result["workers"] = workers;
+    result["program"] = "bench_asio";
+    result["transport"] = transport_name(kind);
+    print_result(result);
 }
 
 } // namespace
@@ -202,11 +270,15 @@ int main(int argc, char** argv) {
     return bench::guarded_main([&] {
         bench::arguments args(argc, argv,
                               {"test", "transport", "bytes", "batches", "clients", "seconds",
-                               "warmup-seconds", "timeout"});
+                               "warmup-seconds", "warmup", "calls", "workers", "timeout"});
         bench::arm_watchdog(args.count("timeout", 600));
         auto kind = bench::parse_transport(args.text("transport", "tcp"));
-        if (args.text("test", "throughput") != "throughput")
-            throw std::invalid_argument("--test must be throughput");
-        run_throughput(kind, args);
+        auto test = args.text("test", "throughput");
+        if (test == "throughput")
+            run_throughput(kind, args);
+        else if (test == "latency")
+            run_latency(kind, args);
+        else
+            throw std::invalid_argument("--test must be throughput or latency");
     });
 }

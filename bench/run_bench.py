@@ -94,6 +94,9 @@ QUICK = Settings(rounds=1, edges={"32 MiB": 16, "256 MiB": 32}, warmup=0, iterat
 
 CLIENT_COUNTS = (1, 8, 64)
 SMALL_MESSAGE_BYTES = 64
+# The threads of the Asio hand-off row's pool: as many as the worker pool's default
+# (server_options::workers).
+ASIO_POOL_THREADS = 2
 
 
 def define_rows(settings):
@@ -201,6 +204,17 @@ def define_rows(settings):
         Row("tcp_pingpong_awake.latency", f"plain TCP ping-pong, {SMALL_MESSAGE_BYTES} bytes, "
             "CPUs kept awake", "latency", "bench_socket",
             latency + small + ("--transport", "tcp"), awake=True),
+        # The same ping-pong on Asio's reactor, and handed to a pool and back: the floors of
+        # the two SlicerBridge rows below, built on Asio and, for the pool, on two hand-offs.
+        Row("asio_pingpong_awake.latency", f"plain TCP ping-pong on Asio, "
+            f"{SMALL_MESSAGE_BYTES} bytes, CPUs kept awake", "latency", "bench_asio",
+            latency + small + ("--transport", "tcp"), baseline="tcp_pingpong_awake.latency",
+            awake=True),
+        Row("asio_pool_pingpong_awake.latency", f"plain TCP ping-pong on Asio, each message "
+            f"handed to a pool of {ASIO_POOL_THREADS} threads and back, CPUs kept awake",
+            "latency", "bench_asio",
+            latency + small + ("--transport", "tcp", "--workers", str(ASIO_POOL_THREADS)),
+            baseline="tcp_pingpong_awake.latency", awake=True),
         Row("slicerbridge_invoke_awake.latency", "SlicerBridge empty invoke, CPUs kept awake",
             "latency", "bench_slicerbridge", latency + ("--transport", "tcp"),
             baseline="tcp_pingpong_awake.latency", awake=True,
@@ -247,6 +261,13 @@ def define_rows(settings):
             Row(f"asio_calls.{clients}", f"plain TCP ping-pong on Asio, {clients} client(s)",
                 "throughput", "bench_asio", throughput + small, baseline=base,
                 expects={"clients": clients}),
+            # Each message computed on a pool thread and handed back: the ceiling of any server
+            # that runs a call on another thread than the one that read it, as the pool does.
+            Row(f"asio_pool_calls.{clients}",
+                f"plain TCP ping-pong on Asio, each message handed to a pool of "
+                f"{ASIO_POOL_THREADS} threads and back, {clients} client(s)", "throughput",
+                "bench_asio", throughput + small + ("--workers", str(ASIO_POOL_THREADS)),
+                baseline=base, expects={"clients": clients, "workers": ASIO_POOL_THREADS}),
             Row(f"slicerbridge_calls.{clients}", f"SlicerBridge empty invoke, {clients} client(s)",
                 "throughput", "bench_slicerbridge", throughput, baseline=base,
                 expects={"clients": clients}, targets=targets),
