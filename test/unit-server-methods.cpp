@@ -156,6 +156,23 @@ TEST_CASE("an invoke starts a call only when valid and within both caps, and a r
     CHECK(f.state.pending_calls == 0);
 }
 
+TEST_CASE("a connection full of calls still has ping, catalog, describe and goodbye answered, "
+          "and only an invoke refused [LIMIT-2]") {
+    methods_fixture f;
+    const auto full = f.state.options.receive_limits.max_in_flight;
+    const auto handle_full = [&](std::string method, sb::value params = {}) {
+        return f.handle(std::move(method), std::move(params), sb::protocol_max, full - 1, 1);
+    };
+    CHECK(methods_reply(handle_full("ping")).result == sb::value(sb::value::map{}));
+    CHECK(methods_reply(handle_full("catalog")).result == f.state.catalog_value);
+    CHECK(methods_reply(
+              handle_full("describe", sb::value(sb::value::map{{"processor", sb::value("count")}})))
+              .result.find("name") != nullptr);
+    CHECK(handle_full("goodbye").action == sbd::request_action::goodbye);
+    CHECK(methods_error_code(handle_full("invoke", methods_invoke_of("count", 4))) ==
+          static_cast<int>(sb::error::too_many_in_flight));
+}
+
 TEST_CASE("an invoke finds the processor it names whichever the connection called before") {
     methods_fixture f;
     auto other = methods_counting_processor();

@@ -1504,8 +1504,9 @@ def _cancel_not_in_force(context: ServerContext) -> None:
 
 
 @case("limits.too-many-in-flight", "LIMIT-2",
-      "With max_in_flight calls open, one more request gets too_many_in_flight; the open calls "
-      "are answered once each and capacity returns.")
+      "With max_in_flight calls open, a ping and a catalog are still answered and one more "
+      "invoke gets too_many_in_flight; the open calls are answered once each and capacity "
+      "returns.")
 def _too_many_in_flight(context: ServerContext) -> None:
     peer = context.connect()
     count = peer.limits.max_in_flight
@@ -1513,6 +1514,8 @@ def _too_many_in_flight(context: ServerContext) -> None:
         raise CaseSkipped(f"server max_in_flight {count} too large to fill")
     seconds = long_seconds(peer)
     calls = [slow_call(peer, context, seconds, 1) for _ in range(count)]
+    peer.call("ping")
+    peer.call("catalog")
     extra = slow_call(peer, context, 0.0)
     peer.error(extra, "too_many_in_flight")
     for call in calls:

@@ -13,7 +13,8 @@ struct limits {
     std::uint64_t max_frame = std::uint64_t{1} << 32;
     /// Largest head accepted.
     std::uint64_t max_head = std::uint64_t{16} << 20;
-    /// Most requests open at once on a connection (servers only, [LIMIT-2]).
+    /// Most calls (invokes) open at once on a connection; other requests are not counted
+    /// (servers only, [LIMIT-2]).
     std::uint32_t max_in_flight = 64;
     /// Deepest head nesting accepted; a map of scalars has depth 1 ([HEAD-5]).
     std::uint32_t max_depth = 32;

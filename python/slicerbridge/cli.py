@@ -348,7 +348,7 @@ def _add_serve_options(serve: argparse.ArgumentParser) -> None:
                       help="calls that run at once (threads; default 16)")
     work.add_argument("--compression", choices=("zstd", "lz4"))
     work.add_argument("--max-in-flight", type=int, default=64, metavar="N",
-                      help="requests one connection may have open at once, announced in the "
+                      help="calls one connection may have open at once, announced in the "
                            "hello (default 64); more are answered too_many_in_flight")
     work.add_argument("--max-pending-calls", type=int, default=1024, metavar="N",
                       help="calls admitted and not yet computed across all connections "

@@ -709,13 +709,14 @@ class _ServerConnection:
     def _on_request(self, message: dict, call: _Call) -> None:
         method = message["method"]
         params = message.get("params", {})
-        with self.lock:
-            in_flight = len(self.open)
-        if in_flight > self.server.limits.max_in_flight:  # [LIMIT-2]
-            self._reply(call, error=SlicerBridgeError(
-                ErrorCode.TOO_MANY_IN_FLIGHT, "too many requests open",
-                {"max_in_flight": self.server.limits.max_in_flight}))
-            return
+        if method == "invoke":  # [LIMIT-2]: other requests are answered at once, never refused
+            with self.lock:
+                in_flight = len(self.open)  # this call, the others and answers being written
+            if in_flight > self.server.limits.max_in_flight:
+                self._reply(call, error=SlicerBridgeError(
+                    ErrorCode.TOO_MANY_IN_FLIGHT, "too many calls open",
+                    {"max_in_flight": self.server.limits.max_in_flight}))
+                return
         call.method = method
         handler = self._HANDLERS.get(method)
         if handler is None:  # [MSG-6]

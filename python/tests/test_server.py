@@ -494,8 +494,9 @@ def test_processor_errors_are_responses_not_disconnections_INV_5(running, parame
     assert peer.call(3, "ping")["result"] == {}
 
 
-def test_requests_beyond_max_in_flight_are_refused_LIMIT_2():
-    """[LIMIT-2]"""
+def test_calls_beyond_max_in_flight_are_refused_and_other_requests_answered_LIMIT_2():
+    """[LIMIT-2]: a connection full of calls refuses one more invoke, not a ping, a catalog or
+    a describe; its goodbye is answered after the open calls."""
     instance = start_server(limits=Limits(max_in_flight=2))
     try:
         peer = established(instance)
@@ -504,10 +505,17 @@ def test_requests_beyond_max_in_flight_are_refused_LIMIT_2():
                        "params": {"processor": "gate"}})
         assert instance.hooks.entered.acquire(timeout=WAIT)
         assert instance.hooks.entered.acquire(timeout=WAIT)
-        assert error_code(peer.call(3, "ping")) == ErrorCode.TOO_MANY_IN_FLIGHT
+        assert peer.call(3, "ping")["result"] == {}
+        assert "processors" in peer.call(4, "catalog")["result"]
+        assert peer.call(5, "describe", {"processor": "gate"})["result"]["name"] == "gate"
+        refused = peer.call(6, "invoke", {"processor": "gate"})
+        assert error_code(refused) == ErrorCode.TOO_MANY_IN_FLIGHT
+        assert refused["error"]["details"] == {"max_in_flight": 2}
+        assert instance.hooks.entered.acquire(timeout=0.2) is False  # not run
+        peer.send({"kind": "request", "id": 7, "method": "goodbye"})
         instance.hooks.release.set()
-        assert {peer.receive()["id"], peer.receive()["id"]} == {1, 2}
-        assert peer.call(4, "ping")["result"] == {}
+        answered = [peer.receive()["id"] for _ in range(3)]
+        assert sorted(answered[:2]) == [1, 2] and answered[2] == 7  # goodbye last [BYE-2]
     finally:
         instance.hooks.release.set()
         instance.server.close()

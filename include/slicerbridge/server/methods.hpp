@@ -79,7 +79,7 @@ inline void handle_invoke(std::uint64_t id, request_outcome& out, server_state& 
     };
     const auto max_in_flight = state.options.receive_limits.max_in_flight;
     if (!admits_invoke(open_calls, unsent_answers, max_in_flight)) { // [LIMIT-2]
-        return too_many("too many requests open", "max_in_flight", max_in_flight);
+        return too_many("too many calls open", "max_in_flight", max_in_flight);
     }
     if (!state.try_admit_call()) { // [LIMIT-12]
         return too_many("the server has too many calls open; try again later", "max_pending_calls",
