@@ -8,8 +8,8 @@
 //
 // With --workers N the server hands each message to an asio::thread_pool of N threads, which
 // hands it back to the I/O thread to be written: Asio's own way to run work off the I/O thread,
-// and the ceiling of any server that computes a call on a thread other than the one that read it
-// (SlicerBridge's worker pool among them): two hand-offs per message and nothing else.
+// and so the floor under any server that computes a call on a thread other than the one that
+// read it (SlicerBridge's worker pool among them): two hand-offs per message and nothing else.
 //
 //   --test throughput  --clients N --bytes B --seconds S --warmup-seconds W --batches K
 //   --test latency     --bytes B --warmup N --calls N --batches K

@@ -261,8 +261,8 @@ def define_rows(settings):
             Row(f"asio_calls.{clients}", f"plain TCP ping-pong on Asio, {clients} client(s)",
                 "throughput", "bench_asio", throughput + small, baseline=base,
                 expects={"clients": clients}),
-            # Each message computed on a pool thread and handed back: the ceiling of any server
-            # that runs a call on another thread than the one that read it, as the pool does.
+            # Each message handed to a pool thread and back: the floor under any server that runs
+            # a call on another thread than the one that read it, as the worker pool does.
             Row(f"asio_pool_calls.{clients}",
                 f"plain TCP ping-pong on Asio, each message handed to a pool of "
                 f"{ASIO_POOL_THREADS} threads and back, {clients} client(s)", "throughput",
