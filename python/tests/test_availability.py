@@ -278,3 +278,44 @@ def test_a_client_that_never_reads_its_answers_is_paused_within_its_budget_LIMIT
     finally:
         process.terminate()
         process.wait(10)
+
+
+@pytest.mark.parametrize("server", [
+    pytest.param("python"), pytest.param("cpp", marks=pytest.mark.built)])
+def test_catalog_requests_never_read_are_bounded_by_the_budget_not_max_in_flight_LIMIT_2_LIMIT_9(
+        server):
+    """[LIMIT-2] no longer bounds requests other than invoke, so a client that sends catalogs
+    and never reads their answers is held only by its byte budget: the server stops reading it,
+    stays near the budget and serves others."""
+    megabyte = 1 << 20
+    command = (_python_server() if server == "python" else _cpp_server()) + [
+        "--listen", "127.0.0.1:0", "--token", TOKEN, "--connection-budget", str(megabyte),
+        "--total-budget", str(16 * megabyte)]
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"))
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        address = process.stdout.readline().split()[-1]
+        host, port = address.rsplit(":", 1)
+        assert _served(address)
+        baseline = _rss_bytes(process.pid)
+        hog = socket.create_connection((host, int(port)))
+        hog.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        hog.sendall(HELLO)
+        hog.settimeout(3.0)  # a send blocked this long: the server stopped reading
+        batch = b"".join(encode_message(request(i, "catalog", {})).to_bytes()
+                         for i in range(1000))
+        sent = 0
+        for _ in range(100):  # bounded: 100,000 catalogs, gigabytes of answers unread
+            try:
+                hog.sendall(batch)
+            except socket.timeout:
+                break
+            sent += 1
+        held = _rss_bytes(process.pid) - baseline
+        assert sent < 100, "the server read 100,000 catalogs from a client that reads nothing"
+        assert held < 48 * megabyte, f"the server grew by {held / megabyte:.0f} MiB"
+        assert _served(address)
+        hog.close()
+    finally:
+        process.terminate()
+        process.wait(10)
