@@ -26,6 +26,9 @@ struct recorder {
         case call_table_action::kind::send_request:
             out << "send_request " << a.id;
             break;
+        case call_table_action::kind::hold_request:
+            out << "hold_request " << a.id;
+            break;
         case call_table_action::kind::arm_timer:
             out << "arm_timer " << a.id << " " << a.seconds;
             break;
@@ -77,6 +80,9 @@ nlohmann::json to_json(const call_table_action& a, std::error_code connection_er
     case kind::send_request:
         out = {{"action", "send_request"}, {"id", a.id}};
         break;
+    case kind::hold_request:
+        out = {{"action", "hold_request"}, {"id", a.id}};
+        break;
     case kind::arm_timer:
         out = {{"action", "arm_timer"}, {"id", a.id}, {"seconds", a.seconds}};
         break;
@@ -119,7 +125,7 @@ nlohmann::json run_event(call_table& table, const nlohmann::json& event,
         if (event.contains("give_up_after")) {
             give_up = event["give_up_after"].get<double>();
         }
-        table.start(event["id"], event["method"] == "invoke", give_up, act);
+        table.start(event["id"], event["method"].get<std::string>(), give_up, act);
     } else if (kind == "response") {
         std::optional<sb::call_id> id;
         if (!event["id"].is_null()) {
@@ -148,7 +154,7 @@ nlohmann::json run_event(call_table& table, const nlohmann::json& event,
 TEST_CASE("call table: a call is sent, answered once, and forgotten [MSG-4] [MSG-8]") {
     call_table table;
     recorder r;
-    table.start(1, false, std::nullopt, r);
+    table.start(1, "ping", std::nullopt, r);
     CHECK(r.take() == lines{"send_request 1"});
     CHECK(table.is_open(1));
     table.on_response(1, {}, false, r);
@@ -166,7 +172,7 @@ TEST_CASE("call table: a call started where an ended one was starts afresh (entr
     // More calls than the table keeps entries for, each leaving its marks: progress, a cancel
     // sent, an armed timer.
     for (sb::call_id id = 1; id <= 200; ++id) {
-        table.start(id, true, 5.0, r);
+        table.start(id, "invoke", 5.0, r);
         table.on_progress(id, 0.75, r);
         table.on_cancel_requested(id, r);
         table.on_response(id, {}, false, r);
@@ -174,15 +180,15 @@ TEST_CASE("call table: a call started where an ended one was starts afresh (entr
     r.take();
     CHECK(table.size() == 0);
     // A later call, in a reused entry, is a ping with no timer, no progress and no cancel sent.
-    table.start(7, false, std::nullopt, r);
+    table.start(7, "ping", std::nullopt, r);
     CHECK(r.take() == lines{"send_request 7"});
     table.on_progress(7, 0.1, r);
     CHECK(r.take() == lines{"report PROG-3"});
-    table.start(8, true, std::nullopt, r);
+    table.start(8, "invoke", std::nullopt, r);
     table.on_progress(8, 0.1, r); // 0.1 is no decrease for a fresh call
     table.on_cancel_requested(8, r);
     CHECK(r.take() == lines{"send_request 8", "deliver_progress 8 0.1", "send_cancel 8"});
-    table.start(7, true, std::nullopt, r); // still open: refused
+    table.start(7, "invoke", std::nullopt, r); // still open: refused
     CHECK(r.take() == lines{"complete 7 " + message_of(sb::error::duplicate_id)});
     table.on_response(8, {}, false, r);
     table.on_give_up(7, r);
@@ -194,9 +200,9 @@ TEST_CASE("call table: a call started where an ended one was starts afresh (entr
 TEST_CASE("call table: an id already open is refused and the open call is kept [MSG-1]") {
     call_table table;
     recorder r;
-    table.start(7, true, std::nullopt, r);
+    table.start(7, "invoke", std::nullopt, r);
     r.take();
-    table.start(7, false, std::nullopt, r);
+    table.start(7, "ping", std::nullopt, r);
     CHECK(r.take() == lines{"complete 7 " + message_of(sb::error::duplicate_id)});
     table.on_progress(7, 0.5, r); // still the first call, an invoke
     CHECK(r.take() == lines{"deliver_progress 7 0.5"});
@@ -205,7 +211,7 @@ TEST_CASE("call table: an id already open is refused and the open call is kept [
 TEST_CASE("call table: a connection-level error completes nothing [MSG-17]") {
     call_table table;
     recorder r;
-    table.start(1, true, std::nullopt, r);
+    table.start(1, "invoke", std::nullopt, r);
     r.take();
     table.on_response(std::nullopt, make_error_code(sb::error::unknown_kind), false, r);
     CHECK(r.take() == lines{"report MSG-17"});
@@ -215,7 +221,7 @@ TEST_CASE("call table: a connection-level error completes nothing [MSG-17]") {
 TEST_CASE("call table: a malformed response fails its call with its error [MSG-15]") {
     call_table table;
     recorder r;
-    table.start(3, false, 10.0, r);
+    table.start(3, "ping", 10.0, r);
     CHECK(r.take() == lines{"send_request 3", "arm_timer 3 10"});
     table.on_response(3, make_error_code(sb::error::invalid_message), true, r);
     CHECK(r.take() == lines{"report MSG-15", "disarm_timer 3",
@@ -227,8 +233,8 @@ TEST_CASE("call table: progress reaches only open invokes and never goes back [P
     call_table table;
     table.set_cancel_in_force(true);
     recorder r;
-    table.start(1, false, std::nullopt, r);
-    table.start(2, true, std::nullopt, r);
+    table.start(1, "ping", std::nullopt, r);
+    table.start(2, "invoke", std::nullopt, r);
     r.take();
     table.on_progress(1, 0.5, r); // a ping reports no progress
     table.on_progress(9, 0.5, r); // no such call
@@ -248,7 +254,7 @@ TEST_CASE("call table: cancel is sent once, only when in force, and the call sti
           "answer [CANCEL-1] [CANCEL-2] [CANCEL-5]") {
     call_table table;
     recorder r;
-    table.start(1, true, std::nullopt, r);
+    table.start(1, "invoke", std::nullopt, r);
     r.take();
     table.on_cancel_requested(1, r);
     CHECK(r.take().empty()); // the server did not list cancel
@@ -268,7 +274,7 @@ TEST_CASE("call table: the give-up timer cancels and fails the call, one that fi
     call_table table;
     table.set_cancel_in_force(true);
     recorder r;
-    table.start(5, true, 12.5, r);
+    table.start(5, "invoke", 12.5, r);
     CHECK(r.take() == lines{"send_request 5", "arm_timer 5 12.5"});
     table.on_give_up(5, r);
     CHECK(r.take() ==
@@ -282,23 +288,23 @@ TEST_CASE("call table: a lost connection fails every open call in id order, and 
           "[DROP-1]") {
     call_table table;
     recorder r;
-    table.start(3, true, 1.0, r);
-    table.start(1, false, std::nullopt, r);
-    table.start(2, false, std::nullopt, r);
+    table.start(3, "invoke", 1.0, r);
+    table.start(1, "ping", std::nullopt, r);
+    table.start(2, "ping", std::nullopt, r);
     r.take();
     const std::error_code eof = std::make_error_code(std::errc::connection_reset);
     table.on_connection_lost(eof, r);
     CHECK(r.take() == lines{"complete 1 " + eof.message(), "complete 2 " + eof.message(),
                             "disarm_timer 3", "complete 3 " + eof.message()});
     table.on_connection_lost(std::make_error_code(std::errc::timed_out), r); // the first wins
-    table.start(4, false, std::nullopt, r);
+    table.start(4, "ping", std::nullopt, r);
     CHECK(r.take() == lines{"complete 4 " + eof.message()});
     CHECK(table.size() == 0);
 }
 
 TEST_CASE("call table: every case of spec/vectors/client_call_table.json [MSG-1] [MSG-4] [MSG-8] "
           "[MSG-15] [MSG-17] [PROG-1] [PROG-2] [PROG-3] [CANCEL-1] [CANCEL-2] [CANCEL-5] "
-          "[INV-6] [DROP-1]") {
+          "[INV-6] [DROP-1] [LIMIT-13]") {
     std::ifstream in(SLICERBRIDGE_VECTORS_DIR "/client_call_table.json");
     REQUIRE(in);
     const auto document = nlohmann::json::parse(in);
@@ -308,6 +314,9 @@ TEST_CASE("call table: every case of spec/vectors/client_call_table.json [MSG-1]
         CAPTURE(vector["id"].get<std::string>());
         call_table table;
         table.set_cancel_in_force(vector["cancel_in_force"].get<bool>());
+        if (vector.contains("max_in_flight")) {
+            table.set_max_in_flight(vector["max_in_flight"].get<std::uint64_t>());
+        }
         for (const auto& step : vector["steps"]) {
             CAPTURE(step["event"].dump());
             CHECK(run_event(table, step["event"], connection_error).dump() ==
@@ -315,6 +324,6 @@ TEST_CASE("call table: every case of spec/vectors/client_call_table.json [MSG-1]
             ++steps;
         }
     }
-    CHECK(document["vectors"].size() >= 17);
+    CHECK(document["vectors"].size() >= 26);
     CHECK(steps > 50);
 }

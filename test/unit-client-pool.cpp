@@ -7,7 +7,7 @@
 #include <slicerbridge/client/pool.hpp>
 #include <slicerbridge/sync_pool.hpp>
 
-#include "support/raw_peer.hpp"
+#include "support/scripted_server.hpp"
 #include "support/test_server.hpp"
 
 #include <doctest/doctest.h>
@@ -440,18 +440,8 @@ TEST_CASE("client_pool fails a call to a processor its catalog dropped without s
         {"inputs", sb::value::array{}},
         {"outputs", sb::value::array{}},
         {"parameters", sb::value::array{sb::value::map{{"name", "p"}, {"type", "mesh"}}}}};
-    asio::io_context io;
-    asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
-    const auto port = acceptor.local_endpoint().port();
     std::vector<std::string> received; // "method processor" for each request, in order
-    std::thread server([&] {
-        asio::ip::tcp::socket socket(io);
-        acceptor.accept(socket);
-        test_support::raw_peer peer(std::move(socket));
-        if (!peer.read_head()) {
-            return;
-        }
-        peer.write_message(sb::message(sb::server_hello{}));
+    test_support::scripted_server server(sb::server_hello{}, [&](test_support::raw_peer& peer) {
         for (int i = 0; i < 3; ++i) { // catalog, the invoke of good, goodbye
             const auto head = peer.read_head();
             if (!head || head->find("method") == nullptr || head->find("id") == nullptr) {
@@ -473,8 +463,9 @@ TEST_CASE("client_pool fails a call to a processor its catalog dropped without s
     });
     {
         sb::pool_connector connect =
-            [port](const asio::any_io_executor& executor,
-                   sb::detail::unique_function<void(std::error_code, sb::pool_connection)> done) {
+            [port = server.port()](
+                const asio::any_io_executor& executor,
+                sb::detail::unique_function<void(std::error_code, sb::pool_connection)> done) {
                 asio::ip::tcp::socket socket(executor);
                 std::error_code ec;
                 socket.connect({asio::ip::make_address("127.0.0.1"), port}, ec);

@@ -1,28 +1,28 @@
 // The client against scripted servers: a catalog with bad descriptions ([CAT-12]), where the
 // client keeps the valid processors, reports the dropped ones and fails calls to them without
 // sending anything (the catalog is a vector of spec/vectors/catalog.json); and a server that
-// does not honour cancel ([CANCEL-5]).
+// does not honour cancel ([CANCEL-5]); and a server announcing a max_in_flight of 2, beyond
+// which the client holds its invokes ([LIMIT-13]).
 
 #include <slicerbridge/sync_client.hpp>
 
 #include <slicerbridge/json.hpp>
 
-#include "support/raw_peer.hpp"
+#include "support/scripted_server.hpp"
 
 #include <doctest/doctest.h>
 
 #include <nlohmann/json.hpp>
 
 #include <asio/io_context.hpp>
-#include <asio/ip/tcp.hpp>
 #include <asio/use_future.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <future>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace sb = slicerbridge;
@@ -50,18 +50,8 @@ TEST_CASE("a client drops bad descriptions, keeps the others usable and fails ca
     const json vector = catalog_vector("catalog-invalid-several");
     const sb::value catalog = sb::value_from_json(vector["decoded"]["result"]);
 
-    asio::io_context io;
-    asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
-    const auto port = acceptor.local_endpoint().port();
     std::vector<std::string> methods; // what the server received, in order
-    std::thread server([&] {
-        asio::ip::tcp::socket socket(io);
-        acceptor.accept(socket);
-        test_support::raw_peer peer(std::move(socket));
-        if (!peer.read_head()) { // the client's hello
-            return;
-        }
-        peer.write_message(sb::message(sb::server_hello{}));
+    test_support::scripted_server server(sb::server_hello{}, [&](test_support::raw_peer& peer) {
         for (int i = 0; i < 4; ++i) { // catalog, ping, goodbye; the stream then ends
             const auto head = peer.read_head();
             if (!head || head->find("method") == nullptr || head->find("id") == nullptr) {
@@ -77,7 +67,7 @@ TEST_CASE("a client drops bad descriptions, keeps the others usable and fails ca
     });
 
     {
-        auto client = sb::sync_client::connect("127.0.0.1:" + std::to_string(port));
+        auto client = sb::sync_client::connect(server.address());
         const auto processors = client->catalog();
         std::vector<std::string> names;
         for (const auto& d : processors) {
@@ -113,18 +103,9 @@ TEST_CASE("a client drops bad descriptions, keeps the others usable and fails ca
 
 TEST_CASE("a client sends no cancel to a server that does not list it, and the call gets its "
           "normal answer [CANCEL-5]") {
-    asio::io_context io;
-    asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
-    const auto port = acceptor.local_endpoint().port();
     std::vector<std::string> received; // what the server received after the hello, in order
-    std::thread server([&] {
-        asio::ip::tcp::socket socket(io);
-        acceptor.accept(socket);
-        test_support::raw_peer peer(std::move(socket));
-        if (!peer.read_head()) {
-            return;
-        }
-        peer.write_message(sb::message(sb::server_hello{})); // no capability: cancel not in force
+    // A hello with no capability: cancel is not in force.
+    test_support::scripted_server server(sb::server_hello{}, [&](test_support::raw_peer& peer) {
         std::optional<sb::value> invoke;
         for (int i = 0; i < 3; ++i) { // the invoke, then the ping (a cancel would come between)
             const auto head = peer.read_head();
@@ -152,7 +133,7 @@ TEST_CASE("a client sends no cancel to a server that does not list it, and the c
     });
 
     {
-        auto client = sb::sync_client::connect("127.0.0.1:" + std::to_string(port));
+        auto client = sb::sync_client::connect(server.address());
         sb::invoke_options options;
         options.id = client->reserve_call_id();
         sb::invoke_params call;
@@ -169,20 +150,10 @@ TEST_CASE("a client sends no cancel to a server that does not list it, and the c
 
 TEST_CASE("a request nested deeper than the server's max_depth fails locally with too_large "
           "[LIMIT-11]") {
-    asio::io_context io;
-    asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
-    const auto port = acceptor.local_endpoint().port();
     std::vector<std::string> received;
-    std::thread server([&] {
-        asio::ip::tcp::socket socket(io);
-        acceptor.accept(socket);
-        test_support::raw_peer peer(std::move(socket));
-        if (!peer.read_head()) {
-            return;
-        }
-        sb::server_hello hello;
-        hello.limits.max_depth = 3; // a ping (depth 1) fits, an invoke with an image (4) does not
-        peer.write_message(sb::message(hello));
+    sb::server_hello hello;
+    hello.limits.max_depth = 3; // a ping (depth 1) fits, an invoke with an image (4) does not
+    test_support::scripted_server server(hello, [&](test_support::raw_peer& peer) {
         const auto head = peer.read_head();
         if (!head || head->find("method") == nullptr || head->find("id") == nullptr) {
             return;
@@ -193,7 +164,7 @@ TEST_CASE("a request nested deeper than the server's max_depth fails locally wit
     });
 
     {
-        auto client = sb::sync_client::connect("127.0.0.1:" + std::to_string(port));
+        auto client = sb::sync_client::connect(server.address());
         sb::image img = sb::image::allocate({1, 1, 1}, sb::dtype::uint8);
         img.mutable_voxels<std::uint8_t>()[0] = 7;
         sb::invoke_params call;
@@ -217,18 +188,8 @@ TEST_CASE("a dropped description that repeats a kept processor's name is reporte
     const sb::value catalog = sb::value_from_json(vector["decoded"]["result"]);
     const std::string name = vector["dropped"][0]["name"].get<std::string>();
 
-    asio::io_context io;
-    asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
-    const auto port = acceptor.local_endpoint().port();
     std::vector<std::string> received;
-    std::thread server([&] {
-        asio::ip::tcp::socket socket(io);
-        acceptor.accept(socket);
-        test_support::raw_peer peer(std::move(socket));
-        if (!peer.read_head()) {
-            return;
-        }
-        peer.write_message(sb::message(sb::server_hello{}));
+    test_support::scripted_server server(sb::server_hello{}, [&](test_support::raw_peer& peer) {
         for (int i = 0; i < 3; ++i) { // catalog, invoke, goodbye
             const auto head = peer.read_head();
             if (!head || head->find("method") == nullptr || head->find("id") == nullptr) {
@@ -247,7 +208,7 @@ TEST_CASE("a dropped description that repeats a kept processor's name is reporte
         }
     });
     {
-        auto client = sb::sync_client::connect("127.0.0.1:" + std::to_string(port));
+        auto client = sb::sync_client::connect(server.address());
         CHECK(client->catalog().size() == vector["kept"].size());
         const auto dropped = client->dropped_processors();
         REQUIRE(dropped.size() == 1);
@@ -264,21 +225,11 @@ TEST_CASE("a dropped description that repeats a kept processor's name is reporte
 
 TEST_CASE("an invoke runs under the id reserved for it, and a cancel of that id before the "
           "invoke starts fails it with cancelled, unsent [MSG-1] [CANCEL-2]") {
-    asio::io_context io;
-    asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
-    const auto port = acceptor.local_endpoint().port();
     std::vector<sb::value> received; // the requests after the hello, in order
     sb::call_id reserved_id = 0;
-    std::thread server([&] {
-        asio::ip::tcp::socket socket(io);
-        acceptor.accept(socket);
-        test_support::raw_peer peer(std::move(socket));
-        if (!peer.read_head()) {
-            return;
-        }
-        sb::server_hello hello;
-        hello.capabilities = {"cancel", "progress"};
-        peer.write_message(sb::message(hello));
+    sb::server_hello hello;
+    hello.capabilities = {"cancel", "progress"};
+    test_support::scripted_server server(hello, [&](test_support::raw_peer& peer) {
         for (int i = 0; i < 3; ++i) { // the invoke, the ping, then goodbye or the end
             const auto head = peer.read_head();
             if (!head || head->find("method") == nullptr) {
@@ -296,7 +247,7 @@ TEST_CASE("an invoke runs under the id reserved for it, and a cancel of that id 
     });
 
     {
-        auto client = sb::sync_client::connect("127.0.0.1:" + std::to_string(port));
+        auto client = sb::sync_client::connect(server.address());
         sb::invoke_params call;
         call.processor = "echo";
 
@@ -323,23 +274,83 @@ TEST_CASE("an invoke runs under the id reserved for it, and a cancel of that id 
     CHECK(received[1].find("method")->as_string() == "ping");
 }
 
+TEST_CASE("invokes beyond the server's max_in_flight wait in the client and are sent, oldest "
+          "first, as open ones are answered, and other requests are not held [LIMIT-13]") {
+    std::vector<std::string> received; // the requests' methods, in the order they arrived
+    std::vector<std::uint64_t> invoke_ids;
+    sb::server_hello hello;
+    hello.capabilities = {"cancel"};
+    hello.limits.max_in_flight = 2;
+    test_support::scripted_server server(hello, [&](test_support::raw_peer& peer) {
+        auto next = [&]() -> std::optional<sb::value> {
+            auto head = peer.read_head();
+            if (!head || head->find("method") == nullptr) {
+                return std::nullopt;
+            }
+            received.push_back(head->find("method")->as_string());
+            if (received.back() == "invoke") {
+                invoke_ids.push_back(head->find("id")->as_uint64().value_or(0));
+            }
+            return head;
+        };
+        auto answer = [&](const sb::value& head) {
+            sb::value::map result;
+            if (head.find("method")->as_string() == "invoke") {
+                result.emplace_back("outputs", sb::value::map{});
+            }
+            peer.write_head(sb::value::map{
+                {"kind", "response"}, {"id", *head.find("id")}, {"result", std::move(result)}});
+        };
+        // Two invokes, then the ping: the other two invokes are held by the client.
+        auto first = next(), second = next(), ping = next();
+        if (!first || !second || !ping) {
+            return;
+        }
+        answer(*ping);
+        answer(*first);
+        auto third = next(); // sent because the first was answered
+        if (!third) {
+            return;
+        }
+        answer(*second);
+        auto fourth = next();
+        if (!fourth) {
+            return;
+        }
+        answer(*third);
+        answer(*fourth);
+        next(); // goodbye or the end
+    });
+
+    {
+        auto client = sb::sync_client::connect(server.address());
+        sb::invoke_params call;
+        call.processor = "echo";
+        std::vector<std::future<sb::invoke_reply>> replies;
+        for (int i = 0; i < 4; ++i) {
+            replies.push_back(
+                client->async_client().async_invoke(call, sb::invoke_options{}, asio::use_future));
+        }
+        CHECK(client->ping() >= 0.0);
+        for (auto& reply : replies) {
+            REQUIRE(reply.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+            CHECK_NOTHROW(reply.get());
+        }
+    }
+    server.join();
+    REQUIRE(received.size() >= 5);
+    CHECK(std::vector<std::string>(received.begin(), received.begin() + 5) ==
+          std::vector<std::string>{"invoke", "invoke", "ping", "invoke", "invoke"});
+    CHECK(std::is_sorted(invoke_ids.begin(), invoke_ids.end()));
+}
+
 TEST_CASE("calls started from a completion handler start at once yet complete from handlers of "
           "their own, in order, invoke results read in their usual form and in any other are "
           "the same [LIMIT-1] [INV-4]") {
-    asio::io_context io(1);
-    asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
-    const auto port = acceptor.local_endpoint().port();
-    std::thread server([&] {
-        asio::ip::tcp::socket socket(io);
-        acceptor.accept(socket);
-        test_support::raw_peer peer(std::move(socket));
-        if (!peer.read_head()) {
-            return;
-        }
-        sb::server_hello hello;
-        hello.capabilities = {"progress"};
-        hello.limits.max_head = 1024;
-        peer.write_message(sb::message(hello));
+    sb::server_hello hello;
+    hello.capabilities = {"progress"};
+    hello.limits.max_head = 1024;
+    test_support::scripted_server server(hello, [&](test_support::raw_peer& peer) {
         while (const auto head = peer.read_head()) {
             const sb::value* params = head->find("params");
             const std::string processor = params->find("processor")->as_string();
@@ -359,9 +370,9 @@ TEST_CASE("calls started from a completion handler start at once yet complete fr
         }
     });
 
+    asio::io_context io(1); // the client's
     std::error_code ec;
-    auto stream = sb::connect(io.get_executor(),
-                              *sb::address::parse("127.0.0.1:" + std::to_string(port)), ec);
+    auto stream = sb::connect(io.get_executor(), *sb::address::parse(server.address()), ec);
     REQUIRE(!ec);
     sb::basic_client<sb::any_stream> client(std::move(stream));
     std::vector<std::string> completed;

@@ -127,7 +127,9 @@ public:
     template <class CompletionToken>
     auto async_call(std::string method, value params, CompletionToken&& token);
 
-    /// Runs a processor. Handler: `void(std::error_code, invoke_reply)`.
+    /// Runs a processor. Handler: `void(std::error_code, invoke_reply)`. Beyond the server's
+    /// `max_in_flight` open invokes, the call waits in the client and is sent when one of them
+    /// ends ([LIMIT-13]).
     template <class CompletionToken>
     auto async_invoke(invoke_params params, invoke_options options, CompletionToken&& token);
 

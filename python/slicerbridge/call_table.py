@@ -1,6 +1,6 @@
 """The client's calls in flight as a state machine without I/O: what to do when a call is sent,
-answered, reported on, cancelled, given up on or cut off by the connection (protocol.md sections
-5, 6.4 to 6.6). The client carries the actions out; spec/vectors/client_call_table.json holds the
+held beyond the server's max_in_flight, answered, reported on, cancelled, given up on or cut off
+by the connection (protocol.md sections 5, 6.4 to 6.6, 7). The client carries the actions out; spec/vectors/client_call_table.json holds the
 cases, which the C++ table (include/slicerbridge/client/call_table.hpp) runs too.
 
 Errors are passed through as the caller gives them (an exception, a code); those the table
@@ -9,11 +9,14 @@ decides itself are ``ErrorCode`` members.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any, Dict, List, NamedTuple, Optional
 
 from .errors import ErrorCode
+from .limits import Limits
 
 SEND_REQUEST = "send_request"          #: write the call's request
+HOLD_REQUEST = "hold_request"          #: keep the call's request unsent, until a SEND_REQUEST
 ARM_TIMER = "arm_timer"                #: start the call's give-up timer, ``seconds`` long
 DISARM_TIMER = "disarm_timer"          #: stop the call's give-up timer
 SEND_CANCEL = "send_cancel"            #: write a ``cancel`` notification for the call
@@ -52,13 +55,19 @@ class CallTable:
 
     def __init__(self) -> None:
         self._open: Dict[int, _OpenCall] = {}
+        #: Invokes beyond max_in_flight, not sent yet, oldest first [LIMIT-13].
+        self._held: "OrderedDict[int, _OpenCall]" = OrderedDict()
+        self._open_invokes = 0
+        #: The server's ``max_in_flight``: an invoke beyond it is held until one ends.
+        self.max_in_flight = Limits().max_in_flight
         self._reserved: Dict[int, bool] = {}  # not started yet; True: cancelled meanwhile
         self._lost: Any = None
         #: The server listed ``cancel``: without it no cancel is sent [CANCEL-5].
         self.cancel_in_force = False
 
     def __len__(self) -> int:
-        return len(self._open)
+        """Calls open or held."""
+        return len(self._open) + len(self._held)
 
     def is_open(self, call_id: int) -> bool:
         return call_id in self._open
@@ -68,18 +77,28 @@ class CallTable:
         fails the call with ``cancelled`` when it starts, and nothing is sent."""
         self._reserved[call_id] = False
 
-    def start(self, call_id: int, is_invoke: bool,
+    def start(self, call_id: int, method: str,
               give_up_after: Optional[float] = None) -> List[Action]:
-        """A call starts; ``give_up_after``: seconds after which the client stops waiting."""
+        """A call of ``method`` starts; ``give_up_after``: seconds after which the client stops
+        waiting."""
         cancelled_before_start = self._reserved.pop(call_id, False)
         if self._lost is not None:
             return [Action(COMPLETE, call_id, self._lost)]
-        if call_id in self._open:  # [MSG-1]: the open call is not affected
+        if call_id in self._open or call_id in self._held:  # [MSG-1]: it is not affected
             return [Action(COMPLETE, call_id, ErrorCode.DUPLICATE_ID)]
         if cancelled_before_start:
             return [Action(COMPLETE, call_id, ErrorCode.CANCELLED)]
-        call = self._open[call_id] = _OpenCall(is_invoke)
-        actions = [Action(SEND_REQUEST, call_id)]
+        is_invoke = method == "invoke"
+        call = _OpenCall(is_invoke)
+        # [LIMIT-13]; a goodbye waits for the calls held before it [BYE-1]
+        if ((is_invoke and self._open_invokes >= self.max_in_flight)
+                or (method == "goodbye" and self._held)):
+            self._held[call_id] = call
+            actions = [Action(HOLD_REQUEST, call_id)]
+        else:
+            self._open[call_id] = call
+            self._open_invokes += is_invoke
+            actions = [Action(SEND_REQUEST, call_id)]
         if give_up_after is not None:
             call.timer_armed = True
             actions.append(Action(ARM_TIMER, call_id, seconds=give_up_after))
@@ -87,7 +106,7 @@ class CallTable:
 
     def on_send_failed(self, call_id: int, error: Any) -> List[Action]:
         """The call's request could not be written: it fails with ``error``."""
-        if call_id not in self._open:
+        if call_id not in self._open and call_id not in self._held:
             return []
         return self._finish(call_id, error)
 
@@ -117,25 +136,42 @@ class CallTable:
         """The caller asks to cancel a call [CANCEL-1]; it still gets one answer [CANCEL-2]."""
         if call_id in self._reserved:
             self._reserved[call_id] = True
+        if call_id in self._held:  # never sent: nothing to stop
+            return self._finish(call_id, ErrorCode.CANCELLED)
         return self._cancel(call_id) if call_id in self._open else []
 
     def on_give_up(self, call_id: int) -> List[Action]:
         """The call's give-up timer fired: it fails with deadline_exceeded."""
-        call = self._open.get(call_id)
+        call = self._open.get(call_id) or self._held.get(call_id)
         if call is None:
             return []  # answered while the timer was firing
         call.timer_armed = False
-        return self._cancel(call_id) + self._finish(call_id, ErrorCode.DEADLINE_EXCEEDED)
+        cancel = self._cancel(call_id) if call_id in self._open else []
+        return cancel + self._finish(call_id, ErrorCode.DEADLINE_EXCEEDED)
 
     def on_connection_lost(self, reason: Any) -> List[Action]:
-        """Every open call fails with ``reason``, in the order of their ids, and so does every
-        call started later [DROP-1]."""
+        """Every open or held call fails with ``reason``, in the order of their ids, and so does
+        every call started later [DROP-1]."""
         if self._lost is not None:
             return []
         self._lost = reason
         actions: List[Action] = []
-        for call_id in sorted(self._open):
+        for call_id in sorted([*self._open, *self._held]):
             actions += self._finish(call_id, reason)
+        return actions
+
+    def _send_held(self) -> List[Action]:
+        """Sends the held calls that may go now, oldest first: invokes while fewer than
+        max_in_flight are open, and a goodbye once every call before it has gone."""
+        actions = []
+        while self._held and self._lost is None:
+            call_id, call = next(iter(self._held.items()))
+            if call.is_invoke and self._open_invokes >= self.max_in_flight:
+                break
+            del self._held[call_id]
+            self._open[call_id] = call
+            self._open_invokes += call.is_invoke
+            actions.append(Action(SEND_REQUEST, call_id))
         return actions
 
     def _cancel(self, call_id: int) -> List[Action]:
@@ -146,6 +182,14 @@ class CallTable:
         return [Action(SEND_CANCEL, call_id)]
 
     def _finish(self, call_id: int, error: Any) -> List[Action]:
-        call = self._open.pop(call_id)
-        actions = [Action(DISARM_TIMER, call_id)] if call.timer_armed else []
+        """Ends a call. An open invoke that ends frees its place for the oldest held call, which
+        is sent before the ended call completes: a call started from that completion comes
+        after it."""
+        call = self._held.pop(call_id, None)
+        if call is None:
+            call = self._open.pop(call_id)
+            self._open_invokes -= call.is_invoke
+        actions = self._send_held()
+        if call.timer_armed:
+            actions.append(Action(DISARM_TIMER, call_id))
         return actions + [Action(COMPLETE, call_id, error)]

@@ -6,6 +6,7 @@ optional timeouts, so a misbehaving server cannot hang the caller beyond the tim
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import itertools
 import logging
@@ -86,6 +87,8 @@ class Call:
         self.sent_at = time.perf_counter()
         #: The give-up timer of an invoke with a deadline, while it is armed.
         self.give_up: Optional[threading.Timer] = None
+        #: The encoded request, while the call table holds it unsent [LIMIT-13].
+        self.held_request: Any = None
 
     def result(self, timeout: Optional[float] = None) -> Response:
         """The response; raises SlicerBridgeError for an error response, ConnectionLost when the
@@ -163,6 +166,11 @@ class Client:
         self._pending: Dict[int, Call] = {}
         self._table = CallTable()
         self._lock = threading.Lock()
+        #: (id, frame) of held calls the table released, and (None, frame) of cancels queued
+        #: behind them, written in order by one thread at a time: not the reader, which must go
+        #: on reading meanwhile. ``_releasing`` while that thread runs.
+        self._released: "collections.deque[tuple]" = collections.deque()
+        self._releasing = False
         self._closing = False
         self._closed = False
         self._on_close = on_close
@@ -394,6 +402,7 @@ class Client:
                              and tuple(server_hello.version) >= (1, 1))  # [VER-4]
         self.stream.handshaken = True
         self._table.cancel_in_force = "cancel" in self.capabilities
+        self._table.max_in_flight = server_hello.limits.max_in_flight  # [LIMIT-13]
         return server_hello
 
     def _abort(self) -> None:
@@ -513,15 +522,28 @@ class Client:
 
     def _decide(self, event: Callable[[CallTable], List[Action]],
                 answer: Optional[Callable[[Call, Any], None]] = None,
-                progress_text: Optional[str] = None) -> None:
-        """Feed an event to the call table under the lock, then carry its actions out.
-        ``answer(call, error)`` completes a call answered by a response; other completions
-        fail the call with ``error``."""
+                progress_text: Optional[str] = None,
+                starting: Optional[int] = None) -> List[Action]:
+        """Feed an event to the call table under the lock, then carry its actions out and
+        return them. ``answer(call, error)`` completes a call answered by a response; other
+        completions fail the call with ``error``. The request of the call ``starting`` is its
+        starter's to send; those of held calls released by the event are queued for
+        ``_write_released`` under the same lock, so that a cancel decided later follows them."""
         with self._lock:
             actions = event(self._table)
             calls = {a.id: (self._pending.pop(a.id, None) if a.kind == call_table.COMPLETE
                             else self._pending.get(a.id))
                      for a in actions if a.id is not None}
+            released = [calls[a.id] for a in actions if a.kind == call_table.SEND_REQUEST
+                        and a.id != starting and calls.get(a.id) is not None]
+            for call in released:
+                self._released.append((call.id, call.held_request))
+                call.held_request = None
+            start_writer = bool(released) and not self._releasing
+            self._releasing = self._releasing or start_writer
+        if start_writer:
+            threading.Thread(target=self._write_released, name="slicerbridge-released-calls",
+                             daemon=True).start()
         for action in actions:
             call = calls.get(action.id)
             if action.kind == call_table.REPORT:
@@ -549,6 +571,23 @@ class Client:
                     answer(call, action.error)
                 else:
                     call.future.set_exception(_as_exception(action.error, call))
+                call.held_request = None
+        return actions
+
+    def _write_released(self) -> None:
+        """Write the requests of held calls the table released [LIMIT-13], and the cancels
+        that came after them, in order, until none is left."""
+        while True:
+            with self._lock:
+                if not self._released:
+                    self._releasing = False
+                    return
+                request_id, frame = self._released.popleft()
+            try:
+                self.stream.write(frame)
+            except BaseException as error:
+                if request_id is not None:
+                    self._decide(lambda table, i=request_id, e=error: table.on_send_failed(i, e))
 
     # -- requests -----------------------------------------------------------------------------
 
@@ -563,11 +602,23 @@ class Client:
             request_id = next(self._ids)
             call = call_type(self, request_id, method, progress)
             self._pending[request_id] = call
-        self._decide(lambda table: table.start(request_id, method == "invoke", give_up_after))
+        try:  # what the server cannot take fails here, held or not [LIMIT-1]
+            frame = self.stream.encode(request(request_id, method, params),
+                                       compression=self.compression)
+        except BaseException:
+            with self._lock:
+                del self._pending[request_id]
+            raise
+        call.held_request = frame
+        actions = self._decide(lambda table: table.start(request_id, method, give_up_after),
+                               starting=request_id)
         if call.future.done():  # refused by the table: the connection was lost meanwhile
             raise call.future.exception()
+        if any(a.kind == call_table.HOLD_REQUEST for a in actions):
+            return call  # sent when the table releases it [LIMIT-13]
+        call.held_request = None
         try:
-            self.stream.send(request(request_id, method, params), compression=self.compression)
+            self.stream.write(frame)
         except BaseException as error:
             self._decide(lambda table: table.on_send_failed(request_id, error))
             raise
@@ -632,7 +683,9 @@ class Client:
                progress: Optional[ProgressCallback] = None) -> InvokeCall:
         """Start an invoke and return at once; ``progress(fraction, message)`` is called on the
         client's reader thread and must return quickly. A call that the processor's
-        description (when known, see ``check_call``) rules out raises before it is sent."""
+        description (when known, see ``check_call``) rules out raises before it is sent. Beyond
+        the server's ``max_in_flight`` open invokes, the call waits in the client and is sent
+        when one of them ends [LIMIT-13]."""
         self.check_call(processor, inputs, parameters)
         params: Dict[str, Any] = {
             "processor": processor,
@@ -660,7 +713,12 @@ class Client:
 
     def _write_cancel(self, request_id: int) -> None:
         try:
-            self.stream.send(notification("cancel", {"id": request_id}))
+            cancel = self.stream.encode(notification("cancel", {"id": request_id}))
+            with self._lock:
+                if self._releasing:  # after the released requests: its call may be among them
+                    self._released.append((None, cancel))
+                    return
+            self.stream.write(cancel)
         except (ConnectionLost, SlicerBridgeError):
             pass
 

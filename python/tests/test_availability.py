@@ -216,6 +216,7 @@ def test_calls_beyond_the_connections_or_the_servers_bound_are_refused_and_serve
             # One call computes, one waits for the only worker: the server's two places.
             held = [first.submit("slow", parameters={"seconds": 60.0, "steps": 600})
                     for _ in range(2)]
+            first._table.max_in_flight = 3  # as a 1.0 client: it sends beyond [LIMIT-13]
             over_connection = _refusal(first.submit("slow", parameters={"seconds": 0.0}))
             assert over_connection.code == ErrorCode.TOO_MANY_IN_FLIGHT
             assert over_connection.details == {"max_in_flight": 2}
@@ -231,6 +232,54 @@ def test_calls_beyond_the_connections_or_the_servers_bound_are_refused_and_serve
             for _ in range(2):
                 assert second.invoke("slow", parameters={"seconds": 0.0, "steps": 1},
                                      timeout=10.0).outputs == {}
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@pytest.mark.parametrize("server", [
+    pytest.param("python"), pytest.param("cpp", marks=pytest.mark.built)])
+def test_the_client_holds_invokes_beyond_max_in_flight_and_sends_them_as_calls_end_LIMIT_13(server):
+    """[LIMIT-13] against a real server announcing max_in_flight 2: invokes beyond it wait in
+    the client instead of being refused, are sent oldest first as open ones end, a held one
+    cancelled is never sent, and a goodbye waits behind the held calls ([BYE-1])."""
+    command = (_python_server() if server == "python" else _cpp_server()) + [
+        "--listen", "127.0.0.1:0", "--token", TOKEN, "--workers", "2", "--max-in-flight", "2",
+        "--cancel-grace", "0.25"]
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"))
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
+    quick = {"seconds": 0.0, "steps": 1}
+    try:
+        address = process.stdout.readline().split()[-1]
+        client = Client.connect(address, token=TOKEN)
+        long_calls = [client.submit("slow", parameters={"seconds": 60.0, "steps": 600})
+                      for _ in range(2)]
+        waiting = [client.submit("slow", parameters=quick) for _ in range(3)]
+        assert client.ping(timeout=10.0) is not None  # a full connection still answers
+        # Sent, they would have been refused before the ping was answered.
+        assert not any(call.done() for call in long_calls + waiting)
+        waiting[2].cancel()
+        assert _refusal(waiting[2]).code == ErrorCode.CANCELLED  # at once: never sent
+        long_calls[0].cancel()
+        assert _refusal(long_calls[0]).code == ErrorCode.CANCELLED
+        for call in waiting[:2]:  # one place free: they go one after the other
+            assert call.result(timeout=10.0).outputs == {}
+        # One long call open: one more call is sent, the next held, and the goodbye of close()
+        # waits behind it until the long call ends.
+        sent_now = client.submit("slow", parameters=quick)
+        assert sent_now.result(timeout=10.0).outputs == {}
+        filler = client.submit("slow", parameters={"seconds": 60.0, "steps": 600})
+        behind = client.submit("slow", parameters=quick)
+        assert not behind.done()
+        ender = threading.Timer(0.5, lambda: [call.cancel() for call in (long_calls[1], filler)])
+        ender.start()
+        try:
+            client.close(timeout=20.0)
+        finally:
+            ender.join()
+        assert behind.result(timeout=0).outputs == {}
+        for call in (long_calls[1], filler):
+            assert _refusal(call).code == ErrorCode.CANCELLED
     finally:
         process.terminate()
         process.wait(10)

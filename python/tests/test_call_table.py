@@ -50,7 +50,7 @@ def run_event(table, event):
         table.reserve(event["id"])
         return []
     if kind == "start":
-        return table.start(event["id"], event["method"] == "invoke", event.get("give_up_after"))
+        return table.start(event["id"], event["method"], event.get("give_up_after"))
     if kind == "send_failed":
         return table.on_send_failed(event["id"], error_named(event["error"]))
     if kind == "response":
@@ -70,9 +70,11 @@ def run_event(table, event):
 @pytest.mark.parametrize("vector", load())
 def test_call_table_case(vector):
     """Every case of client_call_table.json: [MSG-1] [MSG-4] [MSG-8] [MSG-15] [MSG-17] [PROG-1]
-    [PROG-2] [PROG-3] [CANCEL-1] [CANCEL-2] [CANCEL-5] [INV-6] [DROP-1] [LIMIT-1]"""
+    [PROG-2] [PROG-3] [CANCEL-1] [CANCEL-2] [CANCEL-5] [INV-6] [DROP-1] [LIMIT-1] [LIMIT-13]"""
     table = CallTable()
     table.cancel_in_force = vector["cancel_in_force"]
+    if "max_in_flight" in vector:
+        table.max_in_flight = vector["max_in_flight"]
     for step in vector["steps"]:
         actions = [as_vector(a) for a in run_event(table, step["event"])]
         assert actions == step["actions"], step["event"]
@@ -81,7 +83,7 @@ def test_call_table_case(vector):
 def test_the_table_holds_every_case_and_forgets_answered_calls():
     assert len(load()) >= 18
     table = CallTable()
-    table.start(1, True, 2.0)
+    table.start(1, "invoke", 2.0)
     assert table.is_open(1) and len(table) == 1
     table.on_response(1)
     assert not table.is_open(1) and len(table) == 0

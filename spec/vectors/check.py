@@ -348,35 +348,66 @@ def check_geometry(vector):
 
 CALL_EVENTS = {"reserve", "start", "send_failed", "response", "progress", "cancel_requested", "give_up",
                "connection_lost"}
-CALL_ACTIONS = {"send_request", "arm_timer", "disarm_timer", "send_cancel", "deliver_progress",
-                "complete", "report"}
+CALL_ACTIONS = {"send_request", "hold_request", "arm_timer", "disarm_timer", "send_cancel",
+                "deliver_progress", "complete", "report"}
 
 
-def check_call_table_case(vector, known_ids, known_errors):
+def check_call_table_case(vector, model, known_ids, known_errors):
     """client_call_table.json: well-formed steps whose actions are consistent with the calls
     the events opened (a call completes at most once per start, nothing acts on an id that was
-    never started, every error is a spec error or the connection's own)."""
+    never started, every error is a spec error or the connection's own) and with [LIMIT-13]:
+    never more invokes sent and not ended than `max_in_flight` (default 64), a call held only
+    when that many are, nothing sent for a held call until it is released."""
     assert {"id", "description", "class", "requirements", "cancel_in_force", "steps"} <= set(vector)
     assert vector["class"] == "decision", "call table cases have class decision"
     unknown = set(vector["requirements"]) - known_ids
     assert not unknown, f"requirement ids not in protocol.md: {sorted(unknown)}"
+    defaults = {limit["name"]: limit["default"] for limit in model["limits"]}
+    max_in_flight = vector.get("max_in_flight", defaults["max_in_flight"])
     started, completed_once = set(), []
+    invokes, goodbyes, open_invokes, held = set(), set(), set(), set()
     for step in vector["steps"]:
         event, actions = step["event"], step["actions"]
         assert event["event"] in CALL_EVENTS, f"unknown event {event['event']}"
         if event["event"] == "start":
             started.add(event["id"])
+            if event["method"] == "invoke":
+                invokes.add(event["id"])
+            if event["method"] == "goodbye":
+                goodbyes.add(event["id"])
+        # A call ends with the event that completes it, before the step's other actions.
+        ended = {action["id"] for action in actions if action["action"] == "complete"}
+        open_invokes -= ended
         for action in actions:
             assert action["action"] in CALL_ACTIONS, f"unknown action {action['action']}"
             if action["action"] == "report":
                 assert action["requirement"] in known_ids, f"unknown id {action['requirement']}"
                 continue
-            assert action["id"] in started, f"action on call {action['id']} never started"
+            call = action["id"]
+            assert call in started, f"action on call {call} never started"
+            if action["action"] == "hold_request" and call in goodbyes:
+                assert held, "a goodbye held with no call held before it [LIMIT-13]"
+                held.add(call)
+            elif action["action"] == "hold_request":
+                assert call in invokes, "only invokes and goodbye are held [LIMIT-13]"
+                assert len(open_invokes) >= max_in_flight, "held below max_in_flight [LIMIT-13]"
+                held.add(call)
+            if action["action"] == "send_request" and call in goodbyes:
+                assert not held - {call}, "goodbye sent before a held call [BYE-1]"
+            if action["action"] == "send_request":
+                held.discard(call)
+                if call in invokes:
+                    open_invokes.add(call)
+                    assert len(open_invokes) <= max_in_flight, "over max_in_flight [LIMIT-13]"
+            if action["action"] in ("send_cancel", "disarm_timer", "deliver_progress"):
+                assert call not in held or action["action"] == "disarm_timer", \
+                    f"{action['action']} for a held call"
             if action["action"] == "complete":
                 error = action["error"]
                 assert error is None or error in known_errors or error == "connection_lost", \
                     f"unknown error {error}"
-                completed_once.append(action["id"])
+                completed_once.append(call)
+                held.discard(call)
             if action["action"] == "send_cancel":
                 assert vector["cancel_in_force"], "cancel sent while not in force [CANCEL-5]"
     starts = sum(1 for step in vector["steps"] if step["event"]["event"] == "start")
@@ -385,7 +416,7 @@ def check_call_table_case(vector, known_ids, known_errors):
 
 def check_vector(file_name, vector, model, known_ids, known_errors, verbose):
     if file_name == "client_call_table.json":
-        return check_call_table_case(vector, known_ids, known_errors)
+        return check_call_table_case(vector, model, known_ids, known_errors)
     limits = dict(DEFAULT_LIMITS, **vector.get("limits", {}))
     codecs = vector.get("codecs", [])
     required = {"id", "description", "class", "requirements", "hex"}

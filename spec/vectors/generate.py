@@ -2214,10 +2214,17 @@ def client_call_table_file():
     def report(requirement):
         return act("report", requirement=requirement)
 
-    def case(vector_id, description, requirements, steps, cancel_in_force=True):
-        f.add({"id": vector_id, "description": description, "class": "decision",
-               "requirements": requirements, "cancel_in_force": cancel_in_force,
-               "steps": [{"event": event, "actions": actions} for event, actions in steps]})
+    def case(vector_id, description, requirements, steps, cancel_in_force=True,
+             max_in_flight=None):
+        vector = {"id": vector_id, "description": description, "class": "decision",
+                  "requirements": requirements, "cancel_in_force": cancel_in_force}
+        if max_in_flight is not None:
+            vector["max_in_flight"] = max_in_flight
+        vector["steps"] = [{"event": event, "actions": actions} for event, actions in steps]
+        f.add(vector)
+
+    def held(call):
+        return [act("hold_request", call)]
 
     case("calls-answered-once", "A call is answered once; a second response to its id answers "
          "nothing and is reported.", ["MSG-4", "MSG-8"],
@@ -2322,6 +2329,80 @@ def client_call_table_file():
                                           act("disarm_timer", 3), done(3, "connection_lost")]),
           ({"event": "connection_lost"}, []), (start(4, "ping"), [done(4, "connection_lost")]),
           (answer(3), [report("MSG-8")])])
+    case("hold-beyond-max-in-flight", "With max_in_flight invokes open, a further invoke is "
+         "held, unsent (its give-up timer runs from its start); other requests are not held. "
+         "Each invoke that ends sends the oldest held one before its own completion.",
+         ["LIMIT-13", "LIMIT-2"],
+         [(start(1), sent(1)), (start(2), sent(2)),
+          (start(3, "invoke", 5.0), held(3) + [act("arm_timer", 3, seconds=5.0)]),
+          (start(4, "ping"), sent(4)), (start(5), held(5)),
+          (progress(3, 0.5), [report("PROG-3")]),
+          (answer(2), sent(3) + [done(2)]), (answer(4), [done(4)]),
+          (answer(1, "cancelled"), sent(5) + [done(1, "cancelled")]),
+          (answer(3), [act("disarm_timer", 3), done(3)]), (answer(5), [done(5)]),
+          (start(6), sent(6))], max_in_flight=2)
+    case("hold-cancel-and-give-up", "A held call that is cancelled completes with cancelled, "
+         "and one whose give-up timer fires with deadline_exceeded; nothing is sent for "
+         "either, and neither takes a place of the open invokes.",
+         ["LIMIT-13", "CANCEL-2", "INV-6"],
+         [(start(1), sent(1)), (start(2, "invoke", 3.0), held(2) + [act("arm_timer", 2, seconds=3.0)]),
+          (start(3, "invoke", 4.0), held(3) + [act("arm_timer", 3, seconds=4.0)]),
+          ({"event": "cancel_requested", "id": 2}, [act("disarm_timer", 2), done(2, "cancelled")]),
+          ({"event": "give_up", "id": 3}, [done(3, "deadline_exceeded")]),
+          (answer(1), [done(1)]), (start(4), sent(4)), (answer(2), [report("MSG-8")]),
+          (answer(4), [done(4)])], max_in_flight=1)
+    case("hold-released-by-client-side-ends", "An invoke that ends on the client's side (given "
+         "up, its progress broke the server's word, its request failed to be written) frees its "
+         "place for the oldest held call, as an answer does.",
+         ["LIMIT-13", "INV-6", "PROG-1", "LIMIT-1"],
+         [(start(1, "invoke", 5.0), sent(1) + [act("arm_timer", 1, seconds=5.0)]),
+          (start(2), held(2)), (start(3), held(3)), (start(4), held(4)),
+          ({"event": "give_up", "id": 1}, [act("send_cancel", 1)] + sent(2)
+           + [done(1, "deadline_exceeded")]),
+          (progress(2, 0.5), [act("deliver_progress", 2, fraction=0.5)]),
+          (progress(2, 0.25), [report("PROG-1"), act("send_cancel", 2)] + sent(3)
+           + [done(2, "invalid_message")]),
+          ({"event": "send_failed", "id": 3, "error": "too_large"},
+           sent(4) + [done(3, "too_large")]),
+          (answer(4), [done(4)])], max_in_flight=1)
+    case("hold-connection-lost", "A lost connection fails held calls with the open ones, all "
+         "in the order of their ids, and sends none of them.", ["LIMIT-13", "DROP-1"],
+         [(start(2, "invoke", 1.0), sent(2) + [act("arm_timer", 2, seconds=1.0)]),
+          (start(1, "invoke", 2.0), held(1) + [act("arm_timer", 1, seconds=2.0)]),
+          (start(3), held(3)),
+          ({"event": "connection_lost"}, [act("disarm_timer", 1), done(1, "connection_lost"),
+                                          act("disarm_timer", 2), done(2, "connection_lost"),
+                                          done(3, "connection_lost")]),
+          (start(4), [done(4, "connection_lost")])], max_in_flight=1)
+    case("hold-duplicate-id", "An id held is taken: starting another call under it fails with "
+         "duplicate_id. Progress or a response for a held call is for an id that is not open.",
+         ["LIMIT-13", "MSG-1", "MSG-8", "PROG-3"],
+         [(start(1), sent(1)), (start(7), held(7)), (start(7, "ping"), [done(7, "duplicate_id")]),
+          (progress(7, 0.5), [report("PROG-3")]), (answer(7), [report("MSG-8")]),
+          (answer(1), sent(7) + [done(1)]), (answer(7), [done(7)])], max_in_flight=1)
+    case("hold-goodbye-after-held-calls", "A goodbye started while calls are held is held "
+         "behind them and sent once the last of them has gone, so that no request follows it "
+         "(a held call that ends unsent no longer holds it back).", ["LIMIT-13", "BYE-1"],
+         [(start(1), sent(1)), (start(2), held(2)), (start(3), held(3)),
+          (start(4, "goodbye"), held(4)),
+          ({"event": "cancel_requested", "id": 3}, [done(3, "cancelled")]),
+          (answer(1), sent(2) + sent(4) + [done(1)]), (answer(2), [done(2)]),
+          (answer(4), [done(4)])], max_in_flight=1)
+    case("hold-goodbye-alone", "With no call held, goodbye is sent at once, whatever is open.",
+         ["LIMIT-13", "BYE-2"],
+         [(start(1), sent(1)), (start(2, "goodbye"), sent(2)), (answer(1), [done(1)]),
+          (answer(2), [done(2)])], max_in_flight=1)
+    case("hold-id-started-again", "A held call cancelled, then started again under the same "
+         "id, is held behind the calls held meanwhile: held calls go in the order they started.",
+         ["LIMIT-13", "MSG-1"],
+         [(start(1), sent(1)), (start(2), held(2)),
+          ({"event": "cancel_requested", "id": 2}, [done(2, "cancelled")]),
+          (start(3), held(3)), (start(2), held(2)), (answer(1), sent(3) + [done(1)]),
+          (answer(3), sent(2) + [done(3)]), (answer(2), [done(2)])], max_in_flight=1)
+    case("hold-default-max-in-flight", "A server that announces no max_in_flight has the "
+         "default, 64: the 65th open invoke is held.", ["LIMIT-13"],
+         [(start(i), sent(i)) for i in range(1, 65)] + [(start(65), held(65)),
+                                                        (answer(64), sent(65) + [done(64)])])
     return f
 
 

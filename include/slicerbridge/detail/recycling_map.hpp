@@ -19,6 +19,9 @@ public:
     bool empty() const noexcept { return map_.empty(); }
     std::size_t count(const typename Map::key_type& key) const { return map_.count(key); }
     iterator find(const typename Map::key_type& key) { return map_.find(key); }
+    typename Map::const_iterator find(const typename Map::key_type& key) const {
+        return map_.find(key);
+    }
     iterator begin() noexcept { return map_.begin(); }
     iterator end() noexcept { return map_.end(); }
     typename Map::const_iterator begin() const noexcept { return map_.begin(); }

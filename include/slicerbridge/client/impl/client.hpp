@@ -186,7 +186,8 @@ public:
         state_ = state::open;
         const auto& listed = hello->capabilities;
         table_.set_cancel_in_force(std::find(listed.begin(), listed.end(), "cancel") !=
-                                   listed.end()); // [CANCEL-5]
+                                   listed.end());               // [CANCEL-5]
+        table_.set_max_in_flight(server_.limits.max_in_flight); // [LIMIT-13]
         stream_.set_receive_limits(options_.receive_limits);
         auto done = std::move(handshake_done_);
         done(std::error_code{});
@@ -295,7 +296,8 @@ public:
         completion<void(std::error_code, response&&, invoke_result*)> complete;
         std::function<void(const progress_params&)> on_progress;
         std::unique_ptr<asio::steady_timer> give_up;
-        bool typed_result = false; // made with invoke_params: its result is read without a value
+        bool typed_result = false;  // made with invoke_params: its result is read without a value
+        encoded_frame held_request; // while the table holds the call ([LIMIT-13])
     };
 
     call_id reserve_id() { return next_id_.fetch_add(1); }
@@ -325,9 +327,9 @@ public:
         }
         constexpr bool invoke_params_call = std::is_same_v<std::decay_t<Method>, invoke_method>;
         static_assert(invoke_params_call == std::is_same_v<std::decay_t<Params>, invoke_params>);
-        bool is_invoke = invoke_params_call;
+        std::string_view method_name = "invoke";
         if constexpr (!invoke_params_call) {
-            is_invoke = std::string_view(method) == "invoke";
+            method_name = method;
         }
         std::error_code ec;
         encoded_frame frame = [&] {
@@ -353,14 +355,18 @@ public:
             return complete_soon(std::forward<Complete>(complete), ec);
         }
         bool send_request = false;
-        table_.start(id, is_invoke, local_timeout, [&](const call_table_action& action) {
+        table_.start(id, method_name, local_timeout, [&](const call_table_action& action) {
             switch (action.what_to_do) {
-            case call_table_action::kind::send_request: {
+            case call_table_action::kind::send_request:
+            case call_table_action::kind::hold_request: {
                 pending_call& call = pending_.emplace_new(id)->second;
                 call.complete.emplace(std::forward<Complete>(complete));
                 call.on_progress = std::move(on_progress);
                 call.typed_result = invoke_params_call;
-                send_request = true;
+                send_request = action.what_to_do == call_table_action::kind::send_request;
+                if (!send_request) {
+                    call.held_request = std::move(frame);
+                }
                 break;
             }
             case call_table_action::kind::complete: // refused: the connection is gone, or a
@@ -571,6 +577,11 @@ private:
         }
         pending_call& call = found->second;
         switch (action.what_to_do) {
+        case kind::send_request: { // a held call's turn; the table may be re-entered by a failure
+            encoded_frame frame = std::move(call.held_request);
+            enqueue(std::move(frame));
+            break;
+        }
         case kind::arm_timer:
             call.give_up = std::make_unique<asio::steady_timer>(stream_.get_executor());
             call.give_up->expires_after(std::chrono::duration_cast<client_clock::duration>(
@@ -601,6 +612,7 @@ private:
             ended.on_progress = nullptr;
             ended.give_up.reset();
             ended.typed_result = false;
+            ended.held_request = encoded_frame();
             if (reply != nullptr) {
                 ended.complete(action.error, std::move(*reply), typed);
             } else {
