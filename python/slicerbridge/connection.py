@@ -88,11 +88,16 @@ class MessageStream:
                                     "max_depth", {"max_depth": peer.max_depth}) from None
         return encoded
 
-    def write(self, encoded: EncodedFrame) -> None:
+    def write(self, encoded: EncodedFrame, *,
+              on_turn: Optional[Callable[[], None]] = None) -> None:
+        """Write one frame whole; ``on_turn()`` runs once it is this frame's turn, just before
+        its first byte goes (frames of other threads are never interleaved with it)."""
         try:
             with self._write_lock:
                 if self._closed:
                     raise ConnectionLost("the connection is closed")
+                if on_turn is not None:
+                    on_turn()
                 self.transport.write_all(encoded.buffers(), encoded.fds)
         except OSError as error:
             raise ConnectionLost(f"write failed: {error.strerror or error}") from None

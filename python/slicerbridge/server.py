@@ -127,6 +127,8 @@ class _Call:
         self.deadline_timer: Optional[list] = None
         #: Bytes of the request's frame, held in the byte budget until the call is answered.
         self.budgeted = 0
+        #: An invoke counted against max_in_flight: until its response starts to be written.
+        self.counted = False
 
 
 class Server:
@@ -500,6 +502,8 @@ class _ServerConnection:
         self.version = MIN_VERSION  # negotiated in the handshake
         self.compression: Optional[str] = None
         self.open: Dict[int, _Call] = {}
+        #: Invokes not yet answered, or whose responses wait to be written [LIMIT-2].
+        self.calls_counted = 0
         self.lock = threading.Lock()
         self.goodbye: Optional[_Call] = None
         self.goodbye_sent = False
@@ -647,9 +651,10 @@ class _ServerConnection:
             self.dropped = True
             calls = list(self.open.values())
             self.open.clear()
+            self.calls_counted = 0
             held = sum(call.budgeted for call in calls)
             for call in calls:
-                call.budgeted = 0
+                call.budgeted, call.counted = 0, False
         self.budget.release(held)
         self._release_frame()
         for call in calls:
@@ -711,8 +716,11 @@ class _ServerConnection:
         params = message.get("params", {})
         if method == "invoke":  # [LIMIT-2]: other requests are answered at once, never refused
             with self.lock:
-                in_flight = len(self.open)  # this call, the others and answers being written
-            if in_flight > self.server.limits.max_in_flight:
+                admitted = self.calls_counted < self.server.limits.max_in_flight
+                if admitted:
+                    call.counted = True
+                    self.calls_counted += 1
+            if not admitted:
                 self._reply(call, error=SlicerBridgeError(
                     ErrorCode.TOO_MANY_IN_FLIGHT, "too many calls open",
                     {"max_in_flight": self.server.limits.max_in_flight}))
@@ -897,7 +905,9 @@ class _ServerConnection:
                 self.writing += 1
             self.budget.add(encoded.size)
             try:
-                self.stream.write(encoded)
+                # Uncounted before its first byte goes: a client that has read the response
+                # may send its next call at once [LIMIT-2] [LIMIT-13].
+                self.stream.write(encoded, on_turn=lambda: self._uncount(call))
             finally:
                 self.budget.release(encoded.size)
                 with self.lock:
@@ -905,12 +915,19 @@ class _ServerConnection:
         except ConnectionLost:
             pass
         finally:
+            self._uncount(call)
             with self.lock:
                 if self.open.get(call.id) is call:
                     del self.open[call.id]
                 held, call.budgeted = call.budgeted, 0
             self.budget.release(held)
         self._finish_goodbye_when_idle()
+
+    def _uncount(self, call: _Call) -> None:
+        with self.lock:
+            if call.counted:
+                call.counted = False
+                self.calls_counted -= 1
 
     def _encode_response(self, request_id: Optional[int], result: Any,
                          error: Optional[SlicerBridgeError], timings: dict):

@@ -9,6 +9,7 @@ import socket
 import stat
 import struct
 import tempfile
+import time
 
 import msgpack
 import numpy as np
@@ -19,6 +20,7 @@ from slicerbridge import Image, Limits, Server
 from slicerbridge.codec import Bulk, encode_frame
 from slicerbridge.errors import ErrorCode
 from slicerbridge.server import _ServerConnection
+from slicerbridge.transport import Transport
 
 PING = {"kind": "request", "id": 1, "method": "ping"}
 
@@ -518,6 +520,28 @@ def test_calls_beyond_max_in_flight_are_refused_and_other_requests_answered_LIMI
         assert sorted(answered[:2]) == [1, 2] and answered[2] == 7  # goodbye last [BYE-2]
     finally:
         instance.hooks.release.set()
+        instance.server.close()
+
+
+def test_a_call_stops_counting_before_its_response_can_be_read_LIMIT_2_LIMIT_13(monkeypatch):
+    """[LIMIT-2] [LIMIT-13]: a client that has read the answer to its only call may send the
+    next one at once. Every write of the server lingers after its bytes have left, so the next
+    call arrives while the writer has not returned: it must not be counted against the answered
+    one."""
+    write_all = Transport.write_all
+
+    def write_then_linger(self, buffers, fds=()):
+        write_all(self, buffers, fds)
+        time.sleep(0.2)
+
+    monkeypatch.setattr(Transport, "write_all", write_then_linger)
+    instance = start_server(limits=Limits(max_in_flight=1))
+    try:
+        peer = established(instance)
+        for request_id in (1, 2, 3):
+            reply = peer.call(request_id, "invoke", {"processor": "echo"})
+            assert reply.get("error") is None, reply["error"]
+    finally:
         instance.server.close()
 
 

@@ -31,20 +31,21 @@ public:
     outbox& operator=(const outbox&) = delete;
 
     /// Appends `frame` after those queued before it, adds its bytes to the budget and, when it
-    /// `answers_request`, counts one more unsent answer. Nothing is queued once abandoned
-    /// (false). True if nothing is being written: the caller starts writing (next_to_write()).
-    bool queue(encoded_frame frame, bool answers_request) {
+    /// `answers_call` (an invoke), counts one more unsent answer. Nothing is queued once
+    /// abandoned (false). True if nothing is being written: the caller starts writing
+    /// (next_to_write()).
+    bool queue(encoded_frame frame, bool answers_call) {
         if (abandoned_) {
             return false;
         }
         budget_.add(frame.total_size());
         if (spare_.empty()) {
-            frames_.push_back(queued{std::move(frame), answers_request});
+            frames_.push_back(queued{std::move(frame), answers_call});
         } else {
-            spare_.front() = queued{std::move(frame), answers_request};
+            spare_.front() = queued{std::move(frame), answers_call};
             frames_.splice(frames_.end(), spare_, spare_.begin());
         }
-        unsent_answers_ += answers_request ? 1 : 0;
+        unsent_answers_ += answers_call ? 1 : 0;
         return !writing_;
     }
 
@@ -106,7 +107,7 @@ public:
 private:
     encoded_frame release_front() {
         auto& front = frames_.front();
-        unsent_answers_ -= front.answers_request ? 1 : 0;
+        unsent_answers_ -= front.answers_call ? 1 : 0;
         budget_.release(front.frame.total_size());
         encoded_frame released = std::move(front.frame);
         if (spare_.size() < max_spare) {
@@ -119,7 +120,7 @@ private:
 
     struct queued {
         encoded_frame frame;
-        bool answers_request; // counts against max_in_flight until written
+        bool answers_call; // counts against max_in_flight until written
     };
 
     connection_budget& budget_;

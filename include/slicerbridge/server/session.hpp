@@ -671,7 +671,8 @@ private:
             }
             if (encode_error || !fits_peer(*computed)) { // [LIMIT-3]
                 send(error_response(call->id, make_error_code(error::too_large),
-                                    "result too large to send"));
+                                    "result too large to send"),
+                     true);
             } else if (outbox_.queue(std::move(*computed), true)) {
                 write_next();
             }
@@ -684,7 +685,7 @@ private:
             const char* text = next.error == error::deadline_exceeded ? "deadline exceeded"
                                : next.error == error::shutting_down ? "the server is shutting down"
                                                                     : "call cancelled";
-            send(error_response(call->id, next.error, text));
+            send(error_response(call->id, next.error, text), true);
             return finish_goodbye_if_drained();
         }
         case call_action::discard:
@@ -775,8 +776,10 @@ private:
         send(error_response(std::nullopt, ec, std::move(text), std::move(details)));
     }
 
-    void send(const message& m) {
-        if (queue_message(m)) {
+    /// `answers_call`: the message answers a call, which counts against `max_in_flight` until
+    /// written ([LIMIT-2]); the answers to other requests count against the byte budget only.
+    void send(const message& m, bool answers_call = false) {
+        if (queue_message(m, answers_call)) {
             write_next();
         }
     }
@@ -785,7 +788,7 @@ private:
     /// A response to a request that would exceed the peer's `max_frame`, `max_head` or
     /// `max_depth`, whatever its method, goes as `too_large` under the request's id instead
     /// ([LIMIT-11]).
-    bool queue_message(const message& m) {
+    bool queue_message(const message& m, bool answers_call) {
         std::error_code ec;
         encoded_frame frame = encode_message(m, encode_options{}, ec);
         const auto* reply = std::get_if<response>(&m);
@@ -795,7 +798,7 @@ private:
                                                   "response too large to send"),
                                    encode_options{}, ec);
         }
-        return !ec && outbox_.queue(std::move(frame), answers_request);
+        return !ec && outbox_.queue(std::move(frame), answers_call);
     }
 
     /// Within the peer's `max_frame`, `max_head` and `max_depth` ([LIMIT-1], [LIMIT-11]).
