@@ -114,10 +114,10 @@ struct outcome {
 /// would, and remembers each socket so that a test can cut the connections to one server.
 class cluster {
 public:
-    explicit cluster(std::size_t n) {
+    explicit cluster(std::size_t n, const sb::server_options& options = {}) {
         for (std::size_t i = 0; i < n; ++i) {
             servers.push_back(std::make_unique<test_server>(
-                sb::server_options{}, [this](sb::server& s) { add_counted(s, shared); }));
+                options, [this](sb::server& s) { add_counted(s, shared); }));
         }
         thread_ = std::thread([this] { io_.run(); });
     }
@@ -337,6 +337,35 @@ TEST_CASE("client_pool fails a non-idempotent call whose server is lost with con
     CHECK_FALSE(cluster::get(later).ec);
     CHECK(c.shared->calls(c.shared->appends) == 1);
     CHECK(pool.status().resent == 0);
+    c.stop();
+    CHECK(c.answers == 2);
+}
+
+TEST_CASE("client_pool gives a connection no more calls than its server's max_in_flight: the "
+          "next waits in the pool and survives the loss of that connection [LIMIT-13]") {
+    sb::server_options one_call;
+    one_call.receive_limits.max_in_flight = 1;
+    cluster c(1, one_call);
+    c.shared->hold = true;
+    sb::pool_options options;
+    options.connections = 1;
+    options.calls_per_connection = 2;
+    auto& pool = c.start_pool(options);
+    auto running = c.invoke("append", 1.0);
+    REQUIRE(c.shared->wait_entered(1));
+    auto next = c.invoke("append", 2.0); // not idempotent: it must not be lost with `running`
+    REQUIRE(eventually([&] { return pool.status().waiting == 1; }));
+    {
+        std::lock_guard<std::mutex> lock(c.shared->mutex);
+        c.shared->hold = false;
+    }
+    c.cut(0);
+    CHECK(cluster::get(running).ec == sb::pool_error::connection_lost);
+    c.shared->release(); // the worker `running` held
+    auto o = cluster::get(next);
+    CHECK_FALSE(o.ec);
+    CHECK(o.reply.attempts == 1);
+    CHECK(o.reply.lost.empty());
     c.stop();
     CHECK(c.answers == 2);
 }

@@ -79,8 +79,10 @@ class ClientPool:
     """``ClientPool(lambda: Client.connect("haproxy:4100", token=...), size=8)``.
 
     ``connect`` opens one connection (``Client.connect``, ``Client.launch``...); ``name`` names
-    it in messages (default: the server's implementation from its hello). Thread-safe: call
-    ``invoke`` from many threads (``concurrent.futures.ThreadPoolExecutor(size)``).
+    it in messages (default: the server's implementation from its hello). A connection carries
+    up to ``calls_per_connection`` calls at once, and never more than its server's
+    ``max_in_flight``. Thread-safe: call ``invoke`` from many threads
+    (``concurrent.futures.ThreadPoolExecutor(size)``).
     """
 
     def __init__(self, connect: Callable[[], Client], size: int = 4, *, max_retries: int = 2,
@@ -105,6 +107,8 @@ class ClientPool:
         self.opened = 0
         self.lost = 0
         self.resent = 0
+        #: Calls waiting for a connection now.
+        self.waiting = 0
 
     # -- connections --------------------------------------------------------------------------
 
@@ -147,6 +151,12 @@ class ClientPool:
             self.opened += 1
             self._cond.notify_all()
 
+    def _room(self, client: Client) -> int:
+        """Calls a connection may carry at once: never more than its server admits, so that a
+        call beyond waits here, where any connection can take it, and not in one connection's
+        call table, where it would be lost with that connection [LIMIT-13]."""
+        return min(self.calls_per_connection, client.server_hello.limits.max_in_flight)
+
     def _acquire(self, timeout: float) -> _Slot:
         deadline = time.monotonic() + timeout
         with self._cond:
@@ -159,7 +169,7 @@ class ClientPool:
                         s.client = None
                         self.lost += 1
                 ready = [s for s in self._slots if s.client is not None
-                         and s.busy < self.calls_per_connection]
+                         and s.busy < self._room(s.client)]
                 if ready:
                     slot = min(ready, key=lambda s: s.busy)
                     slot.busy += 1
@@ -172,7 +182,11 @@ class ClientPool:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise TimeoutError(f"no connection free within {timeout} s")
-                self._cond.wait(min(remaining, 1.0))
+                self.waiting += 1
+                try:
+                    self._cond.wait(min(remaining, 1.0))
+                finally:
+                    self.waiting -= 1
         self._open(empty)
         return self._acquire(max(0.0, deadline - time.monotonic()))
 

@@ -17,7 +17,7 @@ import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import List
+from typing import List, Optional
 
 import pytest
 
@@ -26,6 +26,7 @@ from slicerbridge import Float, Int, Server, processor
 from slicerbridge.client import Client
 from slicerbridge.context import Context
 from slicerbridge.errors import ErrorCode, SlicerBridgeError
+from slicerbridge.limits import Limits
 from slicerbridge.pool import CallLost, ClientPool
 
 
@@ -133,9 +134,9 @@ class Cluster:
     """``n`` servers sharing one ``Counted``, each behind its own proxy; ``connect`` goes to
     them in turn, as a balancer would."""
 
-    def __init__(self, n: int):
+    def __init__(self, n: int, limits: Optional[Limits] = None):
         self.counted = Counted()
-        self.servers = [Server(self.counted.processors()) for _ in range(n)]
+        self.servers = [Server(self.counted.processors(), limits=limits) for _ in range(n)]
         self.proxies = [Proxy(s.listen_tcp("127.0.0.1", 0)) for s in self.servers]
         self.turn = itertools.count()
         self.used: List[int] = []
@@ -259,6 +260,33 @@ def test_non_idempotent_call_fails_naming_the_lost_server_not_resent(cluster2):
         assert pool.resent == 0
         # invoke has returned: nothing can send the call again now.
         assert counted_calls(cluster2, "append") == 1
+
+
+def test_a_connection_carries_no_more_calls_than_its_server_admits_LIMIT_13():
+    """[LIMIT-13]: with calls_per_connection 2 and a server admitting 1, the second call waits
+    in the pool, not in the connection's call table: when that connection is lost, it goes on a
+    new one instead of being lost with it, though its processor is not idempotent."""
+    cluster = Cluster(1, limits=Limits(max_in_flight=1))
+    try:
+        counted = cluster.counted
+        counted.hold.set()
+        with ClientPool(cluster.connect, size=1, calls_per_connection=2) as pool:
+            with ThreadPoolExecutor(2) as threads:
+                running = threads.submit(pool.invoke, "append", parameters={"value": 1.0},
+                                         timeout=WAIT)
+                assert entered(counted)
+                waiting = threads.submit(pool.invoke, "append", parameters={"value": 2.0},
+                                         timeout=WAIT)
+                assert wait_until(lambda: pool.waiting == 1)
+                counted.hold.clear()
+                cluster.proxies[0].cut()
+                with pytest.raises(CallLost):
+                    running.result(WAIT)
+                counted.release.set()  # the worker the lost call held
+                result = waiting.result(WAIT)
+        assert result.outputs["count"] == 1 and result.attempts == 1 and result.lost == []
+    finally:
+        cluster.close()
 
 
 def test_resend_bounded_by_max_retries(cluster1):

@@ -84,8 +84,8 @@ pool_connector launch_each(std::vector<std::string> argv);
 struct pool_options {
     /// Connections kept open.
     std::size_t connections = 4;
-    /// Calls sent on one connection at a time. With 1, a balancer that balances connections
-    /// (HAProxy's leastconn) balances calls.
+    /// Calls sent on one connection at a time (at most its server's `max_in_flight`). With 1,
+    /// a balancer that balances connections (HAProxy's leastconn) balances calls.
     std::size_t calls_per_connection = 1;
     /// How many times a call to an idempotent processor is sent again after losing its
     /// connection; calls to other processors are never sent again.

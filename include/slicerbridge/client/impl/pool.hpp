@@ -419,13 +419,21 @@ private:
         return found == idempotent_.end() ? std::nullopt : std::optional<bool>(found->second);
     }
 
+    /// Calls a ready connection may carry at once: never more than its server admits, so
+    /// that a call beyond waits here, where any connection can take it, and not in one
+    /// connection's table, where it would be lost with that connection ([LIMIT-13]).
+    std::size_t room(const member& m) const {
+        return static_cast<std::size_t>(std::min<std::uint64_t>(
+            options_.calls_per_connection, m.client->server_info().limits.max_in_flight));
+    }
+
     void dispatch() {
         while (!waiting_.empty() && !closed_) {
             member* best = nullptr;
             std::size_t best_index = 0;
             for (std::size_t i = 0; i < members_.size(); ++i) {
                 member& m = *members_[i];
-                if (m.state == member_state::ready && m.in_flight < options_.calls_per_connection &&
+                if (m.state == member_state::ready && m.in_flight < room(m) &&
                     (best == nullptr || m.in_flight < best->in_flight)) {
                     best = &m;
                     best_index = i;
