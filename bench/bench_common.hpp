@@ -95,6 +95,47 @@ private:
     std::map<std::string, std::string> values_;
 };
 
+// A latency test: `--warmup` calls, then `--batches` batches of `--calls` calls, each call sent
+// once the last one's reply is in.
+struct latency_plan {
+    std::uint64_t warmup;
+    std::uint64_t calls;
+    std::uint64_t batches;
+
+    static latency_plan read(const arguments& args) {
+        latency_plan plan{args.count("warmup", 1000), args.count("calls", 10000),
+                          args.count("batches", 1)};
+        if (plan.calls == 0 || plan.batches == 0)
+            throw std::invalid_argument("--calls and --batches must be at least 1");
+        return plan;
+    }
+};
+
+// A throughput test: `--clients` connections, each calling again on each reply, for
+// `--warmup-seconds`, then for `--batches` batches of `--seconds`.
+struct throughput_plan {
+    std::uint64_t clients;
+    double seconds;
+    double warmup_seconds;
+    std::uint64_t batches;
+
+    static throughput_plan read(const arguments& args) {
+        throughput_plan plan{args.count("clients", 1), args.number("seconds", 1.0),
+                             args.number("warmup-seconds", 0.2), args.count("batches", 1)};
+        if (plan.clients == 0 || plan.batches == 0)
+            throw std::invalid_argument("--clients and --batches must be at least 1");
+        return plan;
+    }
+};
+
+// `--bytes`, at least 1 (the size of each call's message).
+inline std::uint64_t message_bytes(const arguments& args) {
+    const std::uint64_t bytes = args.count("bytes", 64);
+    if (bytes == 0)
+        throw std::invalid_argument("--bytes must be at least 1");
+    return bytes;
+}
+
 // Nearest-rank percentile of unsorted samples; p in [0, 1].
 inline double percentile(std::vector<double> samples, double p) {
     if (samples.empty())

@@ -142,13 +142,10 @@ void run_echo(const arguments& args) {
 
 void run_latency(const arguments& args) {
     bool check_crc = args.count("crc", 1) != 0;
-    std::uint64_t bytes = args.count("bytes", 64);
-    std::uint64_t warmup = args.count("warmup", 1000);
-    std::uint64_t calls = args.count("calls", 10000);
-    std::uint64_t batches = args.count("batches", 1);
-    if (calls == 0 || batches == 0 || bytes == 0 || bytes > 65535)
-        throw std::invalid_argument(
-            "--calls and --batches must be at least 1, --bytes in 1..65535 (a STRING's limit)");
+    const std::uint64_t bytes = message_bytes(args);
+    if (bytes > 65535)
+        throw std::invalid_argument("--bytes must be at most 65535 (a STRING's limit)");
+    const auto [warmup, calls, batches] = latency_plan::read(args);
     client<igtl::StringMessage> peer(check_crc);
 
     std::string text(bytes, 'x');

@@ -311,8 +311,7 @@ void run_echo(transport kind, const arguments& args) {
             // Made where it will travel from, as a producer using memfd_buffer would.
             std::error_code ec;
             sent.data = sb::memfd_buffer(
-                sent.data.size(), [&](std::byte* out) { fill_pattern(out, sent.data.size()); },
-                ec);
+                sent.data.size(), [&](std::byte* out) { fill_pattern(out, sent.data.size()); }, ec);
             if (ec)
                 throw std::system_error(ec, "memfd_buffer");
         } else {
@@ -361,11 +360,7 @@ void run_echo(transport kind, const arguments& args) {
 }
 
 void run_latency(transport kind, const arguments& args) {
-    std::uint64_t warmup = args.count("warmup", 1000);
-    std::uint64_t calls = args.count("calls", 10000);
-    std::uint64_t batches = args.count("batches", 1);
-    if (calls == 0 || batches == 0)
-        throw std::invalid_argument("--calls and --batches must be at least 1");
+    const auto [warmup, calls, batches] = latency_plan::read(args);
     temporary_directory directory;
     session bench_session(kind, directory, args);
     std::vector<std::unique_ptr<sb_client>> clients;
@@ -458,12 +453,7 @@ private:
 };
 
 void run_throughput(transport kind, const arguments& args) {
-    std::uint64_t client_count = args.count("clients", 1);
-    double seconds = args.number("seconds", 1.0);
-    double warmup_seconds = args.number("warmup-seconds", 0.2);
-    std::uint64_t batches = args.count("batches", 1);
-    if (client_count == 0 || batches == 0)
-        throw std::invalid_argument("--clients and --batches must be at least 1");
+    const auto [client_count, seconds, warmup_seconds, batches] = throughput_plan::read(args);
     temporary_directory directory;
     session bench_session(kind, directory, args);
     auto clients = bench_session.connect_many(client_count);
@@ -498,10 +488,10 @@ void run_throughput(transport kind, const arguments& args) {
 int main(int argc, char** argv) {
     return bench::guarded_main([&] {
         bench::arguments args(argc, argv,
-                              {"test", "transport", "dims", "warmup", "iterations", "calls", "memfd",
-                               "batches", "clients", "seconds", "warmup-seconds", "timeout",
-                               "execution", "worker-spin-us", "answer-wait-us", "progress",
-                               "connect"});
+                              {"test", "transport", "dims", "warmup", "iterations", "calls",
+                               "memfd", "batches", "clients", "seconds", "warmup-seconds",
+                               "timeout", "execution", "worker-spin-us", "answer-wait-us",
+                               "progress", "connect"});
         bench::arm_watchdog(args.count("timeout", 600));
         auto kind = bench::parse_transport(args.text("transport", "tcp"));
         std::string test = args.text("test", "echo");

@@ -65,12 +65,8 @@ void run_echo(transport kind, const arguments& args) {
 }
 
 void run_latency(transport kind, const arguments& args) {
-    std::uint64_t bytes = args.count("bytes", 64);
-    std::uint64_t warmup = args.count("warmup", 1000);
-    std::uint64_t calls = args.count("calls", 10000);
-    std::uint64_t batches = args.count("batches", 1);
-    if (calls == 0 || batches == 0)
-        throw std::invalid_argument("--calls and --batches must be at least 1");
+    const std::uint64_t bytes = message_bytes(args);
+    const auto [warmup, calls, batches] = latency_plan::read(args);
     temporary_directory directory;
     std::string unix_path = directory.socket_path();
     server_process server([&](const server_process::announce_function& announce) {
@@ -232,13 +228,8 @@ struct throughput_batch {
 };
 
 void run_throughput(transport kind, const arguments& args) {
-    std::uint64_t bytes = args.count("bytes", 64);
-    std::uint64_t clients = args.count("clients", 1);
-    double seconds = args.number("seconds", 1.0);
-    double warmup_seconds = args.number("warmup-seconds", 0.2);
-    std::uint64_t batches = args.count("batches", 1);
-    if (clients == 0 || batches == 0 || bytes == 0)
-        throw std::invalid_argument("--clients, --batches and --bytes must be at least 1");
+    const std::uint64_t bytes = message_bytes(args);
+    const auto [clients, seconds, warmup_seconds, batches] = throughput_plan::read(args);
     temporary_directory directory;
     std::string unix_path = directory.socket_path();
     server_process server([&](const server_process::announce_function& announce) {

@@ -204,12 +204,8 @@ void run_echo(const arguments& args) {
 }
 
 void run_latency(const arguments& args) {
-    std::uint64_t bytes = args.count("bytes", 64);
-    std::uint64_t warmup = args.count("warmup", 1000);
-    std::uint64_t calls = args.count("calls", 10000);
-    std::uint64_t batches = args.count("batches", 1);
-    if (calls == 0 || batches == 0 || bytes == 0)
-        throw std::invalid_argument("--calls, --batches and --bytes must be at least 1");
+    const std::uint64_t bytes = message_bytes(args);
+    const auto [warmup, calls, batches] = latency_plan::read(args);
     client peer(true, bytes);
 
     std::vector<unsigned char> request(bytes);
