@@ -1,7 +1,8 @@
 """The client's calls in flight as a state machine without I/O: what to do when a call is sent,
 held beyond the server's max_in_flight, answered, reported on, cancelled, given up on or cut off
-by the connection (protocol.md sections 5, 6.4 to 6.6, 7). The client carries the actions out; spec/vectors/client_call_table.json holds the
-cases, which the C++ table (include/slicerbridge/client/call_table.hpp) runs too.
+by the connection (protocol.md sections 5, 6.4 to 6.6, 7). The client carries the actions out;
+spec/vectors/client_call_table.json holds the cases, which the C++ table
+(include/slicerbridge/client/call_table.hpp) runs too.
 
 Errors are passed through as the caller gives them (an exception, a code); those the table
 decides itself are ``ErrorCode`` members.

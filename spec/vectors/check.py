@@ -365,19 +365,25 @@ def check_call_table_case(vector, model, known_ids, known_errors):
     defaults = {limit["name"]: limit["default"] for limit in model["limits"]}
     max_in_flight = vector.get("max_in_flight", defaults["max_in_flight"])
     started, completed_once = set(), []
-    invokes, goodbyes, open_invokes, held = set(), set(), set(), set()
+    invokes, goodbyes, open_invokes, held, live = set(), set(), set(), set(), set()
     for step in vector["steps"]:
         event, actions = step["event"], step["actions"]
         assert event["event"] in CALL_EVENTS, f"unknown event {event['event']}"
-        if event["event"] == "start":
+        # A start under an id open or held is refused [MSG-1]: its completion is not that call's.
+        refused = event["id"] if event["event"] == "start" and event["id"] in live else None
+        if event["event"] == "start" and refused is None:
             started.add(event["id"])
+            invokes.discard(event["id"])
+            goodbyes.discard(event["id"])
             if event["method"] == "invoke":
                 invokes.add(event["id"])
             if event["method"] == "goodbye":
                 goodbyes.add(event["id"])
         # A call ends with the event that completes it, before the step's other actions.
-        ended = {action["id"] for action in actions if action["action"] == "complete"}
+        ended = {action["id"] for action in actions
+                 if action["action"] == "complete" and action["id"] != refused}
         open_invokes -= ended
+        live -= ended
         for action in actions:
             assert action["action"] in CALL_ACTIONS, f"unknown action {action['action']}"
             if action["action"] == "report":
@@ -394,6 +400,8 @@ def check_call_table_case(vector, model, known_ids, known_errors):
                 held.add(call)
             if action["action"] == "send_request" and call in goodbyes:
                 assert not held - {call}, "goodbye sent before a held call [BYE-1]"
+            if action["action"] in ("send_request", "hold_request"):
+                live.add(call)
             if action["action"] == "send_request":
                 held.discard(call)
                 if call in invokes:
@@ -407,7 +415,8 @@ def check_call_table_case(vector, model, known_ids, known_errors):
                 assert error is None or error in known_errors or error == "connection_lost", \
                     f"unknown error {error}"
                 completed_once.append(call)
-                held.discard(call)
+                if call != refused:
+                    held.discard(call)
             if action["action"] == "send_cancel":
                 assert vector["cancel_in_force"], "cancel sent while not in force [CANCEL-5]"
     starts = sum(1 for step in vector["steps"] if step["event"]["event"] == "start")
