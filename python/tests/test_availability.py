@@ -7,6 +7,7 @@ Timeouts are configured small; waits are bounded polls."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import struct
@@ -89,6 +90,20 @@ def _python_server() -> list:
     return [sys.executable, "-m", "slicerbridge", "serve"]
 
 
+@contextlib.contextmanager
+def _serving(server: str, flags: list):
+    """The Python (``server`` "python") or the C++ server started with ``flags``, and the
+    address it listens on; stopped at the end."""
+    command = (_python_server() if server == "python" else _cpp_server()) + flags
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"))
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        yield process, process.stdout.readline().split()[-1]
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
 def _rss_bytes(pid: int) -> int:
     with open(f"/proc/{pid}/status") as status:
         for line in status:
@@ -136,59 +151,54 @@ def _served(address: str) -> bool:
 @pytest.mark.parametrize("server", [
     pytest.param("python"), pytest.param("cpp", marks=pytest.mark.built)])
 def test_attack_leaves_a_client_with_the_token_served_LIMIT_5_LIMIT_7_LIMIT_8(server):
-    command = (_python_server() if server == "python" else _cpp_server()) + [
-        "--listen", "127.0.0.1:0", "--token", TOKEN, "--hello-timeout", "0.5",
-        "--stall-timeout", "0.5", "--max-connections", "8",
-        "--connection-budget", str(16 << 20), "--total-budget", str(32 << 20)]
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"))
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
+    flags = ["--listen", "127.0.0.1:0", "--token", TOKEN, "--hello-timeout", "0.5",
+             "--stall-timeout", "0.5", "--max-connections", "8",
+             "--connection-budget", str(16 << 20), "--total-budget", str(32 << 20)]
     sockets = []
-    try:
-        address = process.stdout.readline().split()[-1]
-        host, port = address.rsplit(":", 1)
-        baseline = _rss_bytes(process.pid)
-        # Idle sockets up to the cap: the next connection is refused with an error frame...
-        sockets = [socket.create_connection((host, int(port))) for _ in range(8)]
-        assert wait_until(lambda: _error_code(socket.create_connection((host, int(port))))
-                          == 13, 10.0)
-        # ...until the hello timeout closes them.
-        assert all(_closed_by_peer(s) for s in sockets)
-        # A hello one byte at a time, a stalled frame, a client that never reads.
-        slow = socket.create_connection((host, int(port)))
-        stalled = socket.create_connection((host, int(port)))
-        stalled.sendall(HELLO)
-        stalled.sendall(_frame({"kind": "request", "id": 1, "method": "ping",
-                                "params": {}})[:10])
-        hog = socket.create_connection((host, int(port)))
-        hog.sendall(HELLO)
-        hog.setblocking(False)
-        image_request = _frame({"kind": "request", "id": 2, "method": "ping", "params": {},
-                                "padding": b"\0" * (1 << 20)})
-        for _ in range(200):  # bounded: stops when the server stops reading
-            try:
-                hog.send(image_request)
-            except BlockingIOError:
-                break
-            except OSError:
-                break
-        for i in range(20):  # bounded: one byte every 50 ms at most
-            try:
-                slow.send(HELLO[i:i + 1])
-            except OSError:
-                break
-            time.sleep(0.05)  # the attacker's pace, not a synchronisation
-        # The slow hello and the stalled frame are closed by the timeouts...
-        assert _closed_by_peer(slow)
-        assert _closed_by_peer(stalled)
-        # ...and a client with the token is served within a bound.
-        assert wait_until(lambda: _served(address), 10.0)
-        assert _rss_bytes(process.pid) < baseline + (256 << 20)
-        hog.close()
-    finally:
-        for sock in sockets:
-            sock.close()
-        process.terminate()
-        process.wait(10)
+    with _serving(server, flags) as (process, address):
+        try:
+            host, port = address.rsplit(":", 1)
+            baseline = _rss_bytes(process.pid)
+            # Idle sockets up to the cap: the next connection is refused with an error frame...
+            sockets = [socket.create_connection((host, int(port))) for _ in range(8)]
+            assert wait_until(lambda: _error_code(socket.create_connection((host, int(port))))
+                              == 13, 10.0)
+            # ...until the hello timeout closes them.
+            assert all(_closed_by_peer(s) for s in sockets)
+            # A hello one byte at a time, a stalled frame, a client that never reads.
+            slow = socket.create_connection((host, int(port)))
+            stalled = socket.create_connection((host, int(port)))
+            stalled.sendall(HELLO)
+            stalled.sendall(_frame({"kind": "request", "id": 1, "method": "ping",
+                                    "params": {}})[:10])
+            hog = socket.create_connection((host, int(port)))
+            hog.sendall(HELLO)
+            hog.setblocking(False)
+            image_request = _frame({"kind": "request", "id": 2, "method": "ping", "params": {},
+                                    "padding": b"\0" * (1 << 20)})
+            for _ in range(200):  # bounded: stops when the server stops reading
+                try:
+                    hog.send(image_request)
+                except BlockingIOError:
+                    break
+                except OSError:
+                    break
+            for i in range(20):  # bounded: one byte every 50 ms at most
+                try:
+                    slow.send(HELLO[i:i + 1])
+                except OSError:
+                    break
+                time.sleep(0.05)  # the attacker's pace, not a synchronisation
+            # The slow hello and the stalled frame are closed by the timeouts...
+            assert _closed_by_peer(slow)
+            assert _closed_by_peer(stalled)
+            # ...and a client with the token is served within a bound.
+            assert wait_until(lambda: _served(address), 10.0)
+            assert _rss_bytes(process.pid) < baseline + (256 << 20)
+            hog.close()
+        finally:
+            for sock in sockets:
+                sock.close()
 
 
 def _refusal(call) -> SlicerBridgeError:
@@ -202,13 +212,9 @@ def _refusal(call) -> SlicerBridgeError:
 def test_calls_beyond_the_connections_or_the_servers_bound_are_refused_and_served_once_room_is_made_LIMIT_2_LIMIT_12(server):
     """[LIMIT-2] [LIMIT-12]: each refusal names its bound, the connection stays open, and calls
     are served again once the held ones are cancelled."""
-    command = (_python_server() if server == "python" else _cpp_server()) + [
+    with _serving(server, [
         "--listen", "127.0.0.1:0", "--token", TOKEN, "--workers", "1", "--max-in-flight", "2",
-        "--max-pending-calls", "2", "--cancel-grace", "0.25"]
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"))
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
-    try:
-        address = process.stdout.readline().split()[-1]
+        "--max-pending-calls", "2", "--cancel-grace", "0.25"]) as (process, address):
         with Client.connect(address, token=TOKEN) as first, \
                 Client.connect(address, token=TOKEN) as second:
             assert first.server_hello.limits.max_in_flight == 2
@@ -232,9 +238,6 @@ def test_calls_beyond_the_connections_or_the_servers_bound_are_refused_and_serve
             for _ in range(2):
                 assert second.invoke("slow", parameters={"seconds": 0.0, "steps": 1},
                                      timeout=10.0).outputs == {}
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 @pytest.mark.parametrize("server", [
@@ -243,14 +246,10 @@ def test_the_client_holds_invokes_beyond_max_in_flight_and_sends_them_as_calls_e
     """[LIMIT-13] against a real server announcing max_in_flight 2: invokes beyond it wait in
     the client instead of being refused, are sent oldest first as open ones end, a held one
     cancelled is never sent, and a goodbye waits behind the held calls ([BYE-1])."""
-    command = (_python_server() if server == "python" else _cpp_server()) + [
-        "--listen", "127.0.0.1:0", "--token", TOKEN, "--workers", "2", "--max-in-flight", "2",
-        "--cancel-grace", "0.25"]
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"))
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
     quick = {"seconds": 0.0, "steps": 1}
-    try:
-        address = process.stdout.readline().split()[-1]
+    with _serving(server, [
+        "--listen", "127.0.0.1:0", "--token", TOKEN, "--workers", "2", "--max-in-flight", "2",
+        "--cancel-grace", "0.25"]) as (process, address):
         client = Client.connect(address, token=TOKEN)
         long_calls = [client.submit("slow", parameters={"seconds": 60.0, "steps": 600})
                       for _ in range(2)]
@@ -280,9 +279,6 @@ def test_the_client_holds_invokes_beyond_max_in_flight_and_sends_them_as_calls_e
         assert behind.result(timeout=0).outputs == {}
         for call in (long_calls[1], filler):
             assert _refusal(call).code == ErrorCode.CANCELLED
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 def _invoke_echo_frame(request_id: int, image: Image) -> bytes:
@@ -297,13 +293,9 @@ def test_a_client_that_never_reads_its_answers_is_paused_within_its_budget_LIMIT
     call its in-flight limit allows (64 MiB and more); with an 8 MiB connection budget it stops
     reading, its memory stays near the budget, and other clients are served."""
     megabyte = 1 << 20
-    command = (_python_server() if server == "python" else _cpp_server()) + [
+    with _serving(server, [
         "--listen", "127.0.0.1:0", "--token", TOKEN, "--connection-budget", str(8 * megabyte),
-        "--total-budget", str(64 * megabyte)]
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"))
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
-    try:
-        address = process.stdout.readline().split()[-1]
+        "--total-budget", str(64 * megabyte)]) as (process, address):
         host, port = address.rsplit(":", 1)
         assert _served(address)
         baseline = _rss_bytes(process.pid)
@@ -324,9 +316,6 @@ def test_a_client_that_never_reads_its_answers_is_paused_within_its_budget_LIMIT
         assert held < 48 * megabyte, f"the server grew by {held / megabyte:.0f} MiB"
         assert _served(address)  # its own budget: another client is not paused
         hog.close()
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 @pytest.mark.parametrize("server", [
@@ -337,13 +326,9 @@ def test_catalog_requests_never_read_are_bounded_by_the_budget_not_max_in_flight
     and never reads their answers is held only by its byte budget: the server stops reading it,
     stays near the budget and serves others."""
     megabyte = 1 << 20
-    command = (_python_server() if server == "python" else _cpp_server()) + [
+    with _serving(server, [
         "--listen", "127.0.0.1:0", "--token", TOKEN, "--connection-budget", str(megabyte),
-        "--total-budget", str(16 * megabyte)]
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"))
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
-    try:
-        address = process.stdout.readline().split()[-1]
+        "--total-budget", str(16 * megabyte)]) as (process, address):
         host, port = address.rsplit(":", 1)
         assert _served(address)
         baseline = _rss_bytes(process.pid)
@@ -365,6 +350,3 @@ def test_catalog_requests_never_read_are_bounded_by_the_budget_not_max_in_flight
         assert held < 48 * megabyte, f"the server grew by {held / megabyte:.0f} MiB"
         assert _served(address)
         hog.close()
-    finally:
-        process.terminate()
-        process.wait(10)
