@@ -5,6 +5,7 @@ import os
 import socket
 import tempfile
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -371,6 +372,38 @@ def test_server_closing_mid_call_fails_pending_calls_DROP_1():
         with pytest.raises(ConnectionLost):
             client.invoke("slow", timeout=WAIT)
         client.close(timeout=WAIT)
+    finally:
+        server.stop()
+
+
+def test_a_silent_server_with_held_calls_closes_within_the_timeout_LIMIT_13():
+    """[LIMIT-13] against a server that admits one call and then answers nothing: the second
+    call is held, never sent; close() returns within its timeout and both calls fail as lost
+    (the held goodbye is never sent either)."""
+    received = []
+
+    def script(peer, done):
+        peer.receive()
+        peer.send({**SERVER_HELLO, "limits": {"max_in_flight": 1}})
+        while True:  # reads until the client goes, answers nothing
+            message = peer.receive()
+            if message is None:
+                return
+            received.append(message.get("method") or message.get("kind"))
+
+    server = ScriptedServer(script)
+    try:
+        client = Client.connect(server.address, timeout=WAIT)
+        sent, held = (client.submit("slow", parameters={"seconds": 60.0}) for _ in range(2))
+        started = time.monotonic()
+        client.close(timeout=1.0)
+        assert time.monotonic() - started < 5.0
+        for call in (sent, held):
+            with pytest.raises(ConnectionLost):
+                call.result(timeout=WAIT)
+        server.done.set()
+        server.thread.join(WAIT)
+        assert received == ["invoke"]
     finally:
         server.stop()
 
