@@ -105,10 +105,10 @@ def test_decoder_rejects_a_header_over_limits_before_noticing_truncation_ERR_5()
     """A 16-byte header announcing a huge head is frame_too_large, not truncated [ERR-5]."""
     header = b"SB\x01\x00" + (2**32 - 1).to_bytes(4, "big") + bytes(8)
     with pytest.raises(check.Rejected) as rejection:
-        check.decode_frame(header, check.DEFAULT_LIMITS, [])
+        check.decode_frame(header, check.limit_defaults(MODEL), [])
     assert rejection.value.error == "frame_too_large"
     with pytest.raises(check.Rejected) as rejection:
-        check.decode_frame(header[:12], check.DEFAULT_LIMITS, [])
+        check.decode_frame(header[:12], check.limit_defaults(MODEL), [])
     assert rejection.value.error == "truncated"
 
 

@@ -34,7 +34,6 @@ FILES = ("frames.json", "handshake.json", "messages.json", "data.json", "malform
          "messages_invalid.json", "data_invalid.json", "catalog.json", "descriptors.json",
          "client_call_table.json")
 CODEC_NAMES = {1: "zstd", 2: "lz4"}
-DEFAULT_LIMITS = {"max_frame": 2**32, "max_head": 16 * 1024 * 1024, "max_depth": 32}
 DTYPE_FORMATS = {"int8": "b", "uint8": "B", "int16": "h", "uint16": "H", "int32": "i",
                  "uint32": "I", "int64": "q", "uint64": "Q", "float32": "f", "float64": "d"}
 PSEUDO_ERRORS = {"truncated"}
@@ -352,6 +351,11 @@ CALL_ACTIONS = {"send_request", "hold_request", "arm_timer", "disarm_timer", "se
                 "deliver_progress", "complete", "report"}
 
 
+def limit_defaults(model):
+    """The default of every limit of section 7, from spec/model.json."""
+    return {limit["name"]: limit["default"] for limit in model["limits"]}
+
+
 def check_call_table_case(vector, model, known_ids, known_errors):
     """client_call_table.json: well-formed steps whose actions are consistent with the calls
     the events opened (a call completes at most once per start, nothing acts on an id that was
@@ -362,8 +366,7 @@ def check_call_table_case(vector, model, known_ids, known_errors):
     assert vector["class"] == "decision", "call table cases have class decision"
     unknown = set(vector["requirements"]) - known_ids
     assert not unknown, f"requirement ids not in protocol.md: {sorted(unknown)}"
-    defaults = {limit["name"]: limit["default"] for limit in model["limits"]}
-    max_in_flight = vector.get("max_in_flight", defaults["max_in_flight"])
+    max_in_flight = vector.get("max_in_flight", limit_defaults(model)["max_in_flight"])
     started, completed_once = set(), []
     invokes, goodbyes, open_invokes, held, live = set(), set(), set(), set(), set()
     for step in vector["steps"]:
@@ -426,7 +429,7 @@ def check_call_table_case(vector, model, known_ids, known_errors):
 def check_vector(file_name, vector, model, known_ids, known_errors, verbose):
     if file_name == "client_call_table.json":
         return check_call_table_case(vector, model, known_ids, known_errors)
-    limits = dict(DEFAULT_LIMITS, **vector.get("limits", {}))
+    limits = dict(limit_defaults(model), **vector.get("limits", {}))
     codecs = vector.get("codecs", [])
     required = {"id", "description", "class", "requirements", "hex"}
     assert required <= set(vector), f"missing keys {required - set(vector)}"
