@@ -9,10 +9,12 @@
 
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
+#include <asio/read_until.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <numeric>
 #include <string>
 #include <thread>
@@ -32,6 +34,15 @@ int test_support::run_child_mode(std::string_view flag) {
         return 0;
     }
     if (flag == sleep_flag) {
+        std::this_thread::sleep_for(std::chrono::minutes(1));
+        return 0;
+    }
+    if (flag == start_sleeper_flag) {
+        asio::io_context io;
+        auto sleeper =
+            sb::launch_process(io.get_executor(), {program_path(), std::string(sleep_flag)});
+        std::printf("%lu\n", static_cast<unsigned long>(sleeper.process.pid()));
+        std::fflush(stdout);
         std::this_thread::sleep_for(std::chrono::minutes(1));
         return 0;
     }
@@ -98,6 +109,28 @@ TEST_CASE(
     CHECK_FALSE(launched.process.running());
     CHECK(launched.process.wait() == -1);
 }
+
+#if defined(_WIN32)
+// POSIX has no counterpart: a child launched there leads a process group of its own, and so
+// would each process it launched the same way.
+TEST_CASE("launch_process on Windows: terminate ends the processes the child started too") {
+    asio::io_context io;
+    auto launched =
+        sb::launch_process(io.get_executor(), {test_support::program_path(),
+                                               std::string(test_support::start_sleeper_flag)});
+    std::string line;
+    std::error_code ec;
+    asio::read_until(launched.stream, asio::dynamic_buffer(line), '\n', ec);
+    REQUIRE_FALSE(ec);
+    const auto grandchild_id = static_cast<DWORD>(std::stoul(line));
+    HANDLE grandchild = ::OpenProcess(SYNCHRONIZE, FALSE, grandchild_id);
+    REQUIRE(grandchild != nullptr);
+    CHECK(::WaitForSingleObject(grandchild, 0) == WAIT_TIMEOUT);
+    CHECK(launched.process.terminate(0) == 137);
+    CHECK(::WaitForSingleObject(grandchild, 30000) == WAIT_OBJECT_0);
+    ::CloseHandle(grandchild);
+}
+#endif
 
 TEST_CASE("launch_process reports a program that does not exist, and an empty command") {
     asio::io_context io;

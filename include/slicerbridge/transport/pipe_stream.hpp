@@ -98,7 +98,8 @@ public:
 
     /// Asks the child to stop, waits up to `grace_ms`, then forces it, and reaps it: SIGTERM
     /// then SIGKILL on POSIX; on Windows the child gets the grace to exit by itself (closing
-    /// the stream first ends its input), then is terminated with status 137.
+    /// the stream first ends its input), then its job object is terminated with status 137:
+    /// the child and the processes it started, unless they left the job.
     SLICERBRIDGE_DECL int terminate(int grace_ms = 2000);
 
 private:
@@ -113,11 +114,11 @@ struct launched_process {
 
 /// Starts `argv[0]` (searched in PATH) with `argv`, its stdin and stdout connected to the
 /// returned stream and its stderr inherited. The child leads a process group of its own on POSIX
-/// (on Windows it has no console), so that a Ctrl-C meant for this process (which may cancel
-/// calls) does not kill it. Writing to a child that has exited must fail with an error rather than
-/// kill this process, so on POSIX SIGPIPE is ignored if it still has its default action. On Windows
-/// the arguments (UTF-8) are quoted into one command line as the C runtimes split it, and `argv[0]`
-/// may omit `.exe`.
+/// (on Windows a hidden console of its own, and a job object), so that a Ctrl-C meant for this
+/// process (which may cancel calls) does not kill it. Writing to a child that has exited must fail
+/// with an error rather than kill this process, so on POSIX SIGPIPE is ignored if it still has its
+/// default action. On Windows the arguments (UTF-8) are quoted into one command line as the C
+/// runtimes split it, and `argv[0]` may omit `.exe`.
 SLICERBRIDGE_DECL launched_process launch_process(const asio::any_io_executor& executor,
                                                   const std::vector<std::string>& argv,
                                                   std::error_code& ec);

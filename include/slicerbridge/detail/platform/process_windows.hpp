@@ -23,17 +23,21 @@ namespace slicerbridge::detail::platform {
 using stream_handle = asio::windows::stream_handle;
 using process_id = DWORD;
 
+/// A running child and the job object it runs in (null if the system refused one).
 class child_handle {
 public:
     child_handle() = default;
-    child_handle(HANDLE process, DWORD id) noexcept : process_(process), id_(id) {}
+    child_handle(HANDLE process, DWORD id, HANDLE job) noexcept
+        : process_(process), id_(id), job_(job) {}
     child_handle(child_handle&& other) noexcept
-        : process_(std::exchange(other.process_, nullptr)), id_(std::exchange(other.id_, 0)) {}
+        : process_(std::exchange(other.process_, nullptr)), id_(std::exchange(other.id_, 0)),
+          job_(std::exchange(other.job_, nullptr)) {}
     child_handle& operator=(child_handle&& other) noexcept {
         if (this != &other) {
             release();
             process_ = std::exchange(other.process_, nullptr);
             id_ = std::exchange(other.id_, 0);
+            job_ = std::exchange(other.job_, nullptr);
         }
         return *this;
     }
@@ -42,19 +46,25 @@ public:
     bool running() const noexcept { return process_ != nullptr; }
     DWORD id() const noexcept { return id_; }
     HANDLE native_handle() const noexcept { return process_; }
+    HANDLE job() const noexcept { return job_; }
 
-    /// Forgets the child (closing the handle does not stop it).
+    /// Forgets the child (closing the handles stops neither it nor its job).
     void release() noexcept {
         if (process_ != nullptr) {
             ::CloseHandle(process_);
             process_ = nullptr;
             id_ = 0;
         }
+        if (job_ != nullptr) {
+            ::CloseHandle(job_);
+            job_ = nullptr;
+        }
     }
 
 private:
     HANDLE process_ = nullptr;
     DWORD id_ = 0;
+    HANDLE job_ = nullptr;
 };
 
 inline std::error_code last_error() {
@@ -252,7 +262,7 @@ inline child_handle spawn(const std::vector<std::string>& argv, stream_handle& t
     startup.StartupInfo.hStdInput = input_theirs;
     startup.StartupInfo.hStdOutput = output_theirs;
     startup.StartupInfo.hStdError = error_theirs;
-    DWORD flags = CREATE_NO_WINDOW;
+    DWORD flags = CREATE_NO_WINDOW | CREATE_SUSPENDED; // resumed once in its job
     if (::InitializeProcThreadAttributeList(list, 1, 0, &list_size) &&
         ::UpdateProcThreadAttribute(list, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST, inherited,
                                     inherited_count * sizeof(HANDLE), nullptr, nullptr)) {
@@ -281,8 +291,17 @@ inline child_handle spawn(const std::vector<std::string>& argv, stream_handle& t
         ::CloseHandle(output_ours);
         return {};
     }
+    // The child runs in a job of its own from its first instruction, so that terminate() ends
+    // what it started too. Its console host among them: Wine's conhost, when the child is killed
+    // before it connects, would otherwise run on, holding whatever handles it inherited.
+    HANDLE job = ::CreateJobObjectW(nullptr, nullptr);
+    if (job != nullptr && !::AssignProcessToJobObject(job, process.hProcess)) {
+        ::CloseHandle(job);
+        job = nullptr;
+    }
+    ::ResumeThread(process.hThread);
     ::CloseHandle(process.hThread);
-    child_handle child(process.hProcess, process.dwProcessId);
+    child_handle child(process.hProcess, process.dwProcessId, job);
     to_child.assign(input_ours, ec);
     if (ec) {
         ::CloseHandle(input_ours);
@@ -313,13 +332,15 @@ inline int wait_for_exit(child_handle& child) {
 }
 
 /// A process without a console gets no signal to stop: it has `grace` to exit by itself (it
-/// sees the end of its input once the stream to it is closed), then is terminated with status
-/// 137, as SIGKILL gives on POSIX.
+/// sees the end of its input once the stream to it is closed), then its job is terminated with
+/// status 137, as SIGKILL gives on POSIX: the child and the processes it started in it.
 inline int terminate(child_handle& child, std::chrono::milliseconds grace) {
     if (auto status = wait_for_exit(child, grace)) {
         return *status;
     }
-    ::TerminateProcess(child.native_handle(), 137);
+    if (child.job() == nullptr || !::TerminateJobObject(child.job(), 137)) {
+        ::TerminateProcess(child.native_handle(), 137);
+    }
     return wait_for_exit(child);
 }
 
