@@ -9,6 +9,7 @@
 
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
+#include <asio/read.hpp>
 #include <asio/read_until.hpp>
 
 #include <algorithm>
@@ -16,11 +17,51 @@
 #include <cstdint>
 #include <cstdio>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#if defined(_WIN32)
+#include <windows.h>
+#else
+#include <spawn.h>
+extern char** environ;
+#endif
+
 namespace sb = slicerbridge;
+
+namespace {
+
+/// This program with `sleep_flag`, inheriting this process's standard streams, as a launcher
+/// script's interpreter would.
+bool start_sleeper() {
+    const std::string program = test_support::program_path();
+    const std::string flag(test_support::sleep_flag);
+#if defined(_WIN32)
+    std::string line = "\"" + program + "\" " + flag;
+    STARTUPINFOA startup{};
+    startup.cb = sizeof(startup);
+    startup.dwFlags = STARTF_USESTDHANDLES;
+    startup.hStdInput = ::GetStdHandle(STD_INPUT_HANDLE);
+    startup.hStdOutput = ::GetStdHandle(STD_OUTPUT_HANDLE);
+    startup.hStdError = ::GetStdHandle(STD_ERROR_HANDLE);
+    PROCESS_INFORMATION process{};
+    if (!::CreateProcessA(nullptr, line.data(), nullptr, nullptr, TRUE, 0, nullptr, nullptr,
+                          &startup, &process)) {
+        return false;
+    }
+    ::CloseHandle(process.hThread);
+    ::CloseHandle(process.hProcess);
+    return true;
+#else
+    char* argv[] = {const_cast<char*>(program.c_str()), const_cast<char*>(flag.c_str()), nullptr};
+    pid_t pid = 0;
+    return ::posix_spawnp(&pid, program.c_str(), nullptr, nullptr, argv, environ) == 0;
+#endif
+}
+
+} // namespace
 
 int test_support::run_child_mode(std::string_view flag) {
     if (flag == serve_stdio_flag) {
@@ -38,10 +79,10 @@ int test_support::run_child_mode(std::string_view flag) {
         return 0;
     }
     if (flag == start_sleeper_flag) {
-        asio::io_context io;
-        auto sleeper =
-            sb::launch_process(io.get_executor(), {program_path(), std::string(sleep_flag)});
-        std::printf("%lu\n", static_cast<unsigned long>(sleeper.process.pid()));
+        if (!start_sleeper()) {
+            return 1;
+        }
+        std::fputs("started\n", stdout);
         std::fflush(stdout);
         std::this_thread::sleep_for(std::chrono::minutes(1));
         return 0;
@@ -110,27 +151,25 @@ TEST_CASE(
     CHECK(launched.process.wait() == -1);
 }
 
-#if defined(_WIN32)
-// POSIX has no counterpart: a child launched there leads a process group of its own, and so
-// would each process it launched the same way.
-TEST_CASE("launch_process on Windows: terminate ends the processes the child started too") {
+TEST_CASE("launch_process: terminate ends what the child started with it [STDIO-3]") {
     asio::io_context io;
     auto launched =
         sb::launch_process(io.get_executor(), {test_support::program_path(),
                                                std::string(test_support::start_sleeper_flag)});
-    std::string line;
+    std::string output;
     std::error_code ec;
-    asio::read_until(launched.stream, asio::dynamic_buffer(line), '\n', ec);
+    asio::read_until(launched.stream, asio::dynamic_buffer(output), '\n', ec);
     REQUIRE_FALSE(ec);
-    const auto grandchild_id = static_cast<DWORD>(std::stoul(line));
-    HANDLE grandchild = ::OpenProcess(SYNCHRONIZE, FALSE, grandchild_id);
-    REQUIRE(grandchild != nullptr);
-    CHECK(::WaitForSingleObject(grandchild, 0) == WAIT_TIMEOUT);
-    CHECK(launched.process.terminate(0) == 137);
-    CHECK(::WaitForSingleObject(grandchild, 30000) == WAIT_OBJECT_0);
-    ::CloseHandle(grandchild);
+    REQUIRE(output.rfind("started", 0) == 0); // "\r\n" on Windows
+    CHECK(launched.process.terminate(0) != 0);
+    // The sleeper holds the same standard output: its end comes once both have ended.
+    std::optional<std::error_code> end;
+    asio::async_read(launched.stream, asio::dynamic_buffer(output),
+                     [&](std::error_code e, std::size_t) { end = e; });
+    io.run_for(std::chrono::seconds(30));
+    REQUIRE(end.has_value());
+    CHECK((*end == asio::error::eof || *end == asio::error::broken_pipe));
 }
-#endif
 
 TEST_CASE("launch_process reports a program that does not exist, and an empty command") {
     asio::io_context io;

@@ -11,6 +11,7 @@ import concurrent.futures
 import itertools
 import logging
 import os
+import signal
 import socket
 import ssl
 import subprocess
@@ -836,19 +837,35 @@ def _write_stderr(data: bytes) -> None:
 
 def _stop(process: subprocess.Popen, grace: float = 2.0) -> None:
     """End a launched server whose connection is closed [STDIO-3]: it should exit by itself
-    within `grace`; one that lingers gets SIGTERM, then after another `grace` SIGKILL, and is
-    reaped."""
-    for end in (None, process.terminate, process.kill):
-        if end is not None:
-            try:
-                end()
-            except ProcessLookupError:
-                pass
+    within `grace`; one that lingers gets SIGTERM, then after another `grace` SIGKILL, each sent
+    to its process group, and is reaped."""
+    for forced in (None, False, True):
+        if forced is not None:
+            _signal_group(process, forced)
         try:
-            process.wait(timeout=None if end is process.kill else grace)
+            process.wait(timeout=None if forced else grace)
             return
         except subprocess.TimeoutExpired:
             continue
+
+
+def _signal_group(process: subprocess.Popen, forced: bool) -> None:
+    """SIGKILL if `forced`, else SIGTERM, to the process group the unreaped child leads, so that
+    what it started in it ends too [STDIO-3]; to the child alone if it leads none, or where
+    there are no groups."""
+    if os.name == "posix":
+        try:
+            os.killpg(process.pid, signal.SIGKILL if forced else signal.SIGTERM)
+            return
+        except ProcessLookupError:
+            pass
+    try:
+        if forced:
+            process.kill()
+        else:
+            process.terminate()
+    except ProcessLookupError:
+        pass
 
 
 def _launch_failure(process: subprocess.Popen, relay: _StderrRelay,

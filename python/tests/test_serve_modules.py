@@ -2,6 +2,7 @@
 standard input/output, where nothing a processor or an import prints can corrupt the stream."""
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -302,4 +303,29 @@ def test_a_lingering_child_gets_sigterm_then_sigkill_and_is_reaped_STDIO_3(ignor
     assert process.stdout.readline() == b"ready\n"
     _stop(process, grace=0.3)
     assert process.returncode == (-signal.SIGKILL if ignores_sigterm else -signal.SIGTERM)
+    process.stdout.close()
+
+
+@pytest.mark.parametrize("ignores_sigterm", [False, True])
+def test_a_lingering_child_is_ended_with_what_it_started_in_its_group_STDIO_3(ignores_sigterm):
+    """[STDIO-3]: the signals go to the process group the launched child leads (as Client.launch
+    starts it), so that a process it started there (the interpreter behind a launcher script)
+    does not outlive it. The grandchild shares the child's standard output: its end comes only
+    once both have ended."""
+    if os.name != "posix":
+        pytest.skip("process groups are POSIX")
+    from slicerbridge.client import _stop
+    code = "import signal, subprocess, sys, time\n"
+    if ignores_sigterm:  # the grandchild inherits the ignored signal
+        code += "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+    code += ("subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+             "print('ready', flush=True)\ntime.sleep(60)\n")
+    process = subprocess.Popen([PYTHON, "-c", code], stdout=subprocess.PIPE,
+                               start_new_session=True)
+    assert process.stdout.readline() == b"ready\n"
+    _stop(process, grace=0.3)
+    assert process.returncode == (-signal.SIGKILL if ignores_sigterm else -signal.SIGTERM)
+    readable, _, _ = select.select([process.stdout], [], [], WAIT)
+    assert readable, "the grandchild still holds the standard output"
+    assert process.stdout.read() == b""
     process.stdout.close()

@@ -14,8 +14,8 @@ namespace test_support {
 inline constexpr std::string_view serve_stdio_flag = "--child-serve-stdio";
 /// Ignore standard input and sleep for a minute; exit 0 (a child that will not stop by itself).
 inline constexpr std::string_view sleep_flag = "--child-sleep";
-/// Launch this program with `sleep_flag`, write that grandchild's process id and a newline to
-/// standard output, then sleep for a minute.
+/// Start this program with `sleep_flag`, sharing this process's standard streams (and its
+/// process group on POSIX, its job on Windows), write "started\n", then sleep for a minute.
 inline constexpr std::string_view start_sleeper_flag = "--child-start-sleeper";
 
 /// argv[0] of the test program, as main() received it (in a child mode too).

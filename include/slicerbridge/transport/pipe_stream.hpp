@@ -97,9 +97,10 @@ public:
     SLICERBRIDGE_DECL std::optional<int> wait_for(std::chrono::milliseconds limit);
 
     /// Asks the child to stop, waits up to `grace_ms`, then forces it, and reaps it: SIGTERM
-    /// then SIGKILL on POSIX; on Windows the child gets the grace to exit by itself (closing
-    /// the stream first ends its input), then its job object is terminated with status 137:
-    /// the child and the processes it started, unless they left the job.
+    /// then SIGKILL on POSIX, each to the process group it leads; on Windows the child gets the
+    /// grace to exit by itself (closing the stream first ends its input), then its job object is
+    /// terminated with status 137. Either way what the child started ends with it, unless it
+    /// left the group or the job.
     SLICERBRIDGE_DECL int terminate(int grace_ms = 2000);
 
 private:

@@ -162,13 +162,21 @@ inline std::optional<int> wait_for_exit(child_handle& child, std::chrono::millis
     }
 }
 
-/// SIGTERM, up to `grace` to exit, then SIGKILL.
+/// `signal` to the process group the unreaped child leads (spawn made it lead one), so that what
+/// it started there ends too; to the child alone if it left that group.
+inline void signal_group(const child_handle& child, int signal) {
+    if (::kill(-child.id(), signal) != 0) {
+        ::kill(child.id(), signal);
+    }
+}
+
+/// SIGTERM, up to `grace` to exit, then SIGKILL, each to the child's process group.
 inline int terminate(child_handle& child, std::chrono::milliseconds grace) {
-    ::kill(child.id(), SIGTERM);
+    signal_group(child, SIGTERM);
     if (auto status = wait_for_exit(child, grace)) {
         return *status;
     }
-    ::kill(child.id(), SIGKILL);
+    signal_group(child, SIGKILL);
     return wait_for_exit(child);
 }
 
