@@ -331,9 +331,9 @@ inline int wait_for_exit(child_handle& child) {
     return *wait_for_exit(child, std::chrono::milliseconds(INFINITE));
 }
 
-/// A process without a console gets no signal to stop: it has `grace` to exit by itself (it
-/// sees the end of its input once the stream to it is closed), then its job is terminated with
-/// status 137, as SIGKILL gives on POSIX: the child and the processes it started in it.
+/// Windows has no signal that asks a process to stop: the child has `grace` to exit by itself
+/// (it sees the end of its input once the stream to it is closed), then its job is terminated
+/// with status 137, as SIGKILL gives on POSIX: the child and the processes it started in it.
 inline int terminate(child_handle& child, std::chrono::milliseconds grace) {
     if (auto status = wait_for_exit(child, grace)) {
         return *status;
