@@ -72,8 +72,9 @@ private:
     detail::platform::stream_handle output_;
 };
 
-/// A child process started by `launch_process`. Destroying it closes nothing by itself: the
-/// stream belongs to the caller; `wait` or `terminate` reap the child.
+/// A child process started by `launch_process`. `wait` or `terminate` reap the child; destroying
+/// (or assigning to) one still running terminates it. The stream belongs to the caller: close it
+/// first, so that the child sees the end of its input.
 class child_process {
 public:
     using process_id = detail::platform::process_id;
