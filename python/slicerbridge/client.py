@@ -323,8 +323,8 @@ class Client:
         transport = (SocketTransport(ours) if socket_pair
                      else PipeTransport(from_child_read, to_child_write))
         try:
-            client = cls(transport, on_close=stop_process, interrupt=process.kill, launched=True,
-                         **options)
+            client = cls(transport, on_close=stop_process,
+                         interrupt=lambda: _signal_group(process, True), launched=True, **options)
         except SlicerBridgeError:  # the server answered, e.g. unauthorized: it says why
             relay.start_relaying()
             _stop(process)
@@ -332,7 +332,7 @@ class Client:
         except (ConnectionLost, TimeoutError) as failure:
             raise _launch_failure(process, relay, failure) from None
         except BaseException:
-            process.kill()
+            _signal_group(process, True)
             process.wait()
             transport.close()
             raise
@@ -852,7 +852,9 @@ def _stop(process: subprocess.Popen, grace: float = 2.0) -> None:
 def _signal_group(process: subprocess.Popen, forced: bool) -> None:
     """SIGKILL if `forced`, else SIGTERM, to the process group the unreaped child leads, so that
     what it started in it ends too [STDIO-3]; to the child alone if it leads none, or where
-    there are no groups."""
+    there are no groups. Nothing for a child already reaped: its id may name another process."""
+    if process.poll() is not None:
+        return
     if os.name == "posix":
         try:
             os.killpg(process.pid, signal.SIGKILL if forced else signal.SIGTERM)
@@ -876,7 +878,7 @@ def _launch_failure(process: subprocess.Popen, relay: _StderrRelay,
     except subprocess.TimeoutExpired:
         status = None
     if status is None:
-        process.kill()
+        _signal_group(process, True)
         process.wait()
     relay.join(2.0)
     if isinstance(failure, ConnectionLost) and "not a SlicerBridge frame" in str(failure):

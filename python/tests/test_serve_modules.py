@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import numpy as np
 import pytest
@@ -280,6 +281,36 @@ def test_a_launched_server_runs_in_its_own_process_group(user_module):
     with Client.launch([PYTHON, "-m", "slicerbridge", "serve", "--stdio", str(user_module)],
                        env=ENV, timeout=WAIT) as client:
         assert os.getpgid(client.process.pid) != os.getpgid(0)
+
+
+def test_a_launched_server_that_fails_its_handshake_is_killed_with_its_group_STDIO_3(tmp_path):
+    """A child that closes its connection without a hello and lingers is killed, and with it
+    what it started in its process group [STDIO-3]."""
+    if not os.path.isdir("/proc"):
+        pytest.skip("reads /proc to see whether a process that is not ours still runs")
+    pid_file = tmp_path / "grandchild"
+    code = ("import os, subprocess, sys, time\n"
+            "g = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'],\n"
+            "                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)\n"
+            f"open({str(pid_file)!r}, 'w').write(str(g.pid))\n"
+            "os.close(0)\nos.close(1)\n"  # the connection, a socket pair or two pipes
+            "time.sleep(60)\n")
+    with pytest.raises(LaunchError):
+        Client.launch([PYTHON, "-c", code], timeout=WAIT)
+    grandchild = int(pid_file.read_text())
+    deadline = time.monotonic() + WAIT
+    while _runs(grandchild) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _runs(grandchild)
+
+
+def _runs(pid):
+    """Whether process `pid` exists and has not ended (a zombie has)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 def test_a_launched_server_that_refuses_the_token_says_so(user_module):
