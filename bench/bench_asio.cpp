@@ -11,24 +11,33 @@
 // and so the floor under any server that computes a call on a thread other than the one that
 // read it (SlicerBridge's worker pool among them): two hand-offs per message and nothing else.
 //
+// With --io-threads N, N threads run the server's io_context and each message is echoed by the
+// thread that read it, deferred off its connection's strand (where a server would compute it, so
+// that the connection's other handlers can run meanwhile) and written from the strand: the
+// other way to compute on several threads, with no hand-off but a reactor the threads share.
+//
 //   --test throughput  --clients N --bytes B --seconds S --warmup-seconds W --batches K
 //   --test latency     --bytes B --warmup N --calls N --batches K
-//   --workers N (0: echo on the I/O thread)
+//   --workers N (0: echo on the I/O thread)  or  --io-threads N (default 1)
 //
 // Transport: --transport tcp (127.0.0.1, TCP_NODELAY) or unix. The server is a forked process.
 
 #include "bench_common.hpp"
 
+#include <asio/defer.hpp>
+#include <asio/dispatch.hpp>
 #include <asio/generic/stream_protocol.hpp>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
 #include <asio/read.hpp>
+#include <asio/strand.hpp>
 #include <asio/thread_pool.hpp>
 #include <asio/write.hpp>
 
 #include <limits>
 #include <memory>
 #include <optional>
+#include <thread>
 
 namespace {
 
@@ -40,28 +49,50 @@ asio::generic::stream_protocol protocol_of(transport kind) {
                                   : asio::generic::stream_protocol(AF_UNIX, 0);
 }
 
+// How the server runs: --workers and --io-threads.
+struct server_threads {
+    std::uint64_t workers = 0;
+    std::uint64_t io_threads = 1;
+
+    static server_threads read(const arguments& args) {
+        server_threads threads{args.count("workers", 0), args.count("io-threads", 1)};
+        if (threads.io_threads == 0 || (threads.workers > 0 && threads.io_threads > 1))
+            throw std::invalid_argument("--io-threads must be 1 or more, and 1 with --workers");
+        return threads;
+    }
+};
+
 // Reads a message, writes it back, and again until the peer closes; with a pool, the message
-// goes to one of its threads and comes back before it is written.
+// goes to one of its threads and comes back before it is written; with `shared`, the io_context
+// that several threads run, it leaves the connection's strand and comes back.
 class echo_connection : public std::enable_shared_from_this<echo_connection> {
 public:
-    echo_connection(socket_type socket, std::size_t bytes, asio::thread_pool* pool)
-        : socket_(std::move(socket)), message_(bytes), pool_(pool) {}
+    echo_connection(socket_type socket, std::size_t bytes, asio::thread_pool* pool,
+                    asio::io_context* shared)
+        : socket_(std::move(socket)), message_(bytes), pool_(pool), shared_(shared) {}
 
     void read() {
-        asio::async_read(socket_, asio::buffer(message_),
-                         [self = shared_from_this()](std::error_code ec, std::size_t) {
-                             if (ec)
-                                 return;
-                             if (!self->pool_)
-                                 return self->write();
-                             // The tracked executor keeps the I/O thread's run() going while
-                             // the message is away.
-                             auto back = asio::prefer(self->socket_.get_executor(),
-                                                      asio::execution::outstanding_work.tracked);
-                             asio::post(*self->pool_, [self, back] {
-                                 asio::post(back, [self] { self->write(); });
-                             });
-                         });
+        asio::async_read(
+            socket_, asio::buffer(message_),
+            [self = shared_from_this()](std::error_code ec, std::size_t) {
+                if (ec)
+                    return;
+                if (self->shared_) {
+                    // Deferred from a handler, it runs next on this same thread.
+                    asio::defer(self->shared_->get_executor(), [self] {
+                        asio::dispatch(self->socket_.get_executor(), [self] { self->write(); });
+                    });
+                    return;
+                }
+                if (!self->pool_)
+                    return self->write();
+                // The tracked executor keeps the I/O thread's run() going while
+                // the message is away.
+                auto back = asio::prefer(self->socket_.get_executor(),
+                                         asio::execution::outstanding_work.tracked);
+                asio::post(*self->pool_,
+                           [self, back] { asio::post(back, [self] { self->write(); }); });
+            });
     }
 
 private:
@@ -76,24 +107,34 @@ private:
     socket_type socket_;
     std::vector<unsigned char> message_;
     asio::thread_pool* pool_;
+    asio::io_context* shared_;
 };
 
 void serve(transport kind, const std::string& unix_path, std::uint64_t bytes, std::uint64_t clients,
-           std::uint64_t workers, const server_process::announce_function& announce) {
+           server_threads threads, const server_process::announce_function& announce) {
     std::string endpoint;
     file_descriptor listener = listen_on(kind, unix_path, endpoint);
     announce(endpoint);
-    asio::io_context io(1);
+    const bool shared = threads.io_threads > 1;
+    asio::io_context io(static_cast<int>(threads.io_threads));
     std::optional<asio::thread_pool> pool;
-    if (workers > 0)
-        pool.emplace(workers);
+    if (threads.workers > 0)
+        pool.emplace(threads.workers);
     for (std::uint64_t c = 0; c < clients; ++c) {
         file_descriptor accepted = accept_connection(kind, listener.get());
-        socket_type socket(io, protocol_of(kind), accepted.release());
-        std::make_shared<echo_connection>(std::move(socket), bytes, pool ? &*pool : nullptr)
+        socket_type socket =
+            shared ? socket_type(asio::make_strand(io), protocol_of(kind), accepted.release())
+                   : socket_type(io, protocol_of(kind), accepted.release());
+        std::make_shared<echo_connection>(std::move(socket), bytes, pool ? &*pool : nullptr,
+                                          shared ? &io : nullptr)
             ->read();
     }
+    std::vector<std::thread> more_threads;
+    for (std::uint64_t t = 1; t < threads.io_threads; ++t)
+        more_threads.emplace_back([&io] { io.run(); });
     io.run();
+    for (auto& thread : more_threads)
+        thread.join();
 }
 
 // Every connection sends, then sends again on each reply until the deadline or the batch's count
@@ -179,11 +220,11 @@ private:
 void run_throughput(transport kind, const arguments& args) {
     const std::uint64_t bytes = message_bytes(args);
     const auto [clients, seconds, warmup_seconds, batches] = throughput_plan::read(args);
-    const std::uint64_t workers = args.count("workers", 0);
+    const auto threads = server_threads::read(args);
     temporary_directory directory;
     std::string unix_path = directory.socket_path();
     server_process server([&](const server_process::announce_function& announce) {
-        serve(kind, unix_path, bytes, clients, workers, announce);
+        serve(kind, unix_path, bytes, clients, threads, announce);
     });
 
     std::string endpoint = server.endpoint();
@@ -215,7 +256,8 @@ void run_throughput(transport kind, const arguments& args) {
                   {"transport", transport_name(kind)},
                   {"bytes", bytes},
                   {"clients", clients},
-                  {"workers", workers},
+                  {"workers", threads.workers},
+                  {"io_threads", threads.io_threads},
                   {"seconds_per_batch", seconds},
                   {"calls", total_calls},
                   {"batch_calls_per_second", rates},
@@ -226,11 +268,11 @@ void run_throughput(transport kind, const arguments& args) {
 void run_latency(transport kind, const arguments& args) {
     const std::uint64_t bytes = message_bytes(args);
     const auto [warmup, calls, batches] = latency_plan::read(args);
-    const std::uint64_t workers = args.count("workers", 0);
+    const auto threads = server_threads::read(args);
     temporary_directory directory;
     std::string unix_path = directory.socket_path();
     server_process server([&](const server_process::announce_function& announce) {
-        serve(kind, unix_path, bytes, 1, workers, announce);
+        serve(kind, unix_path, bytes, 1, threads, announce);
     });
 
     asio::io_context io(1);
@@ -249,7 +291,8 @@ void run_latency(transport kind, const arguments& args) {
 
     nlohmann::json result = latency_result(samples, warmup);
     result["bytes"] = bytes;
-    result["workers"] = workers;
+    result["workers"] = threads.workers;
+    result["io_threads"] = threads.io_threads;
     result["program"] = "bench_asio";
     result["transport"] = transport_name(kind);
     print_result(result);
@@ -261,7 +304,8 @@ int main(int argc, char** argv) {
     return bench::guarded_main([&] {
         bench::arguments args(argc, argv,
                               {"test", "transport", "bytes", "batches", "clients", "seconds",
-                               "warmup-seconds", "warmup", "calls", "workers", "timeout"});
+                               "warmup-seconds", "warmup", "calls", "workers", "io-threads",
+                               "timeout"});
         bench::arm_watchdog(args.count("timeout", 600));
         auto kind = bench::parse_transport(args.text("transport", "tcp"));
         auto test = args.text("test", "throughput");

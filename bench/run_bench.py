@@ -215,6 +215,11 @@ def define_rows(settings):
             "latency", "bench_asio",
             latency + small + ("--transport", "tcp", "--workers", str(ASIO_POOL_THREADS)),
             baseline="tcp_pingpong_awake.latency", awake=True),
+        # The pool's other design: the threads share the reactor, each echoes what it read.
+        Row("asio_shared_pingpong_awake.latency", f"plain TCP ping-pong on Asio, one io_context "
+            f"run by {ASIO_POOL_THREADS} threads, CPUs kept awake", "latency", "bench_asio",
+            latency + small + ("--transport", "tcp", "--io-threads", str(ASIO_POOL_THREADS)),
+            baseline="tcp_pingpong_awake.latency", awake=True),
         Row("slicerbridge_invoke_awake.latency", "SlicerBridge empty invoke, CPUs kept awake",
             "latency", "bench_slicerbridge", latency + ("--transport", "tcp"),
             baseline="tcp_pingpong_awake.latency", awake=True,
@@ -268,6 +273,14 @@ def define_rows(settings):
                 f"{ASIO_POOL_THREADS} threads and back, {clients} client(s)", "throughput",
                 "bench_asio", throughput + small + ("--workers", str(ASIO_POOL_THREADS)),
                 baseline=base, expects={"clients": clients, "workers": ASIO_POOL_THREADS}),
+            # The other way to compute on several threads: they share one reactor, and each
+            # message is echoed by the thread that read it; no hand-off, but a shared queue.
+            Row(f"asio_shared_calls.{clients}",
+                f"plain TCP ping-pong on Asio, one io_context run by {ASIO_POOL_THREADS} threads, "
+                f"each message echoed by the thread that read it, {clients} client(s)",
+                "throughput", "bench_asio",
+                throughput + small + ("--io-threads", str(ASIO_POOL_THREADS)), baseline=base,
+                expects={"clients": clients, "io_threads": ASIO_POOL_THREADS}),
             Row(f"slicerbridge_calls.{clients}", f"SlicerBridge empty invoke, {clients} client(s)",
                 "throughput", "bench_slicerbridge", throughput, baseline=base,
                 expects={"clients": clients}, targets=targets),
