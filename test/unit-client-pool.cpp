@@ -43,6 +43,7 @@ struct counted {
     int doubles = 0;
     int appends = 0;
     int entered = 0;
+    std::vector<std::optional<double>> deadlines; // of `append` calls, as they arrived
     bool hold = false;
     bool released = false;
 
@@ -97,7 +98,11 @@ void add_counted(sb::server& server, const std::shared_ptr<counted>& shared) {
     d = test_support::describe("append");
     d.parameters.push_back(test_support::number_slot("value", sb::slot_type::floating, 0.0));
     d.outputs.push_back(scalar_output("count", sb::slot_type::integer));
-    server.add({d, [shared](sb::call_context&, const sb::invoke_params&) {
+    server.add({d, [shared](sb::call_context&, const sb::invoke_params& params) {
+                    {
+                        std::lock_guard<std::mutex> lock(shared->mutex);
+                        shared->deadlines.push_back(params.deadline);
+                    }
                     shared->enter(shared->appends);
                     sb::invoke_result result;
                     result.scalars.emplace_back("count", std::int64_t{1});
@@ -109,6 +114,20 @@ struct outcome {
     std::error_code ec;
     sb::pooled_reply reply;
 };
+
+/// A server admitting one call at a time, and a pool that would give its one connection two:
+/// the second call waits in the pool ([LIMIT-13]).
+sb::server_options one_call_at_a_time() {
+    sb::server_options options;
+    options.receive_limits.max_in_flight = 1;
+    return options;
+}
+sb::pool_options one_connection_for_two_calls() {
+    sb::pool_options options;
+    options.connections = 1;
+    options.calls_per_connection = 2;
+    return options;
+}
 
 /// `n` servers sharing one `counted`; a pool whose connector goes to them in turn, as a balancer
 /// would, and remembers each socket so that a test can cut the connections to one server.
@@ -147,13 +166,15 @@ public:
         }
     }
 
-    std::future<outcome> invoke(const std::string& processor, double value) {
+    std::future<outcome> invoke(const std::string& processor, double value,
+                                std::optional<double> deadline = std::nullopt) {
         auto promise = std::make_shared<std::promise<outcome>>();
         auto future = promise->get_future();
         sb::invoke_params params;
         params.processor = processor;
         params.parameters = {{"value", sb::parameter_value(value)}};
         sb::invoke_options options;
+        options.deadline = deadline;
         options.on_progress = [this](const sb::progress_params& p) {
             progress.push_back(p.fraction); // on the pool's executor, read after the answer
             if (p.fraction == 0.5) {
@@ -343,14 +364,9 @@ TEST_CASE("client_pool fails a non-idempotent call whose server is lost with con
 
 TEST_CASE("client_pool gives a connection no more calls than its server's max_in_flight: the "
           "next waits in the pool and survives the loss of that connection [LIMIT-13]") {
-    sb::server_options one_call;
-    one_call.receive_limits.max_in_flight = 1;
-    cluster c(1, one_call);
+    cluster c(1, one_call_at_a_time());
     c.shared->hold = true;
-    sb::pool_options options;
-    options.connections = 1;
-    options.calls_per_connection = 2;
-    auto& pool = c.start_pool(options);
+    auto& pool = c.start_pool(one_connection_for_two_calls());
     auto running = c.invoke("append", 1.0);
     REQUIRE(c.shared->wait_entered(1));
     auto next = c.invoke("append", 2.0); // not idempotent: it must not be lost with `running`
@@ -368,6 +384,39 @@ TEST_CASE("client_pool gives a connection no more calls than its server's max_in
     CHECK(o.reply.lost.empty());
     c.stop();
     CHECK(c.answers == 2);
+}
+
+TEST_CASE("client_pool sends a call that waited in it with what remains of its deadline "
+          "[LIMIT-13]") {
+    cluster c(1, one_call_at_a_time());
+    c.shared->hold = true;
+    auto& pool = c.start_pool(one_connection_for_two_calls());
+    const auto started = std::chrono::steady_clock::now();
+    auto running = c.invoke("append", 1.0, 30.0);
+    REQUIRE(c.shared->wait_entered(1));
+    auto waiting = c.invoke("append", 2.0, 10.0);
+    REQUIRE(eventually([&] { return pool.status().waiting == 1; }));
+    constexpr auto waited_at_least = 300ms;
+    std::this_thread::sleep_for(waited_at_least);
+    {
+        std::lock_guard<std::mutex> lock(c.shared->mutex);
+        c.shared->hold = false;
+    }
+    c.shared->release();
+    for (auto* call : {&running, &waiting}) {
+        CHECK_FALSE(cluster::get(*call).ec);
+    }
+    const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - started;
+    c.stop();
+    std::lock_guard<std::mutex> lock(c.shared->mutex);
+    const auto& deadlines = c.shared->deadlines;
+    REQUIRE(deadlines.size() == 2);
+    REQUIRE(deadlines[0].has_value());
+    CHECK(*deadlines[0] <= 30.0);
+    CHECK(*deadlines[0] >= 30.0 - elapsed.count());
+    REQUIRE(deadlines[1].has_value());
+    CHECK(*deadlines[1] <= 10.0 - std::chrono::duration<double>(waited_at_least).count());
+    CHECK(*deadlines[1] >= 10.0 - elapsed.count());
 }
 
 TEST_CASE("client_pool sends an idempotent call at most max_retries + 1 times [RESEND-3]") {

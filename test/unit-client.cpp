@@ -23,6 +23,7 @@
 #include <future>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace sb = slicerbridge;
@@ -41,6 +42,16 @@ json catalog_vector(const std::string& id) {
     }
     FAIL("no vector " << id);
     return {};
+}
+
+/// Answers request `head` with an empty result: no outputs for an invoke.
+void answer_with_nothing(test_support::raw_peer& peer, const sb::value& head) {
+    sb::value::map result;
+    if (head.find("method")->as_string() == "invoke") {
+        result.emplace_back("outputs", sb::value::map{});
+    }
+    peer.write_head(sb::value::map{
+        {"kind", "response"}, {"id", *head.find("id")}, {"result", std::move(result)}});
 }
 
 } // namespace
@@ -293,14 +304,7 @@ TEST_CASE("invokes beyond the server's max_in_flight wait in the client and are 
             }
             return head;
         };
-        auto answer = [&](const sb::value& head) {
-            sb::value::map result;
-            if (head.find("method")->as_string() == "invoke") {
-                result.emplace_back("outputs", sb::value::map{});
-            }
-            peer.write_head(sb::value::map{
-                {"kind", "response"}, {"id", *head.find("id")}, {"result", std::move(result)}});
-        };
+        auto answer = [&](const sb::value& head) { answer_with_nothing(peer, head); };
         // Two invokes, then the ping: the other two invokes are held by the client.
         auto first = next(), second = next(), ping = next();
         if (!first || !second || !ping) {
@@ -342,6 +346,65 @@ TEST_CASE("invokes beyond the server's max_in_flight wait in the client and are 
     CHECK(std::vector<std::string>(received.begin(), received.begin() + 5) ==
           std::vector<std::string>{"invoke", "invoke", "ping", "invoke", "invoke"});
     CHECK(std::is_sorted(invoke_ids.begin(), invoke_ids.end()));
+}
+
+TEST_CASE("a held invoke is sent with what remains of its deadline, never below 0, and one sent at "
+          "once with its deadline as given [LIMIT-13]") {
+    std::vector<std::optional<double>> deadlines; // as the server received them, in order
+    sb::server_hello hello;
+    hello.limits.max_in_flight = 1;
+    constexpr auto held_at_least = std::chrono::milliseconds(300);
+    test_support::scripted_server server(hello, [&](test_support::raw_peer& peer) {
+        auto next = [&]() -> std::optional<sb::value> {
+            auto head = peer.read_head();
+            if (!head || head->find("method") == nullptr) {
+                return std::nullopt;
+            }
+            if (head->find("method")->as_string() == "invoke") {
+                const sb::value* deadline = head->find("params")->find("deadline");
+                deadlines.push_back(deadline ? deadline->as_double() : std::nullopt);
+            }
+            return head;
+        };
+        auto answer = [&](const sb::value& head) { answer_with_nothing(peer, head); };
+        // The ping comes after the held invokes started: from it on, they are held.
+        auto first = next(), ping = next();
+        if (!first || !ping) {
+            return;
+        }
+        answer(*ping);
+        std::this_thread::sleep_for(held_at_least);
+        answer(*first);
+        for (auto held = next(); held; held = next()) {
+            answer(*held);
+        }
+    });
+
+    const auto started = std::chrono::steady_clock::now();
+    {
+        auto client = sb::sync_client::connect(server.address());
+        sb::invoke_params call;
+        call.processor = "echo";
+        std::vector<std::future<sb::invoke_reply>> replies;
+        for (double deadline : {30.0, 10.0, 0.25}) {
+            sb::invoke_options options;
+            options.deadline = deadline;
+            replies.push_back(client->async_client().async_invoke(call, options, asio::use_future));
+        }
+        CHECK(client->ping() >= 0.0);
+        for (auto& reply : replies) {
+            REQUIRE(reply.wait_for(std::chrono::seconds(20)) == std::future_status::ready);
+            CHECK_NOTHROW(reply.get());
+        }
+    }
+    const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - started;
+    server.join();
+    REQUIRE(deadlines.size() == 3);
+    CHECK(deadlines[0] == 30.0);
+    REQUIRE(deadlines[1].has_value());
+    CHECK(*deadlines[1] <= 10.0 - std::chrono::duration<double>(held_at_least).count());
+    CHECK(*deadlines[1] >= 10.0 - elapsed.count());
+    CHECK(deadlines[2] == 0.0);
 }
 
 TEST_CASE("calls started from a completion handler start at once yet complete from handlers of "

@@ -40,10 +40,10 @@ TEST_CASE("encode_message writes requests byte for byte as encode_frame of to_va
     request plain{7, "ping", value::map{}};
     CHECK(direct(plain) == through_value(plain));
 
-    request with_bulk{max_request_id, "invoke",
-                      value::map{{"processor", value("echo")},
-                                 {"inputs", value::map{{"a", bulk_of(13, 1)},
-                                                       {"b", bulk_of(100000, 2)}}}}};
+    request with_bulk{
+        max_request_id, "invoke",
+        value::map{{"processor", value("echo")},
+                   {"inputs", value::map{{"a", bulk_of(13, 1)}, {"b", bulk_of(100000, 2)}}}}};
     CHECK(direct(with_bulk) == through_value(with_bulk));
     encode_options compressed;
     compressed.compression = codec::lz4;
@@ -239,8 +239,8 @@ TEST_CASE("encode_request writes invoke params byte for byte as the request of t
                     }
                     if (parameters >= 2) {
                         p.parameters.emplace_back("name", parameter_value("text"));
-                        p.parameters.emplace_back(
-                            "sizes", parameter_value(std::vector<double>{0.5, 1e300}));
+                        p.parameters.emplace_back("sizes",
+                                                  parameter_value(std::vector<double>{0.5, 1e300}));
                         p.parameters.emplace_back(std::string(40, 'k'),
                                                   parameter_value(std::vector<std::string>{"a"}));
                     }
@@ -259,6 +259,39 @@ TEST_CASE("encode_request writes invoke params byte for byte as the request of t
                             CHECK_FALSE(frame.head_depth_within(depth - 1));
                             CHECK(frame.head_depth_within(depth));
                         }
+                    }
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("set_request_deadline makes the bytes encode_request writes with that deadline, and "
+          "nothing else changes [LIMIT-13]") {
+    encode_options compressed;
+    compressed.compression = codec::lz4;
+    compressed.compress_min = 64;
+    for (std::size_t processor_length : {0, 31, 300}) {
+        for (int parameters = 0; parameters <= 1; ++parameters) {
+            invoke_params p;
+            p.processor.assign(processor_length, 'p');
+            p.inputs.emplace_back("in", image::adopt(std::vector<std::int16_t>(512, 7), {8, 8, 8}));
+            if (parameters == 1) { // a float last among them: the deadline comes after it
+                p.parameters.emplace_back("sigma", parameter_value(1.5));
+            }
+            for (double sent : {0.0, 2.5, 1e9}) {
+                for (double remaining : {0.0, 7.25}) {
+                    CAPTURE(processor_length);
+                    CAPTURE(sent);
+                    CAPTURE(remaining);
+                    for (const auto& options : {encode_options{}, compressed}) {
+                        p.deadline = sent;
+                        std::error_code ec;
+                        auto held = encode_request(42, p, options, ec);
+                        REQUIRE_FALSE(ec);
+                        set_request_deadline(held, remaining);
+                        p.deadline = remaining;
+                        CHECK(held.to_bytes() == encode_request(42, p, options, ec).to_bytes());
                     }
                 }
             }

@@ -58,8 +58,10 @@ struct invoke_options {
     /// Called with each progress notification, on the executor associated with the completion
     /// handler. Fractions never decrease: a server that sends a smaller one fails the call.
     std::function<void(const progress_params&)> on_progress;
-    /// Seconds the server has for the call ([INV-6]). The client gives up on its own when the
-    /// server stays silent for the deadline plus its `cancel_grace` plus one second.
+    /// Seconds the server has for the call ([INV-6]), from now: a call held in the client beyond
+    /// the server's `max_in_flight` is sent with what remains of it ([LIMIT-13]). The client
+    /// gives up on its own when the server stays silent for the deadline plus its
+    /// `cancel_grace` plus one second.
     std::optional<double> deadline;
     /// The call's id, from `basic_client::reserve_call_id`, for a caller that needs it before
     /// the call starts (to `cancel` it from elsewhere, or match its progress); without it the

@@ -31,7 +31,8 @@ from .errors import ConnectionLost, ErrorCode, FatalProtocolError, SlicerBridgeE
 from .frame import describe_stray_bytes
 from .limits import Limits
 from .messages import (ClientHello, ServerHello, SERVER_ONLY_CAPABILITIES, grease_capability,
-                       is_valid_id, notification, parse_timings, request, response)
+                       is_valid_id, notification, parse_timings, request, response,
+                       set_request_deadline)
 from .tls import client_context
 from .transport import PipeTransport, SocketTransport, TlsTransport, Transport
 from .values import is_loopback, is_number
@@ -90,6 +91,17 @@ class Call:
         self.give_up: Optional[threading.Timer] = None
         #: The encoded request, while the call table holds it unsent [LIMIT-13].
         self.held_request: Any = None
+        #: An invoke's deadline, and when the call started: the server counts a deadline from
+        #: its receipt, so a held call leaves with what remains of it [LIMIT-13].
+        self.deadline: Optional[float] = None
+        self.started = time.monotonic()
+
+    def _release(self) -> Any:
+        """The held request, its deadline what remains of it [LIMIT-13]."""
+        frame, self.held_request = self.held_request, None
+        if self.deadline is not None:
+            set_request_deadline(frame, max(0.0, self.deadline - (time.monotonic() - self.started)))
+        return frame
 
     def result(self, timeout: Optional[float] = None) -> Response:
         """The response; raises SlicerBridgeError for an error response, ConnectionLost when the
@@ -538,8 +550,7 @@ class Client:
             released = [calls[a.id] for a in actions if a.kind == call_table.SEND_REQUEST
                         and a.id != starting and calls.get(a.id) is not None]
             for call in released:
-                self._released.append((call.id, call.held_request))
-                call.held_request = None
+                self._released.append((call.id, call._release()))
             start_writer = bool(released) and not self._releasing
             self._releasing = self._releasing or start_writer
         if start_writer:
@@ -603,6 +614,11 @@ class Client:
             request_id = next(self._ids)
             call = call_type(self, request_id, method, progress)
             self._pending[request_id] = call
+        if method == "invoke" and params is not None and is_number(params.get("deadline")):
+            # A float 64 last in the head, where a held call's is set when it is sent [LIMIT-13].
+            call.deadline = float(params["deadline"])
+            params = {**{k: v for k, v in params.items() if k != "deadline"},
+                      "deadline": call.deadline}
         try:  # what the server cannot take fails here, held or not [LIMIT-1]
             frame = self.stream.encode(request(request_id, method, params),
                                        compression=self.compression)
@@ -686,7 +702,7 @@ class Client:
         client's reader thread and must return quickly. A call that the processor's
         description (when known, see ``check_call``) rules out raises before it is sent. Beyond
         the server's ``max_in_flight`` open invokes, the call waits in the client and is sent
-        when one of them ends [LIMIT-13]."""
+        when one of them ends, with what remains of ``deadline`` [LIMIT-13]."""
         self.check_call(processor, inputs, parameters)
         params: Dict[str, Any] = {
             "processor": processor,

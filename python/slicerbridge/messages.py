@@ -5,11 +5,15 @@ from __future__ import annotations
 import dataclasses
 import math
 import secrets
-from typing import Any, Dict, List, Optional, Tuple
+import struct
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from .errors import ErrorCode, SlicerBridgeError
 from .limits import Limits
 from .values import is_integer, is_number
+
+if TYPE_CHECKING:
+    from .codec import EncodedFrame
 
 PROTOCOL = "slicerbridge"
 MIN_VERSION = (1, 0)
@@ -45,6 +49,14 @@ def request(request_id: int, method: str, params: Optional[dict] = None) -> dict
     if params is not None:
         message["params"] = params
     return message
+
+
+def set_request_deadline(frame: "EncodedFrame", seconds: float) -> None:
+    """Sets, in place, the deadline of an invoke request encoded with the deadline last in its
+    params, as ``Client`` encodes it: what a client sends for a call it held [LIMIT-13]. The
+    deadline is a float 64 (section 12), so nothing else in the frame moves."""
+    assert len(frame.head) > 9 and frame.head[-9] == 0xcb
+    frame.head = frame.head[:-8] + struct.pack(">d", seconds)
 
 
 def notification(method: str, params: dict) -> dict:

@@ -239,6 +239,7 @@ class ClientPool:
         module says, ``ConnectionLost`` when no connection can be opened."""
         lost: List[str] = []
         attempts = 0
+        started = time.monotonic()
         if progress is not None:  # a resend starts again from 0: never report backwards
             report, highest = progress, [-1.0]
 
@@ -251,8 +252,11 @@ class ClientPool:
             client, name = slot.client, slot.name
             assert client is not None
             attempts += 1
+            remaining = None  # after waiting here, or sent again [LIMIT-13]
+            if deadline is not None:
+                remaining = max(0.0, deadline - (time.monotonic() - started))
             try:
-                result = client.invoke(processor, inputs, parameters, deadline=deadline,
+                result = client.invoke(processor, inputs, parameters, deadline=remaining,
                                        progress=progress, timeout=timeout)
             except ConnectionLost as error:
                 outcome, failed = "lost", error

@@ -408,6 +408,51 @@ def test_a_silent_server_with_held_calls_closes_within_the_timeout_LIMIT_13():
         server.stop()
 
 
+def test_a_held_invoke_is_sent_with_what_remains_of_its_deadline_LIMIT_13():
+    """[LIMIT-13]: the server counts a deadline from its receipt of the request, so a call held
+    in the client leaves with what remains of its deadline, never below 0; one sent at once,
+    with the deadline as given. A generic request's deadline is held the same way."""
+    deadlines = []
+    held_at_least = 0.3
+
+    def script(peer, done):
+        peer.receive()
+        peer.send({**SERVER_HELLO, "limits": {"max_in_flight": 1}})
+        first, ping = peer.receive(), peer.receive()  # the held calls started before the ping
+        peer.send({"kind": "response", "id": ping["id"], "result": {}})
+        deadlines.append(first["params"].get("deadline"))
+        time.sleep(held_at_least)
+        peer.send({"kind": "response", "id": first["id"], "result": {"outputs": {}}})
+        while True:
+            message = peer.receive()
+            if message is None:
+                return
+            if message.get("method") == "invoke":
+                deadlines.append(message["params"].get("deadline"))
+            peer.send({"kind": "response", "id": message["id"], "result": {"outputs": {}}})
+
+    server = ScriptedServer(script)
+    try:
+        started = time.monotonic()
+        client = Client.connect(server.address, timeout=WAIT)
+        calls = [client.submit("echo", deadline=30.0), client.submit("echo", deadline=10.0),
+                 client.submit("echo", deadline=0.25)]
+        generic = client._start("invoke", {"deadline": 20, "processor": "echo"})
+        assert client.ping(timeout=WAIT) is not None
+        for call in calls:
+            call.result(timeout=WAIT)
+        generic.result(timeout=WAIT)
+        client.close(timeout=WAIT)
+        elapsed = time.monotonic() - started
+    finally:
+        server.stop()
+    assert len(deadlines) == 4
+    assert deadlines[0] == 30.0
+    assert 10.0 - elapsed <= deadlines[1] <= 10.0 - held_at_least
+    assert deadlines[2] == 0.0
+    assert 20.0 - elapsed <= deadlines[3] <= 20.0 - held_at_least
+
+
 def test_no_cancel_is_sent_when_the_server_does_not_list_it_CANCEL_5():
     """[CANCEL-5]: the server's hello lacks `cancel`; cancelling a call sends nothing, and the
     call gets the server's normal answer. The next thing the server receives is the ping."""

@@ -289,6 +289,47 @@ def test_a_connection_carries_no_more_calls_than_its_server_admits_LIMIT_13():
         cluster.close()
 
 
+def test_a_call_that_waited_in_the_pool_is_sent_with_what_remains_of_its_deadline_LIMIT_13():
+    """[LIMIT-13]: the deadline each connection's client is given is the call's, less the time
+    the call waited in the pool."""
+    cluster = Cluster(1, limits=Limits(max_in_flight=1))
+    given = []
+
+    def connect() -> Client:
+        client = cluster.connect()
+        invoke = client.invoke
+
+        def recording(*args, deadline=None, **kwargs):
+            given.append(deadline)
+            return invoke(*args, deadline=deadline, **kwargs)
+
+        client.invoke = recording
+        return client
+
+    waited_at_least = 0.3
+    try:
+        counted = cluster.counted
+        counted.hold.set()
+        started = time.monotonic()
+        with ClientPool(connect, size=1, calls_per_connection=2) as pool:
+            with ThreadPoolExecutor(2) as threads:
+                running = threads.submit(pool.invoke, "append", deadline=30.0, timeout=WAIT)
+                assert entered(counted)
+                waiting = threads.submit(pool.invoke, "append", deadline=10.0, timeout=WAIT)
+                assert wait_until(lambda: pool.waiting == 1)
+                time.sleep(waited_at_least)
+                counted.hold.clear()
+                counted.release.set()
+                running.result(WAIT)
+                waiting.result(WAIT)
+        elapsed = time.monotonic() - started
+    finally:
+        cluster.close()
+    assert len(given) == 2
+    assert 30.0 - elapsed <= given[0] <= 30.0
+    assert 10.0 - elapsed <= given[1] <= 10.0 - waited_at_least
+
+
 def test_resend_bounded_by_max_retries(cluster1):
     """[RESEND-3]: sent max_retries + 1 times, then CallLost."""
     counted = cluster1.counted

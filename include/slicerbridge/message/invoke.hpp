@@ -68,6 +68,11 @@ SLICERBRIDGE_DECL encoded_frame encode_request(std::uint64_t id, const invoke_pa
                                                const encode_options& options, std::error_code& ec,
                                                std::vector<std::byte>&& head_storage = {});
 
+/// Sets, in place, the deadline of an invoke request that `encode_request(id, invoke_params)`
+/// encoded with a deadline: what a client sends for a call it held ([LIMIT-13]). That encoder
+/// writes the deadline last, as a float 64 (section 12), so nothing else in the frame moves.
+SLICERBRIDGE_DECL void set_request_deadline(encoded_frame& request, double seconds);
+
 namespace detail {
 /// The params of an invoke request in its usual form, read straight into `params` with its id,
 /// without building a value for the head: the head of write_request with method `invoke`

@@ -39,6 +39,9 @@ struct encode_options {
 
 class encoded_frame;
 
+/// Declared with invoke requests (message/invoke.hpp); it changes a frame's head in place.
+SLICERBRIDGE_DECL void set_request_deadline(encoded_frame& request, double seconds);
+
 namespace detail {
 class frame_encoder;
 
@@ -117,6 +120,7 @@ private:
     template <class WriteHead>
     friend encoded_frame detail::encode_frame_with(const encode_options&, std::error_code&,
                                                    WriteHead&&, std::vector<std::byte>&&);
+    friend void set_request_deadline(encoded_frame& request, double seconds);
 
     template <class T>
     static const std::vector<T>& none() noexcept {

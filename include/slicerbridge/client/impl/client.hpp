@@ -298,6 +298,10 @@ public:
         std::unique_ptr<asio::steady_timer> give_up;
         bool typed_result = false;  // made with invoke_params: its result is read without a value
         encoded_frame held_request; // while the table holds the call ([LIMIT-13])
+        /// A held invoke's deadline, and when it was held: the server counts a deadline from
+        /// its receipt, so the request leaves with what remains of it ([LIMIT-13]).
+        std::optional<double> held_deadline;
+        client_clock::time_point held_since;
     };
 
     call_id reserve_id() { return next_id_.fetch_add(1); }
@@ -366,6 +370,10 @@ public:
                 send_request = action.what_to_do == call_table_action::kind::send_request;
                 if (!send_request) {
                     call.held_request = std::move(frame);
+                    if constexpr (invoke_params_call) {
+                        call.held_deadline = params.deadline;
+                        call.held_since = client_clock::now();
+                    }
                 }
                 break;
             }
@@ -579,6 +587,11 @@ private:
         switch (action.what_to_do) {
         case kind::send_request: { // a held call's turn; the table may be re-entered by a failure
             encoded_frame frame = std::move(call.held_request);
+            if (call.held_deadline) {
+                const std::chrono::duration<double> held = client_clock::now() - call.held_since;
+                set_request_deadline(frame, std::max(0.0, *call.held_deadline - held.count()));
+                call.held_deadline.reset();
+            }
             enqueue(std::move(frame));
             break;
         }
@@ -613,6 +626,7 @@ private:
             ended.give_up.reset();
             ended.typed_result = false;
             ended.held_request = encoded_frame();
+            ended.held_deadline.reset();
             if (reply != nullptr) {
                 ended.complete(action.error, std::move(*reply), typed);
             } else {

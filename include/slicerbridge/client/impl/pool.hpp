@@ -121,6 +121,8 @@ namespace detail {
 struct pool_call {
     invoke_params params;
     invoke_options options;
+    /// When the caller started it: each send carries what remains of its deadline ([LIMIT-13]).
+    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
     completion<void(std::error_code, pooled_reply)> done;
     pooled_reply reply;
     double last_fraction = -1.0;
@@ -467,7 +469,11 @@ private:
         const std::uint64_t key = next_key_++;
         in_flight_.emplace(key, call);
         invoke_options options;
-        options.deadline = call->options.deadline;
+        if (call->options.deadline) { // after waiting in the pool, or sent again ([LIMIT-13])
+            const std::chrono::duration<double> waited =
+                std::chrono::steady_clock::now() - call->started;
+            options.deadline = std::max(0.0, *call->options.deadline - waited.count());
+        }
         if (call->options.on_progress) {
             options.on_progress = [call](const progress_params& p) {
                 if (p.fraction >= call->last_fraction) { // a resend starts again from 0

@@ -6,6 +6,7 @@
 #include <slicerbridge/message/invoke.hpp>
 #include <slicerbridge/message/message.hpp>
 
+#include <cassert>
 #include <cmath>
 #include <cstring>
 #include <iterator>
@@ -444,6 +445,12 @@ SLICERBRIDGE_DECL encoded_frame encode_request(std::uint64_t id, const invoke_pa
                                          });
         },
         std::move(head_storage));
+}
+
+SLICERBRIDGE_DECL void set_request_deadline(encoded_frame& request, double seconds) {
+    auto& head = request.head_;
+    assert(head.size() > 9 && head[head.size() - 9] == std::byte{0xcb}); // a float 64 last
+    detail::store_big_endian(detail::canonical_double_bits(seconds), head.data() + head.size() - 8);
 }
 
 namespace detail {
