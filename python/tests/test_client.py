@@ -430,6 +430,8 @@ def test_a_held_invoke_is_sent_with_what_remains_of_its_deadline_LIMIT_13():
             if message.get("method") == "invoke":
                 deadlines.append(message["params"].get("deadline"))
             peer.send({"kind": "response", "id": message["id"], "result": {"outputs": {}}})
+            if message.get("method") == "goodbye":
+                return
 
     server = ScriptedServer(script)
     try:
@@ -442,8 +444,9 @@ def test_a_held_invoke_is_sent_with_what_remains_of_its_deadline_LIMIT_13():
         for call in calls:
             call.result(timeout=WAIT)
         generic.result(timeout=WAIT)
-        client.close(timeout=WAIT)
         elapsed = time.monotonic() - started
+        server.done.set()  # the connection closes once the goodbye is answered
+        client.close(timeout=WAIT)
     finally:
         server.stop()
     assert len(deadlines) == 4
