@@ -348,8 +348,8 @@ TEST_CASE("invokes beyond the server's max_in_flight wait in the client and are 
     CHECK(std::is_sorted(invoke_ids.begin(), invoke_ids.end()));
 }
 
-TEST_CASE("a held invoke is sent with what remains of its deadline, never below 0, and one sent at "
-          "once with its deadline as given [LIMIT-13]") {
+TEST_CASE("a held invoke is sent with what remains of its deadline, never below 0 (an invalid one "
+          "as it is), and one sent at once with its deadline as given [LIMIT-13]") {
     std::vector<std::optional<double>> deadlines; // as the server received them, in order
     sb::server_hello hello;
     hello.limits.max_in_flight = 1;
@@ -386,7 +386,7 @@ TEST_CASE("a held invoke is sent with what remains of its deadline, never below 
         sb::invoke_params call;
         call.processor = "echo";
         std::vector<std::future<sb::invoke_reply>> replies;
-        for (double deadline : {30.0, 10.0, 0.25}) {
+        for (double deadline : {30.0, 10.0, 0.25, -1.0}) {
             sb::invoke_options options;
             options.deadline = deadline;
             replies.push_back(client->async_client().async_invoke(call, options, asio::use_future));
@@ -399,12 +399,13 @@ TEST_CASE("a held invoke is sent with what remains of its deadline, never below 
     }
     const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - started;
     server.join();
-    REQUIRE(deadlines.size() == 3);
+    REQUIRE(deadlines.size() == 4);
     CHECK(deadlines[0] == 30.0);
     REQUIRE(deadlines[1].has_value());
     CHECK(*deadlines[1] <= 10.0 - std::chrono::duration<double>(held_at_least).count());
     CHECK(*deadlines[1] >= 10.0 - elapsed.count());
     CHECK(deadlines[2] == 0.0);
+    CHECK(deadlines[3] == -1.0); // the server's to refuse ([INV-7])
 }
 
 TEST_CASE("calls started from a completion handler start at once yet complete from handlers of "

@@ -31,8 +31,8 @@ from .errors import ConnectionLost, ErrorCode, FatalProtocolError, SlicerBridgeE
 from .frame import describe_stray_bytes
 from .limits import Limits
 from .messages import (ClientHello, ServerHello, SERVER_ONLY_CAPABILITIES, grease_capability,
-                       is_valid_id, notification, parse_timings, request, response,
-                       set_request_deadline)
+                       is_valid_id, notification, parse_timings, remaining_deadline, request,
+                       response, set_request_deadline)
 from .tls import client_context
 from .transport import PipeTransport, SocketTransport, TlsTransport, Transport
 from .values import is_loopback, is_number
@@ -86,21 +86,21 @@ class Call:
         self.method = method
         self.progress_callback = progress
         self.future: concurrent.futures.Future = concurrent.futures.Future()
-        self.sent_at = time.perf_counter()
+        self.started = time.perf_counter()
         #: The give-up timer of an invoke with a deadline, while it is armed.
         self.give_up: Optional[threading.Timer] = None
         #: The encoded request, while the call table holds it unsent [LIMIT-13].
         self.held_request: Any = None
-        #: An invoke's deadline, and when the call started: the server counts a deadline from
-        #: its receipt, so a held call leaves with what remains of it [LIMIT-13].
+        #: An invoke's deadline: the server counts it from its receipt, so a held call leaves
+        #: with what remains of it [LIMIT-13].
         self.deadline: Optional[float] = None
-        self.started = time.monotonic()
 
     def _release(self) -> Any:
         """The held request, its deadline what remains of it [LIMIT-13]."""
         frame, self.held_request = self.held_request, None
         if self.deadline is not None:
-            set_request_deadline(frame, max(0.0, self.deadline - (time.monotonic() - self.started)))
+            waited = time.perf_counter() - self.started
+            set_request_deadline(frame, remaining_deadline(self.deadline, waited))
         return frame
 
     def result(self, timeout: Optional[float] = None) -> Response:
@@ -501,7 +501,7 @@ class Client:
 
         def answer(call: Call, error: Any) -> None:
             timings = parse_timings(message.get("timings"))
-            timings["round_trip"] = time.perf_counter() - call.sent_at
+            timings["round_trip"] = time.perf_counter() - call.started
             try:
                 if error is not None:
                     raise error

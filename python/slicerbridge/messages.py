@@ -51,6 +51,15 @@ def request(request_id: int, method: str, params: Optional[dict] = None) -> dict
     return message
 
 
+def remaining_deadline(deadline: float, waited: float) -> float:
+    """What a call's ``deadline`` leaves once it has waited ``waited`` seconds before being sent
+    [LIMIT-13]: never below 0. One that is not a finite number >= 0 is left as it is, for the
+    server to refuse [INV-7]."""
+    if not (math.isfinite(deadline) and deadline >= 0):
+        return deadline
+    return max(0.0, deadline - waited)
+
+
 def set_request_deadline(frame: "EncodedFrame", seconds: float) -> None:
     """Sets, in place, the deadline of an invoke request encoded with the deadline last in its
     params, as ``Client`` encodes it: what a client sends for a call it held [LIMIT-13]. The

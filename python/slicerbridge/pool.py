@@ -20,6 +20,7 @@ from .client import Client, ProgressCallback
 from .data import DataValue
 from . import resend
 from .errors import ConnectionLost, ErrorCode, SlicerBridgeError
+from .messages import remaining_deadline
 
 #: Longest wait between two failed connects.
 MAX_RECONNECT_DELAY = 2.0
@@ -254,7 +255,7 @@ class ClientPool:
             attempts += 1
             remaining = None  # after waiting here, or sent again [LIMIT-13]
             if deadline is not None:
-                remaining = max(0.0, deadline - (time.monotonic() - started))
+                remaining = remaining_deadline(deadline, time.monotonic() - started)
             try:
                 result = client.invoke(processor, inputs, parameters, deadline=remaining,
                                        progress=progress, timeout=timeout)

@@ -410,8 +410,9 @@ def test_a_silent_server_with_held_calls_closes_within_the_timeout_LIMIT_13():
 
 def test_a_held_invoke_is_sent_with_what_remains_of_its_deadline_LIMIT_13():
     """[LIMIT-13]: the server counts a deadline from its receipt of the request, so a call held
-    in the client leaves with what remains of its deadline, never below 0; one sent at once,
-    with the deadline as given. A generic request's deadline is held the same way."""
+    in the client leaves with what remains of its deadline, never below 0 (one that is not a
+    number >= 0 as it is); one sent at once, with the deadline as given. A generic request's
+    deadline is held the same way."""
     deadlines = []
     held_at_least = 0.3
 
@@ -437,8 +438,7 @@ def test_a_held_invoke_is_sent_with_what_remains_of_its_deadline_LIMIT_13():
     try:
         started = time.monotonic()
         client = Client.connect(server.address, timeout=WAIT)
-        calls = [client.submit("echo", deadline=30.0), client.submit("echo", deadline=10.0),
-                 client.submit("echo", deadline=0.25)]
+        calls = [client.submit("echo", deadline=deadline) for deadline in (30.0, 10.0, 0.25, -1.0)]
         generic = client._start("invoke", {"deadline": 20, "processor": "echo"})
         assert client.ping(timeout=WAIT) is not None
         for call in calls:
@@ -449,11 +449,12 @@ def test_a_held_invoke_is_sent_with_what_remains_of_its_deadline_LIMIT_13():
         client.close(timeout=WAIT)
     finally:
         server.stop()
-    assert len(deadlines) == 4
+    assert len(deadlines) == 5
     assert deadlines[0] == 30.0
     assert 10.0 - elapsed <= deadlines[1] <= 10.0 - held_at_least
     assert deadlines[2] == 0.0
-    assert 20.0 - elapsed <= deadlines[3] <= 20.0 - held_at_least
+    assert deadlines[3] == -1.0  # the server's to refuse [INV-7]
+    assert 20.0 - elapsed <= deadlines[4] <= 20.0 - held_at_least
 
 
 def test_no_cancel_is_sent_when_the_server_does_not_list_it_CANCEL_5():

@@ -13,7 +13,9 @@
 #include <slicerbridge/value.hpp>
 #include <slicerbridge/wire/codec.hpp>
 
+#include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -72,6 +74,16 @@ SLICERBRIDGE_DECL encoded_frame encode_request(std::uint64_t id, const invoke_pa
 /// encoded with a deadline: what a client sends for a call it held ([LIMIT-13]). That encoder
 /// writes the deadline last, as a float 64 (section 12), so nothing else in the frame moves.
 SLICERBRIDGE_DECL void set_request_deadline(encoded_frame& request, double seconds);
+
+/// What a call's `deadline` leaves once it has waited `waited` seconds before being sent
+/// ([LIMIT-13]): never below 0. One that is not a finite number >= 0 is left as it is, for the
+/// server to refuse ([INV-7]).
+inline double remaining_deadline(double deadline, double waited) noexcept {
+    if (!(deadline >= 0.0 && deadline <= std::numeric_limits<double>::max())) {
+        return deadline;
+    }
+    return std::max(0.0, deadline - waited);
+}
 
 namespace detail {
 /// The params of an invoke request in its usual form, read straight into `params` with its id,

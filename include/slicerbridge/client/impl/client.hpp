@@ -589,7 +589,7 @@ private:
             encoded_frame frame = std::move(call.held_request);
             if (call.held_deadline) {
                 const std::chrono::duration<double> held = client_clock::now() - call.held_since;
-                set_request_deadline(frame, std::max(0.0, *call.held_deadline - held.count()));
+                set_request_deadline(frame, remaining_deadline(*call.held_deadline, held.count()));
                 call.held_deadline.reset();
             }
             enqueue(std::move(frame));

@@ -472,7 +472,7 @@ private:
         if (call->options.deadline) { // after waiting in the pool, or sent again ([LIMIT-13])
             const std::chrono::duration<double> waited =
                 std::chrono::steady_clock::now() - call->started;
-            options.deadline = std::max(0.0, *call->options.deadline - waited.count());
+            options.deadline = remaining_deadline(*call->options.deadline, waited.count());
         }
         if (call->options.on_progress) {
             options.on_progress = [call](const progress_params& p) {
